@@ -1,0 +1,51 @@
+//! Docket's rules as values. Every surface — Slack, Teams, the web, the REST API, MCP — calls
+//! these same functions, so a request is validated, a policy decided and a self-approval
+//! refused the same way everywhere.
+//!
+//! This crate does no IO, spawns nothing, and never reads the clock: `now` is an argument.
+//!
+//! - [`catalog`]: workflows, typed parameters and their validation, `{{param}}` templates.
+//! - [`directory`]: people, groups, on-call rotations.
+//! - [`policy`]: CEL rules that deny, auto-approve, or ask for approval stages, and say why.
+//! - [`ticket`]: the state machine from (ticket, command, actor, now) to events or a refusal.
+//! - [`plan`]: plans and the digest approvals bind to.
+//! - [`audit`]: the hash-chained audit records and their verifier.
+
+pub mod actor;
+pub mod audit;
+pub mod canonical;
+pub mod catalog;
+pub mod directory;
+pub mod duration;
+pub mod id;
+pub mod plan;
+pub mod policy;
+pub mod redact;
+pub mod text;
+pub mod ticket;
+
+pub use actor::Actor;
+pub use catalog::Catalog;
+pub use catalog::param::{
+    FieldError, ParamErrors, ParamKind, ParamSpec, ParamValue, Params, RawParams, validate_params,
+};
+pub use catalog::workflow::{Action, Risk, Step, Workflow};
+pub use directory::{Directory, Person, Principal, Rotation};
+pub use duration::Duration;
+pub use id::{GroupId, PersonId, RotationId, TicketId, WorkflowId};
+pub use plan::{Digest, Plan, StepPlan};
+pub use policy::{Decision, PolicySet};
+pub use ticket::{Command, Event, NewTicket, Refusal, Rules, Ticket, TicketState};
+
+#[cfg(test)]
+mod tests {
+    /// The app shares loaded rules across worker threads.
+    #[test]
+    fn rules_are_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<crate::PolicySet>();
+        assert_send_sync::<crate::Catalog>();
+        assert_send_sync::<crate::Directory>();
+        assert_send_sync::<crate::Ticket>();
+    }
+}

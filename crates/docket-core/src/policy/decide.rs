@@ -1,0 +1,141 @@
+//! Evaluating a policy set: the first matching rule decides; errors fail closed.
+
+use std::fmt::Write as _;
+
+use super::condition::Variables;
+use super::{Decision, Outcome, PolicySet, Requirement, RuleOutcome, Stage};
+
+/// Decides for the request described by `vars`.
+///
+/// A rule whose condition fails to evaluate denies (fail closed) rather than being skipped, so a
+/// broken production rule can never fall through to an auto-approving default. A stage whose
+/// `when` fails to evaluate is kept.
+pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
+    for rule in &policies.rules {
+        let matched = match rule.when.eval(vars) {
+            Ok(m) => m,
+            Err(e) => {
+                return Decision {
+                    rule: Some(rule.name.clone()),
+                    outcome: Outcome::Deny {
+                        message: format!(
+                            "Policy rule `{}` could not be evaluated, so the request is denied to be safe.",
+                            rule.name
+                        ),
+                    },
+                    explanation: format!(
+                        "denied because rule `{}` could not be evaluated: {e}",
+                        rule.name
+                    ),
+                };
+            }
+        };
+        if !matched {
+            continue;
+        }
+        let because = format!(
+            "because rule `{}` matched: {}",
+            rule.name,
+            rule.when.source()
+        );
+        return match &rule.outcome {
+            RuleOutcome::Deny(message) => Decision {
+                rule: Some(rule.name.clone()),
+                outcome: Outcome::Deny {
+                    message: message.clone(),
+                },
+                explanation: format!("denied {because} — {message}"),
+            },
+            RuleOutcome::AutoApprove => Decision {
+                rule: Some(rule.name.clone()),
+                outcome: Outcome::AutoApprove {
+                    approval_ttl: rule.approval_ttl,
+                },
+                explanation: format!("approved automatically {because}"),
+            },
+            RuleOutcome::Stages(stage_rules) => {
+                let mut stages = Vec::new();
+                let mut notes = String::new();
+                for stage in stage_rules {
+                    let applies = match &stage.when {
+                        None => true,
+                        Some(cond) => match cond.eval(vars) {
+                            Ok(b) => {
+                                if !b {
+                                    let _ = write!(
+                                        notes,
+                                        "; stage `{}` is not needed because {} is false",
+                                        stage.name,
+                                        cond.source()
+                                    );
+                                }
+                                b
+                            }
+                            Err(e) => {
+                                let _ = write!(
+                                    notes,
+                                    "; stage `{}` is required because its condition failed: {e}",
+                                    stage.name
+                                );
+                                true
+                            }
+                        },
+                    };
+                    if applies {
+                        stages.push(Stage {
+                            name: stage.name.clone(),
+                            from: stage.from.clone(),
+                            count: stage.count,
+                        });
+                    }
+                }
+                if stages.is_empty() {
+                    Decision {
+                        rule: Some(rule.name.clone()),
+                        outcome: Outcome::AutoApprove {
+                            approval_ttl: rule.approval_ttl,
+                        },
+                        explanation: format!(
+                            "approved automatically: no stage applies {because}{notes}"
+                        ),
+                    }
+                } else {
+                    let needs = describe_stages(&stages);
+                    Decision {
+                        rule: Some(rule.name.clone()),
+                        outcome: Outcome::Approvals(Requirement {
+                            stages,
+                            approval_ttl: rule.approval_ttl,
+                            request_ttl: rule.request_ttl,
+                            notify: rule.notify.clone(),
+                        }),
+                        explanation: format!("needs {needs} {because}{notes}"),
+                    }
+                }
+            }
+        };
+    }
+    Decision {
+        rule: None,
+        outcome: Outcome::Deny {
+            message: "No policy rule allows this request.".to_owned(),
+        },
+        explanation: "denied because no policy rule matched (end the policy list with a rule whose `when` is \"true\" to set a default)".to_owned(),
+    }
+}
+
+/// "1 approval from sre, then 2 approvals from security".
+pub fn describe_stages(stages: &[Stage]) -> String {
+    stages
+        .iter()
+        .map(|s| {
+            format!(
+                "{} approval{} from {}",
+                s.count,
+                if s.count == 1 { "" } else { "s" },
+                s.name
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", then ")
+}

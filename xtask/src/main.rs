@@ -1,0 +1,2 @@
+//! Repository chores; `cargo test -p xtask` runs the tidy checks in `tests/tidy.rs`.
+fn main() {}
