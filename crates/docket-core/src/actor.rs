@@ -46,10 +46,7 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::Person { id } => write!(f, "{id}"),
-            Actor::Agent {
-                agent,
-                on_behalf_of,
-            } => write!(f, "agent:{agent} for {on_behalf_of}"),
+            Actor::Agent { agent, on_behalf_of } => write!(f, "agent:{agent} for {on_behalf_of}"),
             Actor::System => f.write_str("docket"),
         }
     }

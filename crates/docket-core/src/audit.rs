@@ -43,12 +43,7 @@ impl AuditRecord {
     pub fn chain(entry: AuditEntry, prev_seq: u64, prev_hash: &str) -> Self {
         let seq = prev_seq + 1;
         let hash = hash_record(seq, &entry, prev_hash);
-        Self {
-            seq,
-            entry,
-            prev_hash: prev_hash.to_owned(),
-            hash,
-        }
+        Self { seq, entry, prev_hash: prev_hash.to_owned(), hash }
     }
 }
 
@@ -62,10 +57,7 @@ pub fn hash_record(seq: u64, entry: &AuditEntry, prev_hash: &str) -> String {
     doc.insert("details".into(), entry.details.clone());
     doc.insert("prev_hash".into(), Value::from(prev_hash));
     doc.insert("seq".into(), Value::from(seq));
-    doc.insert(
-        "ticket".into(),
-        entry.ticket.as_deref().map_or(Value::Null, Value::from),
-    );
+    doc.insert("ticket".into(), entry.ticket.as_deref().map_or(Value::Null, Value::from));
     let mut bytes = Vec::with_capacity(256);
     crate::canonical::write(&Value::Object(doc), &mut bytes);
     hex::encode(Sha256::digest(&bytes))
@@ -75,9 +67,7 @@ pub fn hash_record(seq: u64, entry: &AuditEntry, prev_hash: &str) -> String {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BrokenLink {
     /// A record is missing or out of order.
-    #[error(
-        "record {found}: expected record {expected} here (a record is missing or out of order)"
-    )]
+    #[error("record {found}: expected record {expected} here (a record is missing or out of order)")]
     Gap {
         /// The seq that should be here.
         expected: u64,
@@ -107,10 +97,7 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Self {
-            next_seq: 1,
-            prev_hash: GENESIS_HASH.to_owned(),
-        }
+        Self { next_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
     }
 }
 
@@ -123,10 +110,7 @@ impl Verifier {
     /// Checks the next record.
     pub fn push(&mut self, record: &AuditRecord) -> Result<(), BrokenLink> {
         if record.seq != self.next_seq {
-            return Err(BrokenLink::Gap {
-                expected: self.next_seq,
-                found: record.seq,
-            });
+            return Err(BrokenLink::Gap { expected: self.next_seq, found: record.seq });
         }
         if record.prev_hash != self.prev_hash {
             return Err(BrokenLink::PrevHash { seq: record.seq });

@@ -81,12 +81,8 @@ mod tests {
 
     #[test]
     fn sorts_keys_and_escapes_minimally() {
-        let v: Value =
-            serde_json::from_str(r#"{"b":1,"a":[true,null,"x\"\n\u0001é"],"A":{}}"#).unwrap();
-        assert_eq!(
-            to_string(&v),
-            r#"{"A":{},"a":[true,null,"x\"\n\u0001é"],"b":1}"#
-        );
+        let v: Value = serde_json::from_str(r#"{"b":1,"a":[true,null,"x\"\n\u0001é"],"A":{}}"#).unwrap();
+        assert_eq!(to_string(&v), r#"{"A":{},"a":[true,null,"x\"\n\u0001é"],"b":1}"#);
     }
 
     #[test]

@@ -75,9 +75,7 @@ impl Rotation {
 }
 
 /// Who may do something: a person, everyone in a group, or whoever is on call.
-#[derive(
-    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Principal {
     /// `alice`
@@ -96,17 +94,13 @@ impl Principal {
             None => (None, text),
         };
         if !crate::id::is_valid_id(id) {
-            return Err(format!(
-                "`{text}` is not a person, `group:NAME` or `oncall:NAME`"
-            ));
+            return Err(format!("`{text}` is not a person, `group:NAME` or `oncall:NAME`"));
         }
         match kind {
             None => Ok(Principal::Person(PersonId::new(id))),
             Some("group") => Ok(Principal::Group(GroupId::new(id))),
             Some("oncall") => Ok(Principal::Oncall(RotationId::new(id))),
-            Some(other) => Err(format!(
-                "`{other}:` is not a kind of approver (use `group:` or `oncall:`)"
-            )),
+            Some(other) => Err(format!("`{other}:` is not a kind of approver (use `group:` or `oncall:`)")),
         }
     }
 }
@@ -162,18 +156,12 @@ impl Directory {
         }
         for person in people {
             for group in &person.groups {
-                dir.members
-                    .entry(group.clone())
-                    .or_default()
-                    .insert(person.id.clone());
+                dir.members.entry(group.clone()).or_default().insert(person.id.clone());
             }
             let index = [
                 (&mut dir.by_slack, person.slack.clone()),
                 (&mut dir.by_teams, person.teams.clone()),
-                (
-                    &mut dir.by_email,
-                    person.email.as_ref().map(|e| e.to_lowercase()),
-                ),
+                (&mut dir.by_email, person.email.as_ref().map(|e| e.to_lowercase())),
                 (&mut dir.by_subject, person.oidc_subject.clone()),
             ];
             for (map, key) in index {
@@ -218,9 +206,7 @@ impl Directory {
 
     /// The person with Slack user id `slack_id`.
     pub fn by_slack(&self, slack_id: &str) -> Option<&Person> {
-        self.by_slack
-            .get(slack_id)
-            .and_then(|id| self.people.get(id))
+        self.by_slack.get(slack_id).and_then(|id| self.people.get(id))
     }
 
     /// The person with Teams (AAD object) id `aad_id`.
@@ -230,16 +216,12 @@ impl Directory {
 
     /// The person with `email` (case-insensitive).
     pub fn by_email(&self, email: &str) -> Option<&Person> {
-        self.by_email
-            .get(&email.to_lowercase())
-            .and_then(|id| self.people.get(id))
+        self.by_email.get(&email.to_lowercase()).and_then(|id| self.people.get(id))
     }
 
     /// The person with OpenID Connect subject `subject`.
     pub fn by_subject(&self, subject: &str) -> Option<&Person> {
-        self.by_subject
-            .get(subject)
-            .and_then(|id| self.people.get(id))
+        self.by_subject.get(subject).and_then(|id| self.people.get(id))
     }
 
     /// Whether `person` is in `group`.
@@ -249,11 +231,7 @@ impl Directory {
 
     /// The groups `person` belongs to.
     pub fn groups_of(&self, person: &PersonId) -> Vec<&GroupId> {
-        self.members
-            .iter()
-            .filter(|(_, m)| m.contains(person))
-            .map(|(g, _)| g)
-            .collect()
+        self.members.iter().filter(|(_, m)| m.contains(person)).map(|(g, _)| g).collect()
     }
 
     /// Whether `person` is covered by `principal` at `now`.
@@ -266,12 +244,7 @@ impl Directory {
     }
 
     /// Whether any of `principals` covers `person` at `now`.
-    pub fn covered_by_any(
-        &self,
-        principals: &[Principal],
-        person: &PersonId,
-        now: Timestamp,
-    ) -> bool {
+    pub fn covered_by_any(&self, principals: &[Principal], person: &PersonId, now: Timestamp) -> bool {
         principals.iter().any(|p| self.covers(p, person, now))
     }
 
@@ -293,12 +266,7 @@ impl Directory {
         for principal in principals {
             match principal {
                 Principal::Person(p) if self.people.contains_key(p) => push(p),
-                Principal::Group(g) => self
-                    .members
-                    .get(g)
-                    .into_iter()
-                    .flatten()
-                    .for_each(&mut push),
+                Principal::Group(g) => self.members.get(g).into_iter().flatten().for_each(&mut push),
                 _ => {}
             }
         }
@@ -327,45 +295,15 @@ mod tests {
     #[test]
     fn weekly_rotation_hands_over_at_local_nine_across_dst() {
         let r = rotation("1w");
-        assert_eq!(
-            r.on_call(at("2026-01-05T09:00[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            "bob"
-        );
-        assert_eq!(
-            r.on_call(at("2026-01-12T08:59[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            "bob"
-        );
-        assert_eq!(
-            r.on_call(at("2026-01-12T09:00[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            "carol"
-        );
-        assert_eq!(
-            r.on_call(at("2026-01-19T09:00[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            "bob"
-        );
+        assert_eq!(r.on_call(at("2026-01-05T09:00[Europe/Berlin]")).unwrap().as_str(), "bob");
+        assert_eq!(r.on_call(at("2026-01-12T08:59[Europe/Berlin]")).unwrap().as_str(), "bob");
+        assert_eq!(r.on_call(at("2026-01-12T09:00[Europe/Berlin]")).unwrap().as_str(), "carol");
+        assert_eq!(r.on_call(at("2026-01-19T09:00[Europe/Berlin]")).unwrap().as_str(), "bob");
         // 2026-03-30 is after the switch to summer time; still 09:00 local.
         let weeks = 12; // 2026-03-30 is 12 weeks after 2026-01-05
         let expected = if weeks % 2 == 0 { "bob" } else { "carol" };
-        assert_eq!(
-            r.on_call(at("2026-03-30T09:00[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            expected
-        );
-        assert_eq!(
-            r.on_call(at("2025-12-01T00:00[Europe/Berlin]"))
-                .unwrap()
-                .as_str(),
-            "bob"
-        );
+        assert_eq!(r.on_call(at("2026-03-30T09:00[Europe/Berlin]")).unwrap().as_str(), expected);
+        assert_eq!(r.on_call(at("2025-12-01T00:00[Europe/Berlin]")).unwrap().as_str(), "bob");
     }
 
     #[test]

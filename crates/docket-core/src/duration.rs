@@ -18,9 +18,7 @@ const MAX_MILLIS: u64 = 366 * 86_400_000;
 impl Duration {
     /// A duration of whole seconds.
     pub const fn from_secs(secs: u64) -> Self {
-        Self {
-            millis: secs * 1000,
-        }
+        Self { millis: secs * 1000 }
     }
 
     /// A duration of milliseconds.
@@ -46,10 +44,7 @@ impl Duration {
 
     /// Parses `1h30m`-style text. Every number needs a unit; units go from large to small.
     pub fn parse(text: &str) -> Result<Self, InvalidDuration> {
-        let invalid = |why: &'static str| InvalidDuration {
-            text: text.chars().take(40).collect(),
-            why,
-        };
+        let invalid = |why: &'static str| InvalidDuration { text: text.chars().take(40).collect(), why };
         let text_trimmed = text.trim();
         if text_trimmed.is_empty() {
             return Err(invalid("it is empty"));
@@ -63,9 +58,7 @@ impl Duration {
                 return Err(invalid("expected a number"));
             }
             let (number, after) = rest.split_at(digits);
-            let number: u64 = number
-                .parse()
-                .map_err(|_| invalid("the number is too large"))?;
+            let number: u64 = number.parse().map_err(|_| invalid("the number is too large"))?;
             let unit_len = after.chars().take_while(char::is_ascii_alphabetic).count();
             if unit_len == 0 {
                 return Err(invalid("a number needs a unit: w, d, h, m, s or ms"));
@@ -101,14 +94,9 @@ impl fmt::Display for Duration {
             return f.write_str("0s");
         }
         let mut rest = self.millis;
-        for (unit, size) in [
-            ("w", 7 * 86_400_000),
-            ("d", 86_400_000),
-            ("h", 3_600_000),
-            ("m", 60_000),
-            ("s", 1000),
-            ("ms", 1),
-        ] {
+        for (unit, size) in
+            [("w", 7 * 86_400_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)]
+        {
             if rest >= size {
                 write!(f, "{}{unit}", rest / size)?;
                 rest %= size;
@@ -161,17 +149,7 @@ mod tests {
 
     #[test]
     fn refuses_junk() {
-        for bad in [
-            "",
-            "5",
-            "m",
-            "5x",
-            "30m1h",
-            "1h1h",
-            "-5m",
-            "400d",
-            "99999999999999999999s",
-        ] {
+        for bad in ["", "5", "m", "5x", "30m1h", "1h1h", "-5m", "400d", "99999999999999999999s"] {
             assert!(Duration::parse(bad).is_err(), "{bad}");
         }
     }

@@ -79,10 +79,7 @@ impl TicketId {
     /// A ticket id from its parts. The prefix is upper-case letters, checked when the
     /// configuration is loaded.
     pub fn new(prefix: impl Into<String>, number: u64) -> Self {
-        Self {
-            prefix: prefix.into(),
-            number,
-        }
+        Self { prefix: prefix.into(), number }
     }
 
     /// The prefix (`DKT`).
@@ -99,10 +96,7 @@ impl TicketId {
     pub fn parse(text: &str) -> Result<Self, InvalidTicketId> {
         let invalid = || InvalidTicketId(text.chars().take(40).collect());
         let (prefix, number) = text.trim().rsplit_once('-').ok_or_else(invalid)?;
-        if prefix.is_empty()
-            || prefix.len() > 16
-            || !prefix.chars().all(|c| c.is_ascii_alphabetic())
-        {
+        if prefix.is_empty() || prefix.len() > 16 || !prefix.chars().all(|c| c.is_ascii_alphabetic()) {
             return Err(invalid());
         }
         if number.is_empty() || number.len() > 19 || !number.chars().all(|c| c.is_ascii_digit()) {
@@ -145,15 +139,7 @@ mod tests {
     fn ticket_ids_round_trip_and_reject_junk() {
         let id = TicketId::parse("dkt-42").unwrap();
         assert_eq!(id.to_string(), "DKT-42");
-        for bad in [
-            "",
-            "DKT",
-            "DKT-",
-            "-42",
-            "DKT-4x",
-            "D1T-4",
-            "DKT-99999999999999999999",
-        ] {
+        for bad in ["", "DKT", "DKT-", "-42", "DKT-4x", "D1T-4", "DKT-99999999999999999999"] {
             assert!(TicketId::parse(bad).is_err(), "{bad}");
         }
     }

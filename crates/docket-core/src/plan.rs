@@ -69,13 +69,7 @@ pub fn describe(action: &Action, params: &Params) -> serde_json::Value {
 /// The rendered plan of every step of `workflow`, with no dry-run output: what a workflow
 /// without `plan` steps shows approvers.
 pub fn render_plan(workflow: &Workflow, params: &Params) -> Plan {
-    Plan {
-        steps: workflow
-            .steps
-            .iter()
-            .map(|s| StepPlan::new(s, params, None))
-            .collect(),
-    }
+    Plan { steps: workflow.steps.iter().map(|s| StepPlan::new(s, params, None)).collect() }
 }
 
 /// A SHA-256 plan digest.

@@ -17,10 +17,7 @@ pub struct Redactor {
 impl Redactor {
     /// A redactor for `secrets`; values shorter than [`MIN_SECRET_CHARS`] are ignored.
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = secrets
-            .into_iter()
-            .filter(|s| s.chars().count() >= MIN_SECRET_CHARS)
-            .collect();
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|s| s.chars().count() >= MIN_SECRET_CHARS).collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
         Self { secrets }
@@ -41,11 +38,7 @@ impl Redactor {
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
             serde_json::Value::String(s) => {
-                if self
-                    .secrets
-                    .iter()
-                    .any(|secret| s.contains(secret.as_str()))
-                {
+                if self.secrets.iter().any(|secret| s.contains(secret.as_str())) {
                     *s = self.redact(s);
                 }
             }
@@ -67,15 +60,8 @@ mod tests {
 
     #[test]
     fn masks_longest_first_and_ignores_tiny_values() {
-        let r = Redactor::new([
-            "xoxb-123".to_owned(),
-            "xoxb-123-456".to_owned(),
-            "db".to_owned(),
-        ]);
-        assert_eq!(
-            r.redact("token xoxb-123-456 and xoxb-123 on db"),
-            "token [redacted] and [redacted] on db"
-        );
+        let r = Redactor::new(["xoxb-123".to_owned(), "xoxb-123-456".to_owned(), "db".to_owned()]);
+        assert_eq!(r.redact("token xoxb-123-456 and xoxb-123 on db"), "token [redacted] and [redacted] on db");
         let mut v = serde_json::json!({"a": ["xoxb-123"], "b": 1});
         r.redact_json(&mut v);
         assert_eq!(v, serde_json::json!({"a": ["[redacted]"], "b": 1}));

@@ -35,10 +35,7 @@ mod tests {
 
     #[test]
     fn suggests_near_names_only() {
-        assert_eq!(
-            closest("enviroment", ["environment", "service"]),
-            Some("environment")
-        );
+        assert_eq!(closest("enviroment", ["environment", "service"]), Some("environment"));
         assert_eq!(closest("colour", ["service", "version"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

@@ -30,9 +30,7 @@ impl Example {
                 }
                 tokens.push(ExampleToken::Capture(name.to_owned()));
             } else if word.contains(['{', '}']) {
-                return Err(format!(
-                    "`{word}`: a capture stands alone between spaces, like {{name}}"
-                ));
+                return Err(format!("`{word}`: a capture stands alone between spaces, like {{name}}"));
             } else {
                 tokens.push(ExampleToken::Word(word.to_lowercase()));
             }
@@ -40,10 +38,7 @@ impl Example {
         if tokens.is_empty() {
             return Err("an example needs at least one word".to_owned());
         }
-        Ok(Self {
-            text: text.trim().to_owned(),
-            tokens,
-        })
+        Ok(Self { text: text.trim().to_owned(), tokens })
     }
 
     /// The pattern as written.

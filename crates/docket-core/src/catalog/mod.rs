@@ -20,12 +20,7 @@ pub struct Catalog {
 impl Catalog {
     /// A catalog of `workflows`. Ids are unique: the loader reports duplicates before this.
     pub fn new(workflows: impl IntoIterator<Item = Workflow>) -> Self {
-        Self {
-            workflows: workflows
-                .into_iter()
-                .map(|w| (w.id.clone(), Arc::new(w)))
-                .collect(),
-        }
+        Self { workflows: workflows.into_iter().map(|w| (w.id.clone(), Arc::new(w))).collect() }
     }
 
     /// The workflow `id`.

@@ -94,19 +94,11 @@ pub struct Pattern {
 impl Pattern {
     /// Compiles `source`; the error text is the regex crate's explanation.
     pub fn new(source: &str) -> Result<Self, String> {
-        let regex = regex::RegexBuilder::new(source)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| match e {
-                regex::Error::Syntax(text) => {
-                    text.lines().last().unwrap_or("invalid").trim().to_owned()
-                }
-                other => other.to_string(),
-            })?;
-        Ok(Self {
-            source: source.to_owned(),
-            regex,
-        })
+        let regex = regex::RegexBuilder::new(source).size_limit(1 << 20).build().map_err(|e| match e {
+            regex::Error::Syntax(text) => text.lines().last().unwrap_or("invalid").trim().to_owned(),
+            other => other.to_string(),
+        })?;
+        Ok(Self { source: source.to_owned(), regex })
     }
 
     /// The expression as written.
@@ -196,57 +188,38 @@ pub struct ParamErrors(pub Vec<FieldError>);
 pub fn validate_params(specs: &[ParamSpec], raw: &RawParams) -> Result<Params, ParamErrors> {
     let mut errors = Vec::new();
     let mut values = BTreeMap::new();
-    for (name, _) in raw
-        .iter()
-        .filter(|(name, _)| !specs.iter().any(|s| &s.name == *name))
-    {
+    for (name, _) in raw.iter().filter(|(name, _)| !specs.iter().any(|s| &s.name == *name)) {
         let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
         let message = match crate::text::closest(name, known.iter().copied()) {
             Some(near) => format!("unknown parameter (did you mean `{near}`?)"),
             None if known.is_empty() => "unknown parameter (this workflow takes none)".to_owned(),
-            None => format!(
-                "unknown parameter (this workflow takes {})",
-                known.join(", ")
-            ),
+            None => format!("unknown parameter (this workflow takes {})", known.join(", ")),
         };
-        errors.push(FieldError {
-            param: name.clone(),
-            message,
-        });
+        errors.push(FieldError { param: name.clone(), message });
     }
     for spec in specs {
         let given = raw.get(&spec.name).filter(|v| !is_blank(v));
         let value = match given {
-            Some(raw_value) => {
-                match coerce(spec, raw_value).and_then(|v| check_value(spec, &v).map(|()| v)) {
-                    Ok(v) => Some(v),
-                    Err(message) => {
-                        errors.push(FieldError {
-                            param: spec.name.clone(),
-                            message,
-                        });
-                        continue;
-                    }
+            Some(raw_value) => match coerce(spec, raw_value).and_then(|v| check_value(spec, &v).map(|()| v)) {
+                Ok(v) => Some(v),
+                Err(message) => {
+                    errors.push(FieldError { param: spec.name.clone(), message });
+                    continue;
                 }
-            }
+            },
             None => spec.default.clone(),
         };
         match value {
             Some(v) => {
                 values.insert(spec.name.clone(), v);
             }
-            None if spec.required => errors.push(FieldError {
-                param: spec.name.clone(),
-                message: "is required".to_owned(),
-            }),
+            None if spec.required => {
+                errors.push(FieldError { param: spec.name.clone(), message: "is required".to_owned() })
+            }
             None => {}
         }
     }
-    if errors.is_empty() {
-        Ok(Params(values))
-    } else {
-        Err(ParamErrors(errors))
-    }
+    if errors.is_empty() { Ok(Params(values)) } else { Err(ParamErrors(errors)) }
 }
 
 fn is_blank(value: &serde_json::Value) -> bool {
@@ -261,27 +234,20 @@ fn is_blank(value: &serde_json::Value) -> bool {
 fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamValue, String> {
     use serde_json::Value as J;
     match (&spec.kind, raw) {
-        (ParamKind::Integer { .. }, J::Number(n)) => n
-            .as_i64()
-            .map(ParamValue::Int)
-            .ok_or_else(|| "must be a whole number".to_owned()),
-        (ParamKind::Integer { .. }, J::String(s)) => s
-            .trim()
-            .parse()
-            .map(ParamValue::Int)
-            .map_err(|_| format!("`{}` is not a whole number", excerpt(s))),
+        (ParamKind::Integer { .. }, J::Number(n)) => {
+            n.as_i64().map(ParamValue::Int).ok_or_else(|| "must be a whole number".to_owned())
+        }
+        (ParamKind::Integer { .. }, J::String(s)) => {
+            s.trim().parse().map(ParamValue::Int).map_err(|_| format!("`{}` is not a whole number", excerpt(s)))
+        }
         (ParamKind::Boolean, J::Bool(b)) => Ok(ParamValue::Bool(*b)),
         (ParamKind::Boolean, J::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
             "true" | "yes" | "on" | "1" => Ok(ParamValue::Bool(true)),
             "false" | "no" | "off" | "0" => Ok(ParamValue::Bool(false)),
             _ => Err(format!("`{}` is not yes or no", excerpt(s))),
         },
-        (ParamKind::String { .. } | ParamKind::Choice { .. }, J::String(s)) => {
-            Ok(ParamValue::Str(s.trim().to_owned()))
-        }
-        (ParamKind::String { .. } | ParamKind::Choice { .. }, J::Number(n)) => {
-            Ok(ParamValue::Str(n.to_string()))
-        }
+        (ParamKind::String { .. } | ParamKind::Choice { .. }, J::String(s)) => Ok(ParamValue::Str(s.trim().to_owned())),
+        (ParamKind::String { .. } | ParamKind::Choice { .. }, J::Number(n)) => Ok(ParamValue::Str(n.to_string())),
         (ParamKind::Text { .. }, J::String(s)) => Ok(ParamValue::Str(s.clone())),
         (kind, _) => Err(format!("must be {}", article(kind.type_name()))),
     }
@@ -291,40 +257,19 @@ fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamValue, Strin
 /// that a declared default passes its own type.
 pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
     match (&spec.kind, value) {
-        (
-            ParamKind::String {
-                pattern,
-                min_length,
-                max_length,
-            },
-            ParamValue::Str(s),
-        ) => {
+        (ParamKind::String { pattern, min_length, max_length }, ParamValue::Str(s)) => {
             check_text(s, false, *min_length, *max_length)?;
             if let Some(p) = pattern.as_ref().filter(|p| !p.is_match(s)) {
-                let hint = spec
-                    .help
-                    .as_deref()
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "`{}` does not match the pattern {}{hint}",
-                    excerpt(s),
-                    p.as_str()
-                ));
+                let hint = spec.help.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+                return Err(format!("`{}` does not match the pattern {}{hint}", excerpt(s), p.as_str()));
             }
             Ok(())
         }
-        (
-            ParamKind::Text {
-                min_length,
-                max_length,
-            },
-            ParamValue::Str(s),
-        ) => check_text(s, true, *min_length, *max_length),
+        (ParamKind::Text { min_length, max_length }, ParamValue::Str(s)) => {
+            check_text(s, true, *min_length, *max_length)
+        }
         (ParamKind::Integer { min, max }, ParamValue::Int(i)) => match (min, max) {
-            (Some(lo), Some(hi)) if i < lo || i > hi => {
-                Err(format!("must be between {lo} and {hi}"))
-            }
+            (Some(lo), Some(hi)) if i < lo || i > hi => Err(format!("must be between {lo} and {hi}")),
             (Some(lo), _) if i < lo => Err(format!("must be at least {lo}")),
             (_, Some(hi)) if i > hi => Err(format!("must be at most {hi}")),
             _ => Ok(()),
@@ -335,23 +280,14 @@ pub fn check_value(spec: &ParamSpec, value: &ParamValue) -> Result<(), String> {
                 Ok(())
             } else {
                 let allowed: Vec<&str> = choices.iter().map(|c| c.value.as_str()).collect();
-                Err(format!(
-                    "`{}` is not one of {}",
-                    excerpt(s),
-                    allowed.join(", ")
-                ))
+                Err(format!("`{}` is not one of {}", excerpt(s), allowed.join(", ")))
             }
         }
         (kind, _) => Err(format!("must be {}", article(kind.type_name()))),
     }
 }
 
-fn check_text(
-    s: &str,
-    multi_line: bool,
-    min: Option<usize>,
-    max: Option<usize>,
-) -> Result<(), String> {
+fn check_text(s: &str, multi_line: bool, min: Option<usize>, max: Option<usize>) -> Result<(), String> {
     if s.len() > MAX_VALUE_BYTES {
         return Err(format!("is longer than {MAX_VALUE_BYTES} bytes"));
     }

@@ -67,9 +67,7 @@ impl Template {
 
     /// A template with no placeholders.
     pub fn literal(text: impl Into<String>) -> Self {
-        Self {
-            parts: vec![Part::Literal(text.into())],
-        }
+        Self { parts: vec![Part::Literal(text.into())] }
     }
 
     /// The parameter names this template reads, in order of appearance.
@@ -137,30 +135,18 @@ mod tests {
                 help: None,
                 required: true,
                 default: None,
-                kind: ParamKind::Text {
-                    min_length: None,
-                    max_length: None,
-                },
+                kind: ParamKind::Text { min_length: None, max_length: None },
             })
             .collect();
-        let raw: RawParams = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
-            .collect();
+        let raw: RawParams = pairs.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect();
         validate_params(&specs, &raw).unwrap()
     }
 
     #[test]
     fn a_value_stays_one_string_whatever_it_contains() {
         let t = Template::parse("app=registry/{{ service }}:{{version}}").unwrap();
-        let p = params(&[
-            ("service", "api; rm -rf / $(id) \"q\" 'x'"),
-            ("version", "1 2"),
-        ]);
-        assert_eq!(
-            t.render(&p),
-            "app=registry/api; rm -rf / $(id) \"q\" 'x':1 2"
-        );
+        let p = params(&[("service", "api; rm -rf / $(id) \"q\" 'x'"), ("version", "1 2")]);
+        assert_eq!(t.render(&p), "app=registry/api; rm -rf / $(id) \"q\" 'x':1 2");
         assert_eq!(t.placeholders().collect::<Vec<_>>(), ["service", "version"]);
         assert_eq!(t.to_string(), "app=registry/{{service}}:{{version}}");
     }

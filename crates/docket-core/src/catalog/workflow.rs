@@ -136,12 +136,7 @@ impl Action {
     /// Every template in the action, for load-time checks of their placeholders.
     pub fn templates(&self) -> Vec<&Template> {
         match self {
-            Action::Exec(e) => e
-                .argv
-                .iter()
-                .chain(e.env.values())
-                .chain(e.cwd.iter())
-                .collect(),
+            Action::Exec(e) => e.argv.iter().chain(e.env.values()).chain(e.cwd.iter()).collect(),
             Action::Http(h) => {
                 let mut all: Vec<&Template> = vec![&h.url];
                 all.extend(h.headers.values());
@@ -218,9 +213,7 @@ impl JsonTemplate {
             JsonTemplate::Plain(_) => {}
             JsonTemplate::Text(t) => out.push(t),
             JsonTemplate::Array(items) => items.iter().for_each(|i| i.collect_templates(out)),
-            JsonTemplate::Object(fields) => {
-                fields.iter().for_each(|(_, v)| v.collect_templates(out))
-            }
+            JsonTemplate::Object(fields) => fields.iter().for_each(|(_, v)| v.collect_templates(out)),
         }
     }
 
@@ -244,11 +237,9 @@ impl JsonTemplate {
                 serde_json::Value::String(t.render(params))
             }
             JsonTemplate::Array(items) => items.iter().map(|i| i.render(params)).collect(),
-            JsonTemplate::Object(fields) => fields
-                .iter()
-                .map(|(k, v)| (k.clone(), v.render(params)))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
+            JsonTemplate::Object(fields) => {
+                fields.iter().map(|(k, v)| (k.clone(), v.render(params))).collect::<serde_json::Map<_, _>>().into()
+            }
         }
     }
 }

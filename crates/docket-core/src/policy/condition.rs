@@ -56,11 +56,7 @@ impl Condition {
             }
         })?;
         let references = program.references();
-        let unknown: Vec<&str> = references
-            .variables()
-            .into_iter()
-            .filter(|v| !VARIABLES.contains(v))
-            .collect();
+        let unknown: Vec<&str> = references.variables().into_iter().filter(|v| !VARIABLES.contains(v)).collect();
         if let Some(name) = unknown.first() {
             let hint = crate::text::closest(name, VARIABLES)
                 .map(|n| format!(" (did you mean `{n}`?)"))
@@ -71,10 +67,7 @@ impl Condition {
                 message: format!("unknown variable `{name}`{hint}"),
             });
         }
-        Ok(Self {
-            source: source.to_owned(),
-            program,
-        })
+        Ok(Self { source: source.to_owned(), program })
     }
 
     /// The expression as written.
@@ -90,13 +83,9 @@ impl Condition {
         while let Some(i) = self.source[from..].find("params.") {
             let start = from + i;
             let preceded_by_ident = start > 0
-                && (bytes[start - 1].is_ascii_alphanumeric()
-                    || bytes[start - 1] == b'_'
-                    || bytes[start - 1] == b'.');
-            let name: String = self.source[start + 7..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
+                && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_' || bytes[start - 1] == b'.');
+            let name: String =
+                self.source[start + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             if !preceded_by_ident && !name.is_empty() && !names.contains(&name) {
                 names.push(name);
             }
@@ -116,11 +105,7 @@ impl Condition {
         ctx.add_variable_from_value("now", vars.now.clone());
         match self.program.execute(&ctx) {
             Ok(Value::Bool(b)) => Ok(b),
-            Ok(other) => Err(EvalError(format!(
-                "`{}` gave {:?}, not true or false",
-                self.source,
-                other.type_of()
-            ))),
+            Ok(other) => Err(EvalError(format!("`{}` gave {:?}, not true or false", self.source, other.type_of()))),
             Err(ExecutionError::NoSuchKey(_)) => Ok(false),
             Err(e) => Err(EvalError(format!("`{}` failed: {e}", self.source))),
         }
@@ -169,10 +154,7 @@ impl Variables {
             ("category", Value::from(workflow.category.as_str())),
         ]);
         let groups: Vec<Value> = groups.iter().map(|g| Value::from(g.as_str())).collect();
-        let requester = HashMap::from([
-            ("id", Value::from(requester.as_str())),
-            ("groups", Value::from(groups)),
-        ]);
+        let requester = HashMap::from([("id", Value::from(requester.as_str())), ("groups", Value::from(groups))]);
         let wall = zone.to_datetime(now);
         let weekday = match wall.weekday() {
             jiff::civil::Weekday::Monday => "Mon",
@@ -188,16 +170,8 @@ impl Variables {
             ("hour", Value::Int(i64::from(wall.hour()))),
             ("minute", Value::Int(i64::from(wall.minute()))),
             ("date", Value::from(wall.date().to_string())),
-            (
-                "time",
-                Value::from(format!("{:02}:{:02}", wall.hour(), wall.minute())),
-            ),
+            ("time", Value::from(format!("{:02}:{:02}", wall.hour(), wall.minute()))),
         ]);
-        Self {
-            params: params.into(),
-            workflow: workflow.into(),
-            requester: requester.into(),
-            now: now.into(),
-        }
+        Self { params: params.into(), workflow: workflow.into(), requester: requester.into(), now: now.into() }
     }
 }

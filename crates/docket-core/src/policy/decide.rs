@@ -23,34 +23,23 @@ pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
                             rule.name
                         ),
                     },
-                    explanation: format!(
-                        "denied because rule `{}` could not be evaluated: {e}",
-                        rule.name
-                    ),
+                    explanation: format!("denied because rule `{}` could not be evaluated: {e}", rule.name),
                 };
             }
         };
         if !matched {
             continue;
         }
-        let because = format!(
-            "because rule `{}` matched: {}",
-            rule.name,
-            rule.when.source()
-        );
+        let because = format!("because rule `{}` matched: {}", rule.name, rule.when.source());
         return match &rule.outcome {
             RuleOutcome::Deny(message) => Decision {
                 rule: Some(rule.name.clone()),
-                outcome: Outcome::Deny {
-                    message: message.clone(),
-                },
+                outcome: Outcome::Deny { message: message.clone() },
                 explanation: format!("denied {because} — {message}"),
             },
             RuleOutcome::AutoApprove => Decision {
                 rule: Some(rule.name.clone()),
-                outcome: Outcome::AutoApprove {
-                    approval_ttl: rule.approval_ttl,
-                },
+                outcome: Outcome::AutoApprove { approval_ttl: rule.approval_ttl },
                 explanation: format!("approved automatically {because}"),
             },
             RuleOutcome::Stages(stage_rules) => {
@@ -82,22 +71,14 @@ pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
                         },
                     };
                     if applies {
-                        stages.push(Stage {
-                            name: stage.name.clone(),
-                            from: stage.from.clone(),
-                            count: stage.count,
-                        });
+                        stages.push(Stage { name: stage.name.clone(), from: stage.from.clone(), count: stage.count });
                     }
                 }
                 if stages.is_empty() {
                     Decision {
                         rule: Some(rule.name.clone()),
-                        outcome: Outcome::AutoApprove {
-                            approval_ttl: rule.approval_ttl,
-                        },
-                        explanation: format!(
-                            "approved automatically: no stage applies {because}{notes}"
-                        ),
+                        outcome: Outcome::AutoApprove { approval_ttl: rule.approval_ttl },
+                        explanation: format!("approved automatically: no stage applies {because}{notes}"),
                     }
                 } else {
                     let needs = describe_stages(&stages);
@@ -128,14 +109,7 @@ pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
 pub fn describe_stages(stages: &[Stage]) -> String {
     stages
         .iter()
-        .map(|s| {
-            format!(
-                "{} approval{} from {}",
-                s.count,
-                if s.count == 1 { "" } else { "s" },
-                s.name
-            )
-        })
+        .map(|s| format!("{} approval{} from {}", s.count, if s.count == 1 { "" } else { "s" }, s.name))
         .collect::<Vec<_>>()
         .join(", then ")
 }

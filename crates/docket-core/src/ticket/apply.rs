@@ -8,16 +8,7 @@ use crate::policy::Outcome;
 impl Ticket {
     /// Builds a ticket from its first event; `None` unless it is [`Event::Requested`].
     pub fn from_request(event: &Event, at: Timestamp) -> Option<Ticket> {
-        let Event::Requested {
-            id,
-            workflow,
-            version,
-            params,
-            requester,
-            requested_by,
-            origin,
-        } = event
-        else {
+        let Event::Requested { id, workflow, version, params, requester, requested_by, origin } = event else {
             return None;
         };
         Some(Ticket {
@@ -77,10 +68,7 @@ impl Ticket {
                 self.state = TicketState::PlanFailed;
                 self.closing_reason = Some(error.clone());
             }
-            Event::Decided {
-                decision,
-                respond_by,
-            } => {
+            Event::Decided { decision, respond_by } => {
                 self.respond_by = *respond_by;
                 self.state = match &decision.outcome {
                     Outcome::Deny { message } => {
@@ -122,9 +110,7 @@ impl Ticket {
                 self.closing_reason = Some(
                     match reason {
                         ExpiryReason::RequestTtl => "Nobody approved the request in time.",
-                        ExpiryReason::ApprovalTtl => {
-                            "The approved run did not start before its approval expired."
-                        }
+                        ExpiryReason::ApprovalTtl => "The approved run did not start before its approval expired.",
                     }
                     .to_owned(),
                 );
@@ -161,11 +147,7 @@ impl Ticket {
                 }
             }
             Event::StepFinished { index, outcome } => {
-                if let Some(step) = self
-                    .runs
-                    .last_mut()
-                    .and_then(|r| r.steps.iter_mut().find(|s| s.index == *index))
-                {
+                if let Some(step) = self.runs.last_mut().and_then(|r| r.steps.iter_mut().find(|s| s.index == *index)) {
                     step.finished_at = Some(at);
                     step.outcome = Some(outcome.clone());
                 }

@@ -6,8 +6,7 @@ use jiff::tz::TimeZone;
 
 use super::quorum::{approved_until, current_stage, quorum};
 use super::{
-    Command, Event, ExpiryReason, NewTicket, Refusal, Review, RunOutcome, StepOutcome, Ticket,
-    TicketState, Verdict,
+    Command, Event, ExpiryReason, NewTicket, Refusal, Review, RunOutcome, StepOutcome, Ticket, TicketState, Verdict,
 };
 use crate::actor::Actor;
 use crate::catalog::param::validate_params;
@@ -35,26 +34,16 @@ pub struct Rules<'a> {
 }
 
 /// Decides a request for a new ticket.
-pub fn request(
-    new: &NewTicket,
-    actor: &Actor,
-    rules: &Rules<'_>,
-    _now: Timestamp,
-) -> Result<Vec<Event>, Refusal> {
+pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, _now: Timestamp) -> Result<Vec<Event>, Refusal> {
     let workflow = rules.workflow;
     if workflow.id != new.workflow {
         return Err(Refusal::UnknownWorkflow(new.workflow.clone()));
     }
     let person = match actor {
         Actor::System => {
-            return Err(Refusal::SystemOnly {
-                action: "request for people",
-            });
+            return Err(Refusal::SystemOnly { action: "request for people" });
         }
-        Actor::Person { id }
-        | Actor::Agent {
-            on_behalf_of: id, ..
-        } => known(rules.directory, id)?,
+        Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => known(rules.directory, id)?,
     };
     if let Some(allowed) = &workflow.requesters
         && !rules.directory.covered_by_any(allowed, person, _now)
@@ -62,11 +51,7 @@ pub fn request(
         return Err(Refusal::NotARequester {
             person: person.clone(),
             workflow: workflow.id.clone(),
-            allowed: allowed
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            allowed: allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         });
     }
     let params = validate_params(&workflow.params, &new.params).map_err(Refusal::InvalidParams)?;
@@ -97,51 +82,26 @@ pub fn decide(
             system_only(actor, "record a plan")?;
             in_state(ticket, &[TicketState::Planning], "record a plan for")?;
             match result {
-                Err(error) => Ok(vec![Event::PlanFailed {
-                    error: error.clone(),
-                }]),
+                Err(error) => Ok(vec![Event::PlanFailed { error: error.clone() }]),
                 Ok(plan) => {
                     same_version(ticket, rules)?;
-                    let digest = Digest::of(
-                        ticket.workflow.as_str(),
-                        &ticket.version,
-                        &ticket.params,
-                        plan,
-                    );
+                    let digest = Digest::of(ticket.workflow.as_str(), &ticket.version, &ticket.params, plan);
                     let groups = rules.directory.groups_of(&ticket.requester);
-                    let vars = Variables::new(
-                        rules.workflow,
-                        &ticket.params,
-                        &ticket.requester,
-                        &groups,
-                        now,
-                        rules.zone,
-                    );
+                    let vars =
+                        Variables::new(rules.workflow, &ticket.params, &ticket.requester, &groups, now, rules.zone);
                     let decision = policy::decide(rules.policies, &vars);
-                    let mut events = vec![Event::Planned {
-                        plan: plan.clone(),
-                        digest,
-                    }];
+                    let mut events = vec![Event::Planned { plan: plan.clone(), digest }];
                     match &decision.outcome {
-                        Outcome::Deny { .. } => events.push(Event::Decided {
-                            decision,
-                            respond_by: None,
-                        }),
+                        Outcome::Deny { .. } => events.push(Event::Decided { decision, respond_by: None }),
                         Outcome::AutoApprove { approval_ttl } => {
                             let start_by = now.checked_add(approval_ttl.to_signed()).ok();
-                            events.push(Event::Decided {
-                                decision,
-                                respond_by: None,
-                            });
+                            events.push(Event::Decided { decision, respond_by: None });
                             events.push(Event::Approved { start_by });
                             events.push(Event::Queued);
                         }
                         Outcome::Approvals(req) => {
                             let respond_by = now.checked_add(req.request_ttl.to_signed()).ok();
-                            events.push(Event::Decided {
-                                decision,
-                                respond_by,
-                            });
+                            events.push(Event::Decided { decision, respond_by });
                         }
                     }
                     Ok(events)
@@ -150,67 +110,33 @@ pub fn decide(
         }
         Command::Amend { params } => {
             requester_only(ticket, actor, rules.directory, "amend", false)?;
-            in_state(
-                ticket,
-                &[TicketState::AwaitingApproval, TicketState::ChangesRequested],
-                "amend",
-            )?;
-            let params =
-                validate_params(&rules.workflow.params, params).map_err(Refusal::InvalidParams)?;
+            in_state(ticket, &[TicketState::AwaitingApproval, TicketState::ChangesRequested], "amend")?;
+            let params = validate_params(&rules.workflow.params, params).map_err(Refusal::InvalidParams)?;
             Ok(vec![
-                Event::Amended {
-                    params,
-                    version: rules.workflow.version.clone(),
-                },
-                Event::PlanningStarted {
-                    round: ticket.round + 1,
-                },
+                Event::Amended { params, version: rules.workflow.version.clone() },
+                Event::PlanningStarted { round: ticket.round + 1 },
             ])
         }
-        Command::Approve { digest, comment } => {
-            approve(ticket, *digest, comment.as_deref(), actor, rules, now)
-        }
+        Command::Approve { digest, comment } => approve(ticket, *digest, comment.as_deref(), actor, rules, now),
         Command::Reject { reason } | Command::RequestChanges { reason } => {
             let person = decider(actor, rules.directory, action_words(command))?;
-            in_state(
-                ticket,
-                &[TicketState::AwaitingApproval],
-                action_words(command),
-            )?;
+            in_state(ticket, &[TicketState::AwaitingApproval], action_words(command))?;
             if *person == ticket.requester {
-                return Err(Refusal::OwnTicket {
-                    action: action_words(command),
-                });
+                return Err(Refusal::OwnTicket { action: action_words(command) });
             }
             let req = requirement(ticket)?;
-            let approvers: Vec<_> = req
-                .stages
-                .iter()
-                .flat_map(|s| s.from.iter().cloned())
-                .collect();
+            let approvers: Vec<_> = req.stages.iter().flat_map(|s| s.from.iter().cloned()).collect();
             if !rules.directory.covered_by_any(&approvers, person, now) {
-                let stage = req
-                    .stages
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let stage = req.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
                 return Err(Refusal::NotEligible {
                     person: person.clone(),
                     stage,
-                    approvers: approvers
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    approvers: approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
                 });
             }
             let reason = text(reason, "the reason")?;
-            let verdict = if matches!(command, Command::Reject { .. }) {
-                Verdict::Reject
-            } else {
-                Verdict::RequestChanges
-            };
+            let verdict =
+                if matches!(command, Command::Reject { .. }) { Verdict::Reject } else { Verdict::RequestChanges };
             Ok(vec![Event::Reviewed(Review {
                 person: person.clone(),
                 stage: None,
@@ -225,38 +151,22 @@ pub fn decide(
         Command::Comment { text: body } => {
             match actor {
                 Actor::System => {}
-                Actor::Person { id }
-                | Actor::Agent {
-                    on_behalf_of: id, ..
-                } => {
+                Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => {
                     known(rules.directory, id)?;
                 }
             }
             let body = text(body, "a comment")?;
-            Ok(vec![Event::Commented(super::Comment {
-                author: actor.clone(),
-                text: body,
-                at: now,
-            })])
+            Ok(vec![Event::Commented(super::Comment { author: actor.clone(), text: body, at: now })])
         }
         Command::Cancel { reason } => {
             if !matches!(actor, Actor::System) {
                 requester_only(ticket, actor, rules.directory, "cancel", true)?;
             }
             if ticket.state.is_terminal() {
-                return Err(Refusal::WrongState {
-                    action: "cancel",
-                    state: ticket.state,
-                });
+                return Err(Refusal::WrongState { action: "cancel", state: ticket.state });
             }
-            let reason = reason
-                .as_deref()
-                .map(|r| text(r, "the reason"))
-                .transpose()?;
-            Ok(vec![Event::Cancelled {
-                by: actor.clone(),
-                reason,
-            }])
+            let reason = reason.as_deref().map(|r| text(r, "the reason")).transpose()?;
+            Ok(vec![Event::Cancelled { by: actor.clone(), reason }])
         }
         Command::Expire => {
             system_only(actor, "expire tickets")?;
@@ -264,14 +174,9 @@ pub fn decide(
                 TicketState::AwaitingApproval | TicketState::ChangesRequested => {
                     (ticket.respond_by, ExpiryReason::RequestTtl)
                 }
-                TicketState::Approved | TicketState::Queued => {
-                    (ticket.start_by, ExpiryReason::ApprovalTtl)
-                }
+                TicketState::Approved | TicketState::Queued => (ticket.start_by, ExpiryReason::ApprovalTtl),
                 state => {
-                    return Err(Refusal::WrongState {
-                        action: "expire",
-                        state,
-                    });
+                    return Err(Refusal::WrongState { action: "expire", state });
                 }
             };
             match deadline {
@@ -281,11 +186,7 @@ pub fn decide(
         }
         Command::Retry => {
             requester_only(ticket, actor, rules.directory, "retry", false)?;
-            in_state(
-                ticket,
-                &[TicketState::Failed, TicketState::Interrupted],
-                "retry",
-            )?;
+            in_state(ticket, &[TicketState::Failed, TicketState::Interrupted], "retry")?;
             let raw = ticket
                 .params
                 .iter()
@@ -293,12 +194,8 @@ pub fn decide(
                 .collect();
             validate_params(&rules.workflow.params, &raw).map_err(Refusal::InvalidParams)?;
             Ok(vec![
-                Event::RetryRequested {
-                    version: rules.workflow.version.clone(),
-                },
-                Event::PlanningStarted {
-                    round: ticket.round + 1,
-                },
+                Event::RetryRequested { version: rules.workflow.version.clone() },
+                Event::PlanningStarted { round: ticket.round + 1 },
             ])
         }
         Command::StartRun => {
@@ -316,10 +213,7 @@ pub fn decide(
                     }
                 }
                 _ => {
-                    return Err(Refusal::WrongState {
-                        action: "start a run of",
-                        state: ticket.state,
-                    });
+                    return Err(Refusal::WrongState { action: "start a run of", state: ticket.state });
                 }
             }
             let number = u32::try_from(ticket.runs.len()).unwrap_or(u32::MAX - 1) + 1;
@@ -333,25 +227,17 @@ pub fn decide(
         }
         Command::FinishStep { index, outcome } => {
             system_only(actor, "finish steps")?;
-            in_state(
-                ticket,
-                &[TicketState::Running, TicketState::Cancelled],
-                "finish a step of",
-            )?;
+            in_state(ticket, &[TicketState::Running, TicketState::Cancelled], "finish a step of")?;
             let open = ticket
                 .last_run()
                 .filter(|r| r.outcome.is_none())
                 .and_then(|r| r.steps.last())
                 .filter(|s| s.outcome.is_none());
             match open {
-                Some(step) if step.index == *index => Ok(vec![Event::StepFinished {
-                    index: *index,
-                    outcome: outcome.clone(),
-                }]),
-                _ => Err(Refusal::RunMismatch(format!(
-                    "step {} is not running",
-                    index + 1
-                ))),
+                Some(step) if step.index == *index => {
+                    Ok(vec![Event::StepFinished { index: *index, outcome: outcome.clone() }])
+                }
+                _ => Err(Refusal::RunMismatch(format!("step {} is not running", index + 1))),
             }
         }
         Command::FinishRun { outcome } => {
@@ -377,10 +263,7 @@ fn approve(
     if ticket.respond_by.is_some_and(|t| now >= t) {
         return Err(Refusal::RequestExpired);
     }
-    let current = ticket.digest.ok_or(Refusal::WrongState {
-        action: "approve",
-        state: ticket.state,
-    })?;
+    let current = ticket.digest.ok_or(Refusal::WrongState { action: "approve", state: ticket.state })?;
     if digest != current {
         return Err(Refusal::StaleDigest { current });
     }
@@ -388,23 +271,14 @@ fn approve(
     let req = requirement(ticket)?;
     let statuses = quorum(ticket, req, now);
     let Some(index) = current_stage(&statuses) else {
-        return Err(Refusal::WrongState {
-            action: "approve",
-            state: TicketState::Approved,
-        });
+        return Err(Refusal::WrongState { action: "approve", state: TicketState::Approved });
     };
     let stage = &req.stages[index];
     if let Some(other) = statuses.iter().find(|s| s.approvers.contains(person)) {
         return Err(if other.name == stage.name {
-            Refusal::AlreadyApproved {
-                person: person.clone(),
-                stage: other.name.clone(),
-            }
+            Refusal::AlreadyApproved { person: person.clone(), stage: other.name.clone() }
         } else {
-            Refusal::ApprovedAnotherStage {
-                person: person.clone(),
-                stage: other.name.clone(),
-            }
+            Refusal::ApprovedAnotherStage { person: person.clone(), stage: other.name.clone() }
         });
     }
     if let Some(earlier) = ticket.reviews.iter().find(|r| {
@@ -423,18 +297,10 @@ fn approve(
         return Err(Refusal::NotEligible {
             person: person.clone(),
             stage: stage.name.clone(),
-            approvers: stage
-                .from
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
+            approvers: stage.from.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         });
     }
-    let comment = comment
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| text(c, "the comment"))
-        .transpose()?;
+    let comment = comment.filter(|c| !c.trim().is_empty()).map(|c| text(c, "the comment")).transpose()?;
     let review = Review {
         person: person.clone(),
         stage: Some(stage.name.clone()),
@@ -450,9 +316,7 @@ fn approve(
     let mut events = vec![Event::Reviewed(review)];
     let statuses = quorum(&after, req, now);
     if current_stage(&statuses).is_none() {
-        events.push(Event::Approved {
-            start_by: approved_until(&statuses).filter(|t| *t != Timestamp::MAX),
-        });
+        events.push(Event::Approved { start_by: approved_until(&statuses).filter(|t| *t != Timestamp::MAX) });
         events.push(Event::Queued);
     }
     Ok(events)
@@ -460,14 +324,9 @@ fn approve(
 
 fn start_step(ticket: &Ticket, index: usize, workflow: &Workflow) -> Result<Vec<Event>, Refusal> {
     let Some(step) = workflow.steps.get(index) else {
-        return Err(Refusal::RunMismatch(format!(
-            "the workflow has no step {}",
-            index + 1
-        )));
+        return Err(Refusal::RunMismatch(format!("the workflow has no step {}", index + 1)));
     };
-    let run = ticket
-        .last_run()
-        .ok_or_else(|| Refusal::RunMismatch("no run has started".to_owned()))?;
+    let run = ticket.last_run().ok_or_else(|| Refusal::RunMismatch("no run has started".to_owned()))?;
     let allowed = match run.steps.last() {
         None => index == 0,
         Some(last) => match &last.outcome {
@@ -492,17 +351,10 @@ fn start_step(ticket: &Ticket, index: usize, workflow: &Workflow) -> Result<Vec<
             index + 1
         )));
     }
-    Ok(vec![Event::StepStarted {
-        index,
-        name: step.name.clone(),
-    }])
+    Ok(vec![Event::StepStarted { index, name: step.name.clone() }])
 }
 
-fn finish_run(
-    ticket: &Ticket,
-    outcome: &RunOutcome,
-    workflow: &Workflow,
-) -> Result<Vec<Event>, Refusal> {
+fn finish_run(ticket: &Ticket, outcome: &RunOutcome, workflow: &Workflow) -> Result<Vec<Event>, Refusal> {
     let run = ticket
         .last_run()
         .filter(|r| r.outcome.is_none())
@@ -510,15 +362,11 @@ fn finish_run(
     let ok = match (ticket.state, outcome) {
         (TicketState::Running, RunOutcome::Succeeded) => {
             run.steps.len() == workflow.steps.len()
-                && run
-                    .steps
-                    .iter()
-                    .all(|s| s.outcome == Some(StepOutcome::Succeeded))
+                && run.steps.iter().all(|s| s.outcome == Some(StepOutcome::Succeeded))
         }
-        (
-            TicketState::Running,
-            RunOutcome::Failed { step, .. } | RunOutcome::Interrupted { step },
-        ) => *step < workflow.steps.len(),
+        (TicketState::Running, RunOutcome::Failed { step, .. } | RunOutcome::Interrupted { step }) => {
+            *step < workflow.steps.len()
+        }
         (TicketState::Cancelled, RunOutcome::Cancelled) => true,
         _ => false,
     };
@@ -528,9 +376,7 @@ fn finish_run(
             ticket.state
         )));
     }
-    Ok(vec![Event::RunFinished {
-        outcome: outcome.clone(),
-    }])
+    Ok(vec![Event::RunFinished { outcome: outcome.clone() }])
 }
 
 fn action_words(command: &Command) -> &'static str {
@@ -542,24 +388,15 @@ fn action_words(command: &Command) -> &'static str {
 }
 
 fn known<'a>(directory: &Directory, id: &'a PersonId) -> Result<&'a PersonId, Refusal> {
-    directory
-        .person(id)
-        .map(|_| id)
-        .ok_or_else(|| Refusal::UnknownPerson(id.clone()))
+    directory.person(id).map(|_| id).ok_or_else(|| Refusal::UnknownPerson(id.clone()))
 }
 
 /// The person behind a decision: never an agent, never Docket itself.
-fn decider<'a>(
-    actor: &'a Actor,
-    directory: &Directory,
-    action: &'static str,
-) -> Result<&'a PersonId, Refusal> {
+fn decider<'a>(actor: &'a Actor, directory: &Directory, action: &'static str) -> Result<&'a PersonId, Refusal> {
     match actor {
         Actor::Person { id } => known(directory, id),
         Actor::Agent { .. } => Err(Refusal::AgentCannotDecide { action }),
-        Actor::System => Err(Refusal::SystemOnly {
-            action: "decide for people",
-        }),
+        Actor::System => Err(Refusal::SystemOnly { action: "decide for people" }),
     }
 }
 
@@ -579,13 +416,9 @@ fn requester_only(
 ) -> Result<(), Refusal> {
     let id = match actor {
         Actor::System => return Err(Refusal::NotRequester { action, admins_too }),
-        Actor::Person { id }
-        | Actor::Agent {
-            on_behalf_of: id, ..
-        } => known(directory, id)?,
+        Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => known(directory, id)?,
     };
-    let is_admin =
-        matches!(actor, Actor::Person { .. }) && directory.person(id).is_some_and(|p| p.admin);
+    let is_admin = matches!(actor, Actor::Person { .. }) && directory.person(id).is_some_and(|p| p.admin);
     if *id == ticket.requester || (admins_too && is_admin) {
         Ok(())
     } else {
@@ -594,43 +427,28 @@ fn requester_only(
 }
 
 fn in_state(ticket: &Ticket, allowed: &[TicketState], action: &'static str) -> Result<(), Refusal> {
-    if allowed.contains(&ticket.state) {
-        Ok(())
-    } else {
-        Err(Refusal::WrongState {
-            action,
-            state: ticket.state,
-        })
-    }
+    if allowed.contains(&ticket.state) { Ok(()) } else { Err(Refusal::WrongState { action, state: ticket.state }) }
 }
 
 fn same_version(ticket: &Ticket, rules: &Rules<'_>) -> Result<(), Refusal> {
     if ticket.version == rules.workflow.version {
         Ok(())
     } else {
-        Err(Refusal::WorkflowChanged {
-            workflow: ticket.workflow.clone(),
-        })
+        Err(Refusal::WorkflowChanged { workflow: ticket.workflow.clone() })
     }
 }
 
 fn requirement(ticket: &Ticket) -> Result<&Requirement, Refusal> {
     match ticket.decision.as_ref().map(|d| &d.outcome) {
         Some(Outcome::Approvals(req)) => Ok(req),
-        _ => Err(Refusal::WrongState {
-            action: "approve",
-            state: ticket.state,
-        }),
+        _ => Err(Refusal::WrongState { action: "approve", state: ticket.state }),
     }
 }
 
 fn text(body: &str, what: &'static str) -> Result<String, Refusal> {
     let trimmed = body.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT_CHARS {
-        return Err(Refusal::BadText {
-            what,
-            max: MAX_TEXT_CHARS,
-        });
+        return Err(Refusal::BadText { what, max: MAX_TEXT_CHARS });
     }
     Ok(trimmed.to_owned())
 }

@@ -60,13 +60,8 @@ pub fn quorum(ticket: &Ticket, requirement: &Requirement, now: Timestamp) -> Vec
         .map(|stage| {
             let mut approvers = Vec::new();
             let mut expiries = Vec::new();
-            for r in valid
-                .iter()
-                .filter(|r| r.stage.as_deref() == Some(stage.name.as_str()))
-            {
-                let is_their_stage = first_stage_of
-                    .iter()
-                    .any(|(p, s)| *p == &r.person && *s == stage.name);
+            for r in valid.iter().filter(|r| r.stage.as_deref() == Some(stage.name.as_str())) {
+                let is_their_stage = first_stage_of.iter().any(|(p, s)| *p == &r.person && *s == stage.name);
                 if is_their_stage && counted.insert(&r.person) {
                     approvers.push(r.person.clone());
                     expiries.push(r.expires_at.unwrap_or(Timestamp::MAX));
@@ -74,17 +69,8 @@ pub fn quorum(ticket: &Ticket, requirement: &Requirement, now: Timestamp) -> Vec
             }
             expiries.sort_unstable_by(|a, b| b.cmp(a));
             let needed = usize::try_from(stage.count).unwrap_or(usize::MAX);
-            let satisfied_until = if needed == 0 {
-                Some(Timestamp::MAX)
-            } else {
-                expiries.get(needed - 1).copied()
-            };
-            StageStatus {
-                name: stage.name.clone(),
-                needed: stage.count,
-                approvers,
-                satisfied_until,
-            }
+            let satisfied_until = if needed == 0 { Some(Timestamp::MAX) } else { expiries.get(needed - 1).copied() };
+            StageStatus { name: stage.name.clone(), needed: stage.count, approvers, satisfied_until }
         })
         .collect()
 }
@@ -96,10 +82,5 @@ pub(crate) fn current_stage(statuses: &[StageStatus]) -> Option<usize> {
 
 /// When the approval as a whole lapses: the earliest stage to lose its quorum.
 pub(crate) fn approved_until(statuses: &[StageStatus]) -> Option<Timestamp> {
-    statuses
-        .iter()
-        .map(|s| s.satisfied_until)
-        .collect::<Option<Vec<_>>>()?
-        .into_iter()
-        .min()
+    statuses.iter().map(|s| s.satisfied_until).collect::<Option<Vec<_>>>()?.into_iter().min()
 }

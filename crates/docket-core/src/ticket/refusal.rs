@@ -80,9 +80,7 @@ pub enum Refusal {
         stage: String,
     },
     /// One person's approval counts in one stage only.
-    #[error(
-        "{person} already approved stage `{stage}` of this ticket; each stage needs different people"
-    )]
+    #[error("{person} already approved stage `{stage}` of this ticket; each stage needs different people")]
     ApprovedAnotherStage {
         /// Who.
         person: PersonId,
