@@ -98,12 +98,7 @@ impl Condition {
     /// condition false (`Ok(false)`); any other failure is an error, which callers treat as
     /// "fail closed".
     pub fn eval(&self, vars: &Variables) -> Result<bool, EvalError> {
-        let mut ctx = Context::with_env(Arc::clone(&ENV));
-        ctx.add_variable_from_value("params", vars.params.clone());
-        ctx.add_variable_from_value("workflow", vars.workflow.clone());
-        ctx.add_variable_from_value("requester", vars.requester.clone());
-        ctx.add_variable_from_value("now", vars.now.clone());
-        match self.program.execute(&ctx) {
+        match self.program.execute(&vars.context) {
             Ok(Value::Bool(b)) => Ok(b),
             Ok(other) => Err(EvalError(format!("`{}` gave {:?}, not true or false", self.source, other.type_of()))),
             Err(ExecutionError::NoSuchKey(_)) => Ok(false),
@@ -117,13 +112,15 @@ impl Condition {
 #[error("{0}")]
 pub struct EvalError(pub String);
 
-/// The values a condition sees, built once per decision.
-#[derive(Clone, Debug)]
+/// The values a condition sees, built once per decision and shared by every condition in it.
 pub struct Variables {
-    params: Value,
-    workflow: Value,
-    requester: Value,
-    now: Value,
+    context: Context<'static, 'static>,
+}
+
+impl fmt::Debug for Variables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Variables").finish_non_exhaustive()
+    }
 }
 
 impl Variables {
@@ -172,6 +169,11 @@ impl Variables {
             ("date", Value::from(wall.date().to_string())),
             ("time", Value::from(format!("{:02}:{:02}", wall.hour(), wall.minute()))),
         ]);
-        Self { params: params.into(), workflow: workflow.into(), requester: requester.into(), now: now.into() }
+        let mut context = Context::with_env(Arc::clone(&ENV));
+        context.add_variable_from_value("params", params);
+        context.add_variable_from_value("workflow", workflow);
+        context.add_variable_from_value("requester", requester);
+        context.add_variable_from_value("now", now);
+        Self { context }
     }
 }
