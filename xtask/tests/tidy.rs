@@ -2,6 +2,8 @@
 //! dependency directions between crates, who may read the environment, no shells, no IO in
 //! core, and files small enough to read in one sitting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -128,7 +130,9 @@ fn crates_depend_only_in_the_allowed_directions() {
             found.push(format!("{name} is not in the table of allowed dependencies (xtask/tests/tidy.rs)"));
             continue;
         };
-        for (section, testkit_ok) in [("dependencies", false), ("dev-dependencies", true), ("build-dependencies", false)] {
+        for (section, testkit_ok) in
+            [("dependencies", false), ("dev-dependencies", true), ("build-dependencies", false)]
+        {
             for dep in deps(&manifest, section) {
                 let ours = dep == "docket" || dep.starts_with("docket-");
                 if dep == "anyhow" && name != "docket" && section == "dependencies" {
@@ -165,7 +169,8 @@ fn grep_sources(filter: impl Fn(&Path) -> bool, patterns: &[&str]) -> Vec<String
 
 #[test]
 fn only_the_binary_reads_the_environment() {
-    let found = grep_sources(|p| crate_of(p) != "docket", &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("]);
+    let found =
+        grep_sources(|p| crate_of(p) != "docket", &["env::var(", "env::var_os(", "env::vars(", "env::vars_os("]);
     failures(found, "only the `docket` binary reads environment variables; pass values in");
 }
 
@@ -173,7 +178,12 @@ fn only_the_binary_reads_the_environment() {
 fn no_shell_ever_sees_a_parameter() {
     let found = grep_sources(
         |_| true,
-        &[r#"Command::new("sh")"#, r#"Command::new("bash")"#, r#"Command::new("/bin/sh")"#, r#"Command::new("/bin/bash")"#],
+        &[
+            r#"Command::new("sh")"#,
+            r#"Command::new("bash")"#,
+            r#"Command::new("/bin/sh")"#,
+            r#"Command::new("/bin/bash")"#,
+        ],
     );
     failures(found, "steps run argv directly, never through a shell");
 }
@@ -182,7 +192,16 @@ fn no_shell_ever_sees_a_parameter() {
 fn core_does_no_io_and_reads_no_clock() {
     let found = grep_sources(
         |p| crate_of(p) == "docket-core",
-        &["std::fs", "std::net", "std::process", "tokio", "Timestamp::now", "SystemTime::now", "Instant::now", "std::thread"],
+        &[
+            "std::fs",
+            "std::net",
+            "std::process",
+            "tokio",
+            "Timestamp::now",
+            "SystemTime::now",
+            "Instant::now",
+            "std::thread",
+        ],
     );
     failures(found, "docket-core is values and pure functions: `now` is an argument");
 }

@@ -2,6 +2,8 @@
 //! validation, and audit hashing. Targets (DESIGN.md §8): a decision in ≤ 20 µs; ≥ 300,000
 //! audit records hashed per second per core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
@@ -62,7 +64,12 @@ fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
 }
 
 fn stage(name: &str, from: &str, when: &str) -> StageRule {
-    StageRule { name: name.into(), from: vec![Principal::parse(from).unwrap()], count: 1, when: Some(Condition::compile(when).unwrap()) }
+    StageRule {
+        name: name.into(),
+        from: vec![Principal::parse(from).unwrap()],
+        count: 1,
+        when: Some(Condition::compile(when).unwrap()),
+    }
 }
 
 /// A weekend freeze that does not match, then a production rule with three conditional stages.
@@ -119,7 +126,9 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("param validation (5 params)", |b| b.iter(|| black_box(validate_params(&wf.params, black_box(&raw)))));
+    c.bench_function("param validation (5 params)", |b| {
+        b.iter(|| black_box(validate_params(&wf.params, black_box(&raw))))
+    });
 
     let entry = AuditEntry {
         at: now,

@@ -37,10 +37,8 @@ impl Redactor {
     /// Masks secrets in every string inside a JSON value.
     pub fn redact_json(&self, value: &mut serde_json::Value) {
         match value {
-            serde_json::Value::String(s) => {
-                if self.secrets.iter().any(|secret| s.contains(secret.as_str())) {
-                    *s = self.redact(s);
-                }
+            serde_json::Value::String(s) if self.secrets.iter().any(|secret| s.contains(secret.as_str())) => {
+                *s = self.redact(s);
             }
             serde_json::Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             serde_json::Value::Object(map) => map.values_mut().for_each(|v| self.redact_json(v)),

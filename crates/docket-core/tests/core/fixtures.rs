@@ -114,8 +114,18 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
                 plan: None,
                 retry: Retry::Safe,
             },
-            Step { name: "bake".into(), action: Action::Wait(Duration::parse("2m").unwrap()), plan: None, retry: Retry::Never },
-            Step { name: "announce".into(), action: exec(&["announce", "{{service}}"]), plan: None, retry: Retry::Never },
+            Step {
+                name: "bake".into(),
+                action: Action::Wait(Duration::parse("2m").unwrap()),
+                plan: None,
+                retry: Retry::Never,
+            },
+            Step {
+                name: "announce".into(),
+                action: exec(&["announce", "{{service}}"]),
+                plan: None,
+                retry: Retry::Never,
+            },
         ],
     }
 }
@@ -213,7 +223,13 @@ impl Driven {
     }
 
     /// Issues a command; applies its events if accepted.
-    pub(crate) fn run(&mut self, world: &World, command: Command, actor: &Actor, now: Timestamp) -> Result<Vec<Event>, Refusal> {
+    pub(crate) fn run(
+        &mut self,
+        world: &World,
+        command: Command,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<Event>, Refusal> {
         let events = ticket::decide(&self.ticket, &command, actor, &world.rules(), now)?;
         for e in &events {
             self.ticket.apply(e, now);

@@ -1,5 +1,7 @@
 //! Integration tests of docket-core: transitions, properties, policies, parameters, audit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
 mod audit;
 mod fixtures;
 mod params;

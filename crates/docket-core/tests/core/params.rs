@@ -12,7 +12,11 @@ fn specs() -> Vec<ParamSpec> {
     vec![
         spec(
             "version",
-            ParamKind::String { pattern: Some(Pattern::new(r"^\d+\.\d+\.\d+$").unwrap()), min_length: None, max_length: Some(20) },
+            ParamKind::String {
+                pattern: Some(Pattern::new(r"^\d+\.\d+\.\d+$").unwrap()),
+                min_length: None,
+                max_length: Some(20),
+            },
         ),
         spec("notes", ParamKind::Text { min_length: Some(3), max_length: Some(10) }),
         spec("replicas", ParamKind::Integer { min: Some(1), max: Some(10) }),
@@ -20,11 +24,21 @@ fn specs() -> Vec<ParamSpec> {
         spec(
             "env",
             ParamKind::Choice {
-                choices: vec![Choice { value: "dev".into(), label: "Dev".into() }, Choice { value: "prod".into(), label: "Prod".into() }],
+                choices: vec![
+                    Choice { value: "dev".into(), label: "Dev".into() },
+                    Choice { value: "prod".into(), label: "Prod".into() },
+                ],
             },
         ),
-        ParamSpec { required: false, default: Some(ParamValue::Int(3)), ..spec("retries", ParamKind::Integer { min: None, max: None }) },
-        ParamSpec { required: false, ..spec("ticket", ParamKind::String { pattern: None, min_length: None, max_length: None }) },
+        ParamSpec {
+            required: false,
+            default: Some(ParamValue::Int(3)),
+            ..spec("retries", ParamKind::Integer { min: None, max: None })
+        },
+        ParamSpec {
+            required: false,
+            ..spec("ticket", ParamKind::String { pattern: None, min_length: None, max_length: None })
+        },
     ]
 }
 
@@ -34,7 +48,8 @@ fn raw(value: serde_json::Value) -> RawParams {
 
 #[test]
 fn text_from_chat_and_json_from_the_api_both_validate() {
-    let from_chat = raw(json!({"version": "1.4.2", "notes": "a\nb c", "replicas": "3", "dry_run": "yes", "env": "prod"}));
+    let from_chat =
+        raw(json!({"version": "1.4.2", "notes": "a\nb c", "replicas": "3", "dry_run": "yes", "env": "prod"}));
     let from_api = raw(json!({"version": "1.4.2", "notes": "a\nb c", "replicas": 3, "dry_run": true, "env": "prod"}));
     let a = validate_params(&specs(), &from_chat).unwrap();
     let b = validate_params(&specs(), &from_api).unwrap();
@@ -72,7 +87,10 @@ fn every_error_at_once_with_a_reason_per_field() {
 
 #[test]
 fn missing_blank_and_wrongly_typed_values() {
-    let errors = validate_params(&specs(), &raw(json!({"version": "  ", "notes": null, "replicas": [1], "dry_run": 1}))).unwrap_err().0;
+    let errors =
+        validate_params(&specs(), &raw(json!({"version": "  ", "notes": null, "replicas": [1], "dry_run": 1})))
+            .unwrap_err()
+            .0;
     let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         messages,

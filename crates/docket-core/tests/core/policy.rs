@@ -33,7 +33,10 @@ fn decisions_explain_themselves() {
     assert!(d.explanation.starts_with("denied because rule `weekend-freeze` matched"), "{}", d.explanation);
     let d = decide_for(&world, "staging", "alice", tuesday());
     assert!(matches!(d.outcome, Outcome::AutoApprove { .. }));
-    assert_eq!(d.explanation, r#"approved automatically because rule `staging` matched: params.environment == "staging""#);
+    assert_eq!(
+        d.explanation,
+        r#"approved automatically because rule `staging` matched: params.environment == "staging""#
+    );
     let d = decide_for(&world, "dev", "alice", tuesday());
     assert_eq!(d.rule, None);
     assert!(matches!(d.outcome, Outcome::Deny { .. }), "no rule matched: denied by default");

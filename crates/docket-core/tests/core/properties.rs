@@ -67,7 +67,7 @@ fn who_for(op: &Op, person: usize, misfit: bool) -> Who {
     match (system_op, misfit) {
         (true, false) => Who::System,
         (true, true) | (false, false) => Who::Person(person),
-        (false, true) if person % 2 == 0 => Who::Agent(person),
+        (false, true) if person.is_multiple_of(2) => Who::Agent(person),
         (false, true) => Who::System,
     }
 }
@@ -94,10 +94,9 @@ fn plan(variant: u8) -> Plan {
 fn command(op: &Op, ticket: &Ticket) -> Command {
     let stale = Digest::parse(&"cd".repeat(32)).unwrap();
     match op {
-        Op::Approve { stale: s } => Command::Approve {
-            digest: if *s { stale } else { ticket.digest.unwrap_or(stale) },
-            comment: None,
-        },
+        Op::Approve { stale: s } => {
+            Command::Approve { digest: if *s { stale } else { ticket.digest.unwrap_or(stale) }, comment: None }
+        }
         Op::Reject => Command::Reject { reason: "no".into() },
         Op::RequestChanges => Command::RequestChanges { reason: "change it".into() },
         Op::Amend { environment, version } => {
@@ -193,15 +192,17 @@ fn check_sequence(risk: Risk, environment: usize, weekend: bool, ops: &[(Op, Who
                     prop_assert_ne!(&r.person, &before.requester, "self-approval accepted");
                     prop_assert_eq!(r.digest, before.digest, "approval not bound to the current digest");
                 }
-                Event::Approved { .. } => {
-                    match requirement(&after) {
-                        Some(req) => prop_assert!(quorum_holds(&world, &after, req, now), "approved without quorum: {:?}", after.reviews),
-                        None => prop_assert!(
-                            matches!(after.decision.as_ref().map(|d| &d.outcome), Some(Outcome::AutoApprove { .. })),
-                            "approved without a requirement or an auto-approval"
-                        ),
-                    }
-                }
+                Event::Approved { .. } => match requirement(&after) {
+                    Some(req) => prop_assert!(
+                        quorum_holds(&world, &after, req, now),
+                        "approved without quorum: {:?}",
+                        after.reviews
+                    ),
+                    None => prop_assert!(
+                        matches!(after.decision.as_ref().map(|d| &d.outcome), Some(Outcome::AutoApprove { .. })),
+                        "approved without a requirement or an auto-approval"
+                    ),
+                },
                 Event::RunStarted { .. } | Event::StepStarted { .. } => {
                     prop_assert!(
                         !matches!(
@@ -219,7 +220,10 @@ fn check_sequence(risk: Risk, environment: usize, weekend: bool, ops: &[(Op, Who
                     if matches!(e, Event::RunStarted { .. }) {
                         prop_assert_eq!(before.state, TicketState::Queued);
                         if let Some(req) = requirement(&before) {
-                            prop_assert!(quorum_holds(&world, &before, req, now), "ran without quorum on the current digest");
+                            prop_assert!(
+                                quorum_holds(&world, &before, req, now),
+                                "ran without quorum on the current digest"
+                            );
                         }
                     }
                 }
