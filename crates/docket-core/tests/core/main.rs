@@ -7,4 +7,5 @@ mod fixtures;
 mod params;
 mod policy;
 mod properties;
+mod robustness;
 mod transitions;
