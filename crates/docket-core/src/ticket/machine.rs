@@ -124,7 +124,7 @@ pub fn decide(
             if *person == ticket.requester {
                 return Err(Refusal::OwnTicket { action: action_words(command) });
             }
-            let req = requirement(ticket)?;
+            let req = requirement(ticket, action_words(command))?;
             let approvers: Vec<_> = req.stages.iter().flat_map(|s| s.from.iter().cloned()).collect();
             if !rules.directory.covered_by_any(&approvers, person, now) {
                 let stage = req.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
@@ -268,7 +268,7 @@ fn approve(
         return Err(Refusal::StaleDigest { current });
     }
     same_version(ticket, rules)?;
-    let req = requirement(ticket)?;
+    let req = requirement(ticket, "approve")?;
     let statuses = quorum(ticket, req, now);
     let Some(index) = current_stage(&statuses) else {
         return Err(Refusal::WrongState { action: "approve", state: TicketState::Approved });
@@ -438,10 +438,10 @@ fn same_version(ticket: &Ticket, rules: &Rules<'_>) -> Result<(), Refusal> {
     }
 }
 
-fn requirement(ticket: &Ticket) -> Result<&Requirement, Refusal> {
+fn requirement<'t>(ticket: &'t Ticket, action: &'static str) -> Result<&'t Requirement, Refusal> {
     match ticket.decision.as_ref().map(|d| &d.outcome) {
         Some(Outcome::Approvals(req)) => Ok(req),
-        _ => Err(Refusal::WrongState { action: "approve", state: ticket.state }),
+        _ => Err(Refusal::WrongState { action, state: ticket.state }),
     }
 }
 
