@@ -1,0 +1,190 @@
+//! The entry points: load `docket.yaml` and its catalog from disk, or parse text already in
+//! memory. Every file is checked even when another one is broken; all errors come back at once.
+
+use std::path::Path;
+
+use docket_core::redact::Redactor;
+use docket_core::{Catalog, Directory, PolicySet, Workflow};
+use jiff::tz::TimeZone;
+
+use crate::config::{ConfigFile, DEFAULT_CATALOG, config_file, resolve};
+use crate::diagnostic::{Diagnostic, Diagnostics, Report};
+use crate::env::Env;
+use crate::files::{self, Source};
+use crate::links::{self, Read};
+use crate::model::Config;
+use crate::workflow::workflow_file;
+
+/// Everything Docket needs from its files.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The settings.
+    pub config: Config,
+    /// Every workflow.
+    pub catalog: Catalog,
+    /// People, groups and rotations.
+    pub directory: Directory,
+    /// The policy rules, in order.
+    pub policies: PolicySet,
+    /// The configured time zone.
+    pub zone: TimeZone,
+    /// Masks every value read from the environment and every secret setting.
+    pub redactor: Redactor,
+    /// Things that load but look wrong.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Loads `docket.yaml` at `config_path` and every workflow file in its catalog folder. `env`
+/// looks up the variables `${VAR}` refers to.
+pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
+    let source = files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
+    let mut stage = Stage::config(&source, env);
+    let folder = config_path.parent().unwrap_or(Path::new(""));
+    let (dir, written) = match &stage.file.catalog {
+        Some((dir, at)) => (resolve(folder, dir), Some(*at)),
+        None => (resolve(folder, DEFAULT_CATALOG), None),
+    };
+    let mut workflows = Vec::new();
+    match files::workflow_files(&dir) {
+        Ok(paths) => {
+            for path in paths {
+                match files::read(&path) {
+                    Ok(source) => workflows.push(source),
+                    Err(d) => stage.io_errors.push(d),
+                }
+            }
+            if workflows.is_empty() && stage.io_errors.is_empty() {
+                let message = format!("the catalog folder {} has no workflow files (*.yaml)", dir.display());
+                stage.report.warning(written.unwrap_or(crate::Pos::FILE), message, None);
+            }
+        }
+        // Without a readable configuration, the default folder is only a guess: stay quiet.
+        Err(_) if !stage.file.readable => {}
+        Err(mut d) => {
+            if let Some(at) = written {
+                d = Diagnostic::new(config_path, at, format!("catalog folder {}: {}", dir.display(), d.message), None);
+            }
+            stage.io_errors.push(d);
+        }
+    }
+    stage.finish(&workflows, env, true, &dir)
+}
+
+/// Parses a configuration and its workflow files from memory: [`load`] without the disk.
+pub fn parse(config: &Source, workflows: &[Source], env: Env<'_>) -> Result<Loaded, Diagnostics> {
+    let stage = Stage::config(config, env);
+    let base = stage.file.config.as_ref().map(|c| c.catalog.clone()).unwrap_or_default();
+    stage.finish(workflows, env, true, &base)
+}
+
+/// Parses a configuration alone, with an empty catalog. With no workflows to compare against,
+/// the parameters policies read (`params.NAME`) are not checked.
+pub fn parse_config_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Result<Loaded, Diagnostics> {
+    Stage::config(&Source::new(name.as_ref(), text), env).finish(&[], env, false, Path::new(""))
+}
+
+/// Parses one workflow file's text; `name` is the path shown in messages. Requesters and
+/// databases are not checked, since that needs the configuration.
+pub fn parse_workflow_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Result<Workflow, Diagnostics> {
+    let mut report = Report::new(name.as_ref());
+    let file = workflow_file(text, env, &mut Vec::new(), &mut report);
+    match file.workflow {
+        Some(workflow) if report.errors.is_empty() => Ok(workflow),
+        _ => Err(Diagnostics::new(report.errors, report.warnings)),
+    }
+}
+
+/// Loads every workflow file under `dir` without a configuration: ids are checked for
+/// uniqueness, but requesters and databases are not.
+pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
+    let paths = files::workflow_files(dir).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
+    let mut errors = Vec::new();
+    let mut sources = Vec::new();
+    for path in paths {
+        match files::read(&path) {
+            Ok(source) => sources.push(source),
+            Err(d) => errors.push(d),
+        }
+    }
+    let mut reads = read_workflows(&sources, env, &mut Vec::new());
+    links::unique_ids(&mut reads, dir);
+    let mut warnings = Vec::new();
+    let mut catalog = Vec::new();
+    for read in reads {
+        errors.extend(read.report.errors);
+        warnings.extend(read.report.warnings);
+        catalog.extend(read.file.workflow);
+    }
+    if errors.is_empty() { Ok(Catalog::new(catalog)) } else { Err(Diagnostics::new(errors, warnings)) }
+}
+
+fn read_workflows(sources: &[Source], env: Env<'_>, secrets: &mut Vec<String>) -> Vec<Read> {
+    sources
+        .iter()
+        .map(|source| {
+            let mut report = Report::new(&source.path);
+            let file = workflow_file(&source.text, env, secrets, &mut report);
+            Read { file, report }
+        })
+        .collect()
+}
+
+/// The configuration read, waiting for its workflows.
+struct Stage {
+    file: ConfigFile,
+    report: Report,
+    secrets: Vec<String>,
+    io_errors: Vec<Diagnostic>,
+}
+
+impl Stage {
+    fn config(source: &Source, env: Env<'_>) -> Self {
+        let mut report = Report::new(&source.path);
+        let mut secrets = Vec::new();
+        let file = config_file(&source.path, &source.text, env, &mut secrets, &mut report);
+        Self { file, report, secrets, io_errors: Vec::new() }
+    }
+
+    /// Reads the workflows, runs the checks that span files, and builds the result.
+    fn finish(
+        mut self,
+        sources: &[Source],
+        env: Env<'_>,
+        check_params: bool,
+        base: &Path,
+    ) -> Result<Loaded, Diagnostics> {
+        let mut reads = read_workflows(sources, env, &mut self.secrets);
+        links::unique_ids(&mut reads, base);
+        let config_path = self.report.path().to_path_buf();
+        let config_name = config_path.file_name().map_or("the configuration".into(), |n| n.to_string_lossy());
+        links::references(&self.file, &mut reads, &config_name);
+        if check_params {
+            links::policy_params(&self.file, &mut self.report, &reads);
+        }
+        let mut errors = self.io_errors;
+        let mut warnings = Vec::new();
+        let mut catalog = Vec::new();
+        for read in reads.into_iter().chain(std::iter::once(Read { file: Default::default(), report: self.report })) {
+            errors.extend(read.report.errors);
+            warnings.extend(read.report.warnings);
+            catalog.extend(read.file.workflow);
+        }
+        let file = self.file;
+        let built = match (file.config, file.people.directory, file.policies.set, file.zone) {
+            (Some(config), Some(directory), Some(policies), Some(zone)) if errors.is_empty() => {
+                Some((config, directory, policies, zone))
+            }
+            _ => None,
+        };
+        let Some((config, directory, policies, zone)) = built else {
+            if errors.is_empty() {
+                // Every part that failed reported why; this guards against a silent failure.
+                errors.push(Diagnostic::new(&config_path, crate::Pos::FILE, "could not be loaded", None));
+            }
+            return Err(Diagnostics::new(errors, warnings));
+        };
+        crate::diagnostic::sort(&mut warnings);
+        let redactor = Redactor::new(self.secrets);
+        Ok(Loaded { config, catalog: Catalog::new(catalog), directory, policies, zone, redactor, warnings })
+    }
+}

@@ -1,0 +1,209 @@
+//! A workflow's `params`: typed declarations with their constraints, checked for sense (a valid
+//! pattern, min ≤ max, unique choices) and for a default that passes its own rules.
+//!
+//! `required` defaults to `true`; a default counts as a given value, so a parameter with a
+//! default never has to be typed in.
+
+use docket_core::catalog::param::{Choice, MAX_VALUE_BYTES, ParamKind, ParamSpec, ParamValue, Pattern, check_value};
+use docket_core::catalog::template::is_param_name;
+
+use crate::decode::{Fields, Seen, boolean, excerpt, int, int_in, list, nonempty, text};
+use crate::diagnostic::{Report, did_you_mean};
+use crate::yaml::{Node, Value};
+
+const KEYS: &[&str] = &[
+    "name",
+    "type",
+    "label",
+    "help",
+    "required",
+    "default",
+    "pattern",
+    "min_length",
+    "max_length",
+    "min",
+    "max",
+    "choices",
+];
+const TYPES: [&str; 5] = ["string", "text", "integer", "boolean", "choice"];
+
+/// The names declared in `params` (even by invalid declarations, so later references to them
+/// are not reported twice) and the declarations, if they are all valid.
+pub(crate) fn params(node: Option<&Node>, report: &mut Report) -> (Vec<String>, Option<Vec<ParamSpec>>) {
+    let Some(node) = node else { return (Vec::new(), Some(Vec::new())) };
+    let Some(items) = list(node, "parameters", report) else { return (Vec::new(), None) };
+    let before = report.error_count();
+    let mut names = Vec::new();
+    let mut specs = Vec::new();
+    let mut seen = Seen::default();
+    for item in items {
+        let Some(fields) = Fields::open(item, "parameter", KEYS, report) else { continue };
+        let name = fields.req("name", report, param_name);
+        if let (Some(name), Some(node)) = (&name, fields.get("name"))
+            && seen.first(name, node.pos, "parameter", report)
+        {
+            names.push(name.clone());
+        }
+        if let Some(spec) = name.and_then(|name| spec(&fields, name, report)) {
+            specs.push(spec);
+        }
+    }
+    (names, (report.error_count() == before).then_some(specs))
+}
+
+fn param_name(node: &Node, report: &mut Report) -> Option<String> {
+    let name = text(node, report)?;
+    if is_param_name(&name) {
+        return Some(name);
+    }
+    report.error_hint(
+        node.pos,
+        format!("`{}` is not a valid parameter name", excerpt(&name)),
+        "use a letter, then letters, digits or `_` (at most 64)",
+    );
+    None
+}
+
+fn spec(fields: &Fields<'_>, name: String, report: &mut Report) -> Option<ParamSpec> {
+    let before = report.error_count();
+    let label = fields.opt("label", report, nonempty).or(name.clone());
+    let help = fields.opt("help", report, text).optional();
+    let required = fields.opt("required", report, boolean).or(true);
+    let kind = kind(fields, report)?;
+    let mut spec = ParamSpec { name, label: label?, help: help?, required: required?, default: None, kind };
+    if let Some(node) = fields.get("default") {
+        let value = match &spec.kind {
+            ParamKind::Integer { .. } => int(node, report).map(ParamValue::Int),
+            ParamKind::Boolean => boolean(node, report).map(ParamValue::Bool),
+            _ => text(node, report).map(ParamValue::Str),
+        }?;
+        if let Err(why) = check_value(&spec, &value) {
+            report.error(node.pos, format!("invalid default: {why}"));
+        }
+        spec.default = Some(value);
+    }
+    (report.error_count() == before).then_some(spec)
+}
+
+/// The type and its constraints; keys that belong to another type are reported.
+fn kind(fields: &Fields<'_>, report: &mut Report) -> Option<ParamKind> {
+    let type_name = match fields.get("type") {
+        None => "string".to_owned(),
+        Some(node) => {
+            let name = text(node, report)?;
+            if !TYPES.contains(&name.as_str()) {
+                let hint = did_you_mean(&name, TYPES).unwrap_or_else(|| format!("types are {}", TYPES.join(", ")));
+                report.error_hint(node.pos, format!("unknown parameter type `{}`", excerpt(&name)), hint);
+                return None;
+            }
+            name
+        }
+    };
+    let applies: &[&str] = match type_name.as_str() {
+        "string" => &["pattern", "min_length", "max_length"],
+        "text" => &["min_length", "max_length"],
+        "integer" => &["min", "max"],
+        "choice" => &["choices"],
+        _ => &[],
+    };
+    let before = report.error_count();
+    for key in ["pattern", "min_length", "max_length", "min", "max", "choices"] {
+        if let Some((k, _)) = fields.entry(key).filter(|_| !applies.contains(&key)) {
+            let owners = match key {
+                "pattern" => "string",
+                "min_length" | "max_length" => "string and text",
+                "min" | "max" => "integer",
+                _ => "choice",
+            };
+            let message = format!("`{key}` does not apply to a {type_name} parameter");
+            report.error_hint(k.pos, message, format!("it applies to type {owners}"));
+        }
+    }
+    let max_len = i64::try_from(MAX_VALUE_BYTES).unwrap_or(i64::MAX);
+    let length = |key: &str, report: &mut Report| fields.opt(key, report, |n, r| int_in::<usize>(n, 0, max_len, r));
+    let kind = match type_name.as_str() {
+        "string" | "text" => {
+            let min_length = length("min_length", report).optional();
+            let max_length = length("max_length", report).optional();
+            let pattern = fields.opt("pattern", report, pattern).optional();
+            let ordered = match (&min_length, &max_length) {
+                (Some(lo), Some(hi)) => order(fields, "min_length", *lo, "max_length", *hi, report),
+                _ => None,
+            };
+            let (min_length, max_length, pattern, ()) = (min_length?, max_length?, pattern?, ordered?);
+            if type_name == "text" {
+                ParamKind::Text { min_length, max_length }
+            } else {
+                ParamKind::String { pattern, min_length, max_length }
+            }
+        }
+        "integer" => {
+            let min = fields.opt("min", report, int).optional();
+            let max = fields.opt("max", report, int).optional();
+            let (min, max) = (min?, max?);
+            order(fields, "min", min, "max", max, report)?;
+            ParamKind::Integer { min, max }
+        }
+        "boolean" => ParamKind::Boolean,
+        _ => ParamKind::Choice { choices: fields.req("choices", report, choices)? },
+    };
+    (report.error_count() == before).then_some(kind)
+}
+
+/// Reports `low_key` greater than `high_key`.
+fn order<T: PartialOrd + std::fmt::Display>(
+    fields: &Fields<'_>,
+    low_key: &str,
+    low: Option<T>,
+    high_key: &str,
+    high: Option<T>,
+    report: &mut Report,
+) -> Option<()> {
+    if let (Some(lo), Some(hi), Some(node)) = (low, high, fields.get(high_key))
+        && lo > hi
+    {
+        report.error(node.pos, format!("`{high_key}` ({hi}) is less than `{low_key}` ({lo})"));
+        return None;
+    }
+    Some(())
+}
+
+fn pattern(node: &Node, report: &mut Report) -> Option<Pattern> {
+    let source = text(node, report)?;
+    Pattern::new(&source)
+        .map_err(|why| {
+            let why = why.strip_prefix("error: ").unwrap_or(&why);
+            report.error(node.pos, format!("invalid regular expression: {why}"));
+        })
+        .ok()
+}
+
+/// `choices: [a, b]` or `choices: [{value: a, label: A}]`: non-empty, values unique.
+fn choices(node: &Node, report: &mut Report) -> Option<Vec<Choice>> {
+    let items = list(node, "choices", report)?;
+    if items.is_empty() {
+        report.error(node.pos, "a choice parameter needs at least one choice");
+        return None;
+    }
+    let before = report.error_count();
+    let mut seen = Seen::default();
+    let mut out = Vec::new();
+    for item in items {
+        let (value_node, label) = match &item.value {
+            Value::Map(_) => {
+                let Some(fields) = Fields::open(item, "choice", &["value", "label"], report) else { continue };
+                let Some(value_node) = fields.require("value", report) else { continue };
+                (value_node, fields.opt("label", report, nonempty).optional().flatten())
+            }
+            _ => (item, None),
+        };
+        let Some(value) = nonempty(value_node, report) else { continue };
+        if value.chars().any(char::is_control) {
+            report.error(value_node.pos, "a choice must be one line without control characters");
+        }
+        if seen.first(&value, value_node.pos, "choice", report) {
+            out.push(Choice { label: label.unwrap_or_else(|| value.clone()), value });
+        }
+    }
+    (report.error_count() == before).then_some(out)
+}

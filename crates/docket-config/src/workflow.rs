@@ -1,0 +1,121 @@
+//! One workflow file to a [`Workflow`], plus what later checks need from it: its id, declared
+//! parameter names, and the people and databases it names, each with its place in the file.
+
+use docket_core::catalog::example::Example;
+use docket_core::catalog::workflow::Risk;
+use docket_core::{Principal, Workflow, WorkflowId};
+use sha2::{Digest as _, Sha256};
+
+use crate::decode::{Fields, excerpt, ident, list, list_of, nonempty, text};
+use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::env::{self, Env};
+use crate::param::params;
+use crate::step::steps;
+use crate::template::{example, template};
+use crate::yaml::{self, Node};
+
+const KEYS: &[&str] =
+    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps"];
+
+/// What one workflow file holds, as far as it could be read.
+#[derive(Debug, Default)]
+pub(crate) struct WorkflowFile {
+    /// The id and where it is written.
+    pub(crate) id: Option<(String, Pos)>,
+    /// Declared parameter names, including those of invalid declarations.
+    pub(crate) params: Vec<String>,
+    /// `requesters`, to check against the directory.
+    pub(crate) requesters: Vec<(Principal, Pos)>,
+    /// Databases named by `sql` steps, to check against the configuration.
+    pub(crate) databases: Vec<(String, Pos)>,
+    /// Whether the YAML could be read at all (if not, nothing above is known).
+    pub(crate) readable: bool,
+    /// The workflow, when the file has no errors.
+    pub(crate) workflow: Option<Workflow>,
+}
+
+/// Reads one workflow file's `source`; `${VAR}` values read go to `secrets`.
+pub(crate) fn workflow_file(
+    source: &str,
+    env: Env<'_>,
+    secrets: &mut Vec<String>,
+    report: &mut Report,
+) -> WorkflowFile {
+    let mut file = WorkflowFile::default();
+    let Some(mut root) = yaml::parse(source, report) else { return file };
+    file.readable = true;
+    if root.is_null() {
+        report.error(root.pos, "the file is empty; a workflow needs at least `id`, `title` and `steps`");
+        return file;
+    }
+    env::apply(&mut root, env, report, secrets);
+    let before = report.error_count();
+    let built = decode(&root, &mut file, report);
+    if report.error_count() == before
+        && let Some(mut workflow) = built
+    {
+        workflow.version = hex::encode(Sha256::digest(source.as_bytes()));
+        file.workflow = Some(workflow);
+    }
+    file
+}
+
+fn decode(root: &Node, file: &mut WorkflowFile, report: &mut Report) -> Option<Workflow> {
+    let fields = Fields::open(root, "workflow", KEYS, report)?;
+    let id = fields.req("id", report, ident);
+    if let (Some(id), Some(at)) = (&id, fields.get("id")) {
+        file.id = Some((id.clone(), at.pos));
+    }
+    let title = fields.req("title", report, nonempty);
+    let description = fields.opt("description", report, text).or(String::new());
+    let category = fields.opt("category", report, nonempty).or("General".to_owned());
+    let risk = fields.opt("risk", report, risk).or(Risk::Medium);
+    let requesters = fields.opt("requesters", report, |n, r| requesters(n, &mut file.requesters, r)).optional();
+    let (names, specs) = params(fields.get("params"), report);
+    file.params = names;
+    let params = &file.params;
+    let examples = fields.opt("examples", report, |n, r| list_of(n, "examples", r, |n, r| example(n, params, r)));
+    let concurrency = fields.opt("concurrency", report, |n, r| template(n, params, r)).optional();
+    let steps = fields.req("steps", report, |n, r| steps(n, params, &mut file.databases, r));
+    Some(Workflow {
+        id: WorkflowId::new(id?),
+        version: String::new(),
+        title: title?,
+        description: description?,
+        category: category?,
+        risk: risk?,
+        requesters: requesters?,
+        examples: examples.or(Vec::<Example>::new())?,
+        params: specs?,
+        concurrency: concurrency?,
+        steps: steps?,
+    })
+}
+
+fn risk(node: &Node, report: &mut Report) -> Option<Risk> {
+    let value = text(node, report)?;
+    if let Some(risk) = Risk::parse(&value) {
+        return Some(risk);
+    }
+    let levels = ["low", "medium", "high"];
+    let hint = did_you_mean(&value, levels).unwrap_or_else(|| "write low, medium or high".to_owned());
+    report.error_hint(node.pos, format!("unknown risk `{}`", excerpt(&value)), hint);
+    None
+}
+
+fn requesters(node: &Node, found: &mut Vec<(Principal, Pos)>, report: &mut Report) -> Option<Vec<Principal>> {
+    if list(node, "people or groups", report)?.is_empty() {
+        let message = "an empty `requesters` list lets nobody request this workflow";
+        report.error_hint(node.pos, message, "remove `requesters` to let everyone request it");
+        return None;
+    }
+    let all = list_of(node, "people or groups", report, |n, r| principal(n, r).map(|p| (p, n.pos)))?;
+    found.extend(all.iter().cloned());
+    Some(all.into_iter().map(|(p, _)| p).collect())
+}
+
+/// `alice`, `group:sre` or `oncall:sre-primary`.
+pub(crate) fn principal(node: &Node, report: &mut Report) -> Option<Principal> {
+    let value = text(node, report)?;
+    Principal::parse(&value).map_err(|why| report.error(node.pos, why)).ok()
+}

@@ -1,0 +1,308 @@
+//! YAML text to a tree of nodes that remember where they were written. Syntax errors stop the
+//! file; duplicate keys, unsupported tags and bad merges are reported and parsing goes on.
+//!
+//! This reads the event stream of serde-saphyr's parser rather than deserializing through serde:
+//! events carry each scalar's exact text and style, so `1.10` stays `1.10` where text is
+//! expected, and a position inside a quoted or block scalar can be mapped back to the file.
+
+use std::collections::HashMap;
+
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
+
+use crate::diagnostic::{Pos, Report};
+use crate::scalar::{CoreTag, Layout, Scalar, Style};
+
+/// Nodes nested deeper than this are refused; real configuration is a handful of levels deep.
+const MAX_DEPTH: usize = 64;
+/// Nodes in one file, counting every copy an alias makes; guards against alias bombs.
+const MAX_NODES: usize = 200_000;
+
+/// A value with the place it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Node {
+    /// Where the value starts.
+    pub(crate) pos: Pos,
+    /// The value.
+    pub(crate) value: Value,
+}
+
+/// A node's value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    /// Text, a number, true/false or nothing; see [`Scalar::typed`].
+    Scalar(Scalar),
+    /// A list.
+    Seq(Vec<Node>),
+    /// A mapping, keys in the order written.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// The node's scalar, if it is one.
+    pub(crate) fn scalar(&self) -> Option<&Scalar> {
+        match &self.value {
+            Value::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The kind of value, as error messages name it.
+    pub(crate) fn describe(&self) -> &'static str {
+        match &self.value {
+            Value::Scalar(s) => s.typed().describe(),
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+
+    /// The position of byte `offset` inside this scalar's text (the node's start otherwise).
+    pub(crate) fn locate(&self, offset: usize) -> Pos {
+        self.scalar().map_or(self.pos, |s| s.locate(self.pos, offset))
+    }
+
+    /// Whether the node is a null scalar (`~`, `null` or nothing at all).
+    pub(crate) fn is_null(&self) -> bool {
+        self.scalar().is_some_and(|s| matches!(s.typed(), crate::scalar::Typed::Null))
+    }
+}
+
+/// Parses `source`. A syntax error is reported and gives `None`; other problems are reported
+/// and the tree is returned without the offending parts.
+pub(crate) fn parse(source: &str, report: &mut Report) -> Option<Node> {
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.set_emit_comments(false);
+    let mut builder = Builder { source, lines: source.split('\n').collect(), ..Builder::default() };
+    for event in Parser::new_from_str_with_options(source, options) {
+        let outcome = match event {
+            Ok((event, span)) => builder.event(event, span, report),
+            Err(e) => Err((pos(e.marker()), format!("invalid YAML: {}", e.info()))),
+        };
+        if let Err((at, message)) = outcome {
+            report.error(at, message);
+            return None;
+        }
+    }
+    Some(builder.root.unwrap_or(Node { pos: Pos::new(1, 1), value: Value::Scalar(empty_scalar()) }))
+}
+
+type Step = Result<(), (Pos, String)>;
+
+#[derive(Default)]
+struct Builder<'a> {
+    source: &'a str,
+    lines: Vec<&'a str>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Anchored>,
+    root: Option<Node>,
+    documents: usize,
+    nodes: usize,
+}
+
+/// A finished anchored node, with what copying it costs.
+struct Anchored {
+    node: Node,
+    size: usize,
+    height: usize,
+}
+
+struct Frame {
+    pos: Pos,
+    anchor: usize,
+    is_map: bool,
+    items: Vec<Node>,
+    size: usize,
+    height: usize,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, event: Event<'_>, span: Span, report: &mut Report) -> Step {
+        let at = pos(&span.start);
+        match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err((at, "a file holds one YAML document, but a second one starts here".to_owned()));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let tag = self.scalar_tag(tag.as_deref(), at, report);
+                let layout = self.layout(&text, style, &span);
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    _ => Style::Block,
+                };
+                let node =
+                    Node { pos: at, value: Value::Scalar(Scalar { text: text.into_owned(), style, tag, layout }) };
+                self.count(1, at)?;
+                self.finish(node, anchor, 1, 1, report);
+            }
+            Event::SequenceStart(_, anchor, tag) => self.open(false, anchor, tag.as_deref(), at, report)?,
+            Event::MappingStart(_, anchor, tag) => self.open(true, anchor, tag.as_deref(), at, report)?,
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(frame) = self.stack.pop() else {
+                    return Ok(());
+                };
+                let (size, height) = (frame.size, frame.height + 1);
+                let value =
+                    if frame.is_map { Value::Map(self.entries(frame.items, report)) } else { Value::Seq(frame.items) };
+                self.finish(Node { pos: frame.pos, value }, frame.anchor, size, height, report);
+            }
+            Event::Alias(id) => {
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Err((at, "this alias refers to a node that contains it".to_owned()));
+                };
+                if self.stack.len() + anchored.height > MAX_DEPTH {
+                    return Err((at, format!("this alias nests values more than {MAX_DEPTH} levels deep")));
+                }
+                let (node, size, height) = (anchored.node.clone(), anchored.size, anchored.height);
+                self.count(size, at)?;
+                self.finish(node, 0, size, height, report);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, nodes: usize, at: Pos) -> Step {
+        self.nodes = self.nodes.saturating_add(nodes);
+        if self.nodes > MAX_NODES {
+            return Err((at, format!("the file expands to more than {MAX_NODES} values (check its aliases)")));
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, is_map: bool, anchor: usize, tag: Option<&Tag>, at: Pos, report: &mut Report) -> Step {
+        self.collection_tag(tag, is_map, at, report);
+        if self.stack.len() >= MAX_DEPTH {
+            return Err((at, format!("values are nested more than {MAX_DEPTH} levels deep")));
+        }
+        self.count(1, at)?;
+        self.stack.push(Frame { pos: at, anchor, is_map, items: Vec::new(), size: 1, height: 0 });
+        Ok(())
+    }
+
+    /// Attaches a finished node to its parent (or makes it the root).
+    fn finish(&mut self, node: Node, anchor: usize, size: usize, height: usize, report: &mut Report) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, Anchored { node: node.clone(), size, height });
+        }
+        match self.stack.last_mut() {
+            Some(parent) => {
+                parent.size = parent.size.saturating_add(size);
+                parent.height = parent.height.max(height);
+                parent.items.push(node);
+            }
+            None if self.root.is_none() => self.root = Some(node),
+            None => report.error(node.pos, "a file holds one YAML document, but a second one starts here"),
+        }
+    }
+
+    /// Pairs up a mapping's keys and values, dropping repeated keys and applying `<<` merges.
+    fn entries(&self, items: Vec<Node>, report: &mut Report) -> Vec<(Node, Node)> {
+        let mut entries: Vec<(Node, Node)> = Vec::new();
+        let mut merges: Vec<Node> = Vec::new();
+        let mut items = items.into_iter();
+        while let (Some(key), Some(value)) = (items.next(), items.next()) {
+            if key.scalar().is_some_and(|s| s.style == Style::Plain && s.text == "<<") {
+                merges.push(value);
+                continue;
+            }
+            match entries.iter().find(|(k, _)| same_key(k, &key)) {
+                Some((first, _)) => {
+                    let name = key.scalar().map_or("", |s| s.text.as_str());
+                    report.error(key.pos, format!("duplicate key `{name}` (first written at line {})", first.pos.line));
+                }
+                None => entries.push((key, value)),
+            }
+        }
+        for merge in merges {
+            let sources = match merge.value {
+                Value::Map(_) => vec![merge],
+                Value::Seq(list) => list,
+                Value::Scalar(_) => vec![merge],
+            };
+            for source in sources {
+                let Value::Map(merged) = source.value else {
+                    report.error(source.pos, format!("`<<` merges a mapping, not {}", source.describe()));
+                    continue;
+                };
+                for (key, value) in merged {
+                    if !entries.iter().any(|(k, _)| same_key(k, &key)) {
+                        entries.push((key, value));
+                    }
+                }
+            }
+        }
+        entries
+    }
+
+    fn scalar_tag(&self, tag: Option<&Tag>, at: Pos, report: &mut Report) -> Option<CoreTag> {
+        let tag = tag?;
+        let known = match tag.core_suffix() {
+            Some("str") => Some(CoreTag::Str),
+            Some("int") => Some(CoreTag::Int),
+            Some("float") => Some(CoreTag::Float),
+            Some("bool") => Some(CoreTag::Bool),
+            Some("null") => Some(CoreTag::Null),
+            _ => None,
+        };
+        if known.is_none() && !(tag.handle() == "!" && tag.suffix().is_empty()) {
+            report.error_hint(at, format!("unsupported tag `{}` on a scalar", tag.original()), "remove the tag");
+        }
+        known
+    }
+
+    fn collection_tag(&self, tag: Option<&Tag>, is_map: bool, at: Pos, report: &mut Report) {
+        let Some(tag) = tag else { return };
+        let fits = matches!((tag.core_suffix(), is_map), (Some("map"), true) | (Some("seq"), false));
+        if !(fits || tag.handle() == "!" && tag.suffix().is_empty()) {
+            report.error_hint(at, format!("unsupported tag `{}` here", tag.original()), "remove the tag");
+        }
+    }
+
+    /// Where the characters of a scalar's text are in the file.
+    fn layout(&self, text: &str, style: ScalarStyle, span: &Span) -> Layout {
+        let raw = match (span.start.byte_offset(), span.end.byte_offset()) {
+            (Some(a), Some(b)) => self.source.get(a..b).unwrap_or(""),
+            _ => return Layout::Opaque,
+        };
+        match style {
+            ScalarStyle::Plain if raw == text => Layout::Inline { shift: 0 },
+            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+                if raw.len() >= 2 && raw.get(1..raw.len() - 1) == Some(text) =>
+            {
+                Layout::Inline { shift: 1 }
+            }
+            ScalarStyle::Literal if self.literal_lines_match(text, &span.start) => Layout::Lines,
+            _ => Layout::Opaque,
+        }
+    }
+
+    /// Whether each line of a literal block's text is in the file at the block's column.
+    fn literal_lines_match(&self, text: &str, start: &Marker) -> bool {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        body.split('\n').enumerate().all(|(k, line)| {
+            let source_line = self.lines.get(start.line().saturating_sub(1) + k).copied().unwrap_or("");
+            let source_line = source_line.strip_suffix('\r').unwrap_or(source_line);
+            let mut chars = source_line.char_indices().skip(start.col());
+            let rest = chars.next().and_then(|(i, _)| source_line.get(i..)).unwrap_or("");
+            rest == line || (line.is_empty() && rest.trim().is_empty())
+        })
+    }
+}
+
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (a.scalar(), b.scalar()) {
+        (Some(a), Some(b)) => a.text == b.text,
+        _ => false,
+    }
+}
+
+fn empty_scalar() -> Scalar {
+    Scalar { text: String::new(), style: Style::Plain, tag: None, layout: Layout::Opaque }
+}
+
+fn pos(marker: &Marker) -> Pos {
+    Pos::new(marker.line().max(1), marker.col() + 1)
+}
