@@ -70,7 +70,7 @@ pub(crate) fn config_file(
         return file;
     }
     env::apply(&mut root, env, report, secrets);
-    let Some(fields) = Fields::open(&root, "configuration", KEYS, report) else { return file };
+    let Some(fields) = Fields::open(&root, "the configuration", KEYS, report) else { return file };
     let before = report.error_count();
 
     let zone = surface::timezone(fields.get("timezone"), report);

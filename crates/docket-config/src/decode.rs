@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use docket_core::Duration;
 
-use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::diagnostic::{Pos, Report, did_you_mean, first_at};
 use crate::scalar::Typed;
 use crate::yaml::{Node, Value};
 
@@ -16,27 +16,39 @@ pub(crate) struct Fields<'n> {
     node: &'n Node,
     what: &'static str,
     entries: Vec<(&'n str, &'n Node, &'n Node)>,
+    /// Keys suggested for misspelt ones: their absence is not reported again.
+    suggested: Vec<&'static str>,
 }
 
 impl<'n> Fields<'n> {
     /// Opens `node` as a `what` with `keys`; reports (and gives `None`) if it is not a mapping.
-    pub(crate) fn open(node: &'n Node, what: &'static str, keys: &[&str], report: &mut Report) -> Option<Self> {
+    pub(crate) fn open(node: &'n Node, what: &'static str, keys: &[&'static str], report: &mut Report) -> Option<Self> {
         let Value::Map(map) = &node.value else {
             report.error(node.pos, format!("expected {} (a mapping), found {}", article(what), node.describe()));
             return None;
         };
         let mut entries = Vec::with_capacity(map.len());
+        let mut suggested = Vec::new();
         for (key, value) in map {
             let Some(name) = key_text(key, report) else { continue };
             if keys.contains(&name) {
                 entries.push((name, key, value));
                 continue;
             }
-            let hint = did_you_mean(name, keys.iter().copied())
-                .unwrap_or_else(|| format!("{} has: {}", article(what), keys.join(", ")));
+            let near = docket_core::text::closest(name, keys.iter().copied())
+                .or_else(|| keys.iter().copied().find(|k| did_you_mean(name, [*k]).is_some()));
+            suggested.extend(near.and_then(|n| keys.iter().copied().find(|k| *k == n)));
+            let hint = match near {
+                Some(near) => format!("did you mean `{near}`?"),
+                // `{ help: Image tag, e.g. 1.4.2 }`: the comma ended the value.
+                None if value.is_null() && name.contains(' ') => {
+                    "a comma ends a value inside `{ }`; put text that contains a comma in quotes".to_owned()
+                }
+                None => format!("{} has: {}", article(what), keys.join(", ")),
+            };
             report.error_hint(key.pos, format!("unknown key `{name}` in {}", article(what)), hint);
         }
-        Some(Self { node, what, entries })
+        Some(Self { node, what, entries, suggested })
     }
 
     /// Where the mapping starts.
@@ -64,7 +76,9 @@ impl<'n> Fields<'n> {
                 None
             }
             None => {
-                report.error(self.node.pos, format!("{} needs `{key}`", article(self.what)));
+                if !self.suggested.contains(&key) {
+                    report.error(self.node.pos, format!("{} needs `{key}`", article(self.what)));
+                }
                 None
             }
         }
@@ -124,6 +138,9 @@ impl<T> Opt<T> {
 
 /// "a step", "an exec action".
 pub(crate) fn article(what: &str) -> String {
+    if what.starts_with("the ") {
+        return what.to_owned();
+    }
     let vowel = what.starts_with(['a', 'e', 'i', 'o', 'u']);
     format!("{} {what}", if vowel { "an" } else { "a" })
 }
@@ -238,6 +255,10 @@ pub(crate) fn boolean(node: &Node, report: &mut Report) -> Option<bool> {
             report.error_hint(node.pos, format!("expected true or false, found `{s}`"), "write true or false");
             None
         }
+        Some(Typed::Str(s)) => {
+            report.error(node.pos, format!("expected true or false, found the string `{}`", excerpt(s)));
+            None
+        }
         _ => {
             report.error(node.pos, format!("expected true or false, found {}", node.describe()));
             None
@@ -284,12 +305,7 @@ impl Seen {
     /// Records `name` at `pos`; reports and returns `false` if it was declared before.
     pub(crate) fn first(&mut self, name: &str, pos: Pos, what: &str, report: &mut Report) -> bool {
         if let Some(first) = self.first.get(name) {
-            let first = if first.line == pos.line {
-                format!("column {} of this line", first.column)
-            } else {
-                format!("line {}", first.line)
-            };
-            report.error(pos, format!("duplicate {what} `{name}` (first declared at {first})"));
+            report.error(pos, format!("duplicate {what} `{name}` (first declared at {})", first_at(*first, pos)));
             return false;
         }
         self.first.insert(name.to_owned(), pos);

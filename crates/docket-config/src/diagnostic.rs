@@ -179,6 +179,15 @@ impl Report {
     }
 }
 
+/// "line 3", or "column 7 of this line" when `first` is on the same line as `here`.
+pub(crate) fn first_at(first: Pos, here: Pos) -> String {
+    if first.line == here.line {
+        format!("column {} of this line", first.column)
+    } else {
+        format!("line {}", first.line)
+    }
+}
+
 /// `did you mean `x`?` for `word` among `candidates`, if one is close: a small edit, or two
 /// neighbouring letters swapped (`titel` for `title`).
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {

@@ -57,10 +57,9 @@ pub(crate) fn workflow_files(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> Result<(), Diagnostic> {
     let whole = |message: String| Diagnostic::new(dir, Pos::FILE, message, None);
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| whole(format!("cannot read the catalog folder: {}", io_reason(&e))))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| whole(format!("cannot be read: {}", io_reason(&e))))?;
     for entry in entries {
-        let entry = entry.map_err(|e| whole(format!("cannot read the catalog folder: {}", io_reason(&e))))?;
+        let entry = entry.map_err(|e| whole(format!("cannot be read: {}", io_reason(&e))))?;
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();

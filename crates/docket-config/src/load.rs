@@ -40,10 +40,11 @@ pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
     let source = files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
     let mut stage = Stage::config(&source, env);
     let folder = config_path.parent().unwrap_or(Path::new(""));
-    let (dir, written) = match &stage.file.catalog {
-        Some((dir, at)) => (resolve(folder, dir), Some(*at)),
-        None => (resolve(folder, DEFAULT_CATALOG), None),
+    let (shown, written) = match &stage.file.catalog {
+        Some((dir, at)) => (dir.clone(), Some(*at)),
+        None => (DEFAULT_CATALOG.to_owned(), None),
     };
+    let dir = resolve(folder, &shown);
     let mut workflows = Vec::new();
     match files::workflow_files(&dir) {
         Ok(paths) => {
@@ -54,17 +55,16 @@ pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
                 }
             }
             if workflows.is_empty() && stage.io_errors.is_empty() {
-                let message = format!("the catalog folder {} has no workflow files (*.yaml)", dir.display());
+                let message = format!("the catalog folder `{shown}` has no workflow files (*.yaml)");
                 stage.report.warning(written.unwrap_or(crate::Pos::FILE), message, None);
             }
         }
         // Without a readable configuration, the default folder is only a guess: stay quiet.
         Err(_) if !stage.file.readable => {}
-        Err(mut d) => {
-            if let Some(at) = written {
-                d = Diagnostic::new(config_path, at, format!("catalog folder {}: {}", dir.display(), d.message), None);
-            }
-            stage.io_errors.push(d);
+        Err(d) => {
+            let message = format!("the catalog folder `{shown}` {}", d.message);
+            let hint = Some("`catalog` is resolved against the folder docket.yaml is in".to_owned());
+            stage.io_errors.push(Diagnostic::new(config_path, written.unwrap_or(crate::Pos::FILE), message, hint));
         }
     }
     stage.finish(&workflows, env, true, &dir)

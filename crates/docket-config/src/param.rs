@@ -78,7 +78,11 @@ fn spec(fields: &Fields<'_>, name: String, report: &mut Report) -> Option<ParamS
             _ => text(node, report).map(ParamValue::Str),
         }?;
         if let Err(why) = check_value(&spec, &value) {
-            report.error(node.pos, format!("invalid default: {why}"));
+            let message = match why.starts_with('`') {
+                true => format!("the default {why}"),
+                false => format!("the default `{}` {why}", excerpt(&value.to_string())),
+            };
+            report.error(node.pos, message);
         }
         spec.default = Some(value);
     }

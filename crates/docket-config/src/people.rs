@@ -30,12 +30,15 @@ pub(crate) struct People {
 impl People {
     /// Reports a principal that names nobody declared.
     pub(crate) fn check(&self, principal: &Principal, pos: Pos, report: &mut Report) {
-        let (kind, id, known): (&str, &str, Vec<&str>) = match principal {
-            Principal::Person(p) => ("person", p.as_str(), self.persons.iter().map(String::as_str).collect()),
-            Principal::Group(g) => ("group", g.as_str(), self.groups.keys().map(String::as_str).collect()),
-            Principal::Oncall(r) => {
-                ("on-call rotation", r.as_str(), self.rotations.keys().map(String::as_str).collect())
-            }
+        let (kind, kinds, id, known): (&str, &str, &str, Vec<&str>) = match principal {
+            Principal::Person(p) => ("person", "people", p.as_str(), self.persons.iter().map(String::as_str).collect()),
+            Principal::Group(g) => ("group", "groups", g.as_str(), self.groups.keys().map(String::as_str).collect()),
+            Principal::Oncall(r) => (
+                "on-call rotation",
+                "on-call rotations",
+                r.as_str(),
+                self.rotations.keys().map(String::as_str).collect(),
+            ),
         };
         if known.contains(&id) {
             return;
@@ -45,7 +48,8 @@ impl People {
             Principal::Person(_) if self.rotations.contains_key(id) => {
                 Some(format!("for the rotation, write `oncall:{id}`"))
             }
-            _ if known.is_empty() => Some(format!("no {kind}s are declared")),
+            _ if known.is_empty() => Some(format!("no {kinds} are declared")),
+            _ if known.len() <= 8 => Some(format!("known {kinds}: {}", known.join(", "))),
             _ => None,
         });
         report.error_maybe(pos, format!("unknown {kind} `{id}`"), hint);
@@ -212,7 +216,8 @@ fn rotations(node: &Node, out: &mut People, zone: Option<&TimeZone>, report: &mu
         }
         if let Some(people) = &people {
             if people.is_empty() {
-                report.error(fields.pos(), "a rotation needs at least one person");
+                let at = fields.get("rotation").map_or(fields.pos(), |n| n.pos);
+                report.error(at, "a rotation needs at least one person");
             }
             for (person, at) in people {
                 out.check_member(person, *at, report);
@@ -222,7 +227,7 @@ fn rotations(node: &Node, out: &mut People, zone: Option<&TimeZone>, report: &mu
         if let (Some(shift), Some(at)) = (shift, fields.get("shift"))
             && shift.as_millis() == 0
         {
-            report.error(at.pos, "a shift of 0s never ends; write e.g. 1d or 1w");
+            report.error_hint(at.pos, "a shift of 0s never ends", "write e.g. 1d or 1w");
         }
         let start = fields.req("start", report, start);
         if let (Some(id), Some(people), Some(shift), Some(start), Some(zone)) = (id, people, shift, start, zone) {

@@ -5,7 +5,7 @@ use docket_core::PolicySet;
 use docket_core::policy::{Condition, DEFAULT_APPROVAL_TTL, DEFAULT_REQUEST_TTL, Notify, Rule, RuleOutcome, StageRule};
 
 use crate::decode::{Fields, Seen, boolean, duration, ident, int_in, list, list_of, nonempty};
-use crate::diagnostic::{Pos, Report};
+use crate::diagnostic::{Pos, Report, did_you_mean, first_at};
 use crate::people::People;
 use crate::workflow::principal;
 use crate::yaml::Node;
@@ -98,10 +98,9 @@ fn outcome(
         [(kind, _)] => read(kind, report, params),
         [(first, first_key), more @ ..] => {
             for (kind, key) in more {
-                let line = first_key.pos.line;
-                let message = format!(
-                    "a policy rule decides one thing, but this one has both `{first}` (line {line}) and `{kind}`"
-                );
+                let at = first_at(first_key.pos, key.pos);
+                let message =
+                    format!("a policy rule decides one thing, but this one has both `{first}` ({at}) and `{kind}`");
                 report.error_hint(key.pos, message, "split it into two rules, each with its own `when`");
             }
             for (kind, _) in &written {
@@ -145,9 +144,18 @@ fn stages(
             let message = format!("stage `{name}` needs {count} approvals but only {n} {people} can ever give one");
             report.error_maybe(at, message, (n > 0).then(|| format!("they are: {who}")));
         } else if usize::try_from(count).is_ok_and(|c| c == n) {
-            let message = format!("stage `{name}` needs every one of its {n} approvers ({who})");
-            let hint = "nobody approves their own request, so a request by one of them can never pass this stage";
-            report.warning(at, message, Some(hint.to_owned()));
+            let (message, hint) = match n {
+                1 => (
+                    format!("only {who} can approve stage `{name}`"),
+                    format!("nobody approves their own request, so a request by {who} can never pass this stage"),
+                ),
+                _ => (
+                    format!("stage `{name}` needs all {n} of its approvers ({who})"),
+                    "nobody approves their own request, so a request by one of them can never pass this stage"
+                        .to_owned(),
+                ),
+            };
+            report.warning(at, message, Some(hint));
         }
         out.push(StageRule { name, from, count, when });
     }
@@ -188,11 +196,24 @@ pub(crate) fn condition(node: &Node, params: &mut Vec<(String, Pos)>, report: &m
     let source = crate::decode::text(node, report)?;
     match Condition::compile(&source) {
         Ok(condition) => {
-            for name in condition.param_names() {
-                let offset = source.find(&format!("params.{name}")).map_or(0, |i| i + "params.".len());
-                params.push((name, node.locate(offset)));
+            let before = report.error_count();
+            let mut seen: Vec<&str> = Vec::new();
+            for (offset, name) in fields_of(&source, "params") {
+                if !seen.contains(&name) {
+                    params.push((name.to_owned(), node.locate(offset)));
+                    seen.push(name);
+                }
             }
-            Some(condition)
+            for (variable, known) in FIELDS {
+                for (offset, name) in fields_of(&source, variable) {
+                    if !known.contains(&name) {
+                        let hint = did_you_mean(name, known.iter().copied())
+                            .unwrap_or_else(|| format!("it has {}", known.join(", ")));
+                        report.error_hint(node.locate(offset), format!("`{variable}` has no field `{name}`"), hint);
+                    }
+                }
+            }
+            (report.error_count() == before).then_some(condition)
         }
         Err(e) => {
             let unknown_variable = e.message.starts_with("unknown variable");
@@ -207,6 +228,47 @@ pub(crate) fn condition(node: &Node, params: &mut Vec<(String, Pos)>, report: &m
             None
         }
     }
+}
+
+/// The fields of the variables conditions read, besides `params` (see
+/// `docket_core::policy::Variables`). A missing field makes a condition silently false, so a
+/// misspelt one is a load error.
+const FIELDS: [(&str, &[&str]); 3] = [
+    ("workflow", &["id", "risk", "category"]),
+    ("requester", &["id", "groups"]),
+    ("now", &["weekday", "hour", "minute", "date", "time"]),
+];
+
+/// Each `variable.NAME` in `source` outside string literals: the byte offset of `NAME`, and
+/// `NAME`.
+fn fields_of<'s>(source: &'s str, variable: &str) -> Vec<(usize, &'s str)> {
+    let mut out = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut chars = source.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(_) if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if !(previous.is_ascii_alphanumeric() || previous == '_' || previous == '.') => {
+                let rest = source.get(i..).unwrap_or("");
+                if let Some(after) = rest.strip_prefix(variable).and_then(|r| r.strip_prefix('.')) {
+                    let name_len =
+                        after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+                    if let Some(name) = after.get(..name_len).filter(|n| !n.is_empty()) {
+                        out.push((i + variable.len() + 1, name));
+                    }
+                }
+            }
+            None => {}
+        }
+        previous = c;
+    }
+    out
 }
 
 /// The byte offset of 1-based `line` and character `column` in `text`.
@@ -251,6 +313,51 @@ mod tests {
         // subtracting one.
         let e = Condition::compile("1 +* 2").unwrap_err();
         assert_eq!(e.column, 5, "the `*` is at column 4; docket-core reports one more");
+    }
+
+    #[test]
+    fn finds_field_references_outside_strings() {
+        let found = fields_of(
+            r#"workflow.risk == "workflow.x" && myworkflow.y || workflow.id in ['a\'workflow.z']"#,
+            "workflow",
+        );
+        assert_eq!(found, [(9, "risk"), (58, "id")]);
+    }
+
+    /// Keeps [`FIELDS`] in step with the variables docket-core builds.
+    #[test]
+    fn known_fields_exist() {
+        use docket_core::catalog::workflow::Risk;
+        use docket_core::policy::Variables;
+        let workflow = docket_core::Workflow {
+            id: "w".into(),
+            version: String::new(),
+            title: String::new(),
+            description: String::new(),
+            category: "General".into(),
+            risk: Risk::Low,
+            requesters: None,
+            examples: vec![],
+            params: vec![],
+            concurrency: None,
+            steps: vec![],
+        };
+        let vars = Variables::new(
+            &workflow,
+            &Default::default(),
+            &"alice".into(),
+            &[],
+            jiff::Timestamp::UNIX_EPOCH,
+            &jiff::tz::TimeZone::UTC,
+        );
+        for (variable, fields) in FIELDS {
+            for field in fields {
+                let condition = Condition::compile(&format!("has({variable}.{field})")).unwrap();
+                assert_eq!(condition.eval(&vars), Ok(true), "{variable}.{field}");
+            }
+        }
+        let missing = Condition::compile("has(workflow.nope)").unwrap();
+        assert_eq!(missing.eval(&vars), Ok(false));
     }
 
     #[test]

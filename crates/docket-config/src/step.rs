@@ -5,7 +5,7 @@ use docket_core::catalog::workflow::{Action, Retry, Step};
 
 use crate::action::action;
 use crate::decode::{Fields, Seen, excerpt, ident, list, text};
-use crate::diagnostic::{Pos, Report};
+use crate::diagnostic::{Pos, Report, first_at};
 use crate::yaml::Node;
 
 const KEYS: &[&str] = &["name", "exec", "http", "sql", "wait", "plan", "retry"];
@@ -83,10 +83,8 @@ fn one_action(
         }
         [(first, first_key, _), more @ ..] => {
             for (kind, key, _) in more {
-                let message = format!(
-                    "a {what} does one thing, but this one has both `{first}` (line {}) and `{kind}`",
-                    first_key.pos.line
-                );
+                let at = first_at(first_key.pos, key.pos);
+                let message = format!("a {what} does one thing, but this one has both `{first}` ({at}) and `{kind}`");
                 let hint = if what == "step" { "split it into two steps" } else { "keep one" };
                 report.error_hint(key.pos, message, hint);
             }

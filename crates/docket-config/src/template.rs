@@ -34,14 +34,20 @@ pub(crate) fn example(node: &Node, params: &[String], report: &mut Report) -> Op
     let parsed = match Example::parse(&source) {
         Ok(e) => e,
         Err(message) => {
-            report.error(node.pos, message);
+            // The message quotes the offending word: point at it.
+            let word = message.split('`').nth(1).filter(|w| !w.is_empty());
+            let offset = word.and_then(|w| source.find(w)).unwrap_or(0);
+            report.error(node.locate(offset), message);
             return None;
         }
     };
     let before = report.error_count();
     let mut seen: Vec<&str> = Vec::new();
+    let mut from = 0;
     for name in parsed.captures() {
-        let offset = source.find(&format!("{{{name}}}")).unwrap_or(0);
+        let capture = format!("{{{name}}}");
+        let offset = source.get(from..).and_then(|rest| rest.find(&capture)).map_or(0, |i| from + i);
+        from = offset + capture.len();
         if !params.iter().any(|p| p == name) {
             let message = format!("the example captures `{{{name}}}`, which is not a parameter");
             report.error_maybe(node.locate(offset), message, known_params_hint(name, params));

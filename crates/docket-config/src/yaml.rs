@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 
-use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
-use crate::diagnostic::{Pos, Report};
+use crate::diagnostic::{Pos, Report, first_at};
 use crate::scalar::{CoreTag, Layout, Scalar, Style};
 
 /// Nodes nested deeper than this are refused; real configuration is a handful of levels deep.
@@ -75,7 +75,11 @@ pub(crate) fn parse(source: &str, report: &mut Report) -> Option<Node> {
     for event in Parser::new_from_str_with_options(source, options) {
         let outcome = match event {
             Ok((event, span)) => builder.event(event, span, report),
-            Err(e) => Err((pos(e.marker()), format!("invalid YAML: {}", e.info()))),
+            Err(e) => {
+                let at = pos(e.marker());
+                report.error_maybe(at, format!("invalid YAML: {}", e.info()), builder.syntax_hint(at, &e.info()));
+                return None;
+            }
         };
         if let Err((at, message)) = outcome {
             report.error(at, message);
@@ -109,6 +113,7 @@ struct Frame {
     pos: Pos,
     anchor: usize,
     is_map: bool,
+    flow: bool,
     items: Vec<Node>,
     size: usize,
     height: usize,
@@ -137,8 +142,12 @@ impl Builder<'_> {
                 self.count(1, at)?;
                 self.finish(node, anchor, 1, 1, report);
             }
-            Event::SequenceStart(_, anchor, tag) => self.open(false, anchor, tag.as_deref(), at, report)?,
-            Event::MappingStart(_, anchor, tag) => self.open(true, anchor, tag.as_deref(), at, report)?,
+            Event::SequenceStart(style, anchor, tag) => {
+                self.open(false, style == StructureStyle::Flow, anchor, tag.as_deref(), at, report)?;
+            }
+            Event::MappingStart(style, anchor, tag) => {
+                self.open(true, style == StructureStyle::Flow, anchor, tag.as_deref(), at, report)?;
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else {
                     return Ok(());
@@ -164,6 +173,27 @@ impl Builder<'_> {
         Ok(())
     }
 
+    /// A likely cause of the syntax error at `at`: a `{` or `[` opened on an earlier line and
+    /// never closed, or indentation.
+    fn syntax_hint(&self, at: Pos, message: &str) -> Option<String> {
+        let unclosed = self.stack.iter().rev().find(|f| f.flow && f.pos.line < at.line);
+        let unclosed = match unclosed {
+            Some(frame) => Some((if frame.is_map { '{' } else { '[' }, frame.pos)),
+            // The parser reads a flow collection whole before reporting its start, so look at
+            // the text too.
+            None => unclosed_bracket(self.source).filter(|(_, p)| p.line < at.line),
+        };
+        if let Some((open, at)) = unclosed {
+            let close = if open == '{' { '}' } else { ']' };
+            return Some(format!(
+                "the `{open}` at line {}, column {} is never closed with `{close}`",
+                at.line, at.column
+            ));
+        }
+        let indentation = ["block", "indentation", "did not find expected"].iter().any(|w| message.contains(w));
+        indentation.then(|| "check the indentation of this line and the one before".to_owned())
+    }
+
     fn count(&mut self, nodes: usize, at: Pos) -> Step {
         self.nodes = self.nodes.saturating_add(nodes);
         if self.nodes > MAX_NODES {
@@ -172,13 +202,21 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn open(&mut self, is_map: bool, anchor: usize, tag: Option<&Tag>, at: Pos, report: &mut Report) -> Step {
+    fn open(
+        &mut self,
+        is_map: bool,
+        flow: bool,
+        anchor: usize,
+        tag: Option<&Tag>,
+        at: Pos,
+        report: &mut Report,
+    ) -> Step {
         self.collection_tag(tag, is_map, at, report);
         if self.stack.len() >= MAX_DEPTH {
             return Err((at, format!("values are nested more than {MAX_DEPTH} levels deep")));
         }
         self.count(1, at)?;
-        self.stack.push(Frame { pos: at, anchor, is_map, items: Vec::new(), size: 1, height: 0 });
+        self.stack.push(Frame { pos: at, anchor, is_map, flow, items: Vec::new(), size: 1, height: 0 });
         Ok(())
     }
 
@@ -211,7 +249,8 @@ impl Builder<'_> {
             match entries.iter().find(|(k, _)| same_key(k, &key)) {
                 Some((first, _)) => {
                     let name = key.scalar().map_or("", |s| s.text.as_str());
-                    report.error(key.pos, format!("duplicate key `{name}` (first written at line {})", first.pos.line));
+                    let first = first_at(first.pos, key.pos);
+                    report.error(key.pos, format!("duplicate key `{name}` (first written at {first})"));
                 }
                 None => entries.push((key, value)),
             }
@@ -290,6 +329,36 @@ impl Builder<'_> {
             rest == line || (line.is_empty() && rest.trim().is_empty())
         })
     }
+}
+
+/// The innermost `{` or `[` that opens a flow collection and is never closed, roughly: brackets
+/// that start a value, outside quotes and comments.
+fn unclosed_bracket(source: &str) -> Option<(char, Pos)> {
+    let mut open: Vec<(char, Pos)> = Vec::new();
+    for (index, line) in source.split('\n').enumerate() {
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for (column, c) in line.chars().enumerate() {
+            if let Some(q) = quote {
+                if c == q {
+                    quote = None;
+                }
+                continue;
+            }
+            let starts_value = matches!(previous, ' ' | ':' | '-' | ',' | '[' | '{');
+            match c {
+                '#' if previous == ' ' || column == 0 => break,
+                '"' | '\'' if starts_value => quote = Some(c),
+                '{' | '[' if starts_value => open.push((c, Pos::new(index + 1, column + 1))),
+                '}' | ']' => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            previous = if c.is_whitespace() { ' ' } else { c };
+        }
+    }
+    open.last().copied()
 }
 
 fn same_key(a: &Node, b: &Node) -> bool {

@@ -1,0 +1,100 @@
+//! Loads the example configuration and every broken case under `tests/broken/`, snapshotting the
+//! full list of errors, and feeds random and mutated files to the parsers to show they never
+//! panic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+use std::path::{Path, PathBuf};
+
+use docket_config::{Diagnostics, Source, load, load_catalog, parse, parse_config_str, parse_workflow_str};
+use docket_core::{GroupId, PersonId, RotationId, WorkflowId};
+
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+/// The environment the cases run in: the Slack and Teams secrets are set, nothing else.
+fn env(name: &str) -> Option<String> {
+    let value = match name {
+        "SLACK_SIGNING_SECRET" => "8f742231b10e8888abcd99yyyzzz85a5",
+        "SLACK_BOT_TOKEN" => "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy",
+        "SLACK_APP_TOKEN" => "xapp-1-A0123456789-0123456789012-abcdef",
+        "TEAMS_APP_PASSWORD" => "teams~password~0123456789",
+        "DB_PASSWORD" => "s3cret-db-password",
+        _ => return None,
+    };
+    Some(value.to_owned())
+}
+
+/// A case's errors (and warnings), with paths relative to the case folder.
+fn render(case: &str) -> String {
+    let dir = tests_dir().join("broken").join(case);
+    let config = dir.join("docket.yaml");
+    let result = if config.exists() {
+        load(&config, &env).map(|_| ())
+    } else {
+        load_catalog(&dir.join("workflows"), &env).map(|_| ())
+    };
+    let Err(problems) = result else { panic!("case `{case}` loaded without errors") };
+    show(&problems.relative_to(&dir))
+}
+
+fn show(problems: &Diagnostics) -> String {
+    let mut out = problems.to_string();
+    if !problems.warnings().is_empty() {
+        out.push_str("\n\nwarnings:\n");
+        out.push_str(&problems.warnings().iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+    }
+    out
+}
+
+macro_rules! broken {
+    ($($test:ident => $case:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                insta::assert_snapshot!($case, render($case));
+            }
+        )*
+        const CASES: &[&str] = &[$($case),*];
+    };
+}
+
+broken! {
+    yaml_syntax => "yaml-syntax",
+    unknown_keys => "unknown-keys",
+    wrong_types => "wrong-types",
+    duplicate_workflow_ids => "duplicate-workflow-ids",
+    duplicate_names => "duplicate-names",
+    invalid_regex => "invalid-regex",
+    cel => "cel",
+    unknown_placeholders => "unknown-placeholders",
+    example_captures => "example-captures",
+    unknown_approvers => "unknown-approvers",
+    bad_defaults => "bad-defaults",
+    missing_env => "missing-env",
+    bad_values => "bad-values",
+    step_actions => "step-actions",
+    policy_outcomes => "policy-outcomes",
+    unknown_database => "unknown-database",
+    yaml_features => "yaml-features",
+    empty => "empty",
+    design_as_written => "design-as-written",
+}
+
+#[test]
+fn every_broken_case_has_a_test() {
+    let mut folders: Vec<String> = std::fs::read_dir(tests_dir().join("broken"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    folders.sort();
+    let mut cases: Vec<String> = CASES.iter().map(|c| (*c).to_owned()).collect();
+    cases.sort();
+    assert_eq!(folders, cases);
+}
+
+#[path = "config/good.rs"]
+mod good;
+#[path = "config/no_panic.rs"]
+mod no_panic;
