@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use docket_core::Duration;
 
-use crate::diagnostic::{Pos, Report, did_you_mean, first_at};
+use crate::diagnostic::{Pos, Report, first_at, nearest};
 use crate::scalar::Typed;
 use crate::yaml::{Node, Value};
 
@@ -35,9 +35,8 @@ impl<'n> Fields<'n> {
                 entries.push((name, key, value));
                 continue;
             }
-            let near = docket_core::text::closest(name, keys.iter().copied())
-                .or_else(|| keys.iter().copied().find(|k| did_you_mean(name, [*k]).is_some()));
-            suggested.extend(near.and_then(|n| keys.iter().copied().find(|k| *k == n)));
+            let near = nearest(name, keys.iter().copied());
+            suggested.extend(near);
             let hint = match near {
                 Some(near) => format!("did you mean `{near}`?"),
                 // `{ help: Image tag, e.g. 1.4.2 }`: the comma ended the value.

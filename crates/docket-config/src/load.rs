@@ -16,7 +16,6 @@ use crate::model::Config;
 use crate::workflow::workflow_file;
 
 /// Everything Docket needs from its files.
-#[derive(Debug)]
 pub struct Loaded {
     /// The settings.
     pub config: Config,
@@ -32,6 +31,20 @@ pub struct Loaded {
     pub redactor: Redactor,
     /// Things that load but look wrong.
     pub warnings: Vec<Diagnostic>,
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The redactor holds the secrets themselves: never print it.
+        f.debug_struct("Loaded")
+            .field("config", &self.config)
+            .field("catalog", &self.catalog)
+            .field("directory", &self.directory)
+            .field("policies", &self.policies)
+            .field("zone", &self.zone)
+            .field("warnings", &self.warnings)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Loads `docket.yaml` at `config_path` and every workflow file in its catalog folder. `env`
@@ -87,10 +100,11 @@ pub fn parse_config_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Res
 /// databases are not checked, since that needs the configuration.
 pub fn parse_workflow_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Result<Workflow, Diagnostics> {
     let mut report = Report::new(name.as_ref());
-    let file = workflow_file(text, env, &mut Vec::new(), &mut report);
+    let mut secrets = Vec::new();
+    let file = workflow_file(text, env, &mut secrets, &mut report);
     match file.workflow {
         Some(workflow) if report.errors.is_empty() => Ok(workflow),
-        _ => Err(Diagnostics::new(report.errors, report.warnings)),
+        _ => Err(redacted(report.errors, report.warnings, &Redactor::new(secrets))),
     }
 }
 
@@ -106,7 +120,8 @@ pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
             Err(d) => errors.push(d),
         }
     }
-    let mut reads = read_workflows(&sources, env, &mut Vec::new());
+    let mut secrets = Vec::new();
+    let mut reads = read_workflows(&sources, env, &mut secrets);
     links::unique_ids(&mut reads, dir);
     let mut warnings = Vec::new();
     let mut catalog = Vec::new();
@@ -115,7 +130,17 @@ pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
         warnings.extend(read.report.warnings);
         catalog.extend(read.file.workflow);
     }
-    if errors.is_empty() { Ok(Catalog::new(catalog)) } else { Err(Diagnostics::new(errors, warnings)) }
+    if errors.is_empty() { Ok(Catalog::new(catalog)) } else { Err(redacted(errors, warnings, &Redactor::new(secrets))) }
+}
+
+/// Problems ready to show: a value read from the environment may be quoted in a message, so
+/// every secret is masked.
+fn redacted(mut errors: Vec<Diagnostic>, mut warnings: Vec<Diagnostic>, redactor: &Redactor) -> Diagnostics {
+    for d in errors.iter_mut().chain(warnings.iter_mut()) {
+        d.message = redactor.redact(&d.message);
+        d.hint = d.hint.as_deref().map(|h| redactor.redact(h));
+    }
+    Diagnostics::new(errors, warnings)
 }
 
 fn read_workflows(sources: &[Source], env: Env<'_>, secrets: &mut Vec<String>) -> Vec<Read> {
@@ -181,10 +206,10 @@ impl Stage {
                 // Every part that failed reported why; this guards against a silent failure.
                 errors.push(Diagnostic::new(&config_path, crate::Pos::FILE, "could not be loaded", None));
             }
-            return Err(Diagnostics::new(errors, warnings));
+            return Err(redacted(errors, warnings, &Redactor::new(self.secrets)));
         };
-        crate::diagnostic::sort(&mut warnings);
         let redactor = Redactor::new(self.secrets);
+        let warnings = redacted(Vec::new(), warnings, &redactor).warnings().to_vec();
         Ok(Loaded { config, catalog: Catalog::new(catalog), directory, policies, zone, redactor, warnings })
     }
 }

@@ -140,8 +140,13 @@ fn stages(
         let n = eligible.len();
         let who = eligible.iter().cloned().collect::<Vec<_>>().join(", ");
         if usize::try_from(count).map_or(true, |c| c > n) {
-            let people = if n == 1 { "person" } else { "people" };
-            let message = format!("stage `{name}` needs {count} approvals but only {n} {people} can ever give one");
+            let approvals = if count == 1 { "approval" } else { "approvals" };
+            let only = match n {
+                0 => "nobody".to_owned(),
+                1 => "only 1 person".to_owned(),
+                _ => format!("only {n} people"),
+            };
+            let message = format!("stage `{name}` needs {count} {approvals} but {only} can ever give one");
             report.error_maybe(at, message, (n > 0).then(|| format!("they are: {who}")));
         } else if usize::try_from(count).is_ok_and(|c| c == n) {
             let (message, hint) = match n {
@@ -220,7 +225,8 @@ pub(crate) fn condition(node: &Node, params: &mut Vec<(String, Pos)>, report: &m
             // docket-core reports the column of an unknown variable as a byte offset + 1, and
             // the parser's own columns one too far (cel already counts from 1).
             let offset = if unknown_variable {
-                e.column.saturating_sub(1)
+                let name = e.message.split('`').nth(1).unwrap_or("");
+                identifier_at(&source, name).unwrap_or(e.column.saturating_sub(1))
             } else {
                 byte_offset(&source, e.line, e.column.saturating_sub(1))
             };
@@ -269,6 +275,36 @@ fn fields_of<'s>(source: &'s str, variable: &str) -> Vec<(usize, &'s str)> {
         previous = c;
     }
     out
+}
+
+/// The byte offset of the first `name` that stands alone as an identifier outside strings.
+fn identifier_at(source: &str, name: &str) -> Option<usize> {
+    if name.is_empty() {
+        return None;
+    }
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut chars = source.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match quote {
+            Some(_) if c == '\\' => {
+                chars.next();
+            }
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if !(ident(previous) || previous == '.')
+                && source.get(i..).is_some_and(|rest| rest.starts_with(name))
+                && !source.get(i + name.len()..).and_then(|r| r.chars().next()).is_some_and(ident) =>
+            {
+                return Some(i);
+            }
+            None => {}
+        }
+        previous = c;
+    }
+    None
 }
 
 /// The byte offset of 1-based `line` and character `column` in `text`.
@@ -358,6 +394,13 @@ mod tests {
         }
         let missing = Condition::compile("has(workflow.nope)").unwrap();
         assert_eq!(missing.eval(&vars), Ok(false));
+    }
+
+    #[test]
+    fn finds_a_standalone_identifier() {
+        assert_eq!(identifier_at(r#"params.x == "x" && x"#, "x"), Some(19));
+        assert_eq!(identifier_at("xy || x", "x"), Some(6));
+        assert_eq!(identifier_at("a", "x"), None);
     }
 
     #[test]

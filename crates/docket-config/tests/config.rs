@@ -21,6 +21,7 @@ fn env(name: &str) -> Option<String> {
         "SLACK_APP_TOKEN" => "xapp-1-A0123456789-0123456789012-abcdef",
         "TEAMS_APP_PASSWORD" => "teams~password~0123456789",
         "DB_PASSWORD" => "s3cret-db-password",
+        "LEGACY_DATABASE_URL" => "mysql://docket:hunter2hunter2@db/docket",
         _ => return None,
     };
     Some(value.to_owned())
