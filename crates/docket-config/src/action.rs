@@ -8,9 +8,9 @@ use docket_core::catalog::workflow::{Action, ExecAction, HttpAction, JsonTemplat
 use crate::decode::{Fields, duration, excerpt, ident, int_in, list_of, nonempty, open_map, text};
 use crate::diagnostic::{Pos, Report, did_you_mean};
 use crate::env::is_var_name;
+use crate::node::{Node, Value};
 use crate::scalar::Typed;
 use crate::template::template;
-use crate::yaml::{Node, Value};
 
 /// The HTTP methods an `http` step may use.
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use docket_core::Duration;
 
 use crate::diagnostic::{Pos, Report, first_at, nearest};
+use crate::node::{Node, Value};
 use crate::scalar::Typed;
-use crate::yaml::{Node, Value};
 
 /// A mapping with a fixed set of keys, opened for reading. Unknown keys are reported when it is
 /// opened, so a section that fails half-way does not make its other keys look unknown.

@@ -2,8 +2,8 @@
 //! passes in, and remembered as a secret. `$${VAR}` is the literal text `${VAR}`.
 
 use crate::diagnostic::Report;
+use crate::node::{Node, Value};
 use crate::scalar::{Layout, Style};
-use crate::yaml::{Node, Value};
 
 /// Looks up an environment variable. Only the binary reads the real environment; everything
 /// else is handed a function, so tests can supply their own.

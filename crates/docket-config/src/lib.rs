@@ -13,6 +13,7 @@
 //! values while collecting errors, and one module per part of the format builds the core types.
 
 mod action;
+mod condition;
 mod config;
 mod decode;
 mod diagnostic;
@@ -21,6 +22,7 @@ mod files;
 mod links;
 mod load;
 mod model;
+mod node;
 mod param;
 mod people;
 mod policy;

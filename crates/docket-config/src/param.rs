@@ -9,7 +9,7 @@ use docket_core::catalog::template::is_param_name;
 
 use crate::decode::{Fields, Seen, boolean, excerpt, int, int_in, list, nonempty, text};
 use crate::diagnostic::{Report, did_you_mean};
-use crate::yaml::{Node, Value};
+use crate::node::{Node, Value};
 
 const KEYS: &[&str] = &[
     "name",

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 
 use crate::decode::{Fields, Seen, boolean, duration, excerpt, ident, list, list_of, nonempty, open_map, text};
 use crate::diagnostic::{Pos, Report, did_you_mean};
-use crate::yaml::{Node, Value};
+use crate::node::{Node, Value};
 
 const PERSON_KEYS: &[&str] = &["id", "name", "email", "slack", "teams", "oidc_subject", "groups", "admin"];
 

@@ -6,7 +6,7 @@ use docket_core::catalog::workflow::{Action, Retry, Step};
 use crate::action::action;
 use crate::decode::{Fields, Seen, excerpt, ident, list, text};
 use crate::diagnostic::{Pos, Report, first_at};
-use crate::yaml::Node;
+use crate::node::Node;
 
 const KEYS: &[&str] = &["name", "exec", "http", "sql", "wait", "plan", "retry"];
 const ACTIONS: [&str; 4] = ["exec", "http", "sql", "wait"];

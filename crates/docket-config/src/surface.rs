@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use crate::decode::{Fields, excerpt, ident, nonempty, open_map, text};
 use crate::diagnostic::{Report, did_you_mean};
 use crate::model::{Secret, Server, Slack, Storage, Teams};
-use crate::yaml::Node;
+use crate::node::Node;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const BOT_FRAMEWORK_METADATA: &str = "https://login.botframework.com/v1/.well-known/openidconfiguration";

@@ -6,7 +6,7 @@ use docket_core::catalog::template::Template;
 
 use crate::decode::text;
 use crate::diagnostic::{Report, did_you_mean};
-use crate::yaml::Node;
+use crate::node::Node;
 
 /// A template whose placeholders must all name one of `params`.
 pub(crate) fn template(node: &Node, params: &[String], report: &mut Report) -> Option<Template> {

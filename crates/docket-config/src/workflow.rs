@@ -9,10 +9,11 @@ use sha2::{Digest as _, Sha256};
 use crate::decode::{Fields, excerpt, ident, list, list_of, nonempty, text};
 use crate::diagnostic::{Pos, Report, did_you_mean};
 use crate::env::{self, Env};
+use crate::node::Node;
 use crate::param::params;
 use crate::step::steps;
 use crate::template::{example, template};
-use crate::yaml::{self, Node};
+use crate::yaml;
 
 const KEYS: &[&str] =
     &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps"];

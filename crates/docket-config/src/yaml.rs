@@ -10,61 +10,13 @@ use std::collections::HashMap;
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Span, StructureStyle, Tag};
 
 use crate::diagnostic::{Pos, Report, first_at};
+use crate::node::{Node, Value};
 use crate::scalar::{CoreTag, Layout, Scalar, Style};
 
 /// Nodes nested deeper than this are refused; real configuration is a handful of levels deep.
 const MAX_DEPTH: usize = 64;
 /// Nodes in one file, counting every copy an alias makes; guards against alias bombs.
 const MAX_NODES: usize = 200_000;
-
-/// A value with the place it was written.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Node {
-    /// Where the value starts.
-    pub(crate) pos: Pos,
-    /// The value.
-    pub(crate) value: Value,
-}
-
-/// A node's value.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
-    /// Text, a number, true/false or nothing; see [`Scalar::typed`].
-    Scalar(Scalar),
-    /// A list.
-    Seq(Vec<Node>),
-    /// A mapping, keys in the order written.
-    Map(Vec<(Node, Node)>),
-}
-
-impl Node {
-    /// The node's scalar, if it is one.
-    pub(crate) fn scalar(&self) -> Option<&Scalar> {
-        match &self.value {
-            Value::Scalar(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    /// The kind of value, as error messages name it.
-    pub(crate) fn describe(&self) -> &'static str {
-        match &self.value {
-            Value::Scalar(s) => s.typed().describe(),
-            Value::Seq(_) => "a list",
-            Value::Map(_) => "a mapping",
-        }
-    }
-
-    /// The position of byte `offset` inside this scalar's text (the node's start otherwise).
-    pub(crate) fn locate(&self, offset: usize) -> Pos {
-        self.scalar().map_or(self.pos, |s| s.locate(self.pos, offset))
-    }
-
-    /// Whether the node is a null scalar (`~`, `null` or nothing at all).
-    pub(crate) fn is_null(&self) -> bool {
-        self.scalar().is_some_and(|s| matches!(s.typed(), crate::scalar::Typed::Null))
-    }
-}
 
 /// Parses `source`. A syntax error is reported and gives `None`; other problems are reported
 /// and the tree is returned without the offending parts.
@@ -374,4 +326,76 @@ fn empty_scalar() -> Scalar {
 
 fn pos(marker: &Marker) -> Pos {
     Pos::new(marker.line().max(1), marker.col() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> (Option<Node>, Vec<String>) {
+        let mut report = Report::new("t.yaml");
+        let node = parse(text, &mut report);
+        (node, report.errors.iter().map(ToString::to_string).collect())
+    }
+
+    fn map(node: &Node) -> Vec<(&str, &Node)> {
+        let Value::Map(entries) = &node.value else { panic!("not a map: {node:?}") };
+        entries.iter().map(|(k, v)| (k.scalar().unwrap().text.as_str(), v)).collect()
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_quickly() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        let started = std::time::Instant::now();
+        let (node, errors) = parse_ok(&text);
+        assert!(node.is_none());
+        assert!(errors[0].contains("expands to more than"), "{errors:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        let (node, errors) = parse_ok(&text);
+        assert!(node.is_none());
+        assert!(errors[0].contains("nested more than 64 levels"), "{errors:?}");
+    }
+
+    #[test]
+    fn merges_keep_explicit_keys_and_aliases_copy() {
+        let (node, errors) = parse_ok("base: &b { a: 1, b: 2 }\nuse: { <<: *b, b: 3 }\ncopy: *b\n");
+        assert!(errors.is_empty(), "{errors:?}");
+        let root = node.unwrap();
+        let top = map(&root);
+        let merged: Vec<(&str, &str)> =
+            map(top[1].1).into_iter().map(|(k, v)| (k, v.scalar().unwrap().text.as_str())).collect();
+        assert_eq!(merged, [("b", "3"), ("a", "1")]);
+        assert_eq!(top[2].1, top[0].1);
+    }
+
+    #[test]
+    fn a_node_cannot_contain_itself() {
+        let (node, errors) = parse_ok("a: &x [1, *x]\n");
+        assert!(node.is_none());
+        assert!(errors[0].contains("refers to a node that contains it"), "{errors:?}");
+    }
+
+    #[test]
+    fn scalars_know_where_their_characters_are() {
+        let (node, _) = parse_ok("a: plain {{x}}\nb: \"q {{x}}\"\nc: \"esc\\t{{x}}\"\nd: |\n  one\n  two {{x}}\n");
+        let root = node.unwrap();
+        let at = |key: &str| {
+            let (_, value) = map(&root).into_iter().find(|(k, _)| *k == key).unwrap();
+            let offset = value.scalar().unwrap().text.find("{{").unwrap();
+            value.locate(offset)
+        };
+        assert_eq!(at("a"), Pos::new(1, 10));
+        assert_eq!(at("b"), Pos::new(2, 7));
+        assert_eq!(at("c"), Pos::new(3, 4), "escapes make the layout unknown: the scalar's start");
+        assert_eq!(at("d"), Pos::new(6, 7));
+    }
 }
