@@ -81,6 +81,8 @@ broken! {
     yaml_features => "yaml-features",
     empty => "empty",
     design_as_written => "design-as-written",
+    missing_catalog => "missing-catalog",
+    not_utf8 => "not-utf8",
 }
 
 #[test]

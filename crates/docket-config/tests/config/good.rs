@@ -151,3 +151,9 @@ fn warns_about_rules_that_can_never_match() {
         ]
     );
 }
+
+#[test]
+fn a_missing_configuration_file_is_one_error() {
+    let problems = load(&tests_dir().join("no-such-docket.yaml"), &env).unwrap_err().relative_to(&tests_dir());
+    assert_eq!(problems.to_string(), "no-such-docket.yaml: cannot be read: it does not exist");
+}
