@@ -62,7 +62,6 @@ impl<'n> Fields<'n> {
 
     /// The key node and value of `key`, even when the value is null.
     pub(crate) fn entry(&self, key: &str) -> Option<(&'n Node, &'n Node)> {
-        debug_assert!(!key.is_empty());
         self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, k, v)| (*k, *v))
     }
 
