@@ -23,7 +23,11 @@ impl Example {
         for word in text.split_whitespace() {
             if let Some(inner) = word.strip_prefix('{') {
                 let Some(name) = inner.strip_suffix('}') else {
-                    return Err(format!("`{word}` opens `{{` without closing it"));
+                    return Err(if inner.contains('}') {
+                        format!("`{word}`: a capture stands alone between spaces, like {{name}}")
+                    } else {
+                        format!("`{word}` opens `{{` without closing it")
+                    });
                 };
                 if !super::template::is_param_name(name) {
                     return Err(format!("`{word}` is not a capture (write {{name}})"));

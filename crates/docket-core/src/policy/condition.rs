@@ -13,6 +13,8 @@ use crate::catalog::param::{ParamValue, Params};
 use crate::catalog::workflow::Workflow;
 use crate::id::{GroupId, PersonId};
 
+use super::references::{FIELDS, field_refs, identifier_at, line_column};
+
 /// The variables a condition may read.
 pub const VARIABLES: [&str; 4] = ["params", "workflow", "requester", "now"];
 
@@ -38,8 +40,10 @@ pub struct ConditionError {
     pub line: usize,
     /// Column within that line.
     pub column: usize,
-    /// What the parser said.
+    /// What is wrong.
     pub message: String,
+    /// How to fix it, when there is a likely fix.
+    pub hint: Option<String>,
 }
 
 impl Condition {
@@ -48,24 +52,34 @@ impl Condition {
     pub fn compile(source: &str) -> Result<Self, ConditionError> {
         let program = ENV.compile(source).map_err(|errors| {
             let first = errors.errors.first();
-            let (line, column) = first.map_or((1, 1), |e| (e.pos.0.max(1), e.pos.1.max(0) + 1));
+            // cel counts lines and columns from 1 already.
+            let (line, column) = first.map_or((1, 1), |e| (e.pos.0.max(1), e.pos.1.max(1)));
             ConditionError {
                 line: usize::try_from(line).unwrap_or(1),
                 column: usize::try_from(column).unwrap_or(1),
                 message: first.map_or_else(|| "invalid expression".to_owned(), |e| e.msg.clone()),
+                hint: None,
             }
         })?;
+        let at = |offset: usize, message: String, hint: Option<String>| {
+            let (line, column) = line_column(source, offset);
+            ConditionError { line, column, message, hint }
+        };
         let references = program.references();
-        let unknown: Vec<&str> = references.variables().into_iter().filter(|v| !VARIABLES.contains(v)).collect();
-        if let Some(name) = unknown.first() {
+        if let Some(name) = references.variables().into_iter().find(|v| !VARIABLES.contains(v)) {
             let hint = crate::text::closest(name, VARIABLES)
-                .map(|n| format!(" (did you mean `{n}`?)"))
-                .unwrap_or_else(|| format!(" (conditions can read {})", VARIABLES.join(", ")));
-            return Err(ConditionError {
-                line: 1,
-                column: source.find(name).map_or(1, |i| i + 1),
-                message: format!("unknown variable `{name}`{hint}"),
-            });
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("conditions can read {}", VARIABLES.join(", ")));
+            let offset = identifier_at(source, name).unwrap_or(0);
+            return Err(at(offset, format!("unknown variable `{name}`"), Some(hint)));
+        }
+        for (variable, known) in FIELDS {
+            if let Some((offset, name)) = field_refs(source, variable).into_iter().find(|(_, n)| !known.contains(n)) {
+                let hint = crate::text::closest(name, known.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("it has {}", known.join(", ")));
+                return Err(at(offset, format!("`{variable}` has no field `{name}`"), Some(hint)));
+            }
         }
         Ok(Self { source: source.to_owned(), program })
     }
@@ -75,23 +89,21 @@ impl Condition {
         &self.source
     }
 
-    /// The names `params.NAME` refers to, for load-time checks against the catalog.
-    pub fn param_names(&self) -> Vec<String> {
-        let mut names = Vec::new();
-        let bytes = self.source.as_bytes();
-        let mut from = 0;
-        while let Some(i) = self.source[from..].find("params.") {
-            let start = from + i;
-            let preceded_by_ident = start > 0
-                && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_' || bytes[start - 1] == b'.');
-            let name: String =
-                self.source[start + 7..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if !preceded_by_ident && !name.is_empty() && !names.contains(&name) {
-                names.push(name);
+    /// Each `params.NAME` the condition reads, as (byte offset of `NAME` in the source, `NAME`),
+    /// first mention only, for load-time checks against the catalog.
+    pub fn param_refs(&self) -> Vec<(usize, &str)> {
+        let mut out: Vec<(usize, &str)> = Vec::new();
+        for (offset, name) in field_refs(&self.source, "params") {
+            if !out.iter().any(|(_, n)| *n == name) {
+                out.push((offset, name));
             }
-            from = start + 7;
         }
-        names
+        out
+    }
+
+    /// The names `params.NAME` refers to.
+    pub fn param_names(&self) -> Vec<String> {
+        self.param_refs().into_iter().map(|(_, n)| n.to_owned()).collect()
     }
 
     /// Evaluates the condition. A reference to a parameter the workflow does not have makes the

@@ -3,9 +3,11 @@
 
 mod condition;
 mod decide;
+mod references;
 
 pub use condition::{Condition, ConditionError, EvalError, VARIABLES, Variables};
 pub use decide::{decide, describe_stages};
+pub use references::{FIELDS, field_refs, identifier_at};
 
 use serde::{Deserialize, Serialize};
 

@@ -101,11 +101,21 @@ fn a_parameter_the_workflow_lacks_does_not_match() {
 
 #[test]
 fn conditions_are_checked_when_compiled() {
-    let err = policy::Condition::compile("params.environment == ").unwrap_err();
-    assert_eq!(err.line, 1);
-    assert!(err.column > 1, "{err:?}");
-    let err = policy::Condition::compile(r#"parms.environment == "prod""#).unwrap_err();
-    assert_eq!(err.message, "unknown variable `parms` (did you mean `params`?)");
+    let err = policy::Condition::compile("1 +* 2").unwrap_err();
+    assert_eq!((err.line, err.column), (1, 4), "at the `*`: {err:?}");
+    let err = policy::Condition::compile(
+        r#""parms" == "x" &&
+  parms.environment == "prod""#,
+    )
+    .unwrap_err();
+    assert_eq!((err.line, err.column), (2, 3), "at the identifier, not inside the string");
+    assert_eq!(err.message, "unknown variable `parms`");
+    assert_eq!(err.hint.as_deref(), Some("did you mean `params`?"));
+    let err = policy::Condition::compile(r#"workflow.rsk == "high""#).unwrap_err();
+    assert_eq!(
+        (err.message.as_str(), err.hint.as_deref(), err.column),
+        ("`workflow` has no field `rsk`", Some("did you mean `risk`?"), 10)
+    );
     let c = policy::Condition::compile(r#"params.environment == "prod" && has(params.reason) && xparams.x == 1"#);
     assert!(c.is_err(), "xparams is not a variable");
     let c = policy::Condition::compile(r#"params.environment == "prod" && has(params.reason)"#).unwrap();

@@ -1,0 +1,52 @@
+//! The `docket` binary end to end: exit codes and what people read.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn docket(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(args)
+        .current_dir(repo())
+        .env_remove("DOCKET_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_example_configuration_checks_clean() {
+    let out = docket(&["check", "--config", "examples/docket.yaml"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout(&out), "examples/docket.yaml: ok — 3 workflows, 5 people, 4 policy rules\n");
+}
+
+#[test]
+fn every_error_is_printed_with_its_place_and_the_exit_code_is_one() {
+    let out = docket(&["check", "--config", "crates/docket-config/tests/broken/cel/docket.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let errors: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("crates/docket-config/tests/broken/cel/docket.yaml:")).collect();
+    assert_eq!(errors.len(), 7, "{text}");
+    assert!(
+        text.contains("docket.yaml:22:57: invalid condition: `workflow` has no field `rsk` (did you mean `risk`?)")
+    );
+    assert!(text.ends_with("7 errors in crates/docket-config/tests/broken/cel/docket.yaml\n"), "{text}");
+}
+
+#[test]
+fn a_missing_file_is_an_error_not_a_crash() {
+    let out = docket(&["check", "--config", "no/such/docket.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("no/such/docket.yaml"), "{}", stdout(&out));
+    assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
