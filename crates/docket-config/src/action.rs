@@ -3,14 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use docket_core::catalog::template::Template;
 use docket_core::catalog::workflow::{Action, ExecAction, HttpAction, JsonTemplate, SqlAction};
 
 use crate::decode::{Fields, duration, excerpt, ident, int_in, list_of, nonempty, open_map, text};
-use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::diagnostic::{Pos, Report};
 use crate::env::is_var_name;
 use crate::node::{Node, Value};
 use crate::scalar::Typed;
 use crate::template::template;
+use docket_core::text::did_you_mean;
 
 /// The HTTP methods an `http` step may use.
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
@@ -46,7 +48,7 @@ fn exec(node: &Node, params: &[String], report: &mut Report) -> Option<ExecActio
     Some(ExecAction { argv: argv?, env: env?, cwd: cwd?, timeout: timeout? })
 }
 
-fn argv(node: &Node, params: &[String], report: &mut Report) -> Option<Vec<docket_core::catalog::template::Template>> {
+fn argv(node: &Node, params: &[String], report: &mut Report) -> Option<Vec<Template>> {
     let argv = list_of(node, "arguments", report, |n, r| template(n, params, r))?;
     if argv.is_empty() {
         report.error(node.pos, "`argv` needs at least the program to run");
@@ -55,19 +57,29 @@ fn argv(node: &Node, params: &[String], report: &mut Report) -> Option<Vec<docke
     Some(argv)
 }
 
-fn env(
-    node: &Node,
-    params: &[String],
-    report: &mut Report,
-) -> Option<BTreeMap<String, docket_core::catalog::template::Template>> {
-    let entries = open_map(node, "environment variables", report)?;
-    let before = report.error_count();
-    let mut out = BTreeMap::new();
-    for (name, key, value) in entries {
+fn env(node: &Node, params: &[String], report: &mut Report) -> Option<BTreeMap<String, Template>> {
+    named_templates(node, "environment variables", params, report, |name, key, report| {
         if !is_var_name(name) {
             let message = format!("`{}` is not an environment variable name", excerpt(name));
             report.error_hint(key.pos, message, "use letters, digits and `_`, not starting with a digit");
         }
+    })
+}
+
+/// A map of names to templates (`env`, `headers`): each name checked by `check_name`, each
+/// value a template; `None` if anything in it was wrong.
+fn named_templates(
+    node: &Node,
+    what: &str,
+    params: &[String],
+    report: &mut Report,
+    check_name: impl Fn(&str, &Node, &mut Report),
+) -> Option<BTreeMap<String, Template>> {
+    let entries = open_map(node, what, report)?;
+    let before = report.error_count();
+    let mut out = BTreeMap::new();
+    for (name, key, value) in entries {
+        check_name(name, key, report);
         if let Some(t) = template(value, params, report) {
             out.insert(name.to_owned(), t);
         }
@@ -105,7 +117,7 @@ fn method(node: &Node, report: &mut Report) -> Option<String> {
     None
 }
 
-fn url(node: &Node, params: &[String], report: &mut Report) -> Option<docket_core::catalog::template::Template> {
+fn url(node: &Node, params: &[String], report: &mut Report) -> Option<Template> {
     let source = text(node, report)?;
     let url = template(node, params, report)?;
     if !(source.starts_with("https://") || source.starts_with("http://")) {
@@ -116,24 +128,13 @@ fn url(node: &Node, params: &[String], report: &mut Report) -> Option<docket_cor
     Some(url)
 }
 
-fn headers(
-    node: &Node,
-    params: &[String],
-    report: &mut Report,
-) -> Option<BTreeMap<String, docket_core::catalog::template::Template>> {
-    let entries = open_map(node, "headers", report)?;
-    let before = report.error_count();
-    let mut out = BTreeMap::new();
-    for (name, key, value) in entries {
+fn headers(node: &Node, params: &[String], report: &mut Report) -> Option<BTreeMap<String, Template>> {
+    named_templates(node, "headers", params, report, |name, key, report| {
         let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
         if name.is_empty() || !name.chars().all(token) {
             report.error(key.pos, format!("`{}` is not an HTTP header name", excerpt(name)));
         }
-        if let Some(t) = template(value, params, report) {
-            out.insert(name.to_owned(), t);
-        }
-    }
-    (report.error_count() == before).then_some(out)
+    })
 }
 
 /// Any YAML value as a JSON document whose strings are templates.

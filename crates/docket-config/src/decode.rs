@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use docket_core::Duration;
 
-use crate::diagnostic::{Pos, Report, first_at, nearest};
+use crate::diagnostic::{Pos, Report, first_at};
 use crate::node::{Node, Value};
 use crate::scalar::Typed;
+use docket_core::text::closest;
 
 /// A mapping with a fixed set of keys, opened for reading. Unknown keys are reported when it is
 /// opened, so a section that fails half-way does not make its other keys look unknown.
@@ -35,7 +36,7 @@ impl<'n> Fields<'n> {
                 entries.push((name, key, value));
                 continue;
             }
-            let near = nearest(name, keys.iter().copied());
+            let near = closest(name, keys.iter().copied());
             suggested.extend(near);
             let hint = match near {
                 Some(near) => format!("did you mean `{near}`?"),

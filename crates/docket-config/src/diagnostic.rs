@@ -188,26 +188,6 @@ pub(crate) fn first_at(first: Pos, here: Pos) -> String {
     }
 }
 
-/// `did you mean `x`?` for `word` among `candidates`, if one is close.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<String> {
-    nearest(word, candidates).map(|near| format!("did you mean `{near}`?"))
-}
-
-/// The candidate `word` is likely a typo of: a small edit away, or two neighbouring letters
-/// swapped (`titel` for `title`).
-pub(crate) fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str> + Clone) -> Option<&'a str> {
-    // Long words are not typos of short names; and comparing them would be slow.
-    if word.chars().count() > 64 {
-        return None;
-    }
-    let swapped = |c: &str| {
-        let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), c.chars().collect());
-        let diff: Vec<usize> = (0..a.len().max(b.len())).filter(|&i| a.get(i) != b.get(i)).collect();
-        matches!(diff.as_slice(), [i, j] if *j == i + 1 && a.get(*i) == b.get(*j) && a.get(*j) == b.get(*i))
-    };
-    docket_core::text::closest(word, candidates.clone()).or_else(|| candidates.into_iter().find(|c| swapped(c)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::config::ConfigFile;
-use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::diagnostic::{Pos, Report};
 use crate::workflow::WorkflowFile;
+use docket_core::text::did_you_mean;
 
 /// One workflow file as read, with its problems so far.
 #[derive(Debug)]

@@ -8,8 +8,9 @@ use docket_core::catalog::param::{Choice, MAX_VALUE_BYTES, ParamKind, ParamSpec,
 use docket_core::catalog::template::is_param_name;
 
 use crate::decode::{Fields, Seen, boolean, excerpt, int, int_in, list, nonempty, text};
-use crate::diagnostic::{Report, did_you_mean};
+use crate::diagnostic::Report;
 use crate::node::{Node, Value};
+use docket_core::text::did_you_mean;
 
 const KEYS: &[&str] = &[
     "name",

@@ -9,8 +9,9 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
 use crate::decode::{Fields, Seen, boolean, duration, excerpt, ident, list, list_of, nonempty, open_map, text};
-use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::diagnostic::{Pos, Report};
 use crate::node::{Node, Value};
+use docket_core::text::did_you_mean;
 
 const PERSON_KEYS: &[&str] = &["id", "name", "email", "slack", "teams", "oidc_subject", "groups", "admin"];
 

@@ -7,9 +7,10 @@ use std::net::SocketAddr;
 use jiff::tz::TimeZone;
 
 use crate::decode::{Fields, excerpt, ident, nonempty, open_map, text};
-use crate::diagnostic::{Report, did_you_mean};
+use crate::diagnostic::Report;
 use crate::model::{Secret, Server, Slack, Storage, Teams};
 use crate::node::Node;
+use docket_core::text::did_you_mean;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const BOT_FRAMEWORK_METADATA: &str = "https://login.botframework.com/v1/.well-known/openidconfiguration";

@@ -5,8 +5,9 @@ use docket_core::catalog::example::Example;
 use docket_core::catalog::template::Template;
 
 use crate::decode::text;
-use crate::diagnostic::{Report, did_you_mean};
+use crate::diagnostic::Report;
 use crate::node::Node;
+use docket_core::text::did_you_mean;
 
 /// A template whose placeholders must all name one of `params`.
 pub(crate) fn template(node: &Node, params: &[String], report: &mut Report) -> Option<Template> {

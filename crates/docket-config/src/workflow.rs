@@ -7,13 +7,14 @@ use docket_core::{Principal, Workflow, WorkflowId};
 use sha2::{Digest as _, Sha256};
 
 use crate::decode::{Fields, excerpt, ident, list, list_of, nonempty, text};
-use crate::diagnostic::{Pos, Report, did_you_mean};
+use crate::diagnostic::{Pos, Report};
 use crate::env::{self, Env};
 use crate::node::Node;
 use crate::param::params;
 use crate::step::steps;
 use crate::template::{example, template};
 use crate::yaml;
+use docket_core::text::did_you_mean;
 
 const KEYS: &[&str] =
     &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps"];

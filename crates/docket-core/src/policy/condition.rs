@@ -67,16 +67,14 @@ impl Condition {
         };
         let references = program.references();
         if let Some(name) = references.variables().into_iter().find(|v| !VARIABLES.contains(v)) {
-            let hint = crate::text::closest(name, VARIABLES)
-                .map(|n| format!("did you mean `{n}`?"))
+            let hint = crate::text::did_you_mean(name, VARIABLES)
                 .unwrap_or_else(|| format!("conditions can read {}", VARIABLES.join(", ")));
             let offset = identifier_at(source, name).unwrap_or(0);
             return Err(at(offset, format!("unknown variable `{name}`"), Some(hint)));
         }
         for (variable, known) in FIELDS {
             if let Some((offset, name)) = field_refs(source, variable).into_iter().find(|(_, n)| !known.contains(n)) {
-                let hint = crate::text::closest(name, known.iter().copied())
-                    .map(|n| format!("did you mean `{n}`?"))
+                let hint = crate::text::did_you_mean(name, known.iter().copied())
                     .unwrap_or_else(|| format!("it has {}", known.join(", ")));
                 return Err(at(offset, format!("`{variable}` has no field `{name}`"), Some(hint)));
             }
@@ -99,11 +97,6 @@ impl Condition {
             }
         }
         out
-    }
-
-    /// The names `params.NAME` refers to.
-    pub fn param_names(&self) -> Vec<String> {
-        self.param_refs().into_iter().map(|(_, n)| n.to_owned()).collect()
     }
 
     /// Evaluates the condition. A reference to a parameter the workflow does not have makes the

@@ -34,7 +34,7 @@ pub struct Rules<'a> {
 }
 
 /// Decides a request for a new ticket.
-pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, _now: Timestamp) -> Result<Vec<Event>, Refusal> {
+pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp) -> Result<Vec<Event>, Refusal> {
     let workflow = rules.workflow;
     if workflow.id != new.workflow {
         return Err(Refusal::UnknownWorkflow(new.workflow.clone()));
@@ -46,7 +46,7 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, _now: Timestam
         Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => known(rules.directory, id)?,
     };
     if let Some(allowed) = &workflow.requesters
-        && !rules.directory.covered_by_any(allowed, person, _now)
+        && !rules.directory.covered_by_any(allowed, person, now)
     {
         return Err(Refusal::NotARequester {
             person: person.clone(),

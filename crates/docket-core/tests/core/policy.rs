@@ -119,7 +119,8 @@ fn conditions_are_checked_when_compiled() {
     let c = policy::Condition::compile(r#"params.environment == "prod" && has(params.reason) && xparams.x == 1"#);
     assert!(c.is_err(), "xparams is not a variable");
     let c = policy::Condition::compile(r#"params.environment == "prod" && has(params.reason)"#).unwrap();
-    assert_eq!(c.param_names(), ["environment", "reason"]);
+    let names: Vec<&str> = c.param_refs().into_iter().map(|(_, name)| name).collect();
+    assert_eq!(names, ["environment", "reason"]);
 }
 
 #[test]
