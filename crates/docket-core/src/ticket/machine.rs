@@ -274,13 +274,11 @@ fn approve(
         return Err(Refusal::WrongState { action: "approve", state: TicketState::Approved });
     };
     let stage = &req.stages[index];
-    if let Some(other) = statuses.iter().find(|s| s.approvers.contains(person)) {
-        return Err(if other.name == stage.name {
-            Refusal::AlreadyApproved { person: person.clone(), stage: other.name.clone() }
-        } else {
-            Refusal::ApprovedAnotherStage { person: person.clone(), stage: other.name.clone() }
-        });
+    if statuses[index].approvers.contains(person) {
+        return Err(Refusal::AlreadyApproved { person: person.clone(), stage: stage.name.clone() });
     }
+    // One person, one stage: any approval of another stage on this plan rules them out, even
+    // one that has since expired.
     if let Some(earlier) = ticket.reviews.iter().find(|r| {
         r.verdict == Verdict::Approve
             && r.person == *person
