@@ -1,0 +1,18 @@
+//! The one door into Docket. Every surface — REST, CLI, Slack, Teams, MCP — turns a user's
+//! action into a call on [`App`] with a resolved [`docket_core::Actor`]; the app decides it
+//! with core's rules and commits it through the [`Store`] in one transaction.
+//!
+//! - [`ports`]: what the app needs from outside ([`Store`], [`StepRunner`], [`Notifier`],
+//!   [`Clock`]), each with its contract.
+//! - the engine (private): planning, workers with leases, the expiry scheduler, the outbox
+//!   dispatcher and the live event hub.
+
+pub mod ports;
+
+pub use ports::clock::{Clock, ManualClock, SystemClock};
+pub use ports::notifier::{Notifier, NotifyError};
+pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
+pub use ports::store::{
+    ApiToken, Change, Claim, Committed, LogLine, LogStream, NewOutboxMessage, OutboxMessage, QueueOp, Store,
+    StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
+};

@@ -1,0 +1,7 @@
+//! Ports: the traits the app needs from the outside world, each with the contract an
+//! implementation must keep.
+
+pub mod clock;
+pub mod notifier;
+pub mod runner;
+pub mod store;

@@ -1,0 +1,297 @@
+//! The `Store` port: everything Docket keeps. One [`Store::commit`] per command writes the
+//! ticket, its events, their audit records, outbox rows and queue changes in one transaction.
+//!
+//! Implementations live in `docket-store` (SQLite and PostgreSQL); its contract test suite
+//! checks both against the rules written on each method here.
+
+use async_trait::async_trait;
+use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What can go wrong in a store. Each variant says what the caller may do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The ticket changed since it was read (`expected_version` did not match), or a new
+    /// ticket's id is taken. Nothing was written; read again and retry the command.
+    #[error("ticket {0} changed concurrently")]
+    Conflict(TicketId),
+    /// The database could not be reached or refused the statement. Nothing was written.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back (a bug or a hand-edited database).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A ticket as stored, with its version for optimistic concurrency.
+#[derive(Clone, Debug)]
+pub struct StoredTicket {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// How many events it has; [`Change::expected_version`] must match it.
+    pub version: u64,
+}
+
+/// One command's effects, written atomically by [`Store::commit`].
+#[derive(Clone, Debug)]
+pub struct Change {
+    /// The ticket after the events.
+    pub ticket: Ticket,
+    /// The version read before deciding; 0 creates the ticket.
+    pub expected_version: u64,
+    /// When the command was decided.
+    pub at: Timestamp,
+    /// The events, in order. The new version is `expected_version + events.len()`.
+    pub events: Vec<Event>,
+    /// Audit entries, in order, already redacted; the store chains them.
+    pub audit: Vec<AuditEntry>,
+    /// Notifications to deliver after commit.
+    pub outbox: Vec<NewOutboxMessage>,
+    /// What happens to the ticket's place in the run queue.
+    pub queue: QueueOp,
+}
+
+/// A change to the run queue, made with the ticket change.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum QueueOp {
+    /// No change.
+    #[default]
+    None,
+    /// Put the ticket at the back of the queue. Only the oldest entry with a given key may be
+    /// claimed, so runs with the same key go one at a time, in order.
+    Enqueue {
+        /// The rendered `concurrency` key, if the workflow has one.
+        concurrency_key: Option<String>,
+    },
+    /// Take the ticket off the queue (its run ended, or it was cancelled or expired).
+    Remove,
+}
+
+/// What a commit wrote.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    /// The ticket's new version.
+    pub version: u64,
+    /// The audit records, as chained.
+    pub audit: Vec<AuditRecord>,
+}
+
+/// Filters for [`Store::tickets`]. Every field narrows the result; all empty lists everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketFilter {
+    /// Only these states.
+    pub states: Vec<TicketState>,
+    /// Only this workflow.
+    pub workflow: Option<WorkflowId>,
+    /// Only tickets this person requested.
+    pub requester: Option<PersonId>,
+    /// Newest first; continue below this ticket number (from [`TicketPage::next`]).
+    pub before: Option<u64>,
+    /// At most this many (the store caps it at 500).
+    pub limit: u32,
+}
+
+/// A page of tickets, newest first.
+#[derive(Clone, Debug)]
+pub struct TicketPage {
+    /// The tickets.
+    pub tickets: Vec<Ticket>,
+    /// The cursor for the next page, if there may be more.
+    pub next: Option<u64>,
+}
+
+/// A run the worker now holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The ticket to run.
+    pub ticket: TicketId,
+    /// Whether an earlier holder's lease lapsed on this entry (a crash or a lost worker).
+    pub recovered: bool,
+}
+
+/// Which stream a log line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogStream {
+    /// The process's standard output.
+    Stdout,
+    /// The process's standard error.
+    Stderr,
+    /// Docket's own notes (started, exit code, truncation, response excerpt).
+    System,
+}
+
+impl LogStream {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+            LogStream::System => "system",
+        }
+    }
+
+    /// Parses [`LogStream::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [LogStream::Stdout, LogStream::Stderr, LogStream::System].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// One line of a step's output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// The run number (from 1).
+    pub run: u32,
+    /// The step index (from 0).
+    pub step: usize,
+    /// Position in the ticket's log, from 1, increasing across runs; unique per ticket.
+    pub seq: u64,
+    /// Where it came from.
+    pub stream: LogStream,
+    /// The line, redacted, without its newline.
+    pub text: String,
+    /// When it was read.
+    pub at: Timestamp,
+}
+
+/// A notification to send once the change is committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOutboxMessage {
+    /// The notifier's name ([`crate::Notifier::name`]).
+    pub notifier: String,
+    /// The ticket it is about.
+    pub ticket: TicketId,
+    /// What it says, for the notifier; with the ticket and notifier it forms the
+    /// idempotency key, so a notifier edits one message per key instead of posting again.
+    pub key: String,
+    /// The audit actions that caused it, and anything the notifier needs.
+    pub payload: serde_json::Value,
+}
+
+/// A notification waiting for delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// Its id, increasing in commit order.
+    pub id: u64,
+    /// The message.
+    pub message: NewOutboxMessage,
+    /// Failed deliveries so far.
+    pub attempts: u32,
+    /// When it was committed.
+    pub created_at: Timestamp,
+}
+
+/// An API token's record. The token itself is never stored, only its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    /// SHA-256 of the token, in hex.
+    pub hash: String,
+    /// The person it acts as.
+    pub person: PersonId,
+    /// A label to tell tokens apart (`laptop`, `ci`).
+    pub name: String,
+    /// When it was made.
+    pub created_at: Timestamp,
+}
+
+/// Counts for metrics and readiness.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Tickets per state.
+    pub tickets_by_state: Vec<(TicketState, u64)>,
+    /// Queue entries not yet claimed.
+    pub queue_depth: u64,
+    /// When the oldest undelivered notification was committed.
+    pub oldest_undelivered: Option<Timestamp>,
+}
+
+/// Durable state. Every method is one transaction; none leaves partial writes behind.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Allocates a ticket number: unique and increasing. Numbers may be skipped (a request
+    /// refused after allocation), never reused.
+    async fn next_ticket_number(&self) -> Result<u64, StoreError>;
+
+    /// Writes one command's effects atomically: the ticket (created when
+    /// `expected_version` is 0), its events, its audit records appended to the single chain,
+    /// its outbox rows and its queue change. Fails with [`StoreError::Conflict`] and writes
+    /// nothing if the stored version is not `expected_version`.
+    async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
+
+    /// Appends audit entries that belong to no ticket change (a refused command, a forged
+    /// request, a token created), chained like any other.
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// One ticket, or `None`.
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError>;
+
+    /// A ticket's events with their times, in order.
+    async fn events(&self, id: &TicketId) -> Result<Vec<(Event, Timestamp)>, StoreError>;
+
+    /// Tickets matching `filter`, newest (highest number) first.
+    async fn tickets(&self, filter: &TicketFilter) -> Result<TicketPage, StoreError>;
+
+    /// Tickets in `states` whose `respond_by` or `start_by` is at or before `now`: candidates
+    /// for expiry. At most `limit`.
+    async fn due_for_expiry(&self, now: Timestamp, limit: u32) -> Result<Vec<TicketId>, StoreError>;
+
+    /// Tickets in `state` (for start-up recovery of interrupted planning). At most `limit`.
+    async fn tickets_in_state(&self, state: TicketState, limit: u32) -> Result<Vec<TicketId>, StoreError>;
+
+    /// Claims the oldest claimable queue entry for `holder` until `lease_until`. An entry is
+    /// claimable if it is the oldest entry with its concurrency key (or has none) and is
+    /// either unclaimed or its lease ended at or before `now`.
+    async fn claim_run(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Claim>, StoreError>;
+
+    /// Extends `holder`'s lease on `ticket`. Returns false if the holder no longer has it.
+    async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError>;
+
+    /// Ends every lease at once, so a restarted single-node server resumes interrupted runs
+    /// immediately instead of waiting for their leases to lapse. Returns how many it ended.
+    async fn end_all_leases(&self) -> Result<u64, StoreError>;
+
+    /// Appends log lines (already redacted). Lines whose (ticket, seq) exists are ignored.
+    async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
+
+    /// A ticket's log lines with `seq > after`, in order, at most `limit`.
+    async fn logs(&self, ticket: &TicketId, after: u64, limit: u32) -> Result<Vec<LogLine>, StoreError>;
+
+    /// The highest log `seq` of a ticket (0 if none), so a resumed run continues the numbering.
+    async fn last_log_seq(&self, ticket: &TicketId) -> Result<u64, StoreError>;
+
+    /// Undelivered messages whose next attempt is due at `now`, oldest first, at most `limit`;
+    /// a message is withheld while an older undelivered one for the same notifier and ticket
+    /// exists, so each thread sees its updates in order.
+    async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Marks a message delivered.
+    async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Records a failed attempt; the message is due again at `retry_at`, or never if `None`
+    /// (given up, kept for inspection with its error).
+    async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError>;
+
+    /// Audit records with `seq > after`, in order, at most `limit`.
+    async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Saves an API token's record.
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The record of the token with this hash, if any.
+    async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Counts for metrics.
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
+
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
