@@ -16,3 +16,15 @@ pub use ports::store::{
     ApiToken, Change, Claim, Committed, LogLine, LogStream, NewOutboxMessage, OutboxMessage, QueueOp, Store,
     StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
 };
+
+mod app;
+mod engine;
+mod error;
+mod live;
+mod settings;
+
+pub use app::{App, AppParts, AuditReport, TOKEN_PREFIX};
+pub use engine::Engine;
+pub use error::AppError;
+pub use live::LiveEvent;
+pub use settings::{RuleBook, Settings};

@@ -1,0 +1,93 @@
+//! The commands people issue: request, amend, approve, reject, request changes, comment,
+//! cancel, retry. Each is decided by core; a command that starts planning plans before it
+//! returns, so the caller sees the plan and its digest.
+
+use docket_core::ticket::Origin;
+use docket_core::{Actor, Command, Digest, NewTicket, RawParams, Refusal, Ticket, TicketId, WorkflowId, ticket};
+
+use super::App;
+use crate::error::AppError;
+
+impl App {
+    /// Opens a ticket for `workflow` with `params`, plans it and lets the policy decide.
+    /// Invalid parameters are refused with every field's error at once, and create nothing.
+    pub async fn request(
+        &self,
+        actor: &Actor,
+        workflow: &WorkflowId,
+        params: RawParams,
+        origin: Origin,
+    ) -> Result<Ticket, AppError> {
+        let now = self.now();
+        let Some(found) = self.workflow(workflow) else {
+            let refusal = Refusal::UnknownWorkflow(workflow.clone());
+            self.audit_refusal(None, actor, "request", &refusal, now).await;
+            return Err(AppError::Refused(refusal));
+        };
+        let rules = self.core_rules(&found);
+        let prefix = self.inner.rules.ticket_prefix.clone();
+        // Decide first with a placeholder id, so a refused request uses up no ticket number.
+        let mut new = NewTicket { id: TicketId::new(prefix.clone(), 0), workflow: workflow.clone(), params, origin };
+        if let Err(refusal) = ticket::request(&new, actor, &rules, now) {
+            self.audit_refusal(None, actor, "request", &refusal, now).await;
+            return Err(AppError::Refused(refusal));
+        }
+        new.id = TicketId::new(prefix, self.store().next_ticket_number().await?);
+        let events = ticket::request(&new, actor, &rules, now)?;
+        let applied = self.commit(None, events, actor, now).await?;
+        metrics::counter!("docket_tickets_requested_total", "workflow" => workflow.to_string()).increment(1);
+        self.plan(&applied.ticket.id).await
+    }
+
+    /// Replaces the parameters of a ticket awaiting approval; it is planned again and earlier
+    /// approvals no longer count.
+    pub async fn amend(&self, actor: &Actor, id: &TicketId, params: RawParams) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Amend { params }).await
+    }
+
+    /// Approves the plan with `digest`. Refused if the plan has changed since (stale digest),
+    /// if the actor requested the ticket, is not an approver of the current stage, or is an
+    /// agent.
+    pub async fn approve(
+        &self,
+        actor: &Actor,
+        id: &TicketId,
+        digest: Digest,
+        comment: Option<String>,
+    ) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Approve { digest, comment }).await
+    }
+
+    /// Rejects the ticket for good.
+    pub async fn reject(&self, actor: &Actor, id: &TicketId, reason: String) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Reject { reason }).await
+    }
+
+    /// Sends the ticket back to its requester to amend.
+    pub async fn request_changes(&self, actor: &Actor, id: &TicketId, reason: String) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::RequestChanges { reason }).await
+    }
+
+    /// Adds a comment.
+    pub async fn comment(&self, actor: &Actor, id: &TicketId, text: String) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Comment { text }).await
+    }
+
+    /// Withdraws the ticket; a running step's process group is killed.
+    pub async fn cancel(&self, actor: &Actor, id: &TicketId, reason: Option<String>) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Cancel { reason }).await
+    }
+
+    /// Plans a failed or interrupted ticket again; the policy decides afresh.
+    pub async fn retry(&self, actor: &Actor, id: &TicketId) -> Result<Ticket, AppError> {
+        self.run_command(actor, id, Command::Retry).await
+    }
+
+    async fn run_command(&self, actor: &Actor, id: &TicketId, command: Command) -> Result<Ticket, AppError> {
+        let applied = self.apply(id, actor, &command).await?;
+        if applied.needs_planning() {
+            return self.plan(id).await;
+        }
+        Ok(applied.ticket)
+    }
+}

@@ -1,0 +1,205 @@
+//! Deciding a command and committing its effects: core decides, then the ticket, its events,
+//! their audit records, outbox rows and queue change go to the store in one transaction.
+//! A concurrent change makes the commit fail as a whole; the command is then decided afresh on
+//! the newer ticket.
+
+use docket_core::audit::AuditEntry;
+use docket_core::{Actor, Command, Event, Refusal, Ticket, TicketId, TicketState, ticket};
+use jiff::Timestamp;
+
+use super::App;
+use crate::error::AppError;
+use crate::live::LiveEvent;
+use crate::ports::store::{Change, NewOutboxMessage, QueueOp, StoreError, StoredTicket};
+
+/// How many times a command is decided again after losing a race.
+const CONFLICT_RETRIES: usize = 8;
+
+/// A committed command.
+#[derive(Debug)]
+pub(crate) struct Applied {
+    pub(crate) ticket: Ticket,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Applied {
+    pub(crate) fn needs_planning(&self) -> bool {
+        self.events.iter().any(|e| matches!(e, Event::PlanningStarted { .. }))
+    }
+}
+
+impl App {
+    /// Decides `command` by `actor` on ticket `id` and commits it, retrying on a lost race.
+    pub(crate) async fn apply(&self, id: &TicketId, actor: &Actor, command: &Command) -> Result<Applied, AppError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let stored = self.load(id).await?;
+            let now = self.now();
+            let workflow = self.workflow(&stored.ticket.workflow).ok_or_else(|| {
+                AppError::NotFound(format!("workflow `{}` (removed from the catalog)", stored.ticket.workflow))
+            })?;
+            let rules = self.core_rules(&workflow);
+            let events = match ticket::decide(&stored.ticket, command, actor, &rules, now) {
+                Ok(events) => events,
+                Err(refusal) => {
+                    self.audit_refusal(Some(id), actor, command.name(), &refusal, now).await;
+                    return Err(AppError::Refused(refusal));
+                }
+            };
+            match self.commit(Some(stored), events, actor, now).await {
+                Err(AppError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Commits `events` on top of `before` (or as a new ticket), with audit, outbox and queue.
+    pub(crate) async fn commit(
+        &self,
+        before: Option<StoredTicket>,
+        events: Vec<Event>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Applied, AppError> {
+        let (mut ticket, expected_version, state_before) = match before {
+            Some(stored) => {
+                let state = stored.ticket.state;
+                (stored.ticket, stored.version, Some(state))
+            }
+            None => {
+                let first = events.first().and_then(|e| Ticket::from_request(e, now));
+                let ticket = first.ok_or_else(|| AppError::Invalid("a new ticket starts with a request".into()))?;
+                (ticket, 0, None)
+            }
+        };
+        let skip = usize::from(state_before.is_none());
+        for event in events.iter().skip(skip) {
+            ticket.apply(event, now);
+        }
+        let queue = self.queue_op(&ticket, state_before, &events);
+        let audit = events.iter().map(|e| self.audit_entry(&ticket.id, actor, e, now)).collect();
+        let outbox = self.outbox_for(&ticket, &events);
+        let has_outbox = !outbox.is_empty();
+        let change =
+            Change { ticket: ticket.clone(), expected_version, at: now, events: events.clone(), audit, outbox, queue };
+        let queue = change.queue.clone();
+        let committed = self.store().commit(change).await?;
+        self.after_commit(&ticket, committed.version, &events, &queue, has_outbox, state_before);
+        Ok(Applied { ticket, events })
+    }
+
+    fn after_commit(
+        &self,
+        ticket: &Ticket,
+        version: u64,
+        events: &[Event],
+        queue: &QueueOp,
+        has_outbox: bool,
+        state_before: Option<TicketState>,
+    ) {
+        let actions = events.iter().map(Event::action).collect();
+        self.inner.live.publish(LiveEvent::Ticket { ticket: ticket.id.clone(), state: ticket.state, version, actions });
+        if *queue != QueueOp::None {
+            self.inner.work.notify_one();
+        }
+        if has_outbox {
+            self.inner.outbox.notify_one();
+        }
+        let cancelled = events.iter().any(|e| matches!(e, Event::Cancelled { .. }));
+        if cancelled && state_before == Some(TicketState::Running) {
+            let running = self.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(token) = running.get(&ticket.id) {
+                token.cancel();
+            }
+        }
+        for event in events {
+            metrics::counter!("docket_ticket_events_total", "action" => event.action()).increment(1);
+        }
+    }
+
+    /// Where the ticket stands in the run queue after `events`.
+    fn queue_op(&self, after: &Ticket, state_before: Option<TicketState>, events: &[Event]) -> QueueOp {
+        for event in events {
+            match event {
+                Event::Queued => {
+                    let concurrency_key = self
+                        .workflow(&after.workflow)
+                        .and_then(|w| w.concurrency.as_ref().map(|t| format!("{}:{}", w.id, t.render(&after.params))));
+                    return QueueOp::Enqueue { concurrency_key };
+                }
+                Event::RunFinished { .. } | Event::Expired { .. } => return QueueOp::Remove,
+                // A running ticket keeps its place until its worker has stopped the process.
+                Event::Cancelled { .. } if state_before != Some(TicketState::Running) => return QueueOp::Remove,
+                _ => {}
+            }
+        }
+        QueueOp::None
+    }
+
+    fn audit_entry(&self, id: &TicketId, actor: &Actor, event: &Event, at: Timestamp) -> AuditEntry {
+        let mut details = serde_json::to_value(event).unwrap_or_default();
+        if let Some(map) = details.as_object_mut() {
+            // The action already says which event it is.
+            map.remove("event");
+        }
+        self.inner.rules.redactor.redact_json(&mut details);
+        AuditEntry {
+            at,
+            actor: actor.to_string(),
+            action: event.action().to_owned(),
+            ticket: Some(id.to_string()),
+            details,
+        }
+    }
+
+    fn outbox_for(&self, ticket: &Ticket, events: &[Event]) -> Vec<NewOutboxMessage> {
+        let actions: Vec<&str> = events.iter().map(Event::action).collect();
+        let mut out = Vec::new();
+        for notifier in &self.inner.notifiers {
+            for key in notifier.wants(ticket, events) {
+                out.push(NewOutboxMessage {
+                    notifier: notifier.name().to_owned(),
+                    ticket: ticket.id.clone(),
+                    key,
+                    payload: serde_json::json!({ "actions": actions, "state": ticket.state }),
+                });
+            }
+        }
+        out
+    }
+
+    /// Records a refusal that says something about who is acting. Best effort: the refusal is
+    /// returned to the caller either way, and a store failure here is logged.
+    pub(crate) async fn audit_refusal(
+        &self,
+        ticket: Option<&TicketId>,
+        actor: &Actor,
+        command: &str,
+        refusal: &Refusal,
+        at: Timestamp,
+    ) {
+        metrics::counter!("docket_refusals_total", "code" => refusal.code()).increment(1);
+        if !refusal.is_security_relevant() {
+            return;
+        }
+        let entry = AuditEntry {
+            at,
+            actor: actor.to_string(),
+            action: "ticket.refused".to_owned(),
+            ticket: ticket.map(ToString::to_string),
+            details: serde_json::json!({
+                "command": command,
+                "code": refusal.code(),
+                "reason": self.inner.rules.redactor.redact(&refusal.to_string()),
+            }),
+        };
+        if let Err(error) = self.store().append_audit(vec![entry]).await {
+            tracing::error!(%error, "could not record a refused command in the audit log");
+        }
+    }
+
+    pub(crate) async fn load(&self, id: &TicketId) -> Result<StoredTicket, AppError> {
+        self.store().ticket(id).await?.ok_or_else(|| AppError::NotFound(format!("ticket {id}")))
+    }
+}

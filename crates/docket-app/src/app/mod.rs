@@ -1,0 +1,150 @@
+//! The [`App`] façade: one method per thing a person or the engine can do, each deciding with
+//! core's rules and committing through the store. Surfaces hold an `App` (cheap to clone).
+
+mod audit;
+mod commands;
+mod commit;
+mod queries;
+mod tokens;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use docket_core::ticket::Rules;
+use docket_core::{TicketId, Workflow, WorkflowId};
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+
+pub use audit::AuditReport;
+pub use tokens::TOKEN_PREFIX;
+
+use crate::live::{LiveEvent, LiveHub};
+use crate::ports::clock::Clock;
+use crate::ports::notifier::Notifier;
+use crate::ports::runner::StepRunner;
+use crate::ports::store::Store;
+use crate::settings::{RuleBook, Settings};
+
+/// Everything the app is made of; the composition root fills it in.
+pub struct AppParts {
+    /// The rules.
+    pub rules: RuleBook,
+    /// Engine knobs.
+    pub settings: Settings,
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// One runner per step kind.
+    pub runners: Vec<Arc<dyn StepRunner>>,
+    /// Where notifications go.
+    pub notifiers: Vec<Arc<dyn Notifier>>,
+    /// Where `now` comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for AppParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppParts").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// The one door into Docket. Clones share everything.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("workflows", &self.inner.rules.catalog.len()).finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) rules: RuleBook,
+    pub(crate) settings: Settings,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) runners: HashMap<&'static str, Arc<dyn StepRunner>>,
+    pub(crate) notifiers: Vec<Arc<dyn Notifier>>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) live: LiveHub,
+    /// Wakes a worker: something was queued or a concurrency key freed up.
+    pub(crate) work: Notify,
+    /// Wakes the outbox dispatcher: something was committed with outbox rows.
+    pub(crate) outbox: Notify,
+    /// Runs in progress in this process, to cancel them. A std mutex: held for a map lookup,
+    /// never across an await.
+    pub(crate) running: Mutex<HashMap<TicketId, CancellationToken>>,
+    /// This process's name on leases.
+    pub(crate) holder: String,
+}
+
+impl App {
+    /// Assembles an app. Nothing runs until [`App::start`].
+    pub fn new(parts: AppParts) -> Self {
+        let runners = parts.runners.into_iter().map(|r| (r.kind(), r)).collect();
+        let mut nonce = [0u8; 4];
+        // A holder name only needs to differ between processes; a failed read leaves zeros.
+        let _ = getrandom::fill(&mut nonce);
+        let holder = format!("docket-{}-{}", std::process::id(), hex::encode(nonce));
+        let live = LiveHub::new(parts.settings.live_capacity);
+        Self {
+            inner: Arc::new(Inner {
+                rules: parts.rules,
+                settings: parts.settings,
+                store: parts.store,
+                runners,
+                notifiers: parts.notifiers,
+                clock: parts.clock,
+                live,
+                work: Notify::new(),
+                outbox: Notify::new(),
+                running: Mutex::new(HashMap::new()),
+                holder,
+            }),
+        }
+    }
+
+    /// Every workflow in the catalog, by id.
+    pub fn workflows(&self) -> Vec<Arc<Workflow>> {
+        self.inner.rules.catalog.iter().cloned().collect()
+    }
+
+    /// One workflow.
+    pub fn workflow(&self, id: &WorkflowId) -> Option<Arc<Workflow>> {
+        self.inner.rules.catalog.get(id).cloned()
+    }
+
+    /// The loaded rules (directory, policies, zone, ticket prefix).
+    pub fn rules(&self) -> &RuleBook {
+        &self.inner.rules
+    }
+
+    /// The engine knobs in force.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Live ticket changes and log lines, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.inner.live.subscribe()
+    }
+
+    /// The store, for the engine and for administrative commands.
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+
+    /// Core's view of the rules for `workflow`.
+    pub(crate) fn core_rules<'a>(&'a self, workflow: &'a Workflow) -> Rules<'a> {
+        Rules {
+            workflow,
+            policies: &self.inner.rules.policies,
+            directory: &self.inner.rules.directory,
+            zone: &self.inner.rules.zone,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Step output on its way to people: redacted, capped per step, published live at once and
+//! written to the store in small batches, all flushed before the step is recorded as finished.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use docket_core::TicketId;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::live::LiveEvent;
+use crate::ports::runner::StepLog;
+use crate::ports::store::{LogLine, LogStream};
+
+/// How often buffered lines are written while a step runs.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+/// The log of one step of one run.
+pub(crate) struct EngineLog {
+    app: App,
+    ticket: TicketId,
+    run: u32,
+    step: usize,
+    /// The ticket's log position, shared by all steps of a run.
+    seq: Arc<AtomicU64>,
+    cap: usize,
+    kept: AtomicUsize,
+    truncated: AtomicBool,
+    dropped: AtomicU64,
+    // A std mutex: held only to push or take lines, never across an await.
+    buffer: Mutex<Vec<LogLine>>,
+}
+
+impl EngineLog {
+    /// A log for step `step` of run `run`, continuing the ticket's numbering from `seq`.
+    pub(crate) fn start(app: &App, ticket: &TicketId, run: u32, step: usize, seq: Arc<AtomicU64>) -> StepLogHandle {
+        let log = Arc::new(EngineLog {
+            app: app.clone(),
+            ticket: ticket.clone(),
+            run,
+            step,
+            seq,
+            cap: app.inner.settings.output_cap_bytes,
+            kept: AtomicUsize::new(0),
+            truncated: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+            buffer: Mutex::new(Vec::new()),
+        });
+        let stop = CancellationToken::new();
+        let flusher = tokio::spawn(flush_loop(Arc::clone(&log), stop.clone()));
+        StepLogHandle { log, stop, flusher }
+    }
+
+    fn push(&self, stream: LogStream, text: String) {
+        let line = LogLine {
+            ticket: self.ticket.clone(),
+            run: self.run,
+            step: self.step,
+            seq: self.seq.fetch_add(1, Ordering::SeqCst) + 1,
+            stream,
+            text,
+            at: self.app.now(),
+        };
+        self.app.inner.live.publish(LiveEvent::Log(line.clone()));
+        self.buffer.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+    }
+
+    async fn flush(&self) {
+        let lines = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner));
+        if lines.is_empty() {
+            return;
+        }
+        if let Err(error) = self.app.store().append_logs(&lines).await {
+            // Keep them for the next flush rather than lose them.
+            tracing::warn!(%error, ticket = %self.ticket, "could not write step output; will retry");
+            let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+            let newer = std::mem::replace(&mut *buffer, lines);
+            buffer.extend(newer);
+        }
+    }
+}
+
+impl StepLog for EngineLog {
+    fn line(&self, stream: LogStream, text: &str) {
+        let text = self.app.inner.rules.redactor.redact(text);
+        let kept = self.kept.fetch_add(text.len() + 1, Ordering::SeqCst) + text.len() + 1;
+        if kept > self.cap {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            if !self.truncated.swap(true, Ordering::SeqCst) {
+                let notice = format!(
+                    "output limit of {} KiB for this step reached; further output is not kept",
+                    self.cap / 1024
+                );
+                self.push(LogStream::System, notice);
+            }
+            return;
+        }
+        self.push(stream, text);
+    }
+}
+
+async fn flush_loop(log: Arc<EngineLog>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = tick.tick() => log.flush().await,
+        }
+    }
+}
+
+/// A running step's log, and the task that writes it.
+pub(crate) struct StepLogHandle {
+    log: Arc<EngineLog>,
+    stop: CancellationToken,
+    flusher: tokio::task::JoinHandle<()>,
+}
+
+impl StepLogHandle {
+    /// The log to hand to the runner.
+    pub(crate) fn log(&self) -> &EngineLog {
+        &self.log
+    }
+
+    /// Notes a line of Docket's own.
+    pub(crate) fn note(&self, text: &str) {
+        self.log.push(LogStream::System, text.to_owned());
+    }
+
+    /// Writes everything still buffered, so the output is stored before the step is recorded
+    /// as finished.
+    pub(crate) async fn finish(self) {
+        let dropped = self.log.dropped.load(Ordering::SeqCst);
+        if dropped > 0 {
+            self.log.push(LogStream::System, format!("{dropped} more lines were not kept"));
+        }
+        self.stop.cancel();
+        let _ = self.flusher.await;
+        self.log.flush().await;
+        let left = !self.log.buffer.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
+        if left {
+            // One more try after a failed write; after that the run goes on without them.
+            tokio::time::sleep(FLUSH_EVERY).await;
+            self.log.flush().await;
+        }
+    }
+}
+
+/// A log that keeps a dry run's output as text for the plan, redacted and capped.
+pub(crate) struct PlanLog {
+    app: App,
+    cap: usize,
+    // A std mutex: held only to append.
+    text: Mutex<String>,
+    truncated: AtomicBool,
+}
+
+impl PlanLog {
+    pub(crate) fn new(app: &App) -> Self {
+        Self {
+            app: app.clone(),
+            cap: app.inner.settings.plan_output_cap_bytes,
+            text: Mutex::new(String::new()),
+            truncated: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn into_text(self) -> String {
+        let mut text = self.text.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if self.truncated.load(Ordering::SeqCst) {
+            text.push_str(&format!("[dry-run output cut at {} KiB]\n", self.cap / 1024));
+        }
+        text
+    }
+}
+
+impl StepLog for PlanLog {
+    fn line(&self, stream: LogStream, text: &str) {
+        if stream == LogStream::System {
+            // Docket's own notes (exit codes, timings) would make identical plans differ.
+            return;
+        }
+        let text = self.app.inner.rules.redactor.redact(text);
+        let mut all = self.text.lock().unwrap_or_else(PoisonError::into_inner);
+        if all.len() + text.len() + 1 > self.cap {
+            self.truncated.store(true, Ordering::SeqCst);
+            return;
+        }
+        all.push_str(&text);
+        all.push('\n');
+    }
+}

@@ -1,0 +1,307 @@
+//! Workers: claim a queued run with a lease, keep the lease alive with heartbeats, and run the
+//! steps in order, recording each start and finish. A run found half-done (its lease lapsed
+//! after a crash) resumes: a `retry: safe` step runs again with the same idempotency key; any
+//! other interrupted step makes the ticket `interrupted`, never silently repeated.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use docket_core::ticket::{RunOutcome, StepOutcome};
+use docket_core::{Actor, Command, Refusal, Ticket, TicketId, TicketState, Workflow};
+use tokio_util::sync::CancellationToken;
+
+use super::steplog::EngineLog;
+use crate::app::App;
+use crate::error::AppError;
+use crate::ports::runner::{Mode, StepJob};
+use crate::ports::store::{Claim, QueueOp};
+
+/// Why a run stopped before its last step.
+enum Stop {
+    /// Another worker owns the run now; leave it alone.
+    LostLease,
+    /// The server is shutting down between steps; the run resumes at the next step on start.
+    Shutdown,
+    /// The run was wound up (the ticket was cancelled).
+    Done,
+}
+
+pub(crate) async fn worker_loop(app: App, shutdown: CancellationToken) {
+    loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let now = app.now();
+        let lease_until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
+        match app.store().claim_run(&app.inner.holder, now, lease_until).await {
+            Ok(Some(claim)) => {
+                run_claim(&app, claim, &shutdown).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not claim a run"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = app.inner.work.notified() => {}
+            () = tokio::time::sleep(app.inner.settings.poll) => {}
+        }
+    }
+}
+
+async fn run_claim(app: &App, claim: Claim, shutdown: &CancellationToken) {
+    let id = claim.ticket;
+    let cancel = CancellationToken::new();
+    let lost = CancellationToken::new();
+    app.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), cancel.clone());
+    let heartbeat = tokio::spawn(heartbeat(app.clone(), id.clone(), lost.clone()));
+    if claim.recovered {
+        tracing::info!(ticket = %id, "resuming a run whose worker stopped");
+    }
+    if let Err(error) = drive(app, &id, &cancel, &lost, shutdown).await {
+        tracing::error!(%error, ticket = %id, "run stopped by an error; it resumes when its lease lapses");
+    }
+    heartbeat.abort();
+    app.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+}
+
+async fn heartbeat(app: App, id: TicketId, lost: CancellationToken) {
+    let every = app.inner.settings.heartbeat;
+    loop {
+        tokio::time::sleep(every).await;
+        let now = app.now();
+        let until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
+        match app.store().heartbeat(&id, &app.inner.holder, until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(ticket = %id, "lost the lease on a run; stopping it here");
+                lost.cancel();
+                return;
+            }
+            Err(error) => tracing::warn!(%error, ticket = %id, "could not renew a lease"),
+        }
+    }
+}
+
+async fn drive(
+    app: &App,
+    id: &TicketId,
+    cancel: &CancellationToken,
+    lost: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<(), AppError> {
+    let stored = app.load(id).await?;
+    let ticket = stored.ticket;
+    let Some(workflow) = app.workflow(&ticket.workflow) else {
+        let reason = format!("workflow `{}` is no longer in the catalog", ticket.workflow);
+        return give_up(app, id, reason).await;
+    };
+    let first = match ticket.state {
+        TicketState::Queued => match app.apply(id, &Actor::System, &Command::StartRun).await {
+            Ok(_) => 0,
+            Err(AppError::Refused(refusal)) => return unstartable(app, id, refusal).await,
+            Err(other) => return Err(other),
+        },
+        TicketState::Running => match resume_point(&ticket, &workflow) {
+            Resume::At(index) => index,
+            Resume::Finish(outcome) => return finish(app, id, outcome).await,
+        },
+        TicketState::Cancelled => return wind_up_cancelled(app, &ticket).await,
+        _ => return remove_from_queue(app, id).await,
+    };
+    let ticket = app.load(id).await?.ticket;
+    let run = ticket.last_run().map_or(1, |r| r.number);
+    let seq = Arc::new(AtomicU64::new(app.store().last_log_seq(id).await?));
+    let started = Instant::now();
+    for index in first..workflow.steps.len() {
+        match run_step(app, &ticket, &workflow, run, index, &seq, cancel, lost, shutdown).await? {
+            Ok(StepOutcome::Succeeded) => {}
+            Ok(StepOutcome::Failed { message, .. }) => {
+                return finish(app, id, RunOutcome::Failed { step: index, message }).await;
+            }
+            Err(Stop::LostLease | Stop::Shutdown | Stop::Done) => return Ok(()),
+        }
+    }
+    metrics::histogram!("docket_run_duration_seconds", "workflow" => workflow.id.to_string())
+        .record(started.elapsed().as_secs_f64());
+    finish(app, id, RunOutcome::Succeeded).await
+}
+
+#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+async fn run_step(
+    app: &App,
+    ticket: &Ticket,
+    workflow: &Workflow,
+    run: u32,
+    index: usize,
+    seq: &Arc<AtomicU64>,
+    cancel: &CancellationToken,
+    lost: &CancellationToken,
+    shutdown: &CancellationToken,
+) -> Result<Result<StepOutcome, Stop>, AppError> {
+    if shutdown.is_cancelled() {
+        return Ok(Err(Stop::Shutdown));
+    }
+    if cancel.is_cancelled() {
+        let current = app.load(&ticket.id).await?.ticket;
+        wind_up_cancelled(app, &current).await?;
+        return Ok(Err(Stop::Done));
+    }
+    let Some(step) = workflow.steps.get(index) else {
+        return Ok(Ok(StepOutcome::Failed { exit_code: None, message: format!("no step {}", index + 1) }));
+    };
+    match app.apply(&ticket.id, &Actor::System, &Command::StartStep { index }).await {
+        Ok(_) => {}
+        Err(AppError::Refused(refusal)) => {
+            // Only a ticket cancelled in the meantime gets here; its run is wound up below.
+            tracing::info!(ticket = %ticket.id, %refusal, "step not started");
+            let current = app.load(&ticket.id).await?.ticket;
+            if current.state == TicketState::Cancelled {
+                wind_up_cancelled(app, &current).await?;
+            }
+            return Ok(Err(Stop::Done));
+        }
+        Err(other) => return Err(other),
+    }
+    let attempts = app.load(&ticket.id).await?.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts);
+    let log = EngineLog::start(app, &ticket.id, run, index, Arc::clone(seq));
+    if attempts > 1 {
+        log.note(&format!(
+            "step {} (`{}`) runs again after an interruption (it is marked `retry: safe`)",
+            index + 1,
+            step.name
+        ));
+    }
+    let key = format!("{}-run{run}-step{}", ticket.id, index + 1);
+    let job = StepJob {
+        action: &step.action,
+        params: &ticket.params,
+        ticket: &ticket.id,
+        step: &step.name,
+        mode: Mode::Run,
+        idempotency_key: &key,
+        base_env: &app.inner.settings.base_env,
+        default_timeout: app.inner.settings.default_step_timeout,
+    };
+    let started = Instant::now();
+    let stop_process = CancellationToken::new();
+    let outcome = {
+        let runner = app.inner.runners.get(step.action.kind()).cloned();
+        match runner {
+            None => StepOutcome::Failed {
+                exit_code: None,
+                message: format!("this server has no runner for `{}` steps", step.action.kind()),
+            },
+            Some(runner) => {
+                let watch = stop_process.clone();
+                let (cancel, lost) = (cancel.clone(), lost.clone());
+                let relay = tokio::spawn(async move {
+                    tokio::select! {
+                        () = cancel.cancelled() => watch.cancel(),
+                        () = lost.cancelled() => watch.cancel(),
+                    }
+                });
+                let outcome = runner.run(job, log.log(), stop_process.clone()).await;
+                relay.abort();
+                outcome
+            }
+        }
+    };
+    metrics::histogram!("docket_step_duration_seconds", "kind" => step.action.kind())
+        .record(started.elapsed().as_secs_f64());
+    log.finish().await;
+    if lost.is_cancelled() {
+        return Ok(Err(Stop::LostLease));
+    }
+    if cancel.is_cancelled() {
+        let current = app.load(&ticket.id).await?.ticket;
+        wind_up_cancelled(app, &current).await?;
+        return Ok(Err(Stop::Done));
+    }
+    app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index, outcome: outcome.clone() }).await?;
+    Ok(Ok(outcome))
+}
+
+/// Where an interrupted run goes on.
+enum Resume {
+    At(usize),
+    Finish(RunOutcome),
+}
+
+fn resume_point(ticket: &Ticket, workflow: &Workflow) -> Resume {
+    let Some(last) = ticket.last_run().and_then(|r| r.steps.last()) else {
+        return Resume::At(0);
+    };
+    match &last.outcome {
+        Some(StepOutcome::Succeeded) if last.index + 1 >= workflow.steps.len() => Resume::Finish(RunOutcome::Succeeded),
+        Some(StepOutcome::Succeeded) => Resume::At(last.index + 1),
+        Some(StepOutcome::Failed { message, .. }) => {
+            Resume::Finish(RunOutcome::Failed { step: last.index, message: message.clone() })
+        }
+        None => match workflow.steps.get(last.index) {
+            Some(step) if step.retry == docket_core::catalog::workflow::Retry::Safe => Resume::At(last.index),
+            _ => Resume::Finish(RunOutcome::Interrupted { step: last.index }),
+        },
+    }
+}
+
+async fn finish(app: &App, id: &TicketId, outcome: RunOutcome) -> Result<(), AppError> {
+    if let RunOutcome::Interrupted { step } = &outcome {
+        tracing::warn!(ticket = %id, step = step + 1, "a step was interrupted and is not safe to repeat");
+    }
+    app.apply(id, &Actor::System, &Command::FinishRun { outcome }).await.map(drop)
+}
+
+/// Stops the run of a cancelled ticket: the open step is recorded as cancelled, then the run.
+async fn wind_up_cancelled(app: &App, ticket: &Ticket) -> Result<(), AppError> {
+    let Some(run) = ticket.last_run().filter(|r| r.outcome.is_none()) else {
+        return remove_from_queue(app, &ticket.id).await;
+    };
+    if let Some(step) = run.steps.last().filter(|s| s.outcome.is_none()) {
+        let outcome = StepOutcome::Failed { exit_code: None, message: "cancelled; process group killed".to_owned() };
+        app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index: step.index, outcome }).await?;
+    }
+    finish(app, &ticket.id, RunOutcome::Cancelled).await
+}
+
+/// A queued ticket whose run may not start (its approval lapsed, its workflow changed): it
+/// expires if it is due, otherwise it is cancelled with the reason, so its concurrency key is
+/// not held forever.
+async fn unstartable(app: &App, id: &TicketId, refusal: Refusal) -> Result<(), AppError> {
+    match app.apply(id, &Actor::System, &Command::Expire).await {
+        Ok(_) => Ok(()),
+        Err(_) => {
+            let current = app.load(id).await?.ticket;
+            if current.state.is_terminal() {
+                return remove_from_queue(app, id).await;
+            }
+            give_up(app, id, format!("the run could not start: {refusal}")).await
+        }
+    }
+}
+
+async fn give_up(app: &App, id: &TicketId, reason: String) -> Result<(), AppError> {
+    match app.apply(id, &Actor::System, &Command::Cancel { reason: Some(reason) }).await {
+        Ok(_) => Ok(()),
+        Err(AppError::Refused(_)) => remove_from_queue(app, id).await,
+        Err(other) => Err(other),
+    }
+}
+
+/// Drops a queue entry whose ticket has nothing left to run.
+async fn remove_from_queue(app: &App, id: &TicketId) -> Result<(), AppError> {
+    let stored = app.load(id).await?;
+    let change = crate::ports::store::Change {
+        ticket: stored.ticket,
+        expected_version: stored.version,
+        at: app.now(),
+        events: Vec::new(),
+        audit: Vec::new(),
+        outbox: Vec::new(),
+        queue: QueueOp::Remove,
+    };
+    app.store().commit(change).await?;
+    app.inner.work.notify_one();
+    Ok(())
+}

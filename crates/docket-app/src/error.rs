@@ -1,0 +1,40 @@
+//! What the app's methods return when they do not succeed. Surfaces map these to their own
+//! replies (HTTP statuses, ephemeral Slack messages); the message is always safe to show.
+
+use docket_core::Refusal;
+
+use crate::ports::store::StoreError;
+
+/// Why an app call did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Core's rules refused the command; the refusal says why in words a person can act on.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// No such ticket, workflow or run.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The credentials presented do not identify anyone.
+    #[error("unknown or revoked token")]
+    Unauthenticated,
+    /// Input that never reached the rules (an unknown person for a token, a bad filter).
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed; nothing was changed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// A stable machine-readable code (`own_ticket`, `not_found`, `storage_unavailable`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Refused(r) => r.code(),
+            AppError::NotFound(_) => "not_found",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Invalid(_) => "invalid_request",
+            AppError::Store(StoreError::Conflict(_)) => "conflict",
+            AppError::Store(_) => "storage_unavailable",
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Live updates: a broadcast of ticket changes and log lines for subscribers (SSE, chat
+//! surfaces streaming a run). Best effort: a slow subscriber misses events and is told so; the
+//! store stays the record.
+
+use docket_core::{TicketId, TicketState};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::ports::store::LogLine;
+
+/// Something that just happened, for whoever is watching.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum LiveEvent {
+    /// A ticket changed.
+    Ticket {
+        /// Which.
+        ticket: TicketId,
+        /// Its state now.
+        state: TicketState,
+        /// Its version now.
+        version: u64,
+        /// The audit actions of the change (`ticket.approval_given`, `run.step_started`).
+        actions: Vec<&'static str>,
+    },
+    /// A step printed a line.
+    Log(LogLine),
+}
+
+impl LiveEvent {
+    /// The ticket it concerns.
+    pub fn ticket(&self) -> &TicketId {
+        match self {
+            LiveEvent::Ticket { ticket, .. } => ticket,
+            LiveEvent::Log(line) => &line.ticket,
+        }
+    }
+}
+
+/// The sending side, shared by the engine and command handlers.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveHub {
+    sender: broadcast::Sender<LiveEvent>,
+}
+
+impl LiveHub {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self { sender: broadcast::channel(capacity).0 }
+    }
+
+    pub(crate) fn publish(&self, event: LiveEvent) {
+        // No subscribers is normal; the store has everything anyway.
+        let _ = self.sender.send(event);
+    }
+
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.sender.subscribe()
+    }
+}
