@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-teams", &["docket-app", "docket-core"]),
     ("docket-web", &["docket-app", "docket-core"]),
     ("docket-mcp", &["docket-app", "docket-core"]),
-    ("docket-testkit", &["docket-app", "docket-core"]),
+    ("docket-testkit", &["docket-app", "docket-config", "docket-core", "docket-runners", "docket-store"]),
     ("docket", &["*"]),
     ("xtask", &[]),
 ];

@@ -1,0 +1,203 @@
+//! Test support for Docket's crates (a dev-dependency only): [`TestApp`] is a real
+//! [`docket_app::App`] over the SQLite store in a temporary folder, with the real runners and
+//! the engine running, loaded from the fixture configuration in [`fixture`] or from files a test
+//! passes; [`RecordingNotifier`] records deliveries.
+//!
+//! Setup failures panic: in a test, a failed setup is a failed test.
+
+#![allow(clippy::expect_used, clippy::panic, reason = "test support: a failed setup is a failed test")]
+
+pub mod fixture;
+mod notifier;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use docket_app::{App, AppParts, Clock, Engine, Notifier, RuleBook, Settings, SystemClock};
+use docket_core::{Ticket, TicketId, TicketState};
+use tempfile::TempDir;
+
+pub use notifier::{Delivered, RecordingNotifier};
+
+/// How long [`TestApp::wait_for_state`] waits.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Builds a [`TestApp`].
+pub struct TestAppBuilder {
+    docket_yaml: String,
+    workflows: Vec<(String, String)>,
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    notifiers: Vec<Arc<dyn Notifier>>,
+    engine: bool,
+    dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for TestAppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestAppBuilder").field("workflows", &self.workflows.len()).finish_non_exhaustive()
+    }
+}
+
+impl TestAppBuilder {
+    /// Replaces `docket.yaml`.
+    pub fn config(mut self, docket_yaml: &str) -> Self {
+        self.docket_yaml = docket_yaml.to_owned();
+        self
+    }
+
+    /// Replaces the catalog with these `(file name, contents)` workflow files.
+    pub fn workflows(mut self, files: &[(&str, &str)]) -> Self {
+        self.workflows = files.iter().map(|(n, c)| ((*n).to_owned(), (*c).to_owned())).collect();
+        self
+    }
+
+    /// Adds a workflow file to the catalog.
+    pub fn workflow(mut self, name: &str, contents: &str) -> Self {
+        self.workflows.push((name.to_owned(), contents.to_owned()));
+        self
+    }
+
+    /// Changes engine knobs.
+    pub fn settings(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
+        self
+    }
+
+    /// Uses this clock (a [`docket_app::ManualClock`] for expiry tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Adds a notifier.
+    pub fn notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifiers.push(notifier);
+        self
+    }
+
+    /// Does not start the engine: nothing runs, expires or is delivered unless the test asks.
+    pub fn without_engine(mut self) -> Self {
+        self.engine = false;
+        self
+    }
+
+    /// Keeps the data in `dir` (to open the same store again after a stop).
+    pub fn in_dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Writes the files, loads them, opens the store and starts the engine.
+    pub async fn start(self) -> TestApp {
+        let temp = tempfile::tempdir().expect("a temporary folder");
+        let root = self.dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+        let config_path = write_files(&root, &self.docket_yaml, &self.workflows);
+        let loaded = docket_config::load(&config_path, &|_| None).unwrap_or_else(|errors| {
+            panic!("the test configuration does not load:\n{errors}");
+        });
+        let rules = RuleBook {
+            catalog: loaded.catalog,
+            policies: loaded.policies,
+            directory: loaded.directory,
+            zone: loaded.zone,
+            redactor: loaded.redactor,
+            ticket_prefix: loaded.config.ticket_prefix.clone(),
+        };
+        let db = root.join("docket.db");
+        let store = Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
+        let runners = docket_runners::default_runners().expect("the runners start");
+        let app = App::new(AppParts {
+            rules,
+            settings: self.settings,
+            store,
+            runners,
+            notifiers: self.notifiers,
+            clock: self.clock,
+        });
+        let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
+        TestApp { app, engine, dir: root, _temp: temp }
+    }
+}
+
+fn write_files(root: &Path, docket_yaml: &str, workflows: &[(String, String)]) -> PathBuf {
+    let folder = root.join("workflows");
+    std::fs::create_dir_all(&folder).expect("the workflows folder");
+    for (name, contents) in workflows {
+        std::fs::write(folder.join(name), contents).expect("a workflow file");
+    }
+    let path = root.join("docket.yaml");
+    std::fs::write(&path, docket_yaml).expect("docket.yaml");
+    path
+}
+
+/// A running app for a test.
+pub struct TestApp {
+    /// The app.
+    pub app: App,
+    engine: Option<Engine>,
+    dir: PathBuf,
+    _temp: TempDir,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+impl TestApp {
+    /// A builder with the fixture configuration, default settings (with short polls) and the
+    /// system clock.
+    pub fn builder() -> TestAppBuilder {
+        let settings = Settings { poll: Duration::from_millis(50), ..Settings::default() };
+        TestAppBuilder {
+            docket_yaml: fixture::DOCKET_YAML.to_owned(),
+            workflows: vec![("deploy.yaml".to_owned(), fixture::DEPLOY_YAML.to_owned())],
+            settings,
+            clock: Arc::new(SystemClock),
+            notifiers: Vec::new(),
+            engine: true,
+            dir: None,
+        }
+    }
+
+    /// The fixture app, running.
+    pub async fn start() -> TestApp {
+        Self::builder().start().await
+    }
+
+    /// The folder holding the configuration and the database.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A fresh API token for `person`.
+    pub async fn token(&self, person: &str) -> String {
+        self.app.create_token(&person.into(), "test").await.expect("a token")
+    }
+
+    /// Waits until ticket `id` is in `state`, and returns it; panics with the ticket's state
+    /// if that takes longer than 20 s.
+    pub async fn wait_for_state(&self, id: &TicketId, state: TicketState) -> Ticket {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ticket = self.app.ticket(id).await.expect("the ticket exists");
+            if ticket.state == state {
+                return ticket;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{id} is {} after {}s, not {state}: {ticket:#?}", ticket.state, WAIT.as_secs());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Stops the engine (waiting up to 5 s for steps in progress).
+    pub async fn stop(mut self) {
+        if let Some(engine) = self.engine.take() {
+            engine.stop(Duration::from_secs(5)).await;
+        }
+    }
+}
