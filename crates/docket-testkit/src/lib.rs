@@ -32,6 +32,7 @@ pub struct TestAppBuilder {
     notifiers: Vec<Arc<dyn Notifier>>,
     engine: bool,
     dir: Option<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for TestAppBuilder {
@@ -77,6 +78,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Sets an environment variable as the configuration sees it (`${NAME}` values, which are
+    /// secrets and redacted everywhere).
+    pub fn env(mut self, name: &str, value: &str) -> Self {
+        self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Does not start the engine: nothing runs, expires or is delivered unless the test asks.
     pub fn without_engine(mut self) -> Self {
         self.engine = false;
@@ -94,7 +102,9 @@ impl TestAppBuilder {
         let temp = tempfile::tempdir().expect("a temporary folder");
         let root = self.dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
         let config_path = write_files(&root, &self.docket_yaml, &self.workflows);
-        let loaded = docket_config::load(&config_path, &|_| None).unwrap_or_else(|errors| {
+        let env = self.env.clone();
+        let lookup = move |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let loaded = docket_config::load(&config_path, &lookup).unwrap_or_else(|errors| {
             panic!("the test configuration does not load:\n{errors}");
         });
         let rules = RuleBook {
@@ -160,6 +170,7 @@ impl TestApp {
             notifiers: Vec::new(),
             engine: true,
             dir: None,
+            env: Vec::new(),
         }
     }
 

@@ -74,7 +74,7 @@ impl App {
                     output.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
                 let mut error = format!("the dry run of step `{}` failed: {message}", step.name);
                 if !tail.is_empty() {
-                    error.push_str("\n");
+                    error.push('\n');
                     error.push_str(&tail);
                 }
                 return Err(self.inner.rules.redactor.redact(&error));
