@@ -1,0 +1,156 @@
+//! Schema migrations: one list for both backends, each migration embedded per backend, applied
+//! in order when a store opens, each in its own transaction and recorded in
+//! `docket_migrations`. Adding a migration is one line in [`MIGRATIONS`] plus its two files.
+
+use docket_app::StoreError;
+use jiff::Timestamp;
+use sqlx::{PgPool, SqlitePool};
+
+use crate::rows::db_error;
+
+/// One migration, as SQL for each backend.
+#[derive(Debug)]
+pub(crate) struct Migration {
+    /// Its number, from 1, increasing.
+    pub(crate) version: i64,
+    /// Its file name without `.sql`.
+    pub(crate) name: &'static str,
+    /// The SQLite script (`migrations/sqlite/NAME.sql`).
+    pub(crate) sqlite: &'static str,
+    /// The PostgreSQL script (`migrations/postgres/NAME.sql`).
+    pub(crate) postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[migration!(1, "0001_init")];
+
+/// The schema version this build writes: the last migration's number.
+pub const SCHEMA_VERSION: i64 = match MIGRATIONS.last() {
+    Some(m) => m.version,
+    None => 0,
+};
+
+/// Serializes migrations between replicas starting at once (`pg_advisory_xact_lock` key).
+const PG_MIGRATION_LOCK: i64 = 0x646f_636b_6574_0001;
+
+const SQLITE_TABLE: &str = "CREATE TABLE IF NOT EXISTS docket_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+) STRICT";
+
+const PG_TABLE: &str = "CREATE TABLE IF NOT EXISTS docket_migrations (
+    version    BIGINT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+fn too_new(found: i64) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the database has schema version {found}, newer than this build of Docket knows ({SCHEMA_VERSION}); \
+         upgrade Docket"
+    ))
+}
+
+/// Applies every migration the SQLite database lacks. Each runs under the single writer.
+pub(crate) async fn sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
+    sqlx::raw_sql(SQLITE_TABLE).execute(pool).await.map_err(db_error)?;
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM docket_migrations").fetch_one(pool).await.map_err(db_error)?;
+    if let Some(found) = newest.filter(|v| *v > SCHEMA_VERSION) {
+        return Err(too_new(found));
+    }
+    for m in MIGRATIONS {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM docket_migrations WHERE version = ?")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if applied.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(m.sqlite).execute(&mut *tx).await.map_err(db_error)?;
+        sqlx::query("INSERT INTO docket_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Timestamp::now().to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        tracing::info!(version = m.version, name = m.name, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+/// Applies every migration the PostgreSQL database lacks, under an advisory lock so replicas
+/// starting together apply each migration once.
+pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(PG_MIGRATION_LOCK)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    sqlx::raw_sql(PG_TABLE).execute(&mut *tx).await.map_err(db_error)?;
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM docket_migrations").fetch_one(&mut *tx).await.map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    if let Some(found) = newest.filter(|v| *v > SCHEMA_VERSION) {
+        return Err(too_new(found));
+    }
+    for m in MIGRATIONS {
+        let mut tx = pool.begin().await.map_err(db_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PG_MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM docket_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if applied.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(m.postgres).execute(&mut *tx).await.map_err(db_error)?;
+        sqlx::query("INSERT INTO docket_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Timestamp::now().to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        tracing::info!(version = m.version, name = m.name, "applied PostgreSQL migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_and_named_after_their_files() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i64::try_from(i).unwrap_or(-1) + 1, "{}", m.name);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{}", m.name);
+            assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(), "{}", m.name);
+        }
+        assert_eq!(SCHEMA_VERSION, i64::try_from(MIGRATIONS.len()).unwrap_or(-1));
+    }
+}

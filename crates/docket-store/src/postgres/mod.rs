@@ -1,0 +1,165 @@
+//! The PostgreSQL store: one database shared by any number of Docket replicas. Ticket writes
+//! are guarded by their version (`UPDATE … WHERE version = $n`), audit appends are serialized
+//! by a transaction-scoped advisory lock, and runs are claimed with `FOR UPDATE SKIP LOCKED`.
+
+mod admin;
+mod audit;
+mod logs;
+mod outbox;
+mod queue;
+mod tickets;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_app::{
+    ApiToken, Change, Claim, Committed, LogLine, OutboxMessage, Store, StoreError, StoreStats, StoredTicket,
+    TicketFilter, TicketPage,
+};
+use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::{Event, TicketId, TicketState};
+use jiff::Timestamp;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::rows::db_error;
+
+/// Connections a store opens at most, unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// How long a caller waits for a free connection before the store reports itself unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The PostgreSQL [`Store`], for several replicas sharing one database.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host/db`) with up to
+    /// [`DEFAULT_MAX_CONNECTIONS`] connections and applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, DEFAULT_MAX_CONNECTIONS).await
+    }
+
+    /// Connects with up to `max_connections` connections and applies migrations.
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::rows::redact_url(url))))?;
+        crate::migrate::postgres(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection, waiting for work in progress.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn next_ticket_number(&self) -> Result<u64, StoreError> {
+        tickets::next_number(&self.pool).await
+    }
+
+    async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
+        tickets::commit(&self.pool, change).await
+    }
+
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let records = audit::append(&mut tx, entries).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(records)
+    }
+
+    async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
+        tickets::ticket(&self.pool, id).await
+    }
+
+    async fn events(&self, id: &TicketId) -> Result<Vec<(Event, Timestamp)>, StoreError> {
+        tickets::events(&self.pool, id).await
+    }
+
+    async fn tickets(&self, filter: &TicketFilter) -> Result<TicketPage, StoreError> {
+        tickets::list(&self.pool, filter).await
+    }
+
+    async fn due_for_expiry(&self, now: Timestamp, limit: u32) -> Result<Vec<TicketId>, StoreError> {
+        tickets::due_for_expiry(&self.pool, now, limit).await
+    }
+
+    async fn tickets_in_state(&self, state: TicketState, limit: u32) -> Result<Vec<TicketId>, StoreError> {
+        tickets::in_state(&self.pool, state, limit).await
+    }
+
+    async fn claim_run(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Claim>, StoreError> {
+        queue::claim(&self.pool, holder, now, lease_until).await
+    }
+
+    async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError> {
+        queue::heartbeat(&self.pool, ticket, holder, lease_until).await
+    }
+
+    async fn end_all_leases(&self) -> Result<u64, StoreError> {
+        queue::end_all_leases(&self.pool).await
+    }
+
+    async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
+        logs::append(&self.pool, lines).await
+    }
+
+    async fn logs(&self, ticket: &TicketId, after: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
+        logs::read(&self.pool, ticket, after, limit).await
+    }
+
+    async fn last_log_seq(&self, ticket: &TicketId) -> Result<u64, StoreError> {
+        logs::last_seq(&self.pool, ticket).await
+    }
+
+    async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        outbox::due(&self.pool, now, limit).await
+    }
+
+    async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError> {
+        outbox::delivered(&self.pool, id, at).await
+    }
+
+    async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
+        outbox::failed(&self.pool, id, error, retry_at).await
+    }
+
+    async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        audit::read(&self.pool, after, limit).await
+    }
+
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        admin::create_token(&self.pool, token).await
+    }
+
+    async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        admin::token(&self.pool, hash).await
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        admin::stats(&self.pool).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,98 @@
+//! The run queue on PostgreSQL: entries written with their ticket's change; replicas claim
+//! with `FOR UPDATE SKIP LOCKED`, so two claimers never take the same entry and neither waits
+//! for the other.
+
+use docket_app::{Claim, QueueOp, StoreError};
+use docket_core::TicketId;
+use jiff::Timestamp;
+use sqlx::{PgConnection, PgPool, Row as _};
+
+use crate::rows::{self, db_error, nanos};
+
+/// Applies a change's queue operation. Call inside the change's transaction.
+pub(super) async fn apply(conn: &mut PgConnection, ticket: &str, op: &QueueOp) -> Result<(), StoreError> {
+    match op {
+        QueueOp::None => {}
+        QueueOp::Enqueue { concurrency_key } => {
+            // Enqueueing a ticket already queued moves it to the back, unclaimed.
+            sqlx::query(
+                "INSERT INTO run_queue (ticket, concurrency_key) VALUES ($1, $2) \
+                 ON CONFLICT (ticket) DO UPDATE SET position = nextval('run_queue_positions'), \
+                 concurrency_key = EXCLUDED.concurrency_key, holder = NULL, lease_until_ns = NULL, \
+                 claimed_before = FALSE",
+            )
+            .bind(ticket)
+            .bind(concurrency_key.as_deref())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
+        }
+        QueueOp::Remove => {
+            sqlx::query("DELETE FROM run_queue WHERE ticket = $1")
+                .bind(ticket)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Claims the oldest claimable entry: the first of its concurrency key (or keyless), and
+/// unclaimed or with a lapsed lease. Entries another replica is claiming are skipped.
+pub(super) async fn claim(
+    pool: &PgPool,
+    holder: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+) -> Result<Option<Claim>, StoreError> {
+    let found = sqlx::query(
+        "WITH next AS ( \
+             SELECT q.ticket, q.claimed_before FROM run_queue q \
+             WHERE (q.holder IS NULL OR q.lease_until_ns <= $1) \
+               AND (q.concurrency_key IS NULL OR NOT EXISTS ( \
+                    SELECT 1 FROM run_queue e \
+                    WHERE e.concurrency_key = q.concurrency_key AND e.position < q.position)) \
+             ORDER BY q.position LIMIT 1 \
+             FOR UPDATE OF q SKIP LOCKED) \
+         UPDATE run_queue r SET holder = $2, lease_until_ns = $3, claimed_before = TRUE \
+         FROM next WHERE r.ticket = next.ticket \
+         RETURNING r.ticket, next.claimed_before",
+    )
+    .bind(nanos(now))
+    .bind(holder)
+    .bind(nanos(lease_until))
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    let Some(row) = found else { return Ok(None) };
+    let ticket: String = row.try_get("ticket").map_err(db_error)?;
+    let recovered: bool = row.try_get("claimed_before").map_err(db_error)?;
+    Ok(Some(Claim { ticket: rows::ticket_id(&ticket)?, recovered }))
+}
+
+/// Extends `holder`'s lease; false if someone else holds the entry or it is gone.
+pub(super) async fn heartbeat(
+    pool: &PgPool,
+    ticket: &TicketId,
+    holder: &str,
+    lease_until: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE run_queue SET lease_until_ns = $1 WHERE ticket = $2 AND holder = $3")
+        .bind(nanos(lease_until))
+        .bind(ticket.to_string())
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Releases every claimed entry; the next claim of each reports it recovered.
+pub(super) async fn end_all_leases(pool: &PgPool) -> Result<u64, StoreError> {
+    let done = sqlx::query("UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL")
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected())
+}

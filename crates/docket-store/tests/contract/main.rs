@@ -1,0 +1,72 @@
+//! The store contract: every rule written on `docket_app::Store`, as tests written once and run
+//! against both backends (`sqlite::NAME` and `postgres::NAME`). PostgreSQL tests fail, not skip,
+//! when the server is unreachable.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+mod admin;
+mod audit;
+mod fixtures;
+mod harness;
+mod logs;
+mod outbox;
+mod queue;
+mod tickets;
+
+/// Makes `sqlite::NAME` and `postgres::NAME` for each `module::NAME` case.
+macro_rules! contract {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = crate::harness::Harness::sqlite().await;
+                    crate::$module::$name(&h).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = crate::harness::Harness::postgres().await;
+                    crate::$module::$name(&h).await;
+                }
+            )*
+        }
+    };
+}
+
+contract! {
+    tickets::commit_creates_a_ticket_with_its_events_and_audit,
+    tickets::commit_appends_events_and_bumps_the_version,
+    tickets::a_conflict_writes_nothing,
+    tickets::concurrent_commits_on_one_version_let_one_win,
+    tickets::tickets_filter_and_page_newest_first,
+    tickets::a_zero_limit_means_the_default_page,
+    tickets::due_for_expiry_finds_lapsed_deadlines_only,
+    tickets::tickets_in_state_lists_oldest_first,
+    tickets::projections_follow_the_events,
+    tickets::ticket_numbers_are_never_reused,
+    tickets::missing_tickets_read_as_nothing,
+    audit::the_chain_spans_commits_and_loose_appends,
+    audit::audit_records_round_trip_exactly,
+    audit::tampering_is_detected_at_the_changed_record,
+    audit::concurrent_appends_keep_one_chain,
+    queue::claims_take_the_oldest_and_keys_run_in_order,
+    queue::a_lapsed_lease_is_recovered_by_another_worker,
+    queue::ending_all_leases_makes_claims_recoverable_now,
+    queue::enqueueing_again_moves_to_the_back,
+    queue::concurrent_claimers_never_share_a_run,
+    outbox::each_thread_gets_its_messages_in_order,
+    outbox::failures_retry_later_or_give_up,
+    logs::logs_page_and_ignore_repeated_lines,
+    admin::tokens_round_trip,
+    admin::stats_count_states_queue_and_undelivered,
+    admin::reopening_keeps_everything_and_migrates_once,
+}

@@ -1,0 +1,91 @@
+//! The outbox: messages committed with their change, delivered in order per thread, retried
+//! later or given up.
+
+use docket_app::{NewOutboxMessage, Store};
+use docket_core::TicketId;
+
+use crate::fixtures::*;
+use crate::harness::Harness;
+
+/// Commits a comment on `tk` that causes `messages`.
+async fn notify(store: &dyn Store, tk: &mut Tk, messages: Vec<NewOutboxMessage>, minute: i64) {
+    let mut change = tk.change(vec![comment("bob", "note", at(minute))], at(minute));
+    change.outbox = messages;
+    tk.commit_change(store, change).await.unwrap();
+}
+
+async fn due_keys(store: &dyn Store, minute: i64) -> Vec<(String, String)> {
+    let due = store.due_outbox(at(minute), 100).await.unwrap();
+    due.into_iter().map(|m| (m.message.notifier, m.message.key)).collect()
+}
+
+fn pair(notifier: &str, key: &str) -> (String, String) {
+    (notifier.to_owned(), key.to_owned())
+}
+
+async fn id_of(store: &dyn Store, minute: i64, key: &str) -> u64 {
+    let due = store.due_outbox(at(minute), 100).await.unwrap();
+    due.iter().find(|m| m.message.key == key).map(|m| m.id).unwrap()
+}
+
+pub(crate) async fn each_thread_gets_its_messages_in_order(h: &Harness) {
+    let store = h.store();
+    let mut one = Tk::open(store, 1, "deploy-service", "alice").await;
+    let mut two = Tk::open(store, 2, "deploy-service", "alice").await;
+    let (t1, t2): (TicketId, TicketId) = (one.id().clone(), two.id().clone());
+    assert!(store.due_outbox(at(1), 100).await.unwrap().is_empty());
+    notify(store, &mut one, vec![note("slack", &t1, "request"), note("teams", &t1, "request")], 1).await;
+    notify(store, &mut two, vec![note("slack", &t2, "request")], 1).await;
+    notify(store, &mut one, vec![note("slack", &t1, "approved")], 2).await;
+
+    // Messages are due from their commit time, oldest first, one per (notifier, ticket).
+    assert!(store.due_outbox(at(0), 100).await.unwrap().is_empty());
+    assert_eq!(
+        due_keys(store, 2).await,
+        [pair("slack", "request"), pair("teams", "request"), pair("slack", "request")]
+    );
+    let due = store.due_outbox(at(2), 100).await.unwrap();
+    assert!(due.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(due[0].message, note("slack", &t1, "request"));
+    assert_eq!((due[0].attempts, due[0].created_at), (0, at(1)));
+    assert_eq!(store.due_outbox(at(2), 1).await.unwrap().len(), 1);
+
+    store.outbox_delivered(due[0].id, at(3)).await.unwrap();
+    let keys = due_keys(store, 3).await;
+    assert_eq!(keys, [pair("teams", "request"), pair("slack", "request"), pair("slack", "approved")]);
+    let now_due = store.due_outbox(at(3), 100).await.unwrap();
+    assert_eq!(now_due[2].message.ticket, t1);
+    // Delivering again changes nothing; delivered messages are never due again.
+    store.outbox_delivered(due[0].id, at(4)).await.unwrap();
+    for m in &now_due {
+        store.outbox_delivered(m.id, at(4)).await.unwrap();
+    }
+    assert!(store.due_outbox(at(1000), 100).await.unwrap().is_empty());
+    assert_eq!(h.int("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL").await, 4);
+}
+
+pub(crate) async fn failures_retry_later_or_give_up(h: &Harness) {
+    let store = h.store();
+    let mut one = Tk::open(store, 1, "deploy-service", "alice").await;
+    let t1 = one.id().clone();
+    notify(store, &mut one, vec![note("slack", &t1, "first"), note("slack", &t1, "second")], 1).await;
+    notify(store, &mut one, vec![note("teams", &t1, "other")], 1).await;
+    let first = id_of(store, 1, "first").await;
+
+    store.outbox_failed(first, "slack: rate limited", Some(at(10))).await.unwrap();
+    // Not due before its retry time, and it still holds back the second message.
+    assert_eq!(due_keys(store, 9).await, [pair("teams", "other")]);
+    let again = store.due_outbox(at(10), 100).await.unwrap();
+    assert_eq!((again[0].message.key.as_str(), again[0].attempts), ("first", 1));
+    store.outbox_failed(first, "slack: rate limited", Some(at(20))).await.unwrap();
+    assert_eq!(store.due_outbox(at(20), 100).await.unwrap()[0].attempts, 2);
+    assert_eq!(h.texts("SELECT last_error FROM outbox WHERE attempts = 2").await, ["slack: rate limited"]);
+
+    // Giving up: never due again, kept with its error, and the thread moves on.
+    store.outbox_failed(first, "slack: channel_not_found", None).await.unwrap();
+    assert_eq!(due_keys(store, 1000).await, [pair("slack", "second"), pair("teams", "other")]);
+    assert_eq!(h.int("SELECT attempts FROM outbox WHERE last_error = 'slack: channel_not_found'").await, 3);
+    assert_eq!(h.int("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").await, 3);
+    let oldest = store.stats().await.unwrap().oldest_undelivered;
+    assert_eq!(oldest, Some(at(1)));
+}
