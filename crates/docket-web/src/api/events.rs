@@ -1,0 +1,249 @@
+//! `/tickets/{id}/events`: a ticket as server-sent events. First a `ticket` event with the
+//! current view, then the stored log lines after `Last-Event-ID` (or `?after=`), then live
+//! `log` and `ticket` events until the ticket is finished, when an `end` event closes the
+//! stream.
+//!
+//! Live events are best effort (a slow reader misses some), the store is the record: log lines
+//! go out in `seq` order exactly once, each with `id: seq`. A line that arrives ahead of its
+//! turn waits briefly for the ones before it; after a lag, or on every ticket change, the
+//! store is read again from the last line sent, so nothing is lost or repeated.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use docket_app::{App, AppError, LiveEvent, LogLine};
+use docket_core::{Ticket, TicketId};
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::Instant;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::error::ApiError;
+use super::extract::{Caller, QueryPairs, TicketPath};
+use super::view::{LogLineView, TicketView};
+use crate::{KEEP_ALIVE, Web};
+
+/// Log lines read from the store per call.
+const PAGE: u32 = 1000;
+/// How long a line that arrived ahead of its turn waits for the lines before it, before the
+/// store is asked for them (the engine writes step output to the store every 100 ms).
+const GAP_WAIT: Duration = Duration::from_millis(400);
+/// Events buffered for a slow reader before the follower waits for it.
+const BUFFER: usize = 64;
+
+/// `GET /tickets/{id}/events`
+pub(crate) async fn stream(
+    State(web): State<Web>,
+    _caller: Caller,
+    TicketPath(id): TicketPath,
+    headers: HeaderMap,
+    query: QueryPairs,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let query = query.only(&["after"])?;
+    let after = match headers.get("last-event-id") {
+        Some(value) => value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
+            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of a log line")
+        })?,
+        None => query.number("after", 0u64)?,
+    };
+    // Subscribe before reading, so nothing that happens in between is missed.
+    let live = web.app.subscribe();
+    let (ticket, version) = web.app.ticket_with_version(&id).await?;
+    let (sender, receiver) = mpsc::channel(BUFFER);
+    let follower = Follower {
+        app: web.app.clone(),
+        id,
+        sender,
+        version: 0,
+        next: after.saturating_add(1),
+        pending: BTreeMap::new(),
+    };
+    tokio::spawn(follower.run(ticket, version, live));
+    let events = ReceiverStream::new(receiver).map(Ok);
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// Why following stopped early.
+enum Stop {
+    /// The reader went away.
+    Gone,
+    /// The store failed; the reader is told and may reconnect with `Last-Event-ID`.
+    Failed(AppError),
+}
+
+impl From<AppError> for Stop {
+    fn from(error: AppError) -> Self {
+        Stop::Failed(error)
+    }
+}
+
+/// What woke the follower up.
+enum Wake {
+    /// The reader went away.
+    Gone,
+    /// Lines waited too long for the ones before them.
+    Gap,
+    /// Something was published, or the subscription lagged or closed.
+    Live(Result<LiveEvent, broadcast::error::RecvError>),
+}
+
+/// Follows one ticket for one reader.
+struct Follower {
+    app: App,
+    id: TicketId,
+    sender: mpsc::Sender<Event>,
+    /// The version of the last ticket view sent.
+    version: u64,
+    /// The seq of the next log line to send.
+    next: u64,
+    /// Lines that arrived ahead of their turn.
+    pending: BTreeMap<u64, LogLine>,
+}
+
+impl Follower {
+    async fn run(mut self, ticket: Ticket, version: u64, live: broadcast::Receiver<LiveEvent>) {
+        let outcome = self.follow(ticket, version, live).await;
+        if let Err(Stop::Failed(error)) = outcome {
+            tracing::warn!(%error, ticket = %self.id, "stopped streaming a ticket's events");
+            let body = ApiError::from(error).body();
+            let _ = self.sender.send(Event::default().event("error").data(body.to_string())).await;
+        }
+    }
+
+    async fn follow(
+        &mut self,
+        ticket: Ticket,
+        version: u64,
+        mut live: broadcast::Receiver<LiveEvent>,
+    ) -> Result<(), Stop> {
+        if self.show(&ticket, version).await? {
+            return Ok(());
+        }
+        let mut gap_deadline: Option<Instant> = None;
+        loop {
+            let gap = async {
+                match gap_deadline {
+                    Some(deadline) => tokio::time::sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let wake = tokio::select! {
+                () = self.sender.closed() => Wake::Gone,
+                () = gap => Wake::Gap,
+                received = live.recv() => Wake::Live(received),
+            };
+            let received = match wake {
+                Wake::Gone => return Err(Stop::Gone),
+                Wake::Gap => {
+                    gap_deadline = None;
+                    self.catch_up().await?;
+                    self.skip_gaps().await?;
+                    continue;
+                }
+                Wake::Live(received) => received,
+            };
+            match received {
+                Ok(LiveEvent::Log(line)) if line.ticket == self.id => {
+                    if line.seq >= self.next {
+                        self.pending.insert(line.seq, line);
+                        self.drain().await?;
+                    }
+                }
+                Ok(LiveEvent::Ticket { ticket, version, .. }) if ticket == self.id && version > self.version => {
+                    if self.refresh().await? {
+                        return Ok(());
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, ticket = %self.id, "event stream lagged; reading the store again");
+                    if self.refresh().await? {
+                        return Ok(());
+                    }
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            }
+            if self.pending.is_empty() {
+                gap_deadline = None;
+            } else if gap_deadline.is_none() {
+                gap_deadline = Some(Instant::now() + GAP_WAIT);
+            }
+        }
+    }
+
+    /// Reads the ticket and its stored logs again and sends what is new. Returns whether the
+    /// stream has ended.
+    async fn refresh(&mut self) -> Result<bool, Stop> {
+        let (ticket, version) = self.app.ticket_with_version(&self.id).await?;
+        self.show(&ticket, version).await
+    }
+
+    /// Sends the ticket if it is newer than the last sent, then its stored logs; ends the
+    /// stream if the ticket is finished. Returns whether it ended.
+    async fn show(&mut self, ticket: &Ticket, version: u64) -> Result<bool, Stop> {
+        if version > self.version {
+            self.version = version;
+            self.send("ticket", &TicketView::new(ticket, &self.app), None).await?;
+        }
+        self.catch_up().await?;
+        let run_in_progress = ticket.last_run().is_some_and(|run| run.finished_at.is_none());
+        if ticket.state.is_terminal() && !run_in_progress {
+            self.skip_gaps().await?;
+            self.send("end", &serde_json::json!({ "state": ticket.state.as_str() }), None).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Reads stored lines from the next one to send on, and sends what is now in order.
+    async fn catch_up(&mut self) -> Result<(), Stop> {
+        let mut after = self.next.saturating_sub(1);
+        loop {
+            let lines = self.app.logs(&self.id, after, PAGE).await?;
+            let Some(last) = lines.last() else { break };
+            after = last.seq;
+            let full = lines.len() >= PAGE as usize;
+            for line in lines.into_iter().filter(|l| l.seq >= self.next) {
+                self.pending.insert(line.seq, line);
+            }
+            self.drain().await?;
+            if !full {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends pending lines while they are next in order.
+    async fn drain(&mut self) -> Result<(), Stop> {
+        while let Some(line) = self.pending.remove(&self.next) {
+            self.send("log", &LogLineView::from(&line), Some(line.seq)).await?;
+            self.next = line.seq.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Gives up on lines that neither arrived nor were stored, and sends the rest in order.
+    async fn skip_gaps(&mut self) -> Result<(), Stop> {
+        while let Some(&first) = self.pending.keys().next() {
+            self.next = first;
+            self.drain().await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, name: &str, data: &impl Serialize, id: Option<u64>) -> Result<(), Stop> {
+        let data = serde_json::to_string(data).map_err(|e| Stop::Failed(AppError::Invalid(e.to_string())))?;
+        let mut event = Event::default().event(name).data(data);
+        if let Some(id) = id {
+            event = event.id(id.to_string());
+        }
+        self.sender.send(event).await.map_err(|_| Stop::Gone)
+    }
+}

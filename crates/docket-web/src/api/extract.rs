@@ -1,0 +1,244 @@
+//! Extractors that turn the parts of a request into Docket values, refusing with our JSON error
+//! instead of axum's plain-text rejections: the bearer token (authentication), JSON bodies,
+//! query strings and ticket ids in paths.
+
+use std::str::FromStr;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use docket_app::AppError;
+use docket_core::{Actor, PersonId, TicketId};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::error::ApiError;
+use crate::Web;
+
+/// The authenticated caller: whoever the bearer token acts as.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The actor commands are issued as.
+    pub(crate) actor: Actor,
+    /// The person behind it.
+    pub(crate) person: PersonId,
+}
+
+impl FromRequestParts<Web> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::unauthenticated("this endpoint needs an `Authorization: Bearer <token>` header"));
+        };
+        let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header must be `Bearer <token>` with a Docket API token")
+        })?;
+        match web.app.authenticate(token).await {
+            Ok(actor) => match actor.person_id().cloned() {
+                Some(person) => Ok(Caller { actor, person }),
+                None => Err(ApiError::unauthenticated("the token does not act as a person")),
+            },
+            Err(AppError::Unauthenticated) => {
+                let detail = format!("unknown or revoked API token on {} {}", parts.method, parts.uri.path());
+                web.app.audit_rejected_credentials("api", &detail).await;
+                Err(ApiError::unauthenticated("unknown or revoked token"))
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// The token of `Bearer <token>` (the scheme is case-insensitive), if there is one.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// A JSON request body of type `T`. Unknown fields, syntax errors and wrong types are refused
+/// with `invalid_json` and serde's own explanation; a body that is not JSON with 415.
+#[derive(Debug)]
+pub(crate) struct JsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if !is_json {
+            return Err(not_json());
+        }
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// Like [`JsonBody`], but an empty body (with any content type, or none) means `T::default()`.
+#[derive(Debug)]
+pub(crate) struct OptionalJsonBody<T>(pub(crate) T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        if !is_json {
+            return Err(not_json());
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+        } else {
+            ApiError::bad_request("invalid_body", rejection.body_text())
+        }
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "the request body does not have the expected fields",
+            _ => "the request body is not valid JSON",
+        };
+        ApiError::bad_request("invalid_json", format!("{what}: {e}"))
+            .with_details(json!({ "line": e.line(), "column": e.column() }))
+    })
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "the request body must be JSON, sent with `Content-Type: application/json`",
+    )
+}
+
+/// Whether the content type is `application/json` or `application/…+json`.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A ticket id from the `{id}` path segment; `DKT-x` is refused with `invalid_ticket_id`.
+#[derive(Debug)]
+pub(crate) struct TicketPath(pub(crate) TicketId);
+
+impl<S: Send + Sync> FromRequestParts<S> for TicketPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_ticket_id", e.body_text()))?;
+        TicketId::parse(&raw).map(TicketPath).map_err(|e| ApiError::bad_request("invalid_ticket_id", e.to_string()))
+    }
+}
+
+/// A path segment naming something other than a ticket (a workflow id).
+#[derive(Debug)]
+pub(crate) struct IdPath(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))?;
+        Ok(IdPath(raw))
+    }
+}
+
+/// The query string as name–value pairs, so names may repeat (`state=a&state=b`). Handlers
+/// say which names they take; any other name is refused, so a typo is not silently ignored.
+#[derive(Debug, Default)]
+pub(crate) struct QueryPairs(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+        Ok(QueryPairs(pairs))
+    }
+}
+
+impl QueryPairs {
+    /// Refuses names not in `known`.
+    pub(crate) fn only(&self, known: &[&str]) -> Result<&Self, ApiError> {
+        match self.0.iter().find(|(name, _)| !known.contains(&name.as_str())) {
+            Some((name, _)) => Err(ApiError::bad_request(
+                "invalid_query",
+                format!("unknown query parameter `{name}` (this endpoint takes {})", known.join(", ")),
+            )
+            .with_details(json!({ "param": name, "known": known }))),
+            None => Ok(self),
+        }
+    }
+
+    /// Every value of `name`, in order.
+    pub(crate) fn all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        self.0.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The last value of `name`, if given and not empty.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `name` as a number, `default` if absent.
+    pub(crate) fn number<T: FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text.trim().parse().map_err(|_| {
+                ApiError::bad_request("invalid_query", format!("`{name}` must be a non-negative whole number"))
+                    .with_details(json!({ "param": name }))
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_whatever_the_scheme_case() {
+        assert_eq!(bearer_token("Bearer dkt_abc"), Some("dkt_abc"));
+        assert_eq!(bearer_token("bearer   dkt_abc "), Some("dkt_abc"));
+        assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        for (value, json) in [
+            ("application/json", true),
+            ("Application/JSON; charset=utf-8", true),
+            ("application/merge-patch+json", true),
+            ("text/plain", false),
+            ("application/x-www-form-urlencoded", false),
+        ] {
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            assert_eq!(is_json(&headers), json, "{value}");
+        }
+    }
+}

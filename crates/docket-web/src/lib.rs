@@ -1,0 +1,75 @@
+//! Docket over HTTP: the REST API under `/api/v1` (JSON, with live ticket updates as
+//! server-sent events and an OpenAPI document), and the operational endpoints `/healthz`,
+//! `/readyz` and `/metrics`.
+//!
+//! The web layer authenticates callers and translates between HTTP and the [`App`]; every
+//! decision about who may do what is made by the app and core, so the API refuses exactly what
+//! Slack, Teams and the CLI refuse, with the same words.
+//!
+//! - `api`: one module per resource (workflows, tickets, logs and events, audit), the view
+//!   types the API promises, the error type every route returns, and the OpenAPI document.
+//! - `ops`: health, readiness and metrics for whoever runs Docket.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use docket_app::App;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::trace::TraceLayer;
+
+mod api;
+mod ops;
+
+/// How the HTTP surface is set up. `WebOptions::default()` serves no metrics and accepts
+/// request bodies up to 256 KiB.
+#[derive(Clone, Debug)]
+pub struct WebOptions {
+    /// Where `/metrics` reads from: the handle of the Prometheus recorder the binary installed
+    /// globally. `None` turns `/metrics` off (404).
+    pub metrics: Option<PrometheusHandle>,
+    /// The largest request body accepted; larger ones are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        Self { metrics: None, max_body_bytes: 256 * 1024 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub(crate) struct Web {
+    /// The one door into Docket.
+    pub(crate) app: App,
+    /// The metrics recorder's handle, if metrics are on.
+    pub(crate) metrics: Option<PrometheusHandle>,
+}
+
+/// How often a server-sent event stream sends a keep-alive comment.
+pub(crate) const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Where the REST API is mounted.
+const API_PREFIX: &str = "/api/v1";
+
+/// Every route [`router`] serves, as (method, path) with `{id}` for path parameters:
+/// `("GET", "/api/v1/tickets/{id}")`. The OpenAPI document describes exactly these, which the
+/// tests check; a binary can print them.
+pub fn route_table() -> Vec<(&'static str, String)> {
+    let api = api::routes().into_iter().map(|r| (r.verb.as_str(), format!("{API_PREFIX}{}", r.path)));
+    let ops = ops::routes().into_iter().map(|r| (r.verb.as_str(), r.path.to_owned()));
+    api.chain(ops).collect()
+}
+
+/// The HTTP surface of `app`: `/api/v1/…`, `/healthz`, `/readyz` and `/metrics`. The binary
+/// serves it (and later merges the web UI's pages into it).
+pub fn router(app: App, options: WebOptions) -> Router {
+    let web = Web { app, metrics: options.metrics };
+    Router::new()
+        .nest(API_PREFIX, api::router())
+        .merge(api::table_router(ops::routes()))
+        .with_state(web)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+}
