@@ -31,6 +31,18 @@ impl Applied {
 impl App {
     /// Decides `command` by `actor` on ticket `id` and commits it, retrying on a lost race.
     pub(crate) async fn apply(&self, id: &TicketId, actor: &Actor, command: &Command) -> Result<Applied, AppError> {
+        self.apply_all(id, actor, std::slice::from_ref(command)).await
+    }
+
+    /// Decides `commands` one after another on ticket `id` and commits all their events in one
+    /// transaction (the engine starts a run and its first step together). If any is refused,
+    /// nothing is committed.
+    pub(crate) async fn apply_all(
+        &self,
+        id: &TicketId,
+        actor: &Actor,
+        commands: &[Command],
+    ) -> Result<Applied, AppError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -40,13 +52,22 @@ impl App {
                 AppError::NotFound(format!("workflow `{}` (removed from the catalog)", stored.ticket.workflow))
             })?;
             let rules = self.core_rules(&workflow);
-            let events = match ticket::decide(&stored.ticket, command, actor, &rules, now) {
-                Ok(events) => events,
-                Err(refusal) => {
-                    self.audit_refusal(Some(id), actor, command.name(), &refusal, now).await;
-                    return Err(AppError::Refused(refusal));
+            let mut scratch = stored.ticket.clone();
+            let mut events = Vec::new();
+            for command in commands {
+                match ticket::decide(&scratch, command, actor, &rules, now) {
+                    Ok(more) => {
+                        for event in &more {
+                            scratch.apply(event, now);
+                        }
+                        events.extend(more);
+                    }
+                    Err(refusal) => {
+                        self.audit_refusal(Some(id), actor, command.name(), &refusal, now).await;
+                        return Err(AppError::Refused(refusal));
+                    }
                 }
-            };
+            }
             match self.commit(Some(stored), events, actor, now).await {
                 Err(AppError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => continue,
                 other => return other,

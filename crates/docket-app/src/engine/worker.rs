@@ -98,11 +98,7 @@ async fn drive(
         return give_up(app, id, reason).await;
     };
     let first = match ticket.state {
-        TicketState::Queued => match app.apply(id, &Actor::System, &Command::StartRun).await {
-            Ok(_) => 0,
-            Err(AppError::Refused(refusal)) => return unstartable(app, id, refusal).await,
-            Err(other) => return Err(other),
-        },
+        TicketState::Queued => 0,
         TicketState::Running => match resume_point(&ticket, &workflow) {
             Resume::At(index) => index,
             Resume::Finish(outcome) => return finish(app, id, outcome).await,
@@ -110,22 +106,25 @@ async fn drive(
         TicketState::Cancelled => return wind_up_cancelled(app, &ticket).await,
         _ => return remove_from_queue(app, id).await,
     };
-    let ticket = app.load(id).await?.ticket;
-    let run = ticket.last_run().map_or(1, |r| r.number);
+    let fresh = ticket.state == TicketState::Queued;
+    let run = if fresh { ticket.runs.len() as u32 + 1 } else { ticket.last_run().map_or(1, |r| r.number) };
     let seq = Arc::new(AtomicU64::new(app.store().last_log_seq(id).await?));
     let started = Instant::now();
     for index in first..workflow.steps.len() {
-        match run_step(app, &ticket, &workflow, run, index, &seq, cancel, lost, shutdown).await? {
+        let start_run = fresh && index == 0;
+        match run_step(app, &ticket, &workflow, run, index, start_run, &seq, cancel, lost, shutdown).await? {
             Ok(StepOutcome::Succeeded) => {}
-            Ok(StepOutcome::Failed { message, .. }) => {
-                return finish(app, id, RunOutcome::Failed { step: index, message }).await;
-            }
-            Err(Stop::LostLease | Stop::Shutdown | Stop::Done) => return Ok(()),
+            // The failed step's commit ended the run too.
+            Ok(StepOutcome::Failed { .. }) | Err(Stop::LostLease | Stop::Shutdown | Stop::Done) => return Ok(()),
         }
     }
     metrics::histogram!("docket_run_duration_seconds", "workflow" => workflow.id.to_string())
         .record(started.elapsed().as_secs_f64());
-    finish(app, id, RunOutcome::Succeeded).await
+    if first >= workflow.steps.len() {
+        // Nothing left to run (a workflow without steps); the last step's commit ends a run otherwise.
+        return finish(app, id, RunOutcome::Succeeded).await;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
@@ -135,6 +134,7 @@ async fn run_step(
     workflow: &Workflow,
     run: u32,
     index: usize,
+    start_run: bool,
     seq: &Arc<AtomicU64>,
     cancel: &CancellationToken,
     lost: &CancellationToken,
@@ -151,8 +151,15 @@ async fn run_step(
     let Some(step) = workflow.steps.get(index) else {
         return Ok(Ok(StepOutcome::Failed { exit_code: None, message: format!("no step {}", index + 1) }));
     };
-    match app.apply(&ticket.id, &Actor::System, &Command::StartStep { index }).await {
-        Ok(_) => {}
+    // A fresh run and its first step start in one commit.
+    let commands: &[Command] =
+        if start_run { &[Command::StartRun, Command::StartStep { index }] } else { &[Command::StartStep { index }] };
+    let attempts = match app.apply_all(&ticket.id, &Actor::System, commands).await {
+        Ok(applied) => applied.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts),
+        Err(AppError::Refused(refusal)) if start_run => {
+            unstartable(app, &ticket.id, refusal).await?;
+            return Ok(Err(Stop::Done));
+        }
         Err(AppError::Refused(refusal)) => {
             // Only a ticket cancelled in the meantime gets here; its run is wound up below.
             tracing::info!(ticket = %ticket.id, %refusal, "step not started");
@@ -163,8 +170,7 @@ async fn run_step(
             return Ok(Err(Stop::Done));
         }
         Err(other) => return Err(other),
-    }
-    let attempts = app.load(&ticket.id).await?.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts);
+    };
     let log = EngineLog::start(app, &ticket.id, run, index, Arc::clone(seq));
     if attempts > 1 {
         log.note(&format!(
@@ -219,7 +225,18 @@ async fn run_step(
         wind_up_cancelled(app, &current).await?;
         return Ok(Err(Stop::Done));
     }
-    app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index, outcome: outcome.clone() }).await?;
+    // The step's end, and the run's when this step ends it, in one commit.
+    let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone() }];
+    match &outcome {
+        StepOutcome::Failed { message, .. } => {
+            commands.push(Command::FinishRun { outcome: RunOutcome::Failed { step: index, message: message.clone() } });
+        }
+        StepOutcome::Succeeded if index + 1 == workflow.steps.len() => {
+            commands.push(Command::FinishRun { outcome: RunOutcome::Succeeded });
+        }
+        StepOutcome::Succeeded => {}
+    }
+    app.apply_all(&ticket.id, &Actor::System, &commands).await?;
     Ok(Ok(outcome))
 }
 
