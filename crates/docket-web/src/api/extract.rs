@@ -5,7 +5,7 @@
 use std::str::FromStr;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use docket_app::AppError;
@@ -41,7 +41,9 @@ impl FromRequestParts<Web> for Caller {
                 None => Err(ApiError::unauthenticated("the token does not act as a person")),
             },
             Err(AppError::Unauthenticated) => {
-                let detail = format!("unknown or revoked API token on {} {}", parts.method, parts.uri.path());
+                // Inside the nested API router the URI has lost its `/api/v1` prefix.
+                let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
+                let detail = format!("unknown or revoked API token on {} {path}", parts.method);
                 web.app.audit_rejected_credentials("api", &detail).await;
                 Err(ApiError::unauthenticated("unknown or revoked token"))
             }
