@@ -166,6 +166,58 @@ mod tests {
         assert_eq!(stale.details["current_digest"], "ab".repeat(32));
     }
 
+    /// The whole table, so a change of status is a deliberate one.
+    #[test]
+    fn every_refusal_and_app_error_has_its_status() {
+        use docket_core::{FieldError, ParamErrors, TicketId, WorkflowId};
+        let p = || PersonId::new("erin");
+        let digest = Digest::parse(&"cd".repeat(32)).unwrap();
+        let cases: Vec<(AppError, u16, &str)> = vec![
+            (Refusal::UnknownPerson(p()).into(), 403, "unknown_person"),
+            (Refusal::UnknownWorkflow(WorkflowId::new("x")).into(), 404, "unknown_workflow"),
+            (
+                Refusal::NotARequester { person: p(), workflow: WorkflowId::new("x"), allowed: "group:sre".into() }
+                    .into(),
+                403,
+                "not_a_requester",
+            ),
+            (
+                Refusal::InvalidParams(ParamErrors(vec![FieldError { param: "a".into(), message: "b".into() }])).into(),
+                400,
+                "invalid_params",
+            ),
+            (Refusal::WrongState { action: "approve", state: TicketState::Denied }.into(), 409, "wrong_state"),
+            (Refusal::OwnTicket { action: "approve" }.into(), 403, "own_ticket"),
+            (Refusal::AgentCannotDecide { action: "approve" }.into(), 403, "agent_cannot_decide"),
+            (Refusal::SystemOnly { action: "run" }.into(), 403, "system_only"),
+            (
+                Refusal::NotEligible { person: p(), stage: "s".into(), approvers: "a".into() }.into(),
+                403,
+                "not_eligible",
+            ),
+            (Refusal::StaleDigest { current: digest }.into(), 409, "stale_digest"),
+            (Refusal::AlreadyApproved { person: p(), stage: "s".into() }.into(), 403, "already_approved"),
+            (Refusal::ApprovedAnotherStage { person: p(), stage: "s".into() }.into(), 403, "approved_another_stage"),
+            (Refusal::RequestExpired.into(), 409, "request_expired"),
+            (Refusal::ApprovalExpired.into(), 409, "approval_expired"),
+            (Refusal::NotRequester { action: "cancel", admins_too: true }.into(), 403, "not_requester"),
+            (Refusal::WorkflowChanged { workflow: WorkflowId::new("x") }.into(), 409, "workflow_changed"),
+            (Refusal::NotDue.into(), 409, "not_due"),
+            (Refusal::BadText { what: "comment", max: 10 }.into(), 400, "bad_text"),
+            (Refusal::RunMismatch("no".into()).into(), 409, "run_mismatch"),
+            (AppError::NotFound("ticket DKT-1".into()), 404, "not_found"),
+            (AppError::Unauthenticated, 401, "unauthenticated"),
+            (AppError::Invalid("bad".into()), 400, "invalid_request"),
+            (AppError::Store(StoreError::Conflict(TicketId::new("DKT", 1))), 409, "conflict"),
+            (AppError::Store(StoreError::Unavailable("down".into())), 503, "storage_unavailable"),
+            (AppError::Store(StoreError::Corrupt("bad row".into())), 503, "storage_unavailable"),
+        ];
+        for (error, status, code) in cases {
+            let e = ApiError::from(error);
+            assert_eq!((e.status.as_u16(), e.code), (status, code), "{}", e.message);
+        }
+    }
+
     #[test]
     fn store_failures_do_not_leak_their_detail() {
         let e = ApiError::from(AppError::Store(StoreError::Unavailable("SELECT * FROM secrets failed".into())));

@@ -3,8 +3,11 @@
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
+use std::sync::Arc;
+
+use docket_app::ManualClock;
 use docket_core::TicketState;
-use docket_testkit::TestApp;
+use docket_testkit::{TestApp, fixture};
 use serde_json::json;
 
 use crate::support::{Api, deploy_params};
@@ -220,5 +223,63 @@ async fn a_failed_ticket_can_be_retried_and_a_succeeded_one_cannot() {
         .body(Body::empty())
         .unwrap();
     api.send(retry).await.assert_error(StatusCode::CONFLICT, "wrong_state");
+    api.kit.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_request_expires() {
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let kit = TestApp::builder().clock(clock.clone()).without_engine().start().await;
+    let api = Api::start_with(kit).await;
+    let view = api.open("alice", "prod").await;
+    clock.advance(jiff::SignedDuration::from_hours(25));
+    let reply = api.approve("bob", &view).await;
+    reply.assert_error(StatusCode::CONFLICT, "request_expired");
+    assert_eq!(reply.message(), "the request has expired; open a new ticket");
+    api.kit.stop().await;
+}
+
+#[tokio::test]
+async fn a_workflow_changed_under_an_open_ticket_must_be_amended_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = Api::start_with(TestApp::builder().in_dir(dir.path()).without_engine().start().await).await;
+    let view = before.open("alice", "prod").await;
+    before.kit.stop().await;
+
+    let changed = fixture::DEPLOY_YAML.replace("Roll out a version of a service.", "Roll out a service, carefully.");
+    let kit =
+        TestApp::builder().in_dir(dir.path()).workflows(&[("deploy.yaml", &changed)]).without_engine().start().await;
+    let after = Api::start_with(kit).await;
+    let reply = after.approve("bob", &view).await;
+    reply.assert_error(StatusCode::CONFLICT, "workflow_changed");
+    assert_eq!(reply.json()["error"]["details"]["workflow"], "deploy");
+    let id = view["id"].as_str().unwrap();
+    let reply =
+        after.post("alice", &format!("/api/v1/tickets/{id}/amend"), json!({ "params": deploy_params("prod") })).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_ne!(reply.json()["version"], view["version"]);
+    after.kit.stop().await;
+}
+
+const SRE_ONLY: &str = r#"id: restart
+title: Restart a service
+description: Restarts it.
+category: Operations
+risk: low
+requesters: [group:sre]
+params: []
+steps:
+  - name: restart
+    exec: [echo, restarted]
+"#;
+
+#[tokio::test]
+async fn only_the_workflows_requesters_may_open_tickets() {
+    let api = Api::start_with(TestApp::builder().workflow("restart.yaml", SRE_ONLY).start().await).await;
+    let reply = api.post("alice", "/api/v1/tickets", json!({ "workflow": "restart" })).await;
+    reply.assert_error(StatusCode::FORBIDDEN, "not_a_requester");
+    assert!(reply.message().contains("alice may not request `restart`"), "{}", reply.text);
+    let reply = api.post("bob", "/api/v1/tickets", json!({ "workflow": "restart" })).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     api.kit.stop().await;
 }

@@ -8,6 +8,8 @@ use docket_core::TicketState;
 use futures_util::StreamExt as _;
 use serde_json::json;
 
+use docket_testkit::TestApp;
+
 use crate::support::{Api, SseEvent, take_events};
 
 /// How long any one wait for an event may take.
@@ -168,5 +170,57 @@ async fn a_finished_ticket_replays_from_last_event_id_and_ends() {
     api.get("", &format!("/api/v1/tickets/{id}/events"))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
+    api.kit.stop().await;
+}
+
+const CHATTY: &str = r#"id: chatty
+title: Prints a lot
+description: Prints numbered lines.
+category: Tests
+risk: low
+params:
+  - { name: env, type: choice, choices: [prod] }
+steps:
+  - name: count
+    exec: [seq, "1", "400"]
+"#;
+
+/// With a live buffer of two events the follower lags all the time; it reads the store again
+/// and still sends every line once, in order.
+#[tokio::test]
+async fn a_lagging_reader_still_gets_every_line_once_in_order() {
+    let kit = TestApp::builder().workflow("chatty.yaml", CHATTY).settings(|s| s.live_capacity = 2).start().await;
+    let api = Api::start_with(kit).await;
+    let reply =
+        api.post("alice", "/api/v1/tickets", json!({ "workflow": "chatty", "params": { "env": "prod" } })).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    let view = reply.json();
+    let id = view["id"].as_str().unwrap().to_owned();
+
+    let request =
+        api.request(Method::GET, "erin", &format!("/api/v1/tickets/{id}/events")).body(Body::empty()).unwrap();
+    let router = api.router.clone();
+    let reader = tokio::spawn(async move {
+        let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+        axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap()
+    });
+    assert_eq!(api.approve("bob", &view).await.status, StatusCode::OK);
+    assert_eq!(api.approve("carol", &view).await.status, StatusCode::OK);
+    let body = tokio::time::timeout(PATIENCE, reader).await.expect("the stream ends").unwrap();
+    let mut text = String::from_utf8(body.to_vec()).unwrap();
+    let events = take_events(&mut text);
+    assert_eq!(events.last().map(|e| e.event.as_str()), Some("end"));
+    let seqs: Vec<u64> =
+        events.iter().filter(|e| e.event == "log").map(|e| e.json()["seq"].as_u64().unwrap()).collect();
+    let stored = api.get("alice", &format!("/api/v1/tickets/{id}/logs?limit=10000")).await.json();
+    let total = stored["lines"].as_array().unwrap().len() as u64;
+    assert!(total >= 400);
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+    let numbers: Vec<String> = events
+        .iter()
+        .filter(|e| e.event == "log" && e.json()["stream"] == "stdout")
+        .map(|e| e.json()["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(numbers, (1..=400).map(|n| n.to_string()).collect::<Vec<_>>());
     api.kit.stop().await;
 }
