@@ -15,7 +15,7 @@ pub(crate) fn fail(log: &dyn StepLog, message: impl Into<String>) -> StepOutcome
 /// The outcome when the engine hands a runner an action of another kind: a wiring bug, but
 /// still a failed step rather than a panic.
 pub(crate) fn wrong_kind(log: &dyn StepLog, runner: &str, action: &Action) -> StepOutcome {
-    fail(log, format!("the {runner} runner cannot run a `{}` step", action.kind()))
+    fail(log, format!("the {runner} runner cannot run `{}` steps", action.kind()))
 }
 
 /// `std` durations shown the way workflow files write them (`30s`, `1m30s`, `250ms`).

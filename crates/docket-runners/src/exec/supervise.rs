@@ -82,6 +82,8 @@ pub(crate) async fn supervise(
                         () = watch.cancel.cancelled() => false,
                     };
                 }
+                // The leader is reaped, but its pid cannot be reused while the group still has
+                // members, so this reaches only the step's own leftovers (or nobody: ESRCH).
                 group.kill();
                 if !pumps_done {
                     log.line(

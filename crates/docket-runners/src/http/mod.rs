@@ -103,7 +103,8 @@ impl HttpRunner {
         log.line(LogStream::System, &format!("{label} → {status} ({} ms)", started.elapsed().as_millis()));
         log_excerpt(response, log).await;
 
-        let expected = if http.expect.is_empty() { status.is_success() } else { http.expect.contains(&status.as_u16()) };
+        let expected =
+            if http.expect.is_empty() { status.is_success() } else { http.expect.contains(&status.as_u16()) };
         if expected {
             StepOutcome::Succeeded
         } else {
@@ -115,6 +116,8 @@ impl HttpRunner {
 /// Copies the first [`EXCERPT_BYTES`] of the body to the log, as lines on stdout, and stops
 /// reading there.
 async fn log_excerpt(mut response: Response, log: &dyn StepLog) {
+    // Read before the body: it is what is left to read, not the whole.
+    let total = response.content_length();
     let mut excerpt = Vec::new();
     let mut cut = false;
     loop {
@@ -138,7 +141,7 @@ async fn log_excerpt(mut response: Response, log: &dyn StepLog) {
         log.line(LogStream::Stdout, line);
     }
     if cut {
-        let total = response.content_length().map_or_else(String::new, |n| format!(" of {n}"));
+        let total = total.map_or_else(String::new, |n| format!(" of {n}"));
         log.line(LogStream::System, &format!("response body cut after {EXCERPT_BYTES}{total} bytes"));
     }
 }

@@ -22,8 +22,8 @@ pub(crate) struct Prepared {
 /// Renders `http` for `job`.
 pub(crate) fn prepare(http: &HttpAction, job: &StepJob<'_>) -> Result<Prepared, String> {
     let method_text = http.method.trim().to_ascii_uppercase();
-    let method = Method::from_bytes(method_text.as_bytes())
-        .map_err(|_| format!("{:?} is not an HTTP method", http.method))?;
+    let method =
+        Method::from_bytes(method_text.as_bytes()).map_err(|_| format!("{:?} is not an HTTP method", http.method))?;
 
     let url_text = http.url.render(job.params);
     let url = Url::parse(url_text.trim()).map_err(|e| format!("the URL {url_text:?} is not valid: {e}"))?;
