@@ -14,6 +14,7 @@ mod audit;
 mod fixtures;
 mod harness;
 mod logs;
+mod open;
 mod outbox;
 mod queue;
 mod tickets;
