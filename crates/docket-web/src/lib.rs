@@ -68,6 +68,8 @@ pub fn router(app: App, options: WebOptions) -> Router {
     let web = Web { app, metrics: options.metrics };
     Router::new()
         .nest(API_PREFIX, api::router())
+        // The nested router's fallback does not see the bare prefix with a slash.
+        .route("/api/v1/", axum::routing::any(api::no_route))
         .merge(api::table_router(ops::routes()))
         .with_state(web)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))

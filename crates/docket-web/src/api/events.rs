@@ -32,7 +32,8 @@ use crate::{KEEP_ALIVE, Web};
 /// Log lines read from the store per call.
 const PAGE: u32 = 1000;
 /// How long a line that arrived ahead of its turn waits for the lines before it, before the
-/// store is asked for them (the engine writes step output to the store every 100 ms).
+/// store is asked for them; also how long after a lag the store is read once more (the engine
+/// writes step output to the store every 100 ms).
 const GAP_WAIT: Duration = Duration::from_millis(400);
 /// Events buffered for a slow reader before the follower waits for it.
 const BUFFER: usize = 64;
@@ -166,6 +167,9 @@ impl Follower {
                     if self.refresh().await? {
                         return Ok(());
                     }
+                    // Lines missed may not be stored yet: look again once they are.
+                    gap_deadline.get_or_insert_with(|| Instant::now() + GAP_WAIT);
+                    continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             }

@@ -102,7 +102,8 @@ pub(crate) fn table_router(table: Vec<Route>) -> Router<Web> {
     table.into_iter().fold(Router::new(), |router, Route { path, handler, .. }| router.route(path, handler))
 }
 
-async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+/// 404 for any path under `/api/v1` that is not a route.
+pub(crate) async fn no_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(format!("there is no API route {method} {}", uri.path()))
 }
 
