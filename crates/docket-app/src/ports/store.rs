@@ -235,8 +235,9 @@ pub trait Store: Send + Sync + 'static {
     /// Tickets matching `filter`, newest (highest number) first.
     async fn tickets(&self, filter: &TicketFilter) -> Result<TicketPage, StoreError>;
 
-    /// Tickets in `states` whose `respond_by` or `start_by` is at or before `now`: candidates
-    /// for expiry. At most `limit`.
+    /// Candidates for expiry, at most `limit`: tickets awaiting approval or with changes
+    /// requested whose `respond_by` is at or before `now`, and approved or queued tickets whose
+    /// `start_by` is.
     async fn due_for_expiry(&self, now: Timestamp, limit: u32) -> Result<Vec<TicketId>, StoreError>;
 
     /// Tickets in `state` (for start-up recovery of interrupted planning). At most `limit`.
