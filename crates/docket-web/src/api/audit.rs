@@ -100,14 +100,3 @@ pub(crate) async fn verify(State(web): State<Web>, caller: Caller) -> Result<Jso
         }
     }))
 }
-
-/// `GET /me`: who the token acts as.
-pub(crate) async fn me(State(web): State<Web>, caller: Caller) -> Result<Json<super::view::PersonView>, ApiError> {
-    let person = web
-        .app
-        .rules()
-        .directory
-        .person(&caller.person)
-        .ok_or_else(|| ApiError::unauthenticated("the token's person is no longer in the directory"))?;
-    Ok(Json(super::view::PersonView::from(person)))
-}

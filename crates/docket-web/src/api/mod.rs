@@ -10,6 +10,7 @@ mod error;
 mod events;
 mod extract;
 mod logs;
+mod me;
 mod openapi;
 mod tickets;
 mod view;
@@ -72,7 +73,7 @@ pub(crate) fn routes() -> Vec<Route> {
     use Verb::{Get, Post};
     vec![
         route(Get, "/openapi.json", openapi::document),
-        route(Get, "/me", audit::me),
+        route(Get, "/me", me::me),
         route(Get, "/workflows", workflows::list),
         route(Get, "/workflows/{id}", workflows::get),
         route(Post, "/tickets", tickets::create),
