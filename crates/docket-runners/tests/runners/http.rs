@@ -181,7 +181,7 @@ async fn cancelling_aborts_the_request() {
     let case = Case::new(Action::Http(http("GET", &format!("{base}/slow"))));
     let (outcome, _, after_cancel) = case.run_cancelled_after(&runner(), Duration::from_millis(200)).await;
     assert_eq!(failure(&outcome).1, format!("cancelled; GET {base}/slow aborted"));
-    assert!(after_cancel < Duration::from_millis(200), "took {after_cancel:?}");
+    assert!(after_cancel < Duration::from_millis(500), "took {after_cancel:?}");
 }
 
 #[tokio::test]

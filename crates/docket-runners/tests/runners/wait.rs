@@ -28,7 +28,7 @@ async fn zero_returns_at_once_without_a_word() {
     let start = Instant::now();
     let (outcome, log) = wait(0).run(&WaitRunner::new()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
-    assert!(start.elapsed() < Duration::from_millis(50));
+    assert!(start.elapsed() < Duration::from_millis(100));
     assert!(log.entries().is_empty());
 }
 
@@ -37,7 +37,7 @@ async fn cancelling_ends_the_wait_as_a_failure() {
     let case = Case::new(Action::Wait(docket_core::Duration::from_secs(3600)));
     let (outcome, _, after_cancel) = case.run_cancelled_after(&WaitRunner::new(), Duration::from_millis(100)).await;
     assert_eq!(failure(&outcome), (None, "cancelled during a wait of 1h"));
-    assert!(after_cancel < Duration::from_millis(100), "took {after_cancel:?}");
+    assert!(after_cancel < Duration::from_millis(500), "took {after_cancel:?}");
 }
 
 #[tokio::test]
@@ -46,7 +46,7 @@ async fn planning_does_not_wait() {
     let case = Case::new(Action::Wait(docket_core::Duration::from_secs(3600))).mode(Mode::Plan);
     let (outcome, log) = case.run(&WaitRunner::new()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
-    assert!(start.elapsed() < Duration::from_millis(50));
+    assert!(start.elapsed() < Duration::from_millis(100));
     assert_eq!(log.system(), ["will wait 1h"]);
 }
 
