@@ -1,5 +1,6 @@
 //! The command line: every subcommand and its flags, with the help text people read.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -14,11 +15,51 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run the server: REST API, engine, scheduler and notifications.
+    Serve(ServeArgs),
     /// Validate a configuration and its workflow catalog, printing every error at once.
     ///
     /// Exits 0 when everything loads, 1 when anything is wrong. Each problem is printed as
     /// `file:line:column: what is wrong (hint)`.
     Check(CheckArgs),
+    /// Try Docket in one command: a local server with sample workflows and people.
+    ///
+    /// Writes a data folder (SQLite database, configuration, sample workflows whose steps
+    /// change files in the folder, API tokens for the sample people) and serves it. Run it
+    /// again to continue where you left off. Ctrl-C stops it.
+    Demo(DemoArgs),
+    /// Check or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Measure throughput and latency on this machine (see the README's performance section).
+    Bench(BenchArgs),
+    /// The demo's step programs (run by the demo's workflows, not by people).
+    #[command(hide = true)]
+    DemoStep {
+        /// The step and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
+    /// Open a ticket: `docket request deploy-service environment=prod version=1.4.2`.
+    Request(RequestArgs),
+    /// Show a ticket: state, plan, approvals and runs.
+    Show(TicketArgs),
+    /// Print a ticket's run log; `--follow` streams it until the ticket is done.
+    Logs(LogsArgs),
+    /// Approve the plan you are shown (the approval is bound to that plan's digest).
+    Approve(ApproveArgs),
+    /// Reject a ticket, with a reason.
+    Reject(ReasonArgs),
+    /// Send a ticket back to its requester with what to change.
+    RequestChanges(ReasonArgs),
+    /// Withdraw a ticket (requester or admin); a running step is stopped.
+    Cancel(CancelArgs),
+    /// List tickets, newest first.
+    List(ListArgs),
 }
 
 #[derive(Debug, Args)]
@@ -26,4 +67,185 @@ pub(crate) struct CheckArgs {
     /// The configuration file.
     #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
     pub(crate) config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: PathBuf,
+    /// Listen here instead of the configuration's `server.listen`.
+    #[arg(long)]
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where the demo server listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// The demo's data folder (created if missing).
+    #[arg(long, default_value = "docket-demo")]
+    pub(crate) data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute every hash in the chain; exits 1 and names the first broken link if any.
+    Verify(StoreArgs),
+    /// Print audit records as JSON lines.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The configuration file whose `storage.url` to open.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Only records after this sequence number.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) after: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make an API token that acts as a person. It is printed once; only its hash is kept.
+    Create(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The person (an id from the configuration's `people`).
+    #[arg(long)]
+    pub(crate) person: String,
+    /// A label to tell tokens apart.
+    #[arg(long, default_value = "cli")]
+    pub(crate) name: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// Tickets for the throughput and latency runs.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) tickets: usize,
+    /// Rounds of each measurement; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) rounds: usize,
+    /// Print the figures as JSON as well.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Where the server is and who you are, for the commands that talk to a server.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct Remote {
+    /// The server's URL.
+    #[arg(long, env = "DOCKET_URL", default_value = "http://127.0.0.1:8080")]
+    pub(crate) url: String,
+    /// Your API token (`docket token create`).
+    #[arg(long, env = "DOCKET_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// Act as this person with the token the demo made for them (from the credentials file).
+    #[arg(long = "as", value_name = "PERSON")]
+    pub(crate) as_person: Option<String>,
+    /// The demo's credentials file.
+    #[arg(long, env = "DOCKET_CREDENTIALS", default_value = "docket-demo/credentials.json")]
+    pub(crate) credentials: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    /// The workflow id (`docket list-workflows` is not needed: errors list them).
+    pub(crate) workflow: String,
+    /// Parameters as `name=value`.
+    pub(crate) params: Vec<String>,
+    /// Wait until the ticket finishes (or needs approval) and stream its log.
+    #[arg(long)]
+    pub(crate) wait: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TicketArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// Print the raw JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// Keep streaming until the ticket is done.
+    #[arg(long, short)]
+    pub(crate) follow: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApproveArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// A comment to go with the approval.
+    #[arg(long, short)]
+    pub(crate) comment: Option<String>,
+    /// Approve only if the plan's digest starts with this (as shown by `docket show`).
+    #[arg(long)]
+    pub(crate) digest: Option<String>,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReasonArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// Why.
+    #[arg(long, short)]
+    pub(crate) reason: String,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// Why.
+    #[arg(long, short)]
+    pub(crate) reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only tickets in this state (repeatable): awaiting_approval, running, succeeded, …
+    #[arg(long)]
+    pub(crate) state: Vec<String>,
+    /// Only this workflow.
+    #[arg(long)]
+    pub(crate) workflow: Option<String>,
+    /// Only tickets you requested.
+    #[arg(long)]
+    pub(crate) mine: bool,
+    /// At most this many.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: u32,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
 }

@@ -1,16 +1,26 @@
 //! The `docket` binary: parses the command line and dispatches to one command module.
 
+mod admin;
+mod bench;
 mod check;
 mod cli;
+mod client;
+mod compose;
+mod demo;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
+use cli::Command;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
-        cli::Command::Check(args) => check::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::DemoStep { args } => demo::steps::run(&args),
+        command => runtime().and_then(|rt| rt.block_on(async_main(command))),
     };
     match result {
         Ok(code) => code,
@@ -21,5 +31,22 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Check(args) => check::run(&args),
+        Command::DemoStep { args } => demo::steps::run(&args),
+        Command::Serve(args) => serve::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Audit(command) => admin::audit(command).await,
+        Command::Token(command) => admin::token(command).await,
+        Command::Bench(args) => bench::run(args).await,
+        client_command => client::run(client_command).await,
     }
 }

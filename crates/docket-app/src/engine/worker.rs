@@ -214,6 +214,14 @@ async fn run_step(
             }
         }
     };
+    // Runners build the message from what they were given (a URL, a program name), which may
+    // hold a secret; only log lines pass through the redacting log on their own.
+    let outcome = match outcome {
+        StepOutcome::Failed { exit_code, message } => {
+            StepOutcome::Failed { exit_code, message: app.inner.rules.redactor.redact(&message) }
+        }
+        other => other,
+    };
     metrics::histogram!("docket_step_duration_seconds", "kind" => step.action.kind())
         .record(started.elapsed().as_secs_f64());
     log.finish().await;

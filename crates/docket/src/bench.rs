@@ -1,0 +1,76 @@
+//! `docket bench`: the project's benchmark harness. Every figure in the README's performance
+//! section comes from here, measured end to end through the real app, store and runners on
+//! this machine, as the median of several rounds.
+
+mod measure;
+mod startup;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::BenchArgs;
+
+/// One measured figure with its target.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Figure {
+    pub(crate) name: &'static str,
+    pub(crate) value: f64,
+    pub(crate) unit: &'static str,
+    pub(crate) target: &'static str,
+    pub(crate) met: bool,
+}
+
+pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let rounds = args.rounds.max(1);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "docket bench: {rounds} rounds, {} tickets per throughput round (median reported)", args.tickets)?;
+    drop(out);
+    let mut samples: Vec<Vec<Figure>> = Vec::new();
+    for round in 1..=rounds {
+        let mut figures = measure::in_process(args.tickets).await?;
+        figures.extend(startup::measure().await?);
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "round {round}:")?;
+        for f in &figures {
+            writeln!(out, "  {:<44} {:>10.2} {}", f.name, f.value, f.unit)?;
+        }
+        drop(out);
+        samples.push(figures);
+    }
+    let medians = median(&samples);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nmedian of {rounds}:")?;
+    writeln!(out, "  {:<44} {:>10}  {:<8} target", "what", "value", "unit")?;
+    for f in &medians {
+        let verdict = if f.met { "ok" } else { "MISSED" };
+        writeln!(out, "  {:<44} {:>10.2}  {:<8} {:<14} {verdict}", f.name, f.value, f.unit, f.target)?;
+    }
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&medians)?)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn median(samples: &[Vec<Figure>]) -> Vec<Figure> {
+    let Some(first) = samples.first() else { return Vec::new() };
+    first
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut values: Vec<f64> = samples.iter().filter_map(|s| s.get(i)).map(|f| f.value).collect();
+            values.sort_by(f64::total_cmp);
+            let value = values.get(values.len() / 2).copied().unwrap_or(f.value);
+            Figure { value, met: measure::meets(f.name, value), ..f.clone() }
+        })
+        .collect()
+}
+
+/// The `q`-quantile (0..=1) of `sorted` durations, in milliseconds.
+pub(crate) fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted.get(rank.min(sorted.len() - 1)).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+}

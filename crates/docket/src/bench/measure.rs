@@ -1,0 +1,213 @@
+//! The in-process measurements: a real app over SQLite in a temporary folder, with the real
+//! runners, driven through the same `App` calls the REST API makes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use docket_app::{App, LiveEvent, TicketFilter};
+use docket_core::ticket::Origin;
+use docket_core::{Actor, RawParams, TicketId, TicketState};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::{Figure, quantile_ms};
+use crate::compose;
+
+const CONFIG: &str = r#"server: { listen: 127.0.0.1:0 }
+storage: { url: sqlite://./bench.db }
+catalog: ./workflows
+people:
+  - { id: alice, name: Alice, groups: [dev] }
+  - { id: bob, name: Bob, groups: [sre] }
+groups: [{ id: dev }, { id: sre }]
+policies:
+  - name: gated
+    when: workflow.id == "gated"
+    stages: [{ name: sre, from: [group:sre], count: 1 }]
+  - name: everything-else
+    when: "true"
+    auto_approve: true
+"#;
+
+const NOOP: &str = "id: noop\ntitle: No-op\nsteps:\n  - name: nothing\n    wait: 0s\n";
+const GATED: &str = "id: gated\ntitle: Gated\nsteps:\n  - name: first\n    exec: { argv: [\"true\"] }\n";
+
+fn forty() -> String {
+    let mut text = "id: forty\ntitle: Forty steps\nsteps:\n".to_owned();
+    for i in 1..=40 {
+        text.push_str(&format!("  - name: step-{i}\n    exec: {{ argv: [\"true\"] }}\n"));
+    }
+    text
+}
+
+/// Whether `value` meets the target of figure `name`.
+pub(crate) fn meets(name: &str, value: f64) -> bool {
+    match name {
+        "end-to-end tickets (auto, wait 0s)" => value >= 1000.0,
+        "approve → first step's process started p99" => value <= 20.0,
+        "40 sequential exec [true] steps" => value <= 400.0,
+        "idle RSS" => value <= 30.0,
+        "start-up to ready" => value <= 200.0,
+        _ => true,
+    }
+}
+
+fn figure(name: &'static str, value: f64, unit: &'static str, target: &'static str) -> Figure {
+    Figure { name, value, unit, target, met: meets(name, value) }
+}
+
+async fn bench_app(dir: &std::path::Path) -> anyhow::Result<App> {
+    let folder = dir.join("workflows");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::write(folder.join("noop.yaml"), NOOP)?;
+    std::fs::write(folder.join("gated.yaml"), GATED)?;
+    std::fs::write(folder.join("forty.yaml"), forty())?;
+    std::fs::write(dir.join("docket.yaml"), CONFIG)?;
+    Ok(compose::compose(&dir.join("docket.yaml"), Vec::new()).await?.app)
+}
+
+pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let app = bench_app(dir.path()).await?;
+    let engine = app.start().await?;
+    let alice = Actor::person("alice");
+    let mut figures = Vec::new();
+
+    let (per_second, latencies) = throughput(&app, &alice, tickets).await?;
+    figures.push(figure("end-to-end tickets (auto, wait 0s)", per_second, "/s", "≥ 1000 /s"));
+    let lone = sequential(&app, &alice, 300).await?;
+    figures.push(figure("request → succeeded p50 (one at a time)", quantile_ms(&lone, 0.5), "ms", "—"));
+    figures.push(figure("request → succeeded p99 (one at a time)", quantile_ms(&lone, 0.99), "ms", "—"));
+    figures.push(figure("request → succeeded p50 (under full load)", quantile_ms(&latencies, 0.5), "ms", "—"));
+    figures.push(figure("request → succeeded p99 (under full load)", quantile_ms(&latencies, 0.99), "ms", "—"));
+
+    let clicks = approve_to_start(&app, &alice, 200).await?;
+    figures.push(figure("approve → first step's process started p50", quantile_ms(&clicks, 0.5), "ms", "—"));
+    figures.push(figure("approve → first step's process started p99", quantile_ms(&clicks, 0.99), "ms", "≤ 20 ms"));
+
+    let forty = forty_steps(&app, &alice).await?;
+    figures.push(figure("40 sequential exec [true] steps", forty.as_secs_f64() * 1000.0, "ms", "≤ 400 ms"));
+    engine.stop(Duration::from_secs(5)).await;
+    Ok(figures)
+}
+
+/// `tickets` requests from 32 concurrent clients; tickets per second from the first request
+/// to the last success, and each ticket's request → succeeded time.
+async fn throughput(app: &App, alice: &Actor, tickets: usize) -> anyhow::Result<(f64, Vec<Duration>)> {
+    let clients = 32;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let finished = Arc::new(std::sync::Mutex::new(Vec::with_capacity(tickets)));
+    for client in 0..clients {
+        let (app, alice, finished) = (app.clone(), alice.clone(), Arc::clone(&finished));
+        let count = tickets / clients + usize::from(client < tickets % clients);
+        tasks.spawn(async move {
+            let mut mine = Vec::with_capacity(count);
+            for _ in 0..count {
+                let at = Instant::now();
+                let ticket = app.request(&alice, &"noop".into(), RawParams::new(), origin()).await?;
+                mine.push((ticket.id, at));
+            }
+            finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(mine);
+            anyhow::Ok(())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    let requested = std::mem::take(&mut *finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    // Wait for the last run, then read each ticket's finish time from the store.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let stats = app.stats().await?;
+        let busy: u64 = stats
+            .tickets_by_state
+            .iter()
+            .filter(|(s, _)| matches!(s, TicketState::Queued | TicketState::Running | TicketState::Planning))
+            .map(|(_, n)| n)
+            .sum();
+        if busy == 0 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "runs did not finish within 300 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let elapsed = started.elapsed();
+    let mut latencies = Vec::with_capacity(requested.len());
+    let base = jiff::Timestamp::now();
+    for (id, at) in &requested {
+        let ticket = app.ticket(id).await?;
+        anyhow::ensure!(ticket.state == TicketState::Succeeded, "{id} ended {}", ticket.state);
+        let done = ticket.updated_at;
+        let ago = base.duration_since(done).unsigned_abs();
+        let since_request = at.elapsed().checked_sub(ago).unwrap_or_default();
+        latencies.push(since_request);
+    }
+    latencies.sort();
+    Ok((requested.len() as f64 / elapsed.as_secs_f64(), latencies))
+}
+
+/// Request → succeeded, one ticket at a time.
+async fn sequential(app: &App, alice: &Actor, count: usize) -> anyhow::Result<Vec<Duration>> {
+    let mut live = app.subscribe();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let at = Instant::now();
+        let ticket = app.request(alice, &"noop".into(), RawParams::new(), origin()).await?;
+        wait_for(&mut live, &ticket.id, |e| matches!(e, LiveEvent::Ticket { state: TicketState::Succeeded, .. }))
+            .await?;
+        out.push(at.elapsed());
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Approve → the first step's process has started (the exec runner's first log line is
+/// written right after the process is spawned).
+async fn approve_to_start(app: &App, alice: &Actor, count: usize) -> anyhow::Result<Vec<Duration>> {
+    let bob = Actor::person("bob");
+    let mut live = app.subscribe();
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        let ticket = app.request(alice, &"gated".into(), RawParams::new(), origin()).await?;
+        let digest = ticket.digest.context("a gated ticket has a plan")?;
+        let at = Instant::now();
+        app.approve(&bob, &ticket.id, digest, None).await?;
+        wait_for(&mut live, &ticket.id, |e| matches!(e, LiveEvent::Log(_))).await?;
+        out.push(at.elapsed());
+        wait_for(&mut live, &ticket.id, |e| matches!(e, LiveEvent::Ticket { state: TicketState::Succeeded, .. }))
+            .await?;
+    }
+    out.sort();
+    Ok(out)
+}
+
+async fn forty_steps(app: &App, alice: &Actor) -> anyhow::Result<Duration> {
+    let mut live = app.subscribe();
+    let at = Instant::now();
+    let ticket = app.request(alice, &"forty".into(), RawParams::new(), origin()).await?;
+    wait_for(&mut live, &ticket.id, |e| matches!(e, LiveEvent::Ticket { state: TicketState::Succeeded, .. })).await?;
+    let elapsed = at.elapsed();
+    let _ = app.tickets(&TicketFilter::default()).await?;
+    Ok(elapsed)
+}
+
+async fn wait_for(
+    live: &mut tokio::sync::broadcast::Receiver<LiveEvent>,
+    id: &TicketId,
+    done: impl Fn(&LiveEvent) -> bool,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match tokio::time::timeout_at(deadline, live.recv()).await {
+            Err(_) => anyhow::bail!("{id} did not get there within 30 s"),
+            Ok(Ok(event)) if event.ticket() == id && done(&event) => return Ok(()),
+            Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
+            Ok(Err(RecvError::Closed)) => anyhow::bail!("the app stopped"),
+        }
+    }
+}
+
+fn origin() -> Origin {
+    Origin { surface: "bench".to_owned(), ..Origin::default() }
+}

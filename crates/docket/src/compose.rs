@@ -1,0 +1,85 @@
+//! The composition root: configuration in, a ready [`App`] out. The only place that knows
+//! every crate, and (with the CLI) the only one that reads the environment.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use docket_app::{App, AppParts, Notifier, RuleBook, Settings, Store, SystemClock};
+use docket_config::{Config, Loaded};
+
+/// A loaded configuration and the app built from it.
+pub(crate) struct Composed {
+    pub(crate) app: App,
+    pub(crate) config: Config,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Loads the configuration at `path`, or says every error in it.
+pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
+    let env = |name: &str| std::env::var(name).ok();
+    docket_config::load(path, &env).map_err(|diagnostics| {
+        let count = diagnostics.len();
+        let errors = diagnostics.errors().iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
+        anyhow::anyhow!("{} has {count} problem{}:\n{errors}", path.display(), if count == 1 { "" } else { "s" })
+    })
+}
+
+/// Opens the store the configuration names. Relative SQLite paths are relative to the
+/// configuration file's folder, wherever Docket is started from.
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, bool)> {
+    let url = config.storage.url.expose();
+    if let Some(path) = sqlite_path(url, &config.path) {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let store = docket_store::SqliteStore::open(&path)
+            .await
+            .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+        return Ok((Arc::new(store), true));
+    }
+    let store = docket_store::open(url).await.context("opening the database")?;
+    Ok((store, false))
+}
+
+fn sqlite_path(url: &str, config_path: &Path) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    if rest.starts_with(":memory:") {
+        return None;
+    }
+    let rest = rest.split('?').next().unwrap_or(rest);
+    let path = Path::new(rest);
+    if path.is_absolute() {
+        return Some(path.to_path_buf());
+    }
+    let folder = config_path.parent().unwrap_or(Path::new("."));
+    Some(folder.join(path))
+}
+
+/// Builds the app for the configuration at `path` (not started).
+pub(crate) async fn compose(path: &Path, notifiers: Vec<Arc<dyn Notifier>>) -> anyhow::Result<Composed> {
+    let loaded = load(path)?;
+    let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+    let (store, exclusive) = open_store(&loaded.config).await?;
+    let settings = Settings { exclusive, base_env: base_env(), ..Settings::default() };
+    let rules = RuleBook {
+        catalog: loaded.catalog,
+        policies: loaded.policies,
+        directory: loaded.directory,
+        zone: loaded.zone,
+        redactor: loaded.redactor,
+        ticket_prefix: loaded.config.ticket_prefix.clone(),
+    };
+    let runners = docket_runners::default_runners().context("starting the step runners")?;
+    let app = App::new(AppParts { rules, settings, store, runners, notifiers, clock: Arc::new(SystemClock) });
+    Ok(Composed { app, config: loaded.config, warnings })
+}
+
+/// What every step's environment starts from: a fixed `PATH` (the server's own `PATH` would
+/// make steps depend on how the server was started), and a `LANG` so tools print UTF-8.
+fn base_env() -> std::collections::BTreeMap<String, String> {
+    std::collections::BTreeMap::from([
+        ("PATH".to_owned(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_owned()),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+    ])
+}

@@ -1,0 +1,72 @@
+//! The demo's data folder: its configuration and workflows (written on every start, so they
+//! match this binary), and the API tokens of its sample people (made once, kept).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use docket_app::App;
+
+const DOCKET_YAML: &str = include_str!("../../demo/docket.yaml");
+const WORKFLOWS: [(&str, &str); 3] = [
+    ("deploy.yaml", include_str!("../../demo/workflows/deploy.yaml")),
+    ("restart-pipeline.yaml", include_str!("../../demo/workflows/restart-pipeline.yaml")),
+    ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
+];
+/// The people who get tokens.
+const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dana"];
+
+/// Writes the configuration and workflows into `data_dir`; returns the configuration's path.
+pub(super) fn write(data_dir: &Path, exe: &Path) -> anyhow::Result<PathBuf> {
+    let folder = data_dir.join("workflows");
+    std::fs::create_dir_all(&folder)?;
+    let exe = exe.to_str().context("the docket binary's path is not UTF-8")?;
+    let data = data_dir.to_str().context("the data folder's path is not UTF-8")?;
+    for (name, text) in WORKFLOWS {
+        let text = text.replace("@DOCKET@", &yaml_escape(exe)).replace("@DATA@", &yaml_escape(data));
+        std::fs::write(folder.join(name), text).with_context(|| format!("writing {name}"))?;
+    }
+    let path = data_dir.join("docket.yaml");
+    std::fs::write(&path, DOCKET_YAML)?;
+    Ok(path)
+}
+
+/// Inside a double-quoted YAML string.
+fn yaml_escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Makes tokens for the sample people the first time, and writes them with the URL to
+/// `credentials.json` (readable by its owner only). Returns the file's path.
+pub(super) async fn credentials(app: &App, data_dir: &Path, url: &str) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join("credentials.json");
+    let mut tokens = serde_json::Map::new();
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(existing) = serde_json::from_str::<serde_json::Value>(&text)
+        && let Some(map) = existing.get("tokens").and_then(|t| t.as_object())
+    {
+        tokens = map.clone();
+    }
+    for person in PEOPLE {
+        let valid = match tokens.get(person).and_then(|t| t.as_str()) {
+            Some(token) => app.authenticate(token).await.is_ok(),
+            None => false,
+        };
+        if !valid {
+            let token = app.create_token(&person.into(), "demo").await?;
+            tokens.insert(person.to_owned(), token.into());
+        }
+    }
+    let doc = serde_json::json!({ "url": url, "tokens": tokens });
+    std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(shown(&path))
+}
+
+/// The path as people would type it from where they started the demo.
+fn shown(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}

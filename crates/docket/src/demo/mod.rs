@@ -1,0 +1,63 @@
+//! `docket demo`: a local server with sample people, workflows and policies, no accounts and no
+//! configuration. Its steps have real effects inside the data folder (see `steps`).
+
+mod console;
+mod files;
+pub(crate) mod steps;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::cli::DemoArgs;
+use crate::{compose, serve};
+
+pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    serve::init_tracing();
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let data_dir = args.data_dir.canonicalize()?;
+    let exe = std::env::current_exe().context("finding the docket binary for the demo's steps")?;
+    let config = files::write(&data_dir, &exe)?;
+    let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier);
+    let composed = compose::compose(&config, vec![console]).await?;
+    let url = format!("http://{}", args.listen);
+    let credentials = files::credentials(&composed.app, &data_dir, &url).await?;
+    let shown_dir = args.data_dir.display().to_string();
+    let next = composed.app.tickets(&docket_app::TicketFilter { limit: 1, ..Default::default() }).await?;
+    let next_number = next.tickets.first().map_or(1, |t| t.id.number() + 1);
+    serve::serve(composed.app, args.listen, started, move |addr| {
+        let mut out = std::io::stdout().lock();
+        let _ = walkthrough(&mut out, addr, &shown_dir, &credentials, next_number);
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn walkthrough(
+    out: &mut impl std::io::Write,
+    addr: std::net::SocketAddr,
+    data_dir: &str,
+    credentials: &std::path::Path,
+    next: u64,
+) -> std::io::Result<()> {
+    let creds = if credentials == std::path::Path::new("docket-demo/credentials.json") {
+        String::new()
+    } else {
+        format!(" --credentials {}", credentials.display())
+    };
+    let url = if addr.to_string() == "127.0.0.1:8080" { String::new() } else { format!(" --url http://{addr}") };
+    let id = format!("DKT-{next}");
+    writeln!(out, "Docket demo running at http://{addr} — data in {data_dir}/, Ctrl-C stops it.")?;
+    writeln!(out, "alice (dev) requests; bob (sre) then carol (security) approve production changes.")?;
+    writeln!(out, "In another terminal:")?;
+    writeln!(out, "  1. docket request deploy service=api version=1.4.2 environment=prod --as alice{url}{creds}")?;
+    writeln!(out, "  2. docket approve {id} --as bob{url}{creds} && docket approve {id} --as carol{url}{creds}")?;
+    writeln!(
+        out,
+        "  3. docket logs {id} --follow --as alice{url}{creds}; docket audit verify --config {data_dir}/docket.yaml"
+    )?;
+    out.flush()
+}

@@ -1,0 +1,77 @@
+//! `docket serve`: the engine and the HTTP server, until Ctrl-C or SIGTERM, then a clean stop:
+//! no new requests, steps in progress given time to finish, the database closed.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use docket_app::App;
+
+use crate::cli::ServeArgs;
+use crate::compose;
+
+/// How long a stop waits for steps in progress.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    init_tracing();
+    let composed = compose::compose(&args.config, Vec::new()).await?;
+    for warning in &composed.warnings {
+        tracing::warn!("{warning}");
+    }
+    let listen = args.listen.unwrap_or(composed.config.server.listen);
+    serve(composed.app, listen, started, |addr| {
+        tracing::info!(%addr, "docket is ready");
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to stderr; `RUST_LOG` narrows or widens it.
+pub(crate) fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // A second call (tests running commands in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Serves `app` on `listen` until a stop signal; `ready` is told the bound address once the
+/// engine runs and the socket accepts.
+pub(crate) async fn serve(
+    app: App,
+    listen: SocketAddr,
+    started: Instant,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let engine = app.start().await.context("starting the engine")?;
+    let router = docket_web::router(app.clone(), docket_web::WebOptions { metrics, ..Default::default() });
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "started");
+    ready(addr);
+    axum::serve(listener, router).with_graceful_shutdown(stop_signal()).await.context("serving HTTP")?;
+    tracing::info!("stopping: waiting for steps in progress");
+    engine.stop(STOP_GRACE).await;
+    Ok(())
+}
+
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
