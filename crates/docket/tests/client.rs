@@ -1,0 +1,215 @@
+//! The terminal client against a real server: the demo's walkthrough (request, a refused
+//! self-approval, two stages of approvals, the log followed to the end, the list), and a log
+//! followed across a server killed and started again mid-step.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn docket(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
+    command
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("DOCKET_CONFIG")
+        .env_remove("DOCKET_TOKEN")
+        .env_remove("DOCKET_URL")
+        .env_remove("DOCKET_CREDENTIALS");
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_ready(base: &str) {
+    let client = reqwest::blocking::Client::new();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        if client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the server did not become ready");
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs a client command as `person` of the demo.
+fn as_person(dir: &Path, base: &str, person: &str, args: &[&str]) -> Output {
+    docket(dir)
+        .args(args)
+        .args(["--as", person, "--url", base, "--credentials", "demo/credentials.json"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_demo_walkthrough_from_the_terminal() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let base = format!("http://127.0.0.1:{}", free_port());
+    let listen = base.trim_start_matches("http://");
+    let _demo = Server(
+        docket(dir)
+            .args(["demo", "--listen", listen, "--data-dir", "demo"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&base);
+
+    let out =
+        as_person(dir, &base, "alice", &["request", "deploy", "service=api", "version=1.4.2", "environment=prod"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.starts_with("DKT-1 opened: "), "{shown}");
+    assert!(shown.contains("plan       digest "), "{shown}");
+    assert!(shown.ends_with("next       waiting for approval: stage sre (1 of group:sre), then security\n"), "{shown}");
+
+    let out = as_person(dir, &base, "alice", &["request", "deploy", "service=api", "version=bad", "environment=moon"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stderr);
+    assert!(said.starts_with("docket: invalid parameters:\n  "), "{said}");
+    assert!(said.contains("\n  version: ") && said.contains("\n  environment: "), "{said}");
+
+    let out = as_person(dir, &base, "alice", &["approve", "DKT-1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("you requested this ticket"), "{}", text(&out.stderr));
+
+    let out = as_person(dir, &base, "bob", &["approve", "DKT-1", "--digest", "0000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("docket: not approved: the plan's digest is now "), "{}", text(&out.stderr));
+
+    let out = as_person(dir, &base, "bob", &["approve", "DKT-1", "--comment", "diff looks right"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with("approved stage sre; waiting for stage security (1 of group:security)\n"));
+    let out = as_person(dir, &base, "carol", &["approve", "DKT-1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\nfully approved; "), "{}", text(&out.stdout));
+
+    let out = as_person(dir, &base, "alice", &["logs", "DKT-1", "--follow"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let log = text(&out.stdout);
+    assert!(log.lines().all(|l| l.contains(" │ ") || l.contains(" ! ")), "{log}");
+    assert!(log.contains("health-check │ "), "{log}");
+    assert!(!log.contains('\x1b'), "no colours when piped: {log}");
+    assert!(text(&out.stderr).ends_with("▸ succeeded\n"), "{}", text(&out.stderr));
+
+    let out = as_person(dir, &base, "alice", &["show", "DKT-1"]);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("  ✓ sre       1 of group:sre; approved by bob\n"), "{shown}");
+    assert!(shown.contains("run 1      started "), "{shown}");
+    let out = as_person(dir, &base, "alice", &["list", "--mine"]);
+    let listed = text(&out.stdout);
+    assert!(listed.lines().nth(1).is_some_and(|l| l.starts_with("DKT-1  succeeded")), "{listed}");
+
+    let out = as_person(dir, &base, "dave", &["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("it has tokens for: alice, bob, carol"), "{}", text(&out.stderr));
+}
+
+const CONFIG: &str = r#"server: { listen: 127.0.0.1:0 }
+storage: { url: sqlite://./docket.db }
+catalog: ./workflows
+people:
+  - { id: alice, name: Alice }
+policies:
+  - { name: all, when: "true", auto_approve: true }
+"#;
+
+const SCRIPT: &str = "#!/bin/sh\necho started\nsleep 2\necho done\n";
+
+#[test]
+fn a_followed_log_survives_a_server_restart() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    std::fs::create_dir_all(dir.join("workflows")).unwrap();
+    let workflow = format!(
+        "id: slow\ntitle: slow\nsteps:\n  - name: work\n    exec: {{ argv: [\"./step.sh\"], cwd: \"{}\" }}\n    retry: safe\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("workflows/slow.yaml"), workflow).unwrap();
+    std::fs::write(dir.join("docket.yaml"), CONFIG).unwrap();
+    std::fs::write(dir.join("step.sh"), SCRIPT).unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(dir.join("step.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = docket(dir).args(["token", "create", "--config", "docket.yaml", "--person", "alice"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_owned();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let serve = || {
+        let listen = format!("127.0.0.1:{port}");
+        let child = docket(dir)
+            .args(["serve", "--config", "docket.yaml", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Server(child)
+    };
+    let server = serve();
+    wait_ready(&base);
+
+    let client = ["--url", base.as_str(), "--token", token.as_str()];
+    let out = docket(dir).args(["request", "slow"]).args(client).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut follower = docket(dir)
+        .args(["logs", "DKT-1", "--follow"])
+        .args(client)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !step_started(&base, &token) {
+        assert!(Instant::now() < deadline, "the step never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(server); // SIGKILL mid-step
+    let _server = serve();
+    wait_ready(&base);
+
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(status) = follower.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the follower did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut log, mut said) = (String::new(), String::new());
+    follower.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    follower.stderr.take().unwrap().read_to_string(&mut said).unwrap();
+    assert!(status.success(), "{log}{said}");
+    assert!(log.contains("work │ done\n"), "{log}");
+    assert!(said.ends_with("▸ succeeded\n"), "{said}");
+}
+
+/// Whether ticket DKT-1's step has printed its first line.
+fn step_started(base: &str, token: &str) -> bool {
+    let client = reqwest::blocking::Client::new();
+    let Ok(response) = client.get(format!("{base}/api/v1/tickets/DKT-1/logs")).bearer_auth(token).send() else {
+        return false;
+    };
+    let page: serde_json::Value = response.json().unwrap_or_default();
+    page["lines"].as_array().is_some_and(|lines| lines.iter().any(|l| l["text"] == "started"))
+}
