@@ -163,7 +163,7 @@ pub(crate) struct Remote {
 
 #[derive(Debug, Args)]
 pub(crate) struct RequestArgs {
-    /// The workflow id (`docket list-workflows` is not needed: errors list them).
+    /// The workflow id (an unknown id is answered with the list of workflows you can request).
     pub(crate) workflow: String,
     /// Parameters as `name=value`.
     pub(crate) params: Vec<String>,

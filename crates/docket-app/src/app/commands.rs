@@ -33,10 +33,23 @@ impl App {
             return Err(AppError::Refused(refusal));
         }
         new.id = TicketId::new(prefix, self.store().next_ticket_number().await?);
-        let events = ticket::request(&new, actor, &rules, now)?;
-        let applied = self.commit(None, events, actor, now).await?;
+        let mut events = ticket::request(&new, actor, &rules, now)?;
+        // A workflow without dry runs is planned right here, in the request's own commit.
+        let requested = events.len();
+        let instant = found.steps.iter().all(|s| s.plan.is_none());
+        if instant && let Some(mut scratch) = events.first().and_then(|e| Ticket::from_request(e, now)) {
+            for event in &events[1..] {
+                scratch.apply(event, now);
+            }
+            let result = self.make_plan(&scratch).await;
+            events.extend(ticket::decide(&scratch, &Command::RecordPlan { result }, &Actor::System, &rules, now)?);
+        }
+        let applied = self.commit(None, events, actor, Some(requested), now).await?;
         metrics::counter!("docket_tickets_requested_total", "workflow" => workflow.to_string()).increment(1);
-        self.plan(&applied.ticket.id).await
+        if applied.ticket.state == docket_core::TicketState::Planning {
+            return self.plan(&applied.ticket.id).await;
+        }
+        Ok(applied.ticket)
     }
 
     /// Replaces the parameters of a ticket awaiting approval; it is planned again and earlier

@@ -68,7 +68,7 @@ impl App {
                     }
                 }
             }
-            match self.commit(Some(stored), events, actor, now).await {
+            match self.commit(Some(stored), events, actor, None, now).await {
                 Err(AppError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => continue,
                 other => return other,
             }
@@ -76,11 +76,14 @@ impl App {
     }
 
     /// Commits `events` on top of `before` (or as a new ticket), with audit, outbox and queue.
+    /// Events from index `docket_from` on are Docket's own (planning done in the same step as
+    /// the request) and are audited as such.
     pub(crate) async fn commit(
         &self,
         before: Option<StoredTicket>,
         events: Vec<Event>,
         actor: &Actor,
+        docket_from: Option<usize>,
         now: Timestamp,
     ) -> Result<Applied, AppError> {
         let (mut ticket, expected_version, state_before) = match before {
@@ -99,7 +102,14 @@ impl App {
             ticket.apply(event, now);
         }
         let queue = self.queue_op(&ticket, state_before, &events);
-        let audit = events.iter().map(|e| self.audit_entry(&ticket.id, actor, e, now)).collect();
+        let audit = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let by = if docket_from.is_some_and(|from| i >= from) { &Actor::System } else { actor };
+                self.audit_entry(&ticket.id, by, e, now)
+            })
+            .collect();
         let outbox = self.outbox_for(&ticket, &events);
         let has_outbox = !outbox.is_empty();
         let change =

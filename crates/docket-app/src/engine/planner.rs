@@ -30,7 +30,7 @@ impl App {
         }
     }
 
-    async fn make_plan(&self, ticket: &Ticket) -> Result<Plan, String> {
+    pub(crate) async fn make_plan(&self, ticket: &Ticket) -> Result<Plan, String> {
         let workflow = self
             .workflow(&ticket.workflow)
             .ok_or_else(|| format!("workflow `{}` is no longer in the catalog", ticket.workflow))?;
