@@ -28,7 +28,7 @@ pub struct RuleBook {
 /// Engine knobs. `Settings::default()` is what `docket serve` uses unless told otherwise.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Concurrent runs in this process.
+    /// Concurrent runs in this process (tasks, not threads: most of a run is waiting).
     pub workers: usize,
     /// How long a claimed run is held without a heartbeat.
     pub lease: Duration,
@@ -63,7 +63,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
-            workers: 4,
+            workers: 16,
             lease: Duration::from_secs(30),
             heartbeat: Duration::from_secs(5),
             poll: Duration::from_millis(500),

@@ -108,7 +108,9 @@ async fn drive(
     };
     let fresh = ticket.state == TicketState::Queued;
     let run = if fresh { ticket.runs.len() as u32 + 1 } else { ticket.last_run().map_or(1, |r| r.number) };
-    let seq = Arc::new(AtomicU64::new(app.store().last_log_seq(id).await?));
+    // A ticket's log numbering continues across runs and resumptions.
+    let last_seq = if ticket.runs.is_empty() { 0 } else { app.store().last_log_seq(id).await? };
+    let seq = Arc::new(AtomicU64::new(last_seq));
     let started = Instant::now();
     for index in first..workflow.steps.len() {
         let start_run = fresh && index == 0;
