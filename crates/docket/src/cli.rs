@@ -147,9 +147,9 @@ pub(crate) struct BenchArgs {
 /// Where the server is and who you are, for the commands that talk to a server.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct Remote {
-    /// The server's URL.
-    #[arg(long, env = "DOCKET_URL", default_value = "http://127.0.0.1:8080")]
-    pub(crate) url: String,
+    /// The server's URL [default: the demo's, with --as; else http://127.0.0.1:8080].
+    #[arg(long, env = "DOCKET_URL")]
+    pub(crate) url: Option<String>,
     /// Your API token (`docket token create`).
     #[arg(long, env = "DOCKET_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,

@@ -13,6 +13,8 @@ use crate::cli::Remote;
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct CredentialsFile {
+    #[serde(default)]
+    url: Option<String>,
     tokens: BTreeMap<String, String>,
 }
 
@@ -32,7 +34,8 @@ impl std::fmt::Debug for Credentials {
 /// The token for `remote`: `--as` reads the credentials file; otherwise `--token` (or
 /// `DOCKET_TOKEN`, which clap reads into the same field).
 pub(crate) fn resolve(remote: &Remote) -> anyhow::Result<Credentials> {
-    let url = remote.url.trim_end_matches('/').to_owned();
+    let given = remote.url.as_deref().map(|u| u.trim_end_matches('/').to_owned());
+    let url = given.clone().unwrap_or_else(|| DEFAULT_URL.to_owned());
     if let Some(person) = &remote.as_person {
         let text = std::fs::read_to_string(&remote.credentials).with_context(|| {
             format!(
@@ -41,12 +44,23 @@ pub(crate) fn resolve(remote: &Remote) -> anyhow::Result<Credentials> {
             )
         })?;
         let token = token_for(&text, person, &remote.credentials)?;
+        // Without --url, the demo's own address from the same file.
+        let url = given.or_else(|| file_url(&text)).unwrap_or(url);
         return Ok(Credentials { url, token });
     }
     match remote.token.as_deref().map(str::trim) {
         Some(token) if !token.is_empty() => Ok(Credentials { url, token: token.to_owned() }),
         _ => bail!("no token: pass --token, set DOCKET_TOKEN, or use --as PERSON with the demo"),
     }
+}
+
+/// Where a server is when nobody says.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// The server URL the credentials file records, if any.
+fn file_url(text: &str) -> Option<String> {
+    let file: CredentialsFile = serde_json::from_str(text).ok()?;
+    file.url.filter(|u| !u.trim().is_empty()).map(|u| u.trim_end_matches('/').to_owned())
 }
 
 /// `person`'s token in the credentials file `text` (read from `path`).
@@ -73,7 +87,7 @@ mod tests {
 
     fn remote(token: Option<&str>, person: Option<&str>, credentials: PathBuf) -> Remote {
         Remote {
-            url: "http://example.test:9000/".to_owned(),
+            url: Some("http://example.test:9000/".to_owned()),
             token: token.map(str::to_owned),
             as_person: person.map(str::to_owned),
             credentials,
@@ -123,5 +137,21 @@ mod tests {
         assert_eq!(credentials.token, "dkt_a");
         let missing = resolve(&remote(None, Some("alice"), dir.path().join("gone.json"))).unwrap_err();
         assert!(format!("{missing:#}").starts_with("cannot read the demo's credentials at "), "{missing:#}");
+    }
+
+    #[test]
+    fn without_url_the_demo_address_in_the_file_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(&path, r#"{"url": "http://127.0.0.1:18080/", "tokens": {"bob": "dkt_b"}}"#).unwrap();
+        let mut asked = remote(None, Some("bob"), path);
+        asked.url = None;
+        assert_eq!(resolve(&asked).unwrap().url, "http://127.0.0.1:18080");
+        asked.url = Some("http://elsewhere:1".to_owned());
+        assert_eq!(resolve(&asked).unwrap().url, "http://elsewhere:1");
+        asked.as_person = None;
+        asked.url = None;
+        asked.token = Some("dkt_x".to_owned());
+        assert_eq!(resolve(&asked).unwrap().url, "http://127.0.0.1:8080");
     }
 }

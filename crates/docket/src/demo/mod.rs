@@ -43,21 +43,21 @@ fn walkthrough(
     credentials: &std::path::Path,
     next: u64,
 ) -> std::io::Result<()> {
+    // The credentials file records the demo's address, so `--as` needs no `--url`.
     let creds = if credentials == std::path::Path::new("docket-demo/credentials.json") {
         String::new()
     } else {
         format!(" --credentials {}", credentials.display())
     };
-    let url = if addr.to_string() == "127.0.0.1:8080" { String::new() } else { format!(" --url http://{addr}") };
     let id = format!("DKT-{next}");
     writeln!(out, "Docket demo running at http://{addr} — data in {data_dir}/, Ctrl-C stops it.")?;
     writeln!(out, "alice (dev) requests; bob (sre) then carol (security) approve production changes.")?;
     writeln!(out, "In another terminal:")?;
-    writeln!(out, "  1. docket request deploy service=api version=1.4.2 environment=prod --as alice{url}{creds}")?;
-    writeln!(out, "  2. docket approve {id} --as bob{url}{creds} && docket approve {id} --as carol{url}{creds}")?;
+    writeln!(out, "  1. docket request deploy service=api version=1.4.2 environment=prod --as alice{creds}")?;
+    writeln!(out, "  2. docket approve {id} --as bob{creds} && docket approve {id} --as carol{creds}")?;
     writeln!(
         out,
-        "  3. docket logs {id} --follow --as alice{url}{creds}; docket audit verify --config {data_dir}/docket.yaml"
+        "  3. docket logs {id} --follow --as alice{creds}; docket audit verify --config {data_dir}/docket.yaml"
     )?;
     out.flush()
 }
