@@ -50,3 +50,21 @@ fn a_missing_file_is_an_error_not_a_crash() {
     assert!(stdout(&out).contains("no/such/docket.yaml"), "{}", stdout(&out));
     assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn the_bench_harness_measures_every_figure() {
+    let out = docket(&["bench", "--tickets", "40", "--rounds", "1", "--json"]);
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    for figure in [
+        "end-to-end tickets (auto, wait 0s)",
+        "request → succeeded p99 (one at a time)",
+        "approve → first step's process started p99",
+        "40 sequential exec [true] steps",
+        "idle RSS",
+        "start-up to ready",
+    ] {
+        assert!(said.contains(figure), "{figure} missing from:\n{said}");
+    }
+    assert!(said.contains("\"value\""), "--json prints the figures:\n{said}");
+}
