@@ -1,17 +1,19 @@
 //! The rows a change writes besides the ticket: its events, and the projections derived from
 //! them (approvals, comments, runs, run steps) so people can query them with SQL. Both
-//! backends write these rows; only the SQL differs.
+//! backends write these rows; only the SQL differs. SQLite inserts each kind from a JSON array of
+//! rows, hence `Serialize` (field names are the keys its SQL reads).
 
 use std::collections::BTreeSet;
 
 use docket_app::{Change, StoreError};
 use docket_core::Event;
 use docket_core::ticket::{StepOutcome, Verdict};
+use serde::Serialize;
 
 use crate::rows::{time_text, to_i64, to_json};
 
 /// A `ticket_events` row.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct EventRow {
     pub(crate) seq: i64,
     pub(crate) at: String,
@@ -20,7 +22,7 @@ pub(crate) struct EventRow {
 }
 
 /// An `approvals` row (every review: approvals, rejections and change requests).
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct ApprovalRow {
     pub(crate) seq: i64,
     pub(crate) person: String,
@@ -34,7 +36,7 @@ pub(crate) struct ApprovalRow {
 }
 
 /// A `comments` row.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct CommentRow {
     pub(crate) seq: i64,
     pub(crate) author: String,
@@ -43,7 +45,7 @@ pub(crate) struct CommentRow {
 }
 
 /// A `runs` row, as the run stands after the change.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct RunRow {
     pub(crate) number: i64,
     pub(crate) started_at: String,
@@ -52,7 +54,7 @@ pub(crate) struct RunRow {
 }
 
 /// A `run_steps` row, as the step stands after the change.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 pub(crate) struct StepRow {
     pub(crate) run: i64,
     pub(crate) step: i64,

@@ -243,8 +243,9 @@ pub(crate) fn audit_record(row: &impl Columns) -> Result<AuditRecord, StoreError
     })
 }
 
-/// The columns of a `step_logs` row.
-#[derive(Debug)]
+/// The columns of a `step_logs` row (serialized as an element of the JSON array SQLite inserts
+/// lines from).
+#[derive(Debug, serde::Serialize)]
 pub(crate) struct LogColumns {
     pub(crate) ticket: String,
     pub(crate) seq: i64,

@@ -2,22 +2,38 @@
 
 use docket_app::{ApiToken, StoreError, StoreStats};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
+use super::writer::{Sql, Write, bind};
 use crate::rows::{self, db_error, is_unique_violation, parse_time, time_text, to_unsigned};
 
 /// Saves a token's record.
-pub(super) async fn create_token(writer: &SqlitePool, token: &ApiToken) -> Result<(), StoreError> {
-    let saved = sqlx::query("INSERT INTO api_tokens (hash, person, name, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&token.hash)
-        .bind(token.person.as_str())
-        .bind(&token.name)
-        .bind(time_text(token.created_at))
-        .execute(writer)
-        .await;
-    match saved {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(rows::token_exists()),
-        Err(e) => Err(db_error(e)),
+#[derive(Debug)]
+pub(super) struct CreateToken(pub(super) ApiToken);
+
+static CREATE_TOKEN: Sql = Sql::new("INSERT INTO api_tokens (hash, person, name, created_at) VALUES (?, ?, ?, ?); ", 0);
+
+impl Write for CreateToken {
+    type Output = ();
+
+    fn sql(&self) -> &'static Sql {
+        &CREATE_TOKEN
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        let token = &self.0;
+        bind(args, &token.hash)?;
+        bind(args, token.person.as_str())?;
+        bind(args, &token.name)?;
+        bind(args, time_text(token.created_at))
+    }
+
+    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn error(&self, error: sqlx::Error) -> StoreError {
+        if is_unique_violation(&error) { rows::token_exists() } else { db_error(error) }
     }
 }
 

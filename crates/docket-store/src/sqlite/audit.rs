@@ -1,46 +1,133 @@
-//! The audit chain on SQLite: appended inside the writer's transaction (so the head read and
-//! the append are one step under the single writer), and read in pages.
+//! The audit chain on SQLite: records are chained by the writer, inside its transaction, after
+//! the head it read with `BEGIN` (so every append sees the one before it, within a batch and
+//! across batches), inserted from a JSON array in one statement, and read in pages.
 
 use docket_app::StoreError;
 use docket_core::audit::{AuditEntry, AuditRecord};
-use sqlx::{SqliteConnection, SqlitePool};
+use serde::Serialize;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use crate::rows::{self, AuditColumns, db_error, to_i64};
+use super::writer::{Head, Sql, Write, bind};
+use crate::rows::{self, db_error, time_text, to_i64};
 
-/// Chains `entries` after the current head and inserts them. Call inside the writer's
-/// `BEGIN IMMEDIATE` transaction.
-pub(super) async fn append(
-    conn: &mut SqliteConnection,
+/// The statement that inserts the records of a JSON array of [`AuditRow`]s (one parameter), as
+/// a literal, so the writes that append audit records can include it in their SQL.
+macro_rules! insert_audit {
+    () => {
+        "INSERT INTO audit (seq, at, actor, action, ticket, details, prev_hash, hash) \
+         SELECT value ->> 'seq', value ->> 'at', value ->> 'actor', value ->> 'action', value ->> 'ticket', \
+         value ->> 'details', value ->> 'prev_hash', value ->> 'hash' FROM jsonb_each(?)"
+    };
+}
+pub(super) use insert_audit;
+
+/// An `audit` row, as an element of the JSON array [`insert_audit`] reads.
+#[derive(Serialize)]
+struct AuditRow<'a> {
+    seq: i64,
+    at: String,
+    actor: &'a str,
+    action: &'a str,
+    ticket: Option<&'a str>,
+    details: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+/// What can be prepared of audit rows before they are chained: each entry's details as JSON.
+#[derive(Debug, Default)]
+pub(super) struct AuditRows {
+    details: Vec<String>,
+}
+
+impl AuditRows {
+    /// Serializes the details of `entries` (in the caller's task, so the writer only writes).
+    pub(super) fn new(entries: &[AuditEntry]) -> Result<Self, StoreError> {
+        let details = entries.iter().map(|e| rows::to_json(&e.details, "audit details")).collect::<Result<_, _>>()?;
+        Ok(Self { details })
+    }
+
+    /// The JSON array for [`insert_audit`] of `records`, the chained entries this was made
+    /// from; NULL when there are none.
+    pub(super) fn json(&self, records: &[AuditRecord]) -> Result<Option<String>, StoreError> {
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let rows = records
+            .iter()
+            .zip(&self.details)
+            .map(|(r, details)| {
+                Ok(AuditRow {
+                    seq: to_i64(r.seq, "audit seq")?,
+                    at: time_text(r.entry.at),
+                    actor: &r.entry.actor,
+                    action: &r.entry.action,
+                    ticket: r.entry.ticket.as_deref(),
+                    details,
+                    prev_hash: &r.prev_hash,
+                    hash: &r.hash,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        rows::to_json(&rows, "audit records").map(Some)
+    }
+}
+
+/// Appends entries that belong to no ticket change.
+#[derive(Debug)]
+pub(super) struct Append {
+    /// The entries to chain, until they are chained.
     entries: Vec<AuditEntry>,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
+    /// The entries as last chained.
+    records: Vec<AuditRecord>,
+    rows: AuditRows,
+    /// `records` as the JSON array the SQL inserts.
+    json: Option<String>,
+}
+
+impl Append {
+    /// Prepares `entries` for appending.
+    pub(super) fn new(entries: Vec<AuditEntry>) -> Result<Self, StoreError> {
+        Ok(Self { rows: AuditRows::new(&entries)?, entries, records: Vec::new(), json: None })
     }
-    let head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let head = head.as_ref().map(rows::audit_head).transpose()?;
-    let records = rows::chain(entries, head);
-    for record in &records {
-        let r = AuditColumns::new(record)?;
-        sqlx::query(
-            "INSERT INTO audit (seq, at, actor, action, ticket, details, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(r.seq)
-        .bind(&r.at)
-        .bind(&r.actor)
-        .bind(&r.action)
-        .bind(&r.ticket)
-        .bind(&r.details)
-        .bind(&r.prev_hash)
-        .bind(&r.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+}
+
+static APPEND: Sql = Sql::new(concat!(insert_audit!(), "; "), 0);
+
+impl Write for Append {
+    type Output = Vec<AuditRecord>;
+
+    fn sql(&self) -> &'static Sql {
+        &APPEND
     }
-    Ok(records)
+
+    fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.extend(self.records.drain(..).map(|r| r.entry));
+        let mut moved = head.clone();
+        let records = moved.chain(entries);
+        match self.rows.json(&records) {
+            Ok(json) => {
+                self.json = json;
+                self.records = records;
+                *head = moved;
+                Ok(())
+            }
+            Err(error) => {
+                self.entries = records.into_iter().map(|r| r.entry).collect();
+                Err(error)
+            }
+        }
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, &self.json)
+    }
+
+    fn output(self, _: Vec<SqliteRow>) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(self.records)
+    }
 }
 
 /// Records with `seq > after`, in order.

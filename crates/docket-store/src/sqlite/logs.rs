@@ -1,35 +1,51 @@
-//! Step logs on SQLite: appended in batches (a repeated line is ignored) and read in pages.
+//! Step logs on SQLite: appended in batches by the writer, from a JSON array in one statement
+//! (a repeated line is ignored), and read in pages.
 
 use docket_app::{LogLine, StoreError};
 use docket_core::TicketId;
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
+use super::writer::{Sql, Write, bind};
 use crate::rows::{self, LogColumns, db_error, to_i64, to_unsigned};
 
-/// Appends lines in one transaction; lines whose (ticket, seq) exists are skipped.
-pub(super) async fn append(writer: &SqlitePool, lines: &[LogLine]) -> Result<(), StoreError> {
-    if lines.is_empty() {
-        return Ok(());
+/// Appends lines; lines whose (ticket, seq) exists are skipped.
+#[derive(Debug)]
+pub(super) struct Append {
+    /// The lines, a JSON array of [`LogColumns`].
+    lines: String,
+}
+
+impl Append {
+    /// Prepares `lines` (not empty) for appending.
+    pub(super) fn new(lines: &[LogLine]) -> Result<Self, StoreError> {
+        let columns = lines.iter().map(LogColumns::new).collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { lines: rows::to_json(&columns, "log lines")? })
     }
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-    for line in lines {
-        let l = LogColumns::new(line)?;
-        sqlx::query(
-            "INSERT INTO step_logs (ticket, seq, run, step, stream, text, at) VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (ticket, seq) DO NOTHING",
-        )
-        .bind(&l.ticket)
-        .bind(l.seq)
-        .bind(l.run)
-        .bind(l.step)
-        .bind(l.stream)
-        .bind(&l.text)
-        .bind(&l.at)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+}
+
+static APPEND: Sql = Sql::new(
+    "INSERT INTO step_logs (ticket, seq, run, step, stream, text, at) \
+     SELECT value ->> 'ticket', value ->> 'seq', value ->> 'run', value ->> 'step', value ->> 'stream', \
+     value ->> 'text', value ->> 'at' FROM jsonb_each(?) WHERE true \
+     ON CONFLICT (ticket, seq) DO NOTHING; ",
+    0,
+);
+
+impl Write for Append {
+    type Output = ();
+
+    fn sql(&self) -> &'static Sql {
+        &APPEND
     }
-    tx.commit().await.map_err(db_error)
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, &self.lines)
+    }
+
+    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// A ticket's lines with `seq > after`, in order.

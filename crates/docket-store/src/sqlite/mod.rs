@@ -1,14 +1,20 @@
-//! The SQLite store: one file owned by one Docket process. Every write goes through a single
-//! writer connection and starts with `BEGIN IMMEDIATE`, so writes never meet `SQLITE_BUSY`
-//! and the audit chain has exactly one writer; reads use a small pool of their own, which WAL
-//! mode lets run beside the writer.
+//! The SQLite store: one file owned by one Docket process. Every write goes to one writer task
+//! (`writer`, `batch`), which owns the only connection that writes and commits whatever writes
+//! are queued together, in one `BEGIN IMMEDIATE` transaction with savepoints that keep a failed
+//! write from taking its neighbours down; so writes never meet `SQLITE_BUSY`, the audit chain
+//! has exactly one writer, and a busy server pays for one commit per batch instead of one per
+//! write. Reads use a small pool of their own, which WAL mode lets run beside the writer; WAL
+//! checkpoints run on a connection of their own (`checkpoint`).
 
 mod admin;
 mod audit;
+mod batch;
+mod checkpoint;
 mod logs;
 mod outbox;
 mod queue;
 mod tickets;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -26,6 +32,8 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::rows::db_error;
+use checkpoint::Checkpoints;
+use writer::Writer;
 
 /// How long a connection waits for a lock another connection holds (a reader checkpointing,
 /// or a second process opening the same file) before giving up.
@@ -37,9 +45,10 @@ const READERS: u32 = 4;
 /// The SQLite [`Store`]: the default, a single file next to the server.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    /// The one connection every write goes through.
-    writer: SqlitePool,
-    /// Connections for reads (the writer itself for an in-memory database).
+    /// The writer task every write goes through.
+    writer: Writer,
+    /// Connections for reads (the writer's own connection, between batches, for an in-memory
+    /// database).
     reader: SqlitePool,
 }
 
@@ -66,58 +75,78 @@ impl SqliteStore {
         // `synchronous = NORMAL` in WAL mode: a committed transaction is in the WAL file when
         // `commit` returns, so it survives the process crashing or being killed (kill -9); only
         // an operating-system crash or power loss can lose the last few commits. That is the
-        // failure Docket has to survive, at a fraction of FULL's fsync cost.
+        // failure Docket has to survive, at a fraction of FULL's fsync cost. `checkpoint` says
+        // where the syncs happen.
         let options = options
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
-        let writer_options = options.clone().journal_mode(SqliteJournalMode::Wal);
-        // One connection: writes queue here instead of racing for SQLite's lock. It never
-        // closes while idle, which also keeps an in-memory database alive.
+        let writer_options = options
+            .clone()
+            .journal_mode(SqliteJournalMode::Wal)
+            .pragma("wal_autocheckpoint", checkpoint::WRITER_AUTOCHECKPOINT.to_string())
+            .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string())
+            // Savepoints keep the pages a write changes until it is released; in memory, not in
+            // a temporary file.
+            .pragma("temp_store", "memory")
+            // A shared round trip returns one result per statement (hundreds for a full one):
+            // room for all of them, so SQLite's thread never waits for the writer to take some.
+            .row_buffer_size(1024)
+            // Each kind of write keeps a handful of texts (one per shared-round-trip size, and
+            // the lone one): room for all of them, so none is ever prepared again.
+            .statement_cache_capacity(256);
+        // One connection: writes queue for the writer task instead of racing for SQLite's lock.
+        // It never closes while idle, which also keeps an in-memory database alive.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+            .test_before_acquire(false)
+            .after_connect(|conn, _| {
+                Box::pin(async move { sqlx::raw_sql(tickets::EXPECT_ONE_CHANGE).execute(conn).await.map(|_| ()) })
+            })
             .connect_with(writer_options)
             .await
             .map_err(db_error)?;
         crate::migrate::sqlite(&writer).await?;
-        let reader = if in_memory {
-            writer.clone()
+        let (reader, checkpoints) = if in_memory {
+            (writer.clone(), None)
         } else {
             // WAL mode is a property of the file, set by the writer; readers leave it alone.
-            SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await.map_err(db_error)?
+            let reader = SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_with(options.clone())
+                .await
+                .map_err(db_error)?;
+            (reader, Some(Checkpoints::start(options).await?))
         };
-        Ok(Self { writer, reader })
+        Ok(Self { writer: Writer::start(writer, in_memory, checkpoints)?, reader })
     }
 
     /// Closes every connection, waiting for writes in progress.
     pub async fn close(&self) {
-        self.reader.close().await;
         self.writer.close().await;
+        self.reader.close().await;
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn next_ticket_number(&self) -> Result<u64, StoreError> {
-        tickets::next_number(&self.writer).await
+        self.writer.submit(tickets::NextNumber).await
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        tickets::commit(&self.writer, change).await
+        self.writer.submit(tickets::Commit::new(change)?).await
     }
 
     async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-        let records = audit::append(&mut tx, entries).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(records)
+        self.writer.submit(audit::Append::new(entries)?).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -146,19 +175,22 @@ impl Store for SqliteStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<Claim>, StoreError> {
-        queue::claim(&self.writer, holder, now, lease_until).await
+        self.writer.submit(queue::ClaimRun { holder: holder.to_owned(), now, lease_until }).await
     }
 
     async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError> {
-        queue::heartbeat(&self.writer, ticket, holder, lease_until).await
+        self.writer.submit(queue::Heartbeat { ticket: ticket.clone(), holder: holder.to_owned(), lease_until }).await
     }
 
     async fn end_all_leases(&self) -> Result<u64, StoreError> {
-        queue::end_all_leases(&self.writer).await
+        self.writer.submit(queue::EndAllLeases).await
     }
 
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        logs::append(&self.writer, lines).await
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.writer.submit(logs::Append::new(lines)?).await
     }
 
     async fn logs(&self, ticket: &TicketId, after: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
@@ -174,11 +206,11 @@ impl Store for SqliteStore {
     }
 
     async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError> {
-        outbox::delivered(&self.writer, id, at).await
+        self.writer.submit(outbox::Delivered::new(id, at)?).await
     }
 
     async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
-        outbox::failed(&self.writer, id, error, retry_at).await
+        self.writer.submit(outbox::Failed::new(id, error, retry_at)?).await
     }
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
@@ -186,7 +218,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        admin::create_token(&self.writer, token).await
+        self.writer.submit(admin::CreateToken(token.clone())).await
     }
 
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {

@@ -1,99 +1,130 @@
-//! The run queue on SQLite: entries written with their ticket's change, claimed with a lease
-//! by the single writer (so two claims are never interleaved), heartbeats and lease resets.
+//! The run queue on SQLite: entries written with their ticket's change (see `tickets`), claimed
+//! with a lease by the writer (so two claims are never interleaved), heartbeats and lease resets.
+//! Each returns exactly one row, so several can share a round trip (see `writer`).
 
-use docket_app::{Claim, QueueOp, StoreError};
+use docket_app::{Claim, StoreError};
 use docket_core::TicketId;
 use jiff::Timestamp;
-use sqlx::{Row as _, SqliteConnection, SqlitePool};
+use sqlx::Row as _;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
+use super::writer::{Sql, Write, bind};
 use crate::rows::{self, db_error, nanos};
-
-/// Applies a change's queue operation. Call inside the writer's transaction.
-pub(super) async fn apply(conn: &mut SqliteConnection, ticket: &str, op: &QueueOp) -> Result<(), StoreError> {
-    match op {
-        QueueOp::None => {}
-        QueueOp::Enqueue { concurrency_key } => {
-            // Enqueueing a ticket already queued moves it to the back, unclaimed.
-            sqlx::query(
-                "INSERT INTO run_queue (ticket, position, concurrency_key) \
-                 VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM run_queue), ?2) \
-                 ON CONFLICT (ticket) DO UPDATE SET position = excluded.position, \
-                 concurrency_key = excluded.concurrency_key, holder = NULL, lease_until_ns = NULL, \
-                 claimed_before = 0",
-            )
-            .bind(ticket)
-            .bind(concurrency_key.as_deref())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        }
-        QueueOp::Remove => {
-            sqlx::query("DELETE FROM run_queue WHERE ticket = ?")
-                .bind(ticket)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
-        }
-    }
-    Ok(())
-}
 
 /// Claims the oldest claimable entry: the first of its concurrency key (or keyless), and
 /// unclaimed or with a lapsed lease.
-pub(super) async fn claim(
-    writer: &SqlitePool,
-    holder: &str,
-    now: Timestamp,
-    lease_until: Timestamp,
-) -> Result<Option<Claim>, StoreError> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-    let found = sqlx::query(
-        "SELECT ticket, claimed_before FROM run_queue q \
-         WHERE (holder IS NULL OR lease_until_ns <= ?) \
-           AND (concurrency_key IS NULL OR NOT EXISTS ( \
-                SELECT 1 FROM run_queue e WHERE e.concurrency_key = q.concurrency_key AND e.position < q.position)) \
-         ORDER BY position LIMIT 1",
-    )
-    .bind(nanos(now))
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db_error)?;
-    let Some(row) = found else { return Ok(None) };
-    let ticket: String = row.try_get("ticket").map_err(db_error)?;
-    let recovered: bool = row.try_get("claimed_before").map_err(db_error)?;
-    sqlx::query("UPDATE run_queue SET holder = ?, lease_until_ns = ?, claimed_before = 1 WHERE ticket = ?")
-        .bind(holder)
-        .bind(nanos(lease_until))
-        .bind(&ticket)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(Some(Claim { ticket: rows::ticket_id(&ticket)?, recovered }))
+#[derive(Debug)]
+pub(super) struct ClaimRun {
+    pub(super) holder: String,
+    pub(super) now: Timestamp,
+    pub(super) lease_until: Timestamp,
+}
+
+/// The oldest claimable entry's ticket, for `?` = now.
+macro_rules! claimable {
+    () => {
+        "(SELECT ticket FROM run_queue q \
+          WHERE (holder IS NULL OR lease_until_ns <= ?) \
+            AND (concurrency_key IS NULL OR NOT EXISTS ( \
+                 SELECT 1 FROM run_queue e WHERE e.concurrency_key = q.concurrency_key AND e.position < q.position)) \
+          ORDER BY position LIMIT 1)"
+    };
+}
+
+/// The entry is found twice, by the same query in the same transaction (so the same entry):
+/// once to read whether it was claimed before (one row, empty when there is none), once to
+/// claim it. Parameters: now; then holder, lease end, now.
+static CLAIM: Sql = Sql::new(
+    concat!(
+        "SELECT c.ticket AS ticket, c.claimed_before AS claimed_before FROM (SELECT 1) \
+         LEFT JOIN run_queue c ON c.ticket = ",
+        claimable!(),
+        "; UPDATE run_queue SET holder = ?, lease_until_ns = ?, claimed_before = 1 WHERE ticket = ",
+        claimable!(),
+        "; "
+    ),
+    1,
+);
+
+impl Write for ClaimRun {
+    type Output = Option<Claim>;
+
+    fn sql(&self) -> &'static Sql {
+        &CLAIM
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, nanos(self.now))?;
+        bind(args, &self.holder)?;
+        bind(args, nanos(self.lease_until))?;
+        bind(args, nanos(self.now))
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<Option<Claim>, StoreError> {
+        let Some(row) = rows.first() else { return Ok(None) };
+        let ticket: Option<String> = row.try_get("ticket").map_err(db_error)?;
+        let Some(ticket) = ticket else { return Ok(None) };
+        let recovered: bool = row.try_get("claimed_before").map_err(db_error)?;
+        Ok(Some(Claim { ticket: rows::ticket_id(&ticket)?, recovered }))
+    }
 }
 
 /// Extends `holder`'s lease; false if someone else holds the entry or it is gone.
-pub(super) async fn heartbeat(
-    writer: &SqlitePool,
-    ticket: &TicketId,
-    holder: &str,
-    lease_until: Timestamp,
-) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE run_queue SET lease_until_ns = ? WHERE ticket = ? AND holder = ?")
-        .bind(nanos(lease_until))
-        .bind(ticket.to_string())
-        .bind(holder)
-        .execute(writer)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+#[derive(Debug)]
+pub(super) struct Heartbeat {
+    pub(super) ticket: TicketId,
+    pub(super) holder: String,
+    pub(super) lease_until: Timestamp,
+}
+
+static HEARTBEAT: Sql =
+    Sql::new("UPDATE run_queue SET lease_until_ns = ? WHERE ticket = ? AND holder = ?; SELECT changes() AS n; ", 1);
+
+impl Write for Heartbeat {
+    type Output = bool;
+
+    fn sql(&self) -> &'static Sql {
+        &HEARTBEAT
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, nanos(self.lease_until))?;
+        bind(args, self.ticket.to_string())?;
+        bind(args, &self.holder)
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+        Ok(changed(&rows)? > 0)
+    }
 }
 
 /// Releases every claimed entry; the next claim of each reports it recovered.
-pub(super) async fn end_all_leases(writer: &SqlitePool) -> Result<u64, StoreError> {
-    let done = sqlx::query("UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL")
-        .execute(writer)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected())
+#[derive(Debug)]
+pub(super) struct EndAllLeases;
+
+static END_ALL_LEASES: Sql = Sql::new(
+    "UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL; SELECT changes() AS n; ",
+    1,
+);
+
+impl Write for EndAllLeases {
+    type Output = u64;
+
+    fn sql(&self) -> &'static Sql {
+        &END_ALL_LEASES
+    }
+
+    fn bind(&self, _: &mut SqliteArguments) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
+        changed(&rows)
+    }
+}
+
+/// The row count of `SELECT changes() AS n`.
+fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
+    let n: i64 = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?.unwrap_or(0);
+    rows::to_unsigned(n, "changed rows")
 }

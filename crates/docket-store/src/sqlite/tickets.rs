@@ -1,185 +1,288 @@
-//! Tickets on SQLite: the commit transaction (ticket, events, projections, then audit, outbox
-//! and queue), ticket numbers, and the ticket queries.
+//! Tickets on SQLite: the commit (ticket, events, projections, then audit, outbox and queue),
+//! ticket numbers, and the ticket queries. A commit is prepared (rows serialized) in the caller's
+//! task; the writer chains its audit records and writes it all as one constant multi-statement
+//! string, in which a stale version stops everything (see [`EXPECT_ONE_CHANGE`]).
 
-use docket_app::{Change, Committed, StoreError, StoredTicket, TicketFilter, TicketPage};
+use docket_app::{Change, Committed, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
+use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
-use sqlx::{SqliteConnection, SqlitePool};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::{Row as _, SqlitePool};
 
-use super::{audit, outbox, queue};
-use crate::projection::{self, ChangeRows};
-use crate::rows::{self, TicketColumns, db_error, is_unique_violation, nanos, to_i64, to_unsigned};
+use super::audit::{AuditRows, insert_audit};
+use super::outbox;
+use super::writer::{Head, Sql, Write, bind};
+use crate::projection;
+use crate::rows::{self, TicketColumns, db_error, nanos, time_text, to_i64, to_unsigned};
 
 /// Allocates the next ticket number from the persistent counter.
-pub(super) async fn next_number(writer: &SqlitePool) -> Result<u64, StoreError> {
-    let n: i64 =
-        sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
-            .fetch_one(writer)
-            .await
-            .map_err(db_error)?;
-    to_unsigned(n, "ticket number")
+#[derive(Debug)]
+pub(super) struct NextNumber;
+
+static NEXT_NUMBER: Sql = Sql::new(
+    "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number'; \
+     SELECT (SELECT value FROM counters WHERE name = 'ticket_number') AS value; ",
+    1,
+);
+
+impl Write for NextNumber {
+    type Output = u64;
+
+    fn sql(&self) -> &'static Sql {
+        &NEXT_NUMBER
+    }
+
+    fn bind(&self, _: &mut SqliteArguments) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
+        let n: Option<i64> = rows.first().map(|r| r.try_get("value")).transpose().map_err(db_error)?.flatten();
+        let n = n.ok_or_else(|| StoreError::Corrupt("the ticket number counter is missing".into()))?;
+        to_unsigned(n, "ticket number")
+    }
 }
 
-/// Writes one command's effects in one `BEGIN IMMEDIATE` transaction.
-pub(super) async fn commit(writer: &SqlitePool, change: Change) -> Result<Committed, StoreError> {
-    let rows = projection::rows(&change)?;
-    let version = change
-        .expected_version
-        .checked_add(change.events.len() as u64)
-        .ok_or_else(|| StoreError::Unavailable("ticket version overflow".into()))?;
-    let ticket = TicketColumns::new(&change.ticket, version)?;
-    let expected = to_i64(change.expected_version, "ticket version")?;
+/// The message of the error [`EXPECT_ONE_CHANGE`] raises, as a literal for its SQL.
+macro_rules! conflict {
+    () => {
+        "docket: the ticket changed concurrently"
+    };
+}
+const CONFLICT: &str = conflict!();
 
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_error)?;
-    write_ticket(&mut tx, &ticket, expected, &change.ticket.id).await?;
-    write_rows(&mut tx, &ticket.id, &rows).await?;
-    let audit = audit::append(&mut tx, change.audit).await?;
-    outbox::insert(&mut tx, &change.outbox, change.at).await?;
-    queue::apply(&mut tx, &ticket.id, &change.queue).await?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(Committed { version, audit })
+/// Connection-private (TEMP) objects the writer creates on its connection: inserting the number
+/// of rows the previous statement changed into `expect_one_change` fails with [`CONFLICT`] unless
+/// it is 1. This lets a commit check the ticket's version and write everything else in one
+/// string: the statements after a failed one do not run, and its savepoint undoes the rest.
+pub(super) const EXPECT_ONE_CHANGE: &str = concat!(
+    "CREATE TEMP VIEW IF NOT EXISTS expect_one_change (n) AS SELECT 0; ",
+    "CREATE TEMP TRIGGER IF NOT EXISTS expect_one_change_check INSTEAD OF INSERT ON expect_one_change ",
+    "WHEN NEW.n <> 1 BEGIN SELECT RAISE(ABORT, '",
+    conflict!(),
+    "'); END"
+);
+
+/// Everything a change writes after its ticket row, each table from a JSON array of rows (NULL
+/// for none), so one constant text serves any number of rows. The ticket id is bound once per
+/// statement that uses it (see `bind_rows`). (An `INSERT … SELECT` with an upsert needs a
+/// `WHERE`, hence `WHERE true`.)
+macro_rules! write_rows {
+    () => {
+        concat!(
+            "INSERT INTO ticket_events (ticket, seq, at, action, body) \
+             SELECT ?, value ->> 'seq', value ->> 'at', value ->> 'action', value ->> 'body' FROM jsonb_each(?); \
+             INSERT INTO approvals (ticket, seq, person, stage, verdict, round, digest, comment, at, expires_at) \
+             SELECT ?, value ->> 'seq', value ->> 'person', value ->> 'stage', value ->> 'verdict', \
+             value ->> 'round', value ->> 'digest', value ->> 'comment', value ->> 'at', value ->> 'expires_at' \
+             FROM jsonb_each(?); \
+             INSERT INTO comments (ticket, seq, author, text, at) \
+             SELECT ?, value ->> 'seq', value ->> 'author', value ->> 'text', value ->> 'at' FROM jsonb_each(?); \
+             INSERT INTO runs (ticket, number, started_at, finished_at, outcome) \
+             SELECT ?, value ->> 'number', value ->> 'started_at', value ->> 'finished_at', value ->> 'outcome' \
+             FROM jsonb_each(?) WHERE true \
+             ON CONFLICT (ticket, number) DO UPDATE SET started_at = excluded.started_at, \
+             finished_at = excluded.finished_at, outcome = excluded.outcome; \
+             INSERT INTO run_steps (ticket, run, step, name, attempts, started_at, finished_at, outcome, exit_code) \
+             SELECT ?, value ->> 'run', value ->> 'step', value ->> 'name', value ->> 'attempts', \
+             value ->> 'started_at', value ->> 'finished_at', value ->> 'outcome', value ->> 'exit_code' \
+             FROM jsonb_each(?) WHERE true \
+             ON CONFLICT (ticket, run, step) DO UPDATE SET name = excluded.name, attempts = excluded.attempts, \
+             started_at = excluded.started_at, finished_at = excluded.finished_at, outcome = excluded.outcome, \
+             exit_code = excluded.exit_code; ",
+            insert_audit!(),
+            "; INSERT INTO outbox (notifier, ticket, key, payload, created_at, next_attempt_ns) \
+             SELECT value ->> 'notifier', ?, value ->> 'key', value ->> 'payload', ?, ? \
+             FROM jsonb_each(?) ORDER BY jsonb_each.key; \
+             INSERT INTO run_queue (ticket, position, concurrency_key) \
+             SELECT ?, (SELECT COALESCE(MAX(position), 0) + 1 FROM run_queue), ? WHERE ? = 1 \
+             ON CONFLICT (ticket) DO UPDATE SET position = excluded.position, \
+             concurrency_key = excluded.concurrency_key, holder = NULL, lease_until_ns = NULL, claimed_before = 0; \
+             DELETE FROM run_queue WHERE ? = 2 AND ticket = ?; "
+        )
+    };
 }
 
-/// Inserts a new ticket (`expected == 0`) or updates it if its version is still `expected`.
-async fn write_ticket(
-    conn: &mut SqliteConnection,
-    t: &TicketColumns,
+/// Creates a ticket and writes its rows. A taken id or number inserts nothing, which is the
+/// conflict. Parameters: the eleven ticket columns, the number again, then `write_rows`'.
+static CREATE: Sql = Sql::new(
+    concat!(
+        "INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, respond_by_ns, \
+         start_by_ns, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING; \
+         INSERT INTO expect_one_change VALUES (changes()); \
+         UPDATE counters SET value = MAX(value, ?) WHERE name = 'ticket_number'; ",
+        write_rows!()
+    ),
+    0,
+);
+
+/// Updates a ticket if its version is still the expected one, and writes its rows. No row
+/// updated is the conflict. Parameters: the eight columns set, the id and the expected version,
+/// then `write_rows`'.
+static UPDATE: Sql = Sql::new(
+    concat!(
+        "UPDATE tickets SET workflow = ?, requester = ?, state = ?, updated_at = ?, respond_by_ns = ?, \
+         start_by_ns = ?, version = ?, body = ? WHERE id = ? AND version = ?; \
+         INSERT INTO expect_one_change VALUES (changes()); ",
+        write_rows!()
+    ),
+    0,
+);
+
+/// The queue code of `write_rows` (1 enqueue, 2 remove) and the concurrency key: what happens
+/// to the ticket's place in the run queue.
+fn queue_code(op: &QueueOp) -> (i64, Option<&str>) {
+    match op {
+        QueueOp::None => (0, None),
+        // Enqueueing a ticket already queued moves it to the back, unclaimed.
+        QueueOp::Enqueue { concurrency_key } => (1, concurrency_key.as_deref()),
+        QueueOp::Remove => (2, None),
+    }
+}
+
+/// A rows array as JSON, or NULL when there are none.
+fn json_rows<T: Serialize>(rows: &[T], what: &str) -> Result<Option<String>, StoreError> {
+    if rows.is_empty() { Ok(None) } else { rows::to_json(rows, what).map(Some) }
+}
+
+/// One command's effects, ready to write: every row but the audit records serialized.
+#[derive(Debug)]
+pub(super) struct Commit {
+    ticket: TicketColumns,
+    id: TicketId,
     expected: i64,
-    id: &TicketId,
-) -> Result<(), StoreError> {
-    if expected == 0 {
-        let inserted = sqlx::query(
-            "INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, \
-             respond_by_ns, start_by_ns, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&t.id)
-        .bind(t.number)
-        .bind(&t.workflow)
-        .bind(&t.requester)
-        .bind(t.state)
-        .bind(&t.created_at)
-        .bind(&t.updated_at)
-        .bind(t.respond_by_ns)
-        .bind(t.start_by_ns)
-        .bind(t.version)
-        .bind(&t.body)
-        .execute(&mut *conn)
-        .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(StoreError::Conflict(id.clone())),
-            other => other.map_err(db_error)?,
-        };
-        // A ticket made with a number the counter has not reached yet keeps it from being
-        // handed out again.
-        sqlx::query("UPDATE counters SET value = MAX(value, ?) WHERE name = 'ticket_number'")
-            .bind(t.number)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-    } else {
-        let updated = sqlx::query(
-            "UPDATE tickets SET workflow = ?, requester = ?, state = ?, updated_at = ?, respond_by_ns = ?, \
-             start_by_ns = ?, version = ?, body = ? WHERE id = ? AND version = ?",
-        )
-        .bind(&t.workflow)
-        .bind(&t.requester)
-        .bind(t.state)
-        .bind(&t.updated_at)
-        .bind(t.respond_by_ns)
-        .bind(t.start_by_ns)
-        .bind(t.version)
-        .bind(&t.body)
-        .bind(&t.id)
-        .bind(expected)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict(id.clone()));
+    version: u64,
+    events: Option<String>,
+    approvals: Option<String>,
+    comments: Option<String>,
+    runs: Option<String>,
+    steps: Option<String>,
+    /// The entries to chain, until they are chained.
+    entries: Vec<AuditEntry>,
+    /// The entries as last chained.
+    records: Vec<AuditRecord>,
+    audit_rows: AuditRows,
+    /// `records` as the JSON array the SQL inserts.
+    audit_json: Option<String>,
+    outbox: Option<String>,
+    at: String,
+    at_ns: i64,
+    queue: QueueOp,
+}
+
+impl Commit {
+    /// Prepares `change` (in the caller's task, so the writer only writes).
+    pub(super) fn new(change: Change) -> Result<Self, StoreError> {
+        let rows = projection::rows(&change)?;
+        let version = change
+            .expected_version
+            .checked_add(change.events.len() as u64)
+            .ok_or_else(|| StoreError::Unavailable("ticket version overflow".into()))?;
+        let audit_rows = AuditRows::new(&change.audit)?;
+        Ok(Self {
+            ticket: TicketColumns::new(&change.ticket, version)?,
+            id: change.ticket.id,
+            expected: to_i64(change.expected_version, "ticket version")?,
+            version,
+            events: json_rows(&rows.events, "events")?,
+            approvals: json_rows(&rows.approvals, "approvals")?,
+            comments: json_rows(&rows.comments, "comments")?,
+            runs: json_rows(&rows.runs, "runs")?,
+            steps: json_rows(&rows.steps, "run steps")?,
+            entries: change.audit,
+            records: Vec::new(),
+            audit_rows,
+            audit_json: None,
+            outbox: json_rows(&outbox::rows(&change.outbox)?, "outbox messages")?,
+            at: time_text(change.at),
+            at_ns: nanos(change.at),
+            queue: change.queue,
+        })
+    }
+}
+
+impl Write for Commit {
+    type Output = Committed;
+
+    fn sql(&self) -> &'static Sql {
+        if self.expected == 0 { &CREATE } else { &UPDATE }
+    }
+
+    fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
+        let mut entries = std::mem::take(&mut self.entries);
+        entries.extend(self.records.drain(..).map(|r| r.entry));
+        let mut moved = head.clone();
+        let records = moved.chain(entries);
+        match self.audit_rows.json(&records) {
+            Ok(json) => {
+                self.audit_json = json;
+                self.records = records;
+                *head = moved;
+                Ok(())
+            }
+            Err(error) => {
+                self.entries = records.into_iter().map(|r| r.entry).collect();
+                Err(error)
+            }
         }
     }
-    Ok(())
-}
 
-/// Writes the change's events and their projections.
-async fn write_rows(conn: &mut SqliteConnection, ticket: &str, rows: &ChangeRows) -> Result<(), StoreError> {
-    for e in &rows.events {
-        sqlx::query("INSERT INTO ticket_events (ticket, seq, at, action, body) VALUES (?, ?, ?, ?, ?)")
-            .bind(ticket)
-            .bind(e.seq)
-            .bind(&e.at)
-            .bind(e.action)
-            .bind(&e.body)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        let t = &self.ticket;
+        if self.expected == 0 {
+            bind(args, &t.id)?;
+            bind(args, t.number)?;
+            bind(args, &t.workflow)?;
+            bind(args, &t.requester)?;
+            bind(args, t.state)?;
+            bind(args, &t.created_at)?;
+            bind(args, &t.updated_at)?;
+            bind(args, t.respond_by_ns)?;
+            bind(args, t.start_by_ns)?;
+            bind(args, t.version)?;
+            bind(args, &t.body)?;
+            bind(args, t.number)?;
+        } else {
+            bind(args, &t.workflow)?;
+            bind(args, &t.requester)?;
+            bind(args, t.state)?;
+            bind(args, &t.updated_at)?;
+            bind(args, t.respond_by_ns)?;
+            bind(args, t.start_by_ns)?;
+            bind(args, t.version)?;
+            bind(args, &t.body)?;
+            bind(args, &t.id)?;
+            bind(args, self.expected)?;
+        }
+        let (queue, key) = queue_code(&self.queue);
+        for rows in [&self.events, &self.approvals, &self.comments, &self.runs, &self.steps] {
+            bind(args, &t.id)?;
+            bind(args, rows)?;
+        }
+        bind(args, &self.audit_json)?;
+        bind(args, &t.id)?;
+        bind(args, &self.at)?;
+        bind(args, self.at_ns)?;
+        bind(args, &self.outbox)?;
+        bind(args, &t.id)?;
+        bind(args, key)?;
+        bind(args, queue)?;
+        bind(args, queue)?;
+        bind(args, &t.id)
     }
-    for a in &rows.approvals {
-        sqlx::query(
-            "INSERT INTO approvals (ticket, seq, person, stage, verdict, round, digest, comment, at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ticket)
-        .bind(a.seq)
-        .bind(&a.person)
-        .bind(&a.stage)
-        .bind(a.verdict)
-        .bind(a.round)
-        .bind(&a.digest)
-        .bind(&a.comment)
-        .bind(&a.at)
-        .bind(&a.expires_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+
+    fn output(self, _: Vec<SqliteRow>) -> Result<Committed, StoreError> {
+        Ok(Committed { version: self.version, audit: self.records })
     }
-    for c in &rows.comments {
-        sqlx::query("INSERT INTO comments (ticket, seq, author, text, at) VALUES (?, ?, ?, ?, ?)")
-            .bind(ticket)
-            .bind(c.seq)
-            .bind(&c.author)
-            .bind(&c.text)
-            .bind(&c.at)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
+
+    fn error(&self, error: sqlx::Error) -> StoreError {
+        match error {
+            sqlx::Error::Database(e) if e.message() == CONFLICT => StoreError::Conflict(self.id.clone()),
+            other => db_error(other),
+        }
     }
-    for r in &rows.runs {
-        sqlx::query(
-            "INSERT INTO runs (ticket, number, started_at, finished_at, outcome) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (ticket, number) DO UPDATE SET started_at = excluded.started_at, \
-             finished_at = excluded.finished_at, outcome = excluded.outcome",
-        )
-        .bind(ticket)
-        .bind(r.number)
-        .bind(&r.started_at)
-        .bind(&r.finished_at)
-        .bind(&r.outcome)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    for s in &rows.steps {
-        sqlx::query(
-            "INSERT INTO run_steps (ticket, run, step, name, attempts, started_at, finished_at, outcome, exit_code) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticket, run, step) DO UPDATE SET \
-             name = excluded.name, attempts = excluded.attempts, started_at = excluded.started_at, \
-             finished_at = excluded.finished_at, outcome = excluded.outcome, exit_code = excluded.exit_code",
-        )
-        .bind(ticket)
-        .bind(s.run)
-        .bind(s.step)
-        .bind(&s.name)
-        .bind(s.attempts)
-        .bind(&s.started_at)
-        .bind(&s.finished_at)
-        .bind(&s.outcome)
-        .bind(s.exit_code)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    Ok(())
 }
 
 /// One ticket with its version.

@@ -11,6 +11,8 @@
 
 mod admin;
 mod audit;
+mod batch;
+mod busy;
 mod fixtures;
 mod harness;
 mod logs;
@@ -55,6 +57,8 @@ contract! {
     tickets::projections_follow_the_events,
     tickets::ticket_numbers_are_never_reused,
     tickets::missing_tickets_read_as_nothing,
+    busy::concurrent_writers_keep_every_row_and_one_chain,
+    busy::a_stale_commit_among_many_fails_alone,
     audit::the_chain_spans_commits_and_loose_appends,
     audit::audit_records_round_trip_exactly,
     audit::tampering_is_detected_at_the_changed_record,
