@@ -209,7 +209,9 @@ pub struct StoreStats {
     pub oldest_undelivered: Option<Timestamp>,
 }
 
-/// Durable state. Every method is one transaction; none leaves partial writes behind.
+/// Durable state. Every method's writes are all or nothing and durable when it returns; an
+/// implementation may commit several callers' writes in one transaction (group commit), but
+/// never acknowledges a write before that transaction has committed.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Allocates a ticket number: unique and increasing. Numbers may be skipped (a request
