@@ -311,7 +311,8 @@ async fn unstartable(app: &App, id: &TicketId, refusal: Refusal) -> Result<(), A
 async fn give_up(app: &App, id: &TicketId, reason: String) -> Result<(), AppError> {
     match app.apply(id, &Actor::System, &Command::Cancel { reason: Some(reason) }).await {
         Ok(_) => Ok(()),
-        Err(AppError::Refused(_)) => remove_from_queue(app, id).await,
+        // Refused, or its workflow is gone from the catalog: at least stop holding the queue.
+        Err(AppError::Refused(_) | AppError::NotFound(_)) => remove_from_queue(app, id).await,
         Err(other) => Err(other),
     }
 }
