@@ -74,35 +74,27 @@ impl AuditRows {
     }
 }
 
-/// Appends entries that belong to no ticket change.
+/// Audit entries on their way into the chain: chained by the writer after its head, and chained
+/// again after a new head if the write has to run again.
 #[derive(Debug)]
-pub(super) struct Append {
+pub(super) struct PendingAudit {
     /// The entries to chain, until they are chained.
     entries: Vec<AuditEntry>,
     /// The entries as last chained.
     records: Vec<AuditRecord>,
     rows: AuditRows,
-    /// `records` as the JSON array the SQL inserts.
+    /// `records` as the JSON array [`insert_audit`] reads; NULL when there are none.
     json: Option<String>,
 }
 
-impl Append {
-    /// Prepares `entries` for appending.
+impl PendingAudit {
+    /// Prepares `entries` (their details serialized in the caller's task).
     pub(super) fn new(entries: Vec<AuditEntry>) -> Result<Self, StoreError> {
         Ok(Self { rows: AuditRows::new(&entries)?, entries, records: Vec::new(), json: None })
     }
-}
 
-static APPEND: Sql = Sql::new(concat!(insert_audit!(), "; "), 0);
-
-impl Write for Append {
-    type Output = Vec<AuditRecord>;
-
-    fn sql(&self) -> &'static Sql {
-        &APPEND
-    }
-
-    fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
+    /// Chains the entries after `head` and moves it on; on an error `head` is left as it was.
+    pub(super) fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
         let mut entries = std::mem::take(&mut self.entries);
         entries.extend(self.records.drain(..).map(|r| r.entry));
         let mut moved = head.clone();
@@ -121,12 +113,47 @@ impl Write for Append {
         }
     }
 
+    /// The chained records as the JSON array [`insert_audit`] binds.
+    pub(super) fn json(&self) -> &Option<String> {
+        &self.json
+    }
+
+    /// The records as chained.
+    pub(super) fn into_records(self) -> Vec<AuditRecord> {
+        self.records
+    }
+}
+
+/// Appends entries that belong to no ticket change.
+#[derive(Debug)]
+pub(super) struct Append(PendingAudit);
+
+impl Append {
+    /// Prepares `entries` for appending.
+    pub(super) fn new(entries: Vec<AuditEntry>) -> Result<Self, StoreError> {
+        PendingAudit::new(entries).map(Self)
+    }
+}
+
+static APPEND: Sql = Sql::new(concat!(insert_audit!(), "; "), 0);
+
+impl Write for Append {
+    type Output = Vec<AuditRecord>;
+
+    fn sql(&self) -> &'static Sql {
+        &APPEND
+    }
+
+    fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
+        self.0.chain(head)
+    }
+
     fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
-        bind(args, &self.json)
+        bind(args, self.0.json())
     }
 
     fn output(self, _: Vec<SqliteRow>) -> Result<Vec<AuditRecord>, StoreError> {
-        Ok(self.records)
+        Ok(self.0.into_records())
     }
 }
 

@@ -4,14 +4,13 @@
 //! string, in which a stale version stops everything (see [`EXPECT_ONE_CHANGE`]).
 
 use docket_app::{Change, Committed, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
-use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row as _, SqlitePool};
 
-use super::audit::{AuditRows, insert_audit};
+use super::audit::{PendingAudit, insert_audit};
 use super::outbox;
 use super::writer::{Head, Sql, Write, bind};
 use crate::projection;
@@ -159,13 +158,7 @@ pub(super) struct Commit {
     comments: Option<String>,
     runs: Option<String>,
     steps: Option<String>,
-    /// The entries to chain, until they are chained.
-    entries: Vec<AuditEntry>,
-    /// The entries as last chained.
-    records: Vec<AuditRecord>,
-    audit_rows: AuditRows,
-    /// `records` as the JSON array the SQL inserts.
-    audit_json: Option<String>,
+    audit: PendingAudit,
     outbox: Option<String>,
     at: String,
     at_ns: i64,
@@ -180,7 +173,6 @@ impl Commit {
             .expected_version
             .checked_add(change.events.len() as u64)
             .ok_or_else(|| StoreError::Unavailable("ticket version overflow".into()))?;
-        let audit_rows = AuditRows::new(&change.audit)?;
         Ok(Self {
             ticket: TicketColumns::new(&change.ticket, version)?,
             id: change.ticket.id,
@@ -191,10 +183,7 @@ impl Commit {
             comments: json_rows(&rows.comments, "comments")?,
             runs: json_rows(&rows.runs, "runs")?,
             steps: json_rows(&rows.steps, "run steps")?,
-            entries: change.audit,
-            records: Vec::new(),
-            audit_rows,
-            audit_json: None,
+            audit: PendingAudit::new(change.audit)?,
             outbox: json_rows(&outbox::rows(&change.outbox)?, "outbox messages")?,
             at: time_text(change.at),
             at_ns: nanos(change.at),
@@ -211,22 +200,7 @@ impl Write for Commit {
     }
 
     fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
-        let mut entries = std::mem::take(&mut self.entries);
-        entries.extend(self.records.drain(..).map(|r| r.entry));
-        let mut moved = head.clone();
-        let records = moved.chain(entries);
-        match self.audit_rows.json(&records) {
-            Ok(json) => {
-                self.audit_json = json;
-                self.records = records;
-                *head = moved;
-                Ok(())
-            }
-            Err(error) => {
-                self.entries = records.into_iter().map(|r| r.entry).collect();
-                Err(error)
-            }
-        }
+        self.audit.chain(head)
     }
 
     fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
@@ -261,7 +235,7 @@ impl Write for Commit {
             bind(args, &t.id)?;
             bind(args, rows)?;
         }
-        bind(args, &self.audit_json)?;
+        bind(args, self.audit.json())?;
         bind(args, &t.id)?;
         bind(args, &self.at)?;
         bind(args, self.at_ns)?;
@@ -274,7 +248,7 @@ impl Write for Commit {
     }
 
     fn output(self, _: Vec<SqliteRow>) -> Result<Committed, StoreError> {
-        Ok(Committed { version: self.version, audit: self.records })
+        Ok(Committed { version: self.version, audit: self.audit.into_records() })
     }
 
     fn error(&self, error: sqlx::Error) -> StoreError {
