@@ -3,7 +3,7 @@
 //! returns, so the caller sees the plan and its digest.
 
 use docket_core::ticket::Origin;
-use docket_core::{Actor, Command, Digest, NewTicket, RawParams, Refusal, Ticket, TicketId, WorkflowId, ticket};
+use docket_core::{Actor, Command, Digest, Event, NewTicket, RawParams, Refusal, Ticket, TicketId, WorkflowId, ticket};
 
 use super::App;
 use crate::error::AppError;
@@ -26,14 +26,20 @@ impl App {
         };
         let rules = self.core_rules(&found);
         let prefix = self.inner.rules.ticket_prefix.clone();
-        // Decide first with a placeholder id, so a refused request uses up no ticket number.
-        let mut new = NewTicket { id: TicketId::new(prefix.clone(), 0), workflow: workflow.clone(), params, origin };
-        if let Err(refusal) = ticket::request(&new, actor, &rules, now) {
-            self.audit_refusal(None, actor, "request", &refusal, now).await;
-            return Err(AppError::Refused(refusal));
+        // Decided with a placeholder id, numbered once accepted: a refused request uses up no
+        // ticket number.
+        let new = NewTicket { id: TicketId::new(prefix.clone(), 0), workflow: workflow.clone(), params, origin };
+        let mut events = match ticket::request(&new, actor, &rules, now) {
+            Ok(events) => events,
+            Err(refusal) => {
+                self.audit_refusal(None, actor, "request", &refusal, now).await;
+                return Err(AppError::Refused(refusal));
+            }
+        };
+        let number = self.store().next_ticket_number().await?;
+        if let Some(Event::Requested { id, .. }) = events.first_mut() {
+            *id = TicketId::new(prefix, number);
         }
-        new.id = TicketId::new(prefix, self.store().next_ticket_number().await?);
-        let mut events = ticket::request(&new, actor, &rules, now)?;
         // A workflow without dry runs is planned right here, in the request's own commit.
         let requested = events.len();
         let instant = found.steps.iter().all(|s| s.plan.is_none());

@@ -17,16 +17,6 @@ use crate::error::AppError;
 use crate::ports::runner::{Mode, StepJob};
 use crate::ports::store::{Claim, QueueOp};
 
-/// Why a run stopped before its last step.
-enum Stop {
-    /// Another worker owns the run now; leave it alone.
-    LostLease,
-    /// The server is shutting down between steps; the run resumes at the next step on start.
-    Shutdown,
-    /// The run was wound up (the ticket was cancelled).
-    Done,
-}
-
 pub(crate) async fn worker_loop(app: App, shutdown: CancellationToken) {
     loop {
         if shutdown.is_cancelled() {
@@ -55,7 +45,7 @@ async fn run_claim(app: &App, claim: Claim, shutdown: &CancellationToken) {
     let cancel = CancellationToken::new();
     let lost = CancellationToken::new();
     app.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.clone(), cancel.clone());
-    let heartbeat = tokio::spawn(heartbeat(app.clone(), id.clone(), lost.clone()));
+    let heartbeat = tokio::spawn(heartbeat(app.clone(), id.clone(), lost.clone(), cancel.clone()));
     if claim.recovered {
         tracing::info!(ticket = %id, "resuming a run whose worker stopped");
     }
@@ -66,7 +56,9 @@ async fn run_claim(app: &App, claim: Claim, shutdown: &CancellationToken) {
     app.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
 }
 
-async fn heartbeat(app: App, id: TicketId, lost: CancellationToken) {
+/// Renews the lease; if it was lost, marks the run `lost` and stops its process through `stop`
+/// (the run's cancel token, which the runner watches).
+async fn heartbeat(app: App, id: TicketId, lost: CancellationToken, stop: CancellationToken) {
     let every = app.inner.settings.heartbeat;
     loop {
         tokio::time::sleep(every).await;
@@ -77,6 +69,7 @@ async fn heartbeat(app: App, id: TicketId, lost: CancellationToken) {
             Ok(false) => {
                 tracing::warn!(ticket = %id, "lost the lease on a run; stopping it here");
                 lost.cancel();
+                stop.cancel();
                 return;
             }
             Err(error) => tracing::warn!(%error, ticket = %id, "could not renew a lease"),
@@ -112,23 +105,23 @@ async fn drive(
     let last_seq = if ticket.runs.is_empty() { 0 } else { app.store().last_log_seq(id).await? };
     let seq = Arc::new(AtomicU64::new(last_seq));
     let started = Instant::now();
+    // Workflows have at least one step (the loader checks), so the last step's commit ends the run.
     for index in first..workflow.steps.len() {
         let start_run = fresh && index == 0;
         match run_step(app, &ticket, &workflow, run, index, start_run, &seq, cancel, lost, shutdown).await? {
-            Ok(StepOutcome::Succeeded) => {}
-            // The failed step's commit ended the run too.
-            Ok(StepOutcome::Failed { .. }) | Err(Stop::LostLease | Stop::Shutdown | Stop::Done) => return Ok(()),
+            Some(StepOutcome::Succeeded) => {}
+            // A failed step's commit ended the run; `None`: the run stopped here unfinished.
+            Some(StepOutcome::Failed { .. }) | None => return Ok(()),
         }
     }
     metrics::histogram!("docket_run_duration_seconds", "workflow" => workflow.id.to_string())
         .record(started.elapsed().as_secs_f64());
-    if first >= workflow.steps.len() {
-        // Nothing left to run (a workflow without steps); the last step's commit ends a run otherwise.
-        return finish(app, id, RunOutcome::Succeeded).await;
-    }
     Ok(())
 }
 
+/// Runs step `index` and records how it ended. `None` means the run stopped before the step
+/// ended it: the lease was lost (another worker owns the run), the server is shutting down (the
+/// run resumes at this step), or the ticket was cancelled (the run has been wound up).
 #[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
 async fn run_step(
     app: &App,
@@ -141,17 +134,17 @@ async fn run_step(
     cancel: &CancellationToken,
     lost: &CancellationToken,
     shutdown: &CancellationToken,
-) -> Result<Result<StepOutcome, Stop>, AppError> {
-    if shutdown.is_cancelled() {
-        return Ok(Err(Stop::Shutdown));
+) -> Result<Option<StepOutcome>, AppError> {
+    if shutdown.is_cancelled() || lost.is_cancelled() {
+        return Ok(None);
     }
     if cancel.is_cancelled() {
         let current = app.load(&ticket.id).await?.ticket;
         wind_up_cancelled(app, &current).await?;
-        return Ok(Err(Stop::Done));
+        return Ok(None);
     }
     let Some(step) = workflow.steps.get(index) else {
-        return Ok(Ok(StepOutcome::Failed { exit_code: None, message: format!("no step {}", index + 1) }));
+        return Ok(Some(StepOutcome::Failed { exit_code: None, message: format!("no step {}", index + 1) }));
     };
     // A fresh run and its first step start in one commit.
     let commands: &[Command] =
@@ -160,7 +153,7 @@ async fn run_step(
         Ok(applied) => applied.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts),
         Err(AppError::Refused(refusal)) if start_run => {
             unstartable(app, &ticket.id, refusal).await?;
-            return Ok(Err(Stop::Done));
+            return Ok(None);
         }
         Err(AppError::Refused(refusal)) => {
             // Only a ticket cancelled in the meantime gets here; its run is wound up below.
@@ -169,7 +162,7 @@ async fn run_step(
             if current.state == TicketState::Cancelled {
                 wind_up_cancelled(app, &current).await?;
             }
-            return Ok(Err(Stop::Done));
+            return Ok(None);
         }
         Err(other) => return Err(other),
     };
@@ -193,28 +186,13 @@ async fn run_step(
         default_timeout: app.inner.settings.default_step_timeout,
     };
     let started = Instant::now();
-    let stop_process = CancellationToken::new();
-    let outcome = {
-        let runner = app.inner.runners.get(step.action.kind()).cloned();
-        match runner {
-            None => StepOutcome::Failed {
-                exit_code: None,
-                message: format!("this server has no runner for `{}` steps", step.action.kind()),
-            },
-            Some(runner) => {
-                let watch = stop_process.clone();
-                let (cancel, lost) = (cancel.clone(), lost.clone());
-                let relay = tokio::spawn(async move {
-                    tokio::select! {
-                        () = cancel.cancelled() => watch.cancel(),
-                        () = lost.cancelled() => watch.cancel(),
-                    }
-                });
-                let outcome = runner.run(job, log.log(), stop_process.clone()).await;
-                relay.abort();
-                outcome
-            }
-        }
+    // `cancel` fires when the ticket is cancelled or the lease is lost; `lost` tells them apart.
+    let outcome = match app.inner.runners.get(step.action.kind()) {
+        None => StepOutcome::Failed {
+            exit_code: None,
+            message: format!("this server has no runner for `{}` steps", step.action.kind()),
+        },
+        Some(runner) => runner.run(job, log.log(), cancel.clone()).await,
     };
     // Runners build the message from what they were given (a URL, a program name), which may
     // hold a secret; only log lines pass through the redacting log on their own.
@@ -228,12 +206,12 @@ async fn run_step(
         .record(started.elapsed().as_secs_f64());
     log.finish().await;
     if lost.is_cancelled() {
-        return Ok(Err(Stop::LostLease));
+        return Ok(None);
     }
     if cancel.is_cancelled() {
         let current = app.load(&ticket.id).await?.ticket;
         wind_up_cancelled(app, &current).await?;
-        return Ok(Err(Stop::Done));
+        return Ok(None);
     }
     // The step's end, and the run's when this step ends it, in one commit.
     let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone() }];
@@ -247,7 +225,7 @@ async fn run_step(
         StepOutcome::Succeeded => {}
     }
     app.apply_all(&ticket.id, &Actor::System, &commands).await?;
-    Ok(Ok(outcome))
+    Ok(Some(outcome))
 }
 
 /// Where an interrupted run goes on.
