@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use super::Figure;
-use super::measure::meets;
+use super::{Figure, Target};
 
 const CONFIG: &str = "server: { listen: 127.0.0.1:0 }\nstorage: { url: sqlite://./docket.db }\ncatalog: ./workflows\n\
 people: [{ id: alice, name: Alice }]\npolicies: [{ name: all, when: \"true\", auto_approve: true }]\n";
@@ -55,14 +54,8 @@ pub(crate) async fn measure() -> anyhow::Result<Vec<Figure>> {
     let rss = rss_kib / 1024.0;
     let startup_ms = startup.as_secs_f64() * 1000.0;
     Ok(vec![
-        Figure {
-            name: "start-up to ready",
-            value: startup_ms,
-            unit: "ms",
-            target: "≤ 200 ms",
-            met: meets("start-up to ready", startup_ms),
-        },
-        Figure { name: "idle RSS", value: rss, unit: "MiB", target: "≤ 30 MB", met: meets("idle RSS", rss) },
+        Figure::new("start-up to ready", startup_ms, "ms", Target::AtMost(200.0)),
+        Figure::new("idle RSS", rss, "MiB", Target::AtMost(30.0)),
     ])
 }
 
