@@ -23,7 +23,7 @@ mod error;
 mod live;
 mod settings;
 
-pub use app::{App, AppParts, AuditReport, TOKEN_PREFIX};
+pub use app::{App, AppParts, ApprovalView, AuditReport, StageView, TOKEN_PREFIX, TicketAction, raw_params};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

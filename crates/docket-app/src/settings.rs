@@ -58,6 +58,9 @@ pub struct Settings {
     pub outbox_max_backoff: Duration,
     /// Live event buffer per subscriber.
     pub live_capacity: usize,
+    /// Where people reach this Docket (`server.public_url`, no trailing slash); chat messages
+    /// link to its pages.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             outbox_backoff: Duration::from_secs(1),
             outbox_max_backoff: Duration::from_secs(300),
             live_capacity: 4096,
+            public_url: None,
         }
     }
 }

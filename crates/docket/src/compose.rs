@@ -61,7 +61,8 @@ pub(crate) async fn compose(path: &Path, notifiers: Vec<Arc<dyn Notifier>>) -> a
     let loaded = load(path)?;
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (store, exclusive) = open_store(&loaded.config).await?;
-    let settings = Settings { exclusive, base_env: base_env(), ..Settings::default() };
+    let public_url = loaded.config.server.public_url.clone();
+    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() };
     let rules = RuleBook {
         catalog: loaded.catalog,
         policies: loaded.policies,

@@ -110,7 +110,8 @@ impl App {
                 self.audit_entry(&ticket.id, by, e, now)
             })
             .collect();
-        let outbox = self.outbox_for(&ticket, &events);
+        let version_after = expected_version + events.len() as u64;
+        let outbox = self.outbox_for(&ticket, &events, actor, version_after);
         let has_outbox = !outbox.is_empty();
         let change =
             Change { ticket: ticket.clone(), expected_version, at: now, events: events.clone(), audit, outbox, queue };
@@ -184,7 +185,10 @@ impl App {
         }
     }
 
-    fn outbox_for(&self, ticket: &Ticket, events: &[Event]) -> Vec<NewOutboxMessage> {
+    /// The notifications `events` cause. Each payload names the change: its audit actions,
+    /// who acted, the state it left, and the ticket's version after it, so a notifier can read
+    /// exactly these events back from the history (the last `events` of `version`).
+    fn outbox_for(&self, ticket: &Ticket, events: &[Event], actor: &Actor, version: u64) -> Vec<NewOutboxMessage> {
         let actions: Vec<&str> = events.iter().map(Event::action).collect();
         let mut out = Vec::new();
         for notifier in &self.inner.notifiers {
@@ -193,7 +197,13 @@ impl App {
                     notifier: notifier.name().to_owned(),
                     ticket: ticket.id.clone(),
                     key,
-                    payload: serde_json::json!({ "actions": actions, "state": ticket.state }),
+                    payload: serde_json::json!({
+                        "actions": actions,
+                        "state": ticket.state,
+                        "by": actor.to_string(),
+                        "version": version,
+                        "events": events.len(),
+                    }),
                 });
             }
         }

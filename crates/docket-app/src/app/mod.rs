@@ -5,7 +5,9 @@ mod audit;
 mod commands;
 mod commit;
 mod queries;
+mod state;
 mod tokens;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
 pub use tokens::TOKEN_PREFIX;
+pub use views::{ApprovalView, StageView, TicketAction, raw_params};
 
 use crate::live::{LiveEvent, LiveHub};
 use crate::ports::clock::Clock;

@@ -65,7 +65,7 @@ async fn deliver(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<
     let Some(notifier) = notifier else {
         return Err(NotifyError::Permanent(format!("no notifier named `{}` is configured", message.message.notifier)));
     };
-    match tokio::time::timeout(DELIVERY_TIMEOUT, notifier.deliver(message, ticket)).await {
+    match tokio::time::timeout(DELIVERY_TIMEOUT, notifier.deliver(app, message, ticket)).await {
         Ok(result) => result,
         Err(_) => Err(NotifyError::Transient(format!("no answer within {}s", DELIVERY_TIMEOUT.as_secs()))),
     }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use docket_core::{Event, Ticket};
 
+use crate::app::App;
 use crate::ports::store::OutboxMessage;
 
 /// Why a delivery failed, and whether trying again could help.
@@ -29,6 +30,8 @@ pub trait Notifier: Send + Sync + 'static {
     fn wants(&self, ticket: &Ticket, events: &[Event]) -> Vec<String>;
 
     /// Delivers one message. `ticket` is the ticket as it is now, so a late retry shows the
-    /// current state. Delivery must be idempotent per (ticket, key): edit, never duplicate.
-    async fn deliver(&self, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError>;
+    /// current state; `app` answers the questions a message needs (who may approve, links) and
+    /// keeps the surface's state (which chat message shows the ticket). Delivery must be
+    /// idempotent per (ticket, key): edit, never duplicate.
+    async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError>;
 }

@@ -295,6 +295,24 @@ pub trait Store: Send + Sync + 'static {
     /// Counts for metrics.
     async fn stats(&self) -> Result<StoreStats, StoreError>;
 
+    /// A surface's stored value under (`scope`, `key`), if any. Surfaces keep small values
+    /// here between requests: the chat message showing a ticket, conversation references, event
+    /// ids already seen, sessions.
+    async fn state_get(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets the value under (`scope`, `key`), replacing any, stamped `at`.
+    async fn state_put(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Sets the value only if the key is absent. Returns whether it was set: of several callers
+    /// racing on one key (on any replica), exactly one hears `true`.
+    async fn state_put_new(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<bool, StoreError>;
+
+    /// Every (key, value) in `scope` whose key starts with `prefix`, by key, at most `limit`.
+    async fn state_list(&self, scope: &str, prefix: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Deletes entries of `scope` stamped before `before`; returns how many.
+    async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError>;
+
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 }

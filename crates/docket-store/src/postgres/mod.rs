@@ -7,6 +7,7 @@ mod audit;
 mod logs;
 mod outbox;
 mod queue;
+mod state;
 mod tickets;
 
 use std::time::Duration;
@@ -156,6 +157,26 @@ impl Store for PgStore {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         admin::stats(&self.pool).await
+    }
+
+    async fn state_get(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
+        state::get(&self.pool, scope, key).await
+    }
+
+    async fn state_put(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<(), StoreError> {
+        state::put(&self.pool, (scope, key, value), at, false).await.map(drop)
+    }
+
+    async fn state_put_new(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<bool, StoreError> {
+        state::put(&self.pool, (scope, key, value), at, true).await
+    }
+
+    async fn state_list(&self, scope: &str, prefix: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        state::list(&self.pool, scope, prefix, limit).await
+    }
+
+    async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
+        state::prune(&self.pool, scope, before).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

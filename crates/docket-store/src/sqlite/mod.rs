@@ -13,6 +13,7 @@ mod checkpoint;
 mod logs;
 mod outbox;
 mod queue;
+mod state;
 mod tickets;
 mod writer;
 
@@ -227,6 +228,28 @@ impl Store for SqliteStore {
 
     async fn stats(&self) -> Result<StoreStats, StoreError> {
         admin::stats(&self.reader).await
+    }
+
+    async fn state_get(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
+        state::get(&self.reader, scope, key).await
+    }
+
+    async fn state_put(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<(), StoreError> {
+        let put = state::Put { scope: scope.into(), key: key.into(), value: value.into(), at, only_new: false };
+        self.writer.submit(put).await.map(drop)
+    }
+
+    async fn state_put_new(&self, scope: &str, key: &str, value: &str, at: Timestamp) -> Result<bool, StoreError> {
+        let put = state::Put { scope: scope.into(), key: key.into(), value: value.into(), at, only_new: true };
+        self.writer.submit(put).await
+    }
+
+    async fn state_list(&self, scope: &str, prefix: &str, limit: u32) -> Result<Vec<(String, String)>, StoreError> {
+        state::list(&self.reader, scope, prefix, limit).await
+    }
+
+    async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
+        self.writer.submit(state::Prune { scope: scope.into(), before }).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

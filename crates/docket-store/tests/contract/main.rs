@@ -19,6 +19,7 @@ mod logs;
 mod open;
 mod outbox;
 mod queue;
+mod state;
 mod tickets;
 
 /// Makes `sqlite::NAME` and `postgres::NAME` for each `module::NAME` case.
@@ -74,4 +75,6 @@ contract! {
     admin::tokens_round_trip,
     admin::stats_count_states_queue_and_undelivered,
     admin::reopening_keeps_everything_and_migrates_once,
+    state::surface_state_puts_lists_and_prunes,
+    state::concurrent_first_writers_have_one_winner,
 }

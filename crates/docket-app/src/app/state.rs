@@ -1,0 +1,38 @@
+//! Surface state: small values the chat and web surfaces keep between requests (which chat
+//! message shows a ticket, where a person can be messaged, event ids already handled,
+//! sessions), durable in the store and shared by every replica. Scopes keep surfaces apart.
+
+use std::time::Duration;
+
+use super::App;
+use crate::error::AppError;
+
+impl App {
+    /// The value a surface kept under `key` in `scope`.
+    pub async fn recall(&self, scope: &str, key: &str) -> Result<Option<String>, AppError> {
+        Ok(self.store().state_get(scope, key).await?)
+    }
+
+    /// Keeps `value` under `key` in `scope`, replacing any earlier value.
+    pub async fn remember(&self, scope: &str, key: &str, value: &str) -> Result<(), AppError> {
+        Ok(self.store().state_put(scope, key, value, self.now()).await?)
+    }
+
+    /// Keeps `value` only if nothing is kept under `key` yet; `true` for the first caller.
+    /// Surfaces de-duplicate retried deliveries with it (Slack's `event_id`, envelope ids).
+    pub async fn remember_first(&self, scope: &str, key: &str, value: &str) -> Result<bool, AppError> {
+        Ok(self.store().state_put_new(scope, key, value, self.now()).await?)
+    }
+
+    /// Every (key, value) kept in `scope` under keys starting with `prefix`, by key (at most
+    /// 1,000).
+    pub async fn recall_all(&self, scope: &str, prefix: &str) -> Result<Vec<(String, String)>, AppError> {
+        Ok(self.store().state_list(scope, prefix, 1000).await?)
+    }
+
+    /// Forgets what `scope` kept (or last replaced) more than `age` ago; returns how many.
+    pub async fn forget_older(&self, scope: &str, age: Duration) -> Result<u64, AppError> {
+        let before = self.now().checked_sub(jiff::SignedDuration::try_from(age).unwrap_or_default()).unwrap_or_default();
+        Ok(self.store().state_prune(scope, before).await?)
+    }
+}
