@@ -9,11 +9,15 @@ timezone: UTC
 ticket_prefix: DKT
 
 people:
-  - { id: alice, name: Alice Ng, email: alice@example.com, slack: U0ALICE, groups: [dev] }
-  - { id: bob, name: Bob Ruiz, email: bob@example.com, slack: U0BOB, groups: [sre] }
-  - { id: carol, name: Carol Diaz, email: carol@example.com, slack: U0CAROL, groups: [sre] }
+  - { id: alice, name: Alice Ng, email: alice@example.com, slack: U0ALICE, teams: aad-alice, groups: [dev] }
+  - { id: bob, name: Bob Ruiz, email: bob@example.com, slack: U0BOB, teams: aad-bob, groups: [sre] }
+  - { id: carol, name: Carol Diaz, email: carol@example.com, slack: U0CAROL, teams: aad-carol, groups: [sre] }
   - { id: dave, name: Dave Admin, email: dave@example.com, groups: [ops], admin: true }
   - { id: erin, name: Erin Cole, email: erin@example.com, groups: [dev] }
+
+# carol is always on call, so tests can say who is asked first.
+oncall:
+  sre-primary: { rotation: [carol], shift: 1w, start: 2026-01-05T09:00 }
 
 groups:
   - { id: dev }
@@ -27,8 +31,9 @@ policies:
   - name: production
     when: params.env == "prod"
     stages:
-      - { name: lead, from: [group:sre], count: 1 }
+      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }
       - { name: security, from: [group:sre], count: 1 }
+    notify: { slack: C0APPROVALS, teams: "19:approvals@thread.tacv2" }
   - name: everything-else
     when: "true"
     auto_approve: true
@@ -40,6 +45,9 @@ title: Deploy a service
 description: Roll out a version of a service.
 category: Deployments
 risk: medium
+examples:
+  - deploy {service} {version} to {env}
+  - ship {service} to {env}
 params:
   - { name: service, type: choice, choices: [api, web] }
   - { name: version, type: string, pattern: '^\d+\.\d+\.\d+$' }

@@ -60,7 +60,12 @@ impl Notifier for RecordingNotifier {
         vec!["status".to_owned()]
     }
 
-    async fn deliver(&self, _app: &docket_app::App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+    async fn deliver(
+        &self,
+        _app: &docket_app::App,
+        message: &OutboxMessage,
+        ticket: &Ticket,
+    ) -> Result<(), NotifyError> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         let left = self.fail_first.load(Ordering::SeqCst);
         if left > 0 {

@@ -32,7 +32,8 @@ impl App {
 
     /// Forgets what `scope` kept (or last replaced) more than `age` ago; returns how many.
     pub async fn forget_older(&self, scope: &str, age: Duration) -> Result<u64, AppError> {
-        let before = self.now().checked_sub(jiff::SignedDuration::try_from(age).unwrap_or_default()).unwrap_or_default();
+        let before =
+            self.now().checked_sub(jiff::SignedDuration::try_from(age).unwrap_or_default()).unwrap_or_default();
         Ok(self.store().state_prune(scope, before).await?)
     }
 }

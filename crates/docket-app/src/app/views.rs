@@ -159,7 +159,7 @@ impl App {
             .filter(|action| {
                 let command = match action {
                     TicketAction::Approve => match &ticket.digest {
-                        Some(digest) => Command::Approve { digest: digest.clone(), comment: None },
+                        Some(digest) => Command::Approve { digest: *digest, comment: None },
                         None => return false,
                     },
                     TicketAction::Reject => Command::Reject { reason: placeholder.clone() },

@@ -15,6 +15,7 @@ mod expiry;
 mod flow;
 mod logs;
 mod outbox;
+mod views;
 
 use docket_core::ticket::Origin;
 use docket_core::{Actor, RawParams};

@@ -1,6 +1,7 @@
 //! The workflow catalog as values: workflows, steps, typed parameters, templates, examples.
 
 pub mod example;
+pub mod matcher;
 pub mod param;
 pub mod template;
 pub mod workflow;

@@ -231,7 +231,7 @@ fn is_blank(value: &serde_json::Value) -> bool {
 }
 
 /// Turns raw input into the declared type, accepting text for every type (chat sends text).
-fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamValue, String> {
+pub(crate) fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamValue, String> {
     use serde_json::Value as J;
     match (&spec.kind, raw) {
         (ParamKind::Integer { .. }, J::Number(n)) => {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod fixtures;
+mod matcher;
 mod params;
 mod policy;
 mod properties;

@@ -52,9 +52,7 @@ pub(super) async fn list(
     .fetch_all(pool)
     .await
     .map_err(db_error)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("key").map_err(db_error)?, r.try_get("value").map_err(db_error)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("key").map_err(db_error)?, r.try_get("value").map_err(db_error)?))).collect()
 }
 
 /// Deletes a scope's entries stamped before `before`.

@@ -37,9 +37,7 @@ pub(super) async fn list(
     .fetch_all(reader)
     .await
     .map_err(db_error)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("key").map_err(db_error)?, r.try_get("value").map_err(db_error)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("key").map_err(db_error)?, r.try_get("value").map_err(db_error)?))).collect()
 }
 
 /// Sets a value, replacing any (`only_new: false`), or only where there is none.

@@ -25,7 +25,7 @@ async fn prod_needs_lead_then_security_and_then_runs() {
     assert_eq!(
         decision["stages"],
         json!([
-            { "name": "lead", "count": 1, "from": ["group:sre"], "approvers": [], "satisfied": false },
+            { "name": "lead", "count": 1, "from": ["oncall:sre-primary", "group:sre"], "approvers": [], "satisfied": false },
             { "name": "security", "count": 1, "from": ["group:sre"], "approvers": [], "satisfied": false },
         ])
     );
@@ -78,7 +78,7 @@ async fn people_outside_the_stage_cannot_approve() {
     assert!(reply.message().contains("erin is not an approver for stage `lead`"), "{}", reply.text);
     let details = reply.json()["error"]["details"].clone();
     assert_eq!(details["stage"], "lead");
-    assert_eq!(details["approvers"], "group:sre");
+    assert_eq!(details["approvers"], "oncall:sre-primary, group:sre");
     api.kit.stop().await;
 }
 

@@ -21,7 +21,12 @@ impl Notifier for ConsoleNotifier {
         if worth_a_line { vec!["status".to_owned()] } else { Vec::new() }
     }
 
-    async fn deliver(&self, _app: &docket_app::App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+    async fn deliver(
+        &self,
+        _app: &docket_app::App,
+        message: &OutboxMessage,
+        ticket: &Ticket,
+    ) -> Result<(), NotifyError> {
         let actions = message.message.payload.get("actions").and_then(|a| a.as_array()).map_or_else(String::new, |a| {
             a.iter().filter_map(|v| v.as_str()).map(|s| s.trim_start_matches("ticket.")).collect::<Vec<_>>().join(", ")
         });
