@@ -8,11 +8,15 @@ use anyhow::Context as _;
 use docket_app::{App, AppParts, Notifier, RuleBook, Settings, Store, SystemClock};
 use docket_config::{Config, Loaded};
 
+use crate::surfaces::Surfaces;
+
 /// A loaded configuration and the app built from it.
 pub(crate) struct Composed {
     pub(crate) app: App,
     pub(crate) config: Config,
     pub(crate) warnings: Vec<String>,
+    /// The chat surfaces it turns on, to attach once the app runs.
+    pub(crate) surfaces: Surfaces,
 }
 
 /// Loads the configuration at `path`, or says every error in it.
@@ -56,9 +60,12 @@ fn sqlite_path(url: &str, config_path: &Path) -> Option<PathBuf> {
     Some(folder.join(path))
 }
 
-/// Builds the app for the configuration at `path` (not started).
-pub(crate) async fn compose(path: &Path, notifiers: Vec<Arc<dyn Notifier>>) -> anyhow::Result<Composed> {
+/// Builds the app for the configuration at `path` (not started), with `notifiers` besides those
+/// of the chat surfaces the configuration turns on.
+pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) -> anyhow::Result<Composed> {
     let loaded = load(path)?;
+    let surfaces = Surfaces::from_config(&loaded.config)?;
+    notifiers.extend(surfaces.notifiers());
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (store, exclusive) = open_store(&loaded.config).await?;
     let public_url = loaded.config.server.public_url.clone();
@@ -73,7 +80,7 @@ pub(crate) async fn compose(path: &Path, notifiers: Vec<Arc<dyn Notifier>>) -> a
     };
     let runners = docket_runners::default_runners().context("starting the step runners")?;
     let app = App::new(AppParts { rules, settings, store, runners, notifiers, clock: Arc::new(SystemClock) });
-    Ok(Composed { app, config: loaded.config, warnings })
+    Ok(Composed { app, config: loaded.config, warnings, surfaces })
 }
 
 /// What every step's environment starts from: a fixed `PATH` (the server's own `PATH` would

@@ -8,6 +8,7 @@ mod client;
 mod compose;
 mod demo;
 mod serve;
+mod surfaces;
 
 use std::process::ExitCode;
 

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use docket_app::App;
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::compose;
+use crate::compose::{self, Composed};
 
 /// How long a stop waits for steps in progress.
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -22,7 +22,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let listen = args.listen.unwrap_or(composed.config.server.listen);
-    serve(composed.app, listen, started, |addr| {
+    serve(composed, listen, started, |addr| {
         tracing::info!(%addr, "docket is ready");
     })
     .await?;
@@ -37,22 +37,26 @@ pub(crate) fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-/// Serves `app` on `listen` until a stop signal; `ready` is told the bound address once the
-/// engine runs and the socket accepts.
+/// Serves the composed app on `listen` until a stop signal; `ready` is told the bound address
+/// once the engine runs and the socket accepts.
 pub(crate) async fn serve(
-    app: App,
+    composed: Composed,
     listen: SocketAddr,
     started: Instant,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    let Composed { app, surfaces, .. } = composed;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let engine = app.start().await.context("starting the engine")?;
-    let router = docket_web::router(app.clone(), docket_web::WebOptions { metrics, ..Default::default() });
+    let shutdown = CancellationToken::new();
+    let chat = surfaces.attach(&app, &shutdown)?;
+    let router = docket_web::router(app.clone(), docket_web::WebOptions { metrics, ..Default::default() }).merge(chat);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "started");
     ready(addr);
     axum::serve(listener, router).with_graceful_shutdown(stop_signal()).await.context("serving HTTP")?;
+    shutdown.cancel();
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
     Ok(())

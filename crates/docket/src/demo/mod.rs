@@ -28,7 +28,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let shown_dir = args.data_dir.display().to_string();
     let next = composed.app.tickets(&docket_app::TicketFilter { limit: 1, ..Default::default() }).await?;
     let next_number = next.tickets.first().map_or(1, |t| t.id.number() + 1);
-    serve::serve(composed.app, args.listen, started, move |addr| {
+    serve::serve(composed, args.listen, started, move |addr| {
         let mut out = std::io::stdout().lock();
         let _ = walkthrough(&mut out, addr, &shown_dir, &credentials, next_number);
     })

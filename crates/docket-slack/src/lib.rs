@@ -1,0 +1,1 @@
+//! Docket in Slack (being built).

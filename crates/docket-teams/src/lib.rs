@@ -1,0 +1,1 @@
+//! Docket in Microsoft Teams (being built).

@@ -1,0 +1,58 @@
+//! The chat surfaces the configuration turns on (Slack, Teams). Each gives a notifier, which the
+//! app is built with, and — once the app exists — routes to merge into the HTTP server and
+//! background tasks (Socket Mode) that stop with it. One file per surface says how it is built.
+
+mod slack;
+mod teams;
+
+use std::sync::Arc;
+
+use axum::Router;
+use docket_app::{App, Notifier};
+use docket_config::Config;
+use tokio_util::sync::CancellationToken;
+
+/// Attaches a surface to the running app: its routes, after starting any background task.
+type Attach = Box<dyn FnOnce(&App, &CancellationToken) -> anyhow::Result<Router> + Send>;
+
+/// The surfaces a configuration turns on.
+#[derive(Default)]
+pub(crate) struct Surfaces {
+    notifiers: Vec<Arc<dyn Notifier>>,
+    attach: Vec<Attach>,
+}
+
+impl Surfaces {
+    /// Builds every configured surface (none when `slack` and `teams` are absent).
+    pub(crate) fn from_config(config: &Config) -> anyhow::Result<Self> {
+        let mut surfaces = Self::default();
+        slack::add(config, &mut surfaces)?;
+        teams::add(config, &mut surfaces)?;
+        Ok(surfaces)
+    }
+
+    /// Adds a surface: its notifier and how to attach it once the app runs.
+    #[allow(dead_code, reason = "called by slack.rs and teams.rs as they are built")]
+    pub(crate) fn push(
+        &mut self,
+        notifier: Arc<dyn Notifier>,
+        attach: impl FnOnce(&App, &CancellationToken) -> anyhow::Result<Router> + Send + 'static,
+    ) {
+        self.notifiers.push(notifier);
+        self.attach.push(Box::new(attach));
+    }
+
+    /// The surfaces' notifiers, for the app.
+    pub(crate) fn notifiers(&self) -> Vec<Arc<dyn Notifier>> {
+        self.notifiers.clone()
+    }
+
+    /// Starts the surfaces' background tasks (stopped by `shutdown`) and returns their routes.
+    pub(crate) fn attach(self, app: &App, shutdown: &CancellationToken) -> anyhow::Result<Router> {
+        let mut router = Router::new();
+        for attach in self.attach {
+            router = router.merge(attach(app, shutdown)?);
+        }
+        Ok(router)
+    }
+}
