@@ -23,7 +23,10 @@ mod error;
 mod live;
 mod settings;
 
-pub use app::{App, AppParts, ApprovalView, AuditReport, StageView, TOKEN_PREFIX, TicketAction, raw_params};
+pub use app::{
+    App, AppParts, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction, TicketSummary, Tone,
+    plan_lines, raw_params,
+};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

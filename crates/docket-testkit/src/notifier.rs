@@ -18,6 +18,8 @@ pub struct Delivered {
     pub state: TicketState,
     /// The outbox row's id.
     pub outbox_id: u64,
+    /// The key events of the change, in words, as chat surfaces show them.
+    pub happenings: Vec<String>,
 }
 
 /// Records deliveries; fails the first `fail_first` attempts with a transient error.
@@ -62,7 +64,7 @@ impl Notifier for RecordingNotifier {
 
     async fn deliver(
         &self,
-        _app: &docket_app::App,
+        app: &docket_app::App,
         message: &OutboxMessage,
         ticket: &Ticket,
     ) -> Result<(), NotifyError> {
@@ -72,7 +74,10 @@ impl Notifier for RecordingNotifier {
             self.fail_first.store(left - 1, Ordering::SeqCst);
             return Err(NotifyError::Transient("the chat service is unavailable (test)".to_owned()));
         }
+        let happenings = app.happenings(message, ticket).await.map_err(|e| NotifyError::Transient(e.to_string()))?;
+        let happenings = happenings.into_iter().map(|h| h.text).collect();
         self.delivered.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Delivered {
+            happenings,
             ticket: ticket.id.to_string(),
             key: message.message.key.clone(),
             state: ticket.state,

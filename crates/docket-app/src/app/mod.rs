@@ -6,6 +6,7 @@ mod commands;
 mod commit;
 mod queries;
 mod state;
+mod summary;
 mod tokens;
 mod views;
 
@@ -18,6 +19,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
+pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::TOKEN_PREFIX;
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};
 

@@ -58,3 +58,44 @@ async fn requestable_workflows_follow_requesters() {
     assert_eq!(t.app.ticket_url(&docket_core::TicketId::new("DKT", 7)), None, "no public URL in these settings");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_chat_summary_says_what_it_waits_for_and_changes_read_as_words() {
+    let recorder = std::sync::Arc::new(docket_testkit::RecordingNotifier::default());
+    let t = TestApp::builder().notifier(recorder.clone()).start().await;
+    let ticket = t.app.request(&person("alice"), &"deploy".into(), deploy("prod"), api()).await.unwrap();
+    let summary = t.app.summarize(&ticket);
+    assert_eq!(summary.headline, "Waiting for approval (stage lead)");
+    assert_eq!(summary.tone, docket_app::Tone::Waiting);
+    assert_eq!(summary.requester, "Alice Ng");
+    assert_eq!(summary.title, "Deploy a service");
+    assert!(summary.params.contains(&("version".to_owned(), "1.2.3".to_owned())), "{:?}", summary.params);
+    assert_eq!(summary.plan, ["1. rollout — echo \"deploying api 1.2.3 to prod\""]);
+
+    let digest = ticket.digest.unwrap();
+    t.app.approve(&person("bob"), &ticket.id, digest, Some("lgtm".into())).await.unwrap();
+    t.app.approve(&person("carol"), &ticket.id, digest, None).await.unwrap();
+    let done = t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    assert_eq!(t.app.summarize(&done).headline, "Succeeded");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !recorder.delivered().iter().any(|d| d.happenings.iter().any(|h| h == "Succeeded")) {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", recorder.delivered());
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let said: Vec<String> = recorder.delivered().into_iter().flat_map(|d| d.happenings).collect();
+    for expected in [
+        "Requested by Alice Ng",
+        "Approved by Bob Ruiz (stage lead): lgtm",
+        "Approved by Carol Diaz (stage security)",
+        "Run started",
+        "Succeeded",
+    ] {
+        assert!(said.iter().any(|s| s == expected), "`{expected}` missing from {said:#?}");
+    }
+    assert_eq!(
+        said.iter().filter(|s| *s == "Approved by Bob Ruiz (stage lead): lgtm").count(),
+        1,
+        "each change is told once"
+    );
+    t.stop().await;
+}
