@@ -1,6 +1,6 @@
 //! Docket over HTTP: the REST API under `/api/v1` (JSON, with live ticket updates as
-//! server-sent events and an OpenAPI document), and the operational endpoints `/healthz`,
-//! `/readyz` and `/metrics`.
+//! server-sent events and an OpenAPI document), the web UI (server-rendered pages with
+//! OpenID Connect sign-in), and the operational endpoints `/healthz`, `/readyz` and `/metrics`.
 //!
 //! The web layer authenticates callers and translates between HTTP and the [`App`]; every
 //! decision about who may do what is made by the app and core, so the API refuses exactly what
@@ -8,6 +8,8 @@
 //!
 //! - `api`: one module per resource (workflows, tickets, logs and events, audit), the view
 //!   types the API promises, the error type every route returns, and the OpenAPI document.
+//! - `ui`: the web pages people use: home, catalog, request forms, tickets with live logs,
+//!   the audit trail; sessions, CSRF protection and sign-in.
 //! - `ops`: health, readiness and metrics for whoever runs Docket.
 
 use std::time::Duration;
@@ -20,6 +22,9 @@ use tower_http::trace::TraceLayer;
 
 mod api;
 mod ops;
+mod ui;
+
+pub use ui::OidcOptions;
 
 /// How the HTTP surface is set up. `WebOptions::default()` serves no metrics and accepts
 /// request bodies up to 256 KiB.
@@ -30,11 +35,17 @@ pub struct WebOptions {
     pub metrics: Option<PrometheusHandle>,
     /// The largest request body accepted; larger ones are refused with 413.
     pub max_body_bytes: usize,
+    /// Web sign-in through an OpenID Connect provider; `None` leaves the pages saying how to
+    /// get access (API tokens still work for the API).
+    pub oidc: Option<OidcOptions>,
+    /// `docket demo` only: visitors act as a sample person, under a banner that lets them
+    /// switch to any other. Never set by `docket serve`.
+    pub demo: bool,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        Self { metrics: None, max_body_bytes: 256 * 1024 }
+        Self { metrics: None, max_body_bytes: 256 * 1024, oidc: None, demo: false }
     }
 }
 
@@ -45,6 +56,8 @@ pub(crate) struct Web {
     pub(crate) app: App,
     /// The metrics recorder's handle, if metrics are on.
     pub(crate) metrics: Option<PrometheusHandle>,
+    /// What the web UI needs besides the app: sign-in, cookies, the demo switch.
+    pub(crate) ui: std::sync::Arc<ui::UiState>,
 }
 
 /// How often a server-sent event stream sends a keep-alive comment.
@@ -62,12 +75,14 @@ pub fn route_table() -> Vec<(&'static str, String)> {
     api.chain(ops).collect()
 }
 
-/// The HTTP surface of `app`: `/api/v1/…`, `/healthz`, `/readyz` and `/metrics`. The binary
-/// serves it (and later merges the web UI's pages into it).
+/// The HTTP surface of `app`: `/api/v1/…`, the web UI's pages, `/healthz`, `/readyz` and
+/// `/metrics`. The binary serves it.
 pub fn router(app: App, options: WebOptions) -> Router {
-    let web = Web { app, metrics: options.metrics };
+    let ui = std::sync::Arc::new(ui::UiState::new(&app, options.oidc, options.demo));
+    let web = Web { app, metrics: options.metrics, ui };
     Router::new()
         .nest(API_PREFIX, api::router())
+        .merge(ui::router())
         // The nested router's fallback does not see the bare prefix with a slash.
         .route("/api/v1/", axum::routing::any(api::no_route))
         .merge(api::table_router(ops::routes()))

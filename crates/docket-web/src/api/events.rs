@@ -53,18 +53,22 @@ pub(crate) async fn stream(
         })?,
         None => query.number("after", 0u64)?,
     };
+    open(&web.app, id, after).await
+}
+
+/// The event stream of ticket `id` from the log line after `after`, for whoever the caller
+/// authenticated (the API by token, the web UI by its session cookie).
+pub(crate) async fn open(
+    app: &App,
+    id: TicketId,
+    after: u64,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
     // Subscribe before reading, so nothing that happens in between is missed.
-    let live = web.app.subscribe();
-    let (ticket, version) = web.app.ticket_with_version(&id).await?;
+    let live = app.subscribe();
+    let (ticket, version) = app.ticket_with_version(&id).await?;
     let (sender, receiver) = mpsc::channel(BUFFER);
-    let follower = Follower {
-        app: web.app.clone(),
-        id,
-        sender,
-        version: 0,
-        next: after.saturating_add(1),
-        pending: BTreeMap::new(),
-    };
+    let follower =
+        Follower { app: app.clone(), id, sender, version: 0, next: after.saturating_add(1), pending: BTreeMap::new() };
     tokio::spawn(follower.run(ticket, version, live));
     let events = ReceiverStream::new(receiver).map(Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))

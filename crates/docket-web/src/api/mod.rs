@@ -5,9 +5,9 @@
 //! Every route but `/openapi.json` needs `Authorization: Bearer <token>`. Every error, from a
 //! refused approval to an unknown route, is `{"error": {"code", "message", "details"}}`.
 
-mod audit;
+pub(crate) mod audit;
 mod error;
-mod events;
+pub(crate) mod events;
 mod extract;
 mod logs;
 mod me;

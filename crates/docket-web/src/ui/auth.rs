@@ -1,0 +1,95 @@
+//! The signed-in viewer of a page, read from the session cookie. Without a session a page
+//! sends the browser to sign in; in `docket demo` the browser is signed in as the first sample
+//! person instead, and the banner lets it switch.
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum::response::{IntoResponse, Redirect};
+use docket_core::{Actor, PersonId};
+
+use super::form::FormData;
+use super::page::UiError;
+use super::session::{self, Session};
+use crate::Web;
+
+/// Who is looking at a page.
+#[derive(Debug, Clone)]
+pub(crate) struct Viewer {
+    /// Their directory id.
+    pub(crate) person: PersonId,
+    /// Their display name.
+    pub(crate) name: String,
+    /// Whether they are an admin.
+    pub(crate) admin: bool,
+    /// Commands are issued as this actor.
+    pub(crate) actor: Actor,
+    /// The session (for its CSRF token).
+    pub(crate) session: Session,
+}
+
+impl Viewer {
+    /// Refuses a form that does not carry this session's CSRF token, and records the attempt.
+    pub(crate) async fn check_csrf(&self, web: &Web, form: &FormData, what: &str) -> Result<(), UiError> {
+        match form.get("csrf") {
+            Some(token) if session::same_token(token, &self.session.csrf) => Ok(()),
+            _ => {
+                let detail = format!("a form without a valid CSRF token for {} ({what})", self.person);
+                web.app.audit_rejected_credentials("web", &detail).await;
+                Err(UiError::Forbidden(
+                    "This form was not sent from a Docket page you opened (its security token is missing or \
+                     out of date). Nothing was changed; reload the page and try again."
+                        .to_owned(),
+                ))
+            }
+        }
+    }
+}
+
+impl FromRequestParts<Web> for Viewer {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, UiError> {
+        let here = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |u| u.0.clone());
+        let here = here.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        if let Some(id) = session::read_cookie(&parts.headers, session::COOKIE)
+            && let Some(session) = session::load(&web.app, id).await?
+            && let Some(viewer) = viewer(web, session)
+        {
+            return Ok(viewer);
+        }
+        if parts.method != Method::GET {
+            return Err(UiError::Forbidden(
+                "You are not signed in (or your session has ended), so nothing was changed. Sign in and try again."
+                    .to_owned(),
+            ));
+        }
+        if web.ui.demo {
+            return Err(UiError::Response(demo_sign_in(web, &here).await?));
+        }
+        Err(UiError::SignIn(here))
+    }
+}
+
+/// The viewer of `session`, if its person is still in the directory.
+fn viewer(web: &Web, session: Session) -> Option<Viewer> {
+    let person = web.app.rules().directory.person(&session.person)?;
+    Some(Viewer {
+        person: person.id.clone(),
+        name: person.name.clone(),
+        admin: person.admin,
+        actor: Actor::Person { id: person.id.clone() },
+        session,
+    })
+}
+
+/// `docket demo`: a session as the first sample person, then back to `here`.
+async fn demo_sign_in(web: &Web, here: &str) -> Result<axum::response::Response, UiError> {
+    let Some(first) = web.app.rules().directory.people().next().map(|p| p.id.clone()) else {
+        return Err(UiError::Forbidden("The demo has no people to act as.".to_owned()));
+    };
+    let (id, _) = session::create(&web.app, &first).await?;
+    let mut response = Redirect::to(here).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
+    Ok(response)
+}

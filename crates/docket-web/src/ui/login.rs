@@ -1,0 +1,246 @@
+//! Signing in and out: `/login` (to the OpenID Connect provider, or a page saying how to get
+//! access when none is configured), `/auth/callback` (back from the provider: state, code,
+//! ID token, then the person by OIDC subject or email), `/logout`, and the demo's switch.
+//! Every failed sign-in is audited.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::auth::Viewer;
+use super::form::FormData;
+use super::form::UiQuery;
+use super::oidc::Pending;
+use super::page::{UiError, render};
+use super::session::{self, SCOPE};
+use crate::Web;
+
+/// The cookie that ties a sign-in's `state` to the browser that started it.
+const LOGIN_COOKIE: &str = "docket_login";
+/// How long a sign-in may take at the provider, in seconds.
+const LOGIN_SECONDS: i64 = 600;
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SignInPage {
+    title: String,
+    message: String,
+    provider: String,
+}
+
+fn signin_page(status: StatusCode, title: &str, message: &str, provider: String) -> Result<Response, UiError> {
+    render(&SignInPage { title: title.to_owned(), message: message.to_owned(), provider }, status)
+}
+
+/// Only paths on this site, so a link cannot send people elsewhere after signing in.
+fn local(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct LoginQuery {
+    next: Option<String>,
+}
+
+/// `GET /login?next=…`
+pub(crate) async fn page(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    UiQuery(query): UiQuery<LoginQuery>,
+) -> Result<Response, UiError> {
+    let next = local(query.next.as_deref());
+    if web.ui.demo {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    if let Some(id) = session::read_cookie(&headers, session::COOKIE)
+        && session::load(&web.app, id).await?.is_some()
+    {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    let Some(provider) = &web.ui.oidc else {
+        return signin_page(
+            StatusCode::OK,
+            "Sign in to Docket",
+            "Web sign-in is not set up on this server: an administrator adds an OpenID Connect provider \
+             under `web: { oidc: … }` in docket.yaml. Until then, use Docket from chat or with an API token \
+             (`docket token create --person you`).",
+            String::new(),
+        );
+    };
+    let state = session::random_token()?;
+    let pending = Pending { verifier: session::random_token()?, nonce: session::random_token()?, next };
+    let url = match provider.authorize_url(&state, &pending).await {
+        Ok(url) => url,
+        Err(error) => {
+            tracing::warn!(%error, "could not start a sign-in");
+            return signin_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                &format!("{error}. Try again in a moment."),
+                provider.name(),
+            );
+        }
+    };
+    let json = serde_json::to_string(&pending).map_err(|e| UiError::Internal(e.to_string()))?;
+    web.app.remember(SCOPE, &format!("login:{}", session::sha256_hex(&state)), &json).await?;
+    let mut response = Redirect::to(&url).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, &state, web.ui.secure, LOGIN_SECONDS));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// `GET /auth/callback?code=…&state=…`
+pub(crate) async fn callback(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    UiQuery(query): UiQuery<Callback>,
+) -> Result<Response, UiError> {
+    let Some(provider) = &web.ui.oidc else {
+        return Err(UiError::NotFound("Web sign-in is not set up on this server.".to_owned()));
+    };
+    let name = provider.name();
+    let refuse = |status: StatusCode, title: &str, message: String, audit: String| {
+        let web = web.clone();
+        let name = name.clone();
+        let title = title.to_owned();
+        async move {
+            web.app.audit_rejected_credentials("web", &audit).await;
+            let mut response = signin_page(status, &title, &message, name)?;
+            response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", web.ui.secure, 0));
+            Ok::<Response, UiError>(response)
+        }
+    };
+    if let Some(error) = &query.error {
+        let description = query.error_description.clone().unwrap_or_default();
+        let message = format!("The sign-in provider said: {error} {description}");
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Sign-in did not work",
+            message,
+            format!("sign-in refused by the provider: {error}"),
+        )
+        .await;
+    }
+    let expected = session::read_cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    let (Some(state), Some(code)) = (query.state.as_deref(), query.code.as_deref()) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Sign-in did not work",
+            "The provider sent no code or state.".to_owned(),
+            "sign-in callback without code or state".to_owned(),
+        )
+        .await;
+    };
+    let key = format!("login:{}", session::sha256_hex(state));
+    let pending = if !expected.is_empty() && session::same_token(state, expected) {
+        web.app.recall(SCOPE, &key).await?.and_then(|json| serde_json::from_str::<Pending>(&json).ok())
+    } else {
+        None
+    };
+    // Each sign-in is finished at most once.
+    let first = pending.is_some() && web.app.remember_first(SCOPE, &format!("{key}:used"), "1").await?;
+    let (Some(pending), true) = (pending, first) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Sign-in did not work",
+            "This sign-in was not started from this browser, was already used, or took too long. Start again."
+                .to_owned(),
+            "sign-in callback with an unknown or reused state".to_owned(),
+        )
+        .await;
+    };
+    let claims = match provider.finish(code, &pending).await {
+        Ok(claims) => claims,
+        Err(error) => {
+            tracing::warn!(%error, "a sign-in failed");
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "Sign-in did not work",
+                format!("{error}."),
+                format!("sign-in failed: {error}"),
+            )
+            .await;
+        }
+    };
+    let directory = &web.app.rules().directory;
+    let person =
+        directory.by_subject(&claims.sub).or_else(|| claims.verified_email().and_then(|e| directory.by_email(e)));
+    let Some(person) = person else {
+        let who = claims.verified_email().map_or_else(|| format!("subject {}", claims.sub), str::to_owned);
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "You are not in Docket's people",
+            format!(
+                "You signed in as {who}, but nobody in Docket's directory has that email or sign-in subject. \
+                 Ask an administrator to add you to `people` in docket.yaml."
+            ),
+            format!("sign-in by someone not in the directory: {who}"),
+        )
+        .await;
+    };
+    let (id, _) = session::create(&web.app, &person.id).await?;
+    let mut response = Redirect::to(&pending.next).into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
+    headers.append(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", web.ui.secure, 0));
+    Ok(response)
+}
+
+/// `POST /logout`
+pub(crate) async fn logout(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    viewer: Viewer,
+    form: FormData,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&web, &form, "sign out").await?;
+    if let Some(id) = session::read_cookie(&headers, session::COOKIE) {
+        session::end(&web.app, id).await?;
+    }
+    if web.ui.demo {
+        let mut response = Redirect::to("/").into_response();
+        response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
+        return Ok(response);
+    }
+    let mut response = signin_page(StatusCode::OK, "Signed out", "You are signed out of Docket.", String::new())?;
+    response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
+    Ok(response)
+}
+
+/// `POST /demo/switch` (`docket demo` only): act as another sample person.
+pub(crate) async fn switch(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    viewer: Viewer,
+    form: FormData,
+) -> Result<Response, UiError> {
+    if !web.ui.demo {
+        return Err(UiError::NotFound("There is no demo switch on this server.".to_owned()));
+    }
+    viewer.check_csrf(&web, &form, "demo switch").await?;
+    let wanted = form.text("person").unwrap_or_default();
+    let Some(person) = web.app.rules().directory.person(&wanted.as_str().into()) else {
+        return Err(UiError::BadRequest(format!("There is no sample person `{wanted}`.")));
+    };
+    if let Some(id) = session::read_cookie(&headers, session::COOKIE) {
+        session::end(&web.app, id).await?;
+    }
+    let (id, _) = session::create(&web.app, &person.id).await?;
+    let mut response = Redirect::to(&local(form.get("next"))).into_response();
+    response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
+    Ok(response)
+}

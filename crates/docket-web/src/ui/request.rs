@@ -1,0 +1,241 @@
+//! The request form of a workflow (`/workflows/{id}/new`) and the amend form of a ticket
+//! (`/tickets/{id}/amend`, submitted to `POST /tickets/{id}/amend`): one field per parameter,
+//! built from its type, checked with the same validation the server applies; on errors the
+//! form comes back with each message next to its field and every value kept.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use docket_app::AppError;
+use docket_core::ticket::Origin;
+use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
+
+use super::auth::Viewer;
+use super::form::FormData;
+use super::page::{Chrome, UiError, render};
+use crate::Web;
+
+/// Form field names are the parameter names with this prefix, so they never clash with `csrf`.
+pub(crate) const FIELD_PREFIX: &str = "p.";
+
+/// One field of the form.
+#[derive(Debug)]
+pub(crate) struct Field {
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) help: String,
+    pub(crate) kind: &'static str,
+    pub(crate) required: bool,
+    pub(crate) value: String,
+    pub(crate) choices: Vec<(String, String)>,
+    pub(crate) error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "request.html")]
+struct RequestPage {
+    chrome: Chrome,
+    description: String,
+    action: String,
+    heading: String,
+    submit: String,
+    back: String,
+    fields: Vec<Field>,
+    problems: Vec<String>,
+}
+
+/// A line that says what a parameter accepts.
+pub(crate) fn constraint(spec: &ParamSpec) -> String {
+    let mut parts = Vec::new();
+    match &spec.kind {
+        ParamKind::String { pattern, min_length, max_length } => {
+            if let Some(p) = pattern {
+                parts.push(format!("matches {}", p.as_str()));
+            }
+            lengths(&mut parts, *min_length, *max_length);
+        }
+        ParamKind::Text { min_length, max_length } => lengths(&mut parts, *min_length, *max_length),
+        ParamKind::Integer { min, max } => parts.push(match (min, max) {
+            (Some(a), Some(b)) => format!("a whole number from {a} to {b}"),
+            (Some(a), None) => format!("a whole number, at least {a}"),
+            (None, Some(b)) => format!("a whole number, at most {b}"),
+            (None, None) => "a whole number".to_owned(),
+        }),
+        ParamKind::Boolean | ParamKind::Choice { .. } => {}
+    }
+    let rule = parts.join(", ");
+    match (&spec.help, rule.is_empty()) {
+        (Some(help), true) => help.clone(),
+        (Some(help), false) => format!("{help} ({rule})"),
+        (None, _) => rule,
+    }
+}
+
+fn lengths(parts: &mut Vec<String>, min: Option<usize>, max: Option<usize>) {
+    if let Some(n) = min {
+        parts.push(format!("at least {n} characters"));
+    }
+    if let Some(n) = max {
+        parts.push(format!("at most {n} characters"));
+    }
+}
+
+/// The form's fields for `workflow` with `values` (by parameter name) and `errors`.
+pub(crate) fn fields(
+    workflow: &Workflow,
+    values: &dyn Fn(&str) -> Option<String>,
+    errors: &[FieldError],
+) -> Vec<Field> {
+    workflow
+        .params
+        .iter()
+        .map(|spec| {
+            let default = spec.default.as_ref().map(ParamValue::to_string);
+            let (kind, choices) = match &spec.kind {
+                ParamKind::String { .. } => ("string", Vec::new()),
+                ParamKind::Text { .. } => ("text", Vec::new()),
+                ParamKind::Integer { .. } => ("integer", Vec::new()),
+                ParamKind::Boolean => ("boolean", Vec::new()),
+                ParamKind::Choice { choices } => {
+                    ("choice", choices.iter().map(|c| (c.value.clone(), c.label.clone())).collect())
+                }
+            };
+            Field {
+                name: spec.name.clone(),
+                label: spec.label.clone(),
+                help: constraint(spec),
+                kind,
+                required: spec.required && spec.default.is_none(),
+                value: values(&spec.name).or(default).unwrap_or_default(),
+                choices,
+                error: errors
+                    .iter()
+                    .filter(|e| e.param == spec.name)
+                    .map(|e| e.message.clone())
+                    .reduce(|a, b| format!("{a}; {b}")),
+            }
+        })
+        .collect()
+}
+
+/// The parameters a form sent, as a request sends them (text; the app coerces).
+pub(crate) fn raw_params(form: &FormData) -> RawParams {
+    let mut raw = RawParams::new();
+    for (name, value) in form.with_prefix(FIELD_PREFIX) {
+        raw.insert(name.to_owned(), serde_json::Value::String(value.to_owned()));
+    }
+    raw
+}
+
+fn find(web: &Web, id: &str) -> Result<std::sync::Arc<Workflow>, UiError> {
+    web.app
+        .workflow(&WorkflowId::new(id))
+        .ok_or_else(|| UiError::NotFound(format!("There is no workflow `{id}` in the catalog.")))
+}
+
+/// `GET /workflows/{id}/new`
+pub(crate) async fn form(State(web): State<Web>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, UiError> {
+    let workflow = find(&web, &id)?;
+    let page = new_page(&web, &viewer, &workflow, fields(&workflow, &|_| None, &[]), Vec::new());
+    render(&page, StatusCode::OK)
+}
+
+fn new_page(web: &Web, viewer: &Viewer, workflow: &Workflow, fields: Vec<Field>, problems: Vec<String>) -> RequestPage {
+    RequestPage {
+        chrome: Chrome::new(web, viewer),
+        description: workflow.description.clone(),
+        action: format!("/workflows/{}/new", workflow.id),
+        heading: format!("Request: {}", workflow.title),
+        submit: "Request".to_owned(),
+        back: format!("/workflows/{}", workflow.id),
+        fields,
+        problems,
+    }
+}
+
+/// `POST /workflows/{id}/new`
+pub(crate) async fn submit(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
+    viewer.check_csrf(&web, &form, &format!("request {id}")).await?;
+    let workflow = find(&web, &id)?;
+    let raw = raw_params(&form);
+    let values = |name: &str| form.get(&format!("{FIELD_PREFIX}{name}")).map(str::to_owned);
+    if let Err(errors) = docket_core::validate_params(&workflow.params, &raw) {
+        let page =
+            new_page(&web, &viewer, &workflow, fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
+        return render(&page, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let origin = Origin { surface: "web".to_owned(), ..Origin::default() };
+    match web.app.request(&viewer.actor, &workflow.id, raw, origin).await {
+        Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
+        Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
+            let page =
+                new_page(&web, &viewer, &workflow, fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
+            render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        Err(AppError::Refused(refusal)) => {
+            let mut page = new_page(&web, &viewer, &workflow, fields(&workflow, &values, &[]), Vec::new());
+            page.chrome = page.chrome.with_flash("error", refusal.to_string());
+            render(&page, StatusCode::FORBIDDEN)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Errors about names that are not fields of the form.
+fn stray(workflow: &Workflow, errors: &[FieldError]) -> Vec<String> {
+    errors.iter().filter(|e| workflow.param(&e.param).is_none()).map(ToString::to_string).collect()
+}
+
+/// `GET /tickets/{id}/amend`
+pub(crate) async fn amend_form(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let id = TicketId::parse(&id).map_err(|e| UiError::NotFound(e.to_string()))?;
+    let ticket = web.app.ticket(&id).await?;
+    let workflow = find(&web, ticket.workflow.as_str())?;
+    let values = |name: &str| ticket.params.get(name).map(ParamValue::to_string);
+    render(&amend_page(&web, &viewer, &id, &workflow, fields(&workflow, &values, &[]), Vec::new()), StatusCode::OK)
+}
+
+/// The amend form of ticket `id`.
+pub(crate) fn amend_page(
+    web: &Web,
+    viewer: &Viewer,
+    id: &TicketId,
+    workflow: &Workflow,
+    fields: Vec<Field>,
+    problems: Vec<String>,
+) -> impl Template {
+    RequestPage {
+        chrome: Chrome::new(web, viewer),
+        description: "Amending re-plans the ticket; approvals given so far no longer count.".to_owned(),
+        action: format!("/tickets/{id}/amend"),
+        heading: format!("Amend {id}: {}", workflow.title),
+        submit: "Amend and re-plan".to_owned(),
+        back: format!("/tickets/{id}"),
+        fields,
+        problems,
+    }
+}
+
+/// The amend form again, with `errors` next to the fields and the values sent.
+pub(crate) fn amend_errors(
+    web: &Web,
+    viewer: &Viewer,
+    id: &TicketId,
+    workflow: &Workflow,
+    form: &FormData,
+    errors: &[FieldError],
+) -> Result<Response, UiError> {
+    let values = |name: &str| form.get(&format!("{FIELD_PREFIX}{name}")).map(str::to_owned);
+    let page = amend_page(web, viewer, id, workflow, fields(workflow, &values, errors), stray(workflow, errors));
+    render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+}

@@ -1,0 +1,344 @@
+//! `/tickets/{id}`: the page chat messages link to, laid out like a CI run page — a header
+//! with the id, title and state; the parameters and the plan (dry-run diffs shown as diffs);
+//! why it needs approval, stage by stage, with who may approve and who is on call; the
+//! approvals and comments in order; one collapsible log pane per step, followed live; the
+//! ticket's audit records; and the actions the viewer may take now.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use docket_app::{App, LogStream, TicketAction};
+use docket_core::ticket::{RunOutcome, StepOutcome, Verdict};
+use docket_core::{PersonId, Ticket, TicketId};
+
+use super::auth::Viewer;
+use super::page::{Chrome, UiError, render};
+use super::view::{tone, when, when_exact};
+use crate::Web;
+
+/// Log lines shown on the page; the rest are in the API.
+const LOG_LINES: u32 = 5_000;
+
+#[derive(Debug)]
+struct PlanStep {
+    name: String,
+    command: String,
+    output: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug)]
+struct Stage {
+    name: String,
+    from: String,
+    needed: u32,
+    approved_by: String,
+    eligible: String,
+    on_call: String,
+    satisfied: bool,
+    current: bool,
+}
+
+#[derive(Debug)]
+struct Approval {
+    rule: String,
+    explanation: String,
+    respond_by: String,
+    stages: Vec<Stage>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    at: String,
+    who: String,
+    what: String,
+    text: String,
+    tone: &'static str,
+}
+
+#[derive(Debug)]
+struct StepPane {
+    index: usize,
+    name: String,
+    status: &'static str,
+    lines: Vec<(&'static str, String)>,
+}
+
+#[derive(Debug)]
+struct RunPane {
+    number: u32,
+    outcome: String,
+    steps: Vec<StepPane>,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    chrome: Chrome,
+    id: String,
+    title: String,
+    workflow: String,
+    state: &'static str,
+    state_label: String,
+    tone: &'static str,
+    headline: String,
+    requester: String,
+    created: String,
+    closing_reason: String,
+    params: Vec<(String, String)>,
+    plan: Vec<PlanStep>,
+    digest: String,
+    digest_short: String,
+    approval: Option<Approval>,
+    timeline: Vec<Entry>,
+    runs: Vec<RunPane>,
+    audit: Vec<(String, String)>,
+    actions: Vec<&'static str>,
+    live: bool,
+    last_seq: u64,
+}
+
+impl TicketPage {
+    fn can(&self, action: &str) -> bool {
+        self.actions.contains(&action)
+    }
+}
+
+/// `GET /tickets/{id}`
+pub(crate) async fn page(State(web): State<Web>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, UiError> {
+    let id = parse_id(&id)?;
+    let chrome = Chrome::new(&web, &viewer);
+    show(&web, &viewer, &id, chrome, StatusCode::OK).await
+}
+
+/// A ticket id from a path, or a 404 page saying why not.
+pub(crate) fn parse_id(text: &str) -> Result<TicketId, UiError> {
+    TicketId::parse(text).map_err(|e| UiError::NotFound(format!("`{text}` is not a ticket id: {e}")))
+}
+
+/// The ticket page of `id` in `chrome` (which may carry a message), with `status`.
+pub(crate) async fn show(
+    web: &Web,
+    viewer: &Viewer,
+    id: &TicketId,
+    chrome: Chrome,
+    status: StatusCode,
+) -> Result<Response, UiError> {
+    let ticket = web.app.ticket(id).await?;
+    let logs = web.app.logs(id, 0, LOG_LINES).await?;
+    let history = web.app.history(id).await?;
+    let app = &web.app;
+    let summary = app.summarize(&ticket);
+    let mut lines: BTreeMap<(u32, usize), Vec<(&'static str, String)>> = BTreeMap::new();
+    let mut last_seq = 0;
+    for line in &logs {
+        last_seq = line.seq;
+        lines.entry((line.run, line.step)).or_default().push((stream_class(line.stream), line.text.clone()));
+    }
+    let run_in_progress = ticket.last_run().is_some_and(|r| r.finished_at.is_none());
+    let actions = app.actions_for(&ticket, &viewer.actor).into_iter().map(TicketAction::as_str).collect();
+    let page = TicketPage {
+        chrome,
+        id: ticket.id.to_string(),
+        title: summary.title,
+        workflow: ticket.workflow.to_string(),
+        state: ticket.state.as_str(),
+        state_label: ticket.state.to_string(),
+        tone: tone(ticket.state),
+        headline: summary.headline,
+        requester: summary.requester,
+        created: when(app, ticket.created_at),
+        closing_reason: ticket.closing_reason.clone().unwrap_or_default(),
+        params: summary.params,
+        plan: plan(&ticket),
+        digest: ticket.digest.map(|d| d.to_string()).unwrap_or_default(),
+        digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
+        approval: approval(app, &ticket),
+        timeline: timeline(app, &ticket),
+        runs: runs(app, &ticket, &mut lines),
+        audit: history.iter().rev().map(|(event, at)| (when_exact(app, *at), event.action().to_owned())).collect(),
+        actions,
+        live: !ticket.state.is_terminal() || run_in_progress,
+        last_seq,
+    };
+    render(&page, status)
+}
+
+fn stream_class(stream: LogStream) -> &'static str {
+    stream.as_str()
+}
+
+fn names(app: &App, people: &[PersonId]) -> String {
+    people.iter().map(|p| app.person_name(p)).collect::<Vec<_>>().join(", ")
+}
+
+/// Each planned step with its rendered action and its dry run's output, lines marked as
+/// added, removed or context the way a diff reads.
+fn plan(ticket: &Ticket) -> Vec<PlanStep> {
+    let Some(plan) = &ticket.plan else { return Vec::new() };
+    plan.steps
+        .iter()
+        .map(|step| PlanStep {
+            name: step.name.clone(),
+            command: command(&step.kind, &step.action),
+            output: step.output.iter().flat_map(|o| o.lines()).map(|l| (diff_class(l), l.to_owned())).collect(),
+        })
+        .collect()
+}
+
+/// How a line of dry-run output reads in a diff.
+pub(crate) fn diff_class(line: &str) -> &'static str {
+    if line.starts_with("+++") || line.starts_with("---") || line.starts_with("diff ") {
+        "meta"
+    } else if line.starts_with("@@") {
+        "hunk"
+    } else if line.starts_with('+') {
+        "add"
+    } else if line.starts_with('-') {
+        "del"
+    } else {
+        "ctx"
+    }
+}
+
+fn command(kind: &str, action: &serde_json::Value) -> String {
+    let text = |key: &str| action.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    match kind {
+        "exec" => action
+            .get("argv")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .map(|w| if w.is_empty() || w.contains(char::is_whitespace) { format!("{w:?}") } else { w.to_owned() })
+            .collect::<Vec<_>>()
+            .join(" "),
+        "http" => format!("{} {}", text("method"), text("url")),
+        "wait" => format!("wait {}", text("duration")),
+        "sql" => format!("{} on {}", text("statement"), text("database")),
+        other => format!("{other} {action}"),
+    }
+}
+
+fn approval(app: &App, ticket: &Ticket) -> Option<Approval> {
+    let view = app.approval_view(ticket)?;
+    Some(Approval {
+        rule: view.rule.unwrap_or_default(),
+        explanation: view.explanation,
+        respond_by: view.respond_by.map(|t| when(app, t)).unwrap_or_default(),
+        stages: view
+            .stages
+            .into_iter()
+            .map(|s| Stage {
+                name: s.name,
+                from: s.from.join(", "),
+                needed: s.needed,
+                approved_by: names(app, &s.approved_by),
+                eligible: names(app, &s.eligible),
+                on_call: s.on_call.map(|p| app.person_name(&p)).unwrap_or_default(),
+                satisfied: s.satisfied,
+                current: s.current,
+            })
+            .collect(),
+    })
+}
+
+/// Reviews and comments, oldest first.
+fn timeline(app: &App, ticket: &Ticket) -> Vec<Entry> {
+    let mut entries: Vec<(jiff::Timestamp, Entry)> = Vec::new();
+    for review in &ticket.reviews {
+        let (what, tone) = match review.verdict {
+            Verdict::Approve => (
+                match &review.stage {
+                    Some(stage) => format!("approved (stage {stage})"),
+                    None => "approved".to_owned(),
+                },
+                "good",
+            ),
+            Verdict::Reject => ("rejected".to_owned(), "bad"),
+            Verdict::RequestChanges => ("requested changes".to_owned(), "waiting"),
+        };
+        let earlier = if review.round == ticket.round { "" } else { " — an earlier plan" };
+        entries.push((
+            review.at,
+            Entry {
+                at: when(app, review.at),
+                who: app.person_name(&review.person),
+                what: format!("{what}{earlier}"),
+                text: review.comment.clone().unwrap_or_default(),
+                tone,
+            },
+        ));
+    }
+    for comment in &ticket.comments {
+        let who = match comment.author.person_id() {
+            Some(p) => app.person_name(p),
+            None => comment.author.to_string(),
+        };
+        entries.push((
+            comment.at,
+            Entry {
+                at: when(app, comment.at),
+                who,
+                what: "commented".to_owned(),
+                text: comment.text.clone(),
+                tone: "neutral",
+            },
+        ));
+    }
+    entries.sort_by_key(|(at, _)| *at);
+    entries.into_iter().map(|(_, e)| e).collect()
+}
+
+/// Every run with a pane per step; the last (or the first to come) lists steps not started yet,
+/// so live lines have somewhere to go.
+fn runs(app: &App, ticket: &Ticket, lines: &mut BTreeMap<(u32, usize), Vec<(&'static str, String)>>) -> Vec<RunPane> {
+    let steps: Vec<String> =
+        app.workflow(&ticket.workflow).map(|w| w.steps.iter().map(|s| s.name.clone()).collect()).unwrap_or_default();
+    let mut out: Vec<RunPane> = ticket
+        .runs
+        .iter()
+        .map(|run| {
+            let mut panes: Vec<StepPane> = run
+                .steps
+                .iter()
+                .map(|s| StepPane {
+                    index: s.index,
+                    name: s.name.clone(),
+                    status: match &s.outcome {
+                        None => "running",
+                        Some(StepOutcome::Succeeded) => "succeeded",
+                        Some(StepOutcome::Failed { .. }) => "failed",
+                    },
+                    lines: lines.remove(&(run.number, s.index)).unwrap_or_default(),
+                })
+                .collect();
+            if run.finished_at.is_none() {
+                for (index, name) in steps.iter().enumerate().skip(panes.len()) {
+                    panes.push(StepPane { index, name: name.clone(), status: "pending", lines: Vec::new() });
+                }
+            }
+            let outcome = match &run.outcome {
+                None => "in progress".to_owned(),
+                Some(RunOutcome::Succeeded) => "succeeded".to_owned(),
+                Some(RunOutcome::Failed { message, .. }) => format!("failed: {message}"),
+                Some(RunOutcome::Interrupted { step }) => format!("interrupted at step {}", step + 1),
+                Some(RunOutcome::Cancelled) => "cancelled".to_owned(),
+            };
+            RunPane { number: run.number, outcome, steps: panes }
+        })
+        .collect();
+    let waiting_for_run = !ticket.state.is_terminal() && ticket.last_run().is_none_or(|r| r.finished_at.is_some());
+    if waiting_for_run {
+        let number = ticket.runs.len() as u32 + 1;
+        let panes = steps
+            .iter()
+            .enumerate()
+            .map(|(index, name)| StepPane { index, name: name.clone(), status: "pending", lines: Vec::new() })
+            .collect();
+        out.push(RunPane { number, outcome: "not started".to_owned(), steps: panes });
+    }
+    out
+}
