@@ -1,0 +1,215 @@
+//! The Slack Web API client: bearer token, JSON bodies (form bodies for read methods),
+//! per-method budgets and per-channel pacing ([`budget`]), 429s retried after `Retry-After`,
+//! and concurrent edits of one message coalesced so only the latest content is sent
+//! ([`coalesce`]). `ok: false` answers are logged and counted in
+//! `docket_slack_api_errors_total{method,error}`.
+
+mod budget;
+mod coalesce;
+mod error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub use error::ApiError;
+
+use crate::settings::SlackSettings;
+use budget::Budgets;
+use coalesce::Coalescer;
+
+/// Longest a single HTTP call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest `Retry-After` honoured; longer waits are left to the outbox's backoff.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// The Web API client. Cheap to clone; clones share budgets.
+#[derive(Clone)]
+pub struct SlackClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    max_retries: u32,
+    budgets: Budgets,
+    coalescer: Coalescer,
+}
+
+impl std::fmt::Debug for SlackClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackClient").field("base", &self.inner.base).finish_non_exhaustive()
+    }
+}
+
+/// How a body is sent.
+enum Body<'a> {
+    Json(&'a Value),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+impl SlackClient {
+    /// A client for the Web API at `settings.api_url`, with the bot token.
+    pub fn new(settings: &SlackSettings) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| ApiError::Network { method: "client".to_owned(), detail: e.to_string() })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base: settings.api_url.trim_end_matches('/').to_owned(),
+                token: settings.bot_token.clone(),
+                max_retries: settings.max_rate_limit_retries,
+                budgets: Budgets::new(settings.channel_interval),
+                coalescer: Coalescer::default(),
+            }),
+        })
+    }
+
+    /// Calls `method` with a JSON body and returns Slack's answer (with `ok: true`).
+    pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ApiError> {
+        let channel = body.get("channel").and_then(Value::as_str);
+        self.inner.budgets.acquire(method, channel).await;
+        self.send(method, Body::Json(body)).await
+    }
+
+    /// Calls a read method with a form body (`users.info`).
+    pub async fn call_form(&self, method: &str, fields: &[(&str, &str)]) -> Result<Value, ApiError> {
+        self.inner.budgets.acquire(method, None).await;
+        self.send(method, Body::Form(fields)).await
+    }
+
+    /// Posts a message; returns its `(channel, ts)` (the channel as Slack answers it: a DM's
+    /// `D…` id).
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: &Value,
+    ) -> Result<(String, String), ApiError> {
+        let mut body = json!({ "channel": channel, "text": text, "blocks": blocks, "unfurl_links": false });
+        if let Some(thread) = thread_ts {
+            body["thread_ts"] = json!(thread);
+        }
+        let answer = self.call("chat.postMessage", &body).await?;
+        let channel = answer.get("channel").and_then(Value::as_str).unwrap_or(channel).to_owned();
+        let ts = answer
+            .get("ts")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::Network { method: "chat.postMessage".to_owned(), detail: "no ts".to_owned() })?;
+        Ok((channel, ts.to_owned()))
+    }
+
+    /// Replaces a message's text and blocks. Concurrent edits of one message are coalesced:
+    /// while one waits for its budget, later ones replace its content, and all get the result
+    /// of the send that carried the latest content.
+    pub async fn update_message(&self, channel: &str, ts: &str, text: &str, blocks: &Value) -> Result<(), ApiError> {
+        let body = json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
+        self.inner.coalescer.update(self, format!("{channel}/{ts}"), body).await
+    }
+
+    /// Shows a message only `user` sees, in `channel` (in a thread when `thread_ts` is set).
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+    ) -> Result<(), ApiError> {
+        let mut body = json!({ "channel": channel, "user": user, "text": text });
+        if let Some(thread) = thread_ts {
+            body["thread_ts"] = json!(thread);
+        }
+        self.call("chat.postEphemeral", &body).await.map(drop)
+    }
+
+    /// Opens (or finds) the DM with `user`; returns its `D…` channel id.
+    pub async fn open_dm(&self, user: &str) -> Result<String, ApiError> {
+        let answer = self.call("conversations.open", &json!({ "users": user })).await?;
+        answer.pointer("/channel/id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ApiError::Network {
+            method: "conversations.open".to_owned(),
+            detail: "no channel".to_owned(),
+        })
+    }
+
+    /// Opens a modal; returns the view's id.
+    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<String, ApiError> {
+        let answer = self.call("views.open", &json!({ "trigger_id": trigger_id, "view": view })).await?;
+        Ok(answer.pointer("/view/id").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+
+    /// A user's email (needs the `users:read.email` scope), if Slack has one.
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, ApiError> {
+        let answer = self.call_form("users.info", &[("user", user)]).await?;
+        Ok(answer.pointer("/user/profile/email").and_then(Value::as_str).map(str::to_owned))
+    }
+
+    /// One HTTP call, with 429s retried after `Retry-After`.
+    async fn send(&self, method: &str, body: Body<'_>) -> Result<Value, ApiError> {
+        let url = format!("{}/{method}", self.inner.base);
+        let mut attempt = 0;
+        loop {
+            let request = self.inner.http.post(&url).bearer_auth(&self.inner.token);
+            let request = match &body {
+                Body::Json(value) => request.json(value),
+                Body::Form(fields) => request
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish()),
+            };
+            metrics::counter!("docket_slack_api_calls_total", "method" => method.to_owned()).increment(1);
+            let response = request.send().await.map_err(|e| network(method, e))?;
+            let status = response.status();
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let wait = retry_after(&response);
+                count_error(method, "ratelimited");
+                attempt += 1;
+                if attempt > self.inner.max_retries || wait > MAX_RETRY_AFTER {
+                    tracing::warn!(method, attempt, "Slack rate limit: giving up for now");
+                    return Err(ApiError::RateLimited { method: method.to_owned() });
+                }
+                tracing::debug!(method, wait_ms = wait.as_millis() as u64, "Slack rate limit: waiting");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if !status.is_success() {
+                count_error(method, &format!("http_{}", status.as_u16()));
+                return Err(ApiError::Status { method: method.to_owned(), status: status.as_u16() });
+            }
+            let answer: Value = response.json().await.map_err(|e| network(method, e))?;
+            if answer.get("ok").and_then(Value::as_bool) == Some(true) {
+                return Ok(answer);
+            }
+            let error = answer.get("error").and_then(Value::as_str).unwrap_or("unknown_error").to_owned();
+            count_error(method, &error);
+            tracing::warn!(method, %error, "Slack answered ok: false");
+            return Err(ApiError::Slack { method: method.to_owned(), error });
+        }
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Duration {
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(1.0);
+    Duration::try_from_secs_f64(seconds).unwrap_or(MAX_RETRY_AFTER)
+}
+
+fn network(method: &str, error: reqwest::Error) -> ApiError {
+    // Without the URL: it is ours, but keep messages free of anything configured.
+    ApiError::Network { method: method.to_owned(), detail: error.without_url().to_string() }
+}
+
+fn count_error(method: &str, error: &str) {
+    metrics::counter!("docket_slack_api_errors_total", "method" => method.to_owned(), "error" => error.to_owned())
+        .increment(1);
+}
