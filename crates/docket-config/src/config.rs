@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use crate::decode::{Fields, Opt, text};
 use crate::diagnostic::{Pos, Report};
 use crate::env::{self, Env};
-use crate::model::{Config, Secret};
+use crate::model::{Config, Secret, Web};
 use crate::people::{People, people};
 use crate::policy::{Policies, policies};
 use crate::surface;
@@ -28,6 +28,7 @@ const KEYS: &[&str] = &[
     "policies",
     "slack",
     "teams",
+    "web",
 ];
 
 /// The catalog folder when `catalog` is not written.
@@ -93,8 +94,10 @@ pub(crate) fn config_file(
     file.databases = names;
     let slack = fields.get("slack").map_or(Some(None), |n| surface::slack(n, report).map(Some));
     let teams = fields.get("teams").map_or(Some(None), |n| surface::teams(n, report).map(Some));
+    let public_url = server.as_ref().and_then(|s| s.public_url.as_deref());
+    let web = fields.get("web").map_or(Some(Web::default()), |n| crate::web::web(n, public_url, report));
 
-    let parts = (server, storage, catalog, zone, ticket_prefix, databases, slack, teams);
+    let parts = (server, storage, catalog, zone, ticket_prefix, databases, slack, teams, web);
     let (
         Some(server),
         Some(storage),
@@ -104,6 +107,7 @@ pub(crate) fn config_file(
         Some(databases),
         Some(slack),
         Some(teams),
+        Some(web),
     ) = parts
     else {
         return file;
@@ -118,6 +122,9 @@ pub(crate) fn config_file(
     }
     if let Some(teams) = &teams {
         found.push(&teams.app_password);
+    }
+    if let Some(oidc) = &web.oidc {
+        found.push(&oidc.client_secret);
     }
     secrets.extend(found.into_iter().map(|s| s.expose().to_owned()));
     for url in std::iter::once(&storage.url).chain(databases.values()) {
@@ -134,6 +141,7 @@ pub(crate) fn config_file(
         databases,
         slack,
         teams,
+        web,
     });
     file
 }

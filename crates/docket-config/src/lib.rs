@@ -30,6 +30,7 @@ mod scalar;
 mod step;
 mod surface;
 mod template;
+mod web;
 mod workflow;
 mod yaml;
 
@@ -38,5 +39,5 @@ pub use crate::{
     env::Env,
     files::Source,
     load::{Loaded, load, load_catalog, parse, parse_config_str, parse_workflow_str},
-    model::{Config, Secret, Server, Slack, Storage, Teams},
+    model::{Config, Oidc, Secret, Server, Slack, Storage, Teams, Web},
 };

@@ -1,5 +1,5 @@
 //! The typed sections of `docket.yaml` that are settings rather than rules: server, storage,
-//! catalog folder, time zone, ticket prefix, databases, and the Slack and Teams surfaces.
+//! catalog folder, time zone, ticket prefix, databases, the Slack and Teams surfaces, and the web UI.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -59,6 +59,28 @@ pub struct Config {
     pub slack: Option<Slack>,
     /// The Microsoft Teams surface, when configured.
     pub teams: Option<Teams>,
+    /// The web UI's settings (sign-in).
+    pub web: Web,
+}
+
+/// `web`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Web {
+    /// OpenID Connect sign-in, when configured.
+    pub oidc: Option<Oidc>,
+}
+
+/// `web.oidc`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Oidc {
+    /// The provider's issuer URL, without a trailing slash.
+    pub issuer: String,
+    /// Docket's client id at the provider.
+    pub client_id: String,
+    /// Docket's client secret at the provider.
+    pub client_secret: Secret,
+    /// The scopes asked for (default `openid`, `email`, `profile`).
+    pub scopes: Vec<String>,
 }
 
 /// `server`.

@@ -83,6 +83,7 @@ broken! {
     design_as_written => "design-as-written",
     missing_catalog => "missing-catalog",
     not_utf8 => "not-utf8",
+    web_oidc => "web-oidc",
 }
 
 #[test]

@@ -157,3 +157,22 @@ fn a_missing_configuration_file_is_one_error() {
     let problems = load(&tests_dir().join("no-such-docket.yaml"), &env).unwrap_err().relative_to(&tests_dir());
     assert_eq!(problems.to_string(), "no-such-docket.yaml: cannot be read: it does not exist");
 }
+
+#[test]
+fn reads_web_sign_in_with_default_scopes_and_a_secret_kept_out_of_messages() {
+    let yaml = "server: { public_url: https://docket.example.com }\n\
+                people: [{ id: alice, email: alice@example.com }]\n\
+                policies: [{ name: all, when: \"true\", auto_approve: true }]\n\
+                web:\n  oidc:\n    issuer: https://accounts.example.com/\n    client_id: docket\n    client_secret: s3cret-oidc-value\n";
+    let loaded = match parse_config_str("docket.yaml", yaml, &env) {
+        Ok(loaded) => loaded,
+        Err(problems) => panic!("should load:\n{problems}"),
+    };
+    let oidc = loaded.config.web.oidc.expect("the oidc section");
+    assert_eq!(oidc.issuer, "https://accounts.example.com");
+    assert_eq!(oidc.client_id, "docket");
+    assert_eq!(oidc.client_secret.expose(), "s3cret-oidc-value");
+    assert_eq!(oidc.scopes, ["openid", "email", "profile"]);
+    assert_eq!(format!("{:?}", oidc.client_secret), "[redacted]");
+    assert_eq!(loaded.redactor.redact("the secret is s3cret-oidc-value"), "the secret is [redacted]");
+}
