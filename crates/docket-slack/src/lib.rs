@@ -14,6 +14,7 @@ mod client;
 mod inbound;
 mod people;
 mod settings;
+pub mod socket;
 pub mod verify;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use client::{ApiError, SlackClient};
 pub use inbound::{Ack, CommandForm, Inbound, InboundError};
 pub use people::People;
 pub use settings::SlackSettings;
+pub use socket::{SocketMode, SocketSettings};
 
 /// The scope of Docket's Slack state in the app's surface state.
 pub const SCOPE: &str = "slack";

@@ -1,0 +1,171 @@
+//! One open Socket Mode connection: reads frames, hands each envelope to the handler on a task
+//! of its own (so a slow one delays nobody), sends the acknowledgements, pings, and reports a
+//! `disconnect` to its slot while it keeps serving until it is retired or closed.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use super::frame::{self, DisconnectReason, Envelope, Frame};
+use super::{EnvelopeHandler, Shared};
+
+/// A WebSocket to Slack.
+pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long a closing connection waits for acknowledgements still being prepared.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// Frames waiting to be written.
+const OUTGOING: usize = 1024;
+
+/// How a connection ended.
+#[derive(Debug)]
+pub(super) enum Ended {
+    /// Slack closed it, or it broke (the reason, for the log).
+    Closed(String),
+    /// Its replacement is open.
+    Retired,
+    /// Docket is stopping.
+    Shutdown,
+}
+
+/// What ties a connection to its slot.
+pub(super) struct Links {
+    /// Told about a `disconnect` frame.
+    pub(super) refresh: mpsc::Sender<DisconnectReason>,
+    /// Cancelled when the replacement is open.
+    pub(super) retire: CancellationToken,
+    /// Cancelled when Docket stops.
+    pub(super) shutdown: CancellationToken,
+}
+
+/// Serves `ws` until it closes, is retired, or Docket stops; then waits (briefly) for the
+/// acknowledgements of envelopes in hand and closes the WebSocket.
+pub(super) async fn serve(ws: Ws, shared: Arc<Shared>, links: Links, slot: usize) -> Ended {
+    shared.open.fetch_add(1, Ordering::Relaxed);
+    metrics::gauge!("docket_slack_socket_connections").increment(1.0);
+    let (sink, mut stream) = ws.split();
+    let (out, queue) = mpsc::channel::<Message>(OUTGOING);
+    let writer = tokio::spawn(write_all(sink, queue));
+    let ping_interval = shared.settings.ping_interval.max(Duration::from_millis(10));
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    let mut heard = Instant::now();
+    let ended = loop {
+        tokio::select! {
+            biased;
+            () = links.shutdown.cancelled() => break Ended::Shutdown,
+            () = links.retire.cancelled() => break Ended::Retired,
+            _ = ping.tick() => {
+                if heard.elapsed() >= ping_interval * 3 {
+                    break Ended::Closed("no answer to pings".to_owned());
+                }
+                if out.try_send(Message::Ping(Vec::new().into())).is_err() {
+                    break Ended::Closed("the outgoing queue is full".to_owned());
+                }
+            }
+            message = stream.next() => {
+                heard = Instant::now();
+                match message {
+                    None => break Ended::Closed("closed".to_owned()),
+                    Some(Err(e)) => break Ended::Closed(e.to_string()),
+                    Some(Ok(Message::Close(frame))) => {
+                        break Ended::Closed(frame.map_or_else(|| "closed by Slack".to_owned(), |f| format!("closed by Slack ({})", f.code)));
+                    }
+                    Some(Ok(Message::Text(text))) => on_text(text.as_str(), &shared, &out, &links, slot),
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+    };
+    drop(out);
+    // The writer ends once every envelope task dropped its sender; it then closes the socket.
+    if tokio::time::timeout(DRAIN, writer).await.is_err() {
+        tracing::warn!(slot, "Socket Mode: acknowledgements still pending after {DRAIN:?}; closing anyway");
+    }
+    shared.open.fetch_sub(1, Ordering::Relaxed);
+    metrics::gauge!("docket_slack_socket_connections").decrement(1.0);
+    ended
+}
+
+fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links: &Links, slot: usize) {
+    match frame::parse(text) {
+        Ok(Frame::Hello) => tracing::debug!(slot, "Socket Mode: hello again"),
+        Ok(Frame::Disconnect(reason)) => {
+            tracing::info!(slot, reason = reason.as_str(), "Socket Mode: Slack will close this connection");
+            metrics::counter!("docket_slack_socket_disconnects_total", "reason" => reason.as_str().to_owned())
+                .increment(1);
+            // The slot holds the receiver while this connection is its current one.
+            let _ = links.refresh.try_send(reason);
+        }
+        Ok(Frame::Envelope(envelope)) => {
+            tokio::spawn(answer(envelope, shared.handler.clone(), out.clone(), shared.settings.ack_deadline));
+        }
+        Err(malformed) => {
+            tracing::warn!(slot, problem = %malformed.problem, "Socket Mode: ignored a malformed frame");
+            metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "malformed").increment(1);
+            if let Some(id) = malformed.envelope_id {
+                // Acknowledged, so Slack does not send what Docket cannot read again.
+                let _ = out.try_send(Message::text(frame::ack(&id, None)));
+            }
+        }
+    }
+}
+
+/// Handles one envelope and sends its acknowledgement: at once for a repeat, with the
+/// handler's answer otherwise, and empty if the handler takes longer than `deadline` (the
+/// handling goes on).
+async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc::Sender<Message>, deadline: Duration) {
+    let id = envelope.id.clone();
+    let accepts = envelope.accepts_response_payload;
+    match handler.first_time(&id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(envelope = %id, retry = envelope.retry_attempt, "Socket Mode: a repeated envelope, acknowledged again");
+            metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "repeat").increment(1);
+            let _ = out.send(Message::text(frame::ack(&id, None))).await;
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(envelope = %id, error = %e, "Socket Mode: could not record the envelope; left for Slack to send again");
+            metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "unrecorded").increment(1);
+            return;
+        }
+    }
+    let handling = tokio::spawn(async move { handler.handle(envelope).await });
+    let (payload, outcome) = match tokio::time::timeout(deadline, handling).await {
+        Ok(Ok(Ok(payload))) => (payload, "handled"),
+        Ok(Ok(Err(e))) => {
+            tracing::warn!(envelope = %id, error = %e, "Socket Mode: envelope refused");
+            (None, "refused")
+        }
+        Ok(Err(e)) => {
+            tracing::error!(envelope = %id, error = %e, "Socket Mode: the envelope's handler failed");
+            (None, "failed")
+        }
+        Err(_) => {
+            tracing::warn!(envelope = %id, "Socket Mode: not answered within {deadline:?}; acknowledged empty");
+            (None, "late")
+        }
+    };
+    metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => outcome).increment(1);
+    let payload = payload.filter(|_| accepts);
+    let _ = out.send(Message::text(frame::ack(&id, payload))).await;
+}
+
+/// Writes queued frames until every sender is gone, then closes the WebSocket.
+async fn write_all(mut sink: futures_util::stream::SplitSink<Ws, Message>, mut queue: mpsc::Receiver<Message>) {
+    while let Some(message) = queue.recv().await {
+        if sink.send(message).await.is_err() {
+            return;
+        }
+    }
+    let _ = sink.close().await;
+}

@@ -1,0 +1,94 @@
+//! The Slack surface as Socket Mode's [`EnvelopeHandler`]: envelope ids de-duplicated in the
+//! app's surface state, payloads turned into the same [`Inbound`] values HTTP mode builds, and
+//! answered by [`Slack::dispatch`].
+
+use serde_json::Value;
+
+use super::frame::{Envelope, EnvelopeKind};
+use super::{EnvelopeHandler, HandlerError};
+use crate::{CommandForm, Inbound, SCOPE, Slack};
+
+/// The surface-state key of an envelope id.
+pub(crate) fn envelope_key(envelope_id: &str) -> String {
+    format!("envelope:{envelope_id}")
+}
+
+/// An envelope as what HTTP mode would have received.
+pub(crate) fn inbound(envelope: Envelope) -> Result<Inbound, crate::InboundError> {
+    let payload = Value::Object(envelope.payload);
+    Ok(match envelope.kind {
+        EnvelopeKind::SlashCommands => Inbound::Command(CommandForm::from_json(payload)?),
+        EnvelopeKind::Interactive => Inbound::Interaction(payload),
+        EnvelopeKind::EventsApi => Inbound::Event(payload),
+    })
+}
+
+#[async_trait::async_trait]
+impl EnvelopeHandler for Slack {
+    async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError> {
+        let seen = jiff::Timestamp::now().to_string();
+        self.app()
+            .remember_first(SCOPE, &envelope_key(envelope_id), &seen)
+            .await
+            .map_err(|e| HandlerError(e.to_string()))
+    }
+
+    async fn handle(&self, envelope: Envelope) -> Result<Option<Value>, HandlerError> {
+        let inbound = inbound(envelope).map_err(|e| HandlerError(e.to_string()))?;
+        let ack = self.dispatch(inbound).await.map_err(|e| HandlerError(e.to_string()))?;
+        Ok(ack.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::socket::frame::{Frame, parse};
+
+    fn envelope(kind: &str, payload: Value) -> Envelope {
+        let text = json!({"envelope_id": "e1", "type": kind, "payload": payload}).to_string();
+        match parse(&text) {
+            Ok(Frame::Envelope(envelope)) => envelope,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn slash_command_payloads_are_the_form_fields() {
+        let payload = json!({
+            "token": "x", "team_id": "T1", "channel_id": "C1", "user_id": "U0ALICE", "command": "/docket",
+            "text": "deploy api 1.4.2 to prod", "trigger_id": "t.1", "response_url": "https://hooks.slack.com/x",
+            "api_app_id": "A1", "is_enterprise_install": "false"
+        });
+        let Ok(Inbound::Command(form)) = inbound(envelope("slash_commands", payload)) else { panic!("not a command") };
+        assert_eq!(
+            (form.user_id.as_str(), form.text.as_str(), form.trigger_id.as_str()),
+            ("U0ALICE", "deploy api 1.4.2 to prod", "t.1")
+        );
+    }
+
+    #[test]
+    fn a_command_without_a_user_is_refused() {
+        assert!(inbound(envelope("slash_commands", json!({"command": "/docket", "text": ""}))).is_err());
+        assert!(inbound(envelope("slash_commands", json!({"command": 5, "user_id": "U1"}))).is_err());
+    }
+
+    #[test]
+    fn interactions_and_events_pass_through() {
+        let click = json!({"type": "block_actions", "user": {"id": "U0BOB"}, "actions": []});
+        let Ok(Inbound::Interaction(value)) = inbound(envelope("interactive", click.clone())) else { panic!() };
+        assert_eq!(value, click);
+        let event = json!({"type": "event_callback", "event_id": "Ev1", "event": {"type": "app_mention"}});
+        let Ok(Inbound::Event(value)) = inbound(envelope("events_api", event.clone())) else { panic!() };
+        assert_eq!(value, event);
+    }
+
+    #[test]
+    fn envelope_ids_share_the_slack_scope_with_their_own_prefix() {
+        assert_eq!(envelope_key("abc-1"), "envelope:abc-1");
+    }
+}
