@@ -64,6 +64,21 @@ impl App {
             tracing::error!(%error, "could not record a failed authentication in the audit log");
         }
     }
+
+    /// Records that a chat user Docket cannot match to a person (no directory entry by chat id
+    /// or email) tried to act (`attempted`: "approve DKT-42", "use /docket").
+    pub async fn audit_unknown_chat_user(&self, surface: &str, user: &str, attempted: &str) {
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: format!("{surface}:{user}"),
+            action: format!("{surface}.unknown_user"),
+            ticket: None,
+            details: serde_json::json!({ "user": user, "attempted": attempted }),
+        };
+        if let Err(error) = self.store().append_audit(vec![entry]).await {
+            tracing::error!(%error, "could not record an unknown chat user in the audit log");
+        }
+    }
 }
 
 fn hash_token(token: &str) -> String {
