@@ -9,6 +9,7 @@
 
 pub mod fixture;
 mod notifier;
+pub mod slack;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
