@@ -11,8 +11,14 @@
 //!   and coalesced edits.
 
 mod client;
+mod commands;
 mod inbound;
+mod manifest;
+mod modals;
+mod notifier;
 mod people;
+pub mod render;
+mod routes;
 mod settings;
 pub mod socket;
 pub mod verify;
@@ -23,7 +29,10 @@ use docket_app::App;
 
 pub use client::{ApiError, SlackClient};
 pub use inbound::{Ack, CommandForm, Inbound, InboundError};
+pub use manifest::{BOT_SCOPES, ManifestOptions, manifest};
+pub use notifier::SlackNotifier;
 pub use people::People;
+pub use routes::router;
 pub use settings::SlackSettings;
 pub use socket::{SocketMode, SocketSettings};
 

@@ -5,6 +5,7 @@
 mod events;
 mod form;
 mod interactions;
+mod submissions;
 
 use serde::{Deserialize, Serialize};
 
@@ -126,12 +127,5 @@ impl Slack {
             Inbound::Interaction(payload) => self.interaction(payload).await,
             Inbound::Event(body) => self.event(body).await,
         }
-    }
-}
-
-impl Slack {
-    async fn command(&self, form: CommandForm) -> Ack {
-        let _ = form;
-        Ack::empty()
     }
 }

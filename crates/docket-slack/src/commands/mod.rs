@@ -1,0 +1,139 @@
+//! What people type: `/docket` (the picker), `/docket deploy api 1.4.2 to prod` (the matcher →
+//! a pre-filled form, or the closest workflows), `/docket help`, `/docket list` (my open
+//! tickets), `/docket status DKT-42`. The same words work in an @mention ([`understand`]).
+
+mod text;
+
+use docket_core::catalog::matcher::{RequestMatch, match_request};
+use docket_core::{Actor, TicketId, TicketState};
+use serde_json::json;
+
+use crate::Slack;
+use crate::inbound::{Ack, CommandForm};
+use crate::modals::Metadata;
+use crate::modals::params::{Purpose, params_view};
+use crate::modals::picker::picker_view;
+
+/// What some words ask for.
+#[derive(Debug)]
+pub(crate) enum Opening {
+    /// A modal to open (needs a trigger id).
+    Modal(serde_json::Value),
+    /// A text answer.
+    Reply(String),
+}
+
+impl Slack {
+    /// A slash command: answered at once; a modal is opened in a task right after.
+    pub(crate) async fn command(&self, form: CommandForm) -> Ack {
+        let Some(actor) = self.actor_or_explain(&form.user_id, "use /docket").await else {
+            return ephemeral(text::not_a_person(&self.settings().command));
+        };
+        let meta = Metadata { channel: Some(form.channel_id.clone()).filter(|c| !c.is_empty()), ..Metadata::default() };
+        match self.understand(&actor, &form.text, meta).await {
+            Opening::Reply(text) => ephemeral(text),
+            Opening::Modal(view) => {
+                let slack = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = slack.client().open_view(&form.trigger_id, &view).await {
+                        tracing::warn!(%error, "could not open a modal for a slash command");
+                        let _ = slack
+                            .client()
+                            .post_ephemeral(
+                                &form.channel_id,
+                                &form.user_id,
+                                None,
+                                "Docket could not open its form; try again.",
+                            )
+                            .await;
+                    }
+                });
+                Ack::empty()
+            }
+        }
+    }
+
+    /// What `words` ask `actor` for: help, a list, a status, a form or the picker.
+    pub(crate) async fn understand(&self, actor: &Actor, words: &str, meta: Metadata) -> Opening {
+        let words = words.trim();
+        let mut parts = words.split_whitespace();
+        let first = parts.next().unwrap_or("").to_ascii_lowercase();
+        let app = self.app();
+        match first.as_str() {
+            "help" | "?" => return Opening::Reply(text::help(&self.settings().command, &app.requestable(actor))),
+            "list" | "mine" => return Opening::Reply(self.list(actor).await),
+            "status" | "show" => {
+                return Opening::Reply(match parts.next().map(TicketId::parse) {
+                    Some(Ok(id)) => self.status(&id).await,
+                    _ => format!("Say which ticket: `{} status DKT-42`.", self.settings().command),
+                });
+            }
+            _ => {}
+        }
+        let requestable = app.requestable(actor);
+        if words.is_empty() {
+            return Opening::Modal(picker_view(&requestable, &meta, None));
+        }
+        let found = match match_request(requestable.iter().map(|w| &**w), words) {
+            RequestMatch::Found(m) => Some((m.workflow.id.clone(), m.params, m.problems)),
+            RequestMatch::Closest(closest) => {
+                let ids: Vec<_> = closest.iter().map(|w| w.id.clone()).collect();
+                if ids.is_empty() {
+                    return Opening::Reply(text::no_match(words, &self.settings().command));
+                }
+                let offered: Vec<_> = requestable.iter().filter(|w| ids.contains(&w.id)).cloned().collect();
+                let note = format!(
+                    "No workflow matches “{}”. These are the closest:",
+                    crate::render::blocks::escape(&crate::render::blocks::cut(words, 200))
+                );
+                return Opening::Modal(picker_view(&offered, &meta, Some(&note)));
+            }
+        };
+        match found.and_then(|(id, params, problems)| app.workflow(&id).map(|w| (w, params, problems))) {
+            Some((workflow, params, problems)) => {
+                let meta = Metadata { workflow: Some(workflow.id.to_string()), ..meta };
+                Opening::Modal(params_view(&workflow, &params, &meta, Purpose::Request, &problems))
+            }
+            None => Opening::Modal(picker_view(&requestable, &meta, None)),
+        }
+    }
+
+    /// The person behind Slack user `user`; `None` (audited) when Docket does not know them.
+    pub(crate) async fn actor_or_explain(&self, user: &str, attempted: &str) -> Option<Actor> {
+        match self.people().resolve(self.app(), user).await {
+            Ok(Some(person)) => Some(Actor::Person { id: person }),
+            Ok(None) => {
+                self.app().audit_unknown_chat_user(crate::SCOPE, user, attempted).await;
+                None
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not look up a Slack user");
+                None
+            }
+        }
+    }
+
+    async fn list(&self, actor: &Actor) -> String {
+        let Some(person) = actor.person_id() else { return String::new() };
+        let states = TicketState::ALL.into_iter().filter(|s| !s.is_terminal()).collect();
+        let filter =
+            docket_app::TicketFilter { requester: Some(person.clone()), states, limit: 50, ..Default::default() };
+        match self.app().tickets(&filter).await {
+            Ok(page) => text::list(&page.tickets.iter().collect::<Vec<_>>(), self.app()),
+            Err(error) => format!("Docket could not read your tickets: {error}"),
+        }
+    }
+
+    async fn status(&self, id: &TicketId) -> String {
+        match self.app().ticket(id).await {
+            Ok(ticket) => text::status(&self.app().summarize(&ticket)),
+            Err(docket_app::AppError::NotFound(_)) => format!("There is no ticket {id}."),
+            Err(error) => format!("Docket could not read {id}: {error}"),
+        }
+    }
+}
+
+/// A slash command's ephemeral answer.
+fn ephemeral(text: String) -> Ack {
+    Ack::json(json!({ "response_type": "ephemeral", "text": crate::render::blocks::cut(&text, 3_000) }))
+}

@@ -1,0 +1,171 @@
+//! Modal submissions: the picker (→ the parameter form, as `response_action: update`), the
+//! parameter form (checked by core's `validate_params`; errors go back under each field), the
+//! amend form, and the reason form. A request is handed to the app in a task; the answer waits
+//! up to two seconds for it, so a refusal still lands on the form.
+
+use std::time::Duration;
+
+use docket_app::AppError;
+use docket_core::ticket::Origin;
+use docket_core::{Actor, Refusal, TicketId, WorkflowId, validate_params};
+use serde_json::{Map, Value, json};
+
+use super::interactions::refusal_words;
+use super::{Ack, InboundError};
+use crate::Slack;
+use crate::modals::params::{Purpose, params_view, read_values};
+use crate::modals::picker::picked;
+use crate::modals::reason::read_reason;
+use crate::modals::{AMEND, Metadata, PICK, REASON, REQUEST};
+use crate::render::blocks::cut;
+
+/// How long a submission waits for the app before answering (Slack allows 3 s).
+const WAIT_FOR_APP: Duration = Duration::from_millis(2_000);
+/// Longest error under one field.
+const ERROR_CHARS: usize = 1_000;
+
+impl Slack {
+    pub(super) async fn submission(&self, user: &str, payload: &Value) -> Result<Ack, InboundError> {
+        let view = payload.get("view").filter(|v| v.is_object()).ok_or(InboundError::Missing("view"))?;
+        let callback = view.get("callback_id").and_then(Value::as_str).unwrap_or_default();
+        let meta = Metadata::decode(view.get("private_metadata").and_then(Value::as_str).unwrap_or_default());
+        let state = view.get("state").cloned().unwrap_or(Value::Null);
+        let Some(actor) = self.actor_or_explain(user, &format!("submit {callback}")).await else {
+            return Ok(errors_on(first_input(view).as_deref(), &super::interactions::not_a_person()));
+        };
+        Ok(match callback {
+            PICK => self.picked(&actor, &state, meta),
+            REQUEST => self.submit_request(actor, user, view, &state, meta).await,
+            AMEND => self.submit_amend(&actor, view, &state, &meta).await,
+            REASON => self.submit_reason(&actor, &state, &meta).await,
+            _ => Ack::empty(),
+        })
+    }
+
+    fn picked(&self, actor: &Actor, state: &Value, meta: Metadata) -> Ack {
+        let workflow = picked(state).and_then(|id| self.app().workflow(&WorkflowId::new(id)));
+        match workflow.filter(|w| self.app().may_request(actor, w)) {
+            Some(workflow) => {
+                let meta = Metadata { workflow: Some(workflow.id.to_string()), ..meta };
+                let view = params_view(&workflow, &Default::default(), &meta, Purpose::Request, &[]);
+                Ack::json(json!({ "response_action": "update", "view": view }))
+            }
+            None => errors(&[("workflow".to_owned(), "Choose a workflow you may request.".to_owned())]),
+        }
+    }
+
+    async fn submit_request(&self, actor: Actor, user: &str, view: &Value, state: &Value, meta: Metadata) -> Ack {
+        let Some(workflow) = meta.workflow.as_deref().and_then(|w| self.app().workflow(&WorkflowId::new(w))) else {
+            return errors_on(first_input(view).as_deref(), "This workflow is no longer in the catalog.");
+        };
+        let raw = read_values(&workflow, state);
+        if let Err(problems) = validate_params(&workflow.params, &raw) {
+            return errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>());
+        }
+        if !self.app().may_request(&actor, &workflow) {
+            let words = format!("You may not request {}.", workflow.title);
+            return errors_on(first_input(view).as_deref(), &words);
+        }
+        let origin = Origin {
+            surface: crate::SCOPE.to_owned(),
+            channel: meta.channel.clone(),
+            thread: meta.thread.clone(),
+            context: meta.context.clone(),
+        };
+        let app = self.app().clone();
+        let id = workflow.id.clone();
+        let mut task = tokio::spawn(async move { app.request(&actor, &id, raw, origin).await });
+        match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
+            Ok(Ok(Ok(_))) | Err(_) => Ack::json(json!({ "response_action": "clear" })),
+            Ok(Ok(Err(AppError::Refused(Refusal::InvalidParams(problems))))) => {
+                errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>())
+            }
+            Ok(Ok(Err(error))) => {
+                let words = match &error {
+                    AppError::Refused(refusal) => format!("Docket refused: {refusal}."),
+                    other => format!("Docket could not open the ticket: {other}."),
+                };
+                match first_input(view) {
+                    Some(block) => errors_on(Some(&block), &words),
+                    None => {
+                        self.tell(user, meta.channel.as_deref(), meta.thread.as_deref(), &words).await;
+                        Ack::json(json!({ "response_action": "clear" }))
+                    }
+                }
+            }
+            Ok(Err(join)) => {
+                tracing::error!(%join, "a request task failed");
+                Ack::json(json!({ "response_action": "clear" }))
+            }
+        }
+    }
+
+    async fn submit_amend(&self, actor: &Actor, view: &Value, state: &Value, meta: &Metadata) -> Ack {
+        let Some(id) = meta.ticket.as_deref().and_then(|t| TicketId::parse(t).ok()) else { return Ack::empty() };
+        let Ok(ticket) = self.app().ticket(&id).await else {
+            return errors_on(first_input(view).as_deref(), &format!("There is no ticket {id}."));
+        };
+        let Some(workflow) = self.app().workflow(&ticket.workflow) else {
+            return errors_on(first_input(view).as_deref(), "This workflow is no longer in the catalog.");
+        };
+        let raw = read_values(&workflow, state);
+        if let Err(problems) = validate_params(&workflow.params, &raw) {
+            return errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>());
+        }
+        let app = self.app().clone();
+        let actor = actor.clone();
+        let ticket_id = id.clone();
+        let mut task = tokio::spawn(async move { app.amend(&actor, &ticket_id, raw).await });
+        match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
+            Ok(Ok(Err(AppError::Refused(Refusal::InvalidParams(problems))))) => {
+                errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>())
+            }
+            Ok(Ok(Err(error))) => errors_on(first_input(view).as_deref(), &refusal_words(&error, &id)),
+            _ => Ack::json(json!({ "response_action": "clear" })),
+        }
+    }
+
+    async fn submit_reason(&self, actor: &Actor, state: &Value, meta: &Metadata) -> Ack {
+        let Some(id) = meta.ticket.as_deref().and_then(|t| TicketId::parse(t).ok()) else { return Ack::empty() };
+        let reason = read_reason(state);
+        let app = self.app();
+        let result = match meta.action.as_deref() {
+            Some("reject") => app.reject(actor, &id, reason).await,
+            Some("request_changes") => app.request_changes(actor, &id, reason).await,
+            Some("comment") => app.comment(actor, &id, reason).await,
+            _ => return Ack::empty(),
+        };
+        match result {
+            Ok(_) => Ack::json(json!({ "response_action": "clear" })),
+            Err(error) => errors(&[("reason".to_owned(), refusal_words(&error, &id))]),
+        }
+    }
+}
+
+/// `response_action: errors` with one message per input block.
+fn errors(problems: &[(String, String)]) -> Ack {
+    let mut map = Map::new();
+    for (block, message) in problems {
+        map.entry(cut(block, 255)).or_insert_with(|| Value::String(cut(message, ERROR_CHARS)));
+    }
+    Ack::json(json!({ "response_action": "errors", "errors": map }))
+}
+
+/// An error under `block`, or none (an empty ack) when the form has no input.
+fn errors_on(block: Option<&str>, message: &str) -> Ack {
+    match block {
+        Some(block) => errors(&[(block.to_owned(), message.to_owned())]),
+        None => Ack::empty(),
+    }
+}
+
+/// The block id of the view's first input block.
+fn first_input(view: &Value) -> Option<String> {
+    view.get("blocks")?
+        .as_array()?
+        .iter()
+        .find(|b| b.get("type").and_then(Value::as_str) == Some("input"))
+        .and_then(|b| b.get("block_id"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}

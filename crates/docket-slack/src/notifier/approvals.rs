@@ -1,0 +1,132 @@
+//! Approval requests: one copy in the approvals channel, one DM per eligible approver of the
+//! stage being asked (the on-call person first), every copy edited as stages fill, and every
+//! copy edited to the outcome, without buttons, once the round is decided or superseded.
+
+use docket_app::NotifyError;
+use docket_core::TicketState;
+use docket_core::policy::Outcome;
+use docket_core::ticket::Verdict;
+
+use super::Delivery;
+use super::copies;
+use crate::render::Message;
+use crate::render::approval::{ApprovalContext, approval_message};
+use crate::render::blocks::escape;
+
+impl Delivery<'_> {
+    /// A stage opened: post the channel copy and the DMs that are missing, edit the others.
+    pub(super) async fn approvals(&self, round: u32, stage: &str) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let Some(view) = self.app.approval_view(ticket) else { return Ok(()) };
+        let message = self.render(&view, None);
+        let prefix = copies::key(&ticket.id, &format!("approvals:{round}:"));
+        // Edit what exists first: it shows the stages filling.
+        for (key, copy) in copies::recall_all(self.app, &prefix).await? {
+            copies::edit(self.app, self.client, &key, &copy, &message).await?;
+        }
+        if round != ticket.round || ticket.state != TicketState::AwaitingApproval {
+            return Ok(());
+        }
+        if let Some(channel) = self.approvals_channel() {
+            let key = format!("{prefix}channel");
+            if copies::recall(self.app, &key).await?.is_none() {
+                copies::post(self.app, self.client, &key, &channel, None, &message).await?;
+            }
+        }
+        let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(()) };
+        for person in &stage.eligible {
+            let key = format!("{prefix}dm:{person}");
+            if copies::recall(self.app, &key).await?.is_some() {
+                continue;
+            }
+            let Some(user) = self.slack_id(person) else { continue };
+            let dm = self.client.open_dm(&user).await?;
+            copies::post(self.app, self.client, &key, &dm, None, &message).await?;
+        }
+        Ok(())
+    }
+
+    /// The round is over: every copy shows the outcome, without buttons.
+    pub(super) async fn approvals_done(&self, round: u32) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let prefix = copies::key(&ticket.id, &format!("approvals:{round}:"));
+        let copies = copies::recall_all(self.app, &prefix).await?;
+        if copies.is_empty() {
+            return Ok(());
+        }
+        let Some(view) = self.app.approval_view(ticket).or_else(|| self.last_view()) else { return Ok(()) };
+        let note = self.outcome_note(round);
+        let message = self.render(&view, Some(note));
+        for (key, copy) in copies {
+            copies::edit(self.app, self.client, &key, &copy, &message).await?;
+        }
+        Ok(())
+    }
+
+    fn render(&self, view: &docket_app::ApprovalView, closed: Option<String>) -> Message {
+        let summary = self.app.summarize(self.ticket);
+        let origin = &self.ticket.origin;
+        let origin = match (origin.surface.as_str(), origin.channel.as_deref()) {
+            ("slack", Some(channel)) => format!("in <#{channel}>"),
+            ("slack", None) => "in Slack".to_owned(),
+            (surface, _) => format!("from {}", escape(surface)),
+        };
+        let app = self.app;
+        let name = |id: &str| app.person_name(&id.into());
+        approval_message(&ApprovalContext { summary: &summary, view, origin, name: &name, closed })
+    }
+
+    /// What ended the round, in words.
+    fn outcome_note(&self, round: u32) -> String {
+        let ticket = self.ticket;
+        if ticket.round != round {
+            return "The parameters changed, so this request was replaced by a new one.".to_owned();
+        }
+        let last = ticket.reviews.iter().rev().find(|r| r.round == round && r.verdict != Verdict::Approve);
+        if let Some(review) =
+            last.filter(|_| matches!(ticket.state, TicketState::Rejected | TicketState::ChangesRequested))
+        {
+            let who = self.app.person_name(&review.person);
+            let what = if review.verdict == Verdict::Reject { "Rejected" } else { "Changes requested" };
+            return match &review.comment {
+                Some(c) => format!("{what} by {who}: {c}"),
+                None => format!("{what} by {who}"),
+            };
+        }
+        let approvers: Vec<String> = ticket
+            .reviews
+            .iter()
+            .filter(|r| r.round == round && r.verdict == Verdict::Approve)
+            .map(|r| self.app.person_name(&r.person))
+            .collect();
+        let summary = self.app.summarize(ticket);
+        match (ticket.state, &summary.closing_reason) {
+            (TicketState::Cancelled | TicketState::Expired | TicketState::Denied, Some(reason)) => {
+                format!("{}: {reason}", summary.headline)
+            }
+            (TicketState::Cancelled | TicketState::Expired | TicketState::Denied, None) => summary.headline,
+            _ if !approvers.is_empty() => format!("Approved by {}", approvers.join(", ")),
+            _ => summary.headline,
+        }
+    }
+
+    /// The approval view of a ticket whose latest decision asks for none (after an amend that
+    /// made it auto-approved): rebuilt from the requirement of the old round is not possible,
+    /// so the copies show the ticket as it is now.
+    fn last_view(&self) -> Option<docket_app::ApprovalView> {
+        let decision = self.ticket.decision.as_ref()?;
+        let explanation = decision.explanation.clone();
+        let rule = decision.rule.clone();
+        let _ = matches!(decision.outcome, Outcome::Approvals(_));
+        Some(docket_app::ApprovalView { rule, explanation, stages: Vec::new(), respond_by: None })
+    }
+
+    fn approvals_channel(&self) -> Option<String> {
+        let decision = self.ticket.decision.as_ref()?;
+        let from_policy = match &decision.outcome {
+            Outcome::Approvals(requirement) => requirement.notify.slack.clone(),
+            _ => None,
+        };
+        from_policy.or_else(|| self.settings.approvals_channel.clone())
+    }
+}

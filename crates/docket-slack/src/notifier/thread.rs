@@ -1,0 +1,66 @@
+//! The ticket message and its thread replies.
+
+use docket_app::{NotifyError, OutboxMessage, TicketAction};
+use docket_core::Actor;
+
+use super::copies::{self, Copy};
+use super::{Delivery, transient};
+use crate::render::reply::reply;
+use crate::render::ticket::ticket_message;
+
+/// Errors that mean "Docket cannot post in that channel": the message goes to a DM instead.
+const NOT_THERE: [&str; 4] = ["channel_not_found", "not_in_channel", "is_archived", "restricted_action"];
+
+impl Delivery<'_> {
+    /// Posts or edits the ticket message.
+    pub(super) async fn thread(&self) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let summary = self.app.summarize(ticket);
+        let requester = Actor::Person { id: ticket.requester.clone() };
+        let actions: Vec<TicketAction> = self
+            .app
+            .actions_for(ticket, &requester)
+            .into_iter()
+            .filter(|a| matches!(a, TicketAction::Amend | TicketAction::Cancel | TicketAction::Retry))
+            .collect();
+        let message = ticket_message(&summary, &actions);
+        let key = copies::key(&ticket.id, "thread");
+        if let Some(copy) = copies::recall(self.app, &key).await? {
+            return copies::edit(self.app, self.client, &key, &copy, &message).await;
+        }
+        let origin = &ticket.origin;
+        if let Some(channel) = origin.channel.as_deref() {
+            match copies::post(self.app, self.client, &key, channel, origin.thread.as_deref(), &message).await {
+                Ok(_) => return Ok(()),
+                Err(NotifyError::Permanent(error)) if NOT_THERE.iter().any(|e| error.ends_with(e)) => {
+                    tracing::info!(ticket = %ticket.id, %error, "posting the ticket to its requester by DM instead");
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        let Some(user) = self.slack_id(&ticket.requester) else {
+            return Err(NotifyError::Permanent(format!("{} has no Slack id to send the ticket to", ticket.requester)));
+        };
+        let dm = self.client.open_dm(&user).await?;
+        copies::post(self.app, self.client, &key, &dm, None, &message).await.map(drop)
+    }
+
+    /// Replies in the ticket's thread with the key events of one change (once per change).
+    pub(super) async fn reply(&self, message: &OutboxMessage, version: u64) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let key = copies::key(&ticket.id, &format!("reply:{version}"));
+        if copies::recall(self.app, &key).await?.is_some() {
+            return Ok(());
+        }
+        let Some(Copy { channel, ts, .. }) = copies::recall(self.app, &copies::key(&ticket.id, "thread")).await? else {
+            return Ok(());
+        };
+        let happenings = self.app.happenings(message, ticket).await.map_err(transient)?;
+        let Some(reply) = reply(&happenings) else { return Ok(()) };
+        copies::post(self.app, self.client, &key, &channel, Some(&ts), &reply).await.map(drop)
+    }
+
+    pub(super) fn slack_id(&self, person: &docket_core::PersonId) -> Option<String> {
+        self.app.rules().directory.person(person).and_then(|p| p.slack.clone())
+    }
+}
