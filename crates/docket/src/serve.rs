@@ -22,7 +22,7 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let listen = args.listen.unwrap_or(composed.config.server.listen);
-    serve(composed, listen, started, |addr| {
+    serve(composed, listen, started, Site::Server, |addr| {
         tracing::info!(%addr, "docket is ready");
     })
     .await?;
@@ -37,20 +37,37 @@ pub(crate) fn init_tracing() {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
+/// Which server this is: the web UI's act-as switch exists only in the demo.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Site {
+    /// `docket serve`: people sign in (OpenID Connect, when configured).
+    Server,
+    /// `docket demo`: visitors act as any sample person, under a banner.
+    Demo,
+}
+
 /// Serves the composed app on `listen` until a stop signal; `ready` is told the bound address
 /// once the engine runs and the socket accepts.
 pub(crate) async fn serve(
     composed: Composed,
     listen: SocketAddr,
     started: Instant,
+    site: Site,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let Composed { app, surfaces, .. } = composed;
+    let Composed { app, surfaces, config, .. } = composed;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let engine = app.start().await.context("starting the engine")?;
     let shutdown = CancellationToken::new();
     let chat = surfaces.attach(&app, &shutdown)?;
-    let router = docket_web::router(app.clone(), docket_web::WebOptions { metrics, ..Default::default() }).merge(chat);
+    let oidc = config.web.oidc.map(|o| docket_web::OidcOptions {
+        issuer: o.issuer,
+        client_id: o.client_id,
+        client_secret: o.client_secret.expose().to_owned(),
+        scopes: o.scopes,
+    });
+    let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
+    let router = docket_web::router(app.clone(), options).merge(chat);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(ms = started.elapsed().as_millis() as u64, "started");

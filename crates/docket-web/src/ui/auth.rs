@@ -65,7 +65,7 @@ impl FromRequestParts<Web> for Viewer {
             ));
         }
         if web.ui.demo {
-            return Err(UiError::Response(demo_sign_in(web, &here).await?));
+            return Err(UiError::Response(Box::new(demo_sign_in(web, &here).await?)));
         }
         Err(UiError::SignIn(here))
     }

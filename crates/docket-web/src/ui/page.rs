@@ -90,7 +90,7 @@ pub(crate) enum UiError {
     /// 500: a bug; the text is logged, not shown.
     Internal(String),
     /// A ready response (a redirect that sets a cookie).
-    Response(Response),
+    Response(Box<Response>),
 }
 
 impl From<AppError> for UiError {
@@ -123,7 +123,7 @@ impl IntoResponse for UiError {
                 );
                 return Redirect::to(&target).into_response();
             }
-            UiError::Response(response) => return response,
+            UiError::Response(response) => return *response,
             UiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "That did not work", m),
             UiError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
             UiError::NotFound(m) => (StatusCode::NOT_FOUND, "Not found", m),

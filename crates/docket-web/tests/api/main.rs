@@ -10,10 +10,13 @@
 )]
 
 mod audit;
+mod browser;
 mod commands;
 mod errors;
 mod events;
+mod oidc;
 mod ops;
 mod support;
 mod tickets;
+mod ui;
 mod workflows;

@@ -28,7 +28,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let shown_dir = args.data_dir.display().to_string();
     let next = composed.app.tickets(&docket_app::TicketFilter { limit: 1, ..Default::default() }).await?;
     let next_number = next.tickets.first().map_or(1, |t| t.id.number() + 1);
-    serve::serve(composed, args.listen, started, move |addr| {
+    serve::serve(composed, args.listen, started, serve::Site::Demo, move |addr| {
         let mut out = std::io::stdout().lock();
         let _ = walkthrough(&mut out, addr, &shown_dir, &credentials, next_number);
     })
@@ -51,6 +51,7 @@ fn walkthrough(
     };
     let id = format!("DKT-{next}");
     writeln!(out, "Docket demo running at http://{addr} — data in {data_dir}/, Ctrl-C stops it.")?;
+    writeln!(out, "Open http://{addr}/ in a browser: the banner switches between the sample people.")?;
     writeln!(out, "alice (dev) requests; bob (sre) then carol (security) approve production changes.")?;
     writeln!(out, "In another terminal:")?;
     writeln!(out, "  1. docket request deploy service=api version=1.4.2 environment=prod --as alice{creds}")?;
