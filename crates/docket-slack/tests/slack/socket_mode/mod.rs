@@ -1,0 +1,66 @@
+//! Socket Mode against the fake Socket Mode server over real WebSockets on loopback: the
+//! connection's life (`connection`: hello, acks, repeats, refreshes, drops, backoff, pings,
+//! shutdown) with a recording handler whose de-duplication is the app's surface state, and the
+//! whole Slack journey through `Slack::dispatch` (`journey`).
+
+mod connection;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docket_app::App;
+use docket_slack::socket::{BackoffSettings, Envelope, EnvelopeHandler, HandlerError, SocketSettings};
+use serde_json::Value;
+
+/// Settings scaled down for tests: fast backoff and pings.
+pub(crate) fn quick_settings(api_url: &str) -> SocketSettings {
+    let mut settings = SocketSettings::new(api_url, "xapp-1-A0DOCKET-test");
+    settings.backoff = BackoffSettings { base: Duration::from_millis(40), max: Duration::from_millis(400) };
+    settings.ping_interval = Duration::from_millis(100);
+    settings.hello_timeout = Duration::from_secs(2);
+    settings.stable_after = Duration::from_secs(60);
+    settings
+}
+
+/// Records what it handles; answers every envelope with `answer`; de-duplicates envelope ids
+/// in the app's surface state exactly as the Slack surface does.
+pub(crate) struct Recorder {
+    app: App,
+    answer: Option<Value>,
+    handled: Mutex<Vec<Envelope>>,
+    delay: Duration,
+}
+
+impl Recorder {
+    pub(crate) fn new(app: App, answer: Option<Value>) -> Arc<Self> {
+        Arc::new(Self { app, answer, handled: Mutex::new(Vec::new()), delay: Duration::ZERO })
+    }
+
+    pub(crate) fn slow(app: App, delay: Duration) -> Arc<Self> {
+        Arc::new(Self { app, answer: None, handled: Mutex::new(Vec::new()), delay })
+    }
+
+    pub(crate) fn handled(&self) -> Vec<Envelope> {
+        self.handled.lock().unwrap().clone()
+    }
+
+    pub(crate) fn handled_ids(&self) -> Vec<String> {
+        self.handled().into_iter().map(|e| e.id).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl EnvelopeHandler for Recorder {
+    async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError> {
+        self.app
+            .remember_first("slack", &format!("envelope:{envelope_id}"), "seen")
+            .await
+            .map_err(|e| HandlerError(e.to_string()))
+    }
+
+    async fn handle(&self, envelope: Envelope) -> Result<Option<Value>, HandlerError> {
+        tokio::time::sleep(self.delay).await;
+        self.handled.lock().unwrap().push(envelope);
+        Ok(self.answer.clone())
+    }
+}
