@@ -2,5 +2,7 @@
 //! both on loopback, recording what Docket sends and answering like Slack.
 
 pub mod socket;
+pub mod web_api;
 
 pub use socket::FakeSocketMode;
+pub use web_api::{BOT_TOKEN, BOT_USER, Call, FakeSlack, Message};
