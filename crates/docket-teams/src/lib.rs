@@ -1,1 +1,83 @@
-//! Docket in Microsoft Teams (being built).
+//! Docket in Microsoft Teams: the same tickets, approvals and live runs as a Teams bot.
+//!
+//! - [`auth`]: Bot Framework JWT validation against the configured OpenID metadata.
+//! - [`activity`], [`conversations`]: the activities Docket reads and sends; where the bot is
+//!   installed, kept in surface state so Docket can message people and channels later.
+//! - [`cards`]: Adaptive Cards 1.5 (request form, ticket card, approval card) and their checker.
+//! - [`client`]: the connector client (token cache, pacing, retries).
+//! - [`TeamsNotifier`]: the outbox's way into Teams.
+//! - [`manifest`]: the Teams app package.
+//!
+//! [`Teams`] puts these together: a notifier for the app and the `POST /teams/messages` router.
+
+pub mod activity;
+pub mod auth;
+pub mod cards;
+pub mod client;
+pub mod conversations;
+pub mod manifest;
+pub mod png;
+pub mod settings;
+
+mod approvals;
+mod invoke;
+mod messages;
+mod notifier;
+mod people;
+mod render;
+mod routes;
+
+use std::sync::Arc;
+
+use docket_app::App;
+
+pub use auth::{AuthError, Authenticator};
+pub use client::{ClientError, Connector};
+pub use notifier::TeamsNotifier;
+pub use routes::MESSAGES_PATH;
+pub use settings::{Pacing, RetryPolicy, TeamsSettings};
+
+/// Why the Teams surface could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum TeamsError {
+    /// The HTTP client could not be made.
+    #[error("could not build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// The Teams surface: one notifier and one router sharing a connector client.
+#[derive(Clone, Debug)]
+pub struct Teams {
+    settings: Arc<TeamsSettings>,
+    connector: Arc<Connector>,
+    auth: Arc<Authenticator>,
+}
+
+impl Teams {
+    /// Builds the surface for `settings`.
+    pub fn new(settings: TeamsSettings) -> Result<Self, TeamsError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("docket/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TeamsError::Http(e.to_string()))?;
+        let connector = Connector::new(&settings, http.clone());
+        let auth = Authenticator::new(&settings, http);
+        Ok(Self { settings: Arc::new(settings), connector, auth })
+    }
+
+    /// The notifier to build the app with.
+    pub fn notifier(&self) -> Arc<TeamsNotifier> {
+        Arc::new(TeamsNotifier::new(Arc::clone(&self.connector), Arc::clone(&self.settings)))
+    }
+
+    /// `POST /teams/messages`, answering for `app`.
+    pub fn router(&self, app: App) -> axum::Router {
+        routes::router(routes::Shared { app, auth: Arc::clone(&self.auth), connector: Arc::clone(&self.connector) })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &TeamsSettings {
+        &self.settings
+    }
+}

@@ -1,0 +1,212 @@
+//! Approval cards: one per stage in the policy's approvals channel and in a 1:1 chat with each
+//! eligible approver (the on-call person first), each copy's activity id kept under
+//! `approval:<ticket>:<round>:<stage>:<conversation>`; after every decision, every copy of the
+//! ticket is replaced with its current state.
+
+use docket_app::App;
+use docket_core::policy::Outcome;
+use docket_core::{Actor, PersonId, Ticket, TicketState};
+use serde::{Deserialize, Serialize};
+
+use crate::activity::card_message;
+use crate::client::ClientError;
+use crate::conversations::{Conversations, SCOPE};
+use crate::notifier::{DeliveryError, TeamsNotifier};
+use crate::render;
+use docket_app::NotifyError;
+
+/// One posted copy of an approval card.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Copy {
+    pub(crate) service_url: String,
+    pub(crate) conversation_id: String,
+    pub(crate) activity_id: String,
+    /// The approver of a 1:1 copy, which shows their buttons.
+    pub(crate) person: Option<PersonId>,
+    pub(crate) round: u32,
+    pub(crate) stage: String,
+}
+
+/// Where a copy goes.
+struct Target {
+    service_url: String,
+    conversation_id: String,
+    person: Option<PersonId>,
+}
+
+/// Posts (or, on a retry, replaces) the cards asking for `stage` of `round`.
+pub(crate) async fn post(
+    notifier: &TeamsNotifier,
+    app: &App,
+    ticket: &Ticket,
+    round: u32,
+    stage: &str,
+) -> Result<(), NotifyError> {
+    if ticket.round != round || ticket.state != TicketState::AwaitingApproval {
+        return Ok(());
+    }
+    let conversations = Conversations::new(app.clone());
+    let targets = targets(notifier, app, &conversations, ticket, stage).await?;
+    let mut failure: Option<DeliveryError> = None;
+    for target in targets {
+        let key = format!("approval:{}:{round}:{stage}:{}", ticket.id, target.conversation_id);
+        let viewer = target.person.clone().map(|id| Actor::Person { id });
+        let card = render::approval_card(app, ticket, round, stage, viewer.as_ref(), None)
+            .await
+            .map_err(DeliveryError::from)?;
+        let activity = card_message(card, &format!("Approval needed: {}", ticket.id));
+        let known: Option<Copy> =
+            app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?.and_then(|v| serde_json::from_str(&v).ok());
+        let (service, conv) = (&target.service_url, &target.conversation_id);
+        let result = match &known {
+            Some(copy) => notifier.connector.update(service, conv, &copy.activity_id, &activity).await.map(|()| None),
+            None => notifier.connector.send(service, conv, &activity).await.map(Some),
+        };
+        match result {
+            Ok(Some(activity_id)) => {
+                let copy = Copy {
+                    service_url: target.service_url.clone(),
+                    conversation_id: target.conversation_id.clone(),
+                    activity_id,
+                    person: target.person.clone(),
+                    round,
+                    stage: stage.to_owned(),
+                };
+                let value = serde_json::to_string(&copy).unwrap_or_default();
+                app.remember(SCOPE, &key, &value).await.map_err(DeliveryError::from)?;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                if matches!(error, ClientError::Blocked) {
+                    mark_blocked(&conversations, &target).await?;
+                    continue;
+                }
+                tracing::warn!(ticket = %ticket.id, conversation = %target.conversation_id, %error,
+                    "could not post an approval card");
+                failure.get_or_insert(error.into());
+            }
+        }
+    }
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
+
+/// Replaces every approval card of `ticket` with its current state.
+pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Ticket) -> Result<(), NotifyError> {
+    let copies = app.recall_all(SCOPE, &format!("approval:{}:", ticket.id)).await.map_err(DeliveryError::from)?;
+    let mut failure: Option<DeliveryError> = None;
+    for (_, value) in copies {
+        let Ok(copy) = serde_json::from_str::<Copy>(&value) else { continue };
+        let viewer = copy.person.clone().map(|id| Actor::Person { id });
+        let card = render::approval_card(app, ticket, copy.round, &copy.stage, viewer.as_ref(), None)
+            .await
+            .map_err(DeliveryError::from)?;
+        let activity = card_message(card, &format!("Approval: {}", ticket.id));
+        let result =
+            notifier.connector.update(&copy.service_url, &copy.conversation_id, &copy.activity_id, &activity).await;
+        match result {
+            Ok(()) => {}
+            Err(ClientError::Blocked) => {
+                tracing::warn!(conversation = %copy.conversation_id, "the bot is blocked here (MessageWritesBlocked)");
+            }
+            Err(error) => {
+                failure.get_or_insert(error.into());
+            }
+        }
+    }
+    match failure {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
+}
+
+/// The approvals channel, then each eligible approver of `stage` (on call first) whom the bot
+/// can reach in a 1:1 chat (started if needed).
+async fn targets(
+    notifier: &TeamsNotifier,
+    app: &App,
+    conversations: &Conversations,
+    ticket: &Ticket,
+    stage: &str,
+) -> Result<Vec<Target>, DeliveryError> {
+    let mut out = Vec::new();
+    let channel = ticket
+        .decision
+        .as_ref()
+        .and_then(|d| match &d.outcome {
+            Outcome::Approvals(r) => r.notify.teams.clone(),
+            _ => None,
+        })
+        .or_else(|| notifier.settings.approvals_channel.clone());
+    if let Some(channel) = channel {
+        match conversations.conversation(&channel).await? {
+            Some(c) if !c.blocked => {
+                out.push(Target { service_url: c.service_url, conversation_id: c.conversation_id, person: None })
+            }
+            Some(_) => tracing::warn!(%channel, "the approvals channel blocks the bot; not posting there"),
+            None => {
+                tracing::warn!(%channel, "the bot has not been added to the approvals channel yet; not posting there")
+            }
+        }
+    }
+    let Some(view) = app.approval_view(ticket) else { return Ok(out) };
+    let Some(stage) = view.stages.into_iter().find(|s| s.name == stage) else { return Ok(out) };
+    let mut people = stage.eligible;
+    if let Some(on_call) = &stage.on_call
+        && let Some(at) = people.iter().position(|p| p == on_call)
+    {
+        let first = people.remove(at);
+        people.insert(0, first);
+    }
+    for person in people {
+        let Some(mut reference) = conversations.person(&person).await? else { continue };
+        if reference.blocked {
+            continue;
+        }
+        let conversation_id = match &reference.conversation_id {
+            Some(id) => id.clone(),
+            None => match notifier
+                .connector
+                .create_conversation(&reference.service_url, &reference.user_id, reference.tenant_id.as_deref())
+                .await
+            {
+                Ok(id) => {
+                    reference.conversation_id = Some(id.clone());
+                    conversations.put_person(&person, &reference).await?;
+                    id
+                }
+                Err(ClientError::Blocked) => {
+                    reference.blocked = true;
+                    conversations.put_person(&person, &reference).await?;
+                    tracing::warn!(%person, "the bot is blocked by this approver (MessageWritesBlocked)");
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
+            },
+        };
+        out.push(Target { service_url: reference.service_url.clone(), conversation_id, person: Some(person) });
+    }
+    Ok(out)
+}
+
+async fn mark_blocked(conversations: &Conversations, target: &Target) -> Result<(), DeliveryError> {
+    tracing::warn!(conversation = %target.conversation_id,
+        "Teams blocks the bot's messages here (MessageWritesBlocked); no other surface is configured to reach it");
+    match &target.person {
+        Some(person) => {
+            if let Some(mut reference) = conversations.person(person).await? {
+                reference.blocked = true;
+                conversations.put_person(person, &reference).await?;
+            }
+        }
+        None => {
+            if let Some(mut reference) = conversations.conversation(&target.conversation_id).await? {
+                reference.blocked = true;
+                conversations.put_conversation(&reference).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The Teams `Notifier`: which messages a change causes (`card`, `reply`,
+//! `approvals:<round>:<stage>`, `approvals-done:<round>`) and their delivery through the
+//! connector. Activity ids are kept in surface state, so a retried delivery edits what it
+//! posted before instead of posting twice.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use docket_app::{App, AppError, Notifier, NotifyError, OutboxMessage};
+use docket_core::policy::Outcome;
+use docket_core::ticket::{StepOutcome, quorum};
+use docket_core::{Event, Ticket, TicketState};
+
+use crate::activity::{card_message, text_message};
+use crate::approvals;
+use crate::cards::ticket::happenings_text;
+use crate::client::{ClientError, Connector};
+use crate::conversations::{Conversations, SCOPE};
+use crate::render;
+use crate::settings::TeamsSettings;
+
+/// Tells Teams about tickets.
+#[derive(Debug)]
+pub struct TeamsNotifier {
+    pub(crate) connector: Arc<Connector>,
+    pub(crate) settings: Arc<TeamsSettings>,
+}
+
+impl TeamsNotifier {
+    /// A notifier sending through `connector`.
+    pub fn new(connector: Arc<Connector>, settings: Arc<TeamsSettings>) -> Self {
+        Self { connector, settings }
+    }
+}
+
+#[async_trait]
+impl Notifier for TeamsNotifier {
+    fn name(&self) -> &str {
+        "teams"
+    }
+
+    fn wants(&self, ticket: &Ticket, events: &[Event]) -> Vec<String> {
+        let mut keys = Vec::new();
+        if ticket.origin.surface == "teams" && ticket.origin.channel.is_some() {
+            keys.push("card".to_owned());
+            if events.iter().any(is_key_event) {
+                keys.push("reply".to_owned());
+            }
+        }
+        let asks = events.iter().any(|e| matches!(e, Event::Decided { .. } | Event::Reviewed(_)));
+        if ticket.state == TicketState::AwaitingApproval
+            && asks
+            && let Some(stage) = current_stage(ticket)
+        {
+            keys.push(format!("approvals:{}:{stage}", ticket.round));
+        }
+        let decided = events.iter().any(|e| {
+            matches!(
+                e,
+                Event::Reviewed(_)
+                    | Event::Approved { .. }
+                    | Event::Cancelled { .. }
+                    | Event::Expired { .. }
+                    | Event::Amended { .. }
+                    | Event::RunStarted { .. }
+                    | Event::RunFinished { .. }
+            )
+        });
+        if decided && (ticket.round > 1 || had_approvals(ticket)) {
+            keys.push(format!("approvals-done:{}", ticket.round));
+        }
+        keys
+    }
+
+    async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+        let key = message.message.key.as_str();
+        if key == "card" {
+            self.card(app, message, ticket).await
+        } else if key == "reply" {
+            self.reply(app, message, ticket).await
+        } else if let Some(rest) = key.strip_prefix("approvals:") {
+            let (round, stage) = rest.split_once(':').unwrap_or((rest, ""));
+            let round = round.parse().unwrap_or(0);
+            approvals::post(self, app, ticket, round, stage).await
+        } else if key.starts_with("approvals-done:") {
+            approvals::update_all(self, app, ticket).await
+        } else {
+            Err(NotifyError::Permanent(format!("unknown message key `{key}`")))
+        }
+    }
+}
+
+/// Why a delivery failed, before it becomes a [`NotifyError`].
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeliveryError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("{0}")]
+    Missing(String),
+}
+
+impl From<DeliveryError> for NotifyError {
+    fn from(error: DeliveryError) -> Self {
+        match &error {
+            DeliveryError::Client(c) if c.is_transient() => NotifyError::Transient(error.to_string()),
+            DeliveryError::App(AppError::Store(_)) => NotifyError::Transient(error.to_string()),
+            _ => NotifyError::Permanent(error.to_string()),
+        }
+    }
+}
+
+impl TeamsNotifier {
+    /// The ticket card in the conversation where it was asked: the form it was asked with
+    /// becomes the card, later changes replace it.
+    async fn card(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+        let conversations = Conversations::new(app.clone());
+        let conversation = origin_conversation(&conversations, ticket).await?;
+        let latest = app.happenings(message, ticket).await.map_err(DeliveryError::from)?;
+        let card = render::ticket_card(app, ticket, &latest);
+        let activity = card_message(card, &format!("{} {}", ticket.id, app.summarize(ticket).headline));
+        let key = format!("card:{}", ticket.id);
+        let stored = app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?;
+        let known = stored.clone().or_else(|| ticket.origin.thread.clone());
+        let (service, conv) = (&conversation.service_url, &conversation.conversation_id);
+        let result = match &known {
+            Some(id) => self.connector.update(service, conv, id, &activity).await.map(|()| id.clone()),
+            None => self.connector.send(service, conv, &activity).await,
+        };
+        let id = self.blocked_check(&conversations, &conversation, result).await?;
+        if stored.is_none() {
+            app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
+        }
+        Ok(())
+    }
+
+    /// The key events of one change as a reply under the ticket card, once per change.
+    async fn reply(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+        let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let key = format!("reply:{}:{version}", ticket.id);
+        if app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?.is_some() {
+            return Ok(());
+        }
+        let happenings = app.happenings(message, ticket).await.map_err(DeliveryError::from)?;
+        let happenings: Vec<_> = happenings.into_iter().filter(|h| !h.text.starts_with("Requested by")).collect();
+        if happenings.is_empty() {
+            return Ok(());
+        }
+        let conversations = Conversations::new(app.clone());
+        let conversation = origin_conversation(&conversations, ticket).await?;
+        let text = happenings_text(&ticket.id.to_string(), &happenings);
+        let card_id = app.recall(SCOPE, &format!("card:{}", ticket.id)).await.map_err(DeliveryError::from)?;
+        let (service, conv) = (&conversation.service_url, &conversation.conversation_id);
+        let result = match card_id.or_else(|| ticket.origin.thread.clone()) {
+            Some(parent) => self.connector.reply(service, conv, &parent, &text_message(&text)).await,
+            None => self.connector.send(service, conv, &text_message(&text)).await,
+        };
+        let id = self.blocked_check(&conversations, &conversation, result).await?;
+        app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
+        Ok(())
+    }
+
+    /// Marks a conversation blocked when Teams says the bot may not write there.
+    async fn blocked_check<T>(
+        &self,
+        conversations: &Conversations,
+        conversation: &crate::conversations::ConversationRef,
+        result: Result<T, ClientError>,
+    ) -> Result<T, DeliveryError> {
+        match result {
+            Err(ClientError::Blocked) => {
+                tracing::warn!(conversation = %conversation.conversation_id,
+                    "Teams blocks the bot's messages in this conversation (MessageWritesBlocked); no other surface is configured to reach it");
+                let mut blocked = conversation.clone();
+                blocked.blocked = true;
+                conversations.put_conversation(&blocked).await?;
+                Err(ClientError::Blocked.into())
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+/// The conversation a ticket was asked in.
+async fn origin_conversation(
+    conversations: &Conversations,
+    ticket: &Ticket,
+) -> Result<crate::conversations::ConversationRef, DeliveryError> {
+    let id = ticket.origin.channel.as_deref().unwrap_or_default();
+    let conversation = conversations
+        .conversation(id)
+        .await?
+        .ok_or_else(|| DeliveryError::Missing(format!("no Teams conversation reference for `{id}`")))?;
+    if conversation.blocked {
+        return Err(DeliveryError::Client(ClientError::Blocked));
+    }
+    Ok(conversation)
+}
+
+/// Events worth a reply under the card.
+fn is_key_event(event: &Event) -> bool {
+    match event {
+        Event::StepFinished { outcome, .. } => matches!(outcome, StepOutcome::Failed { .. }),
+        Event::Reviewed(_)
+        | Event::Approved { .. }
+        | Event::Commented(_)
+        | Event::Cancelled { .. }
+        | Event::Expired { .. }
+        | Event::PlanFailed { .. }
+        | Event::RunFinished { .. }
+        | Event::Amended { .. }
+        | Event::RetryRequested { .. } => true,
+        _ => false,
+    }
+}
+
+/// Whether the ticket's current decision asked for approvals.
+fn had_approvals(ticket: &Ticket) -> bool {
+    ticket.decision.as_ref().is_some_and(|d| matches!(d.outcome, Outcome::Approvals(_)))
+}
+
+/// The stage being asked now.
+fn current_stage(ticket: &Ticket) -> Option<String> {
+    let decision = ticket.decision.as_ref()?;
+    let Outcome::Approvals(requirement) = &decision.outcome else { return None };
+    quorum(ticket, requirement, ticket.updated_at).into_iter().find(|s| !s.is_satisfied()).map(|s| s.name)
+}

@@ -1,0 +1,88 @@
+//! `POST /teams/messages`, where Bot Framework delivers activities. The bearer token is verified
+//! before the body is read for meaning; a refused request gets 401 or 403, an audit record,
+//! and nothing else. Card actions (`adaptiveCard/action` invokes) are answered within Teams'
+//! 5 s with the card that replaces the clicked one; messages are acknowledged at once and
+//! answered through the connector.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use docket_app::App;
+
+use crate::activity::{Activity, error_response};
+use crate::auth::{AuthError, Authenticator};
+use crate::client::Connector;
+use crate::conversations::Conversations;
+use crate::{invoke, messages};
+
+/// The path Bot Framework posts to (the bot's messaging endpoint).
+pub const MESSAGES_PATH: &str = "/teams/messages";
+/// Longest an invoke may take before Docket answers with an error (Teams waits 5 s).
+const INVOKE_DEADLINE: Duration = Duration::from_millis(4_500);
+/// Largest activity accepted.
+const MAX_BODY: usize = 256 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub(crate) app: App,
+    pub(crate) auth: Arc<Authenticator>,
+    pub(crate) connector: Arc<Connector>,
+}
+
+/// The router for `POST /teams/messages`.
+pub(crate) fn router(shared: Shared) -> Router {
+    Router::new()
+        .route(MESSAGES_PATH, post(messages_endpoint))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .with_state(shared)
+}
+
+async fn messages_endpoint(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let verified = match shared.auth.verify(authorization).await {
+        Ok(verified) => verified,
+        Err(error) => return refuse(&shared.app, &error).await,
+    };
+    let activity: Activity = match serde_json::from_slice(&body) {
+        Ok(activity) => activity,
+        Err(error) => {
+            tracing::warn!(%error, "a Teams activity that does not parse");
+            return (StatusCode::BAD_REQUEST, "the activity does not parse").into_response();
+        }
+    };
+    if let Err(error) = verified.check_activity(&activity.service_url, &activity.channel_id) {
+        return refuse(&shared.app, &error).await;
+    }
+    if let Err(error) = Conversations::new(shared.app.clone()).learn(&activity).await {
+        tracing::warn!(%error, "could not keep a Teams conversation reference");
+    }
+    match activity.kind.as_str() {
+        "message" => {
+            let shared = shared.clone();
+            tokio::spawn(async move { messages::handle(&shared, &activity).await });
+            StatusCode::OK.into_response()
+        }
+        "invoke" if activity.name.as_deref() == Some("adaptiveCard/action") => {
+            let answer = tokio::time::timeout(INVOKE_DEADLINE, invoke::handle(&shared, &activity)).await;
+            let value =
+                answer.unwrap_or_else(|_| error_response(503, "timeout", "Docket did not answer in time; try again"));
+            axum::Json(value).into_response()
+        }
+        "invoke" => StatusCode::NOT_IMPLEMENTED.into_response(),
+        _ => StatusCode::OK.into_response(),
+    }
+}
+
+async fn refuse(app: &App, error: &AuthError) -> Response {
+    tracing::warn!(%error, "refused a Teams request");
+    app.audit_rejected_credentials("teams", &error.to_string()).await;
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    status.into_response()
+}
