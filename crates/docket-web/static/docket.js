@@ -74,7 +74,10 @@
       const outcome = document.getElementById("run-" + run.number + "-outcome");
       if (outcome) outcome.textContent = run.outcome ? run.outcome.status : "in progress";
     });
-    if (t.state !== initial) document.getElementById("changed").hidden = false;
+    if (t.state !== initial) {
+      document.getElementById("changed").hidden = false;
+      document.getElementById("headline").textContent = "";
+    }
   });
 
   source.addEventListener("end", function () { source.close(); });

@@ -104,6 +104,11 @@ impl TicketPage {
     fn can(&self, action: &str) -> bool {
         self.actions.contains(&action)
     }
+
+    /// Whether the actions panel has anything in it (comments are made in the timeline).
+    fn has_buttons(&self) -> bool {
+        self.actions.iter().any(|a| *a != "comment")
+    }
 }
 
 /// `GET /tickets/{id}`
