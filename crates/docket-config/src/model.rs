@@ -129,6 +129,9 @@ pub struct Teams {
     pub openid_metadata_url: String,
     /// Where the bot gets its tokens; `{tenant_id}` is replaced by the tenant id.
     pub token_url: String,
+    /// The issuer inbound tokens must carry (default `https://api.botframework.com`; another
+    /// for sovereign clouds or a fake in tests).
+    pub issuer: String,
     /// Where approval requests go when a policy does not say.
     pub approvals_channel: Option<String>,
 }

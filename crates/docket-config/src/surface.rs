@@ -15,6 +15,7 @@ use docket_core::text::did_you_mean;
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 const BOT_FRAMEWORK_METADATA: &str = "https://login.botframework.com/v1/.well-known/openidconfiguration";
 const BOT_FRAMEWORK_TOKEN: &str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token";
+const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
 const STORE_SCHEMES: [&str; 3] = ["sqlite:", "postgres://", "postgresql://"];
 
 /// `server: {listen, public_url}`.
@@ -131,9 +132,10 @@ fn command(node: &Node, report: &mut Report) -> Option<String> {
     None
 }
 
-/// `teams: {app_id, app_password, tenant_id, openid_metadata_url, token_url, approvals_channel}`.
+/// `teams: {app_id, app_password, tenant_id, openid_metadata_url, token_url, issuer, approvals_channel}`.
 pub(crate) fn teams(node: &Node, report: &mut Report) -> Option<Teams> {
-    let keys = ["app_id", "app_password", "tenant_id", "openid_metadata_url", "token_url", "approvals_channel"];
+    let keys =
+        ["app_id", "app_password", "tenant_id", "openid_metadata_url", "token_url", "issuer", "approvals_channel"];
     let fields = Fields::open(node, "teams section", &keys, report)?;
     let app_id = fields.req("app_id", report, nonempty);
     let app_password = fields.req("app_password", report, secret);
@@ -141,6 +143,7 @@ pub(crate) fn teams(node: &Node, report: &mut Report) -> Option<Teams> {
     let https = ["https://", "http://"];
     let metadata = fields.opt("openid_metadata_url", report, |n, r| url(n, &https, r));
     let token_url = fields.opt("token_url", report, |n, r| url(n, &https, r)).or(BOT_FRAMEWORK_TOKEN.to_owned());
+    let issuer = fields.opt("issuer", report, nonempty).or(BOT_FRAMEWORK_ISSUER.to_owned());
     let approvals_channel = fields.opt("approvals_channel", report, nonempty).optional();
     let (tenant_id, mut token_url) = (tenant_id?, token_url?);
     if token_url.contains("{tenant_id}") {
@@ -159,6 +162,7 @@ pub(crate) fn teams(node: &Node, report: &mut Report) -> Option<Teams> {
         tenant_id,
         openid_metadata_url: metadata.or(BOT_FRAMEWORK_METADATA.to_owned())?,
         token_url,
+        issuer: issuer?,
         approvals_channel: approvals_channel?,
     })
 }

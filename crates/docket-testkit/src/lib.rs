@@ -10,6 +10,7 @@
 pub mod fixture;
 mod notifier;
 pub mod slack;
+pub mod teams;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

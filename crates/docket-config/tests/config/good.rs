@@ -176,3 +176,13 @@ fn reads_web_sign_in_with_default_scopes_and_a_secret_kept_out_of_messages() {
     assert_eq!(format!("{:?}", oidc.client_secret), "[redacted]");
     assert_eq!(loaded.redactor.redact("the secret is s3cret-oidc-value"), "the secret is [redacted]");
 }
+
+#[test]
+fn the_teams_issuer_defaults_to_bot_framework_and_can_be_set() {
+    let teams = |extra: &str| {
+        let text = format!("teams:\n  app_id: bot\n  app_password: secret\n{extra}");
+        parse_config_str("docket.yaml", &text, &env).unwrap().config.teams.unwrap()
+    };
+    assert_eq!(teams("").issuer, "https://api.botframework.com");
+    assert_eq!(teams("  issuer: https://api.botframework.us\n").issuer, "https://api.botframework.us");
+}
