@@ -1,6 +1,12 @@
-//! The Slack surface end to end, against the fake Slack in `docket-testkit` over real HTTP and
-//! WebSockets on loopback, into a real app on the SQLite store with the real runners.
+//! End-to-end tests of the Slack surface in HTTP mode: the real app (TestApp), the router on a
+//! real TCP socket, the fake Slack Web API, and requests signed exactly as Slack signs them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
+mod client;
+mod events;
+mod fuzz;
+mod http_mode;
+mod security;
 mod socket_mode;
+mod support;

@@ -1,0 +1,94 @@
+//! Forged signatures, stale timestamps, replayed bodies and malformed payloads: an opaque 401
+//! (audited) or a 400, and no change of state.
+
+use docket_slack::verify::sign;
+
+use crate::support::{Harness, SECRET, form};
+
+async fn nothing_happened(h: &Harness) {
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(h.t.app.tickets(&Default::default()).await.unwrap().tickets.is_empty());
+    assert!(h.fake.calls().is_empty(), "{:#?}", h.fake.calls());
+}
+
+fn command_body() -> String {
+    form(&[
+        ("command", "/docket"),
+        ("text", "deploy api 1.4.2 to staging"),
+        ("user_id", "U0ALICE"),
+        ("channel_id", "C0DEV"),
+        ("trigger_id", "t"),
+    ])
+}
+
+#[tokio::test]
+async fn forged_stale_and_missing_signatures_get_an_opaque_401_and_an_audit_record() {
+    let h = Harness::start().await;
+    let body = command_body();
+    let now = h.t.app.clock_now().as_second();
+    let ts = now.to_string();
+    let forms = "application/x-www-form-urlencoded";
+    let cases: Vec<(String, Option<String>, Option<String>)> = vec![
+        ("wrong secret".into(), Some(ts.clone()), Some(sign("not-the-secret", &ts, body.as_bytes()))),
+        ("other body".into(), Some(ts.clone()), Some(sign(SECRET, &ts, b"text=hello"))),
+        ("stale".into(), Some((now - 301).to_string()), Some(sign(SECRET, &(now - 301).to_string(), body.as_bytes()))),
+        ("future".into(), Some((now + 301).to_string()), Some(sign(SECRET, &(now + 301).to_string(), body.as_bytes()))),
+        ("no signature".into(), Some(ts.clone()), None),
+        ("no timestamp".into(), None, Some(sign(SECRET, &ts, body.as_bytes()))),
+        ("garbage".into(), Some(ts.clone()), Some("v0=zz".into())),
+    ];
+    for (name, ts, signature) in &cases {
+        for path in ["/slack/commands", "/slack/interactions", "/slack/events"] {
+            let (status, answer) = h.post_raw(path, forms, &body, ts.as_deref(), signature.as_deref()).await;
+            assert_eq!((status, answer.as_str()), (401, ""), "{name} on {path}");
+        }
+    }
+    let audit = h.t.app.audit_records(0, 1000).await.unwrap();
+    let refused = audit.iter().filter(|r| r.entry.action == "slack.authentication_failed").count();
+    assert_eq!(refused, cases.len() * 3);
+    assert!(audit.iter().all(|r| !r.entry.details.to_string().contains(SECRET)));
+    nothing_happened(&h).await;
+}
+
+#[tokio::test]
+async fn a_replayed_request_is_refused() {
+    let h = Harness::start().await;
+    let body = form(&[("command", "/docket"), ("text", "help"), ("user_id", "U0ALICE"), ("channel_id", "C0DEV")]);
+    let ts = h.t.app.clock_now().as_second().to_string();
+    let signature = sign(SECRET, &ts, body.as_bytes());
+    let forms = "application/x-www-form-urlencoded";
+    let (first, answer) = h.post_raw("/slack/commands", forms, &body, Some(&ts), Some(&signature)).await;
+    assert_eq!(first, 200);
+    assert!(answer.contains("ephemeral"), "{answer}");
+    let (again, answer) = h.post_raw("/slack/commands", forms, &body, Some(&ts), Some(&signature)).await;
+    assert_eq!((again, answer.as_str()), (401, ""));
+    let audit = h.t.app.audit_records(0, 100).await.unwrap();
+    assert!(audit.iter().any(|r| r.entry.details.to_string().contains("replayed")));
+}
+
+#[tokio::test]
+async fn malformed_signed_payloads_are_a_400_and_change_nothing() {
+    let h = Harness::start().await;
+    let forms = "application/x-www-form-urlencoded";
+    let cases = [
+        ("/slack/commands", "text=no+user"),
+        ("/slack/commands", "%FF%FE=%80"),
+        ("/slack/interactions", "nopayload=1"),
+        ("/slack/interactions", "payload=not-json"),
+        ("/slack/interactions", "payload=%5B1%2C2%5D"),
+        ("/slack/interactions", "payload=%7B%22type%22%3A%22block_actions%22%7D"),
+        (
+            "/slack/interactions",
+            "payload=%7B%22type%22%3A%22view_submission%22%2C%22user%22%3A%7B%22id%22%3A%22U0ALICE%22%7D%7D",
+        ),
+        ("/slack/events", "{not json"),
+        ("/slack/events", "[1]"),
+        ("/slack/events", r#"{"type":"event_callback"}"#),
+        ("/slack/events", r#"{"no":"type"}"#),
+    ];
+    for (path, body) in cases {
+        let (status, _) = h.post(path, forms, body).await;
+        assert_eq!(status, 400, "{path} {body}");
+    }
+    nothing_happened(&h).await;
+}
