@@ -4,6 +4,7 @@
 //! whole Slack journey through `Slack::dispatch` (`journey`).
 
 mod connection;
+mod journey;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
