@@ -36,6 +36,9 @@ pub(crate) enum Command {
     Token(TokenCommand),
     /// Measure throughput and latency on this machine (see the README's performance section).
     Bench(BenchArgs),
+    /// Slack helpers: `docket slack manifest` prints the app manifest to create the Slack app.
+    #[command(subcommand)]
+    Slack(SlackCommand),
     /// The demo's step programs (run by the demo's workflows, not by people).
     #[command(hide = true)]
     DemoStep {
@@ -111,6 +114,27 @@ pub(crate) struct ExportArgs {
     /// Only records after this sequence number.
     #[arg(long, default_value_t = 0)]
     pub(crate) after: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SlackCommand {
+    /// Print a Slack app manifest (JSON, which Slack's manifest editor accepts as YAML too):
+    /// scopes, the slash command, shortcuts, and the request URLs under `server.public_url`,
+    /// or Socket Mode when `slack.app_token` is set.
+    Manifest(SlackManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SlackManifestArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: PathBuf,
+    /// The app's name in Slack.
+    #[arg(long, default_value = "Docket")]
+    pub(crate) name: String,
+    /// Socket Mode even if `slack.app_token` is not set yet.
+    #[arg(long)]
+    pub(crate) socket_mode: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ mod client;
 mod compose;
 mod demo;
 mod serve;
+mod slack_manifest;
 mod surfaces;
 
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),
+        Command::Slack(command) => slack_manifest::run(&command),
         command => runtime().and_then(|rt| rt.block_on(async_main(command))),
     };
     match result {
@@ -43,6 +45,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),
+        Command::Slack(command) => slack_manifest::run(&command),
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Audit(command) => admin::audit(command).await,

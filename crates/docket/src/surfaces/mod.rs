@@ -32,7 +32,6 @@ impl Surfaces {
     }
 
     /// Adds a surface: its notifier and how to attach it once the app runs.
-    #[allow(dead_code, reason = "called by slack.rs and teams.rs as they are built")]
     pub(crate) fn push(
         &mut self,
         notifier: Arc<dyn Notifier>,
