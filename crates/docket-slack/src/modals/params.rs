@@ -14,6 +14,8 @@ use crate::render::blocks::{self, BUTTON_TEXT, MODAL_TITLE, cut, escape};
 const MAX_INPUTS: usize = 95;
 /// Options in one select or group.
 const MAX_OPTIONS: usize = 100;
+/// What the inputs of one form may take of a view's 250 kB.
+const MAX_VIEW_BYTES: usize = 200_000;
 
 /// Whether the form opens a ticket or amends one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,9 +47,22 @@ pub(crate) fn params_view(
         notes.push(format!(":warning: {}: {}", escape(param), escape(problem)));
     }
     out.push(blocks::context(&notes.join(" · ")));
-    for spec in workflow.params.iter().take(MAX_INPUTS) {
-        out.push(input(spec, prefill.get(&spec.name)));
+    // A view is at most 250 kB: selects with very many choices become text inputs until the
+    // form fits (core checks the value either way).
+    let mut inputs = Vec::new();
+    for (cap, text) in [(MAX_OPTIONS * MAX_OPTIONS, 2_000), (1_000, 2_000), (MAX_OPTIONS, 500), (25, 150), (0, 100)] {
+        inputs = workflow
+            .params
+            .iter()
+            .take(MAX_INPUTS)
+            .map(|spec| input(spec, prefill.get(&spec.name), cap, text))
+            .collect();
+        let size: usize = inputs.iter().map(|b| b.to_string().len()).sum();
+        if size < MAX_VIEW_BYTES {
+            break;
+        }
     }
+    out.extend(inputs);
     if workflow.params.len() > MAX_INPUTS {
         out.push(blocks::context(&format!(
             "{} more parameters take their defaults here; use the web page to set them.",
@@ -69,11 +84,15 @@ pub(crate) fn params_view(
     })
 }
 
-fn input(spec: &ParamSpec, prefill: Option<&Value>) -> Value {
-    let given = prefill.or_else(|| None).cloned();
+fn input(spec: &ParamSpec, prefill: Option<&Value>, max_choices: usize, max_text: usize) -> Value {
+    let given = prefill.cloned();
     let initial_text = given.as_ref().map(value_text).or_else(|| spec.default.as_ref().map(ToString::to_string));
     let mut hints: Vec<String> = spec.help.iter().cloned().collect();
     let element = match &spec.kind {
+        ParamKind::Choice { choices } if choices.len() > max_choices => {
+            hints.push(format!("Type one of the {} allowed values (the web form lists them)", choices.len()));
+            json!({ "type": "plain_text_input", "action_id": "value" })
+        }
         ParamKind::Choice { choices } => {
             let options: Vec<Value> = choices.iter().map(|c| blocks::option(&c.label, &c.value)).collect();
             let mut select = json!({ "type": "static_select", "action_id": "value" });
@@ -145,21 +164,22 @@ fn input(spec: &ParamSpec, prefill: Option<&Value>) -> Value {
         }
     };
     let mut element = element;
-    if matches!(spec.kind, ParamKind::String { .. } | ParamKind::Text { .. } | ParamKind::Integer { .. })
+    if element.get("type").and_then(Value::as_str) != Some("static_select")
+        && !matches!(spec.kind, ParamKind::Boolean)
         && let Some(text) = initial_text.filter(|t| !t.is_empty())
     {
-        element["initial_value"] = json!(cut(&text, 3_000));
+        element["initial_value"] = json!(cut(&text, if max_text < 2_000 { max_text } else { 3_000 }));
     }
     let optional = !spec.required || spec.default.is_some() || matches!(spec.kind, ParamKind::Boolean);
     let mut block = json!({
         "type": "input",
         "block_id": cut(&spec.name, 255),
-        "label": blocks::plain(&spec.label, 2_000),
+        "label": blocks::plain(&spec.label, max_text),
         "optional": optional,
         "element": element,
     });
     if !hints.is_empty() {
-        block["hint"] = blocks::plain(&hints.join(" · "), 2_000);
+        block["hint"] = blocks::plain(&hints.join(" · "), max_text);
     }
     block
 }
@@ -192,9 +212,11 @@ pub(crate) fn read_values(workflow: &Workflow, state: &Value) -> RawParams {
                 let checked = field.get("selected_options").and_then(Value::as_array).is_some_and(|o| !o.is_empty());
                 Some(Value::Bool(checked))
             }
-            ParamKind::Choice { .. } => {
-                field.pointer("/selected_option/value").and_then(Value::as_str).map(|s| Value::String(s.to_owned()))
-            }
+            ParamKind::Choice { .. } => field
+                .pointer("/selected_option/value")
+                .or_else(|| field.get("value"))
+                .and_then(Value::as_str)
+                .map(|s| Value::String(s.to_owned())),
             _ => field.get("value").and_then(Value::as_str).map(|s| Value::String(s.to_owned())),
         };
         if let Some(v) = value {

@@ -92,7 +92,7 @@ pub(crate) fn approval_message(cx: &ApprovalContext<'_>) -> Message {
         (Some(note), false) => format!("{} {}: {note}", s.id, s.title),
         (None, false) => format!("{} {}: {}", s.id, s.title, s.headline),
     };
-    Message { text: cut(&text, FALLBACK_TEXT), blocks: Value::Array(out) }
+    Message::new(cut(&text, FALLBACK_TEXT), Value::Array(out))
 }
 
 fn stages(cx: &ApprovalContext<'_>) -> String {

@@ -30,5 +30,5 @@ pub(crate) fn reply(happenings: &[Happening]) -> Option<Message> {
         out.push(blocks::context(&format!("… and {} more", happenings.len() - MAX_SHOWN)));
     }
     let text = happenings.iter().map(|h| h.text.as_str()).collect::<Vec<_>>().join("\n");
-    Some(Message { text: cut(&text, FALLBACK_TEXT), blocks: Value::Array(out) })
+    Some(Message::new(cut(&text, FALLBACK_TEXT), Value::Array(out)))
 }

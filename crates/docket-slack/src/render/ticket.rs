@@ -70,5 +70,5 @@ pub(crate) fn ticket_message(summary: &TicketSummary, actions: &[TicketAction]) 
         out.push(blocks::actions(&format!("ticket:{}", summary.id), buttons));
     }
     let text = cut(&format!("{} {}: {}", summary.id, summary.title, summary.headline), FALLBACK_TEXT);
-    Message { text, blocks: Value::Array(out) }
+    Message::new(text, Value::Array(out))
 }
