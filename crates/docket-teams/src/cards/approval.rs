@@ -12,6 +12,8 @@ use super::{attention, card, clip, execute, facts, open_url, plan, subtle, title
 pub const REFRESH_VERB: &str = "refresh";
 /// The id of the comment / reason box.
 pub const COMMENT_INPUT: &str = "comment";
+/// Stages listed on a card.
+const MAX_STAGE_LINES: usize = 10;
 /// Most users an automatic refresh may name.
 pub const MAX_REFRESH_USERS: usize = 60;
 
@@ -55,7 +57,7 @@ pub fn approval_card(a: &ApprovalCard<'_>) -> Value {
     }
     body.push(facts(&pairs));
     body.extend(plan(&s.plan, s.url.as_deref()));
-    for line in &a.stages {
+    for line in a.stages.iter().take(MAX_STAGE_LINES) {
         body.push(subtle(&clip(line, 300)));
     }
     if let Some(notice) = &a.notice {

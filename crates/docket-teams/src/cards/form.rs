@@ -17,8 +17,51 @@ pub const INPUT_PREFIX: &str = "param.";
 /// Choices offered per parameter.
 const MAX_CHOICES: usize = 100;
 
+/// How much a form shows; a workflow with many parameters gets a leaner form so the card stays
+/// under Teams' size limit.
+#[derive(Clone, Copy)]
+struct Detail {
+    help: bool,
+    choices: usize,
+}
+
+const DETAILS: [Detail; 3] = [
+    Detail { help: true, choices: MAX_CHOICES },
+    Detail { help: false, choices: 25 },
+    Detail { help: false, choices: 8 },
+];
+/// The size a form aims below (Teams' limit is 28 KB).
+const FORM_BUDGET: usize = 24 * 1024;
+
 /// The form for `workflow`, with `values` filled in and `errors` shown next to their fields.
 pub fn request_form(workflow: &Workflow, values: &RawParams, errors: &[FieldError], note: Option<&str>) -> Value {
+    let mut form = Value::Null;
+    for detail in DETAILS {
+        form = build(workflow, values, errors, note, detail, None);
+        if serde_json::to_vec(&form).map_or(0, |b| b.len()) < FORM_BUDGET {
+            return form;
+        }
+    }
+    // Still too big: as many fields as fit, and the rest on the web form.
+    let mut fields = workflow.params.len();
+    while fields > 0 {
+        fields /= 2;
+        form = build(workflow, values, errors, note, DETAILS[2], Some(fields));
+        if serde_json::to_vec(&form).map_or(0, |b| b.len()) < FORM_BUDGET {
+            break;
+        }
+    }
+    form
+}
+
+fn build(
+    workflow: &Workflow,
+    values: &RawParams,
+    errors: &[FieldError],
+    note: Option<&str>,
+    detail: Detail,
+    fields: Option<usize>,
+) -> Value {
     let mut body = vec![title(&format!("Request: {}", clip(&workflow.title, 120)))];
     if !workflow.description.is_empty() {
         body.push(subtle(&clip(&workflow.description, 400)));
@@ -27,34 +70,58 @@ pub fn request_form(workflow: &Workflow, values: &RawParams, errors: &[FieldErro
         body.push(text(&clip(note, 400)));
     }
     let unknown: Vec<&FieldError> = errors.iter().filter(|e| workflow.param(&e.param).is_none()).collect();
-    for error in unknown {
+    for error in unknown.iter().take(10) {
         body.push(attention(&clip(&error.to_string(), 300)));
     }
-    for spec in &workflow.params {
-        body.push(input(spec, values.get(&spec.name)));
-        if let Some(help) = &spec.help {
+    let shown = fields.unwrap_or(workflow.params.len());
+    for spec in workflow.params.iter().take(shown) {
+        body.push(input(spec, values.get(&spec.name), detail.choices));
+        if detail.help
+            && let Some(help) = &spec.help
+        {
             body.push(subtle(&clip(help, 200)));
         }
         for error in errors.iter().filter(|e| e.param == spec.name) {
             body.push(attention(&clip(&error.message, 300)));
         }
     }
+    if shown < workflow.params.len() {
+        let rest = workflow.params.len() - shown;
+        body.push(attention(&format!(
+            "This workflow has {rest} more parameters than fit on a card; request it on Docket's web page."
+        )));
+        return card(body, Vec::new());
+    }
     let data = json!({ "workflow": workflow.id.to_string() });
     card(body, vec![execute("Request", SUBMIT_VERB, data, Some("positive"))])
 }
 
 /// One input for `spec`, holding `value` if given.
-fn input(spec: &ParamSpec, value: Option<&Value>) -> Value {
+fn input(spec: &ParamSpec, value: Option<&Value>, max_choices: usize) -> Value {
     let id = format!("{INPUT_PREFIX}{}", spec.name);
     let label = clip(&spec.label, 80);
     let value = value.map(as_text).or_else(|| spec.default.as_ref().map(ToString::to_string));
-    let mut input = match &spec.kind {
-        ParamKind::Choice { choices } => json!({
-            "type": "Input.ChoiceSet",
-            "style": "compact",
-            "choices": choices.iter().take(MAX_CHOICES).map(choice).collect::<Vec<_>>(),
-            "errorMessage": format!("Choose one of the options for {label}"),
-        }),
+    let input = match &spec.kind {
+        ParamKind::Choice { choices } => {
+            // A value that is no choice (a mistyped word) is left out: its error shows below.
+            let selected = value.as_deref().and_then(|v| choices.iter().find(|c| c.value == v));
+            let mut shown: Vec<&Choice> = choices.iter().take(max_choices).collect();
+            if let Some(selected) = selected
+                && !shown.contains(&selected)
+            {
+                shown.push(selected);
+            }
+            let mut input = json!({
+                "type": "Input.ChoiceSet",
+                "style": "compact",
+                "choices": shown.into_iter().map(choice).collect::<Vec<_>>(),
+                "errorMessage": format!("Choose one of the options for {label}"),
+            });
+            if let (Some(selected), Some(object)) = (selected, input.as_object_mut()) {
+                object.insert("value".to_owned(), json!(selected.value));
+            }
+            return finish(input, spec, &id, &label, None);
+        }
         ParamKind::Boolean => json!({
             "type": "Input.Toggle",
             "title": label,
@@ -93,6 +160,11 @@ fn input(spec: &ParamSpec, value: Option<&Value>) -> Value {
             input
         }
     };
+    finish(input, spec, &id, &label, value)
+}
+
+/// The properties every input has: id, label, whether it is required, and its value.
+fn finish(mut input: Value, spec: &ParamSpec, id: &str, label: &str, value: Option<String>) -> Value {
     if let Some(object) = input.as_object_mut() {
         object.insert("id".to_owned(), json!(id));
         object.insert("label".to_owned(), json!(label));

@@ -22,6 +22,10 @@ pub const MAX_PLAN_LINES: usize = 25;
 pub const MAX_PLAN_CHARS: usize = 3_000;
 /// Characters of any one value shown.
 pub const MAX_VALUE_CHARS: usize = 300;
+/// Label/value pairs shown in one fact set.
+pub const MAX_FACTS: usize = 30;
+/// Characters of values in one fact set.
+pub const MAX_FACTS_CHARS: usize = 5_000;
 
 /// A card with `body` and `actions`.
 pub fn card(body: Vec<Value>, actions: Vec<Value>) -> Value {
@@ -65,10 +69,15 @@ pub fn attention(content: &str) -> Value {
     json!({ "type": "TextBlock", "text": content, "wrap": true, "color": "Attention", "spacing": "Small" })
 }
 
-/// Label/value pairs.
+/// Label/value pairs (at most [`MAX_FACTS`]; a last fact says how many more there are).
 pub fn facts(pairs: &[(String, String)]) -> Value {
-    let facts: Vec<Value> =
-        pairs.iter().map(|(t, v)| json!({ "title": clip(t, 60), "value": clip(v, MAX_VALUE_CHARS) })).collect();
+    // Many facts share a budget, so a long list stays a reasonable size.
+    let each = (MAX_FACTS_CHARS / pairs.len().clamp(1, MAX_FACTS)).clamp(40, MAX_VALUE_CHARS);
+    let mut facts: Vec<Value> =
+        pairs.iter().take(MAX_FACTS).map(|(t, v)| json!({ "title": clip(t, 60), "value": clip(v, each) })).collect();
+    if pairs.len() > MAX_FACTS {
+        facts.push(json!({ "title": "…", "value": format!("{} more on the ticket's page", pairs.len() - MAX_FACTS) }));
+    }
     json!({ "type": "FactSet", "facts": facts })
 }
 
