@@ -39,6 +39,9 @@ pub(crate) enum Command {
     /// Slack helpers: `docket slack manifest` prints the app manifest to create the Slack app.
     #[command(subcommand)]
     Slack(SlackCommand),
+    /// Microsoft Teams helpers: `docket teams manifest` writes the app package to upload.
+    #[command(subcommand)]
+    Teams(TeamsCommand),
     /// The demo's step programs (run by the demo's workflows, not by people).
     #[command(hide = true)]
     DemoStep {
@@ -114,6 +117,26 @@ pub(crate) struct ExportArgs {
     /// Only records after this sequence number.
     #[arg(long, default_value_t = 0)]
     pub(crate) after: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TeamsCommand {
+    /// Write the Teams app package (a zip of manifest.json and two icons) for `teams.app_id`,
+    /// with `server.public_url` as the app's web address, to upload in Teams.
+    Manifest(TeamsManifestArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TeamsManifestArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: PathBuf,
+    /// Where to write the package.
+    #[arg(long, short, default_value = "docket-teams.zip")]
+    pub(crate) out: PathBuf,
+    /// The app package's version (raise it for every upload of a changed package).
+    #[arg(long, default_value = "1.0.0")]
+    pub(crate) app_version: String,
 }
 
 #[derive(Debug, Subcommand)]

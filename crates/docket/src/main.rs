@@ -10,6 +10,7 @@ mod demo;
 mod serve;
 mod slack_manifest;
 mod surfaces;
+mod teams_manifest;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),
         Command::Slack(command) => slack_manifest::run(&command),
+        Command::Teams(command) => teams_manifest::run(&command),
         command => runtime().and_then(|rt| rt.block_on(async_main(command))),
     };
     match result {
@@ -46,6 +48,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),
         Command::Slack(command) => slack_manifest::run(&command),
+        Command::Teams(command) => teams_manifest::run(&command),
         Command::Serve(args) => serve::run(args).await,
         Command::Demo(args) => demo::run(args).await,
         Command::Audit(command) => admin::audit(command).await,

@@ -3,7 +3,7 @@
 //! background tasks (Socket Mode) that stop with it. One file per surface says how it is built.
 
 mod slack;
-mod teams;
+pub(crate) mod teams;
 
 use std::sync::Arc;
 
