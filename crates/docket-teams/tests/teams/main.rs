@@ -9,4 +9,5 @@ mod cards;
 mod client;
 mod flow;
 mod manifest;
+mod messages;
 mod support;
