@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::card_message;
 use crate::client::ClientError;
 use crate::conversations::{Conversations, SCOPE};
-use crate::notifier::{DeliveryError, TeamsNotifier};
+use crate::notifier::{DeliveryError, TeamsNotifier, fingerprint};
 use crate::render;
 use docket_app::NotifyError;
 
@@ -25,6 +25,9 @@ pub(crate) struct Copy {
     pub(crate) person: Option<PersonId>,
     pub(crate) round: u32,
     pub(crate) stage: String,
+    /// The fingerprint of the card last sent, to skip edits that change nothing.
+    #[serde(default)]
+    pub(crate) hash: String,
 }
 
 /// Where a copy goes.
@@ -54,16 +57,22 @@ pub(crate) async fn post(
         let card = render::approval_card(app, ticket, round, stage, viewer.as_ref(), None)
             .await
             .map_err(DeliveryError::from)?;
+        let hash = fingerprint(&card);
         let activity = card_message(card, &format!("Approval needed: {}", ticket.id));
         let known: Option<Copy> =
             app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?.and_then(|v| serde_json::from_str(&v).ok());
         let (service, conv) = (&target.service_url, &target.conversation_id);
         let result = match &known {
-            Some(copy) => notifier.connector.update(service, conv, &copy.activity_id, &activity).await.map(|()| None),
-            None => notifier.connector.send(service, conv, &activity).await.map(Some),
+            Some(copy) if copy.hash == hash => continue,
+            Some(copy) => notifier
+                .connector
+                .update(service, conv, &copy.activity_id, &activity)
+                .await
+                .map(|()| copy.activity_id.clone()),
+            None => notifier.connector.send(service, conv, &activity).await,
         };
         match result {
-            Ok(Some(activity_id)) => {
+            Ok(activity_id) => {
                 let copy = Copy {
                     service_url: target.service_url.clone(),
                     conversation_id: target.conversation_id.clone(),
@@ -71,11 +80,11 @@ pub(crate) async fn post(
                     person: target.person.clone(),
                     round,
                     stage: stage.to_owned(),
+                    hash,
                 };
                 let value = serde_json::to_string(&copy).unwrap_or_default();
                 app.remember(SCOPE, &key, &value).await.map_err(DeliveryError::from)?;
             }
-            Ok(None) => {}
             Err(error) => {
                 if matches!(error, ClientError::Blocked) {
                     mark_blocked(&conversations, &target).await?;
@@ -97,17 +106,25 @@ pub(crate) async fn post(
 pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Ticket) -> Result<(), NotifyError> {
     let copies = app.recall_all(SCOPE, &format!("approval:{}:", ticket.id)).await.map_err(DeliveryError::from)?;
     let mut failure: Option<DeliveryError> = None;
-    for (_, value) in copies {
-        let Ok(copy) = serde_json::from_str::<Copy>(&value) else { continue };
+    for (key, value) in copies {
+        let Ok(mut copy) = serde_json::from_str::<Copy>(&value) else { continue };
         let viewer = copy.person.clone().map(|id| Actor::Person { id });
         let card = render::approval_card(app, ticket, copy.round, &copy.stage, viewer.as_ref(), None)
             .await
             .map_err(DeliveryError::from)?;
+        let hash = fingerprint(&card);
+        if hash == copy.hash {
+            continue;
+        }
         let activity = card_message(card, &format!("Approval: {}", ticket.id));
         let result =
             notifier.connector.update(&copy.service_url, &copy.conversation_id, &copy.activity_id, &activity).await;
         match result {
-            Ok(()) => {}
+            Ok(()) => {
+                copy.hash = hash;
+                let value = serde_json::to_string(&copy).unwrap_or_default();
+                app.remember(SCOPE, &key, &value).await.map_err(DeliveryError::from)?;
+            }
             Err(ClientError::Blocked) => {
                 tracing::warn!(conversation = %copy.conversation_id, "the bot is blocked here (MessageWritesBlocked)");
             }

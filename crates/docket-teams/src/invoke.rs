@@ -12,6 +12,7 @@ use crate::activity::{Activity, card_response, error_response};
 use crate::cards;
 use crate::cards::approval::{COMMENT_INPUT, REFRESH_VERB};
 use crate::cards::form::{SUBMIT_VERB, request_form, submitted_params};
+use crate::conversations::SCOPE;
 use crate::people::{self, Who};
 use crate::render;
 use crate::routes::Shared;
@@ -44,6 +45,15 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             cards::clip(workflow_id, 60)
         )));
     };
+    // A form sent twice (a double click, a retried invoke) opens one ticket.
+    let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}"));
+    if let Some(key) = &form_key
+        && let Ok(Some(sent)) = app.recall(SCOPE, key).await
+        && let Ok(id) = TicketId::parse(&sent)
+        && let Ok(ticket) = app.ticket(&id).await
+    {
+        return card_response(render::ticket_card(app, &ticket, &[]));
+    }
     let raw = submitted_params(&workflow, data);
     if let Err(errors) = validate_params(&workflow.params, &raw) {
         let note = "Some values need fixing; see the messages under the fields.";
@@ -56,7 +66,14 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         context: None,
     };
     match app.request(actor, &workflow.id, raw.clone(), origin).await {
-        Ok(ticket) => card_response(render::ticket_card(app, &ticket, &[])),
+        Ok(ticket) => {
+            if let Some(key) = &form_key
+                && let Err(error) = app.remember(SCOPE, key, &ticket.id.to_string()).await
+            {
+                tracing::warn!(%error, "could not keep which ticket a Teams form opened");
+            }
+            card_response(render::ticket_card(app, &ticket, &[]))
+        }
         Err(AppError::Refused(docket_core::Refusal::InvalidParams(errors))) => {
             card_response(request_form(&workflow, &raw, &errors.0, Some("Some values need fixing.")))
         }

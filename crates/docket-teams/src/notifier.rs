@@ -15,7 +15,7 @@ use crate::activity::{card_message, text_message};
 use crate::approvals;
 use crate::cards::ticket::happenings_text;
 use crate::client::{ClientError, Connector};
-use crate::conversations::{Conversations, SCOPE};
+use crate::conversations::{ConversationRef, Conversations, SCOPE};
 use crate::render;
 use crate::settings::TeamsSettings;
 
@@ -114,14 +114,20 @@ impl From<DeliveryError> for NotifyError {
 impl TeamsNotifier {
     /// The ticket card in the conversation where it was asked: the form it was asked with
     /// becomes the card, later changes replace it.
-    async fn card(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+    async fn card(&self, app: &App, _message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let conversations = Conversations::new(app.clone());
         let conversation = origin_conversation(&conversations, ticket).await?;
-        let latest = app.happenings(message, ticket).await.map_err(DeliveryError::from)?;
-        let card = render::ticket_card(app, ticket, &latest);
+        // The card shows the ticket as it is now (the key events go in replies), so when the
+        // outbox runs behind, later messages render the same card and are skipped.
+        let card = render::ticket_card(app, ticket, &[]);
+        let hash = fingerprint(&card);
         let activity = card_message(card, &format!("{} {}", ticket.id, app.summarize(ticket).headline));
         let key = format!("card:{}", ticket.id);
+        let hash_key = format!("card-hash:{}", ticket.id);
         let stored = app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?;
+        if stored.is_some() && app.recall(SCOPE, &hash_key).await.map_err(DeliveryError::from)? == Some(hash.clone()) {
+            return Ok(());
+        }
         let known = stored.clone().or_else(|| ticket.origin.thread.clone());
         let (service, conv) = (&conversation.service_url, &conversation.conversation_id);
         let result = match &known {
@@ -132,6 +138,7 @@ impl TeamsNotifier {
         if stored.is_none() {
             app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
         }
+        app.remember(SCOPE, &hash_key, &hash).await.map_err(DeliveryError::from)?;
         Ok(())
     }
 
@@ -165,7 +172,7 @@ impl TeamsNotifier {
     async fn blocked_check<T>(
         &self,
         conversations: &Conversations,
-        conversation: &crate::conversations::ConversationRef,
+        conversation: &ConversationRef,
         result: Result<T, ClientError>,
     ) -> Result<T, DeliveryError> {
         match result {
@@ -183,10 +190,7 @@ impl TeamsNotifier {
 }
 
 /// The conversation a ticket was asked in.
-async fn origin_conversation(
-    conversations: &Conversations,
-    ticket: &Ticket,
-) -> Result<crate::conversations::ConversationRef, DeliveryError> {
+async fn origin_conversation(conversations: &Conversations, ticket: &Ticket) -> Result<ConversationRef, DeliveryError> {
     let id = ticket.origin.channel.as_deref().unwrap_or_default();
     let conversation = conversations
         .conversation(id)
@@ -195,7 +199,16 @@ async fn origin_conversation(
     if conversation.blocked {
         return Err(DeliveryError::Client(ClientError::Blocked));
     }
-    Ok(conversation)
+    // In a channel, the origin is the thread (`19:…;messageid=…`): write there.
+    Ok(ConversationRef { conversation_id: id.to_owned(), ..conversation })
+}
+
+/// A short fingerprint of a card, to skip edits that change nothing.
+pub(crate) fn fingerprint(card: &serde_json::Value) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    card.to_string().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 /// Events worth a reply under the card.

@@ -56,6 +56,9 @@ async fn a_request_in_a_chat_is_approved_in_channel_and_chats_and_runs() {
     assert_eq!(ticket.state, TicketState::AwaitingApproval);
     assert_eq!(ticket.origin.surface, "teams");
     let digest = ticket.digest.unwrap().to_string();
+    let (_, again) = h.post(&click).await;
+    assert!(texts(answered_card(&again)).contains("DKT-1 · Deploy a service"), "the same form sent twice");
+    assert_eq!(h.t.app.tickets(&Default::default()).await.unwrap().tickets.len(), 1, "opens one ticket");
 
     // The card in alice's chat is the form's message, replaced in place.
     h.wait_call("the ticket card replacing the form", |r| {
@@ -169,6 +172,12 @@ async fn a_request_in_a_chat_is_approved_in_channel_and_chats_and_runs() {
                 && text.iter().any(|t| t.contains("Succeeded"))
         })
         .await;
+    // No edit repeats the card already shown.
+    let all = h.fake.recorded();
+    for (i, update) in all.iter().enumerate().filter(|(_, r)| r.kind == "update") {
+        let before = all[..i].iter().rev().find(|r| r.activity_id == update.activity_id).unwrap();
+        assert_ne!(before.card(), update.card(), "an edit that changes nothing: {update:#?}");
+    }
     // Every card Docket sent on the way is one Teams accepts.
     let cards: Vec<&Value> = replies.iter().filter_map(Recorded::card).collect();
     assert!(cards.len() >= 10, "{} cards", cards.len());
@@ -205,6 +214,35 @@ async fn a_stale_digest_and_an_unknown_person_are_refused_on_the_card() {
     let audit = h.t.app.audit_records(0, 10_000).await.unwrap();
     assert_eq!(audit.len(), records + 1);
     assert_eq!(audit.last().unwrap().entry.action, "teams.authentication_failed");
+    assert_eq!(h.t.app.ticket(&id).await.unwrap(), ticket, "refusals change nothing");
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn someone_who_may_not_approve_is_refused_on_the_card() {
+    let fake = docket_testkit::teams::FakeBotFramework::start().await;
+    let frank = "  - { id: frank, name: Frank Ode, teams: aad-frank, groups: [dev] }\n";
+    let erin = "  - { id: erin, name: Erin Cole, email: erin@example.com, groups: [dev] }\n";
+    let config = docket_testkit::fixture::DOCKET_YAML.replace(erin, &format!("{erin}{frank}"));
+    assert_ne!(config, docket_testkit::fixture::DOCKET_YAML);
+    let h = Harness::with_config(fake, &config).await;
+    h.install(&["alice", "frank"]).await;
+    let data = json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.0.0", "param.env": "prod" });
+    h.post(&invoke(&h.fake, "alice", &chat("alice"), "form", "submit_request", data)).await;
+    let id = TicketId::parse("DKT-1").unwrap();
+    let ticket = h.t.app.ticket(&id).await.unwrap();
+    let digest = ticket.digest.unwrap().to_string();
+    let data = json!({ "ticket": "DKT-1", "digest": digest, "round": 1, "stage": "lead" });
+    let (_, answer) = h.post(&invoke(&h.fake, "frank", &chat("frank"), "x", "approve", data.clone())).await;
+    let card = answered_card(&answer);
+    assert!(texts(card).contains("frank is not an approver for stage `lead`"), "{card:#}");
+    assert!(!action_titles(card).contains(&"Approve".to_owned()));
+    let (_, answer) = h.post(&invoke(&h.fake, "frank", &chat("frank"), "x", "reject", data.clone())).await;
+    let card = answered_card(&answer);
+    assert!(texts(card).contains("Refused: frank is not an approver"), "{card:#}");
+    h.install(&["bob"]).await;
+    let (_, answer) = h.post(&invoke(&h.fake, "bob", &chat("bob"), "x", "reject", data)).await;
+    assert!(texts(answered_card(&answer)).contains("Write a reason"), "an empty reason is asked for");
     assert_eq!(h.t.app.ticket(&id).await.unwrap(), ticket, "refusals change nothing");
     h.t.stop().await;
 }

@@ -37,10 +37,19 @@ impl Harness {
     }
 
     pub(crate) async fn with_settings(fake: FakeBotFramework, change: impl FnOnce(&mut TeamsSettings)) -> Self {
+        Self::build(fake, change, docket_testkit::fixture::DOCKET_YAML).await
+    }
+
+    pub(crate) async fn with_config(fake: FakeBotFramework, docket_yaml: &str) -> Self {
+        Self::build(fake, |_| {}, docket_yaml).await
+    }
+
+    async fn build(fake: FakeBotFramework, change: impl FnOnce(&mut TeamsSettings), docket_yaml: &str) -> Self {
         let mut s = settings(&fake);
         change(&mut s);
         let teams = Teams::new(s).unwrap();
         let t = TestApp::builder()
+            .config(docket_yaml)
             .notifier(teams.notifier())
             .settings(|s| {
                 s.public_url = Some("https://docket.example.com".to_owned());
