@@ -131,9 +131,9 @@ pub(crate) async fn show(
     chrome: Chrome,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let ticket = web.app.ticket(id).await?;
-    let logs = web.app.logs(id, 0, LOG_LINES).await?;
-    let history = web.app.history(id).await?;
+    // Independent reads, so the page waits for the slowest, not for the sum.
+    let (ticket, logs, history) =
+        tokio::try_join!(web.app.ticket(id), web.app.logs(id, 0, LOG_LINES), web.app.history(id))?;
     let app = &web.app;
     let summary = app.summarize(&ticket);
     let mut lines: BTreeMap<(u32, usize), Vec<(&'static str, String)>> = BTreeMap::new();
