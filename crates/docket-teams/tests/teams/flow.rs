@@ -246,3 +246,24 @@ async fn someone_who_may_not_approve_is_refused_on_the_card() {
     assert_eq!(h.t.app.ticket(&id).await.unwrap(), ticket, "refusals change nothing");
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn an_approver_met_only_in_a_team_gets_a_new_one_to_one_chat() {
+    let h = Harness::start().await;
+    // alice installed the app herself; bob only added it to the team (no 1:1 chat yet); carol
+    // never met the bot, so she cannot be messaged.
+    h.install(&["alice"]).await;
+    let data = json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.0.0", "param.env": "prod" });
+    h.post(&invoke(&h.fake, "alice", &chat("alice"), "form", "submit_request", data)).await;
+    let created = h.wait_call("a 1:1 chat started with bob", |r| r.kind == "create_conversation").await;
+    assert_eq!(created.body["members"], json!([{ "id": "29:bob" }]));
+    assert_eq!(created.body["tenantId"], "tenant-1");
+    h.wait_call("bob's approval card in it", |r| {
+        r.kind == "send" && r.conversation == created.conversation && r.card().is_some()
+    })
+    .await;
+    let kept: Value = serde_json::from_str(&h.t.app.recall("teams", "person:bob").await.unwrap().unwrap()).unwrap();
+    assert_eq!(kept["conversation_id"], created.conversation.as_str(), "the chat is kept for next time");
+    assert_eq!(h.fake.recorded().iter().filter(|r| r.kind == "create_conversation").count(), 1);
+    h.t.stop().await;
+}

@@ -8,6 +8,7 @@ mod auth;
 mod cards;
 mod client;
 mod flow;
+mod fuzz;
 mod manifest;
 mod messages;
 mod support;

@@ -100,3 +100,22 @@ async fn card_actions_are_answered_well_within_five_seconds() {
     assert!(times[times.len() - 1] < Duration::from_secs(5), "Teams waits 5 s for an invoke");
     h.t.stop().await;
 }
+
+#[tokio::test]
+async fn an_installation_in_a_team_is_remembered_for_approvals() {
+    let h = Harness::start().await;
+    let mut installed = team_install(&h.fake);
+    installed["type"] = json!("installationUpdate");
+    installed["action"] = json!("add");
+    installed["membersAdded"] = json!([]);
+    assert_eq!(h.post(&installed).await.0, 200);
+    let kept: serde_json::Value =
+        serde_json::from_str(&h.t.app.recall("teams", &format!("conv:{APPROVALS}")).await.unwrap().unwrap()).unwrap();
+    assert_eq!(kept["service_url"], h.fake.service_url());
+    assert_eq!(kept["tenant_id"], "tenant-1");
+    assert_eq!(kept["blocked"], false);
+    // The person behind it is known by their 29: id for 1:1 chats started later.
+    let person: serde_json::Value =
+        serde_json::from_str(&h.t.app.recall("teams", "person:bob").await.unwrap().unwrap()).unwrap();
+    assert_eq!((person["user_id"].as_str(), person["conversation_id"].as_str()), (Some("29:bob"), None));
+}
