@@ -18,6 +18,7 @@ fn size(card: &Value) -> usize {
 fn assert_fits(what: &str, card: &Value) {
     check(card).unwrap_or_else(|p| panic!("{what}: {p:#?}"));
     assert!(size(card) < MAX_CARD_BYTES, "{what}: {} bytes", size(card));
+    eprintln!("{what}: {} bytes", size(card));
 }
 
 /// A workflow with `n` parameters of every type, long labels, help and choices.
