@@ -15,6 +15,7 @@ fn size(card: &Value) -> usize {
     serde_json::to_vec(card).unwrap().len()
 }
 
+#[allow(clippy::print_stderr, reason = "the sizes are shown with --nocapture")]
 fn assert_fits(what: &str, card: &Value) {
     check(card).unwrap_or_else(|p| panic!("{what}: {p:#?}"));
     assert!(size(card) < MAX_CARD_BYTES, "{what}: {} bytes", size(card));
