@@ -22,12 +22,26 @@ pub(crate) async fn submit(
     Path((id, action)): Path<(String, String)>,
     form: FormData,
 ) -> Result<Response, UiError> {
-    let id = parse_id(&id)?;
+    act(web, viewer, &id, &action, form).await
+}
+
+/// `POST /tickets/{id}/amend` (its path is also the amend form's, so it has a route of its own).
+pub(crate) async fn amend(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Result<Response, UiError> {
+    act(web, viewer, &id, "amend", form).await
+}
+
+async fn act(web: Web, viewer: Viewer, id: &str, action: &str, form: FormData) -> Result<Response, UiError> {
+    let id = parse_id(id)?;
     viewer.check_csrf(&web, &form, &format!("{action} {id}")).await?;
     let app = &web.app;
     let actor = &viewer.actor;
     let reason = || form.text("reason").unwrap_or_default();
-    let result = match action.as_str() {
+    let result = match action {
         "approve" => {
             let digest = form
                 .text("digest")

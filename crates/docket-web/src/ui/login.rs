@@ -73,7 +73,8 @@ pub(crate) async fn page(
         );
     };
     let state = session::random_token()?;
-    let pending = Pending { verifier: session::random_token()?, nonce: session::random_token()?, next };
+    let expires = web.app.clock_now().checked_add(jiff::SignedDuration::from_secs(LOGIN_SECONDS)).unwrap_or_default();
+    let pending = Pending { verifier: session::random_token()?, nonce: session::random_token()?, next, expires };
     let url = match provider.authorize_url(&state, &pending).await {
         Ok(url) => url,
         Err(error) => {
@@ -147,7 +148,9 @@ pub(crate) async fn callback(
     };
     let key = format!("login:{}", session::sha256_hex(state));
     let pending = if !expected.is_empty() && session::same_token(state, expected) {
-        web.app.recall(SCOPE, &key).await?.and_then(|json| serde_json::from_str::<Pending>(&json).ok())
+        let now = web.app.clock_now();
+        let pending = web.app.recall(SCOPE, &key).await?.and_then(|json| serde_json::from_str::<Pending>(&json).ok());
+        pending.filter(|p| p.expires > now)
     } else {
         None
     };
@@ -193,6 +196,10 @@ pub(crate) async fn callback(
         .await;
     };
     let (id, _) = session::create(&web.app, &person.id).await?;
+    // Sessions last hours and sign-ins minutes: whatever is older than two days is over.
+    if let Err(error) = web.app.forget_older(SCOPE, std::time::Duration::from_secs(2 * 24 * 3600)).await {
+        tracing::warn!(%error, "could not prune old sessions");
+    }
     let mut response = Redirect::to(&pending.next).into_response();
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));

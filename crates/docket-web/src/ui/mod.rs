@@ -68,7 +68,7 @@ pub(crate) fn router() -> Router<Web> {
         .route("/tickets", get(tickets::page))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/events", get(live::stream))
-        .route("/tickets/{id}/amend", get(request::amend_form))
+        .route("/tickets/{id}/amend", get(request::amend_form).post(actions::amend))
         .route("/tickets/{id}/{action}", post(actions::submit))
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit::export))

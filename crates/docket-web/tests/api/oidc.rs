@@ -134,6 +134,10 @@ async fn jwks() -> Response {
 
 /// The fake provider on a free port, and Docket's router signing in through it.
 async fn start(login: Login) -> (TestApp, Browser, Arc<Fake>) {
+    start_with(login, docket_testkit::fixture::DOCKET_YAML).await
+}
+
+async fn start_with(login: Login, docket_yaml: &str) -> (TestApp, Browser, Arc<Fake>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
     let fake = Arc::new(Fake { issuer: issuer.clone(), login: Mutex::new(login), codes: Mutex::new(HashMap::new()) });
@@ -144,7 +148,8 @@ async fn start(login: Login) -> (TestApp, Browser, Arc<Fake>) {
         .route("/jwks", get(jwks))
         .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let kit = TestApp::builder().settings(|s| s.public_url = Some(PUBLIC_URL.to_owned())).start().await;
+    let kit =
+        TestApp::builder().config(docket_yaml).settings(|s| s.public_url = Some(PUBLIC_URL.to_owned())).start().await;
     let oidc = OidcOptions {
         issuer,
         client_id: CLIENT_ID.to_owned(),
@@ -194,6 +199,20 @@ async fn signs_in_with_the_provider_matching_people_by_email() {
     // The same callback cannot be used twice.
     let again = browser.get(&callback).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_subject_matches_before_the_email() {
+    let yaml =
+        docket_testkit::fixture::DOCKET_YAML.replace("teams: aad-bob,", "teams: aad-bob, oidc_subject: \"idp|4711\",");
+    assert_ne!(yaml, docket_testkit::fixture::DOCKET_YAML);
+    // The provider says alice's email, but the subject is bob's: the subject decides.
+    let login = Login { sub: "idp|4711".to_owned(), email: "alice@example.com".to_owned(), forge: false };
+    let (_kit, mut browser, _fake) = start_with(login, &yaml).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    let page = browser.visit("/").await;
+    assert!(page.body.contains("title=\"bob\">Bob Ruiz</span>"), "{}", page.body);
 }
 
 #[tokio::test]

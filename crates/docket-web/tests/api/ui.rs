@@ -208,3 +208,48 @@ async fn the_audit_page_filters_exports_and_verifies_for_admins_only() {
     let lines: Vec<serde_json::Value> = export.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert!(!lines.is_empty() && lines.iter().all(|l| l["ticket"] == id.as_str()), "{}", export.body);
 }
+
+#[tokio::test]
+async fn changes_are_requested_amended_with_field_errors_and_commented() {
+    let (kit, mut browser) = demo().await;
+    let id = request_prod_deploy(&mut browser).await;
+    let ticket_id = TicketId::parse(&id).unwrap();
+    browser.act_as("bob").await;
+    let csrf = browser.visit(&format!("/tickets/{id}")).await.csrf();
+    let empty = browser.post(&format!("/tickets/{id}/request_changes"), &[("csrf", &csrf), ("reason", " ")]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY, "a blank reason is refused: {}", empty.body);
+    assert!(empty.body.contains("id=\"flash\""));
+    let sent =
+        browser.post(&format!("/tickets/{id}/request_changes"), &[("csrf", &csrf), ("reason", "use 1.4.3")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    assert_eq!(kit.app.ticket(&ticket_id).await.unwrap().state, TicketState::ChangesRequested);
+
+    browser.act_as("alice").await;
+    let page = browser.visit(&format!("/tickets/{id}")).await;
+    assert!(page.has_id("amend") && !page.has_id("approve"), "{}", page.body);
+    let form = browser.visit(&format!("/tickets/{id}/amend")).await;
+    assert!(form.body.contains("value=\"1.4.2\""), "the amend form starts from the ticket's values");
+    let csrf = form.csrf();
+    let bad = [("csrf", csrf.as_str()), ("p.service", "api"), ("p.version", "one"), ("p.env", "prod")];
+    let page = browser.post(&format!("/tickets/{id}/amend"), &bad).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("value=\"one\"") && page.body.contains("does not match"), "{}", page.body);
+    let good = [("csrf", csrf.as_str()), ("p.service", "api"), ("p.version", "1.4.3"), ("p.env", "prod")];
+    assert_eq!(browser.post(&format!("/tickets/{id}/amend"), &good).await.status, StatusCode::SEE_OTHER);
+    let ticket = kit.app.ticket(&ticket_id).await.unwrap();
+    assert_eq!((ticket.state, ticket.round), (TicketState::AwaitingApproval, 2));
+    assert_eq!(ticket.params.get("version").unwrap().to_string(), "1.4.3");
+
+    let said =
+        browser.post(&format!("/tickets/{id}/comment"), &[("csrf", &csrf), ("text", "amended <b>as asked</b>")]).await;
+    assert_eq!(said.status, StatusCode::SEE_OTHER);
+    let page = browser.visit(&format!("/tickets/{id}")).await;
+    assert!(
+        page.body.contains("amended &#60;b&#62;as asked&#60;/b&#62;")
+            || page.body.contains("amended &lt;b&gt;as asked&lt;/b&gt;"),
+        "comments are escaped: {}",
+        page.body
+    );
+    assert!(page.body.contains("requested changes — an earlier plan"), "{}", page.body);
+    assert_eq!(browser.post(&format!("/tickets/{id}/launch"), &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+}

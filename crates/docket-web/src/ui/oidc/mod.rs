@@ -77,6 +77,8 @@ pub(crate) struct Pending {
     pub(crate) nonce: String,
     /// Where to go after signing in.
     pub(crate) next: String,
+    /// When the sign-in must have come back by.
+    pub(crate) expires: jiff::Timestamp,
 }
 
 /// A configured provider.
