@@ -65,8 +65,21 @@ impl Chrome {
 pub(crate) fn render(template: &impl Template, status: StatusCode) -> Result<Response, UiError> {
     let body = template.render().map_err(|e| UiError::Internal(format!("rendering a page: {e}")))?;
     let mut response = (status, Html(body)).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    page_headers(response.headers_mut());
     Ok(response)
+}
+
+/// Headers on every page: not cached (pages show who is signed in), never framed (no
+/// clickjacking of an approve button), scripts, styles and forms from this site only.
+fn page_headers(headers: &mut axum::http::HeaderMap) {
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    );
 }
 
 /// Renders `template` as a 200 page.
@@ -145,9 +158,11 @@ impl IntoResponse for UiError {
             }
         };
         let page = ErrorPage { status: status.as_u16(), title, message: &message };
-        match page.render() {
+        let mut response = match page.render() {
             Ok(body) => (status, Html(body)).into_response(),
             Err(_) => (status, message).into_response(),
-        }
+        };
+        page_headers(response.headers_mut());
+        response
     }
 }

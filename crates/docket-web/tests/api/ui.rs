@@ -62,6 +62,8 @@ async fn the_demo_signs_in_as_the_first_person_with_a_strict_cookie_and_switches
     assert!(!cookie.contains("Secure"), "an http demo cannot use Secure cookies: {cookie}");
     let home = browser.visit("/").await;
     assert!(home.body.contains("Demo</strong> — acting as <strong id=\"acting-as\">alice</strong>"), "{}", home.body);
+    assert_eq!(home.headers["x-frame-options"], "DENY", "pages cannot be framed");
+    assert!(home.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
     browser.act_as("dave").await;
     // The old session ended with the switch: it no longer works.
     let old = browser.cookies.clone();
