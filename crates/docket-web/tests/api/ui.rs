@@ -122,6 +122,13 @@ async fn a_prod_deploy_is_refused_to_its_requester_and_runs_after_two_approvals(
 
     for approver in ["bob", "carol"] {
         browser.act_as(approver).await;
+        let home = browser.visit("/").await;
+        let waiting = &home.body
+            [home.body.find("Waiting for your approval").unwrap()..home.body.find("Your open requests").unwrap()];
+        assert!(
+            waiting.contains(&format!("href=\"/tickets/{id}\"")),
+            "{approver}'s home lists it as waiting: {waiting}"
+        );
         let page = browser.visit(&format!("/tickets/{id}")).await;
         assert!(page.has_id("approve"), "{approver} may approve: {}", page.body);
         let csrf = page.csrf();
@@ -254,4 +261,14 @@ async fn changes_are_requested_amended_with_field_errors_and_commented() {
     );
     assert!(page.body.contains("requested changes — an earlier plan"), "{}", page.body);
     assert_eq!(browser.post(&format!("/tickets/{id}/launch"), &[("csrf", &csrf)]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    let kit =
+        TestApp::builder().settings(|s| s.public_url = Some("https://docket.example.com".to_owned())).start().await;
+    let mut browser =
+        Browser::new(docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() }));
+    let cookie = browser.get("/").await.set_cookies().join("\n");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("; Secure"), "{cookie}");
 }
