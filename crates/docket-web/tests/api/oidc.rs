@@ -47,6 +47,8 @@ struct Login {
     email: String,
     /// Sign ID tokens with the stranger's key (under the provider's key id).
     forge: bool,
+    /// Whether the provider vouches for the email.
+    verified: bool,
 }
 
 struct Issued {
@@ -110,7 +112,7 @@ async fn token(State(fake): State<Arc<Fake>>, Form(form): Form<HashMap<String, S
     let login = fake.login.lock().unwrap().clone();
     let now = jiff::Timestamp::now().as_second();
     let claims = json!({
-        "iss": fake.issuer, "aud": CLIENT_ID, "sub": login.sub, "email": login.email, "email_verified": true,
+        "iss": fake.issuer, "aud": CLIENT_ID, "sub": login.sub, "email": login.email, "email_verified": login.verified,
         "nonce": issued.nonce, "iat": now, "exp": now + 300,
     });
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
@@ -161,7 +163,7 @@ async fn start_with(login: Login, docket_yaml: &str) -> (TestApp, Browser, Arc<F
 }
 
 fn alice() -> Login {
-    Login { sub: "idp|alice".to_owned(), email: "Alice@Example.com".to_owned(), forge: false }
+    Login { sub: "idp|alice".to_owned(), email: "Alice@Example.com".to_owned(), forge: false, verified: true }
 }
 
 /// Goes to the provider from `/login` and comes back with its redirect: the callback path.
@@ -207,7 +209,7 @@ async fn the_subject_matches_before_the_email() {
         docket_testkit::fixture::DOCKET_YAML.replace("teams: aad-bob,", "teams: aad-bob, oidc_subject: \"idp|4711\",");
     assert_ne!(yaml, docket_testkit::fixture::DOCKET_YAML);
     // The provider says alice's email, but the subject is bob's: the subject decides.
-    let login = Login { sub: "idp|4711".to_owned(), email: "alice@example.com".to_owned(), forge: false };
+    let login = Login { sub: "idp|4711".to_owned(), email: "alice@example.com".to_owned(), ..alice() };
     let (_kit, mut browser, _fake) = start_with(login, &yaml).await;
     let callback = round_trip(&mut browser).await;
     assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
@@ -246,7 +248,7 @@ async fn a_token_signed_with_another_key_is_refused_and_audited() {
 
 #[tokio::test]
 async fn someone_not_in_the_directory_gets_a_clear_page_and_an_audit_record() {
-    let login = Login { sub: "idp|mallory".to_owned(), email: "mallory@example.com".to_owned(), forge: false };
+    let login = Login { sub: "idp|mallory".to_owned(), email: "mallory@example.com".to_owned(), ..alice() };
     let (kit, mut browser, _fake) = start(login).await;
     let callback = round_trip(&mut browser).await;
     let page = browser.get(&callback).await;
@@ -255,6 +257,16 @@ async fn someone_not_in_the_directory_gets_a_clear_page_and_an_audit_record() {
     assert!(page.body.contains("mallory@example.com"));
     assert!(!browser.cookies.contains_key("docket_session"));
     assert!(failures(&kit).await.iter().any(|d| d.contains("not in the directory: mallory@example.com")));
+}
+
+#[tokio::test]
+async fn an_email_the_provider_does_not_vouch_for_matches_nobody() {
+    let (kit, mut browser, _fake) = start(Login { verified: false, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    assert!(failures(&kit).await.iter().any(|d| d.contains("not in the directory: subject idp|alice")));
 }
 
 #[tokio::test]

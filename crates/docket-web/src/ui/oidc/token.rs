@@ -22,11 +22,13 @@ pub(crate) struct Claims {
 }
 
 impl Claims {
-    /// The email, unless the provider says it is unverified.
+    /// The email, when the provider vouches for it (`email_verified: true`). An address the
+    /// provider does not vouch for may be anyone's (Entra ID lets users set theirs), so it
+    /// never matches a person; such people sign in by `oidc_subject`.
     pub(crate) fn verified_email(&self) -> Option<&str> {
-        let unverified = matches!(&self.email_verified, Some(serde_json::Value::Bool(false)))
-            || matches!(&self.email_verified, Some(serde_json::Value::String(s)) if s == "false");
-        if unverified { None } else { self.email.as_deref() }
+        let verified = matches!(&self.email_verified, Some(serde_json::Value::Bool(true)))
+            || matches!(&self.email_verified, Some(serde_json::Value::String(s)) if s == "true");
+        if verified { self.email.as_deref() } else { None }
     }
 }
 
