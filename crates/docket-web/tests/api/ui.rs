@@ -272,3 +272,16 @@ async fn cookies_are_secure_behind_https() {
     let cookie = browser.get("/").await.set_cookies().join("\n");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("; Secure"), "{cookie}");
 }
+
+#[tokio::test]
+async fn the_links_chat_messages_carry_open_the_ticket_page() {
+    let base = "https://docket.example.com";
+    let kit = TestApp::builder().settings(|s| s.public_url = Some(base.to_owned())).start().await;
+    let mut browser =
+        Browser::new(docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() }));
+    let id = request_prod_deploy(&mut browser).await;
+    let link = kit.app.ticket_url(&TicketId::parse(&id).unwrap()).unwrap();
+    let page = browser.visit(link.strip_prefix(base).unwrap()).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!("<span class=\"ticket-id\">{id}</span>")), "{}", page.body);
+}
