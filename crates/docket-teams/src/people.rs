@@ -23,7 +23,7 @@ pub(crate) async fn resolve(app: &App, from: Option<&Account>) -> Who {
         return Who::Known(Actor::Person { id: person.id.clone() }, person.id.clone());
     }
     let shown: String = aad.or(from.map(|f| f.id.as_str())).unwrap_or("(none)").chars().take(64).collect();
-    app.audit_rejected_credentials("teams", &format!("unknown Teams user (aadObjectId {shown})")).await;
+    app.audit_unknown_chat_user("teams", &shown, "act as a person in Docket").await;
     Who::Unknown(format!(
         "Docket does not know you yet: your Teams account ({shown}) is not in its directory. \
          Ask an administrator to add it as your `teams` id."

@@ -213,7 +213,8 @@ async fn a_stale_digest_and_an_unknown_person_are_refused_on_the_card() {
     assert!(texts(answered_card(&answer)).contains("Docket does not know you yet"));
     let audit = h.t.app.audit_records(0, 10_000).await.unwrap();
     assert_eq!(audit.len(), records + 1);
-    assert_eq!(audit.last().unwrap().entry.action, "teams.authentication_failed");
+    assert_eq!(audit.last().unwrap().entry.action, "teams.unknown_user");
+    assert_eq!(audit.last().unwrap().entry.details["user"], "aad-unknown");
     assert_eq!(h.t.app.ticket(&id).await.unwrap(), ticket, "refusals change nothing");
     h.t.stop().await;
 }
