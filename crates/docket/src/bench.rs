@@ -2,14 +2,17 @@
 //! section comes from here, measured end to end through the real app, store and runners on
 //! this machine, as the median of several rounds.
 
+mod load;
 mod measure;
+mod slack;
+mod slack_api;
 mod startup;
 
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, BenchTarget};
 
 /// A target from DESIGN.md §8, in the figure's unit.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -59,12 +62,29 @@ impl Figure {
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let rounds = args.rounds.max(1);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "docket bench: {rounds} rounds, {} tickets per throughput round (median reported)", args.tickets)?;
+    match args.target {
+        BenchTarget::Core => writeln!(
+            out,
+            "docket bench: {rounds} rounds, {} tickets per throughput round (median reported)",
+            args.tickets
+        )?,
+        BenchTarget::Slack => writeln!(
+            out,
+            "docket bench --target slack: {rounds} rounds of {} requests/s for {} s per phase, open loop (median reported)",
+            args.rate, args.duration
+        )?,
+    }
     drop(out);
     let mut samples: Vec<Vec<Figure>> = Vec::new();
     for round in 1..=rounds {
-        let mut figures = measure::in_process(args.tickets).await?;
-        figures.extend(startup::measure().await?);
+        let figures = match args.target {
+            BenchTarget::Core => {
+                let mut figures = measure::in_process(args.tickets).await?;
+                figures.extend(startup::measure().await?);
+                figures
+            }
+            BenchTarget::Slack => slack::measure(args.rate, Duration::from_secs(args.duration)).await?,
+        };
         let mut out = std::io::stdout().lock();
         writeln!(out, "round {round}:")?;
         for f in &figures {

@@ -189,6 +189,25 @@ pub(crate) struct BenchArgs {
     /// Print the figures as JSON as well.
     #[arg(long)]
     pub(crate) json: bool,
+    /// What to measure: the engine, store and start-up in process (`core`), or signed Slack
+    /// requests against a real `docket serve` (`slack`).
+    #[arg(long, value_enum, default_value_t = BenchTarget::Core)]
+    pub(crate) target: BenchTarget,
+    /// `--target slack`: requests per second, sent open-loop.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) rate: u32,
+    /// `--target slack`: seconds each phase sends for.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) duration: u64,
+}
+
+/// What `docket bench` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BenchTarget {
+    /// The engine, the store and start-up.
+    Core,
+    /// Signed slash commands and form submissions against `docket serve` (Slack, HTTP mode).
+    Slack,
 }
 
 /// Where the server is and who you are, for the commands that talk to a server.

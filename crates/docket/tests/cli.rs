@@ -68,3 +68,24 @@ fn the_bench_harness_measures_every_figure() {
     }
     assert!(said.contains("\"value\""), "--json prints the figures:\n{said}");
 }
+
+#[test]
+fn the_slack_bench_sends_signed_requests_to_a_real_server_and_checks_what_was_stored() {
+    let out = docket(&["bench", "--target", "slack", "--rate", "100", "--duration", "1", "--rounds", "1", "--json"]);
+    let said = stdout(&out);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let json = said.find("\n[").map(|at| &said[at..]).unwrap_or_else(|| panic!("no JSON in:\n{said}"));
+    let figures: Vec<serde_json::Value> = serde_json::from_str(json).unwrap();
+    let value = |name: &str| {
+        let figure =
+            figures.iter().find(|f| f["name"] == name).unwrap_or_else(|| panic!("{name} missing from:\n{said}"));
+        figure["value"].as_f64().unwrap()
+    };
+    for latency in ["slack command → HTTP 200 p99", "slack submit → ticket stored, 200 p99"] {
+        assert!(value(latency) > 0.0, "{latency} was measured:\n{said}");
+    }
+    assert_eq!(value("slack command errors"), 0.0, "{said}");
+    assert_eq!(value("slack submit errors"), 0.0, "{said}");
+    assert_eq!(value("slack acked tickets stored after kill -9"), 100.0, "{said}");
+    assert!(value("slack modals opened (views.open budget)") >= 1.0, "{said}");
+}

@@ -60,7 +60,7 @@ pub(crate) async fn measure() -> anyhow::Result<Vec<Figure>> {
 }
 
 /// Whether `GET /readyz` answers 200.
-async fn ready(addr: &str) -> bool {
+pub(super) async fn ready(addr: &str) -> bool {
     let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else { return false };
     let request = format!("GET /readyz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).await.is_err() {

@@ -1,0 +1,129 @@
+//! An open-loop load generator: request `i` is due at `start + i / rate` and is sent then,
+//! whether or not earlier requests were answered, so a slow server cannot slow the sender down
+//! and hide its own latency (no coordinated omission). Each latency is measured from the time
+//! the request was *due*, not from when it happened to be sent.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// How one request went.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    /// Which request (0-based).
+    pub(crate) index: usize,
+    /// From when it was due to when the whole answer was read.
+    pub(crate) latency: Duration,
+    /// `None` if it was answered as expected; else why not.
+    pub(crate) error: Option<String>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) outcomes: Vec<Outcome>,
+    /// How late the sender was at worst (timer and scheduling; counted in the latencies).
+    pub(crate) worst_lateness: Duration,
+    /// From the first request due to the last one sent.
+    pub(crate) sending: Duration,
+}
+
+impl Run {
+    /// Latencies of the requests answered as expected, sorted.
+    pub(crate) fn good_latencies(&self) -> Vec<Duration> {
+        let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.latency).collect();
+        all.sort();
+        all
+    }
+
+    /// Latencies of the requests due in `[from, to)` (as fractions of the run) answered as
+    /// expected, sorted: whether latency drifts as the run goes on.
+    pub(crate) fn good_latencies_between(&self, from: f64, to: f64) -> Vec<Duration> {
+        let n = self.outcomes.len() as f64;
+        let mut some: Vec<Duration> = self
+            .outcomes
+            .iter()
+            .filter(|o| o.error.is_none() && (o.index as f64) >= from * n && (o.index as f64) < to * n)
+            .map(|o| o.latency)
+            .collect();
+        some.sort();
+        some
+    }
+
+    /// Requests not answered as expected.
+    pub(crate) fn errors(&self) -> Vec<&Outcome> {
+        self.outcomes.iter().filter(|o| o.error.is_some()).collect()
+    }
+
+    /// The rate the sender kept.
+    pub(crate) fn achieved_rate(&self) -> f64 {
+        let secs = self.sending.as_secs_f64();
+        if secs <= 0.0 { self.outcomes.len() as f64 } else { (self.outcomes.len().saturating_sub(1)) as f64 / secs }
+    }
+}
+
+/// Sends `count` requests at `rate` per second; `send(i)` makes request `i` and says whether it
+/// was answered as expected. Waits for every answer (each bounded by `send` itself).
+pub(crate) async fn open_loop<F, Fut>(rate: u32, count: usize, send: F) -> Run
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let start = Instant::now() + Duration::from_millis(20);
+    let mut worst_lateness = Duration::ZERO;
+    let mut last_sent = start;
+    for index in 0..count {
+        let due = start + period.mul_f64(index as f64);
+        tokio::time::sleep_until(due).await;
+        let now = Instant::now();
+        worst_lateness = worst_lateness.max(now.saturating_duration_since(due));
+        last_sent = now;
+        let request = send(index);
+        tasks.spawn(async move {
+            let result = request.await;
+            Outcome { index, latency: due.elapsed(), error: result.err() }
+        });
+    }
+    let mut outcomes = Vec::with_capacity(count);
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => outcomes.push(Outcome { index: usize::MAX, latency: Duration::ZERO, error: Some(e.to_string()) }),
+        }
+    }
+    outcomes.sort_by_key(|o| o.index);
+    Run { outcomes, worst_lateness, sending: last_sent.saturating_duration_since(start) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn requests_go_out_on_schedule_even_when_answers_are_slow() {
+        // Every answer takes 200 ms; at 200/s a closed loop would send one at a time.
+        let run = open_loop(200, 100, |_| async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(run.outcomes.len(), 100);
+        assert!(run.sending < Duration::from_millis(700), "sending took {:?}", run.sending);
+        assert!(run.achieved_rate() > 150.0, "{}", run.achieved_rate());
+        let latencies = run.good_latencies();
+        assert!(latencies.iter().all(|l| *l >= Duration::from_millis(200)));
+    }
+
+    #[tokio::test]
+    async fn errors_are_kept_with_their_request() {
+        let run =
+            open_loop(1000, 10, |i| async move { if i == 3 { Err("HTTP 500".to_owned()) } else { Ok(()) } }).await;
+        let errors = run.errors();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].index, errors[0].error.as_deref()), (3, Some("HTTP 500")));
+        assert_eq!(run.good_latencies().len(), 9);
+    }
+}
