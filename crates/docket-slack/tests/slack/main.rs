@@ -1,5 +1,6 @@
-//! End-to-end tests of the Slack surface in HTTP mode: the real app (TestApp), the router on a
-//! real TCP socket, the fake Slack Web API, and requests signed exactly as Slack signs them.
+//! End-to-end tests of the Slack surface in HTTP mode and Socket Mode: the real app (TestApp),
+//! the router on a real TCP socket, the fake Slack (Web API and Socket Mode server), and requests
+//! signed exactly as Slack signs them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
