@@ -53,6 +53,9 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
     assert_eq!(reopened.ticket(tk.id()).await.unwrap().unwrap().ticket, tk.ticket);
     assert_eq!(again.audit(0, 10).await.unwrap().len(), 3);
     assert_eq!(h.int("SELECT COUNT(*) FROM docket_migrations").await, docket_store::SCHEMA_VERSION);
-    assert_eq!(h.texts("SELECT name FROM docket_migrations ORDER BY version").await, ["0001_init", "0002_surface_state"]);
+    assert_eq!(
+        h.texts("SELECT name FROM docket_migrations ORDER BY version").await,
+        ["0001_init", "0002_surface_state"]
+    );
     reopened.ping().await.unwrap();
 }
