@@ -24,8 +24,8 @@ mod live;
 mod settings;
 
 pub use app::{
-    App, AppParts, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction, TicketSummary, Tone,
-    plan_lines, raw_params,
+    App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
+    TicketSummary, Tone, plan_lines, raw_params,
 };
 pub use engine::Engine;
 pub use error::AppError;

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_app::{App, AppError, Notifier, NotifyError, OutboxMessage};
+use docket_app::{App, AppError, ApprovalNotice, Notifier, NotifyError, OutboxMessage};
 use docket_core::policy::Outcome;
-use docket_core::ticket::{StepOutcome, quorum};
-use docket_core::{Event, Ticket, TicketState};
+use docket_core::ticket::StepOutcome;
+use docket_core::{Event, Ticket};
 
 use crate::activity::{card_message, text_message};
 use crate::approvals;
@@ -47,12 +47,8 @@ impl Notifier for TeamsNotifier {
                 keys.push("reply".to_owned());
             }
         }
-        let asks = events.iter().any(|e| matches!(e, Event::Decided { .. } | Event::Reviewed(_)));
-        if ticket.state == TicketState::AwaitingApproval
-            && asks
-            && let Some(stage) = current_stage(ticket)
-        {
-            keys.push(format!("approvals:{}:{stage}", ticket.round));
+        if let Some(opened) = ApprovalNotice::opened(ticket, events) {
+            keys.push(opened.key());
         }
         let decided = events.iter().any(|e| {
             matches!(
@@ -67,7 +63,7 @@ impl Notifier for TeamsNotifier {
             )
         });
         if decided && (ticket.round > 1 || had_approvals(ticket)) {
-            keys.push(format!("approvals-done:{}", ticket.round));
+            keys.push(ApprovalNotice::Closed { round: ticket.round }.key());
         }
         keys
     }
@@ -78,14 +74,15 @@ impl Notifier for TeamsNotifier {
             self.card(app, message, ticket).await
         } else if key == "reply" {
             self.reply(app, message, ticket).await
-        } else if let Some(rest) = key.strip_prefix("approvals:") {
-            let (round, stage) = rest.split_once(':').unwrap_or((rest, ""));
-            let round = round.parse().unwrap_or(0);
-            approvals::post(self, app, ticket, round, stage).await
-        } else if key.starts_with("approvals-done:") {
-            approvals::update_all(self, app, ticket).await
         } else {
-            Err(NotifyError::Permanent(format!("unknown message key `{key}`")))
+            match ApprovalNotice::parse(key) {
+                Some(ApprovalNotice::Opened { round, stage }) => {
+                    approvals::post(self, app, ticket, round, &stage).await
+                }
+                // Every copy shows the ticket as it is now, whichever round closed.
+                Some(ApprovalNotice::Closed { .. }) => approvals::update_all(self, app, ticket).await,
+                None => Err(NotifyError::Permanent(format!("unknown message key `{key}`"))),
+            }
         }
     }
 }
@@ -231,11 +228,4 @@ fn is_key_event(event: &Event) -> bool {
 /// Whether the ticket's current decision asked for approvals.
 fn had_approvals(ticket: &Ticket) -> bool {
     ticket.decision.as_ref().is_some_and(|d| matches!(d.outcome, Outcome::Approvals(_)))
-}
-
-/// The stage being asked now.
-fn current_stage(ticket: &Ticket) -> Option<String> {
-    let decision = ticket.decision.as_ref()?;
-    let Outcome::Approvals(requirement) = &decision.outcome else { return None };
-    quorum(ticket, requirement, ticket.updated_at).into_iter().find(|s| !s.is_satisfied()).map(|s| s.name)
 }

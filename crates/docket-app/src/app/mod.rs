@@ -4,6 +4,7 @@
 mod audit;
 mod commands;
 mod commit;
+mod notices;
 mod queries;
 mod state;
 mod summary;
@@ -19,6 +20,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
+pub use notices::ApprovalNotice;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::TOKEN_PREFIX;
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};

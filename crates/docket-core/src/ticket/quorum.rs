@@ -75,6 +75,19 @@ pub fn quorum(ticket: &Ticket, requirement: &Requirement, now: Timestamp) -> Vec
         .collect()
 }
 
+impl Ticket {
+    /// The stage a ticket awaiting approval asks now (the first without its quorum), as of its
+    /// last change; `None` in any other state.
+    pub fn stage_asked(&self) -> Option<&str> {
+        if self.state != super::TicketState::AwaitingApproval {
+            return None;
+        }
+        let crate::policy::Outcome::Approvals(requirement) = &self.decision.as_ref()?.outcome else { return None };
+        let statuses = quorum(self, requirement, self.updated_at);
+        current_stage(&statuses).and_then(|i| requirement.stages.get(i)).map(|s| s.name.as_str())
+    }
+}
+
 /// The first stage without its quorum, which is the one being asked now.
 pub(crate) fn current_stage(statuses: &[StageStatus]) -> Option<usize> {
     statuses.iter().position(|s| !s.is_satisfied())

@@ -19,10 +19,10 @@ mod copies;
 mod thread;
 
 use async_trait::async_trait;
-use docket_app::{App, Notifier, NotifyError, OutboxMessage};
+use docket_app::{App, ApprovalNotice, Notifier, NotifyError, OutboxMessage};
 use docket_core::policy::Outcome;
-use docket_core::ticket::{Verdict, quorum};
-use docket_core::{Event, Ticket, TicketState};
+use docket_core::ticket::Verdict;
+use docket_core::{Event, Ticket};
 
 use crate::client::SlackClient;
 use crate::settings::SlackSettings;
@@ -62,34 +62,21 @@ pub(crate) fn wants(ticket: &Ticket, events: &[Event]) -> Vec<String> {
             keys.push("reply".to_owned());
         }
     }
-    let requirement = ticket.decision.as_ref().and_then(|d| match &d.outcome {
-        Outcome::Approvals(requirement) => Some(requirement),
-        _ => None,
-    });
     let superseded = events.iter().any(|e| matches!(e, Event::Amended { .. } | Event::RetryRequested { .. }));
     if superseded {
-        keys.push(format!("approvals-done:{}", ticket.round.saturating_sub(1)));
+        keys.push(ApprovalNotice::Closed { round: ticket.round.saturating_sub(1) }.key());
     }
-    let Some(requirement) = requirement else { return keys };
-    let opens = events.iter().any(|e| match e {
-        Event::Decided { .. } => true,
-        Event::Reviewed(review) => review.verdict == Verdict::Approve,
-        _ => false,
-    });
-    if opens && ticket.state == TicketState::AwaitingApproval {
-        let statuses = quorum(ticket, requirement, ticket.updated_at);
-        let current = requirement.stages.iter().zip(statuses).find(|(_, s)| !s.is_satisfied()).map(|(st, _)| st);
-        if let Some(stage) = current {
-            keys.push(format!("approvals:{}:{}", ticket.round, stage.name));
-        }
+    if let Some(opened) = ApprovalNotice::opened(ticket, events) {
+        keys.push(opened.key());
     }
+    let asked_approvals = ticket.decision.as_ref().is_some_and(|d| matches!(d.outcome, Outcome::Approvals(_)));
     let decided = events.iter().any(|e| match e {
         Event::Approved { .. } | Event::Cancelled { .. } | Event::Expired { .. } => true,
         Event::Reviewed(review) => review.verdict != Verdict::Approve,
         _ => false,
     });
-    if decided && !superseded {
-        keys.push(format!("approvals-done:{}", ticket.round));
+    if decided && !superseded && asked_approvals {
+        keys.push(ApprovalNotice::Closed { round: ticket.round }.key());
     }
     keys
 }
@@ -114,12 +101,10 @@ impl Notifier for SlackNotifier {
             let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
             return delivery.reply(message, version).await;
         }
-        if let Some(rest) = key.strip_prefix("approvals-done:") {
-            return delivery.approvals_done(rest.parse().unwrap_or(0)).await;
-        }
-        if let Some(rest) = key.strip_prefix("approvals:") {
-            let (round, stage) = rest.split_once(':').unwrap_or((rest, ""));
-            return delivery.approvals(round.parse().unwrap_or(0), stage).await;
+        match ApprovalNotice::parse(key) {
+            Some(ApprovalNotice::Closed { round }) => return delivery.approvals_done(round).await,
+            Some(ApprovalNotice::Opened { round, stage }) => return delivery.approvals(round, &stage).await,
+            None => {}
         }
         Err(NotifyError::Permanent(format!("unknown Slack message key `{key}`")))
     }
