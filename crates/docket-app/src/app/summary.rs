@@ -118,7 +118,8 @@ impl App {
         let payload = &message.message.payload;
         let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
         let count = payload.get("events").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        let history = self.history(&ticket.id).await?;
+        // The ticket is in hand: read only its events, not the ticket again.
+        let history = self.store().events(&ticket.id).await?;
         let end = usize::try_from(version).unwrap_or(usize::MAX).min(history.len());
         let start = end.saturating_sub(usize::try_from(count).unwrap_or(0));
         let mut out = Vec::new();
