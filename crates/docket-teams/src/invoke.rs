@@ -52,7 +52,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         && let Ok(id) = TicketId::parse(&sent)
         && let Ok(ticket) = app.ticket(&id).await
     {
-        return card_response(render::ticket_card(app, &ticket, &[]));
+        return card_response(render::ticket_card(app, &ticket));
     }
     let raw = submitted_params(&workflow, data);
     if let Err(errors) = validate_params(&workflow.params, &raw) {
@@ -72,7 +72,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             {
                 tracing::warn!(%error, "could not keep which ticket a Teams form opened");
             }
-            card_response(render::ticket_card(app, &ticket, &[]))
+            card_response(render::ticket_card(app, &ticket))
         }
         Err(AppError::Refused(docket_core::Refusal::InvalidParams(errors))) => {
             card_response(request_form(&workflow, &raw, &errors.0, Some("Some values need fixing.")))

@@ -79,7 +79,7 @@ async fn answer(shared: &Shared, activity: &Activity, text: &str) -> Value {
                 cards::replies::note(&format!("`{}` is not a ticket id; write e.g. status DKT-42", cards::clip(id, 40)))
             }
             Ok(id) => match app.ticket(&id).await {
-                Ok(ticket) => render::ticket_card(app, &ticket, &[]),
+                Ok(ticket) => render::ticket_card(app, &ticket),
                 Err(error) => cards::replies::note(&error.to_string()),
             },
         },

@@ -116,7 +116,7 @@ impl TeamsNotifier {
         let conversation = origin_conversation(&conversations, ticket).await?;
         // The card shows the ticket as it is now (the key events go in replies), so when the
         // outbox runs behind, later messages render the same card and are skipped.
-        let card = render::ticket_card(app, ticket, &[]);
+        let card = render::ticket_card(app, ticket);
         let hash = fingerprint(&card);
         let activity = card_message(card, &format!("{} {}", ticket.id, app.summarize(ticket).headline));
         let key = format!("card:{}", ticket.id);

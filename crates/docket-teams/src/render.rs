@@ -2,7 +2,7 @@
 //! one viewer. This is where the app's views (summary, approval stages, the actions core
 //! would accept) meet the card layouts.
 
-use docket_app::{App, AppError, ApprovalView, Happening, TicketAction, Tone};
+use docket_app::{App, AppError, ApprovalView, TicketAction, Tone};
 use docket_core::{Actor, Ticket, TicketState};
 use serde_json::Value;
 
@@ -10,9 +10,9 @@ use crate::cards;
 use crate::cards::approval::{ApprovalCard, MAX_REFRESH_USERS};
 use crate::conversations::Conversations;
 
-/// The ticket card.
-pub(crate) fn ticket_card(app: &App, ticket: &Ticket, latest: &[Happening]) -> Value {
-    cards::ticket::ticket_card(&app.summarize(ticket), latest)
+/// The ticket card as the ticket is now (the key events of a change go in replies).
+pub(crate) fn ticket_card(app: &App, ticket: &Ticket) -> Value {
+    cards::ticket::ticket_card(&app.summarize(ticket), &[])
 }
 
 /// The approval card for `stage` of `round`, as `viewer` may see it (no buttons for `None`).
