@@ -3,7 +3,7 @@
 //! `approval:<ticket>:<round>:<stage>:<conversation>`; after every decision, every copy of the
 //! ticket is replaced with its current state.
 
-use docket_app::App;
+use docket_app::{App, ApprovalView, NotifyError};
 use docket_core::policy::Outcome;
 use docket_core::{Actor, PersonId, Ticket, TicketState};
 use serde::{Deserialize, Serialize};
@@ -12,8 +12,7 @@ use crate::activity::card_message;
 use crate::client::ClientError;
 use crate::conversations::{Conversations, SCOPE};
 use crate::notifier::{DeliveryError, TeamsNotifier, fingerprint};
-use crate::render;
-use docket_app::NotifyError;
+use crate::render::ApprovalCards;
 
 /// One posted copy of an approval card.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -49,50 +48,31 @@ pub(crate) async fn post(
         return Ok(());
     }
     let conversations = Conversations::new(app.clone());
-    let targets = targets(notifier, app, &conversations, ticket, stage).await?;
+    let cards = ApprovalCards::new(app, ticket).await.map_err(DeliveryError::from)?;
+    let targets = targets(notifier, &conversations, cards.view(), ticket, stage).await?;
+    let summary = format!("Approval needed: {}", ticket.id);
     let mut failure: Option<DeliveryError> = None;
     for target in targets {
         let key = format!("approval:{}:{round}:{stage}:{}", ticket.id, target.conversation_id);
-        let viewer = target.person.clone().map(|id| Actor::Person { id });
-        let card = render::approval_card(app, ticket, round, stage, viewer.as_ref(), None)
-            .await
-            .map_err(DeliveryError::from)?;
-        let hash = fingerprint(&card);
-        let activity = card_message(card, &format!("Approval needed: {}", ticket.id));
         let known: Option<Copy> =
             app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?.and_then(|v| serde_json::from_str(&v).ok());
-        let (service, conv) = (&target.service_url, &target.conversation_id);
-        let result = match &known {
-            Some(copy) if copy.hash == hash => continue,
-            Some(copy) => notifier
-                .connector
-                .update(service, conv, &copy.activity_id, &activity)
-                .await
-                .map(|()| copy.activity_id.clone()),
-            None => notifier.connector.send(service, conv, &activity).await,
+        let (activity_id, hash) = known.map(|k| (k.activity_id, k.hash)).unwrap_or_default();
+        let copy = Copy {
+            service_url: target.service_url.clone(),
+            conversation_id: target.conversation_id.clone(),
+            activity_id,
+            person: target.person.clone(),
+            round,
+            stage: stage.to_owned(),
+            hash,
         };
-        match result {
-            Ok(activity_id) => {
-                let copy = Copy {
-                    service_url: target.service_url.clone(),
-                    conversation_id: target.conversation_id.clone(),
-                    activity_id,
-                    person: target.person.clone(),
-                    round,
-                    stage: stage.to_owned(),
-                    hash,
-                };
-                let value = serde_json::to_string(&copy).unwrap_or_default();
-                app.remember(SCOPE, &key, &value).await.map_err(DeliveryError::from)?;
-            }
+        match show(notifier, app, &cards, &key, copy, &summary).await {
+            Ok(()) => {}
+            Err(DeliveryError::Client(ClientError::Blocked)) => mark_blocked(&conversations, &target).await?,
             Err(error) => {
-                if matches!(error, ClientError::Blocked) {
-                    mark_blocked(&conversations, &target).await?;
-                    continue;
-                }
                 tracing::warn!(ticket = %ticket.id, conversation = %target.conversation_id, %error,
                     "could not post an approval card");
-                failure.get_or_insert(error.into());
+                failure.get_or_insert(error);
             }
         }
     }
@@ -105,31 +85,19 @@ pub(crate) async fn post(
 /// Replaces every approval card of `ticket` with its current state.
 pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Ticket) -> Result<(), NotifyError> {
     let copies = app.recall_all(SCOPE, &format!("approval:{}:", ticket.id)).await.map_err(DeliveryError::from)?;
+    let cards = ApprovalCards::new(app, ticket).await.map_err(DeliveryError::from)?;
+    let summary = format!("Approval: {}", ticket.id);
     let mut failure: Option<DeliveryError> = None;
     for (key, value) in copies {
-        let Ok(mut copy) = serde_json::from_str::<Copy>(&value) else { continue };
-        let viewer = copy.person.clone().map(|id| Actor::Person { id });
-        let card = render::approval_card(app, ticket, copy.round, &copy.stage, viewer.as_ref(), None)
-            .await
-            .map_err(DeliveryError::from)?;
-        let hash = fingerprint(&card);
-        if hash == copy.hash {
-            continue;
-        }
-        let activity = card_message(card, &format!("Approval: {}", ticket.id));
-        let result =
-            notifier.connector.update(&copy.service_url, &copy.conversation_id, &copy.activity_id, &activity).await;
-        match result {
-            Ok(()) => {
-                copy.hash = hash;
-                let value = serde_json::to_string(&copy).unwrap_or_default();
-                app.remember(SCOPE, &key, &value).await.map_err(DeliveryError::from)?;
-            }
-            Err(ClientError::Blocked) => {
-                tracing::warn!(conversation = %copy.conversation_id, "the bot is blocked here (MessageWritesBlocked)");
+        let Ok(copy) = serde_json::from_str::<Copy>(&value) else { continue };
+        let conversation = copy.conversation_id.clone();
+        match show(notifier, app, &cards, &key, copy, &summary).await {
+            Ok(()) => {}
+            Err(DeliveryError::Client(ClientError::Blocked)) => {
+                tracing::warn!(%conversation, "the bot is blocked here (MessageWritesBlocked)");
             }
             Err(error) => {
-                failure.get_or_insert(error.into());
+                failure.get_or_insert(error);
             }
         }
     }
@@ -139,12 +107,41 @@ pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Tic
     }
 }
 
+/// Shows `copy` as the ticket is now: posted when it has no activity yet (an empty
+/// `activity_id`), replaced when its card changed, left alone when it did not; what was sent
+/// is kept under `key`.
+async fn show(
+    notifier: &TeamsNotifier,
+    app: &App,
+    cards: &ApprovalCards<'_>,
+    key: &str,
+    mut copy: Copy,
+    summary: &str,
+) -> Result<(), DeliveryError> {
+    let viewer = copy.person.clone().map(|id| Actor::Person { id });
+    let card = cards.card(copy.round, &copy.stage, viewer.as_ref(), None);
+    let hash = fingerprint(&card);
+    if hash == copy.hash {
+        return Ok(());
+    }
+    let activity = card_message(card, summary);
+    let (service, conversation) = (&copy.service_url, &copy.conversation_id);
+    if copy.activity_id.is_empty() {
+        copy.activity_id = notifier.connector.send(service, conversation, &activity).await?;
+    } else {
+        notifier.connector.update(service, conversation, &copy.activity_id, &activity).await?;
+    }
+    copy.hash = hash;
+    let value = serde_json::to_string(&copy).unwrap_or_default();
+    Ok(app.remember(SCOPE, key, &value).await?)
+}
+
 /// The approvals channel, then each eligible approver of `stage` (on call first) whom the bot
 /// can reach in a 1:1 chat (started if needed).
 async fn targets(
     notifier: &TeamsNotifier,
-    app: &App,
     conversations: &Conversations,
+    view: &ApprovalView,
     ticket: &Ticket,
     stage: &str,
 ) -> Result<Vec<Target>, DeliveryError> {
@@ -168,17 +165,16 @@ async fn targets(
             }
         }
     }
-    let Some(view) = app.approval_view(ticket) else { return Ok(out) };
-    let Some(stage) = view.stages.into_iter().find(|s| s.name == stage) else { return Ok(out) };
-    let mut people = stage.eligible;
+    let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(out) };
+    let mut people = stage.eligible.clone();
     if let Some(on_call) = &stage.on_call
         && let Some(at) = people.iter().position(|p| p == on_call)
     {
         let first = people.remove(at);
         people.insert(0, first);
     }
-    for person in people {
-        let Some(mut reference) = conversations.person(&person).await? else { continue };
+    for person in &people {
+        let Some(mut reference) = conversations.person(person).await? else { continue };
         if reference.blocked {
             continue;
         }
@@ -191,19 +187,19 @@ async fn targets(
             {
                 Ok(id) => {
                     reference.conversation_id = Some(id.clone());
-                    conversations.put_person(&person, &reference).await?;
+                    conversations.put_person(person, &reference).await?;
                     id
                 }
                 Err(ClientError::Blocked) => {
                     reference.blocked = true;
-                    conversations.put_person(&person, &reference).await?;
+                    conversations.put_person(person, &reference).await?;
                     tracing::warn!(%person, "the bot is blocked by this approver (MessageWritesBlocked)");
                     continue;
                 }
                 Err(error) => return Err(error.into()),
             },
         };
-        out.push(Target { service_url: reference.service_url.clone(), conversation_id, person: Some(person) });
+        out.push(Target { service_url: reference.service_url, conversation_id, person: Some(person.clone()) });
     }
     Ok(out)
 }

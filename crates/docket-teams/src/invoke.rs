@@ -3,9 +3,9 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::AppError;
+use docket_app::{App, AppError};
 use docket_core::ticket::Origin;
-use docket_core::{Actor, Digest, TicketId, validate_params};
+use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
 
 use crate::activity::{Activity, card_response, error_response};
@@ -132,10 +132,7 @@ async fn decide(shared: &Shared, actor: &Actor, verb: &str, data: &Map<String, V
             return error_response(500, error.code(), "Docket could not record that; try again");
         }
     };
-    match render::approval_card(app, &ticket, round, &stage, Some(actor), Some(notice)).await {
-        Ok(card) => card_response(card),
-        Err(error) => error_response(500, error.code(), "Docket could not draw the card; try again"),
-    }
+    approval_answer(app, &ticket, round, &stage, actor, Some(notice)).await
 }
 
 /// An automatic refresh: the approval card as this viewer may use it.
@@ -148,8 +145,20 @@ async fn refresh(shared: &Shared, actor: &Actor, data: &Map<String, Value>) -> V
         Ok(ticket) => ticket,
         Err(error) => return error_response(404, error.code(), &error.to_string()),
     };
-    match render::approval_card(app, &ticket, round, &stage, Some(actor), None).await {
-        Ok(card) => card_response(card),
+    approval_answer(app, &ticket, round, &stage, actor, None).await
+}
+
+/// The approval card for `stage` of `round` as `actor` may use it, as the invoke's answer.
+async fn approval_answer(
+    app: &App,
+    ticket: &Ticket,
+    round: u32,
+    stage: &str,
+    actor: &Actor,
+    notice: Option<String>,
+) -> Value {
+    match render::ApprovalCards::new(app, ticket).await {
+        Ok(cards) => card_response(cards.card(round, stage, Some(actor), notice)),
         Err(error) => error_response(500, error.code(), "Docket could not draw the card; try again"),
     }
 }
