@@ -136,8 +136,8 @@ async fn show(
     Ok(app.remember(SCOPE, key, &value).await?)
 }
 
-/// The approvals channel, then each eligible approver of `stage` (on call first) whom the bot
-/// can reach in a 1:1 chat (started if needed).
+/// The approvals channel, then each eligible approver of `stage` (on call first, as the view
+/// orders them) whom the bot can reach in a 1:1 chat (started if needed).
 async fn targets(
     notifier: &TeamsNotifier,
     conversations: &Conversations,
@@ -166,14 +166,7 @@ async fn targets(
         }
     }
     let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(out) };
-    let mut people = stage.eligible.clone();
-    if let Some(on_call) = &stage.on_call
-        && let Some(at) = people.iter().position(|p| p == on_call)
-    {
-        let first = people.remove(at);
-        people.insert(0, first);
-    }
-    for person in &people {
+    for person in &stage.eligible {
         let Some(mut reference) = conversations.person(person).await? else { continue };
         if reference.blocked {
             continue;
