@@ -113,7 +113,7 @@ impl TeamsNotifier {
     /// becomes the card, later changes replace it.
     async fn card(&self, app: &App, _message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let conversations = Conversations::new(app.clone());
-        let conversation = origin_conversation(&conversations, ticket).await?;
+        let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
         // The card shows the ticket as it is now (the key events go in replies), so when the
         // outbox runs behind, later messages render the same card and are skipped.
         let card = render::ticket_card(app, ticket);
@@ -126,7 +126,7 @@ impl TeamsNotifier {
             return Ok(());
         }
         let known = stored.clone().or_else(|| ticket.origin.thread.clone());
-        let (service, conv) = (&conversation.service_url, &conversation.conversation_id);
+        let service = &conversation.service_url;
         let result = match &known {
             Some(id) => self.connector.update(service, conv, id, &activity).await.map(|()| id.clone()),
             None => self.connector.send(service, conv, &activity).await,
@@ -152,10 +152,10 @@ impl TeamsNotifier {
             return Ok(());
         }
         let conversations = Conversations::new(app.clone());
-        let conversation = origin_conversation(&conversations, ticket).await?;
+        let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
         let text = happenings_text(&ticket.id.to_string(), &happenings);
         let card_id = app.recall(SCOPE, &format!("card:{}", ticket.id)).await.map_err(DeliveryError::from)?;
-        let (service, conv) = (&conversation.service_url, &conversation.conversation_id);
+        let service = &conversation.service_url;
         let result = match card_id.or_else(|| ticket.origin.thread.clone()) {
             Some(parent) => self.connector.reply(service, conv, &parent, &text_message(&text)).await,
             None => self.connector.send(service, conv, &text_message(&text)).await,
@@ -165,7 +165,8 @@ impl TeamsNotifier {
         Ok(())
     }
 
-    /// Marks a conversation blocked when Teams says the bot may not write there.
+    /// Marks a conversation blocked when Teams says the bot may not write there: the kept
+    /// reference, so a blocked thread marks its channel.
     async fn blocked_check<T>(
         &self,
         conversations: &Conversations,
@@ -186,8 +187,12 @@ impl TeamsNotifier {
     }
 }
 
-/// The conversation a ticket was asked in.
-async fn origin_conversation(conversations: &Conversations, ticket: &Ticket) -> Result<ConversationRef, DeliveryError> {
+/// The conversation a ticket was asked in, as kept (a channel thread is kept as its channel), and
+/// where in it to write: in a channel, the thread itself (`19:…;messageid=…`).
+async fn origin_conversation<'t>(
+    conversations: &Conversations,
+    ticket: &'t Ticket,
+) -> Result<(ConversationRef, &'t str), DeliveryError> {
     let id = ticket.origin.channel.as_deref().unwrap_or_default();
     let conversation = conversations
         .conversation(id)
@@ -196,8 +201,7 @@ async fn origin_conversation(conversations: &Conversations, ticket: &Ticket) -> 
     if conversation.blocked {
         return Err(DeliveryError::Client(ClientError::Blocked));
     }
-    // In a channel, the origin is the thread (`19:…;messageid=…`): write there.
-    Ok(ConversationRef { conversation_id: id.to_owned(), ..conversation })
+    Ok((conversation, id))
 }
 
 /// A short fingerprint of a card, to skip edits that change nothing.

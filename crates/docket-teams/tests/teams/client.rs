@@ -1,6 +1,6 @@
 //! The connector client against the fake: one token for many calls, retries of 429, 412, 502
 //! and 504 with backoff, giving up in time, MessageWritesBlocked as its own error, pacing per
-//! conversation — and a blocked chat seen from the notifier.
+//! conversation — and a blocked chat and channel thread seen from the notifier.
 
 use std::time::{Duration, Instant};
 
@@ -112,5 +112,28 @@ async fn a_chat_that_blocks_the_bot_is_marked_and_the_card_is_given_up() {
     }
     let updates = h.fake.recorded().into_iter().filter(|r| r.kind == "update").count();
     assert_eq!(updates, 0, "nothing reached the blocked chat");
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_channel_thread_that_blocks_the_bot_marks_its_channel() {
+    let h = Harness::start().await;
+    h.install(&["bob"]).await;
+    let thread = format!("{APPROVALS};messageid=1700000000999");
+    h.fake.block(&thread);
+    let data =
+        json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.2.3", "param.env": "staging" });
+    let (_, answer) = h.post(&invoke(&h.fake, "bob", &thread, "form", "submit_request", data)).await;
+    assert!(texts(answered_card(&answer)).contains("DKT-1"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let kept = h.t.app.recall("teams", &format!("conv:{APPROVALS}")).await.unwrap().unwrap();
+        if serde_json::from_str::<serde_json::Value>(&kept).unwrap()["blocked"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the channel was never marked blocked");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(h.t.app.recall("teams", &format!("conv:{thread}")).await.unwrap().is_none(), "no reference per thread");
     h.t.stop().await;
 }
