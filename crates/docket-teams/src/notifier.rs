@@ -10,13 +10,14 @@ use docket_app::{App, AppError, ApprovalNotice, Notifier, NotifyError, OutboxMes
 use docket_core::policy::Outcome;
 use docket_core::ticket::StepOutcome;
 use docket_core::{Event, Ticket};
+use serde::{Deserialize, Serialize};
 
 use crate::activity::{card_message, text_message};
 use crate::approvals;
+use crate::cards;
 use crate::cards::ticket::happenings_text;
 use crate::client::{ClientError, Connector};
 use crate::conversations::{ConversationRef, Conversations, SCOPE};
-use crate::render;
 use crate::settings::TeamsSettings;
 
 /// Tells Teams about tickets.
@@ -71,7 +72,7 @@ impl Notifier for TeamsNotifier {
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
         if key == "card" {
-            self.card(app, message, ticket).await
+            self.card(app, ticket).await
         } else if key == "reply" {
             self.reply(app, message, ticket).await
         } else {
@@ -111,31 +112,27 @@ impl From<DeliveryError> for NotifyError {
 impl TeamsNotifier {
     /// The ticket card in the conversation where it was asked: the form it was asked with
     /// becomes the card, later changes replace it.
-    async fn card(&self, app: &App, _message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
-        let conversations = Conversations::new(app.clone());
-        let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
+    async fn card(&self, app: &App, ticket: &Ticket) -> Result<(), NotifyError> {
         // The card shows the ticket as it is now (the key events go in replies), so when the
         // outbox runs behind, later messages render the same card and are skipped.
-        let card = render::ticket_card(app, ticket);
+        let summary = app.summarize(ticket);
+        let card = cards::ticket::ticket_card(&summary, &[]);
         let hash = fingerprint(&card);
-        let activity = card_message(card, &format!("{} {}", ticket.id, app.summarize(ticket).headline));
-        let key = format!("card:{}", ticket.id);
-        let hash_key = format!("card-hash:{}", ticket.id);
-        let stored = app.recall(SCOPE, &key).await.map_err(DeliveryError::from)?;
-        if stored.is_some() && app.recall(SCOPE, &hash_key).await.map_err(DeliveryError::from)? == Some(hash.clone()) {
+        let stored = posted_card(app, ticket).await?;
+        if stored.as_ref().is_some_and(|c| c.hash == hash) {
             return Ok(());
         }
-        let known = stored.clone().or_else(|| ticket.origin.thread.clone());
+        let conversations = Conversations::new(app.clone());
+        let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
+        let activity = card_message(card, &format!("{} {}", ticket.id, summary.headline));
         let service = &conversation.service_url;
-        let result = match &known {
-            Some(id) => self.connector.update(service, conv, id, &activity).await.map(|()| id.clone()),
+        let result = match stored.map(|c| c.activity_id).or_else(|| ticket.origin.thread.clone()) {
+            Some(id) => self.connector.update(service, conv, &id, &activity).await.map(|()| id),
             None => self.connector.send(service, conv, &activity).await,
         };
-        let id = self.blocked_check(&conversations, &conversation, result).await?;
-        if stored.is_none() {
-            app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
-        }
-        app.remember(SCOPE, &hash_key, &hash).await.map_err(DeliveryError::from)?;
+        let activity_id = self.blocked_check(&conversations, &conversation, result).await?;
+        let posted = serde_json::to_string(&PostedCard { activity_id, hash }).unwrap_or_default();
+        app.remember(SCOPE, &format!("card:{}", ticket.id), &posted).await.map_err(DeliveryError::from)?;
         Ok(())
     }
 
@@ -154,7 +151,7 @@ impl TeamsNotifier {
         let conversations = Conversations::new(app.clone());
         let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
         let text = happenings_text(&ticket.id.to_string(), &happenings);
-        let card_id = app.recall(SCOPE, &format!("card:{}", ticket.id)).await.map_err(DeliveryError::from)?;
+        let card_id = posted_card(app, ticket).await?.map(|c| c.activity_id);
         let service = &conversation.service_url;
         let result = match card_id.or_else(|| ticket.origin.thread.clone()) {
             Some(parent) => self.connector.reply(service, conv, &parent, &text_message(&text)).await,
@@ -185,6 +182,21 @@ impl TeamsNotifier {
             other => Ok(other?),
         }
     }
+}
+
+/// The ticket card as posted, kept under `card:<ticket>`.
+#[derive(Serialize, Deserialize)]
+struct PostedCard {
+    /// Its activity, which later changes replace and replies go under.
+    activity_id: String,
+    /// The fingerprint of what it shows, to skip edits that change nothing.
+    hash: String,
+}
+
+/// The ticket card posted for `ticket`, if any.
+async fn posted_card(app: &App, ticket: &Ticket) -> Result<Option<PostedCard>, DeliveryError> {
+    let kept = app.recall(SCOPE, &format!("card:{}", ticket.id)).await?;
+    Ok(kept.and_then(|v| serde_json::from_str(&v).ok()))
 }
 
 /// The conversation a ticket was asked in, as kept (a channel thread is kept as its channel), and
