@@ -54,7 +54,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     {
         return card_response(render::ticket_card(app, &ticket));
     }
-    let raw = submitted_params(&workflow, data);
+    let raw = submitted_params(data);
     if let Err(errors) = validate_params(&workflow.params, &raw) {
         let note = "Some values need fixing; see the messages under the fields.";
         return card_response(request_form(&workflow, &raw, &errors.0, Some(note)));

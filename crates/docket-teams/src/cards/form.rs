@@ -216,29 +216,12 @@ fn text_rule(pattern: Option<&str>, min: Option<usize>, max: Option<usize>) -> S
     if rules.is_empty() { "Enter a value".to_owned() } else { format!("The value must {}", rules.join(" and ")) }
 }
 
-/// The raw parameters a form submission carries: input values by parameter, typed as the
-/// parameter declares where they parse (so validation reports the real problem), empty
-/// inputs left out.
-pub fn submitted_params(workflow: &Workflow, data: &serde_json::Map<String, Value>) -> RawParams {
-    let mut raw = RawParams::new();
-    for (key, value) in data {
-        let Some(name) = key.strip_prefix(INPUT_PREFIX) else { continue };
-        let text = as_text(value);
-        if text.trim().is_empty() {
-            continue;
-        }
-        let typed = match workflow.param(name).map(|s| &s.kind) {
-            Some(ParamKind::Integer { .. }) => {
-                text.trim().parse::<i64>().map_or_else(|_| Value::String(text.clone()), Value::from)
-            }
-            Some(ParamKind::Boolean) => match text.trim() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => Value::String(text.clone()),
-            },
-            _ => Value::String(text.clone()),
-        };
-        raw.insert(name.to_owned(), typed);
-    }
-    raw
+/// The raw parameters a form submission carries: input values by parameter, as text (core's
+/// validation reads text for every type, as from any chat), empty inputs left out.
+pub fn submitted_params(data: &serde_json::Map<String, Value>) -> RawParams {
+    data.iter()
+        .filter_map(|(key, value)| Some((key.strip_prefix(INPUT_PREFIX)?, as_text(value))))
+        .filter(|(_, text)| !text.trim().is_empty())
+        .map(|(name, text)| (name.to_owned(), Value::String(text)))
+        .collect()
 }
