@@ -60,7 +60,7 @@ impl Coalescer {
             let Some((body, version)) = self.lock().get(&key).map(|p| (p.body.clone(), p.version)) else {
                 return Ok(());
             };
-            let result = client.send("chat.update", super::Body::Json(&body)).await.map(drop);
+            let result = client.send("chat.update", super::Body::Json(&body), None).await.map(drop);
             let mut pending = self.lock();
             let newer = pending.get(&key).is_some_and(|p| p.version != version);
             if newer && result.is_ok() {

@@ -31,6 +31,13 @@ pub enum ApiError {
         /// The status.
         status: u16,
     },
+    /// A modal's `trigger_id` expired (3 s after Slack sent it) before Docket's `views.open`
+    /// budget or Slack's `Retry-After` let the call go out, so it was not sent.
+    #[error("{method}: the trigger expired before the call could be sent")]
+    TriggerExpired {
+        /// The method called.
+        method: String,
+    },
     /// No answer (connection refused, reset, timed out) or an unreadable one.
     #[error("{method}: {detail}")]
     Network {
@@ -56,6 +63,7 @@ impl ApiError {
             ApiError::Slack { error, .. } => TRANSIENT.contains(&error.as_str()),
             ApiError::RateLimited { .. } | ApiError::Network { .. } => true,
             ApiError::Status { status, .. } => *status >= 500 || *status == 408,
+            ApiError::TriggerExpired { .. } => false,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The Slack Web API client: bearer token, JSON bodies (form bodies for read methods),
 //! per-method budgets and per-channel pacing ([`budget`]), 429s retried after `Retry-After`,
 //! and concurrent edits of one message coalesced so only the latest content is sent
-//! ([`coalesce`]). `ok: false` answers are logged and counted in
+//! ([`coalesce`]). A `views.open` whose [`Trigger`] would expire before its budget or a
+//! `Retry-After` lets it go is dropped, not queued. `ok: false` answers are logged and counted in
 //! `docket_slack_api_errors_total{method,error}`.
 
 mod budget;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 pub use error::ApiError;
 
@@ -23,6 +25,23 @@ use coalesce::Coalescer;
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest `Retry-After` honoured; longer waits are left to the outbox's backoff.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How long a `trigger_id` opens a modal after Slack sent it.
+const TRIGGER_LIFE: Duration = Duration::from_secs(3);
+
+/// A `trigger_id` and when it stops working: 3 s after Slack sent it, counted from when Docket
+/// received it.
+#[derive(Clone, Debug)]
+pub(crate) struct Trigger {
+    id: String,
+    expires: Instant,
+}
+
+impl Trigger {
+    /// A trigger id that arrived just now.
+    pub(crate) fn received(id: impl Into<String>) -> Self {
+        Self { id: id.into(), expires: Instant::now() + TRIGGER_LIFE }
+    }
+}
 
 /// The Web API client. Cheap to clone; clones share budgets.
 #[derive(Clone)]
@@ -75,13 +94,13 @@ impl SlackClient {
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ApiError> {
         let channel = body.get("channel").and_then(Value::as_str);
         self.inner.budgets.acquire(method, channel).await;
-        self.send(method, Body::Json(body)).await
+        self.send(method, Body::Json(body), None).await
     }
 
     /// Calls a read method with a form body (`users.info`).
     pub async fn call_form(&self, method: &str, fields: &[(&str, &str)]) -> Result<Value, ApiError> {
         self.inner.budgets.acquire(method, None).await;
-        self.send(method, Body::Form(fields)).await
+        self.send(method, Body::Form(fields), None).await
     }
 
     /// Posts a message; returns its `(channel, ts)` (the channel as Slack answers it: a DM's
@@ -138,9 +157,22 @@ impl SlackClient {
         })
     }
 
-    /// Opens a modal; returns the view's id.
-    pub async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<String, ApiError> {
-        let answer = self.call("views.open", &json!({ "trigger_id": trigger_id, "view": view })).await?;
+    /// Opens a modal; returns the view's id. Not sent, and [`ApiError::TriggerExpired`], when
+    /// the trigger would expire before the call could go out.
+    pub(crate) async fn open_view(&self, trigger: &Trigger, view: &Value) -> Result<String, ApiError> {
+        const METHOD: &str = "views.open";
+        let expired = || {
+            metrics::counter!("docket_slack_views_dropped_total").increment(1);
+            ApiError::TriggerExpired { method: METHOD.to_owned() }
+        };
+        if !self.inner.budgets.acquire_by(METHOD, trigger.expires).await {
+            return Err(expired());
+        }
+        let body = json!({ "trigger_id": trigger.id, "view": view });
+        let answer = match self.send(METHOD, Body::Json(&body), Some(trigger.expires)).await {
+            Err(ApiError::TriggerExpired { .. }) => return Err(expired()),
+            other => other?,
+        };
         Ok(answer.pointer("/view/id").and_then(Value::as_str).unwrap_or_default().to_owned())
     }
 
@@ -150,8 +182,9 @@ impl SlackClient {
         Ok(answer.pointer("/user/profile/email").and_then(Value::as_str).map(str::to_owned))
     }
 
-    /// One HTTP call, with 429s retried after `Retry-After`.
-    async fn send(&self, method: &str, body: Body<'_>) -> Result<Value, ApiError> {
+    /// One HTTP call, with 429s retried after `Retry-After` (unless the wait would pass
+    /// `deadline`).
+    async fn send(&self, method: &str, body: Body<'_>, deadline: Option<Instant>) -> Result<Value, ApiError> {
         let url = format!("{}/{method}", self.inner.base);
         let mut attempt = 0;
         loop {
@@ -172,6 +205,9 @@ impl SlackClient {
                 if attempt > self.inner.max_retries || wait > MAX_RETRY_AFTER {
                     tracing::warn!(method, attempt, "Slack rate limit: giving up for now");
                     return Err(ApiError::RateLimited { method: method.to_owned() });
+                }
+                if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
+                    return Err(ApiError::TriggerExpired { method: method.to_owned() });
                 }
                 tracing::debug!(method, wait_ms = wait.as_millis() as u64, "Slack rate limit: waiting");
                 tokio::time::sleep(wait).await;

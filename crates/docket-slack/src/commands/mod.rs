@@ -9,6 +9,7 @@ use docket_core::{Actor, TicketId, TicketState};
 use serde_json::json;
 
 use crate::Slack;
+use crate::client::{ApiError, Trigger};
 use crate::inbound::{Ack, CommandForm};
 use crate::modals::Metadata;
 use crate::modals::params::{Purpose, params_view};
@@ -26,6 +27,7 @@ pub(crate) enum Opening {
 impl Slack {
     /// A slash command: answered at once; a modal is opened in a task right after.
     pub(crate) async fn command(&self, form: CommandForm) -> Ack {
+        let trigger = Trigger::received(form.trigger_id.as_str());
         let Some(actor) = self.actor_or_explain(&form.user_id, "use /docket").await else {
             return ephemeral(text::not_a_person(&self.settings().command));
         };
@@ -35,17 +37,24 @@ impl Slack {
             Opening::Modal(view) => {
                 let slack = self.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = slack.client().open_view(&form.trigger_id, &view).await {
-                        tracing::warn!(%error, "could not open a modal for a slash command");
-                        let _ = slack
-                            .client()
-                            .post_ephemeral(
-                                &form.channel_id,
-                                &form.user_id,
-                                None,
-                                "Docket could not open its form; try again.",
-                            )
-                            .await;
+                    match slack.client().open_view(&trigger, &view).await {
+                        Ok(_) => {}
+                        // Under a backlog of modals a "try again" would only join it.
+                        Err(error @ ApiError::TriggerExpired { .. }) => {
+                            tracing::warn!(%error, "dropped a slash command's modal");
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "could not open a modal for a slash command");
+                            let _ = slack
+                                .client()
+                                .post_ephemeral(
+                                    &form.channel_id,
+                                    &form.user_id,
+                                    None,
+                                    "Docket could not open its form; try again.",
+                                )
+                                .await;
+                        }
                     }
                 });
                 Ack::empty()

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Ack, InboundError};
 use crate::Slack;
+use crate::client::Trigger;
 use crate::modals::Metadata;
 use crate::modals::params::{Purpose, params_view};
 use crate::modals::picker::picker_view;
@@ -21,7 +22,7 @@ pub(crate) struct Click {
     pub(crate) user: String,
     pub(crate) channel: Option<String>,
     pub(crate) thread: Option<String>,
-    pub(crate) trigger_id: String,
+    pub(crate) trigger: Trigger,
 }
 
 fn text(value: &Value, pointer: &str) -> Option<String> {
@@ -46,14 +47,15 @@ impl Slack {
                     user,
                     channel: text(&payload, "/channel/id").or_else(|| text(&payload, "/container/channel_id")),
                     thread: text(&payload, "/message/thread_ts").or_else(|| text(&payload, "/container/message_ts")),
-                    trigger_id: text(&payload, "/trigger_id").unwrap_or_default(),
+                    trigger: Trigger::received(text(&payload, "/trigger_id").unwrap_or_default()),
                 };
                 let slack = self.clone();
                 tokio::spawn(async move { slack.click(&action_id, &value, click).await });
                 Ok(Ack::empty())
             }
             "shortcut" | "message_action" => {
-                let trigger = text(&payload, "/trigger_id").ok_or(InboundError::Missing("trigger_id"))?;
+                let trigger =
+                    Trigger::received(text(&payload, "/trigger_id").ok_or(InboundError::Missing("trigger_id"))?);
                 let mut meta = Metadata::default();
                 if kind == "message_action" {
                     let channel = text(&payload, "/channel/id");
@@ -118,7 +120,7 @@ impl Slack {
                     ..Metadata::default()
                 };
                 let view = reason_view(action, &id.to_string(), &title, &meta);
-                if let Err(error) = self.client().open_view(&click.trigger_id, &view).await {
+                if let Err(error) = self.client().open_view(&click.trigger, &view).await {
                     tracing::warn!(%error, "could not open the reason form");
                 }
             }
@@ -131,7 +133,7 @@ impl Slack {
                     ..Metadata::default()
                 };
                 let view = params_view(&workflow, &docket_app::raw_params(&ticket), &meta, Purpose::Amend, &[]);
-                if let Err(error) = self.client().open_view(&click.trigger_id, &view).await {
+                if let Err(error) = self.client().open_view(&click.trigger, &view).await {
                     tracing::warn!(%error, "could not open the amend form");
                 }
             }
@@ -175,7 +177,7 @@ impl Slack {
             }
         };
         let Ok(view) = serde_json::from_str::<Value>(&view) else { return };
-        if let Err(error) = self.client().open_view(&click.trigger_id, &view).await {
+        if let Err(error) = self.client().open_view(&click.trigger, &view).await {
             tracing::warn!(%error, "could not open a saved form");
         }
     }
