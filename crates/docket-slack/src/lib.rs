@@ -19,11 +19,13 @@ mod notifier;
 mod people;
 pub mod render;
 mod routes;
+mod seen;
 mod settings;
 pub mod socket;
 pub mod verify;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use docket_app::App;
 
@@ -51,6 +53,8 @@ struct Inner {
     settings: SlackSettings,
     client: SlackClient,
     people: People,
+    /// Deliveries recorded (`seen`), to prune every so many.
+    recorded: AtomicU64,
 }
 
 impl std::fmt::Debug for Slack {
@@ -63,7 +67,7 @@ impl Slack {
     /// The surface over a running `app`; `client` is the one the notifier was built with.
     pub fn new(app: App, settings: SlackSettings, client: SlackClient) -> Self {
         let people = People::new(client.clone());
-        Self { inner: Arc::new(Inner { app, settings, client, people }) }
+        Self { inner: Arc::new(Inner { app, settings, client, people, recorded: AtomicU64::new(0) }) }
     }
 
     /// The app.

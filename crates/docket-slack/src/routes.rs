@@ -3,10 +3,6 @@
 //! stale, replayed) is an opaque 401 and an audit record, and nothing else. Authentic but
 //! malformed input is a 400 that changes nothing.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
-
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
@@ -16,51 +12,39 @@ use axum::routing::post;
 
 use crate::Slack;
 use crate::inbound::{Ack, CommandForm, Inbound, InboundError};
-use crate::verify::{WINDOW_SECS, verify};
+use crate::verify::verify;
 
 /// Largest body accepted (Slack's payloads are a few kB; a view state can be larger).
 const BODY_LIMIT: usize = 1024 * 1024;
-/// Scope of the signatures already seen (replays within the window are refused).
-const REPLAY_SCOPE: &str = "slack.replay";
-/// Signatures seen are pruned once every this many requests.
-const PRUNE_EVERY: u64 = 1_000;
-
-#[derive(Clone)]
-struct Routes {
-    slack: Slack,
-    seen: Arc<AtomicU64>,
-}
-
 /// The routes of HTTP mode, to merge into the server.
 pub fn router(slack: Slack) -> Router {
-    let state = Routes { slack, seen: Arc::new(AtomicU64::new(0)) };
     Router::new()
         .route("/slack/commands", post(commands))
         .route("/slack/interactions", post(interactions))
         .route("/slack/events", post(events))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
+        .with_state(slack)
 }
 
-async fn commands(State(routes): State<Routes>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = routes.authenticate(&headers, &body).await {
+async fn commands(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = authenticate(&slack, &headers, &body).await {
         return refused;
     }
-    answer(&routes.slack, CommandForm::from_form(&body).map(Inbound::Command)).await
+    answer(&slack, CommandForm::from_form(&body).map(Inbound::Command)).await
 }
 
-async fn interactions(State(routes): State<Routes>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = routes.authenticate(&headers, &body).await {
+async fn interactions(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = authenticate(&slack, &headers, &body).await {
         return refused;
     }
-    answer(&routes.slack, Inbound::interaction_from_form(&body)).await
+    answer(&slack, Inbound::interaction_from_form(&body)).await
 }
 
-async fn events(State(routes): State<Routes>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = routes.authenticate(&headers, &body).await {
+async fn events(State(slack): State<Slack>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(refused) = authenticate(&slack, &headers, &body).await {
         return refused;
     }
-    answer(&routes.slack, Inbound::event_from_json(&body)).await
+    answer(&slack, Inbound::event_from_json(&body)).await
 }
 
 async fn answer(slack: &Slack, inbound: Result<Inbound, InboundError>) -> Response {
@@ -78,37 +62,24 @@ async fn answer(slack: &Slack, inbound: Result<Inbound, InboundError>) -> Respon
     }
 }
 
-impl Routes {
-    /// Checks the signature and that this exact request was not seen before.
-    async fn authenticate(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
-        let app = self.slack.app();
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let signature = header("x-slack-signature");
-        let now = app.clock_now().as_second();
-        let checked =
-            verify(&self.slack.settings().signing_secret, header("x-slack-request-timestamp"), signature, body, now);
-        if let Err(error) = checked {
-            app.audit_rejected_credentials(crate::SCOPE, &format!("request signature refused: {error}")).await;
+/// Checks the signature and that this exact request was not seen before.
+async fn authenticate(slack: &Slack, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+    let app = slack.app();
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let signature = header("x-slack-signature");
+    let now = app.clock_now().as_second();
+    let checked = verify(&slack.settings().signing_secret, header("x-slack-request-timestamp"), signature, body, now);
+    if let Err(error) = checked {
+        app.audit_rejected_credentials(crate::SCOPE, &format!("request signature refused: {error}")).await;
+        return Err(StatusCode::UNAUTHORIZED.into_response());
+    }
+    match slack.first_delivery(&format!("sig:{}", signature.unwrap_or_default())).await {
+        Ok(true) => {}
+        Ok(false) => {
+            app.audit_rejected_credentials(crate::SCOPE, "request replayed (its signature was already used)").await;
             return Err(StatusCode::UNAUTHORIZED.into_response());
         }
-        let signature = signature.unwrap_or_default();
-        match app.remember_first(REPLAY_SCOPE, signature, "").await {
-            Ok(true) => {}
-            Ok(false) => {
-                app.audit_rejected_credentials(crate::SCOPE, "request replayed (its signature was already used)").await;
-                return Err(StatusCode::UNAUTHORIZED.into_response());
-            }
-            Err(error) => tracing::warn!(%error, "could not record a Slack signature; accepting the request"),
-        }
-        if self.seen.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            let app = app.clone();
-            tokio::spawn(async move {
-                let age = Duration::from_secs(2 * WINDOW_SECS.unsigned_abs());
-                if let Err(error) = app.forget_older(REPLAY_SCOPE, age).await {
-                    tracing::warn!(%error, "could not prune seen Slack signatures");
-                }
-            });
-        }
-        Ok(())
+        Err(error) => tracing::warn!(%error, "could not record a Slack signature; accepting the request"),
     }
+    Ok(())
 }

@@ -21,11 +21,8 @@ impl Slack {
             Some("event_callback") => {
                 let event_id = body.get("event_id").and_then(Value::as_str).ok_or(InboundError::Missing("event_id"))?;
                 let event = body.get("event").filter(|e| e.is_object()).ok_or(InboundError::Missing("event"))?;
-                let first = self
-                    .app()
-                    .remember_first(crate::SCOPE, &format!("event:{}", cut(event_id, 100)), "")
-                    .await
-                    .unwrap_or_else(|error| {
+                let first =
+                    self.first_delivery(&format!("event:{}", cut(event_id, 100))).await.unwrap_or_else(|error| {
                         tracing::warn!(%error, "could not record a Slack event id; handling it anyway");
                         true
                     });

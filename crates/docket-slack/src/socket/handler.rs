@@ -1,12 +1,12 @@
-//! The Slack surface as Socket Mode's [`EnvelopeHandler`]: envelope ids de-duplicated in the
-//! app's surface state, payloads turned into the same [`Inbound`] values HTTP mode builds, and
-//! answered by [`Slack::dispatch`].
+//! The Slack surface as Socket Mode's [`EnvelopeHandler`]: envelope ids de-duplicated with the
+//! other deliveries (`seen`), payloads turned into the same [`Inbound`] values HTTP mode
+//! builds, and answered by [`Slack::dispatch`].
 
 use serde_json::Value;
 
 use super::frame::{Envelope, EnvelopeKind};
 use super::{EnvelopeHandler, HandlerError};
-use crate::{CommandForm, Inbound, SCOPE, Slack};
+use crate::{CommandForm, Inbound, Slack};
 
 /// The surface-state key of an envelope id.
 pub(crate) fn envelope_key(envelope_id: &str) -> String {
@@ -26,11 +26,7 @@ pub(crate) fn inbound(envelope: Envelope) -> Result<Inbound, crate::InboundError
 #[async_trait::async_trait]
 impl EnvelopeHandler for Slack {
     async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError> {
-        let seen = jiff::Timestamp::now().to_string();
-        self.app()
-            .remember_first(SCOPE, &envelope_key(envelope_id), &seen)
-            .await
-            .map_err(|e| HandlerError(e.to_string()))
+        self.first_delivery(&envelope_key(envelope_id)).await.map_err(|e| HandlerError(e.to_string()))
     }
 
     async fn handle(&self, envelope: Envelope) -> Result<Option<Value>, HandlerError> {
