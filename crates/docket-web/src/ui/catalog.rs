@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use docket_app::TicketFilter;
-use docket_core::{Workflow, WorkflowId};
+use docket_core::WorkflowId;
 use serde::Deserialize;
 
 use super::auth::Viewer;
@@ -22,7 +22,7 @@ struct Entry {
     id: String,
     title: String,
     description: String,
-    risk: String,
+    risk: &'static str,
     requestable: bool,
 }
 
@@ -42,10 +42,6 @@ pub(crate) struct CatalogQuery {
     q: String,
     #[serde(default)]
     category: String,
-}
-
-fn risk(workflow: &Workflow) -> String {
-    format!("{:?}", workflow.risk).to_lowercase()
 }
 
 /// `GET /catalog?q=…&category=…`
@@ -72,7 +68,7 @@ pub(crate) async fn page(
             id: w.id.to_string(),
             title: w.title.clone(),
             description: w.description.clone(),
-            risk: risk(w),
+            risk: w.risk.as_str(),
             requestable: web.app.may_request(&viewer.actor, w),
         });
     }
@@ -90,7 +86,7 @@ pub(crate) async fn page(
 struct ParamRow {
     name: String,
     label: String,
-    kind: String,
+    kind: &'static str,
     help: String,
     required: bool,
 }
@@ -103,7 +99,7 @@ struct WorkflowPage {
     title: String,
     description: String,
     category: String,
-    risk: String,
+    risk: &'static str,
     requestable: bool,
     params: Vec<ParamRow>,
     steps: Vec<(String, String)>,
@@ -127,9 +123,9 @@ pub(crate) async fn workflow(
         .map(|p| ParamRow {
             name: p.name.clone(),
             label: p.label.clone(),
-            kind: p.kind.type_name().to_owned(),
+            kind: p.kind.type_name(),
             help: super::request::constraint(p),
-            required: p.required && p.default.is_none(),
+            required: super::request::must_fill(p),
         })
         .collect();
     ok(&WorkflowPage {
@@ -138,7 +134,7 @@ pub(crate) async fn workflow(
         title: w.title.clone(),
         description: w.description.clone(),
         category: w.category.clone(),
-        risk: risk(&w),
+        risk: w.risk.as_str(),
         requestable: web.app.may_request(&viewer.actor, &w),
         params,
         steps: w.steps.iter().map(|s| (s.name.clone(), s.action.kind().to_owned())).collect(),

@@ -72,6 +72,12 @@ pub(crate) fn constraint(spec: &ParamSpec) -> String {
     }
 }
 
+/// Whether the form must have a value for the parameter (required, with no default to fall
+/// back on).
+pub(crate) fn must_fill(spec: &ParamSpec) -> bool {
+    spec.required && spec.default.is_none()
+}
+
 fn lengths(parts: &mut Vec<String>, min: Option<usize>, max: Option<usize>) {
     if let Some(n) = min {
         parts.push(format!("at least {n} characters"));
@@ -92,21 +98,16 @@ pub(crate) fn fields(
         .iter()
         .map(|spec| {
             let default = spec.default.as_ref().map(ParamValue::to_string);
-            let (kind, choices) = match &spec.kind {
-                ParamKind::String { .. } => ("string", Vec::new()),
-                ParamKind::Text { .. } => ("text", Vec::new()),
-                ParamKind::Integer { .. } => ("integer", Vec::new()),
-                ParamKind::Boolean => ("boolean", Vec::new()),
-                ParamKind::Choice { choices } => {
-                    ("choice", choices.iter().map(|c| (c.value.clone(), c.label.clone())).collect())
-                }
+            let choices = match &spec.kind {
+                ParamKind::Choice { choices } => choices.iter().map(|c| (c.value.clone(), c.label.clone())).collect(),
+                _ => Vec::new(),
             };
             Field {
                 name: spec.name.clone(),
                 label: spec.label.clone(),
                 help: constraint(spec),
-                kind,
-                required: spec.required && spec.default.is_none(),
+                kind: spec.kind.type_name(),
+                required: must_fill(spec),
                 value: values(&spec.name).or(default).unwrap_or_default(),
                 choices,
                 error: errors
