@@ -55,22 +55,12 @@ async fn act(web: Web, viewer: Viewer, id: &str, action: &str, form: FormData) -
         "comment" => app.comment(actor, &id, form.text("text").unwrap_or_default()).await,
         "cancel" => app.cancel(actor, &id, form.text("reason")).await,
         "retry" => app.retry(actor, &id).await,
-        "amend" => {
-            let ticket = app.ticket(&id).await?;
-            let workflow = app.workflow(&ticket.workflow).ok_or_else(|| {
-                UiError::NotFound(format!("The workflow `{}` is no longer in the catalog.", ticket.workflow))
-            })?;
-            let raw = raw_params(&form);
-            if let Err(errors) = docket_core::validate_params(&workflow.params, &raw) {
-                return amend_errors(&web, &viewer, &id, &workflow, &form, &errors.0);
+        "amend" => match app.amend(actor, &id, raw_params(&form)).await {
+            Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
+                return amend_errors(&web, &viewer, &id, &form, &errors.0).await;
             }
-            match app.amend(actor, &id, raw).await {
-                Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
-                    return amend_errors(&web, &viewer, &id, &workflow, &form, &errors.0);
-                }
-                other => other,
-            }
-        }
+            other => other,
+        },
         other => return Err(UiError::NotFound(format!("There is no action `{other}` on tickets."))),
     };
     match result {

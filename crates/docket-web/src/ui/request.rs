@@ -1,7 +1,7 @@
 //! The request form of a workflow (`/workflows/{id}/new`) and the amend form of a ticket
 //! (`/tickets/{id}/amend`, submitted to `POST /tickets/{id}/amend`): one field per parameter,
-//! built from its type, checked with the same validation the server applies; on errors the
-//! form comes back with each message next to its field and every value kept.
+//! built from its type. The app validates what is sent; when it refuses parameters, the form
+//! comes back with each message next to its field and every value kept.
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -14,6 +14,7 @@ use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refus
 use super::auth::Viewer;
 use super::form::FormData;
 use super::page::{Chrome, UiError, render};
+use super::ticket::parse_id;
 use crate::Web;
 
 /// Form field names are the parameter names with this prefix, so they never clash with `csrf`.
@@ -129,15 +130,18 @@ pub(crate) fn raw_params(form: &FormData) -> RawParams {
     raw
 }
 
-fn find(web: &Web, id: &str) -> Result<std::sync::Arc<Workflow>, UiError> {
-    web.app
-        .workflow(&WorkflowId::new(id))
-        .ok_or_else(|| UiError::NotFound(format!("There is no workflow `{id}` in the catalog.")))
+/// The values `form` sent, by parameter name.
+fn sent(form: &FormData) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| form.get(&format!("{FIELD_PREFIX}{name}")).map(str::to_owned)
+}
+
+fn find(web: &Web, id: &WorkflowId) -> Result<std::sync::Arc<Workflow>, UiError> {
+    web.app.workflow(id).ok_or_else(|| UiError::NotFound(format!("There is no workflow `{id}` in the catalog.")))
 }
 
 /// `GET /workflows/{id}/new`
 pub(crate) async fn form(State(web): State<Web>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, UiError> {
-    let workflow = find(&web, &id)?;
+    let workflow = find(&web, &WorkflowId::new(id))?;
     let page = new_page(&web, &viewer, &workflow, fields(&workflow, &|_| None, &[]), Vec::new());
     render(&page, StatusCode::OK)
 }
@@ -155,7 +159,8 @@ fn new_page(web: &Web, viewer: &Viewer, workflow: &Workflow, fields: Vec<Field>,
     }
 }
 
-/// `POST /workflows/{id}/new`
+/// `POST /workflows/{id}/new`: the app validates the parameters (every error at once) and
+/// refuses invalid ones; they come back next to their fields.
 pub(crate) async fn submit(
     State(web): State<Web>,
     viewer: Viewer,
@@ -163,16 +168,10 @@ pub(crate) async fn submit(
     form: FormData,
 ) -> Result<Response, UiError> {
     viewer.check_csrf(&web, &form, &format!("request {id}")).await?;
-    let workflow = find(&web, &id)?;
-    let raw = raw_params(&form);
-    let values = |name: &str| form.get(&format!("{FIELD_PREFIX}{name}")).map(str::to_owned);
-    if let Err(errors) = docket_core::validate_params(&workflow.params, &raw) {
-        let page =
-            new_page(&web, &viewer, &workflow, fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
-        return render(&page, StatusCode::UNPROCESSABLE_ENTITY);
-    }
+    let workflow = find(&web, &WorkflowId::new(id))?;
     let origin = Origin { surface: "web".to_owned(), ..Origin::default() };
-    match web.app.request(&viewer.actor, &workflow.id, raw, origin).await {
+    let values = sent(&form);
+    match web.app.request(&viewer.actor, &workflow.id, raw_params(&form), origin).await {
         Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
         Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
             let page =
@@ -199,23 +198,36 @@ pub(crate) async fn amend_form(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Response, UiError> {
-    let id = TicketId::parse(&id).map_err(|e| UiError::NotFound(e.to_string()))?;
-    let ticket = web.app.ticket(&id).await?;
-    let workflow = find(&web, ticket.workflow.as_str())?;
-    let values = |name: &str| ticket.params.get(name).map(ParamValue::to_string);
-    render(&amend_page(&web, &viewer, &id, &workflow, fields(&workflow, &values, &[]), Vec::new()), StatusCode::OK)
+    amend_page(&web, &viewer, &parse_id(&id)?, None, &[]).await
 }
 
-/// The amend form of ticket `id`.
-pub(crate) fn amend_page(
+/// The amend form again, after the app refused the values `form` sent: `errors` next to
+/// their fields, every value kept.
+pub(crate) async fn amend_errors(
     web: &Web,
     viewer: &Viewer,
     id: &TicketId,
-    workflow: &Workflow,
-    fields: Vec<Field>,
-    problems: Vec<String>,
-) -> impl Template {
-    RequestPage {
+    form: &FormData,
+    errors: &[FieldError],
+) -> Result<Response, UiError> {
+    amend_page(web, viewer, id, Some(form), errors).await
+}
+
+/// The amend form of ticket `id`, filled from `form` when it was sent, else from the ticket.
+async fn amend_page(
+    web: &Web,
+    viewer: &Viewer,
+    id: &TicketId,
+    form: Option<&FormData>,
+    errors: &[FieldError],
+) -> Result<Response, UiError> {
+    let ticket = web.app.ticket(id).await?;
+    let workflow = find(web, &ticket.workflow)?;
+    let fields = match form {
+        Some(form) => fields(&workflow, &sent(form), errors),
+        None => fields(&workflow, &|name| ticket.params.get(name).map(ParamValue::to_string), errors),
+    };
+    let page = RequestPage {
         chrome: Chrome::new(web, viewer),
         description: "Amending re-plans the ticket; approvals given so far no longer count.".to_owned(),
         action: format!("/tickets/{id}/amend"),
@@ -223,20 +235,8 @@ pub(crate) fn amend_page(
         submit: "Amend and re-plan".to_owned(),
         back: format!("/tickets/{id}"),
         fields,
-        problems,
-    }
-}
-
-/// The amend form again, with `errors` next to the fields and the values sent.
-pub(crate) fn amend_errors(
-    web: &Web,
-    viewer: &Viewer,
-    id: &TicketId,
-    workflow: &Workflow,
-    form: &FormData,
-    errors: &[FieldError],
-) -> Result<Response, UiError> {
-    let values = |name: &str| form.get(&format!("{FIELD_PREFIX}{name}")).map(str::to_owned);
-    let page = amend_page(web, viewer, id, workflow, fields(workflow, &values, errors), stray(workflow, errors));
-    render(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        problems: stray(&workflow, errors),
+    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    render(&page, status)
 }
