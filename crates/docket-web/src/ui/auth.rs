@@ -24,6 +24,8 @@ pub(crate) struct Viewer {
     pub(crate) admin: bool,
     /// Commands are issued as this actor.
     pub(crate) actor: Actor,
+    /// The session's id, as the cookie carries it.
+    pub(crate) session_id: String,
     /// The session (for its CSRF token).
     pub(crate) session: Session,
 }
@@ -54,7 +56,7 @@ impl FromRequestParts<Web> for Viewer {
         let here = here.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         if let Some(id) = session::read_cookie(&parts.headers, session::COOKIE)
             && let Some(session) = session::load(&web.app, id).await?
-            && let Some(viewer) = viewer(web, session)
+            && let Some(viewer) = viewer(web, id, session)
         {
             return Ok(viewer);
         }
@@ -71,14 +73,15 @@ impl FromRequestParts<Web> for Viewer {
     }
 }
 
-/// The viewer of `session`, if its person is still in the directory.
-fn viewer(web: &Web, session: Session) -> Option<Viewer> {
+/// The viewer of session `id`, if its person is still in the directory.
+fn viewer(web: &Web, id: &str, session: Session) -> Option<Viewer> {
     let person = web.app.rules().directory.person(&session.person)?;
     Some(Viewer {
         person: person.id.clone(),
         name: person.name.clone(),
         admin: person.admin,
         actor: Actor::Person { id: person.id.clone() },
+        session_id: id.to_owned(),
         session,
     })
 }
@@ -88,7 +91,7 @@ async fn demo_sign_in(web: &Web, here: &str) -> Result<axum::response::Response,
     let Some(first) = web.app.rules().directory.people().next().map(|p| p.id.clone()) else {
         return Err(UiError::Forbidden("The demo has no people to act as.".to_owned()));
     };
-    let (id, _) = session::create(&web.app, &first).await?;
+    let id = session::create(&web.app, &first).await?;
     let mut response = Redirect::to(here).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
     Ok(response)

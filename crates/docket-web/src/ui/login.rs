@@ -195,7 +195,7 @@ pub(crate) async fn callback(
         )
         .await;
     };
-    let (id, _) = session::create(&web.app, &person.id).await?;
+    let id = session::create(&web.app, &person.id).await?;
     // Sessions last hours and sign-ins minutes: whatever is older than two days is over.
     if let Err(error) = web.app.forget_older(SCOPE, std::time::Duration::from_secs(2 * 24 * 3600)).await {
         tracing::warn!(%error, "could not prune old sessions");
@@ -210,14 +210,11 @@ pub(crate) async fn callback(
 /// `POST /logout`
 pub(crate) async fn logout(
     State(web): State<Web>,
-    headers: HeaderMap,
     viewer: Viewer,
     form: FormData,
 ) -> Result<Response, UiError> {
     viewer.check_csrf(&web, &form, "sign out").await?;
-    if let Some(id) = session::read_cookie(&headers, session::COOKIE) {
-        session::end(&web.app, id).await?;
-    }
+    session::end(&web.app, &viewer.session_id, &viewer.session).await?;
     if web.ui.demo {
         let mut response = Redirect::to("/").into_response();
         response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
@@ -231,7 +228,6 @@ pub(crate) async fn logout(
 /// `POST /demo/switch` (`docket demo` only): act as another sample person.
 pub(crate) async fn switch(
     State(web): State<Web>,
-    headers: HeaderMap,
     viewer: Viewer,
     form: FormData,
 ) -> Result<Response, UiError> {
@@ -243,10 +239,8 @@ pub(crate) async fn switch(
     let Some(person) = web.app.rules().directory.person(&wanted.as_str().into()) else {
         return Err(UiError::BadRequest(format!("There is no sample person `{wanted}`.")));
     };
-    if let Some(id) = session::read_cookie(&headers, session::COOKIE) {
-        session::end(&web.app, id).await?;
-    }
-    let (id, _) = session::create(&web.app, &person.id).await?;
+    session::end(&web.app, &viewer.session_id, &viewer.session).await?;
+    let id = session::create(&web.app, &person.id).await?;
     let mut response = Redirect::to(&local(form.get("next"))).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
     Ok(response)

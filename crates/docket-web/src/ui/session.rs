@@ -44,14 +44,14 @@ fn key(id: &str) -> String {
     format!("session:{}", sha256_hex(id))
 }
 
-/// Starts a session for `person`; returns the cookie value (the session id) and the session.
-pub(crate) async fn create(app: &App, person: &PersonId) -> Result<(String, Session), AppError> {
+/// Starts a session for `person`; returns the cookie value (the session id).
+pub(crate) async fn create(app: &App, person: &PersonId) -> Result<String, AppError> {
     let id = random_token()?;
     let expires = app.clock_now().checked_add(LIFETIME).unwrap_or(Timestamp::MAX);
     let session = Session { person: person.clone(), csrf: random_token()?, expires };
     let json = serde_json::to_string(&session).map_err(|e| AppError::Invalid(e.to_string()))?;
     app.remember(SCOPE, &key(&id), &json).await?;
-    Ok((id, session))
+    Ok(id)
 }
 
 /// The live session with cookie value `id`, if there is one.
@@ -64,14 +64,11 @@ pub(crate) async fn load(app: &App, id: &str) -> Result<Option<Session>, AppErro
     Ok((session.expires > app.clock_now()).then_some(session))
 }
 
-/// Ends the session with cookie value `id` (it is kept as expired until pruned).
-pub(crate) async fn end(app: &App, id: &str) -> Result<(), AppError> {
-    if let Some(mut session) = load(app, id).await? {
-        session.expires = Timestamp::UNIX_EPOCH;
-        let json = serde_json::to_string(&session).map_err(|e| AppError::Invalid(e.to_string()))?;
-        app.remember(SCOPE, &key(id), &json).await?;
-    }
-    Ok(())
+/// Ends `session`, whose cookie value is `id` (it is kept as expired until pruned).
+pub(crate) async fn end(app: &App, id: &str, session: &Session) -> Result<(), AppError> {
+    let ended = Session { expires: Timestamp::UNIX_EPOCH, ..session.clone() };
+    let json = serde_json::to_string(&ended).map_err(|e| AppError::Invalid(e.to_string()))?;
+    app.remember(SCOPE, &key(id), &json).await
 }
 
 /// The value of cookie `name` in the request, if sent.
