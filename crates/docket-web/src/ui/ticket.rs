@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use docket_app::{App, LogStream, TicketAction};
+use docket_app::{App, TicketAction};
 use docket_core::ticket::{RunOutcome, StepOutcome, Verdict};
 use docket_core::{PersonId, Ticket, TicketId};
 
@@ -140,7 +140,7 @@ pub(crate) async fn show(
     let mut last_seq = 0;
     for line in &logs {
         last_seq = line.seq;
-        lines.entry((line.run, line.step)).or_default().push((stream_class(line.stream), line.text.clone()));
+        lines.entry((line.run, line.step)).or_default().push((line.stream.as_str(), line.text.clone()));
     }
     let run_in_progress = ticket.last_run().is_some_and(|r| r.finished_at.is_none());
     let actions = app.actions_for(&ticket, &viewer.actor).into_iter().map(TicketAction::as_str).collect();
@@ -155,10 +155,10 @@ pub(crate) async fn show(
         headline: summary.headline,
         requester: summary.requester,
         created: when(app, ticket.created_at),
-        closing_reason: ticket.closing_reason.clone().unwrap_or_default(),
+        closing_reason: summary.closing_reason.unwrap_or_default(),
         params: summary.params,
         plan: plan(&ticket),
-        digest: ticket.digest.map(|d| d.to_string()).unwrap_or_default(),
+        digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         approval: approval(app, &ticket),
         timeline: timeline(app, &ticket),
@@ -169,10 +169,6 @@ pub(crate) async fn show(
         last_seq,
     };
     render(&page, status)
-}
-
-fn stream_class(stream: LogStream) -> &'static str {
-    stream.as_str()
 }
 
 fn names(app: &App, people: &[PersonId]) -> String {
@@ -194,7 +190,7 @@ fn plan(ticket: &Ticket) -> Vec<PlanStep> {
 }
 
 /// How a line of dry-run output reads in a diff.
-pub(crate) fn diff_class(line: &str) -> &'static str {
+fn diff_class(line: &str) -> &'static str {
     if line.starts_with("+++") || line.starts_with("---") || line.starts_with("diff ") {
         "meta"
     } else if line.starts_with("@@") {
@@ -321,9 +317,7 @@ fn runs(app: &App, ticket: &Ticket, lines: &mut BTreeMap<(u32, usize), Vec<(&'st
                 })
                 .collect();
             if run.finished_at.is_none() {
-                for (index, name) in steps.iter().enumerate().skip(panes.len()) {
-                    panes.push(StepPane { index, name: name.clone(), status: "pending", lines: Vec::new() });
-                }
+                panes.extend(pending(&steps, panes.len()));
             }
             let outcome = match &run.outcome {
                 None => "in progress".to_owned(),
@@ -338,12 +332,17 @@ fn runs(app: &App, ticket: &Ticket, lines: &mut BTreeMap<(u32, usize), Vec<(&'st
     let waiting_for_run = !ticket.state.is_terminal() && ticket.last_run().is_none_or(|r| r.finished_at.is_some());
     if waiting_for_run {
         let number = ticket.runs.len() as u32 + 1;
-        let panes = steps
-            .iter()
-            .enumerate()
-            .map(|(index, name)| StepPane { index, name: name.clone(), status: "pending", lines: Vec::new() })
-            .collect();
-        out.push(RunPane { number, outcome: "not started".to_owned(), steps: panes });
+        out.push(RunPane { number, outcome: "not started".to_owned(), steps: pending(&steps, 0).collect() });
     }
     out
+}
+
+/// Empty panes for the workflow's steps from `first` on, which have not started.
+fn pending(steps: &[String], first: usize) -> impl Iterator<Item = StepPane> + '_ {
+    steps.iter().enumerate().skip(first).map(|(index, name)| StepPane {
+        index,
+        name: name.clone(),
+        status: "pending",
+        lines: Vec::new(),
+    })
 }
