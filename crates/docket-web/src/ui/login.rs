@@ -208,11 +208,7 @@ pub(crate) async fn callback(
 }
 
 /// `POST /logout`
-pub(crate) async fn logout(
-    State(web): State<Web>,
-    viewer: Viewer,
-    form: FormData,
-) -> Result<Response, UiError> {
+pub(crate) async fn logout(State(web): State<Web>, viewer: Viewer, form: FormData) -> Result<Response, UiError> {
     viewer.check_csrf(&web, &form, "sign out").await?;
     session::end(&web.app, &viewer.session_id, &viewer.session).await?;
     if web.ui.demo {
@@ -226,11 +222,7 @@ pub(crate) async fn logout(
 }
 
 /// `POST /demo/switch` (`docket demo` only): act as another sample person.
-pub(crate) async fn switch(
-    State(web): State<Web>,
-    viewer: Viewer,
-    form: FormData,
-) -> Result<Response, UiError> {
+pub(crate) async fn switch(State(web): State<Web>, viewer: Viewer, form: FormData) -> Result<Response, UiError> {
     if !web.ui.demo {
         return Err(UiError::NotFound("There is no demo switch on this server.".to_owned()));
     }
