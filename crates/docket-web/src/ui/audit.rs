@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use docket_core::audit::{AuditRecord, BrokenLink};
+use docket_core::audit::AuditRecord;
 use serde::Deserialize;
 
 use super::auth::Viewer;
@@ -97,7 +97,6 @@ pub(crate) async fn page(
     let mut more = false;
     'scan: while after < query.after.saturating_add(SCAN) {
         let page = web.app.audit_records(after, READ).await?;
-        let full = page.len() >= READ as usize;
         for record in &page {
             after = record.seq;
             if query.matches(record) {
@@ -108,23 +107,19 @@ pub(crate) async fn page(
                 }
             }
         }
-        if !full {
+        // A short page is the end of the log; a full one may have more after it.
+        more = page.len() >= READ as usize;
+        if !more {
             break;
         }
-        more = true;
     }
     let chain = match &query.verify {
         Some(_) => {
             let report = web.app.verify_audit().await?;
             Some(match report.broken {
                 None => (true, format!("Intact: {} records, head {}", report.records, short(&report.head))),
-                Some(broken) => {
-                    let seq = match broken {
-                        BrokenLink::Gap { found, .. } => found,
-                        BrokenLink::PrevHash { seq } | BrokenLink::Hash { seq } => seq,
-                    };
-                    (false, format!("Broken at record {seq}: {broken}"))
-                }
+                // The link says which record in its own words ("record 7: …").
+                Some(broken) => (false, format!("Broken at {broken}")),
             })
         }
         None => None,
