@@ -13,10 +13,15 @@ use docket_web::WebOptions;
 
 use crate::browser::Browser;
 
+/// `kit`'s app served as `docket demo` serves it.
+fn demo_router(kit: &TestApp) -> axum::Router {
+    docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() })
+}
+
 async fn demo() -> (TestApp, Browser) {
     let kit = TestApp::start().await;
-    let router = docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() });
-    (kit, Browser::new(router))
+    let browser = Browser::new(demo_router(&kit));
+    (kit, browser)
 }
 
 async fn request_prod_deploy(browser: &mut Browser) -> String {
@@ -149,8 +154,7 @@ async fn a_prod_deploy_is_refused_to_its_requester_and_runs_after_two_approvals(
 async fn a_token_from_another_session_is_refused() {
     let (kit, mut alice) = demo().await;
     let id = request_prod_deploy(&mut alice).await;
-    let router = docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() });
-    let mut bob = Browser::new(router);
+    let mut bob = Browser::new(demo_router(&kit));
     bob.act_as("bob").await;
     let alice_token = alice.visit("/").await.csrf();
     let digest = kit.app.ticket(&TicketId::parse(&id).unwrap()).await.unwrap().digest.unwrap().to_string();
@@ -164,7 +168,7 @@ async fn the_event_stream_works_on_the_session_cookie() {
     let (kit, mut browser) = demo().await;
     let id = request_prod_deploy(&mut browser).await;
     let jar: Vec<String> = browser.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let router = docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() });
+    let router = demo_router(&kit);
     let request = axum::http::Request::get(format!("/tickets/{id}/events"))
         .header("cookie", jar.join("; "))
         .body(axum::body::Body::empty())
@@ -267,8 +271,7 @@ async fn changes_are_requested_amended_with_field_errors_and_commented() {
 async fn cookies_are_secure_behind_https() {
     let kit =
         TestApp::builder().settings(|s| s.public_url = Some("https://docket.example.com".to_owned())).start().await;
-    let mut browser =
-        Browser::new(docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() }));
+    let mut browser = Browser::new(demo_router(&kit));
     let cookie = browser.get("/").await.set_cookies().join("\n");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("; Secure"), "{cookie}");
 }
@@ -277,8 +280,7 @@ async fn cookies_are_secure_behind_https() {
 async fn the_links_chat_messages_carry_open_the_ticket_page() {
     let base = "https://docket.example.com";
     let kit = TestApp::builder().settings(|s| s.public_url = Some(base.to_owned())).start().await;
-    let mut browser =
-        Browser::new(docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() }));
+    let mut browser = Browser::new(demo_router(&kit));
     let id = request_prod_deploy(&mut browser).await;
     let link = kit.app.ticket_url(&TicketId::parse(&id).unwrap()).unwrap();
     let page = browser.visit(link.strip_prefix(base).unwrap()).await;
