@@ -52,8 +52,6 @@ impl FromRequestParts<Web> for Viewer {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, UiError> {
-        let here = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.clone(), |u| u.0.clone());
-        let here = here.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         if let Some(id) = session::read_cookie(&parts.headers, session::COOKIE)
             && let Some(session) = session::load(&web.app, id).await?
             && let Some(viewer) = viewer(web, id, session)
@@ -66,6 +64,9 @@ impl FromRequestParts<Web> for Viewer {
                     .to_owned(),
             ));
         }
+        // Where to come back to after signing in.
+        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |u| &u.0);
+        let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         if web.ui.demo {
             return Err(UiError::Response(Box::new(demo_sign_in(web, &here).await?)));
         }
