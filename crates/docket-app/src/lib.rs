@@ -10,7 +10,7 @@
 pub mod ports;
 
 pub use ports::clock::{Clock, ManualClock, SystemClock};
-pub use ports::notifier::{Notifier, NotifyError};
+pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 pub use ports::store::{
     ApiToken, Change, Claim, Committed, LogLine, LogStream, NewOutboxMessage, OutboxMessage, QueueOp, Store,
@@ -27,6 +27,7 @@ pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
 };
+pub use app::{Blocked, Reached};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

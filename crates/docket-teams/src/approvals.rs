@@ -1,9 +1,10 @@
 //! Approval cards: one per stage in the policy's approvals channel and in a 1:1 chat with each
 //! eligible approver (the on-call person first), each copy's activity id kept under
 //! `approval:<ticket>:<round>:<stage>:<conversation>`; after every decision, every copy of the
-//! ticket is replaced with its current state.
+//! ticket is replaced with its current state. An approver who blocked the bot is asked on
+//! another surface (through [`App::relay`]), and the block is audited the first time.
 
-use docket_app::{App, ApprovalView, NotifyError};
+use docket_app::{App, ApprovalView, Blocked, NotifyError, OutboxMessage, Reached, Relay, RelayKind};
 use docket_core::policy::Outcome;
 use docket_core::{Actor, PersonId, Ticket, TicketState};
 use serde::{Deserialize, Serialize};
@@ -36,10 +37,12 @@ struct Target {
     person: Option<PersonId>,
 }
 
-/// Posts (or, on a retry, replaces) the cards asking for `stage` of `round`.
+/// Posts (or, on a retry, replaces) the cards asking for `stage` of `round`; approvers who
+/// blocked the bot are asked on another surface instead, through the app.
 pub(crate) async fn post(
     notifier: &TeamsNotifier,
     app: &App,
+    message: &OutboxMessage,
     ticket: &Ticket,
     round: u32,
     stage: &str,
@@ -49,7 +52,7 @@ pub(crate) async fn post(
     }
     let conversations = Conversations::new(app.clone());
     let cards = ApprovalCards::new(app, ticket).await.map_err(DeliveryError::from)?;
-    let targets = targets(notifier, &conversations, cards.view(), ticket, stage).await?;
+    let Targets { targets, mut blocked } = targets(notifier, &conversations, cards.view(), ticket, stage).await?;
     let summary = format!("Approval needed: {}", ticket.id);
     let mut failure: Option<DeliveryError> = None;
     for target in targets {
@@ -68,7 +71,26 @@ pub(crate) async fn post(
         };
         match show(notifier, app, &cards, &key, copy, &summary).await {
             Ok(()) => {}
-            Err(DeliveryError::Client(ClientError::Blocked)) => mark_blocked(&conversations, &target).await?,
+            Err(DeliveryError::Client(ClientError::Blocked)) => {
+                mark_blocked(&conversations, &target).await?;
+                match target.person {
+                    Some(person) => {
+                        blocked.push(Unreachable { person, conversation: target.conversation_id, newly: true })
+                    }
+                    None => {
+                        let conversation = target.conversation_id.as_str();
+                        let reached = Reached::Nobody;
+                        let record = Blocked {
+                            surface: "teams",
+                            person: None,
+                            conversation,
+                            ticket: &ticket.id,
+                            reached: &reached,
+                        };
+                        app.audit_blocked(&record).await;
+                    }
+                }
+            }
             Err(error) => {
                 tracing::warn!(ticket = %ticket.id, conversation = %target.conversation_id, %error,
                     "could not post an approval card");
@@ -76,10 +98,45 @@ pub(crate) async fn post(
             }
         }
     }
+    let kind = RelayKind::Approval { round, stage: stage.to_owned() };
+    for unreachable in blocked {
+        if let Err(error) = reach_elsewhere(app, message, ticket, &kind, &unreachable).await {
+            failure.get_or_insert(DeliveryError::Relay(error));
+        }
+    }
     match failure {
         Some(error) => Err(error.into()),
         None => Ok(()),
     }
+}
+
+/// An approver the bot may not write to in Teams.
+struct Unreachable {
+    person: PersonId,
+    /// Their 1:1 chat, or their `29:` id when no chat could be started.
+    conversation: String,
+    /// Blocked only now: the audit log gets a record.
+    newly: bool,
+}
+
+/// Asks another surface to put the approval request in front of an approver who blocked the
+/// bot in Teams; the first time, the block goes in the audit log with where the request went.
+async fn reach_elsewhere(
+    app: &App,
+    message: &OutboxMessage,
+    ticket: &Ticket,
+    kind: &RelayKind,
+    unreachable: &Unreachable,
+) -> Result<(), NotifyError> {
+    let person = &unreachable.person;
+    let reached = app.relay(&Relay { from: "teams", person, kind, message }, ticket).await?;
+    if unreachable.newly {
+        let conversation = unreachable.conversation.as_str();
+        let record =
+            Blocked { surface: "teams", person: Some(person), conversation, ticket: &ticket.id, reached: &reached };
+        app.audit_blocked(&record).await;
+    }
+    Ok(())
 }
 
 /// Replaces every approval card of `ticket` with its current state.
@@ -136,16 +193,24 @@ async fn show(
     Ok(app.remember(SCOPE, key, &value).await?)
 }
 
+/// Where the cards of one stage go, and the approvers who blocked the bot.
+struct Targets {
+    targets: Vec<Target>,
+    blocked: Vec<Unreachable>,
+}
+
 /// The approvals channel, then each eligible approver of `stage` (on call first, as the view
-/// orders them) whom the bot can reach in a 1:1 chat (started if needed).
+/// orders them) whom the bot can reach in a 1:1 chat (started if needed); approvers who
+/// blocked the bot apart.
 async fn targets(
     notifier: &TeamsNotifier,
     conversations: &Conversations,
     view: &ApprovalView,
     ticket: &Ticket,
     stage: &str,
-) -> Result<Vec<Target>, DeliveryError> {
+) -> Result<Targets, DeliveryError> {
     let mut out = Vec::new();
+    let mut blocked = Vec::new();
     let channel = ticket
         .decision
         .as_ref()
@@ -165,10 +230,14 @@ async fn targets(
             }
         }
     }
-    let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(out) };
+    let Some(stage) = view.stages.iter().find(|s| s.name == stage) else {
+        return Ok(Targets { targets: out, blocked });
+    };
     for person in &stage.eligible {
         let Some(mut reference) = conversations.person(person).await? else { continue };
         if reference.blocked {
+            let conversation = reference.conversation_id.clone().unwrap_or(reference.user_id);
+            blocked.push(Unreachable { person: person.clone(), conversation, newly: false });
             continue;
         }
         let conversation_id = match &reference.conversation_id {
@@ -187,6 +256,8 @@ async fn targets(
                     reference.blocked = true;
                     conversations.put_person(person, &reference).await?;
                     tracing::warn!(%person, "the bot is blocked by this approver (MessageWritesBlocked)");
+                    let conversation = reference.user_id.clone();
+                    blocked.push(Unreachable { person: person.clone(), conversation, newly: true });
                     continue;
                 }
                 Err(error) => return Err(error.into()),
@@ -194,12 +265,12 @@ async fn targets(
         };
         out.push(Target { service_url: reference.service_url, conversation_id, person: Some(person.clone()) });
     }
-    Ok(out)
+    Ok(Targets { targets: out, blocked })
 }
 
 async fn mark_blocked(conversations: &Conversations, target: &Target) -> Result<(), DeliveryError> {
     tracing::warn!(conversation = %target.conversation_id,
-        "Teams blocks the bot's messages here (MessageWritesBlocked); no other surface is configured to reach it");
+        "Teams blocks the bot's messages here (MessageWritesBlocked)");
     match &target.person {
         Some(person) => {
             if let Some(mut reference) = conversations.person(person).await? {

@@ -1,12 +1,15 @@
 //! The Teams `Notifier`: which messages a change causes (`card`, `reply`,
 //! `approvals:<round>:<stage>`, `approvals-done:<round>`) and their delivery through the
 //! connector. Activity ids are kept in surface state, so a retried delivery edits what it
-//! posted before instead of posting twice.
+//! posted before instead of posting twice. A chat that blocks the bot (`MessageWritesBlocked`)
+//! is marked, audited once, and its person is reached through [`App::relay`].
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_app::{App, AppError, ApprovalNotice, Notifier, NotifyError, OutboxMessage};
+use docket_app::{
+    App, AppError, ApprovalNotice, Blocked, Notifier, NotifyError, OutboxMessage, Reached, Relay, RelayKind,
+};
 use docket_core::policy::Outcome;
 use docket_core::ticket::StepOutcome;
 use docket_core::{Event, Ticket};
@@ -72,13 +75,13 @@ impl Notifier for TeamsNotifier {
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
         if key == "card" {
-            self.card(app, ticket).await
+            self.card(app, message, ticket).await
         } else if key == "reply" {
             self.reply(app, message, ticket).await
         } else {
             match ApprovalNotice::parse(key) {
                 Some(ApprovalNotice::Opened { round, stage }) => {
-                    approvals::post(self, app, ticket, round, &stage).await
+                    approvals::post(self, app, message, ticket, round, &stage).await
                 }
                 // Every copy shows the ticket as it is now, whichever round closed.
                 Some(ApprovalNotice::Closed { .. }) => approvals::update_all(self, app, ticket).await,
@@ -97,13 +100,18 @@ pub(crate) enum DeliveryError {
     App(#[from] AppError),
     #[error("{0}")]
     Missing(String),
+    /// Another surface failed to carry a message Teams could not deliver.
+    #[error("relaying to another surface failed: {0}")]
+    Relay(NotifyError),
 }
 
 impl From<DeliveryError> for NotifyError {
     fn from(error: DeliveryError) -> Self {
         match &error {
             DeliveryError::Client(c) if c.is_transient() => NotifyError::Transient(error.to_string()),
-            DeliveryError::App(AppError::Store(_)) => NotifyError::Transient(error.to_string()),
+            DeliveryError::App(AppError::Store(_)) | DeliveryError::Relay(NotifyError::Transient(_)) => {
+                NotifyError::Transient(error.to_string())
+            }
             _ => NotifyError::Permanent(error.to_string()),
         }
     }
@@ -112,7 +120,7 @@ impl From<DeliveryError> for NotifyError {
 impl TeamsNotifier {
     /// The ticket card in the conversation where it was asked: the form it was asked with
     /// becomes the card, later changes replace it.
-    async fn card(&self, app: &App, ticket: &Ticket) -> Result<(), NotifyError> {
+    async fn card(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         // The card shows the ticket as it is now (the key events go in replies), so when the
         // outbox runs behind, later messages render the same card and are skipped.
         let summary = app.summarize(ticket);
@@ -124,13 +132,19 @@ impl TeamsNotifier {
         }
         let conversations = Conversations::new(app.clone());
         let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
+        let elsewhere = Elsewhere { app, message, ticket, conversation: &conversation, kind: RelayKind::Ticket };
+        if conversation.blocked {
+            return elsewhere.reach(false).await;
+        }
         let activity = card_message(card, &format!("{} {}", ticket.id, summary.headline));
         let service = &conversation.service_url;
         let result = match stored.map(|c| c.activity_id).or_else(|| ticket.origin.thread.clone()) {
             Some(id) => self.connector.update(service, conv, &id, &activity).await.map(|()| id),
             None => self.connector.send(service, conv, &activity).await,
         };
-        let activity_id = self.blocked_check(&conversations, &conversation, result).await?;
+        let Some(activity_id) = blocked_check(&conversations, &conversation, result).await? else {
+            return elsewhere.reach(true).await;
+        };
         let posted = serde_json::to_string(&PostedCard { activity_id, hash }).unwrap_or_default();
         app.remember(SCOPE, &format!("card:{}", ticket.id), &posted).await.map_err(DeliveryError::from)?;
         Ok(())
@@ -150,6 +164,10 @@ impl TeamsNotifier {
         }
         let conversations = Conversations::new(app.clone());
         let (conversation, conv) = origin_conversation(&conversations, ticket).await?;
+        let elsewhere = Elsewhere { app, message, ticket, conversation: &conversation, kind: RelayKind::Happenings };
+        if conversation.blocked {
+            return elsewhere.reach(false).await;
+        }
         let text = happenings_text(&ticket.id.to_string(), &happenings);
         let card_id = posted_card(app, ticket).await?.map(|c| c.activity_id);
         let service = &conversation.service_url;
@@ -157,29 +175,72 @@ impl TeamsNotifier {
             Some(parent) => self.connector.reply(service, conv, &parent, &text_message(&text)).await,
             None => self.connector.send(service, conv, &text_message(&text)).await,
         };
-        let id = self.blocked_check(&conversations, &conversation, result).await?;
+        let Some(id) = blocked_check(&conversations, &conversation, result).await? else {
+            return elsewhere.reach(true).await;
+        };
         app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
         Ok(())
     }
+}
 
-    /// Marks a conversation blocked when Teams says the bot may not write there: the kept
-    /// reference, so a blocked thread marks its channel.
-    async fn blocked_check<T>(
-        &self,
-        conversations: &Conversations,
-        conversation: &ConversationRef,
-        result: Result<T, ClientError>,
-    ) -> Result<T, DeliveryError> {
-        match result {
-            Err(ClientError::Blocked) => {
-                tracing::warn!(conversation = %conversation.conversation_id,
-                    "Teams blocks the bot's messages in this conversation (MessageWritesBlocked); no other surface is configured to reach it");
-                let mut blocked = conversation.clone();
-                blocked.blocked = true;
-                conversations.put_conversation(&blocked).await?;
-                Err(ClientError::Blocked.into())
+/// Marks a conversation blocked when Teams says the bot may not write there (the kept
+/// reference, so a blocked thread marks its channel); `None` then, the result otherwise.
+async fn blocked_check<T>(
+    conversations: &Conversations,
+    conversation: &ConversationRef,
+    result: Result<T, ClientError>,
+) -> Result<Option<T>, DeliveryError> {
+    match result {
+        Err(ClientError::Blocked) => {
+            tracing::warn!(conversation = %conversation.conversation_id,
+                "Teams blocks the bot's messages in this conversation (MessageWritesBlocked)");
+            let mut blocked = conversation.clone();
+            blocked.blocked = true;
+            conversations.put_conversation(&blocked).await?;
+            Ok(None)
+        }
+        other => Ok(Some(other?)),
+    }
+}
+
+/// A ticket message its conversation refuses, to be carried by another surface.
+struct Elsewhere<'a> {
+    app: &'a App,
+    message: &'a OutboxMessage,
+    ticket: &'a Ticket,
+    conversation: &'a ConversationRef,
+    kind: RelayKind,
+}
+
+impl Elsewhere<'_> {
+    /// Hands the message to another surface when the conversation is the requester's own 1:1
+    /// chat (a channel or group chat is nobody's to reach elsewhere), and records the block in
+    /// the audit log the first time it is seen (`newly`). Delivered when another surface
+    /// reached the requester; given up with the reason otherwise.
+    async fn reach(&self, newly: bool) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let personal = self.conversation.conversation_type.as_deref() == Some("personal");
+        let person = personal.then_some(&ticket.requester);
+        let reached = match person {
+            Some(person) => {
+                let relay = Relay { from: "teams", person, kind: &self.kind, message: self.message };
+                self.app.relay(&relay, ticket).await?
             }
-            other => Ok(other?),
+            None => Reached::Nobody,
+        };
+        let conversation = self.conversation.conversation_id.as_str();
+        if newly {
+            let blocked = Blocked { surface: "teams", person, conversation, ticket: &ticket.id, reached: &reached };
+            self.app.audit_blocked(&blocked).await;
+        }
+        match (reached, person) {
+            (Reached::By(_), _) => Ok(()),
+            (Reached::Nobody, Some(person)) => Err(NotifyError::Permanent(format!(
+                "{person} blocked the bot in Teams (MessageWritesBlocked) and no other surface can reach them"
+            ))),
+            (Reached::Nobody, None) => Err(NotifyError::Permanent(format!(
+                "Teams blocks the bot's messages in {conversation} (MessageWritesBlocked)"
+            ))),
         }
     }
 }
@@ -199,8 +260,9 @@ async fn posted_card(app: &App, ticket: &Ticket) -> Result<Option<PostedCard>, D
     Ok(kept.and_then(|v| serde_json::from_str(&v).ok()))
 }
 
-/// The conversation a ticket was asked in, as kept (a channel thread is kept as its channel), and
-/// where in it to write: in a channel, the thread itself (`19:…;messageid=…`).
+/// The conversation a ticket was asked in, as kept (a channel thread is kept as its channel, and
+/// may be marked blocked), and where in it to write: in a channel, the thread itself
+/// (`19:…;messageid=…`).
 async fn origin_conversation<'t>(
     conversations: &Conversations,
     ticket: &'t Ticket,
@@ -210,9 +272,6 @@ async fn origin_conversation<'t>(
         .conversation(id)
         .await?
         .ok_or_else(|| DeliveryError::Missing(format!("no Teams conversation reference for `{id}`")))?;
-    if conversation.blocked {
-        return Err(DeliveryError::Client(ClientError::Blocked));
-    }
     Ok((conversation, id))
 }
 

@@ -6,6 +6,7 @@ mod commands;
 mod commit;
 mod notices;
 mod queries;
+mod relay;
 mod state;
 mod summary;
 mod tokens;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
 pub use notices::ApprovalNotice;
+pub use relay::{Blocked, Reached};
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::TOKEN_PREFIX;
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};

@@ -15,6 +15,7 @@ mod expiry;
 mod flow;
 mod logs;
 mod outbox;
+mod relay;
 mod views;
 
 use docket_core::ticket::Origin;

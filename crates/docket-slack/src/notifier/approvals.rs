@@ -3,15 +3,16 @@
 //! copy edited to the outcome, without buttons, once the round is decided or superseded.
 
 use docket_app::NotifyError;
-use docket_core::TicketState;
 use docket_core::policy::Outcome;
 use docket_core::ticket::Verdict;
+use docket_core::{PersonId, TicketState};
 
 use super::Delivery;
 use super::copies;
 use crate::render::Message;
 use crate::render::approval::{ApprovalContext, approval_message};
 use crate::render::blocks::escape;
+use crate::render::ticket::relayed_note;
 
 impl Delivery<'_> {
     /// A stage opened: post the channel copy and the DMs that are missing, edit the others.
@@ -35,15 +36,46 @@ impl Delivery<'_> {
         }
         let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(()) };
         for person in &stage.eligible {
-            let key = format!("{prefix}dm:{person}");
-            if copies::recall(self.app, &key).await?.is_some() {
-                continue;
-            }
-            let Some(user) = self.slack_id(person) else { continue };
-            let dm = self.client.open_dm(&user).await?;
-            copies::post(self.app, self.client, &key, &dm, None, &message).await?;
+            self.dm_approver(&prefix, person, &message).await?;
         }
         Ok(())
+    }
+
+    /// Asks `person` by DM for stage `stage` of `round`, for a surface that could not reach
+    /// them (`from`). `false` when they have no Slack id; `true` once they have the request
+    /// (posted now or earlier), or when the stage is no longer being asked.
+    pub(super) async fn approval_relayed(
+        &self,
+        round: u32,
+        stage: &str,
+        person: &PersonId,
+        from: &str,
+    ) -> Result<bool, NotifyError> {
+        let ticket = self.ticket;
+        if self.slack_id(person).is_none() {
+            return Ok(false);
+        }
+        let asked = ticket.stage_asked().is_some_and(|s| s == stage);
+        if round != ticket.round || ticket.state != TicketState::AwaitingApproval || !asked {
+            return Ok(true);
+        }
+        let Some(view) = self.app.approval_view(ticket) else { return Ok(true) };
+        let message = relayed_note(self.render(&view, None), from);
+        let prefix = copies::key(&ticket.id, &format!("approvals:{round}:"));
+        self.dm_approver(&prefix, person, &message).await
+    }
+
+    /// Posts `message` to `person` by DM unless a copy for them is kept already; `false` when
+    /// they have no Slack id.
+    async fn dm_approver(&self, prefix: &str, person: &PersonId, message: &Message) -> Result<bool, NotifyError> {
+        let key = format!("{prefix}dm:{person}");
+        if copies::recall(self.app, &key).await?.is_some() {
+            return Ok(true);
+        }
+        let Some(user) = self.slack_id(person) else { return Ok(false) };
+        let dm = self.client.open_dm(&user).await?;
+        copies::post(self.app, self.client, &key, &dm, None, message).await?;
+        Ok(true)
     }
 
     /// The round is over: every copy shows the outcome, without buttons.

@@ -13,13 +13,17 @@
 //! (`copy:<ticket>:…`, see [`copies`]), so a retried delivery edits instead of posting twice,
 //! and an edit whose content did not change is not sent at all (late rows of a busy ticket
 //! render the same final state, so only that is sent).
+//!
+//! `relay` carries what another surface could not deliver (a person blocked the bot in Teams):
+//! the requester's ticket message and its replies by DM, or an approval request by DM, each
+//! under the same keys as Slack's own, so nobody gets a message twice.
 
 mod approvals;
 mod copies;
 mod thread;
 
 use async_trait::async_trait;
-use docket_app::{App, ApprovalNotice, Notifier, NotifyError, OutboxMessage};
+use docket_app::{App, ApprovalNotice, Notifier, NotifyError, OutboxMessage, Relay, RelayKind};
 use docket_core::policy::Outcome;
 use docket_core::ticket::Verdict;
 use docket_core::{Event, Ticket};
@@ -107,6 +111,23 @@ impl Notifier for SlackNotifier {
             None => {}
         }
         Err(NotifyError::Permanent(format!("unknown Slack message key `{key}`")))
+    }
+
+    async fn relay(&self, app: &App, relay: &Relay<'_>, ticket: &Ticket) -> Result<bool, NotifyError> {
+        let delivery = Delivery { app, client: &self.client, settings: &self.settings, ticket };
+        match relay.kind {
+            RelayKind::Approval { round, stage } => {
+                delivery.approval_relayed(*round, stage, relay.person, relay.from).await
+            }
+            // The requester's ticket message, by DM; the key events go under it.
+            RelayKind::Ticket | RelayKind::Happenings if relay.person != &ticket.requester => Ok(false),
+            RelayKind::Ticket | RelayKind::Happenings if delivery.slack_id(relay.person).is_none() => Ok(false),
+            RelayKind::Ticket => delivery.thread().await.map(|()| true),
+            RelayKind::Happenings => {
+                let version = relay.message.message.payload.get("version").and_then(serde_json::Value::as_u64);
+                delivery.reply(relay.message, version.unwrap_or(0)).await.map(|()| true)
+            }
+        }
     }
 }
 

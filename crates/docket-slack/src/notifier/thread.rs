@@ -6,13 +6,14 @@ use docket_core::Actor;
 use super::copies::{self, Copy};
 use super::{Delivery, transient};
 use crate::render::reply::reply;
-use crate::render::ticket::ticket_message;
+use crate::render::ticket::{relayed_note, ticket_message};
 
 /// Errors that mean "Docket cannot post in that channel": the message goes to a DM instead.
 const NOT_THERE: [&str; 4] = ["channel_not_found", "not_in_channel", "is_archived", "restricted_action"];
 
 impl Delivery<'_> {
-    /// Posts or edits the ticket message.
+    /// Posts or edits the ticket message: where it was asked in Slack, else by DM to the
+    /// requester (a ticket asked on a surface that can no longer reach them).
     pub(super) async fn thread(&self) -> Result<(), NotifyError> {
         let ticket = self.ticket;
         let summary = self.app.summarize(ticket);
@@ -23,13 +24,17 @@ impl Delivery<'_> {
             .into_iter()
             .filter(|a| matches!(a, TicketAction::Amend | TicketAction::Cancel | TicketAction::Retry))
             .collect();
-        let message = ticket_message(&summary, &actions);
+        let mut message = ticket_message(&summary, &actions);
+        let origin = &ticket.origin;
+        let asked_here = origin.surface == crate::SCOPE;
+        if !asked_here {
+            message = relayed_note(message, &origin.surface);
+        }
         let key = copies::key(&ticket.id, "thread");
         if let Some(copy) = copies::recall(self.app, &key).await? {
             return copies::edit(self.app, self.client, &key, &copy, &message).await;
         }
-        let origin = &ticket.origin;
-        if let Some(channel) = origin.channel.as_deref() {
+        if let Some(channel) = origin.channel.as_deref().filter(|_| asked_here) {
             match copies::post(self.app, self.client, &key, channel, origin.thread.as_deref(), &message).await {
                 Ok(_) => return Ok(()),
                 Err(NotifyError::Permanent(error)) if NOT_THERE.iter().any(|e| error.ends_with(e)) => {

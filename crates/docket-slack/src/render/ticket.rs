@@ -72,3 +72,25 @@ pub(crate) fn ticket_message(summary: &TicketSummary, actions: &[TicketAction]) 
     let text = cut(&format!("{} {}: {}", summary.id, summary.title, summary.headline), FALLBACK_TEXT);
     Message::new(text, Value::Array(out))
 }
+
+/// Adds a line under a ticket or approval message saying why it came here: the surface it
+/// belongs to (`surface`) could not reach the reader.
+pub(crate) fn relayed_note(mut message: Message, surface: &str) -> Message {
+    let note = format!(
+        ":information_source: Docket could not reach you in {} (the bot is blocked there), so it tells you here.",
+        escape(&surface_name(surface))
+    );
+    if let Value::Array(items) = &mut message.blocks {
+        items.push(blocks::context(&note));
+    }
+    message
+}
+
+/// A surface's name as people write it.
+fn surface_name(surface: &str) -> String {
+    match surface {
+        "teams" => "Microsoft Teams".to_owned(),
+        "web" => "the web".to_owned(),
+        other => other.to_owned(),
+    }
+}

@@ -8,6 +8,7 @@ mod client;
 mod events;
 mod fuzz;
 mod http_mode;
+mod relay;
 mod security;
 mod socket_mode;
 mod support;

@@ -112,28 +112,49 @@ async fn a_chat_that_blocks_the_bot_is_marked_and_the_card_is_given_up() {
     }
     let updates = h.fake.recorded().into_iter().filter(|r| r.kind == "update").count();
     assert_eq!(updates, 0, "nothing reached the blocked chat");
+    // With no other surface, the block is audited once and the message is given up.
+    let record = wait_audit(&h, "teams.bot_blocked").await;
+    assert_eq!(record.entry.actor, "alice");
+    assert_eq!(record.entry.ticket.as_deref(), Some("DKT-1"));
+    assert_eq!(record.entry.details["conversation"], chat("alice"));
+    assert_eq!(record.entry.details["reached_on"], serde_json::Value::Null);
     h.t.stop().await;
 }
 
 #[tokio::test]
-async fn a_channel_thread_that_blocks_the_bot_marks_its_channel() {
+async fn an_approver_who_blocked_the_bot_is_audited_once_and_the_others_are_asked() {
     let h = Harness::start().await;
-    h.install(&["bob"]).await;
-    let thread = format!("{APPROVALS};messageid=1700000000999");
-    h.fake.block(&thread);
-    let data =
-        json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.2.3", "param.env": "staging" });
-    let (_, answer) = h.post(&invoke(&h.fake, "bob", &thread, "form", "submit_request", data)).await;
-    assert!(texts(answered_card(&answer)).contains("DKT-1"));
+    h.install(&["alice", "bob", "carol"]).await;
+    h.fake.block(&chat("bob"));
+    let data = json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.2.3", "param.env": "prod" });
+    h.post(&invoke(&h.fake, "alice", &chat("alice"), "form", "submit_request", data)).await;
+    h.wait_call("carol's approval card", |r| r.conversation == chat("carol") && r.card().is_some()).await;
+    h.wait_call("the channel's approval card", |r| r.conversation == APPROVALS && r.card().is_some()).await;
+    let record = wait_audit(&h, "teams.bot_blocked").await;
+    assert_eq!((record.entry.actor.as_str(), record.entry.ticket.as_deref()), ("bob", Some("DKT-1")));
+    assert_eq!(record.entry.details["reached_on"], serde_json::Value::Null);
+    let kept = h.t.app.recall("teams", "person:bob").await.unwrap().unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&kept).unwrap()["blocked"], true);
+
+    // Carol approves stage one; the next change skips bob without another record.
+    let ticket = h.t.app.ticket(&docket_core::TicketId::parse("DKT-1").unwrap()).await.unwrap();
+    let digest = ticket.digest.clone().unwrap();
+    h.t.app.approve(&docket_core::Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let records = h.t.app.audit_records(0, 10_000).await.unwrap();
+    assert_eq!(records.iter().filter(|r| r.entry.action == "teams.bot_blocked").count(), 1, "audited once");
+    assert!(h.fake.recorded().iter().all(|r| r.conversation != chat("bob")), "nothing reached bob's chat");
+    h.t.stop().await;
+}
+
+async fn wait_audit(h: &Harness, action: &str) -> docket_core::audit::AuditRecord {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let kept = h.t.app.recall("teams", &format!("conv:{APPROVALS}")).await.unwrap().unwrap();
-        if serde_json::from_str::<serde_json::Value>(&kept).unwrap()["blocked"] == true {
-            break;
+        let records = h.t.app.audit_records(0, 10_000).await.unwrap();
+        if let Some(record) = records.into_iter().find(|r| r.entry.action == action) {
+            return record;
         }
-        assert!(Instant::now() < deadline, "the channel was never marked blocked");
+        assert!(Instant::now() < deadline, "no `{action}` audit record");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(h.t.app.recall("teams", &format!("conv:{thread}")).await.unwrap().is_none(), "no reference per thread");
-    h.t.stop().await;
 }
