@@ -73,7 +73,12 @@ impl Teams {
 
     /// `POST /teams/messages`, answering for `app`.
     pub fn router(&self, app: App) -> axum::Router {
-        routes::router(routes::Shared { app, auth: Arc::clone(&self.auth), connector: Arc::clone(&self.connector) })
+        routes::router(routes::Shared {
+            app,
+            auth: Arc::clone(&self.auth),
+            connector: Arc::clone(&self.connector),
+            tenant: self.settings.tenant_id.clone(),
+        })
     }
 
     /// The settings in force.

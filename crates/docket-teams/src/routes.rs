@@ -1,6 +1,7 @@
 //! `POST /teams/messages`, where Bot Framework delivers activities. The bearer token is verified
-//! before the body is read for meaning; a refused request gets 401 or 403, an audit record,
-//! and nothing else. Card actions (`adaptiveCard/action` invokes) are answered within Teams'
+//! before the body is read for meaning, and with `teams.tenant_id` set only that tenant's
+//! activities are accepted; a refused request gets 401 or 403 (503 when the signing keys cannot
+//! be fetched, so Bot Framework tries again), an audit record, and nothing else. Card actions (`adaptiveCard/action` invokes) are answered within Teams'
 //! 5 s with the card that replaces the clicked one; messages are acknowledged at once and
 //! answered through the connector.
 
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) app: App,
     pub(crate) auth: Arc<Authenticator>,
     pub(crate) connector: Arc<Connector>,
+    /// The only tenant accepted (`teams.tenant_id`), when set.
+    pub(crate) tenant: Option<String>,
 }
 
 /// The router for `POST /teams/messages`.
@@ -59,6 +62,12 @@ async fn messages_endpoint(State(shared): State<Shared>, headers: HeaderMap, bod
     };
     if let Err(error) = verified.check_activity(&activity.service_url, &activity.channel_id) {
         return refuse(&shared.app, &error).await;
+    }
+    if let Some(tenant) = shared.tenant.as_deref() {
+        let from = activity.tenant_id().unwrap_or_default();
+        if from != tenant {
+            return refuse(&shared.app, &AuthError::Tenant(from.chars().take(64).collect())).await;
+        }
     }
     if let Err(error) = Conversations::new(shared.app.clone()).learn(&activity).await {
         tracing::warn!(%error, "could not keep a Teams conversation reference");

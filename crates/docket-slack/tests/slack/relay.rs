@@ -93,7 +93,7 @@ async fn the_requester_gets_the_ticket_by_dm_and_its_key_events_under_it() {
     assert!(fake.calls().iter().all(|c| c.body["channel"] != "a:chat-alice"), "never the Teams conversation id");
 
     // Approved: the DM is edited, and the change's key events go in its thread.
-    let digest = ticket.digest.clone().unwrap();
+    let digest = ticket.digest.unwrap();
     let approved = t.app.approve(&Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
     let version = t.app.history(&ticket.id).await.unwrap().len() as u64;
     assert!(relay(&n, &t.app, &approved, "alice", RelayKind::Ticket).await);

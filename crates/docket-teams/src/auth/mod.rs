@@ -65,6 +65,9 @@ pub enum AuthError {
     /// The signing key is not endorsed for the activity's channel.
     #[error("signing key is not endorsed for channel `{0}`")]
     Endorsement(String),
+    /// The activity comes from another tenant than the configured `teams.tenant_id`.
+    #[error("activity from tenant `{0}`, not the configured tenant")]
+    Tenant(String),
 }
 
 impl AuthError {
@@ -72,7 +75,9 @@ impl AuthError {
     /// otherwise.
     pub fn status(&self) -> u16 {
         match self {
-            AuthError::ServiceUrl | AuthError::Endorsement(_) => 403,
+            AuthError::ServiceUrl | AuthError::Endorsement(_) | AuthError::Tenant(_) => 403,
+            // Docket could not check the token; Bot Framework retries a 5xx.
+            AuthError::KeysUnavailable(_) => 503,
             _ => 401,
         }
     }

@@ -120,3 +120,39 @@ async fn keys_are_cached_and_an_unknown_kid_refetches_at_most_as_configured() {
     assert_eq!(h.post_with(&personal_install(&h.fake, "bob"), Some(&token)).await.0, 200);
     assert_eq!(h.fake.key_fetches(), 2);
 }
+
+#[tokio::test]
+async fn an_activity_from_another_tenant_is_refused_when_a_tenant_is_configured() {
+    let h = Harness::start().await;
+    let mut foreign = personal_install(&h.fake, "alice");
+    foreign["channelData"]["tenant"]["id"] = json!("another-tenant");
+    foreign["conversation"]["tenantId"] = json!("another-tenant");
+    let audit_before = h.t.app.audit_records(0, 10_000).await.unwrap().len();
+    let (status, _) = h.post(&foreign).await;
+    assert_eq!(status, 403);
+    assert_eq!(h.t.app.recall("teams", &format!("conv:{}", chat("alice"))).await.unwrap(), None, "nothing kept");
+    let audit = h.t.app.audit_records(0, 10_000).await.unwrap();
+    assert_eq!(audit.len(), audit_before + 1);
+    let record = audit.last().unwrap();
+    assert_eq!(record.entry.action, "teams.authentication_failed");
+    assert!(record.entry.details.to_string().contains("another-tenant"), "{}", record.entry.details);
+
+    // A multi-tenant bot (no tenant configured) accepts it.
+    let fake = FakeBotFramework::start().await;
+    let h = Harness::with_settings(fake, |s| s.tenant_id = None).await;
+    let mut foreign = personal_install(&h.fake, "alice");
+    foreign["channelData"]["tenant"]["id"] = json!("another-tenant");
+    assert_eq!(h.post(&foreign).await.0, 200);
+}
+
+#[tokio::test]
+async fn unreachable_signing_keys_answer_503_so_bot_framework_tries_again() {
+    let fake = FakeBotFramework::start().await;
+    let h = Harness::with_settings(fake, |s| s.openid_metadata_url = "http://127.0.0.1:9/metadata".to_owned()).await;
+    let audit_before = h.t.app.audit_records(0, 10_000).await.unwrap().len();
+    let (status, _) = h.post(&personal_install(&h.fake, "alice")).await;
+    assert_eq!(status, 503);
+    assert_eq!(h.t.app.recall("teams", &format!("conv:{}", chat("alice"))).await.unwrap(), None);
+    let audit = h.t.app.audit_records(0, 10_000).await.unwrap();
+    assert_eq!(audit.len(), audit_before + 1, "the unchecked request is on record");
+}

@@ -138,7 +138,7 @@ async fn an_approver_who_blocked_the_bot_is_audited_once_and_the_others_are_aske
 
     // Carol approves stage one; the next change skips bob without another record.
     let ticket = h.t.app.ticket(&docket_core::TicketId::parse("DKT-1").unwrap()).await.unwrap();
-    let digest = ticket.digest.clone().unwrap();
+    let digest = ticket.digest.unwrap();
     h.t.app.approve(&docket_core::Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let records = h.t.app.audit_records(0, 10_000).await.unwrap();
