@@ -86,6 +86,7 @@ pub(crate) async fn post(
                             conversation,
                             ticket: &ticket.id,
                             reached: &reached,
+                            relay_error: None,
                         };
                         app.audit_blocked(&record).await;
                     }
@@ -129,14 +130,24 @@ async fn reach_elsewhere(
     unreachable: &Unreachable,
 ) -> Result<(), NotifyError> {
     let person = &unreachable.person;
-    let reached = app.relay(&Relay { from: "teams", person, kind, message }, ticket).await?;
+    let relayed = app.relay(&Relay { from: "teams", person, kind, message }, ticket).await;
     if unreachable.newly {
+        let (reached, error) = match &relayed {
+            Ok(reached) => (reached.clone(), None),
+            Err(error) => (Reached::Nobody, Some(error.to_string())),
+        };
         let conversation = unreachable.conversation.as_str();
-        let record =
-            Blocked { surface: "teams", person: Some(person), conversation, ticket: &ticket.id, reached: &reached };
+        let record = Blocked {
+            surface: "teams",
+            person: Some(person),
+            conversation,
+            ticket: &ticket.id,
+            reached: &reached,
+            relay_error: error.as_deref(),
+        };
         app.audit_blocked(&record).await;
     }
-    Ok(())
+    relayed.map(drop)
 }
 
 /// Replaces every approval card of `ticket` with its current state.

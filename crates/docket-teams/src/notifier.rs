@@ -221,19 +221,25 @@ impl Elsewhere<'_> {
         let ticket = self.ticket;
         let personal = self.conversation.conversation_type.as_deref() == Some("personal");
         let person = personal.then_some(&ticket.requester);
-        let reached = match person {
+        let relayed = match person {
             Some(person) => {
                 let relay = Relay { from: "teams", person, kind: &self.kind, message: self.message };
-                self.app.relay(&relay, ticket).await?
+                self.app.relay(&relay, ticket).await
             }
-            None => Reached::Nobody,
+            None => Ok(Reached::Nobody),
         };
         let conversation = self.conversation.conversation_id.as_str();
         if newly {
-            let blocked = Blocked { surface: "teams", person, conversation, ticket: &ticket.id, reached: &reached };
+            let (reached, error) = match &relayed {
+                Ok(reached) => (reached.clone(), None),
+                Err(error) => (Reached::Nobody, Some(error.to_string())),
+            };
+            let relay_error = error.as_deref();
+            let blocked =
+                Blocked { surface: "teams", person, conversation, ticket: &ticket.id, reached: &reached, relay_error };
             self.app.audit_blocked(&blocked).await;
         }
-        match (reached, person) {
+        match (relayed?, person) {
             (Reached::By(_), _) => Ok(()),
             (Reached::Nobody, Some(person)) => Err(NotifyError::Permanent(format!(
                 "{person} blocked the bot in Teams (MessageWritesBlocked) and no other surface can reach them"

@@ -41,6 +41,8 @@ pub struct Blocked<'a> {
     pub ticket: &'a TicketId,
     /// Where the message went instead.
     pub reached: &'a Reached,
+    /// Why handing it to another surface failed this time, if it did (the outbox tries again).
+    pub relay_error: Option<&'a str>,
 }
 
 impl App {
@@ -77,6 +79,7 @@ impl App {
                 "conversation": blocked.conversation,
                 "person": blocked.person.map(ToString::to_string),
                 "reached_on": blocked.reached.surface(),
+                "relay_error": blocked.relay_error,
             }),
         };
         if let Err(error) = self.store().append_audit(vec![entry]).await {

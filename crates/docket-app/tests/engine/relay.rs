@@ -151,11 +151,18 @@ async fn a_block_is_an_audit_record_in_the_chain() {
         conversation: "a:chat-bob",
         ticket: &ticket.id,
         reached: &reached,
+        relay_error: None,
     };
     t.app.audit_blocked(&blocked).await;
     let nobody = Reached::Nobody;
-    let channel =
-        Blocked { surface: "teams", person: None, conversation: "19:ops@thread", ticket: &ticket.id, reached: &nobody };
+    let channel = Blocked {
+        surface: "teams",
+        person: None,
+        conversation: "19:ops@thread",
+        ticket: &ticket.id,
+        reached: &nobody,
+        relay_error: Some("the other chat is down"),
+    };
     t.app.audit_blocked(&channel).await;
 
     let records = t.app.audit_records(0, 10_000).await.unwrap();
@@ -170,6 +177,7 @@ async fn a_block_is_an_audit_record_in_the_chain() {
     assert_eq!(channel.entry.actor, "teams:19:ops@thread");
     assert_eq!(channel.entry.details["person"], serde_json::Value::Null);
     assert_eq!(channel.entry.details["reached_on"], serde_json::Value::Null);
+    assert_eq!(channel.entry.details["relay_error"], "the other chat is down");
     assert!(t.app.verify_audit().await.unwrap().broken.is_none(), "the chain still verifies");
     t.stop().await;
 }
