@@ -182,6 +182,15 @@ impl SlackClient {
         Ok(answer.pointer("/user/profile/email").and_then(Value::as_str).map(str::to_owned))
     }
 
+    /// The Slack user with `email` (needs the `users:read.email` scope), if there is one.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<String>, ApiError> {
+        match self.call_form("users.lookupByEmail", &[("email", email)]).await {
+            Ok(answer) => Ok(answer.pointer("/user/id").and_then(Value::as_str).map(str::to_owned)),
+            Err(ApiError::Slack { error, .. }) if error == "users_not_found" => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+
     /// One HTTP call, with 429s retried after `Retry-After` (unless the wait would pass
     /// `deadline`).
     async fn send(&self, method: &str, body: Body<'_>, deadline: Option<Instant>) -> Result<Value, ApiError> {

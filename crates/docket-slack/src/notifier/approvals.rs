@@ -52,7 +52,7 @@ impl Delivery<'_> {
         from: &str,
     ) -> Result<bool, NotifyError> {
         let ticket = self.ticket;
-        if self.slack_id(person).is_none() {
+        if self.slack_user(person).await?.is_none() {
             return Ok(false);
         }
         let asked = ticket.stage_asked().is_some_and(|s| s == stage);
@@ -72,7 +72,7 @@ impl Delivery<'_> {
         if copies::recall(self.app, &key).await?.is_some() {
             return Ok(true);
         }
-        let Some(user) = self.slack_id(person) else { return Ok(false) };
+        let Some(user) = self.slack_user(person).await? else { return Ok(false) };
         let dm = self.client.open_dm(&user).await?;
         copies::post(self.app, self.client, &key, &dm, None, message).await?;
         Ok(true)

@@ -21,6 +21,7 @@
 mod approvals;
 mod copies;
 mod thread;
+mod users;
 
 use async_trait::async_trait;
 use docket_app::{App, ApprovalNotice, Notifier, NotifyError, OutboxMessage, Relay, RelayKind};
@@ -32,16 +33,21 @@ use crate::client::SlackClient;
 use crate::settings::SlackSettings;
 
 /// Tells Slack about tickets.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct SlackNotifier {
     settings: SlackSettings,
     client: SlackClient,
+    users: users::SlackUsers,
 }
 
 impl SlackNotifier {
     /// A notifier posting through `client`.
     pub fn new(settings: SlackSettings, client: SlackClient) -> Self {
-        Self { settings, client }
+        Self { settings, client, users: users::SlackUsers::default() }
+    }
+
+    fn delivery<'a>(&'a self, app: &'a App, ticket: &'a Ticket) -> Delivery<'a> {
+        Delivery { app, client: &self.client, settings: &self.settings, users: &self.users, ticket }
     }
 }
 
@@ -97,7 +103,7 @@ impl Notifier for SlackNotifier {
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
-        let delivery = Delivery { app, client: &self.client, settings: &self.settings, ticket };
+        let delivery = self.delivery(app, ticket);
         if key == "thread" {
             return delivery.thread().await;
         }
@@ -114,14 +120,16 @@ impl Notifier for SlackNotifier {
     }
 
     async fn relay(&self, app: &App, relay: &Relay<'_>, ticket: &Ticket) -> Result<bool, NotifyError> {
-        let delivery = Delivery { app, client: &self.client, settings: &self.settings, ticket };
+        let delivery = self.delivery(app, ticket);
         match relay.kind {
             RelayKind::Approval { round, stage } => {
                 delivery.approval_relayed(*round, stage, relay.person, relay.from).await
             }
             // The requester's ticket message, by DM; the key events go under it.
             RelayKind::Ticket | RelayKind::Happenings if relay.person != &ticket.requester => Ok(false),
-            RelayKind::Ticket | RelayKind::Happenings if delivery.slack_id(relay.person).is_none() => Ok(false),
+            RelayKind::Ticket | RelayKind::Happenings if delivery.slack_user(relay.person).await?.is_none() => {
+                Ok(false)
+            }
             RelayKind::Ticket => delivery.thread().await.map(|()| true),
             RelayKind::Happenings => {
                 let version = relay.message.message.payload.get("version").and_then(serde_json::Value::as_u64);
@@ -136,6 +144,7 @@ struct Delivery<'a> {
     app: &'a App,
     client: &'a SlackClient,
     settings: &'a SlackSettings,
+    users: &'a users::SlackUsers,
     ticket: &'a Ticket,
 }
 

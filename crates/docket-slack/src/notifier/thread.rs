@@ -43,7 +43,7 @@ impl Delivery<'_> {
                 Err(other) => return Err(other),
             }
         }
-        let Some(user) = self.slack_id(&ticket.requester) else {
+        let Some(user) = self.slack_user(&ticket.requester).await? else {
             return Err(NotifyError::Permanent(format!("{} has no Slack id to send the ticket to", ticket.requester)));
         };
         let dm = self.client.open_dm(&user).await?;
@@ -65,7 +65,8 @@ impl Delivery<'_> {
         copies::post(self.app, self.client, &key, &channel, Some(&ts), &reply).await.map(drop)
     }
 
-    pub(super) fn slack_id(&self, person: &docket_core::PersonId) -> Option<String> {
-        self.app.rules().directory.person(person).and_then(|p| p.slack.clone())
+    /// The Slack user of `person`: from the directory, else found by email.
+    pub(super) async fn slack_user(&self, person: &docket_core::PersonId) -> Result<Option<String>, NotifyError> {
+        self.users.find(self.app, self.client, person).await
     }
 }

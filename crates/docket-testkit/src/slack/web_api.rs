@@ -128,7 +128,7 @@ impl FakeSlack {
         self.state().socket = Some(socket);
     }
 
-    /// `users.info` answers `email` for `user`.
+    /// `users.info` answers `email` for `user`, and `users.lookupByEmail` finds `user` by it.
     pub fn user(&self, user: &str, email: &str) {
         self.state().emails.insert(user.to_owned(), email.to_owned());
     }
@@ -336,6 +336,13 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
                 Some(email) => ok(json!({ "ok": true, "user": { "id": user, "profile": { "email": email } } })),
                 None if user.starts_with('U') => ok(json!({ "ok": true, "user": { "id": user, "profile": {} } })),
                 None => fail("user_not_found"),
+            }
+        }
+        "users.lookupByEmail" => {
+            let Some(email) = text("email") else { return fail("invalid_arguments") };
+            match state.emails.iter().find(|(_, e)| **e == email) {
+                Some((user, _)) => ok(json!({ "ok": true, "user": { "id": user, "profile": { "email": email } } })),
+                None => fail("users_not_found"),
             }
         }
         _ => fail("unknown_method"),

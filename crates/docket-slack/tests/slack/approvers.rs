@@ -1,0 +1,45 @@
+//! Approvers whom the directory gives no Slack id are found by email (`users.lookupByEmail`),
+//! once, and asked by DM like everyone else; someone Slack does not know either gets only the
+//! channel copy, and nothing fails.
+
+use std::time::Duration;
+
+use docket_core::ticket::Origin;
+use docket_core::{Actor, RawParams, TicketState};
+use serde_json::Value;
+
+use crate::support::Harness;
+
+#[tokio::test]
+async fn an_approver_without_a_slack_id_is_found_by_email() {
+    let yaml = docket_testkit::fixture::DOCKET_YAML.replace("slack: U0CAROL, ", "").replace("slack: U0BOB, ", "");
+    assert!(!yaml.contains("U0CAROL") && !yaml.contains("U0BOB"));
+    let h = Harness::start_with(|b| b.config(&yaml)).await;
+    h.fake.user("U0CAROL", "carol@example.com");
+    let params: RawParams = [("service", "api"), ("version", "1.2.3"), ("env", "prod")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+        .collect();
+    let origin = Origin { surface: "slack".to_owned(), channel: Some("C0DEPLOYS".to_owned()), ..Origin::default() };
+    let ticket = h.t.app.request(&Actor::person("alice"), &"deploy".into(), params, origin).await.unwrap();
+    h.t.wait_for_state(&ticket.id, TicketState::AwaitingApproval).await;
+
+    let dm = h.fake.wait_for_message("Carol's DM", |m| m.channel == "D0CAROL").await;
+    assert!(dm.text.contains("asks for approval of DKT-1"), "{}", dm.text);
+    h.fake.wait_for_message("the channel copy", |m| m.channel == "C0APPROVALS").await;
+
+    // A change later (another stage): Carol is not looked up again, Bob never is found.
+    let digest = h.t.app.ticket(&ticket.id).await.unwrap().digest.unwrap();
+    h.t.app.approve(&Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let lookups: Vec<String> = h
+        .fake
+        .calls_to("users.lookupByEmail")
+        .iter()
+        .map(|c| c.body["email"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(lookups.iter().filter(|e| *e == "carol@example.com").count(), 1, "cached: {lookups:?}");
+    assert_eq!(lookups.iter().filter(|e| *e == "bob@example.com").count(), 1, "\"nobody\" is cached too: {lookups:?}");
+    assert!(h.fake.messages().iter().all(|m| m.channel != "D0BOB"));
+    h.t.stop().await;
+}
