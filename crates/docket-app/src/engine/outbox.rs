@@ -1,10 +1,12 @@
 //! The outbox dispatcher: delivers committed notifications to their notifiers, in order per
-//! ticket, retrying with exponential backoff, and gives up after a bounded number of attempts
-//! (the message stays in the store with its last error).
+//! ticket, several tickets at once, retrying with exponential backoff, and gives up after a
+//! bounded number of attempts (the message stays in the store with its last error).
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use docket_core::Ticket;
+use docket_core::{Ticket, TicketId};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -14,50 +16,166 @@ use crate::ports::store::OutboxMessage;
 
 /// Messages taken per pass.
 const BATCH: u32 = 100;
+/// Tickets whose messages are delivered at the same time.
+const CONCURRENT_TICKETS: usize = 16;
 /// Longest a notifier may take for one message.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) async fn dispatcher_loop(app: App, shutdown: CancellationToken) {
+    // Tickets being delivered now, each by a task of its own; their messages are left alone by
+    // later passes until the task ends.
+    let mut running: JoinSet<(TicketId, Result<(), AppError>)> = JoinSet::new();
+    let mut busy: HashSet<TicketId> = HashSet::new();
     loop {
-        match dispatch_due(&app).await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not read the outbox"),
+        if let Err(error) = start_due(&app, &mut running, &mut busy).await {
+            tracing::warn!(%error, "could not read the outbox");
         }
         tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => break,
+            Some(done) = running.join_next(), if !running.is_empty() => finished(done, &mut busy),
             () = app.inner.outbox.notified() => {}
             () = tokio::time::sleep(app.inner.settings.poll) => {}
         }
     }
+    // Deliveries under way finish (the engine's grace bounds the wait); none start.
+    while let Some(done) = running.join_next().await {
+        finished(done, &mut busy);
+    }
 }
 
-/// Delivers every message that is due. Returns how many were attempted.
-pub(crate) async fn dispatch_due(app: &App) -> Result<usize, AppError> {
+/// Starts a delivery task for each ticket with due messages that has none running, up to
+/// [`CONCURRENT_TICKETS`] tasks.
+async fn start_due(
+    app: &App,
+    running: &mut JoinSet<(TicketId, Result<(), AppError>)>,
+    busy: &mut HashSet<TicketId>,
+) -> Result<(), AppError> {
+    if running.len() >= CONCURRENT_TICKETS {
+        return Ok(());
+    }
     let due = app.store().due_outbox(app.now(), BATCH).await?;
-    let count = due.len();
+    for (ticket, messages) in by_ticket(due) {
+        if running.len() >= CONCURRENT_TICKETS {
+            break;
+        }
+        if !busy.insert(ticket.clone()) {
+            continue;
+        }
+        let app = app.clone();
+        running.spawn(async move {
+            let result = deliver_ticket(&app, messages).await;
+            (ticket, result)
+        });
+    }
+    Ok(())
+}
+
+fn finished(done: Result<(TicketId, Result<(), AppError>), tokio::task::JoinError>, busy: &mut HashSet<TicketId>) {
+    match done {
+        Ok((ticket, result)) => {
+            busy.remove(&ticket);
+            if let Err(error) = result {
+                tracing::warn!(%error, %ticket, "could not record a notification's delivery");
+            }
+        }
+        // A task that panicked cannot name its ticket; forget them all rather than keep one
+        // ticket's messages from ever being tried again.
+        Err(error) => {
+            tracing::error!(%error, "a notification delivery task failed");
+            busy.clear();
+        }
+    }
+}
+
+/// Due messages grouped by ticket, tickets in the order of their oldest message, messages in
+/// commit order.
+fn by_ticket(due: Vec<OutboxMessage>) -> Vec<(TicketId, Vec<OutboxMessage>)> {
+    let mut tickets: Vec<(TicketId, Vec<OutboxMessage>)> = Vec::new();
+    let mut index: HashMap<TicketId, usize> = HashMap::new();
     for message in due {
-        let ticket = app.load(&message.message.ticket).await?.ticket;
-        let result = deliver(app, &message, &ticket).await;
-        let now = app.now();
-        match result {
-            Ok(()) => app.store().outbox_delivered(message.id, now).await?,
-            Err(error) => {
-                let attempts = message.attempts + 1;
-                let permanent = matches!(error, NotifyError::Permanent(_));
-                let retry_at = if permanent || attempts >= app.inner.settings.outbox_max_attempts {
-                    tracing::warn!(notifier = %message.message.notifier, ticket = %ticket.id, %error, attempts,
-                        "giving up on a notification");
-                    None
-                } else {
-                    now.checked_add(backoff(app, attempts)).ok()
-                };
-                let error = app.inner.rules.redactor.redact(&error.to_string());
-                app.store().outbox_failed(message.id, &error, retry_at).await?;
+        match index.get(&message.message.ticket) {
+            Some(&at) => tickets[at].1.push(message),
+            None => {
+                index.insert(message.message.ticket.clone(), tickets.len());
+                tickets.push((message.message.ticket.clone(), vec![message]));
             }
         }
     }
-    Ok(count)
+    tickets
+}
+
+/// One ticket's due messages, one after another.
+async fn deliver_ticket(app: &App, messages: Vec<OutboxMessage>) -> Result<(), AppError> {
+    for message in messages {
+        deliver_one(app, message).await?;
+    }
+    Ok(())
+}
+
+/// Delivers every message that is due, and waits for them. Returns how many were attempted.
+///
+/// The store hands out only the oldest pending message of each (ticket, notifier), so order
+/// within a thread holds by construction. Tickets are delivered concurrently (at most
+/// [`CONCURRENT_TICKETS`] at once): a chat that paces or retries one conversation does not hold
+/// up every other ticket's notifications. One ticket's messages for different notifiers go one
+/// after another, in commit order, because a surface may relay to another one's copies of the
+/// same ticket (`App::relay`).
+pub(crate) async fn dispatch_due(app: &App) -> Result<usize, AppError> {
+    let due = app.store().due_outbox(app.now(), BATCH).await?;
+    let count = due.len();
+    let mut running = JoinSet::new();
+    let mut failure: Option<AppError> = None;
+    for (_, messages) in by_ticket(due) {
+        while running.len() >= CONCURRENT_TICKETS {
+            note(running.join_next().await, &mut failure);
+        }
+        let app = app.clone();
+        running.spawn(async move { deliver_ticket(&app, messages).await });
+    }
+    while let Some(done) = running.join_next().await {
+        note(Some(done), &mut failure);
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(count),
+    }
+}
+
+/// Keeps the first store error of a ticket's deliveries (the pass reports it; the messages
+/// stay pending and are tried again).
+fn note(done: Option<Result<Result<(), AppError>, tokio::task::JoinError>>, failure: &mut Option<AppError>) {
+    match done {
+        Some(Ok(Err(error))) => {
+            failure.get_or_insert(error);
+        }
+        Some(Err(error)) => tracing::error!(%error, "a notification delivery task failed"),
+        Some(Ok(Ok(()))) | None => {}
+    }
+}
+
+/// Delivers one message and records the outcome: delivered, to be retried with backoff, or
+/// given up.
+async fn deliver_one(app: &App, message: OutboxMessage) -> Result<(), AppError> {
+    let ticket = app.load(&message.message.ticket).await?.ticket;
+    let result = deliver(app, &message, &ticket).await;
+    let now = app.now();
+    match result {
+        Ok(()) => app.store().outbox_delivered(message.id, now).await?,
+        Err(error) => {
+            let attempts = message.attempts + 1;
+            let permanent = matches!(error, NotifyError::Permanent(_));
+            let retry_at = if permanent || attempts >= app.inner.settings.outbox_max_attempts {
+                tracing::warn!(notifier = %message.message.notifier, ticket = %ticket.id, %error, attempts,
+                    "giving up on a notification");
+                None
+            } else {
+                now.checked_add(backoff(app, attempts)).ok()
+            };
+            let error = app.inner.rules.redactor.redact(&error.to_string());
+            app.store().outbox_failed(message.id, &error, retry_at).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn deliver(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {

@@ -41,3 +41,73 @@ async fn failed_deliveries_are_retried_with_backoff_until_they_succeed() {
     assert!(delivered.iter().all(|d| d.ticket == "DKT-1" && d.key == "status"));
     t.stop().await;
 }
+
+/// Holds every delivery for DKT-1 until released; delivers the others at once.
+struct HoldsFirstTicket {
+    release: tokio::sync::Semaphore,
+    delivered: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl docket_app::Notifier for HoldsFirstTicket {
+    fn name(&self) -> &str {
+        "holds"
+    }
+
+    fn wants(&self, _ticket: &docket_core::Ticket, _events: &[docket_core::Event]) -> Vec<String> {
+        vec!["status".to_owned()]
+    }
+
+    async fn deliver(
+        &self,
+        _app: &docket_app::App,
+        message: &docket_app::OutboxMessage,
+        ticket: &docket_core::Ticket,
+    ) -> Result<(), docket_app::NotifyError> {
+        if ticket.id.to_string() == "DKT-1" {
+            drop(self.release.acquire().await);
+        }
+        self.delivered.lock().unwrap().push(format!("{}#{}", ticket.id, message.id));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_slow_ticket_does_not_hold_up_the_others() {
+    let notifier =
+        Arc::new(HoldsFirstTicket { release: tokio::sync::Semaphore::new(0), delivered: Default::default() });
+    let t = TestApp::builder().notifier(notifier.clone()).start().await;
+    let first = t.app.request(&person("alice"), &"deploy".into(), deploy("staging"), api()).await.unwrap();
+    let second = t.app.request(&person("alice"), &"deploy".into(), deploy("staging"), api()).await.unwrap();
+    t.wait_for_state(&second.id, TicketState::Succeeded).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let delivered = notifier.delivered.lock().unwrap().clone();
+        if delivered.iter().filter(|d| d.starts_with("DKT-2#")).count() >= 2 {
+            assert!(delivered.iter().all(|d| !d.starts_with("DKT-1#")), "DKT-1 is still held: {delivered:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "DKT-2 waited behind DKT-1: {delivered:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Released, DKT-1's messages follow, in order.
+    notifier.release.add_permits(1_000);
+    t.wait_for_state(&first.id, TicketState::Succeeded).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = t.app.stats().await.unwrap();
+        if stats.oldest_undelivered.is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outbox never drained: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let delivered = notifier.delivered.lock().unwrap().clone();
+    let ids: Vec<u64> =
+        delivered.iter().filter_map(|d| d.strip_prefix("DKT-1#")).map(|id| id.parse().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    assert!(ids.len() >= 2);
+    assert_eq!(ids, sorted, "DKT-1 delivered out of order");
+    t.stop().await;
+}
