@@ -18,15 +18,14 @@ pub struct ManifestOptions {
 }
 
 /// Bot scopes Docket uses, each for a reason.
-pub const BOT_SCOPES: [&str; 8] = [
+pub const BOT_SCOPES: [&str; 7] = [
     "commands",          // the slash command and shortcuts
     "chat:write",        // ticket messages, replies, approval requests
     "chat:write.public", // post in public channels without being invited first
     "app_mentions:read", // @Docket in a channel or thread
     "im:write",          // open DMs to approvers (conversations.open)
-    "users:read",        // users.info
-    "users:read.email",  // match Slack users to people by email
-    "usergroups:read",   // usergroups.users.list
+    "users:read",        // users.info, users.lookupByEmail
+    "users:read.email",  // match Slack users to people by email, both ways
 ];
 
 /// The manifest, or why it cannot be made.
