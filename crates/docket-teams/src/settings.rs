@@ -35,6 +35,9 @@ pub struct TeamsSettings {
     pub retry: RetryPolicy,
     /// How fast one conversation is written to.
     pub pacing: Pacing,
+    /// How fast the bot writes at all, every conversation together (Teams allows 30 a second
+    /// per app and tenant; one bucket for all tenants stays under it).
+    pub app_pacing: Pacing,
 }
 
 impl TeamsSettings {
@@ -53,6 +56,7 @@ impl TeamsSettings {
             unknown_key_refresh: Duration::from_secs(60 * 60),
             retry: RetryPolicy::default(),
             pacing: Pacing::default(),
+            app_pacing: Pacing { burst: 30, interval: Duration::from_millis(34) },
         }
     }
 

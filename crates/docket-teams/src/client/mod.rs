@@ -59,6 +59,8 @@ pub struct Connector {
     retry: RetryPolicy,
     tokens: TokenCache,
     pacer: Pacer,
+    /// Every write, whatever the conversation.
+    app_pacer: Pacer,
 }
 
 impl std::fmt::Debug for Connector {
@@ -73,6 +75,7 @@ impl Connector {
         Arc::new(Self {
             tokens: TokenCache::new(settings, http.clone()),
             pacer: Pacer::new(settings.pacing),
+            app_pacer: Pacer::new(settings.app_pacing),
             retry: settings.retry,
             bot_id: settings.bot_id(),
             http,
@@ -153,6 +156,7 @@ impl Connector {
         for attempt in 1..=attempts {
             if let Some(conversation) = pace {
                 self.pacer.wait(conversation).await;
+                self.app_pacer.wait("").await;
             }
             let token = self.tokens.get().await?;
             let sent = self

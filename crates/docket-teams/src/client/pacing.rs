@@ -1,5 +1,6 @@
-//! Per-conversation pacing: a token bucket per conversation (a burst, then one write per
-//! interval), so Docket stays under Teams' per-conversation limits instead of meeting 429s.
+//! Pacing: a token bucket per key (a burst, then one write per interval), so Docket stays under
+//! Teams' limits instead of meeting 429s. The connector keeps one pacer keyed by conversation
+//! and one with a single bucket for every write of the bot.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -90,6 +90,24 @@ async fn writes_to_one_conversation_are_paced() {
 }
 
 #[tokio::test]
+async fn writes_of_the_whole_bot_are_paced_too() {
+    let fake = FakeBotFramework::start().await;
+    let c = connector(&fake, |s| {
+        s.pacing = Pacing { burst: 7, interval: Duration::from_millis(1) };
+        s.app_pacing = Pacing { burst: 2, interval: Duration::from_millis(100) };
+    })
+    .await;
+    let m = json!({ "type": "message" });
+    let started = Instant::now();
+    for n in 0..4 {
+        c.send(&fake.service_url(), &format!("a:chat-{n}"), &m).await.unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(190), "two at once, then one per 100 ms, across conversations: {took:?}");
+    assert_eq!(fake.recorded().len(), 4);
+}
+
+#[tokio::test]
 async fn a_chat_that_blocks_the_bot_is_marked_and_the_card_is_given_up() {
     let h = Harness::start().await;
     h.install(&["alice", "bob", "carol"]).await;
