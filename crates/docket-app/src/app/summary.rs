@@ -30,6 +30,39 @@ pub enum Tone {
     Bad,
 }
 
+impl Tone {
+    /// How a ticket in `state` feels, before looking closer (the summary's headline may refine
+    /// the words, never the tone).
+    pub fn of(state: TicketState) -> Self {
+        match state {
+            TicketState::AwaitingApproval | TicketState::ChangesRequested => Tone::Waiting,
+            TicketState::Requested | TicketState::Planning | TicketState::Approved | TicketState::Queued => {
+                Tone::Neutral
+            }
+            TicketState::Running => Tone::Running,
+            TicketState::Succeeded => Tone::Good,
+            TicketState::PlanFailed
+            | TicketState::Denied
+            | TicketState::Failed
+            | TicketState::Interrupted
+            | TicketState::Rejected
+            | TicketState::Expired
+            | TicketState::Cancelled => Tone::Bad,
+        }
+    }
+
+    /// Its name (`neutral`, `waiting`, `running`, `good`, `bad`), e.g. a CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tone::Neutral => "neutral",
+            Tone::Waiting => "waiting",
+            Tone::Running => "running",
+            Tone::Good => "good",
+            Tone::Bad => "bad",
+        }
+    }
+}
+
 /// A ticket as chat shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TicketSummary {
@@ -101,7 +134,7 @@ impl App {
             params,
             plan: plan_lines(ticket),
             digest: ticket.digest.map(|d| d.to_string()),
-            risk: workflow.as_ref().map_or("medium", |w| risk_name(w.risk)).to_owned(),
+            risk: workflow.as_ref().map_or("medium", |w| w.risk.as_str()).to_owned(),
             closing_reason: ticket.closing_reason.clone(),
             url: self.ticket_url(&ticket.id),
         }
@@ -241,48 +274,40 @@ impl App {
     }
 
     fn headline(&self, ticket: &Ticket) -> (String, Tone) {
-        let text = |s: &str| s.to_owned();
-        match ticket.state {
-            TicketState::Requested | TicketState::Planning => (text("Planning"), Tone::Neutral),
-            TicketState::PlanFailed => (text("Planning failed"), Tone::Bad),
-            TicketState::Denied => (text("Denied by policy"), Tone::Bad),
+        let words = match ticket.state {
+            TicketState::Requested | TicketState::Planning => "Planning".to_owned(),
+            TicketState::PlanFailed => "Planning failed".to_owned(),
+            TicketState::Denied => "Denied by policy".to_owned(),
             TicketState::AwaitingApproval => {
                 let stage = self.approval_view(ticket).and_then(|v| v.stages.into_iter().find(|s| s.current));
                 match stage {
-                    Some(s) => (format!("Waiting for approval (stage {})", s.name), Tone::Waiting),
-                    None => (text("Waiting for approval"), Tone::Waiting),
+                    Some(s) => format!("Waiting for approval (stage {})", s.name),
+                    None => "Waiting for approval".to_owned(),
                 }
             }
-            TicketState::ChangesRequested => (text("Changes requested"), Tone::Waiting),
-            TicketState::Approved | TicketState::Queued => (text("Approved, queued to run"), Tone::Neutral),
+            TicketState::ChangesRequested => "Changes requested".to_owned(),
+            TicketState::Approved | TicketState::Queued => "Approved, queued to run".to_owned(),
             TicketState::Running => {
                 let step = ticket.last_run().and_then(|r| r.steps.last()).map(|s| s.name.clone());
                 let total = self.workflow(&ticket.workflow).map_or(0, |w| w.steps.len());
                 match (step, ticket.last_run().map_or(0, |r| r.steps.len())) {
-                    (Some(name), n) => (format!("Running step {n} of {total}: {name}"), Tone::Running),
-                    (None, _) => (text("Running"), Tone::Running),
+                    (Some(name), n) => format!("Running step {n} of {total}: {name}"),
+                    (None, _) => "Running".to_owned(),
                 }
             }
-            TicketState::Succeeded => (text("Succeeded"), Tone::Good),
-            TicketState::Failed => (text("Failed"), Tone::Bad),
-            TicketState::Interrupted => (text("Interrupted"), Tone::Bad),
-            TicketState::Rejected => (text("Rejected"), Tone::Bad),
-            TicketState::Expired => (text("Expired"), Tone::Bad),
-            TicketState::Cancelled => (text("Cancelled"), Tone::Bad),
-        }
+            TicketState::Succeeded => "Succeeded".to_owned(),
+            TicketState::Failed => "Failed".to_owned(),
+            TicketState::Interrupted => "Interrupted".to_owned(),
+            TicketState::Rejected => "Rejected".to_owned(),
+            TicketState::Expired => "Expired".to_owned(),
+            TicketState::Cancelled => "Cancelled".to_owned(),
+        };
+        (words, Tone::of(ticket.state))
     }
 }
 
 fn step_name(ticket: &Ticket, index: usize) -> String {
     ticket.plan.as_ref().and_then(|p| p.steps.get(index)).map_or_else(|| format!("#{}", index + 1), |s| s.name.clone())
-}
-
-fn risk_name(risk: docket_core::Risk) -> &'static str {
-    match risk {
-        docket_core::Risk::Low => "low",
-        docket_core::Risk::Medium => "medium",
-        docket_core::Risk::High => "high",
-    }
 }
 
 /// The plan as plain lines: per step its number, name and rendered action, then its dry run's

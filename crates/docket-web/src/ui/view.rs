@@ -1,7 +1,7 @@
 //! Formatting shared by the pages: times in the configured zone, state badges, and the row a
 //! ticket gets in a list.
 
-use docket_app::App;
+use docket_app::{App, Tone};
 use docket_core::{Ticket, TicketState};
 use jiff::Timestamp;
 
@@ -15,21 +15,9 @@ pub(crate) fn when_exact(app: &App, at: Timestamp) -> String {
     at.to_zoned_datetime(app.rules().zone.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// The badge class of a state: how it feels.
+/// The badge class of a state: how it feels (the app's [`Tone`], as chat shows it too).
 pub(crate) fn tone(state: TicketState) -> &'static str {
-    match state {
-        TicketState::AwaitingApproval | TicketState::ChangesRequested => "waiting",
-        TicketState::Requested | TicketState::Planning | TicketState::Approved | TicketState::Queued => "neutral",
-        TicketState::Running => "running",
-        TicketState::Succeeded => "good",
-        TicketState::PlanFailed
-        | TicketState::Denied
-        | TicketState::Failed
-        | TicketState::Interrupted
-        | TicketState::Rejected
-        | TicketState::Expired
-        | TicketState::Cancelled => "bad",
-    }
+    Tone::of(state).as_str()
 }
 
 /// A ticket in a list.
