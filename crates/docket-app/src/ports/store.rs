@@ -214,8 +214,9 @@ pub struct StoreStats {
 /// never acknowledges a write before that transaction has committed.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Allocates a ticket number: unique and increasing. Numbers may be skipped (a request
-    /// refused after allocation), never reused.
+    /// Allocates a ticket number: unique, and increasing from one call to the next. Numbers may
+    /// be skipped (a request refused after allocation, numbers a stopped server had reserved),
+    /// never reused.
     async fn next_ticket_number(&self) -> Result<u64, StoreError>;
 
     /// Writes one command's effects atomically: the ticket (created when

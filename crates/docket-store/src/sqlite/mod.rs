@@ -4,13 +4,16 @@
 //! write from taking its neighbours down; so writes never meet `SQLITE_BUSY`, the audit chain
 //! has exactly one writer, and a busy server pays for one commit per batch instead of one per
 //! write. Reads use a small pool of their own, which WAL mode lets run beside the writer; WAL
-//! checkpoints run on a connection of their own (`checkpoint`).
+//! checkpoints run on a connection of their own (`checkpoint`), and the writer only finishes one
+//! now and then so the WAL starts over. Ticket numbers are reserved a block at a time and handed
+//! out from memory (`numbers`).
 
 mod admin;
 mod audit;
 mod batch;
 mod checkpoint;
 mod logs;
+mod numbers;
 mod outbox;
 mod queue;
 mod state;
@@ -19,6 +22,7 @@ mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,6 +38,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::rows::db_error;
 use checkpoint::Checkpoints;
+use numbers::Numbers;
 use writer::Writer;
 
 /// How long a connection waits for a lock another connection holds (a reader checkpointing,
@@ -51,6 +56,8 @@ pub struct SqliteStore {
     /// Connections for reads (the writer's own connection, between batches, for an in-memory
     /// database).
     reader: SqlitePool,
+    /// Ticket numbers reserved and not yet handed out.
+    numbers: Arc<Numbers>,
 }
 
 impl SqliteStore {
@@ -121,9 +128,9 @@ impl SqliteStore {
                 .connect_with(options.clone())
                 .await
                 .map_err(db_error)?;
-            (reader, Some(Checkpoints::start(options).await?))
+            (reader, Some(Checkpoints::start(options, checkpoint::RESTART_AT).await?))
         };
-        Ok(Self { writer: Writer::start(writer, in_memory, checkpoints)?, reader })
+        Ok(Self { writer: Writer::start(writer, in_memory, checkpoints)?, reader, numbers: Arc::default() })
     }
 
     /// Closes every connection, waiting for writes in progress.
@@ -136,11 +143,16 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     async fn next_ticket_number(&self) -> Result<u64, StoreError> {
-        self.writer.submit(tickets::NextNumber).await
+        self.numbers.next(&self.writer).await
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        self.writer.submit(tickets::Commit::new(change)?).await
+        let created = (change.expected_version == 0).then(|| change.ticket.id.number());
+        let committed = self.writer.submit(tickets::Commit::new(change)?).await?;
+        if let Some(number) = created {
+            self.numbers.taken(number);
+        }
+        Ok(committed)
     }
 
     async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {

@@ -1,7 +1,8 @@
 //! Tickets on SQLite: the commit (ticket, events, projections, then audit, outbox and queue),
-//! ticket numbers, and the ticket queries. A commit is prepared (rows serialized) in the caller's
-//! task; the writer chains its audit records and writes it all as one constant multi-statement
-//! string, in which a stale version stops everything (see [`EXPECT_ONE_CHANGE`]).
+//! reserving ticket numbers (handed out by `numbers`), and the ticket queries. A commit is
+//! prepared (rows serialized) in the caller's task; the writer chains its audit records and
+//! writes it all as one constant multi-statement string, in which a stale version stops
+//! everything (see [`EXPECT_ONE_CHANGE`]).
 
 use docket_app::{Change, Committed, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
 use docket_core::{Event, TicketId, TicketState};
@@ -16,25 +17,25 @@ use super::writer::{Head, Sql, Write, bind};
 use crate::projection;
 use crate::rows::{self, TicketColumns, db_error, nanos, time_text, to_i64, to_unsigned};
 
-/// Allocates the next ticket number from the persistent counter.
+/// Reserves the next `.0` ticket numbers on the persistent counter; answers the last of them.
 #[derive(Debug)]
-pub(super) struct NextNumber;
+pub(super) struct ReserveNumbers(pub(super) u64);
 
-static NEXT_NUMBER: Sql = Sql::new(
-    "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number'; \
+static RESERVE_NUMBERS: Sql = Sql::new(
+    "UPDATE counters SET value = value + ? WHERE name = 'ticket_number'; \
      SELECT (SELECT value FROM counters WHERE name = 'ticket_number') AS value; ",
     1,
 );
 
-impl Write for NextNumber {
+impl Write for ReserveNumbers {
     type Output = u64;
 
     fn sql(&self) -> &'static Sql {
-        &NEXT_NUMBER
+        &RESERVE_NUMBERS
     }
 
-    fn bind(&self, _: &mut SqliteArguments) -> Result<(), StoreError> {
-        Ok(())
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, to_i64(self.0, "ticket numbers")?)
     }
 
     fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
@@ -105,13 +106,15 @@ macro_rules! write_rows {
 }
 
 /// Creates a ticket and writes its rows. A taken id or number inserts nothing, which is the
-/// conflict. Parameters: the eleven ticket columns, the number again, then `write_rows`'.
+/// conflict. The counter is raised to the number only if it is behind (a number not handed out
+/// by the store), so a normal commit leaves the counter's page alone. Parameters: the eleven
+/// ticket columns, the number twice more, then `write_rows`'.
 static CREATE: Sql = Sql::new(
     concat!(
         "INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, respond_by_ns, \
          start_by_ns, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING; \
          INSERT INTO expect_one_change VALUES (changes()); \
-         UPDATE counters SET value = MAX(value, ?) WHERE name = 'ticket_number'; ",
+         UPDATE counters SET value = ? WHERE name = 'ticket_number' AND value < ?; ",
         write_rows!()
     ),
     0,
@@ -217,6 +220,7 @@ impl Write for Commit {
             bind(args, t.start_by_ns)?;
             bind(args, t.version)?;
             bind(args, &t.body)?;
+            bind(args, t.number)?;
             bind(args, t.number)?;
         } else {
             bind(args, &t.workflow)?;

@@ -18,6 +18,11 @@
 //! the last batch left, the write, `COMMIT`; anything failing there is rolled back and retried
 //! the careful way. Writes of a batch may run in a different order than they arrived: none has
 //! been answered yet, so any order is one they could have had.
+//!
+//! Between batches, when the checkpoint task asks for it (see `checkpoint`), the writer copies
+//! the last few WAL pages into the database itself, so that its next transaction starts the WAL
+//! over; it picks a moment when no write is queued if one comes within [`DEFER_CHECKPOINT`]
+//! batches.
 
 use std::sync::OnceLock;
 
@@ -38,6 +43,9 @@ pub(super) const MAX_BATCH: usize = 64;
 
 /// Writes waiting for the writer; callers wait for room when it is full.
 const QUEUE: usize = 1024;
+
+/// Batches a due checkpoint (see `checkpoint`) may wait for a moment when no write is queued.
+const DEFER_CHECKPOINT: u32 = 32;
 
 /// How many writes of one kind share a round trip: each round trip takes the largest that is
 /// not more than the writes left, so a kind needs only these few strings in the statement cache.
@@ -288,6 +296,8 @@ async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>,
     let mut held: Option<PoolConnection<Sqlite>> = None;
     // The chain's head after the last batch that committed, while it is known.
     let mut head: Option<Head> = None;
+    // Batches since the checkpoint task asked for the writer's part of a checkpoint.
+    let mut deferred = 0;
     while close.is_none() {
         let Some(first) = inbox.recv().await else { break };
         let mut jobs: Vec<Box<dyn Job>> = Vec::new();
@@ -316,6 +326,16 @@ async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>,
                     && let Some(c) = &checkpoints
                 {
                     c.wake();
+                    // The writer's part of a checkpoint (two syncs) holds up the writes queued
+                    // meanwhile: it waits for a moment when none is, but not for ever.
+                    if c.restart_due() {
+                        if inbox.is_empty() || deferred >= DEFER_CHECKPOINT {
+                            deferred = 0;
+                            c.finish(&mut conn).await;
+                        } else {
+                            deferred += 1;
+                        }
+                    }
                 }
                 if !shared {
                     held = Some(conn);

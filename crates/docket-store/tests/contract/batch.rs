@@ -1,7 +1,8 @@
 //! SQLite's group commit, forced: a raw connection holds the write lock, so the writer waits in
 //! `BEGIN` with one write while the writes under test queue up behind it; when the lock is let
 //! go they all run in one transaction. Also: another store on the same file moving the audit
-//! chain, background checkpoints, closing, and the in-memory store under load.
+//! chain, background checkpoints, ticket numbers reserved a block at a time, closing, and the
+//! in-memory store under load.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -246,6 +247,25 @@ async fn a_background_checkpoint_copies_the_wal_into_the_database() {
         waited += Duration::from_millis(50);
     }
     assert!(size() > start, "the database file is still {start} bytes after {waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ticket_numbers_are_reserved_a_block_at_a_time() {
+    let db = Db::new().await;
+    let counter = "SELECT value FROM counters WHERE name = 'ticket_number'";
+    let mut numbers = Vec::new();
+    for _ in 0..33 {
+        numbers.push(db.store.next_ticket_number().await.unwrap());
+    }
+    assert_eq!(numbers, (1..=33).collect::<Vec<u64>>());
+    // Two writes reserved them, 32 each; the rest of the second block is reserved, not used.
+    assert_eq!(db.int(counter).await, 64);
+    // A ticket's commit leaves the counter alone when it is ahead of the number.
+    Tk::open(&*db.store, numbers[0], "deploy-service", "alice").await;
+    assert_eq!(db.int(counter).await, 64);
+    // A restarted server skips the numbers the last one had reserved.
+    let reopened = open_second(&db.path()).await;
+    assert_eq!(reopened.next_ticket_number().await.unwrap(), 65);
 }
 
 #[tokio::test]

@@ -324,14 +324,15 @@ pub(crate) async fn ticket_numbers_are_never_reused(h: &Harness) {
     Tk::open_with(store, Tk::opening(c + 10, "deploy-service", "alice", vec![], t0())).await;
     let d = store.next_ticket_number().await.unwrap();
     assert!(d > c + 10, "{d}");
-    // Numbers allocated but never used stay used after a restart.
+    // Numbers allocated but never used stay used after a restart (the restarted server's store
+    // hands out every number from here on).
     let reopened = h.reopen().await;
     let e = reopened.next_ticket_number().await.unwrap();
     assert!(e > d, "{e} after {d}");
 
     let mut tasks = Vec::new();
     for _ in 0..4 {
-        let store = h.store.clone();
+        let store = reopened.clone();
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
             for _ in 0..10 {
