@@ -4,7 +4,7 @@
 //! ticket is replaced with its current state. An approver who blocked the bot is asked on
 //! another surface (through [`App::relay`]), and the block is audited the first time.
 
-use docket_app::{App, ApprovalView, Blocked, NotifyError, OutboxMessage, Reached, Relay, RelayKind};
+use docket_app::{App, ApprovalView, NotifyError, OutboxMessage, Reached, Relay, RelayKind};
 use docket_core::policy::Outcome;
 use docket_core::{Actor, PersonId, Ticket, TicketState};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::activity::card_message;
 use crate::client::ClientError;
 use crate::conversations::{Conversations, SCOPE};
-use crate::notifier::{DeliveryError, TeamsNotifier, fingerprint};
+use crate::notifier::{DeliveryError, TeamsNotifier, audit_block, fingerprint};
 use crate::render::ApprovalCards;
 
 /// One posted copy of an approval card.
@@ -77,19 +77,7 @@ pub(crate) async fn post(
                     Some(person) => {
                         blocked.push(Unreachable { person, conversation: target.conversation_id, newly: true })
                     }
-                    None => {
-                        let conversation = target.conversation_id.as_str();
-                        let reached = Reached::Nobody;
-                        let record = Blocked {
-                            surface: "teams",
-                            person: None,
-                            conversation,
-                            ticket: &ticket.id,
-                            reached: &reached,
-                            relay_error: None,
-                        };
-                        app.audit_blocked(&record).await;
-                    }
+                    None => audit_block(app, ticket, None, &target.conversation_id, &Ok(Reached::Nobody)).await,
                 }
             }
             Err(error) => {
@@ -132,20 +120,7 @@ async fn reach_elsewhere(
     let person = &unreachable.person;
     let relayed = app.relay(&Relay { from: "teams", person, kind, message }, ticket).await;
     if unreachable.newly {
-        let (reached, error) = match &relayed {
-            Ok(reached) => (reached.clone(), None),
-            Err(error) => (Reached::Nobody, Some(error.to_string())),
-        };
-        let conversation = unreachable.conversation.as_str();
-        let record = Blocked {
-            surface: "teams",
-            person: Some(person),
-            conversation,
-            ticket: &ticket.id,
-            reached: &reached,
-            relay_error: error.as_deref(),
-        };
-        app.audit_blocked(&record).await;
+        audit_block(app, ticket, Some(person), &unreachable.conversation, &relayed).await;
     }
     relayed.map(drop)
 }

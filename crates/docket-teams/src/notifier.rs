@@ -12,7 +12,7 @@ use docket_app::{
 };
 use docket_core::policy::Outcome;
 use docket_core::ticket::StepOutcome;
-use docket_core::{Event, Ticket};
+use docket_core::{Event, PersonId, Ticket};
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{card_message, text_message};
@@ -183,6 +183,25 @@ impl TeamsNotifier {
     }
 }
 
+/// Records a block seen for the first time in the audit log, with where the message went
+/// (or why handing it on failed this time).
+pub(crate) async fn audit_block(
+    app: &App,
+    ticket: &Ticket,
+    person: Option<&PersonId>,
+    conversation: &str,
+    relayed: &Result<Reached, NotifyError>,
+) {
+    let (reached, error) = match relayed {
+        Ok(reached) => (reached.clone(), None),
+        Err(error) => (Reached::Nobody, Some(error.to_string())),
+    };
+    let relay_error = error.as_deref();
+    let blocked =
+        Blocked { surface: "teams", person, conversation, ticket: &ticket.id, reached: &reached, relay_error };
+    app.audit_blocked(&blocked).await;
+}
+
 /// Marks a conversation blocked when Teams says the bot may not write there (the kept
 /// reference, so a blocked thread marks its channel); `None` then, the result otherwise.
 async fn blocked_check<T>(
@@ -230,14 +249,7 @@ impl Elsewhere<'_> {
         };
         let conversation = self.conversation.conversation_id.as_str();
         if newly {
-            let (reached, error) = match &relayed {
-                Ok(reached) => (reached.clone(), None),
-                Err(error) => (Reached::Nobody, Some(error.to_string())),
-            };
-            let relay_error = error.as_deref();
-            let blocked =
-                Blocked { surface: "teams", person, conversation, ticket: &ticket.id, reached: &reached, relay_error };
-            self.app.audit_blocked(&blocked).await;
+            audit_block(self.app, ticket, person, conversation, &relayed).await;
         }
         match (relayed?, person) {
             (Reached::By(_), _) => Ok(()),
