@@ -22,15 +22,7 @@ async fn failed_deliveries_are_retried_with_backoff_until_they_succeed() {
         .await;
     let ticket = t.app.request(&person("alice"), &"deploy".into(), deploy("staging"), api()).await.unwrap();
     t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stats = t.app.stats().await.unwrap();
-        if stats.oldest_undelivered.is_none() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the outbox never drained: {stats:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_drained(&t).await;
     let delivered = notifier.delivered();
     assert!(delivered.len() >= 2, "{delivered:?}");
     assert!(notifier.attempts() as usize >= delivered.len() + 3);
@@ -93,15 +85,7 @@ async fn a_slow_ticket_does_not_hold_up_the_others() {
     // Released, DKT-1's messages follow, in order.
     notifier.release.add_permits(1_000);
     t.wait_for_state(&first.id, TicketState::Succeeded).await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let stats = t.app.stats().await.unwrap();
-        if stats.oldest_undelivered.is_none() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the outbox never drained: {stats:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_drained(&t).await;
     let delivered = notifier.delivered.lock().unwrap().clone();
     let ids: Vec<u64> =
         delivered.iter().filter_map(|d| d.strip_prefix("DKT-1#")).map(|id| id.parse().unwrap()).collect();
@@ -110,4 +94,17 @@ async fn a_slow_ticket_does_not_hold_up_the_others() {
     assert!(ids.len() >= 2);
     assert_eq!(ids, sorted, "DKT-1 delivered out of order");
     t.stop().await;
+}
+
+/// Waits until every notification was delivered (or given up).
+async fn wait_drained(t: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let stats = t.app.stats().await.unwrap();
+        if stats.oldest_undelivered.is_none() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the outbox never drained: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
