@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::catalog::param::Params;
 use crate::catalog::workflow::{Action, Step, Workflow};
+use crate::redact::Redactor;
 
 /// What approvers see and approve.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +25,8 @@ pub struct StepPlan {
     pub name: String,
     /// `exec`, `http`, `sql` or `wait`.
     pub kind: String,
-    /// The rendered action, without secret-bearing values (environment and header values).
+    /// The rendered action, without secret-bearing values (environment and header values) and
+    /// with every configured secret masked wherever else it was written (a URL, a body).
     pub action: serde_json::Value,
     /// What the step's dry run printed, if it has one.
     pub output: Option<String>,
@@ -32,19 +34,27 @@ pub struct StepPlan {
 
 impl StepPlan {
     /// The plan entry for `step` rendered with `params`; `output` is the dry run's output.
-    pub fn new(step: &Step, params: &Params, output: Option<String>) -> Self {
+    /// Secrets are masked in both, so a plan is never stored or shown with one.
+    pub fn new(step: &Step, params: &Params, output: Option<String>, redactor: &Redactor) -> Self {
         Self {
             name: step.name.clone(),
             kind: step.action.kind().to_owned(),
-            action: describe(&step.action, params),
-            output,
+            action: describe(&step.action, params, redactor),
+            output: output.map(|text| redactor.redact(&text)),
         }
     }
 }
 
 /// A description of `action` rendered with `params`, safe to show: environment variables and
-/// headers appear by name only, since their values are where secrets live.
-pub fn describe(action: &Action, params: &Params) -> serde_json::Value {
+/// headers appear by name only, since their values are where secrets live, and a secret written
+/// anywhere else (a URL's userinfo, path or query, a body) is masked.
+pub fn describe(action: &Action, params: &Params, redactor: &Redactor) -> serde_json::Value {
+    let mut described = describe_unmasked(action, params);
+    redactor.redact_json(&mut described);
+    described
+}
+
+fn describe_unmasked(action: &Action, params: &Params) -> serde_json::Value {
     match action {
         Action::Exec(e) => json!({
             "argv": e.argv.iter().map(|t| t.render(params)).collect::<Vec<_>>(),
@@ -68,8 +78,8 @@ pub fn describe(action: &Action, params: &Params) -> serde_json::Value {
 
 /// The rendered plan of every step of `workflow`, with no dry-run output: what a workflow
 /// without `plan` steps shows approvers.
-pub fn render_plan(workflow: &Workflow, params: &Params) -> Plan {
-    Plan { steps: workflow.steps.iter().map(|s| StepPlan::new(s, params, None)).collect() }
+pub fn render_plan(workflow: &Workflow, params: &Params, redactor: &Redactor) -> Plan {
+    Plan { steps: workflow.steps.iter().map(|s| StepPlan::new(s, params, None, redactor)).collect() }
 }
 
 /// A SHA-256 plan digest.

@@ -45,7 +45,7 @@ impl App {
                 ));
             }
             let Some(dry_run) = &step.plan else {
-                steps.push(StepPlan::new(step, &ticket.params, None));
+                steps.push(StepPlan::new(step, &ticket.params, None, &self.inner.rules.redactor));
                 continue;
             };
             let runner = self.inner.runners.get(dry_run.kind()).ok_or_else(|| {
@@ -79,7 +79,7 @@ impl App {
                 }
                 return Err(self.inner.rules.redactor.redact(&error));
             }
-            steps.push(StepPlan::new(step, &ticket.params, Some(output)));
+            steps.push(StepPlan::new(step, &ticket.params, Some(output), &self.inner.rules.redactor));
         }
         Ok(Plan { steps })
     }

@@ -240,7 +240,11 @@ impl Driven {
 
     /// Records the rendered plan (as the engine does for workflows without dry runs).
     pub(crate) fn plan(&mut self, world: &World, now: Timestamp) {
-        let plan = docket_core::plan::render_plan(&world.workflow, &self.ticket.params);
+        let plan = docket_core::plan::render_plan(
+            &world.workflow,
+            &self.ticket.params,
+            &docket_core::redact::Redactor::default(),
+        );
         self.run(world, Command::RecordPlan { result: Ok(plan) }, &Actor::System, now).unwrap();
     }
 

@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod oidc;
 mod ops;
+mod secrets;
 mod support;
 mod tickets;
 mod ui;
