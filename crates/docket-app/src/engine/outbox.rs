@@ -164,14 +164,17 @@ async fn deliver_one(app: &App, message: OutboxMessage) -> Result<(), AppError> 
         Err(error) => {
             let attempts = message.attempts + 1;
             let permanent = matches!(error, NotifyError::Permanent(_));
+            let error = app.inner.rules.redactor.redact(&error.to_string());
+            let notifier = &message.message.notifier;
             let retry_at = if permanent || attempts >= app.inner.settings.outbox_max_attempts {
-                tracing::warn!(notifier = %message.message.notifier, ticket = %ticket.id, %error, attempts,
-                    "giving up on a notification");
+                tracing::warn!(%notifier, ticket = %ticket.id, %error, attempts, "giving up on a notification");
                 None
             } else {
-                now.checked_add(backoff(app, attempts)).ok()
+                let wait = backoff(app, attempts);
+                tracing::warn!(%notifier, ticket = %ticket.id, %error, attempts, retry_in_ms = wait.as_millis() as u64,
+                    "a notification could not be delivered; it will be tried again");
+                now.checked_add(wait).ok()
             };
-            let error = app.inner.rules.redactor.redact(&error.to_string());
             app.store().outbox_failed(message.id, &error, retry_at).await?;
         }
     }

@@ -102,3 +102,40 @@ async fn slack_errors_map_to_transient_or_permanent() {
     let error = SlackClient::new(&impatient).unwrap().post_ephemeral("C1", "U1", None, "x").await.unwrap_err();
     assert!(error.is_transient());
 }
+
+/// Regression: the outbox drops a delivery after 30 s. A sending edit dropped mid-call used to
+/// leave its claim on the message behind, so every later edit of that message waited forever
+/// for a sender that was gone (approval messages kept their buttons, the rows stuck at their
+/// last attempt with "no answer within 30s").
+#[tokio::test]
+async fn an_edit_dropped_mid_call_does_not_stall_later_edits_of_that_message() {
+    let fake = FakeSlack::start().await;
+    let client = SlackClient::new(&settings(&fake)).unwrap();
+    let (channel, ts) = client.post_message("C1", None, "v0", &json!([])).await.unwrap();
+
+    // Dropped while it waits out a 429, with nobody waiting behind it.
+    let blocks = json!([]);
+    fake.rate_limit("chat.update", 1, 5);
+    let dropped = tokio::time::timeout(Duration::from_millis(300), client.update_message(&channel, &ts, "v1", &blocks));
+    assert!(dropped.await.is_err(), "the edit should still be waiting out its Retry-After");
+    let next = tokio::time::timeout(Duration::from_secs(3), client.update_message(&channel, &ts, "v2", &blocks));
+    next.await.expect("a later edit of the same message is sent, not stalled").unwrap();
+    assert_eq!(fake.messages()[0].text, "v2");
+
+    // Dropped with an edit waiting behind it: the waiting edit takes over the send.
+    fake.rate_limit("chat.update", 1, 5);
+    let sender = {
+        let (client, channel, ts) = (client.clone(), channel.clone(), ts.clone());
+        tokio::spawn(async move { client.update_message(&channel, &ts, "v3", &json!([])).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiter = {
+        let (client, channel, ts) = (client.clone(), channel.clone(), ts.clone());
+        tokio::spawn(async move { client.update_message(&channel, &ts, "v4", &json!([])).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sender.abort();
+    let taken_over = tokio::time::timeout(Duration::from_secs(10), waiter).await;
+    taken_over.expect("the waiting edit finishes on its own").unwrap().unwrap();
+    assert_eq!(fake.messages()[0].text, "v4");
+}
