@@ -27,7 +27,7 @@ pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
 };
-pub use app::{Blocked, Reached};
+pub use app::{Blocked, Reached, SessionChange};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

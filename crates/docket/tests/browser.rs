@@ -1,15 +1,21 @@
-//! The web UI in headless Chromium: starts `docket demo` on a free port and runs the
-//! Playwright walkthrough in `crates/docket-web/browser/` against it (alice requests a prod
-//! deploy, a bad version is shown next to its field, her approve button is absent and a forged
-//! POST is refused, bob and carol approve from a phone-sized browser, the logs stream into her
-//! open page until the ticket succeeds). It saves the screenshots in `docs/screenshots/`.
+//! The web UI in headless Chromium, driven by the Playwright scripts in
+//! `crates/docket-web/browser/`:
+//!
+//! - the demo walkthrough against `docket demo` on a free port (alice requests a prod deploy, a
+//!   bad version is shown next to its field, her approve button is absent and a forged POST is
+//!   refused, bob and carol approve from a phone-sized browser, the logs stream into her open
+//!   page until the ticket succeeds); it saves the screenshots in `docs/screenshots/`;
+//! - signing in to `docket serve` through a certified OpenID provider (node `oidc-provider`,
+//!   `provider.mjs`, in its default configuration): the browser logs in on the provider's own
+//!   page and lands on Docket's home page as alice. That provider keeps the email out of the
+//!   ID token, so this works only if Docket asks UserInfo.
 //!
 //! Needs Debian's `chromium` and `npm ci` in `crates/docket-web/browser/`; `.ci/run` does both.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long the whole walkthrough may take.
@@ -42,33 +48,65 @@ fn missing(browser_dir: &Path) -> Vec<String> {
     if Command::new("node").arg("--version").output().is_err() {
         out.push("Node.js (apt-get install -y nodejs npm)".to_owned());
     }
-    if !browser_dir.join("node_modules/playwright-core").exists() {
-        out.push(format!("playwright-core (npm ci in {})", browser_dir.display()));
+    for package in ["playwright-core", "oidc-provider"] {
+        if !browser_dir.join("node_modules").join(package).exists() {
+            out.push(format!("{package} (npm ci in {})", browser_dir.display()));
+        }
     }
     out
+}
+
+fn browser_dir() -> PathBuf {
+    let dir = repo().join("crates/docket-web/browser");
+    let missing = missing(&dir);
+    assert!(missing.is_empty(), "the browser test needs {}; `.ci/run` installs them", missing.join(", "));
+    dir
 }
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_ready(base: &str) {
+/// Waits until `url` answers with success.
+fn wait_for(url: &str, what: &str) {
     let client = reqwest::blocking::Client::new();
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {
-        if client.get(format!("{base}/readyz")).send().is_ok_and(|r| r.status().is_success()) {
+        if client.get(url).send().is_ok_and(|r| r.status().is_success()) {
             return;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    panic!("the demo did not become ready");
+    panic!("{what} did not become ready");
+}
+
+/// Runs `node script args…` in `dir` with Chromium's path, its output to `log`; returns how
+/// it ended and what it printed.
+fn run_script(dir: &Path, script: &str, args: &[&str], log: &Path) -> (ExitStatus, String) {
+    let node = Command::new("node")
+        .current_dir(dir)
+        .arg(script)
+        .args(args)
+        .env("CHROMIUM", chromium())
+        .stdout(std::fs::File::create(log).unwrap())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut node = Killed(node);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = node.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < LIMIT, "{script} took longer than {LIMIT:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (status, std::fs::read_to_string(log).unwrap())
 }
 
 #[test]
 fn the_demo_walkthrough_in_headless_chromium() {
-    let browser_dir = repo().join("crates/docket-web/browser");
-    let missing = missing(&browser_dir);
-    assert!(missing.is_empty(), "the browser test needs {}; `.ci/run` installs them", missing.join(", "));
+    let browser_dir = browser_dir();
     let temp = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let demo = Command::new(env!("CARGO_BIN_EXE_docket"))
@@ -80,31 +118,13 @@ fn the_demo_walkthrough_in_headless_chromium() {
         .unwrap();
     let _demo = Killed(demo);
     let base = format!("http://{listen}");
-    wait_ready(&base);
+    wait_for(&format!("{base}/readyz"), "the demo");
 
     let shots = repo().join("docs/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let log = temp.path().join("walkthrough.log");
-    let node = Command::new("node")
-        .current_dir(&browser_dir)
-        .arg("walkthrough.mjs")
-        .arg(&base)
-        .arg(&shots)
-        .env("CHROMIUM", chromium())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut node = Killed(node);
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = node.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(started.elapsed() < LIMIT, "the walkthrough took longer than {LIMIT:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let output = std::fs::read_to_string(&log).unwrap();
+    let shots_arg = shots.to_str().unwrap();
+    let (status, output) = run_script(&browser_dir, "walkthrough.mjs", &[&base, shots_arg], &log);
     assert!(status.success(), "the walkthrough failed ({status}):\n{output}");
     for check in [
         "a bad version shows its error next to the field",
@@ -126,5 +146,78 @@ fn the_demo_walkthrough_in_headless_chromium() {
         "audit",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "no screenshot {shot}.png");
+    }
+}
+
+/// `docket serve`'s configuration: alice, whose email the provider knows, signs in with it.
+fn serve_config(listen: &str, issuer: &str) -> String {
+    format!(
+        r#"server: {{ listen: {listen}, public_url: http://{listen} }}
+storage: {{ url: sqlite://./docket.db }}
+catalog: ./workflows
+people:
+  - {{ id: alice, name: Alice Ng, email: alice@example.com }}
+policies:
+  - {{ name: all, when: "true", auto_approve: true }}
+web:
+  oidc: {{ issuer: {issuer}, client_id: docket, client_secret: docket-test-secret }}
+"#
+    )
+}
+
+#[test]
+fn signs_in_through_a_certified_openid_provider_in_headless_chromium() {
+    let browser_dir = browser_dir();
+    let temp = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let provider_port = free_port().to_string();
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+
+    let provider_log = temp.path().join("provider.log");
+    let provider = Command::new("node")
+        .current_dir(&browser_dir)
+        .args(["provider.mjs", &provider_port, &base])
+        .stdout(std::fs::File::create(&provider_log).unwrap())
+        .stderr(std::fs::File::create(temp.path().join("provider.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let _provider = Killed(provider);
+    wait_for(&format!("{issuer}/.well-known/openid-configuration"), "the OpenID provider");
+
+    std::fs::create_dir_all(temp.path().join("workflows")).unwrap();
+    std::fs::write(temp.path().join("docket.yaml"), serve_config(&listen, &issuer)).unwrap();
+    let docket_log = temp.path().join("docket.log");
+    let docket = Command::new(env!("CARGO_BIN_EXE_docket"))
+        .current_dir(temp.path())
+        .env("RUST_LOG", "warn")
+        .env_remove("DOCKET_CONFIG")
+        .args(["serve", "--config", "docket.yaml"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&docket_log).unwrap())
+        .spawn()
+        .unwrap();
+    let _docket = Killed(docket);
+    wait_for(&format!("{base}/readyz"), "docket serve");
+
+    let log = temp.path().join("signin.log");
+    let (status, output) = run_script(&browser_dir, "signin.mjs", &[&base, &issuer], &log);
+    let provider_said = std::fs::read_to_string(&provider_log).unwrap();
+    let docket_said = std::fs::read_to_string(&docket_log).unwrap();
+    let everything = format!("{output}\n--- provider:\n{provider_said}\n--- docket:\n{docket_said}");
+    assert!(status.success(), "the sign-in failed ({status}):\n{everything}");
+    for check in [
+        "Docket sent the browser to the provider",
+        "the provider shows its own login page",
+        "signed in to Docket as alice (Alice Ng)",
+        "signed out",
+        "sign-in passed",
+    ] {
+        assert!(output.contains(check), "`{check}` missing from:\n{everything}");
+    }
+    // The code was exchanged (with the secret by Basic, the client's registered method) and
+    // the email came from UserInfo (`/me`), asked with the access token.
+    for call in ["POST /token 200", "GET /me 200"] {
+        assert!(provider_said.contains(call), "the provider never answered `{call}`:\n{everything}");
     }
 }

@@ -93,6 +93,8 @@ async fn demo_sign_in(web: &Web, here: &str) -> Result<axum::response::Response,
         return Err(UiError::Forbidden("The demo has no people to act as.".to_owned()));
     };
     let id = session::create(&web.app, &first).await?;
+    let details = serde_json::json!({ "method": "demo" });
+    web.app.audit_session("web", &first, docket_app::SessionChange::SignedIn, details).await;
     let mut response = Redirect::to(here).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
     Ok(response)

@@ -1,18 +1,19 @@
 //! Signing in and out: `/login` (to the OpenID Connect provider, or a page saying how to get
 //! access when none is configured), `/auth/callback` (back from the provider: state, code,
 //! ID token, then the person by OIDC subject or email), `/logout`, and the demo's switch.
-//! Every failed sign-in is audited.
+//! Every sign-in, sign-out and failed sign-in is audited.
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use docket_app::SessionChange;
 use serde::Deserialize;
 
 use super::auth::Viewer;
 use super::form::FormData;
 use super::form::UiQuery;
-use super::oidc::Pending;
+use super::oidc::{LoginError, Pending};
 use super::page::{UiError, render};
 use super::session::{self, SCOPE};
 use crate::Web;
@@ -100,11 +101,44 @@ pub(crate) async fn page(
 pub(crate) struct Callback {
     code: Option<String>,
     state: Option<String>,
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
 
-/// `GET /auth/callback?code=…&state=…`
+/// The title of a refused callback's page.
+const FAILED: &str = "Sign-in did not work";
+
+/// A refused callback: a sign-in page with the reason, and an audit record.
+struct Refuse<'a> {
+    web: &'a Web,
+    provider: String,
+}
+
+impl Refuse<'_> {
+    /// The page for a refusal. `ends` says whether the sign-in in progress is over (the
+    /// callback carried its state); a callback that did not is refused without touching it,
+    /// so a forged or stray callback cannot end the genuine sign-in.
+    async fn page(
+        &self,
+        status: StatusCode,
+        title: &str,
+        message: String,
+        audit: String,
+        ends: bool,
+    ) -> Result<Response, UiError> {
+        self.web.app.audit_rejected_credentials("web", &audit).await;
+        let mut response = signin_page(status, title, &message, self.provider.clone())?;
+        if ends {
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", self.web.ui.secure, 0));
+        }
+        Ok(response)
+    }
+}
+
+/// `GET /auth/callback?code=…&state=…&iss=…`
 pub(crate) async fn callback(
     State(web): State<Web>,
     headers: HeaderMap,
@@ -113,89 +147,92 @@ pub(crate) async fn callback(
     let Some(provider) = &web.ui.oidc else {
         return Err(UiError::NotFound("Web sign-in is not set up on this server.".to_owned()));
     };
-    let name = provider.name();
-    let refuse = |status: StatusCode, title: &str, message: String, audit: String| {
-        let web = web.clone();
-        let name = name.clone();
-        let title = title.to_owned();
-        async move {
-            web.app.audit_rejected_credentials("web", &audit).await;
-            let mut response = signin_page(status, &title, &message, name)?;
-            response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(LOGIN_COOKIE, "", web.ui.secure, 0));
-            Ok::<Response, UiError>(response)
-        }
-    };
-    if let Some(error) = &query.error {
-        let description = query.error_description.clone().unwrap_or_default();
-        let message = format!("The sign-in provider said: {error} {description}");
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "Sign-in did not work",
-            message,
-            format!("sign-in refused by the provider: {error}"),
-        )
-        .await;
-    }
+    let refuse = Refuse { web: &web, provider: provider.name() };
+    let not_started =
+        "This sign-in was not started from this browser, was already used, or took too long. Start again.";
+    // Only the state this browser's cookie holds reaches the sign-in in progress.
     let expected = session::read_cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    let (Some(state), Some(code)) = (query.state.as_deref(), query.code.as_deref()) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Sign-in did not work",
-            "The provider sent no code or state.".to_owned(),
-            "sign-in callback without code or state".to_owned(),
-        )
-        .await;
+    let Some(state) = query.state.as_deref() else {
+        let audit = "sign-in callback without a state".to_owned();
+        return refuse
+            .page(StatusCode::BAD_REQUEST, FAILED, "The provider sent no state.".to_owned(), audit, false)
+            .await;
     };
+    if expected.is_empty() || !session::same_token(state, expected) {
+        let audit = "sign-in callback with an unknown or reused state: not the one this browser started".to_owned();
+        return refuse.page(StatusCode::BAD_REQUEST, FAILED, not_started.to_owned(), audit, false).await;
+    }
     let key = format!("login:{}", session::sha256_hex(state));
-    let pending = if !expected.is_empty() && session::same_token(state, expected) {
-        let now = web.app.clock_now();
-        let pending = web.app.recall(SCOPE, &key).await?.and_then(|json| serde_json::from_str::<Pending>(&json).ok());
-        pending.filter(|p| p.expires > now)
-    } else {
-        None
-    };
+    let now = web.app.clock_now();
+    let pending = web.app.recall(SCOPE, &key).await?.and_then(|json| serde_json::from_str::<Pending>(&json).ok());
+    let pending = pending.filter(|p| p.expires > now);
     // Each sign-in is finished at most once.
     let first = pending.is_some() && web.app.remember_first(SCOPE, &format!("{key}:used"), "1").await?;
     let (Some(pending), true) = (pending, first) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Sign-in did not work",
-            "This sign-in was not started from this browser, was already used, or took too long. Start again."
-                .to_owned(),
-            "sign-in callback with an unknown or reused state".to_owned(),
-        )
-        .await;
+        let audit = "sign-in callback with an unknown or reused state".to_owned();
+        return refuse.page(StatusCode::BAD_REQUEST, FAILED, not_started.to_owned(), audit, true).await;
     };
-    let claims = match provider.finish(code, &pending).await {
-        Ok(claims) => claims,
-        Err(error) => {
-            tracing::warn!(%error, "a sign-in failed");
-            return refuse(
-                StatusCode::UNAUTHORIZED,
-                "Sign-in did not work",
-                format!("{error}."),
-                format!("sign-in failed: {error}"),
-            )
+    if let Err(error) = provider.check_issuer(query.iss.as_deref()).await {
+        tracing::warn!(%error, "a sign-in response from another issuer");
+        return refuse
+            .page(StatusCode::BAD_REQUEST, FAILED, format!("{error}."), format!("sign-in failed: {error}"), true)
             .await;
-        }
+    }
+    if let Some(error) = &query.error {
+        let description = query.error_description.clone().unwrap_or_default();
+        let message = format!("The sign-in provider said: {error} {description}");
+        let audit = format!("sign-in refused by the provider: {error}");
+        return refuse.page(StatusCode::UNAUTHORIZED, FAILED, message, audit, true).await;
+    }
+    let Some(code) = query.code.as_deref() else {
+        let audit = "sign-in callback without a code".to_owned();
+        return refuse
+            .page(StatusCode::BAD_REQUEST, FAILED, "The provider sent no code.".to_owned(), audit, true)
+            .await;
+    };
+    let failed = |error: LoginError| {
+        tracing::warn!(%error, "a sign-in failed");
+        refuse.page(StatusCode::UNAUTHORIZED, FAILED, format!("{error}."), format!("sign-in failed: {error}"), true)
+    };
+    let signed = match provider.finish(code, &pending).await {
+        Ok(signed) => signed,
+        Err(error) => return failed(error).await,
     };
     let directory = &web.app.rules().directory;
-    let person =
-        directory.by_subject(&claims.sub).or_else(|| claims.verified_email().and_then(|e| directory.by_email(e)));
+    let mut claims = signed.claims.clone();
+    let mut userinfo = false;
+    let by_subject = directory.by_subject(&claims.sub);
+    // Without a subject match, the email decides; a provider that left it out of the ID
+    // token is asked for it.
+    if by_subject.is_none() && claims.verified_email().is_none() {
+        match provider.complete(&signed).await {
+            Ok(Some(completed)) => (claims, userinfo) = (completed, true),
+            Ok(None) => {}
+            Err(error) => return failed(error).await,
+        }
+    }
+    let (person, matched_by) = match by_subject {
+        Some(person) => (Some(person), "oidc_subject"),
+        None => (claims.verified_email().and_then(|e| directory.by_email(e)), "email"),
+    };
     let Some(person) = person else {
         let who = claims.verified_email().map_or_else(|| format!("subject {}", claims.sub), str::to_owned);
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "You are not in Docket's people",
-            format!(
-                "You signed in as {who}, but nobody in Docket's directory has that email or sign-in subject. \
-                 Ask an administrator to add you to `people` in docket.yaml."
-            ),
-            format!("sign-in by someone not in the directory: {who}"),
-        )
-        .await;
+        let message = format!(
+            "You signed in as {who}, but nobody in Docket's directory has that email or sign-in subject. \
+             Ask an administrator to add you to `people` in docket.yaml."
+        );
+        let audit = format!("sign-in by someone not in the directory: {who}");
+        return refuse.page(StatusCode::FORBIDDEN, "You are not in Docket's people", message, audit, true).await;
     };
     let id = session::create(&web.app, &person.id).await?;
+    let details = serde_json::json!({
+        "method": "oidc",
+        "issuer": provider.issuer(),
+        "subject": claims.sub,
+        "matched_by": matched_by,
+        "userinfo": userinfo,
+    });
+    web.app.audit_session("web", &person.id, SessionChange::SignedIn, details).await;
     // Sessions last hours and sign-ins minutes: whatever is older than two days is over.
     if let Err(error) = web.app.forget_older(SCOPE, std::time::Duration::from_secs(2 * 24 * 3600)).await {
         tracing::warn!(%error, "could not prune old sessions");
@@ -211,6 +248,8 @@ pub(crate) async fn callback(
 pub(crate) async fn logout(State(web): State<Web>, viewer: Viewer, form: FormData) -> Result<Response, UiError> {
     viewer.check_csrf(&web, &form, "sign out").await?;
     session::end(&web.app, &viewer.session_id, &viewer.session).await?;
+    let details = serde_json::json!({ "method": "sign out" });
+    web.app.audit_session("web", &viewer.person, SessionChange::SignedOut, details).await;
     if web.ui.demo {
         let mut response = Redirect::to("/").into_response();
         response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
@@ -232,7 +271,11 @@ pub(crate) async fn switch(State(web): State<Web>, viewer: Viewer, form: FormDat
         return Err(UiError::BadRequest(format!("There is no sample person `{wanted}`.")));
     };
     session::end(&web.app, &viewer.session_id, &viewer.session).await?;
+    let out = serde_json::json!({ "method": "demo switch", "to": person.id.to_string() });
+    web.app.audit_session("web", &viewer.person, SessionChange::SignedOut, out).await;
     let id = session::create(&web.app, &person.id).await?;
+    let details = serde_json::json!({ "method": "demo switch", "from": viewer.person.to_string() });
+    web.app.audit_session("web", &person.id, SessionChange::SignedIn, details).await;
     let mut response = Redirect::to(&local(form.get("next"))).into_response();
     response.headers_mut().insert(header::SET_COOKIE, session::session_cookie(&id, web.ui.secure));
     Ok(response)

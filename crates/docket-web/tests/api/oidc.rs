@@ -1,15 +1,18 @@
 //! Web sign-in against a fake OpenID Connect provider on a real loopback socket, with an RSA
-//! key made here: discovery, the authorize redirect (PKCE S256, state, nonce), the token
-//! endpoint (checks the code, redirect URI, verifier and client secret) and the key set.
-//! Cases: a sign-in that works, a wrong `state`, a token signed with another key, and a person
-//! Docket does not know — each refusal audited, none leaving a session.
+//! key made here: discovery, the authorize redirect (PKCE S256, state, nonce, and `iss` as RFC
+//! 9207 has it), the token endpoint (checks the code, redirect URI, verifier and client secret,
+//! in the body or with Basic as the provider registered it), UserInfo (checks the access
+//! token) and the key set. Cases: a sign-in that works, with the email in the ID token or only
+//! in UserInfo; a wrong `state`, also followed by the real callback; a token signed with another
+//! key; a UserInfo answer about someone else; a wrong or missing `iss`; a person Docket does
+//! not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Router;
 use axum::extract::{Form, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
@@ -49,6 +52,31 @@ struct Login {
     forge: bool,
     /// Whether the provider vouches for the email.
     verified: bool,
+    /// Whether the ID token carries the email; UserInfo always does (certified providers
+    /// keep it out of the ID token when they issue an access token for UserInfo).
+    email_in_id_token: bool,
+    /// The subject UserInfo answers with (the ID token's, unless a test says otherwise).
+    userinfo_sub: Option<String>,
+    /// UserInfo answers with a signed JWT (`application/jwt`) instead of JSON.
+    signed_userinfo: bool,
+    /// The `iss` the authorization response carries (`None`: none).
+    iss: Iss,
+    /// Whether discovery says responses carry `iss` (RFC 9207).
+    advertise_iss: bool,
+    /// The client is registered for client_secret_basic and discovery offers both methods
+    /// (as `oidc-provider` does); otherwise only client_secret_post (as Slack does).
+    basic: bool,
+}
+
+/// The `iss` parameter of the authorization response.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Iss {
+    /// The provider's issuer.
+    Right,
+    /// Another provider's.
+    Wrong,
+    /// None.
+    Missing,
 }
 
 struct Issued {
@@ -61,18 +89,27 @@ struct Fake {
     issuer: String,
     login: Mutex<Login>,
     codes: Mutex<HashMap<String, Issued>>,
+    /// Access tokens issued, and the subject each is for.
+    access: Mutex<HashMap<String, String>>,
+    /// The `Authorization` headers UserInfo was called with.
+    userinfo_calls: Mutex<Vec<String>>,
 }
 
 async fn discovery(State(fake): State<Arc<Fake>>) -> Response {
     let i = &fake.issuer;
+    let login = fake.login.lock().unwrap().clone();
+    let methods =
+        if login.basic { json!(["client_secret_basic", "client_secret_post"]) } else { json!(["client_secret_post"]) };
     axum::Json(json!({
         "issuer": i,
         "authorization_endpoint": format!("{i}/authorize"),
         "token_endpoint": format!("{i}/token"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
         "jwks_uri": format!("{i}/jwks"),
         "response_types_supported": ["code"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post"],
+        "token_endpoint_auth_methods_supported": methods,
+        "authorization_response_iss_parameter_supported": login.advertise_iss,
     }))
     .into_response()
 }
@@ -89,14 +126,46 @@ async fn authorize(State(fake): State<Arc<Fake>>, Query(q): Query<HashMap<String
         redirect_uri: q["redirect_uri"].clone(),
     };
     fake.codes.lock().unwrap().insert(code.clone(), issued);
-    Redirect::to(&format!("{}?code={code}&state={}", q["redirect_uri"], q["state"])).into_response()
+    let mut back = url::Url::parse(&q["redirect_uri"]).unwrap();
+    back.query_pairs_mut().append_pair("code", &code).append_pair("state", &q["state"]);
+    let iss = match fake.login.lock().unwrap().iss {
+        Iss::Right => Some(fake.issuer.clone()),
+        Iss::Wrong => Some("http://127.0.0.1:9/elsewhere".to_owned()),
+        Iss::Missing => None,
+    };
+    if let Some(iss) = iss {
+        back.query_pairs_mut().append_pair("iss", &iss);
+    }
+    Redirect::to(back.as_str()).into_response()
 }
 
-async fn token(State(fake): State<Arc<Fake>>, Form(form): Form<HashMap<String, String>>) -> Response {
+/// The client id and secret, from the body or from Basic, whichever the client is registered
+/// for (the other is refused, as `oidc-provider` refuses it).
+fn client_credentials(basic: bool, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<(String, String)> {
+    if !basic {
+        let pair = (form.get("client_id")?.clone(), form.get("client_secret")?.clone());
+        return headers.get(header::AUTHORIZATION).is_none().then_some(pair);
+    }
+    if form.contains_key("client_secret") {
+        return None;
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(value).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().unwrap().1.into_owned();
+    Some((decode(id), decode(secret)))
+}
+
+async fn token(
+    State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     let refuse = |error: &str| (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": error }))).into_response();
+    let login = fake.login.lock().unwrap().clone();
+    let credentials = client_credentials(login.basic, &headers, &form);
     if form.get("grant_type").map(String::as_str) != Some("authorization_code")
-        || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
-        || form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+        || credentials != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned()))
     {
         return refuse("invalid_client");
     }
@@ -109,19 +178,39 @@ async fn token(State(fake): State<Arc<Fake>>, Form(form): Form<HashMap<String, S
     {
         return refuse("invalid_grant");
     }
-    let login = fake.login.lock().unwrap().clone();
     let now = jiff::Timestamp::now().as_second();
-    let claims = json!({
-        "iss": fake.issuer, "aud": CLIENT_ID, "sub": login.sub, "email": login.email, "email_verified": login.verified,
-        "nonce": issued.nonce, "iat": now, "exp": now + 300,
+    let mut claims = json!({
+        "iss": fake.issuer, "aud": CLIENT_ID, "sub": login.sub, "nonce": issued.nonce, "iat": now, "exp": now + 300,
     });
+    if login.email_in_id_token {
+        claims["email"] = json!(login.email);
+        claims["email_verified"] = json!(login.verified);
+    }
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some("k1".to_owned());
     let signer = key(usize::from(login.forge));
     let der = signer.to_pkcs1_der().unwrap();
     let id_token =
         jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes())).unwrap();
-    axum::Json(json!({ "access_token": "at", "token_type": "Bearer", "id_token": id_token })).into_response()
+    let access_token = format!("at-{}-{}", login.sub, fake.access.lock().unwrap().len());
+    fake.access.lock().unwrap().insert(access_token.clone(), login.sub.clone());
+    axum::Json(json!({ "access_token": access_token, "token_type": "Bearer", "id_token": id_token })).into_response()
+}
+
+async fn userinfo(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    fake.userinfo_calls.lock().unwrap().push(authorization.clone());
+    let sub = authorization.strip_prefix("Bearer ").and_then(|t| fake.access.lock().unwrap().get(t).cloned());
+    let Some(sub) = sub else {
+        let challenge = [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")];
+        return (StatusCode::UNAUTHORIZED, challenge).into_response();
+    };
+    let login = fake.login.lock().unwrap().clone();
+    if login.signed_userinfo {
+        return ([(header::CONTENT_TYPE, "application/jwt")], "eyJhbGciOiJSUzI1NiJ9.e30.c2ln").into_response();
+    }
+    let sub = login.userinfo_sub.unwrap_or(sub);
+    axum::Json(json!({ "sub": sub, "email": login.email, "email_verified": login.verified })).into_response()
 }
 
 async fn jwks() -> Response {
@@ -142,11 +231,18 @@ async fn start(login: Login) -> (TestApp, Browser, Arc<Fake>) {
 async fn start_with(login: Login, docket_yaml: &str) -> (TestApp, Browser, Arc<Fake>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
-    let fake = Arc::new(Fake { issuer: issuer.clone(), login: Mutex::new(login), codes: Mutex::new(HashMap::new()) });
+    let fake = Arc::new(Fake {
+        issuer: issuer.clone(),
+        login: Mutex::new(login),
+        codes: Mutex::new(HashMap::new()),
+        access: Mutex::new(HashMap::new()),
+        userinfo_calls: Mutex::new(Vec::new()),
+    });
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/authorize", get(authorize))
         .route("/token", post(token))
+        .route("/userinfo", get(userinfo))
         .route("/jwks", get(jwks))
         .with_state(fake.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -163,7 +259,18 @@ async fn start_with(login: Login, docket_yaml: &str) -> (TestApp, Browser, Arc<F
 }
 
 fn alice() -> Login {
-    Login { sub: "idp|alice".to_owned(), email: "Alice@Example.com".to_owned(), forge: false, verified: true }
+    Login {
+        sub: "idp|alice".to_owned(),
+        email: "Alice@Example.com".to_owned(),
+        forge: false,
+        verified: true,
+        email_in_id_token: true,
+        userinfo_sub: None,
+        signed_userinfo: false,
+        iss: Iss::Right,
+        advertise_iss: true,
+        basic: false,
+    }
 }
 
 /// Goes to the provider from `/login` and comes back with its redirect: the callback path.
@@ -179,12 +286,32 @@ async fn round_trip(browser: &mut Browser) -> String {
 }
 
 async fn failures(kit: &TestApp) -> Vec<String> {
+    audited(kit, "web.authentication_failed").await.into_iter().map(|(_, details)| details.to_string()).collect()
+}
+
+/// The actor and details of every audit record with `action`.
+async fn audited(kit: &TestApp, action: &str) -> Vec<(String, serde_json::Value)> {
     let records = kit.app.audit_records(0, 1000).await.unwrap();
-    records
-        .into_iter()
-        .filter(|r| r.entry.action == "web.authentication_failed")
-        .map(|r| r.entry.details.to_string())
-        .collect()
+    records.into_iter().filter(|r| r.entry.action == action).map(|r| (r.entry.actor, r.entry.details)).collect()
+}
+
+/// The callback path with its `state` replaced by `state` (or left out when `None`).
+fn with_state(callback: &str, state: Option<&str>) -> String {
+    let (path, query) = callback.split_once('?').unwrap();
+    let pairs: Vec<String> = query
+        .split('&')
+        .filter_map(|pair| match (pair.starts_with("state="), state) {
+            (true, Some(state)) => Some(format!("state={state}")),
+            (true, None) => None,
+            (false, _) => Some(pair.to_owned()),
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
+}
+
+/// Whose name the page header shows.
+fn signed_in_as(page: &crate::browser::Page, id: &str, name: &str) -> bool {
+    page.body.contains(&format!("title=\"{id}\">{name}</span>"))
 }
 
 #[tokio::test]
@@ -283,4 +410,162 @@ async fn without_a_reachable_provider_sign_in_says_so() {
     let page = browser.get("/login").await;
     assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(page.body.contains("Sign-in is unavailable"));
+}
+
+#[tokio::test]
+async fn signs_in_when_the_email_is_only_in_userinfo() {
+    let (kit, mut browser, fake) = start(Login { email_in_id_token: false, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let back = browser.get(&callback).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), "/tickets");
+    let page = browser.visit("/tickets").await;
+    assert!(signed_in_as(&page, "alice", "Alice Ng"), "{}", page.body);
+    let calls = fake.userinfo_calls.lock().unwrap().clone();
+    assert_eq!(calls, vec!["Bearer at-idp|alice-0".to_owned()], "UserInfo is asked once, with the access token");
+    let signed_in = audited(&kit, "web.signed_in").await;
+    assert_eq!(signed_in.len(), 1, "{signed_in:?}");
+    assert_eq!(signed_in[0].0, "alice");
+    assert_eq!(signed_in[0].1["matched_by"], "email");
+    assert_eq!(signed_in[0].1["userinfo"], true);
+}
+
+#[tokio::test]
+async fn userinfo_is_not_asked_when_the_id_token_has_what_matching_needs() {
+    // The email in the ID token.
+    let (_kit, mut browser, fake) = start(alice()).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    assert!(fake.userinfo_calls.lock().unwrap().is_empty());
+    // A subject Docket knows, and no email at all.
+    let yaml =
+        docket_testkit::fixture::DOCKET_YAML.replace("teams: aad-bob,", "teams: aad-bob, oidc_subject: \"idp|4711\",");
+    let login = Login { sub: "idp|4711".to_owned(), email_in_id_token: false, ..alice() };
+    let (_kit, mut browser, fake) = start_with(login, &yaml).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    assert!(signed_in_as(&browser.visit("/").await, "bob", "Bob Ruiz"));
+    assert!(fake.userinfo_calls.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_userinfo_answer_about_another_subject_is_refused_and_audited() {
+    let login = Login { email_in_id_token: false, userinfo_sub: Some("idp|mallory".to_owned()), ..alice() };
+    let (kit, mut browser, fake) = start(login).await;
+    let callback = round_trip(&mut browser).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(page.body.contains("UserInfo answer is not usable"), "{}", page.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    assert_eq!(fake.userinfo_calls.lock().unwrap().len(), 1);
+    let failures = failures(&kit).await;
+    assert!(
+        failures.iter().any(|d| d.contains("about subject idp|mallory, not the ID token's subject idp|alice")),
+        "{failures:?}"
+    );
+    assert!(audited(&kit, "web.signed_in").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_signed_userinfo_answer_is_refused_with_the_reason() {
+    let (kit, mut browser, _fake) = start(Login { email_in_id_token: false, signed_userinfo: true, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.body);
+    assert!(page.body.contains("application/jwt"), "{}", page.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    assert!(failures(&kit).await.iter().any(|d| d.contains("application/jwt")));
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused_and_audited() {
+    let (kit, mut browser, fake) = start(Login { iss: Iss::Wrong, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("did not come from the configured provider"), "{}", page.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    assert!(fake.codes.lock().unwrap().len() == 1, "the code is not sent to the token endpoint");
+    let failures = failures(&kit).await;
+    assert!(failures.iter().any(|d| d.contains("names issuer http://127.0.0.1:9/elsewhere")), "{failures:?}");
+}
+
+#[tokio::test]
+async fn a_callback_without_iss_is_refused_when_the_provider_always_sends_it() {
+    let (kit, mut browser, _fake) = start(Login { iss: Iss::Missing, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    assert!(failures(&kit).await.iter().any(|d| d.contains("no `iss` parameter")));
+    // A provider that does not say it sends `iss` may leave it out.
+    let (_kit, mut browser, _fake) = start(Login { iss: Iss::Missing, advertise_iss: false, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    // But one it sends is checked even so.
+    let (_kit, mut browser, _fake) = start(Login { iss: Iss::Wrong, advertise_iss: false, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_forged_callback_does_not_use_up_the_sign_in_in_progress() {
+    let (kit, mut browser, _fake) = start(alice()).await;
+    let callback = round_trip(&mut browser).await;
+    // A callback with another state, then one with none, arrive first (a link someone sent,
+    // a page replayed): both refused, both audited.
+    for forged in [with_state(&callback, Some("0000")), with_state(&callback, None)] {
+        let page = browser.get(&forged).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+        assert!(!browser.cookies.contains_key("docket_session"));
+        assert!(browser.cookies.contains_key("docket_login"), "the sign-in in progress is kept");
+    }
+    let failures = failures(&kit).await;
+    assert!(failures.iter().any(|d| d.contains("unknown or reused state")), "{failures:?}");
+    assert!(failures.iter().any(|d| d.contains("without a state")), "{failures:?}");
+    // The real callback still signs in.
+    let back = browser.get(&callback).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(back.location(), "/tickets");
+    assert!(signed_in_as(&browser.visit("/tickets").await, "alice", "Alice Ng"));
+}
+
+#[tokio::test]
+async fn the_client_secret_goes_with_basic_when_the_provider_takes_it() {
+    // Registered for client_secret_basic, offering both: the body would be refused.
+    let (_kit, mut browser, _fake) = start(Login { basic: true, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    let back = browser.get(&callback).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+}
+
+#[tokio::test]
+async fn sign_ins_and_sign_outs_are_audited_without_secrets() {
+    let (kit, mut browser, fake) = start(Login { email_in_id_token: false, ..alice() }).await;
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    let home = browser.visit("/").await;
+    let out = browser.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(!browser.cookies.contains_key("docket_session"));
+    let signed_in = audited(&kit, "web.signed_in").await;
+    let signed_out = audited(&kit, "web.signed_out").await;
+    assert_eq!(signed_in.len(), 1, "{signed_in:?}");
+    assert_eq!(signed_out.len(), 1, "{signed_out:?}");
+    let (actor, details) = &signed_in[0];
+    assert_eq!(actor, "alice");
+    assert_eq!(details["method"], "oidc");
+    assert_eq!(details["issuer"], json!(fake.issuer));
+    assert_eq!(details["subject"], "idp|alice");
+    assert_eq!(signed_out[0].0, "alice");
+    assert_eq!(signed_out[0].1["method"], "sign out");
+    // No token, code or secret in any record.
+    let everything: Vec<String> =
+        kit.app.audit_records(0, 1000).await.unwrap().iter().map(|r| r.entry.details.to_string()).collect();
+    for secret in ["at-idp", "code-0", CLIENT_SECRET, &browser.cookies.get("docket_login").cloned().unwrap_or_default()]
+    {
+        if !secret.is_empty() {
+            assert!(!everything.iter().any(|d| d.contains(secret)), "{secret} in {everything:?}");
+        }
+    }
 }

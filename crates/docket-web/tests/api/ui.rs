@@ -1,7 +1,8 @@
-//! The web UI through the real router and app: signing in (the demo's switch, and the pages
-//! without a session), the request form's validation, a prod deploy requested, refused to its
-//! requester (button absent, forged and real POSTs refused), approved by two others and run,
-//! live events on the session cookie, the list, catalog and audit pages.
+//! The web UI through the real router and app: signing in (the demo's switch, each sign-in
+//! and switch audited, and the pages without a session), the request form's validation, a
+//! prod deploy requested, refused to its requester (button absent, forged and real POSTs
+//! refused), approved by two others and run, live events on the session cookie, the list,
+//! catalog and audit pages.
 
 use std::time::Duration;
 
@@ -76,6 +77,26 @@ async fn the_demo_signs_in_as_the_first_person_with_a_strict_cookie_and_switches
     let mut stale = Browser::new(docket_web::router(kit.app.clone(), WebOptions::default()));
     stale.cookies = old;
     assert_eq!(stale.get("/").await.location(), "/login?next=%2F", "the session before the switch has ended");
+}
+
+#[tokio::test]
+async fn the_demo_sign_in_and_each_switch_are_audited() {
+    let (kit, mut browser) = demo().await;
+    browser.act_as("dave").await;
+    let records = kit.app.audit_records(0, 1000).await.unwrap();
+    let sessions: Vec<(String, String, serde_json::Value)> = records
+        .into_iter()
+        .filter(|r| r.entry.action.starts_with("web.signed_"))
+        .map(|r| (r.entry.action, r.entry.actor, r.entry.details))
+        .collect();
+    let expected = [
+        ("web.signed_in", "alice", serde_json::json!({ "method": "demo" })),
+        ("web.signed_out", "alice", serde_json::json!({ "method": "demo switch", "to": "dave" })),
+        ("web.signed_in", "dave", serde_json::json!({ "method": "demo switch", "from": "alice" })),
+    ];
+    let expected: Vec<(String, String, serde_json::Value)> =
+        expected.into_iter().map(|(a, p, d)| (a.to_owned(), p.to_owned(), d)).collect();
+    assert_eq!(sessions, expected);
 }
 
 #[tokio::test]

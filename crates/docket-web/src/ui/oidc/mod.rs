@@ -4,10 +4,18 @@
 //! when first needed and kept; the keys are fetched again once when a token names a key that
 //! is not known (the provider rotated them).
 //!
+//! The callback's `iss` parameter (RFC 9207) must name the provider's issuer when the
+//! provider says it sends one, or when it is there. The client secret goes to the token
+//! endpoint with HTTP Basic, the standard's default, unless the provider takes only the form
+//! body.
+//!
 //! - `token`: checking the ID token (signature against the provider's keys, issuer,
 //!   audience, expiry, nonce).
+//! - `userinfo`: asking the UserInfo endpoint for the email when the ID token leaves it out
+//!   (certified providers do, when they issue an access token for UserInfo).
 
 mod token;
+mod userinfo;
 
 use base64::Engine as _;
 use jsonwebtoken::jwk::JwkSet;
@@ -55,6 +63,12 @@ pub(crate) enum LoginError {
     /// The ID token did not check out.
     #[error("the sign-in provider's ID token is not valid: {0}")]
     Token(String),
+    /// The callback's `iss` parameter is missing or names another issuer (RFC 9207).
+    #[error("the sign-in response did not come from the configured provider: {0}")]
+    Issuer(String),
+    /// The UserInfo endpoint failed or answered something Docket cannot use.
+    #[error("the sign-in provider's UserInfo answer is not usable: {0}")]
+    UserInfo(String),
 }
 
 /// The parts of the discovery document Docket uses.
@@ -65,7 +79,29 @@ struct Metadata {
     token_endpoint: String,
     jwks_uri: String,
     #[serde(default)]
+    userinfo_endpoint: Option<String>,
+    #[serde(default)]
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    /// RFC 9207: the provider puts `iss` in every authorization response.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
+}
+
+/// A checked sign-in: the ID token's claims, and the access token for UserInfo.
+pub(crate) struct SignedIn {
+    /// The ID token's claims.
+    pub(crate) claims: Claims,
+    /// The access token, if the provider issued one; used only to call UserInfo, never kept.
+    access_token: Option<String>,
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedIn")
+            .field("claims", &self.claims)
+            .field("access_token", &self.access_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 /// What a sign-in started with, kept until the provider sends the browser back.
@@ -106,6 +142,11 @@ impl Provider {
             metadata: Mutex::new(None),
             keys: Mutex::new(None),
         }
+    }
+
+    /// The configured issuer URL.
+    pub(crate) fn issuer(&self) -> &str {
+        &self.options.issuer
     }
 
     /// The provider's name for the sign-in button (its issuer's host).
@@ -186,15 +227,30 @@ impl Provider {
         form.finish()
     }
 
-    /// Exchanges `code` for an ID token and checks it; returns its claims.
-    pub(crate) async fn finish(&self, code: &str, pending: &Pending) -> Result<Claims, LoginError> {
+    /// Checks the callback's `iss` parameter (RFC 9207, against mix-up attacks): when the
+    /// provider says it sends one, or when one was sent, it must be exactly the issuer of the
+    /// discovery document.
+    pub(crate) async fn check_issuer(&self, iss: Option<&str>) -> Result<(), LoginError> {
         let metadata = self.metadata().await?;
-        // client_secret_basic is the default of the standard; use the body when the
-        // provider says it takes it (Slack takes nothing else).
-        let post = metadata
-            .token_endpoint_auth_methods_supported
-            .as_ref()
-            .is_some_and(|m| m.iter().any(|m| m == "client_secret_post"));
+        match iss {
+            Some(iss) if iss == metadata.issuer => Ok(()),
+            Some(iss) => Err(LoginError::Issuer(format!("it names issuer {iss}, not {}", metadata.issuer))),
+            None if metadata.authorization_response_iss_parameter_supported => {
+                Err(LoginError::Issuer("it carries no `iss` parameter, which this provider always sends".to_owned()))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Exchanges `code` for an ID token and checks it; returns its claims and the access token.
+    pub(crate) async fn finish(&self, code: &str, pending: &Pending) -> Result<SignedIn, LoginError> {
+        let metadata = self.metadata().await?;
+        // client_secret_basic is the standard's default and how providers register a client
+        // unless told otherwise (some refuse any other method); the form body only when the
+        // provider does not take Basic but takes the body (Slack).
+        let methods = metadata.token_endpoint_auth_methods_supported.as_deref().unwrap_or_default();
+        let post =
+            !methods.iter().any(|m| m == "client_secret_basic") && methods.iter().any(|m| m == "client_secret_post");
         let body = self.token_request(code, &pending.verifier, post);
         let mut request = self.http.post(&metadata.token_endpoint).header("accept", "application/json");
         if !post {
@@ -221,11 +277,13 @@ impl Provider {
         let keys = self.keys(false).await?;
         let expect =
             token::Expect { issuer: &metadata.issuer, audience: &self.options.client_id, nonce: &pending.nonce };
-        match token::verify(id_token, &keys, &expect) {
+        let claims = match token::verify(id_token, &keys, &expect) {
             Err(token::Problem::UnknownKey) => token::verify(id_token, &self.keys(true).await?, &expect),
             other => other,
         }
-        .map_err(|p| LoginError::Token(p.to_string()))
+        .map_err(|p| LoginError::Token(p.to_string()))?;
+        let access_token = body.get("access_token").and_then(|t| t.as_str()).map(str::to_owned);
+        Ok(SignedIn { claims, access_token })
     }
 }
 
