@@ -90,6 +90,8 @@ pub struct Server {
     pub listen: SocketAddr,
     /// The address people reach Docket at, for links in chat messages.
     pub public_url: Option<String>,
+    /// Open connections at most (default: what the process's open-file limit leaves room for).
+    pub max_connections: Option<usize>,
 }
 
 /// `storage`.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use jiff::tz::TimeZone;
 
-use crate::decode::{Fields, excerpt, ident, nonempty, open_map, text};
+use crate::decode::{Fields, excerpt, ident, int_in, nonempty, open_map, text};
 use crate::diagnostic::Report;
 use crate::model::{Secret, Server, Slack, Storage, Teams};
 use crate::node::Node;
@@ -21,12 +21,13 @@ const STORE_SCHEMES: [&str; 3] = ["sqlite:", "postgres://", "postgresql://"];
 /// `server: {listen, public_url}`.
 pub(crate) fn server(node: Option<&Node>, report: &mut Report) -> Option<Server> {
     let default = SocketAddr::from(([127, 0, 0, 1], 8080));
-    let Some(node) = node else { return Some(Server { listen: default, public_url: None }) };
-    let fields = Fields::open(node, "server section", &["listen", "public_url"], report)?;
+    let Some(node) = node else { return Some(Server { listen: default, public_url: None, max_connections: None }) };
+    let fields = Fields::open(node, "server section", &["listen", "public_url", "max_connections"], report)?;
     let listen = fields.opt("listen", report, listen).or(default);
     let public_url = fields.opt("public_url", report, |n, r| url(n, &["https://", "http://"], r)).optional();
+    let max_connections = fields.opt("max_connections", report, |n, r| int_in(n, 1, 1_000_000, r)).optional();
     let public_url = public_url?.map(|u| u.trim_end_matches('/').to_owned());
-    Some(Server { listen: listen?, public_url })
+    Some(Server { listen: listen?, public_url, max_connections: max_connections? })
 }
 
 fn listen(node: &Node, report: &mut Report) -> Option<SocketAddr> {

@@ -1,20 +1,21 @@
 //! `POST /teams/messages`, where Bot Framework delivers activities. The bearer token is verified
 //! before the body is read for meaning, and with `teams.tenant_id` set only that tenant's
 //! activities are accepted; a refused request gets 401 or 403 (503 when the signing keys cannot
-//! be fetched, so Bot Framework tries again), an audit record, and nothing else. Card actions (`adaptiveCard/action` invokes) are answered within Teams'
-//! 5 s with the card that replaces the clicked one; messages are acknowledged at once and
+//! be fetched, so Bot Framework tries again), an audit record, and nothing else; error bodies use
+//! Docket's JSON error shape. Card actions (`adaptiveCard/action` invokes) are answered within
+//! Teams' 5 s with the card that replaces the clicked one; messages are acknowledged at once and
 //! answered through the connector.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use docket_app::App;
+use docket_http::{Peer, RawBody, error_response as http_error};
 
 use crate::activity::{Activity, error_response};
 use crate::auth::{AuthError, Authenticator};
@@ -47,26 +48,31 @@ pub(crate) fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-async fn messages_endpoint(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+async fn messages_endpoint(
+    State(shared): State<Shared>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let verified = match shared.auth.verify(authorization).await {
         Ok(verified) => verified,
-        Err(error) => return refuse(&shared.app, &error).await,
+        Err(error) => return refuse(&shared.app, peer, &error).await,
     };
     let activity: Activity = match serde_json::from_slice(&body) {
         Ok(activity) => activity,
         Err(error) => {
             tracing::warn!(%error, "a Teams activity that does not parse");
-            return (StatusCode::BAD_REQUEST, "the activity does not parse").into_response();
+            return http_error(StatusCode::BAD_REQUEST, "malformed_activity", "the activity does not parse");
         }
     };
     if let Err(error) = verified.check_activity(&activity.service_url, &activity.channel_id) {
-        return refuse(&shared.app, &error).await;
+        return refuse(&shared.app, peer, &error).await;
     }
     if let Some(tenant) = shared.tenant.as_deref() {
         let from = activity.tenant_id().unwrap_or_default();
         if from != tenant {
-            return refuse(&shared.app, &AuthError::Tenant(from.chars().take(64).collect())).await;
+            return refuse(&shared.app, peer, &AuthError::Tenant(from.chars().take(64).collect())).await;
         }
     }
     if let Err(error) = Conversations::new(shared.app.clone()).learn(&activity).await {
@@ -84,14 +90,19 @@ async fn messages_endpoint(State(shared): State<Shared>, headers: HeaderMap, bod
                 answer.unwrap_or_else(|_| error_response(503, "timeout", "Docket did not answer in time; try again"));
             axum::Json(value).into_response()
         }
-        "invoke" => StatusCode::NOT_IMPLEMENTED.into_response(),
+        "invoke" => http_error(StatusCode::NOT_IMPLEMENTED, "not_implemented", "Docket answers no such invoke"),
         _ => StatusCode::OK.into_response(),
     }
 }
 
-async fn refuse(app: &App, error: &AuthError) -> Response {
+async fn refuse(app: &App, peer: Option<std::net::IpAddr>, error: &AuthError) -> Response {
     tracing::warn!(%error, "refused a Teams request");
-    app.audit_rejected_credentials("teams", &error.to_string()).await;
+    app.audit_rejected_credentials("teams", peer, &error.to_string()).await;
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    status.into_response()
+    let (code, message) = match status {
+        StatusCode::SERVICE_UNAVAILABLE => ("keys_unavailable", "the signing keys could not be fetched; try again"),
+        StatusCode::FORBIDDEN => ("forbidden", "this bot does not serve that tenant"),
+        _ => ("unauthenticated", "the request could not be authenticated"),
+    };
+    http_error(status, code, message)
 }

@@ -70,18 +70,44 @@ pub(crate) async fn serve(
     let router = docket_web::router(app.clone(), options).merge(chat);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(ms = started.elapsed().as_millis() as u64, "started");
+    let fd_limit = docket_http::raise_fd_limit();
+    let mut http = docket_http::ServerOptions::default();
+    if let Some(configured) = config.server.max_connections {
+        if configured > http.max_connections {
+            tracing::warn!(
+                configured,
+                fd_limit,
+                "server.max_connections is more than the open-file limit leaves room for; accepting may pause when it runs out"
+            );
+        }
+        http.max_connections = configured;
+    }
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        max_connections = http.max_connections,
+        fd_limit,
+        "started"
+    );
     ready(addr);
-    axum::serve(listener, router).with_graceful_shutdown(stop_signal()).await.context("serving HTTP")?;
+    docket_http::serve(listener, router, http, stop_signal()).await.context("serving HTTP")?;
     shutdown.cancel();
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
     Ok(())
 }
 
+/// SIGINT or SIGTERM. SIGHUP, which would otherwise end the process, is logged and ignored.
 async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
+    };
+    let hangup = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            while signal.recv().await.is_some() {
+                tracing::warn!("SIGHUP received: configuration reload is not available yet; carrying on");
+            }
+        }
+        std::future::pending::<()>().await;
     };
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -94,5 +120,6 @@ async fn stop_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+        () = hangup => {}
     }
 }

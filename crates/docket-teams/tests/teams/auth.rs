@@ -15,6 +15,9 @@ async fn install_with(h: &Harness, token: Option<String>, expect: u16) {
     let (status, _) = h.post_with(&personal_install(&h.fake, "alice"), token.as_deref()).await;
     assert_eq!(status, expect);
     let remembered = h.t.app.recall("teams", &format!("conv:{}", chat("alice"))).await.unwrap();
+    // A repeat of a failure already recorded this minute is counted, and written when the
+    // minute ends; flushing writes it now (as a record with its count).
+    h.t.app.flush_rejections().await;
     let audit = h.t.app.audit_records(0, 10_000).await.unwrap();
     if expect == 200 {
         assert!(remembered.is_some());
