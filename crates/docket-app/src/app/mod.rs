@@ -6,6 +6,7 @@ mod commands;
 mod commit;
 mod notices;
 mod queries;
+mod rejections;
 mod relay;
 mod sessions;
 mod state;
@@ -87,6 +88,9 @@ pub(crate) struct Inner {
     pub(crate) running: Mutex<HashMap<TicketId, CancellationToken>>,
     /// This process's name on leases.
     pub(crate) holder: String,
+    /// Failed authentications of the current minute, gathered so repeats are one record. A
+    /// std mutex: held to count, never across an await.
+    pub(crate) rejections: Mutex<rejections::Rejections>,
 }
 
 impl App {
@@ -111,6 +115,7 @@ impl App {
                 outbox: Notify::new(),
                 running: Mutex::new(HashMap::new()),
                 holder,
+                rejections: Mutex::new(rejections::Rejections::default()),
             }),
         }
     }

@@ -1,6 +1,8 @@
 //! API tokens: each acts as one person. Only the token's SHA-256 is stored; the token is shown
 //! once, when made.
 
+use std::net::IpAddr;
+
 use docket_core::audit::AuditEntry;
 use docket_core::{Actor, PersonId};
 use sha2::{Digest as _, Sha256};
@@ -51,16 +53,39 @@ impl App {
         Ok(Actor::Person { id: record.person })
     }
 
-    /// Records a failed authentication (a bad token, a forged request) in the audit log.
-    pub async fn audit_rejected_credentials(&self, surface: &str, detail: &str) {
-        let entry = AuditEntry {
-            at: self.now(),
-            actor: format!("{surface}:unauthenticated"),
-            action: format!("{surface}.authentication_failed"),
-            ticket: None,
-            details: serde_json::json!({ "detail": detail }),
-        };
-        if let Err(error) = self.store().append_audit(vec![entry]).await {
+    /// Records a failed authentication (a bad token, a forged request) from `source`, the
+    /// peer's address when the surface knows it. Repeats are gathered: the first of a kind in a
+    /// minute is recorded at once, the rest as one record with their count when the minute is
+    /// over, and a source gets a bounded number of records a minute (see `rejections`).
+    pub async fn audit_rejected_credentials(&self, surface: &str, source: Option<IpAddr>, detail: &str) {
+        let entries = self.lock_rejections().note(self.now(), source, surface, detail);
+        self.write_rejections(entries).await;
+    }
+
+    /// Writes the summaries of every gathered failed authentication now, whether or not its
+    /// minute has ended (the engine does this at a stop).
+    pub async fn flush_rejections(&self) {
+        self.close_rejections(true).await;
+    }
+
+    /// Writes the summaries of failed authentications whose minute has ended; with `all`, of
+    /// every minute still open.
+    pub(crate) async fn close_rejections(&self, all: bool) {
+        let now =
+            if all { self.now().checked_add(super::rejections::WINDOW).unwrap_or(self.now()) } else { self.now() };
+        let entries = self.lock_rejections().close_ended(now);
+        self.write_rejections(entries).await;
+    }
+
+    fn lock_rejections(&self) -> std::sync::MutexGuard<'_, super::rejections::Rejections> {
+        self.inner.rejections.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn write_rejections(&self, entries: Vec<AuditEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(error) = self.store().append_audit(entries).await {
             tracing::error!(%error, "could not record a failed authentication in the audit log");
         }
     }

@@ -1,4 +1,5 @@
-//! The scheduler: expires requests nobody answered in time and approvals that went unused.
+//! The scheduler: expires requests nobody answered in time and approvals that went unused, and
+//! writes the summaries of failed authentications whose minute has ended.
 //! Core decides whether a deadline has passed; this only asks at the right moments.
 
 use docket_core::{Actor, Command};
@@ -15,8 +16,12 @@ pub(crate) async fn scheduler_loop(app: App, shutdown: CancellationToken) {
         if let Err(error) = expire_due(&app).await {
             tracing::warn!(%error, "could not expire due tickets");
         }
+        app.close_rejections(false).await;
         tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => {
+                app.close_rejections(true).await;
+                return;
+            }
             () = tokio::time::sleep(app.inner.settings.poll) => {}
         }
     }

@@ -44,7 +44,7 @@ impl FromRequestParts<Web> for Caller {
                 // Inside the nested API router the URI has lost its `/api/v1` prefix.
                 let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
                 let detail = format!("unknown or revoked API token on {} {path}", parts.method);
-                web.app.audit_rejected_credentials("api", &detail).await;
+                web.app.audit_rejected_credentials("api", docket_http::peer(&parts.extensions), &detail).await;
                 Err(ApiError::unauthenticated("unknown or revoked token"))
             }
             Err(other) => Err(other.into()),

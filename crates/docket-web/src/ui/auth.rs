@@ -28,6 +28,8 @@ pub(crate) struct Viewer {
     pub(crate) session_id: String,
     /// The session (for its CSRF token).
     pub(crate) session: Session,
+    /// The address the request came from, when known.
+    pub(crate) peer: Option<std::net::IpAddr>,
 }
 
 impl Viewer {
@@ -37,7 +39,7 @@ impl Viewer {
             Some(token) if session::same_token(token, &self.session.csrf) => Ok(()),
             _ => {
                 let detail = format!("a form without a valid CSRF token for {} ({what})", self.person);
-                web.app.audit_rejected_credentials("web", &detail).await;
+                web.app.audit_rejected_credentials("web", self.peer, &detail).await;
                 Err(UiError::Forbidden(
                     "This form was not sent from a Docket page you opened (its security token is missing or \
                      out of date). Nothing was changed; reload the page and try again."
@@ -54,7 +56,7 @@ impl FromRequestParts<Web> for Viewer {
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, UiError> {
         if let Some(id) = session::read_cookie(&parts.headers, session::COOKIE)
             && let Some(session) = session::load(&web.app, id).await?
-            && let Some(viewer) = viewer(web, id, session)
+            && let Some(viewer) = viewer(web, id, session, docket_http::peer(&parts.extensions))
         {
             return Ok(viewer);
         }
@@ -75,7 +77,7 @@ impl FromRequestParts<Web> for Viewer {
 }
 
 /// The viewer of session `id`, if its person is still in the directory.
-fn viewer(web: &Web, id: &str, session: Session) -> Option<Viewer> {
+fn viewer(web: &Web, id: &str, session: Session, peer: Option<std::net::IpAddr>) -> Option<Viewer> {
     let person = web.app.rules().directory.person(&session.person)?;
     Some(Viewer {
         person: person.id.clone(),
@@ -84,6 +86,7 @@ fn viewer(web: &Web, id: &str, session: Session) -> Option<Viewer> {
         actor: Actor::Person { id: person.id.clone() },
         session_id: id.to_owned(),
         session,
+        peer,
     })
 }
 

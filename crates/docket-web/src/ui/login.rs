@@ -113,6 +113,7 @@ const FAILED: &str = "Sign-in did not work";
 struct Refuse<'a> {
     web: &'a Web,
     provider: String,
+    peer: Option<std::net::IpAddr>,
 }
 
 impl Refuse<'_> {
@@ -127,7 +128,7 @@ impl Refuse<'_> {
         audit: String,
         ends: bool,
     ) -> Result<Response, UiError> {
-        self.web.app.audit_rejected_credentials("web", &audit).await;
+        self.web.app.audit_rejected_credentials("web", self.peer, &audit).await;
         let mut response = signin_page(status, title, &message, self.provider.clone())?;
         if ends {
             response
@@ -141,13 +142,14 @@ impl Refuse<'_> {
 /// `GET /auth/callback?code=…&state=…&iss=…`
 pub(crate) async fn callback(
     State(web): State<Web>,
+    docket_http::Peer(peer): docket_http::Peer,
     headers: HeaderMap,
     UiQuery(query): UiQuery<Callback>,
 ) -> Result<Response, UiError> {
     let Some(provider) = &web.ui.oidc else {
         return Err(UiError::NotFound("Web sign-in is not set up on this server.".to_owned()));
     };
-    let refuse = Refuse { web: &web, provider: provider.name() };
+    let refuse = Refuse { web: &web, provider: provider.name(), peer };
     let not_started =
         "This sign-in was not started from this browser, was already used, or took too long. Start again.";
     // Only the state this browser's cookie holds reaches the sign-in in progress.
