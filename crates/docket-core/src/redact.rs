@@ -159,7 +159,7 @@ mod tests {
 
     fn encode(bytes: &[u8]) -> String {
         let mut padded = bytes.to_vec();
-        while padded.len() % 3 != 0 {
+        while !padded.len().is_multiple_of(3) {
             padded.push(0);
         }
         base64(&padded, STANDARD)
