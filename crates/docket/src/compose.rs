@@ -22,11 +22,13 @@ pub(crate) struct Composed {
 /// Loads the configuration at `path`, or says every error in it.
 pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
     let env = |name: &str| std::env::var(name).ok();
-    docket_config::load(path, &env).map_err(|diagnostics| {
-        let count = diagnostics.len();
-        let errors = diagnostics.errors().iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
-        anyhow::anyhow!("{} has {count} problem{}:\n{errors}", path.display(), if count == 1 { "" } else { "s" })
-    })
+    docket_config::load(path, &env).map_err(|diagnostics| refused(path, &diagnostics))
+}
+
+/// Every error that stops the configuration at `path` from loading, and how many in which files.
+fn refused(path: &Path, diagnostics: &docket_config::Diagnostics) -> anyhow::Error {
+    let errors = diagnostics.errors().iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
+    anyhow::anyhow!("{} cannot be loaded ({}):\n{errors}", path.display(), diagnostics.summary())
 }
 
 /// Opens the store the configuration names. Relative SQLite paths are relative to the
