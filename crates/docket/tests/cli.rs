@@ -171,3 +171,44 @@ fn check_says_one_workflow_not_one_workflows() {
     let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
     assert_eq!(stdout(&out), "docket.yaml: ok — 1 workflow, 1 person, 1 policy rule\n");
 }
+
+/// Regression: `docket audit verify` and `export` failed unless every `${VAR}` in the
+/// configuration was set, Slack and sign-in secrets included, just to read the database.
+#[test]
+fn audit_commands_need_only_the_storage_settings() {
+    let config = "server: { public_url: http://127.0.0.1:8080 }\n\
+                  storage: { url: sqlite://./data/docket.db }\n\
+                  people: [{ id: alice, slack: U0ALICE }]\n\
+                  policies: [{ name: all, when: 'true', auto_approve: true }]\n\
+                  slack: { signing_secret: '${SLACK_SIGNING_SECRET}', bot_token: '${SLACK_BOT_TOKEN}' }\n\
+                  web: { oidc: { issuer: https://id.example.com, client_id: docket, client_secret: '${OIDC_CLIENT_SECRET}' } }\n";
+    let dir = folder(config);
+    let check = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert!(stdout(&check).contains("environment variable `SLACK_SIGNING_SECRET` is not set"), "the server needs them");
+    // A token needs the people, not the chat or sign-in secrets; making one writes an audit record.
+    let out = docket_in(dir.path(), &["token", "create", "--config", "docket.yaml", "--person", "alice"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("dkt_"));
+    assert!(dir.path().join("data/docket.db").exists(), "the SQLite path is relative to the configuration");
+    let out = docket_in(dir.path(), &["audit", "verify", "--config", "docket.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("audit chain intact: 1 record, head "), "{}", stdout(&out));
+    let out = docket_in(dir.path(), &["audit", "export", "--config", "docket.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["action"], "token.created");
+
+    // A variable the storage settings do need is named, with its place.
+    let dir = folder("storage: { url: '${DATABASE_URL}' }\nslack: { signing_secret: '${SLACK_SIGNING_SECRET}' }\n");
+    for command in [&["audit", "verify"][..], &["audit", "export"][..]] {
+        let out = docket_in(dir.path(), &[command, &["--config", "docket.yaml"]].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "docket: docket.yaml cannot be loaded (1 error in docket.yaml):\n  \
+             docket.yaml:1:18: environment variable `DATABASE_URL` is not set\n"
+        );
+    }
+}
