@@ -15,7 +15,8 @@ use crate::policy::{Policies, policies};
 use crate::surface;
 use crate::yaml;
 
-const KEYS: &[&str] = &[
+/// The top-level keys of `docket.yaml`.
+pub(crate) const KEYS: &[&str] = &[
     "server",
     "storage",
     "catalog",

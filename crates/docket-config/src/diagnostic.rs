@@ -108,6 +108,28 @@ impl Diagnostics {
         self.errors.is_empty()
     }
 
+    /// How many errors each file has, in path order.
+    pub fn per_file(&self) -> Vec<(&Path, usize)> {
+        let mut out: Vec<(&Path, usize)> = Vec::new();
+        for d in &self.errors {
+            match out.last_mut() {
+                Some((path, n)) if *path == d.path.as_path() => *n += 1,
+                _ => out.push((&d.path, 1)),
+            }
+        }
+        out
+    }
+
+    /// "1 error in docket.yaml", "7 errors in docket.yaml", or "86 errors in 6 files".
+    pub fn summary(&self) -> String {
+        let files = self.per_file();
+        let errors = count(self.errors.len(), "error", "errors");
+        match files.as_slice() {
+            [(path, _)] => format!("{errors} in {}", path.display()),
+            _ => format!("{errors} in {}", count(files.len(), "file", "files")),
+        }
+    }
+
     /// The same problems with paths shown relative to `base`.
     pub fn relative_to(&self, base: &Path) -> Self {
         let errors = self.errors.iter().map(|d| d.relative_to(base)).collect();
@@ -122,6 +144,11 @@ impl IntoIterator for Diagnostics {
     fn into_iter(self) -> Self::IntoIter {
         self.errors.into_iter()
     }
+}
+
+/// `n` and the noun for it: "1 file", "2 files".
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Sorts by path, line and column, keeping the order of problems found at the same place.
@@ -207,5 +234,17 @@ mod tests {
         let order: Vec<&str> = all.errors().iter().map(|d| d.message.as_str()).collect();
         assert_eq!(order, ["a12", "a19", "a21", "b11"]);
         assert_eq!(all.to_string().lines().count(), 4);
+    }
+
+    #[test]
+    fn counts_errors_per_file() {
+        let at = |p: &str| Diagnostic::new(p, Pos::new(1, 1), "x", None);
+        let all = Diagnostics::new(vec![at("b"), at("a"), at("b"), at("b")], vec![]);
+        let per_file: Vec<(String, usize)> =
+            all.per_file().into_iter().map(|(p, n)| (p.display().to_string(), n)).collect();
+        assert_eq!(per_file, [("a".to_owned(), 1), ("b".to_owned(), 3)]);
+        assert_eq!(all.summary(), "4 errors in 2 files");
+        assert_eq!(Diagnostics::new(vec![at("a")], vec![]).summary(), "1 error in a");
+        assert_eq!(count(1, "workflow", "workflows"), "1 workflow");
     }
 }

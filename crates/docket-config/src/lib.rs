@@ -3,6 +3,8 @@
 //!
 //! - [`load`] reads `docket.yaml` and its catalog folder from disk; [`parse`],
 //!   [`parse_config_str`] and [`parse_workflow_str`] do the same from text in memory.
+//!   [`load_storage`] and [`load_people`] read only the sections commands that work on the
+//!   database need, resolving `${VAR}` in those sections alone.
 //! - `${VAR}` in any string value is looked up with the function passed as `env` (only the
 //!   binary reads the real environment); `$${VAR}` is a literal `${VAR}`. Every value read this
 //!   way ends up in [`Loaded::redactor`].
@@ -24,6 +26,7 @@ mod load;
 mod model;
 mod node;
 mod param;
+mod partial;
 mod people;
 mod policy;
 mod scalar;
@@ -40,4 +43,5 @@ pub use crate::{
     files::Source,
     load::{Loaded, load, load_catalog, parse, parse_config_str, parse_workflow_str},
     model::{Config, Oidc, Secret, Server, Slack, Storage, Teams, Web},
+    partial::{StoreSettings, load_people, load_storage},
 };

@@ -56,25 +56,32 @@ pub(crate) fn references(config: &ConfigFile, workflows: &mut [Read], config_nam
     }
 }
 
-/// Reports `params.NAME` in a policy when no workflow declares `NAME`. Skipped when a workflow
-/// file could not be read, since its parameters are unknown.
-pub(crate) fn policy_params(config: &ConfigFile, config_report: &mut Report, workflows: &[Read]) {
-    if workflows.iter().any(|w| !w.file.readable) {
-        return;
-    }
+/// Reports `params.NAME` in a policy when no workflow declares `NAME`. Workflow files that could
+/// not be read (`unread` of them, YAML syntax errors included) are left out: the check runs
+/// against every workflow that was read, and its hint says some were not.
+pub(crate) fn policy_params(config: &ConfigFile, config_report: &mut Report, workflows: &[Read], unread: usize) {
+    let unread = unread + workflows.iter().filter(|w| !w.file.readable).count();
     let known: BTreeSet<&str> = workflows.iter().flat_map(|w| w.file.params.iter().map(String::as_str)).collect();
     for (name, at) in &config.policies.params {
         if known.contains(name.as_str()) {
             continue;
         }
-        let hint = did_you_mean(name, known.iter().copied()).or_else(|| {
-            Some(if known.is_empty() {
+        let mut hint = did_you_mean(name, known.iter().copied()).unwrap_or_else(|| {
+            if known.is_empty() {
                 "no workflow declares any parameters".to_owned()
             } else {
                 format!("workflows declare: {}", known.iter().copied().collect::<Vec<_>>().join(", "))
-            })
+            }
         });
+        if unread > 0 {
+            let (files, their) = match unread {
+                1 => ("1 workflow file".to_owned(), "its"),
+                n => (format!("{n} workflow files"), "their"),
+            };
+            let joint = if hint.ends_with('?') { " " } else { "; " };
+            hint.push_str(&format!("{joint}{files} could not be read, so {their} parameters are not known"));
+        }
         let message = format!("no workflow has a parameter `{name}`, so `params.{name}` never matches");
-        config_report.error_maybe(*at, message, hint);
+        config_report.error_hint(*at, message, hint);
     }
 }

@@ -64,7 +64,10 @@ pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
             for path in paths {
                 match files::read(&path) {
                     Ok(source) => workflows.push(source),
-                    Err(d) => stage.io_errors.push(d),
+                    Err(d) => {
+                        stage.io_errors.push(d);
+                        stage.unread += 1;
+                    }
                 }
             }
             if workflows.is_empty() && stage.io_errors.is_empty() {
@@ -73,8 +76,9 @@ pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
             }
         }
         // Without a readable configuration, the default folder is only a guess: stay quiet.
-        Err(_) if !stage.file.readable => {}
+        Err(_) if !stage.file.readable => stage.catalog_unread = true,
         Err(d) => {
+            stage.catalog_unread = true;
             let message = format!("the catalog folder `{shown}` {}", d.message);
             let hint = Some("`catalog` is resolved against the folder docket.yaml is in".to_owned());
             stage.io_errors.push(Diagnostic::new(config_path, written.unwrap_or(crate::Pos::FILE), message, hint));
@@ -135,7 +139,7 @@ pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
 
 /// Problems ready to show: a value read from the environment may be quoted in a message, so
 /// every secret is masked.
-fn redacted(mut errors: Vec<Diagnostic>, mut warnings: Vec<Diagnostic>, redactor: &Redactor) -> Diagnostics {
+pub(crate) fn redacted(mut errors: Vec<Diagnostic>, mut warnings: Vec<Diagnostic>, redactor: &Redactor) -> Diagnostics {
     for d in errors.iter_mut().chain(warnings.iter_mut()) {
         d.message = redactor.redact(&d.message);
         d.hint = d.hint.as_deref().map(|h| redactor.redact(h));
@@ -160,6 +164,10 @@ struct Stage {
     report: Report,
     secrets: Vec<String>,
     io_errors: Vec<Diagnostic>,
+    /// Workflow files that could not be read from disk.
+    unread: usize,
+    /// Whether the catalog folder itself could not be read (then no parameter is known).
+    catalog_unread: bool,
 }
 
 impl Stage {
@@ -167,7 +175,7 @@ impl Stage {
         let mut report = Report::new(&source.path);
         let mut secrets = Vec::new();
         let file = config_file(&source.path, &source.text, env, &mut secrets, &mut report);
-        Self { file, report, secrets, io_errors: Vec::new() }
+        Self { file, report, secrets, io_errors: Vec::new(), unread: 0, catalog_unread: false }
     }
 
     /// Reads the workflows, runs the checks that span files, and builds the result.
@@ -183,8 +191,8 @@ impl Stage {
         let config_path = self.report.path().to_path_buf();
         let config_name = config_path.file_name().map_or("the configuration".into(), |n| n.to_string_lossy());
         links::references(&self.file, &mut reads, &config_name);
-        if check_params {
-            links::policy_params(&self.file, &mut self.report, &reads);
+        if check_params && !self.catalog_unread {
+            links::policy_params(&self.file, &mut self.report, &reads, self.unread);
         }
         let mut errors = self.io_errors;
         let mut warnings = Vec::new();

@@ -84,6 +84,7 @@ broken! {
     missing_catalog => "missing-catalog",
     not_utf8 => "not-utf8",
     web_oidc => "web-oidc",
+    policy_params_are_checked_beside_a_broken_workflow => "policy-params-beside-broken-workflow",
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! Administrative commands that work on the store directly: `audit verify`, `audit export`,
-//! `token create`. They need the configuration (for the database URL and the directory), not a
-//! running server.
+//! `token create`. They need a few sections of the configuration (the database URL; for tokens,
+//! the people too), not a running server, so `${VAR}` elsewhere in it need not be set.
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
+use crate::check::count;
 use crate::cli::{AuditCommand, ExportArgs, StoreArgs, TokenArgs, TokenCommand};
-use crate::compose;
+use crate::compose::{self, Needs};
 
 pub(crate) async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -16,28 +17,29 @@ pub(crate) async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn verify(args: &StoreArgs) -> anyhow::Result<ExitCode> {
-    let composed = compose::compose(&args.config, Vec::new()).await?;
-    let report = composed.app.verify_audit().await?;
+    let app = compose::store_app(&args.config, Needs::Storage).await?;
+    let report = app.verify_audit().await?;
     let mut out = std::io::stdout().lock();
     match report.broken {
         None => {
-            writeln!(out, "audit chain intact: {} records, head {}", report.records, short(&report.head))?;
+            let records = count(report.records, "record", "records");
+            writeln!(out, "audit chain intact: {records}, head {}", short(&report.head))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(broken) => {
             writeln!(out, "audit chain BROKEN: {broken}")?;
-            writeln!(out, "{} records before it verified", report.records)?;
+            writeln!(out, "{} before it verified", count(report.records, "record", "records"))?;
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
 async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
-    let composed = compose::compose(&args.store.config, Vec::new()).await?;
+    let app = compose::store_app(&args.store.config, Needs::Storage).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut after = args.after;
     loop {
-        let page = composed.app.audit_records(after, 5_000).await?;
+        let page = app.audit_records(after, 5_000).await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for record in &page {
@@ -56,8 +58,8 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
 }
 
 async fn create_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
-    let composed = compose::compose(&args.store.config, Vec::new()).await?;
-    let token = composed.app.create_token(&args.person.as_str().into(), &args.name).await?;
+    let app = compose::store_app(&args.store.config, Needs::People).await?;
+    let token = app.create_token(&args.person.as_str().into(), &args.name).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{token}")?;
     let mut err = std::io::stderr().lock();

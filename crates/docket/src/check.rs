@@ -16,11 +16,11 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             }
             writeln!(
                 out,
-                "{}: ok — {} workflows, {} people, {} policy rules",
+                "{}: ok — {}, {}, {}",
                 args.config.display(),
-                loaded.catalog.len(),
-                loaded.directory.people().count(),
-                loaded.policies.rules.len(),
+                count(loaded.catalog.len(), "workflow", "workflows"),
+                count(loaded.directory.people().count(), "person", "people"),
+                count(loaded.policies.rules.len(), "policy rule", "policy rules"),
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -31,9 +31,22 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             for warning in diagnostics.warnings() {
                 writeln!(out, "warning: {warning}")?;
             }
-            let n = diagnostics.len();
-            writeln!(out, "{n} error{} in {}", if n == 1 { "" } else { "s" }, args.config.display())?;
+            let files = diagnostics.per_file();
+            if files.len() > 1 {
+                writeln!(out, "{}:", diagnostics.summary())?;
+                for (path, n) in files {
+                    writeln!(out, "  {} in {}", count(n, "error", "errors"), path.display())?;
+                }
+            } else {
+                writeln!(out, "{}", diagnostics.summary())?;
+            }
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// `n` and the noun for it: "1 workflow", "2 workflows".
+pub(crate) fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let noun = if n == N::from(1) { one } else { many };
+    format!("{n} {noun}")
 }

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use docket_app::{App, AppParts, Notifier, RuleBook, Settings, Store, SystemClock};
-use docket_config::{Config, Loaded};
+use docket_config::{Config, Loaded, Storage};
+use docket_core::redact::Redactor;
+use docket_core::{Catalog, Directory, PolicySet};
+use jiff::tz::TimeZone;
 
 use crate::surfaces::Surfaces;
 
@@ -19,21 +22,66 @@ pub(crate) struct Composed {
     pub(crate) surfaces: Surfaces,
 }
 
+/// Looks up `${VAR}` in the process's environment.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// Loads the configuration at `path`, or says every error in it.
 pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
-    let env = |name: &str| std::env::var(name).ok();
-    docket_config::load(path, &env).map_err(|diagnostics| {
-        let count = diagnostics.len();
-        let errors = diagnostics.errors().iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
-        anyhow::anyhow!("{} has {count} problem{}:\n{errors}", path.display(), if count == 1 { "" } else { "s" })
-    })
+    docket_config::load(path, &env).map_err(|diagnostics| refused(path, &diagnostics))
+}
+
+/// What a command that works on the database directly needs from the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Needs {
+    /// `storage` alone (`docket audit`).
+    Storage,
+    /// `storage` and the people (`docket token create`).
+    People,
+}
+
+/// An app over the store alone, for commands that read or write the database directly: only
+/// the sections `needs` names are read (so `${VAR}` elsewhere, such as chat or sign-in secrets,
+/// need not be set), and the app has no workflows, no policies, no runners and no notifiers.
+pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> {
+    let (settings, directory) = match needs {
+        Needs::Storage => (docket_config::load_storage(path, &env), Directory::default()),
+        Needs::People => match docket_config::load_people(path, &env) {
+            Ok((settings, directory)) => (Ok(settings), directory),
+            Err(diagnostics) => (Err(diagnostics), Directory::default()),
+        },
+    };
+    let settings = settings.map_err(|diagnostics| refused(path, &diagnostics))?;
+    let (store, exclusive) = open_storage(&settings.storage, &settings.path).await?;
+    let rules = RuleBook {
+        catalog: Catalog::default(),
+        policies: PolicySet::default(),
+        directory,
+        zone: TimeZone::UTC,
+        redactor: Redactor::new(Vec::new()),
+        ticket_prefix: "DKT".to_owned(),
+    };
+    let settings = Settings { exclusive, ..Settings::default() };
+    let clock = Arc::new(SystemClock);
+    Ok(App::new(AppParts { rules, settings, store, runners: Vec::new(), notifiers: Vec::new(), clock }))
+}
+
+/// Every error that stops the configuration at `path` from loading, and how many in which files.
+fn refused(path: &Path, diagnostics: &docket_config::Diagnostics) -> anyhow::Error {
+    let errors = diagnostics.errors().iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n");
+    anyhow::anyhow!("{} cannot be loaded ({}):\n{errors}", path.display(), diagnostics.summary())
 }
 
 /// Opens the store the configuration names. Relative SQLite paths are relative to the
 /// configuration file's folder, wherever Docket is started from.
 pub(crate) async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, bool)> {
-    let url = config.storage.url.expose();
-    if let Some(path) = sqlite_path(url, &config.path) {
+    open_storage(&config.storage, &config.path).await
+}
+
+async fn open_storage(storage: &Storage, config_path: &Path) -> anyhow::Result<(Arc<dyn Store>, bool)> {
+    let url = storage.url.expose();
+    if let Some(path) = sqlite_path(url, config_path) {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn repo() -> PathBuf {
@@ -88,4 +88,127 @@ fn the_slack_bench_sends_signed_requests_to_a_real_server_and_checks_what_was_st
     assert_eq!(value("slack submit errors"), 0.0, "{said}");
     assert_eq!(value("slack acked tickets stored after kill -9"), 100.0, "{said}");
     assert!(value("slack modals opened (views.open budget)") >= 1.0, "{said}");
+}
+
+/// `docket` run in `dir`, with none of the variables the tests' configurations refer to set.
+fn docket_in(dir: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
+    command.args(args).current_dir(dir).env_remove("DOCKET_CONFIG");
+    for name in ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "OIDC_CLIENT_SECRET", "DATABASE_URL"] {
+        command.env_remove(name);
+    }
+    command.output().unwrap()
+}
+
+/// A folder with `docket.yaml` and one workflow.
+fn folder(config: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docket.yaml"), config).unwrap();
+    std::fs::create_dir(dir.path().join("workflows")).unwrap();
+    let workflow = "id: deploy\ntitle: Deploy\nparams: [{ name: environment }]\n\
+                    steps: [{ name: deploy, exec: [/bin/true, \"{{environment}}\"] }]\n";
+    std::fs::write(dir.path().join("workflows/deploy.yaml"), workflow).unwrap();
+    dir
+}
+
+/// Regression: `when: '1 + 1 + … + 1 > 0'` with 3,000 terms passed `docket check` and then
+/// aborted `docket serve` with a stack overflow on the first request; 50,000 terms aborted
+/// `docket check` itself; deep brackets gave a debug dump of the parser's error.
+#[test]
+fn a_deep_condition_is_an_error_with_its_place_not_an_abort() {
+    let chain = |n: usize| format!("{} > 0", vec!["1"; n].join(" + "));
+    let parens = format!("{}true{}", "(".repeat(3_000), ")".repeat(3_000));
+    let config = format!(
+        "people: [{{ id: alice }}]\npolicies:\n  - name: chain\n    when: {}\n    auto_approve: true\n  \
+         - name: long-chain\n    when: {}\n    auto_approve: true\n  - name: brackets\n    when: {parens}\n    \
+         auto_approve: true\n",
+        chain(3_000),
+        chain(50_000),
+    );
+    let dir = folder(&config);
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    let hint = "(every operator, call and bracket nests a level (`&&` and `||` few): split it into simpler \
+                conditions or rules)";
+    // `    when: ` is ten characters; the 65th `+` is 258 bytes into a chain, the 65th `(` 64.
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "docket.yaml:4:269: invalid condition: it nests 3,000 levels deep; the limit is 64 {hint}\n\
+             docket.yaml:7:269: invalid condition: it nests 50,000 levels deep; the limit is 64 {hint}\n\
+             docket.yaml:10:75: invalid condition: it nests 3,000 levels deep; the limit is 64 {hint}\n\
+             3 errors in docket.yaml\n"
+        )
+    );
+    let out = docket_in(dir.path(), &["serve", "--config", "docket.yaml", "--listen", "127.0.0.1:0"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("docket.yaml cannot be loaded (3 errors in docket.yaml):"), "{said}");
+    assert!(said.contains("docket.yaml:4:269: invalid condition: it nests 3,000 levels deep"), "{said}");
+}
+
+/// Regression: with a workflow file that could not be read, a misspelt `params.NAME` in a policy
+/// went unreported, and the summary named only docket.yaml for errors in several files.
+#[test]
+fn check_counts_errors_per_file_and_still_checks_policy_parameters() {
+    let case = "crates/docket-config/tests/broken/policy-params-beside-broken-workflow";
+    let out = docket(&["check", "--config", &format!("{case}/docket.yaml")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "{case}/docket.yaml:6:18: no workflow has a parameter `enviroment`, so `params.enviroment` never matches \
+             (did you mean `environment`? 1 workflow file could not be read, so its parameters are not known)\n\
+             {case}/workflows/broken.yaml:2:8: invalid YAML: unclosed quote\n\
+             2 errors in 2 files:\n  1 error in {case}/docket.yaml\n  1 error in {case}/workflows/broken.yaml\n"
+        )
+    );
+}
+
+#[test]
+fn check_says_one_workflow_not_one_workflows() {
+    let dir = folder("people: [{ id: alice }]\npolicies: [{ name: all, when: 'true', auto_approve: true }]\n");
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(stdout(&out), "docket.yaml: ok — 1 workflow, 1 person, 1 policy rule\n");
+}
+
+/// Regression: `docket audit verify` and `export` failed unless every `${VAR}` in the
+/// configuration was set, Slack and sign-in secrets included, just to read the database.
+#[test]
+fn audit_commands_need_only_the_storage_settings() {
+    let config = "server: { public_url: http://127.0.0.1:8080 }\n\
+                  storage: { url: sqlite://./data/docket.db }\n\
+                  people: [{ id: alice, slack: U0ALICE }]\n\
+                  policies: [{ name: all, when: 'true', auto_approve: true }]\n\
+                  slack: { signing_secret: '${SLACK_SIGNING_SECRET}', bot_token: '${SLACK_BOT_TOKEN}' }\n\
+                  web: { oidc: { issuer: https://id.example.com, client_id: docket, client_secret: '${OIDC_CLIENT_SECRET}' } }\n";
+    let dir = folder(config);
+    let check = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert!(stdout(&check).contains("environment variable `SLACK_SIGNING_SECRET` is not set"), "the server needs them");
+    // A token needs the people, not the chat or sign-in secrets; making one writes an audit record.
+    let out = docket_in(dir.path(), &["token", "create", "--config", "docket.yaml", "--person", "alice"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("dkt_"));
+    assert!(dir.path().join("data/docket.db").exists(), "the SQLite path is relative to the configuration");
+    let out = docket_in(dir.path(), &["audit", "verify", "--config", "docket.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("audit chain intact: 1 record, head "), "{}", stdout(&out));
+    let out = docket_in(dir.path(), &["audit", "export", "--config", "docket.yaml"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["action"], "token.created");
+
+    // A variable the storage settings do need is named, with its place.
+    let dir = folder("storage: { url: '${DATABASE_URL}' }\nslack: { signing_secret: '${SLACK_SIGNING_SECRET}' }\n");
+    for command in [&["audit", "verify"][..], &["audit", "export"][..]] {
+        let out = docket_in(dir.path(), &[command, &["--config", "docket.yaml"]].concat());
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "docket: docket.yaml cannot be loaded (1 error in docket.yaml):\n  \
+             docket.yaml:1:18: environment variable `DATABASE_URL` is not set\n"
+        );
+    }
 }

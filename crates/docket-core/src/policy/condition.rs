@@ -14,6 +14,11 @@ use crate::catalog::workflow::Workflow;
 use crate::id::{GroupId, PersonId};
 
 use super::references::{FIELDS, field_refs, identifier_at, line_column};
+use bound::{MAX_BYTES, MAX_DEPTH, TooBig};
+
+mod bound;
+mod lex;
+mod words;
 
 /// The variables a condition may read.
 pub const VARIABLES: [&str; 4] = ["params", "workflow", "requester", "now"];
@@ -32,51 +37,90 @@ impl fmt::Debug for Condition {
     }
 }
 
-/// Why an expression does not compile. `line` and `column` are 1-based within the expression.
+/// Why an expression does not compile. `line` and `column` are 1-based within the expression;
+/// `offset` is the same place as a byte offset.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct ConditionError {
     /// Line within the expression.
     pub line: usize,
-    /// Column within that line.
+    /// Column within that line, in characters.
     pub column: usize,
+    /// Byte offset within the expression.
+    pub offset: usize,
     /// What is wrong.
     pub message: String,
     /// How to fix it, when there is a likely fix.
     pub hint: Option<String>,
 }
 
+impl ConditionError {
+    fn at(source: &str, offset: usize, message: String, hint: Option<String>) -> Self {
+        let (line, column) = line_column(source, offset);
+        Self { line, column, offset, message, hint }
+    }
+}
+
 impl Condition {
     /// Compiles `source`, and refuses variables other than [`VARIABLES`] so a typo is caught at
     /// load time, not on the first production request.
+    ///
+    /// A condition longer than 8 KiB or nested more than 64 levels deep is refused before CEL's
+    /// parser reads it (see `bound`), so neither parsing nor evaluating it can overflow a stack.
     pub fn compile(source: &str) -> Result<Self, ConditionError> {
-        let program = ENV.compile(source).map_err(|errors| {
-            let first = errors.errors.first();
-            // cel counts lines and columns from 1 already.
-            let (line, column) = first.map_or((1, 1), |e| (e.pos.0.max(1), e.pos.1.max(1)));
-            ConditionError {
-                line: usize::try_from(line).unwrap_or(1),
-                column: usize::try_from(column).unwrap_or(1),
-                message: first.map_or_else(|| "invalid expression".to_owned(), |e| e.msg.clone()),
-                hint: None,
+        if let Err(too_big) = bound::check(source) {
+            return Err(match too_big {
+                TooBig::Deep { depth, at } => ConditionError::at(
+                    source,
+                    at,
+                    format!("it nests {} levels deep; the limit is {MAX_DEPTH}", thousands(depth)),
+                    Some(
+                        "every operator, call and bracket nests a level (`&&` and `||` few): split it into simpler \
+                         conditions or rules"
+                            .to_owned(),
+                    ),
+                ),
+                TooBig::Long { bytes } => ConditionError::at(
+                    source,
+                    0,
+                    format!(
+                        "it is {} bytes long; the limit is {} bytes ({} KiB)",
+                        thousands(bytes),
+                        thousands(MAX_BYTES),
+                        MAX_BYTES / 1024
+                    ),
+                    Some("split it into simpler conditions or rules".to_owned()),
+                ),
+            });
+        }
+        let program = ENV.compile(source).map_err(|errors| match errors.errors.first() {
+            Some(e) => {
+                // cel counts lines and columns (in characters) from 1.
+                let line = usize::try_from(e.pos.0).unwrap_or(1);
+                let column = usize::try_from(e.pos.1).unwrap_or(1);
+                let offset = offset_of(source, line, column);
+                let raw = match (&e.source, e.msg.as_str()) {
+                    (Some(inner), "UNKNOWN") => inner.to_string(),
+                    _ => e.msg.clone(),
+                };
+                let (message, hint) = words::explain(&raw, source.get(offset..).unwrap_or(""));
+                ConditionError::at(source, offset, message, hint)
             }
+            None => ConditionError::at(source, 0, "the expression cannot be read".to_owned(), None),
         })?;
-        let at = |offset: usize, message: String, hint: Option<String>| {
-            let (line, column) = line_column(source, offset);
-            ConditionError { line, column, message, hint }
-        };
         let references = program.references();
         if let Some(name) = references.variables().into_iter().find(|v| !VARIABLES.contains(v)) {
             let hint = crate::text::did_you_mean(name, VARIABLES)
                 .unwrap_or_else(|| format!("conditions can read {}", VARIABLES.join(", ")));
             let offset = identifier_at(source, name).unwrap_or(0);
-            return Err(at(offset, format!("unknown variable `{name}`"), Some(hint)));
+            return Err(ConditionError::at(source, offset, format!("unknown variable `{name}`"), Some(hint)));
         }
         for (variable, known) in FIELDS {
             if let Some((offset, name)) = field_refs(source, variable).into_iter().find(|(_, n)| !known.contains(n)) {
                 let hint = crate::text::did_you_mean(name, known.iter().copied())
                     .unwrap_or_else(|| format!("it has {}", known.join(", ")));
-                return Err(at(offset, format!("`{variable}` has no field `{name}`"), Some(hint)));
+                let message = format!("`{variable}` has no field `{name}`");
+                return Err(ConditionError::at(source, offset, message, Some(hint)));
             }
         }
         Ok(Self { source: source.to_owned(), program })
@@ -180,5 +224,47 @@ impl Variables {
         context.add_variable_from_value("requester", requester);
         context.add_variable_from_value("now", now);
         Self { context }
+    }
+}
+
+/// The byte offset of 1-based `line` and character `column` in `source`, kept inside it.
+fn offset_of(source: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = source.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = source.get(line_start..).unwrap_or("");
+    let within: usize =
+        rest.chars().take_while(|c| *c != '\n').take(column.saturating_sub(1)).map(char::len_utf8).sum();
+    (line_start + within).min(source.len())
+}
+
+/// `3000` → `3,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_line_and_column_to_bytes() {
+        assert_eq!(offset_of("ab\ncé d", 2, 3), 3 + 3);
+        assert_eq!(offset_of("abc", 1, 1), 0);
+        assert_eq!(offset_of("abc", 9, 9), 3);
+        assert_eq!(offset_of("ab\ncd", 1, 9), 2, "a column past the line's end stays on the line");
+    }
+
+    #[test]
+    fn writes_thousands_with_commas() {
+        assert_eq!(thousands(7), "7");
+        assert_eq!(thousands(3_000), "3,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 }

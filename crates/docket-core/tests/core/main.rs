@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
 mod audit;
+mod conditions;
 mod fixtures;
 mod matcher;
 mod params;
