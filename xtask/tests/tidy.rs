@@ -11,20 +11,36 @@ use std::path::{Path, PathBuf};
 /// Longest Rust file, in lines.
 const MAX_LINES: usize = 700;
 
-/// Which workspace crates each crate may depend on (DESIGN.md §5). `docket-testkit` is allowed
-/// as a dev-dependency everywhere and as a regular dependency nowhere.
+/// Which workspace crates each crate may depend on (ARCHITECTURE.md, "Code map").
+/// `docket-testkit` is allowed as a dev-dependency everywhere and as a regular dependency nowhere.
+/// Plug-ins (step kinds, surfaces, integrations) may use `docket-config` to read their part of
+/// the files; only `docket-plugins` knows them all.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-core", &[]),
     ("docket-config", &["docket-core"]),
     ("docket-app", &["docket-core"]),
     ("docket-store", &["docket-app", "docket-core"]),
-    ("docket-runners", &["docket-app", "docket-core"]),
+    ("docket-steps", &["docket-app", "docket-config", "docket-core"]),
+    ("docket-sql", &["docket-app", "docket-config", "docket-core"]),
     ("docket-http", &[]),
-    ("docket-slack", &["docket-app", "docket-core", "docket-http"]),
-    ("docket-teams", &["docket-app", "docket-core", "docket-http"]),
-    ("docket-web", &["docket-app", "docket-core", "docket-http"]),
+    ("docket-slack", &["docket-app", "docket-config", "docket-core", "docket-http"]),
+    ("docket-teams", &["docket-app", "docket-config", "docket-core", "docket-http"]),
+    ("docket-web", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-mcp", &["docket-app", "docket-core"]),
-    ("docket-testkit", &["docket-app", "docket-config", "docket-core", "docket-runners", "docket-store"]),
+    (
+        "docket-plugins",
+        &[
+            "docket-app",
+            "docket-config",
+            "docket-core",
+            "docket-slack",
+            "docket-sql",
+            "docket-steps",
+            "docket-teams",
+            "docket-web",
+        ],
+    ),
+    ("docket-testkit", &["docket-app", "docket-config", "docket-core", "docket-sql", "docket-steps", "docket-store"]),
     ("docket", &["*"]),
     ("xtask", &[]),
 ];
@@ -205,4 +221,51 @@ fn core_does_no_io_and_reads_no_clock() {
         ],
     );
     failures(found, "docket-core is values and pure functions: `now` is an argument");
+}
+
+#[test]
+fn core_and_config_name_no_surface() {
+    // Surfaces are plug-ins: they bring their own section, person ids and `notify` targets.
+    let surfaces = ["slack", "teams", "jira", "servicenow", "mattermost", "discord"];
+    let mut found = Vec::new();
+    for path in rust_files().into_iter().filter(|p| {
+        is_source(p) && matches!(crate_of(p).as_str(), "docket-core" | "docket-config") && !in_test_module(p)
+    }) {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let code = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (n, line) in code.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("").to_ascii_lowercase();
+            if let Some(name) = surfaces.iter().find(|s| code.contains(*s)) {
+                found.push(format!("{}:{}: names `{name}`: {}", relative(&path), n + 1, line.trim()));
+            }
+        }
+    }
+    failures(found, "core and config name no surface; a surface's plug-in reads its own part of the files");
+}
+
+#[test]
+fn no_catch_all_arm_over_step_kinds() {
+    // A kind that is listed but forgotten in a match must not silently become another kind.
+    let kinds = ["\"exec\"", "\"http\"", "\"wait\"", "\"sql\""];
+    let mut found = Vec::new();
+    for path in rust_files().into_iter().filter(|p| is_source(p)) {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if !line.trim_start().starts_with("_ =>") {
+                continue;
+            }
+            // The arms just above a catch-all: do they match on step-kind names?
+            let above = lines[n.saturating_sub(6)..n].join("\n");
+            if kinds.iter().filter(|k| above.contains(&format!("{k} =>"))).count() >= 2 {
+                found.push(format!("{}:{}: {}", relative(&path), n + 1, line.trim()));
+            }
+        }
+    }
+    failures(found, "no `_ =>` arm maps an unknown step kind to a known one");
+}
+
+/// Whether `path` is a file of tests inside `src` (a `tests.rs` module).
+fn in_test_module(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "tests.rs" || n.to_string_lossy().ends_with("_tests.rs"))
 }

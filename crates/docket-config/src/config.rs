@@ -1,7 +1,9 @@
 //! `docket.yaml` to a typed [`Config`], a directory of people and a policy set, plus what later
-//! checks need: the catalog folder, database names and the parameters policies read.
+//! checks need: the catalog folder, the names plug-in sections declare and the parameters
+//! policies read. Sections that belong to plug-ins (a surface, an integration, a step kind's
+//! settings) are read by their plug-in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
@@ -9,28 +11,21 @@ use jiff::tz::TimeZone;
 use crate::decode::{Fields, Opt, text};
 use crate::diagnostic::{Pos, Report};
 use crate::env::{self, Env};
-use crate::model::{Config, Secret, Web};
+use crate::model::Config;
 use crate::people::{People, people};
+use crate::plugin::{Plugins, SectionContext, Sections};
 use crate::policy::{Policies, policies};
 use crate::surface;
 use crate::yaml;
 
-/// The top-level keys of `docket.yaml`.
-pub(crate) const KEYS: &[&str] = &[
-    "server",
-    "storage",
-    "catalog",
-    "timezone",
-    "ticket_prefix",
-    "people",
-    "groups",
-    "oncall",
-    "databases",
-    "policies",
-    "slack",
-    "teams",
-    "web",
-];
+/// The top-level keys of `docket.yaml` besides the plug-ins' sections.
+pub(crate) const KEYS: &[&str] =
+    &["server", "storage", "catalog", "timezone", "ticket_prefix", "people", "groups", "oncall", "policies"];
+
+/// Every top-level key: [`KEYS`] and each plug-in section's.
+pub(crate) fn keys(plugins: &Plugins) -> Vec<&'static str> {
+    KEYS.iter().copied().chain(plugins.sections.iter().map(|s| s.key())).collect()
+}
 
 /// The catalog folder when `catalog` is not written.
 pub(crate) const DEFAULT_CATALOG: &str = "./workflows";
@@ -46,8 +41,9 @@ pub(crate) struct ConfigFile {
     pub(crate) people: People,
     /// The rules, and the parameters they read.
     pub(crate) policies: Policies,
-    /// Names under `databases`, including invalid entries' names.
-    pub(crate) databases: BTreeSet<String>,
+    /// The names each plug-in section declares (database names under `databases`), including
+    /// those of invalid entries, by section.
+    pub(crate) names: BTreeMap<&'static str, BTreeSet<String>>,
     /// The configured time zone, when valid.
     pub(crate) zone: Option<TimeZone>,
     /// The settings, when every section is valid.
@@ -61,6 +57,7 @@ pub(crate) fn config_file(
     path: &Path,
     source: &str,
     env: Env<'_>,
+    plugins: &Plugins,
     secrets: &mut Vec<String>,
     report: &mut Report,
 ) -> ConfigFile {
@@ -72,13 +69,19 @@ pub(crate) fn config_file(
         return file;
     }
     env::apply(&mut root, env, report, secrets);
-    let Some(fields) = Fields::open(&root, "the configuration", KEYS, report) else { return file };
-    let before = report.error_count();
-
+    let Some(fields) = Fields::open(&root, "the configuration", &keys(plugins), report) else { return file };
     let zone = surface::timezone(fields.get("timezone"), report);
     file.zone = zone.as_ref().map(|(_, z)| z.clone());
-    file.people = people(fields.get("people"), fields.get("groups"), fields.get("oncall"), file.zone.as_ref(), report);
-    file.policies = policies(fields.get("policies"), &file.people, report);
+    file.people = people(
+        fields.get("people"),
+        fields.get("groups"),
+        fields.get("oncall"),
+        file.zone.as_ref(),
+        &plugins.person_keys,
+        report,
+    );
+    let notify: Vec<&'static str> = plugins.notify_keys.iter().copied().collect();
+    file.policies = policies(fields.get("policies"), &file.people, &notify, report);
     let catalog = match fields.opt("catalog", report, text) {
         Opt::Given(dir) => {
             let at = fields.get("catalog").map_or(Pos::new(1, 1), |n| n.pos);
@@ -91,46 +94,37 @@ pub(crate) fn config_file(
     let server = surface::server(fields.get("server"), report);
     let storage = surface::storage(fields.get("storage"), report);
     let ticket_prefix = surface::ticket_prefix(fields.get("ticket_prefix"), report);
-    let (names, databases) = surface::databases(fields.get("databases"), report);
-    file.databases = names;
-    let slack = fields.get("slack").map_or(Some(None), |n| surface::slack(n, report).map(Some));
-    let teams = fields.get("teams").map_or(Some(None), |n| surface::teams(n, report).map(Some));
     let public_url = server.as_ref().and_then(|s| s.public_url.as_deref());
-    let web = fields.get("web").map_or(Some(Web::default()), |n| crate::web::web(n, public_url, report));
+    let mut sections = Sections::default();
+    let mut sections_valid = true;
+    // Settings the sections call secret count once the whole file is valid (as values read
+    // from the environment do from the start): until then they may be text that failed to read.
+    let mut section_secrets = Vec::new();
+    for section in &plugins.sections {
+        let Some(node) = fields.get(section.key()) else { continue };
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let mut cx = SectionContext { report, secrets: &mut section_secrets, public_url, folder };
+        let decoded = section.decode(node, &mut cx);
+        file.names.insert(section.key(), decoded.names);
+        match decoded.value {
+            Some(value) => {
+                sections.values.insert(section.key(), value);
+            }
+            None => sections_valid = false,
+        }
+    }
 
-    let parts = (server, storage, catalog, zone, ticket_prefix, databases, slack, teams, web);
-    let (
-        Some(server),
-        Some(storage),
-        Some(catalog),
-        Some((timezone, _)),
-        Some(prefix),
-        Some(databases),
-        Some(slack),
-        Some(teams),
-        Some(web),
-    ) = parts
-    else {
+    let parts = (server, storage, catalog, zone, ticket_prefix);
+    let (Some(server), Some(storage), Some(catalog), Some((timezone, _)), Some(prefix)) = parts else {
         return file;
     };
-    if report.error_count() > before {
+    // Any error at all (a `${VAR}` that failed to read included) leaves the section secrets out:
+    // they may be text that was never a secret.
+    if !sections_valid || report.error_count() > 0 {
         return file;
     }
-    let mut found: Vec<&Secret> = vec![];
-    if let Some(slack) = &slack {
-        found.extend([&slack.signing_secret, &slack.bot_token]);
-        found.extend(&slack.app_token);
-    }
-    if let Some(teams) = &teams {
-        found.push(&teams.app_password);
-    }
-    if let Some(oidc) = &web.oidc {
-        found.push(&oidc.client_secret);
-    }
-    secrets.extend(found.into_iter().map(|s| s.expose().to_owned()));
-    for url in std::iter::once(&storage.url).chain(databases.values()) {
-        secrets.extend(surface::url_password(url.expose()).map(str::to_owned));
-    }
+    secrets.extend(section_secrets);
+    secrets.extend(surface::url_password(storage.url.expose()).map(str::to_owned));
     let folder = path.parent().unwrap_or(Path::new(""));
     file.config = Some(Config {
         path: path.to_path_buf(),
@@ -139,10 +133,7 @@ pub(crate) fn config_file(
         catalog: resolve(folder, &catalog),
         timezone,
         ticket_prefix: prefix,
-        databases,
-        slack,
-        teams,
-        web,
+        sections,
     });
     file
 }

@@ -13,7 +13,7 @@ use docket_core::text::closest;
 /// A mapping with a fixed set of keys, opened for reading. Unknown keys are reported when it is
 /// opened, so a section that fails half-way does not make its other keys look unknown.
 #[derive(Debug)]
-pub(crate) struct Fields<'n> {
+pub struct Fields<'n> {
     node: &'n Node,
     what: &'static str,
     entries: Vec<(&'n str, &'n Node, &'n Node)>,
@@ -23,7 +23,7 @@ pub(crate) struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     /// Opens `node` as a `what` with `keys`; reports (and gives `None`) if it is not a mapping.
-    pub(crate) fn open(node: &'n Node, what: &'static str, keys: &[&'static str], report: &mut Report) -> Option<Self> {
+    pub fn open(node: &'n Node, what: &'static str, keys: &[&'static str], report: &mut Report) -> Option<Self> {
         let Value::Map(map) = &node.value else {
             report.error(node.pos, format!("expected {} (a mapping), found {}", article(what), node.describe()));
             return None;
@@ -52,22 +52,22 @@ impl<'n> Fields<'n> {
     }
 
     /// Where the mapping starts.
-    pub(crate) fn pos(&self) -> Pos {
+    pub fn pos(&self) -> Pos {
         self.node.pos
     }
 
     /// The value of `key`, unless it is absent or null.
-    pub(crate) fn get(&self, key: &str) -> Option<&'n Node> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
         self.entry(key).map(|(_, v)| v).filter(|v| !v.is_null())
     }
 
     /// The key node and value of `key`, even when the value is null.
-    pub(crate) fn entry(&self, key: &str) -> Option<(&'n Node, &'n Node)> {
+    pub fn entry(&self, key: &str) -> Option<(&'n Node, &'n Node)> {
         self.entries.iter().find(|(name, _, _)| *name == key).map(|(_, k, v)| (*k, *v))
     }
 
     /// The value of `key`, reporting its absence.
-    pub(crate) fn require(&self, key: &str, report: &mut Report) -> Option<&'n Node> {
+    pub fn require(&self, key: &str, report: &mut Report) -> Option<&'n Node> {
         match self.entry(key) {
             Some((_, v)) if !v.is_null() => Some(v),
             Some((k, _)) => {
@@ -84,12 +84,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Reads optional `key` with `read`.
-    pub(crate) fn opt<T>(
-        &self,
-        key: &str,
-        report: &mut Report,
-        read: impl FnOnce(&Node, &mut Report) -> Option<T>,
-    ) -> Opt<T> {
+    pub fn opt<T>(&self, key: &str, report: &mut Report, read: impl FnOnce(&Node, &mut Report) -> Option<T>) -> Opt<T> {
         match self.get(key) {
             None => Opt::Absent,
             Some(node) => read(node, report).map_or(Opt::Invalid, Opt::Given),
@@ -97,7 +92,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Reads required `key` with `read`.
-    pub(crate) fn req<T>(
+    pub fn req<T>(
         &self,
         key: &str,
         report: &mut Report,
@@ -109,7 +104,7 @@ impl<'n> Fields<'n> {
 
 /// An optional value: absent, given and valid, or given but invalid (already reported).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Opt<T> {
+pub enum Opt<T> {
     Absent,
     Given(T),
     Invalid,
@@ -117,7 +112,7 @@ pub(crate) enum Opt<T> {
 
 impl<T> Opt<T> {
     /// The value, or `default` when absent; `None` when invalid.
-    pub(crate) fn or(self, default: T) -> Option<T> {
+    pub fn or(self, default: T) -> Option<T> {
         match self {
             Opt::Absent => Some(default),
             Opt::Given(v) => Some(v),
@@ -126,7 +121,7 @@ impl<T> Opt<T> {
     }
 
     /// `Some(Some(v))` when given, `Some(None)` when absent, `None` when invalid.
-    pub(crate) fn optional(self) -> Option<Option<T>> {
+    pub fn optional(self) -> Option<Option<T>> {
         match self {
             Opt::Absent => Some(None),
             Opt::Given(v) => Some(Some(v)),
@@ -145,7 +140,7 @@ pub(crate) fn article(what: &str) -> String {
 }
 
 /// A mapping key's text; keys are names, never lists or mappings.
-pub(crate) fn key_text<'n>(key: &'n Node, report: &mut Report) -> Option<&'n str> {
+pub fn key_text<'n>(key: &'n Node, report: &mut Report) -> Option<&'n str> {
     match key.scalar() {
         Some(s) if !key.is_null() => Some(s.text.as_str()),
         _ => {
@@ -156,11 +151,7 @@ pub(crate) fn key_text<'n>(key: &'n Node, report: &mut Report) -> Option<&'n str
 }
 
 /// A mapping whose keys are names chosen by the user (`env`, `headers`, `oncall`), in order.
-pub(crate) fn open_map<'n>(
-    node: &'n Node,
-    what: &str,
-    report: &mut Report,
-) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
+pub fn open_map<'n>(node: &'n Node, what: &str, report: &mut Report) -> Option<Vec<(&'n str, &'n Node, &'n Node)>> {
     let Value::Map(map) = &node.value else {
         report.error(node.pos, format!("expected a mapping of {what}, found {}", node.describe()));
         return None;
@@ -169,7 +160,7 @@ pub(crate) fn open_map<'n>(
 }
 
 /// A list of `what`; a single value gets a hint to wrap it in brackets.
-pub(crate) fn list<'n>(node: &'n Node, what: &str, report: &mut Report) -> Option<&'n [Node]> {
+pub fn list<'n>(node: &'n Node, what: &str, report: &mut Report) -> Option<&'n [Node]> {
     match &node.value {
         Value::Seq(items) => Some(items),
         Value::Scalar(_) if !node.is_null() => {
@@ -185,7 +176,7 @@ pub(crate) fn list<'n>(node: &'n Node, what: &str, report: &mut Report) -> Optio
 }
 
 /// Reads every item of a list with `read`; `None` if the list or any item is invalid.
-pub(crate) fn list_of<T>(
+pub fn list_of<T>(
     node: &Node,
     what: &str,
     report: &mut Report,
@@ -198,7 +189,7 @@ pub(crate) fn list_of<T>(
 }
 
 /// Text: any scalar but null (a plain `1.10` is the text `1.10`).
-pub(crate) fn text(node: &Node, report: &mut Report) -> Option<String> {
+pub fn text(node: &Node, report: &mut Report) -> Option<String> {
     match node.scalar() {
         Some(s) if !node.is_null() => Some(s.text.clone()),
         _ => {
@@ -209,7 +200,7 @@ pub(crate) fn text(node: &Node, report: &mut Report) -> Option<String> {
 }
 
 /// Non-empty text.
-pub(crate) fn nonempty(node: &Node, report: &mut Report) -> Option<String> {
+pub fn nonempty(node: &Node, report: &mut Report) -> Option<String> {
     let value = text(node, report)?;
     if value.trim().is_empty() {
         report.error(node.pos, "must not be empty");
@@ -219,7 +210,7 @@ pub(crate) fn nonempty(node: &Node, report: &mut Report) -> Option<String> {
 }
 
 /// A whole number.
-pub(crate) fn int(node: &Node, report: &mut Report) -> Option<i64> {
+pub fn int(node: &Node, report: &mut Report) -> Option<i64> {
     let found = match node.scalar().map(|s| s.typed()) {
         Some(Typed::Int(i)) => return Some(i),
         Some(Typed::BigInt) => {
@@ -235,7 +226,7 @@ pub(crate) fn int(node: &Node, report: &mut Report) -> Option<i64> {
 }
 
 /// A whole number in `lo..=hi`.
-pub(crate) fn int_in<T: TryFrom<i64>>(node: &Node, lo: i64, hi: i64, report: &mut Report) -> Option<T> {
+pub fn int_in<T: TryFrom<i64>>(node: &Node, lo: i64, hi: i64, report: &mut Report) -> Option<T> {
     let value = int(node, report)?;
     match T::try_from(value) {
         Ok(v) if (lo..=hi).contains(&value) => Some(v),
@@ -247,7 +238,7 @@ pub(crate) fn int_in<T: TryFrom<i64>>(node: &Node, lo: i64, hi: i64, report: &mu
 }
 
 /// `true` or `false`.
-pub(crate) fn boolean(node: &Node, report: &mut Report) -> Option<bool> {
+pub fn boolean(node: &Node, report: &mut Report) -> Option<bool> {
     match node.scalar().map(|s| s.typed()) {
         Some(Typed::Bool(b)) => Some(b),
         Some(Typed::Str(s)) if matches!(s.to_ascii_lowercase().as_str(), "yes" | "no" | "on" | "off" | "y" | "n") => {
@@ -266,13 +257,13 @@ pub(crate) fn boolean(node: &Node, report: &mut Report) -> Option<bool> {
 }
 
 /// A duration such as `30s`, `5m`, `1h30m`.
-pub(crate) fn duration(node: &Node, report: &mut Report) -> Option<Duration> {
+pub fn duration(node: &Node, report: &mut Report) -> Option<Duration> {
     let value = text(node, report)?;
     Duration::parse(&value).map_err(|e| report.error(node.pos, e.to_string())).ok()
 }
 
 /// An identifier (`alice`, `deploy-service`): letters, digits, `-`, `_`, `.`.
-pub(crate) fn ident(node: &Node, report: &mut Report) -> Option<String> {
+pub fn ident(node: &Node, report: &mut Report) -> Option<String> {
     let value = text(node, report)?;
     if docket_core::id::is_valid_id(&value) {
         return Some(value);
@@ -286,7 +277,7 @@ pub(crate) fn ident(node: &Node, report: &mut Report) -> Option<String> {
 }
 
 /// The first ≤ 60 characters of `s`, for messages.
-pub(crate) fn excerpt(s: &str) -> String {
+pub fn excerpt(s: &str) -> String {
     let mut out: String = s.chars().take(60).collect();
     if s.chars().count() > 60 {
         out.push('…');
@@ -296,13 +287,13 @@ pub(crate) fn excerpt(s: &str) -> String {
 
 /// Remembers names already declared, to report duplicates at the second pointing at the first.
 #[derive(Debug, Default)]
-pub(crate) struct Seen {
+pub struct Seen {
     first: HashMap<String, Pos>,
 }
 
 impl Seen {
     /// Records `name` at `pos`; reports and returns `false` if it was declared before.
-    pub(crate) fn first(&mut self, name: &str, pos: Pos, what: &str, report: &mut Report) -> bool {
+    pub fn first(&mut self, name: &str, pos: Pos, what: &str, report: &mut Report) -> bool {
         if let Some(first) = self.first.get(name) {
             report.error(pos, format!("duplicate {what} `{name}` (first declared at {})", first_at(*first, pos)));
             return false;

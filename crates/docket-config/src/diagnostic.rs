@@ -162,7 +162,7 @@ fn render(list: &[Diagnostic]) -> String {
 
 /// Collects the problems of one file as they are found.
 #[derive(Debug)]
-pub(crate) struct Report {
+pub struct Report {
     path: PathBuf,
     pub(crate) errors: Vec<Diagnostic>,
     pub(crate) warnings: Vec<Diagnostic>,
@@ -175,33 +175,33 @@ impl Report {
     }
 
     /// The file this report is about.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Records an error.
-    pub(crate) fn error(&mut self, pos: Pos, message: impl Into<String>) {
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
         self.errors.push(Diagnostic::new(self.path.clone(), pos, message, None));
     }
 
     /// Records an error with a hint on how to fix it.
-    pub(crate) fn error_hint(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
+    pub fn error_hint(&mut self, pos: Pos, message: impl Into<String>, hint: impl Into<String>) {
         self.errors.push(Diagnostic::new(self.path.clone(), pos, message, Some(hint.into())));
     }
 
     /// Records an error with an optional hint.
-    pub(crate) fn error_maybe(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub fn error_maybe(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
         self.errors.push(Diagnostic::new(self.path.clone(), pos, message, hint));
     }
 
     /// Records a warning.
-    pub(crate) fn warning(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub fn warning(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
         self.warnings.push(Diagnostic::new(self.path.clone(), pos, message, hint));
     }
 
     /// How many errors have been recorded so far; compare before and after to learn whether a
     /// part of the file was clean.
-    pub(crate) fn error_count(&self) -> usize {
+    pub fn error_count(&self) -> usize {
         self.errors.len()
     }
 }

@@ -86,7 +86,7 @@ pub(crate) fn apply(node: &mut Node, env: Env<'_>, report: &mut Report, secrets:
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`
-pub(crate) fn is_var_name(name: &str) -> bool {
+pub fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -11,16 +11,20 @@
 //! - Unknown keys, wrong types, unknown `{{param}}` placeholders, CEL errors, approvers who do not
 //!   exist and the like are errors; [`Loaded::warnings`] holds what loads but looks wrong.
 //!
+//! - Plug-ins read their own parts through [`plugin`]: each step kind its action, each surface
+//!   or integration its section of `docket.yaml` (and a person's id there, and `notify`
+//!   targets). The composition root passes the list ([`plugin::Plugins`]) to every entry point.
+//!
 //! Inside: `yaml` parses text into a tree of positioned nodes, `decode` reads nodes as typed
 //! values while collecting errors, and one module per part of the format builds the core types.
 
-mod action;
 mod condition;
 mod config;
 mod decode;
 mod diagnostic;
 mod env;
 mod files;
+mod json;
 mod links;
 mod load;
 mod model;
@@ -28,12 +32,12 @@ mod node;
 mod param;
 mod partial;
 mod people;
+pub mod plugin;
 mod policy;
 mod scalar;
 mod step;
 mod surface;
 mod template;
-mod web;
 mod workflow;
 mod yaml;
 
@@ -42,6 +46,6 @@ pub use crate::{
     env::Env,
     files::Source,
     load::{Loaded, load, load_catalog, parse, parse_config_str, parse_workflow_str},
-    model::{Config, Oidc, Secret, Server, Slack, Storage, Teams, Web},
+    model::{Config, Secret, Server, Storage},
     partial::{StoreSettings, load_people, load_storage},
 };

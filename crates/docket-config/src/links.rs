@@ -1,5 +1,6 @@
-//! Checks that span files: workflow ids unique across the catalog, requesters and `sql`
-//! databases that exist in `docket.yaml`, and policies that read parameters some workflow has.
+//! Checks that span files: workflow ids unique across the catalog, requesters and the names steps
+//! use from plug-in sections (a `sql` step's database) that exist in `docket.yaml`, and policies
+//! that read parameters some workflow has.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -35,8 +36,8 @@ pub(crate) fn unique_ids(workflows: &mut [Read], base: &Path) {
     }
 }
 
-/// Checks the workflows' references into the configuration: requesters and databases.
-/// `config_name` is how messages name the configuration file.
+/// Checks the workflows' references into the configuration: requesters, and names that plug-in
+/// sections declare. `config_name` is how messages name the configuration file.
 pub(crate) fn references(config: &ConfigFile, workflows: &mut [Read], config_name: &str) {
     if !config.readable {
         return;
@@ -45,13 +46,15 @@ pub(crate) fn references(config: &ConfigFile, workflows: &mut [Read], config_nam
         for (principal, at) in &read.file.requesters {
             config.people.check(principal, *at, &mut read.report);
         }
-        for (database, at) in &read.file.databases {
-            if config.databases.contains(database) {
+        for reference in &read.file.references {
+            let declared = config.names.get(reference.section);
+            if declared.is_some_and(|names| names.contains(&reference.name)) {
                 continue;
             }
-            let hint = did_you_mean(database, config.databases.iter().map(String::as_str))
-                .unwrap_or_else(|| format!("declare it under `databases` in {config_name}"));
-            read.report.error_hint(*at, format!("unknown database `{database}`"), hint);
+            let (name, section) = (&reference.name, reference.section);
+            let hint = did_you_mean(name, declared.into_iter().flatten().map(String::as_str))
+                .unwrap_or_else(|| format!("declare it under `{section}` in {config_name}"));
+            read.report.error_hint(reference.at, format!("unknown {} `{name}`", reference.what), hint);
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::env::Env;
 use crate::files::{self, Source};
 use crate::links::{self, Read};
 use crate::model::Config;
+use crate::plugin::Plugins;
 use crate::workflow::workflow_file;
 
 /// Everything Docket needs from its files.
@@ -48,10 +49,10 @@ impl std::fmt::Debug for Loaded {
 }
 
 /// Loads `docket.yaml` at `config_path` and every workflow file in its catalog folder. `env`
-/// looks up the variables `${VAR}` refers to.
-pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
+/// looks up the variables `${VAR}` refers to; `plugins` read the step kinds and sections.
+pub fn load(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Result<Loaded, Diagnostics> {
     let source = files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
-    let mut stage = Stage::config(&source, env);
+    let mut stage = Stage::config(&source, env, plugins);
     let folder = config_path.parent().unwrap_or(Path::new(""));
     let (shown, written) = match &stage.file.catalog {
         Some((dir, at)) => (dir.clone(), Some(*at)),
@@ -84,28 +85,38 @@ pub fn load(config_path: &Path, env: Env<'_>) -> Result<Loaded, Diagnostics> {
             stage.io_errors.push(Diagnostic::new(config_path, written.unwrap_or(crate::Pos::FILE), message, hint));
         }
     }
-    stage.finish(&workflows, env, true, &dir)
+    stage.finish(&workflows, env, plugins, true, &dir)
 }
 
 /// Parses a configuration and its workflow files from memory: [`load`] without the disk.
-pub fn parse(config: &Source, workflows: &[Source], env: Env<'_>) -> Result<Loaded, Diagnostics> {
-    let stage = Stage::config(config, env);
+pub fn parse(config: &Source, workflows: &[Source], env: Env<'_>, plugins: &Plugins) -> Result<Loaded, Diagnostics> {
+    let stage = Stage::config(config, env, plugins);
     let base = stage.file.config.as_ref().map(|c| c.catalog.clone()).unwrap_or_default();
-    stage.finish(workflows, env, true, &base)
+    stage.finish(workflows, env, plugins, true, &base)
 }
 
 /// Parses a configuration alone, with an empty catalog. With no workflows to compare against,
 /// the parameters policies read (`params.NAME`) are not checked.
-pub fn parse_config_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Result<Loaded, Diagnostics> {
-    Stage::config(&Source::new(name.as_ref(), text), env).finish(&[], env, false, Path::new(""))
+pub fn parse_config_str(
+    name: impl AsRef<Path>,
+    text: &str,
+    env: Env<'_>,
+    plugins: &Plugins,
+) -> Result<Loaded, Diagnostics> {
+    Stage::config(&Source::new(name.as_ref(), text), env, plugins).finish(&[], env, plugins, false, Path::new(""))
 }
 
 /// Parses one workflow file's text; `name` is the path shown in messages. Requesters and
 /// databases are not checked, since that needs the configuration.
-pub fn parse_workflow_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> Result<Workflow, Diagnostics> {
+pub fn parse_workflow_str(
+    name: impl AsRef<Path>,
+    text: &str,
+    env: Env<'_>,
+    plugins: &Plugins,
+) -> Result<Workflow, Diagnostics> {
     let mut report = Report::new(name.as_ref());
     let mut secrets = Vec::new();
-    let file = workflow_file(text, env, &mut secrets, &mut report);
+    let file = workflow_file(text, env, plugins, &mut secrets, &mut report);
     match file.workflow {
         Some(workflow) if report.errors.is_empty() => Ok(workflow),
         _ => Err(redacted(report.errors, report.warnings, &Redactor::new(secrets))),
@@ -114,7 +125,7 @@ pub fn parse_workflow_str(name: impl AsRef<Path>, text: &str, env: Env<'_>) -> R
 
 /// Loads every workflow file under `dir` without a configuration: ids are checked for
 /// uniqueness, but requesters and databases are not.
-pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
+pub fn load_catalog(dir: &Path, env: Env<'_>, plugins: &Plugins) -> Result<Catalog, Diagnostics> {
     let paths = files::workflow_files(dir).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
     let mut errors = Vec::new();
     let mut sources = Vec::new();
@@ -125,7 +136,7 @@ pub fn load_catalog(dir: &Path, env: Env<'_>) -> Result<Catalog, Diagnostics> {
         }
     }
     let mut secrets = Vec::new();
-    let mut reads = read_workflows(&sources, env, &mut secrets);
+    let mut reads = read_workflows(&sources, env, plugins, &mut secrets);
     links::unique_ids(&mut reads, dir);
     let mut warnings = Vec::new();
     let mut catalog = Vec::new();
@@ -147,12 +158,12 @@ pub(crate) fn redacted(mut errors: Vec<Diagnostic>, mut warnings: Vec<Diagnostic
     Diagnostics::new(errors, warnings)
 }
 
-fn read_workflows(sources: &[Source], env: Env<'_>, secrets: &mut Vec<String>) -> Vec<Read> {
+fn read_workflows(sources: &[Source], env: Env<'_>, plugins: &Plugins, secrets: &mut Vec<String>) -> Vec<Read> {
     sources
         .iter()
         .map(|source| {
             let mut report = Report::new(&source.path);
-            let file = workflow_file(&source.text, env, secrets, &mut report);
+            let file = workflow_file(&source.text, env, plugins, secrets, &mut report);
             Read { file, report }
         })
         .collect()
@@ -171,10 +182,10 @@ struct Stage {
 }
 
 impl Stage {
-    fn config(source: &Source, env: Env<'_>) -> Self {
+    fn config(source: &Source, env: Env<'_>, plugins: &Plugins) -> Self {
         let mut report = Report::new(&source.path);
         let mut secrets = Vec::new();
-        let file = config_file(&source.path, &source.text, env, &mut secrets, &mut report);
+        let file = config_file(&source.path, &source.text, env, plugins, &mut secrets, &mut report);
         Self { file, report, secrets, io_errors: Vec::new(), unread: 0, catalog_unread: false }
     }
 
@@ -183,10 +194,11 @@ impl Stage {
         mut self,
         sources: &[Source],
         env: Env<'_>,
+        plugins: &Plugins,
         check_params: bool,
         base: &Path,
     ) -> Result<Loaded, Diagnostics> {
-        let mut reads = read_workflows(sources, env, &mut self.secrets);
+        let mut reads = read_workflows(sources, env, plugins, &mut self.secrets);
         links::unique_ids(&mut reads, base);
         let config_path = self.report.path().to_path_buf();
         let config_name = config_path.file_name().map_or("the configuration".into(), |n| n.to_string_lossy());

@@ -1,10 +1,11 @@
 //! The typed sections of `docket.yaml` that are settings rather than rules: server, storage,
-//! catalog folder, time zone, ticket prefix, databases, the Slack and Teams surfaces, and the web UI.
+//! catalog folder, time zone and ticket prefix; the plug-ins' sections as they read them.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::plugin::Sections;
 
 /// A value that must never be printed: tokens, passwords, connection strings.
 ///
@@ -53,34 +54,9 @@ pub struct Config {
     pub timezone: String,
     /// Ticket ids are `PREFIX-42` (default `DKT`).
     pub ticket_prefix: String,
-    /// Databases that `sql` steps may name, by name.
-    pub databases: BTreeMap<String, Secret>,
-    /// The Slack surface, when configured.
-    pub slack: Option<Slack>,
-    /// The Microsoft Teams surface, when configured.
-    pub teams: Option<Teams>,
-    /// The web UI's settings (sign-in).
-    pub web: Web,
-}
-
-/// `web`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Web {
-    /// OpenID Connect sign-in, when configured.
-    pub oidc: Option<Oidc>,
-}
-
-/// `web.oidc`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Oidc {
-    /// The provider's issuer URL, without a trailing slash.
-    pub issuer: String,
-    /// Docket's client id at the provider.
-    pub client_id: String,
-    /// Docket's client secret at the provider.
-    pub client_secret: Secret,
-    /// The scopes asked for (default `openid`, `email`, `profile`).
-    pub scopes: Vec<String>,
+    /// The plug-ins' sections that were written (Slack, Teams, the web UI, databases), each as
+    /// its plug-in's own type.
+    pub sections: Sections,
 }
 
 /// `server`.
@@ -99,41 +75,4 @@ pub struct Server {
 pub struct Storage {
     /// `sqlite://…` (default `sqlite://./docket.db`) or `postgres://…`.
     pub url: Secret,
-}
-
-/// `slack`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slack {
-    /// Verifies that requests come from Slack.
-    pub signing_secret: Secret,
-    /// `xoxb-…`: posts and edits messages.
-    pub bot_token: Secret,
-    /// `xapp-…`: Socket Mode instead of inbound HTTP, when given.
-    pub app_token: Option<Secret>,
-    /// Slack's Web API (default `https://slack.com/api`; GovSlack or a fake in tests).
-    pub api_url: String,
-    /// The slash command (default `/docket`).
-    pub command: String,
-    /// Where approval requests go when a policy does not say.
-    pub approvals_channel: Option<String>,
-}
-
-/// `teams`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Teams {
-    /// The bot's Microsoft app id.
-    pub app_id: String,
-    /// The bot's client secret.
-    pub app_password: Secret,
-    /// The Entra tenant, for single-tenant bots.
-    pub tenant_id: Option<String>,
-    /// Where Bot Framework's signing keys are published.
-    pub openid_metadata_url: String,
-    /// Where the bot gets its tokens; `{tenant_id}` is replaced by the tenant id.
-    pub token_url: String,
-    /// The issuer inbound tokens must carry (default `https://api.botframework.com`; another
-    /// for sovereign clouds or a fake in tests).
-    pub issuer: String,
-    /// Where approval requests go when a policy does not say.
-    pub approvals_channel: Option<String>,
 }

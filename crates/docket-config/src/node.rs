@@ -5,16 +5,16 @@ use crate::scalar::{Scalar, Typed};
 
 /// A value with the place it was written.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Node {
+pub struct Node {
     /// Where the value starts.
-    pub(crate) pos: Pos,
+    pub pos: Pos,
     /// The value.
-    pub(crate) value: Value,
+    pub value: Value,
 }
 
 /// A node's value.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Value {
+pub enum Value {
     /// Text, a number, true/false or nothing; see [`Scalar::typed`].
     Scalar(Scalar),
     /// A list.
@@ -25,7 +25,7 @@ pub(crate) enum Value {
 
 impl Node {
     /// The node's scalar, if it is one.
-    pub(crate) fn scalar(&self) -> Option<&Scalar> {
+    pub fn scalar(&self) -> Option<&Scalar> {
         match &self.value {
             Value::Scalar(s) => Some(s),
             _ => None,
@@ -33,7 +33,7 @@ impl Node {
     }
 
     /// The kind of value, as error messages name it.
-    pub(crate) fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> &'static str {
         match &self.value {
             Value::Scalar(s) => s.typed().describe(),
             Value::Seq(_) => "a list",
@@ -42,12 +42,12 @@ impl Node {
     }
 
     /// The position of byte `offset` inside this scalar's text (the node's start otherwise).
-    pub(crate) fn locate(&self, offset: usize) -> Pos {
+    pub fn locate(&self, offset: usize) -> Pos {
         self.scalar().map_or(self.pos, |s| s.locate(self.pos, offset))
     }
 
     /// Whether the node is a null scalar (`~`, `null` or nothing at all).
-    pub(crate) fn is_null(&self) -> bool {
+    pub fn is_null(&self) -> bool {
         self.scalar().is_some_and(|s| matches!(s.typed(), Typed::Null))
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use docket_core::Directory;
 use docket_core::redact::Redactor;
 
-use crate::config::KEYS;
+use crate::config::keys;
 use crate::decode::Fields;
 use crate::diagnostic::{Diagnostic, Diagnostics, Report};
 use crate::env::{self, Env};
@@ -18,6 +18,7 @@ use crate::load::redacted;
 use crate::model::Storage;
 use crate::node::{Node, Value};
 use crate::people::people;
+use crate::plugin::Plugins;
 use crate::surface;
 use crate::yaml;
 
@@ -31,27 +32,32 @@ pub struct StoreSettings {
 }
 
 /// Reads `storage` from the configuration at `config_path`, resolving `${VAR}` only there.
-pub fn load_storage(config_path: &Path, env: Env<'_>) -> Result<StoreSettings, Diagnostics> {
-    storage_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env)
+/// `plugins` tell which other top-level sections exist.
+pub fn load_storage(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Result<StoreSettings, Diagnostics> {
+    storage_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
 }
 
 /// Reads `storage` and the directory (`people`, `groups`, `oncall` and the `timezone` rotations
 /// use), resolving `${VAR}` only in those sections.
-pub fn load_people(config_path: &Path, env: Env<'_>) -> Result<(StoreSettings, Directory), Diagnostics> {
-    people_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env)
+pub fn load_people(
+    config_path: &Path,
+    env: Env<'_>,
+    plugins: &Plugins,
+) -> Result<(StoreSettings, Directory), Diagnostics> {
+    people_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
 }
 
-fn storage_from(source: &Source, env: Env<'_>) -> Result<StoreSettings, Diagnostics> {
-    let (settings, ()) = read(source, env, &["storage"], |_, _| Some(()))?;
+fn storage_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<StoreSettings, Diagnostics> {
+    let (settings, ()) = read(source, env, plugins, &["storage"], |_, _| Some(()))?;
     Ok(settings)
 }
 
-fn people_from(source: &Source, env: Env<'_>) -> Result<(StoreSettings, Directory), Diagnostics> {
+fn people_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<(StoreSettings, Directory), Diagnostics> {
     let sections = ["storage", "people", "groups", "oncall", "timezone"];
-    read(source, env, &sections, |fields, report| {
+    read(source, env, plugins, &sections, |fields, report| {
         let zone = surface::timezone(fields.get("timezone"), report).map(|(_, zone)| zone);
-        let people = people(fields.get("people"), fields.get("groups"), fields.get("oncall"), zone.as_ref(), report);
-        people.directory
+        let (people_node, groups, oncall) = (fields.get("people"), fields.get("groups"), fields.get("oncall"));
+        people(people_node, groups, oncall, zone.as_ref(), &plugins.person_keys, report).directory
     })
 }
 
@@ -60,13 +66,14 @@ fn people_from(source: &Source, env: Env<'_>) -> Result<(StoreSettings, Director
 fn read<T>(
     source: &Source,
     env: Env<'_>,
+    plugins: &Plugins,
     sections: &[&str],
     more: impl FnOnce(&Fields<'_>, &mut Report) -> Option<T>,
 ) -> Result<(StoreSettings, T), Diagnostics> {
     let config_path = source.path.as_path();
     let mut report = Report::new(&source.path);
     let mut secrets = Vec::new();
-    let decoded = decode(&source.text, env, sections, &mut secrets, &mut report, more);
+    let decoded = decode(&source.text, env, &keys(plugins), sections, &mut secrets, &mut report, more);
     match decoded {
         Some((storage, more)) if report.errors.is_empty() => {
             Ok((StoreSettings { path: config_path.to_path_buf(), storage }, more))
@@ -84,6 +91,7 @@ fn read<T>(
 fn decode<T>(
     text: &str,
     env: Env<'_>,
+    keys: &[&'static str],
     sections: &[&str],
     secrets: &mut Vec<String>,
     report: &mut Report,
@@ -107,7 +115,7 @@ fn decode<T>(
     if report.error_count() > before {
         return None;
     }
-    let fields = Fields::open(&root, "the configuration", KEYS, report)?;
+    let fields = Fields::open(&root, "the configuration", keys, report)?;
     let storage = surface::storage(fields.get("storage"), report);
     let more = more(&fields, report);
     Some((storage?, more?))
@@ -125,6 +133,23 @@ mod tests {
         people: [{ id: alice, name: '${ALICE}' }]\n\
         slack: { signing_secret: '${SLACK_SIGNING_SECRET}', bot_token: '${SLACK_BOT_TOKEN}' }\n";
 
+    /// The test's configuration has a `slack` section; nothing here reads it.
+    fn plugins() -> Plugins {
+        Plugins::new().section(std::sync::Arc::new(Unread("slack")))
+    }
+
+    struct Unread(&'static str);
+
+    impl crate::plugin::Section for Unread {
+        fn key(&self) -> &'static str {
+            self.0
+        }
+
+        fn decode(&self, _node: &Node, _cx: &mut crate::plugin::SectionContext<'_>) -> crate::plugin::Decoded {
+            panic!("only storage and people are read")
+        }
+    }
+
     fn source(text: &str) -> Source {
         Source::new("conf/docket.yaml", text)
     }
@@ -132,20 +157,20 @@ mod tests {
     #[test]
     fn reads_storage_without_the_other_secrets() {
         let env = |name: &str| (name == "DATABASE_URL").then(|| "sqlite://./audit.db".to_owned());
-        let settings = storage_from(&source(CONFIG), &env).unwrap();
+        let settings = storage_from(&source(CONFIG), &env, &plugins()).unwrap();
         assert_eq!(settings.storage.url.expose(), "sqlite://./audit.db");
         assert_eq!(settings.path, Path::new("conf/docket.yaml"));
-        let missing = people_from(&source(CONFIG), &env).unwrap_err();
+        let missing = people_from(&source(CONFIG), &env, &plugins()).unwrap_err();
         assert_eq!(missing.len(), 1, "only the people's variable: {missing}");
         assert!(missing.to_string().contains("environment variable `ALICE` is not set"), "{missing}");
         let env = |name: &str| Some(if name == "DATABASE_URL" { "sqlite:x.db".to_owned() } else { format!("{name}!") });
-        let (_, directory) = people_from(&source(CONFIG), &env).unwrap();
+        let (_, directory) = people_from(&source(CONFIG), &env, &plugins()).unwrap();
         assert_eq!(directory.people().count(), 1);
     }
 
     #[test]
     fn an_unset_variable_in_storage_is_named_where_it_is_written() {
-        let err = storage_from(&source(CONFIG), &|_| None).unwrap_err();
+        let err = storage_from(&source(CONFIG), &|_| None, &plugins()).unwrap_err();
         assert_eq!(err.len(), 1, "{err}");
         assert_eq!(err.errors()[0].pos(), crate::Pos::new(1, 18));
         assert_eq!(err.errors()[0].message, "environment variable `DATABASE_URL` is not set");
@@ -153,18 +178,18 @@ mod tests {
 
     #[test]
     fn syntax_errors_and_misspelt_sections_are_still_reported() {
-        let err = storage_from(&source("storage: { url: sqlite://x.db\n"), &|_| None).unwrap_err();
+        let err = storage_from(&source("storage: { url: sqlite://x.db\n"), &|_| None, &plugins()).unwrap_err();
         assert!(err.to_string().contains("invalid YAML"), "{err}");
-        let err = storage_from(&source("storag: { url: sqlite://x.db }\n"), &|_| None).unwrap_err();
+        let err = storage_from(&source("storag: { url: sqlite://x.db }\n"), &|_| None, &plugins()).unwrap_err();
         assert!(err.to_string().contains("unknown key `storag`"), "{err}");
-        let err = storage_from(&source(""), &|_| None).unwrap_err();
+        let err = storage_from(&source(""), &|_| None, &plugins()).unwrap_err();
         assert!(err.to_string().contains("the file is empty"), "{err}");
     }
 
     #[test]
     fn values_read_are_masked_in_messages() {
         let env = |_: &str| Some("not-a-url-s3cret".to_owned());
-        let err = storage_from(&source("storage: { url: '${DATABASE_URL}' }\n"), &env).unwrap_err();
+        let err = storage_from(&source("storage: { url: '${DATABASE_URL}' }\n"), &env, &plugins()).unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 }

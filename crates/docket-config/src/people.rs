@@ -13,7 +13,8 @@ use crate::diagnostic::{Pos, Report};
 use crate::node::{Node, Value};
 use docket_core::text::did_you_mean;
 
-const PERSON_KEYS: &[&str] = &["id", "name", "email", "slack", "teams", "oidc_subject", "groups", "admin"];
+/// The keys every person may have; surfaces add their own (a person's id there).
+const PERSON_KEYS: &[&str] = &["id", "name", "email", "oidc_subject", "groups", "admin"];
 
 /// Who is declared, and the directory built from it when everything is valid.
 #[derive(Debug, Default)]
@@ -74,16 +75,19 @@ impl People {
 }
 
 /// Reads the three sections; `zone` is the configured time zone, if it is valid.
+/// `surfaces` names the keys under which a person has an id on a surface, each with how
+/// messages name such an id (`slack` → "Slack user").
 pub(crate) fn people(
     people: Option<&Node>,
     groups: Option<&Node>,
     oncall: Option<&Node>,
     zone: Option<&TimeZone>,
+    surfaces: &BTreeMap<&'static str, &'static str>,
     report: &mut Report,
 ) -> People {
     let before = report.error_count();
     let mut out = People::default();
-    let persons = people.map_or(Some(Vec::new()), |n| persons(n, &mut out, report));
+    let persons = people.map_or(Some(Vec::new()), |n| persons(n, &mut out, surfaces, report));
     let declared = groups.map_or(Some((Vec::new(), Vec::new())), |n| declared_groups(n, &mut out, report));
     let rotations = oncall.map_or(Some(Vec::new()), |n| rotations(n, &mut out, zone, report));
     if let (Some(persons), Some((groups, members)), Some(rotations)) = (persons, declared, rotations)
@@ -94,13 +98,24 @@ pub(crate) fn people(
     out
 }
 
-fn persons(node: &Node, out: &mut People, report: &mut Report) -> Option<Vec<Person>> {
+fn persons(
+    node: &Node,
+    out: &mut People,
+    surfaces: &BTreeMap<&'static str, &'static str>,
+    report: &mut Report,
+) -> Option<Vec<Person>> {
     let before = report.error_count();
     let mut seen = Seen::default();
     let mut identities: HashMap<(&str, String), (String, usize)> = HashMap::new();
     let mut list_out = Vec::new();
+    let keys: Vec<&'static str> = PERSON_KEYS.iter().copied().chain(surfaces.keys().copied()).collect();
+    let labelled: Vec<(&str, &str)> = [("email", "email")]
+        .into_iter()
+        .chain(surfaces.iter().map(|(k, l)| (*k, *l)))
+        .chain([("oidc_subject", "OIDC subject")])
+        .collect();
     for item in list(node, "people", report)? {
-        let Some(fields) = Fields::open(item, "person", PERSON_KEYS, report) else { continue };
+        let Some(fields) = Fields::open(item, "person", &keys, report) else { continue };
         let Some(id) = fields.req("id", report, ident) else { continue };
         if let Some(at) = fields.get("id")
             && !seen.first(&id, at.pos, "person", report)
@@ -114,9 +129,7 @@ fn persons(node: &Node, out: &mut People, report: &mut Report) -> Option<Vec<Per
         }
         let name = fields.opt("name", report, nonempty).or(id.clone());
         let mut ids = BTreeMap::new();
-        for (key, label) in
-            [("email", "email"), ("slack", "Slack user"), ("teams", "Teams user"), ("oidc_subject", "OIDC subject")]
-        {
+        for &(key, label) in &labelled {
             let Some(node) = fields.get(key) else { continue };
             let Some(value) = nonempty(node, report) else { continue };
             if key == "email" && !value.contains('@') {
@@ -139,9 +152,8 @@ fn persons(node: &Node, out: &mut People, report: &mut Report) -> Option<Vec<Per
                 id: PersonId::new(&id),
                 name,
                 email: ids.remove("email"),
-                slack: ids.remove("slack"),
-                teams: ids.remove("teams"),
                 oidc_subject: ids.remove("oidc_subject"),
+                ids: ids.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
                 groups: groups.into_iter().map(GroupId::new).collect(),
                 admin,
             });

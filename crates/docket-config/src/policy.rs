@@ -23,8 +23,13 @@ pub(crate) struct Policies {
     pub(crate) params: Vec<(String, Pos)>,
 }
 
-/// Reads `policies`; approvers are checked against `people`.
-pub(crate) fn policies(node: Option<&Node>, people: &People, report: &mut Report) -> Policies {
+/// Reads `policies`; approvers are checked against `people`; `notify` may name `surfaces`.
+pub(crate) fn policies(
+    node: Option<&Node>,
+    people: &People,
+    surfaces: &[&'static str],
+    report: &mut Report,
+) -> Policies {
     let mut out = Policies::default();
     let Some(node) = node else {
         out.set = Some(PolicySet::default());
@@ -55,7 +60,7 @@ pub(crate) fn policies(node: Option<&Node>, people: &People, report: &mut Report
         let outcome = outcome(&fields, people, &mut out.params, report);
         let approval_ttl = fields.opt("approval_ttl", report, ttl).or(DEFAULT_APPROVAL_TTL);
         let request_ttl = fields.opt("request_ttl", report, ttl).or(DEFAULT_REQUEST_TTL);
-        let notify = fields.opt("notify", report, notify).or(Notify::default());
+        let notify = fields.opt("notify", report, |n, r| notify(n, surfaces, r)).or(Notify::default());
         if let (Some(name), Some(when), Some(outcome), Some(approval_ttl), Some(request_ttl), Some(notify)) =
             (name, when, outcome, approval_ttl, request_ttl, notify)
         {
@@ -190,9 +195,15 @@ fn ttl(node: &Node, report: &mut Report) -> Option<docket_core::Duration> {
     Some(value)
 }
 
-fn notify(node: &Node, report: &mut Report) -> Option<Notify> {
-    let fields = Fields::open(node, "notify section", &["slack", "teams"], report)?;
-    let slack = fields.opt("slack", report, nonempty).optional();
-    let teams = fields.opt("teams", report, nonempty).optional();
-    Some(Notify { slack: slack?, teams: teams? })
+/// `notify: {surface: target, …}`; `surfaces` are the surfaces that take targets.
+fn notify(node: &Node, surfaces: &[&'static str], report: &mut Report) -> Option<Notify> {
+    let fields = Fields::open(node, "notify section", surfaces, report)?;
+    let before = report.error_count();
+    let mut targets = std::collections::BTreeMap::new();
+    for surface in surfaces {
+        if let Some(target) = fields.opt(surface, report, nonempty).optional()? {
+            targets.insert((*surface).to_owned(), target);
+        }
+    }
+    (report.error_count() == before).then_some(Notify { targets })
 }

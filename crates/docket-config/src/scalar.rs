@@ -47,9 +47,9 @@ pub(crate) enum Layout {
 
 /// A scalar node's content.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Scalar {
+pub struct Scalar {
     /// The text after YAML's escape processing (and `${VAR}` interpolation).
-    pub(crate) text: String,
+    pub text: String,
     /// How it was written.
     pub(crate) style: Style,
     /// An explicit core-schema tag.
@@ -60,7 +60,7 @@ pub(crate) struct Scalar {
 
 /// What a scalar means under YAML 1.2's core schema.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Typed<'a> {
+pub enum Typed<'a> {
     /// `~`, `null` or nothing.
     Null,
     /// `true` or `false`.
@@ -77,7 +77,7 @@ pub(crate) enum Typed<'a> {
 
 impl Typed<'_> {
     /// The kind of value, as error messages name it ("found a number").
-    pub(crate) fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> &'static str {
         match self {
             Typed::Null => "nothing",
             Typed::Bool(_) => "true/false",
@@ -89,7 +89,7 @@ impl Typed<'_> {
 
 impl Scalar {
     /// The scalar's meaning: quoted and block scalars are text; plain ones are inferred.
-    pub(crate) fn typed(&self) -> Typed<'_> {
+    pub fn typed(&self) -> Typed<'_> {
         let text = self.text.as_str();
         match (self.tag, self.style) {
             (Some(CoreTag::Str), _) => Typed::Str(text),
@@ -100,7 +100,7 @@ impl Scalar {
     }
 
     /// The position of byte `offset` of the text, when the scalar starts at `start`.
-    pub(crate) fn locate(&self, start: Pos, offset: usize) -> Pos {
+    pub fn locate(&self, start: Pos, offset: usize) -> Pos {
         let Some(before) = self.text.get(..offset.min(self.text.len())) else {
             return start;
         };

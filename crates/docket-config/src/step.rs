@@ -1,39 +1,48 @@
-//! A workflow's `steps`: each has a unique name, exactly one action, an optional dry-run `plan`
-//! and an optional `retry: safe`.
+//! A workflow's `steps`: each has a unique name, exactly one action of a kind this server has a
+//! plug-in for, an optional dry-run `plan` (of a kind that can be one) and an optional
+//! `retry: safe`. A kind nobody here can run is an unknown key, reported where it is written.
 
-use docket_core::catalog::workflow::{Action, Retry, Step};
+use docket_core::Action;
+use docket_core::catalog::workflow::{Retry, Step};
 
-use crate::action::action;
 use crate::decode::{Fields, Seen, excerpt, ident, list, text};
-use crate::diagnostic::{Pos, Report, first_at};
+use crate::diagnostic::{Report, first_at};
 use crate::node::Node;
+use crate::plugin::{Plugins, Reference, StepContext};
 
-const KEYS: &[&str] = &["name", "exec", "http", "sql", "wait", "plan", "retry"];
-const ACTIONS: [&str; 4] = ["exec", "http", "sql", "wait"];
+/// The keys every step may have besides its action.
+const STEP_KEYS: &[&str] = &["name", "plan", "retry"];
 
-/// Reads `steps`: a non-empty list. Database names used by `sql` steps go to `databases`.
-pub(crate) fn steps(
-    node: &Node,
-    params: &[String],
-    databases: &mut Vec<(String, Pos)>,
-    report: &mut Report,
-) -> Option<Vec<Step>> {
+/// What reading steps needs: the workflow's parameters, the plug-ins, and where references to
+/// other sections go.
+pub(crate) struct StepsInput<'a> {
+    pub(crate) params: &'a [String],
+    pub(crate) plugins: &'a Plugins,
+    pub(crate) references: &'a mut Vec<Reference>,
+}
+
+/// Reads `steps`: a non-empty list.
+pub(crate) fn steps(node: &Node, input: &mut StepsInput<'_>, report: &mut Report) -> Option<Vec<Step>> {
     let items = list(node, "steps", report)?;
     if items.is_empty() {
         report.error(node.pos, "a workflow needs at least one step");
         return None;
     }
+    let kinds = input.plugins.kind_names();
+    let keys: Vec<&'static str> = STEP_KEYS.iter().copied().chain(kinds.iter().copied()).collect();
+    let plannable: Vec<&'static str> =
+        kinds.iter().copied().filter(|k| input.plugins.kind(k).is_some_and(|p| p.plannable())).collect();
     let before = report.error_count();
     let mut seen = Seen::default();
     let mut out = Vec::new();
     for item in items {
-        let Some(fields) = Fields::open(item, "step", KEYS, report) else { continue };
+        let Some(fields) = Fields::open(item, "step", &keys, report) else { continue };
         let name = fields.req("name", report, ident);
         if let (Some(name), Some(at)) = (&name, fields.get("name")) {
             seen.first(name, at.pos, "step name", report);
         }
-        let act = one_action(&fields, "step", &ACTIONS, params, databases, report);
-        let plan = fields.opt("plan", report, |n, r| plan(n, params, databases, r)).optional();
+        let act = one_action(&fields, "step", &kinds, input, report);
+        let plan = fields.opt("plan", report, |n, r| plan(n, &kinds, &plannable, input, r)).optional();
         let retry = fields.opt("retry", report, retry).or(Retry::Never);
         if let (Some(name), Some(action), Some(plan), Some(retry)) = (name, act, plan, retry) {
             out.push(Step { name, action, plan, retry });
@@ -42,23 +51,31 @@ pub(crate) fn steps(
     (report.error_count() == before).then_some(out)
 }
 
-/// A step's dry run: exactly one of `exec`, `http` or `sql`.
-fn plan(node: &Node, params: &[String], databases: &mut Vec<(String, Pos)>, report: &mut Report) -> Option<Action> {
-    let fields = Fields::open(node, "plan", &["exec", "http", "sql", "wait"], report)?;
-    if let Some((key, _)) = fields.entry("wait") {
-        report.error_hint(key.pos, "a plan cannot `wait`", "a plan is a dry run: exec, http or sql");
-        return None;
+/// A step's dry run: exactly one action of a kind that can be a plan.
+fn plan(
+    node: &Node,
+    kinds: &[&'static str],
+    plannable: &[&'static str],
+    input: &mut StepsInput<'_>,
+    report: &mut Report,
+) -> Option<Action> {
+    let fields = Fields::open(node, "plan", kinds, report)?;
+    for kind in kinds.iter().filter(|k| !plannable.contains(k)) {
+        if let Some((key, _)) = fields.entry(kind) {
+            let hint = format!("a plan is a dry run: {}", or_list(plannable));
+            report.error_hint(key.pos, format!("a plan cannot `{kind}`"), hint);
+            return None;
+        }
     }
-    one_action(&fields, "plan", &["exec", "http", "sql"], params, databases, report)
+    one_action(&fields, "plan", plannable, input, report)
 }
 
 /// Exactly one of `kinds` must be written in `fields`.
 fn one_action(
     fields: &Fields<'_>,
     what: &str,
-    kinds: &[&str],
-    params: &[String],
-    databases: &mut Vec<(String, Pos)>,
+    kinds: &[&'static str],
+    input: &mut StepsInput<'_>,
     report: &mut Report,
 ) -> Option<Action> {
     let written: Vec<(&str, &Node, &Node)> =
@@ -66,10 +83,11 @@ fn one_action(
     match written.as_slice() {
         [] => {
             let options = match kinds {
-                [rest @ .., last] => {
+                [rest @ .., last] if !rest.is_empty() => {
                     format!("{} or `{last}`", rest.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "))
                 }
-                [] => String::new(),
+                [only] => format!("`{only}`"),
+                _ => "an action, but this server has no step kinds".to_owned(),
             };
             report.error(fields.pos(), format!("a {what} needs one of {options}"));
             None
@@ -79,7 +97,7 @@ fn one_action(
                 report.error(key.pos, format!("`{kind}` has no value"));
                 return None;
             }
-            action(kind, value, params, databases, report)
+            decode(kind, value, input, report)
         }
         [(first, first_key, _), more @ ..] => {
             for (kind, key, _) in more {
@@ -91,12 +109,25 @@ fn one_action(
             // Each action is still read, so its own mistakes are reported too.
             for (kind, _, value) in &written {
                 if !value.is_null() {
-                    action(kind, value, params, databases, report);
+                    decode(kind, value, input, report);
                 }
             }
             None
         }
     }
+}
+
+/// `kind`'s plug-in reads `node`.
+fn decode(kind: &str, node: &Node, input: &mut StepsInput<'_>, report: &mut Report) -> Option<Action> {
+    let plugin = input.plugins.kind(kind)?;
+    let mut cx = StepContext { params: input.params, report, references: input.references };
+    let action = plugin.decode(node, &mut cx)?;
+    // A decoder that got the kind wrong is a bug in the plug-in; say so rather than run it.
+    if action.kind() != kind {
+        report.error(node.pos, format!("the `{kind}` plug-in read this as a `{}` action", action.kind()));
+        return None;
+    }
+    Some(action)
 }
 
 fn retry(node: &Node, report: &mut Report) -> Option<Retry> {
@@ -108,5 +139,14 @@ fn retry(node: &Node, report: &mut Report) -> Option<Retry> {
             report.error_hint(node.pos, message, "write `retry: safe` for a step that may run again after a crash");
             None
         }
+    }
+}
+
+/// `a, b or c`.
+fn or_list(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
 }

@@ -1,21 +1,18 @@
-//! The settings sections of `docket.yaml`: `server`, `storage`, `timezone`, `ticket_prefix`,
-//! `databases`, `slack` and `teams`. Secrets are wrapped so they never print.
+//! The settings sections of `docket.yaml`: `server`, `storage`, `timezone` and `ticket_prefix`,
+//! and the readers of URLs and secrets that plug-ins use for theirs. Secrets are wrapped so
+//! they never print.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 
 use jiff::tz::TimeZone;
 
-use crate::decode::{Fields, excerpt, ident, int_in, nonempty, open_map, text};
+use crate::decode::{Fields, excerpt, int_in, nonempty, text};
 use crate::diagnostic::Report;
-use crate::model::{Secret, Server, Slack, Storage, Teams};
+use crate::model::{Secret, Server, Storage};
 use crate::node::Node;
 use docket_core::text::did_you_mean;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-const BOT_FRAMEWORK_METADATA: &str = "https://login.botframework.com/v1/.well-known/openidconfiguration";
-const BOT_FRAMEWORK_TOKEN: &str = "https://login.microsoftonline.com/botframework.com/oauth2/v2.0/token";
-const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
 const STORE_SCHEMES: [&str; 3] = ["sqlite:", "postgres://", "postgresql://"];
 
 /// `server: {listen, public_url}`.
@@ -46,28 +43,6 @@ pub(crate) fn storage(node: Option<&Node>, report: &mut Report) -> Option<Storag
     let fields = Fields::open(node, "storage section", &["url"], report)?;
     let url = fields.opt("url", report, |n, r| url(n, &STORE_SCHEMES, r)).optional()?;
     Some(url.map_or(default, |u| Storage { url: Secret::new(u) }))
-}
-
-/// `databases: {name: url}`: every name written (valid or not, for checking `sql` steps), and
-/// the databases when all are valid.
-pub(crate) fn databases(
-    node: Option<&Node>,
-    report: &mut Report,
-) -> (BTreeSet<String>, Option<BTreeMap<String, Secret>>) {
-    let Some(node) = node else { return (BTreeSet::new(), Some(BTreeMap::new())) };
-    let before = report.error_count();
-    let Some(entries) = open_map(node, "database names to URLs", report) else { return (BTreeSet::new(), None) };
-    let mut names = BTreeSet::new();
-    let mut out = BTreeMap::new();
-    for (written, key, value) in entries {
-        names.insert(written.to_owned());
-        let name = ident(key, report);
-        let url = url(value, &STORE_SCHEMES, report);
-        if let (Some(name), Some(url)) = (name, url) {
-            out.insert(name, Secret::new(url));
-        }
-    }
-    (names, (report.error_count() == before).then_some(out))
 }
 
 /// `timezone`: an IANA name such as `Europe/Berlin`.
@@ -104,76 +79,13 @@ pub(crate) fn ticket_prefix(node: Option<&Node>, report: &mut Report) -> Option<
     None
 }
 
-/// `slack: {signing_secret, bot_token, app_token, api_url, command, approvals_channel}`.
-pub(crate) fn slack(node: &Node, report: &mut Report) -> Option<Slack> {
-    let keys = ["signing_secret", "bot_token", "app_token", "api_url", "command", "approvals_channel"];
-    let fields = Fields::open(node, "slack section", &keys, report)?;
-    let signing_secret = fields.req("signing_secret", report, secret);
-    let bot_token = fields.req("bot_token", report, secret);
-    let app_token = fields.opt("app_token", report, secret).optional();
-    let api_url = fields.opt("api_url", report, |n, r| url(n, &["https://", "http://"], r));
-    let command = fields.opt("command", report, command).or("/docket".to_owned());
-    let approvals_channel = fields.opt("approvals_channel", report, nonempty).optional();
-    Some(Slack {
-        signing_secret: signing_secret?,
-        bot_token: bot_token?,
-        app_token: app_token?,
-        api_url: api_url.or("https://slack.com/api".to_owned())?.trim_end_matches('/').to_owned(),
-        command: command?,
-        approvals_channel: approvals_channel?,
-    })
-}
-
-fn command(node: &Node, report: &mut Report) -> Option<String> {
-    let value = text(node, report)?;
-    if value.len() > 1 && value.starts_with('/') && !value.contains(char::is_whitespace) {
-        return Some(value);
-    }
-    report.error_hint(node.pos, format!("`{}` is not a slash command", excerpt(&value)), "write e.g. /docket");
-    None
-}
-
-/// `teams: {app_id, app_password, tenant_id, openid_metadata_url, token_url, issuer, approvals_channel}`.
-pub(crate) fn teams(node: &Node, report: &mut Report) -> Option<Teams> {
-    let keys =
-        ["app_id", "app_password", "tenant_id", "openid_metadata_url", "token_url", "issuer", "approvals_channel"];
-    let fields = Fields::open(node, "teams section", &keys, report)?;
-    let app_id = fields.req("app_id", report, nonempty);
-    let app_password = fields.req("app_password", report, secret);
-    let tenant_id = fields.opt("tenant_id", report, nonempty).optional();
-    let https = ["https://", "http://"];
-    let metadata = fields.opt("openid_metadata_url", report, |n, r| url(n, &https, r));
-    let token_url = fields.opt("token_url", report, |n, r| url(n, &https, r)).or(BOT_FRAMEWORK_TOKEN.to_owned());
-    let issuer = fields.opt("issuer", report, nonempty).or(BOT_FRAMEWORK_ISSUER.to_owned());
-    let approvals_channel = fields.opt("approvals_channel", report, nonempty).optional();
-    let (tenant_id, mut token_url) = (tenant_id?, token_url?);
-    if token_url.contains("{tenant_id}") {
-        match &tenant_id {
-            Some(tenant) => token_url = token_url.replace("{tenant_id}", tenant),
-            None => {
-                let at = fields.get("token_url").map_or(fields.pos(), |n| n.pos);
-                report.error(at, "`token_url` uses {tenant_id}, but `tenant_id` is not set");
-                return None;
-            }
-        }
-    }
-    Some(Teams {
-        app_id: app_id?,
-        app_password: app_password?,
-        tenant_id,
-        openid_metadata_url: metadata.or(BOT_FRAMEWORK_METADATA.to_owned())?,
-        token_url,
-        issuer: issuer?,
-        approvals_channel: approvals_channel?,
-    })
-}
-
-fn secret(node: &Node, report: &mut Report) -> Option<Secret> {
+/// A secret setting: non-empty text, never shown.
+pub fn secret(node: &Node, report: &mut Report) -> Option<Secret> {
     nonempty(node, report).map(Secret::new)
 }
 
 /// A URL starting with one of `schemes`.
-fn url(node: &Node, schemes: &[&str], report: &mut Report) -> Option<String> {
+pub fn url(node: &Node, schemes: &[&str], report: &mut Report) -> Option<String> {
     let value = text(node, report)?;
     if schemes.iter().any(|s| value.len() > s.len() && value.starts_with(s)) {
         return Some(value);

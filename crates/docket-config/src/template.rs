@@ -10,7 +10,7 @@ use crate::node::Node;
 use docket_core::text::did_you_mean;
 
 /// A template whose placeholders must all name one of `params`.
-pub(crate) fn template(node: &Node, params: &[String], report: &mut Report) -> Option<Template> {
+pub fn template(node: &Node, params: &[String], report: &mut Report) -> Option<Template> {
     let source = text(node, report)?;
     let parsed = match Template::parse(&source) {
         Ok(t) => t,

@@ -1,5 +1,6 @@
 //! One workflow file to a [`Workflow`], plus what later checks need from it: its id, declared
-//! parameter names, and the people and databases it names, each with its place in the file.
+//! parameter names, and the people and other sections' names (databases) it refers to, each
+//! with its place in the file.
 
 use docket_core::catalog::example::Example;
 use docket_core::catalog::workflow::Risk;
@@ -11,7 +12,8 @@ use crate::diagnostic::{Pos, Report};
 use crate::env::{self, Env};
 use crate::node::Node;
 use crate::param::params;
-use crate::step::steps;
+use crate::plugin::{Plugins, Reference};
+use crate::step::{StepsInput, steps};
 use crate::template::{example, template};
 use crate::yaml;
 use docket_core::text::did_you_mean;
@@ -28,8 +30,8 @@ pub(crate) struct WorkflowFile {
     pub(crate) params: Vec<String>,
     /// `requesters`, to check against the directory.
     pub(crate) requesters: Vec<(Principal, Pos)>,
-    /// Databases named by `sql` steps, to check against the configuration.
-    pub(crate) databases: Vec<(String, Pos)>,
+    /// Names steps use that other sections declare (a `sql` step's database).
+    pub(crate) references: Vec<Reference>,
     /// Whether the YAML could be read at all (if not, nothing above is known).
     pub(crate) readable: bool,
     /// The workflow, when the file has no errors.
@@ -40,6 +42,7 @@ pub(crate) struct WorkflowFile {
 pub(crate) fn workflow_file(
     source: &str,
     env: Env<'_>,
+    plugins: &Plugins,
     secrets: &mut Vec<String>,
     report: &mut Report,
 ) -> WorkflowFile {
@@ -52,7 +55,7 @@ pub(crate) fn workflow_file(
     }
     env::apply(&mut root, env, report, secrets);
     let before = report.error_count();
-    let built = decode(&root, &mut file, report);
+    let built = decode(&root, &mut file, plugins, report);
     if report.error_count() == before
         && let Some(mut workflow) = built
     {
@@ -62,7 +65,7 @@ pub(crate) fn workflow_file(
     file
 }
 
-fn decode(root: &Node, file: &mut WorkflowFile, report: &mut Report) -> Option<Workflow> {
+fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut Report) -> Option<Workflow> {
     let fields = Fields::open(root, "workflow", KEYS, report)?;
     let id = fields.req("id", report, ident);
     if let (Some(id), Some(at)) = (&id, fields.get("id")) {
@@ -78,7 +81,8 @@ fn decode(root: &Node, file: &mut WorkflowFile, report: &mut Report) -> Option<W
     let params = &file.params;
     let examples = fields.opt("examples", report, |n, r| list_of(n, "examples", r, |n, r| example(n, params, r)));
     let concurrency = fields.opt("concurrency", report, |n, r| template(n, params, r)).optional();
-    let steps = fields.req("steps", report, |n, r| steps(n, params, &mut file.databases, r));
+    let mut input = StepsInput { params, plugins, references: &mut file.references };
+    let steps = fields.req("steps", report, |n, r| steps(n, &mut input, r));
     Some(Workflow {
         id: WorkflowId::new(id?),
         version: String::new(),

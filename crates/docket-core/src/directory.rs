@@ -19,16 +19,22 @@ pub struct Person {
     pub name: String,
     /// Email, used to match sign-ins and chat accounts.
     pub email: Option<String>,
-    /// Slack user id (`U0ALICE`).
-    pub slack: Option<String>,
-    /// Microsoft Entra (AAD) object id, as Teams reports it.
-    pub teams: Option<String>,
+    /// The person's id on each surface or integration, by its name (`slack` → `U0ALICE`).
+    /// Each surface says what its ids are; core only keeps them.
+    pub ids: BTreeMap<String, String>,
     /// OpenID Connect subject, for web sign-in.
     pub oidc_subject: Option<String>,
     /// Groups the person belongs to.
     pub groups: BTreeSet<GroupId>,
     /// Admins may cancel any ticket.
     pub admin: bool,
+}
+
+impl Person {
+    /// The person's id on `surface`, if they have one there.
+    pub fn id_on(&self, surface: &str) -> Option<&str> {
+        self.ids.get(surface).map(String::as_str)
+    }
 }
 
 /// A named group; members come from `people[].groups` and from the group's own list.
@@ -135,8 +141,8 @@ pub struct Directory {
     groups: BTreeMap<GroupId, Group>,
     members: BTreeMap<GroupId, BTreeSet<PersonId>>,
     rotations: BTreeMap<RotationId, Rotation>,
-    by_slack: BTreeMap<String, PersonId>,
-    by_teams: BTreeMap<String, PersonId>,
+    /// (surface, id on it) → person.
+    by_surface: BTreeMap<(String, String), PersonId>,
     by_email: BTreeMap<String, PersonId>,
     by_subject: BTreeMap<String, PersonId>,
 }
@@ -158,9 +164,10 @@ impl Directory {
             for group in &person.groups {
                 dir.members.entry(group.clone()).or_default().insert(person.id.clone());
             }
+            for (surface, id) in &person.ids {
+                dir.by_surface.insert((surface.clone(), id.clone()), person.id.clone());
+            }
             let index = [
-                (&mut dir.by_slack, person.slack.clone()),
-                (&mut dir.by_teams, person.teams.clone()),
                 (&mut dir.by_email, person.email.as_ref().map(|e| e.to_lowercase())),
                 (&mut dir.by_subject, person.oidc_subject.clone()),
             ];
@@ -204,14 +211,9 @@ impl Directory {
         self.rotations.get(id)
     }
 
-    /// The person with Slack user id `slack_id`.
-    pub fn by_slack(&self, slack_id: &str) -> Option<&Person> {
-        self.by_slack.get(slack_id).and_then(|id| self.people.get(id))
-    }
-
-    /// The person with Teams (AAD object) id `aad_id`.
-    pub fn by_teams(&self, aad_id: &str) -> Option<&Person> {
-        self.by_teams.get(aad_id).and_then(|id| self.people.get(id))
+    /// The person whose id on `surface` is `id`.
+    pub fn by_id_on(&self, surface: &str, id: &str) -> Option<&Person> {
+        self.by_surface.get(&(surface.to_owned(), id.to_owned())).and_then(|person| self.people.get(person))
     }
 
     /// The person with `email` (case-insensitive).

@@ -26,14 +26,16 @@ pub mod ticket;
 
 pub use actor::Actor;
 pub use catalog::Catalog;
+pub use catalog::action::{Action, ActionSpec, ActionView, Detail};
+pub use catalog::json_template::JsonTemplate;
 pub use catalog::param::{
     FieldError, ParamErrors, ParamKind, ParamSpec, ParamValue, Params, RawParams, validate_params,
 };
-pub use catalog::workflow::{Action, Risk, Step, Workflow};
+pub use catalog::workflow::{Risk, Step, Workflow};
 pub use directory::{Directory, Person, Principal, Rotation};
 pub use duration::Duration;
 pub use id::{GroupId, PersonId, RotationId, TicketId, WorkflowId};
-pub use plan::{Digest, Plan, StepPlan};
+pub use plan::{Digest, Plan, PlanFacts, StepPlan};
 pub use policy::{Decision, PolicySet};
 pub use ticket::{Command, Event, NewTicket, Refusal, Rules, Ticket, TicketState};
 

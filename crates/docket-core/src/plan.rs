@@ -1,5 +1,6 @@
 //! Plans and their digest. An approval binds to the digest of exactly what will run: workflow
-//! id and version, parameters, and each step's rendered action and dry-run output.
+//! id and version, parameters, and each step's rendered action (as its kind describes it) and
+//! dry-run output.
 
 use std::fmt;
 
@@ -7,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
+use crate::catalog::action::{ActionView, Detail};
 use crate::catalog::param::Params;
-use crate::catalog::workflow::{Action, Step, Workflow};
+use crate::catalog::workflow::{Step, Workflow};
 use crate::redact::Redactor;
 
 /// What approvers see and approve.
@@ -23,56 +25,71 @@ pub struct Plan {
 pub struct StepPlan {
     /// The step's name.
     pub name: String,
-    /// `exec`, `http`, `sql` or `wait`.
+    /// The step's kind (`exec`, `http`, …).
     pub kind: String,
-    /// The rendered action, without secret-bearing values (environment and header values) and
-    /// with every configured secret masked wherever else it was written (a URL, a body).
+    /// What the step will do, in one line.
+    #[serde(default)]
+    pub summary: String,
+    /// What the step will do, in full: labelled values.
+    #[serde(default)]
+    pub details: Vec<Detail>,
+    /// The rendered action's canonical document (no environment or header values).
     pub action: serde_json::Value,
     /// What the step's dry run printed, if it has one.
     pub output: Option<String>,
+    /// What the dry run found, in a form policies and the run itself can read.
+    #[serde(default, skip_serializing_if = "PlanFacts::is_empty")]
+    pub facts: PlanFacts,
+}
+
+/// What a dry run found out, beyond its text: the approval binds to these, and the run checks
+/// what it does against them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFacts {
+    /// Rows a SQL write would change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_changed: Option<u64>,
+}
+
+impl PlanFacts {
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl StepPlan {
     /// The plan entry for `step` rendered with `params`; `output` is the dry run's output.
-    /// Secrets are masked in both, so a plan is never stored or shown with one.
+    /// Secrets are masked in all of it, so a plan is never stored or shown with one.
     pub fn new(step: &Step, params: &Params, output: Option<String>, redactor: &Redactor) -> Self {
+        Self::with_facts(step, params, output, PlanFacts::default(), redactor)
+    }
+
+    /// The same, with what the dry run found.
+    pub fn with_facts(
+        step: &Step,
+        params: &Params,
+        output: Option<String>,
+        facts: PlanFacts,
+        redactor: &Redactor,
+    ) -> Self {
+        let ActionView { summary, details, mut document } = step.action.describe(params);
+        redactor.redact_json(&mut document);
         Self {
             name: step.name.clone(),
             kind: step.action.kind().to_owned(),
-            action: describe(&step.action, params, redactor),
+            summary: redactor.redact(&summary),
+            details: details.into_iter().map(|d| Detail { value: redactor.redact(&d.value), ..d }).collect(),
+            action: document,
             output: output.map(|text| redactor.redact(&text)),
+            facts,
         }
     }
-}
 
-/// A description of `action` rendered with `params`, safe to show: environment variables and
-/// headers appear by name only, since their values are where secrets live, and a secret written
-/// anywhere else (a URL's userinfo, path or query, a body) is masked.
-pub fn describe(action: &Action, params: &Params, redactor: &Redactor) -> serde_json::Value {
-    let mut described = describe_unmasked(action, params);
-    redactor.redact_json(&mut described);
-    described
-}
-
-fn describe_unmasked(action: &Action, params: &Params) -> serde_json::Value {
-    match action {
-        Action::Exec(e) => json!({
-            "argv": e.argv.iter().map(|t| t.render(params)).collect::<Vec<_>>(),
-            "env": e.env.keys().collect::<Vec<_>>(),
-            "cwd": e.cwd.as_ref().map(|t| t.render(params)),
-        }),
-        Action::Http(h) => json!({
-            "method": h.method,
-            "url": h.url.render(params),
-            "headers": h.headers.keys().collect::<Vec<_>>(),
-            "body": h.body.as_ref().map(|b| b.render(params)),
-        }),
-        Action::Sql(s) => json!({
-            "database": s.database,
-            "statement": s.statement,
-            "args": s.args.iter().map(|t| t.render(params)).collect::<Vec<_>>(),
-        }),
-        Action::Wait(d) => json!({ "duration": d.to_string() }),
+    /// What the step will do, in one line (a plan stored before steps had summaries shows its
+    /// kind and document).
+    pub fn one_line(&self) -> String {
+        if self.summary.is_empty() { format!("{} {}", self.kind, self.action) } else { self.summary.clone() }
     }
 }
 

@@ -19,6 +19,7 @@ mod notifier;
 mod people;
 pub mod render;
 mod routes;
+mod section;
 mod seen;
 mod settings;
 pub mod socket;
@@ -35,6 +36,7 @@ pub use manifest::{BOT_SCOPES, ManifestOptions, manifest};
 pub use notifier::SlackNotifier;
 pub use people::People;
 pub use routes::router;
+pub use section::SlackSection;
 pub use settings::SlackSettings;
 pub use socket::{SocketMode, SocketSettings};
 

@@ -39,7 +39,7 @@ impl People {
     /// The person behind Slack user `user`, or `None` if Docket does not know them.
     pub async fn resolve(&self, app: &App, user: &str) -> Result<Option<PersonId>, ApiError> {
         let directory = &app.rules().directory;
-        if let Some(person) = directory.by_slack(user) {
+        if let Some(person) = directory.by_id_on(crate::SCOPE, user) {
             return Ok(Some(person.id.clone()));
         }
         if let Some((person, at)) = self.lock().get(user)

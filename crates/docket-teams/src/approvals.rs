@@ -201,7 +201,7 @@ async fn targets(
         .decision
         .as_ref()
         .and_then(|d| match &d.outcome {
-            Outcome::Approvals(r) => r.notify.teams.clone(),
+            Outcome::Approvals(r) => r.notify.on(crate::SURFACE).map(str::to_owned),
             _ => None,
         })
         .or_else(|| notifier.settings.approvals_channel.clone());

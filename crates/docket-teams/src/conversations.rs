@@ -85,7 +85,7 @@ impl Conversations {
                 continue;
             }
             let Some(aad) = account.aad_object_id.as_deref() else { continue };
-            let Some(person) = self.app.rules().directory.by_teams(aad) else { continue };
+            let Some(person) = self.app.rules().directory.by_id_on(crate::SURFACE, aad) else { continue };
             let known = self.person(&person.id).await?;
             let conversation_id = if personal {
                 Some(conversation.id.clone())

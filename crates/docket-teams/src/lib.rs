@@ -26,6 +26,7 @@ mod notifier;
 mod people;
 mod render;
 mod routes;
+mod section;
 
 use std::sync::Arc;
 
@@ -35,7 +36,12 @@ pub use auth::{AuthError, Authenticator};
 pub use client::{ClientError, Connector};
 pub use notifier::TeamsNotifier;
 pub use routes::MESSAGES_PATH;
+pub use section::TeamsSection;
 pub use settings::{Pacing, RetryPolicy, TeamsSettings};
+
+/// The surface's name: its section of `docket.yaml`, a person's id key (their Entra object id)
+/// and a policy's `notify` key.
+pub const SURFACE: &str = "teams";
 
 /// Why the Teams surface could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docket_app::{App, AppParts, Clock, Engine, Notifier, RuleBook, Settings, SystemClock};
+use docket_config::plugin::Plugins;
 use docket_core::{Ticket, TicketId, TicketState};
 use tempfile::TempDir;
 
@@ -35,6 +36,7 @@ pub struct TestAppBuilder {
     engine: bool,
     dir: Option<PathBuf>,
     env: Vec<(String, String)>,
+    plugins: Plugins,
 }
 
 impl std::fmt::Debug for TestAppBuilder {
@@ -87,6 +89,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Adds plug-ins the configuration needs (a surface's section, a step kind) besides the
+    /// basic step kinds and the chat ids the fixture has.
+    pub fn plugins(mut self, plugins: Plugins) -> Self {
+        self.plugins = std::mem::take(&mut self.plugins).with(plugins);
+        self
+    }
+
     /// Does not start the engine: nothing runs, expires or is delivered unless the test asks.
     pub fn without_engine(mut self) -> Self {
         self.engine = false;
@@ -106,7 +115,7 @@ impl TestAppBuilder {
         let config_path = write_files(&root, &self.docket_yaml, &self.workflows);
         let env = self.env.clone();
         let lookup = move |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let loaded = docket_config::load(&config_path, &lookup).unwrap_or_else(|errors| {
+        let loaded = docket_config::load(&config_path, &lookup, &self.plugins).unwrap_or_else(|errors| {
             panic!("the test configuration does not load:\n{errors}");
         });
         let rules = RuleBook {
@@ -119,7 +128,8 @@ impl TestAppBuilder {
         };
         let db = root.join("docket.db");
         let store = Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
-        let runners = docket_runners::default_runners().expect("the runners start");
+        let mut runners = docket_steps::default_runners().expect("the runners start");
+        runners.push(std::sync::Arc::new(docket_sql::runner(&loaded.config)));
         let app = App::new(AppParts {
             rules,
             settings: self.settings,
@@ -131,6 +141,17 @@ impl TestAppBuilder {
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
         TestApp { app, engine, dir: root, _temp: temp }
     }
+}
+
+/// The basic step kinds, and the chat ids and `notify` targets the fixture names (a test that
+/// runs a chat adds its section with [`TestAppBuilder::plugins`]).
+pub fn base_plugins() -> Plugins {
+    docket_steps::kinds()
+        .with(docket_sql::plugins())
+        .person_key("slack", "Slack user")
+        .person_key("teams", "Teams user")
+        .notify_key("slack")
+        .notify_key("teams")
 }
 
 fn write_files(root: &Path, docket_yaml: &str, workflows: &[(String, String)]) -> PathBuf {
@@ -173,6 +194,7 @@ impl TestApp {
             engine: true,
             dir: None,
             env: Vec::new(),
+            plugins: base_plugins(),
         }
     }
 

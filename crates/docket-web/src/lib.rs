@@ -21,9 +21,11 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::trace::TraceLayer;
 
 mod api;
+mod config;
 mod ops;
 mod ui;
 
+pub use config::{WebConfig, WebSection};
 pub use ui::OidcOptions;
 
 /// How the HTTP surface is set up. `WebOptions::default()` serves no metrics and accepts

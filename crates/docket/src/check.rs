@@ -9,7 +9,7 @@ use crate::cli::CheckArgs;
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let env = |name: &str| std::env::var(name).ok();
     let mut out = std::io::stdout().lock();
-    match docket_config::load(&args.config, &env) {
+    match docket_config::load(&args.config, &env, &docket_plugins::plugins()) {
         Ok(loaded) => {
             for warning in &loaded.warnings {
                 writeln!(out, "warning: {warning}")?;

@@ -11,7 +11,7 @@ use docket_core::redact::Redactor;
 use docket_core::{Catalog, Directory, PolicySet};
 use jiff::tz::TimeZone;
 
-use crate::surfaces::Surfaces;
+use docket_plugins::{Surfaces, plugins};
 
 /// A loaded configuration and the app built from it.
 pub(crate) struct Composed {
@@ -29,7 +29,7 @@ fn env(name: &str) -> Option<String> {
 
 /// Loads the configuration at `path`, or says every error in it.
 pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
-    docket_config::load(path, &env).map_err(|diagnostics| refused(path, &diagnostics))
+    docket_config::load(path, &env, &plugins()).map_err(|diagnostics| refused(path, &diagnostics))
 }
 
 /// What a command that works on the database directly needs from the configuration.
@@ -46,8 +46,8 @@ pub(crate) enum Needs {
 /// need not be set), and the app has no workflows, no policies, no runners and no notifiers.
 pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> {
     let (settings, directory) = match needs {
-        Needs::Storage => (docket_config::load_storage(path, &env), Directory::default()),
-        Needs::People => match docket_config::load_people(path, &env) {
+        Needs::Storage => (docket_config::load_storage(path, &env, &plugins()), Directory::default()),
+        Needs::People => match docket_config::load_people(path, &env, &plugins()) {
             Ok((settings, directory)) => (Ok(settings), directory),
             Err(diagnostics) => (Err(diagnostics), Directory::default()),
         },
@@ -126,7 +126,7 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
         redactor: loaded.redactor,
         ticket_prefix: loaded.config.ticket_prefix.clone(),
     };
-    let runners = docket_runners::default_runners().context("starting the step runners")?;
+    let runners = docket_plugins::runners(&loaded.config)?;
     let app = App::new(AppParts { rules, settings, store, runners, notifiers, clock: Arc::new(SystemClock) });
     Ok(Composed { app, config: loaded.config, warnings, surfaces })
 }

@@ -9,7 +9,6 @@ mod compose;
 mod demo;
 mod serve;
 mod slack_manifest;
-mod surfaces;
 mod teams_manifest;
 
 use std::process::ExitCode;

@@ -60,12 +60,7 @@ pub(crate) async fn serve(
     let engine = app.start().await.context("starting the engine")?;
     let shutdown = CancellationToken::new();
     let chat = surfaces.attach(&app, &shutdown)?;
-    let oidc = config.web.oidc.map(|o| docket_web::OidcOptions {
-        issuer: o.issuer,
-        client_id: o.client_id,
-        client_secret: o.client_secret.expose().to_owned(),
-        scopes: o.scopes,
-    });
+    let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
     let router = docket_web::router(app.clone(), options).merge(chat);
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;

@@ -19,8 +19,8 @@ pub(crate) fn run(command: &SlackCommand) -> anyhow::Result<ExitCode> {
 fn manifest(args: &SlackManifestArgs) -> anyhow::Result<ExitCode> {
     let loaded = crate::compose::load(&args.config)?;
     let config = &loaded.config;
-    let slack =
-        config.slack.as_ref().context("the configuration has no `slack` section; add one first (see the README)")?;
+    let slack = docket_plugins::slack_settings(config)
+        .context("the configuration has no `slack` section; add one first (see the README)")?;
     let options = docket_slack::ManifestOptions {
         name: args.name.clone(),
         command: slack.command.clone(),

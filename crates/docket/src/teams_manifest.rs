@@ -20,9 +20,8 @@ pub(crate) fn run(command: &TeamsCommand) -> anyhow::Result<ExitCode> {
 fn manifest(args: &TeamsManifestArgs) -> anyhow::Result<ExitCode> {
     let loaded = crate::compose::load(&args.config)?;
     let config = &loaded.config;
-    let teams =
-        config.teams.as_ref().context("the configuration has no `teams` section; add one first (see the README)")?;
-    let settings = crate::surfaces::teams::settings(config, teams);
+    let settings = docket_plugins::teams_settings(config)
+        .context("the configuration has no `teams` section; add one first (see the README)")?;
     let package = docket_teams::manifest::package(&settings, &args.app_version)
         .map_err(|e| anyhow::anyhow!("cannot make the app package: {e}"))?;
     std::fs::write(&args.out, &package).with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -32,7 +31,7 @@ fn manifest(args: &TeamsManifestArgs) -> anyhow::Result<ExitCode> {
         "wrote {} ({} bytes): manifest.json for app {} with color.png and outline.png; upload it in Teams",
         args.out.display(),
         package.len(),
-        teams.app_id
+        settings.app_id
     )?;
     Ok(ExitCode::SUCCESS)
 }

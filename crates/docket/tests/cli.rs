@@ -31,16 +31,16 @@ fn the_example_configuration_checks_clean() {
 
 #[test]
 fn every_error_is_printed_with_its_place_and_the_exit_code_is_one() {
-    let out = docket(&["check", "--config", "crates/docket-config/tests/broken/cel/docket.yaml"]);
+    let out = docket(&["check", "--config", "crates/docket-plugins/tests/broken/cel/docket.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let errors: Vec<&str> =
-        text.lines().filter(|l| l.starts_with("crates/docket-config/tests/broken/cel/docket.yaml:")).collect();
+        text.lines().filter(|l| l.starts_with("crates/docket-plugins/tests/broken/cel/docket.yaml:")).collect();
     assert_eq!(errors.len(), 7, "{text}");
     assert!(
         text.contains("docket.yaml:22:57: invalid condition: `workflow` has no field `rsk` (did you mean `risk`?)")
     );
-    assert!(text.ends_with("7 errors in crates/docket-config/tests/broken/cel/docket.yaml\n"), "{text}");
+    assert!(text.ends_with("7 errors in crates/docket-plugins/tests/broken/cel/docket.yaml\n"), "{text}");
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn a_deep_condition_is_an_error_with_its_place_not_an_abort() {
 /// went unreported, and the summary named only docket.yaml for errors in several files.
 #[test]
 fn check_counts_errors_per_file_and_still_checks_policy_parameters() {
-    let case = "crates/docket-config/tests/broken/policy-params-beside-broken-workflow";
+    let case = "crates/docket-plugins/tests/broken/policy-params-beside-broken-workflow";
     let out = docket(&["check", "--config", &format!("{case}/docket.yaml")]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

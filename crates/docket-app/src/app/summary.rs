@@ -316,29 +316,10 @@ pub fn plan_lines(ticket: &Ticket) -> Vec<String> {
     let Some(plan) = &ticket.plan else { return Vec::new() };
     let mut out = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
-        out.push(format!("{}. {} — {}", i + 1, step.name, describe_action(&step.kind, &step.action)));
+        out.push(format!("{}. {} — {}", i + 1, step.name, step.one_line()));
         if let Some(output) = &step.output {
             out.extend(output.lines().map(|l| format!("   {l}")));
         }
     }
     out
-}
-
-fn describe_action(kind: &str, action: &serde_json::Value) -> String {
-    let text = |key: &str| action.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-    match kind {
-        "exec" => {
-            let argv = action.get("argv").and_then(serde_json::Value::as_array);
-            let words: Vec<String> = argv
-                .into_iter()
-                .flatten()
-                .filter_map(serde_json::Value::as_str)
-                .map(|w| if w.is_empty() || w.contains(char::is_whitespace) { format!("{w:?}") } else { w.to_owned() })
-                .collect();
-            words.join(" ")
-        }
-        "http" => format!("{} {}", text("method"), text("url")),
-        "wait" => format!("wait {}", text("duration")),
-        other => format!("{other} {action}"),
-    }
 }

@@ -44,9 +44,14 @@ impl App {
                     step.action.kind()
                 ));
             }
-            let Some(dry_run) = &step.plan else {
-                steps.push(StepPlan::new(step, &ticket.params, None, &self.inner.rules.redactor));
-                continue;
+            // A step's dry run is its `plan`, or the action itself when it plans itself.
+            let dry_run = match &step.plan {
+                Some(plan) => plan,
+                None if step.action.plans_itself() => &step.action,
+                None => {
+                    steps.push(StepPlan::new(step, &ticket.params, None, &self.inner.rules.redactor));
+                    continue;
+                }
             };
             let runner = self.inner.runners.get(dry_run.kind()).ok_or_else(|| {
                 format!(
@@ -66,8 +71,10 @@ impl App {
                 idempotency_key: &key,
                 base_env: &self.inner.settings.base_env,
                 default_timeout: self.inner.settings.default_plan_timeout,
+                planned: None,
             };
             let outcome = runner.run(job, &log, CancellationToken::new()).await;
+            let facts = log.take_facts();
             let output = log.into_text();
             if let StepOutcome::Failed { message, .. } = outcome {
                 let tail: String =
@@ -79,7 +86,8 @@ impl App {
                 }
                 return Err(self.inner.rules.redactor.redact(&error));
             }
-            steps.push(StepPlan::new(step, &ticket.params, Some(output), &self.inner.rules.redactor));
+            let redactor = &self.inner.rules.redactor;
+            steps.push(StepPlan::with_facts(step, &ticket.params, Some(output), facts, redactor));
         }
         Ok(Plan { steps })
     }

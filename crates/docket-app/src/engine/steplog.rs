@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use docket_core::TicketId;
+use docket_core::{PlanFacts, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -148,13 +148,16 @@ impl StepLogHandle {
     }
 }
 
-/// A log that keeps a dry run's output as text for the plan, redacted and capped.
+/// A log that keeps a dry run's output as text for the plan, redacted and capped, and what
+/// the dry run found.
 pub(crate) struct PlanLog {
     app: App,
     cap: usize,
     // A std mutex: held only to append.
     text: Mutex<String>,
     truncated: AtomicBool,
+    // A std mutex: held only to replace.
+    facts: Mutex<PlanFacts>,
 }
 
 impl PlanLog {
@@ -164,7 +167,13 @@ impl PlanLog {
             cap: app.inner.settings.plan_output_cap_bytes,
             text: Mutex::new(String::new()),
             truncated: AtomicBool::new(false),
+            facts: Mutex::new(PlanFacts::default()),
         }
+    }
+
+    /// What the dry run found.
+    pub(crate) fn take_facts(&self) -> PlanFacts {
+        std::mem::take(&mut *self.facts.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     pub(crate) fn into_text(self) -> String {
@@ -190,5 +199,9 @@ impl StepLog for PlanLog {
         }
         all.push_str(&text);
         all.push('\n');
+    }
+
+    fn facts(&self, facts: PlanFacts) {
+        *self.facts.lock().unwrap_or_else(PoisonError::into_inner) = facts;
     }
 }

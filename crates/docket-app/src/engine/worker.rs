@@ -184,6 +184,7 @@ async fn run_step(
         idempotency_key: &key,
         base_env: &app.inner.settings.base_env,
         default_timeout: app.inner.settings.default_step_timeout,
+        planned: ticket.plan.as_ref().and_then(|plan| plan.steps.get(index)),
     };
     let started = Instant::now();
     // `cancel` fires when the ticket is cancelled or the lease is lost; `lost` tells them apart.

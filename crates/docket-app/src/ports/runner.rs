@@ -1,14 +1,14 @@
 //! The `StepRunner` port: one implementation per step kind (`exec`, `http`, `wait`, …) in
-//! `docket-runners`. A runner does the work and reports lines to a [`StepLog`]; redaction, the
+//! `docket-steps`. A runner does the work and reports lines to a [`StepLog`]; redaction, the
 //! output cap, storage and live delivery are the log's job, so every runner gets them alike.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use docket_core::catalog::workflow::Action;
+use docket_core::Action;
 use docket_core::ticket::StepOutcome;
-use docket_core::{Params, TicketId};
+use docket_core::{Params, PlanFacts, StepPlan, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::ports::store::LogStream;
@@ -43,6 +43,9 @@ pub struct StepJob<'a> {
     pub base_env: &'a BTreeMap<String, String>,
     /// Used when the action names no timeout.
     pub default_timeout: Duration,
+    /// The step's entry in the approved plan (when running), so a runner can hold the run to
+    /// what was approved (a SQL write commits only the planned number of rows).
+    pub planned: Option<&'a StepPlan>,
 }
 
 /// Where a runner writes its output. Implemented by the engine's log (redacts, caps, stores,
@@ -50,6 +53,9 @@ pub struct StepJob<'a> {
 pub trait StepLog: Send + Sync {
     /// One line, without its newline.
     fn line(&self, stream: LogStream, text: &str);
+
+    /// What a dry run found, for the plan (ignored when running).
+    fn facts(&self, _facts: PlanFacts) {}
 }
 
 /// A runner for one step kind.

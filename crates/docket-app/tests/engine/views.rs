@@ -70,7 +70,7 @@ async fn the_chat_summary_says_what_it_waits_for_and_changes_read_as_words() {
     assert_eq!(summary.requester, "Alice Ng");
     assert_eq!(summary.title, "Deploy a service");
     assert!(summary.params.contains(&("version".to_owned(), "1.2.3".to_owned())), "{:?}", summary.params);
-    assert_eq!(summary.plan, ["1. rollout — echo \"deploying api 1.2.3 to prod\""]);
+    assert_eq!(summary.plan, ["1. rollout — echo 'deploying api 1.2.3 to prod'"]);
 
     let digest = ticket.digest.unwrap();
     t.app.approve(&person("bob"), &ticket.id, digest, Some("lgtm".into())).await.unwrap();

@@ -1,6 +1,8 @@
 //! The workflow catalog as values: workflows, steps, typed parameters, templates, examples.
 
+pub mod action;
 pub mod example;
+pub mod json_template;
 pub mod matcher;
 pub mod param;
 pub mod template;

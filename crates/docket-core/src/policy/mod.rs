@@ -9,6 +9,8 @@ pub use condition::{Condition, ConditionError, EvalError, VARIABLES, Variables};
 pub use decide::{decide, describe_stages};
 pub use references::{FIELDS, field_refs, identifier_at};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::directory::Principal;
@@ -67,13 +69,27 @@ pub struct StageRule {
     pub when: Option<Condition>,
 }
 
-/// Channels where a rule's approval requests are posted, per surface.
+/// Where a rule's approval requests are posted, per surface (`slack` → a channel id). Each
+/// surface says what its targets are; core only keeps them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Notify {
-    /// A Slack channel id.
-    pub slack: Option<String>,
-    /// A Teams conversation id.
-    pub teams: Option<String>,
+    /// Surface name → target on it.
+    #[serde(deserialize_with = "targets")]
+    pub targets: BTreeMap<String, String>,
+}
+
+impl Notify {
+    /// The target on `surface`, if the rule names one.
+    pub fn on(&self, surface: &str) -> Option<&str> {
+        self.targets.get(surface).map(String::as_str)
+    }
+}
+
+/// Targets as stored; a surface without one was once written as `null`.
+fn targets<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let written: BTreeMap<String, Option<String>> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(written.into_iter().filter_map(|(surface, target)| Some((surface, target?))).collect())
 }
 
 /// A policy's decision about one plan, with the reason in words.
@@ -127,4 +143,18 @@ pub struct Stage {
     pub from: Vec<Principal>,
     /// Distinct approvals needed.
     pub count: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_targets_read_back_from_the_older_stored_form() {
+        let old: Notify = serde_json::from_str(r#"{"slack": "C0X", "teams": null}"#).unwrap();
+        assert_eq!(old.on("slack"), Some("C0X"));
+        assert_eq!(old.on("teams"), None);
+        let round: Notify = serde_json::from_str(&serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(round, old);
+    }
 }

@@ -1,10 +1,10 @@
 //! A small world built in code: people, a rotation, a deploy workflow and a production policy.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use docket_core::catalog::param::{Choice, Pattern};
 use docket_core::catalog::template::Template;
-use docket_core::catalog::workflow::{Action, ExecAction, Retry};
+use docket_core::catalog::workflow::Retry;
 use docket_core::policy::{Condition, Notify, Rule, RuleOutcome, StageRule};
 use docket_core::ticket::{self, Origin};
 use docket_core::*;
@@ -34,8 +34,7 @@ fn person(id: &str, groups: &[&str], admin: bool) -> Person {
         id: PersonId::new(id),
         name: id.to_uppercase(),
         email: Some(format!("{id}@example.com")),
-        slack: Some(format!("U0{}", id.to_uppercase())),
-        teams: None,
+        ids: [("chat".to_owned(), format!("U0{}", id.to_uppercase()))].into(),
         oidc_subject: None,
         groups: groups.iter().map(|g| GroupId::new(*g)).collect::<BTreeSet<_>>(),
         admin,
@@ -72,13 +71,49 @@ fn param(name: &str, kind: ParamKind, required: bool) -> ParamSpec {
     ParamSpec { name: name.into(), label: name.into(), help: None, required, default: None, kind }
 }
 
+/// A stand-in step kind for core's tests: a command line whose words are templates.
+#[derive(Debug)]
+struct CommandLine(Vec<Template>);
+
+impl ActionSpec for CommandLine {
+    fn kind(&self) -> &'static str {
+        "command"
+    }
+
+    fn templates(&self) -> Vec<&Template> {
+        self.0.iter().collect()
+    }
+
+    fn describe(&self, params: &Params) -> ActionView {
+        let argv: Vec<String> = self.0.iter().map(|t| t.render(params)).collect();
+        ActionView { summary: argv.join(" "), details: Vec::new(), document: serde_json::json!({ "argv": argv }) }
+    }
+}
+
 fn exec(argv: &[&str]) -> Action {
-    Action::Exec(ExecAction {
-        argv: argv.iter().map(|a| Template::parse(a).unwrap()).collect(),
-        env: BTreeMap::new(),
-        cwd: None,
-        timeout: None,
-    })
+    Action::new(CommandLine(argv.iter().map(|a| Template::parse(a).unwrap()).collect()))
+}
+
+/// A stand-in pause.
+#[derive(Debug)]
+struct Pause(Duration);
+
+impl ActionSpec for Pause {
+    fn kind(&self) -> &'static str {
+        "pause"
+    }
+
+    fn templates(&self) -> Vec<&Template> {
+        Vec::new()
+    }
+
+    fn describe(&self, _params: &Params) -> ActionView {
+        ActionView {
+            summary: format!("pause {}", self.0),
+            details: Vec::new(),
+            document: serde_json::json!({ "duration": self.0.to_string() }),
+        }
+    }
 }
 
 /// A three-step deploy: a safe rollout, a bake, and a step that is not safe to repeat.
@@ -116,7 +151,7 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
             },
             Step {
                 name: "bake".into(),
-                action: Action::Wait(Duration::parse("2m").unwrap()),
+                action: Action::new(Pause(Duration::parse("2m").unwrap())),
                 plan: None,
                 retry: Retry::Never,
             },

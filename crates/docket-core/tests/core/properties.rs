@@ -85,8 +85,11 @@ fn plan(variant: u8) -> Plan {
         steps: vec![StepPlan {
             name: "rollout".into(),
             kind: "exec".into(),
+            summary: "kubectl apply".into(),
+            details: Vec::new(),
             action: serde_json::json!({"argv": ["kubectl", "apply"]}),
             output: Some(format!("diff variant {variant}")),
+            facts: Default::default(),
         }],
     }
 }

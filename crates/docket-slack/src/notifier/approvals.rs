@@ -156,7 +156,7 @@ impl Delivery<'_> {
     fn approvals_channel(&self) -> Option<String> {
         let decision = self.ticket.decision.as_ref()?;
         let from_policy = match &decision.outcome {
-            Outcome::Approvals(requirement) => requirement.notify.slack.clone(),
+            Outcome::Approvals(requirement) => requirement.notify.on(crate::SCOPE).map(str::to_owned),
             _ => None,
         };
         from_policy.or_else(|| self.settings.approvals_channel.clone())

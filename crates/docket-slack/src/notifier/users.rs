@@ -33,8 +33,8 @@ impl SlackUsers {
         person: &PersonId,
     ) -> Result<Option<String>, NotifyError> {
         let Some(known) = app.rules().directory.person(person) else { return Ok(None) };
-        if let Some(id) = &known.slack {
-            return Ok(Some(id.clone()));
+        if let Some(id) = known.id_on(crate::SCOPE) {
+            return Ok(Some(id.to_owned()));
         }
         let Some(email) = known.email.as_deref() else { return Ok(None) };
         if let Some((user, at)) = self.lock().get(person)

@@ -55,10 +55,21 @@ pub(crate) fn planned() -> Event {
             StepPlan {
                 name: "rollout".into(),
                 kind: "exec".into(),
+                summary: "kubectl --context prod set image app=1.4.2".into(),
+                details: vec![docket_core::Detail::code("Command", "kubectl --context prod set image app=1.4.2")],
                 action: json!({"argv": ["kubectl", "--context", "prod", "set", "image", "app=1.4.2"], "env": [], "cwd": null}),
                 output: Some("deployment.apps/api image updated (dry run)".into()),
+                facts: Default::default(),
             },
-            StepPlan { name: "bake".into(), kind: "wait".into(), action: json!({"duration": "2m"}), output: None },
+            StepPlan {
+                name: "bake".into(),
+                kind: "wait".into(),
+                summary: "wait 2m".into(),
+                details: Vec::new(),
+                action: json!({"duration": "2m"}),
+                output: None,
+                facts: Default::default(),
+            },
         ],
     };
     Event::Planned { plan, digest: digest() }
@@ -70,7 +81,7 @@ pub(crate) fn needs_approval(respond_by: Timestamp) -> Event {
         stages: vec![Stage { name: "sre".into(), from: vec![Principal::parse("group:sre").unwrap()], count: 1 }],
         approval_ttl: Duration::parse("30m").unwrap(),
         request_ttl: Duration::parse("24h").unwrap(),
-        notify: Notify { slack: Some("C0APPROVALS".into()), teams: None },
+        notify: Notify { targets: [("slack".to_owned(), "C0APPROVALS".to_owned())].into() },
     };
     Event::Decided {
         decision: Decision {

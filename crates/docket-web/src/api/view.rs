@@ -150,8 +150,20 @@ struct PlanView {
 struct StepPlanView {
     name: String,
     kind: String,
+    /// What the step will do, in one line.
+    summary: String,
+    /// What the step will do, in full.
+    details: Vec<DetailView>,
     action: Value,
     output: Option<String>,
+}
+
+/// One labelled value of a step's action.
+#[derive(Debug, Serialize)]
+struct DetailView {
+    label: String,
+    value: String,
+    code: bool,
 }
 
 impl From<&Plan> for PlanView {
@@ -163,6 +175,12 @@ impl From<&Plan> for PlanView {
                 .map(|s| StepPlanView {
                     name: s.name.clone(),
                     kind: s.kind.clone(),
+                    summary: s.summary.clone(),
+                    details: s
+                        .details
+                        .iter()
+                        .map(|d| DetailView { label: d.label.clone(), value: d.value.clone(), code: d.code })
+                        .collect(),
                     action: s.action.clone(),
                     output: s.output.clone(),
                 })

@@ -183,7 +183,7 @@ fn plan(ticket: &Ticket) -> Vec<PlanStep> {
         .iter()
         .map(|step| PlanStep {
             name: step.name.clone(),
-            command: command(&step.kind, &step.action),
+            command: step.one_line(),
             output: step.output.iter().flat_map(|o| o.lines()).map(|l| (diff_class(l), l.to_owned())).collect(),
         })
         .collect()
@@ -201,25 +201,6 @@ fn diff_class(line: &str) -> &'static str {
         "del"
     } else {
         "ctx"
-    }
-}
-
-fn command(kind: &str, action: &serde_json::Value) -> String {
-    let text = |key: &str| action.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
-    match kind {
-        "exec" => action
-            .get("argv")
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(serde_json::Value::as_str)
-            .map(|w| if w.is_empty() || w.contains(char::is_whitespace) { format!("{w:?}") } else { w.to_owned() })
-            .collect::<Vec<_>>()
-            .join(" "),
-        "http" => format!("{} {}", text("method"), text("url")),
-        "wait" => format!("wait {}", text("duration")),
-        "sql" => format!("{} on {}", text("statement"), text("database")),
-        other => format!("{other} {action}"),
     }
 }
 

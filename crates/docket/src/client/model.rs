@@ -53,6 +53,8 @@ pub(crate) struct Plan {
 pub(crate) struct PlanStep {
     pub(crate) name: String,
     pub(crate) kind: String,
+    /// What the step will do, in one line, as its kind reads it.
+    pub(crate) summary: String,
     pub(crate) action: Value,
     pub(crate) output: Option<String>,
 }

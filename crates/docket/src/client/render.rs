@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::Value;
 
-use super::model::{Decision, Run, Stage, Ticket};
+use super::model::{Decision, PlanStep, Run, Stage, Ticket};
 use super::style::{Ui, elapsed};
 
 /// How much of a digest people see and may type.
@@ -17,41 +17,9 @@ pub(crate) fn short_digest(digest: &str) -> &str {
 }
 
 /// One argument as a shell would need it quoted, for reading only: nothing here runs a shell.
-fn quoted(arg: &str) -> String {
-    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
-}
-
-/// A step's rendered action on one line: the argv, the request, the statement, the wait.
-pub(crate) fn action_text(kind: &str, action: &Value) -> String {
-    let text = |key: &str| action.get(key).and_then(Value::as_str).unwrap_or_default();
-    match kind {
-        "exec" => {
-            let argv: Vec<String> = action
-                .get("argv")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(|v| quoted(v.as_str().unwrap_or_default())).collect())
-                .unwrap_or_default();
-            argv.join(" ")
-        }
-        "http" => format!("{} {}", text("method"), text("url")),
-        "sql" => {
-            let args: Vec<String> = action
-                .get("args")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), quoted)).collect())
-                .unwrap_or_default();
-            let on = text("database");
-            let statement = text("statement").split_whitespace().collect::<Vec<_>>().join(" ");
-            if args.is_empty() {
-                format!("{on}: {statement}")
-            } else {
-                format!("{on}: {statement} [{}]", args.join(", "))
-            }
-        }
-        "wait" => format!("wait {}", text("duration")),
-        _ => action.to_string(),
-    }
+/// A step's action on one line, as its kind reads it (the kind's own words, from the plan).
+pub(crate) fn action_text(step: &PlanStep) -> String {
+    if step.summary.is_empty() { format!("{} {}", step.kind, step.action) } else { step.summary.clone() }
 }
 
 /// A parameter value as typed: strings without quotes.
@@ -71,7 +39,7 @@ pub(crate) fn write_plan(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io::R
     writeln!(out, "plan       digest {}", ui.bold(&digest))?;
     for (n, step) in plan.steps.iter().enumerate() {
         writeln!(out, "  {}. {} {}", n + 1, ui.bold(&step.name), ui.dim(&format!("({})", step.kind)))?;
-        writeln!(out, "     {}", action_text(&step.kind, &step.action))?;
+        writeln!(out, "     {}", action_text(step))?;
         if let Some(output) = step.output.as_deref().filter(|o| !o.trim().is_empty()) {
             for line in output.trim_end().lines() {
                 writeln!(out, "     {} {line}", ui.dim("│"))?;

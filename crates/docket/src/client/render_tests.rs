@@ -147,9 +147,18 @@ fn what_happens_next_in_each_state() {
 }
 
 #[test]
-fn actions_read_like_commands() {
-    let exec = serde_json::json!({"argv": ["psql", "-c", "select 'x'", ""]});
-    assert_eq!(action_text("exec", &exec), r"psql -c 'select '\''x'\''' ''");
-    assert_eq!(action_text("kubernetes", &serde_json::json!({"a": 1})), r#"{"a":1}"#);
+fn actions_read_as_their_kind_says() {
+    let step = |summary: &str| PlanStep {
+        kind: "kubernetes".into(),
+        summary: summary.into(),
+        action: serde_json::json!({"a": 1}),
+        ..PlanStep::default()
+    };
+    assert_eq!(
+        action_text(&step("api in prod: registry/api:1.4.1 -> 1.4.2")),
+        "api in prod: registry/api:1.4.1 -> 1.4.2"
+    );
+    // A plan stored before steps had a summary shows its kind and document.
+    assert_eq!(action_text(&step("")), r#"kubernetes {"a":1}"#);
     assert_eq!(short_digest("abc"), "abc");
 }

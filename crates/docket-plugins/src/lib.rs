@@ -1,0 +1,53 @@
+//! Every plug-in this server has, in one place: the step kinds (with their runners), the chat
+//! surfaces and the web UI's section. The loader reads the files through [`plugins`]; the
+//! engine runs steps with [`runners`]; [`Surfaces::from_config`] turns on each surface the
+//! configuration names. Adding a step kind, a surface or an integration means adding it here
+//! (and to this crate's manifest), nowhere else in the existing code.
+
+mod surfaces;
+
+use std::sync::Arc;
+
+use docket_app::StepRunner;
+use docket_config::Config;
+use docket_config::plugin::Plugins;
+
+pub use surfaces::{Surfaces, slack_settings, teams_settings};
+
+/// Why a plug-in could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// A step kind's runner could not start.
+    #[error("starting the `{kind}` step runner: {detail}")]
+    Runner {
+        /// The kind.
+        kind: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A surface could not be built or attached.
+    #[error("setting up {surface}: {detail}")]
+    Surface {
+        /// The surface.
+        surface: &'static str,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+/// What reads the files: every step kind's decoder and every section's reader.
+pub fn plugins() -> Plugins {
+    docket_steps::kinds()
+        .with(docket_sql::plugins())
+        .section(Arc::new(docket_slack::SlackSection))
+        .section(Arc::new(docket_teams::TeamsSection))
+        .section(Arc::new(docket_web::WebSection))
+}
+
+/// A runner for every step kind [`plugins`] reads, set up from `config`.
+pub fn runners(config: &Config) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
+    let mut runners =
+        docket_steps::default_runners().map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
+    runners.push(Arc::new(docket_sql::runner(config)));
+    Ok(runners)
+}

@@ -1,0 +1,157 @@
+//! The `sql` runner. A report runs in a read-only transaction with the statement's time limit set
+//! inside it, and keeps at most the database's `max_rows` rows (counting the rest) in bounded
+//! memory. A write, planned, runs in a transaction that is rolled back and tells the plan how
+//! many rows it changed; run, it commits only when it changes the planned number (within the
+//! workflow's `max_rows_changed`), and otherwise rolls back and says so.
+//!
+//! One connection pool per database, opened when a step first needs it; a database that cannot
+//! be reached fails the step with the driver's reason, never the server.
+
+mod engine;
+mod mysql;
+mod pools;
+mod postgres;
+mod sqlite;
+mod times;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
+use docket_core::PlanFacts;
+use docket_core::ticket::StepOutcome;
+use tokio_util::sync::CancellationToken;
+
+use self::engine::{Request, SqlError};
+use self::pools::Pools;
+use crate::action::{Access, SqlAction};
+use crate::section::{Database, Databases};
+use crate::table::Table;
+
+/// Rows of a report written to the step's log (the whole kept result is in the step's table).
+const LOG_ROWS: usize = 50;
+/// Extra time past the statement's own limit before Docket stops waiting for the database.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Runs `sql` steps against the configured databases.
+#[derive(Clone, Debug)]
+pub struct SqlRunner {
+    databases: Arc<Databases>,
+    pools: Arc<Pools>,
+}
+
+impl SqlRunner {
+    /// A runner for `databases`; nothing connects until a step needs it.
+    pub fn new(databases: Databases) -> Self {
+        Self { databases: Arc::new(databases), pools: Arc::new(Pools::default()) }
+    }
+}
+
+#[async_trait]
+impl StepRunner for SqlRunner {
+    fn kind(&self) -> &'static str {
+        "sql"
+    }
+
+    async fn run(&self, job: StepJob<'_>, log: &dyn StepLog, cancel: CancellationToken) -> StepOutcome {
+        let Some(action) = job.action.spec::<SqlAction>() else {
+            return fail(log, format!("the sql runner cannot run `{}` steps", job.action.kind()));
+        };
+        let Some(database) = self.databases.get(&action.database) else {
+            return fail(log, format!("no database named `{}` is configured", action.database));
+        };
+        let limit = action.timeout.unwrap_or(database.statement_timeout).to_std();
+        let request = Request {
+            statement: &action.statement,
+            args: action.render_args(job.params),
+            timeout: limit,
+            max_rows: database.max_rows,
+        };
+        let work = self.work(action, database, &job, request, log);
+        tokio::select! {
+            outcome = work => outcome,
+            () = tokio::time::sleep(limit + GRACE) => {
+                fail(log, format!("{} did not answer within {}s", database.name, (limit + GRACE).as_secs()))
+            }
+            () = cancel.cancelled() => fail(log, "cancelled; the statement was stopped and nothing was committed"),
+        }
+    }
+}
+
+impl SqlRunner {
+    async fn work(
+        &self,
+        action: &SqlAction,
+        database: &Database,
+        job: &StepJob<'_>,
+        request: Request<'_>,
+        log: &dyn StepLog,
+    ) -> StepOutcome {
+        let engine = match self.pools.get(database).await {
+            Ok(engine) => engine,
+            Err(error) => return fail(log, format!("{} cannot be reached: {error}", database.name)),
+        };
+        let place = format!("{} ({})", database.name, database.engine.name());
+        match (action.access, job.mode) {
+            (Access::Read, _) => match engine.read(&request).await {
+                Ok(table) => report(log, &place, &table),
+                Err(error) => failed(log, &place, &error),
+            },
+            (Access::Write, Mode::Plan) => match engine.write(&request, &|_| false).await {
+                Ok(changed) => {
+                    log.line(LogStream::Stdout, &format!("will change {changed} {} in {place}", rows(changed)));
+                    log.facts(PlanFacts { rows_changed: Some(changed) });
+                    StepOutcome::Succeeded
+                }
+                Err(error) => failed(log, &place, &error),
+            },
+            (Access::Write, Mode::Run) => {
+                let Some(planned) = job.planned.and_then(|p| p.facts.rows_changed) else {
+                    return fail(log, "this write has no planned row count, so nothing was run; amend to plan it");
+                };
+                let slack = action.max_rows_changed.unwrap_or(0);
+                let within = |changed: u64| changed.abs_diff(planned) <= slack;
+                match engine.write(&request, &within).await {
+                    Ok(changed) if within(changed) => {
+                        log.line(LogStream::Stdout, &format!("changed {changed} {} in {place}", rows(changed)));
+                        StepOutcome::Succeeded
+                    }
+                    Ok(changed) => fail(
+                        log,
+                        format!(
+                            "planned {planned} {}, would have changed {changed} — nothing was changed; amend to plan again",
+                            rows(planned)
+                        ),
+                    ),
+                    Err(error) => failed(log, &place, &error),
+                }
+            }
+        }
+    }
+}
+
+/// Writes a report's table to the log.
+fn report(log: &dyn StepLog, place: &str, table: &Table) -> StepOutcome {
+    for line in table.text_lines(LOG_ROWS) {
+        log.line(LogStream::Stdout, &line);
+    }
+    let more = table.rows.len().saturating_sub(LOG_ROWS);
+    let shown = if more > 0 { format!("; the first {LOG_ROWS} are shown here") } else { String::new() };
+    log.line(LogStream::System, &format!("{} from {place}{shown}", table.count_text()));
+    StepOutcome::Succeeded
+}
+
+fn failed(log: &dyn StepLog, place: &str, error: &SqlError) -> StepOutcome {
+    fail(log, format!("{place}: {error}"))
+}
+
+fn fail(log: &dyn StepLog, message: impl Into<String>) -> StepOutcome {
+    let message = message.into();
+    log.line(LogStream::System, &message);
+    StepOutcome::Failed { exit_code: None, message }
+}
+
+fn rows(n: u64) -> &'static str {
+    if n == 1 { "row" } else { "rows" }
+}

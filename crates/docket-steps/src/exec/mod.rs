@@ -1,0 +1,145 @@
+//! The `exec` runner: a program and its argv, started directly (never through a shell) in a
+//! cleared environment and a process group of its own.
+
+mod action;
+mod decode;
+mod group;
+mod lines;
+mod prepare;
+mod supervise;
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use docket_app::{LogStream, StepJob, StepLog, StepRunner};
+use docket_core::ticket::StepOutcome;
+use tokio::process::Command;
+use tokio_util::sync::CancellationToken;
+
+pub use self::action::ExecAction;
+pub use self::decode::ExecKind;
+pub(crate) use self::decode::named_templates;
+use self::group::ProcessGroup;
+use self::prepare::{prepare, spawn_error};
+use self::supervise::{Ending, Watch, supervise};
+use crate::outcome::{fail, show, wrong_kind};
+
+/// How long a process group has between `SIGTERM` and `SIGKILL` unless configured otherwise.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `exec` steps.
+///
+/// - Each argv template renders to exactly one argument; `argv[0]` names the program. A name
+///   without `/` is looked up in the step's own `PATH` (or `/usr/local/bin:/usr/bin:/bin` when
+///   it has none); a relative path with `/` is taken from the working directory.
+/// - The environment is built from nothing: the job's `base_env`, then the step's `env`, then
+///   `DOCKET_IDEMPOTENCY_KEY`, `DOCKET_TICKET` and `DOCKET_MODE` (`plan` or `run`).
+/// - stdin is empty; stdout and stderr are streamed to the log line by line as they arrive.
+/// - The program leads a new process group. On timeout (the step's, else the job's default) or
+///   cancellation the group gets `SIGTERM`, then `SIGKILL` after the kill grace. When the
+///   program exits by itself, whatever it left running in its group is killed too.
+#[derive(Clone, Debug)]
+pub struct ExecRunner {
+    kill_grace: Duration,
+}
+
+impl Default for ExecRunner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ExecRunner {
+    /// A runner with the [`DEFAULT_KILL_GRACE`].
+    pub fn new() -> Self {
+        Self { kill_grace: DEFAULT_KILL_GRACE }
+    }
+
+    /// The same runner with another time between `SIGTERM` and `SIGKILL`. It also bounds how
+    /// long output is still read after the program exits while background processes it started
+    /// hold its pipes open.
+    pub fn with_kill_grace(self, kill_grace: Duration) -> Self {
+        Self { kill_grace }
+    }
+}
+
+#[async_trait]
+impl StepRunner for ExecRunner {
+    fn kind(&self) -> &'static str {
+        "exec"
+    }
+
+    async fn run(&self, job: StepJob<'_>, log: &dyn StepLog, cancel: CancellationToken) -> StepOutcome {
+        let Some(exec) = job.action.spec::<ExecAction>() else {
+            return wrong_kind(log, "exec", job.action);
+        };
+        if cancel.is_cancelled() {
+            return fail(log, "cancelled before the program started");
+        }
+        let prepared = match prepare(exec, &job) {
+            Ok(prepared) => prepared,
+            Err(message) => return fail(log, message),
+        };
+        let time_limit = exec.timeout.map_or(job.default_timeout, |t| t.to_std());
+
+        let mut command = Command::new(&prepared.program);
+        if let Some((first, rest)) = prepared.argv.split_first() {
+            command.arg0(first).args(rest);
+        }
+        command
+            .env_clear()
+            .envs(&prepared.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(dir) = &prepared.cwd {
+            command.current_dir(dir);
+        }
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(e) => return fail(log, spawn_error(&prepared.program, &e)),
+        };
+        let pid = child.id().unwrap_or_default();
+        let (Some(group), Some(stdout), Some(stderr)) =
+            (ProcessGroup::led_by(pid), child.stdout.take(), child.stderr.take())
+        else {
+            // Not reachable with the settings above; the child is killed on drop.
+            return fail(log, "the process started without its pipes or process id");
+        };
+
+        let mut started = format!("running {:?} ({}, pid {pid}", prepared.argv, prepared.program.display());
+        if let Some(dir) = &prepared.cwd {
+            started.push_str(&format!(", in {}", dir.display()));
+        }
+        started.push(')');
+        log.line(LogStream::System, &started);
+
+        let watch = Watch { timeout: time_limit, grace: self.kill_grace, cancel: &cancel, log };
+        match supervise(child, group, stdout, stderr, watch).await {
+            Ending::Exited(status) => exited(status, log),
+            Ending::TimedOut => fail(log, format!("timed out after {}; process group killed", show(time_limit))),
+            Ending::Cancelled => fail(log, "cancelled; process group killed"),
+            Ending::Lost(e) => fail(log, format!("could not wait for the process: {e}; process group killed")),
+        }
+    }
+}
+
+fn exited(status: std::process::ExitStatus, log: &dyn StepLog) -> StepOutcome {
+    match (status.code(), status.signal()) {
+        (Some(0), _) => {
+            log.line(LogStream::System, "exit code 0");
+            StepOutcome::Succeeded
+        }
+        (Some(code), _) => {
+            let message = format!("exit code {code}");
+            log.line(LogStream::System, &message);
+            StepOutcome::Failed { exit_code: Some(code), message }
+        }
+        (None, Some(signal)) => fail(log, format!("killed by signal {signal}")),
+        (None, None) => fail(log, format!("ended without an exit code ({status})")),
+    }
+}
