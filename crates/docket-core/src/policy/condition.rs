@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
+use cel::common::ast::{EntryExpr, Expr, MapExpr, StructExpr};
+use cel::parser::Expression;
 use cel::{Context, Env, ExecutionError, Program, Value};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -108,11 +110,17 @@ impl Condition {
             }
             None => ConditionError::at(source, 0, "the expression cannot be read".to_owned(), None),
         })?;
-        let references = program.references();
-        if let Some(name) = references.variables().into_iter().find(|v| !VARIABLES.contains(v)) {
+        let mut free = Vec::new();
+        free_variables(program.expression(), &mut Vec::new(), &mut free);
+        if let Some((name, id)) = free.into_iter().find(|(v, _)| !VARIABLES.contains(v)) {
             let hint = crate::text::did_you_mean(name, VARIABLES)
                 .unwrap_or_else(|| format!("conditions can read {}", VARIABLES.join(", ")));
-            let offset = identifier_at(source, name).unwrap_or(0);
+            // Where the parser saw it, if that is where it is written; else its first mention.
+            let seen = program.source_info().offset_for(id).and_then(|(start, _)| usize::try_from(start).ok());
+            let offset = seen
+                .filter(|at| source.get(*at..).is_some_and(|rest| rest.starts_with(name)))
+                .or_else(|| identifier_at(source, name))
+                .unwrap_or(0);
             return Err(ConditionError::at(source, offset, format!("unknown variable `{name}`"), Some(hint)));
         }
         for (variable, known) in FIELDS {
@@ -224,6 +232,56 @@ impl Variables {
         context.add_variable_from_value("requester", requester);
         context.add_variable_from_value("now", now);
         Self { context }
+    }
+}
+
+/// The variables `expr` reads that no macro around them binds (`x` in `list.all(x, x > 0)`), with
+/// the id of their first mention, first first. (cel's own list of references counts a macro's
+/// variable as one.) The tree is at most a few times [`MAX_DEPTH`] deep, so the recursion is
+/// shallow.
+fn free_variables<'e>(expr: &'e Expression, bound: &mut Vec<&'e str>, out: &mut Vec<(&'e str, u64)>) {
+    let mut walk = |e: &'e Expression, bound: &mut Vec<&'e str>| free_variables(e, bound, out);
+    match &expr.expr {
+        Expr::Ident(name) => {
+            let name = name.as_str();
+            if !name.starts_with('@') && !bound.contains(&name) && !out.iter().any(|(n, _)| *n == name) {
+                out.push((name, expr.id));
+            }
+        }
+        Expr::Call(call) => {
+            for e in call.target.as_deref().into_iter().chain(&call.args) {
+                walk(e, bound);
+            }
+        }
+        Expr::Comprehension(c) => {
+            walk(&c.iter_range, bound);
+            walk(&c.accu_init, bound);
+            let outside = bound.len();
+            bound.extend([c.iter_var.as_str(), c.accu_var.as_str()]);
+            bound.extend(c.iter_var2.as_deref());
+            for e in [&c.loop_cond, &c.loop_step, &c.result] {
+                walk(e, bound);
+            }
+            bound.truncate(outside);
+        }
+        Expr::List(list) => {
+            for e in &list.elements {
+                walk(e, bound);
+            }
+        }
+        Expr::Map(MapExpr { entries }) | Expr::Struct(StructExpr { entries, .. }) => {
+            for entry in entries {
+                match &entry.expr {
+                    EntryExpr::StructField(field) => walk(&field.value, bound),
+                    EntryExpr::MapEntry(pair) => {
+                        walk(&pair.key, bound);
+                        walk(&pair.value, bound);
+                    }
+                }
+            }
+        }
+        Expr::Select(select) => walk(&select.operand, bound),
+        Expr::Literal(_) | Expr::Unspecified => {}
     }
 }
 

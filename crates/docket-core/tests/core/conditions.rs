@@ -113,6 +113,32 @@ fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
 /// A condition `n` levels of something deep.
 type Shape = Box<dyn Fn(usize) -> String>;
 
+/// Regression: a macro's own variable (`g` in `requester.groups.exists(g, g == "sre")`) was
+/// refused as an unknown variable, so no condition could use `all`, `exists`, `map` or `filter`
+/// on a value.
+#[test]
+fn macros_may_read_the_variable_they_bind() {
+    let world = World::new(Risk::Low);
+    let params = validate_params(&world.workflow.params, &raw("prod")).unwrap();
+    let person = PersonId::new("alice");
+    let groups = world.directory.groups_of(&person);
+    let vars = Variables::new(&world.workflow, &params, &person, &groups, tuesday(), &world.zone);
+    for (source, expected) in [
+        (r#"requester.groups.exists(g, g == "dev")"#, true),
+        (r#"requester.groups.all(g, g.startsWith("sre"))"#, false),
+        (r#"requester.groups.map(g, g + "!").exists(g, g == "dev!")"#, true),
+        (r#"[1, 2].exists(x, [3].exists(y, x + y == 5))"#, true),
+        (r#"requester.groups.filter(g, g != params.environment).size() == 1"#, true),
+    ] {
+        let condition = Condition::compile(source).unwrap_or_else(|e| panic!("{source}: {e}"));
+        assert_eq!(condition.eval(&vars), Ok(expected), "{source}");
+    }
+    let e = refused(r#"[1].all(g, g > 0) && g == 1"#);
+    assert_eq!((e.message.as_str(), e.column), ("unknown variable `g`", 22), "outside the macro, `g` is unknown");
+    let e = refused(r#"[1].all(x, y > 0)"#);
+    assert_eq!(e.message, "unknown variable `y`");
+}
+
 /// The deepest condition of `shape` that compiles: `shape(n)` for the largest `n` before
 /// compiling refuses it for its depth.
 fn deepest(shape: impl Fn(usize) -> String) -> (String, Condition) {

@@ -83,7 +83,12 @@ fn unexpected(token: &str) -> (String, Option<String>) {
         "=" => Some("compare with `==`"),
         _ => None,
     };
-    (format!("unexpected `{token}`"), hint.map(str::to_owned))
+    (format!("unexpected {}", code(token)), hint.map(str::to_owned))
+}
+
+/// `token` in backticks, unless it has its own (an escaped name).
+fn code(token: &str) -> String {
+    if token.contains('`') { token.to_owned() } else { format!("`{token}`") }
 }
 
 /// Text the lexer could not read: `text` is what it dropped, up to and including the character
@@ -98,7 +103,8 @@ fn unreadable(text: &str, rest: &str) -> (String, Option<String>) {
                 "close it, or use triple quotes (`'''…'''`) for text over several lines",
             );
         }
-        if let Some(at) = text.rfind('\\') {
+        // A backslash the text ends with was cut short by its end, not a bad escape.
+        if let Some(at) = text.rfind('\\').filter(|at| at + 1 < text.len()) {
             let escape = text.get(at..).unwrap_or(text);
             return hinted(
                 format!("`{escape}` is not an escape CEL knows"),
@@ -117,7 +123,7 @@ fn unreadable(text: &str, rest: &str) -> (String, Option<String>) {
         _ => None,
     };
     let first = shown.chars().next().map_or(String::new(), String::from);
-    (format!("unexpected `{first}`"), hint.map(str::to_owned))
+    (format!("unexpected {}", code(&first)), hint.map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -168,6 +174,9 @@ mod tests {
         assert_eq!(said, "`\\q` is not an escape CEL knows");
         let (said, _) = explain("Syntax error: token recognition error at: ''abc'", "'abc");
         assert_eq!(said, "this string is never closed");
+        let (said, _) = explain("Syntax error: token recognition error at: ''a\\'", "'a\\");
+        assert_eq!(said, "this string is never closed");
+        assert_eq!(words("Syntax error: mismatched input '`y`' expecting <EOF>"), "unexpected `y`");
         let (said, _) = explain("Syntax error: token recognition error at: '\"abc\n'", "\"abc\nx");
         assert_eq!(said, "this string is not closed on its line");
     }
