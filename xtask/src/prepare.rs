@@ -138,8 +138,7 @@ fn browser_packages() -> Result<(), String> {
 }
 
 /// The cargo subcommands `.ci/run` uses, with the versions installed on a fresh machine.
-const CARGO_TOOLS: &[(&str, &str, &str)] =
-    &[("deny", "cargo-deny", "0.20.2"), ("machete", "cargo-machete", "0.9.2")];
+const CARGO_TOOLS: &[(&str, &str, &str)] = &[("deny", "cargo-deny", "0.20.2"), ("machete", "cargo-machete", "0.9.2")];
 
 /// `cargo install --locked` for each of [`CARGO_TOOLS`] whose `cargo NAME --version` fails.
 fn cargo_tools() -> Result<(), String> {
