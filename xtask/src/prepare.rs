@@ -143,8 +143,11 @@ const CARGO_TOOLS: &[(&str, &str, &str)] = &[("deny", "cargo-deny", "0.20.2"), (
 /// `cargo install --locked` for each of [`CARGO_TOOLS`] whose `cargo NAME --version` fails.
 fn cargo_tools() -> Result<(), String> {
     for (subcommand, package, version) in CARGO_TOOLS {
+        // cargo-machete reads its arguments differently when it sees CARGO_PKG_NAME, which
+        // `cargo run` sets for this program.
         let present = Command::new("cargo")
             .args([subcommand, "--version"])
+            .env_remove("CARGO_PKG_NAME")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
