@@ -6,7 +6,10 @@
 //!   there), `postgresql` and `mariadb-server` (the store's contract suite and SQL steps);
 //! - PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, started if they are down;
 //! - the browser test's npm packages (`npm ci` in `crates/docket-web/browser`), when
-//!   `node_modules` is missing or older than the lock file.
+//!   `node_modules` is missing or older than the lock file;
+//! - `cargo deny` and `cargo machete` (the dependency checks `.ci/run` makes), built from
+//!   crates.io with `cargo install --locked` when `cargo deny --version` or
+//!   `cargo machete --version` fails.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,7 +21,8 @@ pub(crate) fn everything() -> Result<(), String> {
     packages()?;
     postgres()?;
     mariadb()?;
-    browser_packages()
+    browser_packages()?;
+    cargo_tools()
 }
 
 fn root() -> PathBuf {
@@ -131,4 +135,27 @@ fn browser_packages() -> Result<(), String> {
         .status()
         .map_err(|e| format!("could not run npm: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("npm ci failed ({status})")) }
+}
+
+/// The cargo subcommands `.ci/run` uses, with the versions installed on a fresh machine.
+const CARGO_TOOLS: &[(&str, &str, &str)] = &[("deny", "cargo-deny", "0.20.2"), ("machete", "cargo-machete", "0.9.2")];
+
+/// `cargo install --locked` for each of [`CARGO_TOOLS`] whose `cargo NAME --version` fails.
+fn cargo_tools() -> Result<(), String> {
+    for (subcommand, package, version) in CARGO_TOOLS {
+        // cargo-machete reads its arguments differently when it sees CARGO_PKG_NAME, which
+        // `cargo run` sets for this program.
+        let present = Command::new("cargo")
+            .args([subcommand, "--version"])
+            .env_remove("CARGO_PKG_NAME")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            step(&format!("installing {package} {version}"));
+            run("cargo", &["install", "--locked", "--version", version, package], false)?;
+        }
+    }
+    Ok(())
 }

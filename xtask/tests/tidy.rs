@@ -269,3 +269,41 @@ fn no_catch_all_arm_over_step_kinds() {
 fn in_test_module(path: &Path) -> bool {
     path.file_name().is_some_and(|n| n == "tests.rs" || n.to_string_lossy().ends_with("_tests.rs"))
 }
+
+/// Test-only code (the Adaptive Card and Block Kit checkers, and whatever joins them) sits
+/// behind a crate's `test-support` feature. Only dev-dependencies may turn it on, so a build of
+/// the server never compiles it.
+#[test]
+fn test_support_is_turned_on_by_tests_only() {
+    let enables = |spec: &toml::Value| {
+        spec.get("features")
+            .and_then(toml::Value::as_array)
+            .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("test-support")))
+    };
+    let mut found = Vec::new();
+    for (name, manifest) in manifests() {
+        for section in ["dependencies", "build-dependencies"] {
+            let table = manifest.get(section).and_then(toml::Value::as_table);
+            for (dep, spec) in table.into_iter().flatten() {
+                if enables(spec) {
+                    found.push(format!("{name} turns on {dep}'s test-support in [{section}]"));
+                }
+            }
+        }
+        let features = manifest.get("features").and_then(toml::Value::as_table);
+        for (feature, turns_on) in features.into_iter().flatten() {
+            let list = turns_on.as_array().into_iter().flatten().filter_map(toml::Value::as_str);
+            if feature != "test-support" && list.into_iter().any(|f| f.ends_with("test-support")) {
+                found.push(format!("{name}'s feature {feature} turns on test-support"));
+            }
+        }
+    }
+    let workspace: toml::Table = fs::read_to_string(root().join("Cargo.toml")).unwrap().parse().unwrap();
+    let shared = workspace["workspace"].get("dependencies").and_then(toml::Value::as_table);
+    for (dep, spec) in shared.into_iter().flatten() {
+        if enables(spec) {
+            found.push(format!("[workspace.dependencies] turns on {dep}'s test-support for every user"));
+        }
+    }
+    failures(found, "test-support is for dev-dependencies only");
+}

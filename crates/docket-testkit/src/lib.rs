@@ -1,7 +1,8 @@
 //! Test support for Docket's crates (a dev-dependency only): [`TestApp`] is a real
 //! [`docket_app::App`] over the SQLite store in a temporary folder, with the real runners and
 //! the engine running, loaded from the fixture configuration in [`fixture`] or from files a test
-//! passes; [`RecordingNotifier`] records deliveries.
+//! passes; [`RecordingNotifier`] records deliveries; [`rsa`] makes RSA keys and RS256 tokens
+//! for the fake identity providers.
 //!
 //! Setup failures panic: in a test, a failed setup is a failed test.
 
@@ -9,6 +10,7 @@
 
 pub mod fixture;
 mod notifier;
+pub mod rsa;
 pub mod slack;
 pub mod teams;
 

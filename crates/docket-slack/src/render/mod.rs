@@ -1,9 +1,11 @@
 //! Block Kit: small builders that cut every text to its limit ([`blocks`]), the messages Docket
-//! posts ([`ticket`], [`approval`], [`reply`]) and a checker of Slack's limits ([`limits`]) that
-//! the tests run over every render.
+//! posts ([`ticket`], [`approval`], [`reply`]) and a checker of Slack's limits (`limits`) that
+//! the tests run over every render. The checker is compiled for tests and the `test-support`
+//! feature only, never into the server.
 
 pub(crate) mod approval;
 pub(crate) mod blocks;
+#[cfg(any(test, feature = "test-support"))]
 pub mod limits;
 pub(crate) mod reply;
 #[cfg(test)]

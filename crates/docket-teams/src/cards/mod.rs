@@ -1,9 +1,11 @@
 //! Adaptive Cards (version 1.5, as Teams renders them) built from the app's neutral views: the
 //! request form, the ticket card, the approval card, and small answers (help, lists). Cards
 //! only lay out what the app says; every limit that keeps a card well under Teams' 28 KB is
-//! applied here, and [`check`] verifies the result.
+//! applied here, and `check` verifies the result: compiled for tests and the `test-support`
+//! feature only, never into the server.
 
 pub mod approval;
+#[cfg(any(test, feature = "test-support"))]
 pub mod check;
 pub mod form;
 pub mod replies;

@@ -3,14 +3,12 @@
 //! `nbf` and `serviceurl` claims. Tests also forge tokens Docket must refuse: `none`, HS256
 //! keyed with the public key, the wrong key.
 
-use std::sync::{Arc, OnceLock};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
 use serde_json::{Value, json};
+
+use crate::rsa::{RsaKey, key};
 
 /// The issuer of Bot Framework's tokens to bots.
 pub const ISSUER: &str = "https://api.botframework.com";
@@ -22,9 +20,7 @@ pub struct SigningKey {
     pub kid: String,
     /// The channels it may sign for.
     pub endorsements: Vec<String>,
-    private_der: Arc<Vec<u8>>,
-    n: Vec<u8>,
-    e: Vec<u8>,
+    key: &'static RsaKey,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -33,28 +29,14 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
-/// RSA key generation is slow in unoptimised builds; a test binary makes a few keys once and
-/// hands them out under different ids.
-fn pool() -> &'static [rsa::PrivateKey] {
-    static POOL: OnceLock<Vec<rsa::PrivateKey>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        (0..3).map(|_| rsa::PrivateKey::new(&mut getrandom::SysRng, 2048).expect("an RSA key")).collect()
-    })
-}
-
 impl SigningKey {
-    /// Key number `slot` (0, 1 or 2: distinct key material) under id `kid`, endorsed for
-    /// `endorsements`.
+    /// Key number `slot` (0, 1 or 2: distinct key material; a test binary makes the keys once
+    /// and hands them out under different ids) under id `kid`, endorsed for `endorsements`.
     pub fn new(slot: usize, kid: &str, endorsements: &[&str]) -> Self {
-        let keys = pool();
-        let key = &keys[slot % keys.len()];
-        let der = key.to_pkcs1_der().expect("a PKCS#1 encoding");
         Self {
             kid: kid.to_owned(),
             endorsements: endorsements.iter().map(|e| (*e).to_owned()).collect(),
-            private_der: Arc::new(der.as_bytes().to_vec()),
-            n: key.n_bytes().to_vec(),
-            e: key.e_bytes().to_vec(),
+            key: key(slot),
         }
     }
 
@@ -65,8 +47,8 @@ impl SigningKey {
             "use": "sig",
             "kid": self.kid,
             "x5t": self.kid,
-            "n": URL_SAFE_NO_PAD.encode(&self.n),
-            "e": URL_SAFE_NO_PAD.encode(&self.e),
+            "n": URL_SAFE_NO_PAD.encode(self.key.n()),
+            "e": URL_SAFE_NO_PAD.encode(self.key.e()),
             "x5c": [],
             "endorsements": self.endorsements,
         })
@@ -74,10 +56,7 @@ impl SigningKey {
 
     /// An RS256 token over `claims`, with this key's id.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        header.typ = Some("JWT".to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_rsa_der(&self.private_der)).expect("a signed token")
+        self.key.sign_rs256(&json!({ "typ": "JWT", "alg": "RS256", "kid": self.kid }), claims)
     }
 
     /// A forged token: HS256, keyed with this key's public modulus (the classic algorithm
@@ -85,7 +64,7 @@ impl SigningKey {
     pub fn sign_hs256_with_public_key(&self, claims: &Value) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(&self.n)).expect("an HS256 token")
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(self.key.n())).expect("an HS256 token")
     }
 
     /// A forged token with `alg: none` and no signature.

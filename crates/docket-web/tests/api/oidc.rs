@@ -8,7 +8,7 @@
 //! not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -17,10 +17,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use base64::Engine as _;
 use docket_testkit::TestApp;
+// Key 0 is the provider's, key 1 a stranger's.
+use docket_testkit::rsa::key;
 use docket_web::{OidcOptions, WebOptions};
-use rsa::PrivateKey as RsaPrivateKey;
-use rsa::pkcs1::EncodeRsaPrivateKey as _;
-use rsa::traits::PublicKeyParts as _;
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
@@ -29,15 +28,6 @@ use crate::browser::Browser;
 const CLIENT_ID: &str = "docket-web";
 const CLIENT_SECRET: &str = "oidc-client-secret-for-tests";
 const PUBLIC_URL: &str = "http://docket.test";
-
-/// An RSA key pair made once per test run (the provider's, and a stranger's).
-fn key(which: usize) -> &'static RsaPrivateKey {
-    static KEYS: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
-        (0..2).map(|_| RsaPrivateKey::new(&mut getrandom::SysRng, 2048).expect("an RSA key")).collect()
-    });
-    &keys[which]
-}
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -186,12 +176,8 @@ async fn token(
         claims["email"] = json!(login.email);
         claims["email_verified"] = json!(login.verified);
     }
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = Some("k1".to_owned());
     let signer = key(usize::from(login.forge));
-    let der = signer.to_pkcs1_der().unwrap();
-    let id_token =
-        jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes())).unwrap();
+    let id_token = signer.sign_rs256(&json!({ "typ": "JWT", "alg": "RS256", "kid": "k1" }), &claims);
     let access_token = format!("at-{}-{}", login.sub, fake.access.lock().unwrap().len());
     fake.access.lock().unwrap().insert(access_token.clone(), login.sub.clone());
     axum::Json(json!({ "access_token": access_token, "token_type": "Bearer", "id_token": id_token })).into_response()
@@ -214,11 +200,10 @@ async fn userinfo(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response
 }
 
 async fn jwks() -> Response {
-    let public = key(0).to_public_key();
-    let trim = |bytes: Box<[u8]>| bytes.iter().copied().skip_while(|b| *b == 0).collect::<Vec<u8>>();
+    let public = key(0);
     axum::Json(json!({ "keys": [{
         "kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
-        "n": b64(&trim(public.n().to_be_bytes())), "e": b64(&trim(public.e().to_be_bytes())),
+        "n": b64(public.n()), "e": b64(public.e()),
     }]}))
     .into_response()
 }
