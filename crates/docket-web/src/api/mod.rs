@@ -12,6 +12,7 @@ mod extract;
 mod logs;
 mod me;
 mod openapi;
+mod schema;
 mod tickets;
 mod view;
 mod workflows;
@@ -23,6 +24,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 pub(crate) use error::ApiError;
+pub(crate) use schema::{NotFound, Unavailable};
 
 use crate::Web;
 
