@@ -6,7 +6,9 @@
 //!   there), `postgresql` and `mariadb-server` (the store's contract suite and SQL steps);
 //! - PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, started if they are down;
 //! - the browser test's npm packages (`npm ci` in `crates/docket-web/browser`), when
-//!   `node_modules` is missing or older than the lock file.
+//!   `node_modules` is missing or older than the lock file;
+//! - Schemathesis, the API fuzzer the OpenAPI test runs, from PyPI into a virtual environment
+//!   at `target/schemathesis-venv`, when it is missing or another version.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,7 +20,33 @@ pub(crate) fn everything() -> Result<(), String> {
     packages()?;
     postgres()?;
     mariadb()?;
-    browser_packages()
+    browser_packages()?;
+    schemathesis()
+}
+
+/// The Schemathesis release the OpenAPI test runs (`crates/docket/tests/schemathesis.rs`).
+const SCHEMATHESIS: &str = "4.32.5";
+
+/// `target/schemathesis-venv` with Schemathesis [`SCHEMATHESIS`], made with `python3 -m venv`
+/// and pip when missing or holding another version.
+fn schemathesis() -> Result<(), String> {
+    let venv = root().join("target/schemathesis-venv");
+    let program = venv.join("bin/schemathesis");
+    let installed = Command::new(&program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim().ends_with(&format!("version {SCHEMATHESIS}")));
+    if installed {
+        return Ok(());
+    }
+    step(&format!("installing Schemathesis {SCHEMATHESIS} into {}", venv.display()));
+    let venv_text = venv.to_str().ok_or("the target folder's path is not UTF-8")?;
+    if !venv.join("bin/pip").exists() {
+        run("python3", &["-m", "venv", venv_text], false)?;
+    }
+    let pip = venv.join("bin/pip");
+    let pip = pip.to_str().ok_or("the target folder's path is not UTF-8")?;
+    run(pip, &["install", "--quiet", "--disable-pip-version-check", &format!("schemathesis=={SCHEMATHESIS}")], false)
 }
 
 fn root() -> PathBuf {

@@ -154,15 +154,12 @@ pub(crate) async fn stream(
 impl EventsQuery {
     /// Where to start: `Last-Event-ID` if sent, else `after`; either must be a `seq`.
     fn read(query: &QueryPairs, headers: &HeaderMap) -> Result<Self, ApiError> {
-        let query = query.only(&["after"])?;
-        let after = match headers.get("last-event-id") {
-            Some(value) => {
-                value.to_str().ok().and_then(|v| whole_number(v.trim(), 0..=MAX_SEQ).ok()).ok_or_else(|| {
-                    ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of a log line")
-                })?
-            }
-            None => query.number("after", 0, 0..=MAX_SEQ)?,
-        };
+        // `after` is checked even when the header wins: a bad query is refused either way.
+        let after = query.only(&["after"])?.number("after", 0, 0..=MAX_SEQ)?;
+        let Some(value) = headers.get("last-event-id") else { return Ok(Self { after }) };
+        let after = value.to_str().ok().and_then(|v| whole_number(v.trim(), 0..=MAX_SEQ).ok()).ok_or_else(|| {
+            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of a log line")
+        })?;
         Ok(Self { after })
     }
 }

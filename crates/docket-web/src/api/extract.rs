@@ -218,7 +218,7 @@ impl QueryPairs {
     }
 
     /// The last value of `name`, if given, even if empty.
-    fn last(&self, name: &str) -> Option<&str> {
+    pub(crate) fn last(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 

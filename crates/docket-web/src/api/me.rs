@@ -5,7 +5,7 @@ use axum::extract::State;
 
 use super::error::ApiError;
 use super::extract::Caller;
-use super::schema::Unauthenticated;
+use super::schema::{Unauthenticated, Unavailable};
 use super::view::PersonView;
 use crate::Web;
 
@@ -18,6 +18,7 @@ use crate::Web;
     responses(
         (status = 200, description = "The caller.", body = PersonView),
         (status = 401, response = Unauthenticated),
+        (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn me(State(web): State<Web>, caller: Caller) -> Result<Json<PersonView>, ApiError> {

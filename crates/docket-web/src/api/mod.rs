@@ -6,6 +6,7 @@
 //! refused approval to an unknown route, is `{"error": {"code", "message", "details"}}`.
 
 pub(crate) mod audit;
+mod catalog;
 mod error;
 pub(crate) mod events;
 mod extract;

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde_json::Value;
@@ -21,6 +22,7 @@ use super::schema::{
     BadRequest, Conflict, ErrorCode, Forbidden, MethodNotAllowed, NotFound, ParamValueSchema, ParamValues,
     PayloadTooLarge, RequestTimeout, StateName, Unauthenticated, Unavailable, UnsupportedMediaType,
 };
+use crate::Web;
 
 /// The OpenAPI 3.1 document, generated once.
 pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::openapi()).to_string());
@@ -121,8 +123,19 @@ impl Modify for BearerToken {
     security(()),
     responses((status = 200, description = "This OpenAPI 3.1 document.", body = Object))
 )]
-pub(crate) async fn document() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+pub(crate) async fn document(State(web): State<Web>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], served(&web.app.workflows()).to_string())
+}
+
+/// The document as this server serves it: `NewTicket` lists its catalog's workflows, each with
+/// its parameters.
+pub(crate) fn served(workflows: &[std::sync::Arc<docket_core::Workflow>]) -> Value {
+    static GENERIC: LazyLock<Value> = LazyLock::new(|| serde_json::from_str(&DOCUMENT).unwrap_or_default());
+    let mut doc = GENERIC.clone();
+    if let Some(schema) = doc.pointer_mut("/components/schemas/NewTicket") {
+        *schema = super::catalog::new_ticket(workflows, schema);
+    }
+    doc
 }
 
 /// The generated document as JSON, with the rules every view keeps written into its schemas:

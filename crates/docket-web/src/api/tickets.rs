@@ -156,7 +156,7 @@ impl TicketQuery {
             }
         }
         let limit = query.number("limit", DEFAULT_PAGE, 1..=MAX_PAGE)?;
-        let cursor = match query.get("cursor") {
+        let cursor = match query.last("cursor") {
             None => None,
             Some(text) => Some(cursor(text)?),
         };

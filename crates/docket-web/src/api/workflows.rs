@@ -260,6 +260,7 @@ impl From<&ParamSpec> for ParamView {
     responses(
         (status = 200, description = "Every workflow in the catalog.", body = WorkflowList),
         (status = 401, response = Unauthenticated),
+        (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn list(State(web): State<Web>, _caller: Caller) -> Json<WorkflowList> {

@@ -330,3 +330,41 @@ async fn the_checker_refuses_undocumented_fields_and_statuses() {
     assert!(status.is_err(), "an undocumented status passed");
     api.kit.stop().await;
 }
+
+/// `POST /tickets` is described with this server's catalog: what its schema accepts, the API
+/// accepts, and what it refuses, the API refuses.
+#[tokio::test]
+async fn new_tickets_are_described_by_the_servers_catalog() {
+    let api = Api::start_with(TestApp::builder().workflow("flaky.yaml", FLAKY).start().await).await;
+    let doc = Document::fetch(&api).await;
+    let schema = json!({ "$ref": "#/components/schemas/NewTicket" });
+    let validator = doc.validator(&schema);
+    let mut blank_version = deploy_params("staging");
+    blank_version["version"] = json!("  ");
+    let mut extra = deploy_params("staging");
+    extra["colour"] = json!("red");
+    let cases = [
+        (json!({ "workflow": "deploy", "params": deploy_params("staging") }), StatusCode::CREATED),
+        (json!({ "workflow": "flaky" }), StatusCode::CREATED),
+        (json!({ "workflow": "flaky", "params": {} }), StatusCode::CREATED),
+        (json!({ "workflow": "deploy" }), StatusCode::BAD_REQUEST),
+        (
+            json!({ "workflow": "deploy", "params": { "service": "api", "version": "x", "env": "prod" } }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "workflow": "deploy", "params": { "service": "db", "version": "1.2.3", "env": "prod" } }),
+            StatusCode::BAD_REQUEST,
+        ),
+        (json!({ "workflow": "deploy", "params": blank_version }), StatusCode::BAD_REQUEST),
+        (json!({ "workflow": "deploy", "params": extra }), StatusCode::BAD_REQUEST),
+        (json!({ "workflow": "flaky", "params": { "x": 1 } }), StatusCode::BAD_REQUEST),
+        (json!({ "workflow": "nope" }), StatusCode::NOT_FOUND),
+    ];
+    for (body, status) in cases {
+        assert_eq!(validator.is_valid(&body), status.is_success(), "the schema on {body}");
+        let reply = post(&api, &doc, "alice", "/api/v1/tickets", body.clone()).await;
+        assert_eq!(reply.status, status, "{body}: {}", reply.text);
+    }
+    api.kit.stop().await;
+}
