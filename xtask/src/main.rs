@@ -1,10 +1,10 @@
 //! Repository chores. `cargo xtask test` is the one command that runs every test on a fresh
 //! machine: it installs what the tests need and is missing (Debian's Chromium, Node.js and npm,
 //! PostgreSQL, MariaDB; the browser test's npm packages; `cargo deny` and `cargo machete` for
-//! `.ci/run`'s dependency checks), starts PostgreSQL and MariaDB on
-//! loopback if they are down, then runs `cargo test --workspace --locked` with any arguments
-//! given after `--`. `cargo xtask prepare` does only the set-up. `cargo test -p xtask` runs the
-//! tidy checks in `tests/tidy.rs`.
+//! `.ci/run`'s dependency checks; Schemathesis from PyPI in a virtual environment under
+//! `target/`), starts PostgreSQL and MariaDB on loopback if they are down, then runs
+//! `cargo test --workspace --locked` with any arguments given after `--`. `cargo xtask prepare`
+//! does only the set-up. `cargo test -p xtask` runs the tidy checks in `tests/tidy.rs`.
 
 #![allow(clippy::print_stderr, reason = "a command-line tool reports on the terminal")]
 

@@ -10,6 +10,8 @@
 //! - `cargo deny` and `cargo machete` (the dependency checks `.ci/run` makes), built from
 //!   crates.io with `cargo install --locked` when `cargo deny --version` or
 //!   `cargo machete --version` fails.
+//! - Schemathesis, the API fuzzer the OpenAPI test runs, from PyPI into a virtual environment
+//!   at `target/schemathesis-venv`, when it is missing or another version.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,7 +24,33 @@ pub(crate) fn everything() -> Result<(), String> {
     postgres()?;
     mariadb()?;
     browser_packages()?;
-    cargo_tools()
+    cargo_tools()?;
+    schemathesis()
+}
+
+/// The Schemathesis release the OpenAPI test runs (`crates/docket/tests/schemathesis.rs`).
+const SCHEMATHESIS: &str = "4.32.5";
+
+/// `target/schemathesis-venv` with Schemathesis [`SCHEMATHESIS`], made with `python3 -m venv`
+/// and pip when missing or holding another version.
+fn schemathesis() -> Result<(), String> {
+    let venv = root().join("target/schemathesis-venv");
+    let program = venv.join("bin/schemathesis");
+    let installed = Command::new(&program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim().ends_with(&format!("version {SCHEMATHESIS}")));
+    if installed {
+        return Ok(());
+    }
+    step(&format!("installing Schemathesis {SCHEMATHESIS} into {}", venv.display()));
+    let venv_text = venv.to_str().ok_or("the target folder's path is not UTF-8")?;
+    if !venv.join("bin/pip").exists() {
+        run("python3", &["-m", "venv", venv_text], false)?;
+    }
+    let pip = venv.join("bin/pip");
+    let pip = pip.to_str().ok_or("the target folder's path is not UTF-8")?;
+    run(pip, &["install", "--quiet", "--disable-pip-version-check", &format!("schemathesis=={SCHEMATHESIS}")], false)
 }
 
 fn root() -> PathBuf {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use docket_core::TicketState;
 
 use crate::Web;
-use crate::api::{ApiError, Route, Verb, route};
+use crate::api::{ApiError, NotFound, Route, Unavailable, Verb, route};
 
 /// The operational routes.
 pub(crate) fn routes() -> Vec<Route> {
@@ -20,12 +20,31 @@ pub(crate) fn routes() -> Vec<Route> {
 }
 
 /// Always 200 while the process serves requests.
-async fn healthz() -> &'static str {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "healthz",
+    security(()),
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain"))
+)]
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// 200 when the store answers, else 503 with the error (its detail goes to the log).
-async fn readyz(State(web): State<Web>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "readyz",
+    security(()),
+    responses(
+        (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn readyz(State(web): State<Web>) -> Response {
     match web.app.ready().await {
         Ok(()) => "ready".into_response(),
         Err(error) => ApiError::from(error).into_response(),
@@ -34,7 +53,19 @@ async fn readyz(State(web): State<Web>) -> Response {
 
 /// Prometheus text. Gauges that describe stored state are set from the store just before
 /// rendering; the app records its own histograms and counters as things happen.
-async fn metrics(State(web): State<Web>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    security(()),
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4.", body = String,
+            content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 404, response = NotFound),
+    )
+)]
+pub(crate) async fn metrics(State(web): State<Web>) -> Response {
     let Some(handle) = &web.metrics else {
         return ApiError::not_found("metrics are not enabled on this server").into_response();
     };

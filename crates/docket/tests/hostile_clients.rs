@@ -147,20 +147,35 @@ fn oversized_chat_bodies_are_refused_in_the_json_error_shape() {
     setup(dir.path(), "");
     let port = free_port();
     let _server = start(dir.path(), port, None);
-    let client = reqwest::blocking::Client::new();
-    // Over every route's limit (refused before it is read), and over only Teams' 256 KiB.
-    for (path, size) in [("/slack/commands", 2 << 20), ("/teams/messages", 2 << 20), ("/teams/messages", 300 << 10)] {
-        let reply = client
-            .post(format!("http://127.0.0.1:{port}{path}"))
-            .header("content-type", "application/json")
-            .body(vec![b'x'; size])
-            .send()
-            .unwrap();
-        assert_eq!(reply.status(), 413, "{path} {size}");
-        let body: Value = reply.json().unwrap();
-        assert_eq!(body["error"]["code"], "body_too_large", "{path} {size}: {body}");
+    // Over every route's limit: refused from its declared length, before it is read (a raw
+    // socket, so the answer is read while the body is still unsent).
+    for path in ["/slack/commands", "/teams/messages"] {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: docket\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\nxx",
+            2 << 20
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{path}: {answer}");
+        let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+        assert_eq!(body["error"]["code"], "body_too_large", "{path}: {body}");
         assert!(body["error"]["message"].is_string() && body["error"]["details"].is_object(), "{body}");
     }
+    // Over only Teams' 256 KiB: read whole, then refused by the route, in the same shape.
+    let client = reqwest::blocking::Client::new();
+    let reply = client
+        .post(format!("http://127.0.0.1:{port}/teams/messages"))
+        .header("content-type", "application/json")
+        .body(vec![b'x'; 300 << 10])
+        .send()
+        .unwrap();
+    assert_eq!(reply.status(), 413);
+    let body: Value = reply.json().unwrap();
+    assert_eq!(body["error"]["code"], "body_too_large", "{body}");
+    assert!(body["error"]["message"].is_string() && body["error"]["details"].is_object(), "{body}");
 }
 
 #[test]

@@ -7,27 +7,39 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use docket_core::audit::{AuditRecord, BrokenLink};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use super::error::ApiError;
 use super::extract::{Caller, QueryPairs};
+use super::logs::SeqPage;
+use super::schema::{BadRequest, Forbidden, Unauthenticated, Unavailable, any_json};
 use crate::Web;
 
-/// Records per page unless `limit` says otherwise.
-const DEFAULT_PAGE: u32 = 1000;
-/// The most records one page may hold.
-const MAX_PAGE: u32 = 10_000;
-
 /// One audit record, as exported.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = AuditRecord)]
 pub(crate) struct AuditRecordView<'a> {
+    /// The record's place in the chain, from 1.
+    #[schema(minimum = 1)]
     seq: u64,
+    #[schema(format = DateTime)]
     at: String,
+    /// Who acted (`alice`, `agent:…`, `system`).
     actor: &'a str,
+    /// What happened (`ticket.approved`, `web.signed_in`, …).
     action: &'a str,
+    /// The ticket it concerns, if any.
     ticket: Option<&'a str>,
+    /// What else is worth keeping, as the action records it.
+    #[schema(schema_with = any_json)]
     details: &'a Value,
+    /// The hash of the record before (all zeros for the first).
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     prev_hash: &'a str,
+    /// This record's hash, over `prev_hash` and its canonical JSON.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     hash: &'a str,
 }
 
@@ -46,6 +58,48 @@ impl<'a> From<&'a AuditRecord> for AuditRecordView<'a> {
     }
 }
 
+/// The result of checking the whole chain.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = AuditVerification)]
+pub(crate) enum Verification {
+    /// Every link holds.
+    Intact {
+        #[schema(schema_with = always_true)]
+        intact: bool,
+        /// Records verified.
+        records: u64,
+        /// The last record's hash (the chain's head).
+        head: String,
+    },
+    /// A link is broken; records after it were not checked.
+    Broken {
+        #[schema(schema_with = always_false)]
+        intact: bool,
+        /// Records verified before the break.
+        records: u64,
+        broken: BrokenView,
+    },
+}
+
+/// Where the chain breaks.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BrokenLink)]
+pub(crate) struct BrokenView {
+    /// The first record that does not check out.
+    seq: u64,
+    /// What is wrong with it.
+    message: String,
+}
+
+fn always_true() -> Schema {
+    ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([true])).build().into()
+}
+
+fn always_false() -> Schema {
+    ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([false])).build().into()
+}
+
 /// Refuses anyone the directory does not mark `admin`.
 fn admin_only(web: &Web, caller: &Caller) -> Result<(), ApiError> {
     let is_admin = web.app.rules().directory.person(&caller.person).is_some_and(|p| p.admin);
@@ -60,16 +114,25 @@ fn admin_only(web: &Web, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /audit?after=0&limit=1000` → `application/x-ndjson`, one record per line.
+/// The audit log from `after` on, one record per line (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    operation_id = "audit_records",
+    params(SeqPage),
+    responses(
+        (status = 200, description = "One `AuditRecord` per line, oldest first.", body = AuditRecordView,
+            content_type = "application/x-ndjson"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn records(State(web): State<Web>, caller: Caller, query: QueryPairs) -> Result<Response, ApiError> {
     admin_only(&web, &caller)?;
-    let query = query.only(&["after", "limit"])?;
-    let after = query.number("after", 0u64)?;
-    let limit = query.number("limit", DEFAULT_PAGE)?;
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_query", format!("`limit` must be 1 to {MAX_PAGE}"))
-            .with_details(json!({ "param": "limit" })));
-    }
+    let SeqPage { after, limit } = SeqPage::read(&query)?;
     let records = web.app.audit_records(after, limit).await?;
     let mut body = String::with_capacity(records.len() * 256);
     for record in &records {
@@ -81,22 +144,34 @@ pub(crate) async fn records(State(web): State<Web>, caller: Caller, query: Query
     Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }
 
-/// `GET /audit/verify`: recomputes the whole chain.
-pub(crate) async fn verify(State(web): State<Web>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// Recomputes every hash of the chain (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify",
+    tag = "audit",
+    operation_id = "verify_audit",
+    responses(
+        (status = 200, description = "Whether the chain is intact.", body = Verification),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub(crate) async fn verify(State(web): State<Web>, caller: Caller) -> Result<Json<Verification>, ApiError> {
     admin_only(&web, &caller)?;
     let report = web.app.verify_audit().await?;
     Ok(Json(match report.broken {
-        None => json!({ "intact": true, "records": report.records, "head": report.head }),
+        None => Verification::Intact { intact: true, records: report.records, head: report.head },
         Some(broken) => {
             let seq = match broken {
                 BrokenLink::Gap { found, .. } => found,
                 BrokenLink::PrevHash { seq } | BrokenLink::Hash { seq } => seq,
             };
-            json!({
-                "intact": false,
-                "records": report.records,
-                "broken": { "seq": seq, "message": broken.to_string() },
-            })
+            Verification::Broken {
+                intact: false,
+                records: report.records,
+                broken: BrokenView { seq, message: broken.to_string() },
+            }
         }
     }))
 }

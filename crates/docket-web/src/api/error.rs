@@ -6,7 +6,88 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use docket_app::{AppError, StoreError};
 use docket_core::Refusal;
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use super::schema::{ErrorCode, error_details};
+
+/// One row of the error table: a code, its status, and when it is answered.
+#[derive(Debug)]
+pub(crate) struct CodeInfo {
+    /// The stable code.
+    pub(crate) code: &'static str,
+    /// The HTTP status it comes with.
+    pub(crate) status: u16,
+    /// When, in words (the OpenAPI document lists these under each status).
+    pub(crate) when: &'static str,
+}
+
+const fn code(code: &'static str, status: u16, when: &'static str) -> CodeInfo {
+    CodeInfo { code, status, when }
+}
+
+/// Every code the API, and the HTTP server in front of it, answers with. The tests check that
+/// every error built here has its row, with its status.
+pub(crate) const CODES: &[CodeInfo] = &[
+    code("invalid_params", 400, "parameter values the workflow refuses; each in `details.fields`"),
+    code("bad_text", 400, "a comment or reason that is blank or too long"),
+    code("invalid_json", 400, "malformed JSON, a wrong type, a missing or unknown field"),
+    code("invalid_body", 400, "the request body could not be read"),
+    code("invalid_digest", 400, "a digest that is not 64 hex digits"),
+    code("invalid_ticket_id", 400, "a path segment that is not a ticket id such as `DKT-42`"),
+    code("invalid_query", 400, "an unknown query parameter, or a value that is not what it must be"),
+    code("invalid_last_event_id", 400, "a `Last-Event-ID` that is not the `seq` of a log line"),
+    code("invalid_path", 400, "a path segment that could not be read"),
+    code("invalid_request", 400, "a request the app refuses as malformed"),
+    code("unauthenticated", 401, "no `Authorization: Bearer` header, or a token nobody has"),
+    code("unknown_person", 403, "the token's person is not in the directory"),
+    code("not_a_requester", 403, "the caller may not request this workflow"),
+    code("own_ticket", 403, "people do not decide on their own tickets"),
+    code("agent_cannot_decide", 403, "agents do not approve or reject"),
+    code("system_only", 403, "only Docket itself does this"),
+    code("not_eligible", 403, "the caller is not an approver of the current stage"),
+    code("already_approved", 403, "the caller approved this stage already"),
+    code("approved_another_stage", 403, "the caller approved another stage of this ticket"),
+    code("not_requester", 403, "only the requester (or an admin, where allowed) does this"),
+    code("admin_only", 403, "only admins read the audit log"),
+    code("not_found", 404, "no such ticket, or no such route"),
+    code("unknown_workflow", 404, "no such workflow"),
+    code("method_not_allowed", 405, "the path does not take this method"),
+    code("body_timeout", 408, "the request body did not arrive in time"),
+    code("stale_digest", 409, "the plan changed since it was read; `details.current_digest`"),
+    code("wrong_state", 409, "the ticket is not in a state for this; `details.state`"),
+    code("workflow_changed", 409, "the workflow changed since the ticket was planned"),
+    code("request_expired", 409, "the request waited too long for approval"),
+    code("approval_expired", 409, "the approval is too old to run on"),
+    code("not_due", 409, "the ticket is not due to expire"),
+    code("run_mismatch", 409, "a run command that does not fit the run in progress"),
+    code("conflict", 409, "someone changed the ticket at the same moment; read it again and retry"),
+    code("body_too_large", 413, "the request body is larger than the server accepts"),
+    code("unsupported_media_type", 415, "the body is not sent with `Content-Type: application/json`"),
+    code("storage_unavailable", 503, "the store did not answer; nothing was changed"),
+    code("server_busy", 503, "the server has as many connections open as it may"),
+];
+
+/// What every error response carries: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct ErrorBody {
+    #[schema(inline)]
+    error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_params`, `own_ticket`, `stale_digest`.
+    #[schema(value_type = ErrorCode)]
+    code: &'static str,
+    /// What went wrong, in words a person can act on. Never internal detail.
+    message: String,
+    #[schema(schema_with = error_details)]
+    details: Value,
+}
 
 /// An error as the API reports it.
 #[derive(Debug)]
@@ -56,8 +137,10 @@ impl ApiError {
     }
 
     /// The JSON body: `{"error": {"code", "message", "details"}}`.
-    pub(crate) fn body(&self) -> Value {
-        json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })
+    pub(crate) fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail { code: self.code, message: self.message.clone(), details: self.details.clone() },
+        }
     }
 }
 
@@ -215,6 +298,10 @@ mod tests {
         for (error, status, code) in cases {
             let e = ApiError::from(error);
             assert_eq!((e.status.as_u16(), e.code), (status, code), "{}", e.message);
+            assert!(
+                CODES.iter().any(|row| (row.code, row.status) == (code, status)),
+                "{code} ({status}) is missing from the error table the OpenAPI document lists"
+            );
         }
     }
 

@@ -23,9 +23,14 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::error::ApiError;
-use super::extract::{Caller, QueryPairs, TicketPath};
+use super::error::{ApiError, ErrorBody};
+use super::extract::{Caller, QueryPairs, TicketPath, whole_number};
+use super::schema::{BadRequest, MAX_SEQ, NotFound, StateName, Unauthenticated, Unavailable};
+use super::tickets::TicketIdParam;
 use super::view::{LogLineView, TicketView};
 use crate::{KEEP_ALIVE, Web};
 
@@ -38,7 +43,103 @@ const GAP_WAIT: Duration = Duration::from_millis(400);
 /// Events buffered for a slow reader before the follower waits for it.
 const BUFFER: usize = 64;
 
-/// `GET /tickets/{id}/events`
+/// The query of the event stream.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// Start after the log line with this `seq` (`Last-Event-ID`, when sent, wins).
+    #[param(required = false, minimum = 0, maximum = 9_223_372_036_854_775_807_i64, default = 0)]
+    after: u64,
+}
+
+/// The `Last-Event-ID` header a reconnecting reader sends.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct LastEventId {
+    /// The `seq` of the last log line received; the stream goes on after it.
+    #[param(rename = "Last-Event-ID", required = false, minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[allow(dead_code, reason = "describes the header EventsQuery::read reads")]
+    last_event_id: u64,
+}
+
+/// The last event of a stream: the ticket is finished.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EndEvent {
+    /// The state it finished in.
+    state: StateName,
+}
+
+/// One server-sent event, as a client reads it: the `event` name, and `data` holding JSON of
+/// the schema that name says. `ticket` comes first and again after every change, `log` for each
+/// line in `seq` order (its `id` is the `seq`, for `Last-Event-ID`), `end` last when the ticket
+/// is finished, `error` last when the store failed (reconnect with `Last-Event-ID`).
+#[derive(Debug)]
+pub(crate) struct TicketEvent;
+
+impl PartialSchema for TicketEvent {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(event_schema("ticket", TicketView::name().as_ref(), false))
+            .item(event_schema("log", LogLineView::name().as_ref(), true))
+            .item(event_schema("end", EndEvent::name().as_ref(), false))
+            .item(event_schema("error", ErrorBody::name().as_ref(), false))
+            .description(Some(
+                "A server-sent event; `data` is JSON of the schema its `event` names. Keep-alive \
+                 comments come every 15 seconds.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TicketEvent {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((EndEvent::name().into_owned(), EndEvent::schema()));
+        EndEvent::schemas(schemas);
+    }
+}
+
+/// The event named `name` whose data is JSON of component `data`; `id` is a log line's `seq`
+/// (readers carry the last one over to later events).
+fn event_schema(name: &str, data: &str, with_id: bool) -> Schema {
+    let data = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .content_media_type("application/json")
+        .content_schema(Some(Ref::from_schema_name(data)));
+    let id = ObjectBuilder::new().schema_type(Type::String).pattern(Some("^[0-9]{1,19}$"));
+    let mut event = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("event", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([name])))
+        .required("event")
+        .property("data", data)
+        .required("data")
+        .property("id", id);
+    if with_id {
+        event = event.required("id");
+    }
+    event.build().into()
+}
+
+/// Follows a ticket: its view, its stored log lines after `Last-Event-ID` (or `after`), then
+/// live changes and lines until it is finished.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}/events",
+    tag = "tickets",
+    operation_id = "ticket_events",
+    params(
+        TicketIdParam,
+        EventsQuery,
+        LastEventId,
+    ),
+    responses(
+        (status = 200, description = "Server-sent events, until the ticket is finished.", body = TicketEvent,
+            content_type = "text/event-stream"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = NotFound),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn stream(
     State(web): State<Web>,
     _caller: Caller,
@@ -46,14 +147,21 @@ pub(crate) async fn stream(
     headers: HeaderMap,
     query: QueryPairs,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let query = query.only(&["after"])?;
-    let after = match headers.get("last-event-id") {
-        Some(value) => value.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()).ok_or_else(|| {
-            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of a log line")
-        })?,
-        None => query.number("after", 0u64)?,
-    };
+    let EventsQuery { after } = EventsQuery::read(&query, &headers)?;
     open(&web.app, id, after).await
+}
+
+impl EventsQuery {
+    /// Where to start: `Last-Event-ID` if sent, else `after`; either must be a `seq`.
+    fn read(query: &QueryPairs, headers: &HeaderMap) -> Result<Self, ApiError> {
+        // `after` is checked even when the header wins: a bad query is refused either way.
+        let after = query.only(&["after"])?.number("after", 0, 0..=MAX_SEQ)?;
+        let Some(value) = headers.get("last-event-id") else { return Ok(Self { after }) };
+        let after = value.to_str().ok().and_then(|v| whole_number(v.trim(), 0..=MAX_SEQ).ok()).ok_or_else(|| {
+            ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be the seq of a log line")
+        })?;
+        Ok(Self { after })
+    }
 }
 
 /// The event stream of ticket `id` from the log line after `after`, for whoever the caller
@@ -116,8 +224,8 @@ impl Follower {
         let outcome = self.follow(ticket, version, live).await;
         if let Err(Stop::Failed(error)) = outcome {
             tracing::warn!(%error, ticket = %self.id, "stopped streaming a ticket's events");
-            let body = ApiError::from(error).body();
-            let _ = self.sender.send(Event::default().event("error").data(body.to_string())).await;
+            let body = serde_json::to_string(&ApiError::from(error).body()).unwrap_or_default();
+            let _ = self.sender.send(Event::default().event("error").data(body)).await;
         }
     }
 
@@ -203,7 +311,7 @@ impl Follower {
         let run_in_progress = ticket.last_run().is_some_and(|run| run.finished_at.is_none());
         if ticket.state.is_terminal() && !run_in_progress {
             self.skip_gaps().await?;
-            self.send("end", &serde_json::json!({ "state": ticket.state.as_str() }), None).await?;
+            self.send("end", &EndEvent { state: StateName(ticket.state) }, None).await?;
             return Ok(true);
         }
         Ok(false)

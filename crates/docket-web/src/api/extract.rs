@@ -2,8 +2,6 @@
 //! instead of axum's plain-text rejections: the bearer token (authentication), JSON bodies,
 //! query strings and ticket ids in paths.
 
-use std::str::FromStr;
-
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Query, Request};
 use axum::http::request::Parts;
@@ -14,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::schema::TICKET_ID_PATTERN;
 use crate::Web;
 
 /// The authenticated caller: whoever the bearer token acts as.
@@ -77,7 +76,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Like [`JsonBody`], but an empty body (with any content type, or none) means `T::default()`.
+/// Like [`JsonBody`], but an empty body (with any content type, or none) or JSON `null` means
+/// `T::default()`.
 #[derive(Debug)]
 pub(crate) struct OptionalJsonBody<T>(pub(crate) T);
 
@@ -93,7 +93,7 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         if !is_json {
             return Err(not_json());
         }
-        parse_json(&bytes).map(OptionalJsonBody)
+        parse_json::<Option<T>>(&bytes).map(|body| OptionalJsonBody(body.unwrap_or_default()))
     }
 }
 
@@ -135,7 +135,8 @@ fn is_json(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// A ticket id from the `{id}` path segment; `DKT-x` is refused with `invalid_ticket_id`.
+/// A ticket id from the `{id}` path segment. Anything but exactly an id (`DKT-x`, ` DKT-1`)
+/// is refused with `invalid_ticket_id`; a well-formed id of no ticket is a 404 later on.
 #[derive(Debug)]
 pub(crate) struct TicketPath(pub(crate) TicketId);
 
@@ -146,8 +147,21 @@ impl<S: Send + Sync> FromRequestParts<S> for TicketPath {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::bad_request("invalid_ticket_id", e.body_text()))?;
-        TicketId::parse(&raw).map(TicketPath).map_err(|e| ApiError::bad_request("invalid_ticket_id", e.to_string()))
+        ticket_id(&raw).map(TicketPath)
     }
+}
+
+/// `raw` as a ticket id, exactly as [`TICKET_ID_PATTERN`] says. Chat forgives surrounding
+/// whitespace; a path does not.
+fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
+    TicketId::parse(raw).ok().filter(|_| raw.trim() == raw).ok_or_else(|| {
+        let shown: String = raw.chars().take(40).collect();
+        ApiError::bad_request(
+            "invalid_ticket_id",
+            format!("`{shown}` is not a ticket id (expected something like DKT-42)"),
+        )
+        .with_details(json!({ "pattern": TICKET_ID_PATTERN }))
+    })
 }
 
 /// A path segment naming something other than a ticket (a workflow id).
@@ -200,19 +214,39 @@ impl QueryPairs {
 
     /// The last value of `name`, if given and not empty.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+        self.last(name).filter(|v| !v.trim().is_empty())
     }
 
-    /// `name` as a number, `default` if absent.
-    pub(crate) fn number<T: FromStr>(&self, name: &str, default: T) -> Result<T, ApiError> {
-        match self.get(name) {
+    /// The last value of `name`, if given, even if empty.
+    pub(crate) fn last(&self, name: &str) -> Option<&str> {
+        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// `name` as a whole number in `range`, `default` if absent. Present but empty, signed,
+    /// spaced or out of range is refused: the document says an integer in this range.
+    pub(crate) fn number(
+        &self,
+        name: &str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<u64, ApiError> {
+        match self.last(name) {
             None => Ok(default),
-            Some(text) => text.trim().parse().map_err(|_| {
-                ApiError::bad_request("invalid_query", format!("`{name}` must be a non-negative whole number"))
+            Some(text) => whole_number(text, range).map_err(|message| {
+                ApiError::bad_request("invalid_query", format!("`{name}` must be {message}"))
                     .with_details(json!({ "param": name }))
             }),
         }
     }
+}
+
+/// `text` as a whole number in `range`: decimal digits only. The error says what it must be.
+pub(crate) fn whole_number(text: &str, range: std::ops::RangeInclusive<u64>) -> Result<u64, String> {
+    let expected = || format!("a whole number from {} to {}", range.start(), range.end());
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(expected());
+    }
+    text.parse::<u64>().ok().filter(|n| range.contains(n)).ok_or_else(expected)
 }
 
 #[cfg(test)]
@@ -226,6 +260,30 @@ mod tests {
         assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), None);
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    proptest::proptest! {
+        /// The path pattern the document publishes accepts exactly the ids the API does.
+        #[test]
+        fn the_ticket_id_pattern_is_what_the_api_accepts(
+            raw in proptest::prop_oneof![
+                "[A-Za-z]{0,18}-[0-9]{0,21}",
+                "[ \t\n]?[a-zA-Z]{1,3}[-_ ]?[0-9+]{1,3}[ \n]?",
+                "\\PC{0,24}",
+            ]
+        ) {
+            let pattern = regex::Regex::new(TICKET_ID_PATTERN).unwrap();
+            proptest::prop_assert_eq!(pattern.is_match(&raw), ticket_id(&raw).is_ok(), "{:?}", raw);
+        }
+    }
+
+    #[test]
+    fn whole_numbers_are_digits_in_range() {
+        assert_eq!(whole_number("0", 0..=5), Ok(0));
+        assert_eq!(whole_number("005", 0..=5), Ok(5));
+        for refused in ["", " 1", "1 ", "+1", "-1", "6", "1.0", "99999999999999999999999"] {
+            assert!(whole_number(refused, 0..=5).is_err(), "{refused:?}");
+        }
     }
 
     #[test]

@@ -5,10 +5,22 @@ use axum::extract::State;
 
 use super::error::ApiError;
 use super::extract::Caller;
+use super::schema::{Unauthenticated, Unavailable};
 use super::view::PersonView;
 use crate::Web;
 
-/// `GET /me`: who the token acts as.
+/// Who the token acts as.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "meta",
+    operation_id = "me",
+    responses(
+        (status = 200, description = "The caller.", body = PersonView),
+        (status = 401, response = Unauthenticated),
+        (status = 503, response = Unavailable),
+    )
+)]
 pub(crate) async fn me(State(web): State<Web>, caller: Caller) -> Result<Json<PersonView>, ApiError> {
     let person = web
         .app

@@ -6,12 +6,14 @@
 //! refused approval to an unknown route, is `{"error": {"code", "message", "details"}}`.
 
 pub(crate) mod audit;
+mod catalog;
 mod error;
 pub(crate) mod events;
 mod extract;
 mod logs;
 mod me;
 mod openapi;
+mod schema;
 mod tickets;
 mod view;
 mod workflows;
@@ -23,6 +25,7 @@ use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
 pub(crate) use error::ApiError;
+pub(crate) use schema::{NotFound, Unavailable};
 
 use crate::Web;
 

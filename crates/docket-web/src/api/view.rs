@@ -1,41 +1,63 @@
 //! What the API promises to send: explicit view types built from core's values, so core's
-//! types can change without changing the API. Each shape is described in `openapi.json`, and
-//! the tests compare the two.
+//! types can change without changing the API. The OpenAPI document's schemas are derived from
+//! these types, and the tests validate real replies against them.
 
 use std::collections::BTreeMap;
 
-use docket_app::{App, LogLine};
+use docket_app::{App, LogLine, LogStream};
 use docket_core::policy::Outcome;
 use docket_core::ticket::{Comment, Review, Run, RunOutcome, StepOutcome, StepRun, Verdict, quorum};
 use docket_core::{Actor, ParamValue, Person, Plan, Ticket};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::schema::{ParamValues, StateName, any_json};
 
 /// Where the API lives; links in views start with it.
 pub(crate) const API_BASE: &str = "/api/v1";
 
 /// A ticket, in full.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Ticket)]
 pub(crate) struct TicketView {
+    /// The ticket's id.
+    #[schema(example = "DKT-42")]
     id: String,
+    /// The workflow's id.
     workflow: String,
+    /// The workflow's version the ticket was planned with.
     version: String,
+    /// The workflow's title.
     title: String,
-    state: &'static str,
+    state: StateName,
+    /// The person who asked.
     requester: String,
     requested_by: ActorView,
+    #[schema(value_type = ParamValues)]
     params: BTreeMap<String, Value>,
+    /// The plan approvers see; null until planned.
     plan: Option<PlanView>,
+    /// The digest of the plan, which approvals must name; null until planned.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     digest: Option<String>,
+    /// What the policies decided; null until planned.
     decision: Option<DecisionView>,
     reviews: Vec<ReviewView>,
     comments: Vec<CommentView>,
     runs: Vec<RunView>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+    /// When the request expires if nobody decides.
+    #[schema(format = DateTime)]
     respond_by: Option<String>,
+    /// When an approved ticket must start by, or its approval expires.
+    #[schema(format = DateTime)]
     start_by: Option<String>,
+    /// Why the ticket ended, in words, once it has.
     closing_reason: Option<String>,
     links: Links,
 }
@@ -52,7 +74,7 @@ impl TicketView {
             workflow: ticket.workflow.to_string(),
             version: ticket.version.clone(),
             title,
-            state: ticket.state.as_str(),
+            state: StateName(ticket.state),
             requester: ticket.requester.to_string(),
             requested_by: ActorView::from(&ticket.requested_by),
             params: ticket.params.iter().map(|(name, value)| (name.to_owned(), param_value(value))).collect(),
@@ -72,13 +94,16 @@ impl TicketView {
 }
 
 /// A ticket in a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TicketSummary {
+    #[schema(example = "DKT-42")]
     id: String,
     workflow: String,
-    state: &'static str,
+    state: StateName,
     requester: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -87,7 +112,7 @@ impl From<&Ticket> for TicketSummary {
         Self {
             id: ticket.id.to_string(),
             workflow: ticket.workflow.to_string(),
-            state: ticket.state.as_str(),
+            state: StateName(ticket.state),
             requester: ticket.requester.to_string(),
             created_at: ticket.created_at.to_string(),
             updated_at: ticket.updated_at.to_string(),
@@ -96,11 +121,15 @@ impl From<&Ticket> for TicketSummary {
 }
 
 /// Where to find more about a ticket.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TicketLinks)]
 struct Links {
+    /// The ticket.
     #[serde(rename = "self")]
     this: String,
+    /// Its server-sent events.
     events: String,
+    /// Its stored log lines.
     logs: String,
 }
 
@@ -111,12 +140,16 @@ impl Links {
     }
 }
 
-/// Who did something.
-#[derive(Debug, Serialize)]
+/// Who did something: a person, an AI agent acting for a person, or Docket itself.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[schema(as = Actor)]
 enum ActorView {
+    /// A person.
     Person { id: String },
+    /// An agent acting for a person.
     Agent { agent: String, on_behalf_of: String },
+    /// Docket itself (expiry, the engine).
     System,
 }
 
@@ -141,28 +174,40 @@ pub(crate) fn param_value(value: &ParamValue) -> Value {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// What will run, as approvers see it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Plan)]
 struct PlanView {
     steps: Vec<StepPlanView>,
 }
 
-#[derive(Debug, Serialize)]
+/// One step of a plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StepPlan)]
 struct StepPlanView {
     name: String,
+    /// The kind of step (`exec`, `http`, …). Kinds come from plug-ins, so this is any name.
     kind: String,
     /// What the step will do, in one line.
     summary: String,
     /// What the step will do, in full.
     details: Vec<DetailView>,
+    /// The step's action with its parameters filled in, safe to show.
+    #[schema(schema_with = any_json)]
     action: Value,
+    /// The dry run's output, when the step has one.
     output: Option<String>,
 }
 
 /// One labelled value of a step's action.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StepDetail)]
 struct DetailView {
+    /// What it is (`Statement`, `URL`).
     label: String,
+    /// Its value as text.
     value: String,
+    /// Whether it is code (a command, a statement), shown in a fixed-width font.
     code: bool,
 }
 
@@ -189,21 +234,43 @@ impl From<&Plan> for PlanView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// What the policies decided.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Decision)]
 struct DecisionView {
+    /// The rule that decided; null when no rule matched.
     rule: Option<String>,
-    outcome: &'static str,
+    outcome: DecisionOutcome,
     /// The policy's message when it denies.
     message: Option<String>,
+    /// Why, in words.
     explanation: String,
+    /// The approval stages, in order (empty unless `outcome` is `approvals`).
     stages: Vec<StageView>,
 }
 
-#[derive(Debug, Serialize)]
+/// How a decision came out.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum DecisionOutcome {
+    /// Refused by policy.
+    Deny,
+    /// Runs without approvals.
+    AutoApprove,
+    /// Needs the approvals in `stages`.
+    Approvals,
+}
+
+/// One approval stage and how far it is.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Stage)]
 struct StageView {
     name: String,
+    /// Approvals needed.
     count: u32,
+    /// Who may approve (`group:sre`, `oncall:…`, a person).
     from: Vec<String>,
+    /// Who has approved this round.
     approvers: Vec<String>,
     satisfied: bool,
 }
@@ -211,8 +278,8 @@ struct StageView {
 impl DecisionView {
     fn new(ticket: &Ticket, decision: &docket_core::Decision, now: Timestamp) -> Self {
         let (outcome, message, stages) = match &decision.outcome {
-            Outcome::Deny { message } => ("deny", Some(message.clone()), Vec::new()),
-            Outcome::AutoApprove { .. } => ("auto_approve", None, Vec::new()),
+            Outcome::Deny { message } => (DecisionOutcome::Deny, Some(message.clone()), Vec::new()),
+            Outcome::AutoApprove { .. } => (DecisionOutcome::AutoApprove, None, Vec::new()),
             Outcome::Approvals(requirement) => {
                 let statuses = quorum(ticket, requirement, now);
                 let stages = requirement
@@ -231,23 +298,42 @@ impl DecisionView {
                         }
                     })
                     .collect();
-                ("approvals", None, stages)
+                (DecisionOutcome::Approvals, None, stages)
             }
         };
         Self { rule: decision.rule.clone(), outcome, message, explanation: decision.explanation.clone(), stages }
     }
 }
 
-#[derive(Debug, Serialize)]
+/// An approval, rejection or request for changes.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Review)]
 struct ReviewView {
     person: String,
-    verdict: &'static str,
+    verdict: VerdictName,
+    /// The stage an approval counts for.
     stage: Option<String>,
+    /// The planning round it was given in.
     round: u32,
+    /// The plan digest an approval named.
+    #[schema(pattern = "^[0-9a-f]{64}$")]
     digest: Option<String>,
     comment: Option<String>,
+    #[schema(format = DateTime)]
     at: String,
+    /// When an approval stops counting.
+    #[schema(format = DateTime)]
     expires_at: Option<String>,
+}
+
+/// What a reviewer said.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Verdict)]
+enum VerdictName {
+    Approve,
+    Reject,
+    RequestChanges,
 }
 
 impl From<&Review> for ReviewView {
@@ -255,9 +341,9 @@ impl From<&Review> for ReviewView {
         Self {
             person: review.person.to_string(),
             verdict: match review.verdict {
-                Verdict::Approve => "approve",
-                Verdict::Reject => "reject",
-                Verdict::RequestChanges => "request_changes",
+                Verdict::Approve => VerdictName::Approve,
+                Verdict::Reject => VerdictName::Reject,
+                Verdict::RequestChanges => VerdictName::RequestChanges,
             },
             stage: review.stage.clone(),
             round: review.round,
@@ -269,10 +355,13 @@ impl From<&Review> for ReviewView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A comment on a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Comment)]
 struct CommentView {
     author: ActorView,
     text: String,
+    #[schema(format = DateTime)]
     at: String,
 }
 
@@ -282,26 +371,48 @@ impl From<&Comment> for CommentView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One run of the ticket's steps.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Run)]
 struct RunView {
+    /// 1 for the first run, 2 after a retry, …
     number: u32,
+    #[schema(format = DateTime)]
     started_at: String,
+    #[schema(format = DateTime)]
     finished_at: Option<String>,
+    /// How it ended; null while it runs.
     outcome: Option<OutcomeView>,
     steps: Vec<StepRunView>,
 }
 
 /// How a run or a step ended: `status` and, where they apply, the step, exit code and message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Outcome)]
 struct OutcomeView {
-    status: &'static str,
+    status: OutcomeStatus,
+    /// The step (from 0) a run failed or was interrupted at.
     step: Option<usize>,
+    /// A failed step's exit code, when it had one.
     exit_code: Option<i32>,
+    /// Why it failed.
     message: Option<String>,
 }
 
+/// How something ended.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeStatus {
+    Succeeded,
+    Failed,
+    /// The run stopped with Docket (runs only).
+    Interrupted,
+    /// Cancelled while running (runs only).
+    Cancelled,
+}
+
 impl OutcomeView {
-    fn status(status: &'static str) -> Self {
+    fn status(status: OutcomeStatus) -> Self {
         Self { status, step: None, exit_code: None, message: None }
     }
 }
@@ -309,12 +420,12 @@ impl OutcomeView {
 impl From<&RunOutcome> for OutcomeView {
     fn from(outcome: &RunOutcome) -> Self {
         match outcome {
-            RunOutcome::Succeeded => Self::status("succeeded"),
+            RunOutcome::Succeeded => Self::status(OutcomeStatus::Succeeded),
             RunOutcome::Failed { step, message } => {
-                Self { step: Some(*step), message: Some(message.clone()), ..Self::status("failed") }
+                Self { step: Some(*step), message: Some(message.clone()), ..Self::status(OutcomeStatus::Failed) }
             }
-            RunOutcome::Interrupted { step } => Self { step: Some(*step), ..Self::status("interrupted") },
-            RunOutcome::Cancelled => Self::status("cancelled"),
+            RunOutcome::Interrupted { step } => Self { step: Some(*step), ..Self::status(OutcomeStatus::Interrupted) },
+            RunOutcome::Cancelled => Self::status(OutcomeStatus::Cancelled),
         }
     }
 }
@@ -322,21 +433,28 @@ impl From<&RunOutcome> for OutcomeView {
 impl From<&StepOutcome> for OutcomeView {
     fn from(outcome: &StepOutcome) -> Self {
         match outcome {
-            StepOutcome::Succeeded => Self::status("succeeded"),
+            StepOutcome::Succeeded => Self::status(OutcomeStatus::Succeeded),
             StepOutcome::Failed { exit_code, message } => {
-                Self { exit_code: *exit_code, message: Some(message.clone()), ..Self::status("failed") }
+                Self { exit_code: *exit_code, message: Some(message.clone()), ..Self::status(OutcomeStatus::Failed) }
             }
         }
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One step of a run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StepRun)]
 struct StepRunView {
+    /// The step's place in the workflow, from 0.
     index: usize,
     name: String,
+    /// Tries so far (steps marked `retry: safe` are tried again after a restart).
     attempts: u32,
+    #[schema(format = DateTime)]
     started_at: String,
+    #[schema(format = DateTime)]
     finished_at: Option<String>,
+    /// How it ended; null while it runs.
     outcome: Option<OutcomeView>,
 }
 
@@ -366,14 +484,44 @@ impl From<&StepRun> for StepRunView {
 }
 
 /// One line of a step's output.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LogLine)]
 pub(crate) struct LogLineView {
+    /// The line's place among the ticket's lines, from 1; `after` and `Last-Event-ID` take it.
+    #[schema(minimum = 1)]
     seq: u64,
+    /// The run it belongs to.
     run: u32,
+    /// The step (from 0) that printed it.
     step: usize,
-    stream: &'static str,
+    stream: StreamName,
+    /// The text, with secrets redacted.
     text: String,
+    #[schema(format = DateTime)]
     at: String,
+}
+
+/// Where a line came from.
+#[derive(Clone, Copy, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = LogStream)]
+enum StreamName {
+    /// The process's standard output.
+    Stdout,
+    /// The process's standard error.
+    Stderr,
+    /// Docket's own notes (started, exit code, truncation, response excerpt).
+    System,
+}
+
+impl From<LogStream> for StreamName {
+    fn from(stream: LogStream) -> Self {
+        match stream {
+            LogStream::Stdout => StreamName::Stdout,
+            LogStream::Stderr => StreamName::Stderr,
+            LogStream::System => StreamName::System,
+        }
+    }
 }
 
 impl From<&LogLine> for LogLineView {
@@ -382,7 +530,7 @@ impl From<&LogLine> for LogLineView {
             seq: line.seq,
             run: line.run,
             step: line.step,
-            stream: line.stream.as_str(),
+            stream: StreamName::from(line.stream),
             text: line.text.clone(),
             at: line.at.to_string(),
         }
@@ -390,11 +538,14 @@ impl From<&LogLine> for LogLineView {
 }
 
 /// The caller, as the directory knows them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Person)]
 pub(crate) struct PersonView {
     id: String,
     name: String,
+    /// The groups they belong to.
     groups: Vec<String>,
+    /// Whether they may read the audit log.
     admin: bool,
 }
 

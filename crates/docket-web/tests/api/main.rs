@@ -15,6 +15,7 @@ mod commands;
 mod errors;
 mod events;
 mod oidc;
+mod openapi;
 mod ops;
 mod secrets;
 mod support;
