@@ -24,7 +24,7 @@ pub(crate) async fn handle(shared: &Shared, activity: &Activity) -> Value {
     let empty = Map::new();
     let data = action.and_then(|a| a.get("data")).and_then(Value::as_object).unwrap_or(&empty);
     let actor = match people::resolve(&shared.app, activity.from.as_ref()).await {
-        Who::Known(actor, _) => actor,
+        Who::Known(actor) => actor,
         Who::Unknown(message) => return card_response(cards::replies::note(&message)),
     };
     match verb {

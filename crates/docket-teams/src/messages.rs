@@ -1,10 +1,11 @@
-//! Messages to the bot (in a 1:1 chat, or with an @mention in a channel): `help`, `list`,
-//! `status DKT-42`, or a request in words, matched against the workflows' examples and
-//! answered with the request form, pre-filled where the words matched.
+//! Messages to the bot (in a 1:1 chat, or with an @mention in a channel), read with the app's
+//! one set of chat commands: `help`, `list`, `mine`, `waiting`, `status DKT-42`, or a request in
+//! words, matched against the workflows' examples and answered with the request form,
+//! pre-filled where the words matched.
 
-use docket_app::TicketFilter;
+use docket_app::ChatCommand;
+use docket_core::FieldError;
 use docket_core::catalog::matcher::{RequestMatch, match_request};
-use docket_core::{FieldError, TicketId};
 use serde_json::Value;
 
 use crate::activity::{Activity, card_message};
@@ -12,30 +13,6 @@ use crate::cards;
 use crate::people::{self, Who};
 use crate::render;
 use crate::routes::Shared;
-
-/// Tickets shown by `list`.
-const LIST_LIMIT: u32 = 10;
-
-/// What a message asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Ask<'a> {
-    Help,
-    List,
-    Status(&'a str),
-    Request(&'a str),
-}
-
-fn ask(text: &str) -> Ask<'_> {
-    let lower = text.to_ascii_lowercase();
-    match lower.as_str() {
-        "" | "help" | "?" | "hi" | "hello" => Ask::Help,
-        "list" | "my tickets" | "tickets" => Ask::List,
-        _ => match lower.strip_prefix("status ") {
-            Some(_) => Ask::Status(text.get("status ".len()..).unwrap_or_default().trim()),
-            None => Ask::Request(text),
-        },
-    }
-}
 
 /// Answers a message.
 pub(crate) async fn handle(shared: &Shared, activity: &Activity) {
@@ -56,36 +33,30 @@ pub(crate) async fn handle(shared: &Shared, activity: &Activity) {
 
 async fn answer(shared: &Shared, activity: &Activity, text: &str) -> Value {
     let app = &shared.app;
-    let (actor, person) = match people::resolve(app, activity.from.as_ref()).await {
-        Who::Known(actor, person) => (actor, person),
+    let actor = match people::resolve(app, activity.from.as_ref()).await {
+        Who::Known(actor) => actor,
         Who::Unknown(message) => return cards::replies::note(&message),
     };
-    match ask(text) {
-        Ask::Help => {
-            let requestable = app.requestable(&actor);
-            cards::replies::help(&requestable.iter().map(|w| &**w).collect::<Vec<_>>())
-        }
-        Ask::List => {
-            let filter = TicketFilter { requester: Some(person), limit: LIST_LIMIT, ..TicketFilter::default() };
-            match app.tickets(&filter).await {
-                Ok(page) => cards::replies::ticket_list(&page.tickets, &|t| {
-                    app.workflow(&t.workflow).map_or_else(|| t.workflow.to_string(), |w| w.title.clone())
-                }),
-                Err(error) => cards::replies::note(&format!("Docket could not list tickets: {error}")),
-            }
-        }
-        Ask::Status(id) => match TicketId::parse(id) {
-            Err(_) => {
-                cards::replies::note(&format!("`{}` is not a ticket id; write e.g. status DKT-42", cards::clip(id, 40)))
-            }
-            Ok(id) => match app.ticket(&id).await {
-                Ok(ticket) => render::ticket_card(app, &ticket),
-                Err(error) => cards::replies::note(&error.to_string()),
-            },
+    match ChatCommand::parse(text) {
+        ChatCommand::Pick | ChatCommand::Help => cards::replies::help(&app.chat_help(&actor)),
+        ChatCommand::List(which) => match app.chat_list(&actor, which).await {
+            Ok(list) => cards::replies::ticket_list(&list),
+            Err(error) => cards::replies::note(&format!("Docket could not list tickets: {error}")),
         },
-        Ask::Request(words) => {
+        ChatCommand::Status(Err(written)) if written.is_empty() => {
+            cards::replies::note("Say which ticket: write e.g. status DKT-42")
+        }
+        ChatCommand::Status(Err(written)) => cards::replies::note(&format!(
+            "`{}` is not a ticket id; write e.g. status DKT-42",
+            cards::clip(&written, 40)
+        )),
+        ChatCommand::Status(Ok(id)) => match app.ticket(&id).await {
+            Ok(ticket) => render::ticket_card(app, &ticket),
+            Err(error) => cards::replies::note(&error.to_string()),
+        },
+        ChatCommand::Request(words) => {
             let requestable = app.requestable(&actor);
-            match match_request(requestable.iter().map(|w| &**w), words) {
+            match match_request(requestable.iter().map(|w| &**w), &words) {
                 RequestMatch::Found(found) => {
                     let errors: Vec<FieldError> = found
                         .problems
@@ -95,21 +66,8 @@ async fn answer(shared: &Shared, activity: &Activity, text: &str) -> Value {
                     let note = format!("Matched “{}”. Check the values and send the request.", found.example);
                     cards::form::request_form(found.workflow, &found.params, &errors, Some(&note))
                 }
-                RequestMatch::Closest(closest) => cards::replies::no_match(words, &closest),
+                RequestMatch::Closest(closest) => cards::replies::no_match(&words, &closest),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_commands() {
-        assert_eq!(ask("help"), Ask::Help);
-        assert_eq!(ask("LIST"), Ask::List);
-        assert_eq!(ask("status DKT-42"), Ask::Status("DKT-42"));
-        assert_eq!(ask("deploy api 1.2.3 to prod"), Ask::Request("deploy api 1.2.3 to prod"));
     }
 }

@@ -1,6 +1,5 @@
-//! The Teams `Notifier`: which messages a change causes (`card`, `reply`,
-//! `approvals:<round>:<stage>`, `approvals-done:<round>`) and their delivery through the
-//! connector. Activity ids are kept in surface state, so a retried delivery edits what it
+//! The Teams `Notifier`: the messages a change causes (the app's rules for every chat: the
+//! ticket card, a reply, the approval cards of a round) delivered through the connector. Activity ids are kept in surface state, so a retried delivery edits what it
 //! posted before instead of posting twice. A chat that blocks the bot (`MessageWritesBlocked`)
 //! is marked, audited once, and its person is reached through [`App::relay`].
 
@@ -8,10 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use docket_app::{
-    App, AppError, ApprovalNotice, Blocked, Notifier, NotifyError, OutboxMessage, Reached, Relay, RelayKind,
+    App, AppError, ApprovalNotice, Blocked, ChatMessage, Notifier, NotifyError, OutboxMessage, Reached, Relay,
+    RelayKind, chat_messages,
 };
-use docket_core::policy::Outcome;
-use docket_core::ticket::StepOutcome;
 use docket_core::{Event, PersonId, Ticket};
 use serde::{Deserialize, Serialize};
 
@@ -43,50 +41,32 @@ impl Notifier for TeamsNotifier {
         "teams"
     }
 
+    /// The app's rules for every chat; a ticket message needs the conversation it was asked in.
     fn wants(&self, ticket: &Ticket, events: &[Event]) -> Vec<String> {
-        let mut keys = Vec::new();
-        if ticket.origin.surface == "teams" && ticket.origin.channel.is_some() {
-            keys.push("card".to_owned());
-            if events.iter().any(is_key_event) {
-                keys.push("reply".to_owned());
-            }
-        }
-        if let Some(opened) = ApprovalNotice::opened(ticket, events) {
-            keys.push(opened.key());
-        }
-        let decided = events.iter().any(|e| {
-            matches!(
-                e,
-                Event::Reviewed(_)
-                    | Event::Approved { .. }
-                    | Event::Cancelled { .. }
-                    | Event::Expired { .. }
-                    | Event::Amended { .. }
-                    | Event::RunStarted { .. }
-                    | Event::RunFinished { .. }
-            )
-        });
-        if decided && (ticket.round > 1 || had_approvals(ticket)) {
-            keys.push(ApprovalNotice::Closed { round: ticket.round }.key());
-        }
-        keys
+        let reachable = ticket.origin.channel.is_some();
+        chat_messages(crate::SURFACE, ticket, events)
+            .iter()
+            .filter(|m| reachable || !matches!(m, ChatMessage::Ticket | ChatMessage::Reply))
+            .map(ChatMessage::key)
+            .collect()
     }
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
-        if key == "card" {
-            self.card(app, message, ticket).await
-        } else if key == "reply" {
-            self.reply(app, message, ticket).await
-        } else {
-            match ApprovalNotice::parse(key) {
-                Some(ApprovalNotice::Opened { round, stage }) => {
-                    approvals::post(self, app, message, ticket, round, &stage).await
-                }
-                // Every copy shows the ticket as it is now, whichever round closed.
-                Some(ApprovalNotice::Closed { .. }) => approvals::update_all(self, app, ticket).await,
-                None => Err(NotifyError::Permanent(format!("unknown message key `{key}`"))),
+        match ChatMessage::parse(key) {
+            Some(ChatMessage::Ticket) => self.card(app, message, ticket).await,
+            Some(ChatMessage::Reply) => self.reply(app, message, ticket).await,
+            // Every copy is brought up to date (edits that change nothing are skipped), then
+            // the stage's own requests go out.
+            Some(ChatMessage::Approval(ApprovalNotice::Opened { round, stage })) => {
+                approvals::update_all(self, app, ticket).await?;
+                approvals::post(self, app, message, ticket, round, &stage).await
             }
+            // Every copy shows the ticket as it is now, whichever round closed.
+            Some(ChatMessage::Approval(ApprovalNotice::Closed { .. })) => {
+                approvals::update_all(self, app, ticket).await
+            }
+            None => Err(NotifyError::Permanent(format!("unknown message key `{key}`"))),
         }
     }
 }
@@ -158,7 +138,6 @@ impl TeamsNotifier {
             return Ok(());
         }
         let happenings = app.happenings(message, ticket).await.map_err(DeliveryError::from)?;
-        let happenings: Vec<_> = happenings.into_iter().filter(|h| !h.text.starts_with("Requested by")).collect();
         if happenings.is_empty() {
             return Ok(());
         }
@@ -299,26 +278,4 @@ pub(crate) fn fingerprint(card: &serde_json::Value) -> String {
     let mut hasher = std::hash::DefaultHasher::new();
     card.to_string().hash(&mut hasher);
     format!("{:016x}", hasher.finish())
-}
-
-/// Events worth a reply under the card.
-fn is_key_event(event: &Event) -> bool {
-    match event {
-        Event::StepFinished { outcome, .. } => matches!(outcome, StepOutcome::Failed { .. }),
-        Event::Reviewed(_)
-        | Event::Approved { .. }
-        | Event::Commented(_)
-        | Event::Cancelled { .. }
-        | Event::Expired { .. }
-        | Event::PlanFailed { .. }
-        | Event::RunFinished { .. }
-        | Event::Amended { .. }
-        | Event::RetryRequested { .. } => true,
-        _ => false,
-    }
-}
-
-/// Whether the ticket's current decision asked for approvals.
-fn had_approvals(ticket: &Ticket) -> bool {
-    ticket.decision.as_ref().is_some_and(|d| matches!(d.outcome, Outcome::Approvals(_)))
 }

@@ -3,7 +3,7 @@
 //! audited.
 
 use docket_app::App;
-use docket_core::{Actor, PersonId};
+use docket_core::Actor;
 
 use crate::activity::Account;
 
@@ -11,7 +11,7 @@ use crate::activity::Account;
 #[derive(Debug)]
 pub(crate) enum Who {
     /// A person in the directory.
-    Known(Actor, PersonId),
+    Known(Actor),
     /// Nobody Docket knows; the text says so, in words for them.
     Unknown(String),
 }
@@ -20,7 +20,7 @@ pub(crate) enum Who {
 pub(crate) async fn resolve(app: &App, from: Option<&Account>) -> Who {
     let aad = from.and_then(|f| f.aad_object_id.as_deref()).filter(|a| !a.is_empty());
     if let Some(person) = aad.and_then(|aad| app.rules().directory.by_id_on(crate::SURFACE, aad)) {
-        return Who::Known(Actor::Person { id: person.id.clone() }, person.id.clone());
+        return Who::Known(Actor::Person { id: person.id.clone() });
     }
     let shown: String = aad.or(from.map(|f| f.id.as_str())).unwrap_or("(none)").chars().take(64).collect();
     app.audit_unknown_chat_user("teams", &shown, "act as a person in Docket").await;

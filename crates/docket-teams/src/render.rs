@@ -61,19 +61,23 @@ impl<'a> ApprovalCards<'a> {
         let (app, ticket, summary) = (self.app, self.ticket, &self.summary);
         let live = ticket.round == round && ticket.state == TicketState::AwaitingApproval;
         let this = self.view.stages.iter().find(|s| s.name == stage);
-        let status = match this {
+        let status = match (this, app.approval_outcome(ticket, round)) {
             _ if ticket.round != round => {
                 ("Superseded: the ticket was planned again, and approvals are asked afresh".to_owned(), Tone::Neutral)
             }
-            Some(s) if s.satisfied => (format!("Stage {stage} approved by {}", self.names(&s.approved_by)), Tone::Good),
-            Some(s) if live && s.current => (
+            // The round is over: how it ended, in the words every chat uses.
+            (_, Some(outcome)) => (outcome, summary.tone),
+            (Some(s), None) if s.satisfied => {
+                (format!("Stage {stage} approved by {}", self.names(&s.approved_by)), Tone::Good)
+            }
+            (Some(s), None) if live && s.current => (
                 format!(
                     "Waiting for {} approval(s) for stage {stage}",
                     s.needed.saturating_sub(s.approved_by.len() as u32)
                 ),
                 Tone::Waiting,
             ),
-            Some(_) if live => (format!("Stage {stage} waits for an earlier stage"), Tone::Waiting),
+            (Some(_), None) if live => (format!("Stage {stage} waits for an earlier stage"), Tone::Waiting),
             _ => (summary.headline.clone(), summary.tone),
         };
         let stages = self

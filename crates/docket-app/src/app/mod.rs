@@ -2,9 +2,9 @@
 //! core's rules and committing through the store. Surfaces hold an `App` (cheap to clone).
 
 mod audit;
+mod chat;
 mod commands;
 mod commit;
-mod notices;
 mod queries;
 mod rejections;
 mod relay;
@@ -23,7 +23,9 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
-pub use notices::ApprovalNotice;
+pub use chat::{
+    ApprovalNotice, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply,
+};
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};

@@ -145,8 +145,8 @@ impl App {
         self.inner.rules.directory.person(id).map_or_else(|| id.to_string(), |p| p.name.clone())
     }
 
-    /// The key events of the change that queued `message`, in words, for thread replies.
-    /// Events nobody needs told (planning started, queued) are left out.
+    /// The key events of the change that queued `message`, in words, for thread replies: the
+    /// events that [earn a reply](super::chat::earns_reply), the same in every chat.
     pub async fn happenings(&self, message: &OutboxMessage, ticket: &Ticket) -> Result<Vec<Happening>, AppError> {
         let payload = &message.message.payload;
         let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
@@ -156,7 +156,9 @@ impl App {
         let end = usize::try_from(version).unwrap_or(usize::MAX).min(history.len());
         let start = end.saturating_sub(usize::try_from(count).unwrap_or(0));
         let mut out = Vec::new();
-        for (event, _) in history.get(start..end).unwrap_or_default() {
+        for (event, _) in
+            history.get(start..end).unwrap_or_default().iter().filter(|(e, _)| super::chat::earns_reply(e))
+        {
             if let Some(h) = self.happening(ticket, event).await? {
                 out.push(h);
             }

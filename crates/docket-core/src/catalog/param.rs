@@ -84,6 +84,17 @@ pub struct Choice {
     pub label: String,
 }
 
+/// The choice `written` names, as every surface reads a value someone typed or a matcher
+/// filled in: its value exactly, else its value or its label ignoring case.
+pub fn find_choice<'a>(choices: &'a [Choice], written: &str) -> Option<&'a Choice> {
+    let written = written.trim();
+    choices
+        .iter()
+        .find(|c| c.value == written)
+        .or_else(|| choices.iter().find(|c| c.value.eq_ignore_ascii_case(written)))
+        .or_else(|| choices.iter().find(|c| c.label.eq_ignore_ascii_case(written)))
+}
+
 /// A compiled regular expression that remembers how it was written.
 #[derive(Clone, Debug)]
 pub struct Pattern {

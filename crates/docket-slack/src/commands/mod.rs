@@ -1,11 +1,13 @@
-//! What people type: `/docket` (the picker), `/docket deploy api 1.4.2 to prod` (the matcher →
-//! a pre-filled form, or the closest workflows), `/docket help`, `/docket list` (my open
-//! tickets), `/docket status DKT-42`. The same words work in an @mention ([`understand`]).
+//! What people type, read with the app's one set of chat commands: `/docket` (the picker),
+//! `/docket deploy api 1.4.2 to prod` (the matcher → a pre-filled form, or the closest
+//! workflows), `/docket help`, `list`, `mine`, `waiting`, `status DKT-42`. The same words work
+//! in an @mention ([`understand`]).
 
 mod text;
 
+use docket_app::ChatCommand;
 use docket_core::catalog::matcher::{RequestMatch, match_request};
-use docket_core::{Actor, TicketId, TicketState};
+use docket_core::{Actor, TicketId};
 use serde_json::json;
 
 use crate::Slack;
@@ -62,38 +64,36 @@ impl Slack {
         }
     }
 
-    /// What `words` ask `actor` for: help, a list, a status, a form or the picker.
+    /// What `words` ask `actor` for: help, a list, a status, a form or the picker — read with
+    /// the app's one set of chat commands.
     pub(crate) async fn understand(&self, actor: &Actor, words: &str, meta: Metadata) -> Opening {
-        let words = words.trim();
-        let mut parts = words.split_whitespace();
-        let first = parts.next().unwrap_or("").to_ascii_lowercase();
         let app = self.app();
-        match first.as_str() {
-            "help" | "?" => return Opening::Reply(text::help(&self.settings().command, &app.requestable(actor))),
-            "list" | "mine" => return Opening::Reply(self.list(actor).await),
-            "status" | "show" => {
-                return Opening::Reply(match parts.next().map(TicketId::parse) {
-                    Some(Ok(id)) => self.status(&id).await,
-                    _ => format!("Say which ticket: `{} status DKT-42`.", self.settings().command),
+        let command = &self.settings().command;
+        let words = match ChatCommand::parse(words) {
+            ChatCommand::Pick => return Opening::Modal(picker_view(&app.requestable(actor), &meta, None)),
+            ChatCommand::Help => return Opening::Reply(text::help(command, &app.chat_help(actor))),
+            ChatCommand::List(which) => {
+                return Opening::Reply(match app.chat_list(actor, which).await {
+                    Ok(list) => text::list(&list, command),
+                    Err(error) => format!("Docket could not read the tickets: {error}"),
                 });
             }
-            _ => {}
-        }
+            ChatCommand::Status(Ok(id)) => return Opening::Reply(self.status(&id).await),
+            ChatCommand::Status(Err(written)) => return Opening::Reply(text::not_an_id(&written, command)),
+            ChatCommand::Request(words) => words,
+        };
         let requestable = app.requestable(actor);
-        if words.is_empty() {
-            return Opening::Modal(picker_view(&requestable, &meta, None));
-        }
-        let found = match match_request(requestable.iter().map(|w| &**w), words) {
+        let found = match match_request(requestable.iter().map(|w| &**w), &words) {
             RequestMatch::Found(m) => Some((m.workflow.id.clone(), m.params, m.problems)),
             RequestMatch::Closest(closest) => {
                 let ids: Vec<_> = closest.iter().map(|w| w.id.clone()).collect();
                 if ids.is_empty() {
-                    return Opening::Reply(text::no_match(words, &self.settings().command));
+                    return Opening::Reply(text::no_match(&words, command));
                 }
                 let offered: Vec<_> = requestable.iter().filter(|w| ids.contains(&w.id)).cloned().collect();
                 let note = format!(
                     "No workflow matches “{}”. These are the closest:",
-                    crate::render::blocks::escape(&crate::render::blocks::cut(words, 200))
+                    crate::render::blocks::escape(&crate::render::blocks::cut(&words, 200))
                 );
                 return Opening::Modal(picker_view(&offered, &meta, Some(&note)));
             }
@@ -119,17 +119,6 @@ impl Slack {
                 tracing::warn!(%error, "could not look up a Slack user");
                 None
             }
-        }
-    }
-
-    async fn list(&self, actor: &Actor) -> String {
-        let Some(person) = actor.person_id() else { return String::new() };
-        let states = TicketState::ALL.into_iter().filter(|s| !s.is_terminal()).collect();
-        let filter =
-            docket_app::TicketFilter { requester: Some(person.clone()), states, limit: 50, ..Default::default() };
-        match self.app().tickets(&filter).await {
-            Ok(page) => text::list(&page.tickets.iter().collect::<Vec<_>>(), self.app()),
-            Err(error) => format!("Docket could not read your tickets: {error}"),
         }
     }
 

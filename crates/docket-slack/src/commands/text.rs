@@ -1,31 +1,34 @@
 //! The words of text answers: help, lists, status, misses.
 
-use std::sync::Arc;
-
-use docket_app::{App, TicketSummary};
-use docket_core::{Ticket, Workflow};
+use docket_app::{ChatHelp, ChatTickets, TicketSummary};
 
 use crate::render::blocks::escape;
 
-pub(super) fn help(command: &str, workflows: &[Arc<Workflow>]) -> String {
-    let mut out = format!(
-        "*Docket* opens tickets that run pre-approved workflows.\n\
-         • `{command}` — pick a workflow and fill in its form\n\
-         • `{command} deploy api 1.4.2 to prod` — say what you want; the form opens filled in\n\
-         • `{command} list` — your open tickets\n\
-         • `{command} status DKT-42` — where a ticket stands\n\
-         Mention @Docket in a thread to do the same there."
-    );
-    let examples: Vec<String> = workflows
-        .iter()
-        .filter_map(|w| w.examples.first().map(|e| format!("• *{}*: `{}`", escape(&w.title), escape(e.text()))))
-        .take(10)
-        .collect();
-    if !examples.is_empty() {
-        out.push_str("\n*You can ask for*\n");
-        out.push_str(&examples.join("\n"));
+pub(super) fn help(command: &str, help: &ChatHelp) -> String {
+    let mut out = vec!["*Docket* opens tickets that run pre-approved workflows.".to_owned()];
+    for (words, what) in &help.commands {
+        let typed = if words.is_empty() { command.to_owned() } else { format!("{command} {words}") };
+        out.push(format!("• `{}` — {}", escape(&typed), escape(what)));
     }
-    out
+    out.push("Mention @Docket in a thread to do the same there.".to_owned());
+    if !help.examples.is_empty() {
+        out.push("*You can ask for*".to_owned());
+        out.extend(
+            help.examples.iter().map(|(title, example)| format!("• *{}*: `{}`", escape(title), escape(example))),
+        );
+    }
+    out.join("\n")
+}
+
+pub(super) fn not_an_id(written: &str, command: &str) -> String {
+    if written.is_empty() {
+        format!("Say which ticket: `{command} status DKT-42`.")
+    } else {
+        format!(
+            "`{}` is not a ticket id; write e.g. `{command} status DKT-42`.",
+            escape(&crate::render::blocks::cut(written, 40))
+        )
+    }
 }
 
 pub(super) fn not_a_person(command: &str) -> String {
@@ -41,14 +44,17 @@ pub(super) fn no_match(words: &str, command: &str) -> String {
     )
 }
 
-pub(super) fn list(tickets: &[&Ticket], app: &App) -> String {
-    if tickets.is_empty() {
-        return "You have no open tickets.".to_owned();
+pub(super) fn list(list: &ChatTickets, command: &str) -> String {
+    if list.tickets.is_empty() {
+        return list.empty.clone();
     }
-    let mut out = vec![format!("*Your open tickets* ({})", tickets.len())];
-    for ticket in tickets.iter().take(20) {
-        let s = app.summarize(ticket);
-        out.push(format!("• {} — {}: {}", link(&s), escape(&s.title), escape(&s.headline)));
+    let mut out =
+        vec![format!("*{}* ({}{})", escape(&list.title), list.tickets.len(), if list.more { "+" } else { "" })];
+    for s in &list.tickets {
+        out.push(format!("• {} — {}: {}", link(s), escape(&s.title), escape(&s.headline)));
+    }
+    if list.more {
+        out.push(format!("… and more; `{command} status DKT-42` shows one, the web shows them all"));
     }
     out.join("\n")
 }

@@ -111,9 +111,7 @@ fn input(spec: &ParamSpec, prefill: Option<&Value>, max_choices: usize, max_text
                     .collect();
                 select["option_groups"] = Value::Array(groups);
             }
-            let initial = initial_text
-                .as_deref()
-                .and_then(|t| choices.iter().find(|c| c.value == t || c.label.eq_ignore_ascii_case(t)));
+            let initial = initial_text.as_deref().and_then(|t| docket_core::catalog::param::find_choice(choices, t));
             if let Some(choice) = initial {
                 select["initial_option"] = blocks::option(&choice.label, &choice.value);
             }

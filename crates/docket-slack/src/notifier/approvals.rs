@@ -4,7 +4,6 @@
 
 use docket_app::NotifyError;
 use docket_core::policy::Outcome;
-use docket_core::ticket::Verdict;
 use docket_core::{PersonId, TicketState};
 
 use super::Delivery;
@@ -87,7 +86,7 @@ impl Delivery<'_> {
             return Ok(());
         }
         let Some(view) = self.app.approval_view(ticket).or_else(|| self.last_view()) else { return Ok(()) };
-        let note = self.outcome_note(round);
+        let note = self.app.approval_outcome(ticket, round).unwrap_or_else(|| self.app.summarize(ticket).headline);
         let message = self.render(&view, Some(note));
         for (key, copy) in copies {
             copies::edit(self.app, self.client, &key, &copy, &message).await?;
@@ -106,40 +105,6 @@ impl Delivery<'_> {
         let app = self.app;
         let name = |id: &str| app.person_name(&id.into());
         approval_message(&ApprovalContext { summary: &summary, view, origin, name: &name, closed })
-    }
-
-    /// What ended the round, in words.
-    fn outcome_note(&self, round: u32) -> String {
-        let ticket = self.ticket;
-        if ticket.round != round {
-            return "The parameters changed, so this request was replaced by a new one.".to_owned();
-        }
-        let last = ticket.reviews.iter().rev().find(|r| r.round == round && r.verdict != Verdict::Approve);
-        if let Some(review) =
-            last.filter(|_| matches!(ticket.state, TicketState::Rejected | TicketState::ChangesRequested))
-        {
-            let who = self.app.person_name(&review.person);
-            let what = if review.verdict == Verdict::Reject { "Rejected" } else { "Changes requested" };
-            return match &review.comment {
-                Some(c) => format!("{what} by {who}: {c}"),
-                None => format!("{what} by {who}"),
-            };
-        }
-        let approvers: Vec<String> = ticket
-            .reviews
-            .iter()
-            .filter(|r| r.round == round && r.verdict == Verdict::Approve)
-            .map(|r| self.app.person_name(&r.person))
-            .collect();
-        let summary = self.app.summarize(ticket);
-        match (ticket.state, &summary.closing_reason) {
-            (TicketState::Cancelled | TicketState::Expired | TicketState::Denied, Some(reason)) => {
-                format!("{}: {reason}", summary.headline)
-            }
-            (TicketState::Cancelled | TicketState::Expired | TicketState::Denied, None) => summary.headline,
-            _ if !approvers.is_empty() => format!("Approved by {}", approvers.join(", ")),
-            _ => summary.headline,
-        }
     }
 
     /// The approval view of a ticket whose latest decision asks for none (after an amend that

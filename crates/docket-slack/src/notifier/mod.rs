@@ -1,13 +1,13 @@
-//! The Slack notifier. `wants` (pure, inside the command's transaction) names the messages a
-//! change needs:
+//! The Slack notifier. Which messages a change needs is the app's rule for every chat
+//! ([`chat_messages`]); Slack lays them out and sends them:
 //!
-//! - `thread` — the ticket message of a ticket asked in Slack, edited on every change;
-//! - `reply` — a thread reply with the key events of the change (approved by…, run started,
-//!   each step, succeeded / failed with the log tail and a hint);
-//! - `approvals:<round>:<stage>` — a stage opened: the approval request in the approvals
-//!   channel and a DM to each eligible approver (on-call first); earlier copies are edited;
-//! - `approvals-done:<round>` — the round was decided (or superseded): every copy is edited to
-//!   show the outcome, without buttons.
+//! - the ticket message of a ticket asked in Slack, edited on every change;
+//! - a thread reply with the key events of the change (approved by…, run started, a step
+//!   failed with the log tail and a hint, succeeded);
+//! - a stage opened: the approval request in the approvals channel and a DM to each eligible
+//!   approver (on-call first); earlier copies are edited to show where the stages stand;
+//! - the round closed (decided or superseded): every copy is edited to show the outcome,
+//!   without buttons.
 //!
 //! `deliver` keeps the `(channel, ts)` of every message it posts in surface state
 //! (`copy:<ticket>:…`, see [`copies`]), so a retried delivery edits instead of posting twice,
@@ -24,9 +24,9 @@ mod thread;
 mod users;
 
 use async_trait::async_trait;
-use docket_app::{App, ApprovalNotice, Notifier, NotifyError, OutboxMessage, Relay, RelayKind};
-use docket_core::policy::Outcome;
-use docket_core::ticket::Verdict;
+use docket_app::{
+    App, ApprovalNotice, ChatMessage, Notifier, NotifyError, OutboxMessage, Relay, RelayKind, chat_messages,
+};
 use docket_core::{Event, Ticket};
 
 use crate::client::SlackClient;
@@ -51,44 +51,9 @@ impl SlackNotifier {
     }
 }
 
-/// Events worth a thread reply.
-fn is_key_event(event: &Event) -> bool {
-    !matches!(
-        event,
-        Event::Requested { .. }
-            | Event::PlanningStarted { .. }
-            | Event::Planned { .. }
-            | Event::Decided { .. }
-            | Event::Queued
-    )
-}
-
-/// The keys a change to `ticket` needs (pure).
+/// The keys a change to `ticket` needs: the app's rules for every chat.
 pub(crate) fn wants(ticket: &Ticket, events: &[Event]) -> Vec<String> {
-    let mut keys = Vec::new();
-    if ticket.origin.surface == crate::SCOPE {
-        keys.push("thread".to_owned());
-        if events.iter().any(is_key_event) {
-            keys.push("reply".to_owned());
-        }
-    }
-    let superseded = events.iter().any(|e| matches!(e, Event::Amended { .. } | Event::RetryRequested { .. }));
-    if superseded {
-        keys.push(ApprovalNotice::Closed { round: ticket.round.saturating_sub(1) }.key());
-    }
-    if let Some(opened) = ApprovalNotice::opened(ticket, events) {
-        keys.push(opened.key());
-    }
-    let asked_approvals = ticket.decision.as_ref().is_some_and(|d| matches!(d.outcome, Outcome::Approvals(_)));
-    let decided = events.iter().any(|e| match e {
-        Event::Approved { .. } | Event::Cancelled { .. } | Event::Expired { .. } => true,
-        Event::Reviewed(review) => review.verdict != Verdict::Approve,
-        _ => false,
-    });
-    if decided && !superseded && asked_approvals {
-        keys.push(ApprovalNotice::Closed { round: ticket.round }.key());
-    }
-    keys
+    chat_messages(crate::SCOPE, ticket, events).iter().map(ChatMessage::key).collect()
 }
 
 #[async_trait]
@@ -104,19 +69,18 @@ impl Notifier for SlackNotifier {
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
         let delivery = self.delivery(app, ticket);
-        if key == "thread" {
-            return delivery.thread().await;
+        match ChatMessage::parse(key) {
+            Some(ChatMessage::Ticket) => delivery.thread().await,
+            Some(ChatMessage::Reply) => {
+                let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                delivery.reply(message, version).await
+            }
+            Some(ChatMessage::Approval(ApprovalNotice::Closed { round })) => delivery.approvals_done(round).await,
+            Some(ChatMessage::Approval(ApprovalNotice::Opened { round, stage })) => {
+                delivery.approvals(round, &stage).await
+            }
+            None => Err(NotifyError::Permanent(format!("unknown Slack message key `{key}`"))),
         }
-        if key == "reply" {
-            let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
-            return delivery.reply(message, version).await;
-        }
-        match ApprovalNotice::parse(key) {
-            Some(ApprovalNotice::Closed { round }) => return delivery.approvals_done(round).await,
-            Some(ApprovalNotice::Opened { round, stage }) => return delivery.approvals(round, &stage).await,
-            None => {}
-        }
-        Err(NotifyError::Permanent(format!("unknown Slack message key `{key}`")))
     }
 
     async fn relay(&self, app: &App, relay: &Relay<'_>, ticket: &Ticket) -> Result<bool, NotifyError> {

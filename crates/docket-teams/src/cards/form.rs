@@ -104,7 +104,7 @@ fn input(spec: &ParamSpec, value: Option<&Value>, max_choices: usize) -> Value {
     let input = match &spec.kind {
         ParamKind::Choice { choices } => {
             // A value that is no choice (a mistyped word) is left out: its error shows below.
-            let selected = value.as_deref().and_then(|v| choices.iter().find(|c| c.value == v));
+            let selected = value.as_deref().and_then(|v| docket_core::catalog::param::find_choice(choices, v));
             let mut shown: Vec<&Choice> = choices.iter().take(max_choices).collect();
             if let Some(selected) = selected
                 && !shown.contains(&selected)

@@ -1,56 +1,55 @@
-//! Small answers to messages: help (commands and the workflows a person may request, with
-//! examples), a person's recent tickets, and what to do when words match no workflow.
+//! Small answers to messages, laid out from the app's answers: help (commands and the workflows
+//! a person may request, with examples), a list of tickets, and what to do when words match no
+//! workflow.
 
-use docket_core::{Ticket, Workflow};
+use docket_app::{ChatHelp, ChatTickets};
+use docket_core::Workflow;
 use serde_json::Value;
 
 use super::{card, clip, facts, subtle, text, title};
 
-/// Workflows listed in help.
-const MAX_WORKFLOWS: usize = 15;
-
-/// Help: the commands, and the workflows `requestable` with an example each.
-pub fn help(requestable: &[&Workflow]) -> Value {
+/// Help: the commands, and the workflows the person may request with an example each.
+pub fn help(help: &ChatHelp) -> Value {
+    let commands: Vec<(String, String)> = help
+        .commands
+        .iter()
+        .filter(|(words, _)| !words.is_empty())
+        .map(|(words, what)| (words.clone(), what.clone()))
+        .collect();
     let mut body = vec![
         title("Docket"),
-        text(
-            "Ask for something in words, e.g. **deploy api 1.4.2 to prod**, and I answer with a form to check and send.",
-        ),
-        facts(&[
-            ("help".to_owned(), "this message".to_owned()),
-            ("list".to_owned(), "your latest tickets".to_owned()),
-            ("status DKT-42".to_owned(), "where a ticket stands".to_owned()),
-        ]),
+        text("Ask for something in words and I answer with a form to check and send. You can also write:"),
+        facts(&commands),
     ];
-    if requestable.is_empty() {
+    if help.examples.is_empty() {
         body.push(subtle("There are no workflows you may request."));
     } else {
         body.push(text("**What you can ask for**"));
-        let pairs: Vec<(String, String)> = requestable
+        let pairs: Vec<(String, String)> = help
+            .examples
             .iter()
-            .take(MAX_WORKFLOWS)
-            .map(|w| {
-                let example = w.examples.first().map_or_else(String::new, |e| format!(" — e.g. “{}”", e.text()));
-                (clip(&w.title, 60), format!("{}{example}", w.id))
-            })
+            .map(|(title, example)| (clip(title, 60), format!("“{}”", clip(example, 200))))
             .collect();
         body.push(facts(&pairs));
-        if requestable.len() > MAX_WORKFLOWS {
-            body.push(subtle(&format!("and {} more", requestable.len() - MAX_WORKFLOWS)));
-        }
     }
     card(body, Vec::new())
 }
 
-/// A person's latest tickets.
-pub fn ticket_list(tickets: &[Ticket], titles: &dyn Fn(&Ticket) -> String) -> Value {
-    let mut body = vec![title("Your latest tickets")];
-    if tickets.is_empty() {
-        body.push(text("You have no tickets yet."));
+/// A list of tickets.
+pub fn ticket_list(list: &ChatTickets) -> Value {
+    let mut body = vec![title(&list.title)];
+    if list.tickets.is_empty() {
+        body.push(text(&list.empty));
     } else {
-        let pairs: Vec<(String, String)> =
-            tickets.iter().map(|t| (t.id.to_string(), format!("{} — {}", titles(t), t.state))).collect();
+        let pairs: Vec<(String, String)> = list
+            .tickets
+            .iter()
+            .map(|s| (s.id.clone(), format!("{} — {}", clip(&s.title, 80), clip(&s.headline, 120))))
+            .collect();
         body.push(facts(&pairs));
+        if list.more {
+            body.push(subtle("and more; write status DKT-42 for one, or see them all on the web"));
+        }
     }
     card(body, Vec::new())
 }

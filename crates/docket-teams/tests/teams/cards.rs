@@ -127,7 +127,12 @@ fn ticket_and_approval_cards_of_long_plans_fit() {
 #[test]
 fn small_answers_fit() {
     assert_fits("note", &replies::note(&"n".repeat(10_000)));
-    assert_fits("help", &replies::help(&[]));
+    assert_fits("help", &replies::help(&docket_app::ChatHelp { commands: Vec::new(), examples: Vec::new() }));
+    let long = ("w".repeat(1_000), "e".repeat(10_000));
+    assert_fits(
+        "help",
+        &replies::help(&docket_app::ChatHelp { commands: vec![long.clone(); 10], examples: vec![long; 10] }),
+    );
     assert_fits("no match", &replies::no_match(&"w".repeat(10_000), &[]));
 }
 

@@ -24,7 +24,9 @@ async fn commands_are_answered_in_the_chat() {
     };
     let help = answer("help").await;
     assert!(help.contains("What you can ask for") && help.contains("deploy {service} {version} to {env}"), "{help}");
-    assert!(answer("list").await.contains("You have no tickets yet."));
+    assert!(answer("list").await.contains("There are no open tickets."));
+    assert!(answer("mine").await.contains("You have no tickets."));
+    assert!(answer("waiting").await.contains("Nothing waits for your approval."));
     let alice = docket_core::Actor::Person { id: "alice".into() };
     let params = [("service", json!("api")), ("version", json!("1.0.0")), ("env", json!("staging"))]
         .into_iter()
@@ -32,7 +34,7 @@ async fn commands_are_answered_in_the_chat() {
         .collect();
     let origin = docket_core::ticket::Origin { surface: "api".into(), channel: None, thread: None, context: None };
     h.t.app.request(&alice, &"deploy".into(), params, origin).await.unwrap();
-    assert!(answer("list").await.contains("DKT-1"));
+    assert!(answer("mine").await.contains("DKT-1"));
     assert!(answer("status dkt-1").await.contains("DKT-1 · Deploy a service"));
     assert!(answer("status nonsense").await.contains("is not a ticket id"));
     let miss = answer("please make coffee").await;

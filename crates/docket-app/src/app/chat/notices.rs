@@ -1,7 +1,7 @@
-//! The approval messages a change causes on a chat surface, decided and named once for every
-//! surface: a stage *opened* (post the request to its approvers) and a round *closed* (edit every
-//! copy to the outcome). The outbox key is the notice written out, so a surface parses back
-//! exactly what `wants` decided.
+//! The approval messages of one planning round: a stage *opened* (post the request to its
+//! approvers, and bring every copy up to date) and the round *closed* (edit every copy to the
+//! outcome, without buttons). The outbox key is the notice written out, so a surface parses back
+//! exactly what was decided.
 
 use docket_core::{Event, Ticket};
 
@@ -23,8 +23,9 @@ pub enum ApprovalNotice {
 }
 
 impl ApprovalNotice {
-    /// The stage `events` opened on `ticket`: the policy asked for approvals, or an approval
-    /// completed a stage and the next one is asked.
+    /// The stage being asked after `events` happened to `ticket`, when they concern it: the
+    /// policy asked for approvals, an approval completed a stage and the next one is asked, or
+    /// a review landed while the stage is still asked (its copies show where it stands).
     pub fn opened(ticket: &Ticket, events: &[Event]) -> Option<Self> {
         let asks = events.iter().any(|e| matches!(e, Event::Decided { .. } | Event::Reviewed(_)));
         let stage = ticket.stage_asked().filter(|_| asks)?;
