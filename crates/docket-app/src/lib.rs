@@ -12,9 +12,13 @@ pub mod ports;
 pub use ports::clock::{Clock, ManualClock, SystemClock};
 pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
+/// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
+/// them on a `dyn Store`.
+pub use ports::store::prelude as store_prelude;
 pub use ports::store::{
-    ApiToken, Change, Claim, Committed, LogLine, LogStream, NewOutboxMessage, OutboxMessage, QueueOp, Store,
-    StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
+    ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, LogStream, NewOutboxMessage,
+    OutboxMessage, OutboxStore, QueueOp, RunQueue, StateStore, Store, StoreError, StoreStats, StoredTicket,
+    TicketFilter, TicketPage, TicketStore, TokenStore,
 };
 
 mod app;

@@ -24,6 +24,8 @@ mod fixtures;
 use std::cell::Cell;
 use std::hint::black_box;
 use std::sync::Arc;
+
+use docket_app::store_prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 

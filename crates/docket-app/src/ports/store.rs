@@ -209,11 +209,28 @@ pub struct StoreStats {
     pub oldest_undelivered: Option<Timestamp>,
 }
 
-/// Durable state. Every method's writes are all or nothing and durable when it returns; an
-/// implementation may commit several callers' writes in one transaction (group commit), but
-/// never acknowledges a write before that transaction has committed.
+/// Everything Docket keeps, one port per concern: a store implements them all; a part of
+/// Docket that needs only one (a surface's small state, say) can depend on that one alone.
+///
+/// Every method's writes are all or nothing and durable when it returns; an implementation may
+/// commit several callers' writes in one transaction (group commit), but never acknowledges a
+/// write before that transaction has committed. Errors mean the same on every port:
+/// [`StoreError::Unavailable`] — nothing was written (or read), try again later;
+/// [`StoreError::Corrupt`] — stored data could not be read back, a bug or a hand-edited
+/// database; [`StoreError::Conflict`] — only from [`TicketStore::commit`], see there.
+pub trait Store:
+    TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+{
+}
+
+impl<T> Store for T where
+    T: TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+{
+}
+
+/// Tickets and their events: numbers, the one commit per command, reads and the lists the engine works from.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait TicketStore: Send + Sync + 'static {
     /// Allocates a ticket number: unique, and increasing from one call to the next. Numbers may
     /// be skipped (a request refused after allocation, numbers a stopped server had reserved),
     /// never reused.
@@ -224,10 +241,6 @@ pub trait Store: Send + Sync + 'static {
     /// its outbox rows and its queue change. Fails with [`StoreError::Conflict`] and writes
     /// nothing if the stored version is not `expected_version`.
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
-
-    /// Appends audit entries that belong to no ticket change (a refused command, a forged
-    /// request, a token created), chained like any other.
-    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// One ticket, or `None`.
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError>;
@@ -245,7 +258,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Tickets in `state` (for start-up recovery of interrupted planning). At most `limit`.
     async fn tickets_in_state(&self, state: TicketState, limit: u32) -> Result<Vec<TicketId>, StoreError>;
+}
 
+/// The run queue: claims with a lease, heartbeats, and the start-up that ends every lease of a single node.
+#[async_trait]
+pub trait RunQueue: Send + Sync + 'static {
     /// Claims the oldest claimable queue entry for `holder` until `lease_until`. An entry is
     /// claimable if it is the oldest entry with its concurrency key (or has none) and is
     /// either unclaimed or its lease ended at or before `now`.
@@ -262,7 +279,11 @@ pub trait Store: Send + Sync + 'static {
     /// Ends every lease at once, so a restarted single-node server resumes interrupted runs
     /// immediately instead of waiting for their leases to lapse. Returns how many it ended.
     async fn end_all_leases(&self) -> Result<u64, StoreError>;
+}
 
+/// Step output: appended in batches, read a page at a time.
+#[async_trait]
+pub trait LogStore: Send + Sync + 'static {
     /// Appends log lines (already redacted). Lines whose (ticket, seq) exists are ignored.
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError>;
 
@@ -271,7 +292,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The highest log `seq` of a ticket (0 if none), so a resumed run continues the numbering.
     async fn last_log_seq(&self, ticket: &TicketId) -> Result<u64, StoreError>;
+}
 
+/// Notifications waiting for delivery, in order per ticket and notifier.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
     /// Undelivered messages whose next attempt is due at `now`, oldest first, at most `limit`;
     /// a message is withheld while an older undelivered one for the same notifier and ticket
     /// exists, so each thread sees its updates in order.
@@ -283,19 +308,32 @@ pub trait Store: Send + Sync + 'static {
     /// Records a failed attempt; the message is due again at `retry_at`, or never if `None`
     /// (given up, kept for inspection with its error).
     async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError>;
+}
+
+/// The audit chain: appends outside a ticket change, and reads in order.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends audit entries that belong to no ticket change (a refused command, a forged
+    /// request, a token created), chained like any other.
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Audit records with `seq > after`, in order, at most `limit`.
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+}
 
+/// API tokens, by the SHA-256 of the token.
+#[async_trait]
+pub trait TokenStore: Send + Sync + 'static {
     /// Saves an API token's record.
     async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
 
     /// The record of the token with this hash, if any.
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+}
 
-    /// Counts for metrics.
-    async fn stats(&self) -> Result<StoreStats, StoreError>;
-
+/// Surface state: small keyed values surfaces and integrations keep between requests, shared by replicas.
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
     /// A surface's stored value under (`scope`, `key`), if any. Surfaces keep small values
     /// here between requests: the chat message showing a ticket, conversation references, event
     /// ids already seen, sessions.
@@ -313,7 +351,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes entries of `scope` stamped before `before`; returns how many.
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError>;
+}
+
+/// Counts for metrics, and whether the database answers.
+#[async_trait]
+pub trait HealthStore: Send + Sync + 'static {
+    /// Counts for metrics.
+    async fn stats(&self) -> Result<StoreStats, StoreError>;
 
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Brings every store port into scope, so `store.commit(…)` works on a `dyn Store`.
+pub mod prelude {
+    pub use super::{
+        AuditStore as _, HealthStore as _, LogStore as _, OutboxStore as _, RunQueue as _, StateStore as _,
+        TicketStore as _, TokenStore as _,
+    };
 }

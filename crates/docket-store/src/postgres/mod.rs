@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{
-    ApiToken, Change, Claim, Committed, LogLine, OutboxMessage, Store, StoreError, StoreStats, StoredTicket,
-    TicketFilter, TicketPage,
+    ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
+    RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
 };
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
@@ -63,23 +63,13 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl TicketStore for PgStore {
     async fn next_ticket_number(&self) -> Result<u64, StoreError> {
         tickets::next_number(&self.pool).await
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         tickets::commit(&self.pool, change).await
-    }
-
-    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let records = audit::append(&mut tx, entries).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(records)
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -101,7 +91,10 @@ impl Store for PgStore {
     async fn tickets_in_state(&self, state: TicketState, limit: u32) -> Result<Vec<TicketId>, StoreError> {
         tickets::in_state(&self.pool, state, limit).await
     }
+}
 
+#[async_trait]
+impl RunQueue for PgStore {
     async fn claim_run(
         &self,
         holder: &str,
@@ -118,7 +111,10 @@ impl Store for PgStore {
     async fn end_all_leases(&self) -> Result<u64, StoreError> {
         queue::end_all_leases(&self.pool).await
     }
+}
 
+#[async_trait]
+impl LogStore for PgStore {
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
         logs::append(&self.pool, lines).await
     }
@@ -130,7 +126,10 @@ impl Store for PgStore {
     async fn last_log_seq(&self, ticket: &TicketId) -> Result<u64, StoreError> {
         logs::last_seq(&self.pool, ticket).await
     }
+}
 
+#[async_trait]
+impl OutboxStore for PgStore {
     async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         outbox::due(&self.pool, now, limit).await
     }
@@ -142,11 +141,27 @@ impl Store for PgStore {
     async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
         outbox::failed(&self.pool, id, error, retry_at).await
     }
+}
+
+#[async_trait]
+impl AuditStore for PgStore {
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let records = audit::append(&mut tx, entries).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(records)
+    }
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.pool, after, limit).await
     }
+}
 
+#[async_trait]
+impl TokenStore for PgStore {
     async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         admin::create_token(&self.pool, token).await
     }
@@ -154,11 +169,10 @@ impl Store for PgStore {
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
         admin::token(&self.pool, hash).await
     }
+}
 
-    async fn stats(&self) -> Result<StoreStats, StoreError> {
-        admin::stats(&self.pool).await
-    }
-
+#[async_trait]
+impl StateStore for PgStore {
     async fn state_get(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
         state::get(&self.pool, scope, key).await
     }
@@ -177,6 +191,13 @@ impl Store for PgStore {
 
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
         state::prune(&self.pool, scope, before).await
+    }
+}
+
+#[async_trait]
+impl HealthStore for PgStore {
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        admin::stats(&self.pool).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{
-    ApiToken, Change, Claim, Committed, LogLine, OutboxMessage, Store, StoreError, StoreStats, StoredTicket,
-    TicketFilter, TicketPage,
+    ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
+    RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
 };
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
@@ -141,7 +141,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl TicketStore for SqliteStore {
     async fn next_ticket_number(&self) -> Result<u64, StoreError> {
         self.numbers.next(&self.writer).await
     }
@@ -153,13 +153,6 @@ impl Store for SqliteStore {
             self.numbers.taken(number);
         }
         Ok(committed)
-    }
-
-    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
-        if entries.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.writer.submit(audit::Append::new(entries)?).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -181,7 +174,10 @@ impl Store for SqliteStore {
     async fn tickets_in_state(&self, state: TicketState, limit: u32) -> Result<Vec<TicketId>, StoreError> {
         tickets::in_state(&self.reader, state, limit).await
     }
+}
 
+#[async_trait]
+impl RunQueue for SqliteStore {
     async fn claim_run(
         &self,
         holder: &str,
@@ -198,7 +194,10 @@ impl Store for SqliteStore {
     async fn end_all_leases(&self) -> Result<u64, StoreError> {
         self.writer.submit(queue::EndAllLeases).await
     }
+}
 
+#[async_trait]
+impl LogStore for SqliteStore {
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
@@ -213,7 +212,10 @@ impl Store for SqliteStore {
     async fn last_log_seq(&self, ticket: &TicketId) -> Result<u64, StoreError> {
         logs::last_seq(&self.reader, ticket).await
     }
+}
 
+#[async_trait]
+impl OutboxStore for SqliteStore {
     async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         outbox::due(&self.reader, now, limit).await
     }
@@ -225,11 +227,24 @@ impl Store for SqliteStore {
     async fn outbox_failed(&self, id: u64, error: &str, retry_at: Option<Timestamp>) -> Result<(), StoreError> {
         self.writer.submit(outbox::Failed::new(id, error, retry_at)?).await
     }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.writer.submit(audit::Append::new(entries)?).await
+    }
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.reader, after, limit).await
     }
+}
 
+#[async_trait]
+impl TokenStore for SqliteStore {
     async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
         self.writer.submit(admin::CreateToken(token.clone())).await
     }
@@ -237,11 +252,10 @@ impl Store for SqliteStore {
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
         admin::token(&self.reader, hash).await
     }
+}
 
-    async fn stats(&self) -> Result<StoreStats, StoreError> {
-        admin::stats(&self.reader).await
-    }
-
+#[async_trait]
+impl StateStore for SqliteStore {
     async fn state_get(&self, scope: &str, key: &str) -> Result<Option<String>, StoreError> {
         state::get(&self.reader, scope, key).await
     }
@@ -262,6 +276,13 @@ impl Store for SqliteStore {
 
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
         self.writer.submit(state::Prune { scope: scope.into(), before }).await
+    }
+}
+
+#[async_trait]
+impl HealthStore for SqliteStore {
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        admin::stats(&self.reader).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use docket_app::{QueueOp, Store, StoreError};
+use docket_app::store_prelude::*;
+use docket_app::{QueueOp, StoreError};
 use docket_core::Event;
 use docket_core::audit;
 use docket_store::SqliteStore;
