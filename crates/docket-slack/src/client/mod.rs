@@ -1,8 +1,9 @@
 //! The Slack Web API client: bearer token, JSON bodies (form bodies for read methods),
 //! per-method budgets and per-channel pacing ([`budget`]), 429s retried with the outbound
 //! toolkit's backoff and never before `Retry-After` (seconds or an HTTP-date), and concurrent
-//! edits of one message coalesced so only the latest content is sent ([`coalesce`]). A `views.open` whose [`Trigger`] would expire before its budget or a
-//! `Retry-After` lets it go is dropped, not queued. `ok: false` answers are logged and counted in
+//! edits of one message coalesced so only the latest content is sent ([`coalesce`]). A
+//! `views.open` whose [`Trigger`] would expire before its budget or a `Retry-After` lets it go
+//! is dropped, not queued. `ok: false` answers are logged and counted in
 //! `docket_slack_api_errors_total{method,error}`.
 
 mod budget;

@@ -7,9 +7,9 @@
 //! [`crate::Slack`] surface, through [`crate::Slack::dispatch`] (`handler`) — and acknowledged
 //! with the handler's answer. A `disconnect` with `warning` or `refresh_requested` opens the
 //! replacement first and retires the old connection once the new one said `hello`; a dropped
-//! connection is replaced after a backoff ([`BackoffSettings`]). Envelope ids are remembered in the app's
-//! surface state, so an envelope repeated across connections or replicas is handled once and
-//! acknowledged every time.
+//! connection is replaced after a backoff ([`BackoffSettings`]). Envelope ids are remembered in
+//! the app's surface state, so an envelope repeated across connections or replicas is handled
+//! once and acknowledged every time.
 
 mod connection;
 pub mod frame;

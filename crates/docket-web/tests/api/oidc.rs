@@ -4,8 +4,9 @@
 //! in the body or with Basic as the provider registered it), UserInfo (checks the access
 //! token) and the key set. Cases: a sign-in that works, with the email in the ID token or only
 //! in UserInfo; a wrong `state`, also followed by the real callback; a token signed with another
-//! key, or naming a key the provider does not publish; a UserInfo answer about someone else; a wrong or missing `iss`; a person Docket does
-//! not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
+//! key, or naming a key the provider does not publish (the keys fetched again at most once a
+//! minute); a UserInfo answer about someone else; a wrong or missing `iss`; a person Docket
+//! does not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
