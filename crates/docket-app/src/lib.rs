@@ -4,9 +4,12 @@
 //!
 //! - [`ports`]: what the app needs from outside ([`Store`], [`StepRunner`], [`Notifier`],
 //!   [`Clock`]), each with its contract.
+//! - [`outbound`]: retries, `Retry-After`, rate limits, caches and signing keys for every
+//!   client that calls another service.
 //! - the engine (private): planning, workers with leases, the expiry scheduler, the outbox
 //!   dispatcher and the live event hub.
 
+pub mod outbound;
 pub mod ports;
 
 pub use ports::clock::{Clock, ManualClock, SystemClock};

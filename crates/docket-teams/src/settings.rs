@@ -29,7 +29,8 @@ pub struct TeamsSettings {
     pub public_url: Option<String>,
     /// How often the signing keys are fetched again, whatever happens.
     pub key_refresh: Duration,
-    /// How soon after the last fetch an unknown key id may cause another fetch.
+    /// How soon after the last fetch an unknown key id may cause another fetch (a minute, as
+    /// for every signing-key set Docket keeps).
     pub unknown_key_refresh: Duration,
     /// How outbound calls are retried.
     pub retry: RetryPolicy,
@@ -53,7 +54,7 @@ impl TeamsSettings {
             approvals_channel: None,
             public_url: None,
             key_refresh: Duration::from_secs(24 * 60 * 60),
-            unknown_key_refresh: Duration::from_secs(60 * 60),
+            unknown_key_refresh: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             pacing: Pacing::default(),
             app_pacing: Pacing { burst: 30, interval: Duration::from_millis(34) },
@@ -86,9 +87,11 @@ impl std::fmt::Debug for TeamsSettings {
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
-    /// The first pause; each next one doubles, with full jitter.
+    /// The first pause; each next one doubles, drawn from the upper half of that (equal
+    /// jitter), and never shorter than the `Retry-After` Teams sent.
     pub base: Duration,
-    /// The longest pause (also the most a `Retry-After` is honoured).
+    /// The longest pause. A `Retry-After` longer than this ends the retries (the outbox tries
+    /// the message again later).
     pub max: Duration,
 }
 

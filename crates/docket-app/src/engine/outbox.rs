@@ -1,6 +1,8 @@
 //! The outbox dispatcher: delivers committed notifications to their notifiers, in order per
-//! ticket, several tickets at once, retrying with exponential backoff, and gives up after a
-//! bounded number of attempts (the message stays in the store with its last error).
+//! ticket, several tickets at once, retrying with exponential backoff and jitter (the outbound
+//! toolkit's [`Backoff`], so many messages failing at once do not all come due at once), and
+//! gives up after a bounded number of attempts (the message stays in the store with its last
+//! error).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -11,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::error::AppError;
+use crate::outbound::Backoff;
 use crate::ports::notifier::NotifyError;
 use crate::ports::store::OutboxMessage;
 
@@ -192,9 +195,10 @@ async fn deliver(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<
     }
 }
 
-/// `backoff × 2^(attempts-1)`, at most `max_backoff`.
+/// The wait after the `attempts`-th failure: from the upper half of `backoff × 2^(attempts-1)`,
+/// at most `max_backoff`. The count is the message's, kept in the store, so the delay is
+/// computed from it rather than from a sequence held here.
 fn backoff(app: &App, attempts: u32) -> Duration {
     let settings = &app.inner.settings;
-    let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-    settings.outbox_backoff.saturating_mul(factor).min(settings.outbox_max_backoff)
+    Backoff { base: settings.outbox_backoff, max: settings.outbox_max_backoff }.delay(attempts.saturating_sub(1))
 }

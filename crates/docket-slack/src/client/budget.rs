@@ -1,89 +1,80 @@
-//! Call budgets: Slack's per-method rate tiers and about one message a second per channel,
-//! kept as "next free instant" cells (GCRA): a call waits until its cell allows it, and short
-//! bursts are allowed up to the tier's size.
+//! Call budgets: Slack's per-method rate tiers and about one message a second per channel, on
+//! the outbound toolkit's [`RateLimiter`] (a call waits for its turn, callers are served in the
+//! order they came, and short bursts are allowed up to the tier's size).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use docket_app::outbound::{Rate, RateLimiter};
 use tokio::time::Instant;
 
-/// Slack's documented tiers, as calls per minute, and the burst each allows.
-fn tier(method: &str) -> (u32, u32) {
+/// Slack's documented tiers.
+#[derive(Clone, Copy)]
+enum Tier {
+    /// ~20 per minute.
+    Two,
+    /// ~50 per minute (and every method not listed).
+    Three,
+    /// ~100 per minute.
+    Four,
+    /// chat.postMessage is "special": limited per channel, not per method.
+    Post,
+}
+
+fn tier(method: &str) -> Tier {
     match method {
-        // Tier 2: ~20 per minute.
-        "usergroups.users.list" | "conversations.list" => (20, 3),
-        // Tier 3: ~50 per minute.
-        "chat.update" | "users.lookupByEmail" | "conversations.open" | "chat.getPermalink" => (50, 10),
-        // Tier 4: ~100 per minute.
-        "chat.postEphemeral" | "users.info" | "views.open" | "views.update" | "views.push" => (100, 20),
-        // chat.postMessage is "special": limited per channel, not per method.
-        "chat.postMessage" => (600, 100),
-        _ => (50, 10),
+        "usergroups.users.list" | "conversations.list" => Tier::Two,
+        "chat.update" | "users.lookupByEmail" | "conversations.open" | "chat.getPermalink" => Tier::Three,
+        "chat.postEphemeral" | "users.info" | "views.open" | "views.update" | "views.push" => Tier::Four,
+        "chat.postMessage" => Tier::Post,
+        _ => Tier::Three,
     }
 }
 
-/// One GCRA cell.
-#[derive(Debug)]
-struct Cell {
-    /// When the cell is fully drained (theoretical arrival time).
-    tat: Instant,
-}
-
-/// The budgets of one client.
+/// The budgets of one client: one limiter per tier, keyed by method, and one keyed by channel.
 #[derive(Debug)]
 pub(crate) struct Budgets {
-    channel_interval: Duration,
-    /// Per method and per `channel:<id>`. A std mutex: held for a lookup, never across an
-    /// await.
-    cells: Mutex<HashMap<String, Cell>>,
+    tier2: RateLimiter,
+    tier3: RateLimiter,
+    tier4: RateLimiter,
+    post: RateLimiter,
+    channels: RateLimiter,
 }
 
 impl Budgets {
     pub(crate) fn new(channel_interval: Duration) -> Self {
-        Self { channel_interval, cells: Mutex::new(HashMap::new()) }
+        Self {
+            tier2: RateLimiter::new(Rate::per_minute(20, 3)),
+            tier3: RateLimiter::new(Rate::per_minute(50, 10)),
+            tier4: RateLimiter::new(Rate::per_minute(100, 20)),
+            post: RateLimiter::new(Rate::per_minute(600, 100)),
+            channels: RateLimiter::new(Rate::new(1, channel_interval)),
+        }
+    }
+
+    fn method(&self, method: &str) -> &RateLimiter {
+        match tier(method) {
+            Tier::Two => &self.tier2,
+            Tier::Three => &self.tier3,
+            Tier::Four => &self.tier4,
+            Tier::Post => &self.post,
+        }
     }
 
     /// Waits until `method` may be called (and, for posts, until `channel` may get another
     /// message).
     pub(crate) async fn acquire(&self, method: &str, channel: Option<&str>) {
-        let (per_minute, burst) = tier(method);
-        let interval = Duration::from_secs(60) / per_minute.max(1);
-        self.take(method.to_owned(), interval, burst, None).await;
+        self.method(method).acquire(method).await;
         if method == "chat.postMessage"
             && let Some(channel) = channel
         {
-            self.take(format!("channel:{channel}"), self.channel_interval, 1, None).await;
+            self.channels.acquire(channel).await;
         }
     }
 
     /// Waits until `method` may be called, if that is no later than `deadline`; `false` (and
-    /// no slot taken, so later calls do not queue behind it) if it would be later.
+    /// no turn taken, so later calls do not queue behind it) if it would be later.
     pub(crate) async fn acquire_by(&self, method: &str, deadline: Instant) -> bool {
-        let (per_minute, burst) = tier(method);
-        let interval = Duration::from_secs(60) / per_minute.max(1);
-        self.take(method.to_owned(), interval, burst, Some(deadline)).await
-    }
-
-    async fn take(&self, key: String, interval: Duration, burst: u32, deadline: Option<Instant>) -> bool {
-        let wait = {
-            let mut cells = self.cells.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let now = Instant::now();
-            let cell = cells.entry(key).or_insert(Cell { tat: now });
-            let tolerance = interval * burst.saturating_sub(1);
-            let start = cell.tat.max(now);
-            let wait = (start.checked_sub(tolerance).unwrap_or(now)).saturating_duration_since(now);
-            if deadline.is_some_and(|deadline| now + wait > deadline) {
-                return false;
-            }
-            // Reserve the slot now, so concurrent callers queue behind each other.
-            cell.tat = start + interval;
-            wait
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-        true
+        self.method(method).acquire_by(method, deadline).await
     }
 }
 

@@ -1,8 +1,9 @@
 //! The Slack Web API client: bearer token, JSON bodies (form bodies for read methods),
-//! per-method budgets and per-channel pacing ([`budget`]), 429s retried after `Retry-After`,
-//! and concurrent edits of one message coalesced so only the latest content is sent
-//! ([`coalesce`]). A `views.open` whose [`Trigger`] would expire before its budget or a
-//! `Retry-After` lets it go is dropped, not queued. `ok: false` answers are logged and counted in
+//! per-method budgets and per-channel pacing ([`budget`]), 429s retried with the outbound
+//! toolkit's backoff and never before `Retry-After` (seconds or an HTTP-date), and concurrent
+//! edits of one message coalesced so only the latest content is sent ([`coalesce`]). A
+//! `views.open` whose [`Trigger`] would expire before its budget or a `Retry-After` lets it go
+//! is dropped, not queued. `ok: false` answers are logged and counted in
 //! `docket_slack_api_errors_total{method,error}`.
 
 mod budget;
@@ -10,8 +11,9 @@ mod coalesce;
 mod error;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use docket_app::outbound::{Backoff, RetryPolicy, retry_after};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -23,8 +25,9 @@ use coalesce::Coalescer;
 
 /// Longest a single HTTP call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest `Retry-After` honoured; longer waits are left to the outbox's backoff.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Waits between answers of 429: a second, doubling, at most a minute, and never sooner than
+/// `Retry-After`. A longer `Retry-After` is left to the outbox's backoff.
+const RATE_LIMITED: Backoff = Backoff { base: Duration::from_secs(1), max: Duration::from_secs(60) };
 /// How long a `trigger_id` opens a modal after Slack sent it.
 const TRIGGER_LIFE: Duration = Duration::from_secs(3);
 
@@ -53,7 +56,7 @@ struct Inner {
     http: reqwest::Client,
     base: String,
     token: String,
-    max_retries: u32,
+    rate_limited: RetryPolicy,
     budgets: Budgets,
     coalescer: Coalescer,
 }
@@ -83,7 +86,10 @@ impl SlackClient {
                 http,
                 base: settings.api_url.trim_end_matches('/').to_owned(),
                 token: settings.bot_token.clone(),
-                max_retries: settings.max_rate_limit_retries,
+                rate_limited: RetryPolicy {
+                    backoff: RATE_LIMITED,
+                    attempts: settings.max_rate_limit_retries.saturating_add(1),
+                },
                 budgets: Budgets::new(settings.channel_interval),
                 coalescer: Coalescer::default(),
             }),
@@ -191,11 +197,11 @@ impl SlackClient {
         }
     }
 
-    /// One HTTP call, with 429s retried after `Retry-After` (unless the wait would pass
-    /// `deadline`).
+    /// One HTTP call, with 429s retried (never before `Retry-After`) unless the wait would pass
+    /// `deadline`.
     async fn send(&self, method: &str, body: Body<'_>, deadline: Option<Instant>) -> Result<Value, ApiError> {
         let url = format!("{}/{method}", self.inner.base);
-        let mut attempt = 0;
+        let mut retries = self.inner.rate_limited.retries();
         loop {
             let request = self.inner.http.post(&url).bearer_auth(&self.inner.token);
             let request = match &body {
@@ -208,13 +214,16 @@ impl SlackClient {
             let response = request.send().await.map_err(|e| network(method, e))?;
             let status = response.status();
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                let wait = retry_after(&response);
+                let after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry_after(v, SystemTime::now()));
                 count_error(method, "ratelimited");
-                attempt += 1;
-                if attempt > self.inner.max_retries || wait > MAX_RETRY_AFTER {
-                    tracing::warn!(method, attempt, "Slack rate limit: giving up for now");
+                let Some(wait) = retries.next_wait(after) else {
+                    tracing::warn!(method, attempt = retries.failed(), "Slack rate limit: giving up for now");
                     return Err(ApiError::RateLimited { method: method.to_owned() });
-                }
+                };
                 if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
                     return Err(ApiError::TriggerExpired { method: method.to_owned() });
                 }
@@ -236,17 +245,6 @@ impl SlackClient {
             return Err(ApiError::Slack { method: method.to_owned(), error });
         }
     }
-}
-
-fn retry_after(response: &reqwest::Response) -> Duration {
-    let seconds = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(1.0);
-    Duration::try_from_secs_f64(seconds).unwrap_or(MAX_RETRY_AFTER)
 }
 
 fn network(method: &str, error: reqwest::Error) -> ApiError {

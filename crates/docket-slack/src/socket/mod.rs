@@ -7,11 +7,10 @@
 //! [`crate::Slack`] surface, through [`crate::Slack::dispatch`] (`handler`) — and acknowledged
 //! with the handler's answer. A `disconnect` with `warning` or `refresh_requested` opens the
 //! replacement first and retires the old connection once the new one said `hello`; a dropped
-//! connection is replaced after a [`Backoff`]. Envelope ids are remembered in the app's
-//! surface state, so an envelope repeated across connections or replicas is handled once and
-//! acknowledged every time.
+//! connection is replaced after a backoff ([`BackoffSettings`]). Envelope ids are remembered in
+//! the app's surface state, so an envelope repeated across connections or replicas is handled
+//! once and acknowledged every time.
 
-mod backoff;
 mod connection;
 pub mod frame;
 mod handler;
@@ -25,7 +24,10 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use backoff::{Backoff, BackoffSettings};
+/// The shape of the reconnection delays: exponential from `base`, at most `max`, each drawn from
+/// the upper half of that (equal jitter), so replicas and both connections do not knock on
+/// Slack's door at the same instant. The outbound toolkit's [`docket_app::outbound::Backoff`].
+pub use docket_app::outbound::Backoff as BackoffSettings;
 pub use frame::{DisconnectReason, Envelope, EnvelopeKind, Frame, Malformed};
 
 /// How Socket Mode connects.

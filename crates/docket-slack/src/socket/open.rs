@@ -1,8 +1,9 @@
 //! `apps.connections.open`: trades the app-level token (`xapp-…`) for a single-use WebSocket
 //! URL. Every connection, and every reconnection, asks for a fresh one.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use docket_app::outbound::retry_after;
 use serde::Deserialize;
 
 use super::SocketError;
@@ -19,13 +20,14 @@ pub(super) async fn open_url(http: &reqwest::Client, api_url: &str, app_token: &
         .await
         .map_err(|e| SocketError::Http(e.without_url().to_string()))?;
     if response.status() == reqwest::StatusCode::TOO_MANY_REQUESTS {
-        let seconds = response
+        // Seconds or an HTTP-date; a second when Slack gives none, five minutes at most.
+        let wait = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(1);
-        return Err(SocketError::RateLimited(Duration::from_secs(seconds.min(300))));
+            .and_then(|v| retry_after(v, SystemTime::now()))
+            .unwrap_or(Duration::from_secs(1));
+        return Err(SocketError::RateLimited(wait.min(Duration::from_secs(300))));
     }
     if !response.status().is_success() {
         return Err(SocketError::Http(format!("apps.connections.open answered HTTP {}", response.status().as_u16())));

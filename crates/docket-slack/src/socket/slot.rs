@@ -12,7 +12,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 
-use super::backoff::Backoff;
 use super::connection::{self, Ended, Links, Ws};
 use super::frame::{self, Frame};
 use super::{Shared, SocketError, open};
@@ -28,7 +27,7 @@ struct Retiring {
 
 /// Keeps one connection open until `shutdown`.
 pub(super) async fn run(slot: usize, shared: Arc<Shared>, shutdown: CancellationToken) {
-    let mut backoff = Backoff::new(shared.settings.backoff);
+    let mut backoff = shared.settings.backoff.delays();
     let mut retiring: Vec<Retiring> = Vec::new();
     'connect: loop {
         let ws = tokio::select! {
@@ -39,6 +38,7 @@ pub(super) async fn run(slot: usize, shared: Arc<Shared>, shutdown: Cancellation
             Ok(ws) => ws,
             Err(e) => {
                 let delay = match e {
+                    // Never sooner than Slack's Retry-After.
                     SocketError::RateLimited(wait) => wait.max(backoff.next_delay()),
                     _ => backoff.next_delay(),
                 };

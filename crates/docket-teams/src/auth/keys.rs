@@ -1,18 +1,18 @@
 //! Bot Framework's signing keys: the OpenID metadata document names the key set (`jwks_uri`);
 //! each key carries `endorsements`, the channels it may sign for, which generic JWK types
-//! drop, so the key set is parsed here. Keys are cached, fetched again daily, and — at most
-//! once per `unknown_key_refresh` — when a token names a key id the cache does not hold.
+//! drop, so the key set is parsed here. The outbound toolkit's [`KeySet`] keeps them: fetched
+//! again after `key_refresh` (a day) and — at most once per `unknown_key_refresh` (a minute) —
+//! when a token names a key id the set does not hold; while fetches fail, the keys held serve
+//! for up to a week.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use docket_app::outbound::{KeyError, KeyPolicy, KeySet, Keys};
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 
 use super::AuthError;
 
@@ -32,8 +32,9 @@ struct Metadata {
     jwks_uri: String,
 }
 
+/// The key set document.
 #[derive(Deserialize)]
-struct KeySet {
+struct Jwks {
     keys: Vec<RawKey>,
 }
 
@@ -49,72 +50,37 @@ struct RawKey {
     endorsements: Vec<String>,
 }
 
-#[derive(Default)]
-struct Cached {
-    keys: HashMap<String, Arc<SigningKey>>,
-    fetched: Option<Instant>,
-}
-
-/// The cache of signing keys.
+/// The cache of signing keys: the outbound toolkit's [`KeySet`], fetched through this
+/// crate's HTTP client.
 pub(crate) struct KeyStore {
     http: reqwest::Client,
     metadata_url: String,
-    refresh: Duration,
-    unknown_refresh: Duration,
-    // A tokio mutex: held across the fetch, so concurrent requests wait for one fetch rather
-    // than each starting their own.
-    cached: Mutex<Cached>,
+    keys: KeySet<SigningKey, String>,
 }
 
 impl KeyStore {
     pub(crate) fn new(http: reqwest::Client, metadata_url: &str, refresh: Duration, unknown_refresh: Duration) -> Self {
-        Self {
-            http,
-            metadata_url: metadata_url.to_owned(),
-            refresh,
-            unknown_refresh,
-            cached: Mutex::new(Cached::default()),
-        }
+        let keep = KeyPolicy::default().keep.max(refresh);
+        let policy = KeyPolicy { refresh, unknown_key: unknown_refresh, keep };
+        Self { http, metadata_url: metadata_url.to_owned(), keys: KeySet::new("Bot Framework", policy) }
     }
 
     /// The key with id `kid`.
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<SigningKey>, AuthError> {
-        let mut cached = self.cached.lock().await;
-        let stale = cached.fetched.is_none_or(|at| at.elapsed() >= self.refresh);
-        if stale {
-            match self.fetch().await {
-                Ok(keys) => *cached = Cached { keys, fetched: Some(Instant::now()) },
-                // Keys fetched earlier stay usable while the publisher is unreachable.
-                Err(error) if !cached.keys.is_empty() => {
-                    tracing::warn!(%error, "could not refresh Bot Framework's signing keys; using the cached ones");
-                }
-                Err(error) => return Err(error),
-            }
-        }
-        if let Some(key) = cached.keys.get(kid) {
-            return Ok(Arc::clone(key));
-        }
-        let may_refetch = cached.fetched.is_none_or(|at| at.elapsed() >= self.unknown_refresh);
-        if !stale && may_refetch {
-            let keys = self.fetch().await?;
-            *cached = Cached { keys, fetched: Some(Instant::now()) };
-            if let Some(key) = cached.keys.get(kid) {
-                return Ok(Arc::clone(key));
-            }
-        }
-        Err(AuthError::UnknownKey(kid.chars().take(64).collect()))
+        self.keys.key(kid, || self.fetch()).await.map_err(|error| match error {
+            KeyError::Unknown(kid) => AuthError::UnknownKey(kid),
+            KeyError::Unavailable(detail) => AuthError::KeysUnavailable(detail),
+        })
     }
 
-    async fn fetch(&self) -> Result<HashMap<String, Arc<SigningKey>>, AuthError> {
+    async fn fetch(&self) -> Result<Keys<SigningKey>, String> {
         let metadata: Metadata = self.get_json(&self.metadata_url).await?;
-        let set: KeySet = self.get_json(&metadata.jwks_uri).await?;
-        let keys: HashMap<_, _> = set.keys.into_iter().filter_map(parse_key).collect();
-        tracing::info!(keys = keys.len(), "fetched Bot Framework's signing keys");
-        Ok(keys)
+        let set: Jwks = self.get_json(&metadata.jwks_uri).await?;
+        Ok(set.keys.into_iter().filter_map(parse_key).collect())
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, AuthError> {
-        let unavailable = |e: reqwest::Error| AuthError::KeysUnavailable(format!("{url}: {}", e.without_url()));
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let unavailable = |e: reqwest::Error| format!("{url}: {}", e.without_url());
         let response = self.http.get(url).timeout(FETCH_TIMEOUT).send().await.map_err(unavailable)?;
         let response = response.error_for_status().map_err(unavailable)?;
         response.json().await.map_err(unavailable)
@@ -122,7 +88,7 @@ impl KeyStore {
 }
 
 /// An RSA signing key with its id, or nothing for keys of other kinds or uses.
-fn parse_key(raw: RawKey) -> Option<(String, Arc<SigningKey>)> {
+fn parse_key(raw: RawKey) -> Option<(Option<String>, SigningKey)> {
     if raw.kty.as_deref() != Some("RSA") || raw.usage.as_deref().is_some_and(|u| u != "sig") {
         return None;
     }
@@ -131,5 +97,5 @@ fn parse_key(raw: RawKey) -> Option<(String, Arc<SigningKey>)> {
     URL_SAFE_NO_PAD.decode(&n).ok()?;
     URL_SAFE_NO_PAD.decode(&e).ok()?;
     let decoding = DecodingKey::from_rsa_components(&n, &e).ok()?;
-    Some((kid, Arc::new(SigningKey { decoding, endorsements: raw.endorsements })))
+    Some((Some(kid), SigningKey { decoding, endorsements: raw.endorsements }))
 }

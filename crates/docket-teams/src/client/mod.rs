@@ -1,20 +1,23 @@
 //! The connector client: the bot's calls to Bot Framework — send to a conversation, reply to a
 //! message, replace a message, start a 1:1 chat — each with the cached client-credentials
-//! token, paced per conversation, and retried with exponential backoff and jitter when Teams
-//! answers 429, 412, 502 or 504 (or does not answer). A 403 `MessageWritesBlocked` is its own
-//! error: the person blocked the bot, and trying again will not help.
+//! token, paced per conversation and for the whole bot (the outbound toolkit's
+//! [`RateLimiter`]: a burst, then a steady rate, writers served in the order they came), and
+//! retried ([`outbound::retry`]: exponential backoff with equal jitter, never sooner than
+//! `Retry-After` in seconds or as an HTTP-date) when Teams answers 429, 412, 502 or 504 (or does
+//! not answer). A 403 `MessageWritesBlocked` is its own error: the person blocked the bot, and
+//! trying again will not help.
 
-mod pacing;
 mod token;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
+use docket_app::outbound::{self, Backoff, Rate, RateLimiter, Verdict};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::settings::{RetryPolicy, TeamsSettings};
-use pacing::Pacer;
+use crate::settings::{Pacing, TeamsSettings};
 use token::TokenCache;
 
 /// Longest one connector call may take.
@@ -56,11 +59,12 @@ impl ClientError {
 pub struct Connector {
     http: reqwest::Client,
     bot_id: String,
-    retry: RetryPolicy,
+    retry: outbound::RetryPolicy,
     tokens: TokenCache,
-    pacer: Pacer,
+    /// Writes per conversation.
+    pacer: RateLimiter,
     /// Every write, whatever the conversation.
-    app_pacer: Pacer,
+    app_pacer: RateLimiter<()>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -74,9 +78,12 @@ impl Connector {
     pub fn new(settings: &TeamsSettings, http: reqwest::Client) -> Arc<Self> {
         Arc::new(Self {
             tokens: TokenCache::new(settings, http.clone()),
-            pacer: Pacer::new(settings.pacing),
-            app_pacer: Pacer::new(settings.app_pacing),
-            retry: settings.retry,
+            pacer: RateLimiter::new(rate(settings.pacing)),
+            app_pacer: RateLimiter::new(rate(settings.app_pacing)),
+            retry: outbound::RetryPolicy {
+                backoff: Backoff { base: settings.retry.base, max: settings.retry.max },
+                attempts: settings.retry.attempts,
+            },
             bot_id: settings.bot_id(),
             http,
         })
@@ -143,6 +150,7 @@ impl Connector {
             .ok_or_else(|| ClientError::Refused { status: 200, message: "no conversation id in the answer".to_owned() })
     }
 
+    /// One call, with its attempts: paced, with the token, retried as [`Failure::verdict`] says.
     async fn call(
         &self,
         method: Method,
@@ -150,77 +158,84 @@ impl Connector {
         body: &Value,
         pace: Option<&str>,
     ) -> Result<Value, ClientError> {
-        let attempts = self.retry.attempts.max(1);
-        let mut last = ClientError::Unavailable("no attempt made".to_owned());
-        let mut renewed = false;
-        for attempt in 1..=attempts {
-            if let Some(conversation) = pace {
-                self.pacer.wait(conversation).await;
-                self.app_pacer.wait("").await;
-            }
-            let token = self.tokens.get().await?;
-            let sent = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(token)
-                .json(body)
-                .timeout(CALL_TIMEOUT)
-                .send()
-                .await;
-            let mut retry_after = None;
-            match sent {
-                Err(error) => last = ClientError::Unavailable(error.without_url().to_string()),
-                Ok(response) => {
-                    let status = response.status();
-                    retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let text = response.text().await.unwrap_or_default();
-                    if status.is_success() {
-                        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
-                    }
-                    let message = error_message(&text);
-                    match status {
-                        StatusCode::TOO_MANY_REQUESTS
-                        | StatusCode::PRECONDITION_FAILED
-                        | StatusCode::BAD_GATEWAY
-                        | StatusCode::GATEWAY_TIMEOUT => {
-                            last = ClientError::Unavailable(format!("HTTP {}: {message}", status.as_u16()));
-                        }
-                        StatusCode::UNAUTHORIZED if !renewed => {
-                            renewed = true;
-                            self.tokens.invalidate().await;
-                            last = ClientError::Unavailable("HTTP 401: the token was refused".to_owned());
-                            continue;
-                        }
-                        StatusCode::FORBIDDEN if text.contains("MessageWritesBlocked") => {
-                            return Err(ClientError::Blocked);
-                        }
-                        _ => return Err(ClientError::Refused { status: status.as_u16(), message }),
-                    }
-                }
-            }
-            if attempt < attempts {
-                tokio::time::sleep(self.pause(attempt, retry_after)).await;
-            }
-        }
-        Err(last)
+        let renewed = AtomicBool::new(false);
+        let attempt = || self.attempt(&method, &url, body, pace, &renewed);
+        outbound::retry(self.retry, attempt, |failure: &Failure| failure.verdict).await.map_err(|f| f.error)
     }
 
-    /// Exponential backoff with jitter: half the step plus a random part of the other half;
-    /// never less than `Retry-After`, never more than the policy's maximum.
-    fn pause(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let step = self.retry.base.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)));
-        let step = step.min(self.retry.max);
-        let random = getrandom::u64().unwrap_or(0);
-        let half = step / 2;
-        let jitter = Duration::from_nanos(random % (u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1)));
-        let pause = half + jitter;
-        retry_after.map_or(pause, |after| after.max(pause)).min(self.retry.max)
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &url::Url,
+        body: &Value,
+        pace: Option<&str>,
+        renewed: &AtomicBool,
+    ) -> Result<Value, Failure> {
+        if let Some(conversation) = pace {
+            self.pacer.acquire(conversation).await;
+            self.app_pacer.acquire(&()).await;
+        }
+        let token = self.tokens.get().await.map_err(Failure::stop)?;
+        let sent = self
+            .http
+            .request(method.clone(), url.clone())
+            .bearer_auth(token)
+            .json(body)
+            .timeout(CALL_TIMEOUT)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => return Err(Failure::retry(ClientError::Unavailable(error.without_url().to_string()), None)),
+        };
+        let status = response.status();
+        let after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| outbound::retry_after(v, SystemTime::now()));
+        let text = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+        }
+        let message = error_message(&text);
+        match status {
+            StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::PRECONDITION_FAILED
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::GATEWAY_TIMEOUT => {
+                Err(Failure::retry(ClientError::Unavailable(format!("HTTP {}: {message}", status.as_u16())), after))
+            }
+            StatusCode::UNAUTHORIZED if !renewed.swap(true, Ordering::SeqCst) => {
+                self.tokens.invalidate().await;
+                let error = ClientError::Unavailable("HTTP 401: the token was refused".to_owned());
+                Err(Failure { error, verdict: Verdict::RetryNow })
+            }
+            StatusCode::FORBIDDEN if text.contains("MessageWritesBlocked") => Err(Failure::stop(ClientError::Blocked)),
+            _ => Err(Failure::stop(ClientError::Refused { status: status.as_u16(), message })),
+        }
     }
+}
+
+/// A failed attempt and what it calls for.
+struct Failure {
+    error: ClientError,
+    verdict: Verdict,
+}
+
+impl Failure {
+    fn retry(error: ClientError, after: Option<Duration>) -> Self {
+        Self { error, verdict: Verdict::Retry { after } }
+    }
+
+    fn stop(error: ClientError) -> Self {
+        Self { error, verdict: Verdict::Stop }
+    }
+}
+
+/// A pacing setting as a toolkit rate.
+fn rate(pacing: Pacing) -> Rate {
+    Rate::new(pacing.burst, pacing.interval)
 }
 
 /// `{service_url}/{segments…}`, each segment percent-encoded.

@@ -99,7 +99,7 @@ async fn a_key_not_endorsed_for_the_channel_is_refused() {
 
 #[tokio::test]
 async fn keys_are_cached_and_an_unknown_kid_refetches_at_most_as_configured() {
-    // Default: an unknown key id within the hour after a fetch does not fetch again.
+    // Default: an unknown key id within the minute after a fetch does not fetch again.
     let h = Harness::start().await;
     install_with(&h, Some(h.fake.token()), 200).await;
     assert_eq!(h.fake.key_fetches(), 1);
@@ -111,7 +111,7 @@ async fn keys_are_cached_and_an_unknown_kid_refetches_at_most_as_configured() {
     h.fake.publish(rotated.clone());
     let token = rotated.sign(&claims(APP_ID, &h.fake.service_url()));
     assert_eq!(h.post_with(&personal_install(&h.fake, "bob"), Some(&token)).await.0, 401);
-    assert_eq!(h.fake.key_fetches(), 1, "no fetch within the hour");
+    assert_eq!(h.fake.key_fetches(), 1, "no fetch within the minute");
 
     // With the interval passed, an unknown key id fetches once and the new key is used.
     let fake = FakeBotFramework::start().await;

@@ -4,8 +4,9 @@
 //! in the body or with Basic as the provider registered it), UserInfo (checks the access
 //! token) and the key set. Cases: a sign-in that works, with the email in the ID token or only
 //! in UserInfo; a wrong `state`, also followed by the real callback; a token signed with another
-//! key; a UserInfo answer about someone else; a wrong or missing `iss`; a person Docket does
-//! not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
+//! key, or naming a key the provider does not publish (the keys fetched again at most once a
+//! minute); a UserInfo answer about someone else; a wrong or missing `iss`; a person Docket
+//! does not know — each refusal audited, none leaving a session; sign-ins and sign-outs audited.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +41,8 @@ struct Login {
     email: String,
     /// Sign ID tokens with the stranger's key (under the provider's key id).
     forge: bool,
+    /// The key id ID tokens name (the key set publishes `k1`).
+    kid: &'static str,
     /// Whether the provider vouches for the email.
     verified: bool,
     /// Whether the ID token carries the email; UserInfo always does (certified providers
@@ -83,6 +86,8 @@ struct Fake {
     access: Mutex<HashMap<String, String>>,
     /// The `Authorization` headers UserInfo was called with.
     userinfo_calls: Mutex<Vec<String>>,
+    /// How often the key set was fetched.
+    jwks_fetches: Mutex<usize>,
 }
 
 async fn discovery(State(fake): State<Arc<Fake>>) -> Response {
@@ -177,7 +182,7 @@ async fn token(
         claims["email_verified"] = json!(login.verified);
     }
     let signer = key(usize::from(login.forge));
-    let id_token = signer.sign_rs256(&json!({ "typ": "JWT", "alg": "RS256", "kid": "k1" }), &claims);
+    let id_token = signer.sign_rs256(&json!({ "typ": "JWT", "alg": "RS256", "kid": login.kid }), &claims);
     let access_token = format!("at-{}-{}", login.sub, fake.access.lock().unwrap().len());
     fake.access.lock().unwrap().insert(access_token.clone(), login.sub.clone());
     axum::Json(json!({ "access_token": access_token, "token_type": "Bearer", "id_token": id_token })).into_response()
@@ -199,7 +204,8 @@ async fn userinfo(State(fake): State<Arc<Fake>>, headers: HeaderMap) -> Response
     axum::Json(json!({ "sub": sub, "email": login.email, "email_verified": login.verified })).into_response()
 }
 
-async fn jwks() -> Response {
+async fn jwks(State(fake): State<Arc<Fake>>) -> Response {
+    *fake.jwks_fetches.lock().unwrap() += 1;
     let public = key(0);
     axum::Json(json!({ "keys": [{
         "kty": "RSA", "kid": "k1", "use": "sig", "alg": "RS256",
@@ -222,6 +228,7 @@ async fn start_with(login: Login, docket_yaml: &str) -> (TestApp, Browser, Arc<F
         codes: Mutex::new(HashMap::new()),
         access: Mutex::new(HashMap::new()),
         userinfo_calls: Mutex::new(Vec::new()),
+        jwks_fetches: Mutex::new(0),
     });
     let app = Router::new()
         .route("/.well-known/openid-configuration", get(discovery))
@@ -248,6 +255,7 @@ fn alice() -> Login {
         sub: "idp|alice".to_owned(),
         email: "Alice@Example.com".to_owned(),
         forge: false,
+        kid: "k1",
         verified: true,
         email_in_id_token: true,
         userinfo_sub: None,
@@ -356,6 +364,26 @@ async fn a_token_signed_with_another_key_is_refused_and_audited() {
     assert!(!browser.cookies.contains_key("docket_session"));
     let failures = failures(&kit).await;
     assert!(failures.iter().any(|d| d.contains("InvalidSignature") || d.contains("signature")), "{failures:?}");
+}
+
+/// A token naming a key the provider does not publish fetches the key set again at most once a
+/// minute (each such callback used to fetch it again), and the keys held keep serving.
+#[tokio::test]
+async fn an_unknown_key_id_does_not_fetch_the_keys_again_within_a_minute() {
+    let (kit, mut browser, fake) = start(Login { kid: "k9", ..alice() }).await;
+    for _ in 0..3 {
+        let callback = round_trip(&mut browser).await;
+        let page = browser.get(&callback).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+        assert!(page.body.contains("ID token is not valid"), "{}", page.body);
+    }
+    assert!(failures(&kit).await.iter().all(|d| d.contains("does not publish")), "{:?}", failures(&kit).await);
+    assert_eq!(*fake.jwks_fetches.lock().unwrap(), 1, "fetched once, when first needed");
+    fake.login.lock().unwrap().kid = "k1";
+    let callback = round_trip(&mut browser).await;
+    assert_eq!(browser.get(&callback).await.status, StatusCode::SEE_OTHER);
+    assert!(browser.cookies.contains_key("docket_session"));
+    assert_eq!(*fake.jwks_fetches.lock().unwrap(), 1);
 }
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! OpenID Connect sign-in: the authorization code flow with PKCE (S256), `state` and `nonce`,
 //! against any provider that publishes a discovery document (Okta, Entra ID, Google,
-//! Keycloak, Sign in with Slack). The discovery document and the signing keys are fetched
-//! when first needed and kept; the keys are fetched again once when a token names a key that
-//! is not known (the provider rotated them).
+//! Keycloak, Sign in with Slack). The discovery document is fetched when first needed and
+//! kept. The signing keys are kept in the outbound toolkit's [`KeySet`]: fetched when first
+//! needed, again every day, and — at most once a minute — when a token names a key that is not
+//! known (the provider rotated them); while the provider is unreachable the keys held serve
+//! for up to a week.
 //!
 //! The callback's `iss` parameter (RFC 9207) must name the provider's issuer when the
 //! provider says it sends one, or when it is there. The client secret goes to the token
@@ -18,7 +20,8 @@ mod token;
 mod userinfo;
 
 use base64::Engine as _;
-use jsonwebtoken::jwk::JwkSet;
+use docket_app::outbound::{KeyError, KeyPolicy, KeySet, Keys};
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use tokio::sync::Mutex;
@@ -124,7 +127,7 @@ pub(crate) struct Provider {
     redirect_uri: String,
     http: reqwest::Client,
     metadata: Mutex<Option<Metadata>>,
-    keys: Mutex<Option<JwkSet>>,
+    keys: KeySet<Jwk, String>,
 }
 
 impl Provider {
@@ -140,7 +143,7 @@ impl Provider {
             redirect_uri: format!("{public_url}/auth/callback"),
             http,
             metadata: Mutex::new(None),
-            keys: Mutex::new(None),
+            keys: KeySet::new("the sign-in provider", KeyPolicy::default()),
         }
     }
 
@@ -182,16 +185,33 @@ impl Provider {
         response.json().await.map_err(|e| LoginError::Provider(format!("{url}: {e}")))
     }
 
-    /// The provider's signing keys; fetched again when `refresh`.
-    async fn keys(&self, refresh: bool) -> Result<JwkSet, LoginError> {
-        let mut cached = self.keys.lock().await;
-        if !refresh && let Some(keys) = cached.as_ref() {
-            return Ok(keys.clone());
+    /// The provider's signing keys. `unknown` is a key id a token named that the keys did not
+    /// hold: the set is fetched again for it if the last fetch is a minute old.
+    async fn keys(&self, unknown: Option<&str>) -> Result<JwkSet, LoginError> {
+        let unavailable = |error: KeyError<String>| match error {
+            KeyError::Unavailable(detail) => LoginError::Provider(detail),
+            other => LoginError::Provider(other.to_string()),
+        };
+        if let Some(kid) = unknown {
+            match self.keys.key(kid, || self.fetch_keys()).await {
+                Ok(_) | Err(KeyError::Unknown(_)) => {}
+                Err(error) => return Err(unavailable(error)),
+            }
         }
-        let metadata = self.metadata().await?;
-        let keys: JwkSet = self.get_json(&metadata.jwks_uri).await?;
-        *cached = Some(keys.clone());
-        Ok(keys)
+        let keys = self.keys.keys(|| self.fetch_keys()).await.map_err(unavailable)?;
+        Ok(JwkSet { keys: keys.iter().map(|(_, jwk)| Jwk::clone(jwk)).collect() })
+    }
+
+    /// The key set the discovery document names, each key under its `kid`.
+    async fn fetch_keys(&self) -> Result<Keys<Jwk>, String> {
+        // Kept as the detail of the `Provider` error each caller gets back.
+        let detail = |error: LoginError| match error {
+            LoginError::Provider(detail) => detail,
+            other => other.to_string(),
+        };
+        let metadata = self.metadata().await.map_err(detail)?;
+        let keys: JwkSet = self.get_json(&metadata.jwks_uri).await.map_err(detail)?;
+        Ok(keys.keys.into_iter().map(|jwk| (jwk.common.key_id.clone(), jwk)).collect())
     }
 
     /// Where to send the browser to sign in, for a sign-in with `state` and `pending`.
@@ -274,11 +294,14 @@ impl Provider {
             .get("id_token")
             .and_then(|t| t.as_str())
             .ok_or_else(|| LoginError::Exchange("the answer has no id_token".to_owned()))?;
-        let keys = self.keys(false).await?;
+        let keys = self.keys(None).await?;
         let expect =
             token::Expect { issuer: &metadata.issuer, audience: &self.options.client_id, nonce: &pending.nonce };
         let claims = match token::verify(id_token, &keys, &expect) {
-            Err(token::Problem::UnknownKey) => token::verify(id_token, &self.keys(true).await?, &expect),
+            Err(token::Problem::UnknownKey) => {
+                let kid = jsonwebtoken::decode_header(id_token).ok().and_then(|header| header.kid);
+                token::verify(id_token, &self.keys(Some(kid.as_deref().unwrap_or_default())).await?, &expect)
+            }
             other => other,
         }
         .map_err(|p| LoginError::Token(p.to_string()))?;
