@@ -1,5 +1,5 @@
 //! Benchmarks of the hot rules: a policy decision for a three-stage policy, parameter
-//! validation, and audit hashing. Targets (DESIGN.md §8): a decision in ≤ 20 µs; ≥ 300,000
+//! validation, and audit hashing. Targets: a decision in ≤ 20 µs; ≥ 300,000
 //! audit records hashed per second per core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]

@@ -39,7 +39,11 @@ pub struct TestAppBuilder {
     dir: Option<PathBuf>,
     env: Vec<(String, String)>,
     plugins: Plugins,
+    runners: Vec<MakeRunner>,
 }
+
+/// Makes a step kind's runner from the loaded configuration (its section, say).
+type MakeRunner = Box<dyn Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send>;
 
 impl std::fmt::Debug for TestAppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +102,16 @@ impl TestAppBuilder {
         self
     }
 
+    /// Adds a step kind's runner, made from the loaded configuration (add its decoder with
+    /// [`TestAppBuilder::plugins`]).
+    pub fn runner(
+        mut self,
+        make: impl Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send + 'static,
+    ) -> Self {
+        self.runners.push(Box::new(make));
+        self
+    }
+
     /// Does not start the engine: nothing runs, expires or is delivered unless the test asks.
     pub fn without_engine(mut self) -> Self {
         self.engine = false;
@@ -131,7 +145,7 @@ impl TestAppBuilder {
         let db = root.join("docket.db");
         let store = Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
         let mut runners = docket_steps::default_runners().expect("the runners start");
-        runners.push(std::sync::Arc::new(docket_sql::runner(&loaded.config)));
+        runners.extend(self.runners.iter().map(|make| make(&loaded.config)));
         let app = App::new(AppParts {
             rules,
             settings: self.settings,
@@ -149,7 +163,6 @@ impl TestAppBuilder {
 /// runs a chat adds its section with [`TestAppBuilder::plugins`]).
 pub fn base_plugins() -> Plugins {
     docket_steps::kinds()
-        .with(docket_sql::plugins())
         .person_key("slack", "Slack user")
         .person_key("teams", "Teams user")
         .notify_key("slack")
@@ -197,6 +210,7 @@ impl TestApp {
             dir: None,
             env: Vec::new(),
             plugins: base_plugins(),
+            runners: Vec::new(),
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::cli::{BenchArgs, BenchTarget};
 
-/// A target from DESIGN.md §8, in the figure's unit.
+/// A target the project set itself (the README's performance section), in the figure's unit.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Target {

@@ -10,7 +10,6 @@ const SECRET: &str = "s3cr3t-deploy-token";
 
 const CONFIG: &str = r#"storage: { url: sqlite://./docket.db }
 catalog: ./workflows
-databases: { vault: "postgres://docket:${VAULT_TOKEN}@127.0.0.1/vault" }
 people:
   - { id: alice, name: Alice }
 policies:
@@ -21,7 +20,7 @@ const LEAKY: &str = r#"id: leaky
 title: Leaky
 steps:
   - name: print
-    exec: { argv: [echo, "token is s3cr3t-deploy-token, keep it safe"] }
+    exec: { argv: [echo, "token is s3cr3t-deploy-token, keep it safe"], env: { VAULT: "${VAULT_TOKEN}" } }
   - name: flood
     exec: { argv: [seq, "1", "200000"] }
 "#;

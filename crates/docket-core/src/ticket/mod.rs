@@ -25,7 +25,7 @@ use crate::id::{PersonId, TicketId, WorkflowId};
 use crate::plan::{Digest, Plan};
 use crate::policy::Decision;
 
-/// A ticket's state (see DESIGN.md §3).
+/// A ticket's state (ARCHITECTURE.md draws the states and the moves between them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TicketState {

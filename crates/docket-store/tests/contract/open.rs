@@ -1,7 +1,7 @@
 //! Opening stores: by URL, in memory, and what a bad URL says.
 
-use docket_app::store_prelude::*;
 use docket_app::StoreError;
+use docket_app::store_prelude::*;
 use docket_store::SqliteStore;
 
 use crate::fixtures::*;
