@@ -299,6 +299,7 @@ pub(crate) fn outbox_message(row: &impl Columns) -> Result<OutboxMessage, StoreE
         },
         attempts: to_unsigned(row.int("attempts")?, "delivery attempts")?,
         created_at: parse_time(&row.text("created_at")?, "outbox time")?,
+        claims: to_unsigned(row.int("claims")?, "delivery claims")?,
     })
 }
 

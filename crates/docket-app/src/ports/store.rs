@@ -183,6 +183,18 @@ pub struct OutboxMessage {
     pub attempts: u32,
     /// When it was committed.
     pub created_at: Timestamp,
+    /// How many times it has been claimed for delivery, this time included. More than one
+    /// (or failed attempts) means an earlier claimant may have delivered it before it stopped:
+    /// a surface looks for what it posted before posting again.
+    pub claims: u32,
+}
+
+impl OutboxMessage {
+    /// Whether an earlier attempt may have reached the chat (a failed attempt, or a claimant
+    /// that stopped), so the surface should look for its message before posting.
+    pub fn may_have_been_delivered(&self) -> bool {
+        self.attempts > 0 || self.claims > 1
+    }
 }
 
 /// An API token's record. The token itself is never stored, only its SHA-256.
@@ -277,8 +289,15 @@ pub trait RunQueue: Send + Sync + 'static {
     async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError>;
 
     /// Ends every lease at once, so a restarted single-node server resumes interrupted runs
-    /// immediately instead of waiting for their leases to lapse. Returns how many it ended.
+    /// immediately instead of waiting for their leases to lapse (notification claims included).
+    /// Returns how many runs it released.
     async fn end_all_leases(&self) -> Result<u64, StoreError>;
+
+    /// Takes or keeps `role` (`scheduler`) for `holder` until `until`: true when `holder` has
+    /// it now — it held it, or nobody did, or the holder's term ended at or before `now`. Of
+    /// several callers at once exactly one gets a free role. A holder that cannot renew must
+    /// stop acting before its term ends.
+    async fn lead(&self, role: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError>;
 }
 
 /// Step output: appended in batches, read a page at a time.
@@ -301,6 +320,25 @@ pub trait OutboxStore: Send + Sync + 'static {
     /// a message is withheld while an older undelivered one for the same notifier and ticket
     /// exists, so each thread sees its updates in order.
     async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Claims the tickets with due messages that no other holder has a live claim on, up to
+    /// `limit` tickets, for `holder` until `lease_until`, and returns their due messages (each
+    /// the oldest pending one of its thread), oldest first, each counted as claimed once more.
+    /// Of two holders claiming at once, exactly one gets a ticket; a claim whose lease lapsed
+    /// may be taken by anyone.
+    async fn claim_outbox(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Extends `holder`'s claim on `ticket`'s messages; false if the holder no longer has it.
+    async fn renew_outbox(&self, holder: &str, ticket: &TicketId, lease_until: Timestamp) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s claim on `ticket`'s messages (its delivery task is done).
+    async fn release_outbox(&self, holder: &str, ticket: &TicketId) -> Result<(), StoreError>;
 
     /// Marks a message delivered.
     async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError>;

@@ -111,6 +111,10 @@ impl RunQueue for PgStore {
     async fn end_all_leases(&self) -> Result<u64, StoreError> {
         queue::end_all_leases(&self.pool).await
     }
+
+    async fn lead(&self, role: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError> {
+        queue::lead(&self.pool, role, holder, now, until).await
+    }
 }
 
 #[async_trait]
@@ -132,6 +136,24 @@ impl LogStore for PgStore {
 impl OutboxStore for PgStore {
     async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         outbox::due(&self.pool, now, limit).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        outbox::claim(&self.pool, holder, now, lease_until, limit).await
+    }
+
+    async fn renew_outbox(&self, holder: &str, ticket: &TicketId, lease_until: Timestamp) -> Result<bool, StoreError> {
+        outbox::renew(&self.pool, holder, ticket, lease_until).await
+    }
+
+    async fn release_outbox(&self, holder: &str, ticket: &TicketId) -> Result<(), StoreError> {
+        outbox::release(&self.pool, holder, ticket).await
     }
 
     async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError> {

@@ -1,7 +1,10 @@
-//! The outbox on PostgreSQL: rows inserted with the change that caused them, read when due (one
-//! message at a time per notifier and ticket), and marked delivered or failed.
+//! The outbox on PostgreSQL: rows inserted with the change that caused them, claimed a ticket at
+//! a time by one replica with a lease (`outbox_claims`, one row per ticket, so two replicas
+//! racing for a ticket meet on its primary key and exactly one wins), delivered one message at a
+//! time per notifier and ticket, and marked delivered or failed.
 
 use docket_app::{NewOutboxMessage, OutboxMessage, StoreError};
+use docket_core::TicketId;
 use jiff::Timestamp;
 use sqlx::{PgConnection, PgPool};
 
@@ -34,7 +37,7 @@ pub(super) async fn insert(
 /// Pending messages due at `now`, oldest first, each the oldest pending one of its thread.
 pub(super) async fn due(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
     let found = sqlx::query(
-        "SELECT id, notifier, ticket, key, payload::text AS payload, attempts, created_at FROM outbox o \
+        "SELECT id, notifier, ticket, key, payload::text AS payload, attempts, created_at, claims FROM outbox o \
          WHERE delivered_at IS NULL AND NOT gave_up AND next_attempt_ns <= $1 \
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
                            AND p.id < o.id AND p.delivered_at IS NULL AND NOT p.gave_up) \
@@ -46,6 +49,97 @@ pub(super) async fn due(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec
     .await
     .map_err(db_error)?;
     found.iter().map(rows::outbox_message).collect()
+}
+
+/// Claims up to `limit` tickets with due messages for `holder` and returns those messages.
+///
+/// The claim is the ticket's row in `outbox_claims`: replicas racing for one ticket meet on its
+/// primary key and the conditional upsert lets exactly one of them write. Row locks on the
+/// messages themselves (`SKIP LOCKED`) would not do, since two claimers could lock different
+/// messages of one ticket; instead candidates are read without locks and claimed in ticket
+/// order, so two claimers never wait on each other in opposite orders (no deadlock), and one
+/// that loses a race simply gets fewer tickets.
+pub(super) async fn claim(
+    pool: &PgPool,
+    holder: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let mut tx = pool.begin().await.map_err(db_error)?;
+    let candidates: Vec<String> = sqlx::query_scalar(
+        "SELECT o.ticket FROM outbox o \
+         WHERE o.delivered_at IS NULL AND NOT o.gave_up AND o.next_attempt_ns <= $1 \
+           AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > $1) \
+         GROUP BY o.ticket ORDER BY MIN(o.id) LIMIT $2",
+    )
+    .bind(nanos(now))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    if candidates.is_empty() {
+        tx.rollback().await.map_err(db_error)?;
+        return Ok(Vec::new());
+    }
+    let won: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO outbox_claims (ticket, holder, token, until_ns) SELECT t, $2, '', $3 FROM unnest($1::text[]) AS t ORDER BY t \
+         ON CONFLICT (ticket) DO UPDATE SET holder = EXCLUDED.holder, token = '', until_ns = EXCLUDED.until_ns \
+         WHERE outbox_claims.until_ns <= $4 \
+         RETURNING ticket",
+    )
+    .bind(&candidates)
+    .bind(holder)
+    .bind(nanos(lease_until))
+    .bind(nanos(now))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    let found = sqlx::query(
+        "UPDATE outbox SET claims = claims + 1 WHERE id IN ( \
+             SELECT o.id FROM outbox o \
+             WHERE o.ticket = ANY($1) AND o.delivered_at IS NULL AND NOT o.gave_up AND o.next_attempt_ns <= $2 \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
+                               AND p.id < o.id AND p.delivered_at IS NULL AND NOT p.gave_up)) \
+         RETURNING id, notifier, ticket, key, payload::text AS payload, attempts, created_at, claims",
+    )
+    .bind(&won)
+    .bind(nanos(now))
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_error)?;
+    tx.commit().await.map_err(db_error)?;
+    let mut messages: Vec<OutboxMessage> = found.iter().map(rows::outbox_message).collect::<Result<_, _>>()?;
+    messages.sort_by_key(|m| m.id);
+    Ok(messages)
+}
+
+/// Extends `holder`'s claim on `ticket`; false if it is no longer the holder's.
+pub(super) async fn renew(
+    pool: &PgPool,
+    holder: &str,
+    ticket: &TicketId,
+    until: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE outbox_claims SET until_ns = $1 WHERE ticket = $2 AND holder = $3")
+        .bind(nanos(until))
+        .bind(ticket.to_string())
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends `holder`'s claim on `ticket`.
+pub(super) async fn release(pool: &PgPool, holder: &str, ticket: &TicketId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM outbox_claims WHERE ticket = $1 AND holder = $2")
+        .bind(ticket.to_string())
+        .bind(holder)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Marks a message delivered.

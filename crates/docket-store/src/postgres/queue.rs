@@ -88,11 +88,38 @@ pub(super) async fn heartbeat(
     Ok(done.rows_affected() > 0)
 }
 
-/// Releases every claimed entry; the next claim of each reports it recovered.
+/// Releases every claimed entry (the next claim of each reports it recovered) and every
+/// notification claim.
 pub(super) async fn end_all_leases(pool: &PgPool) -> Result<u64, StoreError> {
     let done = sqlx::query("UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL")
         .execute(pool)
         .await
         .map_err(db_error)?;
+    sqlx::query("DELETE FROM outbox_claims").execute(pool).await.map_err(db_error)?;
     Ok(done.rows_affected())
+}
+
+/// Takes or keeps `role` for `holder`: the row is written only when it is free, lapsed, or
+/// the holder's own, and concurrent callers meet on its primary key.
+pub(super) async fn lead(
+    pool: &PgPool,
+    role: &str,
+    holder: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> Result<bool, StoreError> {
+    let won: Option<String> = sqlx::query_scalar(
+        "INSERT INTO leases (role, holder, until_ns) VALUES ($1, $2, $3) \
+         ON CONFLICT (role) DO UPDATE SET holder = EXCLUDED.holder, until_ns = EXCLUDED.until_ns \
+         WHERE leases.holder = EXCLUDED.holder OR leases.until_ns <= $4 \
+         RETURNING holder",
+    )
+    .bind(role)
+    .bind(holder)
+    .bind(nanos(until))
+    .bind(nanos(now))
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(won.is_some())
 }

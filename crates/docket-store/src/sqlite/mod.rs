@@ -194,6 +194,10 @@ impl RunQueue for SqliteStore {
     async fn end_all_leases(&self) -> Result<u64, StoreError> {
         self.writer.submit(queue::EndAllLeases).await
     }
+
+    async fn lead(&self, role: &str, holder: &str, now: Timestamp, until: Timestamp) -> Result<bool, StoreError> {
+        self.writer.submit(queue::Lead { role: role.to_owned(), holder: holder.to_owned(), now, until }).await
+    }
 }
 
 #[async_trait]
@@ -218,6 +222,29 @@ impl LogStore for SqliteStore {
 impl OutboxStore for SqliteStore {
     async fn due_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
         outbox::due(&self.reader, now, limit).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let claim = outbox::Claim::new(holder, now, lease_until, limit);
+        let token = claim.token().to_owned();
+        if self.writer.submit(claim).await? == 0 {
+            return Ok(Vec::new());
+        }
+        outbox::claimed(&self.reader, &token, now).await
+    }
+
+    async fn renew_outbox(&self, holder: &str, ticket: &TicketId, lease_until: Timestamp) -> Result<bool, StoreError> {
+        self.writer.submit(outbox::Renew::new(holder, ticket, lease_until)).await
+    }
+
+    async fn release_outbox(&self, holder: &str, ticket: &TicketId) -> Result<(), StoreError> {
+        self.writer.submit(outbox::Release::new(holder, ticket)).await
     }
 
     async fn outbox_delivered(&self, id: u64, at: Timestamp) -> Result<(), StoreError> {

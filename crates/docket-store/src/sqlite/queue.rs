@@ -98,12 +98,13 @@ impl Write for Heartbeat {
     }
 }
 
-/// Releases every claimed entry; the next claim of each reports it recovered.
+/// Releases every claimed entry (the next claim of each reports it recovered) and every
+/// notification claim.
 #[derive(Debug)]
 pub(super) struct EndAllLeases;
 
 static END_ALL_LEASES: Sql = Sql::new(
-    "UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL; SELECT changes() AS n; ",
+    "DELETE FROM outbox_claims; UPDATE run_queue SET holder = NULL, lease_until_ns = NULL WHERE holder IS NOT NULL; SELECT changes() AS n; ",
     1,
 );
 
@@ -123,8 +124,44 @@ impl Write for EndAllLeases {
     }
 }
 
+/// Takes or keeps a role for a holder (see `RunQueue::lead`); one row: whether it has it.
+#[derive(Debug)]
+pub(super) struct Lead {
+    pub(super) role: String,
+    pub(super) holder: String,
+    pub(super) now: Timestamp,
+    pub(super) until: Timestamp,
+}
+
+/// Parameters: role, holder, until, now.
+static LEAD: Sql = Sql::new(
+    "INSERT INTO leases (role, holder, until_ns) VALUES (?, ?, ?) \
+     ON CONFLICT (role) DO UPDATE SET holder = excluded.holder, until_ns = excluded.until_ns \
+     WHERE leases.holder = excluded.holder OR leases.until_ns <= ?; SELECT changes() AS n; ",
+    1,
+);
+
+impl Write for Lead {
+    type Output = bool;
+
+    fn sql(&self) -> &'static Sql {
+        &LEAD
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, &self.role)?;
+        bind(args, &self.holder)?;
+        bind(args, nanos(self.until))?;
+        bind(args, nanos(self.now))
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+        Ok(changed(&rows)? > 0)
+    }
+}
+
 /// The row count of `SELECT changes() AS n`.
-fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
+pub(super) fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
     let n: i64 = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?.unwrap_or(0);
     rows::to_unsigned(n, "changed rows")
 }

@@ -89,3 +89,98 @@ pub(crate) async fn failures_retry_later_or_give_up(h: &Harness) {
     let oldest = store.stats().await.unwrap().oldest_undelivered;
     assert_eq!(oldest, Some(at(1)));
 }
+
+/// The tickets and keys of claimed messages, in the order given.
+fn claimed_keys(messages: &[docket_app::OutboxMessage]) -> Vec<(TicketId, String)> {
+    messages.iter().map(|m| (m.message.ticket.clone(), m.message.key.clone())).collect()
+}
+
+pub(crate) async fn a_ticket_is_claimed_by_one_holder_until_released_or_lapsed(h: &Harness) {
+    let store = h.store();
+    let mut one = Tk::open(store, 1, "deploy-service", "alice").await;
+    let mut two = Tk::open(store, 2, "deploy-service", "alice").await;
+    let mut three = Tk::open(store, 3, "deploy-service", "alice").await;
+    let (t1, t2, t3) = (one.id().clone(), two.id().clone(), three.id().clone());
+    assert!(store.claim_outbox("a", at(2), at(10), 100).await.unwrap().is_empty());
+    notify(store, &mut one, vec![note("slack", &t1, "request"), note("teams", &t1, "request")], 1).await;
+    notify(store, &mut one, vec![note("slack", &t1, "approved")], 1).await;
+    notify(store, &mut two, vec![note("slack", &t2, "request")], 1).await;
+    notify(store, &mut three, vec![note("slack", &t3, "request")], 1).await;
+
+    // `limit` counts tickets; each ticket's due messages come whole, oldest first.
+    let first = store.claim_outbox("a", at(2), at(10), 2).await.unwrap();
+    let request = || "request".to_owned();
+    assert_eq!(claimed_keys(&first), [(t1.clone(), request()), (t1.clone(), request()), (t2.clone(), request())]);
+    assert!(first.iter().all(|m| m.claims == 1 && !m.may_have_been_delivered()));
+    // Nobody else gets them, nor does the holder get them twice; the free ticket is still free.
+    let other = store.claim_outbox("b", at(2), at(10), 100).await.unwrap();
+    assert_eq!(claimed_keys(&other), [(t3.clone(), request())]);
+    assert!(store.claim_outbox("a", at(3), at(10), 100).await.unwrap().is_empty());
+    assert!(store.claim_outbox("c", at(3), at(10), 100).await.unwrap().is_empty());
+    // Only the holder renews.
+    assert!(store.renew_outbox("a", &t1, at(20)).await.unwrap());
+    assert!(!store.renew_outbox("b", &t1, at(20)).await.unwrap());
+    assert!(!store.renew_outbox("a", &id(99), at(20)).await.unwrap());
+
+    // Released after one delivery: the next message of the thread is claimable at once.
+    store.outbox_delivered(first[0].id, at(4)).await.unwrap();
+    store.release_outbox("b", &t1).await.unwrap();
+    assert!(store.claim_outbox("c", at(4), at(30), 100).await.unwrap().is_empty(), "only the holder releases");
+    store.release_outbox("a", &t1).await.unwrap();
+    let next = store.claim_outbox("c", at(4), at(30), 100).await.unwrap();
+    assert_eq!(claimed_keys(&next), [(t1.clone(), request()), (t1.clone(), "approved".to_owned())]);
+    // Teams' request was claimed before and not delivered: its first claimant may have posted it.
+    assert_eq!(
+        next.iter().map(|m| (m.claims, m.may_have_been_delivered())).collect::<Vec<_>>(),
+        [(2, true), (1, false)]
+    );
+
+    // t2's and t3's claims lapse at 10 (renewed until 20 was t1's): anyone may take them, and
+    // it counts.
+    assert!(store.claim_outbox("c", at(9), at(30), 100).await.unwrap().is_empty());
+    let taken = store.claim_outbox("c", at(10), at(30), 100).await.unwrap();
+    assert_eq!(claimed_keys(&taken), [(t2.clone(), request()), (t3.clone(), request())]);
+    assert!(taken.iter().all(docket_app::OutboxMessage::may_have_been_delivered));
+    assert!(!store.renew_outbox("a", &t2, at(40)).await.unwrap());
+
+    // Ending every lease (a single server starting) frees every claim.
+    store.end_all_leases().await.unwrap();
+    let all = store.claim_outbox("d", at(11), at(30), 100).await.unwrap();
+    assert_eq!(all.len(), 4);
+}
+
+pub(crate) async fn concurrent_claimers_never_share_a_ticket(h: &Harness) {
+    let mut expected = Vec::new();
+    for n in 1..=12u64 {
+        let mut tk = Tk::open(h.store(), n, "deploy-service", "alice").await;
+        let ticket = tk.id().clone();
+        notify(h.store(), &mut tk, vec![note("slack", &ticket, "request"), note("teams", &ticket, "request")], 1).await;
+        expected.push(ticket);
+    }
+    let mut tasks = Vec::new();
+    for holder in 0..6 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = store.claim_outbox(&format!("r{holder}"), at(2), at(60), 2).await.unwrap();
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed);
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut claimed = Vec::new();
+    for t in tasks {
+        claimed.extend(t.await.unwrap());
+    }
+    assert_eq!(claimed.len(), 24, "each message once: {:?}", claimed_keys(&claimed));
+    assert!(claimed.iter().all(|m| m.claims == 1));
+    let mut tickets: Vec<TicketId> = claimed.iter().map(|m| m.message.ticket.clone()).collect();
+    tickets.sort();
+    tickets.dedup();
+    expected.sort();
+    assert_eq!(tickets, expected);
+}

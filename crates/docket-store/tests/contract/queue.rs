@@ -124,3 +124,31 @@ pub(crate) async fn concurrent_claimers_never_share_a_run(h: &Harness) {
     assert_eq!(claimed.len(), 12, "{claimed:?}");
     assert_eq!(distinct, expected);
 }
+
+pub(crate) async fn one_leader_at_a_time(h: &Harness) {
+    let store = h.store();
+    assert!(store.lead("scheduler", "a", at(1), at(5)).await.unwrap());
+    assert!(!store.lead("scheduler", "b", at(2), at(6)).await.unwrap());
+    // Another role is another lease.
+    assert!(store.lead("reminders", "b", at(2), at(6)).await.unwrap());
+    // The leader renews its own term; the term ends at 8, and at 8 another may take it.
+    assert!(store.lead("scheduler", "a", at(3), at(8)).await.unwrap());
+    assert!(!store.lead("scheduler", "b", at(7), at(12)).await.unwrap());
+    assert!(store.lead("scheduler", "b", at(8), at(12)).await.unwrap());
+    // The old leader cannot renew a term that is no longer its own.
+    assert!(!store.lead("scheduler", "a", at(9), at(14)).await.unwrap());
+
+    // Of many candidates for a free role at once, exactly one wins.
+    let mut tasks = Vec::new();
+    for candidate in 0..8 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.lead("retention", &format!("r{candidate}"), at(20), at(30)).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        winners += usize::from(t.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
