@@ -69,6 +69,7 @@ fn message(ticket: &Ticket, from: &str) -> OutboxMessage {
             payload: serde_json::json!({ "version": 1 }),
         },
         attempts: 0,
+        claims: 1,
         created_at: jiff::Timestamp::now(),
     }
 }
