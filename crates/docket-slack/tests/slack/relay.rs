@@ -43,6 +43,7 @@ fn message(ticket: &Ticket, version: u64) -> OutboxMessage {
             payload: serde_json::json!({ "version": version, "events": 1 }),
         },
         attempts: 0,
+        claims: 1,
         created_at: jiff::Timestamp::now(),
     }
 }
