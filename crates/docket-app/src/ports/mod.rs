@@ -3,5 +3,6 @@
 
 pub mod clock;
 pub mod notifier;
+pub mod processes;
 pub mod runner;
 pub mod store;

@@ -7,6 +7,8 @@
 use async_trait::async_trait;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
+
+pub use crate::ports::processes::ProcessStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -231,12 +233,20 @@ pub struct StoreStats {
 /// [`StoreError::Corrupt`] — stored data could not be read back, a bug or a hand-edited
 /// database; [`StoreError::Conflict`] — only from [`TicketStore::commit`], see there.
 pub trait Store:
-    TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+    TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore + ProcessStore
 {
 }
 
 impl<T> Store for T where
-    T: TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+    T: TicketStore
+        + RunQueue
+        + LogStore
+        + OutboxStore
+        + AuditStore
+        + TokenStore
+        + StateStore
+        + HealthStore
+        + ProcessStore
 {
 }
 
@@ -407,4 +417,5 @@ pub mod prelude {
         AuditStore as _, HealthStore as _, LogStore as _, OutboxStore as _, RunQueue as _, StateStore as _,
         TicketStore as _, TokenStore as _,
     };
+    pub use crate::ports::processes::ProcessStore as _;
 }

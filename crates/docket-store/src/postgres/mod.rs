@@ -6,6 +6,7 @@ mod admin;
 mod audit;
 mod logs;
 mod outbox;
+mod processes;
 mod queue;
 mod state;
 mod tickets;
@@ -17,6 +18,7 @@ use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
 };
+use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
@@ -225,5 +227,20 @@ impl HealthStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ProcessStore for PgStore {
+    async fn record_process(&self, process: &StepProcess) -> Result<(), StoreError> {
+        processes::record(&self.pool, process).await
+    }
+
+    async fn forget_process(&self, host: &str, group: &StepGroup) -> Result<(), StoreError> {
+        processes::forget(&self.pool, host, group).await
+    }
+
+    async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
+        processes::on_host(&self.pool, host).await
     }
 }
