@@ -144,7 +144,9 @@ impl TestAppBuilder {
         };
         let db = root.join("docket.db");
         let store = Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
-        let mut runners = docket_steps::default_runners().expect("the runners start");
+        // Programs start directly (a test process has no supervisor mode); their groups are
+        // still recorded, so the engine's start-up clean-up runs for real.
+        let mut runners = docket_steps::default_runners(docket_steps::Launch::Direct).expect("the runners start");
         runners.extend(self.runners.iter().map(|make| make(&loaded.config)));
         let app = App::new(AppParts {
             rules,
@@ -153,6 +155,7 @@ impl TestAppBuilder {
             runners,
             notifiers: self.notifiers,
             clock: self.clock,
+            processes: Some(Arc::new(docket_steps::LocalProcesses::new().expect("this process in /proc"))),
         });
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
         TestApp { app, engine, dir: root, _temp: temp }

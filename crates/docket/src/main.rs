@@ -17,7 +17,16 @@ use clap::Parser;
 
 use cli::Command;
 
+/// The hidden first argument that makes this process a step's supervisor (see
+/// `docket_plugins::supervisor_main`): checked before anything else runs, so the supervisor
+/// reads no configuration, no environment and no other argument.
+const SUPERVISE: &str = "__supervise";
+
 fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|first| first == SUPERVISE) {
+        return docket_plugins::supervisor_main(args.collect());
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
