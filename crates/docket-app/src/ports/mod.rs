@@ -5,3 +5,4 @@ pub mod clock;
 pub mod notifier;
 pub mod runner;
 pub mod store;
+pub mod wakeup;

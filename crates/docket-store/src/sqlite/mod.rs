@@ -29,6 +29,7 @@ use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
+    Wakeups,
 };
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
@@ -139,6 +140,9 @@ impl SqliteStore {
         self.reader.close().await;
     }
 }
+
+/// One process owns a SQLite database: there is nobody else to hear.
+impl Wakeups for SqliteStore {}
 
 #[async_trait]
 impl TicketStore for SqliteStore {

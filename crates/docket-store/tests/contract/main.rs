@@ -21,6 +21,7 @@ mod outbox;
 mod queue;
 mod state;
 mod tickets;
+mod wakeups;
 
 /// Makes `sqlite::NAME` and `postgres::NAME` for each `module::NAME` case.
 macro_rules! contract {
