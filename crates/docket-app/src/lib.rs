@@ -26,6 +26,7 @@ pub use ports::store::{
     OutboxMessage, OutboxStore, QueueOp, RunQueue, StateStore, Store, StoreError, StoreStats, StoredTicket,
     TicketFilter, TicketPage, TicketStore, TokenStore,
 };
+pub use ports::wakeup::{Wakeup, WakeupSink, Wakeups};
 
 mod app;
 mod engine;

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 pub use docket_app::{Store, StoreError};
 pub use migrate::SCHEMA_VERSION;
+pub use postgres::notify::{CHANNEL as NOTIFY_CHANNEL, LISTENER_NAME};
 pub use postgres::{DEFAULT_MAX_CONNECTIONS, PgStore};
 pub use sqlite::SqliteStore;
 

@@ -122,7 +122,7 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (store, exclusive) = open_store(&loaded.config).await?;
     let public_url = loaded.config.server.public_url.clone();
-    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() };
+    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() }.sharing(!exclusive);
     let rules = RuleBook {
         catalog: loaded.catalog,
         policies: loaded.policies,

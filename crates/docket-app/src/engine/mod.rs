@@ -1,13 +1,15 @@
 //! The engine: what runs in the background of a server. On start it ends the step processes a
 //! dead server on this host left running, resumes what a stop cut short (planning, runs under
-//! lapsed leases), then runs workers, the expiry scheduler and the outbox dispatcher until
-//! stopped.
+//! lapsed leases), then runs workers, the expiry scheduler (on one replica at a time), the
+//! outbox dispatcher and, when replicas share the store, the listener for what the others
+//! commit, until stopped.
 
 mod outbox;
 mod planner;
 mod processes;
 mod scheduler;
 mod steplog;
+mod wakeups;
 mod worker;
 
 use std::time::Duration;
@@ -55,6 +57,9 @@ impl App {
         }
         tasks.spawn(scheduler::scheduler_loop(self.clone(), shutdown.clone()));
         tasks.spawn(outbox::dispatcher_loop(self.clone(), shutdown.clone()));
+        if !self.inner.settings.exclusive {
+            tasks.spawn(wakeups::listen_loop(self.clone(), shutdown.clone()));
+        }
         Ok(Engine { shutdown, tasks })
     }
 

@@ -6,3 +6,4 @@ pub mod notifier;
 pub mod processes;
 pub mod runner;
 pub mod store;
+pub mod wakeup;

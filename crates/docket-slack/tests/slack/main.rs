@@ -13,3 +13,4 @@ mod relay;
 mod security;
 mod socket_mode;
 mod support;
+mod takeover;

@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 mod logs;
+pub(crate) mod notify;
 mod outbox;
 mod processes;
 mod queue;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
+    WakeupSink, Wakeups,
 };
 use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -37,6 +39,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// This store's name in the notifications it sends, so its own are not heard back.
+    instance: String,
 }
 
 impl PgStore {
@@ -55,12 +59,25 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::rows::redact_url(url))))?;
         crate::migrate::postgres(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, instance: instance_name() })
     }
 
     /// Closes every connection, waiting for work in progress.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A name for this store that no other process shares: the process id and the time it was
+/// opened, to the nanosecond.
+fn instance_name() -> String {
+    format!("{}-{}", std::process::id(), Timestamp::now().as_nanosecond())
+}
+
+#[async_trait]
+impl Wakeups for PgStore {
+    async fn listen(&self, sink: WakeupSink, shutdown: tokio_util::sync::CancellationToken) {
+        notify::listen(&self.pool, &self.instance, sink, shutdown).await;
     }
 }
 
@@ -71,7 +88,7 @@ impl TicketStore for PgStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        tickets::commit(&self.pool, change).await
+        tickets::commit(&self.pool, &self.instance, change).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -122,7 +139,7 @@ impl RunQueue for PgStore {
 #[async_trait]
 impl LogStore for PgStore {
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        logs::append(&self.pool, lines).await
+        logs::append(&self.pool, &self.instance, lines).await
     }
 
     async fn logs(&self, ticket: &TicketId, after: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {

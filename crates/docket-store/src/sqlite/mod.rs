@@ -30,6 +30,7 @@ use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
+    Wakeups,
 };
 use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -142,6 +143,9 @@ impl SqliteStore {
         self.reader.close().await;
     }
 }
+
+/// One process owns a SQLite database: there is nobody else to hear.
+impl Wakeups for SqliteStore {}
 
 #[async_trait]
 impl TicketStore for SqliteStore {

@@ -22,6 +22,7 @@ mod processes;
 mod queue;
 mod state;
 mod tickets;
+mod wakeups;
 
 /// Makes `sqlite::NAME` and `postgres::NAME` for each `module::NAME` case.
 macro_rules! contract {

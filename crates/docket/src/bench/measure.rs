@@ -200,7 +200,7 @@ async fn wait_for(
     loop {
         match tokio::time::timeout_at(deadline, live.recv()).await {
             Err(_) => anyhow::bail!("{id} did not get there within 30 s"),
-            Ok(Ok(event)) if event.ticket() == id && done(&event) => return Ok(()),
+            Ok(Ok(event)) if event.ticket() == Some(id) && done(&event) => return Ok(()),
             Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
             Ok(Err(RecvError::Closed)) => anyhow::bail!("the app stopped"),
         }
