@@ -33,8 +33,7 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[
+pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_init"),
     migration!(2, "0002_surface_state"),
     migration!(3, "0003_replicas"),

@@ -79,7 +79,7 @@ impl App {
             };
             let outcome = runner.run(job, &log, CancellationToken::new()).await;
             if let Some(ledger) = &ledger {
-                ledger.forget().await;
+                ledger.forget();
             }
             let facts = log.take_facts();
             let output = log.into_text();

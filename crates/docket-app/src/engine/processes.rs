@@ -38,14 +38,18 @@ impl<'a> Ledger<'a> {
         Some(Self { app, ticket, step, mode, recorded: Mutex::new(None) })
     }
 
-    /// Drops the record, once the runner has returned (and so ended the group).
-    pub(crate) async fn forget(&self) {
+    /// Drops the record, once the runner has returned (and so ended the group), in the
+    /// background: the step's end is not held up by it, and a record left behind (a stop or a
+    /// failed write in between) is found gone and dropped by the next start.
+    pub(crate) fn forget(&self) {
         let recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         let (Some(group), Some(processes)) = (recorded, &self.app.inner.processes) else { return };
-        if let Err(error) = self.app.store().forget_process(&processes.server().host, &group).await {
-            // Harmless: the next start finds the group gone and drops the record then.
-            tracing::warn!(%error, ticket = %self.ticket, pgid = group.pgid, "could not drop a step process record");
-        }
+        let (app, host, ticket) = (self.app.clone(), processes.server().host.clone(), self.ticket.clone());
+        tokio::spawn(async move {
+            if let Err(error) = app.store().forget_process(&host, &group).await {
+                tracing::warn!(%error, %ticket, pgid = group.pgid, "could not drop a step process record");
+            }
+        });
     }
 }
 

@@ -205,7 +205,7 @@ async fn run_step(
         Some(runner) => runner.run(job, log.log(), cancel.clone()).await,
     };
     if let Some(ledger) = &ledger {
-        ledger.forget().await;
+        ledger.forget();
     }
     // Runners build the message from what they were given (a URL, a program name), which may
     // hold a secret; only log lines pass through the redacting log on their own.

@@ -140,8 +140,7 @@ async fn supervised(supervisor: &std::path::Path, prepared: &Prepared, grace: Du
     };
     match first {
         Ok(Ok(Some(Report::Started { program, supervisor_started }))) => {
-            let identity =
-                StepGroup { pgid: pid, leader: ProcessId { pid, started: supervisor_started }, program };
+            let identity = StepGroup { pgid: pid, leader: ProcessId { pid, started: supervisor_started }, program };
             started(leader, identity)
         }
         Ok(Ok(Some(Report::Failed(errno)))) => {

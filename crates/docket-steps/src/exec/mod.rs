@@ -28,8 +28,8 @@ pub use self::host::LocalProcesses;
 pub use self::launch::Launch;
 use self::launch::launch;
 use self::prepare::prepare;
-pub use self::supervisor::supervise as supervisor_main;
 use self::supervise::{Ending, Watch, supervise};
+pub use self::supervisor::supervise as supervisor_main;
 use crate::outcome::{fail, show, wrong_kind};
 
 /// How long a process group has between `SIGTERM` and `SIGKILL` unless configured otherwise.
@@ -109,14 +109,20 @@ impl StepRunner for ExecRunner {
         }
         started.push(')');
         log.line(LogStream::System, &started);
-        if let Some(ledger) = job.processes
-            && let Err(error) = ledger.started(launched.identity).await
-        {
-            log.line(LogStream::System, &format!("could not record the step's process group: {error}"));
-        }
 
+        // The group is recorded while the step already runs (its supervisor ends it if this
+        // server dies first), and the record is written before this returns.
+        let identity = launched.identity;
+        let record = async {
+            if let Some(ledger) = job.processes
+                && let Err(error) = ledger.started(identity).await
+            {
+                log.line(LogStream::System, &format!("could not record the step's process group: {error}"));
+            }
+        };
         let watch = Watch { timeout: time_limit, grace: self.kill_grace, cancel: &cancel, log };
-        match supervise(launched, watch).await {
+        let (ending, ()) = tokio::join!(supervise(launched, watch), record);
+        match ending {
             Ending::Exited(status) => exited(status, log),
             Ending::TimedOut => fail(log, format!("timed out after {}; process group killed", show(time_limit))),
             Ending::Cancelled => fail(log, "cancelled; process group killed"),

@@ -102,9 +102,12 @@ mod tests {
     #[test]
     fn every_report_reads_back_as_itself() {
         let program = ProcessId { pid: 4242, started: u64::MAX };
-        for report in
-            [Report::Started { program, supervisor_started: 17 }, Report::Failed(2), Report::Exited(-1), Report::Exited(9)]
-        {
+        for report in [
+            Report::Started { program, supervisor_started: 17 },
+            Report::Failed(2),
+            Report::Exited(-1),
+            Report::Exited(9),
+        ] {
             let line = report.line();
             assert_eq!(Report::parse(line.trim_end_matches('\n')), Some(report), "{line}");
         }

@@ -10,7 +10,7 @@ use docket_core::ticket::StepOutcome;
 use docket_steps::WaitAction;
 use serde_json::json;
 
-use crate::support::{runner, Case, exec, failure, script, scripts_dir, tpl};
+use crate::support::{Case, exec, failure, runner, script, scripts_dir, tpl};
 
 #[tokio::test]
 async fn parameters_reach_the_program_verbatim_as_single_arguments() {

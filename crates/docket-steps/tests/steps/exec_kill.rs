@@ -8,7 +8,7 @@ use docket_core::Action;
 use docket_core::ticket::StepOutcome;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{runner, Case, Collect, assert_gone, exec, failure, read_pids, script};
+use crate::support::{Case, Collect, assert_gone, exec, failure, read_pids, runner, script};
 
 /// `script` run with a fresh pid file as its argument, and that file.
 fn with_pid_file(name: &str, timeout: Option<docket_core::Duration>) -> (Case, tempfile::TempDir, std::path::PathBuf) {

@@ -24,6 +24,7 @@ mod wait;
 
 #[test]
 fn the_default_runners_cover_exec_wait_and_http() {
-    let kinds: Vec<&str> = docket_steps::default_runners(docket_steps::Launch::Direct).unwrap().iter().map(|r| r.kind()).collect();
+    let kinds: Vec<&str> =
+        docket_steps::default_runners(docket_steps::Launch::Direct).unwrap().iter().map(|r| r.kind()).collect();
     assert_eq!(kinds, ["exec", "wait", "http"]);
 }

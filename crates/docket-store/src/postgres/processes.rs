@@ -45,21 +45,23 @@ pub(super) async fn record(pool: &PgPool, process: &StepProcess) -> Result<(), S
 /// Forgets a group's record, if it is that group.
 pub(super) async fn forget(pool: &PgPool, host: &str, group: &StepGroup) -> Result<(), StoreError> {
     let [pgid, leader_pid, leader_started] = key(group)?;
-    sqlx::query(
-        "DELETE FROM step_processes WHERE host = $1 AND pgid = $2 AND leader_pid = $3 AND leader_started = $4",
-    )
-    .bind(host)
-    .bind(pgid)
-    .bind(leader_pid)
-    .bind(leader_started)
-    .execute(pool)
-    .await
-    .map_err(db_error)?;
+    sqlx::query("DELETE FROM step_processes WHERE host = $1 AND pgid = $2 AND leader_pid = $3 AND leader_started = $4")
+        .bind(host)
+        .bind(pgid)
+        .bind(leader_pid)
+        .bind(leader_started)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
 /// Every group recorded on `host`, oldest first.
 pub(super) async fn on_host(pool: &PgPool, host: &str) -> Result<Vec<StepProcess>, StoreError> {
-    let rows = sqlx::query("SELECT * FROM step_processes WHERE host = $1 ORDER BY recorded_ns, pgid").bind(host).fetch_all(pool).await.map_err(db_error)?;
+    let rows = sqlx::query("SELECT * FROM step_processes WHERE host = $1 ORDER BY recorded_ns, pgid")
+        .bind(host)
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
     rows.iter().map(step_process).collect()
 }

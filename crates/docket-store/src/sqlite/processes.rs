@@ -61,10 +61,8 @@ impl Forget {
     }
 }
 
-static FORGET: Sql = Sql::new(
-    "DELETE FROM step_processes WHERE host = ? AND pgid = ? AND leader_pid = ? AND leader_started = ?; ",
-    0,
-);
+static FORGET: Sql =
+    Sql::new("DELETE FROM step_processes WHERE host = ? AND pgid = ? AND leader_pid = ? AND leader_started = ?; ", 0);
 
 impl Write for Forget {
     type Output = ();
@@ -88,6 +86,10 @@ impl Write for Forget {
 
 /// Every group recorded on `host`, oldest first.
 pub(super) async fn on_host(reader: &SqlitePool, host: &str) -> Result<Vec<StepProcess>, StoreError> {
-    let rows = sqlx::query("SELECT * FROM step_processes WHERE host = ? ORDER BY recorded_ns, pgid").bind(host).fetch_all(reader).await.map_err(db_error)?;
+    let rows = sqlx::query("SELECT * FROM step_processes WHERE host = ? ORDER BY recorded_ns, pgid")
+        .bind(host)
+        .fetch_all(reader)
+        .await
+        .map_err(db_error)?;
     rows.iter().map(step_process).collect()
 }

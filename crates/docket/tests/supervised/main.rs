@@ -17,9 +17,9 @@
 mod exec;
 #[path = "../../../docket-steps/tests/steps/exec_kill.rs"]
 mod exec_kill;
+mod supervisor;
 #[path = "../../../docket-steps/tests/steps/support.rs"]
 mod support;
-mod supervisor;
 
 /// `docket-steps`' test folder, where the scenarios find their scripts.
 const STEPS_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docket-steps/tests/steps");
