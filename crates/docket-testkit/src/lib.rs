@@ -13,6 +13,7 @@ mod notifier;
 pub mod rsa;
 pub mod slack;
 pub mod teams;
+pub mod terraform;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
