@@ -8,7 +8,7 @@
 //!
 //! Run: the planned hash names the file; it is read back and hashed again, and only then
 //! `apply -input=false FILE` applies exactly it. Terraform's own reason fails the step: "Saved
-//! plan is stale" when the state moved since the plan, and the ticket is amended to plan again.
+//! plan is stale" when the state moved since the plan, and retrying the ticket plans it again.
 
 mod process;
 mod saved;
@@ -164,7 +164,7 @@ impl TerraformRunner {
         let log = ready.watch.log;
         let Some(sha256) = job.planned.and_then(|p| p.facts.saved_file.as_deref()).filter(|s| saved::is_sha256(s))
         else {
-            return fail(log, "this step has no saved plan, so nothing was applied; amend the ticket to plan it");
+            return fail(log, "this step has no saved plan, so nothing was applied; retry the ticket to plan it");
         };
         let file = saved::kept_file(&self.settings.plans, &ready.ticket, sha256);
         match saved::hash_of(&file).await {
@@ -172,14 +172,14 @@ impl TerraformRunner {
             Ok(_) => {
                 return fail(
                     log,
-                    "the saved plan file changed since it was approved, so nothing was applied; amend the ticket to plan again",
+                    "the saved plan file changed since it was approved, so nothing was applied; retry the ticket to plan again",
                 );
             }
             Err(e) => {
                 return fail(
                     log,
                     format!(
-                        "the saved plan file {} cannot be read ({e}), so nothing was applied; amend the ticket to plan again",
+                        "the saved plan file {} cannot be read ({e}), so nothing was applied; retry the ticket to plan again",
                         file.display()
                     ),
                 );
@@ -214,7 +214,7 @@ fn ended_badly(log: &dyn StepLog, command: &str, ended: Ended, output: &Output) 
                 (None, None) => format!("terraform {command} was killed ({status})"),
             };
             if reason.as_deref() == Some(STALE) {
-                message.push_str(" — the state changed since this plan was made; amend the ticket to plan again");
+                message.push_str(" — the state changed since this plan was made; retry the ticket to plan again");
             }
             log.line(LogStream::System, &message);
             StepOutcome::Failed { exit_code: code, message }
