@@ -116,11 +116,7 @@ fn shown(value: Option<&Value>, sensitive: Option<&Value>, unknown: Option<&Valu
 /// Replaces every part of `value` that `mask` marks `true` with [`SENSITIVE`].
 fn hide(value: &mut Value, mask: &Value) {
     match (mask, value) {
-        (Value::Bool(true), value) => {
-            if !value.is_null() {
-                *value = Value::String(SENSITIVE.to_owned());
-            }
-        }
+        (Value::Bool(true), value) if !value.is_null() => *value = Value::String(SENSITIVE.to_owned()),
         (Value::Object(marks), Value::Object(fields)) => {
             for (key, mark) in marks {
                 if let Some(field) = fields.get_mut(key) {

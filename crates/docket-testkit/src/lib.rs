@@ -8,6 +8,7 @@
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test support: a failed setup is a failed test")]
 
+pub mod changes;
 pub mod fixture;
 mod notifier;
 pub mod rsa;

@@ -13,6 +13,7 @@
 )]
 
 mod flows;
+mod real;
 mod support;
 
 use std::process::ExitCode;
@@ -31,6 +32,10 @@ const TESTS: &[(&str, fn())] = &[
     ("workspace_and_vars_reach_terraform", flows::workspace_and_vars_reach_terraform),
     ("a_changed_plan_file_is_not_applied", flows::a_changed_plan_file_is_not_applied),
     ("a_plan_of_500_changes", flows::a_plan_of_500_changes),
+    (
+        "the_real_terraform_plans_applies_and_refuses_a_stale_plan",
+        real::the_real_terraform_plans_applies_and_refuses_a_stale_plan,
+    ),
 ];
 
 fn main() -> ExitCode {

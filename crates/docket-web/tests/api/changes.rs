@@ -1,80 +1,15 @@
 //! Structured changes on the ticket's page and in the API: every change in full, before →
-//! after, destroys and replaces first and marked; the API lists them with the summary. A step
-//! kind of this test's own (`changes`) reports them when planned, as an infrastructure kind
-//! would.
+//! after, destroys and replaces first and marked; the API lists them with the summary. The
+//! test kit's `changes` step kind reports them when planned, as an infrastructure kind would.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
 use axum::http::StatusCode;
-use docket_app::{StepJob, StepLog, StepRunner};
-use docket_config::plugin::{Node, StepContext, StepKind};
-use docket_core::catalog::template::Template;
 use docket_core::plan::{Change, ChangeAction};
-use docket_core::ticket::StepOutcome;
-use docket_core::{Action, ActionSpec, ActionView, Params, PlanFacts};
-use docket_testkit::{TestApp, base_plugins};
+use docket_testkit::{TestApp, base_plugins, changes};
 use docket_web::WebOptions;
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
 
 use crate::browser::Browser;
 use crate::support::Api;
-
-#[derive(Debug)]
-struct Changes;
-
-impl ActionSpec for Changes {
-    fn kind(&self) -> &'static str {
-        "changes"
-    }
-    fn templates(&self) -> Vec<&Template> {
-        Vec::new()
-    }
-    fn describe(&self, _: &Params) -> ActionView {
-        ActionView { summary: "change the network".into(), details: Vec::new(), document: json!({}) }
-    }
-    fn plans_itself(&self) -> bool {
-        true
-    }
-}
-
-struct ChangesKind;
-
-impl StepKind for ChangesKind {
-    fn name(&self) -> &'static str {
-        "changes"
-    }
-    fn decode(&self, _: &Node, _: &mut StepContext<'_>) -> Option<Action> {
-        Some(Action::new(Changes))
-    }
-}
-
-struct ChangesRunner;
-
-#[async_trait]
-impl StepRunner for ChangesRunner {
-    fn kind(&self) -> &'static str {
-        "changes"
-    }
-    async fn run(&self, _: StepJob<'_>, log: &dyn StepLog, _: CancellationToken) -> StepOutcome {
-        let change = |target: &str, action, before, after| Change { target: target.into(), action, before, after };
-        log.facts(PlanFacts {
-            changes: vec![
-                change("aws_s3_bucket.logs", ChangeAction::Create, json!(null), json!({"name": "logs"})),
-                change("aws_db_instance.main", ChangeAction::Delete, json!({"size": "db.t3.large"}), json!(null)),
-                change(
-                    "aws_vpc.main",
-                    ChangeAction::NoOp,
-                    json!({"cidr": "10.0.0.0/16"}),
-                    json!({"cidr": "10.0.0.0/16"}),
-                ),
-            ],
-            ..PlanFacts::default()
-        });
-        StepOutcome::Succeeded
-    }
-}
 
 const WORKFLOW: &str = r#"id: network
 title: Change the network
@@ -86,9 +21,15 @@ steps:
 "#;
 
 async fn kit() -> TestApp {
+    let change = |target: &str, action, before, after| Change { target: target.into(), action, before, after };
+    let planned = vec![
+        change("aws_s3_bucket.logs", ChangeAction::Create, json!(null), json!({"name": "logs"})),
+        change("aws_db_instance.main", ChangeAction::Delete, json!({"size": "db.t3.large"}), json!(null)),
+        change("aws_vpc.main", ChangeAction::NoOp, json!({"cidr": "10.0.0.0/16"}), json!({"cidr": "10.0.0.0/16"})),
+    ];
     TestApp::builder()
-        .plugins(base_plugins().step_kind(Arc::new(ChangesKind)))
-        .runner(|_| Arc::new(ChangesRunner))
+        .plugins(base_plugins().with(changes::plugins()))
+        .runner(move |_| changes::runner(planned.clone()))
         .workflow("network.yaml", WORKFLOW)
         .start()
         .await
@@ -103,7 +44,7 @@ async fn the_ticket_page_shows_every_change_before_and_after() {
     let csrf = form.csrf();
     let sent = browser.post("/workflows/network/new", &[("csrf", csrf.as_str()), ("p.env", "prod")]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
-    let page = browser.visit(&sent.location()).await;
+    let page = browser.visit(sent.location()).await;
     let body = &page.body;
     assert!(body.contains("<strong>Changes:</strong> 1 to add, 1 to destroy (1 unchanged)"), "{body}");
     let destroy =
