@@ -18,6 +18,10 @@ use clap::Parser;
 use cli::Command;
 
 fn main() -> ExitCode {
+    // The demo links `bin/terraform` to this binary: its stand-in for Terraform.
+    if demo::terraform::called_as_stand_in() {
+        return demo::terraform::run();
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
