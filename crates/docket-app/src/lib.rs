@@ -39,6 +39,7 @@ pub use app::{
     TicketSummary, Tone, plan_lines, raw_params,
 };
 pub use app::{Blocked, Reached, SessionChange};
+pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use engine::Engine;
 pub use error::AppError;

@@ -43,6 +43,7 @@ pub enum PluginError {
 pub fn plugins() -> Plugins {
     docket_steps::kinds()
         .with(docket_sql::plugins())
+        .with(docket_terraform::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
         .section(Arc::new(docket_web::WebSection))
@@ -54,5 +55,6 @@ pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner
     let mut runners = docket_steps::default_runners(launch)
         .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
+    runners.push(Arc::new(docket_terraform::runner(config)));
     Ok(runners)
 }

@@ -8,11 +8,13 @@
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test support: a failed setup is a failed test")]
 
+pub mod changes;
 pub mod fixture;
 mod notifier;
 pub mod rsa;
 pub mod slack;
 pub mod teams;
+pub mod terraform;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

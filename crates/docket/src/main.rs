@@ -27,6 +27,10 @@ fn main() -> ExitCode {
     if args.nth(1).is_some_and(|first| first == SUPERVISE) {
         return docket_plugins::supervisor_main(args.collect());
     }
+    // The demo links `bin/terraform` to this binary: its stand-in for Terraform.
+    if demo::terraform::called_as_stand_in() {
+        return demo::terraform::run();
+    }
     let cli = cli::Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check::run(&args),

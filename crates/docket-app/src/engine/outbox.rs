@@ -33,7 +33,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) async fn dispatcher_loop(app: App, shutdown: CancellationToken) {
     // Tickets being delivered now, each by a task of its own; their messages are left alone by
     // later passes until the task ends.
-    let mut running: JoinSet<(TicketId, Result<(), AppError>)> = JoinSet::new();
+    let mut running: JoinSet<Delivered> = JoinSet::new();
     let mut busy: HashSet<TicketId> = HashSet::new();
     loop {
         if let Err(error) = start_due(&app, &mut running, &mut busy).await {
@@ -41,24 +41,25 @@ pub(crate) async fn dispatcher_loop(app: App, shutdown: CancellationToken) {
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            Some(done) = running.join_next(), if !running.is_empty() => finished(done, &mut busy),
+            Some(done) = running.join_next(), if !running.is_empty() => finished(&app, done, &mut busy).await,
             () = app.inner.outbox.notified() => {}
             () = tokio::time::sleep(app.inner.settings.poll) => {}
         }
     }
     // Deliveries under way finish (the engine's grace bounds the wait); none start.
     while let Some(done) = running.join_next().await {
-        finished(done, &mut busy);
+        finished(&app, done, &mut busy).await;
     }
 }
 
+/// How one ticket's delivery task ended: the ticket, the first store error, and whether this
+/// replica still holds the claim (it is released once the task is known to be over, so a
+/// later pass can never claim the ticket while its task is still running here).
+type Delivered = (TicketId, Result<(), AppError>, bool);
+
 /// Starts a delivery task for each ticket with due messages that has none running, up to
 /// [`CONCURRENT_TICKETS`] tasks.
-async fn start_due(
-    app: &App,
-    running: &mut JoinSet<(TicketId, Result<(), AppError>)>,
-    busy: &mut HashSet<TicketId>,
-) -> Result<(), AppError> {
+async fn start_due(app: &App, running: &mut JoinSet<Delivered>, busy: &mut HashSet<TicketId>) -> Result<(), AppError> {
     if running.len() >= CONCURRENT_TICKETS {
         return Ok(());
     }
@@ -71,27 +72,38 @@ async fn start_due(
         }
         let app = app.clone();
         running.spawn(async move {
-            let result = deliver_claimed(&app, &ticket, messages).await;
-            (ticket, result)
+            let (result, held) = deliver_claimed(&app, &ticket, messages).await;
+            (ticket, result, held)
         });
     }
     Ok(())
 }
 
-fn finished(done: Result<(TicketId, Result<(), AppError>), tokio::task::JoinError>, busy: &mut HashSet<TicketId>) {
+async fn finished(app: &App, done: Result<Delivered, tokio::task::JoinError>, busy: &mut HashSet<TicketId>) {
     match done {
-        Ok((ticket, result)) => {
+        Ok((ticket, result, held)) => {
+            if held {
+                release(app, &ticket).await;
+            }
             busy.remove(&ticket);
             if let Err(error) = result {
                 tracing::warn!(%error, %ticket, "could not record a notification's delivery");
             }
         }
         // A task that panicked cannot name its ticket; forget them all rather than keep one
-        // ticket's messages from ever being tried again.
+        // ticket's messages from ever being tried again (its claim lapses by itself).
         Err(error) => {
             tracing::error!(%error, "a notification delivery task failed");
             busy.clear();
         }
+    }
+}
+
+/// Ends this replica's claim on a ticket's notifications.
+async fn release(app: &App, ticket: &TicketId) {
+    if let Err(error) = app.store().release_outbox(&app.inner.holder, ticket).await {
+        // The claim lapses by itself; the ticket's next message waits until then.
+        tracing::warn!(%error, %ticket, "could not release a claim on notifications");
     }
 }
 
@@ -120,9 +132,10 @@ async fn claim(app: &App, tickets: u32) -> Result<Vec<OutboxMessage>, AppError> 
 }
 
 /// One claimed ticket's due messages, one after another, renewing the claim every heartbeat
-/// while they go out; then the claim is released. If the claim is lost (this replica was too
-/// slow to renew it and another took the ticket), no further message is started here.
-async fn deliver_claimed(app: &App, ticket: &TicketId, messages: Vec<OutboxMessage>) -> Result<(), AppError> {
+/// while they go out. If the claim is lost (this replica was too slow to renew it and another
+/// took the ticket), no further message is started here. Returns the first store error and
+/// whether the claim is still held (the caller releases it).
+async fn deliver_claimed(app: &App, ticket: &TicketId, messages: Vec<OutboxMessage>) -> (Result<(), AppError>, bool) {
     let lost = CancellationToken::new();
     let delivering = async {
         for message in messages {
@@ -151,13 +164,7 @@ async fn deliver_claimed(app: &App, ticket: &TicketId, messages: Vec<OutboxMessa
             }
         }
     };
-    if !lost.is_cancelled()
-        && let Err(error) = app.store().release_outbox(&app.inner.holder, ticket).await
-    {
-        // The claim lapses by itself; the ticket's next message waits until then.
-        tracing::warn!(%error, %ticket, "could not release a claim on notifications");
-    }
-    result
+    (result, !lost.is_cancelled())
 }
 
 /// Delivers every message that is due, and waits for them. Returns how many were attempted.
@@ -178,7 +185,13 @@ pub(crate) async fn dispatch_due(app: &App) -> Result<usize, AppError> {
             note(running.join_next().await, &mut failure);
         }
         let app = app.clone();
-        running.spawn(async move { deliver_claimed(&app, &ticket, messages).await });
+        running.spawn(async move {
+            let (result, held) = deliver_claimed(&app, &ticket, messages).await;
+            if held {
+                release(&app, &ticket).await;
+            }
+            result
+        });
     }
     while let Some(done) = running.join_next().await {
         note(Some(done), &mut failure);

@@ -7,10 +7,11 @@ use anyhow::Context as _;
 use docket_app::App;
 
 const DOCKET_YAML: &str = include_str!("../../demo/docket.yaml");
-const WORKFLOWS: [(&str, &str); 3] = [
+const WORKFLOWS: [(&str, &str); 4] = [
     ("deploy.yaml", include_str!("../../demo/workflows/deploy.yaml")),
     ("restart-pipeline.yaml", include_str!("../../demo/workflows/restart-pipeline.yaml")),
     ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
+    ("resize-workers.yaml", include_str!("../../demo/workflows/resize-workers.yaml")),
 ];
 /// The people who get tokens.
 const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dana"];
@@ -25,6 +26,13 @@ pub(super) fn write(data_dir: &Path, exe: &Path) -> anyhow::Result<PathBuf> {
         let text = text.replace("@DOCKET@", &yaml_escape(exe)).replace("@DATA@", &yaml_escape(data));
         std::fs::write(folder.join(name), text).with_context(|| format!("writing {name}"))?;
     }
+    // The Terraform stand-in: this binary under the name `terraform` (see `terraform.rs`).
+    let bin = data_dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let stand_in = bin.join("terraform");
+    let _ = std::fs::remove_file(&stand_in);
+    std::os::unix::fs::symlink(exe, &stand_in).context("linking the demo's Terraform stand-in")?;
+    std::fs::create_dir_all(data_dir.join("infrastructure"))?;
     let path = data_dir.join("docket.yaml");
     std::fs::write(&path, DOCKET_YAML)?;
     Ok(path)
