@@ -7,18 +7,20 @@ mod cli;
 mod client;
 mod compose;
 mod demo;
+mod help;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::Command;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let matches = help::command(cli::Cli::command()).get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),

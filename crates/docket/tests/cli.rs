@@ -212,3 +212,28 @@ fn audit_commands_need_only_the_storage_settings() {
         );
     }
 }
+
+/// Regression: `docket --help` opened with the crate's description for developers ("the
+/// composition root, the only crate that knows all others…") and listed commands in one heap.
+#[test]
+fn help_says_what_docket_is_and_groups_the_commands() {
+    let out = docket(&["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(help.starts_with("Docket runs pre-approved, parameterized workflows"), "{help}");
+    assert!(!help.contains("composition root") && !help.contains("crate"), "{help}");
+    let at = |heading: &str| help.find(heading).unwrap_or_else(|| panic!("no `{heading}` in:\n{help}"));
+    let (server, tickets, admin) = (at("\nServer:\n"), at("\nTickets (on a server"), at("\nAdmin (on the database"));
+    assert!(server < tickets && tickets < admin, "{help}");
+    let group = |from: usize, to: usize| &help[from..to];
+    for command in ["demo", "serve", "check"] {
+        assert!(group(server, tickets).contains(&format!("\n  {command} ")), "{command} under Server:\n{help}");
+    }
+    for command in ["request", "workflows", "show", "waiting", "approve", "amend", "comment", "retry", "logs"] {
+        assert!(group(tickets, admin).contains(&format!("\n  {command} ")), "{command} under Tickets:\n{help}");
+    }
+    for command in ["token", "audit"] {
+        assert!(help[admin..].contains(&format!("\n  {command} ")), "{command} under Admin:\n{help}");
+    }
+    assert!(!help.contains("demo-step"), "the demo's step programs are not for people");
+}
