@@ -237,3 +237,32 @@ fn help_says_what_docket_is_and_groups_the_commands() {
     }
     assert!(!help.contains("demo-step"), "the demo's step programs are not for people");
 }
+
+/// Regression: `docket audit export | head` ended with "docket: Broken pipe (os error 32)" and
+/// status 1. A reader that stops reading ends the command quietly, with status 0.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = folder("storage: { url: sqlite://./docket.db }\npeople: [{ id: alice }]\n");
+    for _ in 0..3 {
+        let out = docket_in(dir.path(), &["token", "create", "--config", "docket.yaml", "--person", "alice"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for args in [
+        &["audit", "export", "--config", "docket.yaml"][..],
+        &["audit", "verify", "--config", "docket.yaml"],
+        &["check", "--config", "docket.yaml"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before anything is written: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}

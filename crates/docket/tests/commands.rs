@@ -45,6 +45,19 @@ steps:
     exec: { argv: ["./flaky.sh"], cwd: "@DIR@" }
 "#;
 
+/// Two steps: the first prints three lines at once, the second takes two seconds.
+const TWO_STEPS: &str = r#"id: two-steps
+title: Two steps
+steps:
+  - name: first
+    exec: { argv: ["./first.sh"], cwd: "@DIR@" }
+  - name: second
+    exec: { argv: ["./second.sh"], cwd: "@DIR@" }
+"#;
+
+const FIRST_SH: &str = "#!/bin/sh\necho one-a\necho one-b\necho one-c\n";
+const SECOND_SH: &str = "#!/bin/sh\necho two-started\nsleep 2\necho two-done\n";
+
 const FLAKY_SH: &str = "#!/bin/sh\nif [ -e tried ]; then echo 'second time lucky'; exit 0; fi\n\
                         touch tried; echo 'first try fails' >&2; exit 3\n";
 
@@ -63,9 +76,13 @@ impl Site {
         std::fs::write(dir.join("docket.yaml"), CONFIG).unwrap();
         std::fs::write(dir.join("workflows/deploy.yaml"), DEPLOY).unwrap();
         std::fs::write(dir.join("workflows/flaky.yaml"), FLAKY.replace("@DIR@", dir.to_str().unwrap())).unwrap();
-        std::fs::write(dir.join("flaky.sh"), FLAKY_SH).unwrap();
+        std::fs::write(dir.join("workflows/two-steps.yaml"), TWO_STEPS.replace("@DIR@", dir.to_str().unwrap()))
+            .unwrap();
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(dir.join("flaky.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for (name, script) in [("flaky.sh", FLAKY_SH), ("first.sh", FIRST_SH), ("second.sh", SECOND_SH)] {
+            std::fs::write(dir.join(name), script).unwrap();
+            std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let token = |person: &str| {
             let out = docket(dir).args(["token", "create", "--config", "docket.yaml", "--person", person]).output();
             (person.to_owned(), text(&out.unwrap().stdout).trim().to_owned())
@@ -119,12 +136,9 @@ impl Site {
 fn the_catalog_from_the_terminal() {
     let site = Site::start();
     let listed = site.ok("alice", &["workflows"]);
-    assert!(listed.starts_with("ID      TITLE             CATEGORY     RISK    PARAMETERS\n"), "{listed}");
-    assert!(
-        listed.contains("\ndeploy  Deploy a service  Deployments  medium  service, version, environment\n"),
-        "{listed}"
-    );
-    assert!(listed.contains("\nflaky   Flaky job         General      medium\n"), "{listed}");
+    assert!(listed.starts_with("ID         TITLE             CATEGORY     RISK    PARAMETERS\n"), "{listed}");
+    assert!(listed.contains("\ndeploy     Deploy a service  Deployments  medium  service, version, environment\n"));
+    assert!(listed.contains("\nflaky      Flaky job         General      medium\n"), "{listed}");
     let shown = site.ok("alice", &["workflows", "show", "deploy"]);
     assert!(shown.contains("\n  service      one of api | web\n"), "{shown}");
     assert!(
@@ -136,7 +150,7 @@ fn the_catalog_from_the_terminal() {
         "{shown}"
     );
     assert!(shown.ends_with("request it\n  docket request deploy service=… version=… environment=…\n"), "{shown}");
-    assert_eq!(site.json("alice", &["workflows"])["workflows"].as_array().unwrap().len(), 2);
+    assert_eq!(site.json("alice", &["workflows"])["workflows"].as_array().unwrap().len(), 3);
     assert_eq!(site.json("alice", &["workflows", "show", "deploy"])["params"][0]["choices"][1]["value"], "web");
     let out = site.run("alice", &["workflows", "show", "deploi"]);
     assert_eq!(out.status.code(), Some(1));
@@ -249,4 +263,38 @@ fn every_client_command_has_help_and_json() {
     }
     let out = docket(dir.path()).args(["workflows", "show", "--help"]).output().unwrap();
     assert!(text(&out.stdout).contains("--json"), "{}", text(&out.stdout));
+}
+
+/// Regression: `logs --follow` started mid-run printed "running step 2/2" before step 1's lines.
+#[test]
+fn a_log_followed_mid_run_reads_in_the_run_s_own_order() {
+    let site = Site::start();
+    site.ok("alice", &["request", "two-steps"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = site.ok("alice", &["logs", "DKT-1"]);
+        if shown.contains("two-started") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second step never started:\n{shown}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Log lines and status lines in one file, as a terminal shows them.
+    let path = site.dir().join("followed.txt");
+    let file = std::fs::File::create(&path).unwrap();
+    let token = &site.tokens[0].1;
+    let status = docket(site.dir())
+        .args(["logs", "DKT-1", "--follow", "--url", &site.base, "--token", token])
+        .stdout(Stdio::from(file.try_clone().unwrap()))
+        .stderr(Stdio::from(file))
+        .status()
+        .unwrap();
+    let followed = std::fs::read_to_string(&path).unwrap();
+    assert!(status.success(), "{followed}");
+    let at = |needle: &str| followed.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{followed}"));
+    assert!(at("first  │ one-a") < at("first  │ one-b") && at("first  │ one-b") < at("first  │ one-c"), "{followed}");
+    assert!(at("first  │ one-c") < at("▸ running step 2/2 second"), "step 1's lines come first:\n{followed}");
+    assert!(at("second │ two-started") < at("second │ two-done"), "{followed}");
+    assert!(followed.ends_with("▸ succeeded\n"), "{followed}");
+    assert_eq!(followed.matches("one-a").count(), 1, "each line once:\n{followed}");
 }

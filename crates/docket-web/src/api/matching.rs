@@ -22,8 +22,12 @@ const MAX_WORDS: usize = 1000;
 #[serde(deny_unknown_fields)]
 #[schema(as = Words, example = json!({ "text": "deploy api 1.4.2 to prod" }))]
 pub(crate) struct WordsBody {
-    /// What someone would type in chat; at most 1000 characters.
-    #[schema(min_length = 1, max_length = 1000)]
+    /// What someone would type in chat: not blank, at most 1000 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     text: String,
 }
 

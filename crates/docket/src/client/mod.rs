@@ -60,15 +60,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match result {
         Ok(outcome) => Ok(outcome.into()),
         // `docket logs X | head`: the reader has what it wanted.
-        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        Err(error) if crate::is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
         Err(error) => Err(error),
     }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn connect(remote: &Remote) -> anyhow::Result<Api> {

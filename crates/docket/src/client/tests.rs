@@ -177,12 +177,15 @@ async fn events(State(seen): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn logs(RawQuery(query): RawQuery) -> Response {
+    // What the stream below replays first: the lines stored so far.
     let lines = if query.as_deref().unwrap_or_default().contains("after=0") {
-        json!([{"seq": 1, "run": 1, "step": 1, "stream": "stdout", "text": "baking", "at": "2026-01-05T10:44:01Z"}])
+        json!([{"seq": 1, "run": 1, "step": 0, "stream": "stdout", "text": "deployment.apps/api image updated",
+                "at": "2026-01-05T10:44:01Z"},
+               {"seq": 2, "run": 1, "step": 0, "stream": "stderr", "text": "warning: slow", "at": "2026-01-05T10:44:02Z"}])
     } else {
         json!([])
     };
-    axum::Json(json!({"lines": lines, "next_after": 1})).into_response()
+    axum::Json(json!({"lines": lines, "next_after": 2})).into_response()
 }
 
 /// Starts the fake API; returns its URL and what it sees.
@@ -325,9 +328,11 @@ async fn request_wait_follows_the_run_across_a_dropped_connection() {
 
 #[tokio::test]
 async fn logs_follow_prints_each_line_once_and_status_apart() {
-    let (url, _) = fake_server().await;
+    let (url, seen) = fake_server().await;
     let ran = docket(&url, &["logs", "DKT-42", "--follow"]).await;
     assert_eq!(ran.result.unwrap(), Outcome::Success);
+    // The stored lines are read first; the stream goes on after them.
+    assert_eq!(seen.lock().unwrap().resumed_from, vec![Some("2".to_owned())]);
     assert_eq!(
         ran.out,
         "10:44:01 rollout │ deployment.apps/api image updated\n10:44:02 rollout ! warning: slow\n10:44:03 bake    │ waiting 2m\n"
@@ -335,7 +340,7 @@ async fn logs_follow_prints_each_line_once_and_status_apart() {
     assert_eq!(ran.status, "10:44:00 ▸ running…\n10:46:03 ▸ succeeded\n");
     let ran = docket(&url, &["logs", "DKT-42"]).await;
     assert_eq!(ran.result.unwrap(), Outcome::Success);
-    assert_eq!(ran.out, "10:44:01 bake    │ baking\n");
+    assert_eq!(ran.out, "10:44:01 rollout │ deployment.apps/api image updated\n10:44:02 rollout ! warning: slow\n");
 }
 
 #[tokio::test]

@@ -2,6 +2,8 @@
 //! running the demo sees requests, approvals and runs as they happen; and, while a ticket waits
 //! for approval, the command that approves it, with the ticket's real id.
 
+use std::io::Write as _;
+
 use async_trait::async_trait;
 use docket_app::{Notifier, NotifyError, OutboxMessage};
 use docket_core::{Event, Ticket, TicketState};
@@ -57,12 +59,16 @@ impl Notifier for ConsoleNotifier {
         });
         let state = message.message.payload.get("state").and_then(|s| s.as_str()).unwrap_or("?").replace('_', " ");
         let time = message.created_at.strftime("%H:%M:%S");
-        #[allow(clippy::print_stdout, reason = "the demo's terminal is this notifier's channel")]
-        {
-            println!("{time}  {}  {state:<18} {} by {}  [{actions}]", ticket.id, ticket.workflow, ticket.requester);
-            if let Some(hint) = self.approve_hint(app, ticket) {
-                println!("{hint}");
-            }
+        // The demo's terminal is this notifier's channel; a closed one (`docket demo | head`)
+        // loses the lines, not the delivery.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{time}  {}  {state:<18} {} by {}  [{actions}]",
+            ticket.id, ticket.workflow, ticket.requester
+        );
+        if let Some(hint) = self.approve_hint(app, ticket) {
+            let _ = writeln!(out, "{hint}");
         }
         Ok(())
     }
