@@ -266,3 +266,40 @@ fn a_closed_pipe_ends_a_command_quietly() {
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }
 }
+
+/// Regression: `argv: [bash, -c, "echo hello {{who}}"]` passed `docket check`, so a parameter
+/// reached a shell. It is an error at the placeholder with the fix; the opt-out is a warning.
+#[test]
+fn check_refuses_a_parameter_in_a_shell_script_and_warns_about_the_opt_out() {
+    let dir = folder("people: [{ id: alice }]\npolicies: [{ name: all, when: 'true', auto_approve: true }]\n");
+    let greet = "id: greet\ntitle: Greet\nparams: [{ name: who }]\nsteps:\n  - name: hello\n    \
+                 exec: [bash, -c, \"echo hello {{who}}\"]\n";
+    std::fs::write(dir.path().join("workflows/greet.yaml"), greet).unwrap();
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stdout(&out);
+    assert!(
+        said.starts_with(
+            "workflows/greet.yaml:6:34: `{{who}}` would reach a shell: `bash -c` runs this argument as a command \
+             line, so a value such as `x; rm -rf ~` would run as a command (pass it as its own argument after the \
+             script and read \"$1\": `[bash, -c, '… \"$1\" …', bash, \"{{who}}\"]`; or set it under `env:` as \
+             `WHO: \"{{who}}\"` and read \"$WHO\"; "
+        ),
+        "{said}"
+    );
+    assert!(said.ends_with("\n1 error in workflows/greet.yaml\n"), "{said}");
+
+    let allowed = greet.replace(
+        "    exec: [bash, -c, \"echo hello {{who}}\"]\n",
+        "    exec:\n      argv: [bash, -c, \"echo hello {{who}}\"]\n      allow_shell_template: true\n",
+    );
+    std::fs::write(dir.path().join("workflows/greet.yaml"), allowed).unwrap();
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "warning: workflows/greet.yaml:7:36: `{{who}}` reaches `bash -c` as code, allowed by \
+         `allow_shell_template: true` (line 8): make sure no value of it can be a command\n\
+         docket.yaml: ok — 2 workflows, 1 person, 1 policy rule\n"
+    );
+}

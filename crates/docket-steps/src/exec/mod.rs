@@ -6,6 +6,7 @@ mod decode;
 mod group;
 mod lines;
 mod prepare;
+mod shell;
 mod supervise;
 
 use std::os::unix::process::ExitStatusExt;
