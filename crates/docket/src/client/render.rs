@@ -281,7 +281,8 @@ fn write_run(out: &mut dyn Write, ui: &Ui, ticket: &Ticket, run: &Run) -> io::Re
     }
     let pending = ticket.step_count().saturating_sub(run.steps.len());
     if pending > 0 && run.finished_at.is_none() {
-        writeln!(out, "  {}", ui.dim(&format!("{pending} more step(s) to run")))?;
+        let more = crate::check::count(pending, "more step", "more steps");
+        writeln!(out, "  {}", ui.dim(&format!("{more} to run")))?;
     }
     Ok(())
 }

@@ -172,6 +172,23 @@ fn a_finished_ticket_shows_how_it_ended_not_what_it_waited_for() {
 }
 
 #[test]
+fn steps_still_to_run_are_counted_in_words() {
+    let run = |finished: usize| {
+        let steps: Vec<serde_json::Value> = (0..finished)
+            .map(|i| {
+                serde_json::json!({"index": i, "name": "s", "started_at": "2026-01-05T10:44:00Z",
+                "finished_at": "2026-01-05T10:44:01Z", "outcome": {"status": "succeeded"}})
+            })
+            .collect();
+        awaiting_with(serde_json::json!({"state": "running",
+            "runs": [{"number": 1, "started_at": "2026-01-05T10:44:00Z", "steps": steps}]}))
+    };
+    assert!(shown(|o| write_ticket(o, &ui(), &run(1))).contains("  2 more steps to run\n"));
+    assert!(shown(|o| write_ticket(o, &ui(), &run(2))).contains("  1 more step to run\n"));
+    assert!(!shown(|o| write_ticket(o, &ui(), &run(3))).contains("to run"));
+}
+
+#[test]
 fn actions_read_as_their_kind_says() {
     let step = |summary: &str| PlanStep {
         kind: "kubernetes".into(),
