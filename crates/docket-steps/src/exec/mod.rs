@@ -10,6 +10,7 @@ mod lines;
 mod prepare;
 mod procfs;
 mod report;
+mod shell;
 mod supervise;
 mod supervisor;
 

@@ -117,7 +117,10 @@ pub(crate) async fn page(
         Some(_) => {
             let report = web.app.verify_audit().await?;
             Some(match report.broken {
-                None => (true, format!("Intact: {} records, head {}", report.records, short(&report.head))),
+                None => {
+                    let records = docket_core::text::count(report.records, "record", "records");
+                    (true, format!("Intact: {records}, head {}", short(&report.head)))
+                }
                 // The link says which record in its own words ("record 7: …").
                 Some(broken) => (false, format!("Broken at {broken}")),
             })
