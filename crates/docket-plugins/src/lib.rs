@@ -16,7 +16,7 @@ pub use surfaces::{Surfaces, slack_settings, teams_settings};
 
 /// How step programs start, this host's step processes (the app's `Processes` port), and the
 /// step supervisor the binary runs as `docket __supervise`.
-pub use docket_steps::{Launch, LocalProcesses, supervisor_main};
+pub use docket_process::{Launch, LocalProcesses, supervise as supervisor_main};
 
 /// Why a plug-in could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -52,9 +52,9 @@ pub fn plugins() -> Plugins {
 /// A runner for every step kind [`plugins`] reads, set up from `config`; programs start as
 /// `launch` says (a server supervises them, so they die with it).
 pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
-    let mut runners = docket_steps::default_runners(launch)
+    let mut runners = docket_steps::default_runners(launch.clone())
         .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
-    runners.push(Arc::new(docket_terraform::runner(config)));
+    runners.push(Arc::new(docket_terraform::runner(config, launch)));
     Ok(runners)
 }

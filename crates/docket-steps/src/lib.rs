@@ -4,9 +4,8 @@
 //!
 //! - [`ExecRunner`] (`exec/`): a program and its argv, never through a shell, in a cleared
 //!   environment and its own process group, which is killed whole on timeout or cancellation;
-//!   in a server, through a supervisor ([`supervisor_main`], `docket __supervise`) that kills
-//!   the group when the server dies. [`LocalProcesses`] is the app's `Processes` port: it
-//!   ends, after checking their start times, the groups a dead server left.
+//!   started as its [`Launch`] says (`docket-process`): in a server, under the step supervisor,
+//!   which kills the group when the server dies.
 //! - [`HttpRunner`] (`http/`): one HTTP request with templated URL, headers and JSON body.
 //! - [`WaitRunner`] (`wait/`): a cancellable pause.
 //!
@@ -26,7 +25,8 @@ use std::sync::Arc;
 use docket_app::StepRunner;
 use docket_config::plugin::Plugins;
 
-pub use exec::{DEFAULT_KILL_GRACE, ExecAction, ExecKind, ExecRunner, Launch, LocalProcesses, supervisor_main};
+pub use docket_process::Launch;
+pub use exec::{DEFAULT_KILL_GRACE, ExecAction, ExecKind, ExecRunner};
 pub use http::{HttpAction, HttpKind, HttpRunner, HttpSetupError};
 pub use wait::{WaitAction, WaitKind, WaitRunner};
 

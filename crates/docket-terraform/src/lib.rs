@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use docket_config::Config;
 use docket_config::plugin::Plugins;
+use docket_process::Launch;
 
 pub use action::{DEFAULT_BINARY, TerraformAction};
 pub use decode::TerraformKind;
@@ -29,8 +30,9 @@ pub fn plugins() -> Plugins {
     Plugins::new().step_kind(Arc::new(TerraformKind)).section(Arc::new(TerraformSection))
 }
 
-/// The runner, with the `terraform` section's settings (or the defaults, beside `config`'s file).
-pub fn runner(config: &Config) -> TerraformRunner {
+/// The runner, with the `terraform` section's settings (or the defaults, beside `config`'s file),
+/// starting Terraform as `launch` says (a server supervises it, so it dies with the server).
+pub fn runner(config: &Config, launch: Launch) -> TerraformRunner {
     let settings = config.sections.get::<Settings>(SECTION).cloned().unwrap_or_else(|| Settings::beside(&config.path));
-    TerraformRunner::new(settings)
+    TerraformRunner::new(settings).launch(launch)
 }

@@ -149,10 +149,10 @@ impl TestAppBuilder {
             Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
         // Programs start directly (a test process has no supervisor mode); their groups are
         // still recorded, so the engine's start-up clean-up runs for real.
-        let mut runners = docket_steps::default_runners(docket_steps::Launch::Direct).expect("the runners start");
+        let mut runners = docket_steps::default_runners(docket_process::Launch::Direct).expect("the runners start");
         runners.extend(self.runners.iter().map(|make| make(&loaded.config)));
         let processes: Arc<dyn Processes> =
-            Arc::new(docket_steps::LocalProcesses::new().expect("this process in /proc"));
+            Arc::new(docket_process::LocalProcesses::new().expect("this process in /proc"));
         let app = App::new(AppParts {
             rules,
             settings: self.settings,

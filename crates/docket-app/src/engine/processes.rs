@@ -43,7 +43,13 @@ impl<'a> Ledger<'a> {
     /// failed write in between) is found gone and dropped by the next start.
     pub(crate) fn forget(&self) {
         let recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        let (Some(group), Some(processes)) = (recorded, &self.app.inner.processes) else { return };
+        if let Some(group) = recorded {
+            self.drop_record(group);
+        }
+    }
+
+    fn drop_record(&self, group: StepGroup) {
+        let Some(processes) = &self.app.inner.processes else { return };
         let (app, host, ticket) = (self.app.clone(), processes.server().host.clone(), self.ticket.clone());
         tokio::spawn(async move {
             if let Err(error) = app.store().forget_process(&host, &group).await {
@@ -65,8 +71,13 @@ impl ProcessLedger for Ledger<'_> {
             server: processes.server().clone(),
             recorded_at: self.app.now(),
         };
-        // Noted first, so a write whose outcome is unknown is still forgotten.
-        *self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(group);
+        // Noted first, so a write whose outcome is unknown is still forgotten. A step that runs
+        // several programs one after another (`terraform init`, `plan`, `show`) records each;
+        // the one before has ended, and its record goes.
+        let before = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace(group);
+        if let Some(before) = before {
+            self.drop_record(before);
+        }
         self.app.store().record_process(&record).await
     }
 }

@@ -3,16 +3,10 @@
 
 mod action;
 mod decode;
-mod group;
-mod host;
-mod launch;
 mod lines;
 mod prepare;
-mod procfs;
-mod report;
 mod shell;
 mod supervise;
-mod supervisor;
 
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
@@ -25,16 +19,13 @@ use tokio_util::sync::CancellationToken;
 pub use self::action::ExecAction;
 pub use self::decode::ExecKind;
 pub(crate) use self::decode::named_templates;
-pub use self::host::LocalProcesses;
-pub use self::launch::Launch;
-use self::launch::launch;
-use self::prepare::prepare;
+use self::prepare::{prepare, spawn_error};
 use self::supervise::{Ending, Watch, supervise};
-pub use self::supervisor::supervise as supervisor_main;
 use crate::outcome::{fail, show, wrong_kind};
+use docket_process::{Launch, LaunchError, launch};
 
 /// How long a process group has between `SIGTERM` and `SIGKILL` unless configured otherwise.
-pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+pub const DEFAULT_KILL_GRACE: Duration = docket_process::DEFAULT_GRACE;
 
 /// Runs `exec` steps.
 ///
@@ -99,9 +90,10 @@ impl StepRunner for ExecRunner {
         };
         let time_limit = exec.timeout.map_or(job.default_timeout, |t| t.to_std());
 
-        let launched = match launch(&self.launch, &prepared, self.kill_grace).await {
+        let launched = match launch(&self.launch, prepared.program(), self.kill_grace).await {
             Ok(launched) => launched,
-            Err(message) => return fail(log, message),
+            Err(LaunchError::Program(e)) => return fail(log, spawn_error(&prepared.program, &e)),
+            Err(LaunchError::Supervisor(message)) => return fail(log, message),
         };
         let pid = launched.identity.program.pid;
         let mut started = format!("running {:?} ({}, pid {pid}", prepared.argv, prepared.program.display());

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::action::ExecAction;
 use docket_app::{Mode, StepJob};
+use docket_process::Program;
 
 /// Where programs are looked up when the step's environment has no `PATH`.
 pub(crate) const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -23,6 +24,13 @@ pub(crate) struct Prepared {
     pub(crate) env: BTreeMap<String, String>,
     /// The working directory, checked to exist.
     pub(crate) cwd: Option<PathBuf>,
+}
+
+impl Prepared {
+    /// What `docket_process::launch` starts.
+    pub(crate) fn program(&self) -> Program<'_> {
+        Program { file: &self.program, argv: &self.argv, env: &self.env, dir: self.cwd.as_deref() }
+    }
 }
 
 /// Renders `exec` for `job` and finds its program.

@@ -15,8 +15,8 @@ use docket_app::{LogStream, StepLog};
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::launch::Launched;
 use super::lines::{LineSplitter, pump};
+use docket_process::Launched;
 
 /// After the final `SIGKILL`: how long to wait for the leader to be reaped …
 const REAP_LIMIT: Duration = Duration::from_secs(5);

@@ -22,6 +22,7 @@ use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
 use docket_core::PlanFacts;
 use docket_core::plan::ChangeCounts;
 use docket_core::ticket::StepOutcome;
+use docket_process::Launch;
 use tokio_util::sync::CancellationToken;
 
 use self::process::{Ended, Invocation, MAX_CAPTURE, Output, Watch, run};
@@ -38,12 +39,18 @@ pub const STALE: &str = "Saved plan is stale";
 #[derive(Clone, Debug)]
 pub struct TerraformRunner {
     settings: Settings,
+    launch: Launch,
 }
 
 impl TerraformRunner {
-    /// A runner with `settings`.
+    /// A runner with `settings`, starting Terraform directly ([`Launch::Direct`]).
     pub fn new(settings: Settings) -> Self {
-        Self { settings }
+        Self { settings, launch: Launch::Direct }
+    }
+
+    /// The same runner, starting Terraform as `launch` says.
+    pub fn launch(self, launch: Launch) -> Self {
+        Self { launch, ..self }
     }
 }
 
@@ -70,7 +77,14 @@ impl StepRunner for TerraformRunner {
             return fail(log, "cancelled before Terraform started");
         }
         let timeout = action.timeout.map_or(job.default_timeout, |t| t.to_std());
-        let watch = Watch { timeout, grace: self.settings.interrupt_grace.to_std(), cancel: &cancel, log };
+        let watch = Watch {
+            timeout,
+            grace: self.settings.interrupt_grace.to_std(),
+            cancel: &cancel,
+            log,
+            launch: &self.launch,
+            processes: job.processes,
+        };
         let ready = match prepare(action, &job, watch) {
             Ok(ready) => ready,
             Err(message) => return fail(log, message),

@@ -1,19 +1,19 @@
 //! Running one Terraform command: argv only (never a shell), a cleared environment, a process
-//! group of its own, output streamed to the step's log line by line (or, for `show -json`,
-//! read whole and never logged: it holds sensitive values in the clear). On cancel or timeout
-//! the group gets `SIGINT` — Terraform's own signal to stop gracefully, finishing what is in
-//! flight and writing its state — and `SIGKILL` after the interrupt grace.
+//! group of its own started as the runner's `Launch` says (in a server, under the step
+//! supervisor, so it dies with the server; each command's group is recorded while it runs),
+//! output streamed to the step's log line by line (or, for `show -json`, read whole and never
+//! logged: it holds sensitive values in the clear). On cancel or timeout the group gets
+//! `SIGINT` — Terraform's own signal to stop gracefully, finishing what is in flight and
+//! writing its state — and `SIGKILL` after the interrupt grace.
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
-use docket_app::{LogStream, StepLog};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use docket_app::{LogStream, ProcessLedger, StepLog};
+use docket_process::{Launch, Launched, Program, launch};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, BufReader};
-use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 /// Longest line written to the log; the rest of a longer one is cut.
@@ -39,6 +39,10 @@ pub(crate) struct Watch<'a> {
     pub(crate) grace: Duration,
     pub(crate) cancel: &'a CancellationToken,
     pub(crate) log: &'a dyn StepLog,
+    /// How to start it.
+    pub(crate) launch: &'a Launch,
+    /// Where each command's process group is recorded while it runs.
+    pub(crate) processes: Option<&'a dyn ProcessLedger>,
 }
 
 /// How a command ended.
@@ -70,25 +74,19 @@ pub(crate) struct Output {
 /// Runs `call` to its end.
 pub(crate) async fn run(call: Invocation<'_>, watch: &Watch<'_>) -> (Ended, Output) {
     let mut output = Output::default();
-    let mut command = Command::new(call.program);
-    command
-        .args(&call.args)
-        .env_clear()
-        .envs(call.env)
-        .current_dir(call.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => return (Ended::Failed(format!("{} could not be started: {e}", call.program.display())), output),
-    };
-    let group = child.id().and_then(|pid| i32::try_from(pid).ok()).map(Pid::from_raw);
-    let (Some(stdout), Some(stderr), Some(group)) = (child.stdout.take(), child.stderr.take(), group) else {
-        return (Ended::Failed("the process started without its pipes or process id".to_owned()), output);
-    };
+    let mut argv = vec![call.program.display().to_string()];
+    argv.extend(call.args.iter().cloned());
+    let program = Program { file: call.program, argv: &argv, env: call.env, dir: Some(call.dir) };
+    let Launched { mut leader, mut group, stdout, stderr, identity } =
+        match launch(watch.launch, program, watch.grace).await {
+            Ok(launched) => launched,
+            Err(e) => return (Ended::Failed(format!("{} could not be started: {e}", call.program.display())), output),
+        };
+    if let Some(ledger) = watch.processes
+        && let Err(error) = ledger.started(identity).await
+    {
+        watch.log.line(LogStream::System, &format!("could not record Terraform's process group: {error}"));
+    }
     let collected = std::sync::Mutex::new(Vec::new());
     let note = |stream: LogStream, line: String| {
         if call.quiet {
@@ -120,7 +118,7 @@ pub(crate) async fn run(call: Invocation<'_>, watch: &Watch<'_>) -> (Ended, Outp
         let err = pump(stderr, LogStream::Stderr, &seen);
         let io = async { tokio::join!(out, err) };
         let wait = async {
-            let (status, _) = tokio::join!(child.wait(), io);
+            let (status, _) = tokio::join!(leader.wait(), io);
             status
         };
         tokio::pin!(wait);
@@ -134,10 +132,10 @@ pub(crate) async fn run(call: Invocation<'_>, watch: &Watch<'_>) -> (Ended, Outp
             Some(Err(e)) => Ended::Failed(format!("could not wait for the process: {e}")),
             None => {
                 let why = if watch.cancel.is_cancelled() { Ended::Cancelled } else { Ended::TimedOut };
-                let _ = killpg(group, Signal::SIGINT);
+                group.interrupt();
                 watch.log.line(LogStream::System, "interrupt sent; waiting for Terraform to stop");
                 if tokio::time::timeout(watch.grace, &mut wait).await.is_err() {
-                    let _ = killpg(group, Signal::SIGKILL);
+                    group.kill();
                     watch.log.line(LogStream::System, "Terraform did not stop in time; process group killed");
                     let _ = tokio::time::timeout(Duration::from_secs(5), &mut wait).await;
                 }
@@ -145,8 +143,10 @@ pub(crate) async fn run(call: Invocation<'_>, watch: &Watch<'_>) -> (Ended, Outp
             }
         }
     };
-    // Whatever the command left in its group goes with it.
-    let _ = killpg(group, Signal::SIGKILL);
+    // Whatever the command left in its group goes with it (a supervisor too), then the leader
+    // is reaped.
+    group.kill();
+    leader.reap(Duration::from_secs(5)).await;
     output.stdout = captured.0;
     output.cut = captured.1;
     output.lines = collected.into_inner().unwrap_or_default();

@@ -76,7 +76,7 @@ pub(crate) fn builder() -> TestAppBuilder {
     TestApp::builder()
         .config(DOCKET_YAML)
         .plugins(base_plugins().with(docket_terraform::plugins()))
-        .runner(|config| Arc::new(docket_terraform::runner(config)))
+        .runner(|config| Arc::new(docket_terraform::runner(config, docket_process::Launch::Direct)))
 }
 
 impl Infra {

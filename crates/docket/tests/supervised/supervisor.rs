@@ -150,3 +150,21 @@ async fn the_runner_records_the_supervisor_as_leader_and_the_program_by_its_star
     assert_eq!(failure(&outcome).1, "cancelled; process group killed");
     assert_gone(&pids).await;
 }
+
+#[tokio::test]
+async fn an_interrupt_is_for_the_program_and_the_supervisor_reports_how_it_ended() {
+    // Terraform is stopped with SIGINT to its group: the supervisor in the group must outlive it.
+    let argv = ["sleep".to_owned(), "1000".to_owned()];
+    let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+    let program =
+        docket_process::Program { file: std::path::Path::new("/bin/sleep"), argv: &argv, env: &env, dir: None };
+    let how = docket_process::Launch::Supervised(DOCKET.into());
+    let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
+    assert_ne!(launched.identity.leader.pid, launched.identity.program.pid);
+    assert!(launched.group.interrupt());
+    let status = tokio::time::timeout(Duration::from_secs(5), launched.leader.wait()).await.unwrap().unwrap();
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(status.signal(), Some(2), "{status:?}");
+    launched.group.kill();
+    launched.leader.reap(Duration::from_secs(5)).await;
+}

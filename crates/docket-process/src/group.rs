@@ -4,9 +4,10 @@
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-/// A process group started with `process_group(0)`: its id is the leader's pid.
+/// A process group started with `process_group(0)`: its id is the leader's pid. Killed with
+/// `SIGKILL` when dropped, unless that was done already.
 #[derive(Debug)]
-pub(crate) struct ProcessGroup {
+pub struct ProcessGroup {
     id: Pid,
     /// Cleared once the group has had its final `SIGKILL`.
     armed: bool,
@@ -14,18 +15,29 @@ pub(crate) struct ProcessGroup {
 
 impl ProcessGroup {
     /// The group led by the process `pid`.
-    pub(crate) fn led_by(pid: u32) -> Option<Self> {
+    pub fn led_by(pid: u32) -> Option<Self> {
         let raw = i32::try_from(pid).ok().filter(|&p| p > 1)?;
         Some(Self { id: Pid::from_raw(raw), armed: true })
     }
 
-    /// Asks every process in the group to stop. Whether anything was still there to ask.
-    pub(crate) fn terminate(&self) -> bool {
-        self.armed && killpg(self.id, Signal::SIGTERM).is_ok()
+    /// Asks every process in the group to stop (`SIGTERM`). Whether anything was still there
+    /// to ask.
+    pub fn terminate(&self) -> bool {
+        self.signal(Signal::SIGTERM)
+    }
+
+    /// Interrupts every process in the group (`SIGINT`, what some programs, Terraform among
+    /// them, take as "stop gracefully"). Whether anything was still there to interrupt.
+    pub fn interrupt(&self) -> bool {
+        self.signal(Signal::SIGINT)
+    }
+
+    fn signal(&self, signal: Signal) -> bool {
+        self.armed && killpg(self.id, signal).is_ok()
     }
 
     /// Kills whatever is left in the group; after this the group is never signalled again.
-    pub(crate) fn kill(&mut self) {
+    pub fn kill(&mut self) {
         if self.armed {
             // ESRCH (nobody left) is the usual answer and not an error.
             let _ = killpg(self.id, Signal::SIGKILL);

@@ -9,8 +9,8 @@ use docket_app::{GroupEnd, ProcessId, Processes, ServerProcess, StepProcess};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::DEFAULT_KILL_GRACE;
-use super::procfs;
+use crate::DEFAULT_GRACE;
+use crate::procfs;
 
 /// How long a group has, after `SIGKILL`, to be gone.
 const GONE_LIMIT: Duration = Duration::from_secs(5);
@@ -26,14 +26,14 @@ pub struct LocalProcesses {
 }
 
 impl LocalProcesses {
-    /// This process on this host, with the [`DEFAULT_KILL_GRACE`] between `SIGTERM` and
+    /// This process on this host, with the [`DEFAULT_GRACE`] between `SIGTERM` and
     /// `SIGKILL`. Fails where `/proc` cannot be read (Docket's process handling needs Linux).
     pub fn new() -> std::io::Result<Self> {
         let pid = std::process::id();
         let started = procfs::started(pid).ok_or_else(|| std::io::Error::other("cannot read /proc/self/stat"))?;
         let server =
             ServerProcess { host: procfs::host_name()?, boot: procfs::boot_id()?, process: ProcessId { pid, started } };
-        Ok(Self { server, grace: DEFAULT_KILL_GRACE })
+        Ok(Self { server, grace: DEFAULT_GRACE })
     }
 
     /// The same, with another time between `SIGTERM` and `SIGKILL`.

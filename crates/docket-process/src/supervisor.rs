@@ -9,9 +9,9 @@
 //! The kernel closes the server's end of the socket when the server exits for any reason —
 //! `SIGKILL`, a crash, the out-of-memory killer —, so end of file is the sign: the supervisor
 //! sends the group `SIGTERM`, waits up to the grace for the program, then sends `SIGKILL` to
-//! the group, itself included. A `SIGTERM` to the group while the server lives (a timeout or a
-//! cancellation) is for the program: the supervisor catches it and stays to report how the
-//! program ended. After reporting that, it waits for the server to kill the group (or to go
+//! the group, itself included. A `SIGTERM` or `SIGINT` to the group while the server lives (a
+//! timeout or a cancellation) is for the program: the supervisor catches it and stays to report
+//! how the program ended. After reporting that, it waits for the server to kill the group (or to go
 //! away), so the group exists, and its id is not reused, for as long as the server may signal it.
 
 use std::ffi::OsString;
@@ -28,8 +28,8 @@ use tokio::net::UnixStream;
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::procfs;
-use super::report::Report;
+use crate::procfs;
+use crate::report::Report;
 
 /// Exit code when the supervisor was started wrongly (arguments, group, stdin).
 const MISUSED: u8 = 125;
@@ -71,8 +71,12 @@ pub fn supervise(args: Vec<OsString>) -> ExitCode {
 
 async fn run(spec: Spec) -> ExitCode {
     let Ok(mut server) = server_socket() else { return ExitCode::from(MISUSED) };
-    // Caught, so a SIGTERM to the group leaves this process to report the program's end.
-    let Ok(mut terminate) = signal(SignalKind::terminate()) else { return ExitCode::from(MISUSED) };
+    // Caught, so a SIGTERM or SIGINT to the group (a timeout, a cancellation) is for the
+    // program alone, and this process stays to report how it ended.
+    let (Ok(mut terminate), Ok(mut interrupt)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        return ExitCode::from(MISUSED);
+    };
     let spawned = Command::new(&spec.program).arg0(&spec.argv0).args(&spec.args).stdin(Stdio::null()).spawn();
     let mut child = match spawned {
         Ok(child) => child,
@@ -97,6 +101,7 @@ async fn run(spec: Spec) -> ExitCode {
                 return ExitCode::FAILURE;
             }
             _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
     };
     let raw = status.map_or(0, |s| s.into_raw());
