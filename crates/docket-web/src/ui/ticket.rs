@@ -46,6 +46,7 @@ struct Stage {
 #[derive(Debug)]
 struct Approval {
     rule: String,
+    /// As HTML (see `markdown`): the policy's words quote rules and conditions as code.
     explanation: String,
     respond_by: String,
     stages: Vec<Stage>,
@@ -298,7 +299,7 @@ fn approval(app: &App, ticket: &Ticket) -> Option<Approval> {
     let view = app.approval_view(ticket)?;
     Some(Approval {
         rule: view.rule.unwrap_or_default(),
-        explanation: view.explanation,
+        explanation: super::markdown::inline(&view.explanation),
         respond_by: view.respond_by.map(|t| when(app, t)).unwrap_or_default(),
         stages: view
             .stages

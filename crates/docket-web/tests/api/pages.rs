@@ -119,6 +119,7 @@ async fn the_panels_follow_approvals_comments_and_the_run() {
     assert!(before.body.starts_with("<div id=\"ticket-status\""), "{}", before.body);
     assert!(before.body.contains("data-state=\"awaiting_approval\"") && before.has_id("approve"), "{}", before.body);
     assert!(section(&before, "approval-h").contains("<span class=\"badge waiting\">waiting</span>"));
+    assert!(section(&before, "approval-h").contains("rule <code>production</code> matched"), "{}", before.body);
 
     // Carol (on call) approves the first stage and comments: bob's panels say so, and he may
     // approve the second.
