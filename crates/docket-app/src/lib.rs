@@ -3,7 +3,7 @@
 //! with core's rules and commits it through the [`Store`] in one transaction.
 //!
 //! - [`ports`]: what the app needs from outside ([`Store`], [`StepRunner`], [`Notifier`],
-//!   [`Clock`]), each with its contract.
+//!   [`Clock`], [`Processes`]), each with its contract.
 //! - [`outbound`]: retries, `Retry-After`, rate limits, caches and signing keys for every
 //!   client that calls another service.
 //! - the engine (private): planning, workers with leases, the expiry scheduler, the outbox
@@ -14,6 +14,9 @@ pub mod ports;
 
 pub use ports::clock::{Clock, ManualClock, SystemClock};
 pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
+pub use ports::processes::{
+    GroupEnd, ProcessId, ProcessLedger, ProcessStore, Processes, ServerProcess, StepGroup, StepProcess,
+};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
 /// them on a `dyn Store`.
@@ -23,6 +26,7 @@ pub use ports::store::{
     OutboxMessage, OutboxStore, QueueOp, RunQueue, StateStore, Store, StoreError, StoreStats, StoredTicket,
     TicketFilter, TicketPage, TicketStore, TokenStore,
 };
+pub use ports::wakeup::{Wakeup, WakeupSink, Wakeups};
 
 mod app;
 mod engine;
@@ -35,6 +39,7 @@ pub use app::{
     TicketSummary, Tone, plan_lines, raw_params,
 };
 pub use app::{Blocked, Reached, SessionChange};
+pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use engine::Engine;
 pub use error::AppError;

@@ -25,14 +25,25 @@ pub enum LiveEvent {
     },
     /// A step printed a line.
     Log(LogLine),
+    /// Another replica stored a ticket's log lines up to `seq`: read them from the store.
+    Logged {
+        /// Which ticket.
+        ticket: TicketId,
+        /// The last line stored.
+        seq: u64,
+    },
+    /// Events may have been missed (the connection that hears other replicas broke and is
+    /// back): read the store again.
+    Resync,
 }
 
 impl LiveEvent {
-    /// The ticket it concerns.
-    pub fn ticket(&self) -> &TicketId {
+    /// The ticket it concerns; `None` for [`LiveEvent::Resync`], which concerns every ticket.
+    pub fn ticket(&self) -> Option<&TicketId> {
         match self {
-            LiveEvent::Ticket { ticket, .. } => ticket,
-            LiveEvent::Log(line) => &line.ticket,
+            LiveEvent::Ticket { ticket, .. } | LiveEvent::Logged { ticket, .. } => Some(ticket),
+            LiveEvent::Log(line) => Some(&line.ticket),
+            LiveEvent::Resync => None,
         }
     }
 }

@@ -63,6 +63,19 @@ pub struct Settings {
     pub public_url: Option<String>,
 }
 
+impl Settings {
+    /// The knobs for a store shared by replicas (`shared`): what another replica commits
+    /// arrives as a wake-up, so polling is only the fallback for a broken listening connection
+    /// and for leases that lapse, every 2 s.
+    #[must_use]
+    pub fn sharing(self, shared: bool) -> Self {
+        if !shared {
+            return self;
+        }
+        Self { poll: Duration::from_secs(2), exclusive: false, ..self }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

@@ -14,6 +14,10 @@ use docket_config::plugin::Plugins;
 
 pub use surfaces::{Surfaces, slack_settings, teams_settings};
 
+/// How step programs start, this host's step processes (the app's `Processes` port), and the
+/// step supervisor the binary runs as `docket __supervise`.
+pub use docket_steps::{Launch, LocalProcesses, supervisor_main};
+
 /// Why a plug-in could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
@@ -39,15 +43,18 @@ pub enum PluginError {
 pub fn plugins() -> Plugins {
     docket_steps::kinds()
         .with(docket_sql::plugins())
+        .with(docket_terraform::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
         .section(Arc::new(docket_web::WebSection))
 }
 
-/// A runner for every step kind [`plugins`] reads, set up from `config`.
-pub fn runners(config: &Config) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
-    let mut runners =
-        docket_steps::default_runners().map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
+/// A runner for every step kind [`plugins`] reads, set up from `config`; programs start as
+/// `launch` says (a server supervises them, so they die with it).
+pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
+    let mut runners = docket_steps::default_runners(launch)
+        .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
+    runners.push(Arc::new(docket_terraform::runner(config)));
     Ok(runners)
 }

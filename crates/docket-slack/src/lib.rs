@@ -30,7 +30,7 @@ use std::sync::atomic::AtomicU64;
 
 use docket_app::App;
 
-pub use client::{ApiError, SlackClient};
+pub use client::{ApiError, SlackClient, TAG_EVENT};
 pub use inbound::{Ack, CommandForm, Inbound, InboundError};
 pub use manifest::{BOT_SCOPES, ManifestOptions, manifest};
 pub use notifier::SlackNotifier;

@@ -18,7 +18,7 @@ pub struct ManifestOptions {
 }
 
 /// Bot scopes Docket uses, each for a reason.
-pub const BOT_SCOPES: [&str; 7] = [
+pub const BOT_SCOPES: [&str; 10] = [
     "commands",          // the slash command and shortcuts
     "chat:write",        // ticket messages, replies, approval requests
     "chat:write.public", // post in public channels without being invited first
@@ -26,6 +26,9 @@ pub const BOT_SCOPES: [&str; 7] = [
     "im:write",          // open DMs to approvers (conversations.open)
     "users:read",        // users.info, users.lookupByEmail
     "users:read.email",  // match Slack users to people by email, both ways
+    "channels:history",  // find a message a delivery cut short may have posted, before posting again
+    "groups:history",    // … in a private channel
+    "im:history",        // … in a DM
 ];
 
 /// The manifest, or why it cannot be made.

@@ -3,7 +3,10 @@
 //! implementation of the app's [`StepRunner`] port:
 //!
 //! - [`ExecRunner`] (`exec/`): a program and its argv, never through a shell, in a cleared
-//!   environment and its own process group, which is killed whole on timeout or cancellation.
+//!   environment and its own process group, which is killed whole on timeout or cancellation;
+//!   in a server, through a supervisor ([`supervisor_main`], `docket __supervise`) that kills
+//!   the group when the server dies. [`LocalProcesses`] is the app's `Processes` port: it
+//!   ends, after checking their start times, the groups a dead server left.
 //! - [`HttpRunner`] (`http/`): one HTTP request with templated URL, headers and JSON body.
 //! - [`WaitRunner`] (`wait/`): a cancellable pause.
 //!
@@ -23,7 +26,7 @@ use std::sync::Arc;
 use docket_app::StepRunner;
 use docket_config::plugin::Plugins;
 
-pub use exec::{DEFAULT_KILL_GRACE, ExecAction, ExecKind, ExecRunner};
+pub use exec::{DEFAULT_KILL_GRACE, ExecAction, ExecKind, ExecRunner, Launch, LocalProcesses, supervisor_main};
 pub use http::{HttpAction, HttpKind, HttpRunner, HttpSetupError};
 pub use wait::{WaitAction, WaitKind, WaitRunner};
 
@@ -32,9 +35,10 @@ pub fn kinds() -> Plugins {
     Plugins::new().step_kind(Arc::new(ExecKind)).step_kind(Arc::new(HttpKind)).step_kind(Arc::new(WaitKind))
 }
 
-/// The runners a server starts with: `exec`, `wait` and `http`, with their default settings.
+/// The runners a server starts with: `exec` (starting programs as `launch` says), `wait` and
+/// `http`, with their default settings.
 ///
 /// Fails only if the HTTP client cannot be built (its TLS backend failed to initialise).
-pub fn default_runners() -> Result<Vec<Arc<dyn StepRunner>>, HttpSetupError> {
-    Ok(vec![Arc::new(ExecRunner::new()), Arc::new(WaitRunner::new()), Arc::new(HttpRunner::new()?)])
+pub fn default_runners(launch: Launch) -> Result<Vec<Arc<dyn StepRunner>>, HttpSetupError> {
+    Ok(vec![Arc::new(ExecRunner::new().launch(launch)), Arc::new(WaitRunner::new()), Arc::new(HttpRunner::new()?)])
 }

@@ -6,6 +6,7 @@
 //! - `migrate`: the list of migrations and the runner that applies them.
 //! - `rows`: conversions between core values and columns, shared by both backends.
 //! - `projection`: the rows derived from events (approvals, comments, runs, steps).
+//! - `processes`: the rows of step process groups recorded as running, per host.
 //! - `sqlite`, `postgres`: the two implementations, one module per area.
 //!
 //! Timestamps people read are stored as RFC 3339 text exactly as `jiff` prints them, so they
@@ -14,6 +15,7 @@
 
 mod migrate;
 mod postgres;
+mod processes;
 mod projection;
 mod rows;
 mod sqlite;
@@ -22,6 +24,7 @@ use std::sync::Arc;
 
 pub use docket_app::{Store, StoreError};
 pub use migrate::SCHEMA_VERSION;
+pub use postgres::notify::{CHANNEL as NOTIFY_CHANNEL, LISTENER_NAME};
 pub use postgres::{DEFAULT_MAX_CONNECTIONS, PgStore};
 pub use sqlite::SqliteStore;
 

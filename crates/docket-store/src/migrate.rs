@@ -33,8 +33,12 @@ macro_rules! migration {
 }
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] =
-    &[migration!(1, "0001_init"), migration!(2, "0002_surface_state"), migration!(3, "0003_replicas")];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_init"),
+    migration!(2, "0002_surface_state"),
+    migration!(3, "0003_replicas"),
+    migration!(4, "0004_step_processes"),
+];
 
 /// The schema version this build writes: the last migration's number.
 pub const SCHEMA_VERSION: i64 = match MIGRATIONS.last() {

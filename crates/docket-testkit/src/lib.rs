@@ -8,17 +8,19 @@
 
 #![allow(clippy::expect_used, clippy::panic, reason = "test support: a failed setup is a failed test")]
 
+pub mod changes;
 pub mod fixture;
 mod notifier;
 pub mod rsa;
 pub mod slack;
 pub mod teams;
+pub mod terraform;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use docket_app::{App, AppParts, Clock, Engine, Notifier, RuleBook, Settings, SystemClock};
+use docket_app::{App, AppParts, Clock, Engine, Notifier, Processes, RuleBook, Settings, Store, SystemClock};
 use docket_config::plugin::Plugins;
 use docket_core::{Ticket, TicketId, TicketState};
 use tempfile::TempDir;
@@ -143,19 +145,25 @@ impl TestAppBuilder {
             ticket_prefix: loaded.config.ticket_prefix.clone(),
         };
         let db = root.join("docket.db");
-        let store = Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
-        let mut runners = docket_steps::default_runners().expect("the runners start");
+        let store: Arc<dyn Store> =
+            Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
+        // Programs start directly (a test process has no supervisor mode); their groups are
+        // still recorded, so the engine's start-up clean-up runs for real.
+        let mut runners = docket_steps::default_runners(docket_steps::Launch::Direct).expect("the runners start");
         runners.extend(self.runners.iter().map(|make| make(&loaded.config)));
+        let processes: Arc<dyn Processes> =
+            Arc::new(docket_steps::LocalProcesses::new().expect("this process in /proc"));
         let app = App::new(AppParts {
             rules,
             settings: self.settings,
-            store,
+            store: store.clone(),
             runners,
             notifiers: self.notifiers,
             clock: self.clock,
+            processes: Some(processes.clone()),
         });
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
-        TestApp { app, engine, dir: root, _temp: temp }
+        TestApp { app, engine, store, processes, dir: root, _temp: temp }
     }
 }
 
@@ -185,6 +193,8 @@ pub struct TestApp {
     /// The app.
     pub app: App,
     engine: Option<Engine>,
+    store: Arc<dyn Store>,
+    processes: Arc<dyn Processes>,
     dir: PathBuf,
     _temp: TempDir,
 }
@@ -219,6 +229,17 @@ impl TestApp {
         Self::builder().start().await
     }
 
+    /// The store under the app, for what a test sets up or checks beside it (the step
+    /// process records a dead server would have left, say).
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// This host's step processes as the app sees them (this test process is the server).
+    pub fn processes(&self) -> &dyn Processes {
+        &*self.processes
+    }
+
     /// The folder holding the configuration and the database.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -247,8 +268,15 @@ impl TestApp {
 
     /// Stops the engine (waiting up to 5 s for steps in progress).
     pub async fn stop(mut self) {
+        self.stop_within(Duration::from_secs(5)).await;
+    }
+
+    /// Stops the engine, waiting up to `grace` for steps in progress; steps still running then
+    /// are abandoned (their processes killed) and left open in the store, as a crash leaves
+    /// them. The app and its store stay open.
+    pub async fn stop_within(&mut self, grace: Duration) {
         if let Some(engine) = self.engine.take() {
-            engine.stop(Duration::from_secs(5)).await;
+            engine.stop(grace).await;
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod load;
 mod measure;
+mod replicas;
 mod slack;
 mod slack_api;
 mod startup;
@@ -73,6 +74,11 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "docket bench --target slack: {rounds} rounds of {} requests/s for {} s per phase, open loop (median reported)",
             args.rate, args.duration
         )?,
+        BenchTarget::Replicas => writeln!(
+            out,
+            "docket bench --target replicas: {rounds} rounds, {} tickets per throughput run on PostgreSQL (median reported)",
+            args.tickets
+        )?,
     }
     drop(out);
     let mut samples: Vec<Vec<Figure>> = Vec::new();
@@ -84,6 +90,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
                 figures
             }
             BenchTarget::Slack => slack::measure(args.rate, Duration::from_secs(args.duration)).await?,
+            BenchTarget::Replicas => replicas::measure(&args.postgres, args.tickets).await?,
         };
         let mut out = std::io::stdout().lock();
         writeln!(out, "round {round}:")?;

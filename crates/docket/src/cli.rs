@@ -222,6 +222,9 @@ pub(crate) struct BenchArgs {
     /// `--target slack`: seconds each phase sends for.
     #[arg(long, default_value_t = 60)]
     pub(crate) duration: u64,
+    /// `--target replicas`: a PostgreSQL server to make a scratch database on (dropped after).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub(crate) postgres: String,
 }
 
 /// What `docket bench` measures.
@@ -231,6 +234,9 @@ pub(crate) enum BenchTarget {
     Core,
     /// Signed slash commands and form submissions against `docket serve` (Slack, HTTP mode).
     Slack,
+    /// Tickets per second with 1, 2 and 3 replicas sharing one PostgreSQL database, and approve
+    /// → first step started when the approval lands on another replica.
+    Replicas,
 }
 
 /// Where the server is and who you are, for the commands that talk to a server.

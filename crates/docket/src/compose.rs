@@ -11,7 +11,11 @@ use docket_core::redact::Redactor;
 use docket_core::{Catalog, Directory, PolicySet};
 use jiff::tz::TimeZone;
 
-use docket_plugins::{Surfaces, plugins};
+use docket_plugins::{Launch, LocalProcesses, Surfaces, plugins};
+
+/// The running binary, even after it was replaced on disk (an upgrade): step supervisors are
+/// this same program.
+const SELF_EXE: &str = "/proc/self/exe";
 
 /// A loaded configuration and the app built from it.
 pub(crate) struct Composed {
@@ -64,7 +68,8 @@ pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> 
     };
     let settings = Settings { exclusive, ..Settings::default() };
     let clock = Arc::new(SystemClock);
-    Ok(App::new(AppParts { rules, settings, store, runners: Vec::new(), notifiers: Vec::new(), clock }))
+    let parts = AppParts { rules, settings, store, runners: Vec::new(), notifiers: Vec::new(), clock, processes: None };
+    Ok(App::new(parts))
 }
 
 /// Every error that stops the configuration at `path` from loading, and how many in which files.
@@ -117,7 +122,7 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (store, exclusive) = open_store(&loaded.config).await?;
     let public_url = loaded.config.server.public_url.clone();
-    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() };
+    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() }.sharing(!exclusive);
     let rules = RuleBook {
         catalog: loaded.catalog,
         policies: loaded.policies,
@@ -126,8 +131,20 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
         redactor: loaded.redactor,
         ticket_prefix: loaded.config.ticket_prefix.clone(),
     };
-    let runners = docket_plugins::runners(&loaded.config)?;
-    let app = App::new(AppParts { rules, settings, store, runners, notifiers, clock: Arc::new(SystemClock) });
+    // Every step's program runs under a supervisor (this binary, `docket __supervise`), so its
+    // process group dies with this server; and this host's step processes are recorded, so a
+    // restart ends whatever a dead server left before any run resumes.
+    let runners = docket_plugins::runners(&loaded.config, Launch::Supervised(PathBuf::from(SELF_EXE)))?;
+    let processes = LocalProcesses::new().context("reading this process's identity in /proc")?;
+    let app = App::new(AppParts {
+        rules,
+        settings,
+        store,
+        runners,
+        notifiers,
+        clock: Arc::new(SystemClock),
+        processes: Some(Arc::new(processes)),
+    });
     Ok(Composed { app, config: loaded.config, warnings, surfaces })
 }
 

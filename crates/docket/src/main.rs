@@ -18,7 +18,20 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::Command;
 
+/// The hidden first argument that makes this process a step's supervisor (see
+/// `docket_plugins::supervisor_main`): checked before anything else runs, so the supervisor
+/// reads no configuration, no environment and no other argument.
+const SUPERVISE: &str = "__supervise";
+
 fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if args.nth(1).is_some_and(|first| first == SUPERVISE) {
+        return docket_plugins::supervisor_main(args.collect());
+    }
+    // The demo links `bin/terraform` to this binary: its stand-in for Terraform.
+    if demo::terraform::called_as_stand_in() {
+        return demo::terraform::run();
+    }
     let matches = help::command(cli::Cli::command()).get_matches();
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let result = match cli.command {

@@ -126,6 +126,76 @@ fn the_demo_walkthrough_from_the_terminal() {
     assert!(text(&out.stderr).contains("it has tokens for: alice, bob, carol"), "{}", text(&out.stderr));
 }
 
+/// The demo's Terraform step through the API: its stand-in plans structured changes, the
+/// policy reads them (a replace or destroy also needs security), and the run applies the plan.
+#[test]
+fn the_demo_plans_infrastructure_with_its_terraform_stand_in() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let base = format!("http://127.0.0.1:{}", free_port());
+    let listen = base.trim_start_matches("http://");
+    let _demo = Server(
+        docket(dir)
+            .args(["demo", "--listen", listen, "--data-dir", "demo"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&base);
+    let credentials: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("demo/credentials.json")).unwrap()).unwrap();
+    let token = |who: &str| credentials["tokens"][who].as_str().unwrap().to_owned();
+    let http = reqwest::blocking::Client::new();
+    let request = |workers: u32, machine: &str| -> serde_json::Value {
+        let body = serde_json::json!({"workflow": "resize-workers",
+            "params": {"environment": "prod", "workers": workers, "machine": machine}});
+        let reply = http.post(format!("{base}/api/v1/tickets")).bearer_auth(token("alice")).json(&body).send().unwrap();
+        assert!(reply.status().is_success(), "{}", reply.status());
+        reply.json().unwrap()
+    };
+    let stages = |ticket: &serde_json::Value| -> Vec<String> {
+        ticket["decision"]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let first = request(2, "small");
+    let step = &first["plan"]["steps"][0];
+    assert_eq!(step["change_summary"], "3 to add", "{step}");
+    assert!(step["output"].as_str().unwrap().starts_with("Docket demo stand-in for Terraform — not Terraform"));
+    let pool = step["changes"].as_array().unwrap().iter().find(|c| c["target"] == "demo_pool.workers").unwrap();
+    assert_eq!(pool["after"]["join_token"], "(sensitive)");
+    assert_eq!(stages(&first), ["sre"]);
+    let id = first["id"].as_str().unwrap();
+    let digest = first["digest"].as_str().unwrap();
+    let approved = http
+        .post(format!("{base}/api/v1/tickets/{id}/approve"))
+        .bearer_auth(token("bob"))
+        .json(&serde_json::json!({"digest": digest}))
+        .send()
+        .unwrap();
+    assert!(approved.status().is_success(), "{}", approved.text().unwrap());
+    let started = Instant::now();
+    loop {
+        let ticket: serde_json::Value =
+            http.get(format!("{base}/api/v1/tickets/{id}")).bearer_auth(token("alice")).send().unwrap().json().unwrap();
+        if ticket["state"] == "succeeded" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{ticket}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let second = request(1, "large");
+    let step = &second["plan"]["steps"][0];
+    assert_eq!(step["change_summary"], "1 to change, 1 to replace, 1 to destroy", "{step}");
+    assert_eq!(stages(&second), ["sre", "security"]);
+}
+
 const CONFIG: &str = r#"server: { listen: 127.0.0.1:0 }
 storage: { url: sqlite://./docket.db }
 catalog: ./workflows

@@ -40,15 +40,18 @@ impl App {
         if let Some(Event::Requested { id, .. }) = events.first_mut() {
             *id = TicketId::new(prefix, number);
         }
-        // A workflow without dry runs is planned right here, in the request's own commit.
+        // A workflow without dry runs is planned right here, in the request's own commit (unless
+        // the policy denied it before planning).
         let requested = events.len();
-        let instant = found.steps.iter().all(|s| s.plan.is_none());
+        let instant = found.steps.iter().all(|s| s.plan.is_none() && !s.action.plans_itself());
         if instant && let Some(mut scratch) = events.first().and_then(|e| Ticket::from_request(e, now)) {
             for event in &events[1..] {
                 scratch.apply(event, now);
             }
-            let result = self.make_plan(&scratch).await;
-            events.extend(ticket::decide(&scratch, &Command::RecordPlan { result }, &Actor::System, &rules, now)?);
+            if scratch.state == docket_core::TicketState::Planning {
+                let result = self.make_plan(&scratch).await;
+                events.extend(ticket::decide(&scratch, &Command::RecordPlan { result }, &Actor::System, &rules, now)?);
+            }
         }
         let applied = self.commit(None, events, actor, Some(requested), now).await?;
         metrics::counter!("docket_tickets_requested_total", "workflow" => workflow.to_string()).increment(1);

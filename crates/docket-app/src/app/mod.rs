@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
 pub use chat::{
-    ApprovalNotice, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply,
+    ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
+    chat_messages, earns_reply,
 };
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
@@ -35,6 +36,7 @@ pub use views::{ApprovalView, StageView, TicketAction, raw_params};
 use crate::live::{LiveEvent, LiveHub};
 use crate::ports::clock::Clock;
 use crate::ports::notifier::Notifier;
+use crate::ports::processes::Processes;
 use crate::ports::runner::StepRunner;
 use crate::ports::store::Store;
 use crate::settings::{RuleBook, Settings};
@@ -53,6 +55,9 @@ pub struct AppParts {
     pub notifiers: Vec<Arc<dyn Notifier>>,
     /// Where `now` comes from.
     pub clock: Arc<dyn Clock>,
+    /// This host's step processes: recorded while they run, and ended on start-up when the
+    /// server that started them is gone. `None` for an app that runs no steps.
+    pub processes: Option<Arc<dyn Processes>>,
 }
 
 impl std::fmt::Debug for AppParts {
@@ -80,6 +85,7 @@ pub(crate) struct Inner {
     pub(crate) runners: HashMap<&'static str, Arc<dyn StepRunner>>,
     pub(crate) notifiers: Vec<Arc<dyn Notifier>>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) processes: Option<Arc<dyn Processes>>,
     pub(crate) live: LiveHub,
     /// Wakes a worker: something was queued or a concurrency key freed up.
     pub(crate) work: Notify,
@@ -112,6 +118,7 @@ impl App {
                 runners,
                 notifiers: parts.notifiers,
                 clock: parts.clock,
+                processes: parts.processes,
                 live,
                 work: Notify::new(),
                 outbox: Notify::new(),

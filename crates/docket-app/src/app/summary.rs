@@ -86,6 +86,8 @@ pub struct TicketSummary {
     pub params: Vec<(String, String)>,
     /// The plan as lines, one or more per step (`1. rollout — kubectl --context prod …`).
     pub plan: Vec<String>,
+    /// The plan's structured changes, when a step reported any: what chats lead with.
+    pub changes: Option<super::chat::ChangesBrief>,
     /// Digest of the current plan (what an approval binds to).
     pub digest: Option<String>,
     /// The workflow's risk (`low`, `medium`, `high`).
@@ -133,6 +135,7 @@ impl App {
             requester_id: ticket.requester.to_string(),
             params,
             plan: plan_lines(ticket),
+            changes: ticket.plan.as_ref().and_then(super::chat::ChangesBrief::of),
             digest: ticket.digest.map(|d| d.to_string()),
             risk: workflow.as_ref().map_or("medium", |w| w.risk.as_str()).to_owned(),
             closing_reason: ticket.closing_reason.clone(),
@@ -313,13 +316,16 @@ fn step_name(ticket: &Ticket, index: usize) -> String {
 }
 
 /// The plan as plain lines: per step its number, name and rendered action, then its dry run's
-/// output (indented), if any.
+/// output (indented), if any — unless the step reported structured changes, which chats show
+/// instead (the web shows both).
 pub fn plan_lines(ticket: &Ticket) -> Vec<String> {
     let Some(plan) = &ticket.plan else { return Vec::new() };
     let mut out = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
         out.push(format!("{}. {} — {}", i + 1, step.name, step.one_line()));
-        if let Some(output) = &step.output {
+        if !step.facts.changes.is_empty() {
+            out.push(format!("   {}", docket_core::plan::ChangeCounts::of(&step.facts.changes).summary()));
+        } else if let Some(output) = &step.output {
             out.extend(output.lines().map(|l| format!("   {l}")));
         }
     }

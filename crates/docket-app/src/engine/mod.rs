@@ -1,11 +1,15 @@
-//! The engine: what runs in the background of a server. On start it resumes what a stop cut
-//! short (planning, runs under lapsed leases), then runs workers, the expiry scheduler and the
-//! outbox dispatcher until stopped.
+//! The engine: what runs in the background of a server. On start it ends the step processes a
+//! dead server on this host left running, resumes what a stop cut short (planning, runs under
+//! lapsed leases), then runs workers, the expiry scheduler (on one replica at a time), the
+//! outbox dispatcher and, when replicas share the store, the listener for what the others
+//! commit, until stopped.
 
 mod outbox;
 mod planner;
+mod processes;
 mod scheduler;
 mod steplog;
+mod wakeups;
 mod worker;
 
 use std::time::Duration;
@@ -25,11 +29,14 @@ pub struct Engine {
 }
 
 impl App {
-    /// Starts the engine: resumes interrupted work, then starts the workers, the scheduler and
-    /// the outbox dispatcher.
+    /// Starts the engine: ends the step processes a dead server on this host left running (and
+    /// waits until they are gone), resumes interrupted work, then starts the workers, the
+    /// scheduler and the outbox dispatcher.
     pub async fn start(&self) -> Result<Engine, AppError> {
         let shutdown = CancellationToken::new();
         let mut tasks = JoinSet::new();
+        // Before any run resumes: nothing a dead server on this host started is still running.
+        processes::end_orphans(self).await?;
         if self.inner.settings.exclusive {
             let ended = self.store().end_all_leases().await?;
             if ended > 0 {
@@ -50,6 +57,9 @@ impl App {
         }
         tasks.spawn(scheduler::scheduler_loop(self.clone(), shutdown.clone()));
         tasks.spawn(outbox::dispatcher_loop(self.clone(), shutdown.clone()));
+        if !self.inner.settings.exclusive {
+            tasks.spawn(wakeups::listen_loop(self.clone(), shutdown.clone()));
+        }
         Ok(Engine { shutdown, tasks })
     }
 

@@ -3,6 +3,12 @@
 //! toolkit's [`Backoff`], so many messages failing at once do not all come due at once), and
 //! gives up after a bounded number of attempts (the message stays in the store with its last
 //! error).
+//!
+//! Replicas share the outbox: a ticket's due messages are delivered by the replica that claims
+//! the ticket (a lease in the store, renewed while it delivers and released when it is done),
+//! so no two replicas ever deliver the same message at once. A claim that lapses (its replica
+//! died) is taken over; the messages then say that they may have been delivered already, and
+//! the surface looks for its earlier copy before posting again.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -17,7 +23,7 @@ use crate::outbound::Backoff;
 use crate::ports::notifier::NotifyError;
 use crate::ports::store::OutboxMessage;
 
-/// Messages taken per pass.
+/// Tickets claimed per pass of [`dispatch_due`].
 const BATCH: u32 = 100;
 /// Tickets whose messages are delivered at the same time.
 const CONCURRENT_TICKETS: usize = 16;
@@ -27,7 +33,7 @@ const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) async fn dispatcher_loop(app: App, shutdown: CancellationToken) {
     // Tickets being delivered now, each by a task of its own; their messages are left alone by
     // later passes until the task ends.
-    let mut running: JoinSet<(TicketId, Result<(), AppError>)> = JoinSet::new();
+    let mut running: JoinSet<Delivered> = JoinSet::new();
     let mut busy: HashSet<TicketId> = HashSet::new();
     loop {
         if let Err(error) = start_due(&app, &mut running, &mut busy).await {
@@ -35,58 +41,69 @@ pub(crate) async fn dispatcher_loop(app: App, shutdown: CancellationToken) {
         }
         tokio::select! {
             () = shutdown.cancelled() => break,
-            Some(done) = running.join_next(), if !running.is_empty() => finished(done, &mut busy),
+            Some(done) = running.join_next(), if !running.is_empty() => finished(&app, done, &mut busy).await,
             () = app.inner.outbox.notified() => {}
             () = tokio::time::sleep(app.inner.settings.poll) => {}
         }
     }
     // Deliveries under way finish (the engine's grace bounds the wait); none start.
     while let Some(done) = running.join_next().await {
-        finished(done, &mut busy);
+        finished(&app, done, &mut busy).await;
     }
 }
 
+/// How one ticket's delivery task ended: the ticket, the first store error, and whether this
+/// replica still holds the claim (it is released once the task is known to be over, so a
+/// later pass can never claim the ticket while its task is still running here).
+type Delivered = (TicketId, Result<(), AppError>, bool);
+
 /// Starts a delivery task for each ticket with due messages that has none running, up to
 /// [`CONCURRENT_TICKETS`] tasks.
-async fn start_due(
-    app: &App,
-    running: &mut JoinSet<(TicketId, Result<(), AppError>)>,
-    busy: &mut HashSet<TicketId>,
-) -> Result<(), AppError> {
+async fn start_due(app: &App, running: &mut JoinSet<Delivered>, busy: &mut HashSet<TicketId>) -> Result<(), AppError> {
     if running.len() >= CONCURRENT_TICKETS {
         return Ok(());
     }
-    let due = app.store().due_outbox(app.now(), BATCH).await?;
-    for (ticket, messages) in by_ticket(due) {
-        if running.len() >= CONCURRENT_TICKETS {
-            break;
-        }
+    let room = u32::try_from(CONCURRENT_TICKETS - running.len()).unwrap_or(1);
+    for (ticket, messages) in by_ticket(claim(app, room).await?) {
+        // Still being delivered here under a claim that lapsed and was taken again: the task
+        // in hand goes on, and releases the claim when it ends.
         if !busy.insert(ticket.clone()) {
             continue;
         }
         let app = app.clone();
         running.spawn(async move {
-            let result = deliver_ticket(&app, messages).await;
-            (ticket, result)
+            let (result, held) = deliver_claimed(&app, &ticket, messages).await;
+            (ticket, result, held)
         });
     }
     Ok(())
 }
 
-fn finished(done: Result<(TicketId, Result<(), AppError>), tokio::task::JoinError>, busy: &mut HashSet<TicketId>) {
+async fn finished(app: &App, done: Result<Delivered, tokio::task::JoinError>, busy: &mut HashSet<TicketId>) {
     match done {
-        Ok((ticket, result)) => {
+        Ok((ticket, result, held)) => {
+            if held {
+                release(app, &ticket).await;
+            }
             busy.remove(&ticket);
             if let Err(error) = result {
                 tracing::warn!(%error, %ticket, "could not record a notification's delivery");
             }
         }
         // A task that panicked cannot name its ticket; forget them all rather than keep one
-        // ticket's messages from ever being tried again.
+        // ticket's messages from ever being tried again (its claim lapses by itself).
         Err(error) => {
             tracing::error!(%error, "a notification delivery task failed");
             busy.clear();
         }
+    }
+}
+
+/// Ends this replica's claim on a ticket's notifications.
+async fn release(app: &App, ticket: &TicketId) {
+    if let Err(error) = app.store().release_outbox(&app.inner.holder, ticket).await {
+        // The claim lapses by itself; the ticket's next message waits until then.
+        tracing::warn!(%error, %ticket, "could not release a claim on notifications");
     }
 }
 
@@ -107,12 +124,47 @@ fn by_ticket(due: Vec<OutboxMessage>) -> Vec<(TicketId, Vec<OutboxMessage>)> {
     tickets
 }
 
-/// One ticket's due messages, one after another.
-async fn deliver_ticket(app: &App, messages: Vec<OutboxMessage>) -> Result<(), AppError> {
-    for message in messages {
-        deliver_one(app, message).await?;
-    }
-    Ok(())
+/// Claims up to `tickets` tickets with due messages for this replica.
+async fn claim(app: &App, tickets: u32) -> Result<Vec<OutboxMessage>, AppError> {
+    let now = app.now();
+    let until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
+    Ok(app.store().claim_outbox(&app.inner.holder, now, until, tickets).await?)
+}
+
+/// One claimed ticket's due messages, one after another, renewing the claim every heartbeat
+/// while they go out. If the claim is lost (this replica was too slow to renew it and another
+/// took the ticket), no further message is started here. Returns the first store error and
+/// whether the claim is still held (the caller releases it).
+async fn deliver_claimed(app: &App, ticket: &TicketId, messages: Vec<OutboxMessage>) -> (Result<(), AppError>, bool) {
+    let lost = CancellationToken::new();
+    let delivering = async {
+        for message in messages {
+            if lost.is_cancelled() {
+                break;
+            }
+            deliver_one(app, message).await?;
+        }
+        Ok::<(), AppError>(())
+    };
+    tokio::pin!(delivering);
+    let result = loop {
+        tokio::select! {
+            result = &mut delivering => break result,
+            () = tokio::time::sleep(app.inner.settings.heartbeat), if !lost.is_cancelled() => {
+                let now = app.now();
+                let until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
+                match app.store().renew_outbox(&app.inner.holder, ticket, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%ticket, "lost the claim on a ticket's notifications; leaving them to its new holder");
+                        lost.cancel();
+                    }
+                    Err(error) => tracing::warn!(%error, %ticket, "could not renew a claim on notifications"),
+                }
+            }
+        }
+    };
+    (result, !lost.is_cancelled())
 }
 
 /// Delivers every message that is due, and waits for them. Returns how many were attempted.
@@ -124,16 +176,22 @@ async fn deliver_ticket(app: &App, messages: Vec<OutboxMessage>) -> Result<(), A
 /// after another, in commit order, because a surface may relay to another one's copies of the
 /// same ticket (`App::relay`).
 pub(crate) async fn dispatch_due(app: &App) -> Result<usize, AppError> {
-    let due = app.store().due_outbox(app.now(), BATCH).await?;
+    let due = claim(app, BATCH).await?;
     let count = due.len();
     let mut running = JoinSet::new();
     let mut failure: Option<AppError> = None;
-    for (_, messages) in by_ticket(due) {
+    for (ticket, messages) in by_ticket(due) {
         while running.len() >= CONCURRENT_TICKETS {
             note(running.join_next().await, &mut failure);
         }
         let app = app.clone();
-        running.spawn(async move { deliver_ticket(&app, messages).await });
+        running.spawn(async move {
+            let (result, held) = deliver_claimed(&app, &ticket, messages).await;
+            if held {
+                release(&app, &ticket).await;
+            }
+            result
+        });
     }
     while let Some(done) = running.join_next().await {
         note(Some(done), &mut failure);

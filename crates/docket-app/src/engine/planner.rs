@@ -5,9 +5,11 @@ use docket_core::plan::{Plan, StepPlan};
 use docket_core::{Actor, Command, Refusal, Ticket, TicketId, TicketState};
 use tokio_util::sync::CancellationToken;
 
+use super::processes::Ledger;
 use super::steplog::PlanLog;
 use crate::app::App;
 use crate::error::AppError;
+use crate::ports::processes::ProcessLedger;
 use crate::ports::runner::{Mode, StepJob};
 use docket_core::ticket::StepOutcome;
 
@@ -62,6 +64,7 @@ impl App {
             })?;
             let log = PlanLog::new(self);
             let key = format!("{}-plan{}-step{}", ticket.id, ticket.round, index + 1);
+            let ledger = Ledger::new(self, &ticket.id, index, Mode::Plan);
             let job = StepJob {
                 action: dry_run,
                 params: &ticket.params,
@@ -72,8 +75,12 @@ impl App {
                 base_env: &self.inner.settings.base_env,
                 default_timeout: self.inner.settings.default_plan_timeout,
                 planned: None,
+                processes: ledger.as_ref().map(|l| l as &dyn ProcessLedger),
             };
             let outcome = runner.run(job, &log, CancellationToken::new()).await;
+            if let Some(ledger) = &ledger {
+                ledger.forget();
+            }
             let facts = log.take_facts();
             let output = log.into_text();
             if let StepOutcome::Failed { message, .. } = outcome {

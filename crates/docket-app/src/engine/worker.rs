@@ -11,9 +11,11 @@ use docket_core::ticket::{RunOutcome, StepOutcome};
 use docket_core::{Actor, Command, Refusal, Ticket, TicketId, TicketState, Workflow};
 use tokio_util::sync::CancellationToken;
 
+use super::processes::Ledger;
 use super::steplog::EngineLog;
 use crate::app::App;
 use crate::error::AppError;
+use crate::ports::processes::ProcessLedger;
 use crate::ports::runner::{Mode, StepJob};
 use crate::ports::store::{Claim, QueueOp};
 
@@ -92,6 +94,11 @@ async fn drive(
     };
     let first = match ticket.state {
         TicketState::Queued => 0,
+        // A run found half-done: whatever of it may still run on this host is ended first.
+        TicketState::Running if !super::processes::clear_to_resume(app, id).await? => {
+            tracing::warn!(ticket = %id, "not resuming the run yet: processes of its step are still running");
+            return Ok(());
+        }
         TicketState::Running => match resume_point(&ticket, &workflow) {
             Resume::At(index) => index,
             Resume::Finish(outcome) => return finish(app, id, outcome).await,
@@ -175,6 +182,7 @@ async fn run_step(
         ));
     }
     let key = format!("{}-run{run}-step{}", ticket.id, index + 1);
+    let ledger = Ledger::new(app, &ticket.id, index, Mode::Run);
     let job = StepJob {
         action: &step.action,
         params: &ticket.params,
@@ -185,6 +193,7 @@ async fn run_step(
         base_env: &app.inner.settings.base_env,
         default_timeout: app.inner.settings.default_step_timeout,
         planned: ticket.plan.as_ref().and_then(|plan| plan.steps.get(index)),
+        processes: ledger.as_ref().map(|l| l as &dyn ProcessLedger),
     };
     let started = Instant::now();
     // `cancel` fires when the ticket is cancelled or the lease is lost; `lost` tells them apart.
@@ -195,6 +204,9 @@ async fn run_step(
         },
         Some(runner) => runner.run(job, log.log(), cancel.clone()).await,
     };
+    if let Some(ledger) = &ledger {
+        ledger.forget();
+    }
     // Runners build the message from what they were given (a URL, a program name), which may
     // hold a secret; only log lines pass through the redacting log on their own.
     let outcome = match outcome {

@@ -3,5 +3,7 @@
 
 pub mod clock;
 pub mod notifier;
+pub mod processes;
 pub mod runner;
 pub mod store;
+pub mod wakeup;

@@ -11,15 +11,35 @@ use docket_core::ticket::StepOutcome;
 use docket_core::{Params, PlanFacts, StepPlan, TicketId};
 use tokio_util::sync::CancellationToken;
 
+use crate::ports::processes::ProcessLedger;
 use crate::ports::store::LogStream;
 
 /// Whether a step is being planned (its `plan` dry run) or run for real.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// The dry run whose output approvers see.
     Plan,
     /// The real thing.
     Run,
+}
+
+impl Mode {
+    /// `plan` or `run`, as steps see it (`DOCKET_MODE`) and the store keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::Run => "run",
+        }
+    }
+
+    /// The mode [`Mode::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "plan" => Some(Mode::Plan),
+            "run" => Some(Mode::Run),
+            _ => None,
+        }
+    }
 }
 
 /// Everything a runner needs to execute one action.
@@ -46,6 +66,9 @@ pub struct StepJob<'a> {
     /// The step's entry in the approved plan (when running), so a runner can hold the run to
     /// what was approved (a SQL write commits only the planned number of rows).
     pub planned: Option<&'a StepPlan>,
+    /// Where a runner that starts processes records their group (`None`: nowhere, e.g. in a
+    /// runner's own tests).
+    pub processes: Option<&'a dyn ProcessLedger>,
 }
 
 /// Where a runner writes its output. Implemented by the engine's log (redacts, caps, stores,

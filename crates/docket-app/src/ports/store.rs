@@ -4,9 +4,12 @@
 //! Implementations live in `docket-store` (SQLite and PostgreSQL); its contract test suite
 //! checks both against the rules written on each method here.
 
+pub use super::wakeup::Wakeups;
 use async_trait::async_trait;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
+
+pub use crate::ports::processes::ProcessStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -231,12 +234,30 @@ pub struct StoreStats {
 /// [`StoreError::Corrupt`] — stored data could not be read back, a bug or a hand-edited
 /// database; [`StoreError::Conflict`] — only from [`TicketStore::commit`], see there.
 pub trait Store:
-    TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+    TicketStore
+    + RunQueue
+    + LogStore
+    + OutboxStore
+    + AuditStore
+    + TokenStore
+    + StateStore
+    + HealthStore
+    + Wakeups
+    + ProcessStore
 {
 }
 
 impl<T> Store for T where
-    T: TicketStore + RunQueue + LogStore + OutboxStore + AuditStore + TokenStore + StateStore + HealthStore
+    T: TicketStore
+        + RunQueue
+        + LogStore
+        + OutboxStore
+        + AuditStore
+        + TokenStore
+        + StateStore
+        + HealthStore
+        + Wakeups
+        + ProcessStore
 {
 }
 
@@ -410,6 +431,7 @@ pub trait HealthStore: Send + Sync + 'static {
 pub mod prelude {
     pub use super::{
         AuditStore as _, HealthStore as _, LogStore as _, OutboxStore as _, RunQueue as _, StateStore as _,
-        TicketStore as _, TokenStore as _,
+        TicketStore as _, TokenStore as _, Wakeups as _,
     };
+    pub use crate::ports::processes::ProcessStore as _;
 }

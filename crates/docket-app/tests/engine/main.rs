@@ -14,6 +14,7 @@ mod concurrency;
 mod expiry;
 mod flow;
 mod logs;
+mod orphans;
 mod outbox;
 mod relay;
 mod views;

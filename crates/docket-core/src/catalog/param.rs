@@ -245,9 +245,13 @@ fn is_blank(value: &serde_json::Value) -> bool {
 pub(crate) fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamValue, String> {
     use serde_json::Value as J;
     match (&spec.kind, raw) {
-        (ParamKind::Integer { .. }, J::Number(n)) => {
-            n.as_i64().map(ParamValue::Int).ok_or_else(|| "must be a whole number".to_owned())
-        }
+        // A number with no fractional part is a whole number, as JSON Schema's `integer` says
+        // (`1.0` is 1), as long as it is exactly representable.
+        (ParamKind::Integer { .. }, J::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+            .map(ParamValue::Int)
+            .ok_or_else(|| "must be a whole number".to_owned()),
         (ParamKind::Integer { .. }, J::String(s)) => {
             s.trim().parse().map(ParamValue::Int).map_err(|_| format!("`{}` is not a whole number", excerpt(s)))
         }

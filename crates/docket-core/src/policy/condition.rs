@@ -1,5 +1,6 @@
 //! A compiled CEL condition and the variables policies see: `params`, `workflow`, `requester`,
-//! `now`.
+//! `now`, and once the ticket is planned, `plan` (counts of its structured changes over all
+//! steps, the targets that change, the rows SQL writes change).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,6 +15,7 @@ use jiff::tz::TimeZone;
 use crate::catalog::param::{ParamValue, Params};
 use crate::catalog::workflow::Workflow;
 use crate::id::{GroupId, PersonId};
+use crate::plan::Plan;
 
 use super::references::{FIELDS, field_refs, identifier_at, line_column};
 use bound::{MAX_BYTES, MAX_DEPTH, TooBig};
@@ -23,7 +25,7 @@ mod lex;
 mod words;
 
 /// The variables a condition may read.
-pub const VARIABLES: [&str; 4] = ["params", "workflow", "requester", "now"];
+pub const VARIABLES: [&str; 5] = ["params", "workflow", "requester", "now", "plan"];
 
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 
@@ -31,6 +33,7 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 pub struct Condition {
     source: String,
     program: Program,
+    reads_plan: bool,
 }
 
 impl fmt::Debug for Condition {
@@ -112,6 +115,7 @@ impl Condition {
         })?;
         let mut free = Vec::new();
         free_variables(program.expression(), &mut Vec::new(), &mut free);
+        let reads_plan = free.iter().any(|(name, _)| *name == "plan");
         if let Some((name, id)) = free.into_iter().find(|(v, _)| !VARIABLES.contains(v)) {
             let hint = crate::text::did_you_mean(name, VARIABLES)
                 .unwrap_or_else(|| format!("conditions can read {}", VARIABLES.join(", ")));
@@ -131,7 +135,12 @@ impl Condition {
                 return Err(ConditionError::at(source, offset, message, Some(hint)));
             }
         }
-        Ok(Self { source: source.to_owned(), program })
+        Ok(Self { source: source.to_owned(), program, reads_plan })
+    }
+
+    /// Whether the condition reads `plan`: it can be decided only once the ticket is planned.
+    pub fn reads_plan(&self) -> bool {
+        self.reads_plan
     }
 
     /// The expression as written.
@@ -232,6 +241,24 @@ impl Variables {
         context.add_variable_from_value("requester", requester);
         context.add_variable_from_value("now", now);
         Self { context }
+    }
+
+    /// The same variables with `plan`: its change counts over all steps, the targets that
+    /// change, and the rows its SQL writes change.
+    pub fn with_plan(mut self, plan: &Plan) -> Self {
+        let counts = plan.counts();
+        let int = |n: u64| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+        let targets: Vec<Value> = plan.targets().into_iter().map(Value::from).collect();
+        let plan = HashMap::from([
+            ("creates", int(counts.creates)),
+            ("updates", int(counts.updates)),
+            ("replaces", int(counts.replaces)),
+            ("deletes", int(counts.deletes)),
+            ("targets", Value::from(targets)),
+            ("rows_changed", int(plan.rows_changed())),
+        ]);
+        self.context.add_variable_from_value("plan", plan);
+        self
     }
 }
 

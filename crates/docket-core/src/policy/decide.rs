@@ -1,4 +1,6 @@
-//! Evaluating a policy set: the first matching rule decides; errors fail closed.
+//! Evaluating a policy set: the first matching rule decides; errors fail closed. Before a ticket
+//! is planned, the rules are read in the same order up to the first that reads `plan`: a
+//! decision reached before it does not depend on the plan, so it is taken before any dry run.
 
 use std::fmt::Write as _;
 
@@ -11,11 +13,25 @@ use super::{Decision, Outcome, PolicySet, Requirement, RuleOutcome, Stage};
 /// broken production rule can never fall through to an auto-approving default. A stage whose
 /// `when` fails to evaluate is kept.
 pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
+    walk(policies, vars, false).unwrap_or_else(no_rule)
+}
+
+/// The decision for a request not planned yet, when it does not depend on the plan: no rule
+/// before the deciding one, nor the deciding rule or its stages, reads `plan`. `None` when the
+/// plan is needed to decide. ([`decide`] with the plan then reaches the same decision.)
+pub fn decide_before_plan(policies: &PolicySet, vars: &Variables) -> Option<Decision> {
+    walk(policies, vars, true)
+}
+
+fn walk(policies: &PolicySet, vars: &Variables, before_plan: bool) -> Option<Decision> {
     for rule in &policies.rules {
+        if before_plan && rule.when.reads_plan() {
+            return None;
+        }
         let matched = match rule.when.eval(vars) {
             Ok(m) => m,
             Err(e) => {
-                return Decision {
+                return Some(Decision {
                     rule: Some(rule.name.clone()),
                     outcome: Outcome::Deny {
                         message: format!(
@@ -24,14 +40,20 @@ pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
                         ),
                     },
                     explanation: format!("denied because rule `{}` could not be evaluated: {e}", rule.name),
-                };
+                });
             }
         };
         if !matched {
             continue;
         }
         let because = format!("because rule `{}` matched: {}", rule.name, rule.when.source());
-        return match &rule.outcome {
+        if before_plan
+            && let RuleOutcome::Stages(stages) = &rule.outcome
+            && stages.iter().any(|s| s.when.as_ref().is_some_and(|c| c.reads_plan()))
+        {
+            return None;
+        }
+        return Some(match &rule.outcome {
             RuleOutcome::Deny(message) => Decision {
                 rule: Some(rule.name.clone()),
                 outcome: Outcome::Deny { message: message.clone() },
@@ -94,8 +116,12 @@ pub fn decide(policies: &PolicySet, vars: &Variables) -> Decision {
                     }
                 }
             }
-        };
+        });
     }
+    Some(no_rule())
+}
+
+fn no_rule() -> Decision {
     Decision {
         rule: None,
         outcome: Outcome::Deny {

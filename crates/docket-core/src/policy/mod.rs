@@ -6,7 +6,7 @@ mod decide;
 mod references;
 
 pub use condition::{Condition, ConditionError, EvalError, VARIABLES, Variables};
-pub use decide::{decide, describe_stages};
+pub use decide::{decide, decide_before_plan, describe_stages};
 pub use references::{FIELDS, field_refs, identifier_at};
 
 use std::collections::BTreeMap;

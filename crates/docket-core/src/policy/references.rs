@@ -3,8 +3,9 @@
 
 /// The fields of the variables conditions read, besides `params` (whose fields are the
 /// workflow's parameters). [`super::Variables`] builds exactly these.
-pub const FIELDS: [(&str, &[&str]); 3] = [
+pub const FIELDS: [(&str, &[&str]); 4] = [
     ("workflow", &["id", "risk", "category"]),
+    ("plan", &["creates", "updates", "replaces", "deletes", "targets", "rows_changed"]),
     ("requester", &["id", "groups"]),
     ("now", &["weekday", "hour", "minute", "date", "time"]),
 ];

@@ -9,7 +9,7 @@ use super::{
     Command, Event, ExpiryReason, NewTicket, Refusal, Review, RunOutcome, StepOutcome, Ticket, TicketState, Verdict,
 };
 use crate::actor::Actor;
-use crate::catalog::param::validate_params;
+use crate::catalog::param::{Params, validate_params};
 use crate::catalog::workflow::{Retry, Workflow};
 use crate::directory::Directory;
 use crate::id::PersonId;
@@ -55,7 +55,8 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
         });
     }
     let params = validate_params(&workflow.params, &new.params).map_err(Refusal::InvalidParams)?;
-    Ok(vec![
+    let denied = denied_before_plan(rules, &params, person, now);
+    let mut events = vec![
         Event::Requested {
             id: new.id.clone(),
             workflow: workflow.id.clone(),
@@ -66,7 +67,19 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
             origin: new.origin.clone(),
         },
         Event::PlanningStarted { round: 1 },
-    ])
+    ];
+    events.extend(denied);
+    Ok(events)
+}
+
+/// A denial the policy reaches without the plan (no rule before the deciding one reads `plan`):
+/// taken when planning starts, so a denied request never runs its dry runs.
+fn denied_before_plan(rules: &Rules<'_>, params: &Params, requester: &PersonId, now: Timestamp) -> Option<Event> {
+    let groups = rules.directory.groups_of(requester);
+    let vars = Variables::new(rules.workflow, params, requester, &groups, now, rules.zone);
+    policy::decide_before_plan(rules.policies, &vars)
+        .filter(|decision| matches!(decision.outcome, Outcome::Deny { .. }))
+        .map(|decision| Event::Decided { decision, respond_by: None })
 }
 
 /// Decides `command` by `actor` on `ticket` at `now`.
@@ -88,7 +101,8 @@ pub fn decide(
                     let digest = Digest::of(ticket.workflow.as_str(), &ticket.version, &ticket.params, plan);
                     let groups = rules.directory.groups_of(&ticket.requester);
                     let vars =
-                        Variables::new(rules.workflow, &ticket.params, &ticket.requester, &groups, now, rules.zone);
+                        Variables::new(rules.workflow, &ticket.params, &ticket.requester, &groups, now, rules.zone)
+                            .with_plan(plan);
                     let decision = policy::decide(rules.policies, &vars);
                     let mut events = vec![Event::Planned { plan: plan.clone(), digest }];
                     match &decision.outcome {
@@ -112,10 +126,13 @@ pub fn decide(
             requester_only(ticket, actor, rules.directory, "amend", false)?;
             in_state(ticket, &[TicketState::AwaitingApproval, TicketState::ChangesRequested], "amend")?;
             let params = validate_params(&rules.workflow.params, params).map_err(Refusal::InvalidParams)?;
-            Ok(vec![
+            let denied = denied_before_plan(rules, &params, &ticket.requester, now);
+            let mut events = vec![
                 Event::Amended { params, version: rules.workflow.version.clone() },
                 Event::PlanningStarted { round: ticket.round + 1 },
-            ])
+            ];
+            events.extend(denied);
+            Ok(events)
         }
         Command::Approve { digest, comment } => approve(ticket, *digest, comment.as_deref(), actor, rules, now),
         Command::Reject { reason } | Command::RequestChanges { reason } => {
@@ -192,11 +209,14 @@ pub fn decide(
                 .iter()
                 .map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default()))
                 .collect();
-            validate_params(&rules.workflow.params, &raw).map_err(Refusal::InvalidParams)?;
-            Ok(vec![
+            let params = validate_params(&rules.workflow.params, &raw).map_err(Refusal::InvalidParams)?;
+            let denied = denied_before_plan(rules, &params, &ticket.requester, now);
+            let mut events = vec![
                 Event::RetryRequested { version: rules.workflow.version.clone() },
                 Event::PlanningStarted { round: ticket.round + 1 },
-            ])
+            ];
+            events.extend(denied);
+            Ok(events)
         }
         Command::StartRun => {
             system_only(actor, "start runs")?;

@@ -165,7 +165,7 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
     }
 }
 
-fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
+pub(crate) fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
     Rule {
         name: name.into(),
         when: Condition::compile(when).unwrap(),
@@ -176,7 +176,7 @@ fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
     }
 }
 
-fn stage(name: &str, from: &[&str], count: u32, when: Option<&str>) -> StageRule {
+pub(crate) fn stage(name: &str, from: &[&str], count: u32, when: Option<&str>) -> StageRule {
     StageRule {
         name: name.into(),
         from: from.iter().map(|p| Principal::parse(p).unwrap()).collect(),

@@ -7,6 +7,7 @@ mod conditions;
 mod fixtures;
 mod matcher;
 mod params;
+mod plans;
 mod policy;
 mod properties;
 mod robustness;

@@ -124,3 +124,18 @@ fn shell_metacharacters_are_just_characters() {
     let t = docket_core::catalog::template::Template::parse("--query={{q}}").unwrap();
     assert_eq!(t.render(&params), format!("--query={value}"));
 }
+
+/// Regression: `1.0` is a whole number to JSON Schema (the API document says `integer`), so the
+/// API must take it; `1.5` stays refused.
+#[test]
+fn a_whole_number_written_with_a_fraction_is_a_whole_number() {
+    let base = json!({ "version": "1.4.2", "notes": "fine", "dry_run": true, "env": "dev" });
+    let mut ok = base.clone();
+    ok["replicas"] = json!(3.0);
+    let valid = validate_params(&specs(), &raw(ok)).unwrap();
+    assert_eq!(valid.get("replicas").map(ToString::to_string).as_deref(), Some("3"));
+    let mut bad = base;
+    bad["replicas"] = json!(3.5);
+    let errors = validate_params(&specs(), &raw(bad)).unwrap_err().0;
+    assert_eq!(errors[0].message, "must be a whole number");
+}

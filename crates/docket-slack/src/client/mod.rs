@@ -9,6 +9,7 @@
 mod budget;
 mod coalesce;
 mod error;
+mod tagged;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,6 +19,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 pub use error::ApiError;
+pub use tagged::TAG_EVENT;
 
 use crate::settings::SlackSettings;
 use budget::Budgets;
@@ -118,9 +120,23 @@ impl SlackClient {
         text: &str,
         blocks: &Value,
     ) -> Result<(String, String), ApiError> {
+        self.post(channel, thread_ts, text, blocks, None).await
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        blocks: &Value,
+        metadata: Option<Value>,
+    ) -> Result<(String, String), ApiError> {
         let mut body = json!({ "channel": channel, "text": text, "blocks": blocks, "unfurl_links": false });
         if let Some(thread) = thread_ts {
             body["thread_ts"] = json!(thread);
+        }
+        if let Some(metadata) = metadata {
+            body["metadata"] = metadata;
         }
         let answer = self.call("chat.postMessage", &body).await?;
         let channel = answer.get("channel").and_then(Value::as_str).unwrap_or(channel).to_owned();

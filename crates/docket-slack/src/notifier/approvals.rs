@@ -30,7 +30,7 @@ impl Delivery<'_> {
         if let Some(channel) = self.approvals_channel() {
             let key = format!("{prefix}channel");
             if copies::recall(self.app, &key).await?.is_none() {
-                copies::post(self.app, self.client, &key, &channel, None, &message).await?;
+                copies::post(self.app, self.client, &key, &channel, None, &message, self.resumed).await?;
             }
         }
         let Some(stage) = view.stages.iter().find(|s| s.name == stage) else { return Ok(()) };
@@ -73,7 +73,7 @@ impl Delivery<'_> {
         }
         let Some(user) = self.slack_user(person).await? else { return Ok(false) };
         let dm = self.client.open_dm(&user).await?;
-        copies::post(self.app, self.client, &key, &dm, None, message).await?;
+        copies::post(self.app, self.client, &key, &dm, None, message, self.resumed).await?;
         Ok(true)
     }
 

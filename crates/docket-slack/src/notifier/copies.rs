@@ -4,11 +4,12 @@
 
 use docket_app::{App, NotifyError};
 use docket_core::TicketId;
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use super::transient;
-use crate::client::SlackClient;
+use crate::client::{ApiError, SlackClient};
 use crate::render::Message;
 
 /// One posted message.
@@ -66,7 +67,12 @@ pub(super) async fn edit(
     keep(app, key, &Copy { hash, ..copy.clone() }).await
 }
 
-/// Posts `message` (in `thread`, if any) and keeps its copy under `key`.
+/// Posts `message` (in `thread`, if any) tagged with `key`, and keeps its copy under `key`.
+///
+/// `resumed` is set when this delivery may already have posted it (an earlier attempt failed
+/// without an answer, or another replica held the claim and died): the message is then looked
+/// up by its tag among the messages posted since then, and if it is there it is kept and
+/// edited instead of posted again.
 pub(super) async fn post(
     app: &App,
     client: &SlackClient,
@@ -74,9 +80,42 @@ pub(super) async fn post(
     channel: &str,
     thread: Option<&str>,
     message: &Message,
+    resumed: Option<Timestamp>,
 ) -> Result<Copy, NotifyError> {
-    let (channel, ts) = client.post_message(channel, thread, &message.text, &message.blocks).await?;
+    if let Some(since) = resumed
+        && let Some(copy) = find(client, key, channel, thread, since).await?
+    {
+        tracing::info!(%key, channel = %copy.channel, "found a message an earlier delivery posted; editing it");
+        keep(app, key, &copy).await?;
+        edit(app, client, key, &copy, message).await?;
+        return Ok(Copy { hash: hash(message), ..copy });
+    }
+    let (channel, ts) = client.post_tagged(channel, thread, &message.text, &message.blocks, key).await?;
     let copy = Copy { channel, ts, hash: hash(message) };
     keep(app, key, &copy).await?;
     Ok(copy)
 }
+
+/// Docket's message tagged `key`, posted after `since` (less a minute of clock skew). A
+/// channel Docket cannot read (not a member, or the app lacks a history scope) cannot be
+/// searched: the message is posted, and a warning says why a duplicate is possible.
+async fn find(
+    client: &SlackClient,
+    key: &str,
+    channel: &str,
+    thread: Option<&str>,
+    since: Timestamp,
+) -> Result<Option<Copy>, NotifyError> {
+    let oldest = format!("{}.000000", since.as_second().saturating_sub(60).max(0));
+    match client.find_tagged(channel, thread, key, &oldest).await {
+        Ok(found) => Ok(found.map(|(channel, ts)| Copy { channel, ts, hash: String::new() })),
+        Err(ApiError::Slack { error, .. }) if UNREADABLE.contains(&error.as_str()) => {
+            tracing::warn!(%key, %channel, %error, "cannot look for an earlier copy; posting (it may show twice)");
+            Ok(None)
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Answers that mean the channel's history cannot be read by this app.
+const UNREADABLE: [&str; 4] = ["not_in_channel", "missing_scope", "channel_not_found", "restricted_action"];

@@ -46,8 +46,9 @@ impl SlackNotifier {
         Self { settings, client, users: users::SlackUsers::default() }
     }
 
-    fn delivery<'a>(&'a self, app: &'a App, ticket: &'a Ticket) -> Delivery<'a> {
-        Delivery { app, client: &self.client, settings: &self.settings, users: &self.users, ticket }
+    fn delivery<'a>(&'a self, app: &'a App, ticket: &'a Ticket, message: &OutboxMessage) -> Delivery<'a> {
+        let resumed = message.may_have_been_delivered().then_some(message.created_at);
+        Delivery { app, client: &self.client, settings: &self.settings, users: &self.users, ticket, resumed }
     }
 }
 
@@ -68,7 +69,7 @@ impl Notifier for SlackNotifier {
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let key = message.message.key.as_str();
-        let delivery = self.delivery(app, ticket);
+        let delivery = self.delivery(app, ticket, message);
         match ChatMessage::parse(key) {
             Some(ChatMessage::Ticket) => delivery.thread().await,
             Some(ChatMessage::Reply) => {
@@ -84,7 +85,7 @@ impl Notifier for SlackNotifier {
     }
 
     async fn relay(&self, app: &App, relay: &Relay<'_>, ticket: &Ticket) -> Result<bool, NotifyError> {
-        let delivery = self.delivery(app, ticket);
+        let delivery = self.delivery(app, ticket, relay.message);
         match relay.kind {
             RelayKind::Approval { round, stage } => {
                 delivery.approval_relayed(*round, stage, relay.person, relay.from).await
@@ -110,6 +111,9 @@ struct Delivery<'a> {
     settings: &'a SlackSettings,
     users: &'a users::SlackUsers,
     ticket: &'a Ticket,
+    /// When the message being delivered was first due, if an earlier attempt may have posted
+    /// it: posts then look for that copy first (see [`copies::post`]).
+    resumed: Option<jiff::Timestamp>,
 }
 
 /// An app error while delivering: the store may be back later.

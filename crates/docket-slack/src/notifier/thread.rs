@@ -35,7 +35,9 @@ impl Delivery<'_> {
             return copies::edit(self.app, self.client, &key, &copy, &message).await;
         }
         if let Some(channel) = origin.channel.as_deref().filter(|_| asked_here) {
-            match copies::post(self.app, self.client, &key, channel, origin.thread.as_deref(), &message).await {
+            match copies::post(self.app, self.client, &key, channel, origin.thread.as_deref(), &message, self.resumed)
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(NotifyError::Permanent(error)) if NOT_THERE.iter().any(|e| error.ends_with(e)) => {
                     tracing::info!(ticket = %ticket.id, %error, "posting the ticket to its requester by DM instead");
@@ -47,7 +49,7 @@ impl Delivery<'_> {
             return Err(NotifyError::Permanent(format!("{} has no Slack id to send the ticket to", ticket.requester)));
         };
         let dm = self.client.open_dm(&user).await?;
-        copies::post(self.app, self.client, &key, &dm, None, &message).await.map(drop)
+        copies::post(self.app, self.client, &key, &dm, None, &message, self.resumed).await.map(drop)
     }
 
     /// Replies in the ticket's thread with the key events of one change (once per change).
@@ -62,7 +64,7 @@ impl Delivery<'_> {
         };
         let happenings = self.app.happenings(message, ticket).await.map_err(transient)?;
         let Some(reply) = reply(&happenings) else { return Ok(()) };
-        copies::post(self.app, self.client, &key, &channel, Some(&ts), &reply).await.map(drop)
+        copies::post(self.app, self.client, &key, &channel, Some(&ts), &reply, self.resumed).await.map(drop)
     }
 
     /// The Slack user of `person`: from the directory, else found by email.

@@ -3,7 +3,7 @@
 //! plan (cut, with a link to all of it). While the ticket waits it has buttons; once decided
 //! every copy is edited to show the outcome without them.
 
-use docket_app::{ApprovalView, TicketSummary};
+use docket_app::{ApprovalView, ChangesBrief, TicketSummary};
 use docket_core::TicketState;
 use serde_json::Value;
 
@@ -13,6 +13,10 @@ use super::{ButtonValue, Message};
 
 /// Plan characters shown in an approval request.
 const PLAN_CHARS: usize = 2_000;
+/// Structured changes shown in an approval request: lines, characters, characters a line.
+const CHANGE_LINES: usize = 40;
+const CHANGE_CHARS: usize = 2_000;
+const CHANGE_LINE_CHARS: usize = 150;
 
 /// What an approval request shows besides the ticket.
 pub(crate) struct ApprovalContext<'a> {
@@ -50,6 +54,9 @@ pub(crate) fn approval_message(cx: &ApprovalContext<'_>) -> Message {
         emoji(s.tone),
         escape(&s.headline)
     )));
+    if let Some(changes) = &s.changes {
+        out.push(blocks::section(&changes_text(changes, s.url.as_deref())));
+    }
     out.extend(blocks::fields(&s.params).into_iter().take(10));
     let rule = cx.view.rule.as_deref().map(|r| format!("Policy rule `{}`: ", escape(r))).unwrap_or_default();
     out.push(blocks::section(&format!("*Why approval is needed*\n{rule}{}", escape(&cx.view.explanation))));
@@ -93,6 +100,32 @@ pub(crate) fn approval_message(cx: &ApprovalContext<'_>) -> Message {
         (None, false) => format!("{} {}: {}", s.id, s.title, s.headline),
     };
     Message::new(cut(&text, FALLBACK_TEXT), Value::Array(out))
+}
+
+/// The app's change brief: the summary, then as many changes as fit (destroys and replaces
+/// first, in bold), then how many more there are, with a link to all of them.
+pub(crate) fn changes_text(changes: &ChangesBrief, url: Option<&str>) -> String {
+    // Escaping can make a line several times longer: the budget counts what Slack receives.
+    let (candidates, _) = changes.fit(CHANGE_LINES, usize::MAX, CHANGE_LINE_CHARS);
+    let mut lines = vec![format!("*Changes:* {}", escape(&changes.summary))];
+    let mut used = lines[0].chars().count();
+    for (text, line) in candidates.iter().zip(&changes.lines) {
+        let shown = if line.marked { format!("*{}*", escape(text)) } else { escape(text) };
+        if used + shown.chars().count() + 1 > CHANGE_CHARS {
+            break;
+        }
+        used += shown.chars().count() + 1;
+        lines.push(shown);
+    }
+    let more = changes.lines.len() - (lines.len() - 1);
+    if more > 0 {
+        let words = escape(&ChangesBrief::more(more));
+        lines.push(match url {
+            Some(url) => format!("<{}|{words}>", cut(url, 500)),
+            None => words,
+        });
+    }
+    cut(&lines.join("\n"), blocks::SECTION_TEXT)
 }
 
 fn stages(cx: &ApprovalContext<'_>) -> String {

@@ -34,6 +34,7 @@ fn summary(params: usize, plan_lines: usize, risk: &str, state: TicketState) -> 
         requester_id: "alice".into(),
         params: (0..params).map(|i| (format!("param {i} {}", long(100)), long(5_000))).collect(),
         plan: (0..plan_lines).map(|i| format!("{i}. step — {}", long(400))).collect(),
+        changes: None,
         digest: Some("ab".repeat(32)),
         risk: risk.into(),
         closing_reason: Some(long(10_000)),
@@ -199,4 +200,66 @@ fn the_checker_catches_what_slack_refuses() {
     let header = serde_json::json!([{ "type": "header", "text": { "type": "plain_text", "text": "h".repeat(151) } }]);
     assert!(!check_message("x", &header).is_empty());
     assert!(!check_message("", &serde_json::json!([])).is_empty());
+}
+
+fn brief(n: usize) -> docket_app::ChangesBrief {
+    use docket_core::plan::{Change, ChangeAction, StepPlan};
+    let changes = (0..n)
+        .map(|i| {
+            let action = if i % 50 == 7 { ChangeAction::Delete } else { ChangeAction::Create };
+            Change::new(format!("module.m{i}.aws_instance.web[\"{}\"]", long(60)), action)
+        })
+        .collect();
+    let step = StepPlan {
+        name: "net".into(),
+        kind: "terraform".into(),
+        summary: String::new(),
+        details: Vec::new(),
+        action: serde_json::Value::Null,
+        output: None,
+        facts: docket_core::PlanFacts { changes, ..docket_core::PlanFacts::default() },
+    };
+    docket_app::ChangesBrief::of(&docket_core::Plan { steps: vec![step] }).unwrap()
+}
+
+#[test]
+fn approval_messages_lead_with_the_changes_destroys_first_within_limits() {
+    let name = |id: &str| id.to_owned();
+    for n in [1, 12, 500] {
+        // A realistic ticket around the changes (the message's total text budget is shared).
+        let mut s = summary(0, 3, "high", TicketState::AwaitingApproval);
+        s.params = vec![("Environment".into(), "prod".into())];
+        (s.title, s.headline, s.requester, s.closing_reason) =
+            ("Network".into(), "Waiting".into(), "Alice".into(), None);
+        s.changes = Some(brief(n));
+        let mut v = view(2, 2);
+        (v.rule, v.explanation) = (Some("infrastructure".into()), "needs 1 approval from sre".into());
+        let m = approval_message(&ApprovalContext {
+            summary: &s,
+            view: &v,
+            origin: "in Slack".into(),
+            name: &name,
+            closed: None,
+        });
+        assert_message("approval with changes", &m);
+        let blocks = m.blocks.as_array().unwrap();
+        let at = blocks
+            .iter()
+            .position(|b| b["text"]["text"].as_str().is_some_and(|t| t.starts_with("*Changes:*")))
+            .unwrap();
+        assert!(at <= 2, "the changes come right after who asks for what");
+        let text = blocks[at]["text"]["text"].as_str().unwrap();
+        let first = text.lines().nth(1).unwrap();
+        if n > 7 {
+            assert!(first.starts_with("*⚠ destroy module.m"), "{first}");
+        }
+        if n == 500 {
+            assert!(text.starts_with("*Changes:* 490 to add, 10 to destroy"), "{text}");
+            assert!(
+                text.contains("more changes on the ticket&#39;s page")
+                    || text.contains("more changes on the ticket's page"),
+                "{text}"
+            );
+        }
+    }
 }

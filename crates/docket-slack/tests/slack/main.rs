@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
 mod approvers;
+mod changes;
 mod client;
 mod events;
 mod fuzz;
@@ -13,3 +14,4 @@ mod relay;
 mod security;
 mod socket_mode;
 mod support;
+mod takeover;

@@ -101,7 +101,7 @@ impl SqlRunner {
             (Access::Write, Mode::Plan) => match engine.write(&request, &|_| false).await {
                 Ok(changed) => {
                     log.line(LogStream::Stdout, &format!("will change {changed} {} in {place}", rows(changed)));
-                    log.facts(PlanFacts { rows_changed: Some(changed) });
+                    log.facts(PlanFacts { rows_changed: Some(changed), ..PlanFacts::default() });
                     StepOutcome::Succeeded
                 }
                 Err(error) => failed(log, &place, &error),

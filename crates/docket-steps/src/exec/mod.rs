@@ -4,27 +4,33 @@
 mod action;
 mod decode;
 mod group;
+mod host;
+mod launch;
 mod lines;
 mod prepare;
+mod procfs;
+mod report;
 mod shell;
 mod supervise;
+mod supervisor;
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{LogStream, StepJob, StepLog, StepRunner};
 use docket_core::ticket::StepOutcome;
-use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 pub use self::action::ExecAction;
 pub use self::decode::ExecKind;
 pub(crate) use self::decode::named_templates;
-use self::group::ProcessGroup;
-use self::prepare::{prepare, spawn_error};
+pub use self::host::LocalProcesses;
+pub use self::launch::Launch;
+use self::launch::launch;
+use self::prepare::prepare;
 use self::supervise::{Ending, Watch, supervise};
+pub use self::supervisor::supervise as supervisor_main;
 use crate::outcome::{fail, show, wrong_kind};
 
 /// How long a process group has between `SIGTERM` and `SIGKILL` unless configured otherwise.
@@ -44,6 +50,7 @@ pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
 #[derive(Clone, Debug)]
 pub struct ExecRunner {
     kill_grace: Duration,
+    launch: Launch,
 }
 
 impl Default for ExecRunner {
@@ -53,16 +60,23 @@ impl Default for ExecRunner {
 }
 
 impl ExecRunner {
-    /// A runner with the [`DEFAULT_KILL_GRACE`].
+    /// A runner with the [`DEFAULT_KILL_GRACE`] that starts programs directly
+    /// ([`Launch::Direct`]).
     pub fn new() -> Self {
-        Self { kill_grace: DEFAULT_KILL_GRACE }
+        Self { kill_grace: DEFAULT_KILL_GRACE, launch: Launch::Direct }
+    }
+
+    /// The same runner, starting programs as `launch` says: `docket serve` starts them through
+    /// its supervisor, so a step's processes die with the server.
+    pub fn launch(self, launch: Launch) -> Self {
+        Self { launch, ..self }
     }
 
     /// The same runner with another time between `SIGTERM` and `SIGKILL`. It also bounds how
     /// long output is still read after the program exits while background processes it started
     /// hold its pipes open.
     pub fn with_kill_grace(self, kill_grace: Duration) -> Self {
-        Self { kill_grace }
+        Self { kill_grace, ..self }
     }
 }
 
@@ -85,33 +99,11 @@ impl StepRunner for ExecRunner {
         };
         let time_limit = exec.timeout.map_or(job.default_timeout, |t| t.to_std());
 
-        let mut command = Command::new(&prepared.program);
-        if let Some((first, rest)) = prepared.argv.split_first() {
-            command.arg0(first).args(rest);
-        }
-        command
-            .env_clear()
-            .envs(&prepared.env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        if let Some(dir) = &prepared.cwd {
-            command.current_dir(dir);
-        }
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => return fail(log, spawn_error(&prepared.program, &e)),
+        let launched = match launch(&self.launch, &prepared, self.kill_grace).await {
+            Ok(launched) => launched,
+            Err(message) => return fail(log, message),
         };
-        let pid = child.id().unwrap_or_default();
-        let (Some(group), Some(stdout), Some(stderr)) =
-            (ProcessGroup::led_by(pid), child.stdout.take(), child.stderr.take())
-        else {
-            // Not reachable with the settings above; the child is killed on drop.
-            return fail(log, "the process started without its pipes or process id");
-        };
-
+        let pid = launched.identity.program.pid;
         let mut started = format!("running {:?} ({}, pid {pid}", prepared.argv, prepared.program.display());
         if let Some(dir) = &prepared.cwd {
             started.push_str(&format!(", in {}", dir.display()));
@@ -119,8 +111,19 @@ impl StepRunner for ExecRunner {
         started.push(')');
         log.line(LogStream::System, &started);
 
+        // The group is recorded while the step already runs (its supervisor ends it if this
+        // server dies first), and the record is written before this returns.
+        let identity = launched.identity;
+        let record = async {
+            if let Some(ledger) = job.processes
+                && let Err(error) = ledger.started(identity).await
+            {
+                log.line(LogStream::System, &format!("could not record the step's process group: {error}"));
+            }
+        };
         let watch = Watch { timeout: time_limit, grace: self.kill_grace, cancel: &cancel, log };
-        match supervise(child, group, stdout, stderr, watch).await {
+        let (ending, ()) = tokio::join!(supervise(launched, watch), record);
+        match ending {
             Ending::Exited(status) => exited(status, log),
             Ending::TimedOut => fail(log, format!("timed out after {}; process group killed", show(time_limit))),
             Ending::Cancelled => fail(log, "cancelled; process group killed"),

@@ -12,11 +12,10 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 use docket_app::{LogStream, StepLog};
-use tokio::process::{Child, ChildStderr, ChildStdout};
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::group::ProcessGroup;
+use super::launch::Launched;
 use super::lines::{LineSplitter, pump};
 
 /// After the final `SIGKILL`: how long to wait for the leader to be reaped …
@@ -45,14 +44,9 @@ pub(crate) struct Watch<'a> {
     pub(crate) log: &'a dyn StepLog,
 }
 
-/// Runs `child` (leader of `group`) to its end, streaming `stdout` and `stderr` to the log.
-pub(crate) async fn supervise(
-    mut child: Child,
-    mut group: ProcessGroup,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
-    watch: Watch<'_>,
-) -> Ending {
+/// Runs a started program to its end, streaming its output to the log.
+pub(crate) async fn supervise(launched: Launched, watch: Watch<'_>) -> Ending {
+    let Launched { mut leader, mut group, stdout, stderr, .. } = launched;
     let log = watch.log;
     let mut out_lines = LineSplitter::default();
     let mut err_lines = LineSplitter::default();
@@ -67,7 +61,7 @@ pub(crate) async fn supervise(
         let mut deadline = pin!(sleep(watch.timeout));
         let first = loop {
             tokio::select! {
-                status = child.wait() => break status.map(Ending::Exited).unwrap_or_else(Ending::Lost),
+                status = leader.wait() => break status.map(Ending::Exited).unwrap_or_else(Ending::Lost),
                 () = &mut pumps, if !pumps_done => pumps_done = true,
                 () = &mut deadline => break Ending::TimedOut,
                 () = watch.cancel.cancelled() => break Ending::Cancelled,
@@ -82,9 +76,11 @@ pub(crate) async fn supervise(
                         () = watch.cancel.cancelled() => false,
                     };
                 }
-                // The leader is reaped, but its pid cannot be reused while the group still has
-                // members, so this reaches only the step's own leftovers (or nobody: ESRCH).
+                // A program started directly is reaped by now, but its pid cannot be reused while
+                // the group still has members, so this reaches only the step's own leftovers (or
+                // nobody: ESRCH). A supervisor is still there, and goes with them.
                 group.kill();
+                leader.reap(REAP_LIMIT).await;
                 if !pumps_done {
                     log.line(
                         LogStream::System,
@@ -101,15 +97,13 @@ pub(crate) async fn supervise(
                 let mut grace = pin!(sleep(watch.grace));
                 while !(exited && pumps_done) {
                     tokio::select! {
-                        _ = child.wait(), if !exited => exited = true,
+                        _ = leader.wait(), if !exited => exited = true,
                         () = &mut pumps, if !pumps_done => pumps_done = true,
                         () = &mut grace => break,
                     }
                 }
                 group.kill();
-                if !exited {
-                    let _ = timeout(REAP_LIMIT, child.wait()).await;
-                }
+                leader.reap(REAP_LIMIT).await;
                 if !pumps_done {
                     let _ = timeout(LAST_READ, &mut pumps).await;
                 }

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 use docket_app::{LogStream, Mode};
 use docket_core::Action;
 use docket_core::ticket::StepOutcome;
-use docket_steps::ExecRunner;
 use docket_steps::WaitAction;
 use serde_json::json;
 
-use crate::support::{Case, exec, failure, script, scripts_dir, tpl};
+use crate::support::{Case, exec, failure, runner, script, scripts_dir, tpl};
 
 #[tokio::test]
 async fn parameters_reach_the_program_verbatim_as_single_arguments() {
@@ -40,7 +39,7 @@ async fn parameters_reach_the_program_verbatim_as_single_arguments() {
     // The format is a literal `<%s>\n`: printf itself turns `\n` into a newline.
     let case = Case::new(Action::new(exec(&argv_refs))).params(serde_json::Value::Object(params));
 
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
 
     let mut expected: String = nasty.iter().map(|v| format!("<{v}>\n")).collect();
@@ -69,7 +68,7 @@ async fn the_environment_holds_only_base_env_step_env_and_docket_variables() {
         ("TZ", "UTC"),
     ]);
 
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
     let mut printed = log.stdout();
     printed.sort();
@@ -91,7 +90,7 @@ async fn the_environment_holds_only_base_env_step_env_and_docket_variables() {
 #[tokio::test]
 async fn a_plan_run_says_so_in_docket_mode() {
     let case = Case::new(Action::new(exec(&["/usr/bin/env"]))).mode(Mode::Plan);
-    let (_, log) = case.run(&ExecRunner::new()).await;
+    let (_, log) = case.run(&runner()).await;
     assert!(log.stdout().contains(&"DOCKET_MODE=plan".to_owned()), "{}", log.dump());
 }
 
@@ -99,7 +98,7 @@ async fn a_plan_run_says_so_in_docket_mode() {
 async fn programs_are_found_in_the_steps_own_path() {
     let path = format!("/nonexistent:relative/dir::{}", scripts_dir().display());
     let case = Case::new(Action::new(exec(&["exit3.sh"]))).base_env(&[("PATH", &path)]);
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(failure(&outcome).0, Some(3), "{}", log.dump());
     assert!(log.system()[0].contains(&format!("{}/exit3.sh", scripts_dir().display())), "{}", log.dump());
 }
@@ -107,7 +106,7 @@ async fn programs_are_found_in_the_steps_own_path() {
 #[tokio::test]
 async fn without_a_path_the_standard_directories_are_searched() {
     let case = Case::new(Action::new(exec(&["printf", "%s", "found"]))).base_env(&[]);
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
     assert_eq!(log.stdout(), ["found"]);
 }
@@ -115,19 +114,19 @@ async fn without_a_path_the_standard_directories_are_searched() {
 #[tokio::test]
 async fn a_missing_program_is_a_failed_outcome_that_names_it() {
     let case = Case::new(Action::new(exec(&["no-such-program-anywhere", "x"])));
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     let (code, message) = failure(&outcome);
     assert_eq!(code, None);
     assert_eq!(message, r#"program "no-such-program-anywhere" not found in PATH (/usr/bin:/bin)"#);
     assert_eq!(log.system(), [message]);
 
     let case = Case::new(Action::new(exec(&["/nonexistent/program"])));
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert!(failure(&outcome).1.starts_with(r#"program "/nonexistent/program" not found"#), "{outcome:?}");
 
     let not_executable = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let case = Case::new(Action::new(exec(&[&not_executable.display().to_string()])));
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert!(failure(&outcome).1.contains("permission denied"), "{outcome:?}");
 }
 
@@ -137,40 +136,40 @@ async fn the_working_directory_is_used_and_must_exist() {
     let mut action = exec(&["/bin/pwd"]);
     action.cwd = Some(tpl("{{dir}}"));
     let case = Case::new(Action::new(action.clone())).params(json!({"dir": dir.path().display().to_string()}));
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
     assert_eq!(log.stdout(), [dir.path().canonicalize().unwrap().display().to_string()]);
 
     let missing = dir.path().join("missing");
     let case = Case::new(Action::new(action)).params(json!({"dir": missing.display().to_string()}));
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(failure(&outcome).1, format!("working directory {:?} does not exist", missing.display().to_string()));
     assert!(log.stdout().is_empty());
 }
 
 #[tokio::test]
 async fn exit_codes_are_recorded_and_stderr_is_kept_apart() {
-    let (outcome, log) = Case::new(Action::new(exec(&[&script("exit3.sh")]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&[&script("exit3.sh")]))).run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Failed { exit_code: Some(3), message: "exit code 3".to_owned() });
     assert_eq!(log.stdout(), ["out"]);
     assert_eq!(log.stderr(), ["err"]);
     assert_eq!(log.system().last().unwrap(), "exit code 3");
 
-    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/true"]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/true"]))).run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
     assert_eq!(log.system().last().unwrap(), "exit code 0");
 }
 
 #[tokio::test]
 async fn death_by_signal_has_no_exit_code() {
-    let (outcome, log) = Case::new(Action::new(exec(&[&script("selfkill.sh")]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&[&script("selfkill.sh")]))).run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Failed { exit_code: None, message: "killed by signal 9".to_owned() });
     assert_eq!(log.system().last().unwrap(), "killed by signal 9");
 }
 
 #[tokio::test]
 async fn stdin_is_empty() {
-    let (outcome, log) = Case::new(Action::new(exec(&["/bin/cat"]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&["/bin/cat"]))).run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
     assert!(log.stdout().is_empty());
 }
@@ -178,7 +177,7 @@ async fn stdin_is_empty() {
 #[tokio::test]
 async fn output_that_is_not_utf8_is_decoded_lossily() {
     let case = Case::new(Action::new(exec(&["/usr/bin/printf", r"\377ok\r\nnext"])));
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
     assert_eq!(log.stdout(), ["\u{fffd}ok", "next"]);
 }
@@ -187,14 +186,14 @@ async fn output_that_is_not_utf8_is_decoded_lossily() {
 async fn overlong_lines_are_cut_at_16_kib() {
     let case = Case::new(Action::new(exec(&["/usr/bin/printf", "%s\\n", "{{long}}"])))
         .params(json!({"long": "x".repeat(40_000)}));
-    let (_, log) = case.run(&ExecRunner::new()).await;
+    let (_, log) = case.run(&runner()).await;
     assert_eq!(log.stdout().iter().map(String::len).collect::<Vec<_>>(), [16_384, 16_384, 7_232]);
 }
 
 #[tokio::test]
 async fn a_hundred_thousand_lines_all_arrive() {
     let start = Instant::now();
-    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/seq", "1", "100000"]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/seq", "1", "100000"]))).run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
     let lines = log.stdout();
     assert_eq!(lines.len(), 100_000);
@@ -204,7 +203,7 @@ async fn a_hundred_thousand_lines_all_arrive() {
 
 #[tokio::test]
 async fn output_streams_while_the_program_runs() {
-    let (outcome, log) = Case::new(Action::new(exec(&[&script("stream.sh")]))).run(&ExecRunner::new()).await;
+    let (outcome, log) = Case::new(Action::new(exec(&[&script("stream.sh")]))).run(&runner()).await;
     let returned = Instant::now();
     assert_eq!(outcome, StepOutcome::Succeeded);
     let entries = log.entries();
@@ -216,27 +215,27 @@ async fn output_streams_while_the_program_runs() {
 
 #[tokio::test]
 async fn bad_argv_is_a_failed_outcome() {
-    let (outcome, _) = Case::new(Action::new(exec(&[]))).run(&ExecRunner::new()).await;
+    let (outcome, _) = Case::new(Action::new(exec(&[]))).run(&runner()).await;
     assert!(failure(&outcome).1.contains("argv is empty"), "{outcome:?}");
 
     let case = Case::new(Action::new(exec(&["{{nothing}}"])));
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert_eq!(failure(&outcome).1, "the program name rendered to empty text");
 
     let case = Case::new(Action::new(exec(&["/usr/bin/printf", "{{nul}}"]))).params(json!({"nul": "a\u{0}b"}));
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert!(failure(&outcome).1.starts_with("argument 1 contains a NUL byte"), "{outcome:?}");
 
     let mut action = exec(&["/usr/bin/true"]);
     action.env.insert("BAD=NAME".to_owned(), tpl("x"));
-    let (outcome, _) = Case::new(Action::new(action)).run(&ExecRunner::new()).await;
+    let (outcome, _) = Case::new(Action::new(action)).run(&runner()).await;
     assert!(failure(&outcome).1.contains("\"BAD=NAME\""), "{outcome:?}");
 }
 
 #[tokio::test]
 async fn another_kind_of_action_is_refused() {
     let case = Case::new(Action::new(WaitAction(docket_core::Duration::from_secs(1))));
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert_eq!(failure(&outcome).1, "the exec runner cannot run `wait` steps");
 }
 
@@ -244,7 +243,7 @@ async fn another_kind_of_action_is_refused() {
 #[allow(clippy::print_stderr, reason = "reports the figure for the README when run with --nocapture")]
 async fn forty_sequential_runs_of_true_are_quick() {
     let case = Case::new(Action::new(exec(&["true"])));
-    let runner = ExecRunner::new();
+    let runner = runner();
     let start = Instant::now();
     for _ in 0..40 {
         let (outcome, _) = case.run(&runner).await;

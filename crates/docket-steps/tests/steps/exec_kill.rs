@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use docket_core::Action;
 use docket_core::ticket::StepOutcome;
-use docket_steps::ExecRunner;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Case, Collect, assert_gone, exec, failure, read_pids, script};
+use crate::support::{Case, Collect, assert_gone, exec, failure, read_pids, runner, script};
 
 /// `script` run with a fresh pid file as its argument, and that file.
 fn with_pid_file(name: &str, timeout: Option<docket_core::Duration>) -> (Case, tempfile::TempDir, std::path::PathBuf) {
@@ -24,7 +23,7 @@ fn with_pid_file(name: &str, timeout: Option<docket_core::Duration>) -> (Case, t
 async fn a_timeout_kills_the_program_and_its_grandchildren() {
     let (case, _dir, pid_file) = with_pid_file("grandchild.sh", Some(docket_core::Duration::from_millis(500)));
     let start = Instant::now();
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     let took = start.elapsed();
     assert_eq!(failure(&outcome), (None, "timed out after 500ms; process group killed"));
     assert_eq!(log.system().last().unwrap(), "timed out after 500ms; process group killed");
@@ -37,7 +36,7 @@ async fn a_timeout_kills_the_program_and_its_grandchildren() {
 #[tokio::test]
 async fn processes_that_ignore_sigterm_get_sigkill_after_the_grace() {
     let (case, _dir, pid_file) = with_pid_file("stubborn.sh", Some(docket_core::Duration::from_millis(300)));
-    let runner = ExecRunner::new().with_kill_grace(Duration::from_millis(400));
+    let runner = runner().with_kill_grace(Duration::from_millis(400));
     let start = Instant::now();
     let (outcome, _) = case.run(&runner).await;
     let took = start.elapsed();
@@ -51,7 +50,7 @@ async fn processes_that_ignore_sigterm_get_sigkill_after_the_grace() {
 async fn the_default_timeout_applies_when_the_step_names_none() {
     let (mut case, _dir, pid_file) = with_pid_file("grandchild.sh", None);
     case.default_timeout = Duration::from_millis(400);
-    let (outcome, _) = case.run(&ExecRunner::new()).await;
+    let (outcome, _) = case.run(&runner()).await;
     assert_eq!(failure(&outcome).1, "timed out after 400ms; process group killed");
     assert_gone(&read_pids(&pid_file).await).await;
 }
@@ -59,7 +58,7 @@ async fn the_default_timeout_applies_when_the_step_names_none() {
 #[tokio::test]
 async fn cancelling_kills_the_group_promptly() {
     let (case, _dir, pid_file) = with_pid_file("stubborn.sh", None);
-    let runner = ExecRunner::new().with_kill_grace(Duration::from_millis(300));
+    let runner = runner().with_kill_grace(Duration::from_millis(300));
     let (outcome, log, after_cancel) = case.run_cancelled_after(&runner, Duration::from_millis(300)).await;
     assert_eq!(failure(&outcome), (None, "cancelled; process group killed"));
     assert_eq!(log.system().last().unwrap(), "cancelled; process group killed");
@@ -71,7 +70,7 @@ async fn cancelling_kills_the_group_promptly() {
 async fn a_run_cancelled_before_it_starts_starts_nothing() {
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/true"]))).run_with(&ExecRunner::new(), cancel).await;
+    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/true"]))).run_with(&runner(), cancel).await;
     assert!(failure(&outcome).1.starts_with("cancelled"));
     assert!(!log.system().iter().any(|l| l.starts_with("running")));
 }
@@ -79,7 +78,7 @@ async fn a_run_cancelled_before_it_starts_starts_nothing() {
 #[tokio::test]
 async fn background_processes_holding_the_pipes_do_not_hang_the_step() {
     let (case, _dir, pid_file) = with_pid_file("background.sh", None);
-    let runner = ExecRunner::new().with_kill_grace(Duration::from_millis(300));
+    let runner = runner().with_kill_grace(Duration::from_millis(300));
     let start = Instant::now();
     let (outcome, log) = case.run(&runner).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
@@ -94,7 +93,7 @@ async fn background_processes_holding_the_pipes_do_not_hang_the_step() {
 async fn nothing_the_step_started_outlives_it() {
     let (case, _dir, pid_file) = with_pid_file("quiet-background.sh", None);
     let start = Instant::now();
-    let (outcome, log) = case.run(&ExecRunner::new()).await;
+    let (outcome, log) = case.run(&runner()).await;
     assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
     assert!(start.elapsed() < Duration::from_secs(1), "waited for a process that holds no pipe");
     assert_gone(&read_pids(&pid_file).await).await;
@@ -103,13 +102,13 @@ async fn nothing_the_step_started_outlives_it() {
 #[tokio::test]
 async fn dropping_a_running_step_kills_its_group() {
     let (case, _dir, pid_file) = with_pid_file("stubborn.sh", None);
-    let runner = ExecRunner::new();
+    let runner = runner();
     let log = Collect::default();
     let run = runner_run(&runner, &case, &log);
     assert!(tokio::time::timeout(Duration::from_millis(300), run).await.is_err());
     assert_gone(&read_pids(&pid_file).await).await;
 }
 
-async fn runner_run(runner: &ExecRunner, case: &Case, log: &Collect) -> StepOutcome {
+async fn runner_run(runner: &docket_steps::ExecRunner, case: &Case, log: &Collect) -> StepOutcome {
     docket_app::StepRunner::run(runner, case.job(), log, CancellationToken::new()).await
 }

@@ -11,7 +11,7 @@ use docket_core::Action;
 use docket_core::catalog::template::Template;
 use docket_core::ticket::StepOutcome;
 use docket_core::{Params, TicketId};
-use docket_steps::ExecAction;
+use docket_steps::{ExecAction, ExecRunner};
 use tokio_util::sync::CancellationToken;
 
 /// One collected line.
@@ -115,6 +115,7 @@ impl Case {
             base_env: &self.base_env,
             default_timeout: self.default_timeout,
             planned: None,
+            processes: None,
         }
     }
 
@@ -168,16 +169,23 @@ pub(crate) fn exec(argv: &[&str]) -> ExecAction {
     }
 }
 
+/// The `exec` runner the scenarios run, as the test crate that includes them starts programs
+/// (`docket-steps`: directly; `docket`: through its supervisor).
+pub(crate) fn runner() -> ExecRunner {
+    crate::exec_runner()
+}
+
 /// A test script (committed with its executable bit, never written at test time, so running it
 /// cannot race a write).
 pub(crate) fn script(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/steps/scripts").join(name);
+    let path = scripts_dir().join(name);
     assert!(path.is_file(), "missing test script {}", path.display());
     path.display().to_string()
 }
 
+/// `docket-steps`' `tests/steps/scripts`, wherever these scenarios are compiled.
 pub(crate) fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/steps/scripts")
+    Path::new(crate::STEPS_TESTS).join("scripts")
 }
 
 pub(crate) fn failure(outcome: &StepOutcome) -> (Option<i32>, &str) {

@@ -7,7 +7,8 @@ use sqlx::PgPool;
 use crate::rows::{self, LogColumns, db_error, to_i64, to_unsigned};
 
 /// Appends lines in one transaction; lines whose (ticket, seq) exists are skipped.
-pub(super) async fn append(writer: &PgPool, lines: &[LogLine]) -> Result<(), StoreError> {
+/// The other replicas are told the last `seq` stored of each ticket.
+pub(super) async fn append(writer: &PgPool, sender: &str, lines: &[LogLine]) -> Result<(), StoreError> {
     if lines.is_empty() {
         return Ok(());
     }
@@ -28,6 +29,15 @@ pub(super) async fn append(writer: &PgPool, lines: &[LogLine]) -> Result<(), Sto
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+    }
+    let mut last: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+    for line in lines {
+        let seq = to_i64(line.seq, "log seq")?;
+        let entry = last.entry(line.ticket.to_string()).or_insert(seq);
+        *entry = (*entry).max(seq);
+    }
+    for (ticket, seq) in &last {
+        super::notify::logged(&mut tx, sender, ticket, *seq).await?;
     }
     tx.commit().await.map_err(db_error)
 }

@@ -5,7 +5,9 @@
 mod admin;
 mod audit;
 mod logs;
+pub(crate) mod notify;
 mod outbox;
+mod processes;
 mod queue;
 mod state;
 mod tickets;
@@ -16,7 +18,9 @@ use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
+    WakeupSink, Wakeups,
 };
+use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
@@ -35,6 +39,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// This store's name in the notifications it sends, so its own are not heard back.
+    instance: String,
 }
 
 impl PgStore {
@@ -53,12 +59,25 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::rows::redact_url(url))))?;
         crate::migrate::postgres(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, instance: instance_name() })
     }
 
     /// Closes every connection, waiting for work in progress.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A name for this store that no other process shares: the process id and the time it was
+/// opened, to the nanosecond.
+fn instance_name() -> String {
+    format!("{}-{}", std::process::id(), Timestamp::now().as_nanosecond())
+}
+
+#[async_trait]
+impl Wakeups for PgStore {
+    async fn listen(&self, sink: WakeupSink, shutdown: tokio_util::sync::CancellationToken) {
+        notify::listen(&self.pool, &self.instance, sink, shutdown).await;
     }
 }
 
@@ -74,7 +93,7 @@ impl TicketStore for PgStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        tickets::commit(&self.pool, change).await
+        tickets::commit(&self.pool, &self.instance, change).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -125,7 +144,7 @@ impl RunQueue for PgStore {
 #[async_trait]
 impl LogStore for PgStore {
     async fn append_logs(&self, lines: &[LogLine]) -> Result<(), StoreError> {
-        logs::append(&self.pool, lines).await
+        logs::append(&self.pool, &self.instance, lines).await
     }
 
     async fn logs(&self, ticket: &TicketId, after: u64, limit: u32) -> Result<Vec<LogLine>, StoreError> {
@@ -230,5 +249,20 @@ impl HealthStore for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ProcessStore for PgStore {
+    async fn record_process(&self, process: &StepProcess) -> Result<(), StoreError> {
+        processes::record(&self.pool, process).await
+    }
+
+    async fn forget_process(&self, host: &str, group: &StepGroup) -> Result<(), StoreError> {
+        processes::forget(&self.pool, host, group).await
+    }
+
+    async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
+        processes::on_host(&self.pool, host).await
     }
 }

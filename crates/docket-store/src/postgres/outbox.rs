@@ -71,6 +71,8 @@ pub(super) async fn claim(
         "SELECT o.ticket FROM outbox o \
          WHERE o.delivered_at IS NULL AND NOT o.gave_up AND o.next_attempt_ns <= $1 \
            AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > $1) \
+           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
+                           AND p.id < o.id AND p.delivered_at IS NULL AND NOT p.gave_up) \
          GROUP BY o.ticket ORDER BY MIN(o.id) LIMIT $2",
     )
     .bind(nanos(now))

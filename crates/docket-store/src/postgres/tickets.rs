@@ -1,7 +1,7 @@
 //! Tickets on PostgreSQL: the commit transaction (ticket, events, projections, then audit, outbox
 //! and queue), ticket numbers, and the ticket queries.
 
-use docket_app::{Change, Committed, StoreError, StoredTicket, TicketFilter, TicketPage};
+use docket_app::{Change, Committed, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::{PgConnection, PgPool};
@@ -17,7 +17,7 @@ pub(super) async fn next_number(pool: &PgPool) -> Result<u64, StoreError> {
 }
 
 /// Writes one command's effects in one transaction.
-pub(super) async fn commit(pool: &PgPool, change: Change) -> Result<Committed, StoreError> {
+pub(super) async fn commit(pool: &PgPool, sender: &str, change: Change) -> Result<Committed, StoreError> {
     let rows = projection::rows(&change)?;
     let version = change
         .expected_version
@@ -32,6 +32,9 @@ pub(super) async fn commit(pool: &PgPool, change: Change) -> Result<Committed, S
     let audit = audit::append(&mut tx, change.audit).await?;
     outbox::insert(&mut tx, &change.outbox, change.at).await?;
     queue::apply(&mut tx, &ticket.id, &change.queue).await?;
+    let (run, outbox) = (change.queue != QueueOp::None, !change.outbox.is_empty());
+    super::notify::ticket_changed(&mut tx, sender, &change.ticket.id, version, change.ticket.state, run, outbox)
+        .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(Committed { version, audit })
 }

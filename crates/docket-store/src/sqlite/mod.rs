@@ -15,6 +15,7 @@ mod checkpoint;
 mod logs;
 mod numbers;
 mod outbox;
+mod processes;
 mod queue;
 mod state;
 mod tickets;
@@ -29,13 +30,16 @@ use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
+    Wakeups,
 };
+use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+use crate::processes::ProcessColumns;
 use crate::rows::db_error;
 use checkpoint::Checkpoints;
 use numbers::Numbers;
@@ -139,6 +143,9 @@ impl SqliteStore {
         self.reader.close().await;
     }
 }
+
+/// One process owns a SQLite database: there is nobody else to hear.
+impl Wakeups for SqliteStore {}
 
 #[async_trait]
 impl TicketStore for SqliteStore {
@@ -319,5 +326,20 @@ impl HealthStore for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_error)?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ProcessStore for SqliteStore {
+    async fn record_process(&self, process: &StepProcess) -> Result<(), StoreError> {
+        self.writer.submit(processes::Record(ProcessColumns::new(process)?)).await
+    }
+
+    async fn forget_process(&self, host: &str, group: &StepGroup) -> Result<(), StoreError> {
+        self.writer.submit(processes::Forget::new(host, group)?).await
+    }
+
+    async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
+        processes::on_host(&self.reader, host).await
     }
 }

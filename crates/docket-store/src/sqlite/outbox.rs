@@ -165,6 +165,8 @@ static CLAIM: Sql = Sql::new(
              SELECT o.ticket AS ticket, MIN(o.id) AS first FROM outbox o \
              WHERE o.delivered_at IS NULL AND o.gave_up = 0 AND o.next_attempt_ns <= ? \
                AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > ?) \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
+                               AND p.id < o.id AND p.delivered_at IS NULL AND p.gave_up = 0) \
              GROUP BY o.ticket ORDER BY first LIMIT ?) WHERE true \
          ON CONFLICT (ticket) DO UPDATE SET holder = excluded.holder, token = excluded.token, \
              until_ns = excluded.until_ns; \

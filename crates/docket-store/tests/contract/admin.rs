@@ -55,7 +55,7 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
     assert_eq!(h.int("SELECT COUNT(*) FROM docket_migrations").await, docket_store::SCHEMA_VERSION);
     assert_eq!(
         h.texts("SELECT name FROM docket_migrations ORDER BY version").await,
-        ["0001_init", "0002_surface_state", "0003_replicas"]
+        ["0001_init", "0002_surface_state", "0003_replicas", "0004_step_processes"]
     );
     reopened.ping().await.unwrap();
 }

@@ -18,9 +18,11 @@ mod harness;
 mod logs;
 mod open;
 mod outbox;
+mod processes;
 mod queue;
 mod state;
 mod tickets;
+mod wakeups;
 
 /// Makes `sqlite::NAME` and `postgres::NAME` for each `module::NAME` case.
 macro_rules! contract {
@@ -81,4 +83,5 @@ contract! {
     admin::reopening_keeps_everything_and_migrates_once,
     state::surface_state_puts_lists_and_prunes,
     state::concurrent_first_writers_have_one_winner,
+    processes::step_processes_are_recorded_per_host_and_forgotten,
 }

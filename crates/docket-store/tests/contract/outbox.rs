@@ -147,6 +147,18 @@ pub(crate) async fn a_ticket_is_claimed_by_one_holder_until_released_or_lapsed(h
     store.end_all_leases().await.unwrap();
     let all = store.claim_outbox("d", at(11), at(30), 100).await.unwrap();
     assert_eq!(all.len(), 4);
+
+    // A ticket whose due messages all wait behind ones to be retried later is not claimed: a
+    // claim with nothing to deliver would hold the ticket for a whole lease.
+    store.end_all_leases().await.unwrap();
+    for m in all.iter().filter(|m| m.message.ticket == t1) {
+        store.outbox_failed(m.id, "timeout", Some(at(50))).await.unwrap();
+    }
+    notify(store, &mut one, vec![note("slack", &t1, "later")], 1).await;
+    let claimed = store.claim_outbox("e", at(12), at(100), 100).await.unwrap();
+    assert!(claimed.iter().all(|m| m.message.ticket != t1), "{:?}", claimed_keys(&claimed));
+    let retried = store.claim_outbox("f", at(50), at(100), 100).await.unwrap();
+    assert_eq!(retried.iter().filter(|m| m.message.ticket == t1).count(), 2, "{:?}", claimed_keys(&retried));
 }
 
 pub(crate) async fn concurrent_claimers_never_share_a_ticket(h: &Harness) {

@@ -6,7 +6,7 @@
 use docket_app::{TicketAction, TicketSummary, Tone};
 use serde_json::{Value, json};
 
-use super::{attention, card, clip, execute, facts, open_url, plan, subtle, title, toned};
+use super::{attention, card, changes, clip, execute, facts, open_url, plan, subtle, title, toned};
 
 /// The verb of the automatic refresh.
 pub const REFRESH_VERB: &str = "refresh";
@@ -47,6 +47,9 @@ pub fn approval_card(a: &ApprovalCard<'_>) -> Value {
     let s = a.summary;
     let mut body =
         vec![title(&format!("Approval: {} · {}", s.id, clip(&s.title, 100))), toned(&a.status.0, a.status.1)];
+    if let Some(brief) = &s.changes {
+        body.extend(changes(brief, s.url.as_deref()));
+    }
     let rule = a.rule.map_or_else(|| a.explanation.to_owned(), |r| format!("Rule `{r}`: {}", a.explanation));
     body.push(subtle(&clip(&rule, 400)));
     let mut pairs = vec![("Requested by".to_owned(), s.requester.clone())];

@@ -11,7 +11,7 @@ pub mod form;
 pub mod replies;
 pub mod ticket;
 
-use docket_app::Tone;
+use docket_app::{ChangesBrief, Tone};
 use serde_json::{Value, json};
 
 /// The Adaptive Card version Teams supports.
@@ -114,6 +114,48 @@ pub fn plan(lines: &[String], url: Option<&str>) -> Vec<Value> {
             None => format!("{more} more lines not shown"),
         };
         out.push(subtle(&note));
+    }
+    out
+}
+
+/// Structured changes shown on a card: lines, characters, characters a line.
+pub const MAX_CHANGE_LINES: usize = 25;
+/// Characters of change lines shown on a card.
+pub const MAX_CHANGE_CHARS: usize = 2_500;
+const MAX_CHANGE_LINE: usize = 150;
+
+/// The app's change brief: the summary, then as many changes as fit — destroys and replaces
+/// first, in the attention colour — then how many more there are, with a link to all of them.
+pub fn changes(brief: &ChangesBrief, url: Option<&str>) -> Vec<Value> {
+    let (shown, more) = brief.fit(MAX_CHANGE_LINES, MAX_CHANGE_CHARS, MAX_CHANGE_LINE);
+    let mut out = vec![json!({
+        "type": "TextBlock",
+        "text": format!("Changes: {}", escape_markdown(&brief.summary)),
+        "weight": "Bolder",
+        "wrap": true,
+        "spacing": "Medium",
+    })];
+    let marked = brief.lines.iter().take(shown.len()).filter(|l| l.marked).count();
+    let (first, rest) = shown.split_at(marked.min(shown.len()));
+    for (lines, color) in [(first, "Attention"), (rest, "Default")] {
+        if !lines.is_empty() {
+            out.push(json!({
+                "type": "TextBlock",
+                "text": lines.iter().map(|l| escape_markdown(l)).collect::<Vec<_>>().join("\n\n"),
+                "fontType": "Monospace",
+                "wrap": true,
+                "size": "Small",
+                "spacing": "Small",
+                "color": color,
+            }));
+        }
+    }
+    if more > 0 {
+        let words = ChangesBrief::more(more);
+        out.push(subtle(&match url {
+            Some(url) => format!("[{words}]({url})"),
+            None => words,
+        }));
     }
     out
 }

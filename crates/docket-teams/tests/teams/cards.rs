@@ -81,6 +81,7 @@ fn summary(params: usize, plan_lines: usize) -> TicketSummary {
         requester_id: "alice".into(),
         params: (0..params).map(|i| (format!("label {i} {}", "l".repeat(100)), "v".repeat(2000))).collect(),
         plan: (0..plan_lines).map(|i| format!("{i}. step — {}", "p*[_]`".repeat(60))).collect(),
+        changes: None,
         digest: Some("ab".repeat(32)),
         risk: "high".into(),
         closing_reason: Some("r".repeat(5000)),
@@ -121,6 +122,61 @@ fn ticket_and_approval_cards_of_long_plans_fit() {
         assert_eq!(card["refresh"]["userIds"].as_array().unwrap().len(), 60);
         let verbs: Vec<&str> = card["actions"].as_array().unwrap().iter().filter_map(|a| a["verb"].as_str()).collect();
         assert_eq!(verbs, ["approve", "reject", "request_changes"]);
+    }
+}
+
+fn brief(n: usize) -> docket_app::ChangesBrief {
+    use docket_core::plan::{Change, ChangeAction, StepPlan};
+    let changes = (0..n)
+        .map(|i| {
+            let action = if i % 50 == 7 { ChangeAction::Replace } else { ChangeAction::Update };
+            Change::new(format!("module.m{i}.aws_instance.web[\"{}\"]", "*_[".repeat(30)), action)
+        })
+        .collect();
+    let step = StepPlan {
+        name: "net".into(),
+        kind: "terraform".into(),
+        summary: String::new(),
+        details: Vec::new(),
+        action: serde_json::Value::Null,
+        output: None,
+        facts: docket_core::PlanFacts { changes, ..docket_core::PlanFacts::default() },
+    };
+    docket_app::ChangesBrief::of(&docket_core::Plan { steps: vec![step] }).unwrap()
+}
+
+#[test]
+fn approval_cards_lead_with_the_changes_replaces_first_within_limits() {
+    for n in [1, 12, 500] {
+        let mut s = summary(3, 3);
+        s.changes = Some(brief(n));
+        let approval = ApprovalCard {
+            summary: &s,
+            rule: Some("infrastructure"),
+            explanation: "needs 1 approval from sre",
+            stage: "sre",
+            round: 1,
+            status: ("Waiting for approval (stage sre)".into(), Tone::Waiting),
+            stages: vec!["Stage sre: 0 of 1".into()],
+            actions: vec![TicketAction::Approve, TicketAction::Reject, TicketAction::RequestChanges],
+            notice: None,
+            refresh_users: vec!["29:bob".into()],
+        };
+        let card = approval_card(&approval);
+        assert_fits(&format!("approval card with {n} changes"), &card);
+        let body = card["body"].as_array().unwrap();
+        assert!(body[2]["text"].as_str().unwrap().starts_with("Changes: "), "the changes lead: {}", body[2]);
+        if n > 7 {
+            assert_eq!(body[3]["color"], "Attention");
+            assert!(body[3]["text"].as_str().unwrap().starts_with("⚠ replace module.m"), "{}", body[3]);
+        }
+        if n == 500 {
+            assert_eq!(body[2]["text"], "Changes: 490 to change, 10 to replace");
+            assert!(
+                card.to_string()
+                    .contains("more changes on the ticket's page](https://docket.example.com/tickets/DKT-4242)")
+            );
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod auth;
 mod cards;
+mod changes;
 mod client;
 mod flow;
 mod fuzz;

@@ -45,10 +45,27 @@ impl Harness {
     }
 
     async fn build(fake: FakeBotFramework, change: impl FnOnce(&mut TeamsSettings), docket_yaml: &str) -> Self {
+        Self::build_with(fake, change, docket_yaml, |b| b).await
+    }
+
+    /// The fixture app changed by `app` (more step kinds, workflows).
+    pub(crate) async fn with_app(
+        fake: FakeBotFramework,
+        app: impl FnOnce(docket_testkit::TestAppBuilder) -> docket_testkit::TestAppBuilder,
+    ) -> Self {
+        Self::build_with(fake, |_| {}, docket_testkit::fixture::DOCKET_YAML, app).await
+    }
+
+    async fn build_with(
+        fake: FakeBotFramework,
+        change: impl FnOnce(&mut TeamsSettings),
+        docket_yaml: &str,
+        app: impl FnOnce(docket_testkit::TestAppBuilder) -> docket_testkit::TestAppBuilder,
+    ) -> Self {
         let mut s = settings(&fake);
         change(&mut s);
         let teams = Teams::new(s).unwrap();
-        let t = TestApp::builder()
+        let t = app(TestApp::builder())
             .config(docket_yaml)
             .notifier(teams.notifier())
             .settings(|s| {

@@ -61,13 +61,16 @@ pub struct Message {
     pub blocks: Value,
     /// How many times it was edited.
     pub edits: usize,
+    /// Its metadata (`event_type`, `event_payload`), as posted.
+    pub metadata: Option<Value>,
 }
 
 #[derive(Default)]
 struct State {
     calls: Vec<Call>,
     messages: Vec<Message>,
-    next_ts: u64,
+    /// The last timestamp handed out, in microseconds since the epoch.
+    last_ts: u64,
     next_view: u64,
     triggers_used: HashSet<String>,
     emails: HashMap<String, String>,
@@ -270,8 +273,7 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
             if body.get("blocks").and_then(Value::as_array).is_some_and(|b| b.len() > 50) {
                 return fail("invalid_blocks");
             }
-            state.next_ts += 1;
-            let ts = format!("1700000000.{:06}", state.next_ts);
+            let ts = next_ts(state);
             let message = Message {
                 channel: channel.clone(),
                 ts: ts.clone(),
@@ -279,6 +281,7 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
                 text: text("text").unwrap_or_default(),
                 blocks: body.get("blocks").cloned().unwrap_or(json!([])),
                 edits: 0,
+                metadata: body.get("metadata").filter(|m| m.get("event_type").is_some()).cloned(),
             };
             state.messages.push(message);
             ok(
@@ -306,9 +309,9 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
             if text("channel").is_none() || text("user").is_none() {
                 return fail("channel_not_found");
             }
-            state.next_ts += 1;
-            ok(json!({ "ok": true, "message_ts": format!("1700000000.{:06}", state.next_ts) }))
+            ok(json!({ "ok": true, "message_ts": next_ts(state) }))
         }
+        "conversations.history" | "conversations.replies" => history(state, method, body),
         "conversations.open" => match text("users") {
             Some(user) if user.starts_with('U') => {
                 ok(json!({ "ok": true, "channel": { "id": format!("D{}", &user[1..]) } }))
@@ -347,4 +350,68 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
         }
         _ => fail("unknown_method"),
     }
+}
+
+/// `conversations.history` (a channel's top-level messages, newest first) and
+/// `conversations.replies` (a thread: its parent, then replies oldest first), from `oldest` on,
+/// `limit` per page with an opaque `cursor`, and each message's metadata only with
+/// `include_all_metadata`, as Slack answers them.
+fn history(state: &State, method: &str, body: &Value) -> (StatusCode, Value, Option<u64>) {
+    let field = |key: &str| body.get(key).and_then(Value::as_str);
+    let fail = |error: &str| (StatusCode::OK, json!({ "ok": false, "error": error }), None);
+    let Some(channel) = field("channel") else { return fail("channel_not_found") };
+    if state.missing_channels.contains(channel) {
+        return fail("channel_not_found");
+    }
+    let thread = field("ts");
+    if method == "conversations.replies" && thread.is_none() {
+        return fail("thread_not_found");
+    }
+    let oldest = field("oldest").unwrap_or("0");
+    let newer = |ts: &str| ts.parse::<f64>().unwrap_or(0.0) >= oldest.parse::<f64>().unwrap_or(0.0);
+    let with_metadata = field("include_all_metadata") == Some("true");
+    let mut found: Vec<&Message> = state
+        .messages
+        .iter()
+        .filter(|m| m.channel == channel && newer(&m.ts))
+        .filter(|m| match thread {
+            Some(parent) => m.ts == parent || m.thread_ts.as_deref() == Some(parent),
+            None => m.thread_ts.is_none(),
+        })
+        .collect();
+    if thread.is_none() {
+        found.reverse();
+    }
+    let limit = field("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100).clamp(1, 999);
+    let start = field("cursor").and_then(|c| c.strip_prefix("next:")).and_then(|n| n.parse::<usize>().ok());
+    let start = start.unwrap_or(0).min(found.len());
+    let page = &found[start..found.len().min(start + limit)];
+    let has_more = start + page.len() < found.len();
+    let messages: Vec<Value> = page
+        .iter()
+        .map(|m| {
+            let mut out = json!({ "type": "message", "ts": m.ts, "text": m.text, "bot_id": "B0DOCKET" });
+            if let Some(parent) = &m.thread_ts {
+                out["thread_ts"] = json!(parent);
+            }
+            if let Some(metadata) = m.metadata.as_ref().filter(|_| with_metadata) {
+                out["metadata"] = metadata.clone();
+            }
+            out
+        })
+        .collect();
+    let next = if has_more { format!("next:{}", start + page.len()) } else { String::new() };
+    (
+        StatusCode::OK,
+        json!({ "ok": true, "messages": messages, "has_more": has_more, "response_metadata": { "next_cursor": next } }),
+        None,
+    )
+}
+
+/// A message timestamp as Slack makes them: the time of posting, `seconds.micros`, unique and
+/// increasing (a later message never gets an earlier or equal one).
+fn next_ts(state: &mut State) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros());
+    state.last_ts = u64::try_from(now).unwrap_or(u64::MAX).max(state.last_ts + 1);
+    format!("{}.{:06}", state.last_ts / 1_000_000, state.last_ts % 1_000_000)
 }

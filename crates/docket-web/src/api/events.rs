@@ -3,6 +3,9 @@
 //! `log` and `ticket` events until the ticket is finished, when an `end` event closes the
 //! stream.
 //!
+//! Another replica's run reaches this one's readers as wake-ups (`Logged`, `Ticket`, `Resync`)
+//! that send the follower to the store.
+//!
 //! Live events are best effort (a slow reader misses some), the store is the record: log lines
 //! go out in `seq` order exactly once, each with `id: seq`. A line that arrives ahead of its
 //! turn waits briefly for the ones before it; after a lag, or on every ticket change, the
@@ -269,6 +272,15 @@ impl Follower {
                     }
                 }
                 Ok(LiveEvent::Ticket { ticket, version, .. }) if ticket == self.id && version > self.version => {
+                    if self.refresh().await? {
+                        return Ok(());
+                    }
+                }
+                // Stored by another replica: read from the store.
+                Ok(LiveEvent::Logged { ticket, seq }) if ticket == self.id && seq >= self.next => {
+                    self.catch_up().await?;
+                }
+                Ok(LiveEvent::Resync) => {
                     if self.refresh().await? {
                         return Ok(());
                     }

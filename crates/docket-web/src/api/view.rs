@@ -197,6 +197,31 @@ struct StepPlanView {
     action: Value,
     /// The dry run's output, when the step has one.
     output: Option<String>,
+    /// What the step will do to each target it manages, when its kind reports that (a
+    /// Terraform plan's resources); empty otherwise.
+    changes: Vec<ChangeView>,
+    /// "2 to add, 1 to destroy": the changes counted; null when there are none.
+    change_summary: Option<String>,
+    /// The SHA-256 of the file the dry run saved, which the run applies and nothing else.
+    saved_file: Option<String>,
+}
+
+/// One structured change of a plan.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Change)]
+struct ChangeView {
+    /// What changes (`module.db.aws_db_instance.main`).
+    target: String,
+    /// `create`, `update`, `replace`, `delete`, `no-op`, `read`, or an action Docket does not
+    /// know, in the tool's own words.
+    action: String,
+    /// The target's value before (null when none); sensitive values read `(sensitive)`.
+    #[schema(schema_with = any_json)]
+    before: Value,
+    /// The target's value after (null when none); values known only after the run read
+    /// `(known after apply)`.
+    #[schema(schema_with = any_json)]
+    after: Value,
 }
 
 /// One labelled value of a step's action.
@@ -228,6 +253,20 @@ impl From<&Plan> for PlanView {
                         .collect(),
                     action: s.action.clone(),
                     output: s.output.clone(),
+                    changes: s
+                        .facts
+                        .changes
+                        .iter()
+                        .map(|c| ChangeView {
+                            target: c.target.clone(),
+                            action: c.action.to_string(),
+                            before: c.before.clone(),
+                            after: c.after.clone(),
+                        })
+                        .collect(),
+                    change_summary: (!s.facts.changes.is_empty())
+                        .then(|| docket_core::plan::ChangeCounts::of(&s.facts.changes).summary()),
+                    saved_file: s.facts.saved_file.clone(),
                 })
                 .collect(),
         }

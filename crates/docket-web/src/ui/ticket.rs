@@ -29,6 +29,19 @@ struct PlanStep {
     name: String,
     command: String,
     output: Vec<(&'static str, String)>,
+    /// "2 to add, 1 to destroy", when the step reported structured changes.
+    summary: String,
+    changes: Vec<ChangeRow>,
+}
+
+/// One structured change in full: before → after.
+#[derive(Debug)]
+struct ChangeRow {
+    verb: String,
+    target: String,
+    marked: bool,
+    before: String,
+    after: String,
 }
 
 #[derive(Debug)]
@@ -276,8 +289,31 @@ fn plan(ticket: &Ticket) -> Vec<PlanStep> {
             name: step.name.clone(),
             command: step.one_line(),
             output: step.output.iter().flat_map(|o| o.lines()).map(|l| (diff_class(l), l.to_owned())).collect(),
+            summary: if step.facts.changes.is_empty() {
+                String::new()
+            } else {
+                docket_core::plan::ChangeCounts::of(&step.facts.changes).summary()
+            },
+            changes: docket_core::plan::change::ordered(&step.facts.changes)
+                .into_iter()
+                .map(|c| ChangeRow {
+                    verb: c.action.verb().to_owned(),
+                    target: c.target.clone(),
+                    marked: c.action.is_destructive(),
+                    before: shown(&c.before),
+                    after: shown(&c.after),
+                })
+                .collect(),
         })
         .collect()
+}
+
+/// A change's value as people read it: indented JSON, or "(none)".
+fn shown(value: &serde_json::Value) -> String {
+    if value.is_null() {
+        return "(none)".to_owned();
+    }
+    serde_json::to_string_pretty(value).unwrap_or_default()
 }
 
 /// How a line of dry-run output reads in a diff.

@@ -11,6 +11,7 @@
 
 mod audit;
 mod browser;
+mod changes;
 mod commands;
 mod errors;
 mod events;

@@ -40,13 +40,19 @@ fn forty() -> String {
 }
 
 async fn bench_app(dir: &std::path::Path) -> anyhow::Result<App> {
+    write_bench_config(dir, "sqlite://./bench.db")?;
+    Ok(compose::compose(&dir.join("docket.yaml"), Vec::new()).await?.app)
+}
+
+/// Writes the bench's configuration and workflows into `dir`, storing in `storage`.
+pub(super) fn write_bench_config(dir: &std::path::Path, storage: &str) -> anyhow::Result<()> {
     let folder = dir.join("workflows");
     std::fs::create_dir_all(&folder)?;
     std::fs::write(folder.join("noop.yaml"), NOOP)?;
     std::fs::write(folder.join("gated.yaml"), GATED)?;
     std::fs::write(folder.join("forty.yaml"), forty())?;
-    std::fs::write(dir.join("docket.yaml"), CONFIG)?;
-    Ok(compose::compose(&dir.join("docket.yaml"), Vec::new()).await?.app)
+    std::fs::write(dir.join("docket.yaml"), CONFIG.replace("sqlite://./bench.db", storage))?;
+    Ok(())
 }
 
 pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
@@ -56,7 +62,7 @@ pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
     let alice = Actor::person("alice");
     let mut figures = Vec::new();
 
-    let (per_second, latencies) = throughput(&app, &alice, tickets).await?;
+    let (per_second, latencies) = throughput(std::slice::from_ref(&app), &alice, tickets).await?;
     figures.push(Figure::new("end-to-end tickets (auto, wait 0s)", per_second, "/s", Target::AtLeast(1000.0)));
     let lone = sequential(&app, &alice, tickets.min(300)).await?;
     figures.push(Figure::new("request → succeeded p50 (one at a time)", quantile_ms(&lone, 0.5), "ms", Target::None));
@@ -99,14 +105,16 @@ pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
-/// `tickets` requests from 32 concurrent clients; tickets per second from the first request
-/// to the last success, and each ticket's request → succeeded time.
-async fn throughput(app: &App, alice: &Actor, tickets: usize) -> anyhow::Result<(f64, Vec<Duration>)> {
+/// `tickets` requests from 32 concurrent clients, spread over `apps` (replicas sharing one
+/// store); tickets per second from the first request to the last success, and each ticket's
+/// request → succeeded time.
+pub(super) async fn throughput(apps: &[App], alice: &Actor, tickets: usize) -> anyhow::Result<(f64, Vec<Duration>)> {
     let clients = 32;
+    let app = apps.first().context("at least one app")?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for client in 0..clients {
-        let (app, alice) = (app.clone(), alice.clone());
+        let (app, alice) = (apps[client % apps.len()].clone(), alice.clone());
         let count = tickets / clients + usize::from(client < tickets % clients);
         tasks.spawn(async move {
             let mut mine = Vec::with_capacity(count);
@@ -191,7 +199,7 @@ async fn forty_steps(app: &App, alice: &Actor) -> anyhow::Result<Duration> {
     Ok(at.elapsed())
 }
 
-async fn wait_for(
+pub(super) async fn wait_for(
     live: &mut tokio::sync::broadcast::Receiver<LiveEvent>,
     id: &TicketId,
     done: impl Fn(&LiveEvent) -> bool,
@@ -200,13 +208,13 @@ async fn wait_for(
     loop {
         match tokio::time::timeout_at(deadline, live.recv()).await {
             Err(_) => anyhow::bail!("{id} did not get there within 30 s"),
-            Ok(Ok(event)) if event.ticket() == id && done(&event) => return Ok(()),
+            Ok(Ok(event)) if event.ticket() == Some(id) && done(&event) => return Ok(()),
             Ok(Ok(_)) | Ok(Err(RecvError::Lagged(_))) => {}
             Ok(Err(RecvError::Closed)) => anyhow::bail!("the app stopped"),
         }
     }
 }
 
-fn origin() -> Origin {
+pub(super) fn origin() -> Origin {
     Origin { surface: "bench".to_owned(), ..Origin::default() }
 }

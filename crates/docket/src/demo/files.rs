@@ -8,10 +8,11 @@ use anyhow::Context as _;
 use docket_app::App;
 
 const DOCKET_YAML: &str = include_str!("../../demo/docket.yaml");
-const WORKFLOWS: [(&str, &str); 3] = [
+const WORKFLOWS: [(&str, &str); 4] = [
     ("deploy.yaml", include_str!("../../demo/workflows/deploy.yaml")),
     ("restart-pipeline.yaml", include_str!("../../demo/workflows/restart-pipeline.yaml")),
     ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
+    ("resize-workers.yaml", include_str!("../../demo/workflows/resize-workers.yaml")),
 ];
 /// The credentials file's name in the data folder.
 pub(super) const CREDENTIALS: &str = "credentials.json";
@@ -29,6 +30,13 @@ pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::
         let text = text.replace("@DOCKET@", &yaml_escape(exe)).replace("@DATA@", &yaml_escape(data));
         std::fs::write(folder.join(name), text).with_context(|| format!("writing {name}"))?;
     }
+    // The Terraform stand-in: this binary under the name `terraform` (see `terraform.rs`).
+    let bin = data_dir.join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let stand_in = bin.join("terraform");
+    let _ = std::fs::remove_file(&stand_in);
+    std::os::unix::fs::symlink(exe, &stand_in).context("linking the demo's Terraform stand-in")?;
+    std::fs::create_dir_all(data_dir.join("infrastructure"))?;
     let path = data_dir.join("docket.yaml");
     std::fs::write(&path, DOCKET_YAML.replace("@LISTEN@", &listen.to_string()))?;
     Ok(path)

@@ -4,6 +4,7 @@
 mod console;
 mod files;
 pub(crate) mod steps;
+pub(crate) mod terraform;
 
 use std::process::ExitCode;
 use std::sync::Arc;

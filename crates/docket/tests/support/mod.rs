@@ -1,7 +1,11 @@
 //! What the binary's end-to-end tests share: running `docket` in a folder, a server that is
-//! killed when the test ends, and waiting for it to be ready.
+//! killed when the test ends, waiting for it to be ready, a PostgreSQL database of their own,
+//! and what `/proc` says about processes.
 
 #![allow(dead_code, reason = "each test file uses a part of it")]
+
+pub(crate) mod postgres;
+pub(crate) mod procs;
 
 use std::path::Path;
 use std::process::{Child, Command, Output};

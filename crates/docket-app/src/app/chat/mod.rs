@@ -8,13 +8,17 @@
 //!   closed round ended, in words;
 //! - `commands`: what people type to the bot ([`ChatCommand`]: `help`, `list`, `mine`,
 //!   `waiting`, `status ID`, or a request in words), with one set of synonyms and limits, and
-//!   the answers as neutral values ([`ChatHelp`], [`ChatTickets`]).
+//!   the answers as neutral values ([`ChatHelp`], [`ChatTickets`]);
+//! - `changes`: a plan's structured changes as chat shows them ([`ChangesBrief`]): the summary
+//!   first, destroys and replaces first and marked, cut to each chat's limits.
 
+mod changes;
 mod commands;
 mod messages;
 mod notices;
 mod outcome;
 
+pub use changes::{ChangeLine, ChangesBrief};
 pub use commands::{ChatCommand, ChatHelp, ChatTickets, LIST_LIMIT, TicketList};
 pub use messages::{ChatMessage, chat_messages, earns_reply};
 pub use notices::ApprovalNotice;

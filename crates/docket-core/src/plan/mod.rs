@@ -1,6 +1,9 @@
 //! Plans and their digest. An approval binds to the digest of exactly what will run: workflow
 //! id and version, parameters, and each step's rendered action (as its kind describes it) and
-//! dry-run output.
+//! dry-run output, with what the dry run found (structured [`change`]s, a SQL write's row count,
+//! the SHA-256 of a plan file the run must apply).
+
+pub mod change;
 
 use std::fmt;
 
@@ -13,11 +16,46 @@ use crate::catalog::param::Params;
 use crate::catalog::workflow::{Step, Workflow};
 use crate::redact::Redactor;
 
+pub use change::{Change, ChangeAction, ChangeCounts};
+
 /// What approvers see and approve.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// One entry per step, in order.
     pub steps: Vec<StepPlan>,
+}
+
+impl Plan {
+    /// Every step's structured changes, in step order.
+    pub fn changes(&self) -> impl Iterator<Item = &Change> {
+        self.steps.iter().flat_map(|s| s.facts.changes.iter())
+    }
+
+    /// Whether any step reported structured changes.
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| !s.facts.changes.is_empty())
+    }
+
+    /// The changes counted over all steps.
+    pub fn counts(&self) -> ChangeCounts {
+        ChangeCounts::of(self.changes())
+    }
+
+    /// Rows the plan's SQL writes change, over all steps.
+    pub fn rows_changed(&self) -> u64 {
+        self.steps.iter().filter_map(|s| s.facts.rows_changed).fold(0, u64::saturating_add)
+    }
+
+    /// The targets that change (every change but no-ops and reads), each once, in order.
+    pub fn targets(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for change in self.changes().filter(|c| !matches!(c.action, ChangeAction::NoOp | ChangeAction::Read)) {
+            if !out.contains(&change.target.as_str()) {
+                out.push(&change.target);
+            }
+        }
+        out
+    }
 }
 
 /// One step of a plan.
@@ -49,6 +87,13 @@ pub struct PlanFacts {
     /// Rows a SQL write would change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_changed: Option<u64>,
+    /// What the step will do to each target it manages (an infrastructure plan's resources).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    /// The SHA-256 (hex) of the file the dry run saved, which the run applies and nothing else
+    /// (a Terraform plan file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved_file: Option<String>,
 }
 
 impl PlanFacts {
@@ -75,6 +120,12 @@ impl StepPlan {
     ) -> Self {
         let ActionView { summary, details, mut document } = step.action.describe(params);
         redactor.redact_json(&mut document);
+        let mut facts = facts;
+        for change in &mut facts.changes {
+            change.target = redactor.redact(&change.target);
+            redactor.redact_json(&mut change.before);
+            redactor.redact_json(&mut change.after);
+        }
         Self {
             name: step.name.clone(),
             kind: step.action.kind().to_owned(),

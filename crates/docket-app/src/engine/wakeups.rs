@@ -1,0 +1,54 @@
+//! What this replica does when another one commits something: the same wake-ups its own commits
+//! cause (a worker looks for runs, the dispatcher for notifications, a run cancelled elsewhere
+//! is stopped here), and live followers are told to read the store.
+
+use docket_core::TicketState;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::live::LiveEvent;
+use crate::ports::wakeup::Wakeup;
+
+/// Hears other replicas until `shutdown`.
+pub(crate) async fn listen_loop(app: App, shutdown: CancellationToken) {
+    let sink_app = app.clone();
+    app.inner.store.listen(Box::new(move |wakeup| sink_app.wake(wakeup)), shutdown).await;
+}
+
+impl App {
+    /// Acts on a wake-up from another replica.
+    pub(crate) fn wake(&self, wakeup: Wakeup) {
+        metrics::counter!("docket_wakeups_total", "kind" => kind(&wakeup)).increment(1);
+        match wakeup {
+            Wakeup::Ticket { ticket, version, state, run, outbox } => {
+                if state == TicketState::Cancelled {
+                    let running = self.inner.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if let Some(token) = running.get(&ticket) {
+                        token.cancel();
+                    }
+                }
+                self.inner.live.publish(LiveEvent::Ticket { ticket, state, version, actions: Vec::new() });
+                if run {
+                    self.inner.work.notify_one();
+                }
+                if outbox {
+                    self.inner.outbox.notify_one();
+                }
+            }
+            Wakeup::Logged { ticket, seq } => self.inner.live.publish(LiveEvent::Logged { ticket, seq }),
+            Wakeup::Missed => {
+                self.inner.work.notify_waiters();
+                self.inner.outbox.notify_one();
+                self.inner.live.publish(LiveEvent::Resync);
+            }
+        }
+    }
+}
+
+fn kind(wakeup: &Wakeup) -> &'static str {
+    match wakeup {
+        Wakeup::Ticket { .. } => "ticket",
+        Wakeup::Logged { .. } => "logged",
+        Wakeup::Missed => "missed",
+    }
+}
