@@ -1,4 +1,10 @@
-//! Small text helpers shared by error messages: "did you mean" suggestions.
+//! Small text helpers shared by messages: "did you mean" suggestions, and counts with their noun.
+
+/// `n` and the noun for it: "1 record", "2 records", "0 records".
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
 
 /// Words longer than this are not treated as typos of a name (and are not compared, which keeps
 /// the quadratic distance cheap whatever arrives).

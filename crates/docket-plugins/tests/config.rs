@@ -119,6 +119,7 @@ broken! {
     not_utf8 => "not-utf8",
     web_oidc => "web-oidc",
     policy_params_are_checked_beside_a_broken_workflow => "policy-params-beside-broken-workflow",
+    shell_templates => "shell-templates",
 }
 
 #[test]

@@ -72,8 +72,12 @@ impl<'a> ApprovalCards<'a> {
             }
             (Some(s), None) if live && s.current => (
                 format!(
-                    "Waiting for {} approval(s) for stage {stage}",
-                    s.needed.saturating_sub(s.approved_by.len() as u32)
+                    "Waiting for {} for stage {stage}",
+                    docket_core::text::count(
+                        s.needed.saturating_sub(s.approved_by.len() as u32),
+                        "approval",
+                        "approvals"
+                    )
                 ),
                 Tone::Waiting,
             ),

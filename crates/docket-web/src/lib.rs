@@ -88,6 +88,8 @@ pub fn router(app: App, options: WebOptions) -> Router {
         // The nested router's fallback does not see the bare prefix with a slash.
         .route("/api/v1/", axum::routing::any(api::no_route))
         .merge(api::table_router(ops::routes()))
+        // Any other path: a page saying so, with the way back.
+        .fallback(ui::not_found)
         .with_state(web)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(TraceLayer::new_for_http())

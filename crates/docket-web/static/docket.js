@@ -1,13 +1,20 @@
 // Live updates for the ticket page: follows /tickets/{id}/events (the session cookie
-// authenticates it) and appends log lines to each step's pane and updates the state badge.
+// authenticates it), appends log lines to each step's pane and keeps the steps' status; each
+// time the ticket changes it asks the server for the page's panels as they are now
+// (/tickets/{id}/panels: the state and headline, the viewer's actions, why it needs approval,
+// approvals and comments) and puts them in place, keeping what the viewer was typing.
 // The page works without it; this only saves reloading.
 "use strict";
 (function () {
   const runs = document.getElementById("runs");
   if (!runs || runs.dataset.live !== "true" || !window.EventSource) return;
   const id = runs.dataset.ticket;
-  const initial = document.getElementById("state").dataset.state;
-  const source = new EventSource("/tickets/" + encodeURIComponent(id) + "/events?after=" + runs.dataset.after);
+  const base = "/tickets/" + encodeURIComponent(id);
+  // The plan the page shows: the server offers approving only that one.
+  const status = document.getElementById("ticket-status");
+  const digest = status ? status.dataset.digest : "";
+  const source = new EventSource(base + "/events?after=" + runs.dataset.after);
+  const notes = { pending: "Not started", running: "Running; no output yet" };
 
   function pane(run, step, name) {
     let log = document.getElementById("log-" + run + "-" + step);
@@ -41,16 +48,56 @@
     return log;
   }
 
-  function setStatus(run, step, status) {
+  function setStatus(run, step, state) {
     const dot = document.getElementById("status-" + run + "-" + step);
-    if (dot) { dot.className = "dot " + status; dot.setAttribute("aria-label", status); }
+    if (dot) { dot.className = "dot " + state; dot.setAttribute("aria-label", state); }
     const text = document.getElementById("status-text-" + run + "-" + step);
-    if (text) text.textContent = status;
+    if (text) text.textContent = state;
+    const note = document.getElementById("note-" + run + "-" + step);
+    if (note) note.textContent = notes[state] || "No output";
+  }
+
+  // The panels from the server replace the page's, keeping the viewer's typing, focus and
+  // open sections. One request at a time; a change during it asks again afterwards.
+  let asking = false, again = false;
+  function refresh() {
+    if (asking) { again = true; return; }
+    asking = true;
+    fetch(base + "/panels?digest=" + encodeURIComponent(digest), { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) { if (html) swap(new DOMParser().parseFromString(html, "text/html")); })
+      .catch(function () {})
+      .then(function () {
+        asking = false;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  function swap(doc) {
+    ["ticket-status", "side"].forEach(function (part) {
+      const fresh = doc.getElementById(part), old = document.getElementById(part);
+      if (!fresh || !old) return;
+      const focused = old.contains(document.activeElement) ? document.activeElement.id : "";
+      old.querySelectorAll("input[id], textarea[id], select[id]").forEach(function (field) {
+        const twin = fresh.querySelector("#" + CSS.escape(field.id));
+        if (twin && field.type !== "hidden" && field.value) twin.value = field.value;
+      });
+      old.querySelectorAll("details[id]").forEach(function (d) {
+        const twin = fresh.querySelector("#" + CSS.escape(d.id));
+        if (twin) twin.open = d.open;
+      });
+      old.innerHTML = fresh.innerHTML;
+      const back = focused && document.getElementById(focused);
+      if (back) back.focus();
+    });
   }
 
   source.addEventListener("log", function (e) {
     const line = JSON.parse(e.data);
     const log = pane(line.run, line.step);
+    log.hidden = false;
+    const note = document.getElementById("note-" + line.run + "-" + line.step);
+    if (note) note.remove();
     const span = document.createElement("span");
     span.className = line.stream;
     span.textContent = line.text;
@@ -60,12 +107,6 @@
 
   source.addEventListener("ticket", function (e) {
     const t = JSON.parse(e.data);
-    const badge = document.getElementById("state");
-    badge.textContent = t.state.replace(/_/g, " ");
-    badge.dataset.state = t.state;
-    const tone = { succeeded: "good", running: "running", awaiting_approval: "waiting", changes_requested: "waiting",
-      failed: "bad", interrupted: "bad", rejected: "bad", denied: "bad", expired: "bad", cancelled: "bad", plan_failed: "bad" };
-    badge.className = "badge " + (tone[t.state] || "neutral");
     (t.runs || []).forEach(function (run) {
       (run.steps || []).forEach(function (step) {
         pane(run.number, step.index, step.name);
@@ -74,11 +115,11 @@
       const outcome = document.getElementById("run-" + run.number + "-outcome");
       if (outcome) outcome.textContent = run.outcome ? run.outcome.status : "in progress";
     });
-    if (t.state !== initial) {
-      document.getElementById("changed").hidden = false;
-      document.getElementById("headline").textContent = "";
-    }
+    refresh();
   });
 
-  source.addEventListener("end", function () { source.close(); });
+  source.addEventListener("end", function () {
+    source.close();
+    refresh();
+  });
 })();

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// Docket: pre-approved, parameterized workflows, requested and approved from chat.
+/// Docket runs pre-approved, parameterized workflows (a deploy, an infrastructure change, a SQL
+/// report) as tickets: people request them from Slack, Teams, the web or this terminal, a policy
+/// decides who must approve the exact plan, and every step lands in a tamper-evident audit log.
 #[derive(Debug, Parser)]
-#[command(name = "docket", version, about, long_about = None, propagate_version = true)]
+#[command(name = "docket", version, long_about = None, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -17,12 +19,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run the server: REST API, engine, scheduler and notifications.
     Serve(ServeArgs),
-    /// Validate a configuration and its workflow catalog, printing every error at once.
+    /// Check a configuration and its workflows, printing every error at once.
     ///
     /// Exits 0 when everything loads, 1 when anything is wrong. Each problem is printed as
     /// `file:line:column: what is wrong (hint)`.
     Check(CheckArgs),
-    /// Try Docket in one command: a local server with sample workflows and people.
+    /// Try Docket: a local server with sample workflows and people.
     ///
     /// Writes a data folder (SQLite database, configuration, sample workflows whose steps
     /// change files in the folder, API tokens for the sample people) and serves it. Run it
@@ -34,12 +36,12 @@ pub(crate) enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Measure throughput and latency on this machine (see the README's performance section).
+    /// Measure throughput and latency on this machine.
     Bench(BenchArgs),
-    /// Slack helpers: `docket slack manifest` prints the app manifest to create the Slack app.
+    /// Slack: `docket slack manifest` prints the manifest to create the Slack app.
     #[command(subcommand)]
     Slack(SlackCommand),
-    /// Microsoft Teams helpers: `docket teams manifest` writes the app package to upload.
+    /// Microsoft Teams: `docket teams manifest` writes the app package to upload.
     #[command(subcommand)]
     Teams(TeamsCommand),
     /// The demo's step programs (run by the demo's workflows, not by people).
@@ -50,10 +52,23 @@ pub(crate) enum Command {
         args: Vec<String>,
     },
 
-    /// Open a ticket: `docket request deploy-service environment=prod version=1.4.2`.
+    /// Open a ticket, by workflow and parameters or in words.
+    ///
+    /// `docket request deploy service=api version=1.4.2 environment=prod`, or in words, as in
+    /// chat: `docket request "deploy api 1.4.2 to prod"` (read by the same matcher as Slack and
+    /// Teams).
     Request(RequestArgs),
-    /// Show a ticket: state, plan, approvals and runs.
+    /// The workflows you can request, or one with its parameters (`workflows show ID`).
+    Workflows(WorkflowsArgs),
+    /// Show a ticket: what matters for the state it is in.
+    ///
+    /// While it waits: the plan, who must approve and by when. Once it runs or ran: the run,
+    /// step by step, and how it ended.
     Show(TicketArgs),
+    /// List tickets, newest first.
+    List(ListArgs),
+    /// The tickets waiting for your approval now.
+    Waiting(WaitingArgs),
     /// Print a ticket's run log; `--follow` streams it until the ticket is done.
     Logs(LogsArgs),
     /// Approve the plan you are shown (the approval is bound to that plan's digest).
@@ -62,10 +77,18 @@ pub(crate) enum Command {
     Reject(ReasonArgs),
     /// Send a ticket back to its requester with what to change.
     RequestChanges(ReasonArgs),
+    /// Change some of a ticket's parameters; it is planned and decided again.
+    ///
+    /// `docket amend DKT-7 version=1.4.3`: the parameters not named keep their values.
+    Amend(AmendArgs),
+    /// Add a comment to a ticket.
+    ///
+    /// `docket comment DKT-7 "rolled back by hand at 10:40"`.
+    Comment(CommentArgs),
     /// Withdraw a ticket (requester or admin); a running step is stopped.
     Cancel(CancelArgs),
-    /// List tickets, newest first.
-    List(ListArgs),
+    /// Run a failed or interrupted ticket again (planned and decided again).
+    Retry(RetryArgs),
 }
 
 #[derive(Debug, Args)]
@@ -235,13 +258,48 @@ pub(crate) struct Remote {
 
 #[derive(Debug, Args)]
 pub(crate) struct RequestArgs {
-    /// The workflow id (an unknown id is answered with the list of workflows you can request).
+    /// The workflow's id (an unknown one is answered with the workflows you can request), or the
+    /// request in words, as in chat.
     pub(crate) workflow: String,
-    /// Parameters as `name=value`.
+    /// Parameters as `name=value`; words that are not `name=value` make it a request in words,
+    /// read by the same matcher as Slack and Teams.
     pub(crate) params: Vec<String>,
     /// Wait until the ticket finishes (or needs approval) and stream its log.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "json")]
     pub(crate) wait: bool,
+    /// Print the new ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct WorkflowsArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<WorkflowsCommand>,
+    /// Print the list as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkflowsCommand {
+    /// One workflow: what it does, its parameters (type, choices, default, help), its steps, and
+    /// how to request it.
+    Show(WorkflowArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkflowArgs {
+    /// The workflow's id (`docket workflows` lists them).
+    pub(crate) workflow: String,
+    /// Print the workflow as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }
@@ -250,7 +308,7 @@ pub(crate) struct RequestArgs {
 pub(crate) struct TicketArgs {
     /// The ticket (`DKT-42`).
     pub(crate) ticket: String,
-    /// Print the raw JSON.
+    /// Print the ticket as the API's JSON.
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
@@ -278,6 +336,9 @@ pub(crate) struct ApproveArgs {
     /// Approve only if the plan's digest starts with this (as shown by `docket show`).
     #[arg(long)]
     pub(crate) digest: Option<String>,
+    /// Print the approved ticket as the API's JSON (and not the plan first).
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }
@@ -289,6 +350,9 @@ pub(crate) struct ReasonArgs {
     /// Why.
     #[arg(long, short)]
     pub(crate) reason: String,
+    /// Print the ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }
@@ -300,6 +364,48 @@ pub(crate) struct CancelArgs {
     /// Why.
     #[arg(long, short)]
     pub(crate) reason: Option<String>,
+    /// Print the ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AmendArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// The parameters to change, as `name=value`; the others keep their values.
+    #[arg(required = true)]
+    pub(crate) params: Vec<String>,
+    /// Print the amended ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommentArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// The comment (several words are joined with spaces).
+    #[arg(required = true)]
+    pub(crate) text: Vec<String>,
+    /// Print the ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// Print the ticket as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }
@@ -318,6 +424,18 @@ pub(crate) struct ListArgs {
     /// At most this many.
     #[arg(long, default_value_t = 20)]
     pub(crate) limit: u32,
+    /// Print the page as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WaitingArgs {
+    /// Print the list as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }

@@ -7,13 +7,14 @@ mod cli;
 mod client;
 mod compose;
 mod demo;
+mod help;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::Command;
 
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
     if demo::terraform::called_as_stand_in() {
         return demo::terraform::run();
     }
-    let cli = cli::Cli::parse();
+    let matches = help::command(cli::Cli::command()).get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::DemoStep { args } => demo::steps::run(&args),
@@ -41,6 +43,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // `docket audit export | head`: the reader has what it wanted, as with any Unix tool.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             #[allow(clippy::print_stderr, reason = "the binary reports its own failures")]
             {
@@ -49,6 +53,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether `error` comes from writing to a closed pipe.
+pub(crate) fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == BrokenPipe)
+            || cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind) == Some(BrokenPipe)
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -22,7 +22,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::warn!("{warning}");
     }
     let listen = args.listen.unwrap_or(composed.config.server.listen);
-    serve(composed, listen, started, Site::Server, |addr| {
+    let listener = bind(listen).await?;
+    serve(composed, listener, started, Site::Server, |addr| {
         tracing::info!(%addr, "docket is ready");
     })
     .await?;
@@ -46,11 +47,27 @@ pub(crate) enum Site {
     Demo,
 }
 
-/// Serves the composed app on `listen` until a stop signal; `ready` is told the bound address
+/// Binds `listen`, or says in words that the address is taken and what to do.
+pub(crate) async fn bind(listen: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(listen).await {
+        Ok(listener) => Ok(listener),
+        Err(error) if error.kind() == std::io::ErrorKind::AddrInUse => {
+            let mut other = listen;
+            other.set_port(listen.port().wrapping_add(1).max(1));
+            anyhow::bail!(
+                "{listen} is already in use (another Docket, or another server?): stop it, or choose another \
+                 address with --listen {other}"
+            )
+        }
+        Err(error) => Err(error).with_context(|| format!("listening on {listen}")),
+    }
+}
+
+/// Serves the composed app on `listener` until a stop signal; `ready` is told the bound address
 /// once the engine runs and the socket accepts.
 pub(crate) async fn serve(
     composed: Composed,
-    listen: SocketAddr,
+    listener: tokio::net::TcpListener,
     started: Instant,
     site: Site,
     ready: impl FnOnce(SocketAddr),
@@ -63,7 +80,6 @@ pub(crate) async fn serve(
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
     let router = docket_web::router(app.clone(), options).merge(chat);
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
     let fd_limit = docket_http::raise_fd_limit();
     let mut http = docket_http::ServerOptions::default();
@@ -88,6 +104,9 @@ pub(crate) async fn serve(
     shutdown.cancel();
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
+    if let Err(error) = app.close().await {
+        tracing::warn!(%error, "could not give back unused ticket numbers; the next ticket skips them");
+    }
     Ok(())
 }
 

@@ -3,8 +3,10 @@
 //!
 //! - the demo walkthrough against `docket demo` on a free port (alice requests a prod deploy, a
 //!   bad version is shown next to its field, her approve button is absent and a forged POST is
-//!   refused, bob and carol approve from a phone-sized browser, the logs stream into her open
-//!   page until the ticket succeeds); it saves the screenshots in `docs/screenshots/`;
+//!   refused, bob and carol approve from a phone-sized browser, their approvals, bob's comment,
+//!   the logs and the final state reach her open page live; the catalog, a workflow's choices,
+//!   an unknown page, a step not started, and the audit page refused to alice and opened as
+//!   dana); it saves the screenshots in `docs/screenshots/`;
 //! - signing in to `docket serve` through a certified OpenID provider (node `oidc-provider`,
 //!   `provider.mjs`, in its default configuration): the browser logs in on the provider's own
 //!   page and lands on Docket's home page as alice. That provider keeps the email out of the
@@ -131,6 +133,18 @@ fn the_demo_walkthrough_in_headless_chromium() {
         "alice's own approve button is absent",
         "a forged POST (no CSRF token) is refused with 403",
         "the logs streamed into alice's open page",
+        "bob's comment reached alice's open page",
+        "the sre stage shows approved on alice's open page",
+        "the succeeded badge never sits beside a waiting headline",
+        "both stages show approved, and alice's cancel button is gone",
+        "a step not started says so",
+        "a catalog card takes its row",
+        "descriptions show `code` as code",
+        "the workflow page lists a choice's values",
+        "an unknown page says so, with the way back",
+        "nothing overflows sideways on bob's phone",
+        "the audit page refuses alice inside the frame",
+        "and says dana is the demo's admin",
         "walkthrough passed",
     ] {
         assert!(output.contains(check), "`{check}` missing from:\n{output}");

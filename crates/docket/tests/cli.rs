@@ -212,3 +212,94 @@ fn audit_commands_need_only_the_storage_settings() {
         );
     }
 }
+
+/// Regression: `docket --help` opened with the crate's description for developers ("the
+/// composition root, the only crate that knows all others…") and listed commands in one heap.
+#[test]
+fn help_says_what_docket_is_and_groups_the_commands() {
+    let out = docket(&["--help"]);
+    assert!(out.status.success());
+    let help = stdout(&out);
+    assert!(help.starts_with("Docket runs pre-approved, parameterized workflows"), "{help}");
+    assert!(!help.contains("composition root") && !help.contains("crate"), "{help}");
+    let at = |heading: &str| help.find(heading).unwrap_or_else(|| panic!("no `{heading}` in:\n{help}"));
+    let (server, tickets, admin) = (at("\nServer:\n"), at("\nTickets (on a server"), at("\nAdmin (on the database"));
+    assert!(server < tickets && tickets < admin, "{help}");
+    let group = |from: usize, to: usize| &help[from..to];
+    for command in ["demo", "serve", "check"] {
+        assert!(group(server, tickets).contains(&format!("\n  {command} ")), "{command} under Server:\n{help}");
+    }
+    for command in ["request", "workflows", "show", "waiting", "approve", "amend", "comment", "retry", "logs"] {
+        assert!(group(tickets, admin).contains(&format!("\n  {command} ")), "{command} under Tickets:\n{help}");
+    }
+    for command in ["token", "audit"] {
+        assert!(help[admin..].contains(&format!("\n  {command} ")), "{command} under Admin:\n{help}");
+    }
+    assert!(!help.contains("demo-step"), "the demo's step programs are not for people");
+}
+
+/// Regression: `docket audit export | head` ended with "docket: Broken pipe (os error 32)" and
+/// status 1. A reader that stops reading ends the command quietly, with status 0.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = folder("storage: { url: sqlite://./docket.db }\npeople: [{ id: alice }]\n");
+    for _ in 0..3 {
+        let out = docket_in(dir.path(), &["token", "create", "--config", "docket.yaml", "--person", "alice"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for args in [
+        &["audit", "export", "--config", "docket.yaml"][..],
+        &["audit", "verify", "--config", "docket.yaml"],
+        &["check", "--config", "docket.yaml"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before anything is written: every write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
+/// Regression: `argv: [bash, -c, "echo hello {{who}}"]` passed `docket check`, so a parameter
+/// reached a shell. It is an error at the placeholder with the fix; the opt-out is a warning.
+#[test]
+fn check_refuses_a_parameter_in_a_shell_script_and_warns_about_the_opt_out() {
+    let dir = folder("people: [{ id: alice }]\npolicies: [{ name: all, when: 'true', auto_approve: true }]\n");
+    let greet = "id: greet\ntitle: Greet\nparams: [{ name: who }]\nsteps:\n  - name: hello\n    \
+                 exec: [bash, -c, \"echo hello {{who}}\"]\n";
+    std::fs::write(dir.path().join("workflows/greet.yaml"), greet).unwrap();
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = stdout(&out);
+    assert!(
+        said.starts_with(
+            "workflows/greet.yaml:6:34: `{{who}}` would reach a shell: `bash -c` runs this argument as a command \
+             line, so a value such as `x; rm -rf ~` would run as a command (pass it as its own argument after the \
+             script and read \"$1\": `[bash, -c, '… \"$1\" …', bash, \"{{who}}\"]`; or set it under `env:` as \
+             `WHO: \"{{who}}\"` and read \"$WHO\"; "
+        ),
+        "{said}"
+    );
+    assert!(said.ends_with("\n1 error in workflows/greet.yaml\n"), "{said}");
+
+    let allowed = greet.replace(
+        "    exec: [bash, -c, \"echo hello {{who}}\"]\n",
+        "    exec:\n      argv: [bash, -c, \"echo hello {{who}}\"]\n      allow_shell_template: true\n",
+    );
+    std::fs::write(dir.path().join("workflows/greet.yaml"), allowed).unwrap();
+    let out = docket_in(dir.path(), &["check", "--config", "docket.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "warning: workflows/greet.yaml:7:36: `{{who}}` reaches `bash -c` as code, allowed by \
+         `allow_shell_template: true` (line 8): make sure no value of it can be a command\n\
+         docket.yaml: ok — 2 workflows, 1 person, 1 policy rule\n"
+    );
+}

@@ -154,6 +154,14 @@ impl App {
         self.inner.live.subscribe()
     }
 
+    /// The last thing a clean stop does, once no request is served and the engine has stopped:
+    /// gives back the ticket numbers the store reserved and did not use, so the next start
+    /// continues from the last ticket (DKT-5, then DKT-6; not DKT-37).
+    pub async fn close(&self) -> Result<(), crate::AppError> {
+        self.store().release_numbers().await?;
+        Ok(())
+    }
+
     /// The store, for the engine and for administrative commands.
     pub(crate) fn store(&self) -> &dyn Store {
         self.inner.store.as_ref()

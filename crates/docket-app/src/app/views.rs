@@ -12,6 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::App;
+use crate::error::AppError;
+use crate::ports::store::TicketFilter;
+
+/// Tickets waiting for approval looked at to find the ones a person may approve.
+const WAITING_SCAN: u32 = 500;
 
 /// Why a ticket needs approval and where each stage stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -172,6 +177,24 @@ impl App {
                 ticket::decide(ticket, &command, actor, &rules, now).is_ok()
             })
             .collect()
+    }
+
+    /// Tickets waiting for `actor`'s approval now (those core would let them approve), newest
+    /// first, at most `limit`; the newest 500 tickets awaiting approval are looked at.
+    pub async fn waiting_for(&self, actor: &Actor, limit: usize) -> Result<Vec<Ticket>, AppError> {
+        let filter = TicketFilter {
+            states: vec![TicketState::AwaitingApproval],
+            limit: WAITING_SCAN,
+            ..TicketFilter::default()
+        };
+        Ok(self
+            .tickets(&filter)
+            .await?
+            .tickets
+            .into_iter()
+            .filter(|t| self.actions_for(t, actor).contains(&TicketAction::Approve))
+            .take(limit)
+            .collect())
     }
 
     /// Whether `actor` may open tickets for `workflow` (its `requesters`).

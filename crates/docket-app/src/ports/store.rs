@@ -269,6 +269,11 @@ pub trait TicketStore: Send + Sync + 'static {
     /// never reused.
     async fn next_ticket_number(&self) -> Result<u64, StoreError>;
 
+    /// A clean stop: numbers this store reserved and has not handed out are given back, so the
+    /// next start continues from the last number used (the numbers people type stay dense). A
+    /// number allocated afterwards is still unique. Nothing to do for a store that reserves none.
+    async fn release_numbers(&self) -> Result<(), StoreError>;
+
     /// Writes one command's effects atomically: the ticket (created when
     /// `expected_version` is 0), its events, its audit records appended to the single chain,
     /// its outbox rows and its queue change. Fails with [`StoreError::Conflict`] and writes

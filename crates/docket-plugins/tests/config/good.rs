@@ -142,6 +142,26 @@ fn plain_numbers_stay_text_where_text_is_expected() {
 }
 
 #[test]
+fn a_shell_template_allowed_on_purpose_is_shown_to_approvers() {
+    let text = "id: w\ntitle: W\nparams: [{ name: service, type: choice, choices: [api, web] }]\nsteps:\n  \
+                - name: restart\n    exec:\n      argv: [sh, -c, \"systemctl restart {{service}}\"]\n      \
+                allow_shell_template: true\n";
+    let workflow = parse_workflow_str("w.yaml", text, &env).unwrap();
+    let params = docket_core::Params::default();
+    let view = workflow.steps[0].action.describe(&params);
+    assert_eq!(view.document["allow_shell_template"], true, "the digest covers the opt-out");
+    assert!(view.details.iter().any(|d| d.label == "Shell templates"), "{:?}", view.details);
+    // Without it, the same step does not load, and the plan of an ordinary step does not change.
+    let refused = parse_workflow_str("w.yaml", &text.replace("      allow_shell_template: true\n", ""), &env);
+    assert!(refused.unwrap_err().to_string().contains("would reach a shell: `sh -c`"));
+    let without = text
+        .replace("      allow_shell_template: true\n", "")
+        .replace("sh, -c, \"systemctl restart ", "systemctl, restart, \"");
+    let plain = parse_workflow_str("w.yaml", &without, &env).unwrap();
+    assert!(plain.steps[0].action.describe(&params).document.get("allow_shell_template").is_none());
+}
+
+#[test]
 fn warns_about_rules_that_can_never_match() {
     let text = "people: [{ id: alice }, { id: bob }]\npolicies:\n  - { name: all, when: \"true\", auto_approve: true }\n  \
                 - { name: late, when: \"false\", stages: [{ name: s, from: [alice, bob], count: 2 }] }\n";

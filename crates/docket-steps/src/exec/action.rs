@@ -20,6 +20,9 @@ pub struct ExecAction {
     pub cwd: Option<Template>,
     /// Killed (with its whole process group) after this long.
     pub timeout: Option<Duration>,
+    /// The workflow's author accepted that a parameter reaches a shell or interpreter as code
+    /// (`allow_shell_template: true`); approvers see it, and the plan's digest covers it.
+    pub allow_shell_template: bool,
 }
 
 impl ActionSpec for ExecAction {
@@ -48,7 +51,13 @@ impl ActionSpec for ExecAction {
         if let Some(timeout) = self.timeout {
             details.push(Detail::text("Time limit", timeout.to_string()));
         }
-        ActionView { summary: line, details, document: json!({ "argv": argv, "env": names, "cwd": cwd }) }
+        let mut document = json!({ "argv": argv, "env": names, "cwd": cwd });
+        if self.allow_shell_template {
+            details
+                .push(Detail::text("Shell templates", "allowed: a parameter reaches a shell or interpreter as code"));
+            document["allow_shell_template"] = json!(true);
+        }
+        ActionView { summary: line, details, document }
     }
 
     fn timeout(&self) -> Option<Duration> {

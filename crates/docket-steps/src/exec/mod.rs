@@ -5,6 +5,7 @@ mod action;
 mod decode;
 mod lines;
 mod prepare;
+mod shell;
 mod supervise;
 
 use std::os::unix::process::ExitStatusExt;

@@ -160,7 +160,13 @@ pub(crate) fn tpl(text: &str) -> Template {
 
 /// An `exec` action with no env, cwd or timeout.
 pub(crate) fn exec(argv: &[&str]) -> ExecAction {
-    ExecAction { argv: argv.iter().map(|a| tpl(a)).collect(), env: BTreeMap::new(), cwd: None, timeout: None }
+    ExecAction {
+        argv: argv.iter().map(|a| tpl(a)).collect(),
+        env: BTreeMap::new(),
+        cwd: None,
+        timeout: None,
+        allow_shell_template: false,
+    }
 }
 
 /// The `exec` runner the scenarios run, as the test crate that includes them starts programs

@@ -87,6 +87,11 @@ impl TicketStore for PgStore {
         tickets::next_number(&self.pool).await
     }
 
+    async fn release_numbers(&self) -> Result<(), StoreError> {
+        // A sequence hands out numbers one at a time (no cache): none is reserved ahead.
+        Ok(())
+    }
+
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         tickets::commit(&self.pool, &self.instance, change).await
     }

@@ -153,6 +153,10 @@ impl TicketStore for SqliteStore {
         self.numbers.next(&self.writer).await
     }
 
+    async fn release_numbers(&self) -> Result<(), StoreError> {
+        self.numbers.release(&self.writer).await
+    }
+
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         let created = (change.expected_version == 0).then(|| change.ticket.id.number());
         let committed = self.writer.submit(tickets::Commit::new(change)?).await?;

@@ -1,14 +1,15 @@
 //! Ticket numbers on SQLite: reserved from the persistent counter [`BLOCK`] at a time, by one
 //! write, and handed out from memory, so opening a ticket costs one write (its commit) instead
 //! of two. A reserved number is durable before it is handed out, so no number is ever handed
-//! out twice, across restarts or by two processes sharing the file; the numbers of a block not
-//! used before a stop are skipped, which the `Store` contract allows.
+//! out twice, across restarts or by two processes sharing the file. A clean stop gives the rest
+//! of the block back (when no other process reserved numbers since), so the numbers people type
+//! stay dense; after a crash the rest of the block is skipped, which the `Store` contract allows.
 
 use std::sync::{Mutex, PoisonError};
 
 use docket_app::StoreError;
 
-use super::tickets::ReserveNumbers;
+use super::tickets::{ReleaseNumbers, ReserveNumbers};
 use super::writer::Writer;
 
 /// Numbers reserved by one write.
@@ -55,6 +56,26 @@ impl Numbers {
     pub(super) fn taken(&self, number: u64) {
         let mut block = self.block.lock().unwrap_or_else(PoisonError::into_inner);
         block.next = block.next.max(number.saturating_add(1));
+    }
+
+    /// Gives the numbers not handed out back to the counter (see [`ReleaseNumbers`]); none of
+    /// them is handed out here any more, and a later call reserves a new block.
+    pub(super) async fn release(&self, writer: &Writer) -> Result<(), StoreError> {
+        let _reserving = self.reserving.lock().await;
+        let (next, end) = {
+            let mut block = self.block.lock().unwrap_or_else(PoisonError::into_inner);
+            let unused = (block.next, block.end);
+            block.end = block.next;
+            unused
+        };
+        if next >= end || next == 0 {
+            return Ok(());
+        }
+        let released = writer.submit(ReleaseNumbers(next - 1, end - 1)).await?;
+        if !released {
+            tracing::debug!(next, end, "ticket numbers not given back: another process reserved numbers since");
+        }
+        Ok(())
     }
 
     fn take(&self) -> Option<u64> {

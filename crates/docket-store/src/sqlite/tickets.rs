@@ -45,6 +45,33 @@ impl Write for ReserveNumbers {
     }
 }
 
+/// Gives numbers back to the persistent counter at a clean stop: sets it to `.0` (the last
+/// number handed out) only if it still stands at `.1` (the end of this store's block), so a
+/// block another process reserved since is never handed out twice. Answers whether it did.
+#[derive(Debug)]
+pub(super) struct ReleaseNumbers(pub(super) u64, pub(super) u64);
+
+static RELEASE_NUMBERS: Sql =
+    Sql::new("UPDATE counters SET value = ? WHERE name = 'ticket_number' AND value = ?; SELECT changes() AS n; ", 1);
+
+impl Write for ReleaseNumbers {
+    type Output = bool;
+
+    fn sql(&self) -> &'static Sql {
+        &RELEASE_NUMBERS
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, to_i64(self.0, "ticket numbers")?)?;
+        bind(args, to_i64(self.1, "ticket numbers")?)
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+        let n: Option<i64> = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+}
+
 /// The message of the error [`EXPECT_ONE_CHANGE`] raises, as a literal for its SQL.
 macro_rules! conflict {
     () => {

@@ -269,6 +269,35 @@ async fn ticket_numbers_are_reserved_a_block_at_a_time() {
     assert_eq!(reopened.next_ticket_number().await.unwrap(), 65);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_stop_gives_unused_numbers_back() {
+    let db = Db::new().await;
+    let counter = "SELECT value FROM counters WHERE name = 'ticket_number'";
+    for expected in 1..=5 {
+        assert_eq!(db.store.next_ticket_number().await.unwrap(), expected);
+    }
+    assert_eq!(db.int(counter).await, 32);
+    db.store.release_numbers().await.unwrap();
+    assert_eq!(db.int(counter).await, 5, "the counter is back at the last number handed out");
+    // Released twice, or with nothing reserved: nothing changes.
+    db.store.release_numbers().await.unwrap();
+    assert_eq!(db.int(counter).await, 5);
+    // The same store goes on with a block of its own; a restart continues densely.
+    assert_eq!(db.store.next_ticket_number().await.unwrap(), 6);
+    db.store.release_numbers().await.unwrap();
+    let reopened = open_second(&db.path()).await;
+    assert_eq!(reopened.next_ticket_number().await.unwrap(), 7);
+
+    // A second process reserved after this one: giving back would hand its numbers out twice.
+    let second = open_second(&db.path()).await;
+    assert_eq!(second.next_ticket_number().await.unwrap(), 39);
+    reopened.release_numbers().await.unwrap();
+    assert_eq!(db.int(counter).await, 70, "the second process's block stays reserved");
+    assert_eq!(second.next_ticket_number().await.unwrap(), 40);
+    second.release_numbers().await.unwrap();
+    assert_eq!(db.int(counter).await, 40);
+}
+
 #[tokio::test]
 async fn writes_after_close_are_refused() {
     let db = Db::new().await;

@@ -59,6 +59,7 @@ contract! {
     tickets::tickets_in_state_lists_oldest_first,
     tickets::projections_follow_the_events,
     tickets::ticket_numbers_are_never_reused,
+    tickets::numbers_given_back_at_a_stop_are_dense_and_never_reused,
     tickets::missing_tickets_read_as_nothing,
     busy::concurrent_writers_keep_every_row_and_one_chain,
     busy::a_stale_commit_among_many_fails_alone,

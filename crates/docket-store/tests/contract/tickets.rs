@@ -352,6 +352,21 @@ pub(crate) async fn ticket_numbers_are_never_reused(h: &Harness) {
     assert!(all[0] > e);
 }
 
+pub(crate) async fn numbers_given_back_at_a_stop_are_dense_and_never_reused(h: &Harness) {
+    let store = h.store();
+    let a = store.next_ticket_number().await.unwrap();
+    let b = store.next_ticket_number().await.unwrap();
+    Tk::open_with(store, Tk::opening(b, "deploy-service", "alice", vec![], t0())).await;
+    store.release_numbers().await.unwrap();
+    // The store still hands out numbers after giving some back, and never one it handed out.
+    let c = store.next_ticket_number().await.unwrap();
+    assert!(a < b && b < c, "{a} {b} {c}");
+    store.release_numbers().await.unwrap();
+    let reopened = h.reopen().await;
+    let d = reopened.next_ticket_number().await.unwrap();
+    assert_eq!(d, c + 1, "the next start continues from the last number used");
+}
+
 pub(crate) async fn missing_tickets_read_as_nothing(h: &Harness) {
     let store = h.store();
     assert!(store.ticket(&id(404)).await.unwrap().is_none());

@@ -111,7 +111,7 @@ fn ticket_and_approval_cards_of_long_plans_fit() {
             explanation: &"because ".repeat(300),
             stage: "lead",
             round: 3,
-            status: ("Waiting for 1 approval(s) for stage lead".into(), Tone::Waiting),
+            status: ("Waiting for 1 approval for stage lead".into(), Tone::Waiting),
             stages: (0..20).map(|i| format!("Stage {i}: {}", "w".repeat(500))).collect(),
             actions: vec![TicketAction::Approve, TicketAction::Reject, TicketAction::RequestChanges],
             notice: Some("Refused: ".to_owned() + &"n".repeat(3000)),

@@ -141,7 +141,7 @@ async fn a_request_in_a_chat_is_approved_in_channel_and_chats_and_runs() {
         .wait_call("bob's security card", |r| {
             r.kind == "send"
                 && r.conversation == chat("bob")
-                && r.card().is_some_and(|c| texts(c).contains("Waiting for 1 approval(s) for stage security"))
+                && r.card().is_some_and(|c| texts(c).contains("Waiting for 1 approval for stage security"))
         })
         .await;
     let security_sends =

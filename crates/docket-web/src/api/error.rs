@@ -31,7 +31,7 @@ const fn code(code: &'static str, status: u16, when: &'static str) -> CodeInfo {
 /// every error built here has its row, with its status.
 pub(crate) const CODES: &[CodeInfo] = &[
     code("invalid_params", 400, "parameter values the workflow refuses; each in `details.fields`"),
-    code("bad_text", 400, "a comment or reason that is blank or too long"),
+    code("bad_text", 400, "a comment, reason or text that is blank or too long"),
     code("invalid_json", 400, "malformed JSON, a wrong type, a missing or unknown field"),
     code("invalid_body", 400, "the request body could not be read"),
     code("invalid_digest", 400, "a digest that is not 64 hex digits"),

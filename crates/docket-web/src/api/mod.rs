@@ -11,6 +11,7 @@ mod error;
 pub(crate) mod events;
 mod extract;
 mod logs;
+mod matching;
 mod me;
 mod openapi;
 mod schema;
@@ -77,7 +78,9 @@ pub(crate) fn routes() -> Vec<Route> {
     vec![
         route(Get, "/openapi.json", openapi::document),
         route(Get, "/me", me::me),
+        route(Get, "/me/waiting", me::waiting),
         route(Get, "/workflows", workflows::list),
+        route(Post, "/workflows/match", matching::words),
         route(Get, "/workflows/{id}", workflows::get),
         route(Post, "/tickets", tickets::create),
         route(Get, "/tickets", tickets::list),

@@ -41,7 +41,9 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
     paths(
         document,
         super::me::me,
+        super::me::waiting,
         super::workflows::list,
+        super::matching::words,
         super::workflows::get,
         super::tickets::create,
         super::tickets::list,

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::auth::Viewer;
 use super::form::UiQuery;
-use super::page::{Chrome, UiError, ok};
+use super::markdown;
+use super::page::{Chrome, UiError, denied, ok};
 use super::view::when_exact;
 use crate::Web;
 use crate::api::audit::AuditRecordView;
@@ -77,12 +78,32 @@ struct AuditPage {
     chain: Option<(bool, String)>,
 }
 
-fn admin_only(viewer: &Viewer) -> Result<(), UiError> {
+/// Admins only; anyone else gets the refusal in the page frame, told who the admins are (in the
+/// demo: that they can switch to one in the banner).
+fn admin_only(web: &Web, viewer: &Viewer) -> Result<(), UiError> {
     if viewer.admin {
-        Ok(())
-    } else {
-        Err(UiError::Forbidden(format!("Only admins can read the audit log, and {} is not one.", viewer.name)))
+        return Ok(());
     }
+    let admins: Vec<String> = web
+        .app
+        .rules()
+        .directory
+        .people()
+        .filter(|p| p.admin)
+        .map(|p| format!("{} ({})", markdown::code_span(p.id.as_str()), p.name))
+        .collect();
+    let hint = match (admins.is_empty(), web.ui.demo) {
+        (true, _) => {
+            "Nobody is an admin yet: an administrator sets `admin: true` on a person in docket.yaml.".to_owned()
+        }
+        (false, true) => format!(
+            "In this demo the admin is {}: switch to them in the banner above, and this page opens as theirs.",
+            admins.join(", ")
+        ),
+        (false, false) => format!("Admins: {}.", admins.join(", ")),
+    };
+    let message = format!("Only admins can read the audit log, and {} is not one.", viewer.name);
+    Err(denied(Chrome::new(web, viewer), message, markdown::inline(&hint)))
 }
 
 /// `GET /audit?ticket=…&actor=…&action=…&after=…&verify=1`
@@ -91,7 +112,7 @@ pub(crate) async fn page(
     viewer: Viewer,
     UiQuery(query): UiQuery<AuditQuery>,
 ) -> Result<Response, UiError> {
-    admin_only(&viewer)?;
+    admin_only(&web, &viewer)?;
     let mut rows = Vec::new();
     let mut after = query.after;
     let mut more = false;
@@ -117,7 +138,10 @@ pub(crate) async fn page(
         Some(_) => {
             let report = web.app.verify_audit().await?;
             Some(match report.broken {
-                None => (true, format!("Intact: {} records, head {}", report.records, short(&report.head))),
+                None => {
+                    let records = docket_core::text::count(report.records, "record", "records");
+                    (true, format!("Intact: {records}, head {}", short(&report.head)))
+                }
                 // The link says which record in its own words ("record 7: …").
                 Some(broken) => (false, format!("Broken at {broken}")),
             })
@@ -161,7 +185,7 @@ pub(crate) async fn export(
     viewer: Viewer,
     UiQuery(query): UiQuery<AuditQuery>,
 ) -> Result<Response, UiError> {
-    admin_only(&viewer)?;
+    admin_only(&web, &viewer)?;
     let mut body = String::new();
     let mut after = 0;
     loop {

@@ -30,6 +30,9 @@ pub(crate) struct Viewer {
     pub(crate) session: Session,
     /// The address the request came from, when known.
     pub(crate) peer: Option<std::net::IpAddr>,
+    /// The page being shown (path and query), where the demo switch comes back to; `/` for a
+    /// form's answer.
+    pub(crate) here: String,
 }
 
 impl Viewer {
@@ -54,10 +57,15 @@ impl FromRequestParts<Web> for Viewer {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, UiError> {
+        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |u| &u.0);
+        let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         if let Some(id) = session::read_cookie(&parts.headers, session::COOKIE)
             && let Some(session) = session::load(&web.app, id).await?
-            && let Some(viewer) = viewer(web, id, session, docket_http::peer(&parts.extensions))
+            && let Some(mut viewer) = viewer(web, id, session, docket_http::peer(&parts.extensions))
         {
+            if parts.method == Method::GET {
+                viewer.here = here;
+            }
             return Ok(viewer);
         }
         if parts.method != Method::GET {
@@ -67,8 +75,6 @@ impl FromRequestParts<Web> for Viewer {
             ));
         }
         // Where to come back to after signing in.
-        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |u| &u.0);
-        let here = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
         if web.ui.demo {
             return Err(UiError::Response(Box::new(demo_sign_in(web, &here).await?)));
         }
@@ -87,6 +93,7 @@ fn viewer(web: &Web, id: &str, session: Session, peer: Option<std::net::IpAddr>)
         session_id: id.to_owned(),
         session,
         peer,
+        here: "/".to_owned(),
     })
 }
 

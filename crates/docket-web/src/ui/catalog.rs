@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::auth::Viewer;
 use super::form::UiQuery;
+use super::markdown;
 use super::page::{Chrome, UiError, ok};
 use super::view::TicketRow;
 use crate::Web;
@@ -21,6 +22,7 @@ use crate::Web;
 struct Entry {
     id: String,
     title: String,
+    /// As HTML (see `markdown`).
     description: String,
     risk: &'static str,
     requestable: bool,
@@ -67,7 +69,7 @@ pub(crate) async fn page(
         sections.entry(w.category.clone()).or_default().push(Entry {
             id: w.id.to_string(),
             title: w.title.clone(),
-            description: w.description.clone(),
+            description: markdown::inline(&w.description),
             risk: w.risk.as_str(),
             requestable: web.app.may_request(&viewer.actor, w),
         });
@@ -87,8 +89,12 @@ struct ParamRow {
     name: String,
     label: String,
     kind: &'static str,
+    /// As HTML (see `markdown`), like `choices` and `default`.
     help: String,
     required: bool,
+    /// A choice's values: `` `api`, `web` (Web front end) ``.
+    choices: String,
+    default: String,
 }
 
 #[derive(Template)]
@@ -124,15 +130,21 @@ pub(crate) async fn workflow(
             name: p.name.clone(),
             label: p.label.clone(),
             kind: p.kind.type_name(),
-            help: super::request::constraint(p),
+            help: markdown::inline(&super::request::constraint(p)),
             required: super::request::must_fill(p),
+            choices: choices(p),
+            default: p
+                .default
+                .as_ref()
+                .map(|d| markdown::inline(&markdown::code_span(&d.to_string())))
+                .unwrap_or_default(),
         })
         .collect();
     ok(&WorkflowPage {
         chrome: Chrome::new(&web, &viewer),
         id: w.id.to_string(),
         title: w.title.clone(),
-        description: w.description.clone(),
+        description: markdown::inline(&w.description),
         category: w.category.clone(),
         risk: w.risk.as_str(),
         requestable: web.app.may_request(&viewer.actor, &w),
@@ -140,4 +152,17 @@ pub(crate) async fn workflow(
         steps: w.steps.iter().map(|s| (s.name.clone(), s.action.kind().to_owned())).collect(),
         runs: runs.tickets.iter().map(|t| TicketRow::new(&web.app, t)).collect(),
     })
+}
+
+/// The values a choice parameter takes, each as code, with its label when it says more.
+fn choices(param: &docket_core::ParamSpec) -> String {
+    let docket_core::ParamKind::Choice { choices } = &param.kind else { return String::new() };
+    let each: Vec<String> = choices
+        .iter()
+        .map(|c| {
+            let value = markdown::code_span(&c.value);
+            if c.label.is_empty() || c.label == c.value { value } else { format!("{value} ({})", c.label) }
+        })
+        .collect();
+    markdown::inline(&each.join(", "))
 }

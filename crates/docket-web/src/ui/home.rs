@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
-use docket_app::{TicketAction, TicketFilter};
+use docket_app::TicketFilter;
 use docket_core::TicketState;
 
 use super::auth::Viewer;
@@ -11,8 +11,8 @@ use super::page::{Chrome, UiError, ok};
 use super::view::TicketRow;
 use crate::Web;
 
-/// Tickets looked at for "waiting for my approval".
-const AWAITING_SCAN: u32 = 200;
+/// Tickets shown under "waiting for my approval".
+const AWAITING_SHOWN: usize = 50;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -35,20 +35,8 @@ pub(crate) async fn page(State(web): State<Web>, viewer: Viewer) -> Result<Respo
             ..Default::default()
         })
         .await?;
-    let awaiting = web
-        .app
-        .tickets(&TicketFilter {
-            states: vec![TicketState::AwaitingApproval],
-            limit: AWAITING_SCAN,
-            ..Default::default()
-        })
-        .await?;
-    let to_approve = awaiting
-        .tickets
-        .iter()
-        .filter(|t| web.app.actions_for(t, &viewer.actor).contains(&TicketAction::Approve))
-        .map(|t| TicketRow::new(&web.app, t))
-        .collect();
+    let to_approve =
+        web.app.waiting_for(&viewer.actor, AWAITING_SHOWN).await?.iter().map(|t| TicketRow::new(&web.app, t)).collect();
     let runs = web
         .app
         .tickets(&TicketFilter {

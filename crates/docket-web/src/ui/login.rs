@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::form::FormData;
 use super::form::UiQuery;
+use super::markdown;
 use super::oidc::{LoginError, Pending};
 use super::page::{UiError, render};
 use super::session::{self, SCOPE};
@@ -27,12 +28,15 @@ const LOGIN_SECONDS: i64 = 600;
 #[template(path = "signin.html")]
 struct SignInPage {
     title: String,
+    /// The message as HTML (see `markdown`).
     message: String,
     provider: String,
 }
 
-fn signin_page(status: StatusCode, title: &str, message: &str, provider: String) -> Result<Response, UiError> {
-    render(&SignInPage { title: title.to_owned(), message: message.to_owned(), provider }, status)
+/// A sign-in page saying `message`, given as HTML (`markdown::inline` of our own words,
+/// `markdown::plain` of anything a provider said).
+fn signin_page(status: StatusCode, title: &str, message: String, provider: String) -> Result<Response, UiError> {
+    render(&SignInPage { title: title.to_owned(), message, provider }, status)
 }
 
 /// Only paths on this site, so a link cannot send people elsewhere after signing in.
@@ -67,9 +71,11 @@ pub(crate) async fn page(
         return signin_page(
             StatusCode::OK,
             "Sign in to Docket",
-            "Web sign-in is not set up on this server: an administrator adds an OpenID Connect provider \
-             under `web: { oidc: … }` in docket.yaml. Until then, use Docket from chat or with an API token \
-             (`docket token create --person you`).",
+            markdown::inline(
+                "Web sign-in is not set up on this server: an administrator adds an OpenID Connect provider \
+                 under `web: { oidc: … }` in docket.yaml. Until then, use Docket from chat or with an API token \
+                 (`docket token create --person you`).",
+            ),
             String::new(),
         );
     };
@@ -83,7 +89,7 @@ pub(crate) async fn page(
             return signin_page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Sign-in is unavailable",
-                &format!("{error}. Try again in a moment."),
+                markdown::plain(&format!("{error}. Try again in a moment.")),
                 provider.name(),
             );
         }
@@ -117,7 +123,7 @@ struct Refuse<'a> {
 }
 
 impl Refuse<'_> {
-    /// The page for a refusal. `ends` says whether the sign-in in progress is over (the
+    /// The page for a refusal saying `message` (HTML, see `signin_page`). `ends` says whether the sign-in in progress is over (the
     /// callback carried its state); a callback that did not is refused without touching it,
     /// so a forged or stray callback cannot end the genuine sign-in.
     async fn page(
@@ -129,7 +135,7 @@ impl Refuse<'_> {
         ends: bool,
     ) -> Result<Response, UiError> {
         self.web.app.audit_rejected_credentials("web", self.peer, &audit).await;
-        let mut response = signin_page(status, title, &message, self.provider.clone())?;
+        let mut response = signin_page(status, title, message, self.provider.clone())?;
         if ends {
             response
                 .headers_mut()
@@ -157,12 +163,12 @@ pub(crate) async fn callback(
     let Some(state) = query.state.as_deref() else {
         let audit = "sign-in callback without a state".to_owned();
         return refuse
-            .page(StatusCode::BAD_REQUEST, FAILED, "The provider sent no state.".to_owned(), audit, false)
+            .page(StatusCode::BAD_REQUEST, FAILED, markdown::plain("The provider sent no state."), audit, false)
             .await;
     };
     if expected.is_empty() || !session::same_token(state, expected) {
         let audit = "sign-in callback with an unknown or reused state: not the one this browser started".to_owned();
-        return refuse.page(StatusCode::BAD_REQUEST, FAILED, not_started.to_owned(), audit, false).await;
+        return refuse.page(StatusCode::BAD_REQUEST, FAILED, markdown::plain(not_started), audit, false).await;
     }
     let key = format!("login:{}", session::sha256_hex(state));
     let now = web.app.clock_now();
@@ -172,29 +178,36 @@ pub(crate) async fn callback(
     let first = pending.is_some() && web.app.remember_first(SCOPE, &format!("{key}:used"), "1").await?;
     let (Some(pending), true) = (pending, first) else {
         let audit = "sign-in callback with an unknown or reused state".to_owned();
-        return refuse.page(StatusCode::BAD_REQUEST, FAILED, not_started.to_owned(), audit, true).await;
+        return refuse.page(StatusCode::BAD_REQUEST, FAILED, markdown::plain(not_started), audit, true).await;
     };
     if let Err(error) = provider.check_issuer(query.iss.as_deref()).await {
         tracing::warn!(%error, "a sign-in response from another issuer");
         return refuse
-            .page(StatusCode::BAD_REQUEST, FAILED, format!("{error}."), format!("sign-in failed: {error}"), true)
+            .page(
+                StatusCode::BAD_REQUEST,
+                FAILED,
+                markdown::plain(&format!("{error}.")),
+                format!("sign-in failed: {error}"),
+                true,
+            )
             .await;
     }
     if let Some(error) = &query.error {
         let description = query.error_description.clone().unwrap_or_default();
         let message = format!("The sign-in provider said: {error} {description}");
         let audit = format!("sign-in refused by the provider: {error}");
-        return refuse.page(StatusCode::UNAUTHORIZED, FAILED, message, audit, true).await;
+        return refuse.page(StatusCode::UNAUTHORIZED, FAILED, markdown::plain(&message), audit, true).await;
     }
     let Some(code) = query.code.as_deref() else {
         let audit = "sign-in callback without a code".to_owned();
         return refuse
-            .page(StatusCode::BAD_REQUEST, FAILED, "The provider sent no code.".to_owned(), audit, true)
+            .page(StatusCode::BAD_REQUEST, FAILED, markdown::plain("The provider sent no code."), audit, true)
             .await;
     };
     let failed = |error: LoginError| {
         tracing::warn!(%error, "a sign-in failed");
-        refuse.page(StatusCode::UNAUTHORIZED, FAILED, format!("{error}."), format!("sign-in failed: {error}"), true)
+        let message = markdown::plain(&format!("{error}."));
+        refuse.page(StatusCode::UNAUTHORIZED, FAILED, message, format!("sign-in failed: {error}"), true)
     };
     let signed = match provider.finish(code, &pending).await {
         Ok(signed) => signed,
@@ -219,10 +232,11 @@ pub(crate) async fn callback(
     };
     let Some(person) = person else {
         let who = claims.verified_email().map_or_else(|| format!("subject {}", claims.sub), str::to_owned);
-        let message = format!(
-            "You signed in as {who}, but nobody in Docket's directory has that email or sign-in subject. \
-             Ask an administrator to add you to `people` in docket.yaml."
-        );
+        let message = markdown::inline(&format!(
+            "You signed in as {}, but nobody in Docket's directory has that email or sign-in subject. \
+             Ask an administrator to add you to `people` in docket.yaml.",
+            markdown::code_span(&who)
+        ));
         let audit = format!("sign-in by someone not in the directory: {who}");
         return refuse.page(StatusCode::FORBIDDEN, "You are not in Docket's people", message, audit, true).await;
     };
@@ -257,7 +271,8 @@ pub(crate) async fn logout(State(web): State<Web>, viewer: Viewer, form: FormDat
         response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
         return Ok(response);
     }
-    let mut response = signin_page(StatusCode::OK, "Signed out", "You are signed out of Docket.", String::new())?;
+    let mut response =
+        signin_page(StatusCode::OK, "Signed out", markdown::plain("You are signed out of Docket."), String::new())?;
     response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(session::COOKIE, "", web.ui.secure, 0));
     Ok(response)
 }

@@ -22,6 +22,7 @@ mod form;
 mod home;
 mod live;
 mod login;
+mod markdown;
 mod oidc;
 mod page;
 mod request;
@@ -68,6 +69,7 @@ pub(crate) fn router() -> Router<Web> {
         .route("/tickets", get(tickets::page))
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/events", get(live::stream))
+        .route("/tickets/{id}/panels", get(ticket::live_panels))
         .route("/tickets/{id}/amend", get(request::amend_form).post(actions::amend))
         .route("/tickets/{id}/{action}", post(actions::submit))
         .route("/audit", get(audit::page))
@@ -78,3 +80,5 @@ pub(crate) fn router() -> Router<Web> {
         .route("/demo/switch", post(login::switch))
         .route("/static/{file}", get(assets::serve))
 }
+
+pub(crate) use page::not_found;

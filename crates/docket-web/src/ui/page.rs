@@ -25,6 +25,8 @@ pub(crate) struct Chrome {
     pub(crate) demo: Vec<(String, String)>,
     /// A message at the top of the page.
     pub(crate) flash: Option<Flash>,
+    /// Where the demo switch comes back to: this page.
+    pub(crate) next: String,
 }
 
 /// A message shown once at the top of a page.
@@ -51,6 +53,7 @@ impl Chrome {
             admin: viewer.admin,
             demo,
             flash: None,
+            next: viewer.here.clone(),
         }
     }
 
@@ -116,6 +119,32 @@ impl From<AppError> for UiError {
             other => UiError::Unavailable(other.to_string()),
         }
     }
+}
+
+/// A refusal inside the page frame: the viewer stays signed in where they are, and in the demo
+/// keeps the banner that switches to someone who may.
+#[derive(Template)]
+#[template(path = "denied.html")]
+struct DeniedPage {
+    chrome: Chrome,
+    title: &'static str,
+    message: String,
+    /// As HTML (see `markdown`).
+    hint: String,
+}
+
+/// 403 in the frame of `chrome`, saying `message`, with `hint` (HTML) on what to do.
+pub(crate) fn denied(chrome: Chrome, message: String, hint: String) -> UiError {
+    match render(&DeniedPage { chrome, title: "Not allowed", message, hint }, StatusCode::FORBIDDEN) {
+        Ok(response) => UiError::Response(Box::new(response)),
+        Err(error) => error,
+    }
+}
+
+/// 404 for a path that is no page, with the way back.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> UiError {
+    let path: String = uri.path().chars().take(200).collect();
+    UiError::NotFound(format!("There is no page at {path}."))
 }
 
 #[derive(Template)]

@@ -13,6 +13,7 @@ use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refus
 
 use super::auth::Viewer;
 use super::form::FormData;
+use super::markdown;
 use super::page::{Chrome, UiError, render};
 use super::ticket::parse_id;
 use crate::Web;
@@ -25,6 +26,7 @@ pub(crate) const FIELD_PREFIX: &str = "p.";
 pub(crate) struct Field {
     pub(crate) name: String,
     pub(crate) label: String,
+    /// As HTML (see `markdown`).
     pub(crate) help: String,
     pub(crate) kind: &'static str,
     pub(crate) required: bool,
@@ -37,6 +39,7 @@ pub(crate) struct Field {
 #[template(path = "request.html")]
 struct RequestPage {
     chrome: Chrome,
+    /// As HTML (see `markdown`).
     description: String,
     action: String,
     heading: String,
@@ -46,13 +49,14 @@ struct RequestPage {
     problems: Vec<String>,
 }
 
-/// A line that says what a parameter accepts.
+/// A line that says what a parameter accepts, in Markdown (the help as written, the rules in
+/// words, a pattern as code).
 pub(crate) fn constraint(spec: &ParamSpec) -> String {
     let mut parts = Vec::new();
     match &spec.kind {
         ParamKind::String { pattern, min_length, max_length } => {
             if let Some(p) = pattern {
-                parts.push(format!("matches {}", p.as_str()));
+                parts.push(format!("matches {}", markdown::code_span(p.as_str())));
             }
             lengths(&mut parts, *min_length, *max_length);
         }
@@ -106,7 +110,7 @@ pub(crate) fn fields(
             Field {
                 name: spec.name.clone(),
                 label: spec.label.clone(),
-                help: constraint(spec),
+                help: markdown::inline(&constraint(spec)),
                 kind: spec.kind.type_name(),
                 required: must_fill(spec),
                 value: values(&spec.name).or(default).unwrap_or_default(),
@@ -149,7 +153,7 @@ pub(crate) async fn form(State(web): State<Web>, viewer: Viewer, Path(id): Path<
 fn new_page(web: &Web, viewer: &Viewer, workflow: &Workflow, fields: Vec<Field>, problems: Vec<String>) -> RequestPage {
     RequestPage {
         chrome: Chrome::new(web, viewer),
-        description: workflow.description.clone(),
+        description: markdown::inline(&workflow.description),
         action: format!("/workflows/{}/new", workflow.id),
         heading: format!("Request: {}", workflow.title),
         submit: "Request".to_owned(),
@@ -229,7 +233,7 @@ async fn amend_page(
     };
     let page = RequestPage {
         chrome: Chrome::new(web, viewer),
-        description: "Amending re-plans the ticket; approvals given so far no longer count.".to_owned(),
+        description: markdown::plain("Amending re-plans the ticket; approvals given so far no longer count."),
         action: format!("/tickets/{id}/amend"),
         heading: format!("Amend {id}: {}", workflow.title),
         submit: "Amend and re-plan".to_owned(),

@@ -13,8 +13,10 @@ use axum::response::Response;
 use docket_app::{App, TicketAction};
 use docket_core::ticket::{RunOutcome, StepOutcome, Verdict};
 use docket_core::{PersonId, Ticket, TicketId};
+use serde::Deserialize;
 
 use super::auth::Viewer;
+use super::form::UiQuery;
 use super::page::{Chrome, UiError, render};
 use super::view::{tone, when, when_exact};
 use crate::Web;
@@ -57,6 +59,7 @@ struct Stage {
 #[derive(Debug)]
 struct Approval {
     rule: String,
+    /// As HTML (see `markdown`): the policy's words quote rules and conditions as code.
     explanation: String,
     respond_by: String,
     stages: Vec<Stage>,
@@ -79,6 +82,22 @@ struct StepPane {
     lines: Vec<(&'static str, String)>,
 }
 
+impl StepPane {
+    /// What an empty log pane says instead of being an empty box.
+    fn note(&self) -> &'static str {
+        note(self.status)
+    }
+}
+
+/// What an empty log pane of a step in `status` says (the page's script says the same).
+fn note(status: &str) -> &'static str {
+    match status {
+        "pending" => "Not started",
+        "running" => "Running; no output yet",
+        _ => "No output",
+    }
+}
+
 #[derive(Debug)]
 struct RunPane {
     number: u32,
@@ -86,34 +105,31 @@ struct RunPane {
     steps: Vec<StepPane>,
 }
 
-#[derive(Template)]
-#[template(path = "ticket.html")]
-struct TicketPage {
-    chrome: Chrome,
+/// What changes as people act on a ticket, rendered by the page and again, as a fragment, each
+/// time the ticket's event stream says it changed: the state with its headline, and the side
+/// column (the viewer's actions, the parameters, why it needs approval, approvals and comments,
+/// the audit records). The plan and the logs are the page's own.
+#[derive(Debug)]
+struct Panels {
     id: String,
-    title: String,
-    workflow: String,
     state: &'static str,
     state_label: String,
     tone: &'static str,
     headline: String,
-    requester: String,
-    created: String,
     closing_reason: String,
     params: Vec<(String, String)>,
-    plan: Vec<PlanStep>,
     digest: String,
     digest_short: String,
     approval: Option<Approval>,
     timeline: Vec<Entry>,
-    runs: Vec<RunPane>,
     audit: Vec<(String, String)>,
     actions: Vec<&'static str>,
-    live: bool,
-    last_seq: u64,
+    /// The page shows a plan other than the current one: approving is not offered until it is
+    /// reloaded, and the page says so.
+    plan_changed: bool,
 }
 
-impl TicketPage {
+impl Panels {
     fn can(&self, action: &str) -> bool {
         self.actions.contains(&action)
     }
@@ -122,6 +138,32 @@ impl TicketPage {
     fn has_buttons(&self) -> bool {
         self.actions.iter().any(|a| *a != "comment")
     }
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    chrome: Chrome,
+    panels: Panels,
+    id: String,
+    title: String,
+    workflow: String,
+    requester: String,
+    created: String,
+    plan: Vec<PlanStep>,
+    digest: String,
+    digest_short: String,
+    runs: Vec<RunPane>,
+    live: bool,
+    last_seq: u64,
+}
+
+/// The panels alone, for the page's script to put in place.
+#[derive(Template)]
+#[template(path = "ticket_live.html")]
+struct LivePanels {
+    chrome: Chrome,
+    panels: Panels,
 }
 
 /// `GET /tickets/{id}`
@@ -156,32 +198,81 @@ pub(crate) async fn show(
         lines.entry((line.run, line.step)).or_default().push((line.stream.as_str(), line.text.clone()));
     }
     let run_in_progress = ticket.last_run().is_some_and(|r| r.finished_at.is_none());
-    let actions = app.actions_for(&ticket, &viewer.actor).into_iter().map(TicketAction::as_str).collect();
     let page = TicketPage {
         chrome,
+        panels: panels(app, viewer, &ticket, &history, None),
         id: ticket.id.to_string(),
         title: summary.title,
         workflow: ticket.workflow.to_string(),
-        state: ticket.state.as_str(),
-        state_label: ticket.state.to_string(),
-        tone: tone(ticket.state),
-        headline: summary.headline,
         requester: summary.requester,
         created: when(app, ticket.created_at),
-        closing_reason: summary.closing_reason.unwrap_or_default(),
-        params: summary.params,
         plan: plan(&ticket),
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
-        approval: approval(app, &ticket),
-        timeline: timeline(app, &ticket),
         runs: runs(app, &ticket, &mut lines),
-        audit: history.iter().rev().map(|(event, at)| (when_exact(app, *at), event.action().to_owned())).collect(),
-        actions,
         live: !ticket.state.is_terminal() || run_in_progress,
         last_seq,
     };
     render(&page, status)
+}
+
+/// The query of `/tickets/{id}/panels`.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct Shown {
+    /// The digest of the plan the page shows.
+    #[serde(default)]
+    digest: String,
+}
+
+/// `GET /tickets/{id}/panels?digest=…`: the panels of the ticket as they are now, for the
+/// viewer (the page's script asks for them when the event stream says the ticket changed). If
+/// the plan is no longer the one the page shows (`digest`), approving is not offered: an
+/// approval binds to the plan the approver saw.
+pub(crate) async fn live_panels(
+    State(web): State<Web>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    UiQuery(shown): UiQuery<Shown>,
+) -> Result<Response, UiError> {
+    let id = parse_id(&id)?;
+    let (ticket, history) = tokio::try_join!(web.app.ticket(&id), web.app.history(&id))?;
+    let panels = panels(&web.app, &viewer, &ticket, &history, Some(&shown.digest));
+    render(&LivePanels { chrome: Chrome::new(&web, &viewer), panels }, StatusCode::OK)
+}
+
+/// The panels of `ticket` for `viewer`; `shown` is the digest of the plan the page shows, when
+/// the page is already open.
+fn panels(
+    app: &App,
+    viewer: &Viewer,
+    ticket: &Ticket,
+    history: &[(docket_core::Event, jiff::Timestamp)],
+    shown: Option<&str>,
+) -> Panels {
+    let summary = app.summarize(ticket);
+    let current = summary.digest.clone().unwrap_or_default();
+    let plan_changed = shown.is_some_and(|shown| shown != current);
+    let mut actions: Vec<&'static str> =
+        app.actions_for(ticket, &viewer.actor).into_iter().map(TicketAction::as_str).collect();
+    if plan_changed {
+        actions.retain(|a| *a != "approve");
+    }
+    Panels {
+        id: ticket.id.to_string(),
+        state: ticket.state.as_str(),
+        state_label: ticket.state.to_string(),
+        tone: tone(ticket.state),
+        headline: summary.headline,
+        closing_reason: summary.closing_reason.unwrap_or_default(),
+        params: summary.params,
+        digest: summary.digest.unwrap_or_default(),
+        digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
+        approval: approval(app, ticket),
+        timeline: timeline(app, ticket),
+        audit: history.iter().rev().map(|(event, at)| (when_exact(app, *at), event.action().to_owned())).collect(),
+        actions,
+        plan_changed,
+    }
 }
 
 fn names(app: &App, people: &[PersonId]) -> String {
@@ -244,7 +335,7 @@ fn approval(app: &App, ticket: &Ticket) -> Option<Approval> {
     let view = app.approval_view(ticket)?;
     Some(Approval {
         rule: view.rule.unwrap_or_default(),
-        explanation: view.explanation,
+        explanation: super::markdown::inline(&view.explanation),
         respond_by: view.respond_by.map(|t| when(app, t)).unwrap_or_default(),
         stages: view
             .stages

@@ -18,6 +18,7 @@ mod events;
 mod oidc;
 mod openapi;
 mod ops;
+mod pages;
 mod secrets;
 mod support;
 mod tickets;

@@ -178,6 +178,20 @@ async fn every_reply_matches_the_document() {
     expect(&get(&api, &doc, "alice", "/api/v1/workflows").await, StatusCode::OK);
     expect(&get(&api, &doc, "alice", "/api/v1/workflows/deploy").await, StatusCode::OK);
     expect(&get(&api, &doc, "alice", "/api/v1/workflows/nope").await, StatusCode::NOT_FOUND);
+    // Words, read by the matcher every chat uses.
+    let words = |text: &str| json!({ "text": text });
+    let found = expect(
+        &post(&api, &doc, "alice", "/api/v1/workflows/match", words("deploy api 1.2.3 to prod")).await,
+        StatusCode::OK,
+    );
+    assert_eq!(found["workflow"], "deploy", "{found}");
+    assert_eq!(found["params"], json!({ "service": "api", "version": "1.2.3", "env": "prod" }), "{found}");
+    let closest = expect(&post(&api, &doc, "alice", "/api/v1/workflows/match", words("dploy")).await, StatusCode::OK);
+    assert_eq!(closest["workflow"], serde_json::Value::Null, "{closest}");
+    assert_eq!(closest["closest"][0]["id"], "deploy", "{closest}");
+    post(&api, &doc, "alice", "/api/v1/workflows/match", words("  "))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "bad_text");
 
     // A ticket that runs to the end: its view, logs, events, and lists.
     let staging = post(
@@ -214,6 +228,12 @@ async fn every_reply_matches_the_document() {
     let prod_id = prod["id"].as_str().unwrap().to_owned();
     let path = |action: &str| format!("/api/v1/tickets/{prod_id}/{action}");
     let digest = prod["digest"].as_str().unwrap();
+    // It waits for bob's approval, not alice's (she asked for it).
+    let waiting = expect(&get(&api, &doc, "bob", "/api/v1/me/waiting").await, StatusCode::OK);
+    assert_eq!(waiting["tickets"][0]["id"], prod_id.as_str(), "{waiting}");
+    assert_eq!(waiting["more"], false);
+    let none = expect(&get(&api, &doc, "alice", "/api/v1/me/waiting").await, StatusCode::OK);
+    assert_eq!(none["tickets"], json!([]), "{none}");
     let own = post(&api, &doc, "alice", &path("approve"), json!({ "digest": digest })).await;
     own.assert_error(StatusCode::FORBIDDEN, "own_ticket");
     let stale = post(&api, &doc, "bob", &path("approve"), json!({ "digest": "0".repeat(64) })).await;

@@ -14,6 +14,8 @@ use super::render::progress;
 use super::sse::{Event, Parser};
 use super::style::Ui;
 
+/// Stored log lines read per call when catching up.
+pub(crate) const PAGE: u32 = 1000;
 /// Reconnects in a row without anything new before giving up.
 const MAX_RETRIES: u32 = 5;
 /// The first wait before reconnecting; it doubles each time, up to `MAX_DELAY`.
@@ -112,6 +114,31 @@ impl Follower {
             last_id: None,
             stop_at_approval,
         }
+    }
+
+    /// Takes the step names of `ticket`, for the lines printed before its first event.
+    pub(crate) fn learn(&mut self, ticket: &Ticket) {
+        self.printer.learn(ticket);
+    }
+
+    /// Prints the stored lines after the last one printed, a page at a time. Done before the
+    /// stream opens, so a follower that starts mid-run prints the run in its own order: step 1's
+    /// lines, then "running step 2/2", not the status first and the lines after it.
+    pub(crate) async fn catch_up(&mut self, api: &Api, id: &str, sinks: &mut Sinks<'_>) -> anyhow::Result<()> {
+        let mut after: u64 = self.last_id.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
+        loop {
+            let page = api.logs(id, after, PAGE).await?;
+            for line in &page.lines {
+                self.printer.write(sinks.logs, line)?;
+                after = after.max(line.seq);
+                self.last_id = Some(after.to_string());
+            }
+            if page.lines.len() < PAGE as usize {
+                break;
+            }
+        }
+        sinks.logs.flush()?;
+        Ok(())
     }
 
     /// Takes `ticket` as already shown: its status line is not printed again.

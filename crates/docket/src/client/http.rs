@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::credentials::Credentials;
-use super::model::{LogPage, Me, Ticket, TicketPage, Workflow, WorkflowList};
+use super::model::{LogPage, Me, RequestMatch, Ticket, TicketPage, Workflow, WorkflowList};
 
 /// How long to wait for a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -162,8 +162,7 @@ impl Api {
 
     /// Sends `request` and reads a JSON answer, or the API's error.
     async fn call<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ClientError> {
-        let body = self.call_raw(request).await?;
-        serde_json::from_str(&body).map_err(|e| ClientError::Unexpected(e.to_string()))
+        parse(&self.call_raw(request).await?)
     }
 
     /// Sends `request` and returns the body of a successful answer as it came.
@@ -186,7 +185,27 @@ impl Api {
     }
 
     pub(crate) async fn workflow(&self, id: &str) -> Result<Workflow, ClientError> {
-        self.call(self.request(Method::GET, &format!("/workflows/{}", segment(id)))).await
+        parse(&self.workflow_json(id).await?)
+    }
+
+    /// `GET /workflows` as the server sent it.
+    pub(crate) async fn workflows_json(&self) -> Result<String, ClientError> {
+        self.call_raw(self.request(Method::GET, "/workflows")).await
+    }
+
+    /// `GET /workflows/{id}` as the server sent it.
+    pub(crate) async fn workflow_json(&self, id: &str) -> Result<String, ClientError> {
+        self.call_raw(self.request(Method::GET, &format!("/workflows/{}", segment(id)))).await
+    }
+
+    /// `POST /workflows/match`: a request in words, read by the server's matcher.
+    pub(crate) async fn match_words(&self, text: &str) -> Result<RequestMatch, ClientError> {
+        self.call(self.request(Method::POST, "/workflows/match").json(&json!({ "text": text }))).await
+    }
+
+    /// `GET /me/waiting` as the server sent it.
+    pub(crate) async fn waiting_json(&self) -> Result<String, ClientError> {
+        self.call_raw(self.request(Method::GET, "/me/waiting")).await
     }
 
     /// `GET /tickets/{id}` as the server sent it, for `--json`.
@@ -198,23 +217,34 @@ impl Api {
         self.call(self.request(Method::GET, &format!("/tickets/{}", segment(id)))).await
     }
 
+    /// `POST /tickets`: the new ticket, and the answer as the server sent it.
     pub(crate) async fn create(
         &self,
         workflow: &str,
         params: &serde_json::Map<String, Value>,
-    ) -> Result<Ticket, ClientError> {
+    ) -> Result<(Ticket, String), ClientError> {
         let body = json!({ "workflow": workflow, "params": params });
-        self.call(self.request(Method::POST, "/tickets").json(&body)).await
+        let raw = self.call_raw(self.request(Method::POST, "/tickets").json(&body)).await?;
+        Ok((parse(&raw)?, raw))
     }
 
-    /// `POST /tickets/{id}/{action}` with `body`: approve, reject, request-changes, cancel.
-    pub(crate) async fn act(&self, id: &str, action: &str, body: &impl Serialize) -> Result<Ticket, ClientError> {
+    /// `POST /tickets/{id}/{action}` with `body` (approve, reject, request-changes, amend,
+    /// comment, cancel, retry): the ticket, and the answer as the server sent it.
+    pub(crate) async fn act(
+        &self,
+        id: &str,
+        action: &str,
+        body: &impl Serialize,
+    ) -> Result<(Ticket, String), ClientError> {
         let path = format!("/tickets/{}/{action}", segment(id));
-        self.call(self.request(Method::POST, &path).json(body)).await
+        let raw = self.call_raw(self.request(Method::POST, &path).json(body)).await?;
+        Ok((parse(&raw)?, raw))
     }
 
-    pub(crate) async fn tickets(&self, query: &[(&str, String)]) -> Result<TicketPage, ClientError> {
-        self.call(self.request(Method::GET, "/tickets").query(query)).await
+    /// `GET /tickets?…`: the page, and the answer as the server sent it.
+    pub(crate) async fn tickets(&self, query: &[(&str, String)]) -> Result<(TicketPage, String), ClientError> {
+        let raw = self.call_raw(self.request(Method::GET, "/tickets").query(query)).await?;
+        Ok((parse(&raw)?, raw))
     }
 
     pub(crate) async fn logs(&self, id: &str, after: u64, limit: u32) -> Result<LogPage, ClientError> {
@@ -246,6 +276,11 @@ impl Api {
     pub(crate) fn stream_error(&self, source: reqwest::Error) -> ClientError {
         self.unreachable(source)
     }
+}
+
+/// A JSON answer read as `T`.
+pub(crate) fn parse<T: DeserializeOwned>(body: &str) -> Result<T, ClientError> {
+    serde_json::from_str(body).map_err(|e| ClientError::Unexpected(e.to_string()))
 }
 
 /// `text` as one path segment: ticket and workflow ids are plain, but a typo must not become

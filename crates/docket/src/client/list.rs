@@ -1,12 +1,13 @@
-//! `docket list`: tickets as a table, newest first, with filters for state, workflow and "mine".
+//! `docket list`: tickets as a table, newest first, with filters for state, workflow and "mine";
+//! `docket waiting`: the tickets waiting for your approval now.
 
 use std::io::{self, Write};
 
 use super::Outcome;
-use super::http::Api;
-use super::model::TicketSummary;
+use super::http::{Api, parse};
+use super::model::{TicketSummary, WaitingList};
 use super::style::Ui;
-use crate::cli::ListArgs;
+use crate::cli::{ListArgs, WaitingArgs};
 
 /// `docket list [--state S]… [--workflow W] [--mine] [--limit N]`
 pub(crate) async fn list(api: &Api, args: &ListArgs, out: &mut dyn Write, ui: &Ui) -> anyhow::Result<Outcome> {
@@ -18,11 +19,35 @@ pub(crate) async fn list(api: &Api, args: &ListArgs, out: &mut dyn Write, ui: &U
         query.push(("requester", api.me().await?.id));
     }
     query.push(("limit", args.limit.to_string()));
-    let page = api.tickets(&query).await?;
+    let (page, raw) = api.tickets(&query).await?;
+    if args.json {
+        writeln!(out, "{}", raw.trim_end())?;
+        return Ok(Outcome::Success);
+    }
     write_table(out, ui, &page.tickets)?;
     if page.next_cursor.is_some() {
         writeln!(out, "{}", ui.dim(&format!("… more than {}; raise --limit to see them", page.tickets.len())))?;
     }
+    Ok(Outcome::Success)
+}
+
+/// `docket waiting [--json]`
+pub(crate) async fn waiting(api: &Api, args: &WaitingArgs, out: &mut dyn Write, ui: &Ui) -> anyhow::Result<Outcome> {
+    let raw = api.waiting_json().await?;
+    if args.json {
+        writeln!(out, "{}", raw.trim_end())?;
+        return Ok(Outcome::Success);
+    }
+    let list: WaitingList = parse(&raw)?;
+    if list.tickets.is_empty() {
+        writeln!(out, "nothing waits for your approval")?;
+        return Ok(Outcome::Success);
+    }
+    write_table(out, ui, &list.tickets)?;
+    if list.more {
+        writeln!(out, "{}", ui.dim(&format!("… and more than these {}", list.tickets.len())))?;
+    }
+    writeln!(out, "{}", ui.dim("`docket show ID` shows a plan; `docket approve ID` approves it"))?;
     Ok(Outcome::Success)
 }
 

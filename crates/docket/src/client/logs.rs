@@ -4,12 +4,9 @@
 use std::io::Write;
 
 use super::Outcome;
-use super::follow::{Ended, Follower, LogPrinter, Sinks};
+use super::follow::{Ended, Follower, LogPrinter, PAGE, Sinks};
 use super::http::Api;
 use super::style::Ui;
-
-/// Lines per page.
-const PAGE: u32 = 1000;
 
 /// Prints the stored log. Status lines (when following) go to `status`, so a redirected log
 /// holds only log lines.
@@ -22,9 +19,12 @@ pub(crate) async fn logs(
     ui: &Ui,
 ) -> anyhow::Result<Outcome> {
     if follow {
+        let ticket = api.ticket(id).await?;
         let mut follower = Follower::new(ui, false);
+        follower.learn(&ticket);
         let mut sinks = Sinks { logs: out, status: Some(status) };
-        let ended = follower.run(api, id, &mut sinks).await?;
+        follower.catch_up(api, &ticket.id, &mut sinks).await?;
+        let ended = follower.run(api, &ticket.id, &mut sinks).await?;
         return Ok(Outcome::from(ended == Ended::Finished("succeeded".to_owned())));
     }
     let ticket = api.ticket(id).await?;

@@ -1,7 +1,9 @@
 //! The terminal client: the commands that talk to a Docket server over its REST API (`request`,
-//! `show`, `logs`, `approve`, `reject`, `request-changes`, `cancel`, `list`). Output goes to a
+//! `workflows`, `show`, `list`, `waiting`, `logs`, `approve`, `reject`, `request-changes`,
+//! `amend`, `comment`, `cancel`, `retry`). Output goes to a
 //! `Write` handed down from here; errors go back to `main`, which prints them and exits 1.
 
+mod commands;
 mod credentials;
 mod follow;
 mod http;
@@ -13,6 +15,8 @@ mod render;
 mod sse;
 mod style;
 mod tickets;
+mod words;
+mod workflows;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,7 +24,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::json;
 
-use crate::cli::{Command, Remote};
+use crate::cli::{Command, Remote, WorkflowsCommand};
 use http::Api;
 use style::Ui;
 
@@ -56,15 +60,9 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match result {
         Ok(outcome) => Ok(outcome.into()),
         // `docket logs X | head`: the reader has what it wanted.
-        Err(error) if is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
+        Err(error) if crate::is_broken_pipe(&error) => Ok(ExitCode::SUCCESS),
         Err(error) => Err(error),
     }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 fn connect(remote: &Remote) -> anyhow::Result<Api> {
@@ -85,22 +83,33 @@ pub(crate) async fn execute(
 ) -> anyhow::Result<Outcome> {
     match command {
         Command::Request(args) => tickets::request(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Workflows(args) => {
+            let remote = match &args.command {
+                Some(WorkflowsCommand::Show(one)) => &one.remote,
+                None => &args.remote,
+            };
+            workflows::run(&connect(remote)?, &args, out, ui).await
+        }
         Command::Show(args) => tickets::show(&connect(&args.remote)?, &args.ticket, args.json, out, ui).await,
+        Command::List(args) => list::list(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Waiting(args) => list::waiting(&connect(&args.remote)?, &args, out, ui).await,
         Command::Logs(args) => logs::logs(&connect(&args.remote)?, &args.ticket, args.follow, out, status, ui).await,
         Command::Approve(args) => tickets::approve(&connect(&args.remote)?, &args, out, ui).await,
         Command::Reject(args) => {
             let body = json!({ "reason": args.reason });
-            tickets::decide(&connect(&args.remote)?, &args.ticket, "reject", &body, out, ui).await
+            tickets::decide(&connect(&args.remote)?, &args.ticket, "reject", &body, args.json, out, ui).await
         }
         Command::RequestChanges(args) => {
             let body = json!({ "reason": args.reason });
-            tickets::decide(&connect(&args.remote)?, &args.ticket, "request-changes", &body, out, ui).await
+            tickets::decide(&connect(&args.remote)?, &args.ticket, "request-changes", &body, args.json, out, ui).await
         }
+        Command::Amend(args) => commands::amend(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Comment(args) => commands::comment(&connect(&args.remote)?, &args, out, ui).await,
         Command::Cancel(args) => {
             let body = args.reason.as_ref().map_or_else(|| json!({}), |reason| json!({ "reason": reason }));
-            tickets::decide(&connect(&args.remote)?, &args.ticket, "cancel", &body, out, ui).await
+            tickets::decide(&connect(&args.remote)?, &args.ticket, "cancel", &body, args.json, out, ui).await
         }
-        Command::List(args) => list::list(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Retry(args) => commands::retry(&connect(&args.remote)?, &args, out, ui).await,
         _ => bail!("not a client command"),
     }
 }

@@ -194,13 +194,18 @@ pub(crate) struct LogPage {
     pub(crate) next_after: u64,
 }
 
-/// `GET /workflows/{id}`, as far as requesting needs it.
+/// `GET /workflows/{id}`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub(crate) struct Workflow {
     pub(crate) id: String,
     pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) category: String,
+    pub(crate) risk: String,
     pub(crate) params: Vec<Param>,
+    pub(crate) steps: Vec<WorkflowStep>,
+    pub(crate) examples: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -209,7 +214,31 @@ pub(crate) struct Param {
     pub(crate) name: String,
     /// `string`, `text`, `integer`, `boolean` or `choice`.
     pub(crate) kind: String,
+    pub(crate) label: String,
+    pub(crate) help: Option<String>,
     pub(crate) required: bool,
+    pub(crate) default: Option<Value>,
+    pub(crate) pattern: Option<String>,
+    pub(crate) min_length: Option<u64>,
+    pub(crate) max_length: Option<u64>,
+    pub(crate) min: Option<i64>,
+    pub(crate) max: Option<i64>,
+    pub(crate) choices: Option<Vec<Choice>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Choice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct WorkflowStep {
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) has_plan: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -223,6 +252,43 @@ pub(crate) struct WorkflowList {
 pub(crate) struct WorkflowSummary {
     pub(crate) id: String,
     pub(crate) title: String,
+    pub(crate) category: String,
+    pub(crate) risk: String,
+    pub(crate) params: Vec<Param>,
+}
+
+/// `POST /workflows/match`: what some words ask for.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RequestMatch {
+    pub(crate) workflow: Option<String>,
+    pub(crate) example: Option<String>,
+    pub(crate) params: serde_json::Map<String, Value>,
+    pub(crate) problems: Vec<MatchProblem>,
+    pub(crate) closest: Vec<Suggestion>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct MatchProblem {
+    pub(crate) param: String,
+    pub(crate) message: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Suggestion {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) example: Option<String>,
+}
+
+/// `GET /me/waiting`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct WaitingList {
+    pub(crate) tickets: Vec<TicketSummary>,
+    pub(crate) more: bool,
 }
 
 /// `GET /me`

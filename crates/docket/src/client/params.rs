@@ -62,7 +62,7 @@ mod tests {
     }
 
     fn param(name: &str, kind: &str) -> Param {
-        Param { name: name.to_owned(), kind: kind.to_owned(), required: true }
+        Param { name: name.to_owned(), kind: kind.to_owned(), required: true, ..Param::default() }
     }
 
     #[test]

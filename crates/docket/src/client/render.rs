@@ -165,18 +165,32 @@ pub(crate) fn write_created(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io
     writeln!(out, "next       {}", next_step(ticket))
 }
 
-/// `docket show`: everything about a ticket.
+/// States in which a ticket will do nothing more.
+const FINAL: &[&str] =
+    &["succeeded", "failed", "interrupted", "plan_failed", "denied", "rejected", "expired", "cancelled"];
+
+/// `docket show`: a ticket, with what matters for the state it is in: deadlines only while
+/// they can still pass, when it ended once it has, what is still needed only while it waits.
 pub(crate) fn write_ticket(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io::Result<()> {
     let version = short_digest(&ticket.version);
     writeln!(out, "{}  {} {}", ui.bold(&ticket.id), ticket.title, ui.dim(&format!("({}@{version})", ticket.workflow)))?;
-    writeln!(out, "state      {}  {}", ui.state(&ticket.state), ui.dim(&format!("— {}", next_step(ticket))))?;
+    let next = next_step(ticket);
+    if next == ticket.state {
+        writeln!(out, "state      {}", ui.state(&ticket.state))?;
+    } else {
+        writeln!(out, "state      {}  {}", ui.state(&ticket.state), ui.dim(&format!("— {next}")))?;
+    }
     writeln!(out, "requester  {}", ticket.requester)?;
     writeln!(out, "opened     {} ({} ago)", ui.datetime(&ticket.created_at), ui.age(&ticket.created_at))?;
-    if let Some(at) = &ticket.respond_by {
-        writeln!(out, "respond by {}", ui.datetime(at))?;
-    }
-    if let Some(at) = &ticket.start_by {
-        writeln!(out, "start by   {}", ui.datetime(at))?;
+    let state = ticket.state.as_str();
+    match (state, &ticket.respond_by, &ticket.start_by) {
+        ("awaiting_approval", Some(at), _) => writeln!(out, "respond by {}", ui.datetime(at))?,
+        ("approved" | "queued", _, Some(at)) => writeln!(out, "start by   {}", ui.datetime(at))?,
+        _ if FINAL.contains(&state) => {
+            let ended = ticket.runs.last().and_then(|r| r.finished_at.as_deref()).unwrap_or(&ticket.updated_at);
+            writeln!(out, "ended      {} ({} ago)", ui.datetime(ended), ui.age(ended))?;
+        }
+        _ => {}
     }
     if !ticket.params.is_empty() {
         writeln!(out, "params")?;
@@ -196,7 +210,8 @@ pub(crate) fn write_ticket(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io:
             writeln!(out, "  {} {}: {}", ui.dim(&ui.datetime(&comment.at)), comment.author.name(), comment.text)?;
         }
     }
-    if let Some(reason) = ticket.closing_reason.as_deref().filter(|r| !r.is_empty()) {
+    // The state line already says a reason it shows.
+    if let Some(reason) = ticket.closing_reason.as_deref().filter(|r| !r.is_empty() && !next.contains(*r)) {
         writeln!(out, "closed     {reason}")?;
     }
     Ok(())
@@ -205,10 +220,12 @@ pub(crate) fn write_ticket(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io:
 fn write_decision(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io::Result<()> {
     let Some(decision) = &ticket.decision else { return Ok(()) };
     let rule = decision.rule.as_deref().map(|r| format!("policy {r}")).unwrap_or_else(|| "policy".to_owned());
+    let waiting = ticket.state == "awaiting_approval";
     let what = match decision.outcome.as_str() {
         "deny" => "denies",
         "auto_approve" => "approves automatically",
-        _ => "needs approval",
+        _ if waiting || ticket.state == "changes_requested" => "needs approval",
+        _ => "required approval",
     };
     writeln!(out, "approval   {rule} {what}")?;
     if !decision.explanation.is_empty() {
@@ -222,7 +239,7 @@ fn write_decision(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io::Result<(
         if !stage.approvers.is_empty() {
             line.push_str(&format!("; approved by {}", stage.approvers.join(", ")));
         }
-        if !stage.satisfied && needed > 0 {
+        if waiting && !stage.satisfied && needed > 0 {
             line.push_str(&format!("; needs {needed} more"));
         }
         writeln!(out, "{line}")?;
@@ -264,7 +281,8 @@ fn write_run(out: &mut dyn Write, ui: &Ui, ticket: &Ticket, run: &Run) -> io::Re
     }
     let pending = ticket.step_count().saturating_sub(run.steps.len());
     if pending > 0 && run.finished_at.is_none() {
-        writeln!(out, "  {}", ui.dim(&format!("{pending} more step(s) to run")))?;
+        let more = crate::check::count(pending, "more step", "more steps");
+        writeln!(out, "  {}", ui.dim(&format!("{more} to run")))?;
     }
     Ok(())
 }

@@ -147,6 +147,48 @@ fn what_happens_next_in_each_state() {
 }
 
 #[test]
+fn a_finished_ticket_shows_how_it_ended_not_what_it_waited_for() {
+    let run = serde_json::json!([{"number": 1, "started_at": "2026-01-05T10:44:00Z", "finished_at": "2026-01-05T10:45:03Z",
+        "outcome": {"status": "succeeded"}, "steps": [
+        {"index": 0, "name": "rollout", "started_at": "2026-01-05T10:44:00Z", "finished_at": "2026-01-05T10:45:03Z",
+         "outcome": {"status": "succeeded"}}]}]);
+    let t = awaiting_with(serde_json::json!({"state": "succeeded", "runs": run,
+        "respond_by": "2026-01-06T10:42:00Z", "start_by": "2026-01-05T11:44:00Z"}));
+    let text = shown(|o| write_ticket(o, &ui(), &t));
+    assert!(text.contains("\nstate      succeeded\n"), "{text}");
+    assert!(text.contains("\nended      2026-01-05 10:45 (2m ago)\n"), "{text}");
+    assert!(!text.contains("respond by") && !text.contains("start by"), "{text}");
+    assert!(text.contains("approval   policy production required approval\n"), "{text}");
+    assert!(!text.contains("needs 1 more"), "{text}");
+
+    let t = awaiting_with(serde_json::json!({"state": "rejected", "closing_reason": "not this week"}));
+    let text = shown(|o| write_ticket(o, &ui(), &t));
+    assert!(text.contains("\nstate      rejected  — rejected: not this week\n"), "{text}");
+    assert!(!text.contains("closed "), "the reason is said once: {text}");
+
+    let t = awaiting_with(serde_json::json!({"state": "queued", "start_by": "2026-01-05T11:44:00Z"}));
+    let text = shown(|o| write_ticket(o, &ui(), &t));
+    assert!(text.contains("\nstart by   2026-01-05 11:44\n") && !text.contains("respond by"), "{text}");
+}
+
+#[test]
+fn steps_still_to_run_are_counted_in_words() {
+    let run = |finished: usize| {
+        let steps: Vec<serde_json::Value> = (0..finished)
+            .map(|i| {
+                serde_json::json!({"index": i, "name": "s", "started_at": "2026-01-05T10:44:00Z",
+                "finished_at": "2026-01-05T10:44:01Z", "outcome": {"status": "succeeded"}})
+            })
+            .collect();
+        awaiting_with(serde_json::json!({"state": "running",
+            "runs": [{"number": 1, "started_at": "2026-01-05T10:44:00Z", "steps": steps}]}))
+    };
+    assert!(shown(|o| write_ticket(o, &ui(), &run(1))).contains("  2 more steps to run\n"));
+    assert!(shown(|o| write_ticket(o, &ui(), &run(2))).contains("  1 more step to run\n"));
+    assert!(!shown(|o| write_ticket(o, &ui(), &run(3))).contains("to run"));
+}
+
+#[test]
 fn actions_read_as_their_kind_says() {
     let step = |summary: &str| PlanStep {
         kind: "kubernetes".into(),

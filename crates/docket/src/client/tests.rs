@@ -68,6 +68,24 @@ async fn workflow(Path(id): Path<String>) -> Response {
     .into_response()
 }
 
+/// The matcher, as far as the tests need it: one example of `deploy-service`.
+async fn words(State(seen): State<Shared>, axum::Json(body): axum::Json<Value>) -> Response {
+    record(&seen, format!("POST /workflows/match {body}"));
+    let example = "deploy {version} to {environment}";
+    let words: Vec<&str> = body["text"].as_str().unwrap_or_default().split_whitespace().collect();
+    let found = |params: Value, problems: Value| json!({"workflow": "deploy-service", "example": example, "params": params, "problems": problems, "closest": []});
+    let answer = match words.as_slice() {
+        ["deploy", version, "to", env] if env.starts_with("pro") && *env != "prod" => found(
+            json!({"version": version, "environment": env}),
+            json!([{"param": "environment", "message": "must be one of dev, staging, prod"}]),
+        ),
+        ["deploy", version, "to", env] => found(json!({"version": version, "environment": env}), json!([])),
+        _ => json!({"workflow": null, "example": null, "params": {}, "problems": [],
+                    "closest": [{"id": "deploy-service", "title": "Deploy a service", "example": example}]}),
+    };
+    axum::Json(answer).into_response()
+}
+
 async fn create(State(seen): State<Shared>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
     record(&seen, format!("POST /tickets {body}"));
     if !authorized(&headers) {
@@ -159,12 +177,15 @@ async fn events(State(seen): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 async fn logs(RawQuery(query): RawQuery) -> Response {
+    // What the stream below replays first: the lines stored so far.
     let lines = if query.as_deref().unwrap_or_default().contains("after=0") {
-        json!([{"seq": 1, "run": 1, "step": 1, "stream": "stdout", "text": "baking", "at": "2026-01-05T10:44:01Z"}])
+        json!([{"seq": 1, "run": 1, "step": 0, "stream": "stdout", "text": "deployment.apps/api image updated",
+                "at": "2026-01-05T10:44:01Z"},
+               {"seq": 2, "run": 1, "step": 0, "stream": "stderr", "text": "warning: slow", "at": "2026-01-05T10:44:02Z"}])
     } else {
         json!([])
     };
-    axum::Json(json!({"lines": lines, "next_after": 1})).into_response()
+    axum::Json(json!({"lines": lines, "next_after": 2})).into_response()
 }
 
 /// Starts the fake API; returns its URL and what it sees.
@@ -176,6 +197,7 @@ async fn fake_server() -> (String, Shared) {
             "/api/v1/workflows",
             get(|| async { axum::Json(json!({"workflows": [{"id": "deploy-service"}, {"id": "restart"}]})) }),
         )
+        .route("/api/v1/workflows/match", post(words))
         .route("/api/v1/workflows/{id}", get(workflow))
         .route("/api/v1/tickets", post(create).get(list))
         .route("/api/v1/tickets/{id}", get(show))
@@ -243,8 +265,47 @@ async fn request_reports_every_invalid_param_and_unknown_workflows() {
     let ran = docket(&url, &["request", "deploy-servce", "environment=prod"]).await;
     let error = format!("{:#}", ran.result.unwrap_err());
     assert_eq!(error, "there is no workflow `deploy-servce`; the workflows you can request: deploy-service, restart");
+    // Words that are not name=value are a request in words, read by the server's matcher.
     let ran = docket(&url, &["request", "deploy-service", "prod"]).await;
-    assert_eq!(ran.result.unwrap_err().to_string(), "`prod` is not name=value (for example environment=prod)");
+    assert_eq!(
+        ran.result.unwrap_err().to_string(),
+        "no workflow matches “deploy-service prod”; the closest:\n  deploy-service (Deploy a service) — say \
+         “deploy {version} to {environment}”\n`docket workflows show ID` shows a workflow's parameters"
+    );
+    let ran = docket(&url, &["request", "deploy 1.4.2 to produciton"]).await;
+    assert_eq!(
+        ran.result.unwrap_err().to_string(),
+        "“deploy 1.4.2 to produciton” reads as deploy-service (“deploy {version} to {environment}”), but:\n  \
+         environment: must be one of dev, staging, prod\nsay it again, or give the parameters: docket request \
+         deploy-service environment=produciton version=1.4.2"
+    );
+}
+
+#[tokio::test]
+async fn a_request_in_words_opens_the_ticket_it_matched() {
+    let (url, seen) = fake_server().await;
+    let ran = docket(&url, &["request", "deploy", "1.4.2", "to", "prod"]).await;
+    assert_eq!(ran.result.unwrap(), Outcome::Success);
+    assert!(
+        ran.out.starts_with(
+            "“deploy {version} to {environment}”: docket request deploy-service environment=prod version=1.4.2\n\
+             DKT-42 opened: "
+        ),
+        "{}",
+        ran.out
+    );
+    let calls = seen.lock().unwrap().calls.clone();
+    assert_eq!(
+        calls,
+        [
+            r#"POST /workflows/match {"text":"deploy 1.4.2 to prod"}"#,
+            r#"POST /tickets {"params":{"environment":"prod","version":"1.4.2"},"workflow":"deploy-service"}"#
+        ]
+    );
+    let ran = docket(&url, &["request", "--json", "deploy 1.4.2 to prod"]).await;
+    assert_eq!(ran.result.unwrap(), Outcome::Success);
+    let view: Value = serde_json::from_str(&ran.out).unwrap();
+    assert_eq!(view["id"], "DKT-42", "--json prints only the API's ticket: {}", ran.out);
 }
 
 #[tokio::test]
@@ -267,9 +328,11 @@ async fn request_wait_follows_the_run_across_a_dropped_connection() {
 
 #[tokio::test]
 async fn logs_follow_prints_each_line_once_and_status_apart() {
-    let (url, _) = fake_server().await;
+    let (url, seen) = fake_server().await;
     let ran = docket(&url, &["logs", "DKT-42", "--follow"]).await;
     assert_eq!(ran.result.unwrap(), Outcome::Success);
+    // The stored lines are read first; the stream goes on after them.
+    assert_eq!(seen.lock().unwrap().resumed_from, vec![Some("2".to_owned())]);
     assert_eq!(
         ran.out,
         "10:44:01 rollout │ deployment.apps/api image updated\n10:44:02 rollout ! warning: slow\n10:44:03 bake    │ waiting 2m\n"
@@ -277,7 +340,7 @@ async fn logs_follow_prints_each_line_once_and_status_apart() {
     assert_eq!(ran.status, "10:44:00 ▸ running…\n10:46:03 ▸ succeeded\n");
     let ran = docket(&url, &["logs", "DKT-42"]).await;
     assert_eq!(ran.result.unwrap(), Outcome::Success);
-    assert_eq!(ran.out, "10:44:01 bake    │ baking\n");
+    assert_eq!(ran.out, "10:44:01 rollout │ deployment.apps/api image updated\n10:44:02 rollout ! warning: slow\n");
 }
 
 #[tokio::test]

@@ -1,11 +1,11 @@
-//! The commands on one ticket: open one (`request`), look at it (`show`), and decide on it
-//! (`approve`, `reject`, `request-changes`, `cancel`).
+//! The commands on one ticket: open one (`request`, by workflow and `name=value` or in words),
+//! look at it (`show`), and decide on it (`approve`, `reject`, `request-changes`, `cancel`).
 
 use std::io::Write;
 
 use anyhow::bail;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::Outcome;
 use super::follow::{Ended, Follower, Sinks};
@@ -14,30 +14,27 @@ use super::model::Ticket;
 use super::params::{parse_pairs, to_params};
 use super::render::{next_step, short_digest, write_created, write_plan, write_ticket};
 use super::style::Ui;
+use super::words;
 use crate::cli::{ApproveArgs, RequestArgs};
 
 /// States in which a ticket will do nothing more and did not do what was asked.
 const UNSUCCESSFUL: &[&str] = &["plan_failed", "denied", "failed", "interrupted", "rejected", "expired", "cancelled"];
 
-/// `docket request WORKFLOW name=value…`
+/// `docket request WORKFLOW name=value…`, or `docket request "WORDS…"`.
 pub(crate) async fn request(api: &Api, args: &RequestArgs, out: &mut dyn Write, ui: &Ui) -> anyhow::Result<Outcome> {
-    let pairs = parse_pairs(&args.params)?;
-    let workflow = match api.workflow(&args.workflow).await {
-        Ok(workflow) => workflow,
-        Err(ClientError::Api(error)) if error.status == StatusCode::NOT_FOUND => {
-            let known = api.workflows().await.map(|list| list.workflows).unwrap_or_default();
-            if known.is_empty() {
-                return Err(ClientError::Api(error).into());
-            }
-            let ids: Vec<&str> = known.iter().map(|w| w.id.as_str()).collect();
-            bail!("{error}; the workflows you can request: {}", ids.join(", "));
-        }
-        Err(error) => return Err(error.into()),
+    let (workflow, params) = if words::in_words(&args.workflow, &args.params) {
+        words::resolve(api, &words::text(&args.workflow, &args.params), out, ui, !args.json).await?
+    } else {
+        by_name(api, &args.workflow, &args.params).await?
     };
-    let params = to_params(&pairs, &workflow.params);
-    let ticket = api.create(&workflow.id, &params).await?;
+    let (ticket, raw) = api.create(&workflow, &params).await?;
+    let unsuccessful = UNSUCCESSFUL.contains(&ticket.state.as_str());
+    if args.json {
+        writeln!(out, "{}", raw.trim_end())?;
+        return Ok(Outcome::from(!unsuccessful));
+    }
     write_created(out, ui, &ticket)?;
-    if UNSUCCESSFUL.contains(&ticket.state.as_str()) {
+    if unsuccessful {
         return Ok(Outcome::Failure);
     }
     if !args.wait || ticket.state == "awaiting_approval" {
@@ -51,6 +48,25 @@ pub(crate) async fn request(api: &Api, args: &RequestArgs, out: &mut dyn Write, 
         Ended::AwaitingApproval => Outcome::Success,
         Ended::Finished(state) => Outcome::from(state == "succeeded"),
     })
+}
+
+/// The workflow `id` and its parameters from `name=value` pairs, typed by the workflow.
+async fn by_name(api: &Api, id: &str, args: &[String]) -> anyhow::Result<(String, Map<String, Value>)> {
+    let pairs = parse_pairs(args)?;
+    let workflow = match api.workflow(id).await {
+        Ok(workflow) => workflow,
+        Err(ClientError::Api(error)) if error.status == StatusCode::NOT_FOUND => {
+            let known = api.workflows().await.map(|list| list.workflows).unwrap_or_default();
+            if known.is_empty() {
+                return Err(ClientError::Api(error).into());
+            }
+            let ids: Vec<&str> = known.iter().map(|w| w.id.as_str()).collect();
+            bail!("{error}; the workflows you can request: {}", ids.join(", "));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let params = to_params(&pairs, &workflow.params);
+    Ok((workflow.id, params))
 }
 
 /// `docket show ID [--json]`
@@ -88,14 +104,20 @@ pub(crate) async fn approve(api: &Api, args: &ApproveArgs, out: &mut dyn Write, 
             ticket.id
         );
     }
-    writeln!(out, "Approving {}: {} (requested by {})", ui.bold(&ticket.id), ticket.title, ticket.requester)?;
-    write_plan(out, ui, &ticket)?;
+    if !args.json {
+        writeln!(out, "Approving {}: {} (requested by {})", ui.bold(&ticket.id), ticket.title, ticket.requester)?;
+        write_plan(out, ui, &ticket)?;
+    }
     let mut body = json!({ "digest": digest });
     if let Some(comment) = &args.comment {
         body["comment"] = json!(comment);
     }
-    let approved = api.act(&ticket.id, "approve", &body).await?;
-    writeln!(out, "{}", approval_result(&approved))?;
+    let (approved, raw) = api.act(&ticket.id, "approve", &body).await?;
+    if args.json {
+        writeln!(out, "{}", raw.trim_end())?;
+    } else {
+        writeln!(out, "{}", approval_result(&approved))?;
+    }
     Ok(Outcome::Success)
 }
 
@@ -117,17 +139,23 @@ pub(crate) fn approval_result(ticket: &Ticket) -> String {
     }
 }
 
-/// `reject`, `request-changes` and `cancel`: POSTs `body` and prints the ticket's new state.
+/// `reject`, `request-changes` and `cancel`: POSTs `body` and prints the ticket's new state,
+/// or with `json` the ticket as the API answered.
 pub(crate) async fn decide(
     api: &Api,
     id: &str,
     action: &str,
     body: &serde_json::Value,
+    json: bool,
     out: &mut dyn Write,
     ui: &Ui,
 ) -> anyhow::Result<Outcome> {
-    let ticket = api.act(id, action, body).await?;
-    writeln!(out, "{}: {}", ui.bold(&ticket.id), next_step(&ticket))?;
+    let (ticket, raw) = api.act(id, action, body).await?;
+    if json {
+        writeln!(out, "{}", raw.trim_end())?;
+    } else {
+        writeln!(out, "{}: {}", ui.bold(&ticket.id), next_step(&ticket))?;
+    }
     Ok(Outcome::Success)
 }
 

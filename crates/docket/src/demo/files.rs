@@ -1,6 +1,7 @@
 //! The demo's data folder: its configuration and workflows (written on every start, so they
 //! match this binary), and the API tokens of its sample people (made once, kept).
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -13,11 +14,14 @@ const WORKFLOWS: [(&str, &str); 4] = [
     ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
     ("resize-workers.yaml", include_str!("../../demo/workflows/resize-workers.yaml")),
 ];
+/// The credentials file's name in the data folder.
+pub(super) const CREDENTIALS: &str = "credentials.json";
 /// The people who get tokens.
 const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dana"];
 
-/// Writes the configuration and workflows into `data_dir`; returns the configuration's path.
-pub(super) fn write(data_dir: &Path, exe: &Path) -> anyhow::Result<PathBuf> {
+/// Writes the configuration (saying it listens on `listen`, the address the demo bound) and
+/// workflows into `data_dir`; returns the configuration's path.
+pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::Result<PathBuf> {
     let folder = data_dir.join("workflows");
     std::fs::create_dir_all(&folder)?;
     let exe = exe.to_str().context("the docket binary's path is not UTF-8")?;
@@ -34,7 +38,7 @@ pub(super) fn write(data_dir: &Path, exe: &Path) -> anyhow::Result<PathBuf> {
     std::os::unix::fs::symlink(exe, &stand_in).context("linking the demo's Terraform stand-in")?;
     std::fs::create_dir_all(data_dir.join("infrastructure"))?;
     let path = data_dir.join("docket.yaml");
-    std::fs::write(&path, DOCKET_YAML)?;
+    std::fs::write(&path, DOCKET_YAML.replace("@LISTEN@", &listen.to_string()))?;
     Ok(path)
 }
 
@@ -44,9 +48,9 @@ fn yaml_escape(text: &str) -> String {
 }
 
 /// Makes tokens for the sample people the first time, and writes them with the URL to
-/// `credentials.json` (readable by its owner only). Returns the file's path.
-pub(super) async fn credentials(app: &App, data_dir: &Path, url: &str) -> anyhow::Result<PathBuf> {
-    let path = data_dir.join("credentials.json");
+/// `credentials.json` (readable by its owner only).
+pub(super) async fn credentials(app: &App, data_dir: &Path, url: &str) -> anyhow::Result<()> {
+    let path = data_dir.join(CREDENTIALS);
     let mut tokens = serde_json::Map::new();
     if let Ok(text) = std::fs::read_to_string(&path)
         && let Ok(existing) = serde_json::from_str::<serde_json::Value>(&text)
@@ -68,11 +72,11 @@ pub(super) async fn credentials(app: &App, data_dir: &Path, url: &str) -> anyhow
     std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-    Ok(shown(&path))
+    Ok(())
 }
 
 /// The path as people would type it from where they started the demo.
-fn shown(path: &Path) -> PathBuf {
+pub(super) fn shown(path: &Path) -> PathBuf {
     std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))

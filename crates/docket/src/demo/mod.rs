@@ -18,39 +18,48 @@ use crate::{compose, serve};
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     serve::init_tracing();
+    // The address first: a demo that cannot listen writes nothing.
+    let listener = serve::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
     let exe = std::env::current_exe().context("finding the docket binary for the demo's steps")?;
-    let config = files::write(&data_dir, &exe)?;
-    let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier);
+    let config = files::write(&data_dir, &exe, addr)?;
+    let creds = credentials_flag(&files::shown(&data_dir.join(files::CREDENTIALS)));
+    let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier::new(creds.clone()));
     let composed = compose::compose(&config, vec![console]).await?;
-    let url = format!("http://{}", args.listen);
-    let credentials = files::credentials(&composed.app, &data_dir, &url).await?;
+    files::credentials(&composed.app, &data_dir, &format!("http://{addr}")).await?;
     let shown_dir = args.data_dir.display().to_string();
+    // A clean stop gives unused ticket numbers back, so this is the number the next request
+    // gets (after a crash it may not be: the terminal then names the real one when it arrives).
     let next = composed.app.tickets(&docket_app::TicketFilter { limit: 1, ..Default::default() }).await?;
     let next_number = next.tickets.first().map_or(1, |t| t.id.number() + 1);
-    serve::serve(composed, args.listen, started, serve::Site::Demo, move |addr| {
+    let prefix = composed.app.rules().ticket_prefix.clone();
+    serve::serve(composed, listener, started, serve::Site::Demo, move |addr| {
         let mut out = std::io::stdout().lock();
-        let _ = walkthrough(&mut out, addr, &shown_dir, &credentials, next_number);
+        let _ = walkthrough(&mut out, addr, &shown_dir, &creds, &format!("{prefix}-{next_number}"));
     })
     .await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What client commands need to find the demo's tokens: nothing when the credentials file is
+/// where `--as` looks by default, else `--credentials PATH`.
+fn credentials_flag(credentials: &std::path::Path) -> String {
+    if credentials == std::path::Path::new("docket-demo").join(files::CREDENTIALS) {
+        String::new()
+    } else {
+        format!(" --credentials {}", credentials.display())
+    }
 }
 
 fn walkthrough(
     out: &mut impl std::io::Write,
     addr: std::net::SocketAddr,
     data_dir: &str,
-    credentials: &std::path::Path,
-    next: u64,
+    creds: &str,
+    id: &str,
 ) -> std::io::Result<()> {
-    // The credentials file records the demo's address, so `--as` needs no `--url`.
-    let creds = if credentials == std::path::Path::new("docket-demo/credentials.json") {
-        String::new()
-    } else {
-        format!(" --credentials {}", credentials.display())
-    };
-    let id = format!("DKT-{next}");
     writeln!(out, "Docket demo running at http://{addr} — data in {data_dir}/, Ctrl-C stops it.")?;
     writeln!(out, "Open http://{addr}/ in a browser: the banner switches between the sample people.")?;
     writeln!(out, "alice (dev) requests; bob (sre) then carol (security) approve production changes.")?;
@@ -61,5 +70,6 @@ fn walkthrough(
         out,
         "  3. docket logs {id} --follow --as alice{creds}; docket audit verify --config {data_dir}/docket.yaml"
     )?;
+    writeln!(out, "Each ticket that waits for approval is named here with the command that approves it.")?;
     out.flush()
 }

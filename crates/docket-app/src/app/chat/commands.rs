@@ -15,18 +15,15 @@
 
 use std::sync::Arc;
 
-use docket_core::{Actor, Ticket, TicketId, TicketState, Workflow};
+use docket_core::{Actor, TicketId, TicketState, Workflow};
 
 use super::super::App;
 use super::super::summary::TicketSummary;
-use super::super::views::TicketAction;
 use crate::error::AppError;
 use crate::ports::store::TicketFilter;
 
 /// Tickets a list shows at most.
 pub const LIST_LIMIT: usize = 20;
-/// Tickets waiting for approval looked at to find the ones a person may approve.
-const WAITING_SCAN: u32 = 500;
 
 /// What some words ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,19 +136,7 @@ impl App {
                 ("Your tickets", "You have no tickets.", self.tickets(&filter).await?.tickets)
             }
             TicketList::Waiting => {
-                let filter = TicketFilter {
-                    states: vec![TicketState::AwaitingApproval],
-                    limit: WAITING_SCAN,
-                    ..TicketFilter::default()
-                };
-                let mine: Vec<Ticket> = self
-                    .tickets(&filter)
-                    .await?
-                    .tickets
-                    .into_iter()
-                    .filter(|t| self.actions_for(t, actor).contains(&TicketAction::Approve))
-                    .take(LIST_LIMIT + 1)
-                    .collect();
+                let mine = self.waiting_for(actor, LIST_LIMIT + 1).await?;
                 ("Waiting for your approval", "Nothing waits for your approval.", mine)
             }
         };
