@@ -14,6 +14,7 @@
 pub mod actor;
 pub mod audit;
 pub mod canonical;
+pub mod checkpoint;
 pub mod catalog;
 pub mod directory;
 pub mod duration;
