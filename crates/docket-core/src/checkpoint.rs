@@ -157,7 +157,7 @@ pub enum CheckpointFault {
         at: jiff::Timestamp,
     },
     /// The chain ends before the record the checkpoint names.
-    #[error("the chain ends at record {last}, but the checkpoint made {at} saw record {seq}: records {first} to {seq} are missing", first = .last + 1)]
+    #[error("the chain ends at record {last}, but the checkpoint made {at} saw record {seq}: {}", missing(*.last, *.seq))]
     Missing {
         /// The record it names.
         seq: u64,
@@ -166,6 +166,12 @@ pub enum CheckpointFault {
         /// When the checkpoint was made.
         at: jiff::Timestamp,
     },
+}
+
+/// "record 8 is missing", "records 8 to 10 are missing".
+fn missing(last: u64, seq: u64) -> String {
+    let first = last + 1;
+    if first == seq { format!("record {seq} is missing") } else { format!("records {first} to {seq} are missing") }
 }
 
 impl CheckpointFault {

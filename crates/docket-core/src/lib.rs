@@ -14,8 +14,8 @@
 pub mod actor;
 pub mod audit;
 pub mod canonical;
-pub mod checkpoint;
 pub mod catalog;
+pub mod checkpoint;
 pub mod directory;
 pub mod duration;
 pub mod id;

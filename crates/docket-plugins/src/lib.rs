@@ -44,6 +44,7 @@ pub fn plugins() -> Plugins {
     docket_steps::kinds()
         .with(docket_sql::plugins())
         .with(docket_terraform::plugins())
+        .with(docket_audit::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
         .section(Arc::new(docket_web::WebSection))
