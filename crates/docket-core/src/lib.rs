@@ -19,6 +19,7 @@ pub mod checkpoint;
 pub mod directory;
 pub mod duration;
 pub mod id;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod redact;

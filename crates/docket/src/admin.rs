@@ -62,6 +62,13 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     for fault in &cp.faults {
         writeln!(out, "checkpoint DISAGREES at record {}: {fault}", fault.seq())?;
     }
+    if report.output_faults.is_empty() {
+        let steps = count(report.outputs_checked, "step's output matches", "steps' output matches");
+        writeln!(out, "{steps} its audit record")?;
+    }
+    for fault in &report.output_faults {
+        writeln!(out, "step output CHANGED: {fault}")?;
+    }
     if report.intact() {
         writeln!(out, "audit intact")?;
         Ok(ExitCode::SUCCESS)
