@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-steps", &["docket-app", "docket-config", "docket-core", "docket-process"]),
     ("docket-sql", &["docket-app", "docket-config", "docket-core"]),
     ("docket-terraform", &["docket-app", "docket-config", "docket-core", "docket-process"]),
+    ("docket-audit", &["docket-app", "docket-config", "docket-core"]),
     ("docket-http", &[]),
     ("docket-slack", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-teams", &["docket-app", "docket-config", "docket-core", "docket-http"]),
@@ -33,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "docket-plugins",
         &[
             "docket-app",
+            "docket-audit",
             "docket-config",
             "docket-core",
             "docket-process",
