@@ -25,9 +25,6 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let anchors = crate::anchors::for_verify(&args.store.config, &args.checkpoints, args.public_key.as_deref())?;
     let report = app.verify_audit_with(anchors.checkpoints, anchors.trusted.as_ref()).await?;
     let mut out = std::io::stdout().lock();
-    for note in &anchors.notes {
-        writeln!(out, "note: {note}")?;
-    }
     let records = count(report.records, "record", "records");
     match &report.broken {
         None => writeln!(out, "audit chain intact: {records}, head {}", short(&report.head))?,
@@ -35,6 +32,9 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "audit chain BROKEN: {broken}")?;
             writeln!(out, "{records} before it verified")?;
         }
+    }
+    for note in &anchors.notes {
+        writeln!(out, "note: {note}")?;
     }
     let cp = &report.checkpoints;
     let checked = cp.agreed + cp.faults.len() + cp.unchecked;
@@ -62,7 +62,7 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     for fault in &cp.faults {
         writeln!(out, "checkpoint DISAGREES at record {}: {fault}", fault.seq())?;
     }
-    if report.output_faults.is_empty() {
+    if report.output_faults.is_empty() && report.outputs_checked > 0 {
         let steps = count(report.outputs_checked, "step's output matches", "steps' output matches");
         writeln!(out, "{steps} its audit record")?;
     }

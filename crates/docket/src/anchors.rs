@@ -57,10 +57,11 @@ pub(crate) fn for_verify(config_path: &Path, files: &[PathBuf], public_key: Opti
                 }
             }
         }
-        Err(_) => anchors.notes.push(format!(
+        Err(_) if names_audit_section(config_path) => anchors.notes.push(format!(
             "{} cannot be read in full here (see `docket check`), so its audit section was not used",
             config_path.display()
         )),
+        Err(_) => {}
     }
     if let Some(text) = public_key {
         let given = VerifyingKey::parse(text).context("--public-key")?;
@@ -73,4 +74,9 @@ pub(crate) fn for_verify(config_path: &Path, files: &[PathBuf], public_key: Opti
         anchors.checkpoints.extend(docket_audit::read_file(file)?);
     }
     Ok(anchors)
+}
+
+/// Whether the file has a top-level `audit:` section (worth a note when it cannot be used).
+fn names_audit_section(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text.lines().any(|line| line.starts_with("audit:")))
 }
