@@ -10,6 +10,7 @@
 
 pub mod changes;
 pub mod fixture;
+pub mod github;
 pub mod kubernetes;
 mod notifier;
 pub mod rsa;
