@@ -118,11 +118,15 @@ impl ActionSpec for KubernetesAction {
                     None => "the previous revision".to_owned(),
                 };
                 details.push(Detail::text("Back to", &to));
-                (format!("roll {place} back to {to}"), json!({"rollback": {"deployment": deployment, "revision": revision}}))
+                (
+                    format!("roll {place} back to {to}"),
+                    json!({"rollback": {"deployment": deployment, "revision": revision}}),
+                )
             }
-            Operation::Restart { .. } => {
-                (format!("restart {place} (every pod replaced, one by one)"), json!({"restart": {"deployment": deployment}}))
-            }
+            Operation::Restart { .. } => (
+                format!("restart {place} (every pod replaced, one by one)"),
+                json!({"restart": {"deployment": deployment}}),
+            ),
         };
         if let Some(timeout) = self.timeout {
             details.push(Detail::text("Time limit", timeout.to_string()));

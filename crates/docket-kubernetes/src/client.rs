@@ -55,7 +55,6 @@ pub(crate) enum KubeError {
     Unreadable(String),
 }
 
-
 /// A client for one cluster and identity.
 #[derive(Clone, Debug)]
 pub(crate) struct Kube {
@@ -125,11 +124,7 @@ impl Kube {
         ];
         let request = self.request(Method::GET, &path, &query)?;
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(refusal(response).await)
-        }
+        if response.status().is_success() { Ok(response) } else { Err(refusal(response).await) }
     }
 
     async fn call(

@@ -150,18 +150,17 @@ async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Endpoint,
     let text = String::from_utf8(bytes).map_err(|_| invalid("it is not UTF-8 text".to_owned()))?;
     let config: KubeConfig = serde_saphyr::from_str(&text).map_err(|e| invalid(first_line(&e.to_string())))?;
     let folder = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = context.or(config.current_context.as_deref()).ok_or_else(|| {
-        invalid("it has no current-context; name a context in the `kubernetes` section".to_owned())
-    })?;
+    let name = context
+        .or(config.current_context.as_deref())
+        .ok_or_else(|| invalid("it has no current-context; name a context in the `kubernetes` section".to_owned()))?;
     let ctx = config.contexts.iter().find(|c| c.name == name).ok_or_else(|| {
         let known: Vec<&str> = config.contexts.iter().map(|c| c.name.as_str()).collect();
         invalid(format!("it has no context `{name}` (it has: {})", known.join(", ")))
     })?;
-    let cluster = config
-        .clusters
-        .iter()
-        .find(|c| c.name == ctx.context.cluster)
-        .ok_or_else(|| invalid(format!("context `{name}` names cluster `{}`, which it lacks", ctx.context.cluster)))?;
+    let cluster =
+        config.clusters.iter().find(|c| c.name == ctx.context.cluster).ok_or_else(|| {
+            invalid(format!("context `{name}` names cluster `{}`, which it lacks", ctx.context.cluster))
+        })?;
     let user = match &ctx.context.user {
         Some(user) => Some(
             config
@@ -175,7 +174,9 @@ async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Endpoint,
     let entry = &cluster.cluster;
     let server = Url::parse(&entry.server).map_err(|e| invalid(format!("server {:?}: {e}", entry.server)))?;
     let ca = match (&entry.certificate_authority_data, &entry.certificate_authority) {
-        (Some(data), _) => Some(decode(data).map_err(|_| invalid("certificate-authority-data is not base64".to_owned()))?),
+        (Some(data), _) => {
+            Some(decode(data).map_err(|_| invalid("certificate-authority-data is not base64".to_owned()))?)
+        }
         (None, Some(file)) => Some(read(&folder.join(file)).await?),
         (None, None) => None,
     };
@@ -223,10 +224,8 @@ async fn in_cluster(folder: &Path) -> Result<Endpoint, ConnectError> {
     let token = text_of(read(&folder.join("token")).await?);
     let ca = read(&folder.join("ca.crt")).await?;
     let namespace = tokio::fs::read(folder.join("namespace")).await.ok().map(text_of);
-    let server = Url::parse(IN_CLUSTER_SERVER).map_err(|e| ConnectError::Client {
-        server: IN_CLUSTER_SERVER.to_owned(),
-        why: e.to_string(),
-    })?;
+    let server = Url::parse(IN_CLUSTER_SERVER)
+        .map_err(|e| ConnectError::Client { server: IN_CLUSTER_SERVER.to_owned(), why: e.to_string() })?;
     let client = client(&server, Some(&ca), None, false)?;
     Ok(Endpoint { server, client, token: Some(token), namespace })
 }

@@ -32,9 +32,8 @@ pub(crate) fn progress(deployment: &Value, generation: i64) -> Progress {
         return Progress::Waiting("waiting for the Deployment controller to see the change".to_owned());
     }
     let conditions = status["conditions"].as_array().map(Vec::as_slice).unwrap_or_default();
-    if let Some(stuck) = conditions
-        .iter()
-        .find(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
+    if let Some(stuck) =
+        conditions.iter().find(|c| c["type"] == "Progressing" && c["reason"] == "ProgressDeadlineExceeded")
     {
         let deadline = deployment["spec"]["progressDeadlineSeconds"].as_i64().unwrap_or(DEFAULT_PROGRESS_DEADLINE);
         let message = stuck["message"].as_str().unwrap_or("no message");
@@ -155,7 +154,8 @@ mod tests {
     fn the_rollout_reads_as_kubectl_reads_it() {
         let unseen = deployment(json!({"observedGeneration": 1}));
         assert!(matches!(progress(&unseen, 2), Progress::Waiting(w) if w.contains("controller")));
-        let half = deployment(json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 1, "readyReplicas": 3}));
+        let half =
+            deployment(json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 1, "readyReplicas": 3}));
         assert_eq!(progress(&half, 2), Progress::Waiting("1 of 3 new replicas updated, 3 ready".into()));
         let old = deployment(json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3}));
         assert_eq!(progress(&old, 2), Progress::Waiting("1 old replica pending termination".into()));
@@ -186,7 +186,8 @@ mod tests {
                    "ownerReferences": [{"uid": uid, "controller": true}]}})
         };
         let found = history(&d, vec![rs("a", "u1", "1"), rs("b", "u2", "9"), rs("c", "u1", "3")]);
-        let names: Vec<(i64, &str)> = found.iter().map(|(r, v)| (*r, v["metadata"]["name"].as_str().unwrap())).collect();
+        let names: Vec<(i64, &str)> =
+            found.iter().map(|(r, v)| (*r, v["metadata"]["name"].as_str().unwrap())).collect();
         assert_eq!(names, [(3, "c"), (1, "a")]);
         assert_eq!(pointer_token(REVISION), "deployment.kubernetes.io~1revision");
     }

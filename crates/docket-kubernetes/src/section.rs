@@ -15,7 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use docket_config::plugin::{Decoded, Fields, Node, Report, Section, SectionContext, boolean, ident, nonempty, open_map};
+use docket_config::plugin::{
+    Decoded, Fields, Node, Report, Section, SectionContext, boolean, ident, nonempty, open_map,
+};
 
 /// The section's key; `kubernetes` steps name its entries as their `cluster`.
 pub const SECTION: &str = "kubernetes";
@@ -92,7 +94,8 @@ fn cluster(node: &Node, report: &mut Report) -> Option<Cluster> {
         (Some(path), false) => Some(Cluster::Kubeconfig { path: PathBuf::from(path), context }),
         (None, true) => {
             if context.is_some() {
-                report.error(node.pos, "`context` belongs to a kubeconfig; `in_cluster` uses the pod's service account");
+                report
+                    .error(node.pos, "`context` belongs to a kubeconfig; `in_cluster` uses the pod's service account");
                 return None;
             }
             Some(Cluster::InCluster)

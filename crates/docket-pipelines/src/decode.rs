@@ -48,7 +48,11 @@ fn github(node: &Node, cx: &mut StepContext<'_>) -> Option<GithubAction> {
             None
         }
         (None, None) => {
-            cx.report().error_hint(node.pos, "a github_actions action needs an operation", "write `rerun` or `dispatch`");
+            cx.report().error_hint(
+                node.pos,
+                "a github_actions action needs an operation",
+                "write `rerun` or `dispatch`",
+            );
             None
         }
     };
@@ -71,7 +75,8 @@ fn dispatch(node: &Node, cx: &mut StepContext<'_>) -> Option<GithubOperation> {
         Some(n) => {
             let entries = open_map(n, "inputs", cx.report())?;
             if entries.len() > MAX_INPUTS {
-                cx.report().error(n.pos, format!("GitHub takes at most {MAX_INPUTS} inputs; this has {}", entries.len()));
+                cx.report()
+                    .error(n.pos, format!("GitHub takes at most {MAX_INPUTS} inputs; this has {}", entries.len()));
                 return None;
             }
             let mut out = BTreeMap::new();

@@ -81,7 +81,12 @@ impl Github {
     }
 
     /// The workflow's most recent `workflow_dispatch` runs on `git_ref`, newest first.
-    pub(crate) async fn dispatched_runs(&self, repo: &str, workflow: &str, git_ref: &str) -> Result<Vec<Value>, GithubError> {
+    pub(crate) async fn dispatched_runs(
+        &self,
+        repo: &str,
+        workflow: &str,
+        git_ref: &str,
+    ) -> Result<Vec<Value>, GithubError> {
         let path = format!("/repos/{repo}/actions/workflows/{workflow}/runs");
         let query = [("event", "workflow_dispatch"), ("branch", git_ref), ("per_page", "20")];
         let (_, page) = self.call(Method::GET, &path, &query, None).await?;
@@ -113,7 +118,8 @@ impl Github {
         let response = request.send().await.map_err(|e| GithubError::Unreachable(without_url(&e)))?;
         let status = response.status();
         let bytes = response.bytes().await.map_err(|e| GithubError::Unreachable(without_url(&e)))?;
-        let value: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+        let value: Value =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
         if status.is_success() {
             return Ok((status, value));
         }
@@ -135,11 +141,16 @@ fn without_url(e: &reqwest::Error) -> String {
 
 /// Whether `repo` is `owner/name` (letters, digits, `-`, `_`, `.`).
 pub(crate) fn is_repo(repo: &str) -> bool {
-    let part = |p: &str| !p.is_empty() && p != "." && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let part = |p: &str| {
+        !p.is_empty() && p != "." && p != ".." && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
     matches!(repo.split_once('/'), Some((owner, name)) if part(owner) && part(name))
 }
 
 /// Whether `name` is a workflow file name or id.
 pub(crate) fn is_workflow(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }

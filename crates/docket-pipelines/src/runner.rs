@@ -59,7 +59,8 @@ fn render(action: &GithubAction, params: &Params) -> Result<Target, String> {
     match &action.operation {
         GithubOperation::Rerun { run, failed_only } => {
             let text = run.render(params);
-            let run = text.trim().parse::<u64>().map_err(|_| format!("{text:?} is not a workflow run id (a number)"))?;
+            let run =
+                text.trim().parse::<u64>().map_err(|_| format!("{text:?} is not a workflow run id (a number)"))?;
             Ok(Target::Rerun { repo, run, failed_only: *failed_only })
         }
         GithubOperation::Dispatch { workflow, git_ref, inputs } => {
@@ -112,7 +113,9 @@ impl StepRunner for GithubRunner {
             () = tokio::time::sleep(timeout) => "timed out",
         };
         let message = match following.lock().map(|f| f.clone()).unwrap_or_default() {
-            Some(url) => format!("{ended} while following {url}; Docket stopped following it and GitHub carries on with it"),
+            Some(url) => {
+                format!("{ended} while following {url}; Docket stopped following it and GitHub carries on with it")
+            }
             None => format!("{ended} before GitHub was asked to run anything"),
         };
         fail(log, message)
@@ -179,15 +182,21 @@ async fn plan(github: &Github, target: &Target, log: &dyn StepLog) -> StepOutcom
             };
             let state = found["state"].as_str().unwrap_or("unknown");
             if state != "active" {
-                return fail(log, format!("workflow {workflow} of {repo} is {state}; GitHub dispatches only active workflows"));
+                return fail(
+                    log,
+                    format!("workflow {workflow} of {repo} is {state}; GitHub dispatches only active workflows"),
+                );
             }
             let name = found["name"].as_str().unwrap_or(workflow);
             let shown: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
-            log.line(LogStream::Stdout, &format!(
-                "{repo}: dispatch {name} ({}) on {git_ref}{}",
-                found["path"].as_str().unwrap_or(workflow),
-                if shown.is_empty() { String::new() } else { format!(" with {}", shown.join(", ")) }
-            ));
+            log.line(
+                LogStream::Stdout,
+                &format!(
+                    "{repo}: dispatch {name} ({}) on {git_ref}{}",
+                    found["path"].as_str().unwrap_or(workflow),
+                    if shown.is_empty() { String::new() } else { format!(" with {}", shown.join(", ")) }
+                ),
+            );
             let change = Change {
                 target: format!("{repo} workflow {name} on {git_ref}"),
                 action: ChangeAction::Create,
@@ -217,7 +226,10 @@ async fn run(
                 return fail(log, format!("GitHub did not re-run run {run} of {repo}: {e}"));
             }
             let what = if *failed_only { "its failed jobs" } else { "every job" };
-            log.line(LogStream::System, &format!("asked GitHub to re-run {what} of run {run} (attempt {})", before + 1));
+            log.line(
+                LogStream::System,
+                &format!("asked GitHub to re-run {what} of run {run} (attempt {})", before + 1),
+            );
             (repo, *run, before + 1)
         }
         Target::Dispatch { repo, workflow, git_ref, inputs } => {

@@ -43,7 +43,8 @@ impl Section for GithubSection {
             return Decoded::invalid();
         };
         let token = fields.req("token", report, secret);
-        let api_url = fields.opt("api_url", report, |n, r| url(n, &["https://", "http://"], r)).or(DEFAULT_API_URL.to_owned());
+        let api_url =
+            fields.opt("api_url", report, |n, r| url(n, &["https://", "http://"], r)).or(DEFAULT_API_URL.to_owned());
         let poll = fields.opt("poll", report, positive).or(DEFAULT_POLL);
         let (Some(token), Some(api_url), Some(poll)) = (token, api_url, poll) else { return Decoded::invalid() };
         cx.secret(&token);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use docket_core::ticket::{Origin, StepOutcome};
 use docket_core::{Actor, Ticket, TicketState};
-use docket_testkit::github::{FakeGithub, GITHUB_TOKEN};
+use docket_testkit::pipelines::github::{FakeGithub, GITHUB_TOKEN};
 use docket_testkit::{TestApp, base_plugins};
 use serde_json::json;
 
@@ -83,10 +83,20 @@ impl Ci {
         let github = FakeGithub::start().await;
         github.workflow("acme/api", "ci.yml", "CI");
         github.workflow("acme/api", "deploy.yml", "Deploy");
-        github.run("acme/api", 1234, "ci.yml", "main", &[("build", "success"), ("test", "failure"), ("lint", "cancelled")]);
-        github.run("acme/api", 1235, "ci.yml", "main", &[
-            ("a", "failure"), ("b", "failure"), ("c", "failure"), ("d", "success"),
-        ]);
+        github.run(
+            "acme/api",
+            1234,
+            "ci.yml",
+            "main",
+            &[("build", "success"), ("test", "failure"), ("lint", "cancelled")],
+        );
+        github.run(
+            "acme/api",
+            1235,
+            "ci.yml",
+            "main",
+            &[("a", "failure"), ("b", "failure"), ("c", "failure"), ("d", "success")],
+        );
         let t = TestApp::builder()
             .config(&DOCKET_YAML.replace("API_URL", github.url()))
             .env("GITHUB_TOKEN", GITHUB_TOKEN)
@@ -138,7 +148,10 @@ async fn rerunning_failed_jobs_names_them_and_follows_the_new_attempt() {
     assert_eq!(ticket.decision.as_ref().unwrap().rule.as_deref(), Some("a-few-jobs"));
     let done = ci.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
     let log = ci.log(&done).await;
-    assert!(log.contains("run 1234 attempt 2 completed: success — https://github.com/acme/api/actions/runs/1234"), "{log}");
+    assert!(
+        log.contains("run 1234 attempt 2 completed: success — https://github.com/acme/api/actions/runs/1234"),
+        "{log}"
+    );
     let posts: Vec<String> = ci.github.requests().into_iter().filter(|r| r.method == "POST").map(|r| r.path).collect();
     assert_eq!(posts, ["/repos/acme/api/actions/runs/1234/rerun-failed-jobs"]);
     let (attempt, _, conclusion, jobs) = ci.github.state(1234).unwrap();
@@ -158,7 +171,10 @@ async fn more_jobs_need_approval_and_a_failed_rerun_fails_with_its_url() {
     assert_eq!(ticket.state, TicketState::AwaitingApproval);
     let approved = ci.t.app.approve(&Actor::person("bob"), &ticket.id, ticket.digest.unwrap(), None).await.unwrap();
     let failed = ci.t.wait_for_state(&approved.id, TicketState::Failed).await;
-    assert_eq!(failure(&failed), "run 1235 attempt 2 completed: failure — https://github.com/acme/api/actions/runs/1235");
+    assert_eq!(
+        failure(&failed),
+        "run 1235 attempt 2 completed: failure — https://github.com/acme/api/actions/runs/1235"
+    );
     assert!(ci.github.requests().iter().any(|r| r.path == "/repos/acme/api/actions/runs/1235/rerun"));
 }
 
@@ -186,12 +202,21 @@ async fn a_dispatch_shows_its_inputs_and_follows_the_run_it_started() {
     let change = &plan.steps[0].facts.changes[0];
     assert_eq!(change.target, "acme/api workflow Deploy on main");
     assert_eq!(change.after, json!({"inputs": {"environment": "prod"}}));
-    assert!(plan.steps[0].output.as_deref().unwrap().contains("acme/api: dispatch Deploy (.github/workflows/deploy.yml) on main with environment=prod"));
+    assert!(
+        plan.steps[0]
+            .output
+            .as_deref()
+            .unwrap()
+            .contains("acme/api: dispatch Deploy (.github/workflows/deploy.yml) on main with environment=prod")
+    );
     assert_eq!(ticket.decision.as_ref().unwrap().rule.as_deref(), Some("a-few-jobs"));
     let done = ci.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
     let dispatch = ci.github.requests().into_iter().find(|r| r.path.ends_with("/dispatches")).unwrap();
     assert_eq!(dispatch.body, json!({"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": true}));
     let log = ci.log(&done).await;
     assert!(log.contains("dispatched deploy.yml on main: run 9003"), "{log}");
-    assert!(log.contains("run 9003 attempt 1 completed: success — https://github.com/acme/api/actions/runs/9003"), "{log}");
+    assert!(
+        log.contains("run 9003 attempt 1 completed: success — https://github.com/acme/api/actions/runs/9003"),
+        "{log}"
+    );
 }

@@ -60,5 +60,6 @@ pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner
     runners.push(Arc::new(docket_terraform::runner(config, launch)));
     runners.push(Arc::new(docket_kubernetes::runner(config)));
     runners.push(Arc::new(docket_pipelines::runner(config)));
+    runners.push(Arc::new(docket_pipelines::gitlab_runner(config)));
     Ok(runners)
 }

@@ -3,7 +3,12 @@
 //! Teams' approval card leads with what changes — the Deployment, its replicas, and its image
 //! current → target — in the same words.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a failed unwrap is a failed test")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,8 +40,7 @@ steps:
 "#;
 
 /// The line both chats must show.
-const LINE: &str =
-    "~ update deployment api in prod (3 replicas): image registry.example.com/api:1.4.1 → registry.example.com/api:1.4.2";
+const LINE: &str = "~ update deployment api in prod (3 replicas): image registry.example.com/api:1.4.1 → registry.example.com/api:1.4.2";
 
 /// The fixture's people and policy (prod needs approval, announced in both chats' approvals
 /// channels), a fake cluster with `api` at 1.4.1, and the deploy workflow.
@@ -107,7 +111,8 @@ async fn teams_asks_for_approval_with_the_image_current_to_target() {
         kube.deployment("prod", "api", "api", &["registry.example.com/api:1.4.1"], 3);
         let path = kube_folder.join("deployer.yaml");
         kube.kubeconfig(&path, TOKEN, "default");
-        let config = format!("{}\nkubernetes:\n  deployer: {{ kubeconfig: {} }}\n", fixture::DOCKET_YAML, path.display());
+        let config =
+            format!("{}\nkubernetes:\n  deployer: {{ kubeconfig: {} }}\n", fixture::DOCKET_YAML, path.display());
         let t = builder
             .config(&config)
             .workflows(&[("deploy.yaml", DEPLOY)])

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::action::{KubernetesAction, Operation};
 use crate::client::{Kube, Patch, is_name};
-use crate::rollout::{self, REVISION, RESTARTED_AT, pointer_token};
+use crate::rollout::{self, RESTARTED_AT, REVISION, pointer_token};
 
 /// The step's parameters rendered and checked.
 #[derive(Clone, Debug)]
@@ -93,8 +93,10 @@ impl Intent {
     /// Reads the Deployment (and its history, for a rollback) and works out the change.
     pub(crate) async fn read(kube: &Kube, target: &Target) -> Result<Self, String> {
         let place = target.place();
-        let deployment =
-            kube.deployment(&target.namespace, &target.deployment).await.map_err(|e| format!("reading {place}: {e}"))?;
+        let deployment = kube
+            .deployment(&target.namespace, &target.deployment)
+            .await
+            .map_err(|e| format!("reading {place}: {e}"))?;
         let generation = deployment["metadata"]["generation"].as_i64().unwrap_or(0);
         let revision = rollout::revision(&deployment);
         let replicas = rollout::replicas(&deployment);
@@ -133,14 +135,16 @@ impl Intent {
                 (change, story, patch)
             }
             Rendered::Rollback { revision: wanted } => {
-                let selector = rollout::selector(&deployment)
-                    .ok_or_else(|| format!("{place} selects its pods without matchLabels; Docket cannot find its history"))?;
+                let selector = rollout::selector(&deployment).ok_or_else(|| {
+                    format!("{place} selects its pods without matchLabels; Docket cannot find its history")
+                })?;
                 let all = kube
                     .replica_sets(&target.namespace, &selector)
                     .await
                     .map_err(|e| format!("reading the rollout history of {place}: {e}"))?;
                 let history = rollout::history(&deployment, all);
-                let current = revision.ok_or_else(|| format!("{place} has no revision yet; there is nothing to roll back to"))?;
+                let current =
+                    revision.ok_or_else(|| format!("{place} has no revision yet; there is nothing to roll back to"))?;
                 let found = match wanted {
                     Some(r) => history.iter().find(|(rev, _)| rev == r),
                     None => history.iter().find(|(rev, _)| *rev < current),
@@ -149,7 +153,10 @@ impl Intent {
                     let known: Vec<String> = history.iter().map(|(r, _)| r.to_string()).collect();
                     return Err(match wanted {
                         Some(r) => format!("{place} has no revision {r} (its history: {})", known.join(", ")),
-                        None => format!("{place} has no earlier revision to roll back to (its history: {})", known.join(", ")),
+                        None => format!(
+                            "{place} has no earlier revision to roll back to (its history: {})",
+                            known.join(", ")
+                        ),
                     });
                 };
                 let back = rollout::template_of(replica_set);
@@ -166,7 +173,9 @@ impl Intent {
                 let story = if same {
                     format!("{subject}: already at revision {current} ({from_image}); nothing to roll back")
                 } else {
-                    format!("{subject}: {from_image} → {to_image}, {replicas} replicas (back to revision {to} of {current})")
+                    format!(
+                        "{subject}: {from_image} → {to_image}, {replicas} replicas (back to revision {to} of {current})"
+                    )
                 };
                 let patch = (!same).then(|| {
                     let body = json!([

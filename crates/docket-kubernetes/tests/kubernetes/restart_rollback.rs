@@ -29,7 +29,10 @@ async fn a_rollback_shows_the_image_it_returns_to_and_runs_it() {
     assert_eq!((back.1, back.2), (4, 3), "{sets:?}");
     assert_eq!(sets.len(), 3, "no new ReplicaSet: {sets:?}");
     let patch = &c.kube.patches()[0];
-    assert_eq!(patch.body[0], json!({"op": "test", "path": "/metadata/annotations/deployment.kubernetes.io~1revision", "value": "3"}));
+    assert_eq!(
+        patch.body[0],
+        json!({"op": "test", "path": "/metadata/annotations/deployment.kubernetes.io~1revision", "value": "3"})
+    );
     assert_eq!(patch.body[1]["path"], "/spec/template");
     assert!(patch.body[1]["value"]["metadata"]["labels"].get("pod-template-hash").is_none());
     let log = c.log(&done).await.join("\n");
@@ -50,7 +53,10 @@ async fn a_rollback_to_a_named_revision_or_one_that_is_not_there() {
     let first = Cluster::start(&["1.4.0"]).await;
     let nothing = first.request("rollback", &[("env", "prod")]).await;
     assert!(
-        nothing.closing_reason.unwrap().contains("deployment api in prod has no earlier revision to roll back to (its history: 1)")
+        nothing
+            .closing_reason
+            .unwrap()
+            .contains("deployment api in prod has no earlier revision to roll back to (its history: 1)")
     );
 }
 
@@ -79,9 +85,14 @@ async fn a_restart_replaces_every_pod() {
     assert_eq!(before["restarted"], "never");
     assert_eq!(after["restarted"], "when the run starts");
     let output = ticket.plan.as_ref().unwrap().steps[0].output.clone().unwrap();
-    assert!(output.contains(&format!("api in prod: every pod replaced, one by one (3 replicas of {REPO}:1.4.1)")), "{output}");
+    assert!(
+        output.contains(&format!("api in prod: every pod replaced, one by one (3 replicas of {REPO}:1.4.1)")),
+        "{output}"
+    );
     let done = c.t.wait_for_state(&c.approve(&ticket).await.id, TicketState::Succeeded).await;
-    let restarted = c.kube.get("prod", "api")["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"].clone();
+    let restarted =
+        c.kube.get("prod", "api")["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .clone();
     assert!(restarted.as_str().is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()), "{restarted}");
     let patch = &c.kube.patches()[0];
     assert_eq!(patch.content_type.as_deref(), Some("application/merge-patch+json"));

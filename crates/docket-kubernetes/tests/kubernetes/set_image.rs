@@ -21,8 +21,14 @@ async fn the_plan_shows_current_to_target_after_a_server_side_dry_run() {
     assert_eq!(after, json!({"container": "api", "image": format!("{REPO}:1.4.2"), "replicas": 3}));
     let step = &ticket.plan.as_ref().unwrap().steps[0];
     let output = step.output.as_deref().unwrap();
-    assert!(output.contains(&format!("api in prod: {REPO}:1.4.1 → {REPO}:1.4.2, 3 replicas (container api)")), "{output}");
-    assert_eq!(step.summary, format!("kubernetes: set the image of deployment api in prod (container api) to {REPO}:1.4.2"));
+    assert!(
+        output.contains(&format!("api in prod: {REPO}:1.4.1 → {REPO}:1.4.2, 3 replicas (container api)")),
+        "{output}"
+    );
+    assert_eq!(
+        step.summary,
+        format!("kubernetes: set the image of deployment api in prod (container api) to {REPO}:1.4.2")
+    );
     // What both chats lead the approval request with.
     let summary = c.t.app.summarize(&ticket);
     let brief = summary.changes.unwrap();
@@ -63,7 +69,12 @@ async fn the_run_patches_and_follows_the_rollout_to_the_end() {
     assert!(log.contains("new replicas updated"), "{log}");
     assert!(log.contains("deployment api in prod successfully rolled out"), "{log}");
     // It followed a watch, not a polling loop.
-    assert!(c.kube.requests().iter().any(|r| r.query.contains("watch=true") && r.query.contains("fieldSelector=metadata.name%3Dapi")));
+    assert!(
+        c.kube
+            .requests()
+            .iter()
+            .any(|r| r.query.contains("watch=true") && r.query.contains("fieldSelector=metadata.name%3Dapi"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +130,10 @@ async fn a_deployment_changed_since_the_plan_is_not_patched() {
     let failed = c.t.wait_for_state(&c.approve(&ticket).await.id, TicketState::Failed).await;
     let message = failure(&failed);
     assert!(message.contains("changed since the plan"), "{message}");
-    assert!(message.contains(&format!("its image is now \"{REPO}:1.4.9\", the plan saw \"{REPO}:1.4.1\"")), "{message}");
+    assert!(
+        message.contains(&format!("its image is now \"{REPO}:1.4.9\", the plan saw \"{REPO}:1.4.1\"")),
+        "{message}"
+    );
     assert!(c.kube.patches().is_empty());
     assert_eq!(c.kube.image("prod", "api", "api"), format!("{REPO}:1.4.9"));
 }

@@ -139,7 +139,11 @@ impl Cluster {
     pub(crate) async fn wait_for_log(&self, ticket: &Ticket, words: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while !self.log(ticket).await.iter().any(|l| l.contains(words)) {
-            assert!(tokio::time::Instant::now() < deadline, "no log line with {words:?}: {:#?}", self.log(ticket).await);
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no log line with {words:?}: {:#?}",
+                self.log(ticket).await
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -43,7 +43,14 @@ fn ok(body: &Value) -> Response {
 }
 
 /// Checks the bearer token and that it may `verb` `resource`; the refusal otherwise.
-fn authorize(fake: &Fake, headers: &HeaderMap, verb: &str, resource: &str, ns: &str, name: Option<&str>) -> Result<(), Response> {
+fn authorize(
+    fake: &Fake,
+    headers: &HeaderMap,
+    verb: &str,
+    resource: &str,
+    ns: &str,
+    name: Option<&str>,
+) -> Option<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -51,11 +58,11 @@ fn authorize(fake: &Fake, headers: &HeaderMap, verb: &str, resource: &str, ns: &
         .unwrap_or("");
     let inner = lock(&fake.shared);
     let Some(grant) = inner.grants.get(token) else {
-        return Err(status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", json!({})));
+        return Some(status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized", json!({})));
     };
     let allowed = grant.allowed.as_ref().is_none_or(|a| a.iter().any(|(v, r)| v == verb && r == resource));
     if allowed {
-        return Ok(());
+        return None;
     }
     let subject = match name {
         Some(name) => format!("{resource}.apps \"{name}\" is forbidden"),
@@ -65,7 +72,7 @@ fn authorize(fake: &Fake, headers: &HeaderMap, verb: &str, resource: &str, ns: &
         "{subject}: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"apps\" in the namespace \"{ns}\"",
         grant.user
     );
-    Err(status(StatusCode::FORBIDDEN, "Forbidden", &message, json!({"name": name, "group": "apps", "kind": resource})))
+    Some(status(StatusCode::FORBIDDEN, "Forbidden", &message, json!({"name": name, "group": "apps", "kind": resource})))
 }
 
 fn record(fake: &Fake, method: &str, path: String, query: &Option<String>, headers: &HeaderMap, body: Value) {
@@ -95,7 +102,7 @@ async fn get_deployment(
     headers: HeaderMap,
 ) -> Response {
     record(&fake, "GET", format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}"), &query, &headers, Value::Null);
-    if let Err(refused) = authorize(&fake, &headers, "get", "deployments", &ns, Some(&name)) {
+    if let Some(refused) = authorize(&fake, &headers, "get", "deployments", &ns, Some(&name)) {
         return refused;
     }
     match lock(&fake.shared).deployments.get(&(ns, name.clone())) {
@@ -112,8 +119,15 @@ async fn patch_deployment(
     body: Bytes,
 ) -> Response {
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    record(&fake, "PATCH", format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}"), &query, &headers, parsed.clone());
-    if let Err(refused) = authorize(&fake, &headers, "patch", "deployments", &ns, Some(&name)) {
+    record(
+        &fake,
+        "PATCH",
+        format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}"),
+        &query,
+        &headers,
+        parsed.clone(),
+    );
+    if let Some(refused) = authorize(&fake, &headers, "patch", "deployments", &ns, Some(&name)) {
         return refused;
     }
     let pairs: Vec<(String, String)> =
@@ -121,7 +135,12 @@ async fn patch_deployment(
     let dry_run = pairs.iter().any(|(k, v)| k == "dryRun" && v == "All");
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if parsed.is_null() {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", "the body of the request was in an unknown format", json!({}));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+            json!({}),
+        );
     }
     let mut inner = lock(&fake.shared);
     let key = (ns.clone(), name.clone());
@@ -133,7 +152,9 @@ async fn patch_deployment(
         },
         "application/merge-patch+json" => merge_patch(&current, &parsed),
         other => {
-            let message = format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (the fake's), not {other:?}");
+            let message = format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (the fake's), not {other:?}"
+            );
             return status(StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType", &message, json!({}));
         }
     };
@@ -174,7 +195,7 @@ async fn list_deployments(
     let name = param("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=").map(str::to_owned));
     let watching = param("watch").is_some_and(|w| w == "true" || w == "1");
     let verb = if watching { "watch" } else { "list" };
-    if let Err(refused) = authorize(&fake, &headers, verb, "deployments", &ns, name.as_deref()) {
+    if let Some(refused) = authorize(&fake, &headers, verb, "deployments", &ns, name.as_deref()) {
         return refused;
     }
     if !watching {
@@ -205,7 +226,10 @@ async fn list_deployments(
                     .iter()
                     .filter(|((n, d), _)| *n == ns && name.as_ref().is_none_or(|want| want == d))
                     .map(|(_, d)| d.clone())
-                    .filter(|d| d["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0) > sent)
+                    .filter(|d| {
+                        d["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                            > sent
+                    })
                     .collect()
             };
             for d in events {
@@ -236,13 +260,14 @@ async fn list_replica_sets(
     headers: HeaderMap,
 ) -> Response {
     record(&fake, "GET", format!("/apis/apps/v1/namespaces/{ns}/replicasets"), &query, &headers, Value::Null);
-    if let Err(refused) = authorize(&fake, &headers, "list", "replicasets", &ns, None) {
+    if let Some(refused) = authorize(&fake, &headers, "list", "replicasets", &ns, None) {
         return refused;
     }
     let pairs: Vec<(String, String)> =
         form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()).into_owned().collect();
     let selector = pairs.iter().find(|(k, _)| k == "labelSelector").map(|(_, v)| v.clone()).unwrap_or_default();
-    let wanted: Vec<(&str, &str)> = selector.split(',').filter(|s| !s.is_empty()).filter_map(|s| s.split_once('=')).collect();
+    let wanted: Vec<(&str, &str)> =
+        selector.split(',').filter(|s| !s.is_empty()).filter_map(|s| s.split_once('=')).collect();
     let inner = lock(&fake.shared);
     let items: Vec<Value> = inner
         .replica_sets

@@ -111,7 +111,8 @@ fn reconcile(inner: &mut super::Inner, key: &(String, String)) -> bool {
     // The ReplicaSet for the current template, under the newest revision.
     let sets = owned(inner, ns, &uid);
     let newest = sets.iter().map(|(_, rs)| revision_of(rs)).max().unwrap_or(0);
-    let found = sets.iter().find(|(_, rs)| template_without_hash(rs) == template).map(|(n, rs)| (n.clone(), (*rs).clone()));
+    let found =
+        sets.iter().find(|(_, rs)| template_without_hash(rs) == template).map(|(n, rs)| (n.clone(), (*rs).clone()));
     let (new_name, mut new_rs) = match found {
         Some((n, rs)) => (n, rs),
         None => {
@@ -127,7 +128,8 @@ fn reconcile(inner: &mut super::Inner, key: &(String, String)) -> bool {
         }
         annotations[REVISION] = new_rs["metadata"]["annotations"][REVISION].clone();
         status["observedGeneration"] = json!(generation);
-        let (reason, words) = if is_new { ("NewReplicaSetCreated", "Created new") } else { ("FoundNewReplicaSet", "Found new") };
+        let (reason, words) =
+            if is_new { ("NewReplicaSetCreated", "Created new") } else { ("FoundNewReplicaSet", "Found new") };
         message_reason = Some((reason, format!("{words} replica set \"{new_name}\"")));
         progressed = true;
         rs_changes.push((new_name.clone(), new_rs.clone()));
@@ -202,7 +204,8 @@ fn reconcile(inner: &mut super::Inner, key: &(String, String)) -> bool {
         .as_array()
         .and_then(|cs| cs.iter().find(|c| c["type"] == "Progressing").cloned())
         .unwrap_or(Value::Null);
-    let same = old_progressing["reason"] == progressing["reason"] && old_progressing["message"] == progressing["message"];
+    let same =
+        old_progressing["reason"] == progressing["reason"] && old_progressing["message"] == progressing["message"];
     status["conditions"] = json!([availability, if same { old_progressing } else { progressing }]);
     if status == deployment["status"] && annotations == deployment["metadata"]["annotations"] {
         return false;

@@ -119,7 +119,8 @@ impl FakeKubernetes {
             next_uid: 1,
         }));
         let (changes, _) = tokio::sync::watch::channel(0u64);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Kubernetes");
+        let listener =
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Kubernetes");
         let url = format!("http://{}", listener.local_addr().expect("its address"));
         let router = api::router(shared.clone(), changes.clone());
         let server = tokio::spawn(async move {
@@ -141,9 +142,7 @@ impl FakeKubernetes {
         let uid = format!("00000000-0000-4000-8000-{:012}", inner.next_uid);
         inner.next_uid += 1;
         let labels = json!({"app": name});
-        let template = |image: &str| {
-            json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}})
-        };
+        let template = |image: &str| json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}});
         let last = images.len();
         for (i, image) in images.iter().enumerate() {
             let revision = i + 1;

@@ -17,12 +17,16 @@ pub(crate) fn json_patch(doc: &Value, ops: &Value) -> Result<Value, String> {
                 }
             }
             "replace" => {
-                let slot = out.pointer_mut(path).ok_or_else(|| format!("replace operation does not apply: doc is missing path: {path}"))?;
+                let slot = out
+                    .pointer_mut(path)
+                    .ok_or_else(|| format!("replace operation does not apply: doc is missing path: {path}"))?;
                 *slot = op["value"].clone();
             }
             "add" => {
                 let (parent, key) = split(path)?;
-                let target = out.pointer_mut(&parent).ok_or_else(|| format!("add operation does not apply: doc is missing path: {path}"))?;
+                let target = out
+                    .pointer_mut(&parent)
+                    .ok_or_else(|| format!("add operation does not apply: doc is missing path: {path}"))?;
                 match target {
                     Value::Object(map) => {
                         map.insert(key, op["value"].clone());
@@ -40,10 +44,14 @@ pub(crate) fn json_patch(doc: &Value, ops: &Value) -> Result<Value, String> {
             }
             "remove" => {
                 let (parent, key) = split(path)?;
-                let target = out.pointer_mut(&parent).ok_or_else(|| format!("remove operation does not apply: doc is missing path: {path}"))?;
+                let target = out
+                    .pointer_mut(&parent)
+                    .ok_or_else(|| format!("remove operation does not apply: doc is missing path: {path}"))?;
                 let removed = match target {
                     Value::Object(map) => map.remove(&key).is_some(),
-                    Value::Array(list) => key.parse::<usize>().ok().filter(|i| *i < list.len()).map(|i| list.remove(i)).is_some(),
+                    Value::Array(list) => {
+                        key.parse::<usize>().ok().filter(|i| *i < list.len()).map(|i| list.remove(i)).is_some()
+                    }
                     _ => false,
                 };
                 if !removed {
@@ -94,6 +102,9 @@ mod tests {
         assert_eq!(json_patch(&doc, &ops), Ok(json!({"a": {"c/d": [1, 3], "e": true}})));
         let failing = json!([{"op": "test", "path": "/a/b", "value": 2}]);
         assert_eq!(json_patch(&doc, &failing), Err("testing value /a/b failed: test failed".to_owned()));
-        assert_eq!(merge_patch(&doc, &json!({"a": {"b": null, "x": {"y": 1}}})), json!({"a": {"c/d": [1, 2], "x": {"y": 1}}}));
+        assert_eq!(
+            merge_patch(&doc, &json!({"a": {"b": null, "x": {"y": 1}}})),
+            json!({"a": {"c/d": [1, 2], "x": {"y": 1}}})
+        );
     }
 }

@@ -47,7 +47,8 @@ impl ChangesBrief {
                 };
                 let unknown =
                     if matches!(c.action, ChangeAction::Other(_)) { " (an action Docket does not know)" } else { "" };
-                let values = if c.action == ChangeAction::Update { what_changed(&c.before, &c.after) } else { String::new() };
+                let values =
+                    if c.action == ChangeAction::Update { what_changed(&c.before, &c.after) } else { String::new() };
                 ChangeLine { text: format!("{mark} {} {}{unknown}{values}", c.action.verb(), c.target), marked }
             })
             .collect();

@@ -20,6 +20,9 @@ use serde_json::{Value, json};
 /// The token the fake accepts.
 pub const GITHUB_TOKEN: &str = "ghp_fakeGitHubToken0123456789abcdefABCD";
 
+/// A run as the fake holds it: (attempt, status, conclusion, jobs as (name, conclusion)).
+pub type RunState = (u64, String, Option<String>, Vec<(String, Option<String>)>);
+
 /// One request Docket made.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GithubRequest {
@@ -126,20 +129,23 @@ impl FakeGithub {
             .map(|(i, (n, c))| (id * 100 + i as u64, (*n).to_owned(), Some((*c).to_owned())))
             .collect();
         let name = inner.workflows.get(&(repo.to_owned(), file.to_owned())).map_or("CI".to_owned(), |w| w.1.clone());
-        inner.runs.insert(id, Run {
-            repo: repo.to_owned(),
+        inner.runs.insert(
             id,
-            workflow: file.to_owned(),
-            name,
-            branch: branch.to_owned(),
-            attempt: 1,
-            status: "completed".to_owned(),
-            conclusion: Some(if failed { "failure" } else { "success" }.to_owned()),
-            jobs,
-            next: VecDeque::new(),
-            refuse: None,
-            event: "push".to_owned(),
-        });
+            Run {
+                repo: repo.to_owned(),
+                id,
+                workflow: file.to_owned(),
+                name,
+                branch: branch.to_owned(),
+                attempt: 1,
+                status: "completed".to_owned(),
+                conclusion: Some(if failed { "failure" } else { "success" }.to_owned()),
+                jobs,
+                next: VecDeque::new(),
+                refuse: None,
+                event: "push".to_owned(),
+            },
+        );
     }
 
     /// The next attempt of run `id` (or the next dispatched run, for id 0) ends `conclusion`.
@@ -162,9 +168,14 @@ impl FakeGithub {
     }
 
     /// Run `id`'s (attempt, status, conclusion, jobs as (name, conclusion)).
-    pub fn state(&self, id: u64) -> Option<(u64, String, Option<String>, Vec<(String, Option<String>)>)> {
+    pub fn state(&self, id: u64) -> Option<RunState> {
         lock(&self.shared).runs.get(&id).map(|r| {
-            (r.attempt, r.status.clone(), r.conclusion.clone(), r.jobs.iter().map(|(_, n, c)| (n.clone(), c.clone())).collect())
+            (
+                r.attempt,
+                r.status.clone(),
+                r.conclusion.clone(),
+                r.jobs.iter().map(|(_, n, c)| (n.clone(), c.clone())).collect(),
+            )
         })
     }
 }
@@ -180,16 +191,20 @@ fn refusal(status: StatusCode, message: &str) -> Response {
 }
 
 /// Records the request; the refusal when the token is wrong.
-fn enter(shared: &Shared, headers: &HeaderMap, method: &str, path: String, body: Value) -> Result<(), Response> {
+fn enter(shared: &Shared, headers: &HeaderMap, method: &str, path: String, body: Value) -> Option<Response> {
     lock(shared).requests.push(GithubRequest { method: method.to_owned(), path, body });
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     if token != Some(GITHUB_TOKEN) {
-        return Err(refusal(StatusCode::UNAUTHORIZED, "Bad credentials"));
+        return Some(refusal(StatusCode::UNAUTHORIZED, "Bad credentials"));
     }
     if headers.get(header::USER_AGENT).is_none() {
-        return Err(refusal(StatusCode::FORBIDDEN, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header"));
+        return Some(refusal(
+            StatusCode::FORBIDDEN,
+            "Request forbidden by administrative rules. Please make sure your request has a User-Agent header",
+        ));
     }
-    Ok(())
+    None
 }
 
 fn run_json(run: &Run) -> Value {
@@ -202,8 +217,12 @@ fn run_json(run: &Run) -> Value {
     })
 }
 
-async fn get_run(State(shared): State<Shared>, Path((o, r, id)): Path<(String, String, u64)>, headers: HeaderMap) -> Response {
-    if let Err(refused) = enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/runs/{id}"), Value::Null) {
+async fn get_run(
+    State(shared): State<Shared>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/runs/{id}"), Value::Null) {
         return refused;
     }
     let mut inner = lock(&shared);
@@ -226,8 +245,14 @@ async fn get_run(State(shared): State<Shared>, Path((o, r, id)): Path<(String, S
     answer(StatusCode::OK, &run_json(run))
 }
 
-async fn get_jobs(State(shared): State<Shared>, Path((o, r, id)): Path<(String, String, u64)>, headers: HeaderMap) -> Response {
-    if let Err(refused) = enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/runs/{id}/jobs"), Value::Null) {
+async fn get_jobs(
+    State(shared): State<Shared>,
+    Path((o, r, id)): Path<(String, String, u64)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) =
+        enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/runs/{id}/jobs"), Value::Null)
+    {
         return refused;
     }
     let inner = lock(&shared);
@@ -253,7 +278,8 @@ async fn rerun(
     body: Bytes,
 ) -> Response {
     let parsed = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Err(refused) = enter(&shared, &headers, "POST", format!("/repos/{o}/{r}/actions/runs/{id}/{verb}"), parsed) {
+    if let Some(refused) = enter(&shared, &headers, "POST", format!("/repos/{o}/{r}/actions/runs/{id}/{verb}"), parsed)
+    {
         return refused;
     }
     let mut inner = lock(&shared);
@@ -284,27 +310,47 @@ async fn rerun(
     (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], "{}").into_response()
 }
 
-async fn get_workflow(State(shared): State<Shared>, Path((o, r, wf)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    if let Err(refused) = enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/workflows/{wf}"), Value::Null) {
+async fn get_workflow(
+    State(shared): State<Shared>,
+    Path((o, r, wf)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) =
+        enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/workflows/{wf}"), Value::Null)
+    {
         return refused;
     }
     let inner = lock(&shared);
     match inner.workflows.get(&(format!("{o}/{r}"), wf.clone())) {
-        Some((id, name, state)) => answer(StatusCode::OK, &json!({
-            "id": id, "name": name, "path": format!(".github/workflows/{wf}"), "state": state,
-            "html_url": format!("https://github.com/{o}/{r}/blob/main/.github/workflows/{wf}"),
-        })),
+        Some((id, name, state)) => answer(
+            StatusCode::OK,
+            &json!({
+                "id": id, "name": name, "path": format!(".github/workflows/{wf}"), "state": state,
+                "html_url": format!("https://github.com/{o}/{r}/blob/main/.github/workflows/{wf}"),
+            }),
+        ),
         None => refusal(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
-async fn list_runs(State(shared): State<Shared>, Path((o, r, wf)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    if let Err(refused) = enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/workflows/{wf}/runs"), Value::Null) {
+async fn list_runs(
+    State(shared): State<Shared>,
+    Path((o, r, wf)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) =
+        enter(&shared, &headers, "GET", format!("/repos/{o}/{r}/actions/workflows/{wf}/runs"), Value::Null)
+    {
         return refused;
     }
     let inner = lock(&shared);
-    let runs: Vec<Value> =
-        inner.runs.values().rev().filter(|run| run.repo == format!("{o}/{r}") && run.workflow == wf).map(run_json).collect();
+    let runs: Vec<Value> = inner
+        .runs
+        .values()
+        .rev()
+        .filter(|run| run.repo == format!("{o}/{r}") && run.workflow == wf)
+        .map(run_json)
+        .collect();
     answer(StatusCode::OK, &json!({"total_count": runs.len(), "workflow_runs": runs}))
 }
 
@@ -315,7 +361,9 @@ async fn dispatch(
     body: Bytes,
 ) -> Response {
     let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Err(refused) = enter(&shared, &headers, "POST", format!("/repos/{o}/{r}/actions/workflows/{wf}/dispatches"), parsed.clone()) {
+    if let Some(refused) =
+        enter(&shared, &headers, "POST", format!("/repos/{o}/{r}/actions/workflows/{wf}/dispatches"), parsed.clone())
+    {
         return refused;
     }
     let mut inner = lock(&shared);
@@ -327,24 +375,30 @@ async fn dispatch(
         return refusal(StatusCode::UNPROCESSABLE_ENTITY, "Invalid request.\n\n\"ref\" wasn't supplied.");
     };
     if parsed["inputs"].as_object().is_some_and(|i| i.len() > 10) {
-        return refusal(StatusCode::UNPROCESSABLE_ENTITY, "you may only define up to 10 `inputs` for a `workflow_dispatch` event");
+        return refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "you may only define up to 10 `inputs` for a `workflow_dispatch` event",
+        );
     }
     inner.next_id += 1;
     let id = inner.next_id;
-    inner.runs.insert(id, Run {
-        repo: repo.clone(),
+    inner.runs.insert(
         id,
-        workflow: wf,
-        name,
-        branch: git_ref,
-        attempt: 1,
-        status: "queued".to_owned(),
-        conclusion: None,
-        jobs: vec![(id * 100, "deploy".to_owned(), None)],
-        next: VecDeque::new(),
-        refuse: None,
-        event: "workflow_dispatch".to_owned(),
-    });
+        Run {
+            repo: repo.clone(),
+            id,
+            workflow: wf,
+            name,
+            branch: git_ref,
+            attempt: 1,
+            status: "queued".to_owned(),
+            conclusion: None,
+            jobs: vec![(id * 100, "deploy".to_owned(), None)],
+            next: VecDeque::new(),
+            refuse: None,
+            event: "workflow_dispatch".to_owned(),
+        },
+    );
     if parsed["return_run_details"] == true {
         let body = json!({"workflow_run_id": id, "run_url": format!("https://api.github.com/repos/{repo}/actions/runs/{id}"),
                           "html_url": format!("https://github.com/{repo}/actions/runs/{id}")});
