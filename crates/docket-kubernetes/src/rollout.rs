@@ -112,7 +112,7 @@ pub(crate) fn history(deployment: &Value, all: Vec<Value>) -> Vec<(i64, Value)> 
         })
         .filter_map(|rs| revision(&rs).map(|r| (r, rs)))
         .collect();
-    owned.sort_by(|a, b| b.0.cmp(&a.0));
+    owned.sort_by_key(|rs| std::cmp::Reverse(rs.0));
     owned
 }
 

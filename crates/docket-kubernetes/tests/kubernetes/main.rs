@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
+mod config;
 mod restart_rollback;
 mod set_image;
 mod support;
