@@ -24,12 +24,15 @@ const REGISTRY: &str = "registry.demo.local";
 /// One pod replaced per tick.
 const TICK: Duration = Duration::from_millis(300);
 
+/// A ReplicaSet as the stand-in keeps it: (revision, image, replicas).
+type ReplicaSet = (i64, String, i64);
+
 #[derive(Default)]
 struct Inner {
     version: u64,
     deployments: BTreeMap<(String, String), Value>,
     /// (namespace, deployment) → its ReplicaSets as (revision, image, replicas), oldest first.
-    history: BTreeMap<(String, String), Vec<(i64, String, i64)>>,
+    history: BTreeMap<(String, String), Vec<ReplicaSet>>,
 }
 
 #[derive(Clone)]
