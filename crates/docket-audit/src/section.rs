@@ -101,6 +101,10 @@ impl Section for AuditSection {
 /// The signing key (and the text it was written as, a secret).
 fn signing_key(node: &Node, report: &mut Report) -> Option<(SigningKey, Secret)> {
     let written = secret(node, report)?;
+    if written.expose().contains("${") {
+        // A variable that is not set, already reported: "not a key" would only repeat it.
+        return None;
+    }
     match SigningKey::parse(written.expose()) {
         Ok(key) => Some((key, written)),
         Err(error) => {
