@@ -4,6 +4,7 @@
 //! configuration names. Adding a step kind, a surface or an integration means adding it here
 //! (and to this crate's manifest), nowhere else in the existing code.
 
+mod log;
 mod surfaces;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use docket_app::StepRunner;
 use docket_config::Config;
 use docket_config::plugin::Plugins;
 
+pub use log::{LOG_SECTION, LogFormat, LogSection, LogSettings};
 pub use surfaces::{Surfaces, slack_settings, teams_settings};
 
 /// How step programs start, this host's step processes (the app's `Processes` port), and the
@@ -50,6 +52,7 @@ pub fn plugins() -> Plugins {
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
         .section(Arc::new(docket_web::WebSection))
+        .section(Arc::new(LogSection))
 }
 
 /// A runner for every step kind [`plugins`] reads, set up from `config`; programs start as

@@ -106,6 +106,27 @@ pub(crate) struct ServeArgs {
     /// Listen here instead of the configuration's `server.listen`.
     #[arg(long)]
     pub(crate) listen: Option<SocketAddr>,
+    /// How the server's log looks (default: the configuration's `log.format`, else text).
+    #[arg(long, value_enum, env = "DOCKET_LOG_FORMAT")]
+    pub(crate) log_format: Option<LogFormatArg>,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum LogFormatArg {
+    /// Lines for people (colour only on a terminal, never with NO_COLOR).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl From<LogFormatArg> for docket_plugins::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Text => docket_plugins::LogFormat::Text,
+            LogFormatArg::Json => docket_plugins::LogFormat::Json,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

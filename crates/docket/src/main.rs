@@ -9,6 +9,7 @@ mod client;
 mod compose;
 mod demo;
 mod help;
+mod logging;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;

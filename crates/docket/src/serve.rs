@@ -16,8 +16,9 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    init_tracing();
+    crate::logging::init(args.log_format.map(Into::into));
     let composed = compose::compose(&args.config, Vec::new()).await?;
+    crate::logging::apply_config(&composed.config);
     for warning in &composed.warnings {
         tracing::warn!("{warning}");
     }
@@ -28,14 +29,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs to stderr; `RUST_LOG` narrows or widens it.
-pub(crate) fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    // A second call (tests running commands in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Which server this is: the web UI's act-as switch exists only in the demo.
@@ -80,7 +73,9 @@ pub(crate) async fn serve(
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
-    let router = docket_web::router(app.clone(), options).merge(chat);
+    let router = docket_web::router(app.clone(), options)
+        .merge(chat)
+        .layer(axum::middleware::from_fn(crate::logging::request_span));
     let addr = listener.local_addr()?;
     let fd_limit = docket_http::raise_fd_limit();
     let mut http = docket_http::ServerOptions::default();

@@ -10,6 +10,7 @@ use std::time::Instant;
 use docket_core::ticket::{RunOutcome, StepOutcome};
 use docket_core::{Actor, Command, Refusal, Ticket, TicketId, TicketState, Workflow};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::processes::Ledger;
 use super::steplog::EngineLog;
@@ -51,7 +52,8 @@ async fn run_claim(app: &App, claim: Claim, shutdown: &CancellationToken) {
     if claim.recovered {
         tracing::info!(ticket = %id, "resuming a run whose worker stopped");
     }
-    if let Err(error) = drive(app, &id, &cancel, &lost, shutdown).await {
+    let span = tracing::info_span!("run", ticket = %id, workflow = tracing::field::Empty);
+    if let Err(error) = drive(app, &id, &cancel, &lost, shutdown).instrument(span).await {
         tracing::error!(%error, ticket = %id, "run stopped by an error; it resumes when its lease lapses");
     }
     heartbeat.abort();
@@ -88,6 +90,7 @@ async fn drive(
 ) -> Result<(), AppError> {
     let stored = app.load(id).await?;
     let ticket = stored.ticket;
+    tracing::Span::current().record("workflow", ticket.workflow.as_str());
     let Some(workflow) = app.workflow(&ticket.workflow) else {
         let reason = format!("workflow `{}` is no longer in the catalog", ticket.workflow);
         return give_up(app, id, reason).await;

@@ -19,7 +19,7 @@ use crate::{compose, serve};
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    serve::init_tracing();
+    crate::logging::init(None);
     // The address first: a demo that cannot listen writes nothing.
     let listener = serve::bind(args.listen).await?;
     let addr = listener.local_addr()?;
