@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod commands;
 mod commit;
+mod mirror;
 mod queries;
 mod rejections;
 mod relay;
@@ -23,6 +24,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
+pub use mirror::MirrorChange;
 pub use chat::{
     ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
     chat_messages, earns_reply,

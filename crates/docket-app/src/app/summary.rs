@@ -169,7 +169,7 @@ impl App {
         Ok(out)
     }
 
-    async fn happening(&self, ticket: &Ticket, event: &Event) -> Result<Option<Happening>, AppError> {
+    pub(super) async fn happening(&self, ticket: &Ticket, event: &Event) -> Result<Option<Happening>, AppError> {
         let plain = |text: String, tone| Some(Happening { text, tone, log_tail: Vec::new(), hint: None });
         Ok(match event {
             Event::Requested { requester, .. } => {

@@ -1,0 +1,1 @@
+//! A fake ServiceNow Table API.
