@@ -223,10 +223,5 @@ async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
     assert!(now.comments.iter().all(|c| c.text != "forged words"), "nothing changed");
     app.app.flush_rejections().await;
     let audit = app.app.audit_records(0, 1000).await.unwrap();
-    let refused: Vec<Value> = audit
-        .iter()
-        .filter(|r| r.entry.action.contains("authentication_failed") || r.entry.action.contains("rejected"))
-        .map(|r| r.entry.details.clone())
-        .collect();
-    assert!(!refused.is_empty(), "refusals are audited: {:?}", audit.iter().map(|r| &r.entry.action).collect::<Vec<_>>());
+    assert!(audit.iter().any(|r| r.entry.action == "jira.authentication_failed"), "refusals are audited");
 }
