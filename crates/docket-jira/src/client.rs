@@ -162,7 +162,8 @@ impl JiraClient {
 
     /// Adds a comment (a body for the API in use); returns its id.
     pub async fn comment(&self, issue: &str, body: Value) -> Result<String, JiraError> {
-        let answer = self.call(Method::POST, &format!("issue/{issue}/comment"), Some(json!({"body": body})), &[]).await?;
+        let answer =
+            self.call(Method::POST, &format!("issue/{issue}/comment"), Some(json!({"body": body})), &[]).await?;
         Ok(answer.get("id").and_then(Value::as_str).unwrap_or_default().to_owned())
     }
 
@@ -246,9 +247,5 @@ fn error_detail(value: &Value, bytes: &[u8]) -> String {
     if let Some(errors) = value.get("errors").and_then(Value::as_object) {
         parts.extend(errors.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())));
     }
-    if parts.is_empty() {
-        String::from_utf8_lossy(bytes).chars().take(200).collect()
-    } else {
-        parts.join("; ")
-    }
+    if parts.is_empty() { String::from_utf8_lossy(bytes).chars().take(200).collect() } else { parts.join("; ") }
 }

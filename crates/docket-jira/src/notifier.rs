@@ -36,7 +36,8 @@ impl Notifier for JiraNotifier {
 
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
         let says_something = events.iter().any(|e| {
-            earns_reply(e) || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
+            earns_reply(e)
+                || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
         });
         if says_something { vec!["sync".to_owned()] } else { Vec::new() }
     }
@@ -195,10 +196,13 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 fn jira_error(error: JiraError) -> NotifyError {
-    if error.is_transient() { NotifyError::Transient(error.to_string()) } else { NotifyError::Permanent(error.to_string()) }
+    if error.is_transient() {
+        NotifyError::Transient(error.to_string())
+    } else {
+        NotifyError::Permanent(error.to_string())
+    }
 }
 
 fn app_error(error: docket_app::AppError) -> NotifyError {
     NotifyError::Transient(error.to_string())
 }
-

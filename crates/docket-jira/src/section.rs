@@ -103,7 +103,11 @@ fn read_statuses(node: &Node, cx: &mut SectionContext<'_>) -> Option<BTreeMap<St
     for (state, key, value) in entries {
         if TicketState::parse(state).is_none() {
             let names: Vec<&str> = MIRRORED_STATES.iter().map(|s| s.as_str()).collect();
-            cx.report().error_hint(key.pos, format!("`{state}` is not a ticket state"), format!("use {}", names.join(", ")));
+            cx.report().error_hint(
+                key.pos,
+                format!("`{state}` is not a ticket state"),
+                format!("use {}", names.join(", ")),
+            );
             ok = false;
             continue;
         }

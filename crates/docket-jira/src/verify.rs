@@ -33,7 +33,11 @@ pub fn verify(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), 
         .filter(|h| h.len() == 64)
         .and_then(|h| hex::decode(h).ok())
         .ok_or(SignatureError::BadFormat)?;
-    if bool::from(mac(secret, body).as_slice().ct_eq(given.as_slice())) { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if bool::from(mac(secret, body).as_slice().ct_eq(given.as_slice())) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 fn mac(secret: &str, body: &[u8]) -> Vec<u8> {

@@ -37,7 +37,12 @@ pub fn router(app: App, settings: Arc<JiraSettings>) -> Router {
         .with_state(Shared { app, settings })
 }
 
-async fn webhook(State(shared): State<Shared>, Peer(peer): Peer, headers: HeaderMap, RawBody(body): RawBody) -> Response {
+async fn webhook(
+    State(shared): State<Shared>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
     if let Err(refused) = authenticate(&shared, peer, &headers, &body).await {
         return refused;
     }
@@ -71,7 +76,10 @@ async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap
     match shared.app.remember_first(SYSTEM, &format!("seen:{delivery}"), "").await {
         Ok(true) => Ok(()),
         Ok(false) => {
-            shared.app.audit_rejected_credentials(SYSTEM, peer, "webhook replayed (its delivery was handled before)").await;
+            shared
+                .app
+                .audit_rejected_credentials(SYSTEM, peer, "webhook replayed (its delivery was handled before)")
+                .await;
             Err(unauthenticated())
         }
         Err(error) => {

@@ -52,7 +52,10 @@ async fn start(fake: &FakeJira) -> (TestApp, Arc<JiraSettings>) {
 }
 
 fn params(env: &str) -> RawParams {
-    [("service", "api"), ("version", "1.4.2"), ("env", env)].into_iter().map(|(k, v)| (k.to_owned(), Value::String(v.to_owned()))).collect()
+    [("service", "api"), ("version", "1.4.2"), ("env", env)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect()
 }
 
 async fn request(app: &TestApp, env: &str) -> Ticket {
@@ -108,7 +111,8 @@ async fn a_ticket_is_mirrored_as_one_issue_through_its_whole_life() {
         "every state in order"
     );
     let texts = texts(&issue);
-    let position = |words: &str| texts.iter().position(|t| t.contains(words)).unwrap_or_else(|| panic!("{words:?} in {texts:?}"));
+    let position =
+        |words: &str| texts.iter().position(|t| t.contains(words)).unwrap_or_else(|| panic!("{words:?} in {texts:?}"));
     assert!(position("Approved by Carol Diaz") < position("Approved by Bob Ruiz"));
     assert!(position("Approved by Bob Ruiz") < position("Run started"));
     assert!(position("Run started") < position("Succeeded"));
@@ -200,7 +204,8 @@ async fn a_jira_comment_comes_back_once_and_is_not_echoed() {
 
     // A Docket comment afterwards reaches Jira; the imported one never goes back.
     app.app.comment(&Actor::person("alice"), &ticket.id, "Thanks!".to_owned()).await.unwrap();
-    eventually("alice's comment in Jira", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.contains("Thanks!"))).await;
+    eventually("alice's comment in Jira", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.contains("Thanks!")))
+        .await;
     let texts = texts(&fake.issue(&key).unwrap());
     assert_eq!(texts.iter().filter(|t| t.contains("fine by me")).count(), 1, "no echo: {texts:?}");
 }

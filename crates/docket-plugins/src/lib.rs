@@ -46,6 +46,8 @@ pub fn plugins() -> Plugins {
         .with(docket_terraform::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
+        .section(Arc::new(docket_jira::JiraSection))
+        .section(Arc::new(docket_servicenow::ServiceNowSection))
         .section(Arc::new(docket_web::WebSection))
 }
 

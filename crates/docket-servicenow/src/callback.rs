@@ -43,7 +43,12 @@ pub fn router(app: App, settings: Arc<ServiceNowSettings>) -> Router {
         .with_state(Shared { app, settings })
 }
 
-async fn callback(State(shared): State<Shared>, Peer(peer): Peer, headers: HeaderMap, RawBody(body): RawBody) -> Response {
+async fn callback(
+    State(shared): State<Shared>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
     if let Err(refused) = authenticate(&shared, peer, &headers, &body).await {
         return refused;
     }
@@ -72,7 +77,10 @@ async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap
     match shared.app.remember_first(SYSTEM, &format!("seen:{}", signature.unwrap_or_default()), "").await {
         Ok(true) => Ok(()),
         Ok(false) => {
-            shared.app.audit_rejected_credentials(SYSTEM, peer, "callback replayed (its signature was used before)").await;
+            shared
+                .app
+                .audit_rejected_credentials(SYSTEM, peer, "callback replayed (its signature was used before)")
+                .await;
             Err(unauthenticated())
         }
         Err(error) => {

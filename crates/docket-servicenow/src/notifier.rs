@@ -38,7 +38,8 @@ impl Notifier for ServiceNowNotifier {
 
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
         let says_something = events.iter().any(|e| {
-            earns_reply(e) || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
+            earns_reply(e)
+                || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
         });
         if says_something { vec!["sync".to_owned()] } else { Vec::new() }
     }

@@ -48,7 +48,11 @@ fn read_table(node: &Node, report: &mut Report) -> Option<Table> {
         "change_request" => Some(Table::ChangeRequest),
         "incident" => Some(Table::Incident),
         other => {
-            report.error_hint(node.pos, format!("`{other}` is not a table Docket writes"), "use change_request or incident");
+            report.error_hint(
+                node.pos,
+                format!("`{other}` is not a table Docket writes"),
+                "use change_request or incident",
+            );
             None
         }
     }

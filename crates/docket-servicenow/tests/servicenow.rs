@@ -90,7 +90,8 @@ async fn a_ticket_is_one_change_request_following_the_change_model() {
     assert_eq!(record.states, ["-5", "-3", "-2", "-1", "3"].map(str::to_owned).to_vec(), "the change model, in order");
     assert_eq!(record.field("close_code"), "successful");
     let notes = notes(&record);
-    let at = |words: &str| notes.iter().position(|n| n.contains(words)).unwrap_or_else(|| panic!("{words:?} in {notes:?}"));
+    let at =
+        |words: &str| notes.iter().position(|n| n.contains(words)).unwrap_or_else(|| panic!("{words:?} in {notes:?}"));
     assert!(at("Approved by Carol Diaz") < at("Approved by Bob Ruiz"));
     assert!(at("Run started") < at("Succeeded"));
     assert!(notes[at("Succeeded")].contains("logs: https://docket.example/tickets/"));

@@ -29,7 +29,12 @@ impl App {
     /// The notes and the state the change that queued `message` brings to the record in
     /// `system`: every event that earns a chat reply, in the app's words, except comments that
     /// were imported from `system` itself; a run's end carries the link to its logs.
-    pub async fn mirror(&self, system: &str, message: &OutboxMessage, ticket: &Ticket) -> Result<MirrorChange, AppError> {
+    pub async fn mirror(
+        &self,
+        system: &str,
+        message: &OutboxMessage,
+        ticket: &Ticket,
+    ) -> Result<MirrorChange, AppError> {
         let payload = &message.message.payload;
         let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
         let count = payload.get("events").and_then(serde_json::Value::as_u64).unwrap_or(0);

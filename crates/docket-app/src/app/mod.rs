@@ -24,11 +24,11 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
-pub use mirror::MirrorChange;
 pub use chat::{
     ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
     chat_messages, earns_reply,
 };
+pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};

@@ -219,7 +219,11 @@ fn issue_json(issue: &Issue, base: &str) -> Value {
         "fields": {"status": {"name": issue.status}, "summary": issue.summary, "labels": issue.labels}})
 }
 
-async fn search(State(shared): State<Shared>, headers: HeaderMap, Query(q): Query<BTreeMap<String, String>>) -> Response {
+async fn search(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     if let Err(r) = gate(&shared, &headers, "GET /rest/api/3/search/jql".to_owned()) {
         return r;
     }
@@ -248,10 +252,18 @@ async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(bod
     let summary = fields.get("summary").and_then(Value::as_str);
     let description = fields.get("description").cloned().unwrap_or(Value::Null);
     if project != Some(PROJECT) {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"project": "valid project is required"}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessages": [], "errors": {"project": "valid project is required"}})),
+        )
+            .into_response();
     }
     let (Some(_), Some(summary)) = (issue_type, summary) else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"summary": "You must specify a summary of the issue."}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessages": [], "errors": {"summary": "You must specify a summary of the issue."}})),
+        )
+            .into_response();
     };
     if summary.chars().count() > 255 || summary.contains('\n') {
         return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"summary": "Summary must be less than 255 characters and one line."}}))).into_response();
@@ -267,7 +279,11 @@ async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(bod
         .filter_map(|l| l.as_str().map(str::to_owned))
         .collect();
     if labels.iter().any(|l| l.contains(' ')) {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"labels": "The label can't contain spaces."}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessages": [], "errors": {"labels": "The label can't contain spaces."}})),
+        )
+            .into_response();
     }
     let mut inner = shared.lock().expect("the fake's lock");
     inner.next += 1;
@@ -288,7 +304,8 @@ async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(bod
     if std::mem::take(&mut inner.lose_next_create) {
         return error(StatusCode::BAD_GATEWAY, "upstream connection reset");
     }
-    (StatusCode::CREATED, axum::Json(json!({"id": id, "key": key, "self": format!("/rest/api/3/issue/{id}")}))).into_response()
+    (StatusCode::CREATED, axum::Json(json!({"id": id, "key": key, "self": format!("/rest/api/3/issue/{id}")})))
+        .into_response()
 }
 
 fn not_found() -> Response {
@@ -371,7 +388,11 @@ async fn comment(
         return r;
     }
     let Some(doc) = body.get("body").filter(|b| is_adf(b)).cloned() else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessages": [], "errors": {"comment": "Comment body can not be empty!"}})),
+        )
+            .into_response();
     };
     let mut inner = shared.lock().expect("the fake's lock");
     inner.next += 1;
@@ -390,7 +411,8 @@ async fn links(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path
     }
     let inner = shared.lock().expect("the fake's lock");
     let Some(issue) = inner.issues.iter().find(|i| i.key == key) else { return not_found() };
-    let list: Vec<Value> = issue.links.iter().map(|(g, (id, link))| json!({"id": id, "globalId": g, "object": link["object"]})).collect();
+    let list: Vec<Value> =
+        issue.links.iter().map(|(g, (id, link))| json!({"id": id, "globalId": g, "object": link["object"]})).collect();
     axum::Json(Value::Array(list)).into_response()
 }
 
@@ -406,7 +428,11 @@ async fn link(
     let url = body.pointer("/object/url").and_then(Value::as_str);
     let title = body.pointer("/object/title").and_then(Value::as_str);
     if url.is_none() || title.is_none() {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"errorMessages": [], "errors": {"object": "url and title are required"}}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errorMessages": [], "errors": {"object": "url and title are required"}})),
+        )
+            .into_response();
     }
     let global = body.get("globalId").and_then(Value::as_str).unwrap_or_default().to_owned();
     let mut inner = shared.lock().expect("the fake's lock");

@@ -257,7 +257,12 @@ async fn create(
             fields.insert(k, v);
         }
     }
-    let record = Record { table, states: vec![fields["state"].as_str().unwrap_or_default().to_owned()], fields, work_notes: notes };
+    let record = Record {
+        table,
+        states: vec![fields["state"].as_str().unwrap_or_default().to_owned()],
+        fields,
+        work_notes: notes,
+    };
     let answer = shown(&record, None);
     inner.records.push(record);
     if std::mem::take(&mut inner.lose_next_create) {
@@ -270,7 +275,11 @@ fn no_record() -> Response {
     failure(StatusCode::NOT_FOUND, "No Record found", "Record doesn't exist or ACL restricts the record retrieval")
 }
 
-async fn read(State(shared): State<Shared>, headers: HeaderMap, Path((table, sys_id)): Path<(String, String)>) -> Response {
+async fn read(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((table, sys_id)): Path<(String, String)>,
+) -> Response {
     if let Err(r) = gate(&shared, &headers, format!("GET /api/now/table/{table}/{sys_id}")) {
         return r;
     }
@@ -305,7 +314,11 @@ async fn patch(
     };
     for (k, v) in given {
         match k.as_str() {
-            "work_notes" => record.work_notes.push((journal.clone(), USERNAME.to_owned(), v.as_str().unwrap_or_default().to_owned())),
+            "work_notes" => record.work_notes.push((
+                journal.clone(),
+                USERNAME.to_owned(),
+                v.as_str().unwrap_or_default().to_owned(),
+            )),
             "sys_id" | "number" => {}
             "state" => {
                 let state = v.as_str().unwrap_or_default().to_owned();
