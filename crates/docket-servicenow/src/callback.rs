@@ -56,6 +56,10 @@ async fn callback(
         return error_response(StatusCode::BAD_REQUEST, "malformed_request", "the body is not JSON");
     };
     let result = match payload.get("event").and_then(Value::as_str) {
+        // Docket's own work notes come back through the same rule: they are not comments.
+        Some("comment") if payload.get("author").and_then(Value::as_str) == Some(shared.settings.username.as_str()) => {
+            Ok(())
+        }
         Some("comment") => comment(&shared.app, &payload).await,
         _ => Ok(()),
     };

@@ -27,16 +27,22 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// Checks `signature` (the header's value, if any) against `body`.
 pub fn verify(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), SignatureError> {
     let signature = signature.ok_or(SignatureError::Missing)?;
-    let given = signature
-        .trim()
-        .strip_prefix("sha256=")
-        .filter(|h| h.len() == 64)
-        .and_then(|h| hex::decode(h).ok())
-        .ok_or(SignatureError::BadFormat)?;
+    let given = signature.trim().strip_prefix("sha256=").and_then(decode).ok_or(SignatureError::BadFormat)?;
     if bool::from(mac(secret, body).as_slice().ct_eq(given.as_slice())) {
         Ok(())
     } else {
         Err(SignatureError::Mismatch)
+    }
+}
+
+/// The MAC as 64 hex digits, or as the 44 characters of base64 that ServiceNow's
+/// `GlideCertificateEncryption.generateMac` returns.
+fn decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    match text.len() {
+        64 => hex::decode(text).ok(),
+        44 => base64::engine::general_purpose::STANDARD.decode(text).ok().filter(|b| b.len() == 32),
+        _ => None,
     }
 }
 
@@ -59,5 +65,8 @@ mod tests {
         assert_eq!(verify("other", Some(&signature), b"{\"a\":1}"), Err(SignatureError::Mismatch));
         assert_eq!(verify("s3cret", None, b"{}"), Err(SignatureError::Missing));
         assert_eq!(verify("s3cret", Some("sha1=abc"), b"{}"), Err(SignatureError::BadFormat));
+        use base64::Engine as _;
+        let base64 = base64::engine::general_purpose::STANDARD.encode(mac("s3cret", b"{}"));
+        assert_eq!(verify("s3cret", Some(&format!("sha256={base64}")), b"{}"), Ok(()));
     }
 }
