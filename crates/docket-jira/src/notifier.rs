@@ -102,7 +102,7 @@ async fn sync(
     for state in &change.states {
         follow(client, app, message, ticket, issue, *state).await?;
     }
-    Ok(())
+    app.note_synced(SYSTEM, ticket).await.map_err(app_error)
 }
 
 /// Moves the issue to the status `state` maps to; a state the map leaves out gets a comment

@@ -29,6 +29,11 @@ impl Section for JiraSection {
         crate::SYSTEM
     }
 
+    /// A stage may say `from: [jira]`: the approval given there counts.
+    fn approves(&self) -> bool {
+        true
+    }
+
     fn person_key(&self) -> Option<(&'static str, &'static str)> {
         Some((crate::SYSTEM, "Jira account id"))
     }

@@ -1,7 +1,10 @@
 //! `POST /jira/webhook`: Jira's webhooks. The signature is checked over the raw body first;
 //! an unsigned, badly signed or replayed delivery is an opaque 401 and an audit record, and
 //! changes nothing. A comment written by a person Docket knows becomes a ticket comment, once
-//! (by Jira's comment id), and is never sent back; Docket's own comments are ignored.
+//! (by Jira's comment id), and is never sent back; Docket's own comments are ignored. An issue
+//! moved to the status `approved` maps to, by a person Docket knows, is that person's approval
+//! in Jira (`App::approve_in`), decided by core: it counts for a `from: [jira]` stage only,
+//! never the requester's, on the plan the issue last showed.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -52,6 +55,7 @@ async fn webhook(
     let event = payload.get("webhookEvent").and_then(Value::as_str).unwrap_or_default();
     let result = match event {
         "comment_created" => comment(&shared, &payload).await,
+        "jira:issue_updated" => status_changed(&shared, &payload).await,
         _ => Ok(()),
     };
     match result {
@@ -121,6 +125,41 @@ async fn comment(shared: &Shared, payload: &Value) -> Result<(), docket_app::App
         // A refusal (the text is too long, say) is final: Jira is told it was received.
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, "a Jira comment was not added to the ticket");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// `jira:issue_updated` with a `changelog` item `{field: "status", toString}`: when the issue
+/// reached the status mapped to `approved`, the `user` who moved it approves.
+async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_app::AppError> {
+    let Some(approved) = shared.settings.status_for("approved") else { return Ok(()) };
+    let items = payload.pointer("/changelog/items").and_then(Value::as_array).cloned().unwrap_or_default();
+    let reached = items.iter().any(|item| {
+        item.get("field").and_then(Value::as_str) == Some("status")
+            && item.get("toString").and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case(approved))
+    });
+    if !reached {
+        return Ok(());
+    }
+    let app = &shared.app;
+    let Some(ticket) = ticket_of(app, payload).await? else { return Ok(()) };
+    let user = payload.get("user").cloned().unwrap_or_default();
+    let email = user.get("emailAddress").and_then(Value::as_str);
+    if email.is_some() && email == shared.settings.email.as_deref() {
+        // Docket's own transition, after approvals given in Docket.
+        return Ok(());
+    }
+    let Some(person) = person_of(app, &user) else {
+        let account = user.get("accountId").and_then(Value::as_str).unwrap_or("unknown");
+        app.audit_unknown_chat_user(SYSTEM, account, "approve").await;
+        return Ok(());
+    };
+    match app.approve_in(SYSTEM, &person, &ticket, Some(format!("moved to {approved} in Jira"))).await {
+        Ok(_) => Ok(()),
+        Err(docket_app::AppError::Refused(refusal)) => {
+            tracing::info!(%refusal, %ticket, %person, "an approval given in Jira does not count");
             Ok(())
         }
         Err(error) => Err(error),

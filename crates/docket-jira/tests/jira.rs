@@ -230,3 +230,69 @@ async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
     let audit = app.app.audit_records(0, 1000).await.unwrap();
     assert!(audit.iter().any(|r| r.entry.action == "jira.authentication_failed"), "refusals are audited");
 }
+
+/// The fixture, with production approved in Jira.
+fn approved_in_jira() -> String {
+    docket_testkit::fixture::DOCKET_YAML.replace(
+        "      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }\n      - { name: security, from: [group:sre], count: 1 }\n",
+        "      - { name: change, from: [jira], count: 1 }\n",
+    )
+}
+
+#[tokio::test]
+async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for_the_requester() {
+    let fake = FakeJira::start().await;
+    let settings = settings(&fake);
+    let client = JiraClient::new(settings.clone()).unwrap();
+    let app = TestApp::builder()
+        .config(&approved_in_jira())
+        .plugins(docket_config::plugin::Plugins::new().section(Arc::new(docket_jira::JiraSection)))
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(JiraNotifier::new(client))
+        .start()
+        .await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    assert_eq!(ticket.state, TicketState::AwaitingApproval);
+    let docket_core::policy::Outcome::Approvals(requirement) = &ticket.decision.as_ref().unwrap().outcome else {
+        panic!("approvals are needed")
+    };
+    assert_eq!(
+        requirement.stages[0].from,
+        vec![docket_core::Principal::System("jira".to_owned())],
+        "`jira` read as the system"
+    );
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+
+    // A chat approval does not count for the Jira stage.
+    let digest = ticket.digest.unwrap();
+    let refused = app.app.approve(&Actor::person("bob"), &ticket.id, digest, None).await.unwrap_err();
+    assert!(refused.to_string().contains("system:jira"), "{refused}");
+
+    // The requester moving her own issue to Approved does not count.
+    let own = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Approved");
+    let body = serde_json::to_vec(&own).unwrap();
+    assert_eq!(
+        post_webhook(&router, &body, Some(&docket_testkit::ticketing::hub_signature(SECRET, &body)), "t-1").await,
+        200
+    );
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+
+    // Bob moving it there does.
+    let bobs = fake.user_transition(&key, "acc-bob", Some("bob@example.com"), "Approved");
+    let body = serde_json::to_vec(&bobs).unwrap();
+    assert_eq!(
+        post_webhook(&router, &body, Some(&docket_testkit::ticketing::hub_signature(SECRET, &body)), "t-2").await,
+        200
+    );
+    let done = app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let review = done.reviews.iter().find(|r| r.via.as_deref() == Some("jira")).expect("the approval given in Jira");
+    assert_eq!(review.person.as_str(), "bob");
+    assert_eq!(review.digest, Some(digest), "bound to the plan the issue showed");
+    assert!(done.reviews.iter().all(|r| r.person.as_str() != "alice"));
+    eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
+}

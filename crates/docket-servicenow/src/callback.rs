@@ -6,8 +6,14 @@
 //! The body: `{"event": "comment", "sys_id", "number", "journal_id", "author", "email",
 //! "text"}` for a work note or comment written on Docket's record (`author` is the writer's
 //! user name, `journal_id` the `sys_journal_field` entry's `sys_id`). A comment by a person
-//! Docket knows becomes a ticket comment, once, and is never sent back; other events are
-//! acknowledged and left alone.
+//! Docket knows becomes a ticket comment, once, and is never sent back.
+//!
+//! `{"event": "approval", "sys_id", "approver", "email"}` when an approver approved the record
+//! (`sysapproval_approver` moved to approved). Docket reads the record back and acts only when
+//! its `approval` field is `approved`; the approver's approval is then decided by core
+//! (`App::approve_in`): it counts for a `from: [servicenow]` stage only, never the
+//! requester's, on the plan the record last showed. Other events are acknowledged and left
+//! alone.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -61,6 +67,7 @@ async fn callback(
             Ok(())
         }
         Some("comment") => comment(&shared.app, &payload).await,
+        Some("approval") => approval(&shared, &payload).await,
         _ => Ok(()),
     };
     match result {
@@ -115,6 +122,41 @@ async fn comment(app: &App, payload: &Value) -> Result<(), docket_app::AppError>
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, "a ServiceNow comment was not added to the ticket");
+            Ok(())
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::AppError> {
+    let app = &shared.app;
+    let field = |name: &str| payload.get(name).and_then(Value::as_str);
+    let Some(sys_id) = field("sys_id") else { return Ok(()) };
+    let Some(ticket) = app.recall(SYSTEM, &ticket_key(sys_id)).await? else { return Ok(()) };
+    let Ok(ticket) = TicketId::parse(&ticket) else { return Ok(()) };
+    let Some(person) = person_of(app, field("approver"), field("email")) else {
+        app.audit_unknown_chat_user(SYSTEM, field("approver").unwrap_or("unknown"), "approve").await;
+        return Ok(());
+    };
+    // The record itself must say so: the callback only points at it.
+    let client = crate::client::ServiceNowClient::new(Arc::clone(&shared.settings))
+        .map_err(|e| docket_app::AppError::Invalid(e.to_string()))?;
+    let record = match client.get(sys_id).await {
+        Ok(record) => record,
+        Err(error) => {
+            tracing::warn!(%error, %ticket, "could not read the record an approval callback names");
+            return Err(docket_app::AppError::Invalid(error.to_string()));
+        }
+    };
+    if record.get("approval").and_then(Value::as_str) != Some("approved") {
+        tracing::info!(%ticket, "an approval callback for a record that is not approved; ignored");
+        return Ok(());
+    }
+    let number = record.get("number").and_then(Value::as_str).unwrap_or(sys_id);
+    match app.approve_in(SYSTEM, &person, &ticket, Some(format!("approved {number} in ServiceNow"))).await {
+        Ok(_) => Ok(()),
+        Err(docket_app::AppError::Refused(refusal)) => {
+            tracing::info!(%refusal, %ticket, %person, "an approval given in ServiceNow does not count");
             Ok(())
         }
         Err(error) => Err(error),

@@ -64,7 +64,7 @@ impl Notifier for ServiceNowNotifier {
                 self.client.patch(&record.sys_id, fields).await.map_err(sn_error)?;
             }
         }
-        Ok(())
+        app.note_synced(SYSTEM, ticket).await.map_err(app_error)
     }
 }
 

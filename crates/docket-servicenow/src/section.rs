@@ -14,6 +14,11 @@ impl Section for ServiceNowSection {
         crate::SYSTEM
     }
 
+    /// A stage may say `from: [servicenow]`: the approval given there counts.
+    fn approves(&self) -> bool {
+        true
+    }
+
     fn person_key(&self) -> Option<(&'static str, &'static str)> {
         Some((crate::SYSTEM, "ServiceNow user name"))
     }

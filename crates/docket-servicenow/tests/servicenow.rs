@@ -167,3 +167,41 @@ async fn a_work_note_comes_back_once_and_forged_callbacks_are_refused() {
     let audit = app.app.audit_records(0, 1000).await.unwrap();
     assert!(audit.iter().any(|r| r.entry.action == "servicenow.authentication_failed"));
 }
+
+#[tokio::test]
+async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_does_not() {
+    let fake = FakeServiceNow::start().await;
+    let mut settings = ServiceNowSettings::new(&fake.url, servicenow::USERNAME, servicenow::PASSWORD, SECRET);
+    settings.retry.backoff.base = Duration::from_millis(10);
+    let settings = Arc::new(settings);
+    let yaml = docket_testkit::fixture::DOCKET_YAML.replace(
+        "      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }\n      - { name: security, from: [group:sre], count: 1 }\n",
+        "      - { name: cab, from: [servicenow], count: 1 }\n",
+    );
+    let app = TestApp::builder()
+        .config(&yaml)
+        .plugins(docket_config::plugin::Plugins::new().section(Arc::new(docket_servicenow::ServiceNowSection)))
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(ServiceNowNotifier::new(ServiceNowClient::new(settings.clone()).unwrap()))
+        .start()
+        .await;
+    let router = docket_servicenow::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
+    let sys_id = fake.records()[0].field("sys_id").to_owned();
+
+    let own = serde_json::to_vec(&fake.user_approval(&sys_id, "alice.ng", Some("alice@example.com"))).unwrap();
+    assert_eq!(post(&router, &own, Some(&docket_testkit::ticketing::hub_signature(SECRET, &own))).await, 200);
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval, "not the requester's");
+
+    let bobs = serde_json::to_vec(&fake.user_approval(&sys_id, "bob.ruiz", Some("bob@example.com"))).unwrap();
+    assert_eq!(post(&router, &bobs, Some(&docket_testkit::ticketing::hub_signature(SECRET, &bobs))).await, 200);
+    let done = app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let review = done.reviews.iter().find(|r| r.via.as_deref() == Some("servicenow")).expect("the approval");
+    assert_eq!(review.person.as_str(), "bob");
+    assert_eq!(review.stage.as_deref(), Some("cab"));
+    eventually("closed", || fake.records()[0].field("state") == "3").await;
+}

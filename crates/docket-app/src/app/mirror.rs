@@ -3,7 +3,7 @@
 //! state it leaves. Comments that came *from* a system are marked when they are imported, so
 //! they are never sent back to it (no echo), while other systems still get them.
 
-use docket_core::{Event, PersonId, Ticket, TicketId, TicketState};
+use docket_core::{Actor, Command, Digest, Event, PersonId, Refusal, Ticket, TicketId, TicketState};
 use sha2::{Digest as _, Sha256};
 
 use super::App;
@@ -95,6 +95,48 @@ impl App {
         let actor = docket_core::Actor::person(person.clone());
         Ok(Some(self.comment(&actor, ticket, text.to_owned()).await?))
     }
+}
+
+impl App {
+    /// Records that the record in `system` was brought up to date with `ticket` as it is now,
+    /// so an approval given there binds to the plan it showed (its digest).
+    pub async fn note_synced(&self, system: &str, ticket: &Ticket) -> Result<(), AppError> {
+        match ticket.digest {
+            Some(digest) => self.remember(system, &synced_key(&ticket.id), &digest.to_string()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// `person` approved the ticket in `system` (its record reached the approved status there).
+    /// Decided by core like any approval: it counts only for a stage whose `from` names the
+    /// system, never the requester's, on the digest the record last showed ([`App::note_synced`]);
+    /// a plan changed since is refused as stale.
+    pub async fn approve_in(
+        &self,
+        system: &str,
+        person: &PersonId,
+        id: &TicketId,
+        comment: Option<String>,
+    ) -> Result<Ticket, AppError> {
+        let synced = self.recall(system, &synced_key(id)).await?.and_then(|d| Digest::parse(&d).ok());
+        let digest = match synced {
+            Some(digest) => digest,
+            None => {
+                let current = self.load(id).await?.ticket.digest;
+                let refusal = match current {
+                    Some(current) => Refusal::StaleDigest { current },
+                    None => Refusal::WrongState { action: "approve", state: TicketState::Planning },
+                };
+                return Err(AppError::Refused(refusal));
+            }
+        };
+        let command = Command::ApproveIn { system: system.to_owned(), digest, comment };
+        Ok(self.apply(id, &Actor::person(person.clone()), &command).await?.ticket)
+    }
+}
+
+fn synced_key(ticket: &TicketId) -> String {
+    format!("synced:{ticket}")
 }
 
 /// The mark an imported comment leaves: its ticket, author and text, hashed.

@@ -42,6 +42,17 @@ pub enum Command {
         /// Optional words.
         comment: Option<String>,
     },
+    /// Approve the plan with this digest in a ticketing system (`jira`): the person moved the
+    /// ticket's record there to its approved status. Counts only for a stage whose `from`
+    /// names that system (`system:jira`); everything else is as for `Approve`.
+    ApproveIn {
+        /// The system's name.
+        system: String,
+        /// The digest the record showed when it was last brought up to date.
+        digest: Digest,
+        /// Optional words.
+        comment: Option<String>,
+    },
     /// Refuse the ticket.
     Reject {
         /// Why.
@@ -94,6 +105,7 @@ impl Command {
             Command::RecordPlan { .. } => "record_plan",
             Command::Amend { .. } => "amend",
             Command::Approve { .. } => "approve",
+            Command::ApproveIn { .. } => "approve_in",
             Command::Reject { .. } => "reject",
             Command::RequestChanges { .. } => "request_changes",
             Command::Comment { .. } => "comment",

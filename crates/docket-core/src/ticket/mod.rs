@@ -173,6 +173,9 @@ pub struct Review {
     pub at: Timestamp,
     /// When an approval stops counting.
     pub expires_at: Option<Timestamp>,
+    /// The ticketing system it was given in (`jira`), when not in Docket itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// A comment on a ticket.

@@ -160,6 +160,26 @@ impl FakeJira {
     }
 }
 
+impl FakeJira {
+    /// Moves the issue to `status` as a Jira user would, and returns the `jira:issue_updated`
+    /// webhook payload Jira would send for it (with its `changelog`).
+    pub fn user_transition(&self, key: &str, account_id: &str, email: Option<&str>, status: &str) -> Value {
+        let mut inner = self.lock();
+        let issue = inner.issues.iter_mut().find(|i| i.key == key).expect("the issue exists");
+        let from = std::mem::replace(&mut issue.status, status.to_owned());
+        issue.history.push(status.to_owned());
+        json!({
+            "timestamp": 1_767_000_000_000_u64,
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {"accountId": account_id, "emailAddress": email, "displayName": account_id},
+            "issue": {"id": issue.id, "key": issue.key, "fields": {"status": {"name": status}}},
+            "changelog": {"id": "10100", "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status",
+                "from": "10000", "fromString": from, "to": "10001", "toString": status}]},
+        })
+    }
+}
+
 /// A one-paragraph ADF document.
 pub fn adf(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})

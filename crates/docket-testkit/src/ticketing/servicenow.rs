@@ -133,6 +133,19 @@ impl FakeServiceNow {
     }
 }
 
+impl FakeServiceNow {
+    /// `user` approves the record (its `approval` field becomes `approved`); returns what
+    /// Docket's business rule on `sysapproval_approver` posts: `{event: "approval", sys_id,
+    /// number, approver, email}`.
+    pub fn user_approval(&self, sys_id: &str, user: &str, email: Option<&str>) -> Value {
+        let mut inner = self.lock();
+        let record = inner.records.iter_mut().find(|r| r.field("sys_id") == sys_id).expect("the record exists");
+        record.fields.insert("approval".to_owned(), Value::String("approved".to_owned()));
+        json!({"event": "approval", "table": record.table, "sys_id": sys_id, "number": record.field("number"),
+            "approver": user, "email": email})
+    }
+}
+
 fn sys_id_of(inner: &mut Inner) -> String {
     inner.next += 1;
     format!("{:032x}", inner.next.wrapping_mul(0x9E37_79B9_7F4A_7C15))
