@@ -216,21 +216,22 @@ fn gone() -> Response {
 }
 
 /// The gate every call passes: records it, then answers as an outage or bad credentials would.
-fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Result<(), Response> {
+/// `Some` refusal, or `None` to go on.
+fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
     let mut inner = shared.lock().expect("the fake's lock");
     inner.calls.push(call);
     if inner.down {
-        return Err(error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"));
+        return Some(error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable"));
     }
     if inner.rate_limited > 0 {
         inner.rate_limited -= 1;
         let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded.");
         response.headers_mut().insert("retry-after", "1".parse().expect("a header value"));
-        return Err(response);
+        return Some(response);
     }
     match super::basic_auth(headers) {
-        Some((user, token)) if user == EMAIL && token == API_TOKEN => Ok(()),
-        _ => Err(error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.")),
+        Some((user, token)) if user == EMAIL && token == API_TOKEN => None,
+        _ => Some(error(StatusCode::UNAUTHORIZED, "Client must be authenticated to access this resource.")),
     }
 }
 
@@ -244,7 +245,7 @@ async fn search(
     headers: HeaderMap,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, "GET /rest/api/3/search/jql".to_owned()) {
+    if let Some(r) = gate(&shared, &headers, "GET /rest/api/3/search/jql".to_owned()) {
         return r;
     }
     let jql = q.get("jql").cloned().unwrap_or_default();
@@ -263,7 +264,7 @@ async fn search(
 }
 
 async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(body): axum::Json<Value>) -> Response {
-    if let Err(r) = gate(&shared, &headers, "POST /rest/api/3/issue".to_owned()) {
+    if let Some(r) = gate(&shared, &headers, "POST /rest/api/3/issue".to_owned()) {
         return r;
     }
     let fields = body.get("fields").cloned().unwrap_or_default();
@@ -333,7 +334,7 @@ fn not_found() -> Response {
 }
 
 async fn issue(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
@@ -350,7 +351,7 @@ fn transition_id(status: &str) -> Option<String> {
 }
 
 async fn transitions(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/transitions")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/transitions")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
@@ -373,7 +374,7 @@ async fn transition(
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/transitions")) {
+    if let Some(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/transitions")) {
         return r;
     }
     let mut inner = shared.lock().expect("the fake's lock");
@@ -389,7 +390,7 @@ async fn transition(
 }
 
 async fn comments(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/comment")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/comment")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
@@ -404,7 +405,7 @@ async fn comment(
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/comment")) {
+    if let Some(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/comment")) {
         return r;
     }
     let Some(doc) = body.get("body").filter(|b| is_adf(b)).cloned() else {
@@ -426,7 +427,7 @@ async fn comment(
 }
 
 async fn links(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/remotelink")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/remotelink")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
@@ -442,7 +443,7 @@ async fn link(
     Path(key): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/remotelink")) {
+    if let Some(r) = gate(&shared, &headers, format!("POST /rest/api/3/issue/{key}/remotelink")) {
         return r;
     }
     let url = body.pointer("/object/url").and_then(Value::as_str);

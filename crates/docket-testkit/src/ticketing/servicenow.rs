@@ -155,29 +155,30 @@ fn failure(status: StatusCode, message: &str, detail: &str) -> Response {
     (status, axum::Json(json!({"error": {"message": message, "detail": detail}, "status": "failure"}))).into_response()
 }
 
-fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Result<(), Response> {
+/// `Some` refusal, or `None` to go on.
+fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Option<Response> {
     let mut inner = shared.lock().expect("the fake's lock");
     inner.calls.push(call);
     if inner.down {
-        return Err(failure(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", "The instance is hibernating"));
+        return Some(failure(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", "The instance is hibernating"));
     }
     if inner.rate_limited > 0 {
         inner.rate_limited -= 1;
         let mut response = failure(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded", "Try again later");
         response.headers_mut().insert("retry-after", "1".parse().expect("a header value"));
-        return Err(response);
+        return Some(response);
     }
     match super::basic_auth(headers) {
-        Some((user, password)) if user == USERNAME && password == PASSWORD => Ok(()),
-        _ => Err(failure(StatusCode::UNAUTHORIZED, "User Not Authenticated", "Required to provide Auth information")),
+        Some((user, password)) if user == USERNAME && password == PASSWORD => None,
+        _ => Some(failure(StatusCode::UNAUTHORIZED, "User Not Authenticated", "Required to provide Auth information")),
     }
 }
 
-fn known_table(table: &str) -> Result<(), Response> {
+fn known_table(table: &str) -> Option<Response> {
     if table == "change_request" || table == "incident" {
-        Ok(())
+        None
     } else {
-        Err(failure(StatusCode::BAD_REQUEST, "Invalid table", &format!("Invalid table {table}")))
+        Some(failure(StatusCode::BAD_REQUEST, "Invalid table", &format!("Invalid table {table}")))
     }
 }
 
@@ -199,10 +200,10 @@ async fn list(
     Path(table): Path<String>,
     Query(q): Query<BTreeMap<String, String>>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /api/now/table/{table}")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /api/now/table/{table}")) {
         return r;
     }
-    if let Err(r) = known_table(&table) {
+    if let Some(r) = known_table(&table) {
         return r;
     }
     // Encoded query: `field=value` terms joined by `^`; `ORDERBY…` terms order (creation order
@@ -237,10 +238,10 @@ async fn create(
     Path(table): Path<String>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("POST /api/now/table/{table}")) {
+    if let Some(r) = gate(&shared, &headers, format!("POST /api/now/table/{table}")) {
         return r;
     }
-    if let Err(r) = known_table(&table) {
+    if let Some(r) = known_table(&table) {
         return r;
     }
     let Value::Object(given) = body else {
@@ -293,7 +294,7 @@ async fn read(
     headers: HeaderMap,
     Path((table, sys_id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("GET /api/now/table/{table}/{sys_id}")) {
+    if let Some(r) = gate(&shared, &headers, format!("GET /api/now/table/{table}/{sys_id}")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
@@ -309,7 +310,7 @@ async fn patch(
     Path((table, sys_id)): Path<(String, String)>,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
-    if let Err(r) = gate(&shared, &headers, format!("PATCH /api/now/table/{table}/{sys_id}")) {
+    if let Some(r) = gate(&shared, &headers, format!("PATCH /api/now/table/{table}/{sys_id}")) {
         return r;
     }
     let Value::Object(given) = body else {
