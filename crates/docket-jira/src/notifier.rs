@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use docket_app::{App, MirrorChange, Notifier, NotifyError, OutboxMessage, earns_reply};
+use docket_core::ticket::ExternalLink;
 use docket_core::{Event, Ticket, TicketState};
 
 use crate::adf::{Para, body};
@@ -78,6 +79,9 @@ pub(crate) async fn ensure_issue(client: &JiraClient, app: &App, ticket: &Ticket
     }
     app.remember(SYSTEM, &issue_key(&ticket.id), &format!("{} {}", issue.id, issue.key)).await.map_err(app_error)?;
     app.remember(SYSTEM, &ticket_key(&issue.key), &ticket.id.to_string()).await.map_err(app_error)?;
+    let url = Some(format!("{}/browse/{}", client.settings().url, issue.key));
+    let link = ExternalLink { system: SYSTEM.to_owned(), key: issue.key.clone(), url };
+    app.link_external(&ticket.id, link).await.map_err(app_error)?;
     Ok(issue)
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use docket_app::{App, Notifier, NotifyError, OutboxMessage, earns_reply};
+use docket_core::ticket::ExternalLink;
 use docket_core::{Event, Ticket, TicketState};
 use serde_json::{Map, Value, json};
 
@@ -87,6 +88,10 @@ async fn ensure_record(client: &ServiceNowClient, app: &App, ticket: &Ticket) ->
         .await
         .map_err(app_error)?;
     app.remember(SYSTEM, &ticket_key(&record.sys_id), &correlation).await.map_err(app_error)?;
+    let settings = client.settings();
+    let url = format!("{}/{}.do?sys_id={}", settings.instance_url, settings.table.as_str(), record.sys_id);
+    let link = ExternalLink { system: SYSTEM.to_owned(), key: record.number.clone(), url: Some(url) };
+    app.link_external(&ticket.id, link).await.map_err(app_error)?;
     Ok(record)
 }
 

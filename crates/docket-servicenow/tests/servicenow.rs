@@ -96,6 +96,9 @@ async fn a_ticket_is_one_change_request_following_the_change_model() {
     assert!(at("Run started") < at("Succeeded"));
     assert!(notes[at("Succeeded")].contains("logs: https://docket.example/tickets/"));
     assert_eq!(fake.records().len(), 1);
+    let links = app.app.ticket(&ticket.id).await.unwrap().links;
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!((links[0].system.as_str(), links[0].key.as_str()), ("servicenow", "CHG0030001"));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! state it leaves. Comments that came *from* a system are marked when they are imported, so
 //! they are never sent back to it (no echo), while other systems still get them.
 
+use docket_core::ticket::ExternalLink;
 use docket_core::{Actor, Command, Digest, Event, PersonId, Refusal, Ticket, TicketId, TicketState};
 use sha2::{Digest as _, Sha256};
 
@@ -132,6 +133,18 @@ impl App {
         };
         let command = Command::ApproveIn { system: system.to_owned(), digest, comment };
         Ok(self.apply(id, &Actor::person(person.clone()), &command).await?.ticket)
+    }
+}
+
+impl App {
+    /// Records on the ticket its record in `system` (`OPS-123`, and where to open it), so
+    /// chats, the web page, the API and the CLI show it; nothing when it is recorded already.
+    pub async fn link_external(&self, id: &TicketId, link: ExternalLink) -> Result<Ticket, AppError> {
+        let ticket = self.load(id).await?.ticket;
+        if ticket.links.contains(&link) {
+            return Ok(ticket);
+        }
+        Ok(self.apply(id, &Actor::System, &Command::Link(link)).await?.ticket)
     }
 }
 

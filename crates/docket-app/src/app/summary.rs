@@ -259,7 +259,7 @@ impl App {
                 }),
                 RunOutcome::Cancelled => plain("Run stopped: the ticket was cancelled".to_owned(), Tone::Bad),
             },
-            Event::PlanningStarted { .. } | Event::Planned { .. } | Event::Queued => None,
+            Event::PlanningStarted { .. } | Event::Planned { .. } | Event::Queued | Event::Linked(_) => None,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Origin, RunOutcome, StepOutcome};
+use super::{ExternalLink, Origin, RunOutcome, StepOutcome};
 use crate::catalog::param::RawParams;
 use crate::id::{TicketId, WorkflowId};
 use crate::plan::{Digest, Plan};
@@ -96,6 +96,8 @@ pub enum Command {
         /// How.
         outcome: RunOutcome,
     },
+    /// Record the ticket's record in a ticketing system (Docket only).
+    Link(ExternalLink),
 }
 
 impl Command {
@@ -116,6 +118,7 @@ impl Command {
             Command::StartStep { .. } => "start_step",
             Command::FinishStep { .. } => "finish_step",
             Command::FinishRun { .. } => "finish_run",
+            Command::Link(_) => "link",
         }
     }
 }

@@ -268,6 +268,12 @@ pub fn decide(
             system_only(actor, "finish runs")?;
             finish_run(ticket, outcome, rules.workflow)
         }
+        Command::Link(link) => {
+            system_only(actor, "link tickets to ticketing systems")?;
+            let key = text(&link.key, "the record's key")?;
+            let system = text(&link.system, "the system's name")?;
+            Ok(vec![Event::Linked(super::ExternalLink { system, key, url: link.url.clone() })])
+        }
     }
 }
 
