@@ -122,7 +122,9 @@ async fn a_ticket_is_mirrored_as_one_issue_through_its_whole_life() {
     assert!(issue.links.values().next().unwrap().1["object"]["status"]["resolved"].as_bool().unwrap());
     let recorded = app.app.recall("jira", &docket_jira::issue_key(&ticket.id)).await.unwrap().unwrap();
     assert!(recorded.ends_with(&issue.key));
-    let links = app.app.ticket(&ticket.id).await.unwrap().links;
+    let now = app.app.ticket(&ticket.id).await.unwrap();
+    assert_eq!(app.app.summarize(&now).records, vec![("jira".to_owned(), issue.key.clone())], "what chats show");
+    let links = now.links;
     assert_eq!(links.len(), 1, "{links:?}");
     assert_eq!((links[0].system.as_str(), links[0].key.as_str()), ("jira", issue.key.as_str()));
     assert_eq!(links[0].url.as_deref(), Some(format!("{}/browse/{}", fake.url, issue.key).as_str()));
