@@ -31,6 +31,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-slack", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-teams", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-web", &["docket-app", "docket-config", "docket-core", "docket-http"]),
+    ("docket-jira", &["docket-app", "docket-config", "docket-core", "docket-http"]),
+    ("docket-servicenow", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-mcp", &["docket-app", "docket-core"]),
     (
         "docket-plugins",
@@ -41,7 +43,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "docket-core",
             "docket-kubernetes",
             "docket-pipelines",
+            "docket-jira",
             "docket-process",
+            "docket-servicenow",
             "docket-slack",
             "docket-sql",
             "docket-steps",

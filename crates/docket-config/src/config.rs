@@ -80,6 +80,7 @@ pub(crate) fn config_file(
         &plugins.person_keys,
         report,
     );
+    file.people.systems = plugins.approval_systems.clone();
     let notify: Vec<&'static str> = plugins.notify_keys.iter().copied().collect();
     file.policies = policies(fields.get("policies"), &file.people, &notify, report);
     let catalog = match fields.opt("catalog", report, text) {

@@ -51,6 +51,8 @@ pub fn plugins() -> Plugins {
         .with(docket_pipelines::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
+        .section(Arc::new(docket_jira::JiraSection))
+        .section(Arc::new(docket_servicenow::ServiceNowSection))
         .section(Arc::new(docket_web::WebSection))
         .section(Arc::new(LogSection))
 }

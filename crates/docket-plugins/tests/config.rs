@@ -138,3 +138,5 @@ fn every_broken_case_has_a_test() {
 mod good;
 #[path = "config/no_panic.rs"]
 mod no_panic;
+#[path = "config/ticketing.rs"]
+mod ticketing;

@@ -17,6 +17,7 @@ pub mod rsa;
 pub mod slack;
 pub mod teams;
 pub mod terraform;
+pub mod ticketing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

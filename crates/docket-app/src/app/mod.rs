@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod commands;
 mod commit;
+mod mirror;
 mod queries;
 mod rejections;
 mod relay;
@@ -27,6 +28,7 @@ pub use chat::{
     ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
     chat_messages, earns_reply,
 };
+pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};

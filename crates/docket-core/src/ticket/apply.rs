@@ -32,6 +32,7 @@ impl Ticket {
             respond_by: None,
             start_by: None,
             closing_reason: None,
+            links: Vec::new(),
         })
     }
 
@@ -117,6 +118,10 @@ impl Ticket {
             }
             Event::RetryRequested { version } => {
                 self.version.clone_from(version);
+            }
+            Event::Linked(link) => {
+                self.links.retain(|l| l.system != link.system);
+                self.links.push(link.clone());
             }
             Event::RunStarted { number } => {
                 self.state = TicketState::Running;

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Comment, Origin, Review, RunOutcome, StepOutcome};
+use super::{Comment, ExternalLink, Origin, Review, RunOutcome, StepOutcome};
 use crate::actor::Actor;
 use crate::catalog::param::Params;
 use crate::id::{PersonId, TicketId, WorkflowId};
@@ -118,6 +118,8 @@ pub enum Event {
         /// How.
         outcome: RunOutcome,
     },
+    /// The ticket's record in a ticketing system was made (or found) there.
+    Linked(ExternalLink),
 }
 
 /// Which deadline passed.
@@ -155,6 +157,7 @@ impl Event {
             Event::StepStarted { .. } => "run.step_started",
             Event::StepFinished { .. } => "run.step_finished",
             Event::RunFinished { .. } => "run.finished",
+            Event::Linked(_) => "ticket.linked",
         }
     }
 }

@@ -39,6 +39,7 @@ fn summary(params: usize, plan_lines: usize, risk: &str, state: TicketState) -> 
         risk: risk.into(),
         closing_reason: Some(long(10_000)),
         url: Some(format!("https://docket.example.com/{}", "p".repeat(500))),
+        records: vec![("jira".into(), long(300))],
     }
 }
 

@@ -104,6 +104,7 @@ pub(crate) fn review(person: &str, verdict: Verdict, when: Timestamp) -> Event {
         comment: (!approve).then(|| "not during the incident".to_owned()),
         at: when,
         expires_at: approve.then(|| when + SignedDuration::from_mins(30)),
+        via: None,
     })
 }
 

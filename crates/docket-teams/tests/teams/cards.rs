@@ -86,6 +86,7 @@ fn summary(params: usize, plan_lines: usize) -> TicketSummary {
         risk: "high".into(),
         closing_reason: Some("r".repeat(5000)),
         url: Some("https://docket.example.com/tickets/DKT-4242".into()),
+        records: vec![("jira".into(), "OPS-4242".into())],
     }
 }
 

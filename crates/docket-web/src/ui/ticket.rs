@@ -118,6 +118,8 @@ struct Panels {
     headline: String,
     closing_reason: String,
     params: Vec<(String, String)>,
+    /// The ticket's records in ticketing systems: (system, key, web address or empty).
+    records: Vec<(String, String, String)>,
     digest: String,
     digest_short: String,
     approval: Option<Approval>,
@@ -265,6 +267,14 @@ fn panels(
         headline: summary.headline,
         closing_reason: summary.closing_reason.unwrap_or_default(),
         params: summary.params,
+        records: ticket
+            .links
+            .iter()
+            .map(|l| {
+                let url = l.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+                (l.system.clone(), l.key.clone(), url.unwrap_or_default())
+            })
+            .collect(),
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         approval: approval(app, ticket),

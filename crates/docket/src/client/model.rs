@@ -28,6 +28,17 @@ pub(crate) struct Ticket {
     pub(crate) respond_by: Option<String>,
     pub(crate) start_by: Option<String>,
     pub(crate) closing_reason: Option<String>,
+    /// Its records in ticketing systems.
+    pub(crate) external: Vec<External>,
+}
+
+/// A ticket's record in a ticketing system (`jira`, `OPS-123`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct External {
+    pub(crate) system: String,
+    pub(crate) key: String,
+    pub(crate) url: Option<String>,
 }
 
 impl Ticket {
