@@ -17,6 +17,7 @@ pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::processes::{
     GroupEnd, ProcessId, ProcessLedger, ProcessStore, Processes, ServerProcess, StepGroup, StepProcess,
 };
+pub use ports::results::{ResultStore, StoredResult};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
 /// them on a `dyn Store`.

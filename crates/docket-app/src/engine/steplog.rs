@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use docket_core::{PlanFacts, TicketId};
+use docket_core::{PlanFacts, StepResult, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -30,6 +30,8 @@ pub(crate) struct EngineLog {
     dropped: AtomicU64,
     // A std mutex: held only to push or take lines, never across an await.
     buffer: Mutex<Vec<LogLine>>,
+    // A std mutex: held only to replace or take it.
+    result: Mutex<Option<StepResult>>,
 }
 
 impl EngineLog {
@@ -46,6 +48,7 @@ impl EngineLog {
             truncated: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
             buffer: Mutex::new(Vec::new()),
+            result: Mutex::new(None),
         });
         let stop = CancellationToken::new();
         let flusher = tokio::spawn(flush_loop(Arc::clone(&log), stop.clone()));
@@ -98,6 +101,12 @@ impl StepLog for EngineLog {
         }
         self.push(stream, text);
     }
+
+    fn result(&self, result: StepResult) {
+        let redactor = &self.app.inner.rules.redactor;
+        let result = result.masked(|text| redactor.redact(text));
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+    }
 }
 
 async fn flush_loop(log: Arc<EngineLog>, stop: CancellationToken) {
@@ -122,6 +131,11 @@ impl StepLogHandle {
     /// The log to hand to the runner.
     pub(crate) fn log(&self) -> &EngineLog {
         &self.log
+    }
+
+    /// What the step left for people to read, if anything (already redacted).
+    pub(crate) fn take_result(&self) -> Option<StepResult> {
+        self.log.result.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// Notes a line of Docket's own.

@@ -10,6 +10,7 @@ use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
 
 pub use crate::ports::processes::ProcessStore;
+pub use crate::ports::results::ResultStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -244,6 +245,7 @@ pub trait Store:
     + HealthStore
     + Wakeups
     + ProcessStore
+    + ResultStore
 {
 }
 
@@ -258,6 +260,7 @@ impl<T> Store for T where
         + HealthStore
         + Wakeups
         + ProcessStore
+    + ResultStore
 {
 }
 
@@ -434,4 +437,5 @@ pub mod prelude {
         TicketStore as _, TokenStore as _, Wakeups as _,
     };
     pub use crate::ports::processes::ProcessStore as _;
+    pub use crate::ports::results::ResultStore as _;
 }

@@ -9,9 +9,9 @@ use sqlx::{Arguments as _, Column as _, Executor as _, PgPool, Postgres, Row as 
 
 use super::engine::{Collector, Request, SqlError};
 use crate::action::Arg;
-use crate::table::{Cell, Column};
+use docket_core::result::{Cell, Column};
 
-pub(crate) async fn read(pool: &PgPool, request: &Request<'_>) -> Result<crate::table::Table, SqlError> {
+pub(crate) async fn read(pool: &PgPool, request: &Request<'_>) -> Result<docket_core::result::Table, SqlError> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
     set_timeout(&mut tx, request).await?;
@@ -131,8 +131,8 @@ fn cell(row: &PgRow, i: usize) -> Cell {
             "INT2" => row.try_get::<Option<i16>, _>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
             "INT4" => row.try_get::<Option<i32>, _>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
             "INT8" => row.try_get::<Option<i64>, _>(i)?.map_or(Cell::Null, Cell::Int),
-            "FLOAT4" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::Float(v.into())),
-            "FLOAT8" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::Float),
+            "FLOAT4" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::float(super::times::single(v))),
+            "FLOAT8" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::float),
             "NUMERIC" => row
                 .try_get::<Option<sqlx::types::BigDecimal>, _>(i)?
                 .map_or(Cell::Null, |v| Cell::Text(v.to_plain_string())),
