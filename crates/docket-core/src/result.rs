@@ -295,10 +295,7 @@ mod tests {
 
     #[test]
     fn csv_tells_null_from_empty_and_quotes_what_needs_it() {
-        assert_eq!(
-            sample().csv(),
-            "region,total,n\r\nemea,1234.50,12\r\n,\"\",7\r\n\"a,\"\"b\"\"\nc\",\" x\",\r\n"
-        );
+        assert_eq!(sample().csv(), "region,total,n\r\nemea,1234.50,12\r\n,\"\",7\r\n\"a,\"\"b\"\"\nc\",\" x\",\r\n");
     }
 
     #[test]

@@ -17,11 +17,11 @@ use docket_config::plugin::Plugins;
 
 pub use action::{Access, Arg, SqlAction};
 pub use decode::SqlKind;
+pub use docket_core::result::{Cell, Column, Table};
 pub use runner::SqlRunner;
 pub use section::{
     DEFAULT_MAX_ROWS, DEFAULT_STATEMENT_TIMEOUT, Database, Databases, DatabasesSection, Engine, SECTION,
 };
-pub use docket_core::result::{Cell, Column, Table};
 
 /// The `sql` kind's decoder and the `databases` section, for the configuration loader.
 pub fn plugins() -> Plugins {

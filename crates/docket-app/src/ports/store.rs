@@ -260,7 +260,7 @@ impl<T> Store for T where
         + HealthStore
         + Wakeups
         + ProcessStore
-    + ResultStore
+        + ResultStore
 {
 }
 

@@ -9,6 +9,7 @@
 
 mod engine;
 mod mysql;
+mod numeric;
 mod pools;
 mod postgres;
 mod sqlite;
@@ -19,8 +20,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
-use docket_core::{PlanFacts, StepResult};
 use docket_core::ticket::StepOutcome;
+use docket_core::{PlanFacts, StepResult};
 use tokio_util::sync::CancellationToken;
 
 use self::engine::{Request, SqlError};

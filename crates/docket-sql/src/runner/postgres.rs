@@ -4,7 +4,7 @@
 //! column gets a date), and its columns name the result even when it has no rows.
 
 use futures_util::TryStreamExt as _;
-use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
+use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat};
 use sqlx::{Arguments as _, Column as _, Executor as _, PgPool, Postgres, Row as _, Statement as _, TypeInfo as _};
 
 use super::engine::{Collector, Request, SqlError};
@@ -133,9 +133,17 @@ fn cell(row: &PgRow, i: usize) -> Cell {
             "INT8" => row.try_get::<Option<i64>, _>(i)?.map_or(Cell::Null, Cell::Int),
             "FLOAT4" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::float(super::times::single(v))),
             "FLOAT8" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::float),
-            "NUMERIC" => row
-                .try_get::<Option<sqlx::types::BigDecimal>, _>(i)?
-                .map_or(Cell::Null, |v| Cell::Text(v.to_plain_string())),
+            "NUMERIC" => {
+                let raw = row.try_get_raw(i)?;
+                if sqlx::ValueRef::is_null(&raw) {
+                    Cell::Null
+                } else {
+                    let text = raw.as_str().ok().filter(|_| raw.format() == PgValueFormat::Text).map(str::to_owned);
+                    let bytes = raw.as_bytes().map_err(sqlx::Error::Decode)?;
+                    let text = text.or_else(|| super::numeric::text(bytes));
+                    text.map_or_else(|| Cell::Text("(numeric value)".to_owned()), Cell::Text)
+                }
+            }
             "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i)?.map_or(Cell::Null, |v| Cell::bytes(&v)),
             "JSON" | "JSONB" => {
                 row.try_get::<Option<serde_json::Value>, _>(i)?.map_or(Cell::Null, |v| Cell::Text(v.to_string()))

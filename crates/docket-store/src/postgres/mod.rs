@@ -8,8 +8,8 @@ mod logs;
 pub(crate) mod notify;
 mod outbox;
 mod processes;
-mod results;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 

@@ -13,7 +13,8 @@ use crate::rows::db_error;
 #[derive(Debug)]
 pub(super) struct Put(pub(super) ResultColumns);
 
-static PUT: Sql = Sql::new("INSERT OR REPLACE INTO step_results (ticket, run, step, body, at) VALUES (?, ?, ?, ?, ?); ", 0);
+static PUT: Sql =
+    Sql::new("INSERT OR REPLACE INTO step_results (ticket, run, step, body, at) VALUES (?, ?, ?, ?, ?); ", 0);
 
 impl Write for Put {
     type Output = ();
