@@ -11,6 +11,7 @@
 pub mod changes;
 pub mod fixture;
 mod notifier;
+pub mod results;
 pub mod rsa;
 pub mod slack;
 pub mod teams;
