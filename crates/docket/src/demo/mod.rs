@@ -25,6 +25,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let data_dir = args.data_dir.canonicalize()?;
     let exe = std::env::current_exe().context("finding the docket binary for the demo's steps")?;
     let config = files::write(&data_dir, &exe, addr)?;
+    files::shop(&data_dir).await?;
     let creds = credentials_flag(&files::shown(&data_dir.join(files::CREDENTIALS)));
     let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier::new(creds.clone()));
     let composed = compose::compose(&config, vec![console]).await?;
@@ -69,6 +70,10 @@ fn walkthrough(
     writeln!(
         out,
         "  3. docket logs {id} --follow --as alice{creds}; docket audit verify --config {data_dir}/docket.yaml"
+    )?;
+    writeln!(
+        out,
+        "  4. docket request sales-report day=2026-11-24 --as alice{creds}: a report's table (docket result ID --csv)"
     )?;
     writeln!(out, "Each ticket that waits for approval is named here with the command that approves it.")?;
     out.flush()
