@@ -35,6 +35,7 @@ mod error;
 mod live;
 mod settings;
 
+pub use app::CHAT_ROWS;
 pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
