@@ -60,6 +60,11 @@ engines! {
 
 mod postgres_only {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_example_sales_report_runs() {
+        crate::reports::the_example_sales_report_runs(crate::support::Db::postgres().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn csv_loads_back_into_postgresql_unchanged() {
         crate::csv::csv_loads_back_into_postgresql_unchanged(crate::support::Db::postgres().await).await;
     }

@@ -146,3 +146,21 @@ pub(crate) async fn hostile_parameters_are_one_bound_value(db: Db) {
     let ticket = request(&t, "find", &[("a", "alice")]).await;
     assert_eq!(table(&t, &ticket).await.rows[0], [Cell::Int(2), text("alice")]);
 }
+
+/// The README's sample report (`examples/workflows/sales-report.yaml`), as written, on
+/// PostgreSQL: a date argument bound as a date, an integer limit, the sums exact.
+pub(crate) async fn the_example_sales_report_runs(db: Db) {
+    db.exec("create table sales (day date, region text, total numeric(12, 2))").await;
+    db.exec(
+        "insert into sales values ('2026-11-24', 'emea', 1234.50), ('2026-11-24', 'emea', 0.25), \
+         ('2026-11-24', 'amer', 3020.75), ('2026-11-23', 'apac', 99.99)",
+    )
+    .await;
+    let example = include_str!("../../../../examples/workflows/sales-report.yaml")
+        .replace("database: reporting", "database: shop");
+    let t = db.app(&[("sales-report.yaml".to_owned(), example)]).await;
+    let params = [("day", "2026-11-24")];
+    let ticket = request(&t, "sales-report", &params).await;
+    let table = table(&t, &ticket).await;
+    assert_eq!(table.rows, [vec![text("amer"), text("3020.75")], vec![text("emea"), text("1234.75")]]);
+}
