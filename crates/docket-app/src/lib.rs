@@ -17,6 +17,7 @@ pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::processes::{
     GroupEnd, ProcessId, ProcessLedger, ProcessStore, Processes, ServerProcess, StepGroup, StepProcess,
 };
+pub use ports::results::{ResultStore, StoredResult};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
 /// them on a `dyn Store`.
@@ -34,6 +35,7 @@ mod error;
 mod live;
 mod settings;
 
+pub use app::CHAT_ROWS;
 pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,

@@ -13,6 +13,7 @@ pub mod fixture;
 pub mod kubernetes;
 mod notifier;
 pub mod pipelines;
+pub mod results;
 pub mod rsa;
 pub mod slack;
 pub mod teams;

@@ -89,6 +89,10 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Run a failed or interrupted ticket again (planned and decided again).
     Retry(RetryArgs),
+    /// Print the table a step left (a report's result), aligned, or `--csv` for all of it.
+    ///
+    /// `docket result DKT-7 --csv > sales.csv`: every kept row, NULL as an empty field.
+    Result(ResultArgs),
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +356,20 @@ pub(crate) struct TicketArgs {
     /// Print the ticket as the API's JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// The step's number (from 1); by default the first step that left a table.
+    #[arg(long)]
+    pub(crate) step: Option<u64>,
+    /// Print the whole kept table as CSV.
+    #[arg(long)]
+    pub(crate) csv: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }

@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
 pub use chat::{
-    ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
-    chat_messages, earns_reply,
+    ApprovalNotice, CHAT_ROWS, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT,
+    TicketList, chat_messages, earns_reply,
 };
 pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use docket_core::output::{OutputDigest, StepOutput};
-use docket_core::{PlanFacts, TicketId};
+use docket_core::{PlanFacts, StepResult, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -35,6 +35,8 @@ pub(crate) struct EngineLog {
     buffer: Mutex<Vec<LogLine>>,
     // A std mutex: held only to digest a batch that was stored (one flush at a time).
     digest: Mutex<OutputDigest>,
+    // A std mutex: held only to replace or take it.
+    result: Mutex<Option<StepResult>>,
 }
 
 impl EngineLog {
@@ -52,6 +54,7 @@ impl EngineLog {
             dropped: AtomicU64::new(0),
             buffer: Mutex::new(Vec::new()),
             digest: Mutex::new(OutputDigest::new(run)),
+            result: Mutex::new(None),
         });
         let stop = CancellationToken::new();
         let flusher = tokio::spawn(flush_loop(Arc::clone(&log), stop.clone()));
@@ -115,6 +118,12 @@ impl StepLog for EngineLog {
         }
         self.push(stream, text);
     }
+
+    fn result(&self, result: StepResult) {
+        let redactor = &self.app.inner.rules.redactor;
+        let result = result.masked(|text| redactor.redact(text));
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
+    }
 }
 
 async fn flush_loop(log: Arc<EngineLog>, stop: CancellationToken) {
@@ -139,6 +148,11 @@ impl StepLogHandle {
     /// The log to hand to the runner.
     pub(crate) fn log(&self) -> &EngineLog {
         &self.log
+    }
+
+    /// What the step left for people to read, if anything (already redacted).
+    pub(crate) fn take_result(&self) -> Option<StepResult> {
+        self.log.result.lock().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// Notes a line of Docket's own.

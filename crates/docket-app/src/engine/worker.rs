@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::processes::Ledger;
-use super::steplog::EngineLog;
+use super::steplog::{EngineLog, StepLogHandle};
 use crate::app::App;
 use crate::error::AppError;
 use crate::ports::processes::ProcessLedger;
+use crate::ports::results::StoredResult;
 use crate::ports::runner::{Mode, StepJob};
 use crate::ports::store::{Claim, QueueOp};
 
@@ -220,6 +221,10 @@ async fn run_step(
     };
     metrics::histogram!("docket_step_duration_seconds", "kind" => step.action.kind())
         .record(started.elapsed().as_secs_f64());
+    if let Some(result) = log.take_result() {
+        keep_result(app, &log, StoredResult { ticket: ticket.id.clone(), run, step: index, result, at: app.now() })
+            .await;
+    }
     let output = log.finish().await;
     if lost.is_cancelled() {
         return Ok(None);
@@ -242,6 +247,22 @@ async fn run_step(
     }
     app.apply_all(&ticket.id, &Actor::System, &commands).await?;
     Ok(Some(outcome))
+}
+
+/// Keeps a step's result before the step is recorded finished, trying once more after a
+/// failed write; a result that cannot be kept is said in the step's log, and the run goes on
+/// (what the step did is done either way).
+async fn keep_result(app: &App, log: &StepLogHandle, result: StoredResult) {
+    for attempt in 0..2 {
+        match app.store().put_result(&result).await {
+            Ok(()) => return,
+            Err(error) if attempt == 0 => {
+                tracing::warn!(%error, ticket = %result.ticket, "could not keep a step's result; will retry");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(error) => log.note(&format!("the step's result could not be kept: {error}")),
+        }
+    }
 }
 
 /// Where an interrupted run goes on.

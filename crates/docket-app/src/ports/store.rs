@@ -11,6 +11,7 @@ use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
 
 pub use crate::ports::processes::ProcessStore;
+pub use crate::ports::results::ResultStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -245,6 +246,7 @@ pub trait Store:
     + HealthStore
     + Wakeups
     + ProcessStore
+    + ResultStore
 {
 }
 
@@ -259,6 +261,7 @@ impl<T> Store for T where
         + HealthStore
         + Wakeups
         + ProcessStore
+        + ResultStore
 {
 }
 
@@ -444,4 +447,5 @@ pub mod prelude {
         TicketStore as _, TokenStore as _, Wakeups as _,
     };
     pub use crate::ports::processes::ProcessStore as _;
+    pub use crate::ports::results::ResultStore as _;
 }

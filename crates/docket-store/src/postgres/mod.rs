@@ -10,6 +10,7 @@ pub(crate) mod notify;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 
@@ -21,7 +22,7 @@ use docket_app::{
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
     WakeupSink, Wakeups,
 };
-use docket_app::{ProcessStore, StepGroup, StepProcess};
+use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
@@ -278,5 +279,16 @@ impl ProcessStore for PgStore {
 
     async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
         processes::on_host(&self.pool, host).await
+    }
+}
+
+#[async_trait]
+impl ResultStore for PgStore {
+    async fn put_result(&self, result: &StoredResult) -> Result<(), StoreError> {
+        results::put(&self.pool, result).await
+    }
+
+    async fn results(&self, ticket: &TicketId) -> Result<Vec<StoredResult>, StoreError> {
+        results::of_ticket(&self.pool, ticket).await
     }
 }

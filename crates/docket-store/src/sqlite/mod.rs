@@ -18,6 +18,7 @@ mod numbers;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 mod writer;
@@ -33,7 +34,7 @@ use docket_app::{
     RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
     Wakeups,
 };
-use docket_app::{ProcessStore, StepGroup, StepProcess};
+use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
 use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
@@ -355,5 +356,16 @@ impl ProcessStore for SqliteStore {
 
     async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
         processes::on_host(&self.reader, host).await
+    }
+}
+
+#[async_trait]
+impl ResultStore for SqliteStore {
+    async fn put_result(&self, result: &StoredResult) -> Result<(), StoreError> {
+        self.writer.submit(results::Put(crate::results::ResultColumns::new(result)?)).await
+    }
+
+    async fn results(&self, ticket: &TicketId) -> Result<Vec<StoredResult>, StoreError> {
+        results::of_ticket(&self.reader, ticket).await
     }
 }

@@ -20,6 +20,7 @@ mod open;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 mod wakeups;
@@ -85,4 +86,5 @@ contract! {
     state::surface_state_puts_lists_and_prunes,
     state::concurrent_first_writers_have_one_winner,
     processes::step_processes_are_recorded_per_host_and_forgotten,
+    results::step_results_are_kept_per_run_and_step,
 }

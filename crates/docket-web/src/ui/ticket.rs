@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::form::UiQuery;
 use super::page::{Chrome, UiError, render};
+use super::results::{ResultPane, panes};
 use super::view::{tone, when, when_exact};
 use crate::Web;
 
@@ -156,6 +157,7 @@ struct TicketPage {
     digest: String,
     digest_short: String,
     runs: Vec<RunPane>,
+    results: Vec<ResultPane>,
     live: bool,
     last_seq: u64,
 }
@@ -189,8 +191,8 @@ pub(crate) async fn show(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     // Independent reads, so the page waits for the slowest, not for the sum.
-    let (ticket, logs, history) =
-        tokio::try_join!(web.app.ticket(id), web.app.logs(id, 0, LOG_LINES), web.app.history(id))?;
+    let (ticket, logs, history, results) =
+        tokio::try_join!(web.app.ticket(id), web.app.logs(id, 0, LOG_LINES), web.app.history(id), web.app.results(id))?;
     let app = &web.app;
     let summary = app.summarize(&ticket);
     let mut lines: BTreeMap<(u32, usize), Vec<(&'static str, String)>> = BTreeMap::new();
@@ -212,6 +214,7 @@ pub(crate) async fn show(
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         runs: runs(app, &ticket, &mut lines),
+        results: panes(&ticket, &results),
         live: !ticket.state.is_terminal() || run_in_progress,
         last_seq,
     };

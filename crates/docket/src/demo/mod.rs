@@ -29,6 +29,7 @@ pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The stand-in Kubernetes cluster the cluster deploy plans against and rolls out to.
     let cluster = cluster::start().await.context("starting the demo's stand-in cluster")?;
     let config = files::write(&data_dir, &exe, addr, &cluster)?;
+    files::shop(&data_dir).await?;
     let creds = credentials_flag(&files::shown(&data_dir.join(files::CREDENTIALS)));
     let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier::new(creds.clone()));
     let composed = compose::compose(&config, vec![console]).await?;
@@ -73,6 +74,10 @@ fn walkthrough(
     writeln!(
         out,
         "  3. docket logs {id} --follow --as alice{creds}; docket audit verify --config {data_dir}/docket.yaml"
+    )?;
+    writeln!(
+        out,
+        "  4. docket request sales-report day=2026-11-24 --as alice{creds}: a report's table (docket result ID --csv)"
     )?;
     writeln!(out, "Each ticket that waits for approval is named here with the command that approves it.")?;
     out.flush()
