@@ -15,7 +15,7 @@ use docket_core::*;
 use jiff::tz::TimeZone;
 
 fn choice(values: &[&str]) -> ParamKind {
-    ParamKind::Choice { choices: values.iter().map(|v| Choice { value: (*v).into(), label: (*v).into() }).collect() }
+    ParamKind::Choice { choices: values.iter().map(|v| Choice::new(*v, *v)).collect() }
 }
 
 fn spec(name: &str, kind: ParamKind, required: bool) -> ParamSpec {

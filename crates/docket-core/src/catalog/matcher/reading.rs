@@ -228,7 +228,7 @@ impl Vocabulary {
     /// two in eight or more).
     fn near_miss(&self, lower: &str) -> bool {
         let length = lower.chars().count();
-        if length < 5 || length > 32 {
+        if !(5..=32).contains(&length) {
             return false;
         }
         let allowed = if length >= 8 { 2 } else { 1 };
