@@ -182,3 +182,22 @@ fn long_or_hostile_text_stays_cheap_and_never_panics() {
     let _ = read("\u{0} \u{202e}prod\u{200b} ü ß 🚀 {{x}} v v1 v. =");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn workflows_told_apart_by_a_number_are_not_near_misses_of_each_other() {
+    let catalog: Vec<Workflow> = (1..=3)
+        .map(|i| {
+            let mut w = deploy();
+            w.id = WorkflowId::new(format!("deploy-eu{i}"));
+            w.title = format!("Deploy in eu{i}");
+            w
+        })
+        .collect();
+    match match_request(&catalog, "deploy api 1.4.2 to prod in eu2") {
+        RequestMatch::Found(m) => assert_eq!(m.workflow.id.as_str(), "deploy-eu2"),
+        RequestMatch::Unsure(c) => panic!("unsure: {:?}", c.iter().map(|m| &m.workflow.id).collect::<Vec<_>>()),
+    }
+    // Without the number, all three fit equally: ask.
+    let RequestMatch::Unsure(c) = match_request(&catalog, "deploy api 1.4.2 to prod") else { panic!("guessed") };
+    assert_eq!(c.len(), 3);
+}

@@ -1,11 +1,12 @@
 //! `POST /workflows/match`: a request in words (`deploy api 1.4.2 to prod`) read by the one
-//! matcher every surface uses (core's `match_request`), against the workflows the caller may
+//! matcher every surface uses (core's `match_request`, through `App::match_words`), against the workflows the caller may
 //! request. The answer pre-fills a request, or offers the best candidates when the matcher is
 //! not sure; it opens no ticket.
 
 use axum::Json;
 use axum::extract::State;
-use docket_core::catalog::matcher::{RequestMatch, match_request};
+use docket_app::WordsMatch;
+use docket_core::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -76,8 +77,8 @@ pub(crate) struct Candidate {
     problems: Vec<MatchProblem>,
 }
 
-fn problems(list: Vec<(String, String)>) -> Vec<MatchProblem> {
-    list.into_iter().map(|(param, message)| MatchProblem { param, message }).collect()
+fn problems(list: Vec<FieldError>) -> Vec<MatchProblem> {
+    list.into_iter().map(|e| MatchProblem { param: e.param, message: e.message }).collect()
 }
 
 /// Reads a request in words as every chat does, against the workflows the caller may request.
@@ -107,17 +108,16 @@ pub(crate) async fn words(
         return Err(ApiError::bad_request("bad_text", message)
             .with_details(serde_json::json!({ "field": "text", "max_chars": MAX_WORDS })));
     }
-    let requestable = web.app.requestable(&caller.actor);
-    let view = match match_request(requestable.iter().map(|w| &**w), text) {
-        RequestMatch::Found(found) => MatchView {
+    let view = match web.app.match_words(&caller.actor, text) {
+        WordsMatch::Found(found) => MatchView {
             workflow: Some(found.workflow.id.to_string()),
-            example: found.example.map(str::to_owned),
+            example: found.example,
             params: found.params.into_iter().collect(),
             problems: problems(found.problems),
             not_understood: found.not_understood,
             candidates: Vec::new(),
         },
-        RequestMatch::Unsure(candidates) => MatchView {
+        WordsMatch::Unsure(candidates) => MatchView {
             workflow: None,
             example: None,
             params: serde_json::Map::new(),
@@ -128,7 +128,7 @@ pub(crate) async fn words(
                 .map(|m| Candidate {
                     id: m.workflow.id.to_string(),
                     title: m.workflow.title.clone(),
-                    example: m.example.or_else(|| m.workflow.examples.first().map(|e| e.text())).map(str::to_owned),
+                    example: m.example.or_else(|| m.workflow.examples.first().map(|e| e.text().to_owned())),
                     params: m.params.into_iter().collect(),
                     problems: problems(m.problems),
                 })

@@ -225,14 +225,16 @@ impl Vocabulary {
     }
 
     /// Whether `lower` is a likely typo of a naming word (one edit in five letters or more,
-    /// two in eight or more).
+    /// two in eight or more). Only words of letters: `region7` is not a typo of `region1`.
     fn near_miss(&self, lower: &str) -> bool {
         let length = lower.chars().count();
-        if !(5..=32).contains(&length) {
+        if !(5..=32).contains(&length) || !lower.chars().all(char::is_alphabetic) {
             return false;
         }
         let allowed = if length >= 8 { 2 } else { 1 };
-        self.naming_words.iter().any(|n| n.chars().count() >= 5 && edit_distance(lower, n) <= allowed)
+        self.naming_words
+            .iter()
+            .any(|n| n.chars().count() >= 5 && n.chars().all(char::is_alphabetic) && edit_distance(lower, n) <= allowed)
     }
 
     fn names(&self, stem: &str) -> bool {
