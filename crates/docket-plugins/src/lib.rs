@@ -44,6 +44,9 @@ pub fn plugins() -> Plugins {
     docket_steps::kinds()
         .with(docket_sql::plugins())
         .with(docket_terraform::plugins())
+        .with(docket_audit::plugins())
+        .with(docket_kubernetes::plugins())
+        .with(docket_pipelines::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
         .section(Arc::new(docket_web::WebSection))
@@ -56,5 +59,8 @@ pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner
         .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
     runners.push(Arc::new(docket_terraform::runner(config, launch)));
+    runners.push(Arc::new(docket_kubernetes::runner(config)));
+    runners.push(Arc::new(docket_pipelines::runner(config)));
+    runners.push(Arc::new(docket_pipelines::gitlab_runner(config)));
     Ok(runners)
 }

@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_surface_state"),
     migration!(3, "0003_replicas"),
     migration!(4, "0004_step_processes"),
+    migration!(9, "0009_audit_checkpoints"),
 ];
 
 /// The schema version this build writes: the last migration's number.

@@ -10,7 +10,9 @@
 
 pub mod changes;
 pub mod fixture;
+pub mod kubernetes;
 mod notifier;
+pub mod pipelines;
 pub mod rsa;
 pub mod slack;
 pub mod teams;

@@ -120,8 +120,15 @@ pub(crate) struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// Recompute every hash in the chain; exits 1 and names the first broken link if any.
-    Verify(StoreArgs),
+    /// Recompute every hash in the chain and compare it with every signed checkpoint: those in
+    /// the store, the configured checkpoint file and any `--checkpoint` file. Exits 1 and names
+    /// the first sequence number that disagrees if anything does.
+    Verify(VerifyArgs),
+    /// Make a key pair for signing audit checkpoints (`audit.signing_key`).
+    Keygen,
+    /// Write a signed checkpoint of the chain's head now (to the store, the checkpoint file and
+    /// `audit.post_to`), as the server does every `audit.every` and when it stops.
+    Checkpoint(StoreArgs),
     /// Print audit records as JSON lines.
     Export(ExportArgs),
 }
@@ -131,6 +138,19 @@ pub(crate) struct StoreArgs {
     /// The configuration file whose `storage.url` to open.
     #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
     pub(crate) config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// A checkpoint file kept elsewhere (JSON lines, as Docket writes them); may be repeated.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub(crate) checkpoints: Vec<PathBuf>,
+    /// The public key checkpoints must be signed with (hex), when the configuration's
+    /// `audit.signing_key` is not at hand.
+    #[arg(long, env = "DOCKET_AUDIT_PUBLIC_KEY")]
+    pub(crate) public_key: Option<String>,
 }
 
 #[derive(Debug, Args)]

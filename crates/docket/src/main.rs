@@ -1,6 +1,7 @@
 //! The `docket` binary: parses the command line and dispatches to one command module.
 
 mod admin;
+mod anchors;
 mod bench;
 mod check;
 mod cli;

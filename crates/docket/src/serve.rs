@@ -77,6 +77,7 @@ pub(crate) async fn serve(
     let engine = app.start().await.context("starting the engine")?;
     let shutdown = CancellationToken::new();
     let chat = surfaces.attach(&app, &shutdown)?;
+    let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
     let router = docket_web::router(app.clone(), options).merge(chat);
@@ -104,6 +105,7 @@ pub(crate) async fn serve(
     shutdown.cancel();
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
+    crate::anchors::finish(anchoring).await;
     if let Err(error) = app.close().await {
         tracing::warn!(%error, "could not give back unused ticket numbers; the next ticket skips them");
     }

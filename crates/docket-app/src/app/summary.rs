@@ -231,7 +231,7 @@ impl App {
                 Tone::Running,
             ),
             Event::StepStarted { name, .. } => plain(format!("Step {name} started"), Tone::Running),
-            Event::StepFinished { index, outcome } => {
+            Event::StepFinished { index, outcome, .. } => {
                 let name = step_name(ticket, *index);
                 match outcome {
                     StepOutcome::Succeeded => plain(format!("Step {name} succeeded"), Tone::Good),

@@ -217,7 +217,7 @@ async fn run_step(
     };
     metrics::histogram!("docket_step_duration_seconds", "kind" => step.action.kind())
         .record(started.elapsed().as_secs_f64());
-    log.finish().await;
+    let output = log.finish().await;
     if lost.is_cancelled() {
         return Ok(None);
     }
@@ -227,7 +227,7 @@ async fn run_step(
         return Ok(None);
     }
     // The step's end, and the run's when this step ends it, in one commit.
-    let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone() }];
+    let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone(), output: Some(output) }];
     match &outcome {
         StepOutcome::Failed { message, .. } => {
             commands.push(Command::FinishRun { outcome: RunOutcome::Failed { step: index, message: message.clone() } });
@@ -278,7 +278,8 @@ async fn wind_up_cancelled(app: &App, ticket: &Ticket) -> Result<(), AppError> {
     };
     if let Some(step) = run.steps.last().filter(|s| s.outcome.is_none()) {
         let outcome = StepOutcome::Failed { exit_code: None, message: "cancelled; process group killed".to_owned() };
-        app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index: step.index, outcome }).await?;
+        app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index: step.index, outcome, output: None })
+            .await?;
     }
     finish(app, &ticket.id, RunOutcome::Cancelled).await
 }

@@ -7,6 +7,7 @@
 pub use super::wakeup::Wakeups;
 use async_trait::async_trait;
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
 
 pub use crate::ports::processes::ProcessStore;
@@ -383,6 +384,15 @@ pub trait AuditStore: Send + Sync + 'static {
 
     /// Audit records with `seq > after`, in order, at most `limit`.
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The chain's head: its last record's sequence number and hash, if it has any.
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// Keeps a signed checkpoint of the chain; the same checkpoint again changes nothing.
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+
+    /// Every checkpoint kept, by the head they name.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 }
 
 /// API tokens, by the SHA-256 of the token.

@@ -146,7 +146,7 @@ impl Ticket {
                     }
                 }
             }
-            Event::StepFinished { index, outcome } => {
+            Event::StepFinished { index, outcome, .. } => {
                 if let Some(step) = self.runs.last_mut().and_then(|r| r.steps.iter_mut().find(|s| s.index == *index)) {
                     step.finished_at = Some(at);
                     step.outcome = Some(outcome.clone());

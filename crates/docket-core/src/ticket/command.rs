@@ -79,6 +79,8 @@ pub enum Command {
         index: usize,
         /// How.
         outcome: StepOutcome,
+        /// What it printed, digested, for the audit trail.
+        output: Option<crate::output::StepOutput>,
     },
     /// The run ended (Docket only).
     FinishRun {

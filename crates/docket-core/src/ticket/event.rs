@@ -109,6 +109,9 @@ pub enum Event {
         index: usize,
         /// How.
         outcome: StepOutcome,
+        /// What it printed, digested (absent in records written before output was digested).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<crate::output::StepOutput>,
     },
     /// The run ended.
     RunFinished {

@@ -245,7 +245,7 @@ pub fn decide(
             same_version(ticket, rules)?;
             start_step(ticket, *index, rules.workflow)
         }
-        Command::FinishStep { index, outcome } => {
+        Command::FinishStep { index, outcome, output } => {
             system_only(actor, "finish steps")?;
             in_state(ticket, &[TicketState::Running, TicketState::Cancelled], "finish a step of")?;
             let open = ticket
@@ -255,7 +255,7 @@ pub fn decide(
                 .filter(|s| s.outcome.is_none());
             match open {
                 Some(step) if step.index == *index => {
-                    Ok(vec![Event::StepFinished { index: *index, outcome: outcome.clone() }])
+                    Ok(vec![Event::StepFinished { index: *index, outcome: outcome.clone(), output: output.clone() }])
                 }
                 _ => Err(Refusal::RunMismatch(format!("step {} is not running", index + 1))),
             }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod audit_checkpoints;
 mod logs;
 pub(crate) mod notify;
 mod outbox;
@@ -22,6 +23,7 @@ use docket_app::{
 };
 use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::PgPool;
@@ -203,6 +205,18 @@ impl AuditStore for PgStore {
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.pool, after, limit).await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        audit_checkpoints::head(&self.pool).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        audit_checkpoints::save(&self.pool, checkpoint).await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        audit_checkpoints::read(&self.pool).await
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod admin;
 mod audit;
+mod audit_checkpoints;
 mod batch;
 mod checkpoint;
 mod logs;
@@ -34,6 +35,7 @@ use docket_app::{
 };
 use docket_app::{ProcessStore, StepGroup, StepProcess};
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::SqlitePool;
@@ -278,6 +280,18 @@ impl AuditStore for SqliteStore {
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.reader, after, limit).await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        audit_checkpoints::head(&self.reader).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.writer.submit(audit_checkpoints::Save(checkpoint.clone())).await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        audit_checkpoints::read(&self.reader).await
     }
 }
 

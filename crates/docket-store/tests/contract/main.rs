@@ -67,6 +67,7 @@ contract! {
     audit::audit_records_round_trip_exactly,
     audit::tampering_is_detected_at_the_changed_record,
     audit::concurrent_appends_keep_one_chain,
+    audit::checkpoints_are_kept_once_and_name_the_head,
     queue::claims_take_the_oldest_and_keys_run_in_order,
     queue::a_lapsed_lease_is_recovered_by_another_worker,
     queue::ending_all_leases_makes_claims_recoverable_now,

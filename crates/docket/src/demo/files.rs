@@ -8,8 +8,9 @@ use anyhow::Context as _;
 use docket_app::App;
 
 const DOCKET_YAML: &str = include_str!("../../demo/docket.yaml");
-const WORKFLOWS: [(&str, &str); 4] = [
+const WORKFLOWS: [(&str, &str); 5] = [
     ("deploy.yaml", include_str!("../../demo/workflows/deploy.yaml")),
+    ("deploy-to-cluster.yaml", include_str!("../../demo/workflows/deploy-to-cluster.yaml")),
     ("restart-pipeline.yaml", include_str!("../../demo/workflows/restart-pipeline.yaml")),
     ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
     ("resize-workers.yaml", include_str!("../../demo/workflows/resize-workers.yaml")),
@@ -19,9 +20,10 @@ pub(super) const CREDENTIALS: &str = "credentials.json";
 /// The people who get tokens.
 const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dana"];
 
-/// Writes the configuration (saying it listens on `listen`, the address the demo bound) and
-/// workflows into `data_dir`; returns the configuration's path.
-pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::Result<PathBuf> {
+/// Writes the configuration (saying it listens on `listen`, the address the demo bound),
+/// workflows and the kubeconfig of the stand-in cluster at `cluster` into `data_dir`; returns the
+/// configuration's path.
+pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr, cluster: &str) -> anyhow::Result<PathBuf> {
     let folder = data_dir.join("workflows");
     std::fs::create_dir_all(&folder)?;
     let exe = exe.to_str().context("the docket binary's path is not UTF-8")?;
@@ -37,6 +39,8 @@ pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::
     let _ = std::fs::remove_file(&stand_in);
     std::os::unix::fs::symlink(exe, &stand_in).context("linking the demo's Terraform stand-in")?;
     std::fs::create_dir_all(data_dir.join("infrastructure"))?;
+    std::fs::create_dir_all(data_dir.join("kube"))?;
+    std::fs::write(data_dir.join("kube/demo.yaml"), super::cluster::kubeconfig(cluster))?;
     let path = data_dir.join("docket.yaml");
     std::fs::write(&path, DOCKET_YAML.replace("@LISTEN@", &listen.to_string()))?;
     Ok(path)
