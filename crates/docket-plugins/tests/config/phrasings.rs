@@ -209,6 +209,9 @@ const TABLE: &[(At, &str, Expect)] = &[
     (Examples, "make me a coffee", Nothing),
     // The demo's catalog.
     (Demo, "deploy api 1.4.2 to prod", Found("deploy", DEPLOY_API_PROD)),
+    (Demo, "please deploy api 1.4.2 to prod", Found("deploy", DEPLOY_API_PROD)),
+    (Demo, "deploy api to prod 1.4.2", Found("deploy", DEPLOY_API_PROD)),
+    (Demo, "deploy api version 1.4.2", Found("deploy", r#"{"service": "api", "version": "1.4.2"}"#)),
     (Demo, "deploy api v1.4.2 to prod", Found("deploy", DEPLOY_API_PROD)),
     (Demo, "deploy api to production 1.4.2", Found("deploy", DEPLOY_API_PROD)),
     (Demo, "push web 2.0.1 to staging", Ask(&["deploy", "deploy-to-cluster"])),
