@@ -43,6 +43,7 @@ pub use app::{
 pub use app::{Blocked, MirrorChange, Reached, SessionChange};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
+pub use app::{Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

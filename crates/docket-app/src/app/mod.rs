@@ -14,6 +14,7 @@ mod state;
 mod summary;
 mod tokens;
 mod views;
+mod words;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -34,6 +35,7 @@ pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::TOKEN_PREFIX;
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};
+pub use words::{Understood, WordsMatch};
 
 use crate::live::{LiveEvent, LiveHub};
 use crate::ports::clock::Clock;

@@ -276,7 +276,8 @@ pub(crate) struct RequestMatch {
     pub(crate) example: Option<String>,
     pub(crate) params: serde_json::Map<String, Value>,
     pub(crate) problems: Vec<MatchProblem>,
-    pub(crate) closest: Vec<Suggestion>,
+    pub(crate) not_understood: Vec<String>,
+    pub(crate) candidates: Vec<Candidate>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -286,12 +287,14 @@ pub(crate) struct MatchProblem {
     pub(crate) message: String,
 }
 
+/// A workflow the words may ask for, with what was understood for it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct Suggestion {
+pub(crate) struct Candidate {
     pub(crate) id: String,
     pub(crate) title: String,
     pub(crate) example: Option<String>,
+    pub(crate) params: serde_json::Map<String, Value>,
 }
 
 /// `GET /me/waiting`
