@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use docket_core::Directory;
 use docket_core::redact::Redactor;
 
+use crate::agents::agents;
 use crate::config::keys;
 use crate::decode::Fields;
 use crate::diagnostic::{Diagnostic, Diagnostics, Report};
 use crate::env::{self, Env};
 use crate::files::{self, Source};
 use crate::load::redacted;
-use crate::model::Storage;
+use crate::model::{Storage, TokenSettings};
 use crate::node::{Node, Value};
 use crate::people::people;
 use crate::plugin::Plugins;
@@ -29,6 +30,8 @@ pub struct StoreSettings {
     pub path: PathBuf,
     /// `storage`.
     pub storage: Storage,
+    /// `tokens` (read with the people, for `docket token create`; the default otherwise).
+    pub tokens: TokenSettings,
 }
 
 /// Reads `storage` from the configuration at `config_path`, resolving `${VAR}` only there.
@@ -37,8 +40,8 @@ pub fn load_storage(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Resu
     storage_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
 }
 
-/// Reads `storage` and the directory (`people`, `groups`, `oncall` and the `timezone` rotations
-/// use), resolving `${VAR}` only in those sections.
+/// Reads `storage`, `tokens` and the directory (`people`, `groups`, `oncall`, `agents` and the
+/// `timezone` rotations use), resolving `${VAR}` only in those sections.
 pub fn load_people(
     config_path: &Path,
     env: Env<'_>,
@@ -53,12 +56,17 @@ fn storage_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<Stor
 }
 
 fn people_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<(StoreSettings, Directory), Diagnostics> {
-    let sections = ["storage", "people", "groups", "oncall", "timezone"];
-    read(source, env, plugins, &sections, |fields, report| {
+    let sections = ["storage", "people", "groups", "oncall", "agents", "timezone", "tokens"];
+    let (mut settings, (directory, tokens)) = read(source, env, plugins, &sections, |fields, report| {
         let zone = surface::timezone(fields.get("timezone"), report).map(|(_, zone)| zone);
         let (people_node, groups, oncall) = (fields.get("people"), fields.get("groups"), fields.get("oncall"));
-        people(people_node, groups, oncall, zone.as_ref(), &plugins.person_keys, report).directory
-    })
+        let people = people(people_node, groups, oncall, zone.as_ref(), &plugins.person_keys, report);
+        let agents = agents(fields.get("agents"), &people, report);
+        let tokens = surface::tokens(fields.get("tokens"), report);
+        Some((people.directory?.with_agents(agents.list?), tokens?))
+    })?;
+    settings.tokens = tokens;
+    Ok((settings, directory))
 }
 
 /// Resolves `${VAR}` in `sections` of `source`, checks the top-level keys, and decodes `storage`
@@ -76,7 +84,7 @@ fn read<T>(
     let decoded = decode(&source.text, env, &keys(plugins), sections, &mut secrets, &mut report, more);
     match decoded {
         Some((storage, more)) if report.errors.is_empty() => {
-            Ok((StoreSettings { path: config_path.to_path_buf(), storage }, more))
+            Ok((StoreSettings { path: config_path.to_path_buf(), storage, tokens: TokenSettings::default() }, more))
         }
         _ => {
             if report.errors.is_empty() {

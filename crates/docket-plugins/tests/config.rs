@@ -120,6 +120,7 @@ broken! {
     web_oidc => "web-oidc",
     policy_params_are_checked_beside_a_broken_workflow => "policy-params-beside-broken-workflow",
     shell_templates => "shell-templates",
+    agents => "agents",
 }
 
 #[test]

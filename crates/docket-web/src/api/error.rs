@@ -45,6 +45,9 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("not_a_requester", 403, "the caller may not request this workflow"),
     code("own_ticket", 403, "people do not decide on their own tickets"),
     code("agent_cannot_decide", 403, "agents do not approve or reject"),
+    code("unknown_agent", 403, "the token's agent is not declared, or no longer acts for its person"),
+    code("agent_may_not_request", 403, "the agent's `may_request` does not list this workflow"),
+    code("not_agents_ticket", 403, "an agent acts only on the tickets it requested"),
     code("system_only", 403, "only Docket itself does this"),
     code("not_eligible", 403, "the caller is not an approver of the current stage"),
     code("already_approved", 403, "the caller approved this stage already"),
@@ -175,8 +178,15 @@ impl From<Refusal> for ApiError {
                 StatusCode::FORBIDDEN,
                 json!({ "person": person.as_str(), "workflow": workflow.as_str(), "allowed": allowed }),
             ),
-            Refusal::OwnTicket { action } | Refusal::AgentCannotDecide { action } | Refusal::SystemOnly { action } => {
-                (StatusCode::FORBIDDEN, json!({ "action": action }))
+            Refusal::OwnTicket { action }
+            | Refusal::AgentCannotDecide { action }
+            | Refusal::SystemOnly { action }
+            | Refusal::NotAgentsTicket { action } => (StatusCode::FORBIDDEN, json!({ "action": action })),
+            Refusal::UnknownAgent { agent, person } => {
+                (StatusCode::FORBIDDEN, json!({ "agent": agent, "person": person.as_str() }))
+            }
+            Refusal::AgentMayNotRequest { agent, workflow, allowed } => {
+                (StatusCode::FORBIDDEN, json!({ "agent": agent, "workflow": workflow.as_str(), "allowed": allowed }))
             }
             Refusal::NotRequester { action, admins_too } => {
                 (StatusCode::FORBIDDEN, json!({ "action": action, "admins_too": admins_too }))
