@@ -26,7 +26,7 @@ pub mod text;
 pub mod ticket;
 
 pub use actor::Actor;
-pub use agent::Agent;
+pub use agent::{Agent, TokenSubject};
 pub use catalog::Catalog;
 pub use catalog::action::{Action, ActionSpec, ActionView, Detail};
 pub use catalog::json_template::JsonTemplate;

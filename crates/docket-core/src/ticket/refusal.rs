@@ -67,6 +67,18 @@ pub enum Refusal {
         /// What was tried.
         action: &'static str,
     },
+    /// AI agents never manage credentials.
+    #[error("AI agents cannot {action}; a person must")]
+    AgentsCannot {
+        /// What was tried.
+        action: &'static str,
+    },
+    /// People manage their own tokens (and their agents'); admins everyone's.
+    #[error("only admins can {action} tokens of other people")]
+    NotYourTokens {
+        /// What was tried.
+        action: &'static str,
+    },
     /// AI agents never decide on tickets.
     #[error("AI agents cannot {action} tickets; a person must")]
     AgentCannotDecide {
@@ -163,6 +175,8 @@ impl Refusal {
             Refusal::UnknownAgent { .. } => "unknown_agent",
             Refusal::AgentMayNotRequest { .. } => "agent_may_not_request",
             Refusal::NotAgentsTicket { .. } => "not_agents_ticket",
+            Refusal::AgentsCannot { .. } => "agents_cannot",
+            Refusal::NotYourTokens { .. } => "not_your_tokens",
             Refusal::SystemOnly { .. } => "system_only",
             Refusal::NotEligible { .. } => "not_eligible",
             Refusal::StaleDigest { .. } => "stale_digest",
@@ -190,6 +204,8 @@ impl Refusal {
                 | Refusal::UnknownAgent { .. }
                 | Refusal::AgentMayNotRequest { .. }
                 | Refusal::NotAgentsTicket { .. }
+                | Refusal::AgentsCannot { .. }
+                | Refusal::NotYourTokens { .. }
                 | Refusal::SystemOnly { .. }
                 | Refusal::NotEligible { .. }
                 | Refusal::NotRequester { .. }

@@ -16,6 +16,7 @@ mod me;
 mod openapi;
 mod schema;
 mod tickets;
+mod tokens;
 mod view;
 mod workflows;
 
@@ -94,6 +95,9 @@ pub(crate) fn routes() -> Vec<Route> {
         route(Post, "/tickets/{id}/retry", tickets::retry),
         route(Get, "/tickets/{id}/logs", logs::list),
         route(Get, "/tickets/{id}/events", events::stream),
+        route(Post, "/tokens", tokens::create),
+        route(Get, "/tokens", tokens::list),
+        route(Post, "/tokens/{id}/revoke", tokens::revoke),
         route(Get, "/audit", audit::records),
         route(Get, "/audit/verify", audit::verify),
     ]

@@ -22,5 +22,6 @@ mod pages;
 mod secrets;
 mod support;
 mod tickets;
+mod tokens;
 mod ui;
 mod workflows;
