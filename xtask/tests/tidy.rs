@@ -28,7 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-slack", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-teams", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-web", &["docket-app", "docket-config", "docket-core", "docket-http"]),
-    ("docket-mcp", &["docket-app", "docket-core"]),
+    ("docket-mcp", &["docket-app", "docket-core", "docket-http"]),
     (
         "docket-plugins",
         &[

@@ -48,5 +48,5 @@ pub use crate::{
     files::Source,
     load::{Loaded, load, load_catalog, parse, parse_config_str, parse_workflow_str},
     model::{Config, Secret, Server, Storage, TokenSettings},
-    partial::{StoreSettings, load_people, load_storage},
+    partial::{StoreSettings, load_people, load_server, load_storage},
 };

@@ -1,6 +1,7 @@
 //! Reading only the sections of `docket.yaml` a command needs. `docket audit` opens the database
 //! and nothing else, so `${VAR}` is resolved in `storage` alone (Slack, Teams and sign-in secrets
-//! need not be set) and the rest is not decoded; `docket token create` reads the people as well.
+//! need not be set) and the rest is not decoded; `docket token create` reads the people as well,
+//! and `docket mcp` only `server`.
 //! The file must still be YAML, and its top-level keys known: a misspelt `storage` would
 //! otherwise open the default database without a word.
 
@@ -16,7 +17,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Report};
 use crate::env::{self, Env};
 use crate::files::{self, Source};
 use crate::load::redacted;
-use crate::model::{Storage, TokenSettings};
+use crate::model::{Server, Storage, TokenSettings};
 use crate::node::{Node, Value};
 use crate::people::people;
 use crate::plugin::Plugins;
@@ -48,6 +49,15 @@ pub fn load_people(
     plugins: &Plugins,
 ) -> Result<(StoreSettings, Directory), Diagnostics> {
     people_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
+}
+
+/// Reads `server` alone (where the server listens and is reached), resolving `${VAR}` only
+/// there: what `docket mcp` needs to find the server it forwards to.
+pub fn load_server(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Result<Server, Diagnostics> {
+    let source = files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
+    let (_, server) =
+        read(&source, env, plugins, &["server"], |fields, report| surface::server(fields.get("server"), report))?;
+    Ok(server)
 }
 
 fn storage_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<StoreSettings, Diagnostics> {

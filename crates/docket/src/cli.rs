@@ -36,6 +36,13 @@ pub(crate) enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Serve MCP over stdio for an AI agent on this machine, forwarding to the server's `/mcp`.
+    ///
+    /// `docket mcp --config docket.yaml --token-file ~/.docket/agent-token` (or the token in
+    /// `DOCKET_TOKEN`): an MCP client starts this command and speaks MCP on its stdin and
+    /// stdout; each call goes to the server named by `server.public_url` (or `--url`) with the
+    /// agent's token, under the same policies and audit as everyone else.
+    Mcp(McpArgs),
     /// Measure throughput and latency on this machine.
     Bench(BenchArgs),
     /// Slack: `docket slack manifest` prints the manifest to create the Slack app.
@@ -236,6 +243,19 @@ pub(crate) struct TokenRevokeArgs {
     pub(crate) store: StoreArgs,
     /// The token's id (`tok_…`), as `docket token list` shows it.
     pub(crate) id: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// The configuration file whose `server` says where Docket is reached.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: std::path::PathBuf,
+    /// A file holding the API token (an agent's, from `docket token create --agent ID`).
+    #[arg(long)]
+    pub(crate) token_file: Option<std::path::PathBuf>,
+    /// The MCP endpoint, instead of the configuration's `server.public_url` + `/mcp`.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
 }
 
 #[derive(Debug, Args)]

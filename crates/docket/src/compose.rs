@@ -36,6 +36,11 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
     docket_config::load(path, &env, &plugins()).map_err(|diagnostics| refused(path, &diagnostics))
 }
 
+/// The `server` section alone, for `docket mcp`.
+pub(crate) fn load_server(path: &Path) -> anyhow::Result<docket_config::Server> {
+    docket_config::load_server(path, &env, &plugins()).map_err(|diagnostics| refused(path, &diagnostics))
+}
+
 /// What a command that works on the database directly needs from the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Needs {

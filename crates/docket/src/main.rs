@@ -8,6 +8,7 @@ mod client;
 mod compose;
 mod demo;
 mod help;
+mod mcp;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;
@@ -78,6 +79,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Audit(command) => admin::audit(command).await,
         Command::Token(command) => admin::token(command).await,
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         client_command => client::run(client_command).await,
     }

@@ -79,7 +79,10 @@ pub(crate) async fn serve(
     let chat = surfaces.attach(&app, &shutdown)?;
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
-    let router = docket_web::router(app.clone(), options).merge(chat);
+    let mcp_options =
+        docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
+    let router =
+        docket_web::router(app.clone(), options).merge(chat).merge(docket_mcp::router(app.clone(), mcp_options));
     let addr = listener.local_addr()?;
     let fd_limit = docket_http::raise_fd_limit();
     let mut http = docket_http::ServerOptions::default();

@@ -39,15 +39,42 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
     if workflow.id != new.workflow {
         return Err(Refusal::UnknownWorkflow(new.workflow.clone()));
     }
+    let person = requester(actor, workflow, rules.directory, now)?;
+    let params = validate_params(&workflow.params, &new.params).map_err(Refusal::InvalidParams)?;
+    let denied = denied_before_plan(rules, &params, person, actor.agent(), now);
+    let mut events = vec![
+        Event::Requested {
+            id: new.id.clone(),
+            workflow: workflow.id.clone(),
+            version: workflow.version.clone(),
+            params,
+            requester: person.clone(),
+            requested_by: actor.clone(),
+            origin: new.origin.clone(),
+        },
+        Event::PlanningStarted { round: 1 },
+    ];
+    events.extend(denied);
+    Ok(events)
+}
+
+/// The person a request of `workflow` by `actor` at `now` counts as requested by, if `actor`
+/// may request it: a person in its `requesters`; an agent that is declared for that person,
+/// lists the workflow in its `may_request`, and whose owner is in its `requesters`.
+pub fn requester<'a>(
+    actor: &'a Actor,
+    workflow: &Workflow,
+    directory: &Directory,
+    now: Timestamp,
+) -> Result<&'a PersonId, Refusal> {
     let person = match actor {
         Actor::System => {
             return Err(Refusal::SystemOnly { action: "request for people" });
         }
-        Actor::Person { id } => known(rules.directory, id)?,
+        Actor::Person { id } => known(directory, id)?,
         Actor::Agent { agent, on_behalf_of } => {
-            let person = known(rules.directory, on_behalf_of)?;
-            let declared = rules
-                .directory
+            let person = known(directory, on_behalf_of)?;
+            let declared = directory
                 .agent(agent)
                 .filter(|a| a.owner == *on_behalf_of)
                 .ok_or_else(|| Refusal::UnknownAgent { agent: agent.clone(), person: on_behalf_of.clone() })?;
@@ -67,7 +94,7 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
         }
     };
     if let Some(allowed) = &workflow.requesters
-        && !rules.directory.covered_by_any(allowed, person, now)
+        && !directory.covered_by_any(allowed, person, now)
     {
         return Err(Refusal::NotARequester {
             person: person.clone(),
@@ -75,22 +102,7 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
             allowed: allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         });
     }
-    let params = validate_params(&workflow.params, &new.params).map_err(Refusal::InvalidParams)?;
-    let denied = denied_before_plan(rules, &params, person, actor.agent(), now);
-    let mut events = vec![
-        Event::Requested {
-            id: new.id.clone(),
-            workflow: workflow.id.clone(),
-            version: workflow.version.clone(),
-            params,
-            requester: person.clone(),
-            requested_by: actor.clone(),
-            origin: new.origin.clone(),
-        },
-        Event::PlanningStarted { round: 1 },
-    ];
-    events.extend(denied);
-    Ok(events)
+    Ok(person)
 }
 
 /// A denial the policy reaches without the plan (no rule before the deciding one reads `plan`):
