@@ -106,7 +106,7 @@ impl Gate {
     fn admits(&self, headers: &HeaderMap) -> Result<(), String> {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         let name = host_name(host);
-        if !self.hosts.iter().any(|allowed| *allowed == name) {
+        if !self.hosts.contains(&name) {
             return Err(format!("the Host `{host}` is not this server's"));
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
