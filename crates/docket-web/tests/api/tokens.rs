@@ -197,3 +197,45 @@ async fn an_agents_token_requests_for_its_owner_and_never_decides() {
     get_with(&api, &bot, "/api/v1/me").await.assert_error(StatusCode::UNAUTHORIZED, "unauthenticated");
     api.kit.stop().await;
 }
+
+/// The web page of one's own tokens: made there (the secret shown once), listed with their
+/// maker and expiry, and revoked with a button, after which the token is refused.
+#[tokio::test]
+async fn the_tokens_page_lists_ones_own_tokens_with_a_revoke_button() {
+    let api = Api::start().await;
+    let cli_made = api.kit.token("alice").await;
+    let mut browser = crate::browser::Browser::new(docket_web::router(
+        api.kit.app.clone(),
+        docket_web::WebOptions { demo: true, ..docket_web::WebOptions::default() },
+    ));
+    let page = browser.visit("/tokens").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("operator:test"), "the token the operator made is listed: {}", page.body);
+    assert!(!page.body.contains(&cli_made), "never a secret");
+    let csrf = page.csrf();
+    let made = browser.post("/tokens", &[("csrf", &csrf), ("name", "browser-made"), ("expires", "30d")]).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let secret = made.body.split("<code>dkt_").nth(1).and_then(|rest| rest.split('<').next()).unwrap();
+    let secret = format!("dkt_{secret}");
+    assert_eq!(get_with(&api, &secret, "/api/v1/me").await.status, StatusCode::OK);
+    let again = browser.visit("/tokens").await;
+    assert!(!again.body.contains(&secret), "shown once");
+    let listed = api.get("alice", "/api/v1/tokens").await.json();
+    let id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "browser-made").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(again.body.contains(&format!("action=\"/tokens/{id}/revoke\"")), "{}", again.body);
+    // Revoking without the session's CSRF token is refused; with it, the token stops.
+    let forged = browser.post(&format!("/tokens/{id}/revoke"), &[("csrf", "nope")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(get_with(&api, &secret, "/api/v1/me").await.status, StatusCode::OK);
+    let revoked = browser.post(&format!("/tokens/{id}/revoke"), &[("csrf", &again.csrf())]).await;
+    assert!(revoked.body.contains("is revoked"), "{}", revoked.body);
+    assert_eq!(get_with(&api, &secret, "/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
+    // Another person's page does not show alice's tokens.
+    browser.act_as("bob").await;
+    let bobs = browser.visit("/tokens").await;
+    assert!(!bobs.body.contains(&id), "{}", bobs.body);
+    api.kit.stop().await;
+}
