@@ -10,7 +10,11 @@ use crate::cli::McpArgs;
 use crate::compose;
 
 pub(crate) async fn run(args: McpArgs) -> anyhow::Result<ExitCode> {
-    crate::serve::init_tracing();
+    // The agent's client shows what it reads from stderr; only warnings go there unless
+    // `RUST_LOG` says otherwise.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let token = match &args.token_file {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("reading the token from {}", path.display()))?
