@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use docket_app::{ApiToken, NewToken, TokenAuthority, TokenLifetime};
 use docket_core::{PersonId, TokenSubject};
@@ -177,9 +177,8 @@ pub(crate) async fn create(
     };
     let new = NewToken { subject, name: body.name, lifetime: lifetime(body.expires.as_deref())? };
     let made = caller.app.create_token(&TokenAuthority::Actor(caller.actor.clone()), new).await?;
-    let location = format!("{}/tokens/{}", super::view::API_BASE, made.record.id);
     let view = MadeTokenView { secret: made.secret, token: TokenView::new(&made.record, web.app.clock_now()) };
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// The tokens the caller may see: their own and their agents'; an admin's, everyone's.
