@@ -172,7 +172,6 @@ fn a_revoked_agent_token_is_refused_at_once_by_every_replica_and_by_docket_mcp()
     );
     let after = answer(&mut stdout, 4);
     assert!(after.get("error").is_some(), "the revoked token's call fails: {after}");
-    drop(send);
     let _ = mcp.kill();
     let _ = mcp.wait();
 
