@@ -33,7 +33,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("docket-web", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-jira", &["docket-app", "docket-config", "docket-core", "docket-http"]),
     ("docket-servicenow", &["docket-app", "docket-config", "docket-core", "docket-http"]),
-    ("docket-mcp", &["docket-app", "docket-core"]),
+    ("docket-mcp", &["docket-app", "docket-core", "docket-http"]),
     (
         "docket-plugins",
         &[

@@ -17,6 +17,10 @@ pub enum AppError {
     /// The credentials presented do not identify anyone.
     #[error("unknown or revoked token")]
     Unauthenticated,
+    /// A token Docket knows that no longer works: expired, revoked, or its person or agent
+    /// is gone from the configuration.
+    #[error("{0}")]
+    TokenRefused(crate::app::TokenRefusal),
     /// Input that never reached the rules (an unknown person for a token, a bad filter).
     #[error("{0}")]
     Invalid(String),
@@ -31,7 +35,7 @@ impl AppError {
         match self {
             AppError::Refused(r) => r.code(),
             AppError::NotFound(_) => "not_found",
-            AppError::Unauthenticated => "unauthenticated",
+            AppError::Unauthenticated | AppError::TokenRefused(_) => "unauthenticated",
             AppError::Invalid(_) => "invalid_request",
             AppError::Store(StoreError::Conflict(_)) => "conflict",
             AppError::Store(_) => "storage_unavailable",

@@ -24,7 +24,7 @@ pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 pub use ports::store::prelude as store_prelude;
 pub use ports::store::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, LogStream, NewOutboxMessage,
-    OutboxMessage, OutboxStore, QueueOp, RunQueue, StateStore, Store, StoreError, StoreStats, StoredTicket,
+    OutboxMessage, OutboxStore, QueueOp, Revocation, RunQueue, StateStore, Store, StoreError, StoreStats, StoredTicket,
     TicketFilter, TicketPage, TicketStore, TokenStore,
 };
 pub use ports::wakeup::{Wakeup, WakeupSink, Wakeups};
@@ -43,6 +43,7 @@ pub use app::{
 pub use app::{Blocked, MirrorChange, Reached, SessionChange};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
+pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};
 pub use app::{Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Where people reach this Docket (`server.public_url`, no trailing slash); chat messages
     /// link to its pages.
     pub public_url: Option<String>,
+    /// How long a new API token lives unless its maker says otherwise (`tokens.expires`);
+    /// `None`: tokens do not expire unless asked to.
+    pub token_lifetime: Option<Duration>,
 }
 
 impl Settings {
@@ -94,6 +97,7 @@ impl Default for Settings {
             outbox_max_backoff: Duration::from_secs(300),
             live_capacity: 4096,
             public_url: None,
+            token_lifetime: Some(Duration::from_secs(90 * 24 * 3600)),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
 
+use crate::agents::{Agents, agents};
 use crate::decode::{Fields, Opt, text};
 use crate::diagnostic::{Pos, Report};
 use crate::env::{self, Env};
@@ -19,8 +20,19 @@ use crate::surface;
 use crate::yaml;
 
 /// The top-level keys of `docket.yaml` besides the plug-ins' sections.
-pub(crate) const KEYS: &[&str] =
-    &["server", "storage", "catalog", "timezone", "ticket_prefix", "people", "groups", "oncall", "policies"];
+pub(crate) const KEYS: &[&str] = &[
+    "server",
+    "storage",
+    "catalog",
+    "timezone",
+    "ticket_prefix",
+    "people",
+    "groups",
+    "oncall",
+    "agents",
+    "policies",
+    "tokens",
+];
 
 /// Every top-level key: [`KEYS`] and each plug-in section's.
 pub(crate) fn keys(plugins: &Plugins) -> Vec<&'static str> {
@@ -39,6 +51,8 @@ pub(crate) struct ConfigFile {
     pub(crate) catalog: Option<(String, Pos)>,
     /// Declared people, groups and rotations, and the directory when they are valid.
     pub(crate) people: People,
+    /// Declared agents, and what their `may_request` lists name.
+    pub(crate) agents: Agents,
     /// The rules, and the parameters they read.
     pub(crate) policies: Policies,
     /// The names each plug-in section declares (database names under `databases`), including
@@ -81,6 +95,7 @@ pub(crate) fn config_file(
         report,
     );
     file.people.systems = plugins.approval_systems.clone();
+    file.agents = agents(fields.get("agents"), &file.people, report);
     let notify: Vec<&'static str> = plugins.notify_keys.iter().copied().collect();
     file.policies = policies(fields.get("policies"), &file.people, &notify, report);
     let catalog = match fields.opt("catalog", report, text) {
@@ -95,6 +110,7 @@ pub(crate) fn config_file(
     let server = surface::server(fields.get("server"), report);
     let storage = surface::storage(fields.get("storage"), report);
     let ticket_prefix = surface::ticket_prefix(fields.get("ticket_prefix"), report);
+    let tokens = surface::tokens(fields.get("tokens"), report);
     let public_url = server.as_ref().and_then(|s| s.public_url.as_deref());
     let mut sections = Sections::default();
     let mut sections_valid = true;
@@ -115,8 +131,8 @@ pub(crate) fn config_file(
         }
     }
 
-    let parts = (server, storage, catalog, zone, ticket_prefix);
-    let (Some(server), Some(storage), Some(catalog), Some((timezone, _)), Some(prefix)) = parts else {
+    let parts = (server, storage, catalog, zone, ticket_prefix, tokens);
+    let (Some(server), Some(storage), Some(catalog), Some((timezone, _)), Some(prefix), Some(tokens)) = parts else {
         return file;
     };
     // Any error at all (a `${VAR}` that failed to read included) leaves the section secrets out:
@@ -134,6 +150,7 @@ pub(crate) fn config_file(
         catalog: resolve(folder, &catalog),
         timezone,
         ticket_prefix: prefix,
+        tokens,
         sections,
     });
     file

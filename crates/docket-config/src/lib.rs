@@ -18,6 +18,7 @@
 //! Inside: `yaml` parses text into a tree of positioned nodes, `decode` reads nodes as typed
 //! values while collecting errors, and one module per part of the format builds the core types.
 
+mod agents;
 mod condition;
 mod config;
 mod decode;
@@ -46,6 +47,6 @@ pub use crate::{
     env::Env,
     files::Source,
     load::{Loaded, load, load_catalog, parse, parse_config_str, parse_workflow_str},
-    model::{Config, Secret, Server, Storage},
-    partial::{StoreSettings, load_people, load_storage},
+    model::{Config, Secret, Server, Storage, TokenSettings},
+    partial::{StoreSettings, load_people, load_server, load_storage},
 };

@@ -88,3 +88,25 @@ pub(crate) fn policy_params(config: &ConfigFile, config_report: &mut Report, wor
         config_report.error_hint(*at, message, hint);
     }
 }
+
+/// Reports an entry of an agent's `may_request` that names no workflow id and no category of
+/// the workflows read (categories compared without case, as the request check does).
+pub(crate) fn agents_may_request(config: &ConfigFile, config_report: &mut Report, workflows: &[Read], unread: usize) {
+    let unread = unread + workflows.iter().filter(|w| !w.file.readable).count();
+    let ids: BTreeSet<&str> = workflows.iter().filter_map(|w| w.file.id.as_ref().map(|(id, _)| id.as_str())).collect();
+    let categories: BTreeSet<&str> = workflows.iter().filter_map(|w| w.file.category.as_deref()).collect();
+    for (entry, at) in &config.agents.may_request {
+        if ids.contains(entry.as_str()) || categories.iter().any(|c| c.eq_ignore_ascii_case(entry)) {
+            continue;
+        }
+        let known = ids.iter().chain(&categories).copied();
+        let mut hint = did_you_mean(entry, known).unwrap_or_else(|| {
+            let list = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join(", ");
+            format!("workflow ids: {}; categories: {}", list(&ids), list(&categories))
+        });
+        if unread > 0 {
+            hint.push_str(&format!("; {unread} workflow file(s) could not be read"));
+        }
+        config_report.error_hint(*at, format!("`{entry}` is neither a workflow id nor a category"), hint);
+    }
+}

@@ -205,6 +205,7 @@ impl Stage {
         links::references(&self.file, &mut reads, &config_name);
         if check_params && !self.catalog_unread {
             links::policy_params(&self.file, &mut self.report, &reads, self.unread);
+            links::agents_may_request(&self.file, &mut self.report, &reads, self.unread);
         }
         let mut errors = self.io_errors;
         let mut warnings = Vec::new();
@@ -215,7 +216,8 @@ impl Stage {
             catalog.extend(read.file.workflow);
         }
         let file = self.file;
-        let built = match (file.config, file.people.directory, file.policies.set, file.zone) {
+        let directory = file.people.directory.zip(file.agents.list).map(|(d, agents)| d.with_agents(agents));
+        let built = match (file.config, directory, file.policies.set, file.zone) {
             (Some(config), Some(directory), Some(policies), Some(zone)) if errors.is_empty() => {
                 Some((config, directory, policies, zone))
             }

@@ -54,6 +54,8 @@ pub struct Config {
     pub timezone: String,
     /// Ticket ids are `PREFIX-42` (default `DKT`).
     pub ticket_prefix: String,
+    /// `tokens`.
+    pub tokens: TokenSettings,
     /// The plug-ins' sections that were written (Slack, Teams, the web UI, databases), each as
     /// its plug-in's own type.
     pub sections: Sections,
@@ -75,4 +77,18 @@ pub struct Server {
 pub struct Storage {
     /// `sqlite://…` (default `sqlite://./docket.db`) or `postgres://…`.
     pub url: Secret,
+}
+
+/// `tokens`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// How long a new API token lives unless its maker says otherwise; `None`: it never expires.
+    pub expires: Option<docket_core::Duration>,
+}
+
+impl Default for TokenSettings {
+    /// Ninety days.
+    fn default() -> Self {
+        Self { expires: docket_core::Duration::parse("90d").ok() }
+    }
 }

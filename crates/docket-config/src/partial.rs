@@ -1,6 +1,7 @@
 //! Reading only the sections of `docket.yaml` a command needs. `docket audit` opens the database
 //! and nothing else, so `${VAR}` is resolved in `storage` alone (Slack, Teams and sign-in secrets
-//! need not be set) and the rest is not decoded; `docket token create` reads the people as well.
+//! need not be set) and the rest is not decoded; `docket token create` reads the people as well,
+//! and `docket mcp` only `server`.
 //! The file must still be YAML, and its top-level keys known: a misspelt `storage` would
 //! otherwise open the default database without a word.
 
@@ -9,13 +10,14 @@ use std::path::{Path, PathBuf};
 use docket_core::Directory;
 use docket_core::redact::Redactor;
 
+use crate::agents::agents;
 use crate::config::keys;
 use crate::decode::Fields;
 use crate::diagnostic::{Diagnostic, Diagnostics, Report};
 use crate::env::{self, Env};
 use crate::files::{self, Source};
 use crate::load::redacted;
-use crate::model::Storage;
+use crate::model::{Server, Storage, TokenSettings};
 use crate::node::{Node, Value};
 use crate::people::people;
 use crate::plugin::Plugins;
@@ -29,6 +31,8 @@ pub struct StoreSettings {
     pub path: PathBuf,
     /// `storage`.
     pub storage: Storage,
+    /// `tokens` (read with the people, for `docket token create`; the default otherwise).
+    pub tokens: TokenSettings,
 }
 
 /// Reads `storage` from the configuration at `config_path`, resolving `${VAR}` only there.
@@ -37,8 +41,8 @@ pub fn load_storage(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Resu
     storage_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
 }
 
-/// Reads `storage` and the directory (`people`, `groups`, `oncall` and the `timezone` rotations
-/// use), resolving `${VAR}` only in those sections.
+/// Reads `storage`, `tokens` and the directory (`people`, `groups`, `oncall`, `agents` and the
+/// `timezone` rotations use), resolving `${VAR}` only in those sections.
 pub fn load_people(
     config_path: &Path,
     env: Env<'_>,
@@ -47,18 +51,32 @@ pub fn load_people(
     people_from(&files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?, env, plugins)
 }
 
+/// Reads `server` alone (where the server listens and is reached), resolving `${VAR}` only
+/// there: what `docket mcp` needs to find the server it forwards to.
+pub fn load_server(config_path: &Path, env: Env<'_>, plugins: &Plugins) -> Result<Server, Diagnostics> {
+    let source = files::read(config_path).map_err(|d| Diagnostics::new(vec![d], vec![]))?;
+    let (_, server) =
+        read(&source, env, plugins, &["server"], |fields, report| surface::server(fields.get("server"), report))?;
+    Ok(server)
+}
+
 fn storage_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<StoreSettings, Diagnostics> {
     let (settings, ()) = read(source, env, plugins, &["storage"], |_, _| Some(()))?;
     Ok(settings)
 }
 
 fn people_from(source: &Source, env: Env<'_>, plugins: &Plugins) -> Result<(StoreSettings, Directory), Diagnostics> {
-    let sections = ["storage", "people", "groups", "oncall", "timezone"];
-    read(source, env, plugins, &sections, |fields, report| {
+    let sections = ["storage", "people", "groups", "oncall", "agents", "timezone", "tokens"];
+    let (mut settings, (directory, tokens)) = read(source, env, plugins, &sections, |fields, report| {
         let zone = surface::timezone(fields.get("timezone"), report).map(|(_, zone)| zone);
         let (people_node, groups, oncall) = (fields.get("people"), fields.get("groups"), fields.get("oncall"));
-        people(people_node, groups, oncall, zone.as_ref(), &plugins.person_keys, report).directory
-    })
+        let people = people(people_node, groups, oncall, zone.as_ref(), &plugins.person_keys, report);
+        let agents = agents(fields.get("agents"), &people, report);
+        let tokens = surface::tokens(fields.get("tokens"), report);
+        Some((people.directory?.with_agents(agents.list?), tokens?))
+    })?;
+    settings.tokens = tokens;
+    Ok((settings, directory))
 }
 
 /// Resolves `${VAR}` in `sections` of `source`, checks the top-level keys, and decodes `storage`
@@ -76,7 +94,7 @@ fn read<T>(
     let decoded = decode(&source.text, env, &keys(plugins), sections, &mut secrets, &mut report, more);
     match decoded {
         Some((storage, more)) if report.errors.is_empty() => {
-            Ok((StoreSettings { path: config_path.to_path_buf(), storage }, more))
+            Ok((StoreSettings { path: config_path.to_path_buf(), storage, tokens: TokenSettings::default() }, more))
         }
         _ => {
             if report.errors.is_empty() {

@@ -43,6 +43,11 @@ impl People {
         }
     }
 
+    /// Whether `id` is a declared person.
+    pub(crate) fn has_person(&self, id: &str) -> bool {
+        self.persons.contains(id)
+    }
+
     /// Reports a principal that names nobody declared.
     pub(crate) fn check(&self, principal: &Principal, pos: Pos, report: &mut Report) {
         let (kind, kinds, id, known): (&str, &str, &str, Vec<&str>) = match principal {

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 
 use jiff::tz::TimeZone;
 
-use crate::decode::{Fields, excerpt, int_in, nonempty, text};
+use crate::decode::{Fields, duration, excerpt, int_in, nonempty, text};
 use crate::diagnostic::Report;
-use crate::model::{Secret, Server, Storage};
+use crate::model::{Secret, Server, Storage, TokenSettings};
 use crate::node::Node;
 use docket_core::text::did_you_mean;
 
@@ -43,6 +43,25 @@ pub(crate) fn storage(node: Option<&Node>, report: &mut Report) -> Option<Storag
     let fields = Fields::open(node, "storage section", &["url"], report)?;
     let url = fields.opt("url", report, |n, r| url(n, &STORE_SCHEMES, r)).optional()?;
     Some(url.map_or(default, |u| Storage { url: Secret::new(u) }))
+}
+
+/// `tokens: {expires}`: how long an API token lives unless its maker says otherwise (`90d`
+/// by default; `never` to make tokens that do not expire unless asked).
+pub(crate) fn tokens(node: Option<&Node>, report: &mut Report) -> Option<TokenSettings> {
+    let Some(node) = node else { return Some(TokenSettings::default()) };
+    let fields = Fields::open(node, "tokens section", &["expires"], report)?;
+    let expires = fields.opt("expires", report, |n, r| {
+        if text(n, r)?.trim() == "never" {
+            return Some(None);
+        }
+        let lifetime = duration(n, r)?;
+        if lifetime.as_millis() == 0 {
+            r.error_hint(n.pos, "tokens that expire at once are of no use", "write e.g. 90d, or never");
+            return None;
+        }
+        Some(Some(lifetime))
+    });
+    Some(TokenSettings { expires: expires.or(TokenSettings::default().expires)? })
 }
 
 /// `timezone`: an IANA name such as `Europe/Berlin`.

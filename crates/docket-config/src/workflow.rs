@@ -28,6 +28,8 @@ pub(crate) struct WorkflowFile {
     pub(crate) id: Option<(String, Pos)>,
     /// Declared parameter names, including those of invalid declarations.
     pub(crate) params: Vec<String>,
+    /// The category, when it could be read (agents' `may_request` names categories).
+    pub(crate) category: Option<String>,
     /// `requesters`, to check against the directory.
     pub(crate) requesters: Vec<(Principal, Pos)>,
     /// Names steps use that other sections declare (a `sql` step's database).
@@ -74,6 +76,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     let title = fields.req("title", report, nonempty);
     let description = fields.opt("description", report, text).or(String::new());
     let category = fields.opt("category", report, nonempty).or("General".to_owned());
+    file.category.clone_from(&category);
     let risk = fields.opt("risk", report, risk).or(Risk::Medium);
     let requesters = fields.opt("requesters", report, |n, r| requesters(n, &mut file.requesters, r)).optional();
     let (names, specs) = params(fields.get("params"), report);

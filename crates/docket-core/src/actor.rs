@@ -32,6 +32,14 @@ impl Actor {
         Actor::Person { id: id.into() }
     }
 
+    /// The agent's id, for an agent; `None` for a person or Docket.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            Actor::Agent { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+
     /// The person this actor is or acts for.
     pub fn person_id(&self) -> Option<&PersonId> {
         match self {

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
+use crate::agent::Agent;
 use crate::duration::Duration;
 use crate::id::{GroupId, PersonId, RotationId};
 
@@ -152,6 +153,7 @@ pub struct Directory {
     by_surface: BTreeMap<(String, String), PersonId>,
     by_email: BTreeMap<String, PersonId>,
     by_subject: BTreeMap<String, PersonId>,
+    agents: BTreeMap<String, Agent>,
 }
 
 impl Directory {
@@ -191,6 +193,22 @@ impl Directory {
         }
         dir.rotations = rotations.into_iter().map(|r| (r.id.clone(), r)).collect();
         dir
+    }
+
+    /// The same directory with `agents` (checked by the loader: unique ids, known owners).
+    pub fn with_agents(mut self, agents: Vec<Agent>) -> Self {
+        self.agents = agents.into_iter().map(|a| (a.id.clone(), a)).collect();
+        self
+    }
+
+    /// The agent `id`.
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.agents.get(id)
+    }
+
+    /// Every agent, in id order.
+    pub fn agents(&self) -> impl Iterator<Item = &Agent> {
+        self.agents.values()
     }
 
     /// The person `id`.

@@ -5,7 +5,7 @@
 //! This crate does no IO, spawns nothing, and never reads the clock: `now` is an argument.
 //!
 //! - [`catalog`]: workflows, typed parameters and their validation, `{{param}}` templates.
-//! - [`directory`]: people, groups, on-call rotations.
+//! - [`directory`]: people, groups, on-call rotations; [`agent`]: AI agents acting for people.
 //! - [`policy`]: CEL rules that deny, auto-approve, or ask for approval stages, and say why.
 //! - [`ticket`]: the state machine from (ticket, command, actor, now) to events or a refusal.
 //! - [`plan`]: plans and the digest approvals bind to.
@@ -13,6 +13,7 @@
 //! - [`result`]: what a step leaves for people to read: a result table, rows a write changed.
 
 pub mod actor;
+pub mod agent;
 pub mod audit;
 pub mod canonical;
 pub mod catalog;
@@ -29,6 +30,7 @@ pub mod text;
 pub mod ticket;
 
 pub use actor::Actor;
+pub use agent::{Agent, TokenSubject};
 pub use catalog::Catalog;
 pub use catalog::action::{Action, ActionSpec, ActionView, Detail};
 pub use catalog::json_template::JsonTemplate;

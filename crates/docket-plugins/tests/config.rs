@@ -121,6 +121,7 @@ broken! {
     policy_params_are_checked_beside_a_broken_workflow => "policy-params-beside-broken-workflow",
     shell_templates => "shell-templates",
     choice_aliases => "choice-aliases",
+    agents => "agents",
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::rows::db_error;
 /// One migration, as SQL for each backend.
 #[derive(Debug)]
 pub(crate) struct Migration {
-    /// Its number, from 1, increasing.
+    /// Its number, from 1, increasing (numbers are reserved per change, so some may be unused).
     pub(crate) version: i64,
     /// Its file name without `.sql`.
     pub(crate) name: &'static str,
@@ -40,6 +40,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_step_processes"),
     migration!(5, "0005_step_results"),
     migration!(6, "0006_audit_checkpoints"),
+    migration!(7, "0007_token_lifecycle"),
 ];
 
 /// The schema version this build writes: the last migration's number.
@@ -148,16 +149,43 @@ pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test code: a panic is a failed test")]
 mod tests {
     use super::*;
 
     #[test]
     fn migrations_are_numbered_in_order_and_named_after_their_files() {
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i64::try_from(i).unwrap_or(-1) + 1, "{}", m.name);
+        let mut previous = 0;
+        for m in MIGRATIONS {
+            assert!(m.version > previous, "{} is not numbered after the one before it", m.name);
+            previous = m.version;
             assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{}", m.name);
             assert!(!m.sqlite.trim().is_empty() && !m.postgres.trim().is_empty(), "{}", m.name);
         }
-        assert_eq!(SCHEMA_VERSION, i64::try_from(MIGRATIONS.len()).unwrap_or(-1));
+        assert_eq!(SCHEMA_VERSION, previous);
+    }
+
+    /// A token made before tokens had ids keeps working: it gets an id from its hash, never
+    /// expires, and says its maker is unknown.
+    #[tokio::test]
+    async fn tokens_made_before_the_lifecycle_get_an_id_and_no_expiry() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 7) {
+            sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO api_tokens (hash, person, name, created_at) VALUES (?, 'alice', 'laptop', ?)")
+            .bind("ab".repeat(32))
+            .bind("2026-01-05T09:00:00Z")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let lifecycle = MIGRATIONS.iter().find(|m| m.version == 7).unwrap();
+        sqlx::raw_sql(lifecycle.sqlite).execute(&pool).await.unwrap();
+        let sql = format!("SELECT {} FROM api_tokens", crate::rows::TOKEN_COLUMNS);
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_one(&pool).await.unwrap();
+        let token = crate::rows::api_token(&row).unwrap();
+        assert_eq!(token.id, "tok_abababababababab");
+        assert_eq!((token.expires_at, token.revoked, token.agent), (None, None, None));
+        assert!(token.created_by.starts_with("unknown"), "{}", token.created_by);
     }
 }

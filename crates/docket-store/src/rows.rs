@@ -2,7 +2,7 @@
 //! JSON, and decoding each kind of row. Backends read columns through [`Columns`], so the
 //! decoding rules exist once.
 
-use docket_app::{ApiToken, LogLine, LogStream, NewOutboxMessage, OutboxMessage, StoreError, StoredTicket};
+use docket_app::{ApiToken, LogLine, LogStream, NewOutboxMessage, OutboxMessage, Revocation, StoreError, StoredTicket};
 use docket_core::audit::{AuditEntry, AuditRecord, GENESIS_HASH};
 use docket_core::{Event, PersonId, Ticket, TicketId};
 use jiff::Timestamp;
@@ -41,7 +41,7 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
 /// The error for a token whose hash is already saved (tokens are random, so this means the
 /// same token was saved twice).
 pub(crate) fn token_exists() -> StoreError {
-    StoreError::Unavailable("an API token with this hash is already saved".into())
+    StoreError::Unavailable("an API token with this hash or id is already saved".into())
 }
 
 /// A URL without its password, for error messages.
@@ -314,13 +314,28 @@ pub(crate) fn outbox_message(row: &impl Columns) -> Result<OutboxMessage, StoreE
     })
 }
 
-/// An API token's record from every `api_tokens` column.
+/// The `api_tokens` columns [`api_token`] reads, for `SELECT`s.
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, hash, person, agent, name, created_by, created_at, expires_at, last_used_at, revoked_at, revoked_by";
+
+/// An API token's record from the [`TOKEN_COLUMNS`].
 pub(crate) fn api_token(row: &impl Columns) -> Result<ApiToken, StoreError> {
+    let time = |column: &str| row.opt_text(column)?.map(|t| parse_time(&t, "token time")).transpose();
+    let revoked = match (time("revoked_at")?, row.opt_text("revoked_by")?) {
+        (Some(at), by) => Some(Revocation { at, by: by.unwrap_or_default() }),
+        (None, _) => None,
+    };
     Ok(ApiToken {
+        id: row.opt_text("id")?.ok_or_else(|| StoreError::Corrupt("an API token has no id".into()))?,
         hash: row.text("hash")?,
         person: PersonId::new(row.text("person")?),
+        agent: row.opt_text("agent")?,
         name: row.text("name")?,
+        created_by: row.text("created_by")?,
         created_at: parse_time(&row.text("created_at")?, "token time")?,
+        expires_at: time("expires_at")?,
+        last_used_at: time("last_used_at")?,
+        revoked,
     })
 }
 

@@ -251,7 +251,19 @@ impl TestApp {
 
     /// A fresh API token for `person`.
     pub async fn token(&self, person: &str) -> String {
-        self.app.create_token(&person.into(), "test").await.expect("a token")
+        self.make_token(docket_core::TokenSubject::Person(person.into())).await
+    }
+
+    /// A fresh API token for the agent `agent` (declared in the test's configuration).
+    pub async fn agent_token(&self, agent: &str) -> String {
+        self.make_token(docket_core::TokenSubject::Agent(agent.to_owned())).await
+    }
+
+    async fn make_token(&self, subject: docket_core::TokenSubject) -> String {
+        let new =
+            docket_app::NewToken { subject, name: "test".to_owned(), lifetime: docket_app::TokenLifetime::Default };
+        let by = docket_app::TokenAuthority::Operator("operator:test".to_owned());
+        self.app.create_token(&by, new).await.expect("a token").secret
     }
 
     /// Waits until ticket `id` is in `state`, and returns it; panics with the ticket's state

@@ -1,5 +1,5 @@
 //! Administrative commands that work on the store directly: `audit verify`, `audit export`,
-//! `audit keygen`, `token create`. They need a few sections of the configuration (the database URL; for tokens,
+//! `audit keygen`, `audit checkpoint`, `token create`, `token list`, `token revoke`. They need a few sections of the configuration (the database URL; for tokens,
 //! the people too), not a running server, so `${VAR}` elsewhere in it need not be set.
 
 use std::io::Write as _;
@@ -8,7 +8,12 @@ use anyhow::Context as _;
 use std::process::ExitCode;
 
 use crate::check::count;
-use crate::cli::{AuditCommand, ExportArgs, StoreArgs, TokenArgs, TokenCommand, VerifyArgs};
+use docket_app::{ApiToken, NewToken, TokenAuthority, TokenLifetime};
+use docket_core::{PersonId, TokenSubject};
+
+use crate::cli::{
+    AuditCommand, ExportArgs, StoreArgs, TokenArgs, TokenCommand, TokenListArgs, TokenRevokeArgs, VerifyArgs,
+};
 use crate::compose::{self, Needs};
 
 pub(crate) async fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
@@ -125,17 +130,128 @@ async fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
 pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
         TokenCommand::Create(args) => create_token(&args).await,
+        TokenCommand::List(args) => list_tokens(&args).await,
+        TokenCommand::Revoke(args) => revoke_token(&args).await,
     }
+}
+
+/// The operator at this terminal, as token records and the audit name them: whoever holds the
+/// database may do anything with tokens, so what matters is that it is written down.
+fn operator() -> TokenAuthority {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+    let host = if host.is_empty() { "unknown".to_owned() } else { host };
+    TokenAuthority::Operator(format!("operator:{user}@{host}"))
 }
 
 async fn create_token(args: &TokenArgs) -> anyhow::Result<ExitCode> {
     let app = compose::store_app(&args.store.config, Needs::People).await?;
-    let token = app.create_token(&args.person.as_str().into(), &args.name).await?;
+    let subject = match (&args.person, &args.agent) {
+        (Some(person), None) => TokenSubject::Person(person.as_str().into()),
+        (None, Some(agent)) => TokenSubject::Agent(agent.clone()),
+        _ => anyhow::bail!("name a --person or an --agent"),
+    };
+    let lifetime = match args.expires.as_deref().map(str::trim) {
+        None => TokenLifetime::Default,
+        Some("never") => TokenLifetime::Never,
+        Some(text) => match docket_core::Duration::parse(text) {
+            Ok(d) if d.as_millis() > 0 => TokenLifetime::For(d.to_std()),
+            _ => anyhow::bail!("--expires must be a duration such as 90d, 12h or 1w, or `never` (not `{text}`)"),
+        },
+    };
+    let new = NewToken { subject, name: args.name.clone(), lifetime };
+    let made = app.create_token(&operator(), new).await?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{token}")?;
+    writeln!(out, "{}", made.secret)?;
     let mut err = std::io::stderr().lock();
-    writeln!(err, "token for {} made; it is shown only now. Use it as DOCKET_TOKEN or --token.", args.person)?;
+    let whom = whom(&made.record);
+    let until = made.record.expires_at.map_or_else(|| "never expires".to_owned(), |t| format!("expires {t}"));
+    writeln!(
+        err,
+        "token {} for {whom} made ({until}); it is shown only now. Use it as DOCKET_TOKEN or --token.",
+        made.record.id
+    )?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn list_tokens(args: &TokenListArgs) -> anyhow::Result<ExitCode> {
+    let app = compose::store_app(&args.store.config, Needs::People).await?;
+    let person = args.person.as_deref().map(PersonId::new);
+    let tokens = app.tokens(&operator(), person.as_ref()).await?;
+    let now = jiff::Timestamp::now();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        for t in &tokens {
+            let line = serde_json::json!({
+                "id": t.id, "person": t.person, "agent": t.agent, "name": t.name, "created_by": t.created_by,
+                "created_at": t.created_at, "expires_at": t.expires_at, "last_used_at": t.last_used_at,
+                "revoked_at": t.revoked.as_ref().map(|r| r.at), "revoked_by": t.revoked.as_ref().map(|r| &r.by),
+                "status": status(t, now),
+            });
+            writeln!(out, "{line}")?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let day = |t: jiff::Timestamp| t.strftime("%Y-%m-%d %H:%M").to_string();
+    let rows: Vec<[String; 8]> = tokens
+        .iter()
+        .map(|t| {
+            [
+                t.id.clone(),
+                whom(t),
+                t.name.clone(),
+                t.created_by.clone(),
+                day(t.created_at),
+                t.last_used_at.map_or_else(|| "never".to_owned(), day),
+                t.expires_at.map_or_else(|| "never".to_owned(), day),
+                status(t, now).to_owned(),
+            ]
+        })
+        .collect();
+    let header = ["ID", "FOR", "NAME", "CREATED BY", "CREATED", "LAST USED", "EXPIRES", "STATUS"].map(str::to_owned);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        writeln!(out, "{}", cells.join("  ").trim_end())?;
+    }
+    if rows.is_empty() {
+        writeln!(out, "(no tokens)")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn revoke_token(args: &TokenRevokeArgs) -> anyhow::Result<ExitCode> {
+    let app = compose::store_app(&args.store.config, Needs::People).await?;
+    let token = app.revoke_token(&operator(), args.id.trim()).await?;
+    let mut out = std::io::stdout().lock();
+    let when = token.revoked.as_ref().map(|r| format!("{} by {}", r.at, r.by)).unwrap_or_default();
+    writeln!(out, "token {} for {} revoked ({when}); it no longer works anywhere.", token.id, whom(&token))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whom a token acts as, in words: `alice`, or `agent deploy-bot (of alice)`.
+fn whom(token: &ApiToken) -> String {
+    match &token.agent {
+        Some(agent) => format!("agent {agent} (of {})", token.person),
+        None => token.person.to_string(),
+    }
+}
+
+fn status(token: &ApiToken, now: jiff::Timestamp) -> &'static str {
+    if token.revoked.is_some() {
+        "revoked"
+    } else if token.expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else {
+        "active"
+    }
 }
 
 fn short(hash: &str) -> &str {

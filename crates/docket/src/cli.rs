@@ -36,6 +36,13 @@ pub(crate) enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Serve MCP over stdio for an AI agent on this machine, forwarding to the server's `/mcp`.
+    ///
+    /// `docket mcp --config docket.yaml --token-file ~/.docket/agent-token` (or the token in
+    /// `DOCKET_TOKEN`): an MCP client starts this command and speaks MCP on its stdin and
+    /// stdout; each call goes to the server named by `server.public_url` (or `--url`) with the
+    /// agent's token, under the same policies and audit as everyone else.
+    Mcp(McpArgs),
     /// Measure throughput and latency on this machine.
     Bench(BenchArgs),
     /// Slack: `docket slack manifest` prints the manifest to create the Slack app.
@@ -230,20 +237,70 @@ pub(crate) struct SlackManifestArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
-    /// Make an API token that acts as a person. It is printed once; only its hash is kept.
+    /// Make an API token for a person or an agent. It is printed once; only its hash is kept.
+    ///
+    /// `docket token create --person alice --name laptop --expires 30d`, or for an agent
+    /// declared under `agents`: `docket token create --agent deploy-bot`. The token expires
+    /// after `tokens.expires` (90 days unless set) unless `--expires` says otherwise.
     Create(TokenArgs),
+    /// List tokens (never their secrets): id, whom it acts as, name, maker, created, last
+    /// used, expiry and status.
+    List(TokenListArgs),
+    /// Revoke a token by its id; it stops working at once, on every replica.
+    Revoke(TokenRevokeArgs),
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("subject").required(true).args(["person", "agent"]))]
 pub(crate) struct TokenArgs {
     #[command(flatten)]
     pub(crate) store: StoreArgs,
     /// The person (an id from the configuration's `people`).
     #[arg(long)]
-    pub(crate) person: String,
+    pub(crate) person: Option<String>,
+    /// The agent (an id from the configuration's `agents`); it acts for its owner.
+    #[arg(long)]
+    pub(crate) agent: Option<String>,
     /// A label to tell tokens apart.
     #[arg(long, default_value = "cli")]
     pub(crate) name: String,
+    /// How long it lives: a duration such as 90d, 12h or 1w, or `never`. Default: the
+    /// configuration's `tokens.expires` (90 days unless set).
+    #[arg(long)]
+    pub(crate) expires: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenListArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Only this person's tokens (and those of the agents they owned when each was made).
+    #[arg(long)]
+    pub(crate) person: Option<String>,
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TokenRevokeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// The token's id (`tok_…`), as `docket token list` shows it.
+    pub(crate) id: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct McpArgs {
+    /// The configuration file whose `server` says where Docket is reached.
+    #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
+    pub(crate) config: std::path::PathBuf,
+    /// A file holding the API token (an agent's, from `docket token create --agent ID`).
+    #[arg(long)]
+    pub(crate) token_file: Option<std::path::PathBuf>,
+    /// The MCP endpoint, instead of the configuration's `server.public_url` + `/mcp`.
+    #[arg(long)]
+    pub(crate) url: Option<String>,
 }
 
 #[derive(Debug, Args)]

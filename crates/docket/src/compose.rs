@@ -36,6 +36,11 @@ pub(crate) fn load(path: &Path) -> anyhow::Result<Loaded> {
     docket_config::load(path, &env, &plugins()).map_err(|diagnostics| refused(path, &diagnostics))
 }
 
+/// The `server` section alone, for `docket mcp`.
+pub(crate) fn load_server(path: &Path) -> anyhow::Result<docket_config::Server> {
+    docket_config::load_server(path, &env, &plugins()).map_err(|diagnostics| refused(path, &diagnostics))
+}
+
 /// What a command that works on the database directly needs from the configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Needs {
@@ -57,6 +62,7 @@ pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> 
         },
     };
     let settings = settings.map_err(|diagnostics| refused(path, &diagnostics))?;
+    let token_lifetime = lifetime(settings.tokens.expires);
     let (store, exclusive) = open_storage(&settings.storage, &settings.path).await?;
     let rules = RuleBook {
         catalog: Catalog::default(),
@@ -66,10 +72,15 @@ pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> 
         redactor: Redactor::new(Vec::new()),
         ticket_prefix: "DKT".to_owned(),
     };
-    let settings = Settings { exclusive, ..Settings::default() };
+    let settings = Settings { exclusive, token_lifetime, ..Settings::default() };
     let clock = Arc::new(SystemClock);
     let parts = AppParts { rules, settings, store, runners: Vec::new(), notifiers: Vec::new(), clock, processes: None };
     Ok(App::new(parts))
+}
+
+/// `tokens.expires` as the app's lifetime of new tokens.
+fn lifetime(expires: Option<docket_core::Duration>) -> Option<std::time::Duration> {
+    expires.map(docket_core::Duration::to_std)
 }
 
 /// Every error that stops the configuration at `path` from loading, and how many in which files.
@@ -122,7 +133,9 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
     let (store, exclusive) = open_store(&loaded.config).await?;
     let public_url = loaded.config.server.public_url.clone();
-    let settings = Settings { exclusive, base_env: base_env(), public_url, ..Settings::default() }.sharing(!exclusive);
+    let token_lifetime = lifetime(loaded.config.tokens.expires);
+    let settings = Settings { exclusive, base_env: base_env(), public_url, token_lifetime, ..Settings::default() }
+        .sharing(!exclusive);
     let rules = RuleBook {
         catalog: loaded.catalog,
         policies: loaded.policies,

@@ -27,6 +27,7 @@ pub(crate) const GROUPS: [(&str, &[&str]); 3] = [
             "comment",
             "cancel",
             "retry",
+            "mcp",
         ],
     ),
     ("Admin (on the database directly)", &["token", "audit", "bench"]),

@@ -1,7 +1,7 @@
 //! The server's own log, on standard error: text for people (colour only on a terminal, never
 //! with `NO_COLOR`) or one JSON object per line for a log pipeline, chosen by `--log-format`
 //! or, failing that, the configuration's `log.format` (applied once it is read); `RUST_LOG`
-//! chooses what is logged (default `info,sqlx=warn,tower_http=warn`).
+//! chooses what is logged (default `info,sqlx=warn,tower_http=warn,rmcp=warn`).
 
 use std::io::IsTerminal as _;
 use std::sync::OnceLock;
@@ -21,7 +21,8 @@ static SWITCH: OnceLock<(reload::Handle<Output, Base>, bool)> = OnceLock::new();
 /// Starts the log in `format` (from the command line), else as text until
 /// [`apply_config`] reads the configuration's choice.
 pub(crate) fn init(format: Option<LogFormat>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn,rmcp=warn"));
     let (output, handle) = reload::Layer::new(output(format.unwrap_or_default()));
     // A second call (tests running commands in one process) keeps the first subscriber.
     if tracing_subscriber::registry().with(filter).with(output).try_init().is_ok() {

@@ -10,6 +10,7 @@ mod compose;
 mod demo;
 mod help;
 mod logging;
+mod mcp;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;
@@ -80,6 +81,7 @@ async fn async_main(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args).await,
         Command::Audit(command) => admin::audit(command).await,
         Command::Token(command) => admin::token(command).await,
+        Command::Mcp(args) => mcp::run(args).await,
         Command::Bench(args) => bench::run(args).await,
         client_command => client::run(client_command).await,
     }

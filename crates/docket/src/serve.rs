@@ -73,8 +73,11 @@ pub(crate) async fn serve(
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
+    let mcp_options =
+        docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
     let router = docket_web::router(app.clone(), options)
         .merge(chat)
+        .merge(docket_mcp::router(app.clone(), mcp_options))
         .layer(axum::middleware::from_fn(crate::logging::request_span));
     let addr = listener.local_addr()?;
     let fd_limit = docket_http::raise_fd_limit();

@@ -213,6 +213,76 @@ fn audit_commands_need_only_the_storage_settings() {
     }
 }
 
+/// Tokens from the command line: made for a person (with an expiry) and for an agent, listed
+/// without their secrets, revoked by id; each step is an audit record naming the operator.
+#[test]
+fn tokens_are_made_listed_and_revoked_from_the_command_line() {
+    let config = "storage: { url: sqlite://./docket.db }\n\
+                  people: [{ id: alice, name: Alice Ng }, { id: bob }]\n\
+                  agents: [{ id: deploy-bot, owner: alice, may_request: [deploy] }]\n\
+                  tokens: { expires: 30d }\n";
+    let dir = folder(config);
+    let run = |args: &[&str]| {
+        let out = docket_in(dir.path(), &[args, &["--config", "docket.yaml"]].concat());
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    let person = run(&["token", "create", "--person", "alice", "--name", "laptop", "--expires", "12h"]);
+    let secret = stdout(&person);
+    assert!(secret.starts_with("dkt_") && secret.trim().len() == 68, "{secret}");
+    let said = String::from_utf8_lossy(&person.stderr).into_owned();
+    assert!(said.starts_with("token tok_") && said.contains("for alice made (expires "), "{said}");
+    let agent = run(&["token", "create", "--agent", "deploy-bot"]);
+    let said = String::from_utf8_lossy(&agent.stderr).into_owned();
+    assert!(said.contains("for agent deploy-bot (of alice)"), "{said}");
+    let never = run(&["token", "create", "--person", "bob", "--expires", "never"]);
+    assert!(String::from_utf8_lossy(&never.stderr).contains("never expires"));
+
+    let listed: Vec<serde_json::Value> =
+        stdout(&run(&["token", "list", "--json"])).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(listed.len(), 3);
+    assert!(
+        listed.iter().all(|t| t["status"] == "active" && t["created_by"].as_str().unwrap().starts_with("operator:"))
+    );
+    assert!(!listed.iter().any(|t| t.to_string().contains(secret.trim())), "never the secret");
+    let laptop = listed.iter().find(|t| t["name"] == "laptop").unwrap();
+    let id = laptop["id"].as_str().unwrap();
+    let table = stdout(&run(&["token", "list", "--person", "alice"]));
+    assert!(
+        table.starts_with("ID ") && table.contains("agent deploy-bot (of alice)") && !table.contains(" bob "),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 3, "{table}");
+
+    let revoked = stdout(&run(&["token", "revoke", id]));
+    assert!(revoked.starts_with(&format!("token {id} for alice revoked (")), "{revoked}");
+    let after: Vec<serde_json::Value> =
+        stdout(&run(&["token", "list", "--json"])).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let laptop = after.iter().find(|t| t["id"] == id).unwrap();
+    assert_eq!(laptop["status"], "revoked");
+    let records: Vec<serde_json::Value> =
+        stdout(&run(&["audit", "export"])).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["token.created", "token.created", "token.created", "token.revoked"]);
+    assert_eq!(records[3]["details"]["id"], id);
+    assert!(records[3]["actor"].as_str().unwrap().starts_with("operator:"), "{}", records[3]);
+
+    // Mistakes are said plainly.
+    for (args, says) in [
+        (&["token", "revoke", "tok_nobody"][..], "token tok_nobody not found"),
+        (&["token", "create", "--agent", "ghost"], "`ghost` is not an agent"),
+        (&["token", "create", "--person", "alice", "--expires", "soon"], "--expires must be a duration"),
+    ] {
+        let out = docket_in(dir.path(), &[args, &["--config", "docket.yaml"]].concat());
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(says),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 /// Regression: `docket --help` opened with the crate's description for developers ("the
 /// composition root, the only crate that knows all others…") and listed commands in one heap.
 #[test]

@@ -108,7 +108,11 @@ impl App {
             .enumerate()
             .map(|(i, e)| {
                 let by = if docket_from.is_some_and(|from| i >= from) { &Actor::System } else { actor };
-                self.audit_entry(&ticket.id, by, e, now)
+                let mut entry = self.audit_entry(&ticket.id, by, e, now);
+                if !matches!(by, Actor::System) {
+                    entry.details = self.with_credential(entry.details);
+                }
+                entry
             })
             .collect();
         let version_after = expected_version + events.len() as u64;
@@ -230,11 +234,11 @@ impl App {
             actor: actor.to_string(),
             action: "ticket.refused".to_owned(),
             ticket: ticket.map(ToString::to_string),
-            details: serde_json::json!({
+            details: self.with_credential(serde_json::json!({
                 "command": command,
                 "code": refusal.code(),
                 "reason": self.inner.rules.redactor.redact(&refusal.to_string()),
-            }),
+            })),
         };
         if let Err(error) = self.store().append_audit(vec![entry]).await {
             tracing::error!(%error, "could not record a refused command in the audit log");

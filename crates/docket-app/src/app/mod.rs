@@ -33,7 +33,7 @@ pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
-pub use tokens::TOKEN_PREFIX;
+pub use tokens::{Credential, MadeToken, NewToken, TOKEN_PREFIX, TokenAuthority, TokenLifetime, TokenRefusal};
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};
 pub use words::{Understood, WordsMatch};
 
@@ -74,6 +74,8 @@ impl std::fmt::Debug for AppParts {
 #[derive(Clone)]
 pub struct App {
     pub(crate) inner: Arc<Inner>,
+    /// The API token this handle acts through (`App::with_token`), named in the audit.
+    pub(crate) credential: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for App {
@@ -130,6 +132,7 @@ impl App {
                 holder,
                 rejections: Mutex::new(rejections::Rejections::default()),
             }),
+            credential: None,
         }
     }
 

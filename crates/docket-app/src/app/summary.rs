@@ -78,7 +78,7 @@ pub struct TicketSummary {
     pub headline: String,
     /// How the state feels.
     pub tone: Tone,
-    /// The requester's name.
+    /// Who asked, by name: "Alice Ng", or "deploy-bot (agent of Alice Ng)" for an agent's request.
     pub requester: String,
     /// The requester's id.
     pub requester_id: String,
@@ -133,7 +133,7 @@ impl App {
             state: ticket.state,
             headline,
             tone,
-            requester: self.person_name(&ticket.requester),
+            requester: self.requested_by(ticket),
             requester_id: ticket.requester.to_string(),
             params,
             plan: plan_lines(ticket),
@@ -149,6 +149,18 @@ impl App {
     /// A person's display name (their id when unknown).
     pub fn person_name(&self, id: &PersonId) -> String {
         self.inner.rules.directory.person(id).map_or_else(|| id.to_string(), |p| p.name.clone())
+    }
+
+    /// Who asked for `ticket`, as every surface shows it: the requester's name, or for an
+    /// agent's request "deploy-bot (agent of Alice Ng)".
+    pub fn requested_by(&self, ticket: &Ticket) -> String {
+        let agent = ticket.requested_by.agent().map(|id| self.agent_name(id));
+        docket_core::agent::requested_by_words(agent.as_deref(), &self.person_name(&ticket.requester))
+    }
+
+    /// An agent's display name (its id when it is no longer declared).
+    pub fn agent_name(&self, id: &str) -> String {
+        self.inner.rules.directory.agent(id).map_or_else(|| id.to_owned(), |a| a.name.clone())
     }
 
     /// The key events of the change that queued `message`, in words, for thread replies: the
@@ -175,8 +187,10 @@ impl App {
     pub(super) async fn happening(&self, ticket: &Ticket, event: &Event) -> Result<Option<Happening>, AppError> {
         let plain = |text: String, tone| Some(Happening { text, tone, log_tail: Vec::new(), hint: None });
         Ok(match event {
-            Event::Requested { requester, .. } => {
-                plain(format!("Requested by {}", self.person_name(requester)), Tone::Neutral)
+            Event::Requested { requester, requested_by, .. } => {
+                let agent = requested_by.agent().map(|id| self.agent_name(id));
+                let who = docket_core::agent::requested_by_words(agent.as_deref(), &self.person_name(requester));
+                plain(format!("Requested by {who}"), Tone::Neutral)
             }
             Event::PlanFailed { error } => Some(Happening {
                 text: format!("Planning failed: {error}"),
@@ -269,7 +283,9 @@ impl App {
     fn actor_name(&self, actor: &Actor) -> String {
         match actor {
             Actor::Person { id } => self.person_name(id),
-            Actor::Agent { agent, on_behalf_of } => format!("{agent} (for {})", self.person_name(on_behalf_of)),
+            Actor::Agent { agent, on_behalf_of } => {
+                docket_core::agent::requested_by_words(Some(&self.agent_name(agent)), &self.person_name(on_behalf_of))
+            }
             Actor::System => "Docket".to_owned(),
         }
     }

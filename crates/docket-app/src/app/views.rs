@@ -197,15 +197,10 @@ impl App {
             .collect())
     }
 
-    /// Whether `actor` may open tickets for `workflow` (its `requesters`).
+    /// Whether `actor` may open tickets for `workflow` (its `requesters`; for an agent, its
+    /// `may_request` too), as core decides a request.
     pub fn may_request(&self, actor: &Actor, workflow: &Workflow) -> bool {
-        let person = match actor {
-            Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => id,
-            Actor::System => return false,
-        };
-        let directory = &self.inner.rules.directory;
-        directory.person(person).is_some()
-            && workflow.requesters.as_ref().is_none_or(|allowed| directory.covered_by_any(allowed, person, self.now()))
+        docket_core::ticket::requester(actor, workflow, &self.inner.rules.directory, self.now()).is_ok()
     }
 
     /// The workflows `actor` may request, by id.

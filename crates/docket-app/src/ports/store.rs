@@ -205,14 +205,36 @@ impl OutboxMessage {
 /// An API token's record. The token itself is never stored, only its SHA-256.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiToken {
+    /// Its public id (`tok_` and 16 hex digits): named in listings, revocations and the audit
+    /// record of everything done with it.
+    pub id: String,
     /// SHA-256 of the token, in hex.
     pub hash: String,
-    /// The person it acts as.
+    /// The person it acts as; for an agent's token, the agent's owner when it was made.
     pub person: PersonId,
+    /// The agent it acts as, if it is an agent's token.
+    pub agent: Option<String>,
     /// A label to tell tokens apart (`laptop`, `ci`).
     pub name: String,
+    /// Who made it, as the audit names actors (`erin`, `operator:root@build-1`).
+    pub created_by: String,
     /// When it was made.
     pub created_at: Timestamp,
+    /// When it stops working; `None`: never.
+    pub expires_at: Option<Timestamp>,
+    /// When it was last used (recorded at most once a minute).
+    pub last_used_at: Option<Timestamp>,
+    /// When it was revoked, and by whom.
+    pub revoked: Option<Revocation>,
+}
+
+/// A token's revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// When.
+    pub at: Timestamp,
+    /// Who, as the audit names actors.
+    pub by: String,
 }
 
 /// Counts for metrics and readiness.
@@ -398,14 +420,28 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 }
 
-/// API tokens, by the SHA-256 of the token.
+/// API tokens, by the SHA-256 of the token and by id. Nothing is cached: a revocation is seen
+/// by the next read on every replica.
 #[async_trait]
 pub trait TokenStore: Send + Sync + 'static {
-    /// Saves an API token's record.
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+    /// Saves a token's record and `audit` (its creation) in one transaction. A token whose hash
+    /// or id is already saved is refused with [`StoreError::Unavailable`].
+    async fn create_token(&self, token: &ApiToken, audit: Vec<AuditEntry>) -> Result<(), StoreError>;
 
     /// The record of the token with this hash, if any.
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// The record of the token with this id, if any.
+    async fn token_by_id(&self, id: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every token's record, newest first.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Marks token `id` revoked (unless it already is) and appends `audit`, in one transaction.
+    async fn revoke_token(&self, id: &str, revocation: &Revocation, audit: Vec<AuditEntry>) -> Result<(), StoreError>;
+
+    /// Records that token `id` was used at `at`.
+    async fn token_used(&self, id: &str, at: Timestamp) -> Result<(), StoreError>;
 }
 
 /// Surface state: small keyed values surfaces and integrations keep between requests, shared by replicas.

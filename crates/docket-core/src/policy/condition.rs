@@ -181,6 +181,8 @@ pub struct EvalError(pub String);
 /// The values a condition sees, built once per decision and shared by every condition in it.
 pub struct Variables {
     context: Context<'static, 'static>,
+    /// `requester`, kept to add `agent` to it.
+    requester: HashMap<&'static str, Value>,
 }
 
 impl fmt::Debug for Variables {
@@ -217,7 +219,11 @@ impl Variables {
             ("category", Value::from(workflow.category.as_str())),
         ]);
         let groups: Vec<Value> = groups.iter().map(|g| Value::from(g.as_str())).collect();
-        let requester = HashMap::from([("id", Value::from(requester.as_str())), ("groups", Value::from(groups))]);
+        let requester = HashMap::from([
+            ("id", Value::from(requester.as_str())),
+            ("groups", Value::from(groups)),
+            ("agent", Value::from("")),
+        ]);
         let wall = zone.to_datetime(now);
         let weekday = match wall.weekday() {
             jiff::civil::Weekday::Monday => "Mon",
@@ -238,9 +244,19 @@ impl Variables {
         let mut context = Context::with_env(Arc::clone(&ENV));
         context.add_variable_from_value("params", params);
         context.add_variable_from_value("workflow", workflow);
-        context.add_variable_from_value("requester", requester);
+        context.add_variable_from_value("requester", requester.clone());
         context.add_variable_from_value("now", now);
-        Self { context }
+        Self { context, requester }
+    }
+
+    /// The same variables for a request an agent made: `requester.agent` is its id (empty for
+    /// people), while `requester.id` and `requester.groups` stay its owner's.
+    pub fn with_agent(mut self, agent: Option<&str>) -> Self {
+        if let Some(agent) = agent {
+            self.requester.insert("agent", Value::from(agent));
+            self.context.add_variable_from_value("requester", self.requester.clone());
+        }
+        self
     }
 
     /// The same variables with `plan`: its change counts over all steps, the targets that

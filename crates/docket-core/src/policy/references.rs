@@ -6,7 +6,7 @@
 pub const FIELDS: [(&str, &[&str]); 4] = [
     ("workflow", &["id", "risk", "category"]),
     ("plan", &["creates", "updates", "replaces", "deletes", "targets", "rows_changed"]),
-    ("requester", &["id", "groups"]),
+    ("requester", &["id", "groups", "agent"]),
     ("now", &["weekday", "hour", "minute", "date", "time"]),
 ];
 

@@ -39,23 +39,9 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
     if workflow.id != new.workflow {
         return Err(Refusal::UnknownWorkflow(new.workflow.clone()));
     }
-    let person = match actor {
-        Actor::System => {
-            return Err(Refusal::SystemOnly { action: "request for people" });
-        }
-        Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => known(rules.directory, id)?,
-    };
-    if let Some(allowed) = &workflow.requesters
-        && !rules.directory.covered_by_any(allowed, person, now)
-    {
-        return Err(Refusal::NotARequester {
-            person: person.clone(),
-            workflow: workflow.id.clone(),
-            allowed: allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-        });
-    }
+    let person = requester(actor, workflow, rules.directory, now)?;
     let params = validate_params(&workflow.params, &new.params).map_err(Refusal::InvalidParams)?;
-    let denied = denied_before_plan(rules, &params, person, now);
+    let denied = denied_before_plan(rules, &params, person, actor.agent(), now);
     let mut events = vec![
         Event::Requested {
             id: new.id.clone(),
@@ -72,11 +58,64 @@ pub fn request(new: &NewTicket, actor: &Actor, rules: &Rules<'_>, now: Timestamp
     Ok(events)
 }
 
+/// The person a request of `workflow` by `actor` at `now` counts as requested by, if `actor`
+/// may request it: a person in its `requesters`; an agent that is declared for that person,
+/// lists the workflow in its `may_request`, and whose owner is in its `requesters`.
+pub fn requester<'a>(
+    actor: &'a Actor,
+    workflow: &Workflow,
+    directory: &Directory,
+    now: Timestamp,
+) -> Result<&'a PersonId, Refusal> {
+    let person = match actor {
+        Actor::System => {
+            return Err(Refusal::SystemOnly { action: "request for people" });
+        }
+        Actor::Person { id } => known(directory, id)?,
+        Actor::Agent { agent, on_behalf_of } => {
+            let person = known(directory, on_behalf_of)?;
+            let declared = directory
+                .agent(agent)
+                .filter(|a| a.owner == *on_behalf_of)
+                .ok_or_else(|| Refusal::UnknownAgent { agent: agent.clone(), person: on_behalf_of.clone() })?;
+            if !declared.may_request(workflow) {
+                let allowed = if declared.may_request.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    declared.may_request.join(", ")
+                };
+                return Err(Refusal::AgentMayNotRequest {
+                    agent: agent.clone(),
+                    workflow: workflow.id.clone(),
+                    allowed,
+                });
+            }
+            person
+        }
+    };
+    if let Some(allowed) = &workflow.requesters
+        && !directory.covered_by_any(allowed, person, now)
+    {
+        return Err(Refusal::NotARequester {
+            person: person.clone(),
+            workflow: workflow.id.clone(),
+            allowed: allowed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        });
+    }
+    Ok(person)
+}
+
 /// A denial the policy reaches without the plan (no rule before the deciding one reads `plan`):
 /// taken when planning starts, so a denied request never runs its dry runs.
-fn denied_before_plan(rules: &Rules<'_>, params: &Params, requester: &PersonId, now: Timestamp) -> Option<Event> {
+fn denied_before_plan(
+    rules: &Rules<'_>,
+    params: &Params,
+    requester: &PersonId,
+    agent: Option<&str>,
+    now: Timestamp,
+) -> Option<Event> {
     let groups = rules.directory.groups_of(requester);
-    let vars = Variables::new(rules.workflow, params, requester, &groups, now, rules.zone);
+    let vars = Variables::new(rules.workflow, params, requester, &groups, now, rules.zone).with_agent(agent);
     policy::decide_before_plan(rules.policies, &vars)
         .filter(|decision| matches!(decision.outcome, Outcome::Deny { .. }))
         .map(|decision| Event::Decided { decision, respond_by: None })
@@ -102,6 +141,7 @@ pub fn decide(
                     let groups = rules.directory.groups_of(&ticket.requester);
                     let vars =
                         Variables::new(rules.workflow, &ticket.params, &ticket.requester, &groups, now, rules.zone)
+                            .with_agent(ticket.requested_by.agent())
                             .with_plan(plan);
                     let decision = policy::decide(rules.policies, &vars);
                     let mut events = vec![Event::Planned { plan: plan.clone(), digest }];
@@ -126,7 +166,7 @@ pub fn decide(
             requester_only(ticket, actor, rules.directory, "amend", false)?;
             in_state(ticket, &[TicketState::AwaitingApproval, TicketState::ChangesRequested], "amend")?;
             let params = validate_params(&rules.workflow.params, params).map_err(Refusal::InvalidParams)?;
-            let denied = denied_before_plan(rules, &params, &ticket.requester, now);
+            let denied = denied_before_plan(rules, &params, &ticket.requester, ticket.requested_by.agent(), now);
             let mut events = vec![
                 Event::Amended { params, version: rules.workflow.version.clone() },
                 Event::PlanningStarted { round: ticket.round + 1 },
@@ -214,7 +254,7 @@ pub fn decide(
                 .map(|(k, v)| (k.to_owned(), serde_json::to_value(v).unwrap_or_default()))
                 .collect();
             let params = validate_params(&rules.workflow.params, &raw).map_err(Refusal::InvalidParams)?;
-            let denied = denied_before_plan(rules, &params, &ticket.requester, now);
+            let denied = denied_before_plan(rules, &params, &ticket.requester, ticket.requested_by.agent(), now);
             let mut events = vec![
                 Event::RetryRequested { version: rules.workflow.version.clone() },
                 Event::PlanningStarted { round: ticket.round + 1 },
@@ -450,7 +490,15 @@ fn requester_only(
 ) -> Result<(), Refusal> {
     let id = match actor {
         Actor::System => return Err(Refusal::NotRequester { action, admins_too }),
-        Actor::Person { id } | Actor::Agent { on_behalf_of: id, .. } => known(directory, id)?,
+        Actor::Person { id } => known(directory, id)?,
+        Actor::Agent { agent, on_behalf_of } => {
+            let id = known(directory, on_behalf_of)?;
+            // An agent acts on its own requests only, never on its owner's or another agent's.
+            return match &ticket.requested_by {
+                Actor::Agent { agent: by, on_behalf_of: owner } if by == agent && owner == id => Ok(()),
+                _ => Err(Refusal::NotAgentsTicket { action }),
+            };
+        }
     };
     let is_admin = matches!(actor, Actor::Person { .. }) && directory.person(id).is_some_and(|p| p.admin);
     if *id == ticket.requester || (admins_too && is_admin) {

@@ -12,7 +12,7 @@ mod refusal;
 pub use command::{Command, NewTicket};
 pub use event::{Event, ExpiryReason};
 pub use link::ExternalLink;
-pub use machine::{MAX_TEXT_CHARS, Rules, decide, request};
+pub use machine::{MAX_TEXT_CHARS, Rules, decide, request, requester};
 pub use quorum::{StageStatus, quorum};
 pub use refusal::Refusal;
 

@@ -43,6 +43,42 @@ pub enum Refusal {
         /// What was tried.
         action: &'static str,
     },
+    /// The agent is not declared, or no longer acts for the person its token says.
+    #[error("agent `{agent}` is not an agent of {person} in Docket's configuration")]
+    UnknownAgent {
+        /// The agent's id.
+        agent: String,
+        /// The person it claimed to act for.
+        person: PersonId,
+    },
+    /// The agent may not request this workflow (`may_request`).
+    #[error("agent `{agent}` may not request `{workflow}` (it may request: {allowed})")]
+    AgentMayNotRequest {
+        /// The agent's id.
+        agent: String,
+        /// Which workflow.
+        workflow: WorkflowId,
+        /// What its `may_request` lists.
+        allowed: String,
+    },
+    /// An agent acts only on the tickets it requested itself.
+    #[error("an agent can only {action} tickets it requested itself")]
+    NotAgentsTicket {
+        /// What was tried.
+        action: &'static str,
+    },
+    /// AI agents never manage credentials.
+    #[error("AI agents cannot {action}; a person must")]
+    AgentsCannot {
+        /// What was tried.
+        action: &'static str,
+    },
+    /// People manage their own tokens (and their agents'); admins everyone's.
+    #[error("only admins can {action} tokens of other people")]
+    NotYourTokens {
+        /// What was tried.
+        action: &'static str,
+    },
     /// AI agents never decide on tickets.
     #[error("AI agents cannot {action} tickets; a person must")]
     AgentCannotDecide {
@@ -136,6 +172,11 @@ impl Refusal {
             Refusal::WrongState { .. } => "wrong_state",
             Refusal::OwnTicket { .. } => "own_ticket",
             Refusal::AgentCannotDecide { .. } => "agent_cannot_decide",
+            Refusal::UnknownAgent { .. } => "unknown_agent",
+            Refusal::AgentMayNotRequest { .. } => "agent_may_not_request",
+            Refusal::NotAgentsTicket { .. } => "not_agents_ticket",
+            Refusal::AgentsCannot { .. } => "agents_cannot",
+            Refusal::NotYourTokens { .. } => "not_your_tokens",
             Refusal::SystemOnly { .. } => "system_only",
             Refusal::NotEligible { .. } => "not_eligible",
             Refusal::StaleDigest { .. } => "stale_digest",
@@ -160,6 +201,11 @@ impl Refusal {
                 | Refusal::NotARequester { .. }
                 | Refusal::OwnTicket { .. }
                 | Refusal::AgentCannotDecide { .. }
+                | Refusal::UnknownAgent { .. }
+                | Refusal::AgentMayNotRequest { .. }
+                | Refusal::NotAgentsTicket { .. }
+                | Refusal::AgentsCannot { .. }
+                | Refusal::NotYourTokens { .. }
                 | Refusal::SystemOnly { .. }
                 | Refusal::NotEligible { .. }
                 | Refusal::NotRequester { .. }

@@ -42,7 +42,9 @@ fn person(id: &str, groups: &[&str], admin: bool) -> Person {
 }
 
 /// alice and mallory develop; bob and carol are SRE (and rotate on call); dave is security;
-/// erin is both SRE and security; olga is an admin.
+/// erin is both SRE and security; olga is an admin. Two agents: `assistant` acts for alice and
+/// may request the deploy workflow by id; `bob-bot` acts for bob, who approves deploys, and may
+/// request the deployments category.
 pub(crate) fn directory() -> Directory {
     let people = vec![
         person("alice", &["dev"], false),
@@ -60,7 +62,14 @@ pub(crate) fn directory() -> Directory {
         start: "2026-01-05T09:00".parse().unwrap(),
         zone: zone(),
     };
+    let agent = |id: &str, owner: &str, may: &str| Agent {
+        id: id.into(),
+        name: id.into(),
+        owner: PersonId::new(owner),
+        may_request: vec![may.into()],
+    };
     Directory::new(people, vec![], vec![], vec![rotation])
+        .with_agents(vec![agent("assistant", "alice", "deploy-service"), agent("bob-bot", "bob", "deployments")])
 }
 
 fn choice(values: &[&str]) -> ParamKind {
@@ -246,13 +255,18 @@ pub(crate) struct Driven {
 impl Driven {
     /// alice requests `environment` at `now`; the ticket is left in `planning`.
     pub(crate) fn request(world: &World, environment: &str, now: Timestamp) -> Self {
+        Self::request_as(world, &who("alice"), environment, now)
+    }
+
+    /// `actor` requests `environment` at `now`; the ticket is left in `planning`.
+    pub(crate) fn request_as(world: &World, actor: &Actor, environment: &str, now: Timestamp) -> Self {
         let new = NewTicket {
             id: TicketId::new("DKT", 1),
             workflow: world.workflow.id.clone(),
             params: raw(environment),
             origin: Origin { surface: "test".into(), ..Origin::default() },
         };
-        let events = ticket::request(&new, &who("alice"), &world.rules(), now).unwrap();
+        let events = ticket::request(&new, actor, &world.rules(), now).unwrap();
         let ticket = Ticket::replay(events.iter().map(|e| (e, now))).unwrap();
         Self { ticket, log: events.into_iter().map(|e| (e, now)).collect() }
     }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
+mod agents;
 mod audit;
 mod conditions;
 mod fixtures;

@@ -48,6 +48,10 @@ fn builds_the_directory() {
     assert_eq!(rotation.shift, Duration::parse("1w").unwrap());
     assert_eq!(rotation.on_call(at("2026-01-06T12:00[Europe/Berlin]")).unwrap().as_str(), "bob");
     assert_eq!(rotation.on_call(at("2026-01-12T09:00[Europe/Berlin]")).unwrap().as_str(), "carol");
+    let bot = dir.agent("deploy-bot").unwrap();
+    assert_eq!((bot.name.as_str(), bot.owner.as_str()), ("Deploy bot", "alice"));
+    assert_eq!(bot.may_request, ["deploy-service"]);
+    assert_eq!(loaded().config.tokens.expires, Some(Duration::parse("30d").unwrap()));
 }
 
 #[test]

@@ -19,8 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
-    RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
-    WakeupSink, Wakeups,
+    Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
+    TokenStore, WakeupSink, Wakeups,
 };
 use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -223,12 +223,28 @@ impl AuditStore for PgStore {
 
 #[async_trait]
 impl TokenStore for PgStore {
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        admin::create_token(&self.pool, token).await
+    async fn create_token(&self, token: &ApiToken, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
+        admin::create_token(&self.pool, token, audit).await
     }
 
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        admin::token(&self.pool, hash).await
+        admin::token(&self.pool, "hash", hash).await
+    }
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<ApiToken>, StoreError> {
+        admin::token(&self.pool, "id", id).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        admin::tokens(&self.pool).await
+    }
+
+    async fn revoke_token(&self, id: &str, revocation: &Revocation, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
+        admin::revoke_token(&self.pool, id, revocation, audit).await
+    }
+
+    async fn token_used(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        admin::token_used(&self.pool, id, at).await
     }
 }
 

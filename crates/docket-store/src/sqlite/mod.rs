@@ -31,8 +31,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket_app::{
     ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
-    RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
-    Wakeups,
+    Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
+    TokenStore, Wakeups,
 };
 use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -298,12 +298,28 @@ impl AuditStore for SqliteStore {
 
 #[async_trait]
 impl TokenStore for SqliteStore {
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        self.writer.submit(admin::CreateToken(token.clone())).await
+    async fn create_token(&self, token: &ApiToken, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
+        self.writer.submit(admin::CreateToken::new(token.clone(), audit)?).await
     }
 
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        admin::token(&self.reader, hash).await
+        admin::token(&self.reader, admin::TokenKey::Hash, hash).await
+    }
+
+    async fn token_by_id(&self, id: &str) -> Result<Option<ApiToken>, StoreError> {
+        admin::token(&self.reader, admin::TokenKey::Id, id).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        admin::tokens(&self.reader).await
+    }
+
+    async fn revoke_token(&self, id: &str, revocation: &Revocation, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
+        self.writer.submit(admin::RevokeToken::new(id, revocation, audit)?).await
+    }
+
+    async fn token_used(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {
+        self.writer.submit(admin::TokenUsed { id: id.to_owned(), at }).await
     }
 }
 

@@ -45,6 +45,11 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("not_a_requester", 403, "the caller may not request this workflow"),
     code("own_ticket", 403, "people do not decide on their own tickets"),
     code("agent_cannot_decide", 403, "agents do not approve or reject"),
+    code("unknown_agent", 403, "the token's agent is not declared, or no longer acts for its person"),
+    code("agent_may_not_request", 403, "the agent's `may_request` does not list this workflow"),
+    code("not_agents_ticket", 403, "an agent acts only on the tickets it requested"),
+    code("agents_cannot", 403, "agents do not manage tokens"),
+    code("not_your_tokens", 403, "only admins manage other people's tokens"),
     code("system_only", 403, "only Docket itself does this"),
     code("not_eligible", 403, "the caller is not an approver of the current stage"),
     code("already_approved", 403, "the caller approved this stage already"),
@@ -150,6 +155,7 @@ impl From<AppError> for ApiError {
             AppError::Refused(refusal) => refusal.into(),
             AppError::NotFound(what) => Self::not_found(format!("{what} not found")),
             AppError::Unauthenticated => Self::unauthenticated("unknown or revoked token"),
+            AppError::TokenRefused(why) => Self::unauthenticated(why.to_string()),
             AppError::Invalid(message) => Self::bad_request("invalid_request", message),
             AppError::Store(StoreError::Conflict(id)) => Self::new(
                 StatusCode::CONFLICT,
@@ -175,8 +181,17 @@ impl From<Refusal> for ApiError {
                 StatusCode::FORBIDDEN,
                 json!({ "person": person.as_str(), "workflow": workflow.as_str(), "allowed": allowed }),
             ),
-            Refusal::OwnTicket { action } | Refusal::AgentCannotDecide { action } | Refusal::SystemOnly { action } => {
-                (StatusCode::FORBIDDEN, json!({ "action": action }))
+            Refusal::OwnTicket { action }
+            | Refusal::AgentCannotDecide { action }
+            | Refusal::SystemOnly { action }
+            | Refusal::NotAgentsTicket { action }
+            | Refusal::AgentsCannot { action }
+            | Refusal::NotYourTokens { action } => (StatusCode::FORBIDDEN, json!({ "action": action })),
+            Refusal::UnknownAgent { agent, person } => {
+                (StatusCode::FORBIDDEN, json!({ "agent": agent, "person": person.as_str() }))
+            }
+            Refusal::AgentMayNotRequest { agent, workflow, allowed } => {
+                (StatusCode::FORBIDDEN, json!({ "agent": agent, "workflow": workflow.as_str(), "allowed": allowed }))
             }
             Refusal::NotRequester { action, admins_too } => {
                 (StatusCode::FORBIDDEN, json!({ "action": action, "admins_too": admins_too }))

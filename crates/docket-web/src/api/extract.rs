@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
-use docket_app::AppError;
+use docket_app::App;
 use docket_core::{Actor, PersonId, TicketId};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -20,8 +20,18 @@ use crate::Web;
 pub(crate) struct Caller {
     /// The actor commands are issued as.
     pub(crate) actor: Actor,
-    /// The person behind it.
+    /// The person behind it (an agent's owner).
     pub(crate) person: PersonId,
+    /// The app acting through the caller's token: the audit records of its commands name it.
+    pub(crate) app: App,
+}
+
+impl Caller {
+    /// Whether the caller is an admin in person (an agent is never one, whoever owns it).
+    pub(crate) fn is_admin(&self) -> bool {
+        matches!(self.actor, Actor::Person { .. })
+            && self.app.rules().directory.person(&self.person).is_some_and(|p| p.admin)
+    }
 }
 
 impl FromRequestParts<Web> for Caller {
@@ -34,19 +44,14 @@ impl FromRequestParts<Web> for Caller {
         let token = value.to_str().ok().and_then(bearer_token).ok_or_else(|| {
             ApiError::unauthenticated("the Authorization header must be `Bearer <token>` with a Docket API token")
         })?;
-        match web.app.authenticate(token).await {
-            Ok(actor) => match actor.person_id().cloned() {
-                Some(person) => Ok(Caller { actor, person }),
-                None => Err(ApiError::unauthenticated("the token does not act as a person")),
-            },
-            Err(AppError::Unauthenticated) => {
-                // Inside the nested API router the URI has lost its `/api/v1` prefix.
-                let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
-                let detail = format!("unknown or revoked API token on {} {path}", parts.method);
-                web.app.audit_rejected_credentials("api", docket_http::peer(&parts.extensions), &detail).await;
-                Err(ApiError::unauthenticated("unknown or revoked token"))
-            }
-            Err(other) => Err(other.into()),
+        // Inside the nested API router the URI has lost its `/api/v1` prefix.
+        let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
+        let what = format!("{} {path}", parts.method);
+        let credential =
+            web.app.authenticate_presented(token, "api", docket_http::peer(&parts.extensions), &what).await?;
+        match credential.actor.person_id().cloned() {
+            Some(person) => Ok(Caller { app: web.app.with_token(&credential.token), actor: credential.actor, person }),
+            None => Err(ApiError::unauthenticated("the token does not act as a person")),
         }
     }
 }

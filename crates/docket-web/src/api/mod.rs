@@ -17,6 +17,7 @@ mod openapi;
 pub(crate) mod results;
 mod schema;
 mod tickets;
+mod tokens;
 mod view;
 mod workflows;
 
@@ -97,6 +98,9 @@ pub(crate) fn routes() -> Vec<Route> {
         route(Get, "/tickets/{id}/results", results::list),
         route(Get, "/tickets/{id}/results.csv", results::csv),
         route(Get, "/tickets/{id}/events", events::stream),
+        route(Post, "/tokens", tokens::create),
+        route(Get, "/tokens", tokens::list),
+        route(Post, "/tokens/{id}/revoke", tokens::revoke),
         route(Get, "/audit", audit::records),
         route(Get, "/audit/verify", audit::verify),
     ]

@@ -59,6 +59,9 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
         super::results::list,
         super::results::csv,
         super::events::stream,
+        super::tokens::create,
+        super::tokens::list,
+        super::tokens::revoke,
         super::audit::records,
         super::audit::verify,
         crate::ops::healthz,
@@ -96,6 +99,7 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
     tags(
         (name = "tickets", description = "Open tickets, decide on them, follow them."),
         (name = "workflows", description = "The catalog, for building request forms."),
+        (name = "tokens", description = "API tokens: your own and your agents'; everyone's for admins."),
         (name = "audit", description = "The hash-chained audit log (admins)."),
         (name = "meta", description = "This document and the caller."),
         (name = "operations", description = "Health, readiness and metrics; no token needed."),

@@ -232,7 +232,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let origin = Origin { surface: "api".to_owned(), ..Origin::default() };
     let workflow = WorkflowId::new(body.workflow);
-    let ticket = web.app.request(&caller.actor, &workflow, body.params, origin).await?;
+    let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
     let location = format!("{}/tickets/{}", super::view::API_BASE, ticket.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], view(&web, &ticket)).into_response())
 }
@@ -332,7 +332,7 @@ pub(crate) async fn approve(
         .ok()
         .filter(|_| body.digest.len() == 64)
         .ok_or_else(|| ApiError::bad_request("invalid_digest", format!("the digest must match {DIGEST_PATTERN}")))?;
-    let ticket = web.app.approve(&caller.actor, &id, digest, body.comment).await?;
+    let ticket = caller.app.approve(&caller.actor, &id, digest, body.comment).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -362,7 +362,7 @@ pub(crate) async fn reject(
     TicketPath(id): TicketPath,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.reject(&caller.actor, &id, body.reason).await?;
+    let ticket = caller.app.reject(&caller.actor, &id, body.reason).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -392,7 +392,7 @@ pub(crate) async fn request_changes(
     TicketPath(id): TicketPath,
     JsonBody(body): JsonBody<ReasonBody>,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.request_changes(&caller.actor, &id, body.reason).await?;
+    let ticket = caller.app.request_changes(&caller.actor, &id, body.reason).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -422,7 +422,7 @@ pub(crate) async fn amend(
     TicketPath(id): TicketPath,
     JsonBody(body): JsonBody<AmendBody>,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.amend(&caller.actor, &id, body.params).await?;
+    let ticket = caller.app.amend(&caller.actor, &id, body.params).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -452,7 +452,7 @@ pub(crate) async fn comment(
     TicketPath(id): TicketPath,
     JsonBody(body): JsonBody<CommentBody>,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.comment(&caller.actor, &id, body.text).await?;
+    let ticket = caller.app.comment(&caller.actor, &id, body.text).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -482,7 +482,7 @@ pub(crate) async fn cancel(
     TicketPath(id): TicketPath,
     OptionalJsonBody(body): OptionalJsonBody<CancelBody>,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.cancel(&caller.actor, &id, body.reason).await?;
+    let ticket = caller.app.cancel(&caller.actor, &id, body.reason).await?;
     Ok(view(&web, &ticket))
 }
 
@@ -508,6 +508,6 @@ pub(crate) async fn retry(
     caller: Caller,
     TicketPath(id): TicketPath,
 ) -> Result<Json<TicketView>, ApiError> {
-    let ticket = web.app.retry(&caller.actor, &id).await?;
+    let ticket = caller.app.retry(&caller.actor, &id).await?;
     Ok(view(&web, &ticket))
 }

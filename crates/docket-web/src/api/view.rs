@@ -32,9 +32,12 @@ pub(crate) struct TicketView {
     /// The workflow's title.
     title: String,
     state: StateName,
-    /// The person who asked.
+    /// The person who asked (for an agent's request, the agent's owner).
     requester: String,
     requested_by: ActorView,
+    /// Who asked, in words: "Alice Ng", or "deploy-bot (agent of Alice Ng)".
+    #[schema(example = "deploy-bot (agent of Alice Ng)")]
+    requested_by_name: String,
     #[schema(value_type = ParamValues)]
     params: BTreeMap<String, Value>,
     /// The plan approvers see; null until planned.
@@ -93,6 +96,7 @@ impl TicketView {
             state: StateName(ticket.state),
             requester: ticket.requester.to_string(),
             requested_by: ActorView::from(&ticket.requested_by),
+            requested_by_name: app.requested_by(ticket),
             params: ticket.params.iter().map(|(name, value)| (name.to_owned(), param_value(value))).collect(),
             plan: ticket.plan.as_ref().map(PlanView::from),
             digest: ticket.digest.map(|d| d.to_string()),

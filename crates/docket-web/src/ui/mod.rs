@@ -9,7 +9,8 @@
 //!
 //! - `session`, `auth`, `form`: cookies and sessions, the signed-in viewer, form bodies.
 //! - `oidc`, `login`: OpenID Connect sign-in (code + PKCE), sign-out, the demo switch.
-//! - `home`, `catalog`, `request`, `tickets`, `ticket`, `actions`, `audit`: one module per page.
+//! - `home`, `catalog`, `request`, `tickets`, `ticket`, `actions`, `tokens`, `audit`: one module per
+//!   page.
 //! - `page`, `view`, `assets`, `live`: the page frame and errors, shared formatting, the
 //!   stylesheet and script, and the cookie-authenticated event stream.
 
@@ -30,6 +31,7 @@ mod results;
 mod session;
 mod ticket;
 mod tickets;
+mod tokens;
 mod view;
 
 use axum::Router;
@@ -74,6 +76,8 @@ pub(crate) fn router() -> Router<Web> {
         .route("/tickets/{id}/results.csv", get(results::csv))
         .route("/tickets/{id}/amend", get(request::amend_form).post(actions::amend))
         .route("/tickets/{id}/{action}", post(actions::submit))
+        .route("/tokens", get(tokens::page).post(tokens::make))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/audit", get(audit::page))
         .route("/audit/export", get(audit::export))
         .route("/login", get(login::page))

@@ -113,7 +113,7 @@ impl From<AppError> for UiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::NotFound(what) => UiError::NotFound(format!("There is no {what}.")),
-            AppError::Unauthenticated => UiError::SignIn("/".to_owned()),
+            AppError::Unauthenticated | AppError::TokenRefused(_) => UiError::SignIn("/".to_owned()),
             AppError::Refused(refusal) => UiError::Forbidden(refusal.to_string()),
             AppError::Invalid(text) => UiError::BadRequest(text),
             other => UiError::Unavailable(other.to_string()),

@@ -44,7 +44,7 @@ impl TicketRow {
             state: ticket.state.as_str(),
             state_label: ticket.state.to_string(),
             tone: tone(ticket.state),
-            requester: app.person_name(&ticket.requester),
+            requester: app.requested_by(ticket),
             updated: when(app, ticket.updated_at),
         }
     }

@@ -23,5 +23,6 @@ mod results;
 mod secrets;
 mod support;
 mod tickets;
+mod tokens;
 mod ui;
 mod workflows;

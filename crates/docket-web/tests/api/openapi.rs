@@ -321,6 +321,21 @@ async fn every_reply_matches_the_document() {
         api.request(Method::POST, "alice", &format!("/api/v1/tickets/{flaky_id}/retry")).body(Body::empty()).unwrap();
     expect(&sent(&api, &doc, retry).await, StatusCode::OK);
 
+    // Tokens: one's own, made, listed and revoked; everyone's for an admin.
+    let made = expect(
+        &post(&api, &doc, "alice", "/api/v1/tokens", json!({ "name": "laptop", "expires": "30d" })).await,
+        StatusCode::CREATED,
+    );
+    let token_id = made["token"]["id"].as_str().unwrap().to_owned();
+    expect(&get(&api, &doc, "alice", "/api/v1/tokens").await, StatusCode::OK);
+    expect(&get(&api, &doc, "dave", "/api/v1/tokens?person=alice").await, StatusCode::OK);
+    post(&api, &doc, "alice", "/api/v1/tokens", json!({ "person": "bob", "name": "x" }))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "not_your_tokens");
+    let revoke =
+        api.request(Method::POST, "alice", &format!("/api/v1/tokens/{token_id}/revoke")).body(Body::empty()).unwrap();
+    assert_eq!(expect(&sent(&api, &doc, revoke).await, StatusCode::OK)["status"], "revoked");
+
     // The audit log, for admins only.
     let audit = get(&api, &doc, "dave", "/api/v1/audit?limit=50").await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);

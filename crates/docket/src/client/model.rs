@@ -16,6 +16,8 @@ pub(crate) struct Ticket {
     pub(crate) title: String,
     pub(crate) state: String,
     pub(crate) requester: String,
+    /// Who asked, in words ("deploy-bot (agent of Alice Ng)"); empty from older servers.
+    pub(crate) requested_by_name: String,
     pub(crate) params: BTreeMap<String, Value>,
     pub(crate) plan: Option<Plan>,
     pub(crate) digest: Option<String>,

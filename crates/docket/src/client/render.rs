@@ -180,7 +180,11 @@ pub(crate) fn write_ticket(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io:
     } else {
         writeln!(out, "state      {}  {}", ui.state(&ticket.state), ui.dim(&format!("— {next}")))?;
     }
-    writeln!(out, "requester  {}", ticket.requester)?;
+    if ticket.requested_by_name.is_empty() {
+        writeln!(out, "requester  {}", ticket.requester)?;
+    } else {
+        writeln!(out, "requester  {}", ticket.requested_by_name)?;
+    }
     writeln!(out, "opened     {} ({} ago)", ui.datetime(&ticket.created_at), ui.age(&ticket.created_at))?;
     let state = ticket.state.as_str();
     match (state, &ticket.respond_by, &ticket.start_by) {

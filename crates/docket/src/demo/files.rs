@@ -99,8 +99,13 @@ pub(super) async fn credentials(app: &App, data_dir: &Path, url: &str) -> anyhow
             None => false,
         };
         if !valid {
-            let token = app.create_token(&person.into(), "demo").await?;
-            tokens.insert(person.to_owned(), token.into());
+            let new = docket_app::NewToken {
+                subject: docket_core::TokenSubject::Person(person.into()),
+                name: "demo".to_owned(),
+                lifetime: docket_app::TokenLifetime::Default,
+            };
+            let made = app.create_token(&docket_app::TokenAuthority::Operator("demo".to_owned()), new).await?;
+            tokens.insert(person.to_owned(), made.secret.into());
         }
     }
     let doc = serde_json::json!({ "url": url, "tokens": tokens });
