@@ -3,7 +3,8 @@
 //!
 //! - Debian packages: `chromium` (the browser test), `nodejs` and `npm` (Playwright and the
 //!   OpenID provider it signs in through; not installed when a Node.js with its own npm is
-//!   there), `postgresql` and `mariadb-server` (the store's contract suite and SQL steps);
+//!   there), `postgresql` and `mariadb-server` (the store's contract suite and SQL steps),
+//!   `systemd` (`systemd-analyze verify` of the unit file);
 //! - PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, started if they are down;
 //! - the browser test's npm packages (`npm ci` in `crates/docket-web/browser`), when
 //!   `node_modules` is missing or older than the lock file;
@@ -93,6 +94,10 @@ fn packages() -> Result<(), String> {
     }
     if !Path::new("/usr/sbin/mariadbd").exists() && !found("mariadbd") {
         missing.push("mariadb-server");
+    }
+    if !found("systemd-analyze") {
+        // The unit file in deploy/ is checked with `systemd-analyze verify`.
+        missing.push("systemd");
     }
     if missing.is_empty() {
         return Ok(());

@@ -17,6 +17,7 @@ pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::processes::{
     GroupEnd, ProcessId, ProcessLedger, ProcessStore, Processes, ServerProcess, StepGroup, StepProcess,
 };
+pub use ports::results::{ResultStore, StoredResult};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
 /// them on a `dyn Store`.
@@ -34,14 +35,16 @@ mod error;
 mod live;
 mod settings;
 
+pub use app::CHAT_ROWS;
 pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
 };
-pub use app::{Blocked, Reached, SessionChange};
+pub use app::{Blocked, MirrorChange, Reached, SessionChange};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};
+pub use app::{Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

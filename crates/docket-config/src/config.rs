@@ -94,6 +94,7 @@ pub(crate) fn config_file(
         &plugins.person_keys,
         report,
     );
+    file.people.systems = plugins.approval_systems.clone();
     file.agents = agents(fields.get("agents"), &file.people, report);
     let notify: Vec<&'static str> = plugins.notify_keys.iter().copied().collect();
     file.policies = policies(fields.get("policies"), &file.people, &notify, report);

@@ -3,12 +3,18 @@
 //!
 //! `required` defaults to `true`; a default counts as a given value, so a parameter with a
 //! default never has to be typed in.
+//!
+//! A choice may have aliases, other words people use for it, read by the matcher: on the
+//! parameter (`aliases: {prod: [production, prd]}`) or on the choice
+//! (`{value: prod, aliases: [production]}`). An alias names one choice only.
 
 use docket_core::catalog::param::{Choice, MAX_VALUE_BYTES, ParamKind, ParamSpec, ParamValue, Pattern, check_value};
 use docket_core::catalog::template::is_param_name;
 
-use crate::decode::{Fields, Seen, boolean, excerpt, int, int_in, list, nonempty, text};
-use crate::diagnostic::Report;
+use std::collections::HashMap;
+
+use crate::decode::{Fields, Seen, boolean, excerpt, int, int_in, list, nonempty, open_map, text};
+use crate::diagnostic::{Pos, Report, first_at};
 use crate::node::{Node, Value};
 use docket_core::text::did_you_mean;
 
@@ -25,6 +31,7 @@ const KEYS: &[&str] = &[
     "min",
     "max",
     "choices",
+    "aliases",
 ];
 const TYPES: [&str; 5] = ["string", "text", "integer", "boolean", "choice"];
 
@@ -108,11 +115,11 @@ fn kind(fields: &Fields<'_>, report: &mut Report) -> Option<ParamKind> {
         "string" => &["pattern", "min_length", "max_length"],
         "text" => &["min_length", "max_length"],
         "integer" => &["min", "max"],
-        "choice" => &["choices"],
+        "choice" => &["choices", "aliases"],
         _ => &[],
     };
     let before = report.error_count();
-    for key in ["pattern", "min_length", "max_length", "min", "max", "choices"] {
+    for key in ["pattern", "min_length", "max_length", "min", "max", "choices", "aliases"] {
         if let Some((k, _)) = fields.entry(key).filter(|_| !applies.contains(&key)) {
             let owners = match key {
                 "pattern" => "string",
@@ -150,7 +157,13 @@ fn kind(fields: &Fields<'_>, report: &mut Report) -> Option<ParamKind> {
             ParamKind::Integer { min, max }
         }
         "boolean" => ParamKind::Boolean,
-        _ => ParamKind::Choice { choices: fields.req("choices", report, choices)? },
+        _ => {
+            let mut choices = fields.req("choices", report, choices)?;
+            if let Some(node) = fields.get("aliases") {
+                aliases(node, &mut choices, report)?;
+            }
+            ParamKind::Choice { choices }
+        }
     };
     (report.error_count() == before).then_some(kind)
 }
@@ -183,7 +196,8 @@ fn pattern(node: &Node, report: &mut Report) -> Option<Pattern> {
         .ok()
 }
 
-/// `choices: [a, b]` or `choices: [{value: a, label: A}]`: non-empty, values unique.
+/// `choices: [a, b]` or `choices: [{value: a, label: A, aliases: […]}]`: non-empty, values
+/// unique, aliases naming one choice each.
 fn choices(node: &Node, report: &mut Report) -> Option<Vec<Choice>> {
     let items = list(node, "choices", report)?;
     if items.is_empty() {
@@ -193,11 +207,17 @@ fn choices(node: &Node, report: &mut Report) -> Option<Vec<Choice>> {
     let before = report.error_count();
     let mut seen = Seen::default();
     let mut out = Vec::new();
+    let mut aliases: Vec<(usize, &Node)> = Vec::new();
     for item in items {
         let (value_node, label) = match &item.value {
             Value::Map(_) => {
-                let Some(fields) = Fields::open(item, "choice", &["value", "label"], report) else { continue };
+                let Some(fields) = Fields::open(item, "choice", &["value", "label", "aliases"], report) else {
+                    continue;
+                };
                 let Some(value_node) = fields.require("value", report) else { continue };
+                if let Some(list) = fields.get("aliases") {
+                    aliases.push((out.len(), list));
+                }
                 (value_node, fields.opt("label", report, nonempty).optional().flatten())
             }
             _ => (item, None),
@@ -207,8 +227,84 @@ fn choices(node: &Node, report: &mut Report) -> Option<Vec<Choice>> {
             report.error(value_node.pos, "a choice must be one line without control characters");
         }
         if seen.first(&value, value_node.pos, "choice", report) {
-            out.push(Choice { label: label.unwrap_or_else(|| value.clone()), value });
+            out.push(Choice::new(value.clone(), label.unwrap_or(value)));
         }
     }
+    if report.error_count() != before {
+        return None;
+    }
+    let mut names = Names::of(&out);
+    for (index, list) in aliases {
+        alias_list(list, index, &mut out, &mut names, report);
+    }
     (report.error_count() == before).then_some(out)
+}
+
+/// `aliases: {prod: [production, prd]}` on a choice parameter: each key a choice's value.
+fn aliases(node: &Node, choices: &mut [Choice], report: &mut Report) -> Option<()> {
+    let entries = open_map(node, "choices to their aliases", report)?;
+    let before = report.error_count();
+    let mut names = Names::of(choices);
+    for (value, key, list) in entries {
+        let Some(index) = choices.iter().position(|c| c.value == value) else {
+            let values: Vec<&str> = choices.iter().map(|c| c.value.as_str()).collect();
+            let hint = docket_core::text::did_you_mean(value, values.iter().copied())
+                .unwrap_or_else(|| format!("the choices are {}", values.join(", ")));
+            report.error_hint(key.pos, format!("`{}` is not one of the choices", excerpt(value)), hint);
+            continue;
+        };
+        alias_list(list, index, choices, &mut names, report);
+    }
+    (report.error_count() == before).then_some(())
+}
+
+/// Every word that names a choice (value, label, alias) in lowercase, with the choice it names
+/// and, for an alias read in the same list, where it was written.
+struct Names(HashMap<String, (usize, Option<Pos>)>);
+
+impl Names {
+    fn of(choices: &[Choice]) -> Self {
+        let mut names = HashMap::new();
+        for (i, choice) in choices.iter().enumerate() {
+            names.entry(choice.value.to_lowercase()).or_insert((i, None));
+            names.entry(choice.label.to_lowercase()).or_insert((i, None));
+            for alias in &choice.aliases {
+                names.entry(alias.clone()).or_insert((i, None));
+            }
+        }
+        Self(names)
+    }
+}
+
+/// Reads a list of aliases for `choices[index]`, reporting any that already name a choice.
+fn alias_list(node: &Node, index: usize, choices: &mut [Choice], names: &mut Names, report: &mut Report) {
+    let Some(items) = list(node, "aliases", report) else { return };
+    for item in items {
+        let Some(alias) = nonempty(item, report) else { continue };
+        if alias.chars().any(char::is_control) {
+            report.error(item.pos, "an alias must be one line without control characters");
+            continue;
+        }
+        let lower = alias.trim().to_lowercase();
+        match names.0.get(&lower) {
+            Some((owner, first)) => {
+                let owner = &choices[*owner].value;
+                let message = match first {
+                    Some(first) => {
+                        format!(
+                            "alias `{}` is already given to `{owner}` (at {})",
+                            excerpt(&alias),
+                            first_at(*first, item.pos)
+                        )
+                    }
+                    None => format!("alias `{}` already names the choice `{owner}`", excerpt(&alias)),
+                };
+                report.error(item.pos, message);
+            }
+            None => {
+                names.0.insert(lower.clone(), (index, Some(item.pos)));
+                choices[index].aliases.push(lower);
+            }
+        }
+    }
 }

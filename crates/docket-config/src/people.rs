@@ -27,9 +27,22 @@ pub(crate) struct People {
     rotations: BTreeMap<String, Vec<String>>,
     /// The directory, when the three sections have no errors.
     pub(crate) directory: Option<Directory>,
+    /// The ticketing systems a stage may name in `from` (`jira`), by their sections.
+    pub(crate) systems: BTreeSet<&'static str>,
 }
 
 impl People {
+    /// A stage's `from` entry as meant: a bare name that is no person but a ticketing system
+    /// configured here (`jira`) is that system.
+    pub(crate) fn approver(&self, principal: Principal) -> Principal {
+        match principal {
+            Principal::Person(p) if !self.persons.contains(p.as_str()) && self.systems.contains(p.as_str()) => {
+                Principal::System(p.as_str().to_owned())
+            }
+            other => other,
+        }
+    }
+
     /// Whether `id` is a declared person.
     pub(crate) fn has_person(&self, id: &str) -> bool {
         self.persons.contains(id)
@@ -38,6 +51,9 @@ impl People {
     /// Reports a principal that names nobody declared.
     pub(crate) fn check(&self, principal: &Principal, pos: Pos, report: &mut Report) {
         let (kind, kinds, id, known): (&str, &str, &str, Vec<&str>) = match principal {
+            Principal::System(s) => {
+                ("ticketing system", "ticketing systems", s.as_str(), self.systems.iter().copied().collect())
+            }
             Principal::Person(p) => ("person", "people", p.as_str(), self.persons.iter().map(String::as_str).collect()),
             Principal::Group(g) => ("group", "groups", g.as_str(), self.groups.keys().map(String::as_str).collect()),
             Principal::Oncall(r) => (
@@ -72,6 +88,8 @@ impl People {
                 }
                 Principal::Group(g) => out.extend(self.groups.get(g.as_str()).into_iter().flatten().cloned()),
                 Principal::Oncall(r) => out.extend(self.rotations.get(r.as_str()).into_iter().flatten().cloned()),
+                // Anyone Docket knows may approve there.
+                Principal::System(_) => out.extend(self.persons.iter().cloned()),
                 Principal::Person(_) => {}
             }
         }

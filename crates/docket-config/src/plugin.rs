@@ -113,6 +113,12 @@ pub trait Section: Send + Sync {
         false
     }
 
+    /// Whether a policy stage may name this system in `from` (`from: [jira]`, read as
+    /// `system:jira`): approvals given there (a ticketing system's own approval) count for it.
+    fn approves(&self) -> bool {
+        false
+    }
+
     /// Reads the section written in `node`, reporting every problem in it.
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded;
 }
@@ -191,6 +197,7 @@ pub struct Plugins {
     pub(crate) sections: Vec<Arc<dyn Section>>,
     pub(crate) person_keys: BTreeMap<&'static str, &'static str>,
     pub(crate) notify_keys: BTreeSet<&'static str>,
+    pub(crate) approval_systems: BTreeSet<&'static str>,
 }
 
 impl Plugins {
@@ -214,6 +221,9 @@ impl Plugins {
         }
         if section.notifies() {
             self.notify_keys.insert(section.key());
+        }
+        if section.approves() {
+            self.approval_systems.insert(section.key());
         }
         if !self.sections.iter().any(|s| s.key() == section.key()) {
             self.sections.push(section);
@@ -244,6 +254,7 @@ impl Plugins {
         }
         self.person_keys.extend(other.person_keys);
         self.notify_keys.extend(other.notify_keys);
+        self.approval_systems.extend(other.approval_systems);
         self
     }
 

@@ -174,7 +174,7 @@ fn stages(
 }
 
 fn approvers(node: &Node, people: &People, report: &mut Report) -> Option<Vec<docket_core::Principal>> {
-    let all = list_of(node, "approvers", report, |n, r| principal(n, r).map(|p| (p, n.pos)))?;
+    let all = list_of(node, "approvers", report, |n, r| principal(n, r).map(|p| (people.approver(p), n.pos)))?;
     if all.is_empty() {
         report.error(node.pos, "a stage needs at least one approver in `from`");
         return None;

@@ -81,7 +81,8 @@ impl Rotation {
     }
 }
 
-/// Who may do something: a person, everyone in a group, or whoever is on call.
+/// Who may do something: a person, everyone in a group, whoever is on call, or anyone Docket
+/// knows approving in a ticketing system.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Principal {
@@ -91,6 +92,10 @@ pub enum Principal {
     Group(GroupId),
     /// `oncall:sre-primary`
     Oncall(RotationId),
+    /// `system:jira`: an approval given in that ticketing system (the change moved to its
+    /// approved status there) by any person Docket knows. No approval given in Docket's own
+    /// surfaces is covered by it, and none given there is covered by the other kinds.
+    System(String),
 }
 
 impl Principal {
@@ -107,6 +112,7 @@ impl Principal {
             None => Ok(Principal::Person(PersonId::new(id))),
             Some("group") => Ok(Principal::Group(GroupId::new(id))),
             Some("oncall") => Ok(Principal::Oncall(RotationId::new(id))),
+            Some("system") => Ok(Principal::System(id.to_owned())),
             Some(other) => Err(format!("`{other}:` is not a kind of approver (use `group:` or `oncall:`)")),
         }
     }
@@ -118,6 +124,7 @@ impl fmt::Display for Principal {
             Principal::Person(p) => write!(f, "{p}"),
             Principal::Group(g) => write!(f, "group:{g}"),
             Principal::Oncall(r) => write!(f, "oncall:{r}"),
+            Principal::System(s) => write!(f, "system:{s}"),
         }
     }
 }
@@ -260,6 +267,8 @@ impl Directory {
             Principal::Person(p) => p == person,
             Principal::Group(g) => self.in_group(person, g),
             Principal::Oncall(r) => self.rotation(r).and_then(|r| r.on_call(now)) == Some(person),
+            // Only an approval given in that system counts for it (see `ticket::decide`).
+            Principal::System(_) => false,
         }
     }
 
@@ -332,6 +341,7 @@ mod tests {
             assert_eq!(Principal::parse(text).unwrap().to_string(), text);
         }
         assert!(Principal::parse("team:sre").is_err());
+        assert_eq!(Principal::parse("system:jira").unwrap(), Principal::System("jira".to_owned()));
         assert!(Principal::parse("group:").is_err());
     }
 }

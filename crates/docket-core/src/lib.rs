@@ -10,18 +10,22 @@
 //! - [`ticket`]: the state machine from (ticket, command, actor, now) to events or a refusal.
 //! - [`plan`]: plans and the digest approvals bind to.
 //! - [`audit`]: the hash-chained audit records and their verifier.
+//! - [`result`]: what a step leaves for people to read: a result table, rows a write changed.
 
 pub mod actor;
 pub mod agent;
 pub mod audit;
 pub mod canonical;
 pub mod catalog;
+pub mod checkpoint;
 pub mod directory;
 pub mod duration;
 pub mod id;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod redact;
+pub mod result;
 pub mod text;
 pub mod ticket;
 
@@ -39,6 +43,7 @@ pub use duration::Duration;
 pub use id::{GroupId, PersonId, RotationId, TicketId, WorkflowId};
 pub use plan::{Digest, Plan, PlanFacts, StepPlan};
 pub use policy::{Decision, PolicySet};
+pub use result::StepResult;
 pub use ticket::{Command, Event, NewTicket, Refusal, Rules, Ticket, TicketState};
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! configuration names. Adding a step kind, a surface or an integration means adding it here
 //! (and to this crate's manifest), nowhere else in the existing code.
 
+mod log;
 mod surfaces;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use docket_app::StepRunner;
 use docket_config::Config;
 use docket_config::plugin::Plugins;
 
+pub use log::{LOG_SECTION, LogFormat, LogSection, LogSettings};
 pub use surfaces::{Surfaces, slack_settings, teams_settings};
 
 /// How step programs start, this host's step processes (the app's `Processes` port), and the
@@ -44,9 +46,15 @@ pub fn plugins() -> Plugins {
     docket_steps::kinds()
         .with(docket_sql::plugins())
         .with(docket_terraform::plugins())
+        .with(docket_audit::plugins())
+        .with(docket_kubernetes::plugins())
+        .with(docket_pipelines::plugins())
         .section(Arc::new(docket_slack::SlackSection))
         .section(Arc::new(docket_teams::TeamsSection))
+        .section(Arc::new(docket_jira::JiraSection))
+        .section(Arc::new(docket_servicenow::ServiceNowSection))
         .section(Arc::new(docket_web::WebSection))
+        .section(Arc::new(LogSection))
 }
 
 /// A runner for every step kind [`plugins`] reads, set up from `config`; programs start as
@@ -56,5 +64,8 @@ pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner
         .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
     runners.push(Arc::new(docket_terraform::runner(config, launch)));
+    runners.push(Arc::new(docket_kubernetes::runner(config)));
+    runners.push(Arc::new(docket_pipelines::runner(config)));
+    runners.push(Arc::new(docket_pipelines::gitlab_runner(config)));
     Ok(runners)
 }

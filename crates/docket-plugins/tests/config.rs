@@ -120,6 +120,7 @@ broken! {
     web_oidc => "web-oidc",
     policy_params_are_checked_beside_a_broken_workflow => "policy-params-beside-broken-workflow",
     shell_templates => "shell-templates",
+    choice_aliases => "choice-aliases",
     agents => "agents",
 }
 
@@ -139,3 +140,7 @@ fn every_broken_case_has_a_test() {
 mod good;
 #[path = "config/no_panic.rs"]
 mod no_panic;
+#[path = "config/phrasings.rs"]
+mod phrasings;
+#[path = "config/ticketing.rs"]
+mod ticketing;

@@ -18,7 +18,7 @@ pub struct ManifestOptions {
 }
 
 /// Bot scopes Docket uses, each for a reason.
-pub const BOT_SCOPES: [&str; 10] = [
+pub const BOT_SCOPES: [&str; 11] = [
     "commands",          // the slash command and shortcuts
     "chat:write",        // ticket messages, replies, approval requests
     "chat:write.public", // post in public channels without being invited first
@@ -29,6 +29,7 @@ pub const BOT_SCOPES: [&str; 10] = [
     "channels:history",  // find a message a delivery cut short may have posted, before posting again
     "groups:history",    // … in a private channel
     "im:history",        // … in a DM
+    "files:write",       // a report's whole result as a CSV file in its ticket's thread
 ];
 
 /// The manifest, or why it cannot be made.

@@ -1,7 +1,7 @@
 //! The `sql` step kind, everything about it in one place: the `databases` section that names
 //! the databases (`section`), the action and how it reads (`action`), how it is read from a
 //! workflow file (`decode`), the text of a statement (`statement`: where statements end, which
-//! `$n` it uses, placeholders for other engines), a report's result (`table`), and the runner
+//! `$n` it uses, placeholders for other engines), and the runner
 //! for PostgreSQL, MySQL/MariaDB and SQLite (`runner`).
 
 mod action;
@@ -9,7 +9,6 @@ mod decode;
 mod runner;
 mod section;
 mod statement;
-mod table;
 
 use std::sync::Arc;
 
@@ -18,11 +17,11 @@ use docket_config::plugin::Plugins;
 
 pub use action::{Access, Arg, SqlAction};
 pub use decode::SqlKind;
+pub use docket_core::result::{Cell, Column, Table};
 pub use runner::SqlRunner;
 pub use section::{
     DEFAULT_MAX_ROWS, DEFAULT_STATEMENT_TIMEOUT, Database, Databases, DatabasesSection, Engine, SECTION,
 };
-pub use table::{Cell, Column, Table};
 
 /// The `sql` kind's decoder and the `databases` section, for the configuration loader.
 pub fn plugins() -> Plugins {

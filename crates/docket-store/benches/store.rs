@@ -165,7 +165,7 @@ async fn lifecycle(store: Arc<dyn Store>, number: u64) {
     )
     .await;
     let done = vec![
-        Event::StepFinished { index: 0, outcome: StepOutcome::Succeeded },
+        Event::StepFinished { index: 0, outcome: StepOutcome::Succeeded, output: None },
         Event::RunFinished { outcome: RunOutcome::Succeeded },
     ];
     let mut finish = run.change(done, when);

@@ -7,6 +7,7 @@
 //! - `rows`: conversions between core values and columns, shared by both backends.
 //! - `projection`: the rows derived from events (approvals, comments, runs, steps).
 //! - `processes`: the rows of step process groups recorded as running, per host.
+//! - `results`: the rows of step results (a report's table, the rows a write changed).
 //! - `sqlite`, `postgres`: the two implementations, one module per area.
 //!
 //! Timestamps people read are stored as RFC 3339 text exactly as `jiff` prints them, so they
@@ -17,6 +18,7 @@ mod migrate;
 mod postgres;
 mod processes;
 mod projection;
+mod results;
 mod rows;
 mod sqlite;
 

@@ -38,6 +38,8 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_surface_state"),
     migration!(3, "0003_replicas"),
     migration!(4, "0004_step_processes"),
+    migration!(5, "0005_step_results"),
+    migration!(6, "0006_audit_checkpoints"),
     migration!(7, "0007_token_lifecycle"),
 ];
 

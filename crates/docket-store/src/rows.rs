@@ -227,6 +227,17 @@ pub(crate) fn audit_head(row: &impl Columns) -> Result<(u64, String), StoreError
     Ok((to_unsigned(row.int("seq")?, "audit seq")?, row.text("hash")?))
 }
 
+/// A signed checkpoint from every `audit_checkpoints` column.
+pub(crate) fn checkpoint(row: &impl Columns) -> Result<docket_core::checkpoint::Checkpoint, StoreError> {
+    Ok(docket_core::checkpoint::Checkpoint {
+        seq: to_unsigned(row.int("seq")?, "checkpoint seq")?,
+        hash: row.text("hash")?,
+        at: parse_time(&row.text("at")?, "checkpoint time")?,
+        key: row.text("key")?,
+        signature: row.text("signature")?,
+    })
+}
+
 /// An audit record from every `audit` column.
 pub(crate) fn audit_record(row: &impl Columns) -> Result<AuditRecord, StoreError> {
     Ok(AuditRecord {

@@ -1,4 +1,5 @@
-//! Card actions (`adaptiveCard/action` invokes): the request form's submission, Approve /
+//! Card actions (`adaptiveCard/action` invokes): a candidate's form opened, the request form's
+//! submission, Approve /
 //! Reject / Request changes, and automatic refreshes. Each answers with the card that replaces
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
@@ -12,6 +13,7 @@ use crate::activity::{Activity, card_response, error_response};
 use crate::cards;
 use crate::cards::approval::{COMMENT_INPUT, REFRESH_VERB};
 use crate::cards::form::{SUBMIT_VERB, request_form, submitted_params};
+use crate::cards::replies::OPEN_VERB;
 use crate::conversations::SCOPE;
 use crate::people::{self, Who};
 use crate::render;
@@ -31,8 +33,23 @@ pub(crate) async fn handle(shared: &Shared, activity: &Activity) -> Value {
         SUBMIT_VERB => submit(shared, activity, &actor, data).await,
         "approve" | "reject" | "request_changes" => decide(shared, &actor, verb, data).await,
         REFRESH_VERB => refresh(shared, &actor, data).await,
+        OPEN_VERB => open_form(shared, &actor, data),
         _ => error_response(400, "unknown_verb", "Docket does not know this button"),
     }
+}
+
+/// A candidate chosen after words the matcher was not sure about: its request form, with the
+/// values understood.
+fn open_form(shared: &Shared, actor: &Actor, data: &Map<String, Value>) -> Value {
+    let app = &shared.app;
+    let workflow_id = data.get("workflow").and_then(Value::as_str).unwrap_or_default();
+    let Some(workflow) = app.workflow(&workflow_id.into()).filter(|w| app.may_request(actor, w)) else {
+        let note = format!("There is no workflow `{}` you may request.", cards::clip(workflow_id, 60));
+        return card_response(cards::replies::note(&note));
+    };
+    let params =
+        data.get("params").and_then(Value::as_object).map(|p| p.clone().into_iter().collect()).unwrap_or_default();
+    card_response(request_form(&workflow, &params, &[], Some("Check the values and send the request.")))
 }
 
 /// The request form sent: validated here exactly as the app will, then requested.

@@ -1,7 +1,7 @@
 //! Messages to the bot (in a 1:1 chat, or with an @mention in a channel), read with the app's
 //! one set of chat commands: `help`, `list`, `mine`, `waiting`, `status DKT-42`, or a request in
-//! words, matched against the workflows' examples and answered with the request form,
-//! pre-filled where the words matched.
+//! words, read by core's matcher and answered with the request form pre-filled with what it
+//! understood, or with the best candidates as buttons when it is not sure.
 
 use docket_app::ChatCommand;
 use docket_core::FieldError;
@@ -63,10 +63,16 @@ async fn answer(shared: &Shared, activity: &Activity, text: &str) -> Value {
                         .iter()
                         .map(|(param, message)| FieldError { param: param.clone(), message: message.clone() })
                         .collect();
-                    let note = format!("Matched “{}”. Check the values and send the request.", found.example);
+                    let mut note = match found.example {
+                        Some(example) => format!("Read as “{example}”. Check the values and send the request."),
+                        None => "Check the values and send the request.".to_owned(),
+                    };
+                    if !found.not_understood.is_empty() {
+                        note.push_str(&format!(" Not understood: {}.", found.not_understood.join(" ")));
+                    }
                     cards::form::request_form(found.workflow, &found.params, &errors, Some(&note))
                 }
-                RequestMatch::Closest(closest) => cards::replies::no_match(&words, &closest),
+                RequestMatch::Unsure(candidates) => cards::replies::no_match(&words, &candidates),
             }
         }
     }

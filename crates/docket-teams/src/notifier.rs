@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use docket_app::{
     App, AppError, ApprovalNotice, Blocked, ChatMessage, Notifier, NotifyError, OutboxMessage, Reached, Relay,
-    RelayKind, chat_messages,
+    RelayKind, StoredResult, chat_messages,
 };
 use docket_core::{Event, PersonId, Ticket};
 use serde::{Deserialize, Serialize};
@@ -148,11 +148,25 @@ impl TeamsNotifier {
             return elsewhere.reach(false).await;
         }
         let text = happenings_text(&ticket.id.to_string(), &happenings);
+        let results = app.results_of_change(message, ticket).await.map_err(DeliveryError::from)?;
+        let activity = if results.is_empty() {
+            text_message(&text)
+        } else {
+            let named: Vec<(String, &StoredResult)> = results
+                .iter()
+                .map(|r| {
+                    let name = ticket.plan.as_ref().and_then(|p| p.steps.get(r.step)).map(|s| s.name.clone());
+                    (name.unwrap_or_default(), r)
+                })
+                .collect();
+            let url = app.ticket_url(&ticket.id);
+            card_message(cards::results::results_card(&text, &named, url.as_deref()), &text)
+        };
         let card_id = posted_card(app, ticket).await?.map(|c| c.activity_id);
         let service = &conversation.service_url;
         let result = match card_id.or_else(|| ticket.origin.thread.clone()) {
-            Some(parent) => self.connector.reply(service, conv, &parent, &text_message(&text)).await,
-            None => self.connector.send(service, conv, &text_message(&text)).await,
+            Some(parent) => self.connector.reply(service, conv, &parent, &activity).await,
+            None => self.connector.send(service, conv, &activity).await,
         };
         let Some(id) = blocked_check(&conversations, &conversation, result).await? else {
             return elsewhere.reach(true).await;

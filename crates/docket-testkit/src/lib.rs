@@ -10,11 +10,15 @@
 
 pub mod changes;
 pub mod fixture;
+pub mod kubernetes;
 mod notifier;
+pub mod pipelines;
+pub mod results;
 pub mod rsa;
 pub mod slack;
 pub mod teams;
 pub mod terraform;
+pub mod ticketing;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

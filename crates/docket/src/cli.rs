@@ -96,6 +96,10 @@ pub(crate) enum Command {
     Cancel(CancelArgs),
     /// Run a failed or interrupted ticket again (planned and decided again).
     Retry(RetryArgs),
+    /// Print the table a step left (a report's result), aligned, or `--csv` for all of it.
+    ///
+    /// `docket result DKT-7 --csv > sales.csv`: every kept row, NULL as an empty field.
+    Result(ResultArgs),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +117,27 @@ pub(crate) struct ServeArgs {
     /// Listen here instead of the configuration's `server.listen`.
     #[arg(long)]
     pub(crate) listen: Option<SocketAddr>,
+    /// How the server's log looks (default: the configuration's `log.format`, else text).
+    #[arg(long, value_enum, env = "DOCKET_LOG_FORMAT")]
+    pub(crate) log_format: Option<LogFormatArg>,
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub(crate) enum LogFormatArg {
+    /// Lines for people (colour only on a terminal, never with NO_COLOR).
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl From<LogFormatArg> for docket_plugins::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Text => docket_plugins::LogFormat::Text,
+            LogFormatArg::Json => docket_plugins::LogFormat::Json,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -127,8 +152,15 @@ pub(crate) struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// Recompute every hash in the chain; exits 1 and names the first broken link if any.
-    Verify(StoreArgs),
+    /// Recompute every hash in the chain and compare it with every signed checkpoint: those in
+    /// the store, the configured checkpoint file and any `--checkpoint` file. Exits 1 and names
+    /// the first sequence number that disagrees if anything does.
+    Verify(VerifyArgs),
+    /// Make a key pair for signing audit checkpoints (`audit.signing_key`).
+    Keygen,
+    /// Write a signed checkpoint of the chain's head now (to the store, the checkpoint file and
+    /// `audit.post_to`), as the server does every `audit.every` and when it stops.
+    Checkpoint(StoreArgs),
     /// Print audit records as JSON lines.
     Export(ExportArgs),
 }
@@ -138,6 +170,19 @@ pub(crate) struct StoreArgs {
     /// The configuration file whose `storage.url` to open.
     #[arg(long, short, default_value = "docket.yaml", env = "DOCKET_CONFIG")]
     pub(crate) config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// A checkpoint file kept elsewhere (JSON lines, as Docket writes them); may be repeated.
+    #[arg(long = "checkpoint", value_name = "FILE")]
+    pub(crate) checkpoints: Vec<PathBuf>,
+    /// The public key checkpoints must be signed with (hex), when the configuration's
+    /// `audit.signing_key` is not at hand.
+    #[arg(long, env = "DOCKET_AUDIT_PUBLIC_KEY")]
+    pub(crate) public_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -368,6 +413,20 @@ pub(crate) struct TicketArgs {
     /// Print the ticket as the API's JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResultArgs {
+    /// The ticket (`DKT-42`).
+    pub(crate) ticket: String,
+    /// The step's number (from 1); by default the first step that left a table.
+    #[arg(long)]
+    pub(crate) step: Option<u64>,
+    /// Print the whole kept table as CSV.
+    #[arg(long)]
+    pub(crate) csv: bool,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }

@@ -19,6 +19,7 @@ pub(crate) const GROUPS: [(&str, &[&str]); 3] = [
             "list",
             "waiting",
             "logs",
+            "result",
             "approve",
             "reject",
             "request-changes",

@@ -1,6 +1,7 @@
 //! The `docket` binary: parses the command line and dispatches to one command module.
 
 mod admin;
+mod anchors;
 mod bench;
 mod check;
 mod cli;
@@ -8,6 +9,7 @@ mod client;
 mod compose;
 mod demo;
 mod help;
+mod logging;
 mod mcp;
 mod serve;
 mod slack_manifest;

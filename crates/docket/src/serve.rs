@@ -16,8 +16,9 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    init_tracing();
+    crate::logging::init(args.log_format.map(Into::into));
     let composed = compose::compose(&args.config, Vec::new()).await?;
+    crate::logging::apply_config(&composed.config);
     for warning in &composed.warnings {
         tracing::warn!("{warning}");
     }
@@ -28,14 +29,6 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
     .await?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs to stderr; `RUST_LOG` narrows or widens it.
-pub(crate) fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn,rmcp=warn"));
-    // A second call (tests running commands in one process) keeps the first subscriber.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Which server this is: the web UI's act-as switch exists only in the demo.
@@ -77,12 +70,15 @@ pub(crate) async fn serve(
     let engine = app.start().await.context("starting the engine")?;
     let shutdown = CancellationToken::new();
     let chat = surfaces.attach(&app, &shutdown)?;
+    let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
     let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
     let mcp_options =
         docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
-    let router =
-        docket_web::router(app.clone(), options).merge(chat).merge(docket_mcp::router(app.clone(), mcp_options));
+    let router = docket_web::router(app.clone(), options)
+        .merge(chat)
+        .merge(docket_mcp::router(app.clone(), mcp_options))
+        .layer(axum::middleware::from_fn(crate::logging::request_span));
     let addr = listener.local_addr()?;
     let fd_limit = docket_http::raise_fd_limit();
     let mut http = docket_http::ServerOptions::default();
@@ -107,6 +103,7 @@ pub(crate) async fn serve(
     shutdown.cancel();
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
+    crate::anchors::finish(anchoring).await;
     if let Err(error) = app.close().await {
         tracing::warn!(%error, "could not give back unused ticket numbers; the next ticket skips them");
     }

@@ -283,3 +283,58 @@ fn step_started(base: &str, token: &str) -> bool {
     let page: serde_json::Value = response.json().unwrap_or_default();
     page["lines"].as_array().is_some_and(|lines| lines.iter().any(|l| l["text"] == "started"))
 }
+
+/// The demo's data workflows from the terminal: a report's table in `docket show` and `docket
+/// result` (aligned, and as CSV with NULL as an empty field), and a controlled update whose
+/// plan counts the rows, approved by count (three rows also need security), then committed.
+#[test]
+fn the_demo_reports_and_updates_its_shop_database() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path();
+    let base = format!("http://127.0.0.1:{}", free_port());
+    let listen = base.trim_start_matches("http://");
+    let _demo = Server(
+        docket(dir)
+            .args(["demo", "--listen", listen, "--data-dir", "demo"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(&base);
+
+    let out = as_person(dir, &base, "alice", &["request", "sales-report", "day=2026-11-24", "--wait"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = as_person(dir, &base, "alice", &["show", "DKT-1"]);
+    let shown = text(&out.stdout);
+    let table = "\nResult 1. query (run 1)\n  \
+                 region  total    orders  note\n  \
+                 ------  -------  ------  -------------------\n  \
+                 amer    3020.75       1  NULL\n  \
+                 emea    2049.75       2  black friday, early\n  \
+                 apac    739.99        2  holiday in \"JP\"\n  \
+                 3 rows — all of it: docket result DKT-1 --step 1\n";
+    assert!(shown.ends_with(table), "{shown}");
+    let out = as_person(dir, &base, "alice", &["result", "DKT-1", "--csv"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "region,total,orders,note\r\namer,3020.75,1,\r\nemea,2049.75,2,\"black friday, early\"\r\n\
+         apac,739.99,2,\"holiday in \"\"JP\"\"\"\r\n"
+    );
+
+    let out = as_person(dir, &base, "alice", &["request", "close-accounts", "customer=globex"]);
+    let shown = text(&out.stdout);
+    assert!(shown.contains("│ will change 3 rows in shop (SQLite)\n"), "{shown}");
+    assert!(shown.ends_with("waiting for approval: stage sre (1 of group:sre), then security\n"), "{shown}");
+    assert!(as_person(dir, &base, "bob", &["approve", "DKT-2"]).status.success());
+    assert!(as_person(dir, &base, "carol", &["approve", "DKT-2"]).status.success());
+    let out = as_person(dir, &base, "alice", &["logs", "DKT-2", "--follow"]);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stdout).contains("close │ changed 3 rows in shop (SQLite)"), "{}", text(&out.stdout));
+    let out = as_person(dir, &base, "alice", &["result", "DKT-2", "--step", "1"]);
+    assert_eq!(text(&out.stdout), "changed 3 rows\n");
+    let out = as_person(dir, &base, "alice", &["result", "DKT-2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "docket: no step of DKT-2 left a result table\n");
+}

@@ -85,6 +85,7 @@ fn check(config: &str, workflows: &[&Block]) -> (bool, String) {
         .env("SLACK_BOT_TOKEN", "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy")
         .env("SLACK_APP_TOKEN", "xapp-1-A0123456789-0123456789012-abcdef")
         .env("TEAMS_APP_PASSWORD", "teams~password~0123456789")
+        .env("DOCKET_AUDIT_KEY", "7d9a3c1e5b2f4a6d8c0e1f3a5b7c9d2e4f6a8b0c1d3e5f7a9b2c4d6e8f0a1b3c")
         .output()
         .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())

@@ -11,6 +11,7 @@ use crate::error::AppError;
 impl App {
     /// Opens a ticket for `workflow` with `params`, plans it and lets the policy decide.
     /// Invalid parameters are refused with every field's error at once, and create nothing.
+    #[tracing::instrument(level = "info", name = "request_ticket", skip_all, fields(workflow = %workflow, actor = %actor))]
     pub async fn request(
         &self,
         actor: &Actor,

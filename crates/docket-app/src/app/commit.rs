@@ -30,6 +30,7 @@ impl Applied {
 
 impl App {
     /// Decides `command` by `actor` on ticket `id` and commits it, retrying on a lost race.
+    #[tracing::instrument(level = "info", name = "command", skip_all, fields(ticket = %id, actor = %actor))]
     pub(crate) async fn apply(&self, id: &TicketId, actor: &Actor, command: &Command) -> Result<Applied, AppError> {
         self.apply_all(id, actor, std::slice::from_ref(command)).await
     }

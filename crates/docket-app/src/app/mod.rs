@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod commands;
 mod commit;
+mod mirror;
 mod queries;
 mod rejections;
 mod relay;
@@ -13,6 +14,7 @@ mod state;
 mod summary;
 mod tokens;
 mod views;
+mod words;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,14 +26,16 @@ use tokio_util::sync::CancellationToken;
 
 pub use audit::AuditReport;
 pub use chat::{
-    ApprovalNotice, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList,
-    chat_messages, earns_reply,
+    ApprovalNotice, CHAT_ROWS, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT,
+    TicketList, chat_messages, earns_reply,
 };
+pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::{Credential, MadeToken, NewToken, TOKEN_PREFIX, TokenAuthority, TokenLifetime, TokenRefusal};
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};
+pub use words::{Understood, WordsMatch};
 
 use crate::live::{LiveEvent, LiveHub};
 use crate::ports::clock::Clock;

@@ -1,4 +1,4 @@
-//! Reading: tickets, their events and logs, and counts for metrics. Any known person may read
+//! Reading: tickets, their events, logs and step results, and counts for metrics. Any known person may read
 //! any ticket; the plan shows no secret-bearing values, and logs are redacted when written.
 
 use docket_core::{Event, Ticket, TicketId};
@@ -6,6 +6,7 @@ use jiff::Timestamp;
 
 use super::App;
 use crate::error::AppError;
+use crate::ports::results::StoredResult;
 use crate::ports::store::{LogLine, StoreStats, TicketFilter, TicketPage};
 
 /// Longest page of log lines.
@@ -47,6 +48,28 @@ impl App {
             self.load(id).await?;
         }
         Ok(lines)
+    }
+
+    /// The results a ticket's steps left (a report's table, the rows a write changed): for each
+    /// step, the one of the latest run that kept one, in step order.
+    pub async fn results(&self, id: &TicketId) -> Result<Vec<StoredResult>, AppError> {
+        let all = self.store().results(id).await?;
+        if all.is_empty() {
+            self.load(id).await?;
+        }
+        let mut latest: std::collections::BTreeMap<usize, StoredResult> = std::collections::BTreeMap::new();
+        for result in all {
+            let newer = latest.get(&result.step).is_none_or(|kept| kept.run <= result.run);
+            if newer {
+                latest.insert(result.step, result);
+            }
+        }
+        Ok(latest.into_values().collect())
+    }
+
+    /// The result step `step` (from 0) left in the latest run that kept one.
+    pub async fn step_result(&self, id: &TicketId, step: usize) -> Result<Option<StoredResult>, AppError> {
+        Ok(self.results(id).await?.into_iter().find(|r| r.step == step))
     }
 
     /// Counts for metrics and readiness.

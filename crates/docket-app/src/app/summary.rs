@@ -96,6 +96,8 @@ pub struct TicketSummary {
     pub closing_reason: Option<String>,
     /// Its web page.
     pub url: Option<String>,
+    /// Its records in ticketing systems, as (system, key): `("jira", "OPS-123")`.
+    pub records: Vec<(String, String)>,
 }
 
 /// One key event of a change, in words.
@@ -140,6 +142,7 @@ impl App {
             risk: workflow.as_ref().map_or("medium", |w| w.risk.as_str()).to_owned(),
             closing_reason: ticket.closing_reason.clone(),
             url: self.ticket_url(&ticket.id),
+            records: ticket.links.iter().map(|l| (l.system.clone(), l.key.clone())).collect(),
         }
     }
 
@@ -181,7 +184,7 @@ impl App {
         Ok(out)
     }
 
-    async fn happening(&self, ticket: &Ticket, event: &Event) -> Result<Option<Happening>, AppError> {
+    pub(super) async fn happening(&self, ticket: &Ticket, event: &Event) -> Result<Option<Happening>, AppError> {
         let plain = |text: String, tone| Some(Happening { text, tone, log_tail: Vec::new(), hint: None });
         Ok(match event {
             Event::Requested { requester, requested_by, .. } => {
@@ -245,7 +248,7 @@ impl App {
                 Tone::Running,
             ),
             Event::StepStarted { name, .. } => plain(format!("Step {name} started"), Tone::Running),
-            Event::StepFinished { index, outcome } => {
+            Event::StepFinished { index, outcome, .. } => {
                 let name = step_name(ticket, *index);
                 match outcome {
                     StepOutcome::Succeeded => plain(format!("Step {name} succeeded"), Tone::Good),
@@ -273,7 +276,7 @@ impl App {
                 }),
                 RunOutcome::Cancelled => plain("Run stopped: the ticket was cancelled".to_owned(), Tone::Bad),
             },
-            Event::PlanningStarted { .. } | Event::Planned { .. } | Event::Queued => None,
+            Event::PlanningStarted { .. } | Event::Planned { .. } | Event::Queued | Event::Linked(_) => None,
         })
     }
 

@@ -1,11 +1,13 @@
 //! Step output on its way to people: redacted, capped per step, published live at once and
 //! written to the store in small batches, all flushed before the step is recorded as finished.
+//! What was stored is digested as it is written, so the step's audit record commits to it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use docket_core::{PlanFacts, TicketId};
+use docket_core::output::{OutputDigest, StepOutput};
+use docket_core::{PlanFacts, StepResult, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -28,8 +30,13 @@ pub(crate) struct EngineLog {
     kept: AtomicUsize,
     truncated: AtomicBool,
     dropped: AtomicU64,
-    // A std mutex: held only to push or take lines, never across an await.
+    // A std mutex: held only to push or take lines, never across an await. Lines are numbered
+    // under it, so the buffer is always in log order.
     buffer: Mutex<Vec<LogLine>>,
+    // A std mutex: held only to digest a batch that was stored (one flush at a time).
+    digest: Mutex<OutputDigest>,
+    // A std mutex: held only to replace or take it.
+    result: Mutex<Option<StepResult>>,
 }
 
 impl EngineLog {
@@ -46,6 +53,8 @@ impl EngineLog {
             truncated: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
             buffer: Mutex::new(Vec::new()),
+            digest: Mutex::new(OutputDigest::new(run)),
+            result: Mutex::new(None),
         });
         let stop = CancellationToken::new();
         let flusher = tokio::spawn(flush_loop(Arc::clone(&log), stop.clone()));
@@ -53,6 +62,7 @@ impl EngineLog {
     }
 
     fn push(&self, stream: LogStream, text: String) {
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         let line = LogLine {
             ticket: self.ticket.clone(),
             run: self.run,
@@ -63,7 +73,7 @@ impl EngineLog {
             at: self.app.now(),
         };
         self.app.inner.live.publish(LiveEvent::Log(line.clone()));
-        self.buffer.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+        buffer.push(line);
     }
 
     async fn flush(&self) {
@@ -71,13 +81,23 @@ impl EngineLog {
         if lines.is_empty() {
             return;
         }
-        if let Err(error) = self.app.store().append_logs(&lines).await {
-            // Keep them for the next flush rather than lose them.
-            tracing::warn!(%error, ticket = %self.ticket, "could not write step output; will retry");
-            let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
-            let newer = std::mem::replace(&mut *buffer, lines);
-            buffer.extend(newer);
+        match self.app.store().append_logs(&lines).await {
+            Ok(()) => {
+                let mut digest = self.digest.lock().unwrap_or_else(PoisonError::into_inner);
+                for line in &lines {
+                    digest.push(line.seq, line.stream.as_str(), &line.text);
+                }
+            }
+            Err(error) => self.keep(lines, &error),
         }
+    }
+
+    /// Puts back lines that could not be written, before any pushed since, for the next flush.
+    fn keep(&self, lines: Vec<LogLine>, error: &crate::StoreError) {
+        tracing::warn!(%error, ticket = %self.ticket, "could not write step output; will retry");
+        let mut buffer = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
+        let newer = std::mem::replace(&mut *buffer, lines);
+        buffer.extend(newer);
     }
 }
 
@@ -97,6 +117,12 @@ impl StepLog for EngineLog {
             return;
         }
         self.push(stream, text);
+    }
+
+    fn result(&self, result: StepResult) {
+        let redactor = &self.app.inner.rules.redactor;
+        let result = result.masked(|text| redactor.redact(text));
+        *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
     }
 }
 
@@ -124,14 +150,19 @@ impl StepLogHandle {
         &self.log
     }
 
+    /// What the step left for people to read, if anything (already redacted).
+    pub(crate) fn take_result(&self) -> Option<StepResult> {
+        self.log.result.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
     /// Notes a line of Docket's own.
     pub(crate) fn note(&self, text: &str) {
         self.log.push(LogStream::System, text.to_owned());
     }
 
     /// Writes everything still buffered, so the output is stored before the step is recorded
-    /// as finished.
-    pub(crate) async fn finish(self) {
+    /// as finished; returns the digest of what was stored.
+    pub(crate) async fn finish(self) -> StepOutput {
         let dropped = self.log.dropped.load(Ordering::SeqCst);
         if dropped > 0 {
             self.log.push(LogStream::System, format!("{dropped} more lines were not kept"));
@@ -145,6 +176,7 @@ impl StepLogHandle {
             tokio::time::sleep(FLUSH_EVERY).await;
             self.log.flush().await;
         }
+        self.log.digest.lock().unwrap_or_else(PoisonError::into_inner).finish()
     }
 }
 

@@ -10,12 +10,14 @@ use std::time::Instant;
 use docket_core::ticket::{RunOutcome, StepOutcome};
 use docket_core::{Actor, Command, Refusal, Ticket, TicketId, TicketState, Workflow};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::processes::Ledger;
-use super::steplog::EngineLog;
+use super::steplog::{EngineLog, StepLogHandle};
 use crate::app::App;
 use crate::error::AppError;
 use crate::ports::processes::ProcessLedger;
+use crate::ports::results::StoredResult;
 use crate::ports::runner::{Mode, StepJob};
 use crate::ports::store::{Claim, QueueOp};
 
@@ -51,7 +53,8 @@ async fn run_claim(app: &App, claim: Claim, shutdown: &CancellationToken) {
     if claim.recovered {
         tracing::info!(ticket = %id, "resuming a run whose worker stopped");
     }
-    if let Err(error) = drive(app, &id, &cancel, &lost, shutdown).await {
+    let span = tracing::info_span!("run", ticket = %id, workflow = tracing::field::Empty);
+    if let Err(error) = drive(app, &id, &cancel, &lost, shutdown).instrument(span).await {
         tracing::error!(%error, ticket = %id, "run stopped by an error; it resumes when its lease lapses");
     }
     heartbeat.abort();
@@ -88,6 +91,7 @@ async fn drive(
 ) -> Result<(), AppError> {
     let stored = app.load(id).await?;
     let ticket = stored.ticket;
+    tracing::Span::current().record("workflow", ticket.workflow.as_str());
     let Some(workflow) = app.workflow(&ticket.workflow) else {
         let reason = format!("workflow `{}` is no longer in the catalog", ticket.workflow);
         return give_up(app, id, reason).await;
@@ -217,7 +221,11 @@ async fn run_step(
     };
     metrics::histogram!("docket_step_duration_seconds", "kind" => step.action.kind())
         .record(started.elapsed().as_secs_f64());
-    log.finish().await;
+    if let Some(result) = log.take_result() {
+        keep_result(app, &log, StoredResult { ticket: ticket.id.clone(), run, step: index, result, at: app.now() })
+            .await;
+    }
+    let output = log.finish().await;
     if lost.is_cancelled() {
         return Ok(None);
     }
@@ -227,7 +235,7 @@ async fn run_step(
         return Ok(None);
     }
     // The step's end, and the run's when this step ends it, in one commit.
-    let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone() }];
+    let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone(), output: Some(output) }];
     match &outcome {
         StepOutcome::Failed { message, .. } => {
             commands.push(Command::FinishRun { outcome: RunOutcome::Failed { step: index, message: message.clone() } });
@@ -239,6 +247,22 @@ async fn run_step(
     }
     app.apply_all(&ticket.id, &Actor::System, &commands).await?;
     Ok(Some(outcome))
+}
+
+/// Keeps a step's result before the step is recorded finished, trying once more after a
+/// failed write; a result that cannot be kept is said in the step's log, and the run goes on
+/// (what the step did is done either way).
+async fn keep_result(app: &App, log: &StepLogHandle, result: StoredResult) {
+    for attempt in 0..2 {
+        match app.store().put_result(&result).await {
+            Ok(()) => return,
+            Err(error) if attempt == 0 => {
+                tracing::warn!(%error, ticket = %result.ticket, "could not keep a step's result; will retry");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(error) => log.note(&format!("the step's result could not be kept: {error}")),
+        }
+    }
 }
 
 /// Where an interrupted run goes on.
@@ -278,7 +302,8 @@ async fn wind_up_cancelled(app: &App, ticket: &Ticket) -> Result<(), AppError> {
     };
     if let Some(step) = run.steps.last().filter(|s| s.outcome.is_none()) {
         let outcome = StepOutcome::Failed { exit_code: None, message: "cancelled; process group killed".to_owned() };
-        app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index: step.index, outcome }).await?;
+        app.apply(&ticket.id, &Actor::System, &Command::FinishStep { index: step.index, outcome, output: None })
+            .await?;
     }
     finish(app, &ticket.id, RunOutcome::Cancelled).await
 }

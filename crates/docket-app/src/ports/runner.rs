@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use docket_core::Action;
 use docket_core::ticket::StepOutcome;
-use docket_core::{Params, PlanFacts, StepPlan, TicketId};
+use docket_core::{Params, PlanFacts, StepPlan, StepResult, TicketId};
 use tokio_util::sync::CancellationToken;
 
 use crate::ports::processes::ProcessLedger;
@@ -79,6 +79,11 @@ pub trait StepLog: Send + Sync {
 
     /// What a dry run found, for the plan (ignored when running).
     fn facts(&self, _facts: PlanFacts) {}
+
+    /// What the step leaves for people to read (a report's table, the rows a write changed),
+    /// kept with the step when running; a later call replaces an earlier one. Ignored when
+    /// planning: a dry run's findings go to [`StepLog::facts`].
+    fn result(&self, _result: StepResult) {}
 }
 
 /// A runner for one step kind.

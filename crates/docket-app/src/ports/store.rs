@@ -7,9 +7,11 @@
 pub use super::wakeup::Wakeups;
 use async_trait::async_trait;
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
 
 pub use crate::ports::processes::ProcessStore;
+pub use crate::ports::results::ResultStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -266,6 +268,7 @@ pub trait Store:
     + HealthStore
     + Wakeups
     + ProcessStore
+    + ResultStore
 {
 }
 
@@ -280,6 +283,7 @@ impl<T> Store for T where
         + HealthStore
         + Wakeups
         + ProcessStore
+        + ResultStore
 {
 }
 
@@ -405,6 +409,15 @@ pub trait AuditStore: Send + Sync + 'static {
 
     /// Audit records with `seq > after`, in order, at most `limit`.
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// The chain's head: its last record's sequence number and hash, if it has any.
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError>;
+
+    /// Keeps a signed checkpoint of the chain; the same checkpoint again changes nothing.
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError>;
+
+    /// Every checkpoint kept, by the head they name.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError>;
 }
 
 /// API tokens, by the SHA-256 of the token and by id. Nothing is cached: a revocation is seen
@@ -470,4 +483,5 @@ pub mod prelude {
         TicketStore as _, TokenStore as _, Wakeups as _,
     };
     pub use crate::ports::processes::ProcessStore as _;
+    pub use crate::ports::results::ResultStore as _;
 }

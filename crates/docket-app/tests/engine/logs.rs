@@ -72,3 +72,53 @@ async fn secrets_are_redacted_and_output_is_capped() {
     assert!(audit.iter().all(|r| !r.entry.details.to_string().contains(SECRET)));
     t.stop().await;
 }
+
+/// Each finished step's audit record carries the digest of its stored output, so a line
+/// changed, removed or added afterwards is found by `verify`, naming the step.
+#[tokio::test]
+async fn the_audit_trail_covers_each_steps_output() {
+    let t = TestApp::builder()
+        .config(CONFIG)
+        .workflows(&[("leaky.yaml", LEAKY)])
+        .env("VAULT_TOKEN", SECRET)
+        .settings(|s| s.output_cap_bytes = 16 * 1024)
+        .start()
+        .await;
+    let ticket = t.app.request(&person("alice"), &"leaky".into(), Default::default(), api()).await.unwrap();
+    t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let finished: Vec<_> = t
+        .app
+        .audit_records(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.entry.action == "run.step_finished")
+        .collect();
+    assert_eq!(finished.len(), 2);
+    let output = &finished[1].entry.details["output"];
+    assert_eq!(output["run"], 1);
+    assert!(output["lines"].as_u64().unwrap() > 100, "{output}");
+    assert_eq!(output["sha256"].as_str().map(str::len), Some(64), "{output}");
+    let report = t.app.verify_audit().await.unwrap();
+    assert!(report.intact(), "{report:?}");
+    assert_eq!(report.outputs_checked, 2);
+
+    let url = format!("sqlite://{}", t.dir().join("docket.db").display());
+    let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE step_logs SET text = 'all fine' WHERE step = 1 AND text = '42'").execute(&db).await.unwrap();
+    let report = t.app.verify_audit().await.unwrap();
+    assert!(report.broken.is_none(), "the chain itself is untouched");
+    let [fault] = &report.output_faults[..] else { panic!("{report:?}") };
+    assert_eq!((fault.step, fault.found), (2, fault.recorded), "same count, other text: {fault}");
+    assert!(fault.to_string().contains(&format!("the output of step 2 of {} (run 1)", ticket.id)), "{fault}");
+    assert_eq!(report.first_problem().map(|(seq, _)| seq), Some(fault.record));
+
+    sqlx::query("DELETE FROM step_logs WHERE step = 0").execute(&db).await.unwrap();
+    let report = t.app.verify_audit().await.unwrap();
+    let [removed, _] = &report.output_faults[..] else { panic!("{report:?}") };
+    assert_eq!((removed.step, removed.found), (1, 0), "{removed}");
+    assert!(removed.recorded >= 1, "{removed}");
+    assert_eq!(report.first_problem().map(|(seq, _)| seq), Some(removed.record));
+    db.close().await;
+    t.stop().await;
+}

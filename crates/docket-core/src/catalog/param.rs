@@ -82,10 +82,20 @@ pub struct Choice {
     pub value: String,
     /// What people see; defaults to the value.
     pub label: String,
+    /// Other words people use for it (`production`, `prd` for `prod`), read by the matcher;
+    /// lowercase, unique across the parameter's choices.
+    pub aliases: Vec<String>,
+}
+
+impl Choice {
+    /// A choice with no aliases.
+    pub fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self { value: value.into(), label: label.into(), aliases: Vec::new() }
+    }
 }
 
 /// The choice `written` names, as every surface reads a value someone typed or a matcher
-/// filled in: its value exactly, else its value or its label ignoring case.
+/// filled in: its value exactly, else its value, its label or one of its aliases ignoring case.
 pub fn find_choice<'a>(choices: &'a [Choice], written: &str) -> Option<&'a Choice> {
     let written = written.trim();
     choices
@@ -93,6 +103,7 @@ pub fn find_choice<'a>(choices: &'a [Choice], written: &str) -> Option<&'a Choic
         .find(|c| c.value == written)
         .or_else(|| choices.iter().find(|c| c.value.eq_ignore_ascii_case(written)))
         .or_else(|| choices.iter().find(|c| c.label.eq_ignore_ascii_case(written)))
+        .or_else(|| choices.iter().find(|c| c.aliases.iter().any(|a| a.eq_ignore_ascii_case(written))))
 }
 
 /// A compiled regular expression that remembers how it was written.

@@ -32,6 +32,7 @@ impl Ticket {
             respond_by: None,
             start_by: None,
             closing_reason: None,
+            links: Vec::new(),
         })
     }
 
@@ -118,6 +119,10 @@ impl Ticket {
             Event::RetryRequested { version } => {
                 self.version.clone_from(version);
             }
+            Event::Linked(link) => {
+                self.links.retain(|l| l.system != link.system);
+                self.links.push(link.clone());
+            }
             Event::RunStarted { number } => {
                 self.state = TicketState::Running;
                 self.runs.push(Run {
@@ -146,7 +151,7 @@ impl Ticket {
                     }
                 }
             }
-            Event::StepFinished { index, outcome } => {
+            Event::StepFinished { index, outcome, .. } => {
                 if let Some(step) = self.runs.last_mut().and_then(|r| r.steps.iter_mut().find(|s| s.index == *index)) {
                     step.finished_at = Some(at);
                     step.outcome = Some(outcome.clone());

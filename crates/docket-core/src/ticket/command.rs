@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Origin, RunOutcome, StepOutcome};
+use super::{ExternalLink, Origin, RunOutcome, StepOutcome};
 use crate::catalog::param::RawParams;
 use crate::id::{TicketId, WorkflowId};
 use crate::plan::{Digest, Plan};
@@ -38,6 +38,17 @@ pub enum Command {
     /// Approve the plan with this digest.
     Approve {
         /// The digest the approver saw.
+        digest: Digest,
+        /// Optional words.
+        comment: Option<String>,
+    },
+    /// Approve the plan with this digest in a ticketing system (`jira`): the person moved the
+    /// ticket's record there to its approved status. Counts only for a stage whose `from`
+    /// names that system (`system:jira`); everything else is as for `Approve`.
+    ApproveIn {
+        /// The system's name.
+        system: String,
+        /// The digest the record showed when it was last brought up to date.
         digest: Digest,
         /// Optional words.
         comment: Option<String>,
@@ -79,12 +90,16 @@ pub enum Command {
         index: usize,
         /// How.
         outcome: StepOutcome,
+        /// What it printed, digested, for the audit trail.
+        output: Option<crate::output::StepOutput>,
     },
     /// The run ended (Docket only).
     FinishRun {
         /// How.
         outcome: RunOutcome,
     },
+    /// Record the ticket's record in a ticketing system (Docket only).
+    Link(ExternalLink),
 }
 
 impl Command {
@@ -94,6 +109,7 @@ impl Command {
             Command::RecordPlan { .. } => "record_plan",
             Command::Amend { .. } => "amend",
             Command::Approve { .. } => "approve",
+            Command::ApproveIn { .. } => "approve_in",
             Command::Reject { .. } => "reject",
             Command::RequestChanges { .. } => "request_changes",
             Command::Comment { .. } => "comment",
@@ -104,6 +120,7 @@ impl Command {
             Command::StartStep { .. } => "start_step",
             Command::FinishStep { .. } => "finish_step",
             Command::FinishRun { .. } => "finish_run",
+            Command::Link(_) => "link",
         }
     }
 }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{Comment, Origin, Review, RunOutcome, StepOutcome};
+use super::{Comment, ExternalLink, Origin, Review, RunOutcome, StepOutcome};
 use crate::actor::Actor;
 use crate::catalog::param::Params;
 use crate::id::{PersonId, TicketId, WorkflowId};
@@ -109,12 +109,17 @@ pub enum Event {
         index: usize,
         /// How.
         outcome: StepOutcome,
+        /// What it printed, digested (absent in records written before output was digested).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        output: Option<crate::output::StepOutput>,
     },
     /// The run ended.
     RunFinished {
         /// How.
         outcome: RunOutcome,
     },
+    /// The ticket's record in a ticketing system was made (or found) there.
+    Linked(ExternalLink),
 }
 
 /// Which deadline passed.
@@ -152,6 +157,7 @@ impl Event {
             Event::StepStarted { .. } => "run.step_started",
             Event::StepFinished { .. } => "run.step_finished",
             Event::RunFinished { .. } => "run.finished",
+            Event::Linked(_) => "ticket.linked",
         }
     }
 }

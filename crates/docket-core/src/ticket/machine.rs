@@ -11,7 +11,7 @@ use super::{
 use crate::actor::Actor;
 use crate::catalog::param::{Params, validate_params};
 use crate::catalog::workflow::{Retry, Workflow};
-use crate::directory::Directory;
+use crate::directory::{Directory, Principal};
 use crate::id::PersonId;
 use crate::plan::Digest;
 use crate::policy::{self, Outcome, PolicySet, Requirement, Variables};
@@ -174,7 +174,10 @@ pub fn decide(
             events.extend(denied);
             Ok(events)
         }
-        Command::Approve { digest, comment } => approve(ticket, *digest, comment.as_deref(), actor, rules, now),
+        Command::Approve { digest, comment } => approve(ticket, *digest, comment.as_deref(), None, actor, rules, now),
+        Command::ApproveIn { system, digest, comment } => {
+            approve(ticket, *digest, comment.as_deref(), Some(system), actor, rules, now)
+        }
         Command::Reject { reason } | Command::RequestChanges { reason } => {
             let person = decider(actor, rules.directory, action_words(command))?;
             in_state(ticket, &[TicketState::AwaitingApproval], action_words(command))?;
@@ -203,6 +206,7 @@ pub fn decide(
                 comment: Some(reason),
                 at: now,
                 expires_at: None,
+                via: None,
             })])
         }
         Command::Comment { text: body } => {
@@ -285,7 +289,7 @@ pub fn decide(
             same_version(ticket, rules)?;
             start_step(ticket, *index, rules.workflow)
         }
-        Command::FinishStep { index, outcome } => {
+        Command::FinishStep { index, outcome, output } => {
             system_only(actor, "finish steps")?;
             in_state(ticket, &[TicketState::Running, TicketState::Cancelled], "finish a step of")?;
             let open = ticket
@@ -295,7 +299,7 @@ pub fn decide(
                 .filter(|s| s.outcome.is_none());
             match open {
                 Some(step) if step.index == *index => {
-                    Ok(vec![Event::StepFinished { index: *index, outcome: outcome.clone() }])
+                    Ok(vec![Event::StepFinished { index: *index, outcome: outcome.clone(), output: output.clone() }])
                 }
                 _ => Err(Refusal::RunMismatch(format!("step {} is not running", index + 1))),
             }
@@ -304,6 +308,12 @@ pub fn decide(
             system_only(actor, "finish runs")?;
             finish_run(ticket, outcome, rules.workflow)
         }
+        Command::Link(link) => {
+            system_only(actor, "link tickets to ticketing systems")?;
+            let key = text(&link.key, "the record's key")?;
+            let system = text(&link.system, "the system's name")?;
+            Ok(vec![Event::Linked(super::ExternalLink { system, key, url: link.url.clone() })])
+        }
     }
 }
 
@@ -311,6 +321,7 @@ fn approve(
     ticket: &Ticket,
     digest: Digest,
     comment: Option<&str>,
+    via: Option<&str>,
     actor: &Actor,
     rules: &Rules<'_>,
     now: Timestamp,
@@ -351,7 +362,11 @@ fn approve(
             stage: earlier.stage.clone().unwrap_or_default(),
         });
     }
-    if !rules.directory.covered_by_any(&stage.from, person, now) {
+    let eligible = match via {
+        None => rules.directory.covered_by_any(&stage.from, person, now),
+        Some(system) => stage.from.iter().any(|p| matches!(p, Principal::System(s) if s == system)),
+    };
+    if !eligible {
         return Err(Refusal::NotEligible {
             person: person.clone(),
             stage: stage.name.clone(),
@@ -368,6 +383,7 @@ fn approve(
         comment,
         at: now,
         expires_at: now.checked_add(req.approval_ttl.to_signed()).ok(),
+        via: via.map(str::to_owned),
     };
     let mut after = ticket.clone();
     after.reviews.push(review.clone());

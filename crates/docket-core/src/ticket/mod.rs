@@ -4,12 +4,14 @@
 mod apply;
 mod command;
 mod event;
+mod link;
 mod machine;
 mod quorum;
 mod refusal;
 
 pub use command::{Command, NewTicket};
 pub use event::{Event, ExpiryReason};
+pub use link::ExternalLink;
 pub use machine::{MAX_TEXT_CHARS, Rules, decide, request, requester};
 pub use quorum::{StageStatus, quorum};
 pub use refusal::Refusal;
@@ -173,6 +175,9 @@ pub struct Review {
     pub at: Timestamp,
     /// When an approval stops counting.
     pub expires_at: Option<Timestamp>,
+    /// The ticketing system it was given in (`jira`), when not in Docket itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// A comment on a ticket.
@@ -298,6 +303,9 @@ pub struct Ticket {
     pub start_by: Option<Timestamp>,
     /// Why it ended the way it did (a denial, a rejection reason, a failure).
     pub closing_reason: Option<String>,
+    /// Its records in ticketing systems (a Jira issue, a ServiceNow change request).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<ExternalLink>,
 }
 
 impl Ticket {

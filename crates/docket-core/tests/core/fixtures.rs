@@ -73,7 +73,7 @@ pub(crate) fn directory() -> Directory {
 }
 
 fn choice(values: &[&str]) -> ParamKind {
-    ParamKind::Choice { choices: values.iter().map(|v| Choice { value: (*v).into(), label: (*v).into() }).collect() }
+    ParamKind::Choice { choices: values.iter().map(|v| Choice::new(*v, *v)).collect() }
 }
 
 fn param(name: &str, kind: ParamKind, required: bool) -> ParamSpec {

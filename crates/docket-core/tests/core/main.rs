@@ -12,4 +12,5 @@ mod plans;
 mod policy;
 mod properties;
 mod robustness;
+mod systems;
 mod transitions;

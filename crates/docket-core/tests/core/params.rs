@@ -21,15 +21,7 @@ fn specs() -> Vec<ParamSpec> {
         spec("notes", ParamKind::Text { min_length: Some(3), max_length: Some(10) }),
         spec("replicas", ParamKind::Integer { min: Some(1), max: Some(10) }),
         spec("dry_run", ParamKind::Boolean),
-        spec(
-            "env",
-            ParamKind::Choice {
-                choices: vec![
-                    Choice { value: "dev".into(), label: "Dev".into() },
-                    Choice { value: "prod".into(), label: "Prod".into() },
-                ],
-            },
-        ),
+        spec("env", ParamKind::Choice { choices: vec![Choice::new("dev", "Dev"), Choice::new("prod", "Prod")] }),
         ParamSpec {
             required: false,
             default: Some(ParamValue::Int(3)),

@@ -122,6 +122,7 @@ fn command(op: &Op, ticket: &Ticket) -> Command {
             } else {
                 StepOutcome::Failed { exit_code: Some(2), message: "failed".into() }
             },
+            output: None,
         },
         Op::FinishRun(kind, step) => Command::FinishRun {
             outcome: match kind {

@@ -36,7 +36,7 @@ fn prepare(world: &World, setup: Setup) -> Driven {
     let sys = Actor::System;
     let step_done = |d: &mut Driven, i: usize| {
         d.run(world, Command::StartStep { index: i }, &sys, t).unwrap();
-        d.run(world, Command::FinishStep { index: i, outcome: StepOutcome::Succeeded }, &sys, t).unwrap();
+        d.run(world, Command::FinishStep { index: i, outcome: StepOutcome::Succeeded, output: None }, &sys, t).unwrap();
     };
     match setup {
         Setup::Planning => {}
@@ -89,7 +89,7 @@ fn prepare(world: &World, setup: Setup) -> Driven {
                 Setup::Failed => {
                     d.run(world, Command::StartStep { index: 0 }, &sys, t).unwrap();
                     let failed = StepOutcome::Failed { exit_code: Some(1), message: "exit 1".into() };
-                    d.run(world, Command::FinishStep { index: 0, outcome: failed }, &sys, t).unwrap();
+                    d.run(world, Command::FinishStep { index: 0, outcome: failed, output: None }, &sys, t).unwrap();
                     let outcome = RunOutcome::Failed { step: 0, message: "rollout failed".into() };
                     d.run(world, Command::FinishRun { outcome }, &sys, t).unwrap();
                 }
@@ -159,7 +159,7 @@ fn every_transition_and_refusal() {
     let changes = |r: &str| Command::RequestChanges { reason: r.into() };
     let cancel = || Command::Cancel { reason: None };
     let start_step = |i| Command::StartStep { index: i };
-    let finish_step = |i| Command::FinishStep { index: i, outcome: StepOutcome::Succeeded };
+    let finish_step = |i| Command::FinishStep { index: i, outcome: StepOutcome::Succeeded, output: None };
     let finish_run = |o| Command::FinishRun { outcome: o };
     let amend = |env: &str| Command::Amend { params: raw(env) };
     let m = Risk::Medium;
@@ -368,7 +368,7 @@ fn unsafe_steps_are_never_repeated_after_an_interruption() {
     // Crash during the safe step: it resumes.
     d.run(&world, Command::StartStep { index: 0 }, &sys, t).unwrap();
     assert_eq!(d.ticket.runs[0].steps[0].attempts, 2);
-    d.run(&world, Command::FinishStep { index: 0, outcome: StepOutcome::Succeeded }, &sys, t).unwrap();
+    d.run(&world, Command::FinishStep { index: 0, outcome: StepOutcome::Succeeded, output: None }, &sys, t).unwrap();
     d.run(&world, Command::StartStep { index: 1 }, &sys, t).unwrap();
     // Crash during the unsafe step: the state machine refuses to repeat it.
     let refusal = d.run(&world, Command::StartStep { index: 1 }, &sys, t).unwrap_err();

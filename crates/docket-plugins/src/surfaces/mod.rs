@@ -1,9 +1,11 @@
-//! The chat surfaces the configuration turns on (Slack, Teams). Each gives a notifier, which the
+//! The chat surfaces and ticketing systems the configuration turns on (Slack, Teams, Jira,
+//! ServiceNow). Each gives a notifier, which the
 //! app is built with, and — once the app exists — routes to merge into the HTTP server and
 //! background tasks (Socket Mode) that stop with it. One file per surface says how it is built.
 
 mod slack;
 mod teams;
+mod ticketing;
 
 pub use slack::settings as slack_settings;
 pub use teams::settings as teams_settings;
@@ -39,6 +41,7 @@ impl Surfaces {
         let mut surfaces = Self::default();
         slack::add(config, &mut surfaces)?;
         teams::add(config, &mut surfaces)?;
+        ticketing::add(config, &mut surfaces)?;
         Ok(surfaces)
     }
 

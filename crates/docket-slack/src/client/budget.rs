@@ -24,7 +24,13 @@ fn tier(method: &str) -> Tier {
     match method {
         "usergroups.users.list" | "conversations.list" => Tier::Two,
         "chat.update" | "users.lookupByEmail" | "conversations.open" | "chat.getPermalink" => Tier::Three,
-        "chat.postEphemeral" | "users.info" | "views.open" | "views.update" | "views.push" => Tier::Four,
+        "chat.postEphemeral"
+        | "users.info"
+        | "views.open"
+        | "views.update"
+        | "views.push"
+        | "files.getUploadURLExternal"
+        | "files.completeUploadExternal" => Tier::Four,
         "chat.postMessage" => Tier::Post,
         _ => Tier::Three,
     }

@@ -69,6 +69,23 @@ impl std::fmt::Debug for SlackClient {
     }
 }
 
+/// A file to share in a channel or thread.
+#[derive(Debug)]
+pub struct Upload<'a> {
+    /// The channel to share it in.
+    pub channel: &'a str,
+    /// The thread, if any.
+    pub thread_ts: Option<&'a str>,
+    /// Its file name (`DKT-7-step1.csv`).
+    pub filename: &'a str,
+    /// Its title in Slack.
+    pub title: &'a str,
+    /// A message posted with it (may be empty).
+    pub comment: &'a str,
+    /// Its bytes.
+    pub content: &'a [u8],
+}
+
 /// How a body is sent.
 enum Body<'a> {
     Json(&'a Value),
@@ -211,6 +228,40 @@ impl SlackClient {
             Err(ApiError::Slack { error, .. }) if error == "users_not_found" => Ok(None),
             Err(other) => Err(other),
         }
+    }
+
+    /// Shares a file in `channel` (in the thread `thread_ts`): `files.getUploadURLExternal` for
+    /// an upload URL, the bytes posted to it, then `files.completeUploadExternal` to share it
+    /// (needs the `files:write` scope). Returns the file's id.
+    pub async fn upload_file(&self, upload: &Upload<'_>) -> Result<String, ApiError> {
+        let length = upload.content.len().to_string();
+        let answer =
+            self.call_form("files.getUploadURLExternal", &[("filename", upload.filename), ("length", &length)]).await?;
+        let field = |name: &str| answer.get(name).and_then(Value::as_str).map(str::to_owned);
+        let (Some(url), Some(id)) = (field("upload_url"), field("file_id")) else {
+            return Err(ApiError::Slack {
+                method: "files.getUploadURLExternal".to_owned(),
+                error: "no_upload_url".into(),
+            });
+        };
+        // The upload URL is Slack's own, signed for this file: it takes the bytes, no token.
+        let method = "files.upload";
+        let response =
+            self.inner.http.post(&url).body(upload.content.to_vec()).send().await.map_err(|e| network(method, e))?;
+        if !response.status().is_success() {
+            count_error(method, &format!("http_{}", response.status().as_u16()));
+            return Err(ApiError::Status { method: method.to_owned(), status: response.status().as_u16() });
+        }
+        let files = serde_json::json!([{ "id": id, "title": upload.title }]).to_string();
+        let mut fields = vec![("files", files.as_str()), ("channel_id", upload.channel)];
+        if let Some(ts) = upload.thread_ts {
+            fields.push(("thread_ts", ts));
+        }
+        if !upload.comment.is_empty() {
+            fields.push(("initial_comment", upload.comment));
+        }
+        self.call_form("files.completeUploadExternal", &fields).await?;
+        Ok(id)
     }
 
     /// One HTTP call, with 429s retried (never before `Retry-After`) unless the wait would pass

@@ -1,6 +1,6 @@
 //! What people type, read with the app's one set of chat commands: `/docket` (the picker),
-//! `/docket deploy api 1.4.2 to prod` (the matcher → a pre-filled form, or the closest
-//! workflows), `/docket help`, `list`, `mine`, `waiting`, `status DKT-42`. The same words work
+//! `/docket deploy api 1.4.2 to prod` (the matcher → a pre-filled form, or the picker with
+//! the best candidates and what was understood for each), `/docket help`, `list`, `mine`, `waiting`, `status DKT-42`. The same words work
 //! in an @mention ([`understand`]).
 
 mod text;
@@ -84,17 +84,24 @@ impl Slack {
         };
         let requestable = app.requestable(actor);
         let found = match match_request(requestable.iter().map(|w| &**w), &words) {
-            RequestMatch::Found(m) => Some((m.workflow.id.clone(), m.params, m.problems)),
-            RequestMatch::Closest(closest) => {
-                let ids: Vec<_> = closest.iter().map(|w| w.id.clone()).collect();
-                if ids.is_empty() {
+            RequestMatch::Found(m) => {
+                let mut problems = m.problems;
+                if !m.not_understood.is_empty() {
+                    problems.push(("not understood".to_owned(), m.not_understood.join(" ")));
+                }
+                Some((m.workflow.id.clone(), m.params, problems))
+            }
+            RequestMatch::Unsure(candidates) => {
+                if candidates.is_empty() {
                     return Opening::Reply(text::no_match(&words, command));
                 }
-                let offered: Vec<_> = requestable.iter().filter(|w| ids.contains(&w.id)).cloned().collect();
-                let note = format!(
-                    "No workflow matches “{}”. These are the closest:",
-                    crate::render::blocks::escape(&crate::render::blocks::cut(&words, 200))
-                );
+                let offered: Vec<_> = candidates
+                    .iter()
+                    .filter_map(|m| requestable.iter().find(|w| w.id == m.workflow.id).cloned())
+                    .collect();
+                let note = text::candidates(&words, &candidates);
+                let prefill = candidates.into_iter().map(|m| (m.workflow.id.to_string(), m.params)).collect();
+                let meta = Metadata { prefill: Some(prefill), ..meta };
                 return Opening::Modal(picker_view(&offered, &meta, Some(&note)));
             }
         };

@@ -1,6 +1,7 @@
-//! The words of text answers: help, lists, status, misses.
+//! The words of text answers: help, lists, status, misses, the matcher's candidates.
 
 use docket_app::{ChatHelp, ChatTickets, TicketSummary};
+use docket_core::catalog::matcher::Matched;
 
 use crate::render::blocks::escape;
 
@@ -42,6 +43,28 @@ pub(super) fn no_match(words: &str, command: &str) -> String {
         "No workflow matches “{}”, and none is close. Try `{command}` alone to pick one, or `{command} help`.",
         escape(&crate::render::blocks::cut(words, 200))
     )
+}
+
+/// The picker's note when the matcher is not sure: each candidate with what it understood.
+pub(super) fn candidates(words: &str, candidates: &[Matched<'_>]) -> String {
+    let mut out = vec![format!(
+        "Not sure which workflow “{}” asks for. Pick one; what was understood fills its form:",
+        escape(&crate::render::blocks::cut(words, 200))
+    )];
+    for m in candidates {
+        let understood: Vec<String> = m
+            .params
+            .iter()
+            .map(|(name, value)| format!("{name} {}", value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+            .collect();
+        let understood = if understood.is_empty() { "nothing yet".to_owned() } else { understood.join(", ") };
+        out.push(format!(
+            "• *{}*: {}",
+            escape(&crate::render::blocks::cut(&m.workflow.title, 80)),
+            escape(&crate::render::blocks::cut(&understood, 300))
+        ));
+    }
+    out.join("\n")
 }
 
 pub(super) fn list(list: &ChatTickets, command: &str) -> String {

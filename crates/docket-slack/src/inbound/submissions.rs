@@ -46,8 +46,10 @@ impl Slack {
         let workflow = picked(state).and_then(|id| self.app().workflow(&WorkflowId::new(id)));
         match workflow.filter(|w| self.app().may_request(actor, w)) {
             Some(workflow) => {
-                let meta = Metadata { workflow: Some(workflow.id.to_string()), ..meta };
-                let view = params_view(&workflow, &Default::default(), &meta, Purpose::Request, &[]);
+                let prefill =
+                    meta.prefill.as_ref().and_then(|p| p.get(workflow.id.as_str())).cloned().unwrap_or_default();
+                let meta = Metadata { workflow: Some(workflow.id.to_string()), prefill: None, ..meta };
+                let view = params_view(&workflow, &prefill, &meta, Purpose::Request, &[]);
                 Ack::json(json!({ "response_action": "update", "view": view }))
             }
             None => errors(&[("workflow".to_owned(), "Choose a workflow you may request.".to_owned())]),

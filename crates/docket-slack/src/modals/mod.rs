@@ -6,6 +6,9 @@ pub(crate) mod params;
 pub(crate) mod picker;
 pub(crate) mod reason;
 
+use std::collections::BTreeMap;
+
+use docket_core::RawParams;
 use serde::{Deserialize, Serialize};
 
 use crate::render::blocks::cut;
@@ -43,14 +46,22 @@ pub(crate) struct Metadata {
     /// The plan digest the reason was given on.
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "d")]
     pub(crate) digest: Option<String>,
+    /// The picker after words the matcher was not sure about: what it understood for each
+    /// candidate workflow, to pre-fill the form of the one picked.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "p")]
+    pub(crate) prefill: Option<BTreeMap<String, RawParams>>,
 }
 
 impl Metadata {
-    /// As `private_metadata`: JSON within Slack's 3,000 characters (the context link is cut
-    /// first, then dropped).
+    /// As `private_metadata`: JSON within Slack's 3,000 characters (the values to pre-fill are
+    /// dropped first, then the context link is cut, then dropped).
     pub(crate) fn encode(&self) -> String {
         let mut me = self.clone();
         let mut text = serde_json::to_string(&me).unwrap_or_default();
+        if text.chars().count() > METADATA_MAX {
+            me.prefill = None;
+            text = serde_json::to_string(&me).unwrap_or_default();
+        }
         if text.chars().count() > METADATA_MAX {
             me.context = me.context.map(|c| cut(&c, 1_000));
             text = serde_json::to_string(&me).unwrap_or_default();

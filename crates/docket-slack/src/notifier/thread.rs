@@ -1,11 +1,13 @@
 //! The ticket message and its thread replies.
 
-use docket_app::{NotifyError, OutboxMessage, TicketAction};
+use docket_app::{NotifyError, OutboxMessage, StoredResult, TicketAction};
 use docket_core::Actor;
 
 use super::copies::{self, Copy};
 use super::{Delivery, transient};
+use crate::client::Upload;
 use crate::render::reply::reply;
+use crate::render::results::result_message;
 use crate::render::ticket::{relayed_note, ticket_message};
 
 /// Errors that mean "Docket cannot post in that channel": the message goes to a DM instead.
@@ -64,7 +66,42 @@ impl Delivery<'_> {
         };
         let happenings = self.app.happenings(message, ticket).await.map_err(transient)?;
         let Some(reply) = reply(&happenings) else { return Ok(()) };
+        let results = self.app.results_of_change(message, ticket).await.map_err(transient)?;
+        // The results first: once the reply is kept, a retry of this delivery stops above.
+        for result in &results {
+            self.result(&channel, &ts, result).await?;
+        }
         copies::post(self.app, self.client, &key, &channel, Some(&ts), &reply, self.resumed).await.map(drop)
+    }
+
+    /// Posts one step's result in the thread, once, and shares a report's whole kept table as a
+    /// CSV file under it, once (each remembered under its own key, so a retry does neither twice).
+    async fn result(&self, channel: &str, ts: &str, result: &StoredResult) -> Result<(), NotifyError> {
+        let ticket = self.ticket;
+        let name = ticket.plan.as_ref().and_then(|p| p.steps.get(result.step)).map_or("", |s| s.name.as_str());
+        let key = copies::key(&ticket.id, &format!("result:{}:{}", result.run, result.step));
+        if copies::recall(self.app, &key).await?.is_none() {
+            let message = result_message(result, name);
+            copies::post(self.app, self.client, &key, channel, Some(ts), &message, self.resumed).await?;
+        }
+        let Some(table) = &result.result.table else { return Ok(()) };
+        let file_key = format!("file:{}:{}:{}", ticket.id, result.run, result.step);
+        if self.app.recall(crate::SCOPE, &file_key).await.map_err(transient)?.is_some() {
+            return Ok(());
+        }
+        let filename = format!("{}-step{}.csv", ticket.id, result.step + 1);
+        let title = format!("{} step {} ({name}): {}", ticket.id, result.step + 1, table.count_text());
+        let csv = table.csv();
+        let upload = Upload {
+            channel,
+            thread_ts: Some(ts),
+            filename: &filename,
+            title: &title,
+            comment: "",
+            content: csv.as_bytes(),
+        };
+        let id = self.client.upload_file(&upload).await?;
+        self.app.remember(crate::SCOPE, &file_key, &id).await.map_err(transient)
     }
 
     /// The Slack user of `person`: from the directory, else found by email.

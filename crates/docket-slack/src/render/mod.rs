@@ -8,6 +8,7 @@ pub(crate) mod blocks;
 #[cfg(any(test, feature = "test-support"))]
 pub mod limits;
 pub(crate) mod reply;
+pub(crate) mod results;
 #[cfg(test)]
 mod tests;
 pub(crate) mod ticket;

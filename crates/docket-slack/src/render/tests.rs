@@ -39,6 +39,7 @@ fn summary(params: usize, plan_lines: usize, risk: &str, state: TicketState) -> 
         risk: risk.into(),
         closing_reason: Some(long(10_000)),
         url: Some(format!("https://docket.example.com/{}", "p".repeat(500))),
+        records: vec![("jira".into(), long(300))],
     }
 }
 
@@ -127,7 +128,7 @@ fn workflow(params: usize, choices: usize) -> Workflow {
     let kinds = |i: usize| match i % 5 {
         0 => ParamKind::Choice {
             choices: (0..choices)
-                .map(|c| Choice { value: format!("v{c}-{}", "y".repeat(200)), label: format!("{c} {}", long(200)) })
+                .map(|c| Choice::new(format!("v{c}-{}", "y".repeat(200)), format!("{c} {}", long(200))))
                 .collect(),
         },
         1 => ParamKind::Boolean,

@@ -41,6 +41,7 @@ pub(crate) fn ticket_message(summary: &TicketSummary, actions: &[TicketAction]) 
     }
     out.push(blocks::section(&status));
     let mut pairs = vec![("Workflow".to_owned(), summary.workflow.clone())];
+    pairs.extend(summary.records.iter().cloned());
     pairs.extend(summary.params.iter().cloned());
     out.extend(blocks::fields(&pairs).into_iter().take(10));
     if !summary.plan.is_empty() {

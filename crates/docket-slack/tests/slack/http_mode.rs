@@ -4,7 +4,7 @@
 //! final edit of every approval copy.
 
 use docket_core::{TicketId, TicketState};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Harness, block_text, deploy_values, has_buttons};
 
@@ -155,6 +155,27 @@ async fn the_picker_then_the_form_for_a_person_found_by_email() {
     let ticket = h.t.wait_for_state(&TicketId::parse("DKT-1").unwrap(), TicketState::Succeeded).await;
     assert_eq!(ticket.requester.as_str(), "erin");
     assert_eq!(h.fake.calls_to("users.info").len(), 1, "the email lookup is cached");
+    h.t.stop().await;
+}
+
+#[tokio::test]
+async fn unsure_words_open_the_picker_with_candidates_and_the_pick_is_filled_in() {
+    let h = Harness::start().await;
+    h.command("U0ALICE", "C0DEV", "to prod please", "trig-u").await;
+    let picker = h.view_opened("trig-u").await;
+    assert_eq!(picker["callback_id"], "docket.pick");
+    let note = picker["blocks"][0]["text"]["text"].as_str().unwrap_or_default().to_owned();
+    assert!(note.contains("Not sure which workflow") && note.contains("env prod"), "{picker:#}");
+    let meta: Value = serde_json::from_str(picker["private_metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["p"]["deploy"], json!({ "env": "prod" }));
+    let picked =
+        json!({ "workflow": { "value": { "type": "static_select", "selected_option": { "value": "deploy" } } } });
+    let answer = h.submit_view("U0ALICE", &picker, picked).await;
+    let form = &answer["view"];
+    let env = form["blocks"].as_array().unwrap().iter().find(|b| b["block_id"] == "env").unwrap();
+    assert_eq!(env["element"]["initial_option"]["value"], "prod", "{form:#}");
+    let meta: Value = serde_json::from_str(form["private_metadata"].as_str().unwrap()).unwrap();
+    assert!(meta.get("p").is_none(), "the form carries only its workflow: {meta}");
     h.t.stop().await;
 }
 

@@ -11,6 +11,7 @@ mod events;
 mod fuzz;
 mod http_mode;
 mod relay;
+mod results;
 mod security;
 mod socket_mode;
 mod support;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::action::Arg;
-use crate::table::Table;
+use docket_core::result::Table;
 
 /// One statement to run.
 #[derive(Debug)]
@@ -84,12 +84,12 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub(crate) fn new(columns: Vec<crate::table::Column>, max: usize) -> Self {
+    pub(crate) fn new(columns: Vec<docket_core::result::Column>, max: usize) -> Self {
         Self { table: Table { columns, ..Table::default() }, max }
     }
 
     /// Counts a row; `cells` is asked for only while there is room.
-    pub(crate) fn row(&mut self, cells: impl FnOnce() -> Vec<crate::table::Cell>) {
+    pub(crate) fn row(&mut self, cells: impl FnOnce() -> Vec<docket_core::result::Cell>) {
         self.table.row_count += 1;
         if self.table.rows.len() < self.max {
             self.table.rows.push(cells());

@@ -9,6 +9,7 @@
 
 mod engine;
 mod mysql;
+mod numeric;
 mod pools;
 mod postgres;
 mod sqlite;
@@ -19,17 +20,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
-use docket_core::PlanFacts;
 use docket_core::ticket::StepOutcome;
+use docket_core::{PlanFacts, StepResult};
 use tokio_util::sync::CancellationToken;
 
 use self::engine::{Request, SqlError};
 use self::pools::Pools;
 use crate::action::{Access, SqlAction};
 use crate::section::{Database, Databases};
-use crate::table::Table;
+use docket_core::result::Table;
 
-/// Rows of a report written to the step's log (the whole kept result is in the step's table).
+/// Rows of a report written to the step's log (the whole kept result is the step's result).
 const LOG_ROWS: usize = 50;
 /// Extra time past the statement's own limit before Docket stops waiting for the database.
 const GRACE: Duration = Duration::from_secs(5);
@@ -95,7 +96,7 @@ impl SqlRunner {
         let place = format!("{} ({})", database.name, database.engine.name());
         match (action.access, job.mode) {
             (Access::Read, _) => match engine.read(&request).await {
-                Ok(table) => report(log, &place, &table),
+                Ok(table) => report(log, &place, table),
                 Err(error) => failed(log, &place, &error),
             },
             (Access::Write, Mode::Plan) => match engine.write(&request, &|_| false).await {
@@ -115,6 +116,7 @@ impl SqlRunner {
                 match engine.write(&request, &within).await {
                     Ok(changed) if within(changed) => {
                         log.line(LogStream::Stdout, &format!("changed {changed} {} in {place}", rows(changed)));
+                        log.result(StepResult::rows_changed(changed));
                         StepOutcome::Succeeded
                     }
                     Ok(changed) => fail(
@@ -131,14 +133,15 @@ impl SqlRunner {
     }
 }
 
-/// Writes a report's table to the log.
-fn report(log: &dyn StepLog, place: &str, table: &Table) -> StepOutcome {
+/// Writes a report's first rows to the log and keeps its table with the step.
+fn report(log: &dyn StepLog, place: &str, table: Table) -> StepOutcome {
     for line in table.text_lines(LOG_ROWS) {
         log.line(LogStream::Stdout, &line);
     }
     let more = table.rows.len().saturating_sub(LOG_ROWS);
     let shown = if more > 0 { format!("; the first {LOG_ROWS} are shown here") } else { String::new() };
     log.line(LogStream::System, &format!("{} from {place}{shown}", table.count_text()));
+    log.result(StepResult::table(table));
     StepOutcome::Succeeded
 }
 

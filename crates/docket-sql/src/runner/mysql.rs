@@ -9,7 +9,7 @@ use sqlx::{Arguments as _, Column as _, Executor as _, MySqlPool, Row as _, Type
 use super::engine::{Collector, Request, SqlError};
 use crate::action::Arg;
 use crate::statement::question_marks;
-use crate::table::{Cell, Column, Table};
+use docket_core::result::{Cell, Column, Table};
 
 pub(crate) async fn read(pool: &MySqlPool, request: &Request<'_>) -> Result<Table, SqlError> {
     let mut conn = pool.acquire().await?;
@@ -100,8 +100,8 @@ fn cell(row: &MySqlRow, i: usize) -> Cell {
             k if k.ends_with("UNSIGNED") => row
                 .try_get::<Option<u64>, _>(i)?
                 .map_or(Cell::Null, |v| i64::try_from(v).map_or_else(|_| Cell::Text(v.to_string()), Cell::Int)),
-            "FLOAT" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::Float(v.into())),
-            "DOUBLE" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::Float),
+            "FLOAT" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::float(super::times::single(v))),
+            "DOUBLE" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::float),
             "DECIMAL" => row
                 .try_get::<Option<sqlx::types::BigDecimal>, _>(i)?
                 .map_or(Cell::Null, |v| Cell::Text(v.to_plain_string())),

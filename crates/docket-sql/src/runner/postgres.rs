@@ -4,14 +4,14 @@
 //! column gets a date), and its columns name the result even when it has no rows.
 
 use futures_util::TryStreamExt as _;
-use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
+use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat};
 use sqlx::{Arguments as _, Column as _, Executor as _, PgPool, Postgres, Row as _, Statement as _, TypeInfo as _};
 
 use super::engine::{Collector, Request, SqlError};
 use crate::action::Arg;
-use crate::table::{Cell, Column};
+use docket_core::result::{Cell, Column};
 
-pub(crate) async fn read(pool: &PgPool, request: &Request<'_>) -> Result<crate::table::Table, SqlError> {
+pub(crate) async fn read(pool: &PgPool, request: &Request<'_>) -> Result<docket_core::result::Table, SqlError> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
     set_timeout(&mut tx, request).await?;
@@ -131,11 +131,19 @@ fn cell(row: &PgRow, i: usize) -> Cell {
             "INT2" => row.try_get::<Option<i16>, _>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
             "INT4" => row.try_get::<Option<i32>, _>(i)?.map_or(Cell::Null, |v| Cell::Int(v.into())),
             "INT8" => row.try_get::<Option<i64>, _>(i)?.map_or(Cell::Null, Cell::Int),
-            "FLOAT4" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::Float(v.into())),
-            "FLOAT8" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::Float),
-            "NUMERIC" => row
-                .try_get::<Option<sqlx::types::BigDecimal>, _>(i)?
-                .map_or(Cell::Null, |v| Cell::Text(v.to_plain_string())),
+            "FLOAT4" => row.try_get::<Option<f32>, _>(i)?.map_or(Cell::Null, |v| Cell::float(super::times::single(v))),
+            "FLOAT8" => row.try_get::<Option<f64>, _>(i)?.map_or(Cell::Null, Cell::float),
+            "NUMERIC" => {
+                let raw = row.try_get_raw(i)?;
+                if sqlx::ValueRef::is_null(&raw) {
+                    Cell::Null
+                } else {
+                    let text = raw.as_str().ok().filter(|_| raw.format() == PgValueFormat::Text).map(str::to_owned);
+                    let bytes = raw.as_bytes().map_err(sqlx::Error::Decode)?;
+                    let text = text.or_else(|| super::numeric::text(bytes));
+                    text.map_or_else(|| Cell::Text("(numeric value)".to_owned()), Cell::Text)
+                }
+            }
             "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i)?.map_or(Cell::Null, |v| Cell::bytes(&v)),
             "JSON" | "JSONB" => {
                 row.try_get::<Option<serde_json::Value>, _>(i)?.map_or(Cell::Null, |v| Cell::Text(v.to_string()))

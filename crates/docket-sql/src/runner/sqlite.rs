@@ -9,7 +9,7 @@ use sqlx::{Arguments as _, Column as _, Executor as _, Row as _, SqlitePool, Typ
 use super::engine::{Collector, Request, SqlError};
 use crate::action::Arg;
 use crate::statement::numbered_question_marks;
-use crate::table::{Cell, Column, Table};
+use docket_core::result::{Cell, Column, Table};
 
 pub(crate) async fn read(pool: &SqlitePool, request: &Request<'_>) -> Result<Table, SqlError> {
     let mut conn = pool.acquire().await?;
@@ -73,7 +73,7 @@ fn cell(row: &SqliteRow, i: usize) -> Cell {
     let read = || -> Result<Cell, sqlx::Error> {
         Ok(match held.as_str() {
             "INTEGER" => Cell::Int(row.try_get::<i64, _>(i)?),
-            "REAL" => Cell::Float(row.try_get::<f64, _>(i)?),
+            "REAL" => Cell::float(row.try_get::<f64, _>(i)?),
             "BLOB" => Cell::bytes(&row.try_get::<Vec<u8>, _>(i)?),
             _ => Cell::Text(row.try_get::<String, _>(i)?),
         })

@@ -1,4 +1,4 @@
-//! Dates and times as ISO 8601 text, the same from every engine: `2026-11-24`, `09:30:00`,
+//! Single-precision numbers as they print; dates and times as ISO 8601 text, the same from every engine: `2026-11-24`, `09:30:00`,
 //! `2026-11-24T09:30:00.25`, `2026-11-24T09:30:00Z` (fractions only when there are any).
 
 pub(crate) fn date(d: time::Date) -> String {
@@ -20,6 +20,12 @@ pub(crate) fn local(t: time::PrimitiveDateTime) -> String {
 pub(crate) fn zoned(t: time::OffsetDateTime) -> String {
     let utc = t.to_offset(time::UtcOffset::UTC);
     format!("{}T{}Z", date(utc.date()), clock(utc.time()))
+}
+
+/// A single-precision value as the double that prints the same (`0.1`, not
+/// `0.10000000149011612`).
+pub(crate) fn single(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
 }
 
 #[cfg(test)]

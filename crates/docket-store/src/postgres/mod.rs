@@ -4,11 +4,13 @@
 
 mod admin;
 mod audit;
+mod audit_checkpoints;
 mod logs;
 pub(crate) mod notify;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 
@@ -20,8 +22,9 @@ use docket_app::{
     Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
     TokenStore, WakeupSink, Wakeups,
 };
-use docket_app::{ProcessStore, StepGroup, StepProcess};
+use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::PgPool;
@@ -204,6 +207,18 @@ impl AuditStore for PgStore {
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.pool, after, limit).await
     }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        audit_checkpoints::head(&self.pool).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        audit_checkpoints::save(&self.pool, checkpoint).await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        audit_checkpoints::read(&self.pool).await
+    }
 }
 
 #[async_trait]
@@ -280,5 +295,16 @@ impl ProcessStore for PgStore {
 
     async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
         processes::on_host(&self.pool, host).await
+    }
+}
+
+#[async_trait]
+impl ResultStore for PgStore {
+    async fn put_result(&self, result: &StoredResult) -> Result<(), StoreError> {
+        results::put(&self.pool, result).await
+    }
+
+    async fn results(&self, ticket: &TicketId) -> Result<Vec<StoredResult>, StoreError> {
+        results::of_ticket(&self.pool, ticket).await
     }
 }

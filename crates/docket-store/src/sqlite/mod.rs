@@ -10,6 +10,7 @@
 
 mod admin;
 mod audit;
+mod audit_checkpoints;
 mod batch;
 mod checkpoint;
 mod logs;
@@ -17,6 +18,7 @@ mod numbers;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 mod writer;
@@ -32,8 +34,9 @@ use docket_app::{
     Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
     TokenStore, Wakeups,
 };
-use docket_app::{ProcessStore, StepGroup, StepProcess};
+use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
+use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use sqlx::SqlitePool;
@@ -279,6 +282,18 @@ impl AuditStore for SqliteStore {
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
         audit::read(&self.reader, after, limit).await
     }
+
+    async fn audit_head(&self) -> Result<Option<(u64, String)>, StoreError> {
+        audit_checkpoints::head(&self.reader).await
+    }
+
+    async fn save_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), StoreError> {
+        self.writer.submit(audit_checkpoints::Save(checkpoint.clone())).await
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>, StoreError> {
+        audit_checkpoints::read(&self.reader).await
+    }
 }
 
 #[async_trait]
@@ -357,5 +372,16 @@ impl ProcessStore for SqliteStore {
 
     async fn processes_on(&self, host: &str) -> Result<Vec<StepProcess>, StoreError> {
         processes::on_host(&self.reader, host).await
+    }
+}
+
+#[async_trait]
+impl ResultStore for SqliteStore {
+    async fn put_result(&self, result: &StoredResult) -> Result<(), StoreError> {
+        self.writer.submit(results::Put(crate::results::ResultColumns::new(result)?)).await
+    }
+
+    async fn results(&self, ticket: &TicketId) -> Result<Vec<StoredResult>, StoreError> {
+        results::of_ticket(&self.reader, ticket).await
     }
 }

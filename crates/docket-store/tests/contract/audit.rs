@@ -131,3 +131,24 @@ pub(crate) async fn concurrent_appends_keep_one_chain(h: &Harness) {
     let all = everything(h).await;
     assert_eq!(audit::verify(&all), Ok(36));
 }
+
+pub(crate) async fn checkpoints_are_kept_once_and_name_the_head(h: &Harness) {
+    let store = h.store();
+    assert_eq!(store.audit_head().await.unwrap(), None);
+    assert!(store.checkpoints().await.unwrap().is_empty());
+    let records = store
+        .append_audit(vec![loose_entry("token.created", at(1)), loose_entry("token.created", at(2))])
+        .await
+        .unwrap();
+    let head = store.audit_head().await.unwrap().unwrap();
+    assert_eq!(head, (2, records[1].hash.clone()));
+    let key = docket_core::checkpoint::SigningKey::from_seed([9; 32]);
+    let first = key.sign(head.0, &head.1, at(3));
+    store.save_checkpoint(&first).await.unwrap();
+    store.save_checkpoint(&first).await.unwrap();
+    let later = key.sign(head.0, &head.1, at(4));
+    store.save_checkpoint(&later).await.unwrap();
+    let kept = store.checkpoints().await.unwrap();
+    assert_eq!(kept, vec![first, later]);
+    assert!(kept.iter().all(|c| c.signed_by(Some(&key.verifying_key()))));
+}

@@ -104,6 +104,7 @@ pub(crate) fn review(person: &str, verdict: Verdict, when: Timestamp) -> Event {
         comment: (!approve).then(|| "not during the incident".to_owned()),
         at: when,
         expires_at: approve.then(|| when + SignedDuration::from_mins(30)),
+        via: None,
     })
 }
 
@@ -112,7 +113,11 @@ pub(crate) fn comment(person: &str, text: &str, when: Timestamp) -> Event {
 }
 
 pub(crate) fn step_failed(index: usize, exit_code: i32) -> Event {
-    Event::StepFinished { index, outcome: StepOutcome::Failed { exit_code: Some(exit_code), message: "exit 2".into() } }
+    Event::StepFinished {
+        index,
+        outcome: StepOutcome::Failed { exit_code: Some(exit_code), message: "exit 2".into() },
+        output: None,
+    }
 }
 
 pub(crate) fn run_failed(step: usize) -> Event {

@@ -20,6 +20,7 @@ mod open;
 mod outbox;
 mod processes;
 mod queue;
+mod results;
 mod state;
 mod tickets;
 mod wakeups;
@@ -67,6 +68,7 @@ contract! {
     audit::audit_records_round_trip_exactly,
     audit::tampering_is_detected_at_the_changed_record,
     audit::concurrent_appends_keep_one_chain,
+    audit::checkpoints_are_kept_once_and_name_the_head,
     queue::claims_take_the_oldest_and_keys_run_in_order,
     queue::a_lapsed_lease_is_recovered_by_another_worker,
     queue::ending_all_leases_makes_claims_recoverable_now,
@@ -84,4 +86,5 @@ contract! {
     state::surface_state_puts_lists_and_prunes,
     state::concurrent_first_writers_have_one_winner,
     processes::step_processes_are_recorded_per_host_and_forgotten,
+    results::step_results_are_kept_per_run_and_step,
 }

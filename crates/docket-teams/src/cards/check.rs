@@ -128,6 +128,38 @@ impl Checker {
                     None => self.problem(&at, "facts is missing"),
                 }
             }
+            "Table" => {
+                self.allowed_with(e, &at, &["columns", "rows", "firstRowAsHeader", "showGridLines", "gridStyle"], &[]);
+                let width = match e.get("columns").and_then(Value::as_array) {
+                    Some(columns) if columns.iter().all(|c| c.get("width").is_some()) => columns.len(),
+                    _ => return self.problem(&at, "columns is not a list of {width}"),
+                };
+                match e.get("rows").and_then(Value::as_array) {
+                    Some(rows) => {
+                        for (i, row) in rows.iter().enumerate() {
+                            let cells = row.get("cells").and_then(Value::as_array);
+                            let is_row = row.get("type").and_then(Value::as_str) == Some("TableRow");
+                            match cells {
+                                Some(cells) if is_row && cells.len() <= width => {
+                                    for (j, cell) in cells.iter().enumerate() {
+                                        let at = format!("{at}.rows[{i}].cells[{j}]");
+                                        match cell.get("items").and_then(Value::as_array) {
+                                            Some(items)
+                                                if cell.get("type").and_then(Value::as_str) == Some("TableCell") =>
+                                            {
+                                                self.elements(items, &format!("{at}.items"));
+                                            }
+                                            _ => self.problem(&at, "not a TableCell with items"),
+                                        }
+                                    }
+                                }
+                                _ => self.problem(&at, format!("row {i} is not a TableRow of at most {width} cells")),
+                            }
+                        }
+                    }
+                    None => self.problem(&at, "rows is missing"),
+                }
+            }
             "Container" => {
                 self.allowed_with(e, &at, &["items", "style", "bleed", "minHeight", "verticalContentAlignment"], &[]);
                 match e.get("items").and_then(Value::as_array) {

@@ -9,6 +9,7 @@ pub mod approval;
 pub mod check;
 pub mod form;
 pub mod replies;
+pub mod results;
 pub mod ticket;
 
 use docket_app::{ChangesBrief, Tone};

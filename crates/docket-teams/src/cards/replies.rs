@@ -1,12 +1,12 @@
 //! Small answers to messages, laid out from the app's answers: help (commands and the workflows
-//! a person may request, with examples), a list of tickets, and what to do when words match no
-//! workflow.
+//! a person may request, with examples), a list of tickets, and the candidates when the
+//! matcher is not sure which workflow some words ask for.
 
 use docket_app::{ChatHelp, ChatTickets};
-use docket_core::Workflow;
-use serde_json::Value;
+use docket_core::catalog::matcher::Matched;
+use serde_json::{Value, json};
 
-use super::{card, clip, facts, subtle, text, title};
+use super::{card, clip, execute, facts, subtle, text, title};
 
 /// Help: the commands, and the workflows the person may request with an example each.
 pub fn help(help: &ChatHelp) -> Value {
@@ -54,24 +54,44 @@ pub fn ticket_list(list: &ChatTickets) -> Value {
     card(body, Vec::new())
 }
 
-/// Words that matched no example: the closest workflows, if any.
-pub fn no_match(words: &str, closest: &[&Workflow]) -> Value {
-    let mut body =
-        vec![text(&format!("I could not match “{}” to a workflow.", clip(&super::escape_markdown(words), 200)))];
-    if closest.is_empty() {
+/// The verb of a candidate's button: it opens the request form with what was understood.
+pub const OPEN_VERB: &str = "open_form";
+
+/// Words the matcher was not sure about: the best candidates, each with what it understood
+/// and a button that opens its form pre-filled; or, when nothing fits, where to look.
+pub fn no_match(words: &str, candidates: &[Matched<'_>]) -> Value {
+    let words = clip(&super::escape_markdown(words), 200);
+    let mut body = Vec::new();
+    let mut actions = Vec::new();
+    if candidates.is_empty() {
+        body.push(text(&format!("I could not match “{words}” to a workflow.")));
         body.push(subtle("Write **help** to see what you can ask for."));
-    } else {
-        body.push(text("Did you mean one of these?"));
-        let pairs: Vec<(String, String)> = closest
-            .iter()
-            .map(|w| {
-                let example = w.examples.first().map_or_else(|| w.id.to_string(), |e| format!("“{}”", e.text()));
-                (clip(&w.title, 60), example)
-            })
-            .collect();
-        body.push(facts(&pairs));
+        return card(body, actions);
     }
-    card(body, Vec::new())
+    body.push(text(&format!("I am not sure which workflow “{words}” asks for. Did you mean one of these?")));
+    let pairs: Vec<(String, String)> = candidates
+        .iter()
+        .map(|m| {
+            let understood: Vec<String> =
+                m.params.iter().map(|(name, value)| format!("{name} {}", shown(value))).collect();
+            let what = match (understood.is_empty(), m.example) {
+                (false, _) => understood.join(", "),
+                (true, Some(example)) => format!("“{example}”"),
+                (true, None) => m.workflow.id.to_string(),
+            };
+            (clip(&m.workflow.title, 60), what)
+        })
+        .collect();
+    body.push(facts(&pairs));
+    for m in candidates {
+        let data = json!({ "workflow": m.workflow.id.to_string(), "params": m.params });
+        actions.push(execute(&clip(&m.workflow.title, 40), OPEN_VERB, data, None));
+    }
+    card(body, actions)
+}
+
+fn shown(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// A note card (unknown person, not found, errors people can act on).

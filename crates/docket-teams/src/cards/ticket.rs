@@ -12,6 +12,7 @@ pub fn ticket_card(summary: &TicketSummary, latest: &[Happening]) -> Value {
     let mut body =
         vec![title(&format!("{} · {}", summary.id, clip(&summary.title, 120))), toned(&summary.headline, summary.tone)];
     let mut pairs = vec![("Requested by".to_owned(), summary.requester.clone())];
+    pairs.extend(summary.records.iter().cloned());
     pairs.extend(summary.params.iter().cloned());
     pairs.push(("Risk".to_owned(), summary.risk.clone()));
     body.push(facts(&pairs));

@@ -86,6 +86,7 @@ fn summary(params: usize, plan_lines: usize) -> TicketSummary {
         risk: "high".into(),
         closing_reason: Some("r".repeat(5000)),
         url: Some("https://docket.example.com/tickets/DKT-4242".into()),
+        records: vec![("jira".into(), "OPS-4242".into())],
     }
 }
 
@@ -198,7 +199,13 @@ fn the_checker_finds_what_teams_would_refuse() {
     assert_eq!(check(&good), Ok(()));
     let cases = [
         (json!({ "type": "AdaptiveCard", "version": "1.6", "body": [] }), "version"),
-        (json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "Table" }] }), "unknown element type"),
+        (json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "Media" }] }), "unknown element type"),
+        (json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "Table" }] }), "columns is not a list"),
+        (
+            json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "Table", "columns": [{ "width": 1 }],
+                "rows": [{ "type": "TableRow", "cells": [{ "type": "TableCell", "items": [] }, { "type": "TableCell", "items": [] }] }] }] }),
+            "at most 1 cells",
+        ),
         (json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "TextBlock" }] }), "text is missing"),
         (
             json!({ "type": "AdaptiveCard", "version": "1.5", "body": [{ "type": "TextBlock", "text": "a", "colour": "red" }] }),

@@ -12,4 +12,5 @@ mod flow;
 mod fuzz;
 mod manifest;
 mod messages;
+mod results;
 mod support;

@@ -1,5 +1,6 @@
-//! Messages to the bot: help, list, status, words that match nothing, an @mention in a channel
-//! answered in its thread, and bodies that do not parse.
+//! Messages to the bot: help, list, status, words that match nothing, words the matcher is not
+//! sure about (candidates as buttons), an @mention in a channel answered in its thread, and
+//! bodies that do not parse.
 
 use std::time::{Duration, Instant};
 
@@ -120,4 +121,35 @@ async fn an_installation_in_a_team_is_remembered_for_approvals() {
     let person: serde_json::Value =
         serde_json::from_str(&h.t.app.recall("teams", "person:bob").await.unwrap().unwrap()).unwrap();
     assert_eq!((person["user_id"].as_str(), person["conversation_id"].as_str()), (Some("29:bob"), None));
+}
+
+#[tokio::test]
+async fn unsure_words_offer_candidates_whose_button_opens_the_form_filled_in() {
+    let h = Harness::start().await;
+    h.install(&["alice"]).await;
+    assert_eq!(h.post(&message(&h.fake, "alice", "please, to prod")).await.0, 200);
+    let sent = h
+        .wait_call("the candidates", |r| r.card().is_some_and(|c| texts(c).contains("Did you mean one of these?")))
+        .await;
+    let card = sent.card().unwrap();
+    docket_teams::cards::check::check(card).unwrap();
+    assert!(texts(card).contains("Did you mean one of these?"), "{card:#}");
+    assert!(texts(card).contains("env prod"), "what was understood is shown: {card:#}");
+    let button = &card["actions"][0];
+    assert_eq!((button["verb"].as_str(), button["data"]["workflow"].as_str()), (Some("open_form"), Some("deploy")));
+
+    // The button answers with the form, pre-filled with what was understood.
+    let click = invoke(&h.fake, "alice", &chat("alice"), &sent.activity_id, "open_form", button["data"].clone());
+    let (status, answer) = h.post(&click).await;
+    assert_eq!(status, 200);
+    let form = answered_card(&answer);
+    let env = form["body"].as_array().unwrap().iter().find(|e| e["id"] == "param.env").unwrap();
+    assert_eq!(env["value"], "prod", "{form:#}");
+
+    // A forged button for a workflow that does not exist opens nothing.
+    let forged =
+        invoke(&h.fake, "alice", &chat("alice"), &sent.activity_id, "open_form", json!({ "workflow": "nope" }));
+    let (_, answer) = h.post(&forged).await;
+    assert!(texts(answered_card(&answer)).contains("no workflow `nope` you may request"), "{answer:#}");
+    h.t.stop().await;
 }

@@ -5,4 +5,4 @@ pub mod socket;
 pub mod web_api;
 
 pub use socket::FakeSocketMode;
-pub use web_api::{BOT_TOKEN, BOT_USER, Call, FakeSlack, Message};
+pub use web_api::{BOT_TOKEN, BOT_USER, Call, FakeSlack, Message, SharedFile};

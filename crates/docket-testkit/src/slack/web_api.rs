@@ -3,7 +3,12 @@
 //! `D…`), `ok: false` with Slack's error codes (`invalid_auth`, `channel_not_found`,
 //! `message_not_found`, `exchanged_trigger_id`, `user_not_found`, `invalid_blocks`), scripted
 //! errors, and scripted 429s with `Retry-After`. Messages are kept as Slack keeps them, so a
-//! test reads the current text and blocks of every message after edits.
+//! test reads the current text and blocks of every message after edits. Files are shared as
+//! Slack documents it: `files.getUploadURLExternal` (form fields `filename` and `length`) hands
+//! out an upload URL and a file id, the bytes are posted to that URL, and
+//! `files.completeUploadExternal` (`files` as a JSON list of `{id, title}`, `channel_id`,
+//! `thread_ts`) shares them; a file shared unsent, or sent with another length than declared,
+//! is `file_not_found`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -65,8 +70,38 @@ pub struct Message {
     pub metadata: Option<Value>,
 }
 
+/// A file shared in a channel, as uploaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedFile {
+    /// Its id (`F…`).
+    pub id: String,
+    /// The file name given to `files.getUploadURLExternal`.
+    pub filename: String,
+    /// Its title.
+    pub title: Option<String>,
+    /// The channel it was shared in.
+    pub channel: Option<String>,
+    /// The thread it was shared in.
+    pub thread_ts: Option<String>,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
+/// An upload URL handed out: the file's name, its declared length, the bytes once sent.
+#[derive(Debug)]
+struct Pending {
+    filename: String,
+    length: usize,
+    content: Option<Vec<u8>>,
+}
+
 #[derive(Default)]
 struct State {
+    /// The fake's own address, for upload URLs.
+    addr: String,
+    uploads: HashMap<String, Pending>,
+    files: Vec<SharedFile>,
+    next_file: u64,
     calls: Vec<Call>,
     messages: Vec<Message>,
     /// The last timestamp handed out, in microseconds since the epoch.
@@ -111,9 +146,12 @@ impl FakeSlack {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Slack");
         let addr = listener.local_addr().expect("the fake Slack's address");
-        let inner = Arc::new(Inner { state: Mutex::new(State::default()), addr, task: Mutex::new(None) });
-        let router =
-            axum::Router::new().route("/api/{method}", axum::routing::post(handle)).with_state(Arc::downgrade(&inner));
+        let state = State { addr: addr.to_string(), ..State::default() };
+        let inner = Arc::new(Inner { state: Mutex::new(state), addr, task: Mutex::new(None) });
+        let router = axum::Router::new()
+            .route("/api/{method}", axum::routing::post(handle))
+            .route("/upload/{file}", axum::routing::post(upload))
+            .with_state(Arc::downgrade(&inner));
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -161,6 +199,11 @@ impl FakeSlack {
     /// Calls to `method` so far.
     pub fn calls_to(&self, method: &str) -> Vec<Call> {
         self.state().calls.iter().filter(|c| c.method == method).cloned().collect()
+    }
+
+    /// Every file shared, in order.
+    pub fn files(&self) -> Vec<SharedFile> {
+        self.state().files.clone()
     }
 
     /// Every message, in posting order, as it is now.
@@ -239,6 +282,69 @@ async fn handle(
         response.headers_mut().insert("retry-after", seconds.to_string().parse().expect("a header value"));
     }
     response
+}
+
+/// The upload URL: takes the bytes of a file handed out by `files.getUploadURLExternal`.
+async fn upload(
+    AxumState(inner): AxumState<std::sync::Weak<Inner>>,
+    Path(file): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(inner) = inner.upgrade() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+    let mut state = inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match state.uploads.get_mut(&file) {
+        Some(pending) => {
+            let length = body.len();
+            pending.content = Some(body.to_vec());
+            (StatusCode::OK, format!("OK - {length}")).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// `files.getUploadURLExternal` and `files.completeUploadExternal`.
+fn files(state: &mut State, method: &str, body: &Value) -> (StatusCode, Value, Option<u64>) {
+    let fail = |error: &str| (StatusCode::OK, json!({ "ok": false, "error": error }), None);
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    if method == "files.getUploadURLExternal" {
+        let (Some(filename), Some(length)) = (text("filename"), text("length")) else {
+            return fail("invalid_arguments");
+        };
+        let Ok(length) = length.parse::<usize>() else { return fail("invalid_arguments") };
+        state.next_file += 1;
+        let id = format!("F{:08}", state.next_file);
+        state.uploads.insert(id.clone(), Pending { filename, length, content: None });
+        let url = format!("http://{}/upload/{id}", state.addr);
+        return (StatusCode::OK, json!({ "ok": true, "upload_url": url, "file_id": id }), None);
+    }
+    let Some(list) = text("files").and_then(|f| serde_json::from_str::<Vec<Value>>(&f).ok()) else {
+        return fail("invalid_arguments");
+    };
+    let channel = text("channel_id");
+    if channel.as_ref().is_some_and(|c| state.missing_channels.contains(c)) {
+        return fail("channel_not_found");
+    }
+    let mut shared = Vec::new();
+    for entry in &list {
+        let id = entry.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let sent = state.uploads.get(&id).filter(|p| p.content.as_ref().is_some_and(|c| c.len() == p.length));
+        let Some(pending) = sent else { return fail("file_not_found") };
+        let title = entry.get("title").and_then(Value::as_str).map(str::to_owned);
+        shared.push(SharedFile {
+            id: id.clone(),
+            filename: pending.filename.clone(),
+            title,
+            channel: channel.clone(),
+            thread_ts: text("thread_ts"),
+            content: pending.content.clone().unwrap_or_default(),
+        });
+    }
+    for file in &shared {
+        state.uploads.remove(&file.id);
+    }
+    let answer: Vec<Value> = shared.iter().map(|f| json!({ "id": f.id, "title": f.title })).collect();
+    state.files.extend(shared);
+    (StatusCode::OK, json!({ "ok": true, "files": answer }), None)
 }
 
 fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -> (StatusCode, Value, Option<u64>) {
@@ -348,6 +454,7 @@ fn respond(state: &mut State, method: &str, token: Option<&str>, body: &Value) -
                 None => fail("users_not_found"),
             }
         }
+        "files.getUploadURLExternal" | "files.completeUploadExternal" => files(state, method, body),
         _ => fail("unknown_method"),
     }
 }

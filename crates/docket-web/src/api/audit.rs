@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use docket_core::audit::{AuditRecord, BrokenLink};
+use docket_core::audit::AuditRecord;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -160,18 +160,10 @@ pub(crate) async fn records(State(web): State<Web>, caller: Caller, query: Query
 pub(crate) async fn verify(State(web): State<Web>, caller: Caller) -> Result<Json<Verification>, ApiError> {
     admin_only(&caller)?;
     let report = web.app.verify_audit().await?;
-    Ok(Json(match report.broken {
+    Ok(Json(match report.first_problem() {
         None => Verification::Intact { intact: true, records: report.records, head: report.head },
-        Some(broken) => {
-            let seq = match broken {
-                BrokenLink::Gap { found, .. } => found,
-                BrokenLink::PrevHash { seq } | BrokenLink::Hash { seq } => seq,
-            };
-            Verification::Broken {
-                intact: false,
-                records: report.records,
-                broken: BrokenView { seq, message: broken.to_string() },
-            }
+        Some((seq, message)) => {
+            Verification::Broken { intact: false, records: report.records, broken: BrokenView { seq, message } }
         }
     }))
 }

@@ -1,10 +1,12 @@
 //! `POST /workflows/match`: a request in words (`deploy api 1.4.2 to prod`) read by the one
-//! matcher every surface uses (core's `match_request`), against the workflows the caller may
-//! request. The answer pre-fills a request; it opens no ticket.
+//! matcher every surface uses (core's `match_request`, through `App::match_words`), against the workflows the caller may
+//! request. The answer pre-fills a request, or offers the best candidates when the matcher is
+//! not sure; it opens no ticket.
 
 use axum::Json;
 use axum::extract::State;
-use docket_core::catalog::matcher::{RequestMatch, match_request};
+use docket_app::WordsMatch;
+use docket_core::FieldError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -31,38 +33,52 @@ pub(crate) struct WordsBody {
     text: String,
 }
 
-/// What the words matched.
+/// What the words ask for: a workflow and its parameters when the matcher is sure, else the
+/// best candidates with what it understood for each.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = RequestMatch)]
 pub(crate) struct MatchView {
-    /// The workflow an example of which matched; null when none did.
+    /// The workflow the words ask for; null when the matcher is not sure.
     workflow: Option<String>,
-    /// That example, as the workflow writes it; null when none matched.
+    /// The workflow's example the words follow most closely; null when none.
     example: Option<String>,
-    /// The values the example captured, typed where they passed their parameter's check, as
-    /// text where they did not (empty when nothing matched).
+    /// The values understood, typed where they fit their parameter, as written where they do
+    /// not (empty when the matcher is not sure).
     #[schema(value_type = ParamValues)]
     params: serde_json::Map<String, Value>,
-    /// Captured values that fail their parameter's check, with the reason.
+    /// Values that do not fit their parameter, with the reason.
     problems: Vec<MatchProblem>,
-    /// When nothing matched: the closest workflows the caller may request, best first.
-    closest: Vec<Suggestion>,
+    /// Words the matcher did not understand, as written.
+    not_understood: Vec<String>,
+    /// When the matcher is not sure: the best two or three workflows the caller may request,
+    /// best first, each with what it understood; empty when nothing fits.
+    candidates: Vec<Candidate>,
 }
 
-/// A captured value that fails its parameter's check.
+/// A value that does not fit its parameter.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MatchProblem {
     param: String,
     message: String,
 }
 
-/// A workflow offered when nothing matched.
+/// A workflow the words may ask for, with what was understood for it.
 #[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Suggestion {
+pub(crate) struct Candidate {
+    /// The workflow's id.
     id: String,
     title: String,
-    /// How to ask for it in words; null when it has no example.
+    /// The example the words follow most closely, or the workflow's first; null when it has none.
     example: Option<String>,
+    /// The values understood for it.
+    #[schema(value_type = ParamValues)]
+    params: serde_json::Map<String, Value>,
+    /// Of those, the ones that do not fit, with the reason.
+    problems: Vec<MatchProblem>,
+}
+
+fn problems(list: Vec<FieldError>) -> Vec<MatchProblem> {
+    list.into_iter().map(|e| MatchProblem { param: e.param, message: e.message }).collect()
 }
 
 /// Reads a request in words as every chat does, against the workflows the caller may request.
@@ -73,7 +89,7 @@ pub(crate) struct Suggestion {
     operation_id = "match_words",
     request_body = WordsBody,
     responses(
-        (status = 200, description = "The workflow and parameters the words ask for, or the closest workflows.", body = MatchView),
+        (status = 200, description = "The workflow and parameters the words ask for, or the best candidates with what was understood for each.", body = MatchView),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthenticated),
         (status = 413, response = PayloadTooLarge),
@@ -92,26 +108,29 @@ pub(crate) async fn words(
         return Err(ApiError::bad_request("bad_text", message)
             .with_details(serde_json::json!({ "field": "text", "max_chars": MAX_WORDS })));
     }
-    let requestable = web.app.requestable(&caller.actor);
-    let view = match match_request(requestable.iter().map(|w| &**w), text) {
-        RequestMatch::Found(found) => MatchView {
+    let view = match web.app.match_words(&caller.actor, text) {
+        WordsMatch::Found(found) => MatchView {
             workflow: Some(found.workflow.id.to_string()),
-            example: Some(found.example.to_owned()),
+            example: found.example,
             params: found.params.into_iter().collect(),
-            problems: found.problems.into_iter().map(|(param, message)| MatchProblem { param, message }).collect(),
-            closest: Vec::new(),
+            problems: problems(found.problems),
+            not_understood: found.not_understood,
+            candidates: Vec::new(),
         },
-        RequestMatch::Closest(closest) => MatchView {
+        WordsMatch::Unsure(candidates) => MatchView {
             workflow: None,
             example: None,
             params: serde_json::Map::new(),
             problems: Vec::new(),
-            closest: closest
+            not_understood: Vec::new(),
+            candidates: candidates
                 .into_iter()
-                .map(|w| Suggestion {
-                    id: w.id.to_string(),
-                    title: w.title.clone(),
-                    example: w.examples.first().map(|e| e.text().to_owned()),
+                .map(|m| Candidate {
+                    id: m.workflow.id.to_string(),
+                    title: m.workflow.title.clone(),
+                    example: m.example.or_else(|| m.workflow.examples.first().map(|e| e.text().to_owned())),
+                    params: m.params.into_iter().collect(),
+                    problems: problems(m.problems),
                 })
                 .collect(),
         },

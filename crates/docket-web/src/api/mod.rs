@@ -14,6 +14,7 @@ mod logs;
 mod matching;
 mod me;
 mod openapi;
+pub(crate) mod results;
 mod schema;
 mod tickets;
 mod tokens;
@@ -94,6 +95,8 @@ pub(crate) fn routes() -> Vec<Route> {
         route(Post, "/tickets/{id}/cancel", tickets::cancel),
         route(Post, "/tickets/{id}/retry", tickets::retry),
         route(Get, "/tickets/{id}/logs", logs::list),
+        route(Get, "/tickets/{id}/results", results::list),
+        route(Get, "/tickets/{id}/results.csv", results::csv),
         route(Get, "/tickets/{id}/events", events::stream),
         route(Post, "/tokens", tokens::create),
         route(Get, "/tokens", tokens::list),

@@ -56,6 +56,8 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
         super::tickets::cancel,
         super::tickets::retry,
         super::logs::list,
+        super::results::list,
+        super::results::csv,
         super::events::stream,
         super::tokens::create,
         super::tokens::list,

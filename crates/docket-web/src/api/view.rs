@@ -62,7 +62,23 @@ pub(crate) struct TicketView {
     start_by: Option<String>,
     /// Why the ticket ended, in words, once it has.
     closing_reason: Option<String>,
+    /// The ticket's records in ticketing systems (a Jira issue, a ServiceNow change request).
+    external: Vec<ExternalView>,
     links: Links,
+}
+
+/// A ticket's record in a ticketing system.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = External)]
+pub(crate) struct ExternalView {
+    /// The system (`jira`, `servicenow`).
+    #[schema(example = "jira")]
+    system: String,
+    /// The record's key there.
+    #[schema(example = "OPS-123")]
+    key: String,
+    /// Where to open it; null when not known.
+    url: Option<String>,
 }
 
 impl TicketView {
@@ -93,6 +109,11 @@ impl TicketView {
             respond_by: ticket.respond_by.map(|t| t.to_string()),
             start_by: ticket.start_by.map(|t| t.to_string()),
             closing_reason: ticket.closing_reason.clone(),
+            external: ticket
+                .links
+                .iter()
+                .map(|l| ExternalView { system: l.system.clone(), key: l.key.clone(), url: l.url.clone() })
+                .collect(),
         }
     }
 }

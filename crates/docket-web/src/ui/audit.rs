@@ -137,13 +137,13 @@ pub(crate) async fn page(
     let chain = match &query.verify {
         Some(_) => {
             let report = web.app.verify_audit().await?;
-            Some(match report.broken {
+            Some(match report.first_problem() {
                 None => {
                     let records = docket_core::text::count(report.records, "record", "records");
                     (true, format!("Intact: {records}, head {}", short(&report.head)))
                 }
                 // The link says which record in its own words ("record 7: …").
-                Some(broken) => (false, format!("Broken at {broken}")),
+                Some((_, problem)) => (false, format!("Broken at {problem}")),
             })
         }
         None => None,

@@ -27,6 +27,7 @@ mod markdown;
 mod oidc;
 mod page;
 mod request;
+mod results;
 mod session;
 mod ticket;
 mod tickets;
@@ -72,6 +73,7 @@ pub(crate) fn router() -> Router<Web> {
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/events", get(live::stream))
         .route("/tickets/{id}/panels", get(ticket::live_panels))
+        .route("/tickets/{id}/results.csv", get(results::csv))
         .route("/tickets/{id}/amend", get(request::amend_form).post(actions::amend))
         .route("/tickets/{id}/{action}", post(actions::submit))
         .route("/tokens", get(tokens::page).post(tokens::make))

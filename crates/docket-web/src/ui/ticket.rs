@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::form::UiQuery;
 use super::page::{Chrome, UiError, render};
+use super::results::{ResultPane, panes};
 use super::view::{tone, when, when_exact};
 use crate::Web;
 
@@ -118,6 +119,8 @@ struct Panels {
     headline: String,
     closing_reason: String,
     params: Vec<(String, String)>,
+    /// The ticket's records in ticketing systems: (system, key, web address or empty).
+    records: Vec<(String, String, String)>,
     digest: String,
     digest_short: String,
     approval: Option<Approval>,
@@ -154,6 +157,7 @@ struct TicketPage {
     digest: String,
     digest_short: String,
     runs: Vec<RunPane>,
+    results: Vec<ResultPane>,
     live: bool,
     last_seq: u64,
 }
@@ -187,8 +191,8 @@ pub(crate) async fn show(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     // Independent reads, so the page waits for the slowest, not for the sum.
-    let (ticket, logs, history) =
-        tokio::try_join!(web.app.ticket(id), web.app.logs(id, 0, LOG_LINES), web.app.history(id))?;
+    let (ticket, logs, history, results) =
+        tokio::try_join!(web.app.ticket(id), web.app.logs(id, 0, LOG_LINES), web.app.history(id), web.app.results(id))?;
     let app = &web.app;
     let summary = app.summarize(&ticket);
     let mut lines: BTreeMap<(u32, usize), Vec<(&'static str, String)>> = BTreeMap::new();
@@ -210,6 +214,7 @@ pub(crate) async fn show(
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         runs: runs(app, &ticket, &mut lines),
+        results: panes(&ticket, &results),
         live: !ticket.state.is_terminal() || run_in_progress,
         last_seq,
     };
@@ -265,6 +270,14 @@ fn panels(
         headline: summary.headline,
         closing_reason: summary.closing_reason.unwrap_or_default(),
         params: summary.params,
+        records: ticket
+            .links
+            .iter()
+            .map(|l| {
+                let url = l.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+                (l.system.clone(), l.key.clone(), url.unwrap_or_default())
+            })
+            .collect(),
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         approval: approval(app, ticket),

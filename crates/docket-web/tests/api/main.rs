@@ -19,6 +19,7 @@ mod oidc;
 mod openapi;
 mod ops;
 mod pages;
+mod results;
 mod secrets;
 mod support;
 mod tickets;

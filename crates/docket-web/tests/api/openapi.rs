@@ -9,8 +9,9 @@ use std::sync::Mutex;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
+use docket_core::StepResult;
 use docket_core::TicketState;
-use docket_testkit::TestApp;
+use docket_testkit::{TestApp, base_plugins, results};
 use serde_json::{Value, json};
 
 use crate::support::{Api, Reply, deploy_params, take_events};
@@ -110,7 +111,7 @@ impl Document {
                 }
             }
             "text/event-stream" => self.check_events(schema, &reply.text, &what),
-            "text/plain" => assert_eq!(schema["type"], "string", "{what}"),
+            "text/plain" | "text/csv" => assert_eq!(schema["type"], "string", "{what}"),
             other => panic!("{what}: no check for {other}"),
         }
         if reply.status.is_success() {
@@ -171,7 +172,14 @@ fn expect(reply: &Reply, status: StatusCode) -> Value {
 
 #[tokio::test]
 async fn every_reply_matches_the_document() {
-    let api = Api::start_with(TestApp::builder().workflow("flaky.yaml", FLAKY).start().await).await;
+    let kit = TestApp::builder()
+        .workflow("flaky.yaml", FLAKY)
+        .plugins(base_plugins().with(results::plugins()))
+        .runner(|_| results::runner(StepResult::table(results::sales(3, 3))))
+        .workflow("report.yaml", crate::results::REPORT)
+        .start()
+        .await;
+    let api = Api::start_with(kit).await;
     let doc = Document::fetch(&api).await;
 
     expect(&get(&api, &doc, "alice", "/api/v1/me").await, StatusCode::OK);
@@ -186,9 +194,10 @@ async fn every_reply_matches_the_document() {
     );
     assert_eq!(found["workflow"], "deploy", "{found}");
     assert_eq!(found["params"], json!({ "service": "api", "version": "1.2.3", "env": "prod" }), "{found}");
-    let closest = expect(&post(&api, &doc, "alice", "/api/v1/workflows/match", words("dploy")).await, StatusCode::OK);
-    assert_eq!(closest["workflow"], serde_json::Value::Null, "{closest}");
-    assert_eq!(closest["closest"][0]["id"], "deploy", "{closest}");
+    let unsure = expect(&post(&api, &doc, "alice", "/api/v1/workflows/match", words("to prod")).await, StatusCode::OK);
+    assert_eq!(unsure["workflow"], serde_json::Value::Null, "{unsure}");
+    assert_eq!(unsure["candidates"][0]["id"], "deploy", "{unsure}");
+    assert_eq!(unsure["candidates"][0]["params"], json!({ "env": "prod" }), "{unsure}");
     post(&api, &doc, "alice", "/api/v1/workflows/match", words("  "))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "bad_text");
@@ -218,6 +227,24 @@ async fn every_reply_matches_the_document() {
     let page = expect(&get(&api, &doc, "alice", "/api/v1/tickets?limit=1").await, StatusCode::OK);
     let cursor = page["next_cursor"].as_str().unwrap();
     expect(&get(&api, &doc, "alice", &format!("/api/v1/tickets?limit=1&cursor={cursor}")).await, StatusCode::OK);
+
+    // A report's result, as JSON and as CSV.
+    let report = expect(
+        &post(&api, &doc, "alice", "/api/v1/tickets", json!({ "workflow": "sales" })).await,
+        StatusCode::CREATED,
+    );
+    let report_id = report["id"].as_str().unwrap().to_owned();
+    api.wait_for(&report_id, TicketState::Succeeded).await;
+    let kept = expect(&get(&api, &doc, "alice", &format!("/api/v1/tickets/{report_id}/results")).await, StatusCode::OK);
+    assert_eq!(kept["results"][0]["row_count"], 3, "{kept}");
+    let csv = get(&api, &doc, "alice", &format!("/api/v1/tickets/{report_id}/results.csv?step=1")).await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+    get(&api, &doc, "alice", &format!("/api/v1/tickets/{id}/results.csv"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    get(&api, &doc, "alice", &format!("/api/v1/tickets/{report_id}/results.csv?step=0"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_query");
 
     // A production ticket through every decision.
     let prod = expect(
@@ -370,7 +397,14 @@ async fn the_checker_refuses_undocumented_fields_and_statuses() {
 /// accepts, and what it refuses, the API refuses.
 #[tokio::test]
 async fn new_tickets_are_described_by_the_servers_catalog() {
-    let api = Api::start_with(TestApp::builder().workflow("flaky.yaml", FLAKY).start().await).await;
+    let kit = TestApp::builder()
+        .workflow("flaky.yaml", FLAKY)
+        .plugins(base_plugins().with(results::plugins()))
+        .runner(|_| results::runner(StepResult::table(results::sales(3, 3))))
+        .workflow("report.yaml", crate::results::REPORT)
+        .start()
+        .await;
+    let api = Api::start_with(kit).await;
     let doc = Document::fetch(&api).await;
     let schema = json!({ "$ref": "#/components/schemas/NewTicket" });
     let validator = doc.validator(&schema);

@@ -252,6 +252,18 @@ impl Api {
         self.call(self.request(Method::GET, &path).query(&[("after", after), ("limit", u64::from(limit))])).await
     }
 
+    /// `GET /tickets/{id}/results`: what the ticket's steps left.
+    pub(crate) async fn results(&self, id: &str) -> Result<super::results::Results, ClientError> {
+        self.call(self.request(Method::GET, &format!("/tickets/{}/results", segment(id)))).await
+    }
+
+    /// `GET /tickets/{id}/results.csv`: step `step`'s (or the first) table as CSV.
+    pub(crate) async fn result_csv(&self, id: &str, step: Option<u64>) -> Result<String, ClientError> {
+        let path = format!("/tickets/{}/results.csv", segment(id));
+        let query: Vec<(&str, u64)> = step.map(|s| ("step", s)).into_iter().collect();
+        self.call_raw(self.request(Method::GET, &path).query(&query)).await
+    }
+
     /// Opens `GET /tickets/{id}/events`, resuming after `last_id` when given.
     pub(crate) async fn events(&self, id: &str, last_id: Option<&str>) -> Result<reqwest::Response, ClientError> {
         let url = format!("{}/api/v1/tickets/{}/events", self.credentials.url, segment(id));

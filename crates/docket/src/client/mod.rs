@@ -1,6 +1,6 @@
 //! The terminal client: the commands that talk to a Docket server over its REST API (`request`,
 //! `workflows`, `show`, `list`, `waiting`, `logs`, `approve`, `reject`, `request-changes`,
-//! `amend`, `comment`, `cancel`, `retry`). Output goes to a
+//! `amend`, `comment`, `cancel`, `retry`, `result`). Output goes to a
 //! `Write` handed down from here; errors go back to `main`, which prints them and exits 1.
 
 mod commands;
@@ -12,6 +12,7 @@ mod logs;
 mod model;
 mod params;
 mod render;
+mod results;
 mod sse;
 mod style;
 mod tickets;
@@ -110,6 +111,7 @@ pub(crate) async fn execute(
             tickets::decide(&connect(&args.remote)?, &args.ticket, "cancel", &body, args.json, out, ui).await
         }
         Command::Retry(args) => commands::retry(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Result(args) => results::result(&connect(&args.remote)?, &args, out, ui).await,
         _ => bail!("not a client command"),
     }
 }

@@ -30,6 +30,17 @@ pub(crate) struct Ticket {
     pub(crate) respond_by: Option<String>,
     pub(crate) start_by: Option<String>,
     pub(crate) closing_reason: Option<String>,
+    /// Its records in ticketing systems.
+    pub(crate) external: Vec<External>,
+}
+
+/// A ticket's record in a ticketing system (`jira`, `OPS-123`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct External {
+    pub(crate) system: String,
+    pub(crate) key: String,
+    pub(crate) url: Option<String>,
 }
 
 impl Ticket {
@@ -267,7 +278,8 @@ pub(crate) struct RequestMatch {
     pub(crate) example: Option<String>,
     pub(crate) params: serde_json::Map<String, Value>,
     pub(crate) problems: Vec<MatchProblem>,
-    pub(crate) closest: Vec<Suggestion>,
+    pub(crate) not_understood: Vec<String>,
+    pub(crate) candidates: Vec<Candidate>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -277,12 +289,14 @@ pub(crate) struct MatchProblem {
     pub(crate) message: String,
 }
 
+/// A workflow the words may ask for, with what was understood for it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
-pub(crate) struct Suggestion {
+pub(crate) struct Candidate {
     pub(crate) id: String,
     pub(crate) title: String,
     pub(crate) example: Option<String>,
+    pub(crate) params: serde_json::Map<String, Value>,
 }
 
 /// `GET /me/waiting`

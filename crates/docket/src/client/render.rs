@@ -203,6 +203,10 @@ pub(crate) fn write_ticket(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io:
             writeln!(out, "  {name:<width$}  {}", value_text(value))?;
         }
     }
+    for record in &ticket.external {
+        let url = record.url.as_deref().map(|u| format!("  {}", ui.dim(u))).unwrap_or_default();
+        writeln!(out, "{:<10} {}{url}", record.system, record.key)?;
+    }
     write_plan(out, ui, ticket)?;
     write_decision(out, ui, ticket)?;
     for run in &ticket.runs {

@@ -204,3 +204,13 @@ fn actions_read_as_their_kind_says() {
     assert_eq!(action_text(&step("")), r#"kubernetes {"a":1}"#);
     assert_eq!(short_digest("abc"), "abc");
 }
+
+#[test]
+fn a_ticket_shows_its_records_in_ticketing_systems() {
+    let t = awaiting_with(serde_json::json!({"external": [
+        {"system": "jira", "key": "OPS-7", "url": "https://acme.atlassian.net/browse/OPS-7"},
+        {"system": "servicenow", "key": "CHG0030001", "url": null}]}));
+    let text = shown(|o| write_ticket(o, &ui(), &t));
+    assert!(text.contains("\njira       OPS-7  https://acme.atlassian.net/browse/OPS-7\n"), "{text}");
+    assert!(text.contains("\nservicenow CHG0030001\n"), "{text}");
+}

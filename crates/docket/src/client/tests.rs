@@ -73,15 +73,21 @@ async fn words(State(seen): State<Shared>, axum::Json(body): axum::Json<Value>) 
     record(&seen, format!("POST /workflows/match {body}"));
     let example = "deploy {version} to {environment}";
     let words: Vec<&str> = body["text"].as_str().unwrap_or_default().split_whitespace().collect();
-    let found = |params: Value, problems: Value| json!({"workflow": "deploy-service", "example": example, "params": params, "problems": problems, "closest": []});
+    let found = |params: Value, problems: Value| json!({"workflow": "deploy-service", "example": example, "params": params, "problems": problems, "not_understood": [], "candidates": []});
     let answer = match words.as_slice() {
         ["deploy", version, "to", env] if env.starts_with("pro") && *env != "prod" => found(
             json!({"version": version, "environment": env}),
             json!([{"param": "environment", "message": "must be one of dev, staging, prod"}]),
         ),
         ["deploy", version, "to", env] => found(json!({"version": version, "environment": env}), json!([])),
-        _ => json!({"workflow": null, "example": null, "params": {}, "problems": [],
-                    "closest": [{"id": "deploy-service", "title": "Deploy a service", "example": example}]}),
+        ["deploy-service", env] => {
+            json!({"workflow": null, "example": null, "params": {}, "problems": [], "not_understood": [],
+                    "candidates": [{"id": "deploy-service", "title": "Deploy a service", "example": example,
+                                    "params": {"environment": env}, "problems": []}]})
+        }
+        _ => {
+            json!({"workflow": null, "example": null, "params": {}, "problems": [], "not_understood": [], "candidates": []})
+        }
     };
     axum::Json(answer).into_response()
 }
@@ -269,8 +275,14 @@ async fn request_reports_every_invalid_param_and_unknown_workflows() {
     let ran = docket(&url, &["request", "deploy-service", "prod"]).await;
     assert_eq!(
         ran.result.unwrap_err().to_string(),
-        "no workflow matches “deploy-service prod”; the closest:\n  deploy-service (Deploy a service) — say \
-         “deploy {version} to {environment}”\n`docket workflows show ID` shows a workflow's parameters"
+        "not sure which workflow “deploy-service prod” asks for; the best candidates:\n  deploy-service (Deploy a \
+         service) — say “deploy {version} to {environment}”\n    docket request deploy-service environment=prod\nsay \
+         it again with more words, or run one of these with the missing parameters"
+    );
+    let ran = docket(&url, &["request", "make", "coffee"]).await;
+    assert_eq!(
+        ran.result.unwrap_err().to_string(),
+        "no workflow matches “make coffee”; `docket workflows` lists the ones you can request"
     );
     let ran = docket(&url, &["request", "deploy 1.4.2 to produciton"]).await;
     assert_eq!(

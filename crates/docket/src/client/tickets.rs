@@ -77,6 +77,10 @@ pub(crate) async fn show(api: &Api, id: &str, raw: bool, out: &mut dyn Write, ui
     } else {
         let ticket = api.ticket(id).await?;
         write_ticket(out, ui, &ticket)?;
+        if ticket.runs.iter().any(|r| !r.steps.is_empty()) {
+            let results = api.results(&ticket.id).await?;
+            super::results::write_results(out, ui, &ticket.id, &results)?;
+        }
     }
     Ok(Outcome::Success)
 }

@@ -1,6 +1,7 @@
 //! `docket request "deploy api 1.4.2 to prod"`: a request in words, read by the server's matcher
-//! (the one Slack, Teams and agents use), turned into a workflow and its parameters, or an
-//! answer in words when it reads as nothing or with values that do not fit.
+//! (core's, the one Slack, Teams and agents use), turned into a workflow and its parameters, or
+//! an answer in words when it reads as nothing, the matcher is not sure (the best candidates,
+//! each as the command it stands for so far), or values do not fit.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -34,15 +35,18 @@ pub(crate) async fn resolve(
 ) -> anyhow::Result<(String, Map<String, Value>)> {
     let found = api.match_words(text).await?;
     let Some(workflow) = found.workflow else {
-        if found.closest.is_empty() {
+        if found.candidates.is_empty() {
             bail!("no workflow matches “{text}”; `docket workflows` lists the ones you can request");
         }
-        let mut message = format!("no workflow matches “{text}”; the closest:");
-        for suggestion in &found.closest {
-            let how = suggestion.example.as_deref().map(|e| format!(" — say “{e}”")).unwrap_or_default();
-            let _ = write!(message, "\n  {} ({}){how}", suggestion.id, suggestion.title);
+        let mut message = format!("not sure which workflow “{text}” asks for; the best candidates:");
+        for candidate in &found.candidates {
+            let _ = write!(message, "\n  {} ({})", candidate.id, candidate.title);
+            if let Some(example) = &candidate.example {
+                let _ = write!(message, " — say “{example}”");
+            }
+            let _ = write!(message, "\n    {}", as_command(&candidate.id, &candidate.params));
         }
-        let _ = write!(message, "\n`docket workflows show ID` shows a workflow's parameters");
+        let _ = write!(message, "\nsay it again with more words, or run one of these with the missing parameters");
         bail!(message);
     };
     let command = as_command(&workflow, &found.params);
@@ -57,6 +61,9 @@ pub(crate) async fn resolve(
     }
     if say {
         writeln!(out, "{} {command}", ui.dim(&format!("“{example}”:")))?;
+        if !found.not_understood.is_empty() {
+            writeln!(out, "{}", ui.dim(&format!("not understood: {}", found.not_understood.join(" "))))?;
+        }
     }
     Ok((workflow, found.params))
 }

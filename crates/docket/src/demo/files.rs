@@ -8,20 +8,36 @@ use anyhow::Context as _;
 use docket_app::App;
 
 const DOCKET_YAML: &str = include_str!("../../demo/docket.yaml");
-const WORKFLOWS: [(&str, &str); 4] = [
+const WORKFLOWS: [(&str, &str); 7] = [
     ("deploy.yaml", include_str!("../../demo/workflows/deploy.yaml")),
+    ("deploy-to-cluster.yaml", include_str!("../../demo/workflows/deploy-to-cluster.yaml")),
     ("restart-pipeline.yaml", include_str!("../../demo/workflows/restart-pipeline.yaml")),
     ("rotate-credential.yaml", include_str!("../../demo/workflows/rotate-credential.yaml")),
     ("resize-workers.yaml", include_str!("../../demo/workflows/resize-workers.yaml")),
+    ("sales-report.yaml", include_str!("../../demo/workflows/sales-report.yaml")),
+    ("close-accounts.yaml", include_str!("../../demo/workflows/close-accounts.yaml")),
 ];
+/// The shop database's tables and sample rows, made when the file is first created.
+const SHOP: &str = "\
+    CREATE TABLE sales (day TEXT NOT NULL, region TEXT NOT NULL, total REAL NOT NULL, note TEXT);
+    INSERT INTO sales VALUES
+      ('2026-11-23', 'emea', 1250.5, NULL), ('2026-11-23', 'amer', 2210.0, NULL),
+      ('2026-11-24', 'emea', 1234.5, 'black friday, early'), ('2026-11-24', 'emea', 815.25, NULL),
+      ('2026-11-24', 'amer', 3020.75, NULL), ('2026-11-24', 'apac', 640.0, 'holiday in \"JP\"'),
+      ('2026-11-24', 'apac', 99.99, NULL), ('2026-11-25', 'amer', 1800.0, NULL);
+    CREATE TABLE accounts (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, status TEXT NOT NULL, note TEXT);
+    INSERT INTO accounts (customer, status) VALUES
+      ('acme', 'open'), ('acme', 'open'), ('globex', 'open'), ('globex', 'open'), ('globex', 'open'),
+      ('initech', 'open'), ('initech', 'closed');";
 /// The credentials file's name in the data folder.
 pub(super) const CREDENTIALS: &str = "credentials.json";
 /// The people who get tokens.
 const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dana"];
 
-/// Writes the configuration (saying it listens on `listen`, the address the demo bound) and
-/// workflows into `data_dir`; returns the configuration's path.
-pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::Result<PathBuf> {
+/// Writes the configuration (saying it listens on `listen`, the address the demo bound),
+/// workflows and the kubeconfig of the stand-in cluster at `cluster` into `data_dir`; returns the
+/// configuration's path.
+pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr, cluster: &str) -> anyhow::Result<PathBuf> {
     let folder = data_dir.join("workflows");
     std::fs::create_dir_all(&folder)?;
     let exe = exe.to_str().context("the docket binary's path is not UTF-8")?;
@@ -37,9 +53,28 @@ pub(super) fn write(data_dir: &Path, exe: &Path, listen: SocketAddr) -> anyhow::
     let _ = std::fs::remove_file(&stand_in);
     std::os::unix::fs::symlink(exe, &stand_in).context("linking the demo's Terraform stand-in")?;
     std::fs::create_dir_all(data_dir.join("infrastructure"))?;
+    std::fs::create_dir_all(data_dir.join("kube"))?;
+    std::fs::write(data_dir.join("kube/demo.yaml"), super::cluster::kubeconfig(cluster))?;
     let path = data_dir.join("docket.yaml");
     std::fs::write(&path, DOCKET_YAML.replace("@LISTEN@", &listen.to_string()))?;
     Ok(path)
+}
+
+/// Makes the demo's shop database (`shop.db`, a SQLite file the `sql` sample workflows read and
+/// change) with its sample rows, unless it exists: what earlier tickets changed is kept.
+pub(super) async fn shop(data_dir: &Path) -> anyhow::Result<()> {
+    let path = data_dir.join("shop.db");
+    if path.exists() {
+        return Ok(());
+    }
+    let fresh = data_dir.join("shop.db.new");
+    let _ = std::fs::remove_file(&fresh);
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&fresh).create_if_missing(true);
+    let mut conn = sqlx::ConnectOptions::connect(&options).await.context("creating the demo's shop database")?;
+    sqlx::raw_sql(SHOP).execute(&mut conn).await.context("filling the demo's shop database")?;
+    sqlx::Connection::close(conn).await?;
+    std::fs::rename(&fresh, &path)?;
+    Ok(())
 }
 
 /// Inside a double-quoted YAML string.

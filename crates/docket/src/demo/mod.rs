@@ -1,6 +1,8 @@
 //! `docket demo`: a local server with sample people, workflows and policies, no accounts and no
-//! configuration. Its steps have real effects inside the data folder (see `steps`).
+//! configuration. Its steps have real effects inside the data folder (see `steps`), or in the
+//! stand-in Kubernetes cluster it starts itself (see `cluster`).
 
+mod cluster;
 mod console;
 mod files;
 pub(crate) mod steps;
@@ -17,14 +19,17 @@ use crate::{compose, serve};
 
 pub(crate) async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    serve::init_tracing();
+    crate::logging::init(None);
     // The address first: a demo that cannot listen writes nothing.
     let listener = serve::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| format!("creating {}", args.data_dir.display()))?;
     let data_dir = args.data_dir.canonicalize()?;
     let exe = std::env::current_exe().context("finding the docket binary for the demo's steps")?;
-    let config = files::write(&data_dir, &exe, addr)?;
+    // The stand-in Kubernetes cluster the cluster deploy plans against and rolls out to.
+    let cluster = cluster::start().await.context("starting the demo's stand-in cluster")?;
+    let config = files::write(&data_dir, &exe, addr, &cluster)?;
+    files::shop(&data_dir).await?;
     let creds = credentials_flag(&files::shown(&data_dir.join(files::CREDENTIALS)));
     let console: Arc<dyn docket_app::Notifier> = Arc::new(console::ConsoleNotifier::new(creds.clone()));
     let composed = compose::compose(&config, vec![console]).await?;
@@ -69,6 +74,10 @@ fn walkthrough(
     writeln!(
         out,
         "  3. docket logs {id} --follow --as alice{creds}; docket audit verify --config {data_dir}/docket.yaml"
+    )?;
+    writeln!(
+        out,
+        "  4. docket request sales-report day=2026-11-24 --as alice{creds}: a report's table (docket result ID --csv)"
     )?;
     writeln!(out, "Each ticket that waits for approval is named here with the command that approves it.")?;
     out.flush()

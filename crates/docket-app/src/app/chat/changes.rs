@@ -47,7 +47,9 @@ impl ChangesBrief {
                 };
                 let unknown =
                     if matches!(c.action, ChangeAction::Other(_)) { " (an action Docket does not know)" } else { "" };
-                ChangeLine { text: format!("{mark} {} {}{unknown}", c.action.verb(), c.target), marked }
+                let values =
+                    if c.action == ChangeAction::Update { what_changed(&c.before, &c.after) } else { String::new() };
+                ChangeLine { text: format!("{mark} {} {}{unknown}{values}", c.action.verb(), c.target), marked }
             })
             .collect();
         Some(Self { summary: plan.counts().summary(), lines })
@@ -75,6 +77,37 @@ impl ChangesBrief {
     pub fn more(n: usize) -> String {
         format!("… and {n} more change{} on the ticket's page", if n == 1 { "" } else { "s" })
     }
+}
+
+/// At most this many values are named in an update's line.
+const VALUES_SHOWN: usize = 3;
+
+/// For an update whose values are objects, the plain values that change, before → after:
+/// `": image registry/api:1.4.1 → registry/api:1.4.2"` (the first few by name, then how many
+/// more); empty when there are none to name. Nested values are left to the ticket's page.
+fn what_changed(before: &serde_json::Value, after: &serde_json::Value) -> String {
+    let (Some(before), Some(after)) = (before.as_object(), after.as_object()) else { return String::new() };
+    let plain = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(_) | serde_json::Value::Bool(_) => Some(v.to_string()),
+        _ => None,
+    };
+    let changed: Vec<String> = before
+        .iter()
+        .filter_map(|(key, was)| {
+            let is = after.get(key)?;
+            (was != is).then_some(())?;
+            Some(format!("{key} {} → {}", plain(was)?, plain(is)?))
+        })
+        .collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(": {}", changed.iter().take(VALUES_SHOWN).cloned().collect::<Vec<_>>().join("; "));
+    if changed.len() > VALUES_SHOWN {
+        text.push_str(&format!("; and {} more", changed.len() - VALUES_SHOWN));
+    }
+    text
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -137,5 +170,27 @@ mod tests {
         assert_eq!((shown.len(), more), (2, 3));
         assert_eq!(ChangesBrief::more(more), "… and 3 more changes on the ticket's page");
         assert_eq!(ChangesBrief::of(&plan(Vec::new())), None);
+    }
+
+    #[test]
+    fn an_update_names_the_plain_values_that_change() {
+        let mut image = Change::new("deployment api in prod (3 replicas)", A::Update);
+        image.before = serde_json::json!({"image": "api:1.4.1", "replicas": 3, "ports": [80]});
+        image.after = serde_json::json!({"image": "api:1.4.2", "replicas": 3, "ports": [8080]});
+        let mut many = Change::new("db", A::Update);
+        many.before = serde_json::json!({"a": 1, "b": 1, "c": 1, "d": 1, "e": true});
+        many.after = serde_json::json!({"a": 2, "b": 2, "c": 2, "d": 2, "e": true});
+        let mut created = Change::new("new", A::Create);
+        created.after = serde_json::json!({"a": 1});
+        let brief = ChangesBrief::of(&plan(vec![image, many, created])).unwrap();
+        let texts: Vec<&str> = brief.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "+ create new",
+                "~ update db: a 1 → 2; b 1 → 2; c 1 → 2; and 1 more",
+                "~ update deployment api in prod (3 replicas): image api:1.4.1 → api:1.4.2",
+            ]
+        );
     }
 }

@@ -68,7 +68,8 @@ pub fn earns_reply(event: &Event) -> bool {
         | Event::Planned { .. }
         | Event::Decided { .. }
         | Event::Queued
-        | Event::StepStarted { .. } => false,
+        | Event::StepStarted { .. }
+        | Event::Linked(_) => false,
     }
 }
 

@@ -10,15 +10,18 @@
 //!   `waiting`, `status ID`, or a request in words), with one set of synonyms and limits, and
 //!   the answers as neutral values ([`ChatHelp`], [`ChatTickets`]);
 //! - `changes`: a plan's structured changes as chat shows them ([`ChangesBrief`]): the summary
-//!   first, destroys and replaces first and marked, cut to each chat's limits.
+//!   first, destroys and replaces first and marked, cut to each chat's limits;
+//! - `results`: the results a change that ends a run brings to chat ([`CHAT_ROWS`] rows shown).
 
 mod changes;
 mod commands;
 mod messages;
 mod notices;
 mod outcome;
+mod results;
 
 pub use changes::{ChangeLine, ChangesBrief};
 pub use commands::{ChatCommand, ChatHelp, ChatTickets, LIST_LIMIT, TicketList};
 pub use messages::{ChatMessage, chat_messages, earns_reply};
 pub use notices::ApprovalNotice;
+pub use results::CHAT_ROWS;

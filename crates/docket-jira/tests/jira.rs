@@ -1,0 +1,304 @@
+//! End to end: a real app mirrors its tickets into the fake Jira through the outbox, and the
+//! fake's signed webhooks come back through `POST /jira/webhook`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use docket_app::Settings;
+use docket_core::{Actor, Digest, RawParams, Ticket, TicketState};
+use docket_jira::{JiraClient, JiraNotifier, JiraSettings};
+use docket_testkit::TestApp;
+use docket_testkit::ticketing::jira::{self, FakeJira};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+const SECRET: &str = "jira-webhook-secret";
+
+fn settings(fake: &FakeJira) -> Arc<JiraSettings> {
+    let mut settings = JiraSettings::new(&fake.url, jira::EMAIL, jira::API_TOKEN, jira::PROJECT, SECRET);
+    for (state, status) in [
+        ("awaiting_approval", "Waiting for approval"),
+        ("approved", "Approved"),
+        ("running", "In Progress"),
+        ("succeeded", "Done"),
+        ("failed", "Failed"),
+        ("rejected", "Rejected"),
+        ("cancelled", "Cancelled"),
+    ] {
+        settings.statuses.insert(state.to_owned(), status.to_owned());
+    }
+    settings.retry.backoff.base = Duration::from_millis(10);
+    Arc::new(settings)
+}
+
+async fn start(fake: &FakeJira) -> (TestApp, Arc<JiraSettings>) {
+    let settings = settings(fake);
+    let client = JiraClient::new(settings.clone()).unwrap();
+    let app = TestApp::builder()
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.outbox_max_backoff = Duration::from_millis(200);
+            s.outbox_max_attempts = 100;
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(JiraNotifier::new(client))
+        .start()
+        .await;
+    (app, settings)
+}
+
+fn params(env: &str) -> RawParams {
+    [("service", "api"), ("version", "1.4.2"), ("env", env)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+        .collect()
+}
+
+async fn request(app: &TestApp, env: &str) -> Ticket {
+    let origin = docket_core::ticket::Origin { surface: "slack".to_owned(), ..Default::default() };
+    app.app.request(&Actor::person("alice"), &"deploy".into(), params(env), origin).await.unwrap()
+}
+
+/// Waits until `check` holds for the fake, or fails after 10 s.
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn texts(issue: &jira::Issue) -> Vec<String> {
+    issue.comments.iter().map(|(_, body)| jira::adf_text(body)).collect()
+}
+
+async fn approve(app: &TestApp, ticket: &Ticket, who: &str) -> Ticket {
+    let digest: Digest = app.app.ticket(&ticket.id).await.unwrap().digest.unwrap();
+    app.app.approve(&Actor::person(who), &ticket.id, digest, None).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_ticket_is_mirrored_as_one_issue_through_its_whole_life() {
+    let fake = FakeJira::start().await;
+    let (app, _) = start(&fake).await;
+    let ticket = request(&app, "prod").await;
+    eventually("the issue", || fake.issues().len() == 1 && fake.issues()[0].status == "Waiting for approval").await;
+    let issue = fake.issues().remove(0);
+    assert!(issue.summary.starts_with(&format!("{} Deploy a service", ticket.id)), "{}", issue.summary);
+    assert_eq!(issue.labels, vec![format!("docket-{}", ticket.id)]);
+    let description = jira::adf_text(&issue.description);
+    for words in ["Requested by Alice Ng", "version=1.4.2", "needs 1 approval from lead", "Open DKT-1 in Docket"] {
+        assert!(description.contains(words), "{words:?} not in {description}");
+    }
+    assert!(issue.description.to_string().contains("\"href\":\"https://docket.example/tickets/DKT-1\""));
+    let link = issue.links.values().next().expect("a remote link").1.clone();
+    assert_eq!(link["object"]["url"], format!("https://docket.example/tickets/{}", ticket.id));
+
+    approve(&app, &ticket, "carol").await;
+    approve(&app, &ticket, "bob").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issue(&issue.key).unwrap().status == "Done").await;
+    let issue = fake.issue(&issue.key).unwrap();
+    assert_eq!(
+        issue.history,
+        ["To Do", "Waiting for approval", "Approved", "In Progress", "Done"].map(str::to_owned).to_vec(),
+        "every state in order"
+    );
+    let texts = texts(&issue);
+    let position =
+        |words: &str| texts.iter().position(|t| t.contains(words)).unwrap_or_else(|| panic!("{words:?} in {texts:?}"));
+    assert!(position("Approved by Carol Diaz") < position("Approved by Bob Ruiz"));
+    assert!(position("Approved by Bob Ruiz") < position("Run started"));
+    assert!(position("Run started") < position("Succeeded"));
+    assert!(texts[position("Succeeded")].contains(&format!("logs: https://docket.example/tickets/{}", ticket.id)));
+    assert_eq!(fake.issues().len(), 1, "one issue, never a second");
+    assert_eq!(issue.links.len(), 1, "the link is upserted on its globalId");
+    assert!(issue.links.values().next().unwrap().1["object"]["status"]["resolved"].as_bool().unwrap());
+    let recorded = app.app.recall("jira", &docket_jira::issue_key(&ticket.id)).await.unwrap().unwrap();
+    assert!(recorded.ends_with(&issue.key));
+    let now = app.app.ticket(&ticket.id).await.unwrap();
+    assert_eq!(app.app.summarize(&now).records, vec![("jira".to_owned(), issue.key.clone())], "what chats show");
+    let links = now.links;
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert_eq!((links[0].system.as_str(), links[0].key.as_str()), ("jira", issue.key.as_str()));
+    assert_eq!(links[0].url.as_deref(), Some(format!("{}/browse/{}", fake.url, issue.key).as_str()));
+}
+
+#[tokio::test]
+async fn jira_down_then_back_loses_nothing_and_duplicates_nothing() {
+    let fake = FakeJira::start().await;
+    let (app, _) = start(&fake).await;
+    fake.set_down(true);
+    let ticket = request(&app, "staging").await;
+    // The ticket goes on in Docket while Jira is down.
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("a few failed attempts", || fake.calls().len() >= 5).await;
+    assert!(fake.issues().is_empty());
+    fake.set_down(false);
+    eventually("the issue done", || fake.issues().first().is_some_and(|i| i.status == "Done")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let issues = fake.issues();
+    assert_eq!(issues.len(), 1);
+    let texts = texts(&issues[0]);
+    assert_eq!(texts.iter().filter(|t| t.starts_with("Run started")).count(), 1, "{texts:?}");
+    assert_eq!(texts.iter().filter(|t| t.starts_with("Succeeded")).count(), 1, "{texts:?}");
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_the_create_does_not_make_a_second_issue() {
+    let fake = FakeJira::start().await;
+    fake.lose_next_create();
+    let (app, _) = start(&fake).await;
+    let ticket = request(&app, "staging").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issues().first().is_some_and(|i| i.status == "Done")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.issues().len(), 1, "found by its label, not created again");
+    let creates = fake.calls().iter().filter(|c| *c == "POST /rest/api/3/issue").count();
+    assert_eq!(creates, 1);
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out() {
+    let fake = FakeJira::start().await;
+    fake.rate_limit(2);
+    let (app, _) = start(&fake).await;
+    let ticket = request(&app, "staging").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issues().first().is_some_and(|i| i.status == "Done")).await;
+    assert_eq!(fake.issues().len(), 1);
+}
+
+async fn post_webhook(router: &axum::Router, body: &[u8], signature: Option<&str>, delivery: &str) -> u16 {
+    let mut request = Request::post(docket_jira::WEBHOOK_PATH)
+        .header("content-type", "application/json")
+        .header("x-atlassian-webhook-identifier", delivery);
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature", signature);
+    }
+    let response = router.clone().oneshot(request.body(Body::from(body.to_vec())).unwrap()).await.unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test]
+async fn a_jira_comment_comes_back_once_and_is_not_echoed() {
+    let fake = FakeJira::start().await;
+    let (app, settings) = start(&fake).await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the issue", || fake.issues().len() == 1).await;
+    let key = fake.issues()[0].key.clone();
+
+    let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "Checked the dashboards, fine by me");
+    let body = serde_json::to_vec(&payload).unwrap();
+    let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "d-1").await, 200);
+    // Jira retrying the same delivery, and the same comment under another delivery id.
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "d-1").await, 401);
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "d-2").await, 200);
+
+    let now = app.app.ticket(&ticket.id).await.unwrap();
+    let comments: Vec<_> = now.comments.iter().filter(|c| c.text == "Checked the dashboards, fine by me").collect();
+    assert_eq!(comments.len(), 1, "imported once");
+    assert_eq!(comments[0].author, Actor::person("bob"));
+
+    // A Docket comment afterwards reaches Jira; the imported one never goes back.
+    app.app.comment(&Actor::person("alice"), &ticket.id, "Thanks!".to_owned()).await.unwrap();
+    eventually("alice's comment in Jira", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.contains("Thanks!")))
+        .await;
+    let texts = texts(&fake.issue(&key).unwrap());
+    assert_eq!(texts.iter().filter(|t| t.contains("fine by me")).count(), 1, "no echo: {texts:?}");
+}
+
+#[tokio::test]
+async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
+    let fake = FakeJira::start().await;
+    let (app, settings) = start(&fake).await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the issue", || fake.issues().len() == 1).await;
+    let key = fake.issues()[0].key.clone();
+    let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "forged words");
+    let body = serde_json::to_vec(&payload).unwrap();
+    let forged = docket_testkit::ticketing::hub_signature("not-the-secret", &body);
+    assert_eq!(post_webhook(&router, &body, Some(&forged), "f-1").await, 401);
+    assert_eq!(post_webhook(&router, &body, None, "f-2").await, 401);
+    assert_eq!(post_webhook(&router, &body, Some("sha256=zz"), "f-3").await, 401);
+    let now = app.app.ticket(&ticket.id).await.unwrap();
+    assert!(now.comments.iter().all(|c| c.text != "forged words"), "nothing changed");
+    app.app.flush_rejections().await;
+    let audit = app.app.audit_records(0, 1000).await.unwrap();
+    assert!(audit.iter().any(|r| r.entry.action == "jira.authentication_failed"), "refusals are audited");
+}
+
+/// The fixture, with production approved in Jira.
+fn approved_in_jira() -> String {
+    docket_testkit::fixture::DOCKET_YAML.replace(
+        "      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }\n      - { name: security, from: [group:sre], count: 1 }\n",
+        "      - { name: change, from: [jira], count: 1 }\n",
+    )
+}
+
+#[tokio::test]
+async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for_the_requester() {
+    let fake = FakeJira::start().await;
+    let settings = settings(&fake);
+    let client = JiraClient::new(settings.clone()).unwrap();
+    let app = TestApp::builder()
+        .config(&approved_in_jira())
+        .plugins(docket_config::plugin::Plugins::new().section(Arc::new(docket_jira::JiraSection)))
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(JiraNotifier::new(client))
+        .start()
+        .await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    assert_eq!(ticket.state, TicketState::AwaitingApproval);
+    let docket_core::policy::Outcome::Approvals(requirement) = &ticket.decision.as_ref().unwrap().outcome else {
+        panic!("approvals are needed")
+    };
+    assert_eq!(
+        requirement.stages[0].from,
+        vec![docket_core::Principal::System("jira".to_owned())],
+        "`jira` read as the system"
+    );
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+
+    // A chat approval does not count for the Jira stage.
+    let digest = ticket.digest.unwrap();
+    let refused = app.app.approve(&Actor::person("bob"), &ticket.id, digest, None).await.unwrap_err();
+    assert!(refused.to_string().contains("system:jira"), "{refused}");
+
+    // The requester moving her own issue to Approved does not count.
+    let own = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Approved");
+    let body = serde_json::to_vec(&own).unwrap();
+    assert_eq!(
+        post_webhook(&router, &body, Some(&docket_testkit::ticketing::hub_signature(SECRET, &body)), "t-1").await,
+        200
+    );
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+
+    // Bob moving it there does.
+    let bobs = fake.user_transition(&key, "acc-bob", Some("bob@example.com"), "Approved");
+    let body = serde_json::to_vec(&bobs).unwrap();
+    assert_eq!(
+        post_webhook(&router, &body, Some(&docket_testkit::ticketing::hub_signature(SECRET, &body)), "t-2").await,
+        200
+    );
+    let done = app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let review = done.reviews.iter().find(|r| r.via.as_deref() == Some("jira")).expect("the approval given in Jira");
+    assert_eq!(review.person.as_str(), "bob");
+    assert_eq!(review.digest, Some(digest), "bound to the plan the issue showed");
+    assert!(done.reviews.iter().all(|r| r.person.as_str() != "alice"));
+    eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
+}

@@ -1,0 +1,114 @@
+//! Reading a `kubernetes` action from a workflow file:
+//!
+//! ```yaml
+//! kubernetes:
+//!   cluster: prod-deployer              # an entry of the `kubernetes` section
+//!   namespace: "{{env}}"                # optional: the context's namespace, else `default`
+//!   set_image: { deployment: api, container: api, image: "registry/api:{{version}}" }
+//!   # or: rollback: { deployment: api, revision: "{{revision}}" }   (revision optional)
+//!   # or: restart: { deployment: api }
+//!   timeout: 15m
+//! ```
+//!
+//! Exactly one operation; `cluster` is a name, never a template (a parameter cannot choose the
+//! identity a step acts as).
+
+use docket_config::plugin::{Fields, Node, Report, StepContext, StepKind, duration, ident};
+use docket_core::Action;
+use docket_core::catalog::template::Template;
+
+use crate::action::{KubernetesAction, Operation};
+use crate::section::SECTION;
+
+/// The operations, by key.
+const OPERATIONS: [&str; 3] = ["set_image", "rollback", "restart"];
+
+/// The `kubernetes` step kind's decoder.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KubernetesKind;
+
+impl StepKind for KubernetesKind {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    /// A `kubernetes` step plans itself; it is not a `plan` of another step.
+    fn plannable(&self) -> bool {
+        false
+    }
+
+    fn decode(&self, node: &Node, cx: &mut StepContext<'_>) -> Option<Action> {
+        kubernetes(node, cx).map(Action::new)
+    }
+}
+
+fn kubernetes(node: &Node, cx: &mut StepContext<'_>) -> Option<KubernetesAction> {
+    let keys = ["cluster", "namespace", "set_image", "rollback", "restart", "timeout"];
+    let fields = Fields::open(node, "kubernetes action", &keys, cx.report())?;
+    let cluster = fields.req("cluster", cx.report(), ident);
+    if let (Some(name), Some(at)) = (&cluster, fields.get("cluster")) {
+        cx.refer(SECTION, "cluster", name.clone(), at.pos);
+    }
+    let namespace = match fields.get("namespace") {
+        Some(n) => cx.template(n).map(Some),
+        None => Some(None),
+    };
+    let timeout = fields.opt("timeout", cx.report(), duration).optional();
+    let given: Vec<&str> = OPERATIONS.iter().copied().filter(|k| fields.get(k).is_some()).collect();
+    let operation = match given.as_slice() {
+        [one] => fields.get(one).and_then(|n| operation(one, n, cx)),
+        [] => {
+            cx.report().error_hint(
+                node.pos,
+                "a kubernetes action needs an operation",
+                "write one of `set_image`, `rollback`, `restart`",
+            );
+            None
+        }
+        _ => {
+            let message = format!("a kubernetes action does one thing; this one has {}", given.join(", "));
+            cx.report().error_hint(node.pos, message, "split it into one step per operation");
+            None
+        }
+    };
+    Some(KubernetesAction { cluster: cluster?, namespace: namespace?, operation: operation?, timeout: timeout? })
+}
+
+fn operation(key: &str, node: &Node, cx: &mut StepContext<'_>) -> Option<Operation> {
+    match key {
+        "set_image" => {
+            let fields = Fields::open(node, "set_image", &["deployment", "container", "image"], cx.report())?;
+            let deployment = required(&fields, "deployment", cx);
+            let container = required(&fields, "container", cx);
+            let image = required(&fields, "image", cx);
+            Some(Operation::SetImage { deployment: deployment?, container: container?, image: image? })
+        }
+        "rollback" => {
+            let fields = Fields::open(node, "rollback", &["deployment", "revision"], cx.report())?;
+            let deployment = required(&fields, "deployment", cx);
+            let revision = match fields.get("revision") {
+                Some(n) => cx.template(n).map(Some),
+                None => Some(None),
+            };
+            Some(Operation::Rollback { deployment: deployment?, revision: revision? })
+        }
+        _ => {
+            let fields = Fields::open(node, "restart", &["deployment"], cx.report())?;
+            Some(Operation::Restart { deployment: required(&fields, "deployment", cx)? })
+        }
+    }
+}
+
+fn required(fields: &Fields<'_>, key: &str, cx: &mut StepContext<'_>) -> Option<Template> {
+    let node = fields.require(key, cx.report())?;
+    let template = cx.template(node)?;
+    if template.is_literal() && template.render(&Default::default()).trim().is_empty() {
+        empty(node, key, cx.report());
+        return None;
+    }
+    Some(template)
+}
+
+fn empty(node: &Node, key: &str, report: &mut Report) {
+    report.error(node.pos, format!("`{key}` is empty"));
+}
