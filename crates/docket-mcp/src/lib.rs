@@ -27,7 +27,7 @@ pub use http::{MCP_PATH, McpOptions, RESOURCE_METADATA_PATH, router};
 pub use server::{DocketMcp, PROTOCOL_VERSIONS};
 pub use tools::{CancelInput, CommentInput, ListWorkflows, LogsInput, RequestInput, TicketRef};
 pub use views::{
-    CommentOut, DecisionOut, LogLineOut, LogsOut, ReviewOut, RunOut, StageOut, StepOut, TicketOut, Waited,
+    CommentOut, DecisionOut, LogLineOut, LogsOut, ResultOut, ReviewOut, RunOut, StageOut, StepOut, TicketOut, Waited,
     WorkflowList, WorkflowOut,
 };
 pub use wait::{MAX_WAIT, Until, WaitInput};

@@ -117,7 +117,8 @@ impl DocketMcp {
     #[tool(
         name = "get_ticket",
         description = "A ticket as it is now: state, plan, the policy's decision, approval stages and who \
-                       approved, comments, and each run's step states.",
+                       approved, comments, each run's step states, and what the steps left (a report's columns \
+                       and first rows, a write's rows changed).",
         output_schema = schema_for_output::<TicketOut>(),
         annotations(title = "Get a ticket", read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]

@@ -194,7 +194,7 @@ pub(crate) async fn request(caller: &Caller, input: RequestInput) -> Result<Tick
 pub(crate) async fn get_ticket(caller: &Caller, input: TicketRef) -> Result<TicketOut, CallToolResult> {
     let id = ticket_id(&input.id)?;
     let ticket = caller.app.ticket(&id).await.map_err(app_error)?;
-    Ok(TicketOut::new(&ticket, &caller.app))
+    Ok(TicketOut::read(&ticket, &caller.app).await)
 }
 
 pub(crate) async fn ticket_logs(caller: &Caller, input: LogsInput) -> Result<LogsOut, CallToolResult> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use docket_app::{App, LogLine};
+use docket_app::{App, LogLine, StoredResult};
 use docket_core::policy::Outcome;
 use docket_core::ticket::{RunOutcome, StepOutcome, Verdict};
 use docket_core::{Actor, Ticket, Workflow};
@@ -93,6 +93,9 @@ pub struct TicketOut {
     pub comments: Vec<CommentOut>,
     /// Runs, oldest first, with each step's state.
     pub runs: Vec<RunOut>,
+    /// What the steps left (a report's table, the rows a write changed), per step, from the
+    /// latest run that kept one.
+    pub results: Vec<ResultOut>,
     /// Why it ended the way it did.
     pub closing_reason: Option<String>,
     /// When an unanswered request expires.
@@ -103,6 +106,55 @@ pub struct TicketOut {
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
+}
+
+/// What one step left.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ResultOut {
+    /// The step's name.
+    pub step: String,
+    /// The run it is from.
+    pub run: u32,
+    /// A report's column names; empty for a write.
+    pub columns: Vec<String>,
+    /// A report's first rows (at most 50; the API's `results.csv` has them all).
+    pub rows: Vec<Vec<Value>>,
+    /// How many rows the report returned in all.
+    pub row_count: Option<u64>,
+    /// Whether the database's `max_rows` left rows out of what was kept.
+    pub truncated: bool,
+    /// Rows a write changed.
+    pub rows_changed: Option<u64>,
+}
+
+/// Rows of a result shown to an agent.
+const RESULT_ROWS: usize = 50;
+
+impl ResultOut {
+    pub(crate) fn new(stored: &StoredResult, ticket: &Ticket, app: &App) -> Self {
+        let step = app
+            .workflow(&ticket.workflow)
+            .and_then(|w| w.steps.get(stored.step).map(|s| s.name.clone()))
+            .unwrap_or_else(|| format!("step {}", stored.step + 1));
+        let table = stored.result.table.as_ref();
+        Self {
+            step,
+            run: stored.run,
+            columns: table.map(|t| t.columns.iter().map(|c| c.name.clone()).collect()).unwrap_or_default(),
+            rows: table
+                .map(|t| {
+                    t.rows
+                        .iter()
+                        .take(RESULT_ROWS)
+                        .map(|row| row.iter().map(|cell| serde_json::to_value(cell).unwrap_or(Value::Null)).collect())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            row_count: table.map(|t| t.row_count),
+            truncated: table.is_some_and(|t| t.truncated),
+            rows_changed: stored.result.rows_changed,
+        }
+    }
 }
 
 /// The policy's decision.
@@ -229,6 +281,16 @@ impl LogLineOut {
 }
 
 impl TicketOut {
+    /// The ticket with what its steps left, read from the store.
+    pub(crate) async fn read(ticket: &Ticket, app: &App) -> Self {
+        let mut out = Self::new(ticket, app);
+        match app.results(&ticket.id).await {
+            Ok(results) => out.results = results.iter().map(|r| ResultOut::new(r, ticket, app)).collect(),
+            Err(error) => tracing::warn!(%error, ticket = %ticket.id, "could not read a ticket's results"),
+        }
+        out
+    }
+
     pub(crate) fn new(ticket: &Ticket, app: &App) -> Self {
         let summary = app.summarize(ticket);
         let approval = app.approval_view(ticket);
@@ -321,6 +383,7 @@ impl TicketOut {
             reviews,
             comments,
             runs: runs.collect(),
+            results: Vec::new(),
             closing_reason: ticket.closing_reason.clone(),
             respond_by: ticket.respond_by.map(|t| t.to_string()),
             url: app.ticket_url(&ticket.id),

@@ -102,11 +102,11 @@ pub(crate) async fn wait_for_ticket(
     let mut seen = ticket.state;
     loop {
         if done(&ticket) {
-            return Ok(Ok(Waited { timed_out: false, ticket: TicketOut::new(&ticket, &caller.app) }));
+            return Ok(Ok(Waited { timed_out: false, ticket: TicketOut::read(&ticket, &caller.app).await }));
         }
         let read_again = tokio::select! {
             () = tokio::time::sleep_until(deadline) => {
-                return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::new(&ticket, &caller.app) }));
+                return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
             }
             () = ctx.ct.cancelled() => return Err(ErrorData::internal_error("the wait was cancelled", None)),
             event = live.recv() => match event {

@@ -1,5 +1,5 @@
-//! `request` with `text`: the request in words, read by the matcher every chat uses (core's
-//! `match_request`, over the workflows this caller may request). This is the one place the
+//! `request` with `text`: the request in words, read by the matcher every chat uses
+//! (`App::match_words`: core's `match_request` over the workflows this caller may request). This is the one place the
 //! MCP server calls the matcher: a better matcher changes this file alone. When the words do not
 //! name one workflow with every parameter, nothing is requested and the agent is told what was
 //! understood and which workflows come closest, so it can call again with `workflow` and

@@ -231,3 +231,27 @@ async fn requests_in_words_and_cancelling_ones_own() {
     client.cancel().await.unwrap();
     served.stop().await;
 }
+
+/// A report's result comes back with the ticket: its columns and first rows, how many rows it
+/// returned in all.
+#[tokio::test]
+async fn a_reports_result_comes_back_with_the_ticket() {
+    let served = Served::with_report(docket_testkit::results::sales(120, 400)).await;
+    let bot = served.kit.agent_token("deploy-bot").await;
+    let client = http_client(&served.url(), &bot, ProtocolVersion::V_2026_07_28).await;
+    let ticket = ok(&call(&client, "request", json!({ "workflow": "sales" }), None).await);
+    let id = ticket["id"].as_str().unwrap();
+    let waited =
+        ok(&call(&client, "wait_for_ticket", json!({ "id": id, "until": "finished", "timeout_seconds": 60 }), None)
+            .await);
+    let result = &waited["ticket"]["results"][0];
+    assert_eq!(result["step"], "query", "{waited}");
+    assert_eq!(result["columns"], json!(["region", "total", "orders", "day", "note"]));
+    assert_eq!(result["rows"].as_array().unwrap().len(), 50, "the first rows only");
+    assert_eq!(result["rows"][0], json!(["region-000", "1000.50", 0, "2026-11-24", "ok 0"]));
+    assert_eq!((result["row_count"].as_u64(), result["truncated"].as_bool()), (Some(400), Some(true)));
+    let again = ok(&call(&client, "get_ticket", json!({ "id": id }), None).await);
+    assert_eq!(again["results"], waited["ticket"]["results"]);
+    client.cancel().await.unwrap();
+    served.stop().await;
+}

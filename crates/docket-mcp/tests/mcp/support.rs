@@ -75,14 +75,30 @@ pub(crate) struct Served {
     stop: CancellationToken,
 }
 
+/// A sales report the agent may request, whose one step leaves a table.
+pub(crate) const SALES_YAML: &str =
+    "id: sales\ntitle: Sales report\ncategory: Deployments\nsteps:\n  - { name: query, result: {} }\n";
+
 impl Served {
     pub(crate) async fn start() -> Self {
-        let kit = TestApp::builder()
+        let builder = TestApp::builder()
             .config(DOCKET_YAML)
-            .workflows(&[("deploy.yaml", DEPLOY_YAML), ("report.yaml", REPORT_YAML)])
-            .settings(|s| s.public_url = Some("https://docket.example.com".to_owned()))
-            .start()
-            .await;
+            .workflows(&[("deploy.yaml", DEPLOY_YAML), ("report.yaml", REPORT_YAML)]);
+        Self::start_with(builder).await
+    }
+
+    /// With a sales report whose step leaves `table`.
+    pub(crate) async fn with_report(table: docket_core::result::Table) -> Self {
+        let builder = TestApp::builder()
+            .config(DOCKET_YAML)
+            .workflows(&[("deploy.yaml", DEPLOY_YAML), ("report.yaml", REPORT_YAML), ("sales.yaml", SALES_YAML)])
+            .plugins(docket_testkit::base_plugins().with(docket_testkit::results::plugins()))
+            .runner(move |_| docket_testkit::results::runner(docket_core::StepResult::table(table.clone())));
+        Self::start_with(builder).await
+    }
+
+    async fn start_with(builder: docket_testkit::TestAppBuilder) -> Self {
+        let kit = builder.settings(|s| s.public_url = Some("https://docket.example.com".to_owned())).start().await;
         let stop = CancellationToken::new();
         let options = docket_mcp::McpOptions {
             public_url: Some("https://docket.example.com".to_owned()),

@@ -101,7 +101,15 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
     assert_eq!(h.int("SELECT MAX(version) FROM docket_migrations").await, docket_store::SCHEMA_VERSION);
     assert_eq!(
         h.texts("SELECT name FROM docket_migrations ORDER BY version").await,
-        ["0001_init", "0002_surface_state", "0003_replicas", "0004_step_processes", "0007_token_lifecycle"]
+        [
+            "0001_init",
+            "0002_surface_state",
+            "0003_replicas",
+            "0004_step_processes",
+            "0005_step_results",
+            "0006_audit_checkpoints",
+            "0007_token_lifecycle"
+        ]
     );
     reopened.ping().await.unwrap();
 }
