@@ -273,7 +273,6 @@ pub(crate) fn coerce(spec: &ParamSpec, raw: &serde_json::Value) -> Result<ParamV
             _ => Err(format!("`{}` is not yes or no", excerpt(s))),
         },
         (ParamKind::String { .. } | ParamKind::Choice { .. }, J::String(s)) => Ok(ParamValue::Str(s.trim().to_owned())),
-        (ParamKind::String { .. } | ParamKind::Choice { .. }, J::Number(n)) => Ok(ParamValue::Str(n.to_string())),
         (ParamKind::Text { .. }, J::String(s)) => Ok(ParamValue::Str(s.clone())),
         (kind, _) => Err(format!("must be {}", article(kind.type_name()))),
     }

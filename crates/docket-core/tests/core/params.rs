@@ -131,3 +131,20 @@ fn a_whole_number_written_with_a_fraction_is_a_whole_number() {
     let errors = validate_params(&specs(), &raw(bad)).unwrap_err().0;
     assert_eq!(errors[0].message, "must be a whole number");
 }
+
+/// Regression: a JSON number for a free-text string parameter (`"ticket": 0`) was taken as the
+/// text "0", though the API's document says such a parameter is a string; every text-like
+/// parameter now refuses a number as JSON refuses it, while chat still types it as text.
+#[test]
+fn a_json_number_is_not_a_string() {
+    let bad = raw(json!({"version": "1.4.2", "notes": "abc", "replicas": 3, "dry_run": true, "env": 1, "ticket": 0}));
+    let errors = validate_params(&specs(), &bad).unwrap_err().0;
+    let got: Vec<(String, String)> = errors.into_iter().map(|e| (e.param, e.message)).collect();
+    assert_eq!(
+        got,
+        [
+            ("env".to_owned(), "must be one of the choices".to_owned()),
+            ("ticket".to_owned(), "must be a string".to_owned())
+        ]
+    );
+}
