@@ -7,10 +7,12 @@
 //! - `limits`: how many connections the process's file-descriptor limit allows;
 //! - `body`: the raw request body as an extractor whose refusals use the JSON error shape;
 //! - `error`: that shape, `{"error": {"code", "message", "details"}}`;
-//! - `peer`: the address a request came from, for auditing failed authentications.
+//! - `peer`: the address a request came from, for auditing failed authentications;
+//! - `hub_signature`: `X-Hub-Signature: sha256=…` webhook signatures (Jira, ServiceNow).
 
 mod body;
 mod error;
+pub mod hub_signature;
 mod limits;
 mod peer;
 mod server;

@@ -15,7 +15,6 @@ pub mod adf;
 pub mod client;
 pub mod section;
 pub mod settings;
-pub mod verify;
 pub mod webhook;
 
 mod notifier;

@@ -71,7 +71,7 @@ async fn webhook(
 async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("x-hub-signature");
-    if let Err(error) = crate::verify::verify(&shared.settings.webhook_secret, signature, body) {
+    if let Err(error) = docket_http::hub_signature::verify(&shared.settings.webhook_secret, signature, body) {
         shared.app.audit_rejected_credentials(SYSTEM, peer, &format!("webhook signature refused: {error}")).await;
         return Err(unauthenticated());
     }

@@ -81,7 +81,7 @@ async fn callback(
 
 async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
     let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
-    if let Err(error) = crate::verify::verify(&shared.settings.callback_secret, signature, body) {
+    if let Err(error) = docket_http::hub_signature::verify(&shared.settings.callback_secret, signature, body) {
         shared.app.audit_rejected_credentials(SYSTEM, peer, &format!("callback signature refused: {error}")).await;
         return Err(unauthenticated());
     }

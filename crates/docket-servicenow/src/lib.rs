@@ -16,7 +16,6 @@ pub mod callback;
 pub mod client;
 pub mod section;
 pub mod settings;
-pub mod verify;
 
 mod notifier;
 

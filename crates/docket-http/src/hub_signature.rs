@@ -1,6 +1,9 @@
-//! The callback signature: `X-Hub-Signature: sha256=<hex>`, the HMAC-SHA256 of the raw body
-//! keyed with `callback_secret`, compared in constant time before anything is parsed.
+//! The `X-Hub-Signature: sha256=…` scheme webhooks from ticketing systems use (Jira; the
+//! ServiceNow callbacks Docket documents): the HMAC-SHA256 of the raw body keyed with a shared
+//! secret, compared in constant time before anything is parsed. The MAC may be written as 64 hex
+//! digits or as the 44 characters of base64 that ServiceNow's `generateMac` returns.
 
+use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -11,7 +14,7 @@ pub enum SignatureError {
     /// No `X-Hub-Signature` header.
     #[error("missing header X-Hub-Signature")]
     Missing,
-    /// Not `sha256=` + 64 hex digits.
+    /// Not `sha256=` + 64 hex digits or 44 base64 characters.
     #[error("malformed signature")]
     BadFormat,
     /// It does not match the body.
@@ -19,7 +22,7 @@ pub enum SignatureError {
     Mismatch,
 }
 
-/// The header value for `body` signed with `secret`.
+/// The header value for `body` signed with `secret` (hex).
 pub fn sign(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac(secret, body)))
 }
@@ -35,10 +38,8 @@ pub fn verify(secret: &str, signature: Option<&str>, body: &[u8]) -> Result<(), 
     }
 }
 
-/// The MAC as 64 hex digits, or as the 44 characters of base64 that ServiceNow's
-/// `GlideCertificateEncryption.generateMac` returns.
+/// The MAC from 64 hex digits or 44 characters of base64.
 fn decode(text: &str) -> Option<Vec<u8>> {
-    use base64::Engine as _;
     match text.len() {
         64 => hex::decode(text).ok(),
         44 => base64::engine::general_purpose::STANDARD.decode(text).ok().filter(|b| b.len() == 32),
@@ -65,7 +66,10 @@ mod tests {
         assert_eq!(verify("other", Some(&signature), b"{\"a\":1}"), Err(SignatureError::Mismatch));
         assert_eq!(verify("s3cret", None, b"{}"), Err(SignatureError::Missing));
         assert_eq!(verify("s3cret", Some("sha1=abc"), b"{}"), Err(SignatureError::BadFormat));
-        use base64::Engine as _;
+    }
+
+    #[test]
+    fn servicenows_base64_form_is_accepted() {
         let base64 = base64::engine::general_purpose::STANDARD.encode(mac("s3cret", b"{}"));
         assert_eq!(verify("s3cret", Some(&format!("sha256={base64}")), b"{}"), Ok(()));
     }
