@@ -27,6 +27,9 @@ pub enum AppError {
     /// The store failed; nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A configuration reload was refused; the running configuration stays.
+    #[error(transparent)]
+    ReloadRefused(#[from] crate::ports::reloader::ReloadRefused),
 }
 
 impl AppError {
@@ -39,6 +42,7 @@ impl AppError {
             AppError::Invalid(_) => "invalid_request",
             AppError::Store(StoreError::Conflict(_)) => "conflict",
             AppError::Store(_) => "storage_unavailable",
+            AppError::ReloadRefused(_) => "reload_refused",
         }
     }
 }

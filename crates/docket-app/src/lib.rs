@@ -17,6 +17,7 @@ pub use ports::notifier::{Notifier, NotifyError, Relay, RelayKind};
 pub use ports::processes::{
     GroupEnd, ProcessId, ProcessLedger, ProcessStore, Processes, ServerProcess, StepGroup, StepProcess,
 };
+pub use ports::reloader::{ReloadRefused, Reloaded, Reloader};
 pub use ports::results::{ResultStore, StoredResult};
 pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// Every store port in scope at once (`use docket_app::store_prelude::*`), for code that calls
@@ -44,7 +45,7 @@ pub use app::{Blocked, MirrorChange, Reached, SessionChange};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};
-pub use app::{Understood, WordsMatch};
+pub use app::{ReloadOutcome, Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

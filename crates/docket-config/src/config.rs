@@ -82,7 +82,11 @@ pub(crate) fn config_file(
         report.error(root.pos, "the file is empty");
         return file;
     }
+    // The digest is of the file as written, so no secret read from the environment is in it;
+    // the fingerprints are of the values read, so a rotated secret counts as a change.
+    let digest = crate::reload::digest(&crate::reload::fingerprints(&root));
     env::apply(&mut root, env, report, secrets);
+    let fingerprints = crate::reload::fingerprints(&root);
     let Some(fields) = Fields::open(&root, "the configuration", &keys(plugins), report) else { return file };
     let zone = surface::timezone(fields.get("timezone"), report);
     file.zone = zone.as_ref().map(|(_, z)| z.clone());
@@ -151,6 +155,8 @@ pub(crate) fn config_file(
         timezone,
         ticket_prefix: prefix,
         tokens,
+        fingerprints,
+        digest,
         sections,
     });
     file

@@ -35,6 +35,7 @@ mod partial;
 mod people;
 pub mod plugin;
 mod policy;
+mod reload;
 mod scalar;
 mod step;
 mod surface;
@@ -42,6 +43,7 @@ mod template;
 mod workflow;
 mod yaml;
 
+pub use crate::reload::{loaded_digest, needs_restart};
 pub use crate::{
     diagnostic::{Diagnostic, Diagnostics, Pos},
     env::Env,

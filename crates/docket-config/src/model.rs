@@ -56,6 +56,11 @@ pub struct Config {
     pub ticket_prefix: String,
     /// `tokens`.
     pub tokens: TokenSettings,
+    /// Each top-level key's fingerprint: what a reload compares to name what changed.
+    pub fingerprints: std::collections::BTreeMap<String, String>,
+    /// A SHA-256 of the file as written (before `${VAR}`s are read, so no secret is in it),
+    /// whatever its layout or comments.
+    pub digest: String,
     /// The plug-ins' sections that were written (Slack, Teams, the web UI, databases), each as
     /// its plug-in's own type.
     pub sections: Sections,

@@ -119,6 +119,13 @@ pub trait Section: Send + Sync {
         false
     }
 
+    /// Whether a running server takes a change to this section on when its configuration is
+    /// reloaded: a step kind's settings do (its runner is rebuilt); a surface's or anything set
+    /// up once at start (a connection, a listener) need a restart.
+    fn reloads(&self) -> bool {
+        false
+    }
+
     /// Reads the section written in `node`, reporting every problem in it.
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded;
 }
@@ -263,6 +270,11 @@ impl Plugins {
         let mut names: Vec<&'static str> = self.kinds.iter().map(|k| k.name()).collect();
         names.sort_unstable();
         names
+    }
+
+    /// Whether section `key` is one a reload takes on ([`Section::reloads`]).
+    pub(crate) fn reloads(&self, key: &str) -> bool {
+        self.sections.iter().any(|s| s.key() == key && s.reloads())
     }
 
     pub(crate) fn kind(&self, name: &str) -> Option<&Arc<dyn StepKind>> {

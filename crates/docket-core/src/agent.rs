@@ -70,6 +70,20 @@ pub fn may_manage_tokens(
     if person.admin || owner == Some(&person.id) { Ok(()) } else { Err(Refusal::NotYourTokens { action }) }
 }
 
+/// Whether `actor` may make a server-wide change (`action`, such as reloading the
+/// configuration): an admin may, and Docket itself (a `SIGHUP` from the operator); an agent
+/// never, whoever owns it.
+pub fn may_administer(actor: &Actor, directory: &Directory, action: &'static str) -> Result<(), Refusal> {
+    match actor {
+        Actor::System => Ok(()),
+        Actor::Agent { .. } => Err(Refusal::AgentsCannot { action }),
+        Actor::Person { id } => {
+            let person = directory.person(id).ok_or_else(|| Refusal::UnknownPerson(id.clone()))?;
+            if person.admin { Ok(()) } else { Err(Refusal::AdminsOnly { action }) }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +123,13 @@ mod tests {
         let agent = Actor::Agent { agent: "bot".into(), on_behalf_of: PersonId::new("alice") };
         assert_eq!(check(&agent, &bot), Err("agents_cannot"));
         assert_eq!(check(&Actor::person("zed"), &mine), Err("unknown_person"));
+
+        let administer = |actor: &Actor| may_administer(actor, &directory, "reload").map_err(|r| r.code());
+        assert_eq!(administer(&erin), Ok(()));
+        assert_eq!(administer(&Actor::System), Ok(()));
+        assert_eq!(administer(&alice), Err("admin_only"));
+        assert_eq!(administer(&agent), Err("agents_cannot"));
+        assert_eq!(administer(&Actor::person("zed")), Err("unknown_person"));
     }
 
     #[test]

@@ -58,6 +58,10 @@ impl Section for KubernetesSection {
         SECTION
     }
 
+    fn reloads(&self) -> bool {
+        true
+    }
+
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
         let folder = cx.folder().to_path_buf();
         let report = cx.report();

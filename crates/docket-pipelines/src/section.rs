@@ -37,6 +37,10 @@ impl Section for GithubSection {
         SECTION
     }
 
+    fn reloads(&self) -> bool {
+        true
+    }
+
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
         let report = cx.report();
         let Some(fields) = Fields::open(node, "github settings", &["token", "api_url", "poll"], report) else {

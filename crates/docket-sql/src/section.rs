@@ -85,6 +85,10 @@ impl Section for DatabasesSection {
         SECTION
     }
 
+    fn reloads(&self) -> bool {
+        true
+    }
+
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
         let before = cx.report().error_count();
         let Some(entries) = open_map(node, "database names to URLs", cx.report()) else { return Decoded::invalid() };

@@ -85,8 +85,9 @@ impl Conversations {
                 continue;
             }
             let Some(aad) = account.aad_object_id.as_deref() else { continue };
-            let Some(person) = self.app.rules().directory.by_id_on(crate::SURFACE, aad) else { continue };
-            let known = self.person(&person.id).await?;
+            let rules = self.app.rules();
+            let Some(person) = rules.directory.by_id_on(crate::SURFACE, aad).map(|p| p.id.clone()) else { continue };
+            let known = self.person(&person).await?;
             let conversation_id = if personal {
                 Some(conversation.id.clone())
             } else {
@@ -101,7 +102,7 @@ impl Conversations {
                 blocked: known.as_ref().is_some_and(|k| k.blocked && !personal),
             };
             if known.as_ref() != Some(&reference) {
-                self.put_person(&person.id, &reference).await?;
+                self.put_person(&person, &reference).await?;
             }
         }
         Ok(())

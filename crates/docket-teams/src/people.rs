@@ -19,8 +19,9 @@ pub(crate) enum Who {
 /// Resolves `from`; an unknown user is audited.
 pub(crate) async fn resolve(app: &App, from: Option<&Account>) -> Who {
     let aad = from.and_then(|f| f.aad_object_id.as_deref()).filter(|a| !a.is_empty());
-    if let Some(person) = aad.and_then(|aad| app.rules().directory.by_id_on(crate::SURFACE, aad)) {
-        return Who::Known(Actor::Person { id: person.id.clone() });
+    let known = aad.and_then(|aad| app.rules().directory.by_id_on(crate::SURFACE, aad).map(|p| p.id.clone()));
+    if let Some(id) = known {
+        return Who::Known(Actor::Person { id });
     }
     let shown: String = aad.or(from.map(|f| f.id.as_str())).unwrap_or("(none)").chars().take(64).collect();
     app.audit_unknown_chat_user("teams", &shown, "act as a person in Docket").await;

@@ -165,6 +165,7 @@ impl TestAppBuilder {
             notifiers: self.notifiers,
             clock: self.clock,
             processes: Some(processes.clone()),
+            reloader: None,
         });
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
         TestApp { app, engine, store, processes, dir: root, _temp: temp }

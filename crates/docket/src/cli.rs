@@ -100,6 +100,23 @@ pub(crate) enum Command {
     ///
     /// `docket result DKT-7 --csv > sales.csv`: every kept row, NULL as an empty field.
     Result(ResultArgs),
+    /// Reload the server's configuration and workflows without a restart (admins).
+    ///
+    /// The server reads every file again, as `docket check` does. Anything wrong, or a change
+    /// only a restart takes on (the listen address, the database, a chat's settings), is
+    /// refused with every reason and the running configuration stays. Otherwise new requests
+    /// get the new workflows, people and policies at once; open tickets keep the workflow version
+    /// they were opened with, and no connection drops. `SIGHUP` to the server does the same.
+    Reload(ReloadArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReloadArgs {
+    /// Print the answer as the API's JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
 }
 
 #[derive(Debug, Args)]

@@ -27,7 +27,7 @@ pub(crate) struct Composed {
 }
 
 /// Looks up `${VAR}` in the process's environment.
-fn env(name: &str) -> Option<String> {
+pub(crate) fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
@@ -74,7 +74,16 @@ pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> 
     };
     let settings = Settings { exclusive, token_lifetime, ..Settings::default() };
     let clock = Arc::new(SystemClock);
-    let parts = AppParts { rules, settings, store, runners: Vec::new(), notifiers: Vec::new(), clock, processes: None };
+    let parts = AppParts {
+        rules,
+        settings,
+        store,
+        runners: Vec::new(),
+        notifiers: Vec::new(),
+        clock,
+        processes: None,
+        reloader: None,
+    };
     Ok(App::new(parts))
 }
 
@@ -136,29 +145,37 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let token_lifetime = lifetime(loaded.config.tokens.expires);
     let settings = Settings { exclusive, base_env: base_env(), public_url, token_lifetime, ..Settings::default() }
         .sharing(!exclusive);
-    let rules = RuleBook {
-        catalog: loaded.catalog,
-        policies: loaded.policies,
-        directory: loaded.directory,
-        zone: loaded.zone,
-        redactor: loaded.redactor,
-        ticket_prefix: loaded.config.ticket_prefix.clone(),
-    };
     // Every step's program runs under a supervisor (this binary, `docket __supervise`), so its
     // process group dies with this server; and this host's step processes are recorded, so a
     // restart ends whatever a dead server left before any run resumes.
-    let runners = docket_plugins::runners(&loaded.config, Launch::Supervised(PathBuf::from(SELF_EXE)))?;
+    let launch = Launch::Supervised(PathBuf::from(SELF_EXE));
+    let runners = docket_plugins::runners(&loaded.config, launch.clone())?;
     let processes = LocalProcesses::new().context("reading this process's identity in /proc")?;
+    let config = loaded.config.clone();
+    let reloader = crate::reload::FileReloader::new(loaded.config.clone(), launch);
     let app = App::new(AppParts {
-        rules,
+        rules: rule_book(loaded),
         settings,
         store,
         runners,
         notifiers,
         clock: Arc::new(SystemClock),
         processes: Some(Arc::new(processes)),
+        reloader: Some(Arc::new(reloader)),
     });
-    Ok(Composed { app, config: loaded.config, warnings, surfaces })
+    Ok(Composed { app, config, warnings, surfaces })
+}
+
+/// The rules a loaded configuration decides by.
+pub(crate) fn rule_book(loaded: Loaded) -> RuleBook {
+    RuleBook {
+        ticket_prefix: loaded.config.ticket_prefix.clone(),
+        catalog: loaded.catalog,
+        policies: loaded.policies,
+        directory: loaded.directory,
+        zone: loaded.zone,
+        redactor: loaded.redactor,
+    }
 }
 
 /// What every step's environment starts from: a fixed `PATH` (the server's own `PATH` would

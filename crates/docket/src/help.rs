@@ -9,7 +9,7 @@ use clap::builder::StyledStr;
 
 /// Each group's heading and its subcommands, in the order they are shown.
 pub(crate) const GROUPS: [(&str, &[&str]); 3] = [
-    ("Server", &["demo", "serve", "check", "slack", "teams"]),
+    ("Server", &["demo", "serve", "check", "reload", "slack", "teams"]),
     (
         "Tickets (on a server: --as PERSON in the demo, else --token or DOCKET_TOKEN)",
         &[

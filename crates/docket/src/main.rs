@@ -11,6 +11,7 @@ mod demo;
 mod help;
 mod logging;
 mod mcp;
+mod reload;
 mod serve;
 mod slack_manifest;
 mod teams_manifest;

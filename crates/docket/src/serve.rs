@@ -69,6 +69,7 @@ pub(crate) async fn serve(
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
     let engine = app.start().await.context("starting the engine")?;
     let shutdown = CancellationToken::new();
+    let reloads = tokio::spawn(reload_on_hangup(app.clone(), shutdown.clone()));
     let chat = surfaces.attach(&app, &shutdown)?;
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
@@ -101,6 +102,7 @@ pub(crate) async fn serve(
     ready(addr);
     docket_http::serve(listener, router, http, stop_signal()).await.context("serving HTTP")?;
     shutdown.cancel();
+    let _ = reloads.await;
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
     crate::anchors::finish(anchoring).await;
@@ -110,18 +112,36 @@ pub(crate) async fn serve(
     Ok(())
 }
 
-/// SIGINT or SIGTERM. SIGHUP, which would otherwise end the process, is logged and ignored.
+/// Each SIGHUP reloads the configuration (as `docket reload` does): a configuration that is
+/// wrong, or changes what only a restart takes on, is refused with every reason in the log, and
+/// the running one stays. Never a stop.
+async fn reload_on_hangup(app: docket_app::App, shutdown: CancellationToken) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; reload with `docket reload` instead");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            received = hangups.recv() => {
+                if received.is_none() {
+                    return;
+                }
+                tracing::info!("SIGHUP received: reloading the configuration");
+                // The app logs and audits the outcome, taken or refused.
+                let _ = app.reload(&docket_core::Actor::System).await;
+            }
+        }
+    }
+}
+
+/// SIGINT or SIGTERM.
 async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
-    };
-    let hangup = async {
-        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-            while signal.recv().await.is_some() {
-                tracing::warn!("SIGHUP received: configuration reload is not available yet; carrying on");
-            }
-        }
-        std::future::pending::<()>().await;
     };
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -134,6 +154,5 @@ async fn stop_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
-        () = hangup => {}
     }
 }

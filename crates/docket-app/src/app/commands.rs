@@ -25,8 +25,9 @@ impl App {
             self.audit_refusal(None, actor, "request", &refusal, now).await;
             return Err(AppError::Refused(refusal));
         };
-        let rules = self.core_rules(&found);
-        let prefix = self.inner.rules.ticket_prefix.clone();
+        let book = self.rules();
+        let rules = book.for_workflow(&found);
+        let prefix = book.ticket_prefix.clone();
         // Decided with a placeholder id, numbered once accepted: a refused request uses up no
         // ticket number.
         let new = NewTicket { id: TicketId::new(prefix.clone(), 0), workflow: workflow.clone(), params, origin };

@@ -49,10 +49,19 @@ impl App {
             attempt += 1;
             let stored = self.load(id).await?;
             let now = self.now();
-            let workflow = self.workflow(&stored.ticket.workflow).ok_or_else(|| {
+            // Amending and retrying take the catalog's version (core re-pins it); anything else
+            // decides by the version the ticket pinned.
+            let repins = commands.iter().any(|c| matches!(c, Command::Amend { .. } | Command::Retry));
+            let workflow = if repins {
+                self.workflow(&stored.ticket.workflow)
+            } else {
+                self.pinned_workflow(&stored.ticket.workflow, &stored.ticket.version)
+            };
+            let workflow = workflow.ok_or_else(|| {
                 AppError::NotFound(format!("workflow `{}` (removed from the catalog)", stored.ticket.workflow))
             })?;
-            let rules = self.core_rules(&workflow);
+            let book = self.rules();
+            let rules = book.for_workflow(&workflow);
             let mut scratch = stored.ticket.clone();
             let mut events = Vec::new();
             for command in commands {
@@ -161,7 +170,7 @@ impl App {
             match event {
                 Event::Queued => {
                     let concurrency_key = self
-                        .workflow(&after.workflow)
+                        .pinned_workflow(&after.workflow, &after.version)
                         .and_then(|w| w.concurrency.as_ref().map(|t| format!("{}:{}", w.id, t.render(&after.params))));
                     return QueueOp::Enqueue { concurrency_key };
                 }
@@ -180,7 +189,7 @@ impl App {
             // The action already says which event it is.
             map.remove("event");
         }
-        self.inner.rules.redactor.redact_json(&mut details);
+        self.rules().redactor.redact_json(&mut details);
         AuditEntry {
             at,
             actor: actor.to_string(),
@@ -237,7 +246,7 @@ impl App {
             details: self.with_credential(serde_json::json!({
                 "command": command,
                 "code": refusal.code(),
-                "reason": self.inner.rules.redactor.redact(&refusal.to_string()),
+                "reason": self.rules().redactor.redact(&refusal.to_string()),
             })),
         };
         if let Err(error) = self.store().append_audit(vec![entry]).await {

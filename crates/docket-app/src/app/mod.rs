@@ -9,6 +9,7 @@ mod mirror;
 mod queries;
 mod rejections;
 mod relay;
+mod reload;
 mod sessions;
 mod state;
 mod summary;
@@ -17,7 +18,7 @@ mod views;
 mod words;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use docket_core::ticket::Rules;
 use docket_core::{TicketId, Workflow, WorkflowId};
@@ -31,6 +32,7 @@ pub use chat::{
 };
 pub use mirror::MirrorChange;
 pub use relay::{Blocked, Reached};
+pub use reload::ReloadOutcome;
 pub use sessions::SessionChange;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::{Credential, MadeToken, NewToken, TOKEN_PREFIX, TokenAuthority, TokenLifetime, TokenRefusal};
@@ -41,6 +43,7 @@ use crate::live::{LiveEvent, LiveHub};
 use crate::ports::clock::Clock;
 use crate::ports::notifier::Notifier;
 use crate::ports::processes::Processes;
+use crate::ports::reloader::Reloader;
 use crate::ports::runner::StepRunner;
 use crate::ports::store::Store;
 use crate::settings::{RuleBook, Settings};
@@ -62,6 +65,9 @@ pub struct AppParts {
     /// This host's step processes: recorded while they run, and ended on start-up when the
     /// server that started them is gone. `None` for an app that runs no steps.
     pub processes: Option<Arc<dyn Processes>>,
+    /// Reads the configuration again for a reload (`SIGHUP`, `docket reload`). `None`: this
+    /// app cannot reload.
+    pub reloader: Option<Arc<dyn Reloader>>,
 }
 
 impl std::fmt::Debug for AppParts {
@@ -80,15 +86,26 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("workflows", &self.inner.rules.catalog.len()).finish_non_exhaustive()
+        f.debug_struct("App").field("workflows", &self.rules().catalog.len()).finish_non_exhaustive()
     }
 }
 
+/// One runner per step kind, by kind.
+pub(crate) type Runners = HashMap<&'static str, Arc<dyn StepRunner>>;
+
 pub(crate) struct Inner {
-    pub(crate) rules: RuleBook,
+    /// The rules in force: a reload swaps them whole, so a command decides by one version.
+    /// A std lock: held to clone the `Arc`, never across an await.
+    pub(crate) rules: RwLock<Arc<RuleBook>>,
     pub(crate) settings: Settings,
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) runners: HashMap<&'static str, Arc<dyn StepRunner>>,
+    /// The runners in force, swapped with the rules (a step kind's settings may change).
+    pub(crate) runners: RwLock<Arc<Runners>>,
+    /// Workflow versions replaced by a reload, by id and version: tickets pinned to one keep it.
+    pub(crate) pinned: Mutex<HashMap<(WorkflowId, String), Arc<Workflow>>>,
+    pub(crate) reloader: Option<Arc<dyn Reloader>>,
+    /// Held through a reload, so two never interleave.
+    pub(crate) reloading: tokio::sync::Mutex<()>,
     pub(crate) notifiers: Vec<Arc<dyn Notifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) processes: Option<Arc<dyn Processes>>,
@@ -118,10 +135,13 @@ impl App {
         let live = LiveHub::new(parts.settings.live_capacity);
         Self {
             inner: Arc::new(Inner {
-                rules: parts.rules,
+                rules: RwLock::new(Arc::new(parts.rules)),
                 settings: parts.settings,
                 store: parts.store,
-                runners,
+                runners: RwLock::new(Arc::new(runners)),
+                pinned: Mutex::new(HashMap::new()),
+                reloader: parts.reloader,
+                reloading: tokio::sync::Mutex::new(()),
                 notifiers: parts.notifiers,
                 clock: parts.clock,
                 processes: parts.processes,
@@ -138,17 +158,35 @@ impl App {
 
     /// Every workflow in the catalog, by id.
     pub fn workflows(&self) -> Vec<Arc<Workflow>> {
-        self.inner.rules.catalog.iter().cloned().collect()
+        self.rules().catalog.iter().cloned().collect()
     }
 
-    /// One workflow.
+    /// One workflow, as the catalog has it now.
     pub fn workflow(&self, id: &WorkflowId) -> Option<Arc<Workflow>> {
-        self.inner.rules.catalog.get(id).cloned()
+        self.rules().catalog.get(id).cloned()
     }
 
-    /// The loaded rules (directory, policies, zone, ticket prefix).
-    pub fn rules(&self) -> &RuleBook {
-        &self.inner.rules
+    /// The version of workflow `id` a ticket pinned (`version`): the catalog's when it is that
+    /// one, else the one a reload replaced if this server had it, else the catalog's (which
+    /// core then refuses to run or approve as a changed workflow).
+    pub fn pinned_workflow(&self, id: &WorkflowId, version: &str) -> Option<Arc<Workflow>> {
+        let current = self.workflow(id);
+        if current.as_ref().is_some_and(|w| w.version == version) {
+            return current;
+        }
+        let pinned = self.inner.pinned.lock().unwrap_or_else(PoisonError::into_inner);
+        pinned.get(&(id.clone(), version.to_owned())).cloned().or(current)
+    }
+
+    /// The rules in force now (directory, policies, zone, ticket prefix). A reload replaces
+    /// them; what this returns stays as it was, so use one for one decision.
+    pub fn rules(&self) -> Arc<RuleBook> {
+        Arc::clone(&self.inner.rules.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The step runners in force now.
+    pub(crate) fn runners(&self) -> Arc<Runners> {
+        Arc::clone(&self.inner.runners.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// The engine knobs in force.
@@ -177,14 +215,11 @@ impl App {
     pub(crate) fn now(&self) -> jiff::Timestamp {
         self.inner.clock.now()
     }
+}
 
-    /// Core's view of the rules for `workflow`.
-    pub(crate) fn core_rules<'a>(&'a self, workflow: &'a Workflow) -> Rules<'a> {
-        Rules {
-            workflow,
-            policies: &self.inner.rules.policies,
-            directory: &self.inner.rules.directory,
-            zone: &self.inner.rules.zone,
-        }
+impl RuleBook {
+    /// Core's view of these rules for `workflow`.
+    pub(crate) fn for_workflow<'a>(&'a self, workflow: &'a Workflow) -> Rules<'a> {
+        Rules { workflow, policies: &self.policies, directory: &self.directory, zone: &self.zone }
     }
 }

@@ -116,7 +116,7 @@ pub struct Happening {
 impl App {
     /// The neutral view of `ticket` for chat.
     pub fn summarize(&self, ticket: &Ticket) -> TicketSummary {
-        let workflow = self.workflow(&ticket.workflow);
+        let workflow = self.pinned_workflow(&ticket.workflow, &ticket.version);
         let params = ticket
             .params
             .iter()
@@ -148,7 +148,7 @@ impl App {
 
     /// A person's display name (their id when unknown).
     pub fn person_name(&self, id: &PersonId) -> String {
-        self.inner.rules.directory.person(id).map_or_else(|| id.to_string(), |p| p.name.clone())
+        self.rules().directory.person(id).map_or_else(|| id.to_string(), |p| p.name.clone())
     }
 
     /// Who asked for `ticket`, as every surface shows it: the requester's name, or for an
@@ -160,7 +160,7 @@ impl App {
 
     /// An agent's display name (its id when it is no longer declared).
     pub fn agent_name(&self, id: &str) -> String {
-        self.inner.rules.directory.agent(id).map_or_else(|| id.to_owned(), |a| a.name.clone())
+        self.rules().directory.agent(id).map_or_else(|| id.to_owned(), |a| a.name.clone())
     }
 
     /// The key events of the change that queued `message`, in words, for thread replies: the
@@ -313,7 +313,7 @@ impl App {
             TicketState::Approved | TicketState::Queued => "Approved, queued to run".to_owned(),
             TicketState::Running => {
                 let step = ticket.last_run().and_then(|r| r.steps.last()).map(|s| s.name.clone());
-                let total = self.workflow(&ticket.workflow).map_or(0, |w| w.steps.len());
+                let total = self.pinned_workflow(&ticket.workflow, &ticket.version).map_or(0, |w| w.steps.len());
                 match (step, ticket.last_run().map_or(0, |r| r.steps.len())) {
                     (Some(name), n) => format!("Running step {n} of {total}: {name}"),
                     (None, _) => "Running".to_owned(),

@@ -139,7 +139,8 @@ impl App {
     /// Makes a token for `new.subject` as `by` may (core decides), records it (hashed) with an
     /// audit record naming its maker, and returns it; the secret cannot be shown again.
     pub async fn create_token(&self, by: &TokenAuthority, new: NewToken) -> Result<MadeToken, AppError> {
-        let directory = &self.inner.rules.directory;
+        let rules = self.rules();
+        let directory = &rules.directory;
         if let TokenAuthority::Actor(actor) = by {
             self.check_tokens(actor, &new.subject, "make").await?;
         }
@@ -199,7 +200,8 @@ impl App {
         if let (TokenAuthority::Actor(actor), Some(person)) = (by, of) {
             self.check_tokens(actor, &TokenSubject::Person(person.clone()), "list").await?;
         }
-        let directory = &self.inner.rules.directory;
+        let rules = self.rules();
+        let directory = &rules.directory;
         let all = self.store().tokens().await?;
         Ok(all
             .into_iter()
@@ -254,7 +256,8 @@ impl App {
         if let Some(at) = record.expires_at.filter(|at| *at <= now) {
             return Err(AppError::TokenRefused(TokenRefusal::Expired { id, at }));
         }
-        let directory = &self.inner.rules.directory;
+        let rules = self.rules();
+        let directory = &rules.directory;
         let actor = match &record.agent {
             None => directory.person(&record.person).map(|p| Actor::Person { id: p.id.clone() }),
             // An agent given to another owner since leaves its old tokens behind.
@@ -304,7 +307,7 @@ impl App {
 
     /// Core's verdict on `actor` managing tokens of `subject`; a refusal is audited.
     async fn check_tokens(&self, actor: &Actor, subject: &TokenSubject, action: &'static str) -> Result<(), AppError> {
-        if let Err(refusal) = may_manage_tokens(actor, subject, &self.inner.rules.directory, action) {
+        if let Err(refusal) = may_manage_tokens(actor, subject, &self.rules().directory, action) {
             let entry = AuditEntry {
                 at: self.now(),
                 actor: actor.to_string(),

@@ -106,7 +106,8 @@ impl App {
         let decision = ticket.decision.as_ref()?;
         let Outcome::Approvals(requirement) = &decision.outcome else { return None };
         let now = self.now();
-        let directory = &self.inner.rules.directory;
+        let rules = self.rules();
+        let directory = &rules.directory;
         let statuses = quorum(ticket, requirement, now);
         let waiting = ticket.state == TicketState::AwaitingApproval;
         let current = statuses.iter().position(|s| !s.is_satisfied()).filter(|_| waiting);
@@ -155,8 +156,9 @@ impl App {
 
     /// The actions `actor` may take on `ticket` now: exactly those core would accept.
     pub fn actions_for(&self, ticket: &Ticket, actor: &Actor) -> Vec<TicketAction> {
-        let Some(workflow) = self.workflow(&ticket.workflow) else { return Vec::new() };
-        let rules = self.core_rules(&workflow);
+        let Some(workflow) = self.pinned_workflow(&ticket.workflow, &ticket.version) else { return Vec::new() };
+        let book = self.rules();
+        let rules = book.for_workflow(&workflow);
         let now = self.now();
         let placeholder = "-".to_owned();
         TicketAction::ALL
@@ -200,12 +202,12 @@ impl App {
     /// Whether `actor` may open tickets for `workflow` (its `requesters`; for an agent, its
     /// `may_request` too), as core decides a request.
     pub fn may_request(&self, actor: &Actor, workflow: &Workflow) -> bool {
-        docket_core::ticket::requester(actor, workflow, &self.inner.rules.directory, self.now()).is_ok()
+        docket_core::ticket::requester(actor, workflow, &self.rules().directory, self.now()).is_ok()
     }
 
     /// The workflows `actor` may request, by id.
     pub fn requestable(&self, actor: &Actor) -> Vec<Arc<Workflow>> {
-        self.inner.rules.catalog.iter().filter(|w| self.may_request(actor, w)).cloned().collect()
+        self.rules().catalog.iter().filter(|w| self.may_request(actor, w)).cloned().collect()
     }
 
     /// The web page of a ticket (`{public_url}/tickets/DKT-42`), when a public URL is set.

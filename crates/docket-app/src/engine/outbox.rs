@@ -225,7 +225,7 @@ async fn deliver_one(app: &App, message: OutboxMessage) -> Result<(), AppError> 
         Err(error) => {
             let attempts = message.attempts + 1;
             let permanent = matches!(error, NotifyError::Permanent(_));
-            let error = app.inner.rules.redactor.redact(&error.to_string());
+            let error = app.rules().redactor.redact(&error.to_string());
             let notifier = &message.message.notifier;
             let retry_at = if permanent || attempts >= app.inner.settings.outbox_max_attempts {
                 tracing::warn!(%notifier, ticket = %ticket.id, %error, attempts, "giving up on a notification");

@@ -34,11 +34,13 @@ impl App {
 
     pub(crate) async fn make_plan(&self, ticket: &Ticket) -> Result<Plan, String> {
         let workflow = self
-            .workflow(&ticket.workflow)
+            .pinned_workflow(&ticket.workflow, &ticket.version)
             .ok_or_else(|| format!("workflow `{}` is no longer in the catalog", ticket.workflow))?;
+        // One version of the rules and runners for the whole plan, whatever a reload does meanwhile.
+        let (book, runners) = (self.rules(), self.runners());
         let mut steps = Vec::with_capacity(workflow.steps.len());
         for (index, step) in workflow.steps.iter().enumerate() {
-            if !self.inner.runners.contains_key(step.action.kind()) {
+            if !runners.contains_key(step.action.kind()) {
                 return Err(format!(
                     "step {} (`{}`) is a `{}` step, and this server has no runner for those",
                     index + 1,
@@ -51,11 +53,11 @@ impl App {
                 Some(plan) => plan,
                 None if step.action.plans_itself() => &step.action,
                 None => {
-                    steps.push(StepPlan::new(step, &ticket.params, None, &self.inner.rules.redactor));
+                    steps.push(StepPlan::new(step, &ticket.params, None, &book.redactor));
                     continue;
                 }
             };
-            let runner = self.inner.runners.get(dry_run.kind()).ok_or_else(|| {
+            let runner = runners.get(dry_run.kind()).ok_or_else(|| {
                 format!(
                     "the dry run of step `{}` is a `{}` action, which this server cannot run",
                     step.name,
@@ -91,10 +93,9 @@ impl App {
                     error.push('\n');
                     error.push_str(&tail);
                 }
-                return Err(self.inner.rules.redactor.redact(&error));
+                return Err(book.redactor.redact(&error));
             }
-            let redactor = &self.inner.rules.redactor;
-            steps.push(StepPlan::with_facts(step, &ticket.params, Some(output), facts, redactor));
+            steps.push(StepPlan::with_facts(step, &ticket.params, Some(output), facts, &book.redactor));
         }
         Ok(Plan { steps })
     }

@@ -103,7 +103,7 @@ impl EngineLog {
 
 impl StepLog for EngineLog {
     fn line(&self, stream: LogStream, text: &str) {
-        let text = self.app.inner.rules.redactor.redact(text);
+        let text = self.app.rules().redactor.redact(text);
         let kept = self.kept.fetch_add(text.len() + 1, Ordering::SeqCst) + text.len() + 1;
         if kept > self.cap {
             self.dropped.fetch_add(1, Ordering::SeqCst);
@@ -120,8 +120,8 @@ impl StepLog for EngineLog {
     }
 
     fn result(&self, result: StepResult) {
-        let redactor = &self.app.inner.rules.redactor;
-        let result = result.masked(|text| redactor.redact(text));
+        let rules = self.app.rules();
+        let result = result.masked(|text| rules.redactor.redact(text));
         *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
     }
 }
@@ -223,7 +223,7 @@ impl StepLog for PlanLog {
             // Docket's own notes (exit codes, timings) would make identical plans differ.
             return;
         }
-        let text = self.app.inner.rules.redactor.redact(text);
+        let text = self.app.rules().redactor.redact(text);
         let mut all = self.text.lock().unwrap_or_else(PoisonError::into_inner);
         if all.len() + text.len() + 1 > self.cap {
             self.truncated.store(true, Ordering::SeqCst);

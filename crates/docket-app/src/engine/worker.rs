@@ -92,7 +92,7 @@ async fn drive(
     let stored = app.load(id).await?;
     let ticket = stored.ticket;
     tracing::Span::current().record("workflow", ticket.workflow.as_str());
-    let Some(workflow) = app.workflow(&ticket.workflow) else {
+    let Some(workflow) = app.pinned_workflow(&ticket.workflow, &ticket.version) else {
         let reason = format!("workflow `{}` is no longer in the catalog", ticket.workflow);
         return give_up(app, id, reason).await;
     };
@@ -201,7 +201,8 @@ async fn run_step(
     };
     let started = Instant::now();
     // `cancel` fires when the ticket is cancelled or the lease is lost; `lost` tells them apart.
-    let outcome = match app.inner.runners.get(step.action.kind()) {
+    let runner = app.runners().get(step.action.kind()).cloned();
+    let outcome = match runner {
         None => StepOutcome::Failed {
             exit_code: None,
             message: format!("this server has no runner for `{}` steps", step.action.kind()),
@@ -215,7 +216,7 @@ async fn run_step(
     // hold a secret; only log lines pass through the redacting log on their own.
     let outcome = match outcome {
         StepOutcome::Failed { exit_code, message } => {
-            StepOutcome::Failed { exit_code, message: app.inner.rules.redactor.redact(&message) }
+            StepOutcome::Failed { exit_code, message: app.rules().redactor.redact(&message) }
         }
         other => other,
     };

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod notifier;
 pub mod processes;
+pub mod reloader;
 pub mod results;
 pub mod runner;
 pub mod store;

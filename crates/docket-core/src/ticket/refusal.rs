@@ -79,6 +79,12 @@ pub enum Refusal {
         /// What was tried.
         action: &'static str,
     },
+    /// Server-wide changes (reloading the configuration) are for admins.
+    #[error("only admins can {action}")]
+    AdminsOnly {
+        /// What was tried.
+        action: &'static str,
+    },
     /// AI agents never decide on tickets.
     #[error("AI agents cannot {action} tickets; a person must")]
     AgentCannotDecide {
@@ -177,6 +183,7 @@ impl Refusal {
             Refusal::NotAgentsTicket { .. } => "not_agents_ticket",
             Refusal::AgentsCannot { .. } => "agents_cannot",
             Refusal::NotYourTokens { .. } => "not_your_tokens",
+            Refusal::AdminsOnly { .. } => "admin_only",
             Refusal::SystemOnly { .. } => "system_only",
             Refusal::NotEligible { .. } => "not_eligible",
             Refusal::StaleDigest { .. } => "stale_digest",
@@ -206,6 +213,7 @@ impl Refusal {
                 | Refusal::NotAgentsTicket { .. }
                 | Refusal::AgentsCannot { .. }
                 | Refusal::NotYourTokens { .. }
+                | Refusal::AdminsOnly { .. }
                 | Refusal::SystemOnly { .. }
                 | Refusal::NotEligible { .. }
                 | Refusal::NotRequester { .. }

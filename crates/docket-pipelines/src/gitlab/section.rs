@@ -33,6 +33,10 @@ impl Section for GitlabSection {
         SECTION
     }
 
+    fn reloads(&self) -> bool {
+        true
+    }
+
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
         let report = cx.report();
         let Some(fields) = Fields::open(node, "gitlab settings", &["token", "url", "poll"], report) else {

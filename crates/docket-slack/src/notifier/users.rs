@@ -37,7 +37,8 @@ impl SlackUsers {
         client: &SlackClient,
         person: &PersonId,
     ) -> Result<Option<String>, NotifyError> {
-        let Some(known) = app.rules().directory.person(person) else { return Ok(None) };
+        let rules = app.rules();
+        let Some(known) = rules.directory.person(person) else { return Ok(None) };
         if let Some(id) = known.id_on(crate::SCOPE) {
             return Ok(Some(id.to_owned()));
         }

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use docket_app::{AppError, StoreError};
+use docket_app::{AppError, ReloadRefused, StoreError};
 use docket_core::Refusal;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("already_approved", 403, "the caller approved this stage already"),
     code("approved_another_stage", 403, "the caller approved another stage of this ticket"),
     code("not_requester", 403, "only the requester (or an admin, where allowed) does this"),
-    code("admin_only", 403, "only admins read the audit log"),
+    code("admin_only", 403, "only admins read the audit log or reload the configuration"),
     code("not_found", 404, "no such ticket, or no such route"),
     code("unknown_workflow", 404, "no such workflow"),
     code("method_not_allowed", 405, "the path does not take this method"),
@@ -70,6 +70,12 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("conflict", 409, "someone changed the ticket at the same moment; read it again and retry"),
     code("body_too_large", 413, "the request body is larger than the server accepts"),
     code("unsupported_media_type", 415, "the body is not sent with `Content-Type: application/json`"),
+    code(
+        "reload_refused",
+        422,
+        "the configuration on disk has errors (`details.errors`, each `file:line:column: message`) or changes \
+         what only a restart takes on (`details.restart`); the running configuration stays",
+    ),
     code("storage_unavailable", 503, "the store did not answer; nothing was changed"),
     code("server_busy", 503, "the server has as many connections open as it may"),
 ];
@@ -163,6 +169,14 @@ impl From<AppError> for ApiError {
                 format!("ticket {id} was changed by someone else at the same moment; read it again and retry"),
             ),
             AppError::Store(other) => Self::storage_unavailable(&other),
+            AppError::ReloadRefused(refused) => {
+                let details = match &refused {
+                    ReloadRefused::Invalid(errors) => json!({ "errors": errors }),
+                    ReloadRefused::NeedsRestart(keys) => json!({ "restart": keys }),
+                    ReloadRefused::Failed(_) | ReloadRefused::Unsupported => serde_json::Value::Null,
+                };
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "reload_refused", refused.to_string()).with_details(details)
+            }
         }
     }
 }
@@ -186,7 +200,8 @@ impl From<Refusal> for ApiError {
             | Refusal::SystemOnly { action }
             | Refusal::NotAgentsTicket { action }
             | Refusal::AgentsCannot { action }
-            | Refusal::NotYourTokens { action } => (StatusCode::FORBIDDEN, json!({ "action": action })),
+            | Refusal::NotYourTokens { action }
+            | Refusal::AdminsOnly { action } => (StatusCode::FORBIDDEN, json!({ "action": action })),
             Refusal::UnknownAgent { agent, person } => {
                 (StatusCode::FORBIDDEN, json!({ "agent": agent, "person": person.as_str() }))
             }

@@ -25,9 +25,8 @@ use crate::Web;
     )
 )]
 pub(crate) async fn me(State(web): State<Web>, caller: Caller) -> Result<Json<PersonView>, ApiError> {
-    let person = web
-        .app
-        .rules()
+    let rules = web.app.rules();
+    let person = rules
         .directory
         .person(&caller.person)
         .ok_or_else(|| ApiError::unauthenticated("the token's person is no longer in the directory"))?;

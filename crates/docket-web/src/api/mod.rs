@@ -7,6 +7,7 @@
 
 pub(crate) mod audit;
 mod catalog;
+mod config;
 mod error;
 pub(crate) mod events;
 mod extract;
@@ -103,6 +104,7 @@ pub(crate) fn routes() -> Vec<Route> {
         route(Post, "/tokens/{id}/revoke", tokens::revoke),
         route(Get, "/audit", audit::records),
         route(Get, "/audit/verify", audit::verify),
+        route(Post, "/config/reload", config::reload),
     ]
 }
 

@@ -20,7 +20,7 @@ use super::error::ErrorBody;
 use super::events::{EndEvent, TicketEvent};
 use super::schema::{
     BadRequest, Conflict, ErrorCode, Forbidden, MethodNotAllowed, NotFound, ParamValueSchema, ParamValues,
-    PayloadTooLarge, RequestTimeout, StateName, Unauthenticated, Unavailable, UnsupportedMediaType,
+    PayloadTooLarge, RequestTimeout, StateName, Unauthenticated, Unavailable, Unprocessable, UnsupportedMediaType,
 };
 use crate::Web;
 
@@ -64,6 +64,7 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
         super::tokens::revoke,
         super::audit::records,
         super::audit::verify,
+        super::config::reload,
         crate::ops::healthz,
         crate::ops::readyz,
         crate::ops::metrics,
@@ -91,6 +92,7 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
             Conflict,
             PayloadTooLarge,
             UnsupportedMediaType,
+            Unprocessable,
             Unavailable
         )
     ),
@@ -101,6 +103,7 @@ pub(crate) static DOCUMENT: LazyLock<String> = LazyLock::new(|| finish(ApiDoc::o
         (name = "workflows", description = "The catalog, for building request forms."),
         (name = "tokens", description = "API tokens: your own and your agents'; everyone's for admins."),
         (name = "audit", description = "The hash-chained audit log (admins)."),
+        (name = "config", description = "Reloading the configuration while the server runs (admins)."),
         (name = "meta", description = "This document and the caller."),
         (name = "operations", description = "Health, readiness and metrics; no token needed."),
     )

@@ -139,7 +139,7 @@ pub(crate) fn error_details() -> Schema {
                 "Machine-readable details, or null. `invalid_params`: `{fields: [{param, message}]}`; \
                  `stale_digest`: `{current_digest}`; `not_eligible`: `{person, stage, approvers}`; \
                  `wrong_state`: `{action, state}`; `invalid_query`: `{param, …}`; `invalid_json`: \
-                 `{line, column}`; `bad_text`: `{field, max_chars}`.",
+                 `{line, column}`; `bad_text`: `{field, max_chars}`; `reload_refused`: `{errors}` or `{restart}`.",
             ))
             .build(),
     )
@@ -190,6 +190,7 @@ error_responses! {
     Conflict = 409, "The ticket is not in a state for this, or changed meanwhile.";
     PayloadTooLarge = 413, "The request body is larger than the server accepts.";
     UnsupportedMediaType = 415, "The body is not sent as JSON.";
+    Unprocessable = 422, "The configuration on disk cannot be put in force; the running one stays.";
     Unavailable = 503, "Docket cannot answer right now; nothing was changed, try again.";
 }
 

@@ -84,7 +84,8 @@ impl FromRequestParts<Web> for Viewer {
 
 /// The viewer of session `id`, if its person is still in the directory.
 fn viewer(web: &Web, id: &str, session: Session, peer: Option<std::net::IpAddr>) -> Option<Viewer> {
-    let person = web.app.rules().directory.person(&session.person)?;
+    let rules = web.app.rules();
+    let person = rules.directory.person(&session.person)?;
     Some(Viewer {
         person: person.id.clone(),
         name: person.name.clone(),

@@ -284,7 +284,8 @@ pub(crate) async fn switch(State(web): State<Web>, viewer: Viewer, form: FormDat
     }
     viewer.check_csrf(&web, &form, "demo switch").await?;
     let wanted = form.text("person").unwrap_or_default();
-    let Some(person) = web.app.rules().directory.person(&wanted.as_str().into()) else {
+    let rules = web.app.rules();
+    let Some(person) = rules.directory.person(&wanted.as_str().into()) else {
         return Err(UiError::BadRequest(format!("There is no sample person `{wanted}`.")));
     };
     session::end(&web.app, &viewer.session_id, &viewer.session).await?;

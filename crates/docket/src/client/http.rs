@@ -241,6 +241,11 @@ impl Api {
         Ok((parse(&raw)?, raw))
     }
 
+    /// `POST /config/reload`: what the reload put in force, as the server sent it.
+    pub(crate) async fn reload(&self) -> Result<String, ClientError> {
+        self.call_raw(self.request(Method::POST, "/config/reload")).await
+    }
+
     /// `GET /tickets?…`: the page, and the answer as the server sent it.
     pub(crate) async fn tickets(&self, query: &[(&str, String)]) -> Result<(TicketPage, String), ClientError> {
         let raw = self.call_raw(self.request(Method::GET, "/tickets").query(query)).await?;

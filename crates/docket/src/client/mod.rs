@@ -1,6 +1,6 @@
 //! The terminal client: the commands that talk to a Docket server over its REST API (`request`,
 //! `workflows`, `show`, `list`, `waiting`, `logs`, `approve`, `reject`, `request-changes`,
-//! `amend`, `comment`, `cancel`, `retry`, `result`). Output goes to a
+//! `amend`, `comment`, `cancel`, `retry`, `result`, `reload`). Output goes to a
 //! `Write` handed down from here; errors go back to `main`, which prints them and exits 1.
 
 mod commands;
@@ -11,6 +11,7 @@ mod list;
 mod logs;
 mod model;
 mod params;
+mod reload;
 mod render;
 mod results;
 mod sse;
@@ -112,6 +113,7 @@ pub(crate) async fn execute(
         }
         Command::Retry(args) => commands::retry(&connect(&args.remote)?, &args, out, ui).await,
         Command::Result(args) => results::result(&connect(&args.remote)?, &args, out, ui).await,
+        Command::Reload(args) => reload::reload(&connect(&args.remote)?, &args, out, ui).await,
         _ => bail!("not a client command"),
     }
 }

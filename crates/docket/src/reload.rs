@@ -1,0 +1,61 @@
+//! Reading the configuration again for a reload (`SIGHUP`, `docket reload`): every file loaded
+//! and checked as at start, then compared with the configuration in force, so settings only a
+//! restart takes on (the listen address, the store, chat connections) are named, not ignored.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+use docket_app::{ReloadRefused, Reloaded, Reloader};
+use docket_config::Config;
+use docket_plugins::{Launch, plugins};
+
+/// Reads the configuration at one path again.
+pub(crate) struct FileReloader {
+    path: PathBuf,
+    launch: Launch,
+    /// The configuration in force, which a reload is compared with.
+    running: Mutex<Config>,
+    /// The last configuration `load` returned, by digest, until it is taken.
+    pending: Mutex<Option<(String, Config)>>,
+}
+
+impl FileReloader {
+    /// A reloader for the configuration `running` was loaded from; steps of the new
+    /// configuration start as `launch` says.
+    pub(crate) fn new(running: Config, launch: Launch) -> Self {
+        Self { path: running.path.clone(), launch, running: Mutex::new(running), pending: Mutex::new(None) }
+    }
+}
+
+#[async_trait]
+impl Reloader for FileReloader {
+    async fn load(&self) -> Result<Reloaded, ReloadRefused> {
+        let path = self.path.clone();
+        // Loading reads files and compiles policies: off the threads that serve requests.
+        let loaded = tokio::task::spawn_blocking(move || docket_config::load(&path, &crate::compose::env, &plugins()))
+            .await
+            .map_err(|error| ReloadRefused::Failed(format!("reading the configuration stopped: {error}")))?
+            .map_err(|diagnostics| ReloadRefused::Invalid(diagnostics.errors().iter().map(ToString::to_string).collect()))?;
+        let restart = {
+            let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+            docket_config::needs_restart(&running, &loaded.config, &plugins())
+        };
+        if !restart.is_empty() {
+            return Err(ReloadRefused::NeedsRestart(restart));
+        }
+        let runners = docket_plugins::runners(&loaded.config, self.launch.clone())
+            .map_err(|error| ReloadRefused::Failed(error.to_string()))?;
+        let digest = docket_config::loaded_digest(&loaded);
+        let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some((digest.clone(), loaded.config.clone()));
+        Ok(Reloaded { rules: crate::compose::rule_book(loaded), runners, digest, warnings })
+    }
+
+    fn taken(&self, digest: &str) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, config)) = pending.take_if(|(d, _)| d == digest) {
+            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = config;
+        }
+    }
+}
