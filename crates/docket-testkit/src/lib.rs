@@ -12,6 +12,7 @@ pub mod changes;
 pub mod fixture;
 pub mod kubernetes;
 mod notifier;
+mod reloader;
 pub mod pipelines;
 pub mod results;
 pub mod rsa;
@@ -49,7 +50,7 @@ pub struct TestAppBuilder {
 }
 
 /// Makes a step kind's runner from the loaded configuration (its section, say).
-type MakeRunner = Box<dyn Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send>;
+type MakeRunner = Box<dyn Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send + Sync>;
 
 impl std::fmt::Debug for TestAppBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -112,7 +113,7 @@ impl TestAppBuilder {
     /// [`TestAppBuilder::plugins`]).
     pub fn runner(
         mut self,
-        make: impl Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send + 'static,
+        make: impl Fn(&docket_config::Config) -> Arc<dyn docket_app::StepRunner> + Send + Sync + 'static,
     ) -> Self {
         self.runners.push(Box::new(make));
         self
@@ -140,6 +141,15 @@ impl TestAppBuilder {
         let loaded = docket_config::load(&config_path, &lookup, &self.plugins).unwrap_or_else(|errors| {
             panic!("the test configuration does not load:\n{errors}");
         });
+        // The app reloads its files as `docket serve` does (`App::reload`).
+        let reloader = reloader::TestReloader {
+            path: config_path.clone(),
+            env: self.env.clone(),
+            plugins: self.plugins.clone(),
+            runners: self.runners,
+            running: std::sync::Mutex::new(loaded.config.clone()),
+            pending: std::sync::Mutex::new(None),
+        };
         let rules = RuleBook {
             catalog: loaded.catalog,
             policies: loaded.policies,
@@ -153,8 +163,7 @@ impl TestAppBuilder {
             Arc::new(docket_store::SqliteStore::open(&db).await.expect("the SQLite store opens"));
         // Programs start directly (a test process has no supervisor mode); their groups are
         // still recorded, so the engine's start-up clean-up runs for real.
-        let mut runners = docket_steps::default_runners(docket_process::Launch::Direct).expect("the runners start");
-        runners.extend(self.runners.iter().map(|make| make(&loaded.config)));
+        let runners = reloader.runners(&loaded.config);
         let processes: Arc<dyn Processes> =
             Arc::new(docket_process::LocalProcesses::new().expect("this process in /proc"));
         let app = App::new(AppParts {
@@ -165,7 +174,7 @@ impl TestAppBuilder {
             notifiers: self.notifiers,
             clock: self.clock,
             processes: Some(processes.clone()),
-            reloader: None,
+            reloader: Some(Arc::new(reloader)),
         });
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
         TestApp { app, engine, store, processes, dir: root, _temp: temp }

@@ -362,6 +362,11 @@ async fn every_reply_matches_the_document() {
         .unwrap();
     sent(&api, &doc, text).await.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
 
+    // A reload of the unchanged files, by an admin; anyone else is refused.
+    let reloaded = expect(&post(&api, &doc, "dave", "/api/v1/config/reload", json!({})).await, StatusCode::OK);
+    assert_eq!(reloaded["changed"], json!([]), "{reloaded}");
+    post(&api, &doc, "alice", "/api/v1/config/reload", json!({})).await.assert_error(StatusCode::FORBIDDEN, "admin_only");
+
     // The operational endpoints.
     for uri in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(get(&api, &doc, "", uri).await.status, StatusCode::OK, "{uri}");
