@@ -32,6 +32,7 @@ pub(crate) const KEYS: &[&str] = &[
     "agents",
     "policies",
     "tokens",
+    "run_as",
 ];
 
 /// Every top-level key: [`KEYS`] and each plug-in section's.
@@ -115,6 +116,10 @@ pub(crate) fn config_file(
     let storage = surface::storage(fields.get("storage"), report);
     let ticket_prefix = surface::ticket_prefix(fields.get("ticket_prefix"), report);
     let tokens = surface::tokens(fields.get("tokens"), report);
+    let run_as = match fields.get("run_as") {
+        None => Some(None),
+        Some(node) => surface::user_name(node, report).map(Some),
+    };
     let public_url = server.as_ref().and_then(|s| s.public_url.as_deref());
     let mut sections = Sections::default();
     let mut sections_valid = true;
@@ -135,8 +140,10 @@ pub(crate) fn config_file(
         }
     }
 
-    let parts = (server, storage, catalog, zone, ticket_prefix, tokens);
-    let (Some(server), Some(storage), Some(catalog), Some((timezone, _)), Some(prefix), Some(tokens)) = parts else {
+    let parts = (server, storage, catalog, zone, ticket_prefix, tokens, run_as);
+    let (Some(server), Some(storage), Some(catalog), Some((timezone, _)), Some(prefix), Some(tokens), Some(run_as)) =
+        parts
+    else {
         return file;
     };
     // Any error at all (a `${VAR}` that failed to read included) leaves the section secrets out:
@@ -155,6 +162,7 @@ pub(crate) fn config_file(
         timezone,
         ticket_prefix: prefix,
         tokens,
+        run_as,
         fingerprints,
         digest,
         sections,

@@ -230,6 +230,11 @@ impl Stage {
             }
             return Err(redacted(errors, warnings, &Redactor::new(self.secrets)));
         };
+        for workflow in &mut catalog {
+            if workflow.run_as.is_none() {
+                workflow.run_as.clone_from(&config.run_as);
+            }
+        }
         let redactor = Redactor::new(self.secrets);
         let warnings = redacted(Vec::new(), warnings, &redactor).warnings().to_vec();
         Ok(Loaded { config, catalog: Catalog::new(catalog), directory, policies, zone, redactor, warnings })

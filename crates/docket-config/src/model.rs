@@ -56,6 +56,8 @@ pub struct Config {
     pub ticket_prefix: String,
     /// `tokens`.
     pub tokens: TokenSettings,
+    /// `run_as`: the user every workflow's steps run as unless the workflow says.
+    pub run_as: Option<String>,
     /// Each top-level key's fingerprint: what a reload compares to name what changed.
     pub fingerprints: std::collections::BTreeMap<String, String>,
     /// A SHA-256 of the file as written (before `${VAR}`s are read, so no secret is in it),

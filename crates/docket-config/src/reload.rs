@@ -14,7 +14,7 @@ use crate::plugin::Plugins;
 /// by. Step kinds' sections (databases, clusters, pipelines) are taken on too, since their
 /// runners are rebuilt. Everything else (the listen address, the store, chat connections,
 /// sign-in, logs, the audit's key) is set up once at start and needs a restart.
-const LIVE: &[&str] = &["people", "groups", "oncall", "agents", "policies", "timezone", "catalog"];
+const LIVE: &[&str] = &["people", "groups", "oncall", "agents", "policies", "timezone", "catalog", "run_as"];
 
 /// Each top-level key's fingerprint, by key.
 pub(crate) fn fingerprints(root: &Node) -> BTreeMap<String, String> {

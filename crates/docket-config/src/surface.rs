@@ -98,6 +98,22 @@ pub(crate) fn ticket_prefix(node: Option<&Node>, report: &mut Report) -> Option<
     None
 }
 
+/// `run_as`: a user name as `useradd` takes them (a letter or `_`, then letters, digits, `_`
+/// or `-`; at most 32). Whether the user exists is known only on the server's host, when a step
+/// starts.
+pub(crate) fn user_name(node: &Node, report: &mut Report) -> Option<String> {
+    let value = text(node, report)?;
+    let mut chars = value.chars();
+    let first = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if first && rest && value.len() <= 32 {
+        return Some(value);
+    }
+    let message = format!("`{}` is not a user name", excerpt(&value));
+    report.error_hint(node.pos, message, "a user on the server's host, such as docket-steps: lower-case letters, digits, `_` or `-`");
+    None
+}
+
 /// A secret setting: non-empty text, never shown.
 pub fn secret(node: &Node, report: &mut Report) -> Option<Secret> {
     nonempty(node, report).map(Secret::new)

@@ -19,7 +19,7 @@ use crate::yaml;
 use docket_core::text::did_you_mean;
 
 const KEYS: &[&str] =
-    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps"];
+    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps", "run_as"];
 
 /// What one workflow file holds, as far as it could be read.
 #[derive(Debug, Default)]
@@ -86,6 +86,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     let concurrency = fields.opt("concurrency", report, |n, r| template(n, params, r)).optional();
     let mut input = StepsInput { params, plugins, references: &mut file.references };
     let steps = fields.req("steps", report, |n, r| steps(n, &mut input, r));
+    let run_as = fields.opt("run_as", report, crate::surface::user_name).optional();
     Some(Workflow {
         id: WorkflowId::new(id?),
         version: String::new(),
@@ -98,6 +99,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
         params: specs?,
         concurrency: concurrency?,
         steps: steps?,
+        run_as: run_as?,
     })
 }
 

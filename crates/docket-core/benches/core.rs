@@ -49,6 +49,7 @@ fn workflow() -> Workflow {
         ],
         concurrency: None,
         steps: vec![],
+        run_as: None,
     }
 }
 

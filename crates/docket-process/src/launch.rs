@@ -19,6 +19,7 @@ use tokio::time::timeout;
 use crate::group::ProcessGroup;
 use crate::procfs;
 use crate::report::{Report, Reports};
+use crate::user::User;
 
 /// How long a supervisor has to say whether it started the program.
 const START_LIMIT: Duration = Duration::from_secs(10);
@@ -49,6 +50,8 @@ pub struct Program<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// Its working directory, if not this process's.
     pub dir: Option<&'a Path>,
+    /// The user it runs as (`run_as`); `None`: this process's.
+    pub user: Option<&'a User>,
 }
 
 /// Why a program did not start.
@@ -60,6 +63,30 @@ pub enum LaunchError {
     /// The supervisor could not be started, or did not answer as it should.
     #[error("{0}")]
     Supervisor(String),
+    /// `run_as` names a user this host does not have.
+    #[error("there is no user `{0}` on this host (`run_as`)")]
+    NoSuchUser(String),
+    /// This process may not start programs as another user.
+    #[error(
+        "this server may not start programs as `{user}` ({source}): run it as root, or give it the \
+         CAP_SETUID, CAP_SETGID and CAP_KILL capabilities"
+    )]
+    Switch {
+        /// The user named by `run_as`.
+        user: String,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// A spawn error, told apart when it is the switch to `user` that was refused.
+fn spawn_failed(user: Option<&User>, error: io::Error, otherwise: impl FnOnce(io::Error) -> LaunchError) -> LaunchError {
+    match user {
+        Some(user) if error.raw_os_error() == Some(nix::libc::EPERM) => {
+            LaunchError::Switch { user: user.name.clone(), source: error }
+        }
+        _ => otherwise(error),
+    }
 }
 
 /// A started program.
@@ -128,6 +155,9 @@ fn command(file: &Path, program: Program<'_>) -> Command {
     if let Some(dir) = program.dir {
         command.current_dir(dir);
     }
+    if let Some(user) = program.user {
+        command.uid(user.uid).gid(user.gid);
+    }
     command
 }
 
@@ -136,7 +166,8 @@ fn direct(program: Program<'_>) -> Result<Launched, LaunchError> {
     if let Some((first, rest)) = program.argv.split_first() {
         command.arg0(first).args(rest);
     }
-    let child = command.stdin(Stdio::null()).spawn().map_err(LaunchError::Program)?;
+    let child =
+        command.stdin(Stdio::null()).spawn().map_err(|e| spawn_failed(program.user, e, LaunchError::Program))?;
     let pid = child.id().unwrap_or_default();
     let me = ProcessId { pid, started: procfs::started(pid).unwrap_or_default() };
     let identity = StepGroup { pgid: pid, leader: me, program: me };
@@ -160,7 +191,7 @@ async fn supervised(supervisor: &Path, program: Program<'_>, grace: Duration) ->
             .arg(program.file)
             .args(program.argv)
             .stdin(Stdio::from(OwnedFd::from(theirs)));
-        command.spawn().map_err(could_not)?
+        command.spawn().map_err(|e| spawn_failed(program.user, e, could_not))?
     };
     let pid = child.id().unwrap_or_default();
     let mut leader = Leader { child, reports: Some(Reports::new(ours)) };

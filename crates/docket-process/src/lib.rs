@@ -19,6 +19,7 @@ mod launch;
 mod procfs;
 mod report;
 mod supervisor;
+mod user;
 
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub use group::ProcessGroup;
 pub use host::LocalProcesses;
 pub use launch::{Launch, LaunchError, Launched, Leader, Program, launch};
 pub use supervisor::supervise;
+pub use user::User;
 
 /// Time between `SIGTERM` and `SIGKILL` when nothing else is configured.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);

@@ -78,6 +78,7 @@ impl App {
                 default_timeout: self.inner.settings.default_plan_timeout,
                 planned: None,
                 processes: ledger.as_ref().map(|l| l as &dyn ProcessLedger),
+                run_as: workflow.run_as.as_deref(),
             };
             let outcome = runner.run(job, &log, CancellationToken::new()).await;
             if let Some(ledger) = &ledger {

@@ -198,6 +198,7 @@ async fn run_step(
         default_timeout: app.inner.settings.default_step_timeout,
         planned: ticket.plan.as_ref().and_then(|plan| plan.steps.get(index)),
         processes: ledger.as_ref().map(|l| l as &dyn ProcessLedger),
+        run_as: workflow.run_as.as_deref(),
     };
     let started = Instant::now();
     // `cancel` fires when the ticket is cancelled or the lease is lost; `lost` tells them apart.

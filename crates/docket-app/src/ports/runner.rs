@@ -69,6 +69,9 @@ pub struct StepJob<'a> {
     /// Where a runner that starts processes records their group (`None`: nowhere, e.g. in a
     /// runner's own tests).
     pub processes: Option<&'a dyn ProcessLedger>,
+    /// The user whose programs the step starts run as (the workflow's `run_as`, or the
+    /// configuration's); `None`: the server's own user.
+    pub run_as: Option<&'a str>,
 }
 
 /// Where a runner writes its output. Implemented by the engine's log (redacts, caps, stores,

@@ -36,6 +36,9 @@ pub struct Workflow {
     pub concurrency: Option<Template>,
     /// What runs, in order.
     pub steps: Vec<Step>,
+    /// The user its steps' programs run as (`run_as`, else the configuration's); `None`: the
+    /// server's own user.
+    pub run_as: Option<String>,
 }
 
 impl Workflow {

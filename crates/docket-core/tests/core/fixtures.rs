@@ -171,6 +171,7 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
                 retry: Retry::Never,
             },
         ],
+        run_as: None,
     }
 }
 

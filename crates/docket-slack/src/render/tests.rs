@@ -161,6 +161,7 @@ fn workflow(params: usize, choices: usize) -> Workflow {
             .collect(),
         concurrency: None,
         steps: Vec::new(),
+        run_as: None,
     }
 }
 

@@ -93,7 +93,7 @@ impl StepRunner for ExecRunner {
         let launched = match launch(&self.launch, prepared.program(), self.kill_grace).await {
             Ok(launched) => launched,
             Err(LaunchError::Program(e)) => return fail(log, spawn_error(&prepared.program, &e)),
-            Err(LaunchError::Supervisor(message)) => return fail(log, message),
+            Err(other) => return fail(log, other.to_string()),
         };
         let pid = launched.identity.program.pid;
         let mut started = format!("running {:?} ({}, pid {pid}", prepared.argv, prepared.program.display());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::action::ExecAction;
 use docket_app::{Mode, StepJob};
-use docket_process::Program;
+use docket_process::{Program, User};
 
 /// Where programs are looked up when the step's environment has no `PATH`.
 pub(crate) const FALLBACK_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -24,12 +24,14 @@ pub(crate) struct Prepared {
     pub(crate) env: BTreeMap<String, String>,
     /// The working directory, checked to exist.
     pub(crate) cwd: Option<PathBuf>,
+    /// The user it runs as (`run_as`), found on this host.
+    pub(crate) user: Option<User>,
 }
 
 impl Prepared {
     /// What `docket_process::launch` starts.
     pub(crate) fn program(&self) -> Program<'_> {
-        Program { file: &self.program, argv: &self.argv, env: &self.env, dir: self.cwd.as_deref() }
+        Program { file: &self.program, argv: &self.argv, env: &self.env, dir: self.cwd.as_deref(), user: self.user.as_ref() }
     }
 }
 
@@ -48,7 +50,8 @@ pub(crate) fn prepare(exec: &ExecAction, job: &StepJob<'_>) -> Result<Prepared, 
     let env = environment(exec, job)?;
     let cwd = working_directory(exec, job)?;
     let program = find_program(name, &env, cwd.as_deref())?;
-    Ok(Prepared { program, argv, env, cwd })
+    let user = job.run_as.map(User::lookup).transpose().map_err(|e| e.to_string())?;
+    Ok(Prepared { program, argv, env, cwd, user })
 }
 
 /// `base_env`, then the step's own `env`, then Docket's variables, which nothing overrides.

@@ -253,3 +253,36 @@ async fn forty_sequential_runs_of_true_are_quick() {
     eprintln!("40 sequential `exec: [true]` runs: {took:?} ({:?} each)", took / 40);
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
+
+/// `run_as`: the program runs as that user, without the server's supplementary groups, and
+/// cannot read what only the server's user may (its database, say). A server that may not
+/// switch users says so instead of running the program as itself.
+#[tokio::test]
+async fn run_as_starts_the_program_as_that_user_and_keeps_the_servers_files_out_of_reach() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("docket.db");
+    std::fs::write(&database, "the server's data").unwrap();
+    std::fs::set_permissions(&database, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+
+    let (outcome, log) = Case::new(Action::new(exec(&["/usr/bin/id"]))).run_as("nobody").run(&runner()).await;
+    if !root {
+        let (_, message) = failure(&outcome);
+        assert!(message.contains("may not start programs as `nobody`"), "{message}");
+        return;
+    }
+    assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
+    let id = log.stdout().join("\n");
+    assert!(id.starts_with("uid=65534(nobody) gid=65534("), "{id}");
+    assert!(!id.contains("(root)"), "no group of the server's is kept: {id}");
+
+    let database = database.display().to_string();
+    let (outcome, log) = Case::new(Action::new(exec(&["/bin/cat", &database]))).run_as("nobody").run(&runner()).await;
+    assert_eq!(failure(&outcome).0, Some(1), "{}", log.dump());
+    assert!(log.dump().contains("Permission denied"), "{}", log.dump());
+
+    let (outcome, _) = Case::new(Action::new(exec(&["/usr/bin/id"]))).run_as("no-such-user-here").run(&runner()).await;
+    assert_eq!(failure(&outcome).1, "there is no user `no-such-user-here` on this host (`run_as`)");
+}

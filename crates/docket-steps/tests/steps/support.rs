@@ -72,6 +72,7 @@ pub(crate) struct Case {
     pub(crate) key: String,
     pub(crate) base_env: BTreeMap<String, String>,
     pub(crate) default_timeout: Duration,
+    pub(crate) run_as: Option<String>,
 }
 
 impl Case {
@@ -86,11 +87,18 @@ impl Case {
             key: "DKT-42-run1-step0".to_owned(),
             base_env: env(&[("PATH", "/usr/bin:/bin")]),
             default_timeout: Duration::from_secs(30),
+            run_as: None,
         }
     }
 
     pub(crate) fn params(mut self, values: serde_json::Value) -> Self {
         self.params = serde_json::from_value(values).unwrap();
+        self
+    }
+
+    /// Runs the programs as `user` (`run_as`).
+    pub(crate) fn run_as(mut self, user: &str) -> Self {
+        self.run_as = Some(user.to_owned());
         self
     }
 
@@ -116,6 +124,7 @@ impl Case {
             default_timeout: self.default_timeout,
             planned: None,
             processes: None,
+            run_as: self.run_as.as_deref(),
         }
     }
 

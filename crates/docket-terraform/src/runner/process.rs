@@ -76,7 +76,8 @@ pub(crate) async fn run(call: Invocation<'_>, watch: &Watch<'_>) -> (Ended, Outp
     let mut output = Output::default();
     let mut argv = vec![call.program.display().to_string()];
     argv.extend(call.args.iter().cloned());
-    let program = Program { file: call.program, argv: &argv, env: call.env, dir: Some(call.dir) };
+    // Terraform runs as the server: its saved plans and working copies are in Docket's folder.
+    let program = Program { file: call.program, argv: &argv, env: call.env, dir: Some(call.dir), user: None };
     let Launched { mut leader, mut group, stdout, stderr, identity } =
         match launch(watch.launch, program, watch.grace).await {
             Ok(launched) => launched,
