@@ -60,7 +60,8 @@ fn feed(node: &Node, hasher: &mut Sha256) {
 /// sorted: a key written, removed or changed that is neither a rule nor a step kind's section.
 pub fn needs_restart(running: &Config, new: &Config, plugins: &Plugins) -> Vec<String> {
     let live = |key: &str| LIVE.contains(&key) || plugins.reloads(key);
-    let keys: std::collections::BTreeSet<&String> = running.fingerprints.keys().chain(new.fingerprints.keys()).collect();
+    let keys: std::collections::BTreeSet<&String> =
+        running.fingerprints.keys().chain(new.fingerprints.keys()).collect();
     keys.into_iter()
         .filter(|key| !live(key) && running.fingerprints.get(*key) != new.fingerprints.get(*key))
         .cloned()
@@ -72,8 +73,7 @@ pub fn needs_restart(running: &Config, new: &Config, plugins: &Plugins) -> Vec<S
 pub fn loaded_digest(loaded: &crate::Loaded) -> String {
     let mut hasher = Sha256::new();
     hasher.update(loaded.config.digest.as_bytes());
-    let mut workflows: Vec<(&str, &str)> =
-        loaded.catalog.iter().map(|w| (w.id.as_str(), w.version.as_str())).collect();
+    let mut workflows: Vec<(&str, &str)> = loaded.catalog.iter().map(|w| (w.id.as_str(), w.version.as_str())).collect();
     workflows.sort_unstable();
     for (id, version) in workflows {
         hasher.update((id.len() as u64).to_be_bytes());

@@ -110,7 +110,11 @@ pub(crate) fn user_name(node: &Node, report: &mut Report) -> Option<String> {
         return Some(value);
     }
     let message = format!("`{}` is not a user name", excerpt(&value));
-    report.error_hint(node.pos, message, "a user on the server's host, such as docket-steps: lower-case letters, digits, `_` or `-`");
+    report.error_hint(
+        node.pos,
+        message,
+        "a user on the server's host, such as docket-steps: lower-case letters, digits, `_` or `-`",
+    );
     None
 }
 

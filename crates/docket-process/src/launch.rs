@@ -80,7 +80,11 @@ pub enum LaunchError {
 }
 
 /// A spawn error, told apart when it is the switch to `user` that was refused.
-fn spawn_failed(user: Option<&User>, error: io::Error, otherwise: impl FnOnce(io::Error) -> LaunchError) -> LaunchError {
+fn spawn_failed(
+    user: Option<&User>,
+    error: io::Error,
+    otherwise: impl FnOnce(io::Error) -> LaunchError,
+) -> LaunchError {
     match user {
         Some(user) if error.raw_os_error() == Some(nix::libc::EPERM) => {
             LaunchError::Switch { user: user.name.clone(), source: error }

@@ -21,7 +21,9 @@ impl User {
         match nix::unistd::User::from_name(name) {
             Ok(Some(user)) => Ok(Self { name: name.to_owned(), uid: user.uid.as_raw(), gid: user.gid.as_raw() }),
             Ok(None) => Err(LaunchError::NoSuchUser(name.to_owned())),
-            Err(errno) => Err(LaunchError::NoSuchUser(format!("{name} (the user database could not be read: {errno})"))),
+            Err(errno) => {
+                Err(LaunchError::NoSuchUser(format!("{name} (the user database could not be read: {errno})")))
+            }
         }
     }
 }

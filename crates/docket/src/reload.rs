@@ -36,7 +36,9 @@ impl Reloader for FileReloader {
         let loaded = tokio::task::spawn_blocking(move || docket_config::load(&path, &crate::compose::env, &plugins()))
             .await
             .map_err(|error| ReloadRefused::Failed(format!("reading the configuration stopped: {error}")))?
-            .map_err(|diagnostics| ReloadRefused::Invalid(diagnostics.errors().iter().map(ToString::to_string).collect()))?;
+            .map_err(|diagnostics| {
+                ReloadRefused::Invalid(diagnostics.errors().iter().map(ToString::to_string).collect())
+            })?;
         let restart = {
             let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
             docket_config::needs_restart(&running, &loaded.config, &plugins())

@@ -15,8 +15,8 @@ use std::process::{Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
 use docket_testkit::slack::{BOT_TOKEN, FakeSlack, FakeSocketMode};
+use serde_json::{Value, json};
 use support::{Server, docket, free_port, text, wait_for_text, wait_ready};
 
 fn config(port: u16, people: &str, slack: &str) -> String {

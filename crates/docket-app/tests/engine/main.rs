@@ -17,6 +17,7 @@ mod logs;
 mod orphans;
 mod outbox;
 mod relay;
+mod run_as;
 mod views;
 
 use docket_core::ticket::Origin;

@@ -31,7 +31,13 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// What `docket_process::launch` starts.
     pub(crate) fn program(&self) -> Program<'_> {
-        Program { file: &self.program, argv: &self.argv, env: &self.env, dir: self.cwd.as_deref(), user: self.user.as_ref() }
+        Program {
+            file: &self.program,
+            argv: &self.argv,
+            env: &self.env,
+            dir: self.cwd.as_deref(),
+            user: self.user.as_ref(),
+        }
     }
 }
 

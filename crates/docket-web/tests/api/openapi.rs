@@ -365,7 +365,9 @@ async fn every_reply_matches_the_document() {
     // A reload of the unchanged files, by an admin; anyone else is refused.
     let reloaded = expect(&post(&api, &doc, "dave", "/api/v1/config/reload", json!({})).await, StatusCode::OK);
     assert_eq!(reloaded["changed"], json!([]), "{reloaded}");
-    post(&api, &doc, "alice", "/api/v1/config/reload", json!({})).await.assert_error(StatusCode::FORBIDDEN, "admin_only");
+    post(&api, &doc, "alice", "/api/v1/config/reload", json!({}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "admin_only");
 
     // The operational endpoints.
     for uri in ["/healthz", "/readyz", "/metrics"] {

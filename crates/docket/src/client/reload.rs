@@ -29,8 +29,8 @@ pub(crate) async fn reload(api: &Api, args: &ReloadArgs, out: &mut dyn Write, ui
         writeln!(out, "{}", raw.trim_end())?;
         return Ok(Outcome::Success);
     }
-    let reload: Reload = serde_json::from_str(&raw)
-        .map_err(|e| anyhow::anyhow!("unexpected answer from the server: {e}"))?;
+    let reload: Reload =
+        serde_json::from_str(&raw).map_err(|e| anyhow::anyhow!("unexpected answer from the server: {e}"))?;
     writeln!(
         out,
         "{} {} workflows, {} people, {} policy rules (configuration {})",

@@ -156,8 +156,13 @@ async fn an_interrupt_is_for_the_program_and_the_supervisor_reports_how_it_ended
     // Terraform is stopped with SIGINT to its group: the supervisor in the group must outlive it.
     let argv = ["sleep".to_owned(), "1000".to_owned()];
     let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
-    let program =
-        docket_process::Program { file: std::path::Path::new("/bin/sleep"), argv: &argv, env: &env, dir: None, user: None };
+    let program = docket_process::Program {
+        file: std::path::Path::new("/bin/sleep"),
+        argv: &argv,
+        env: &env,
+        dir: None,
+        user: None,
+    };
     let how = docket_process::Launch::Supervised(DOCKET.into());
     let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
     assert_ne!(launched.identity.leader.pid, launched.identity.program.pid);
