@@ -113,6 +113,29 @@ fn a_cut_tail_is_detected_at_the_first_missing_record() {
 }
 
 #[test]
+fn a_row_deleted_in_the_middle_or_two_records_swapped_are_detected_where_they_start() {
+    let (dir, key, _) = setup();
+    sql(dir.path(), "DELETE FROM audit WHERE seq = 3");
+    let (ok, text) = verify(dir.path(), &key, &[]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.starts_with("audit chain BROKEN: record 4: expected record 3 here (a record is missing or out of order)"),
+        "{text}"
+    );
+
+    let (dir, key, _) = setup();
+    // Records 2 and 3 change places: each keeps its own content and hashes, under the other's number.
+    sql(
+        dir.path(),
+        "UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; \
+         UPDATE audit SET seq = 3 WHERE seq = -2;",
+    );
+    let (ok, text) = verify(dir.path(), &key, &[]);
+    assert!(!ok, "{text}");
+    assert!(text.starts_with("audit chain BROKEN: record 2: prev_hash does not match the hash of record 1"), "{text}");
+}
+
+#[test]
 fn a_rebuilt_chain_is_detected_by_a_checkpoint_file_kept_elsewhere() {
     let (dir, key, public) = setup();
     let kept = dir.path().join("auditor-copy.jsonl");
