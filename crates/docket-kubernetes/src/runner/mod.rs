@@ -11,6 +11,7 @@
 //! rollout is followed until it completes or the Deployment reports that its progress deadline
 //! passed. Cancel and timeout stop the following; the cluster carries on with the change.
 
+mod apply;
 mod follow;
 mod intent;
 
@@ -23,8 +24,8 @@ use docket_core::ticket::StepOutcome;
 use tokio_util::sync::CancellationToken;
 
 use self::intent::{Intent, Target};
-use crate::action::KubernetesAction;
-use crate::client::Kube;
+use crate::action::{KubernetesAction, Operation};
+use crate::client::{Kube, is_name};
 use crate::kubeconfig::connect;
 use crate::section::Clusters;
 
@@ -65,7 +66,7 @@ impl StepRunner for KubernetesRunner {
                 "{ended} while following the rollout of {place}; Docket stopped following it and the cluster \
                  carries on with the change (roll it back to undo it)"
             ),
-            None => format!("{ended} before the Deployment was changed"),
+            None => format!("{ended} before anything was changed"),
         };
         fail(log, message)
     }
@@ -86,6 +87,21 @@ impl KubernetesRunner {
             Ok(endpoint) => Kube::new(endpoint),
             Err(e) => return fail(log, format!("cluster `{}`: {e}", action.cluster)),
         };
+        if let Operation::Apply { manifest, force } = &action.operation {
+            let namespace = action
+                .render_namespace(job.params)
+                .filter(|n| !n.trim().is_empty())
+                .or(kube.default_namespace().map(str::to_owned))
+                .unwrap_or_else(|| "default".to_owned());
+            if !is_name(&namespace) {
+                return fail(log, format!("{namespace:?} is not a Kubernetes namespace name"));
+            }
+            let file = self.clusters.resolve(manifest);
+            return match job.mode {
+                Mode::Plan => apply::plan(&kube, &file, *force, &namespace, job.params, log).await,
+                Mode::Run => apply::run(&kube, &file, *force, &namespace, job, log).await,
+            };
+        }
         let target = match Target::render(action, job.params, kube.default_namespace()) {
             Ok(target) => target,
             Err(message) => return fail(log, message),
@@ -103,7 +119,7 @@ impl KubernetesRunner {
 
 async fn plan(kube: &Kube, target: &Target, intent: Intent, log: &dyn StepLog) -> StepOutcome {
     if let Some((kind, body)) = &intent.patch {
-        if let Err(e) = kube.patch(&target.namespace, &target.deployment, *kind, body, true).await {
+        if let Err(e) = kube.patch(target.kind, &target.namespace, &target.name, *kind, body, true).await {
             return fail(log, format!("the server-side dry run of the change was refused: {e}"));
         }
         log.line(LogStream::System, "the API server accepted the change in a dry run (dryRun=All)");
@@ -134,7 +150,7 @@ async fn run(
             log.line(LogStream::System, &format!("{place} is already as planned; following its rollout"));
             (intent.generation, intent.deployment.clone())
         }
-        Some((kind, body)) => match kube.patch(&target.namespace, &target.deployment, *kind, body, false).await {
+        Some((kind, body)) => match kube.patch(target.kind, &target.namespace, &target.name, *kind, body, false).await {
             Ok(after) => {
                 if let Ok(mut p) = patched.lock() {
                     *p = Some(place.clone());
