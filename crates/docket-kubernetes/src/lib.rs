@@ -30,6 +30,7 @@ use docket_config::plugin::Plugins;
 
 pub use action::{KubernetesAction, Operation, Workload};
 pub use decode::KubernetesKind;
+pub use kubeconfig::InCluster;
 pub use runner::KubernetesRunner;
 pub use section::{Cluster, Clusters, KubernetesSection, SECTION};
 

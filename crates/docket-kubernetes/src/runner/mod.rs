@@ -26,19 +26,28 @@ use tokio_util::sync::CancellationToken;
 use self::intent::{Intent, Target};
 use crate::action::{KubernetesAction, Operation};
 use crate::client::{Kube, is_name};
-use crate::kubeconfig::connect;
+use crate::kubeconfig::{InCluster, connect};
 use crate::section::Clusters;
 
 /// Runs `kubernetes` steps.
 #[derive(Clone, Debug)]
 pub struct KubernetesRunner {
     clusters: Clusters,
+    pod: InCluster,
 }
 
 impl KubernetesRunner {
-    /// A runner acting as the identities `clusters` names.
+    /// A runner acting as the identities `clusters` names; an `in_cluster` one is this pod's
+    /// service account ([`InCluster::from_env`]).
     pub fn new(clusters: Clusters) -> Self {
-        Self { clusters }
+        Self { clusters, pod: InCluster::from_env() }
+    }
+
+    /// The same with the in-cluster identity's files and server taken from `pod`.
+    #[must_use]
+    pub fn with_in_cluster(mut self, pod: InCluster) -> Self {
+        self.pod = pod;
+        self
     }
 }
 
@@ -83,7 +92,7 @@ impl KubernetesRunner {
         let Some(cluster) = self.clusters.get(&action.cluster) else {
             return fail(log, format!("no cluster `{}` in the `kubernetes` section", action.cluster));
         };
-        let kube = match connect(cluster).await {
+        let kube = match connect(cluster, &self.pod).await {
             Ok(endpoint) => Kube::new(endpoint),
             Err(e) => return fail(log, format!("cluster `{}`: {e}", action.cluster)),
         };

@@ -7,6 +7,7 @@
 
 mod apply;
 mod config;
+mod in_cluster;
 mod restart_rollback;
 mod restart_kinds;
 mod set_image;

@@ -20,6 +20,7 @@ mod controller;
 mod objects;
 mod patch;
 mod ssa;
+mod tls;
 mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub use controller::hash_of;
+pub use tls::CA_PEM;
 
 /// The token a kubeconfig from [`FakeKubernetes::kubeconfig`] carries unless a test grants others.
 pub const TOKEN: &str = "fake-kubernetes-token-0123456789";
@@ -117,6 +119,15 @@ impl FakeKubernetes {
 
     /// Starts the fake with the controller moving one pod every `pace`.
     pub async fn start_with_pace(pace: Duration) -> Self {
+        Self::start_on(pace, false).await
+    }
+
+    /// Starts the fake serving HTTPS with a certificate for `127.0.0.1` signed by [`CA_PEM`].
+    pub async fn start_tls() -> Self {
+        Self::start_on(Duration::from_millis(20), true).await
+    }
+
+    async fn start_on(pace: Duration, tls: bool) -> Self {
         let mut grants = BTreeMap::new();
         grants.insert(TOKEN.to_owned(), Grant { user: "docket".to_owned(), allowed: None });
         let shared: Shared = Arc::new(Mutex::new(Inner {
@@ -135,11 +146,18 @@ impl FakeKubernetes {
         let (changes, _) = tokio::sync::watch::channel(0u64);
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Kubernetes");
-        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let address = listener.local_addr().expect("its address");
         let router = api::router(shared.clone(), changes.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let (url, server) = if tls {
+            let listener = tls::TlsListener::new(listener);
+            (format!("https://{address}"), tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }))
+        } else {
+            (format!("http://{address}"), tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }))
+        };
         let control = tokio::spawn(controller::run(shared.clone(), changes.clone(), pace));
         Self { url, shared, changes, tasks: vec![server, control] }
     }
