@@ -256,6 +256,16 @@ data: { LOG_LEVEL: "{{version}}" }
         assert_eq!(render(MANIFEST, &p, "staging").unwrap().sha256, m.sha256);
     }
 
+    #[tokio::test]
+    async fn the_examples_manifest_renders() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/manifests/api.yaml");
+        let p = params(&[("tag", json!("1.4.2")), ("replicas", json!(3)), ("environment", json!("prod"))]);
+        let m = read(&path, &p, "prod").await.unwrap();
+        let places: Vec<String> = m.objects.iter().map(Object::place).collect();
+        assert_eq!(places, ["deployment api in prod", "configmap api-config in prod", "service api in prod"]);
+        assert_eq!(m.objects[0].body["spec"]["replicas"], json!(3));
+    }
+
     #[test]
     fn what_cannot_be_applied_is_said() {
         let p = params(&[("version", json!("1"))]);
