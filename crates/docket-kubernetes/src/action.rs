@@ -33,8 +33,11 @@ pub enum Workload {
 
 impl Workload {
     /// Every kind, with the key a step names it by.
-    pub const ALL: [(&'static str, Workload); 3] =
-        [("deployment", Workload::Deployment), ("statefulset", Workload::StatefulSet), ("daemonset", Workload::DaemonSet)];
+    pub const ALL: [(&'static str, Workload); 3] = [
+        ("deployment", Workload::Deployment),
+        ("statefulset", Workload::StatefulSet),
+        ("daemonset", Workload::DaemonSet),
+    ];
 
     /// `deployment`, `statefulset`, `daemonset`: as people read it and as the step names it.
     pub fn key(self) -> &'static str {

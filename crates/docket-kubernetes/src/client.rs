@@ -122,7 +122,13 @@ impl Kube {
     /// Server-side apply of `object` at `path` as field manager `docket` (JSON is YAML, so
     /// the body is the object's JSON); `force` takes over fields other managers own rather than
     /// failing with a conflict; with `dry_run`, nothing is stored. Answers the object after.
-    pub(crate) async fn apply(&self, path: &str, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
+    pub(crate) async fn apply(
+        &self,
+        path: &str,
+        object: &Value,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<Value, KubeError> {
         let mut query = vec![("fieldManager", "docket")];
         if dry_run {
             query.push(("dryRun", "All"));

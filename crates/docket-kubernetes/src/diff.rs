@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 /// Metadata the server writes on every change, never part of a diff.
-const SERVER_METADATA: [&str; 6] = ["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"];
+const SERVER_METADATA: [&str; 6] =
+    ["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"];
 
 /// Each changed field's path with its value before and after (`None`: absent), in path order.
 pub(crate) fn fields(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Option<Value>)> {
@@ -104,7 +105,12 @@ mod tests {
         let paths: Vec<&str> = changed.iter().map(|c| c.0.as_str()).collect();
         assert_eq!(
             paths,
-            ["metadata.annotations[a.io/x]", "spec.paused", "spec.replicas", "spec.template.spec.containers[api].image"]
+            [
+                "metadata.annotations[a.io/x]",
+                "spec.paused",
+                "spec.replicas",
+                "spec.template.spec.containers[api].image"
+            ]
         );
         let (b, a) = sides(&changed);
         assert_eq!(b["spec.paused"], Value::Null);

@@ -45,7 +45,8 @@ impl InCluster {
     fn server(&self) -> Result<Url, ConnectError> {
         let text = match &self.host {
             Some(host) => {
-                let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+                let host =
+                    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
                 format!("https://{host}:{}", self.port.as_deref().unwrap_or("443"))
             }
             None => IN_CLUSTER_SERVER.to_owned(),

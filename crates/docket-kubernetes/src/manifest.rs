@@ -244,14 +244,21 @@ data: { LOG_LEVEL: "{{version}}" }
         let d = &m.objects[0];
         assert_eq!((d.resource.plural, d.namespace.as_str(), d.name.as_str()), ("deployments", "staging", "api"));
         assert_eq!(d.body["spec"]["replicas"], json!(3), "one placeholder takes the parameter's type");
-        assert_eq!(d.body["spec"]["template"]["spec"]["containers"][0]["image"], json!("registry/api:1.4.2\nkind: Secret"));
+        assert_eq!(
+            d.body["spec"]["template"]["spec"]["containers"][0]["image"],
+            json!("registry/api:1.4.2\nkind: Secret")
+        );
         assert_eq!(d.body["kind"], json!("Deployment"), "a parameter cannot add a key");
         assert_eq!(m.objects[1].namespace, "prod");
         assert_eq!(m.objects[1].place(), "configmap api-config in prod");
         assert_eq!(d.resource.path("staging", "api"), "/apis/apps/v1/namespaces/staging/deployments/api");
         assert_eq!(m.objects[1].resource.path("prod", "c"), "/api/v1/namespaces/prod/configmaps/c");
         // Another value, another hash; the same values, the same hash.
-        let other = render(MANIFEST, &params(&[("replicas", json!(4)), ("version", json!("1")), ("env", json!("prod"))]), "staging");
+        let other = render(
+            MANIFEST,
+            &params(&[("replicas", json!(4)), ("version", json!("1")), ("env", json!("prod"))]),
+            "staging",
+        );
         assert_ne!(other.unwrap().sha256, m.sha256);
         assert_eq!(render(MANIFEST, &p, "staging").unwrap().sha256, m.sha256);
     }
@@ -272,8 +279,14 @@ data: { LOG_LEVEL: "{{version}}" }
         let err = |text: &str| render(text, &p, "prod").unwrap_err();
         assert!(err("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n").contains("Secrets are not applied"));
         assert!(err("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n").contains("not a kind Docket applies"));
-        assert!(err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"{{nope}}\"}\n").contains("{{nope}} names no parameter"));
-        assert!(err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n").contains("not a Kubernetes object name"));
+        assert!(
+            err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"{{nope}}\"}\n")
+                .contains("{{nope}} names no parameter")
+        );
+        assert!(
+            err("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n")
+                .contains("not a Kubernetes object name")
+        );
         assert!(err("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{version}}\n").contains("must be quoted"));
         assert!(err("").contains("holds no object"));
         let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";

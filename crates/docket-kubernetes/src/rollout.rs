@@ -244,24 +244,46 @@ mod tests {
     #[test]
     fn stateful_and_daemon_sets_read_their_own_status() {
         let sts = |status: Value| json!({"spec": {"replicas": 3}, "status": status});
-        assert!(matches!(progress_of(Workload::StatefulSet, &sts(json!({"observedGeneration": 1})), 2), Progress::Waiting(w) if w.contains("statefulset controller")));
+        assert!(
+            matches!(progress_of(Workload::StatefulSet, &sts(json!({"observedGeneration": 1})), 2), Progress::Waiting(w) if w.contains("statefulset controller"))
+        );
         let rolling = sts(json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 1,
                                  "currentRevision": "db-1", "updateRevision": "db-2"}));
-        assert_eq!(progress_of(Workload::StatefulSet, &rolling, 2), Progress::Waiting("1 of 3 pods at revision db-2, 3 ready".into()));
+        assert_eq!(
+            progress_of(Workload::StatefulSet, &rolling, 2),
+            Progress::Waiting("1 of 3 pods at revision db-2, 3 ready".into())
+        );
         let unready = sts(json!({"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 3,
                                  "currentRevision": "db-1", "updateRevision": "db-2"}));
-        assert_eq!(progress_of(Workload::StatefulSet, &unready, 2), Progress::Waiting("2 of 3 pods ready, 3 updated".into()));
+        assert_eq!(
+            progress_of(Workload::StatefulSet, &unready, 2),
+            Progress::Waiting("2 of 3 pods ready, 3 updated".into())
+        );
         let done = sts(json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 3,
                               "currentRevision": "db-2", "updateRevision": "db-2"}));
         assert_eq!(progress_of(Workload::StatefulSet, &done, 2), Progress::Complete);
         let on_delete = json!({"spec": {"replicas": 3, "updateStrategy": {"type": "OnDelete"}}, "status": {"observedGeneration": 2}});
-        assert!(matches!(progress_of(Workload::StatefulSet, &on_delete, 2), Progress::Failed(w) if w.contains("OnDelete")));
+        assert!(
+            matches!(progress_of(Workload::StatefulSet, &on_delete, 2), Progress::Failed(w) if w.contains("OnDelete"))
+        );
         let ds = |status: Value| json!({"status": status});
-        let half = ds(json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 2, "numberReady": 3}));
-        assert_eq!(progress_of(Workload::DaemonSet, &half, 2), Progress::Waiting("2 of 4 new pods updated, 3 ready".into()));
-        let unready = ds(json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 3}));
-        assert_eq!(progress_of(Workload::DaemonSet, &unready, 2), Progress::Waiting("3 of 4 updated pods ready".into()));
-        let done = ds(json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 4}));
+        let half = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 2, "numberReady": 3}),
+        );
+        assert_eq!(
+            progress_of(Workload::DaemonSet, &half, 2),
+            Progress::Waiting("2 of 4 new pods updated, 3 ready".into())
+        );
+        let unready = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 3}),
+        );
+        assert_eq!(
+            progress_of(Workload::DaemonSet, &unready, 2),
+            Progress::Waiting("3 of 4 updated pods ready".into())
+        );
+        let done = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 4}),
+        );
         assert_eq!(progress_of(Workload::DaemonSet, &done, 2), Progress::Complete);
     }
 

@@ -90,7 +90,11 @@ impl Section for KubernetesSection {
                 out.insert(name, cluster);
             }
         }
-        let decoded = if report.error_count() == before { Decoded::value(Clusters { entries: out, folder }) } else { Decoded::invalid() };
+        let decoded = if report.error_count() == before {
+            Decoded::value(Clusters { entries: out, folder })
+        } else {
+            Decoded::invalid()
+        };
         decoded.with_names(names)
     }
 }

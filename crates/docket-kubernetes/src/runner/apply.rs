@@ -123,7 +123,10 @@ pub(crate) async fn run(
             Err(e) => return fail(log, failed_at(&place, &e.to_string(), &applied)),
         }
     }
-    log.line(LogStream::System, &format!("applied {} object{}", applied.len(), if applied.len() == 1 { "" } else { "s" }));
+    log.line(
+        LogStream::System,
+        &format!("applied {} object{}", applied.len(), if applied.len() == 1 { "" } else { "s" }),
+    );
     StepOutcome::Succeeded
 }
 

@@ -116,7 +116,12 @@ impl Follower<'_> {
         let observed = deployment["status"]["observedGeneration"].as_i64().unwrap_or(0) >= self.generation;
         let revision = rollout::revision(deployment);
         let deployment_kind = self.target.kind == Workload::Deployment;
-        if deployment_kind && observed && revision.is_some() && revision != self.named && revision != self.revision_before {
+        if deployment_kind
+            && observed
+            && revision.is_some()
+            && revision != self.named
+            && revision != self.revision_before
+        {
             self.named = revision;
             self.name_replica_set(deployment, revision.unwrap_or_default()).await;
         }

@@ -159,17 +159,19 @@ async fn run(
             log.line(LogStream::System, &format!("{place} is already as planned; following its rollout"));
             (intent.generation, intent.deployment.clone())
         }
-        Some((kind, body)) => match kube.patch(target.kind, &target.namespace, &target.name, *kind, body, false).await {
-            Ok(after) => {
-                if let Ok(mut p) = patched.lock() {
-                    *p = Some(place.clone());
+        Some((kind, body)) => {
+            match kube.patch(target.kind, &target.namespace, &target.name, *kind, body, false).await {
+                Ok(after) => {
+                    if let Ok(mut p) = patched.lock() {
+                        *p = Some(place.clone());
+                    }
+                    let generation = after["metadata"]["generation"].as_i64().unwrap_or(intent.generation + 1);
+                    log.line(LogStream::System, &format!("patched {place} (generation {generation})"));
+                    (generation, after)
                 }
-                let generation = after["metadata"]["generation"].as_i64().unwrap_or(intent.generation + 1);
-                log.line(LogStream::System, &format!("patched {place} (generation {generation})"));
-                (generation, after)
+                Err(e) => return fail(log, format!("patching {place} was refused, so nothing changed: {e}")),
             }
-            Err(e) => return fail(log, format!("patching {place} was refused, so nothing changed: {e}")),
-        },
+        }
     };
     match follow::follow(kube, target, latest, generation, intent.revision, log).await {
         Ok(()) => {

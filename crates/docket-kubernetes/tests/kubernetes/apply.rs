@@ -37,7 +37,10 @@ async fn the_plan_shows_each_objects_changes_after_a_server_side_dry_run() {
         *before,
         json!({"spec.replicas": 3, "spec.template.spec.containers[api].image": format!("{REPO}:1.4.1")})
     );
-    assert_eq!(*after, json!({"spec.replicas": 4, "spec.template.spec.containers[api].image": format!("{REPO}:1.4.2")}));
+    assert_eq!(
+        *after,
+        json!({"spec.replicas": 4, "spec.template.spec.containers[api].image": format!("{REPO}:1.4.2")})
+    );
     assert_eq!((found[1].0.as_str(), found[1].1.as_str()), ("configmap api-config in prod", "no-op"));
     let (target, action, before, after) = &found[2];
     assert_eq!((target.as_str(), action.as_str(), before), ("service api in prod", "create", &Value::Null));
@@ -154,7 +157,10 @@ async fn a_field_another_manager_owns_is_a_conflict_unless_forced() {
     let forced = c.request("apply-force", &params("1.4.2", "3")).await;
     let found = changes(&forced);
     let cm = found.iter().find(|c| c.0 == "configmap api-config in prod").unwrap();
-    assert_eq!((cm.1.as_str(), &cm.2, &cm.3), ("update", &json!({"data.LOG_LEVEL": "warn"}), &json!({"data.LOG_LEVEL": "info"})));
+    assert_eq!(
+        (cm.1.as_str(), &cm.2, &cm.3),
+        ("update", &json!({"data.LOG_LEVEL": "warn"}), &json!({"data.LOG_LEVEL": "info"}))
+    );
     c.t.wait_for_state(&c.approve(&forced).await.id, TicketState::Succeeded).await;
     assert!(c.kube.applies().iter().all(|a| a.query.contains("force=true")));
     assert_eq!(c.kube.get_object("configmaps", "prod", "api-config")["data"]["LOG_LEVEL"], json!("info"));

@@ -8,7 +8,7 @@
 mod apply;
 mod config;
 mod in_cluster;
-mod restart_rollback;
 mod restart_kinds;
+mod restart_rollback;
 mod set_image;
 mod support;

@@ -18,7 +18,12 @@ async fn a_statefulset_restart_follows_its_revisions_to_the_end() {
     assert_eq!((was["restarted"].clone(), will["restarted"].clone()), (json!("never"), json!("when the run starts")));
     let step = &ticket.plan.as_ref().unwrap().steps[0];
     assert_eq!(step.summary, "kubernetes: restart statefulset db in prod (every pod replaced, one by one)");
-    assert!(step.output.as_deref().unwrap().contains("db in prod: every pod replaced, one by one (3 replicas of postgres:16.4)"));
+    assert!(
+        step.output
+            .as_deref()
+            .unwrap()
+            .contains("db in prod: every pod replaced, one by one (3 replicas of postgres:16.4)")
+    );
     let done = c.t.wait_for_state(&c.approve(&ticket).await.id, TicketState::Succeeded).await;
     let sts = c.kube.get_object("statefulsets", "prod", "db");
     let restarted = &sts["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"];

@@ -188,7 +188,8 @@ impl Cluster {
         let manifest = folder.path().join("api.yaml");
         std::fs::write(&manifest, MANIFEST).unwrap();
         let apply = APPLY.replace("MANIFEST", &manifest.display().to_string());
-        let apply_force = apply.replace("id: apply", "id: apply-force").replace("manifest: ", "force: true, manifest: ");
+        let apply_force =
+            apply.replace("id: apply", "id: apply-force").replace("manifest: ", "force: true, manifest: ");
         let t = TestApp::builder()
             .config(&config)
             .plugins(base_plugins().with(docket_kubernetes::plugins()))

@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
-use docket_core::{PlanFacts, StepResult};
 use docket_core::plan::{Change, ChangeAction};
 use docket_core::ticket::StepOutcome;
+use docket_core::{PlanFacts, StepResult};
 use reqwest::Client;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;

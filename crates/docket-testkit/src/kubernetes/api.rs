@@ -82,7 +82,14 @@ pub(crate) fn authorize(
     Some(status(StatusCode::FORBIDDEN, "Forbidden", &message, json!({"name": name, "group": group, "kind": resource})))
 }
 
-pub(crate) fn record(fake: &Fake, method: &str, path: String, query: &Option<String>, headers: &HeaderMap, body: Value) {
+pub(crate) fn record(
+    fake: &Fake,
+    method: &str,
+    path: String,
+    query: &Option<String>,
+    headers: &HeaderMap,
+    body: Value,
+) {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     lock(&fake.shared).requests.push(Request {
         method: method.to_owned(),

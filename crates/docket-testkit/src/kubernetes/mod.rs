@@ -150,13 +150,19 @@ impl FakeKubernetes {
         let router = api::router(shared.clone(), changes.clone());
         let (url, server) = if tls {
             let listener = tls::TlsListener::new(listener);
-            (format!("https://{address}"), tokio::spawn(async move {
-                let _ = axum::serve(listener, router).await;
-            }))
+            (
+                format!("https://{address}"),
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                }),
+            )
         } else {
-            (format!("http://{address}"), tokio::spawn(async move {
-                let _ = axum::serve(listener, router).await;
-            }))
+            (
+                format!("http://{address}"),
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                }),
+            )
         };
         let control = tokio::spawn(controller::run(shared.clone(), changes.clone(), pace));
         Self { url, shared, changes, tasks: vec![server, control] }
@@ -219,7 +225,9 @@ impl FakeKubernetes {
 
     /// Adds StatefulSet `name` in `ns`: one container running `image`, `replicas` pods.
     pub fn stateful_set(&self, ns: &str, name: &str, container: &str, image: &str, replicas: i64) {
-        self.workload("statefulsets", ns, name, |uid| workloads::stateful_set(ns, name, uid, container, image, replicas));
+        self.workload("statefulsets", ns, name, |uid| {
+            workloads::stateful_set(ns, name, uid, container, image, replicas)
+        });
     }
 
     /// Adds DaemonSet `name` in `ns`: one container running `image`, on `nodes` nodes.

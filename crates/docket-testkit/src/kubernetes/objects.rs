@@ -106,12 +106,25 @@ pub(crate) async fn patch_object(
 
 /// A PATCH of any kind the fake keeps: server-side apply, or a JSON or merge patch of a
 /// StatefulSet or DaemonSet (Deployments' own patches are `api`'s).
-pub(crate) fn patch(fake: &Fake, plural: &str, ns: &str, name: &str, query: &str, content_type: &str, body: &Value) -> Response {
+pub(crate) fn patch(
+    fake: &Fake,
+    plural: &str,
+    ns: &str,
+    name: &str,
+    query: &str,
+    content_type: &str,
+    body: &Value,
+) -> Response {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     let param = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let dry_run = param("dryRun") == Some("All");
     if body.is_null() {
-        return status(StatusCode::BAD_REQUEST, "BadRequest", "the body of the request was in an unknown format", json!({}));
+        return status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "the body of the request was in an unknown format",
+            json!({}),
+        );
     }
     if content_type == "application/apply-patch+yaml" {
         let Some(manager) = param("fieldManager").filter(|m| !m.is_empty()) else {
@@ -262,7 +275,9 @@ pub(crate) async fn list_objects(
     let param = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let name = param("fieldSelector").and_then(|f| f.strip_prefix("metadata.name=").map(str::to_owned));
     let watching = param("watch").is_some_and(|w| w == "true" || w == "1");
-    if let Some(refusal) = authorize(&fake, &headers, if watching { "watch" } else { "list" }, &plural, &ns, name.as_deref()) {
+    if let Some(refusal) =
+        authorize(&fake, &headers, if watching { "watch" } else { "list" }, &plural, &ns, name.as_deref())
+    {
         return refusal;
     }
     let select = {

@@ -202,7 +202,10 @@ pub(crate) fn defaults(plural: &str, object: &mut Value, current: Option<&Value>
             default("replicas", json!(1));
             default("progressDeadlineSeconds", json!(600));
             default("revisionHistoryLimit", json!(10));
-            default("strategy", json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}));
+            default(
+                "strategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
+            );
         }
         "statefulsets" => {
             default("replicas", json!(1));
@@ -212,7 +215,10 @@ pub(crate) fn defaults(plural: &str, object: &mut Value, current: Option<&Value>
         }
         "daemonsets" => {
             default("revisionHistoryLimit", json!(10));
-            default("updateStrategy", json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}));
+            default(
+                "updateStrategy",
+                json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}),
+            );
         }
         "services" => {
             default("type", json!("ClusterIP"));
@@ -278,8 +284,9 @@ pub(crate) fn validate(plural: &str, kind: &str, object: &Value) -> Result<(), R
             }
         }
         "configmaps" => {
-            if let Some((key, _)) =
-                object["data"].as_object().and_then(|d| d.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| (k.clone(), v.clone())))
+            if let Some((key, _)) = object["data"]
+                .as_object()
+                .and_then(|d| d.iter().find(|(_, v)| !v.is_string()).map(|(k, v)| (k.clone(), v.clone())))
             {
                 return Err(Refusal {
                     code: 400,
@@ -302,7 +309,8 @@ mod tests {
 
     #[test]
     fn applies_merge_by_name_and_conflicts_name_the_field_and_manager() {
-        let current = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}});
+        let current =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1", "b": "2"}});
         let mut owners = Owners::new();
         owners.insert("kubectl-edit".into(), [vec![Seg::Key("data".into()), Seg::Key("a".into())]].into());
         let config = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "9"}});
@@ -312,7 +320,8 @@ mod tests {
         let Ok((merged, after)) = apply(Some(&current), &owners, &config, "docket", true) else { panic!("forced") };
         assert_eq!(merged["data"], json!({"a": "9", "b": "2"}));
         assert!(!after.contains_key("kubectl-edit"), "force takes the field over");
-        let containers = json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}});
+        let containers =
+            json!({"spec": {"containers": [{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]}});
         let change = json!({"spec": {"containers": [{"name": "b", "image": "y:2"}]}});
         assert_eq!(merge(&containers, &change)["spec"]["containers"][1]["image"], json!("y:2"));
         assert_eq!(merge(&containers, &change)["spec"]["containers"][0]["image"], json!("x:1"));

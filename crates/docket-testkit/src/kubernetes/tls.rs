@@ -25,8 +25,9 @@ pub(crate) struct TlsListener {
 
 impl TlsListener {
     pub(crate) fn new(tcp: TcpListener) -> Self {
-        let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_slice_iter(SERVER_PEM.as_bytes()).collect::<Result<_, _>>().expect("the fake's certificate");
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(SERVER_PEM.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("the fake's certificate");
         let key = PrivateKeyDer::from_pem_slice(SERVER_KEY_PEM.as_bytes()).expect("the fake's key");
         let config =
             ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).expect("a TLS server config");

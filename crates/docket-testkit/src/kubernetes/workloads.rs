@@ -14,7 +14,8 @@ use super::controller::hash_of;
 /// current.
 pub(crate) fn stateful_set(ns: &str, name: &str, uid: &str, container: &str, image: &str, replicas: i64) -> Value {
     let labels = json!({"app": name});
-    let template = json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}});
+    let template =
+        json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}});
     let revision = format!("{name}-{}", hash_of(&template));
     json!({
         "apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -32,7 +33,8 @@ pub(crate) fn stateful_set(ns: &str, name: &str, uid: &str, container: &str, ima
 /// A DaemonSet `name` in `ns` running `image` on `nodes` nodes, all current.
 pub(crate) fn daemon_set(ns: &str, name: &str, uid: &str, container: &str, image: &str, nodes: i64) -> Value {
     let labels = json!({"app": name});
-    let template = json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}});
+    let template =
+        json!({"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}});
     json!({
         "apiVersion": "apps/v1", "kind": "DaemonSet",
         "metadata": {"name": name, "namespace": ns, "uid": uid, "generation": 1, "labels": labels},
