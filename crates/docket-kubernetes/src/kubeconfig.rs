@@ -1,6 +1,6 @@
 //! How a step reaches its cluster: a kubeconfig file's context (server, CA, client certificate
 //! or bearer token, default namespace) or the pod's service account ([`InCluster`]: its token,
-//! CA and namespace files, and the API server from `KUBERNETES_SERVICE_HOST`/`_PORT`). Only what Docket can use
+//! CA and namespace files, and the API server's host and port). Only what Docket can use
 //! without running programs is read: `exec` and `auth-provider` users are refused with the
 //! reason, since a credential plug-in would run with the server's environment.
 
@@ -18,29 +18,28 @@ const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
 
 /// Where a pod finds its identity and the API server: the service account's folder (`token`,
-/// `ca.crt`, `namespace`) and `KUBERNETES_SERVICE_HOST` / `KUBERNETES_SERVICE_PORT`, read as
-/// client-go reads them. The runner takes one, so tests point it at their own files and server.
+/// `ca.crt`, `namespace`) and the API server's host and port (what `KUBERNETES_SERVICE_HOST`
+/// and `KUBERNETES_SERVICE_PORT` say in a pod; without them, `kubernetes.default.svc:443`, which
+/// a pod's DNS resolves). The runner takes one, so the environment is read by whoever composes
+/// the server, and tests point it at their own files and server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InCluster {
     /// The service account's folder.
     pub folder: PathBuf,
-    /// `KUBERNETES_SERVICE_HOST`; without it, `kubernetes.default.svc`.
+    /// The API server's host; without it, `kubernetes.default.svc`.
     pub host: Option<String>,
-    /// `KUBERNETES_SERVICE_PORT`; without it, 443.
+    /// The API server's port; without it, 443.
     pub port: Option<String>,
 }
 
-impl InCluster {
-    /// The pod's own: the mounted folder and this process's environment.
-    pub fn from_env() -> Self {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        Self {
-            folder: PathBuf::from(SERVICE_ACCOUNT),
-            host: var("KUBERNETES_SERVICE_HOST"),
-            port: var("KUBERNETES_SERVICE_PORT"),
-        }
+impl Default for InCluster {
+    /// Where Kubernetes mounts a pod's service account, and the API server by its service name.
+    fn default() -> Self {
+        Self { folder: PathBuf::from(SERVICE_ACCOUNT), host: None, port: None }
     }
+}
 
+impl InCluster {
     /// The API server's URL: `https://host:port` (an IPv6 host in brackets).
     fn server(&self) -> Result<Url, ConnectError> {
         let text = match &self.host {
@@ -310,7 +309,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_in_cluster_server_comes_from_the_environment_as_client_go_reads_it() {
+    fn the_in_cluster_server_is_its_host_and_port_else_the_service_name() {
         let pod = |host: Option<&str>, port: Option<&str>| InCluster {
             folder: PathBuf::from("/sa"),
             host: host.map(str::to_owned),
@@ -320,6 +319,6 @@ mod tests {
         assert_eq!(pod(Some("10.96.0.1"), Some("443")).server().unwrap().as_str(), "https://10.96.0.1/");
         assert_eq!(pod(Some("10.96.0.1"), Some("6443")).server().unwrap().as_str(), "https://10.96.0.1:6443/");
         assert_eq!(pod(Some("fd00::1"), Some("6443")).server().unwrap().as_str(), "https://[fd00::1]:6443/");
-        assert_eq!(InCluster::from_env().folder, PathBuf::from(SERVICE_ACCOUNT));
+        assert_eq!(InCluster::default().folder, PathBuf::from(SERVICE_ACCOUNT));
     }
 }

@@ -37,10 +37,10 @@ pub struct KubernetesRunner {
 }
 
 impl KubernetesRunner {
-    /// A runner acting as the identities `clusters` names; an `in_cluster` one is this pod's
-    /// service account ([`InCluster::from_env`]).
+    /// A runner acting as the identities `clusters` names; an `in_cluster` one is the pod's
+    /// service account where Kubernetes mounts it ([`InCluster::default`]).
     pub fn new(clusters: Clusters) -> Self {
-        Self { clusters, pod: InCluster::from_env() }
+        Self { clusters, pod: InCluster::default() }
     }
 
     /// The same with the in-cluster identity's files and server taken from `pod`.

@@ -1,6 +1,7 @@
 //! The pod's own identity (`in_cluster: true`): the service account's token, CA and namespace
-//! files and the API server from `KUBERNETES_SERVICE_HOST`/`_PORT`, all given to the runner
-//! (no process environment is touched), against the fake API server over TLS.
+//! files and the API server's host and port (a pod's `KUBERNETES_SERVICE_HOST`/`_PORT`), all
+//! given to the runner (no process environment is touched), against the fake API server over
+//! TLS.
 
 use std::path::Path;
 use std::sync::Arc;
