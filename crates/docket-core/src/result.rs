@@ -1,7 +1,7 @@
-//! What a step leaves behind besides its log: a result [`Table`] (a report's columns and rows)
-//! and, for a write, the rows it changed. Every surface shows a result through these values, so
-//! a table reads the same in the web, the API, the CLI and the chats without any of them
-//! knowing the step kind that made it.
+//! What a step leaves behind besides its log: a result [`Table`] (a report's columns and rows),
+//! for a write the rows it changed, and a [`ResultLine`] (how its work ended, and where to see
+//! it). Every surface shows a result through these values, so a table reads the same in the
+//! web, the API, the CLI and the chats without any of them knowing the step kind that made it.
 //!
 //! Each value is a [`Cell`] that reads the same everywhere and round-trips exactly as text:
 //! exact numerics are kept as their text (every digit), binary as `\x` + hex, dates and times as
@@ -209,21 +209,44 @@ pub struct StepResult {
     /// Rows a write changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows_changed: Option<u64>,
+    /// How the step's work ended, in one line, and where to see it (a pipeline run's
+    /// conclusion and address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<ResultLine>,
+}
+
+/// One line a step ends with, and the address it names.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultLine {
+    /// What happened: `run 9 attempt 2 completed: success`.
+    pub text: String,
+    /// Where to see it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 impl StepResult {
     /// A report's result.
     pub fn table(table: Table) -> Self {
-        Self { table: Some(table), rows_changed: None }
+        Self { table: Some(table), ..Self::default() }
     }
 
     /// A write's result.
     pub fn rows_changed(rows: u64) -> Self {
-        Self { table: None, rows_changed: Some(rows) }
+        Self { rows_changed: Some(rows), ..Self::default() }
+    }
+
+    /// A line and the address it names.
+    pub fn line(text: impl Into<String>, url: Option<String>) -> Self {
+        Self { line: Some(ResultLine { text: text.into(), url }), ..Self::default() }
     }
 
     /// The same with every text masked by `mask` (column names and text values).
     pub fn masked(mut self, mask: impl Fn(&str) -> String) -> Self {
+        if let Some(line) = &mut self.line {
+            line.text = mask(&line.text);
+            line.url = line.url.as_deref().map(&mask);
+        }
         if let Some(table) = &mut self.table {
             for column in &mut table.columns {
                 column.name = mask(&column.name);

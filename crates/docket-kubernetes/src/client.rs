@@ -6,6 +6,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, Response, StatusCode, Url};
 use serde_json::Value;
 
+use crate::action::Workload;
 use crate::kubeconfig::Endpoint;
 
 /// How long one call (not a watch) may take.
@@ -18,6 +19,8 @@ pub(crate) enum Patch {
     Json,
     /// RFC 7386 JSON Merge Patch.
     Merge,
+    /// Server-side apply: the object as its field manager wants it.
+    Apply,
 }
 
 impl Patch {
@@ -25,6 +28,7 @@ impl Patch {
         match self {
             Patch::Json => "application/json-patch+json",
             Patch::Merge => "application/merge-patch+json",
+            Patch::Apply => "application/apply-patch+yaml",
         }
     }
 }
@@ -71,9 +75,9 @@ impl Kube {
         self.endpoint.namespace.as_deref()
     }
 
-    /// `GET /apis/apps/v1/namespaces/{ns}/deployments/{name}`.
-    pub(crate) async fn deployment(&self, ns: &str, name: &str) -> Result<Value, KubeError> {
-        self.call(Method::GET, &deployment_path(ns, name), &[], None).await
+    /// `GET /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets|daemonsets}/{name}`.
+    pub(crate) async fn workload(&self, kind: Workload, ns: &str, name: &str) -> Result<Value, KubeError> {
+        self.call(Method::GET, &workload_path(kind, ns, name), &[], None).await
     }
 
     /// The ReplicaSets in `ns` matching `selector` (`app=api,tier=web`).
@@ -87,10 +91,12 @@ impl Kube {
         }
     }
 
-    /// Patches the Deployment; with `dry_run`, the server runs every check and admission but
-    /// stores nothing (`dryRun=All`). Answers the Deployment as it is (or would be) after.
+    /// Patches the workload; with `dry_run`, the server runs every check and admission but
+    /// stores nothing (`dryRun=All`). Answers the workload as it is (or would be) after.
+    #[allow(clippy::too_many_arguments, reason = "one call's parts, each distinct")]
     pub(crate) async fn patch(
         &self,
+        kind: Workload,
         ns: &str,
         name: &str,
         patch: Patch,
@@ -101,19 +107,49 @@ impl Kube {
         if dry_run {
             query.push(("dryRun", "All"));
         }
-        self.call(Method::PATCH, &deployment_path(ns, name), &query, Some((patch, body))).await
+        self.call(Method::PATCH, &workload_path(kind, ns, name), &query, Some((patch, body))).await
     }
 
-    /// Opens a watch on one Deployment from `resource_version`; the server closes it after
+    /// The object at `path`, or `None` when there is none (404).
+    pub(crate) async fn get(&self, path: &str) -> Result<Option<Value>, KubeError> {
+        match self.call(Method::GET, path, &[], None).await {
+            Ok(object) => Ok(Some(object)),
+            Err(KubeError::Refused { code: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Server-side apply of `object` at `path` as field manager `docket` (JSON is YAML, so
+    /// the body is the object's JSON); `force` takes over fields other managers own rather than
+    /// failing with a conflict; with `dry_run`, nothing is stored. Answers the object after.
+    pub(crate) async fn apply(
+        &self,
+        path: &str,
+        object: &Value,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<Value, KubeError> {
+        let mut query = vec![("fieldManager", "docket")];
+        if dry_run {
+            query.push(("dryRun", "All"));
+        }
+        if force {
+            query.push(("force", "true"));
+        }
+        self.call(Method::PATCH, path, &query, Some((Patch::Apply, object))).await
+    }
+
+    /// Opens a watch on one workload from `resource_version`; the server closes it after
     /// `timeout_seconds`. Events arrive as lines of JSON (`{"type", "object"}`).
     pub(crate) async fn watch(
         &self,
+        kind: Workload,
         ns: &str,
         name: &str,
         resource_version: &str,
         timeout_seconds: u64,
     ) -> Result<Response, KubeError> {
-        let path = format!("/apis/apps/v1/namespaces/{ns}/deployments");
+        let path = format!("/apis/apps/v1/namespaces/{ns}/{}", kind.plural());
         let field = format!("metadata.name={name}");
         let timeout = timeout_seconds.to_string();
         let query = [
@@ -196,8 +232,8 @@ pub(crate) fn status_error(status: StatusCode, body: &[u8]) -> KubeError {
     }
 }
 
-fn deployment_path(ns: &str, name: &str) -> String {
-    format!("/apis/apps/v1/namespaces/{ns}/deployments/{name}")
+fn workload_path(kind: Workload, ns: &str, name: &str) -> String {
+    format!("/apis/apps/v1/namespaces/{ns}/{}/{name}", kind.plural())
 }
 
 /// Whether `name` is a valid object or namespace name (RFC 1123 subdomain: lower-case letters,

@@ -6,22 +6,26 @@
 //!   namespace: "{{env}}"                # optional: the context's namespace, else `default`
 //!   set_image: { deployment: api, container: api, image: "registry/api:{{version}}" }
 //!   # or: rollback: { deployment: api, revision: "{{revision}}" }   (revision optional)
-//!   # or: restart: { deployment: api }
+//!   # or: restart: { deployment: api }    (or statefulset: db, or daemonset: agent)
+//!   # or: apply: { manifest: manifests/api.yaml, force: false }
 //!   timeout: 15m
 //! ```
 //!
 //! Exactly one operation; `cluster` is a name, never a template (a parameter cannot choose the
-//! identity a step acts as).
+//! identity a step acts as), and neither is `apply`'s `manifest` (a file, resolved against
+//! `docket.yaml`'s folder when relative; its values hold the templates).
 
-use docket_config::plugin::{Fields, Node, Report, StepContext, StepKind, duration, ident};
+use std::path::PathBuf;
+
+use docket_config::plugin::{Fields, Node, Report, StepContext, StepKind, boolean, duration, ident, nonempty};
 use docket_core::Action;
 use docket_core::catalog::template::Template;
 
-use crate::action::{KubernetesAction, Operation};
+use crate::action::{KubernetesAction, Operation, Workload};
 use crate::section::SECTION;
 
 /// The operations, by key.
-const OPERATIONS: [&str; 3] = ["set_image", "rollback", "restart"];
+const OPERATIONS: [&str; 4] = ["set_image", "rollback", "restart", "apply"];
 
 /// The `kubernetes` step kind's decoder.
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,7 +47,7 @@ impl StepKind for KubernetesKind {
 }
 
 fn kubernetes(node: &Node, cx: &mut StepContext<'_>) -> Option<KubernetesAction> {
-    let keys = ["cluster", "namespace", "set_image", "rollback", "restart", "timeout"];
+    let keys = ["cluster", "namespace", "set_image", "rollback", "restart", "apply", "timeout"];
     let fields = Fields::open(node, "kubernetes action", &keys, cx.report())?;
     let cluster = fields.req("cluster", cx.report(), ident);
     if let (Some(name), Some(at)) = (&cluster, fields.get("cluster")) {
@@ -61,7 +65,7 @@ fn kubernetes(node: &Node, cx: &mut StepContext<'_>) -> Option<KubernetesAction>
             cx.report().error_hint(
                 node.pos,
                 "a kubernetes action needs an operation",
-                "write one of `set_image`, `rollback`, `restart`",
+                "write one of `set_image`, `rollback`, `restart`, `apply`",
             );
             None
         }
@@ -92,9 +96,36 @@ fn operation(key: &str, node: &Node, cx: &mut StepContext<'_>) -> Option<Operati
             };
             Some(Operation::Rollback { deployment: deployment?, revision: revision? })
         }
+        "restart" => {
+            let keys: Vec<&str> = Workload::ALL.iter().map(|(k, _)| *k).collect();
+            let fields = Fields::open(node, "restart", &keys, cx.report())?;
+            let given: Vec<(&str, Workload)> =
+                Workload::ALL.iter().copied().filter(|(k, _)| fields.get(k).is_some()).collect();
+            let [(key, workload)] = given.as_slice() else {
+                cx.report().error_hint(
+                    node.pos,
+                    "`restart` names one workload",
+                    "write one of `deployment: api`, `statefulset: db`, `daemonset: agent`",
+                );
+                return None;
+            };
+            Some(Operation::Restart { workload: *workload, name: required(&fields, key, cx)? })
+        }
         _ => {
-            let fields = Fields::open(node, "restart", &["deployment"], cx.report())?;
-            Some(Operation::Restart { deployment: required(&fields, "deployment", cx)? })
+            let fields = Fields::open(node, "apply", &["manifest", "force"], cx.report())?;
+            let manifest = fields.req("manifest", cx.report(), nonempty);
+            let force = fields.opt("force", cx.report(), boolean).or(false);
+            let manifest = manifest?;
+            if manifest.contains("{{") {
+                let at = fields.get("manifest").map_or(node.pos, |n| n.pos);
+                cx.report().error_hint(
+                    at,
+                    "`manifest` is a file, not a template",
+                    "name one file; put `{{param}}` in the values inside it",
+                );
+                return None;
+            }
+            Some(Operation::Apply { manifest: PathBuf::from(manifest), force: force? })
         }
     }
 }

@@ -1,5 +1,6 @@
 //! How a step reaches its cluster: a kubeconfig file's context (server, CA, client certificate
-//! or bearer token, default namespace) or the pod's service account. Only what Docket can use
+//! or bearer token, default namespace) or the pod's service account ([`InCluster`]: its token,
+//! CA and namespace files, and the API server's host and port). Only what Docket can use
 //! without running programs is read: `exec` and `auth-provider` users are refused with the
 //! reason, since a credential plug-in would run with the server's environment.
 
@@ -13,8 +14,45 @@ use crate::section::Cluster;
 
 /// Where a pod's service account is mounted.
 const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-/// The API server as a pod reaches it.
+/// The API server as a pod reaches it when the environment does not say.
 const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// Where a pod finds its identity and the API server: the service account's folder (`token`,
+/// `ca.crt`, `namespace`) and the API server's host and port (what `KUBERNETES_SERVICE_HOST`
+/// and `KUBERNETES_SERVICE_PORT` say in a pod; without them, `kubernetes.default.svc:443`, which
+/// a pod's DNS resolves). The runner takes one, so the environment is read by whoever composes
+/// the server, and tests point it at their own files and server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InCluster {
+    /// The service account's folder.
+    pub folder: PathBuf,
+    /// The API server's host; without it, `kubernetes.default.svc`.
+    pub host: Option<String>,
+    /// The API server's port; without it, 443.
+    pub port: Option<String>,
+}
+
+impl Default for InCluster {
+    /// Where Kubernetes mounts a pod's service account, and the API server by its service name.
+    fn default() -> Self {
+        Self { folder: PathBuf::from(SERVICE_ACCOUNT), host: None, port: None }
+    }
+}
+
+impl InCluster {
+    /// The API server's URL: `https://host:port` (an IPv6 host in brackets).
+    fn server(&self) -> Result<Url, ConnectError> {
+        let text = match &self.host {
+            Some(host) => {
+                let host =
+                    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.clone() };
+                format!("https://{host}:{}", self.port.as_deref().unwrap_or("443"))
+            }
+            None => IN_CLUSTER_SERVER.to_owned(),
+        };
+        Url::parse(&text).map_err(|e| ConnectError::Client { server: text.clone(), why: e.to_string() })
+    }
+}
 
 /// A cluster ready to call.
 #[derive(Clone, Debug)]
@@ -132,11 +170,11 @@ struct ContextEntry {
     namespace: Option<String>,
 }
 
-/// The endpoint `cluster` names, its files read now.
-pub(crate) async fn connect(cluster: &Cluster) -> Result<Endpoint, ConnectError> {
+/// The endpoint `cluster` names, its files read now; `pod` says where an in-cluster identity is.
+pub(crate) async fn connect(cluster: &Cluster, pod: &InCluster) -> Result<Endpoint, ConnectError> {
     match cluster {
         Cluster::Kubeconfig { path, context } => from_kubeconfig(path, context.as_deref()).await,
-        Cluster::InCluster => in_cluster(Path::new(SERVICE_ACCOUNT)).await,
+        Cluster::InCluster => in_cluster(pod).await,
     }
 }
 
@@ -220,12 +258,12 @@ async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Endpoint,
     Ok(Endpoint { server, client, token, namespace: ctx.context.namespace.clone() })
 }
 
-async fn in_cluster(folder: &Path) -> Result<Endpoint, ConnectError> {
+async fn in_cluster(pod: &InCluster) -> Result<Endpoint, ConnectError> {
+    let folder = &pod.folder;
     let token = text_of(read(&folder.join("token")).await?);
     let ca = read(&folder.join("ca.crt")).await?;
-    let namespace = tokio::fs::read(folder.join("namespace")).await.ok().map(text_of);
-    let server = Url::parse(IN_CLUSTER_SERVER)
-        .map_err(|e| ConnectError::Client { server: IN_CLUSTER_SERVER.to_owned(), why: e.to_string() })?;
+    let namespace = tokio::fs::read(folder.join("namespace")).await.ok().map(text_of).filter(|n| !n.is_empty());
+    let server = pod.server()?;
     let client = client(&server, Some(&ca), None, false)?;
     Ok(Endpoint { server, client, token: Some(token), namespace })
 }
@@ -262,4 +300,25 @@ fn text_of(bytes: Vec<u8>) -> String {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    #[test]
+    fn the_in_cluster_server_is_its_host_and_port_else_the_service_name() {
+        let pod = |host: Option<&str>, port: Option<&str>| InCluster {
+            folder: PathBuf::from("/sa"),
+            host: host.map(str::to_owned),
+            port: port.map(str::to_owned),
+        };
+        assert_eq!(pod(None, None).server().unwrap().as_str(), "https://kubernetes.default.svc/");
+        assert_eq!(pod(Some("10.96.0.1"), Some("443")).server().unwrap().as_str(), "https://10.96.0.1/");
+        assert_eq!(pod(Some("10.96.0.1"), Some("6443")).server().unwrap().as_str(), "https://10.96.0.1:6443/");
+        assert_eq!(pod(Some("fd00::1"), Some("6443")).server().unwrap().as_str(), "https://[fd00::1]:6443/");
+        assert_eq!(InCluster::default().folder, PathBuf::from(SERVICE_ACCOUNT));
+    }
 }

@@ -1,8 +1,11 @@
 //! What a Deployment says about itself: its containers' images, replicas, revision and
 //! ReplicaSets (`deployment.kubernetes.io/revision` annotations are the rollout history), and
-//! where its rollout stands — read the way `kubectl rollout status` reads it.
+//! where its rollout stands — read the way `kubectl rollout status` reads it; and where a
+//! StatefulSet's or DaemonSet's rollout stands, read from their own status fields.
 
 use serde_json::Value;
+
+use crate::action::Workload;
 
 /// The annotation holding a Deployment's (and each of its ReplicaSets') revision.
 pub(crate) const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -57,6 +60,66 @@ pub(crate) fn progress(deployment: &Value, generation: i64) -> Progress {
         return Progress::Waiting(format!("{available} of {updated} updated replicas available"));
     }
     Progress::Complete
+}
+
+/// How many pods the workload runs: `spec.replicas` of a Deployment or StatefulSet, a
+/// DaemonSet's `status.desiredNumberScheduled` (one per node it fits).
+pub(crate) fn pods(kind: Workload, object: &Value) -> i64 {
+    match kind {
+        Workload::DaemonSet => object["status"]["desiredNumberScheduled"].as_i64().unwrap_or(0),
+        _ => replicas(object),
+    }
+}
+
+/// Where the rollout of a `kind` workload stands after the change that made `generation`.
+pub(crate) fn progress_of(kind: Workload, object: &Value, generation: i64) -> Progress {
+    let status = &object["status"];
+    if kind != Workload::Deployment && status["observedGeneration"].as_i64().unwrap_or(0) < generation {
+        return Progress::Waiting(format!("waiting for the {} controller to see the change", kind.key()));
+    }
+    let count = |key: &str| status[key].as_i64().unwrap_or(0);
+    match kind {
+        Workload::Deployment => progress(object, generation),
+        Workload::StatefulSet => {
+            let strategy = object["spec"]["updateStrategy"]["type"].as_str().unwrap_or("RollingUpdate");
+            if strategy != "RollingUpdate" {
+                return Progress::Failed(format!(
+                    "its updateStrategy is {strategy}: the controller replaces a pod only when it is deleted, so \
+                     there is no rollout to follow"
+                ));
+            }
+            let wanted = replicas(object);
+            let partition = object["spec"]["updateStrategy"]["rollingUpdate"]["partition"].as_i64().unwrap_or(0);
+            let (updated, ready) = (count("updatedReplicas"), count("readyReplicas"));
+            let update = status["updateRevision"].as_str().unwrap_or("");
+            if ready < wanted {
+                return Progress::Waiting(format!("{ready} of {wanted} pods ready, {updated} updated"));
+            }
+            if partition > 0 {
+                let due = (wanted - partition).max(0);
+                return if updated < due {
+                    Progress::Waiting(format!("{updated} of {due} pods above the partition updated to {update}"))
+                } else {
+                    Progress::Complete
+                };
+            }
+            if status["currentRevision"].as_str().unwrap_or("") != update || updated < wanted {
+                return Progress::Waiting(format!("{updated} of {wanted} pods at revision {update}, {ready} ready"));
+            }
+            Progress::Complete
+        }
+        Workload::DaemonSet => {
+            let desired = count("desiredNumberScheduled");
+            let (updated, ready) = (count("updatedNumberScheduled"), count("numberReady"));
+            if updated < desired {
+                return Progress::Waiting(format!("{updated} of {desired} new pods updated, {ready} ready"));
+            }
+            if ready < desired {
+                return Progress::Waiting(format!("{ready} of {desired} updated pods ready"));
+            }
+            Progress::Complete
+        }
+    }
 }
 
 /// `spec.replicas` (1 when unset, as the API server defaults it).
@@ -176,6 +239,52 @@ mod tests {
                 "the rollout passed its progress deadline (30s): ProgressDeadlineExceeded: ReplicaSet \"api-5f7d\" has timed out progressing.".into()
             )
         );
+    }
+
+    #[test]
+    fn stateful_and_daemon_sets_read_their_own_status() {
+        let sts = |status: Value| json!({"spec": {"replicas": 3}, "status": status});
+        assert!(
+            matches!(progress_of(Workload::StatefulSet, &sts(json!({"observedGeneration": 1})), 2), Progress::Waiting(w) if w.contains("statefulset controller"))
+        );
+        let rolling = sts(json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 1,
+                                 "currentRevision": "db-1", "updateRevision": "db-2"}));
+        assert_eq!(
+            progress_of(Workload::StatefulSet, &rolling, 2),
+            Progress::Waiting("1 of 3 pods at revision db-2, 3 ready".into())
+        );
+        let unready = sts(json!({"observedGeneration": 2, "readyReplicas": 2, "updatedReplicas": 3,
+                                 "currentRevision": "db-1", "updateRevision": "db-2"}));
+        assert_eq!(
+            progress_of(Workload::StatefulSet, &unready, 2),
+            Progress::Waiting("2 of 3 pods ready, 3 updated".into())
+        );
+        let done = sts(json!({"observedGeneration": 2, "readyReplicas": 3, "updatedReplicas": 3,
+                              "currentRevision": "db-2", "updateRevision": "db-2"}));
+        assert_eq!(progress_of(Workload::StatefulSet, &done, 2), Progress::Complete);
+        let on_delete = json!({"spec": {"replicas": 3, "updateStrategy": {"type": "OnDelete"}}, "status": {"observedGeneration": 2}});
+        assert!(
+            matches!(progress_of(Workload::StatefulSet, &on_delete, 2), Progress::Failed(w) if w.contains("OnDelete"))
+        );
+        let ds = |status: Value| json!({"status": status});
+        let half = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 2, "numberReady": 3}),
+        );
+        assert_eq!(
+            progress_of(Workload::DaemonSet, &half, 2),
+            Progress::Waiting("2 of 4 new pods updated, 3 ready".into())
+        );
+        let unready = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 3}),
+        );
+        assert_eq!(
+            progress_of(Workload::DaemonSet, &unready, 2),
+            Progress::Waiting("3 of 4 updated pods ready".into())
+        );
+        let done = ds(
+            json!({"observedGeneration": 2, "desiredNumberScheduled": 4, "updatedNumberScheduled": 4, "numberReady": 4}),
+        );
+        assert_eq!(progress_of(Workload::DaemonSet, &done, 2), Progress::Complete);
     }
 
     #[test]

@@ -38,14 +38,25 @@ pub enum Cluster {
     InCluster,
 }
 
-/// Every configured identity, by name.
+/// Every configured identity, by name, and the folder of `docket.yaml` (`apply` steps' relative
+/// manifest paths are read from there).
 #[derive(Clone, Debug, Default)]
-pub struct Clusters(pub BTreeMap<String, Cluster>);
+pub struct Clusters {
+    /// The identities.
+    pub entries: BTreeMap<String, Cluster>,
+    /// `docket.yaml`'s folder.
+    pub folder: PathBuf,
+}
 
 impl Clusters {
     /// The entry `name`.
     pub fn get(&self, name: &str) -> Option<&Cluster> {
-        self.0.get(name)
+        self.entries.get(name)
+    }
+
+    /// `path`, resolved against `docket.yaml`'s folder when relative.
+    pub fn resolve(&self, path: &std::path::Path) -> PathBuf {
+        if path.is_relative() { self.folder.join(path) } else { path.to_path_buf() }
     }
 }
 
@@ -83,7 +94,11 @@ impl Section for KubernetesSection {
                 out.insert(name, cluster);
             }
         }
-        let decoded = if report.error_count() == before { Decoded::value(Clusters(out)) } else { Decoded::invalid() };
+        let decoded = if report.error_count() == before {
+            Decoded::value(Clusters { entries: out, folder })
+        } else {
+            Decoded::invalid()
+        };
         decoded.with_names(names)
     }
 }

@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
 use docket_core::plan::{Change, ChangeAction};
 use docket_core::ticket::StepOutcome;
-use docket_core::{Params, PlanFacts};
+use docket_core::{Params, PlanFacts, StepResult};
 use reqwest::Client;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -271,7 +271,13 @@ async fn run(
                 let conclusion = found["conclusion"].as_str().unwrap_or("none");
                 let words = format!("run {run_id} attempt {current} completed: {conclusion} — {url}");
                 log.line(LogStream::Stdout, &words);
-                return if conclusion == "success" { StepOutcome::Succeeded } else { fail(log, words) };
+                if conclusion != "success" {
+                    return fail(log, words);
+                }
+                // The conclusion and address go where the ticket is followed (the chat thread).
+                let line = format!("{repo} run {run_id} attempt {current} completed: {conclusion}");
+                log.result(StepResult::line(line, (!url.is_empty()).then_some(url)));
+                return StepOutcome::Succeeded;
             }
         }
         tokio::time::sleep(poll).await;

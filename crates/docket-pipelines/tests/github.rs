@@ -152,6 +152,11 @@ async fn rerunning_failed_jobs_names_them_and_follows_the_new_attempt() {
         log.contains("run 1234 attempt 2 completed: success — https://github.com/acme/api/actions/runs/1234"),
         "{log}"
     );
+    // The conclusion and URL are the step's result, which the run's reply in the chat thread carries.
+    let results = ci.t.app.results(&done.id).await.unwrap();
+    let line = results[0].result.line.clone().unwrap();
+    assert_eq!(line.text, "acme/api run 1234 attempt 2 completed: success");
+    assert_eq!(line.url.as_deref(), Some("https://github.com/acme/api/actions/runs/1234"));
     let posts: Vec<String> = ci.github.requests().into_iter().filter(|r| r.method == "POST").map(|r| r.path).collect();
     assert_eq!(posts, ["/repos/acme/api/actions/runs/1234/rerun-failed-jobs"]);
     let (attempt, _, conclusion, jobs) = ci.github.state(1234).unwrap();

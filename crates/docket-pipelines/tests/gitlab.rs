@@ -79,6 +79,11 @@ async fn a_retry_names_the_jobs_that_run_again_and_follows_the_pipeline() {
         log.contains("pipeline 501 finished: success — https://gitlab.example.com/platform/api/-/pipelines/501"),
         "{log}"
     );
+    // The conclusion and URL are the step's result, which the run's reply in the chat thread carries.
+    let results = t.app.results(&done.id).await.unwrap();
+    let line = results[0].result.line.clone().unwrap();
+    assert_eq!(line.text, "platform/api pipeline 501 finished: success");
+    assert_eq!(line.url.as_deref(), Some("https://gitlab.example.com/platform/api/-/pipelines/501"));
     let posts: Vec<String> = gitlab.requests().into_iter().filter(|(m, _)| m == "POST").map(|(_, p)| p).collect();
     assert_eq!(posts, ["/api/v4/projects/platform%2Fapi/pipelines/501/retry"]);
     assert_eq!(gitlab.state(501).unwrap().0, "success");

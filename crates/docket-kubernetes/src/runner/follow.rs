@@ -1,8 +1,9 @@
-//! Following a rollout: the Deployment is watched (`?watch=true`, one object by
+//! Following a rollout: the workload is watched (`?watch=true`, one object by
 //! `fieldSelector`) from the version the patch returned, each state read as `kubectl rollout
-//! status` reads it, and each new situation logged once — the new ReplicaSet, replicas updated
-//! and ready — until the rollout completes or the Deployment reports that its progress deadline
-//! passed. A watch that ends (the server's timeout, a dropped connection, `410 Gone`) is opened
+//! status` reads it for its kind, and each new situation logged once — a Deployment's new
+//! ReplicaSet, replicas updated and ready — until the rollout completes or a Deployment reports
+//! that its progress deadline passed (StatefulSets and DaemonSets have none: the step's time
+//! limit bounds them). A watch that ends (the server's timeout, a dropped connection, `410 Gone`) is opened
 //! again from a fresh read.
 
 use std::time::Duration;
@@ -11,6 +12,7 @@ use docket_app::{LogStream, StepLog};
 use serde_json::Value;
 
 use super::intent::Target;
+use crate::action::Workload;
 use crate::client::Kube;
 use crate::rollout::{self, Progress};
 
@@ -40,12 +42,12 @@ pub(crate) async fn follow(
             Watched::Ended(end) => return end,
             Watched::Closed => {}
             Watched::Broken(why) => {
-                log.line(LogStream::System, &format!("the watch broke ({why}); reading the Deployment again"));
+                log.line(LogStream::System, &format!("the watch broke ({why}); reading {} again", target.place()));
                 tokio::time::sleep(AFTER_BREAK).await;
             }
         }
         latest = kube
-            .deployment(&target.namespace, &target.deployment)
+            .workload(target.kind, &target.namespace, &target.name)
             .await
             .map_err(|e| format!("reading it during the rollout: {e}"))?;
     }
@@ -58,7 +60,7 @@ enum Watched {
 }
 
 async fn watch(kube: &Kube, target: &Target, version: &str, follower: &mut Follower<'_>) -> Watched {
-    let mut response = match kube.watch(&target.namespace, &target.deployment, version, WATCH_SECONDS).await {
+    let mut response = match kube.watch(target.kind, &target.namespace, &target.name, version, WATCH_SECONDS).await {
         Ok(response) => response,
         Err(e) => return Watched::Broken(e.to_string()),
     };
@@ -84,7 +86,7 @@ async fn watch(kube: &Kube, target: &Target, version: &str, follower: &mut Follo
                         return Watched::Ended(end);
                     }
                 }
-                "DELETED" => return Watched::Ended(Err("the Deployment was deleted during the rollout".to_owned())),
+                "DELETED" => return Watched::Ended(Err("it was deleted during the rollout".to_owned())),
                 "ERROR" => {
                     // 410 Gone: the version is too old to watch from; read afresh.
                     let message = event["object"]["message"].as_str().unwrap_or("no message");
@@ -113,11 +115,17 @@ impl Follower<'_> {
     async fn see(&mut self, deployment: &Value) -> Option<Result<(), String>> {
         let observed = deployment["status"]["observedGeneration"].as_i64().unwrap_or(0) >= self.generation;
         let revision = rollout::revision(deployment);
-        if observed && revision.is_some() && revision != self.named && revision != self.revision_before {
+        let deployment_kind = self.target.kind == Workload::Deployment;
+        if deployment_kind
+            && observed
+            && revision.is_some()
+            && revision != self.named
+            && revision != self.revision_before
+        {
             self.named = revision;
             self.name_replica_set(deployment, revision.unwrap_or_default()).await;
         }
-        match rollout::progress(deployment, self.generation) {
+        match rollout::progress_of(self.target.kind, deployment, self.generation) {
             Progress::Complete => Some(Ok(())),
             Progress::Failed(reason) => Some(Err(reason)),
             Progress::Waiting(words) => {

@@ -7,7 +7,7 @@ use docket_core::Params;
 use docket_core::plan::{Change, ChangeAction};
 use serde_json::{Value, json};
 
-use crate::action::{KubernetesAction, Operation};
+use crate::action::{KubernetesAction, Operation, Workload};
 use crate::client::{Kube, Patch, is_name};
 use crate::rollout::{self, RESTARTED_AT, REVISION, pointer_token};
 
@@ -15,7 +15,10 @@ use crate::rollout::{self, RESTARTED_AT, REVISION, pointer_token};
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     pub(crate) namespace: String,
-    pub(crate) deployment: String,
+    /// The kind of workload.
+    pub(crate) kind: Workload,
+    /// Its name.
+    pub(crate) name: String,
     operation: Rendered,
 }
 
@@ -34,8 +37,11 @@ impl Target {
             .filter(|n| !n.trim().is_empty())
             .or(context_ns.map(str::to_owned))
             .unwrap_or_else(|| "default".to_owned());
-        let deployment = action.operation.deployment().render(params);
-        for (what, name) in [("namespace", &namespace), ("deployment", &deployment)] {
+        let Some((kind, name)) = action.operation.workload() else {
+            return Err(format!("`{}` acts on no single workload", action.operation.name()));
+        };
+        let name = name.render(params);
+        for (what, name) in [("namespace", &namespace), (kind.key(), &name)] {
             if !is_name(name) {
                 return Err(format!("{name:?} is not a Kubernetes {what} name (lower-case letters, digits, `-`, `.`)"));
             }
@@ -61,14 +67,14 @@ impl Target {
                 };
                 Rendered::Rollback { revision }
             }
-            Operation::Restart { .. } => Rendered::Restart,
+            Operation::Restart { .. } | Operation::Apply { .. } => Rendered::Restart,
         };
-        Ok(Self { namespace, deployment, operation })
+        Ok(Self { namespace, kind, name, operation })
     }
 
     /// `deployment api in prod`.
     pub(crate) fn place(&self) -> String {
-        format!("deployment {} in {}", self.deployment, self.namespace)
+        format!("{} {} in {}", self.kind.key(), self.name, self.namespace)
     }
 }
 
@@ -90,19 +96,20 @@ pub(crate) struct Intent {
 }
 
 impl Intent {
-    /// Reads the Deployment (and its history, for a rollback) and works out the change.
+    /// Reads the workload (and its history, for a rollback) and works out the change.
     pub(crate) async fn read(kube: &Kube, target: &Target) -> Result<Self, String> {
         let place = target.place();
         let deployment = kube
-            .deployment(&target.namespace, &target.deployment)
+            .workload(target.kind, &target.namespace, &target.name)
             .await
             .map_err(|e| format!("reading {place}: {e}"))?;
         let generation = deployment["metadata"]["generation"].as_i64().unwrap_or(0);
         let revision = rollout::revision(&deployment);
-        let replicas = rollout::replicas(&deployment);
+        let replicas = rollout::pods(target.kind, &deployment);
         let template = &deployment["spec"]["template"];
-        let subject = format!("{} in {}", target.deployment, target.namespace);
-        let label = format!("{place} ({replicas} replica{})", if replicas == 1 { "" } else { "s" });
+        let subject = format!("{} in {}", target.name, target.namespace);
+        let unit = if target.kind == Workload::DaemonSet { "pod" } else { "replica" };
+        let label = format!("{place} ({replicas} {unit}{})", if replicas == 1 { "" } else { "s" });
         let (change, story, patch) = match &target.operation {
             Rendered::SetImage { container, image } => {
                 let containers = rollout::containers(template);
@@ -195,7 +202,10 @@ impl Intent {
                     before: json!({"image": images, "replicas": replicas, "restarted": last}),
                     after: json!({"image": images, "replicas": replicas, "restarted": "when the run starts"}),
                 };
-                let story = format!("{subject}: every pod replaced, one by one ({replicas} replicas of {images})");
+                let story = format!(
+                    "{subject}: every pod replaced, one by one ({replicas} {unit}{} of {images})",
+                    if replicas == 1 { "" } else { "s" }
+                );
                 let now = jiff::Timestamp::now().to_string();
                 let body = json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
                 (change, story, Some((Patch::Merge, body)))

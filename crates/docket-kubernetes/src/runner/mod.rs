@@ -11,6 +11,7 @@
 //! rollout is followed until it completes or the Deployment reports that its progress deadline
 //! passed. Cancel and timeout stop the following; the cluster carries on with the change.
 
+mod apply;
 mod follow;
 mod intent;
 
@@ -23,21 +24,30 @@ use docket_core::ticket::StepOutcome;
 use tokio_util::sync::CancellationToken;
 
 use self::intent::{Intent, Target};
-use crate::action::KubernetesAction;
-use crate::client::Kube;
-use crate::kubeconfig::connect;
+use crate::action::{KubernetesAction, Operation};
+use crate::client::{Kube, is_name};
+use crate::kubeconfig::{InCluster, connect};
 use crate::section::Clusters;
 
 /// Runs `kubernetes` steps.
 #[derive(Clone, Debug)]
 pub struct KubernetesRunner {
     clusters: Clusters,
+    pod: InCluster,
 }
 
 impl KubernetesRunner {
-    /// A runner acting as the identities `clusters` names.
+    /// A runner acting as the identities `clusters` names; an `in_cluster` one is the pod's
+    /// service account where Kubernetes mounts it ([`InCluster::default`]).
     pub fn new(clusters: Clusters) -> Self {
-        Self { clusters }
+        Self { clusters, pod: InCluster::default() }
+    }
+
+    /// The same with the in-cluster identity's files and server taken from `pod`.
+    #[must_use]
+    pub fn with_in_cluster(mut self, pod: InCluster) -> Self {
+        self.pod = pod;
+        self
     }
 }
 
@@ -65,7 +75,7 @@ impl StepRunner for KubernetesRunner {
                 "{ended} while following the rollout of {place}; Docket stopped following it and the cluster \
                  carries on with the change (roll it back to undo it)"
             ),
-            None => format!("{ended} before the Deployment was changed"),
+            None => format!("{ended} before anything was changed"),
         };
         fail(log, message)
     }
@@ -82,10 +92,25 @@ impl KubernetesRunner {
         let Some(cluster) = self.clusters.get(&action.cluster) else {
             return fail(log, format!("no cluster `{}` in the `kubernetes` section", action.cluster));
         };
-        let kube = match connect(cluster).await {
+        let kube = match connect(cluster, &self.pod).await {
             Ok(endpoint) => Kube::new(endpoint),
             Err(e) => return fail(log, format!("cluster `{}`: {e}", action.cluster)),
         };
+        if let Operation::Apply { manifest, force } = &action.operation {
+            let namespace = action
+                .render_namespace(job.params)
+                .filter(|n| !n.trim().is_empty())
+                .or(kube.default_namespace().map(str::to_owned))
+                .unwrap_or_else(|| "default".to_owned());
+            if !is_name(&namespace) {
+                return fail(log, format!("{namespace:?} is not a Kubernetes namespace name"));
+            }
+            let file = self.clusters.resolve(manifest);
+            return match job.mode {
+                Mode::Plan => apply::plan(&kube, &file, *force, &namespace, job.params, log).await,
+                Mode::Run => apply::run(&kube, &file, *force, &namespace, job, log).await,
+            };
+        }
         let target = match Target::render(action, job.params, kube.default_namespace()) {
             Ok(target) => target,
             Err(message) => return fail(log, message),
@@ -103,7 +128,7 @@ impl KubernetesRunner {
 
 async fn plan(kube: &Kube, target: &Target, intent: Intent, log: &dyn StepLog) -> StepOutcome {
     if let Some((kind, body)) = &intent.patch {
-        if let Err(e) = kube.patch(&target.namespace, &target.deployment, *kind, body, true).await {
+        if let Err(e) = kube.patch(target.kind, &target.namespace, &target.name, *kind, body, true).await {
             return fail(log, format!("the server-side dry run of the change was refused: {e}"));
         }
         log.line(LogStream::System, "the API server accepted the change in a dry run (dryRun=All)");
@@ -134,17 +159,19 @@ async fn run(
             log.line(LogStream::System, &format!("{place} is already as planned; following its rollout"));
             (intent.generation, intent.deployment.clone())
         }
-        Some((kind, body)) => match kube.patch(&target.namespace, &target.deployment, *kind, body, false).await {
-            Ok(after) => {
-                if let Ok(mut p) = patched.lock() {
-                    *p = Some(place.clone());
+        Some((kind, body)) => {
+            match kube.patch(target.kind, &target.namespace, &target.name, *kind, body, false).await {
+                Ok(after) => {
+                    if let Ok(mut p) = patched.lock() {
+                        *p = Some(place.clone());
+                    }
+                    let generation = after["metadata"]["generation"].as_i64().unwrap_or(intent.generation + 1);
+                    log.line(LogStream::System, &format!("patched {place} (generation {generation})"));
+                    (generation, after)
                 }
-                let generation = after["metadata"]["generation"].as_i64().unwrap_or(intent.generation + 1);
-                log.line(LogStream::System, &format!("patched {place} (generation {generation})"));
-                (generation, after)
+                Err(e) => return fail(log, format!("patching {place} was refused, so nothing changed: {e}")),
             }
-            Err(e) => return fail(log, format!("patching {place} was refused, so nothing changed: {e}")),
-        },
+        }
     };
     match follow::follow(kube, target, latest, generation, intent.revision, log).await {
         Ok(()) => {

@@ -41,6 +41,12 @@ steps:
     kubernetes: { cluster: elsewhere, set_image: { deployment: api, container: api, image: "r/api:{{vv}}" } }
   - name: fine
     kubernetes: { cluster: deployer, restart: { deployment: "" } }
+  - name: kinds
+    kubernetes: { cluster: deployer, restart: { deployment: api, statefulset: db } }
+  - name: templated
+    kubernetes: { cluster: deployer, apply: { manifest: "manifests/{{v}}.yaml" } }
+  - name: forced
+    kubernetes: { cluster: deployer, apply: { manifest: m.yaml, force: maybe } }
 "#;
     let said = check(CONFIG, workflow);
     for expected in [
@@ -51,6 +57,9 @@ steps:
         "unknown parameter `{{vv}}`",
         "unknown cluster `elsewhere`",
         "`deployment` is empty",
+        "workflows/w.yaml:15:47: `restart` names one workload",
+        "workflows/w.yaml:17:57: `manifest` is a file, not a template",
+        "workflows/w.yaml:19:72:",
     ] {
         assert!(said.contains(expected), "missing {expected:?} in:\n{said}");
     }

@@ -85,10 +85,87 @@ steps:
       timeout: 30s
 "#;
 
+const APPLY: &str = r#"id: apply
+title: Apply the API's manifest
+params:
+  - { name: env, type: choice, choices: [staging, prod] }
+  - { name: version, type: string }
+  - { name: replicas, type: integer, default: 3 }
+  - { name: log_level, type: string, default: info }
+  - { name: port, type: integer, default: 80 }
+steps:
+  - name: apply
+    kubernetes:
+      cluster: deployer
+      namespace: "{{env}}"
+      apply: { manifest: MANIFEST }
+      timeout: 30s
+"#;
+
+const RESTART_DB: &str = r#"id: restart-db
+title: Restart the database
+params:
+  - { name: env, type: choice, choices: [staging, prod] }
+steps:
+  - name: restart
+    kubernetes:
+      cluster: deployer
+      namespace: "{{env}}"
+      restart: { statefulset: db }
+      timeout: 30s
+"#;
+
+const RESTART_AGENT: &str = r#"id: restart-agent
+title: Restart the node agent
+params:
+  - { name: env, type: choice, choices: [staging, prod] }
+steps:
+  - name: restart
+    kubernetes:
+      cluster: deployer
+      namespace: "{{env}}"
+      restart: { daemonset: agent }
+      timeout: 30s
+"#;
+
+/// The manifest `apply` sends: the API's Deployment, its ConfigMap and its Service.
+pub(crate) const MANIFEST: &str = r#"# The API, as the apply workflow deploys it.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+  labels: { app: api }
+spec:
+  replicas: "{{replicas}}"
+  selector: { matchLabels: { app: api } }
+  template:
+    metadata: { labels: { app: api } }
+    spec:
+      containers:
+        - name: api
+          image: "registry.example.com/api:{{version}}"
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: api-config }
+data:
+  LOG_LEVEL: "{{log_level}}"
+---
+apiVersion: v1
+kind: Service
+metadata: { name: api }
+spec:
+  selector: { app: api }
+  ports:
+    - { name: http, port: "{{port}}", targetPort: 8080 }
+"#;
+
 /// A running app and its fake cluster.
 pub(crate) struct Cluster {
     pub(crate) t: TestApp,
     pub(crate) kube: FakeKubernetes,
+    /// The manifest `apply` reads (written from [`MANIFEST`]).
+    pub(crate) manifest: std::path::PathBuf,
     _folder: tempfile::TempDir,
 }
 
@@ -108,14 +185,27 @@ impl Cluster {
         let path = folder.path().join("deployer.yaml");
         kube.kubeconfig(&path, token, "default");
         let config = DOCKET_YAML.replace("KUBECONFIG", &path.display().to_string());
+        let manifest = folder.path().join("api.yaml");
+        std::fs::write(&manifest, MANIFEST).unwrap();
+        let apply = APPLY.replace("MANIFEST", &manifest.display().to_string());
+        let apply_force =
+            apply.replace("id: apply", "id: apply-force").replace("manifest: ", "force: true, manifest: ");
         let t = TestApp::builder()
             .config(&config)
             .plugins(base_plugins().with(docket_kubernetes::plugins()))
             .runner(|config| Arc::new(docket_kubernetes::runner(config)))
-            .workflows(&[("deploy.yaml", DEPLOY), ("rollback.yaml", ROLLBACK), ("restart.yaml", RESTART)])
+            .workflows(&[
+                ("deploy.yaml", DEPLOY),
+                ("rollback.yaml", ROLLBACK),
+                ("restart.yaml", RESTART),
+                ("apply.yaml", &apply),
+                ("apply-force.yaml", &apply_force),
+                ("restart-db.yaml", RESTART_DB),
+                ("restart-agent.yaml", RESTART_AGENT),
+            ])
             .start()
             .await;
-        Self { t, kube, _folder: folder }
+        Self { t, kube, manifest, _folder: folder }
     }
 
     /// Asks for `workflow` with `params`, as alice.
@@ -155,6 +245,12 @@ pub(crate) fn failure(ticket: &Ticket) -> String {
         Some(StepOutcome::Failed { message, .. }) => message.clone(),
         other => panic!("the step did not fail: {other:?}"),
     }
+}
+
+/// Every planned change as (target, action, before, after), in step order.
+pub(crate) fn changes(ticket: &Ticket) -> Vec<(String, String, Value, Value)> {
+    let plan = ticket.plan.as_ref().unwrap_or_else(|| panic!("no plan: {:?}", ticket.closing_reason));
+    plan.changes().map(|c| (c.target.clone(), c.action.to_string(), c.before.clone(), c.after.clone())).collect()
 }
 
 /// The first planned change's (target, action, before, after).

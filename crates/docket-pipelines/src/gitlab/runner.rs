@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 use docket_app::{LogStream, Mode, StepJob, StepLog, StepRunner};
-use docket_core::PlanFacts;
 use docket_core::plan::{Change, ChangeAction};
 use docket_core::ticket::StepOutcome;
+use docket_core::{PlanFacts, StepResult};
 use reqwest::Client;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -149,9 +149,16 @@ async fn run(gitlab: &Gitlab, project: &str, id: u64, poll: std::time::Duration,
             said.clone_from(&status);
         }
         if FINISHED.contains(&status.as_str()) {
-            let words = format!("pipeline {id} finished: {status} — {}", pipeline["web_url"].as_str().unwrap_or(""));
+            let url = pipeline["web_url"].as_str().unwrap_or("").to_owned();
+            let words = format!("pipeline {id} finished: {status} — {url}");
             log.line(LogStream::Stdout, &words);
-            return if status == "success" { StepOutcome::Succeeded } else { fail(log, words) };
+            if status != "success" {
+                return fail(log, words);
+            }
+            // The conclusion and address go where the ticket is followed (the chat thread).
+            let line = format!("{project} pipeline {id} finished: {status}");
+            log.result(StepResult::line(line, (!url.is_empty()).then_some(url)));
+            return StepOutcome::Succeeded;
         }
     }
 }

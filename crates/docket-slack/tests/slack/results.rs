@@ -85,3 +85,37 @@ async fn a_file_that_cannot_be_shared_is_retried_without_posting_the_table_twice
     assert_eq!(h.fake.files().len(), 1);
     assert_eq!(h.fake.messages().iter().filter(|m| m.text.starts_with("Result of step")).count(), 1);
 }
+
+#[tokio::test]
+async fn a_run_that_ends_with_a_line_says_it_and_its_link_in_the_thread() {
+    let line = StepResult::line(
+        "platform/api pipeline 501 finished: success",
+        Some("https://gitlab.example.com/platform/api/-/pipelines/501".to_owned()),
+    );
+    let h = Harness::start_with(move |b| {
+        b.plugins(base_plugins().with(results::plugins()))
+            .runner(move |_| results::runner(line.clone()))
+            .workflow("sales.yaml", WORKFLOW)
+    })
+    .await;
+    let ticket = h.t.app.request(&Actor::person("alice"), &"sales".into(), Default::default(), origin()).await.unwrap();
+    h.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let thread = h.fake.wait_for_message("the ticket message", |m| m.thread_ts.is_none()).await;
+    let result = h.fake.wait_for_message("the result", |m| m.text.starts_with("Result of step 1 (query)")).await;
+    assert_eq!(result.thread_ts.as_deref(), Some(thread.ts.as_str()));
+    assert_eq!(
+        result.text,
+        "Result of step 1 (query): platform/api pipeline 501 finished: success \
+         https://gitlab.example.com/platform/api/-/pipelines/501"
+    );
+    assert!(check_message(&result.text, &result.blocks).is_empty(), "{:#?}", result.blocks);
+    let shown = block_text(&result.blocks);
+    assert!(
+        shown.contains(
+            "platform/api pipeline 501 finished: success \
+             <https://gitlab.example.com/platform/api/-/pipelines/501|https://gitlab.example.com/platform/api/-/pipelines/501>"
+        ),
+        "{shown}"
+    );
+    assert!(h.fake.files().is_empty(), "no table, no file");
+}

@@ -1,5 +1,5 @@
 //! The reply to a change that ends a run, when its steps left results: the key events, then
-//! each result — a write's row count, or a report's first rows as an Adaptive Card `Table`
+//! each result — how its work ended with the link it names, a write's row count, or a report's first rows as an Adaptive Card `Table`
 //! (header row, numbers right-aligned) — and a button to the ticket's page, where the whole
 //! table and its CSV are.
 
@@ -18,6 +18,10 @@ pub fn results_card(said: &str, results: &[(String, &StoredResult)], url: Option
     for (name, result) in results {
         let step = result.step + 1;
         let name = escape_markdown(name);
+        if let Some(line) = &result.result.line {
+            let link = line.url.as_deref().map(|u| format!(" [{}]({u})", escape_markdown(u))).unwrap_or_default();
+            body.push(text(&format!("**Result of step {step} ({name})**: {}{link}", escape_markdown(&line.text))));
+        }
         if let Some(n) = result.result.rows_changed {
             body.push(text(&format!("**Result of step {step} ({name})**: changed {n} {}", rows(n))));
         }

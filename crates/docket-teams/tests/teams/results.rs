@@ -57,3 +57,34 @@ async fn a_report_replies_with_a_table_of_its_first_rows_and_a_link() {
     assert_eq!(link["type"], "Action.OpenUrl");
     assert_eq!(link["url"], format!("https://docket.example.com/tickets/{}", ticket.id));
 }
+
+#[tokio::test]
+async fn a_run_that_ends_with_a_line_replies_with_it_and_its_link() {
+    let line = StepResult::line(
+        "acme/api run 1234 attempt 2 completed: success",
+        Some("https://github.com/acme/api/actions/runs/1234".to_owned()),
+    );
+    let h = Harness::with_app(FakeBotFramework::start().await, move |b| {
+        b.plugins(base_plugins().with(results::plugins()))
+            .runner(move |_| results::runner(line.clone()))
+            .workflow("sales.yaml", WORKFLOW)
+    })
+    .await;
+    h.install(&["alice"]).await;
+    let origin = Origin { surface: "teams".to_owned(), channel: Some(chat("alice")), ..Origin::default() };
+    let ticket = h.t.app.request(&Actor::person("alice"), &"sales".into(), Default::default(), origin).await.unwrap();
+    h.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let sent = h
+        .wait_call("the reply with the result", |r| r.card().is_some_and(|c| texts(c).contains("Result of step 1")))
+        .await;
+    let card = sent.card().unwrap();
+    check(card).unwrap_or_else(|p| panic!("{p:#?}\n{card:#}"));
+    let shown = texts(card);
+    assert!(
+        shown.contains(
+            "**Result of step 1 (query)**: acme/api run 1234 attempt 2 completed: success \
+             [https://github.com/acme/api/actions/runs/1234](https://github.com/acme/api/actions/runs/1234)"
+        ),
+        "{shown}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The fake's HTTP side: authentication (bearer tokens), authorization (each token's verbs), the
-//! Deployment and ReplicaSet endpoints, and watches streamed as newline-delimited JSON events.
+//! Deployment and ReplicaSet endpoints (other kinds are `objects`'), and watches streamed as
+//! newline-delimited JSON events.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -12,13 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use super::objects;
 use super::patch::{json_patch, merge_patch};
-use super::{Request, Shared, lock};
+use super::{Inner, Request, Shared, lock};
 
 #[derive(Clone)]
-struct Fake {
-    shared: Shared,
-    changes: tokio::sync::watch::Sender<u64>,
+pub(crate) struct Fake {
+    pub(crate) shared: Shared,
+    pub(crate) changes: tokio::sync::watch::Sender<u64>,
 }
 
 pub(crate) fn router(shared: Shared, changes: tokio::sync::watch::Sender<u64>) -> Router {
@@ -26,11 +28,14 @@ pub(crate) fn router(shared: Shared, changes: tokio::sync::watch::Sender<u64>) -
         .route("/apis/apps/v1/namespaces/{ns}/deployments/{name}", get(get_deployment).patch(patch_deployment))
         .route("/apis/apps/v1/namespaces/{ns}/deployments", get(list_deployments))
         .route("/apis/apps/v1/namespaces/{ns}/replicasets", get(list_replica_sets))
+        .route("/apis/apps/v1/namespaces/{ns}/{plural}/{name}", get(objects::get_object).patch(objects::patch_object))
+        .route("/apis/apps/v1/namespaces/{ns}/{plural}", get(objects::list_objects))
+        .route("/api/v1/namespaces/{ns}/{plural}/{name}", get(objects::get_object).patch(objects::patch_object))
         .with_state(Fake { shared, changes })
 }
 
 /// A `Status` answer, as the API server writes refusals.
-fn status(code: StatusCode, reason: &str, message: &str, details: Value) -> Response {
+pub(crate) fn status(code: StatusCode, reason: &str, message: &str, details: Value) -> Response {
     let body = json!({
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": message, "reason": reason, "details": details, "code": code.as_u16(),
@@ -38,12 +43,12 @@ fn status(code: StatusCode, reason: &str, message: &str, details: Value) -> Resp
     (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn ok(body: &Value) -> Response {
+pub(crate) fn ok(body: &Value) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// Checks the bearer token and that it may `verb` `resource`; the refusal otherwise.
-fn authorize(
+pub(crate) fn authorize(
     fake: &Fake,
     headers: &HeaderMap,
     verb: &str,
@@ -64,18 +69,27 @@ fn authorize(
     if allowed {
         return None;
     }
+    let group = if objects::kind_of(resource).is_some_and(|(v, _)| v == "v1") { "" } else { "apps" };
+    let dotted = if group.is_empty() { String::new() } else { format!(".{group}") };
     let subject = match name {
-        Some(name) => format!("{resource}.apps \"{name}\" is forbidden"),
-        None => format!("{resource}.apps is forbidden"),
+        Some(name) => format!("{resource}{dotted} \"{name}\" is forbidden"),
+        None => format!("{resource}{dotted} is forbidden"),
     };
     let message = format!(
-        "{subject}: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"apps\" in the namespace \"{ns}\"",
+        "{subject}: User \"{}\" cannot {verb} resource \"{resource}\" in API group \"{group}\" in the namespace \"{ns}\"",
         grant.user
     );
-    Some(status(StatusCode::FORBIDDEN, "Forbidden", &message, json!({"name": name, "group": "apps", "kind": resource})))
+    Some(status(StatusCode::FORBIDDEN, "Forbidden", &message, json!({"name": name, "group": group, "kind": resource})))
 }
 
-fn record(fake: &Fake, method: &str, path: String, query: &Option<String>, headers: &HeaderMap, body: Value) {
+pub(crate) fn record(
+    fake: &Fake,
+    method: &str,
+    path: String,
+    query: &Option<String>,
+    headers: &HeaderMap,
+    body: Value,
+) {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
     lock(&fake.shared).requests.push(Request {
         method: method.to_owned(),
@@ -141,6 +155,9 @@ async fn patch_deployment(
             "the body of the request was in an unknown format",
             json!({}),
         );
+    }
+    if content_type == "application/apply-patch+yaml" {
+        return objects::patch(&fake, "deployments", &ns, &name, query.as_deref().unwrap_or(""), content_type, &parsed);
     }
     let mut inner = lock(&fake.shared);
     let key = (ns.clone(), name.clone());
@@ -212,6 +229,23 @@ async fn list_deployments(
     }
     let from: u64 = param("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
     let seconds: u64 = param("timeoutSeconds").and_then(|v| v.parse().ok()).unwrap_or(1800);
+    let select = move |inner: &Inner| -> Vec<Value> {
+        inner
+            .deployments
+            .iter()
+            .filter(|((n, d), _)| *n == ns && name.as_ref().is_none_or(|want| want == d))
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    watch_response(&fake, Box::new(select), from, seconds)
+}
+
+/// The objects a watch follows, as stored now.
+pub(crate) type Select = Box<dyn Fn(&Inner) -> Vec<Value> + Send + Sync>;
+
+/// A watch: every object `select` picks whose `resourceVersion` is past `from`, as a
+/// `MODIFIED` event, then each change as it comes, until `seconds` pass.
+pub(crate) fn watch_response(fake: &Fake, select: Select, from: u64, seconds: u64) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(64);
     let shared = fake.shared.clone();
     let mut changes = fake.changes.subscribe();
@@ -221,11 +255,8 @@ async fn list_deployments(
         loop {
             let events: Vec<Value> = {
                 let inner = lock(&shared);
-                inner
-                    .deployments
-                    .iter()
-                    .filter(|((n, d), _)| *n == ns && name.as_ref().is_none_or(|want| want == d))
-                    .map(|(_, d)| d.clone())
+                select(&inner)
+                    .into_iter()
                     .filter(|d| {
                         d["metadata"]["resourceVersion"].as_str().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
                             > sent

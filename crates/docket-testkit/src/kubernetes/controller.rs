@@ -64,6 +64,7 @@ pub(crate) async fn run(shared: Shared, changes: tokio::sync::watch::Sender<u64>
                 for key in keys {
                     any |= reconcile(&mut inner, &key);
                 }
+                any |= super::workloads::reconcile(&mut inner);
                 any.then_some(inner.version)
             }
         };

@@ -7,12 +7,21 @@
 //! plays the Deployment controller: a changed pod template gets a new ReplicaSet (or an old one
 //! back, for a rollback) under the next revision, pods are replaced one at a time, and a rollout
 //! that stops progressing for `progressDeadlineSeconds` gets `Progressing=False,
-//! ProgressDeadlineExceeded`. Refusals are `Status` objects; bearer tokens are checked and may be
-//! limited to some verbs, as a Role would.
+//! ProgressDeadlineExceeded`. StatefulSets and DaemonSets are read, patched and watched the same
+//! way, their controllers (`workloads`) rolling pods with the status fields the real ones set.
+//! Server-side apply (`application/apply-patch+yaml`, `fieldManager`, `force`, `dryRun=All`)
+//! works on Deployments, StatefulSets, DaemonSets, ConfigMaps, Services and ServiceAccounts,
+//! with field managers, conflicts (409), the server's defaults and its validation (422).
+//! Refusals are `Status` objects; bearer tokens are checked and may be limited to some verbs,
+//! as a Role would.
 
 mod api;
 mod controller;
+mod objects;
 mod patch;
+mod ssa;
+mod tls;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,6 +31,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 pub use controller::hash_of;
+pub use tls::CA_PEM;
 
 /// The token a kubeconfig from [`FakeKubernetes::kubeconfig`] carries unless a test grants others.
 pub const TOKEN: &str = "fake-kubernetes-token-0123456789";
@@ -51,6 +61,10 @@ pub(crate) struct Grant {
 pub(crate) struct Inner {
     pub(crate) version: u64,
     pub(crate) deployments: BTreeMap<(String, String), Value>,
+    /// Every other object, by (collection, namespace, name).
+    pub(crate) objects: BTreeMap<(String, String, String), Value>,
+    /// Each object's field managers and the fields they own.
+    pub(crate) owners: BTreeMap<(String, String, String), ssa::Owners>,
     pub(crate) replica_sets: BTreeMap<(String, String), Value>,
     /// When each Deployment last made progress.
     pub(crate) progressed: BTreeMap<(String, String), Instant>,
@@ -105,11 +119,22 @@ impl FakeKubernetes {
 
     /// Starts the fake with the controller moving one pod every `pace`.
     pub async fn start_with_pace(pace: Duration) -> Self {
+        Self::start_on(pace, false).await
+    }
+
+    /// Starts the fake serving HTTPS with a certificate for `127.0.0.1` signed by [`CA_PEM`].
+    pub async fn start_tls() -> Self {
+        Self::start_on(Duration::from_millis(20), true).await
+    }
+
+    async fn start_on(pace: Duration, tls: bool) -> Self {
         let mut grants = BTreeMap::new();
         grants.insert(TOKEN.to_owned(), Grant { user: "docket".to_owned(), allowed: None });
         let shared: Shared = Arc::new(Mutex::new(Inner {
             version: 100,
             deployments: BTreeMap::new(),
+            objects: BTreeMap::new(),
+            owners: BTreeMap::new(),
             replica_sets: BTreeMap::new(),
             progressed: BTreeMap::new(),
             broken: BTreeSet::new(),
@@ -121,11 +146,24 @@ impl FakeKubernetes {
         let (changes, _) = tokio::sync::watch::channel(0u64);
         let listener =
             tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Kubernetes");
-        let url = format!("http://{}", listener.local_addr().expect("its address"));
+        let address = listener.local_addr().expect("its address");
         let router = api::router(shared.clone(), changes.clone());
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
-        });
+        let (url, server) = if tls {
+            let listener = tls::TlsListener::new(listener);
+            (
+                format!("https://{address}"),
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                }),
+            )
+        } else {
+            (
+                format!("http://{address}"),
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router).await;
+                }),
+            )
+        };
         let control = tokio::spawn(controller::run(shared.clone(), changes.clone(), pace));
         Self { url, shared, changes, tasks: vec![server, control] }
     }
@@ -183,6 +221,72 @@ impl FakeKubernetes {
         inner.deployments.insert((ns.to_owned(), name.to_owned()), deployment);
         drop(inner);
         self.changed();
+    }
+
+    /// Adds StatefulSet `name` in `ns`: one container running `image`, `replicas` pods.
+    pub fn stateful_set(&self, ns: &str, name: &str, container: &str, image: &str, replicas: i64) {
+        self.workload("statefulsets", ns, name, |uid| {
+            workloads::stateful_set(ns, name, uid, container, image, replicas)
+        });
+    }
+
+    /// Adds DaemonSet `name` in `ns`: one container running `image`, on `nodes` nodes.
+    pub fn daemon_set(&self, ns: &str, name: &str, container: &str, image: &str, nodes: i64) {
+        self.workload("daemonsets", ns, name, |uid| workloads::daemon_set(ns, name, uid, container, image, nodes));
+    }
+
+    fn workload(&self, plural: &str, ns: &str, name: &str, make: impl FnOnce(&str) -> Value) {
+        let mut inner = lock(&self.shared);
+        let uid = format!("00000000-0000-4000-8000-{:012}", inner.next_uid);
+        inner.next_uid += 1;
+        let mut object = make(&uid);
+        object["metadata"]["resourceVersion"] = json!(inner.bump());
+        inner.objects.insert((plural.to_owned(), ns.to_owned(), name.to_owned()), object);
+        drop(inner);
+        self.changed();
+    }
+
+    /// Stores `object` (a ConfigMap, Service, …) as written by field manager `manager`, who
+    /// then owns each of its fields (so an apply changing one conflicts, as it would with an
+    /// object made by `kubectl create` or edited by hand).
+    pub fn object(&self, manager: &str, object: Value) {
+        let (api_version, kind) = (object["apiVersion"].as_str().unwrap_or(""), object["kind"].as_str().unwrap_or(""));
+        let plural = match (api_version, kind) {
+            ("apps/v1", "Deployment") => "deployments",
+            ("apps/v1", "StatefulSet") => "statefulsets",
+            ("apps/v1", "DaemonSet") => "daemonsets",
+            ("v1", "Service") => "services",
+            ("v1", "ServiceAccount") => "serviceaccounts",
+            _ => "configmaps",
+        };
+        let ns = object["metadata"]["namespace"].as_str().unwrap_or("default").to_owned();
+        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+        let mut owned = ssa::Owners::new();
+        let mut fields = ssa::leaves(&object);
+        fields.retain(|path, _| path.first() != Some(&ssa::Seg::Key("metadata".into())) || path.len() > 2);
+        owned.insert(manager.to_owned(), fields.into_keys().collect());
+        let mut inner = lock(&self.shared);
+        let mut object = object;
+        object["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{:012}", inner.next_uid));
+        inner.next_uid += 1;
+        object["metadata"]["resourceVersion"] = json!(inner.bump());
+        objects::store(&mut inner, plural, &ns, &name, object);
+        inner.owners.insert((plural.to_owned(), ns, name), owned);
+        drop(inner);
+        self.changed();
+    }
+
+    /// The object `plural`/`name` in `ns` as stored now (`Null` when there is none).
+    pub fn get_object(&self, plural: &str, ns: &str, name: &str) -> Value {
+        objects::stored(&lock(&self.shared), plural, ns, name).unwrap_or(Value::Null)
+    }
+
+    /// The server-side applies Docket made for real (not dry runs).
+    pub fn applies(&self) -> Vec<Request> {
+        self.patches()
+            .into_iter()
+            .filter(|r| r.content_type.as_deref() == Some("application/apply-patch+yaml"))
+            .collect()
     }
 
     /// Sets the Deployment's `progressDeadlineSeconds`.

@@ -58,6 +58,12 @@ fn pane(ticket: &Ticket, kept: &StoredResult) -> ResultPane {
         .result
         .rows_changed
         .map_or_else(String::new, |n| format!("Changed {n} {}.", if n == 1 { "row" } else { "rows" }));
+    let changed = match &kept.result.line {
+        Some(line) if changed.is_empty() => {
+            line.url.as_deref().map_or_else(|| line.text.clone(), |u| format!("{}: {u}", line.text))
+        }
+        _ => changed,
+    };
     let mut pane = ResultPane {
         step,
         name: name.unwrap_or_else(|| format!("step {step}")),
