@@ -16,9 +16,22 @@ use docket_config::plugin::Plugins;
 pub use log::{LOG_SECTION, LogFormat, LogSection, LogSettings};
 pub use surfaces::{Surfaces, slack_settings, teams_settings};
 
+/// Where a pod's service account and its cluster's API server are (see [`Host`]).
+pub use docket_kubernetes::InCluster;
+
 /// How step programs start, this host's step processes (the app's `Processes` port), and the
 /// step supervisor the binary runs as `docket __supervise`.
 pub use docket_process::{Launch, LocalProcesses, supervise as supervisor_main};
+
+/// What step kinds learn from the host the server runs on, which only the binary reads (its
+/// environment).
+#[derive(Clone, Debug, Default)]
+pub struct Host {
+    /// Where a pod's service account and the cluster's API server are (`in_cluster: true`
+    /// identities): `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT`, as Kubernetes sets
+    /// them in every pod.
+    pub kubernetes: docket_kubernetes::InCluster,
+}
 
 /// Why a plug-in could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -59,12 +72,12 @@ pub fn plugins() -> Plugins {
 
 /// A runner for every step kind [`plugins`] reads, set up from `config`; programs start as
 /// `launch` says (a server supervises them, so they die with it).
-pub fn runners(config: &Config, launch: Launch) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
+pub fn runners(config: &Config, launch: Launch, host: &Host) -> Result<Vec<Arc<dyn StepRunner>>, PluginError> {
     let mut runners = docket_steps::default_runners(launch.clone())
         .map_err(|e| PluginError::Runner { kind: "http", detail: e.to_string() })?;
     runners.push(Arc::new(docket_sql::runner(config)));
     runners.push(Arc::new(docket_terraform::runner(config, launch)));
-    runners.push(Arc::new(docket_kubernetes::runner(config)));
+    runners.push(Arc::new(docket_kubernetes::runner(config).with_in_cluster(host.kubernetes.clone())));
     runners.push(Arc::new(docket_pipelines::runner(config)));
     runners.push(Arc::new(docket_pipelines::gitlab_runner(config)));
     Ok(runners)

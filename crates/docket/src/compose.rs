@@ -149,7 +149,7 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     // process group dies with this server; and this host's step processes are recorded, so a
     // restart ends whatever a dead server left before any run resumes.
     let launch = Launch::Supervised(PathBuf::from(SELF_EXE));
-    let runners = docket_plugins::runners(&loaded.config, launch.clone())?;
+    let runners = docket_plugins::runners(&loaded.config, launch.clone(), &host())?;
     let processes = LocalProcesses::new().context("reading this process's identity in /proc")?;
     let config = loaded.config.clone();
     let reloader = crate::reload::FileReloader::new(loaded.config.clone(), launch);
@@ -164,6 +164,17 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
         reloader: Some(Arc::new(reloader)),
     });
     Ok(Composed { app, config, warnings, surfaces })
+}
+
+/// What step kinds learn from this host's environment: in a pod, where the cluster's API server
+/// is.
+pub(crate) fn host() -> docket_plugins::Host {
+    let kubernetes = docket_plugins::InCluster {
+        host: env("KUBERNETES_SERVICE_HOST"),
+        port: env("KUBERNETES_SERVICE_PORT"),
+        ..docket_plugins::InCluster::default()
+    };
+    docket_plugins::Host { kubernetes }
 }
 
 /// The rules a loaded configuration decides by.

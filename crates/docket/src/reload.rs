@@ -46,7 +46,7 @@ impl Reloader for FileReloader {
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));
         }
-        let runners = docket_plugins::runners(&loaded.config, self.launch.clone())
+        let runners = docket_plugins::runners(&loaded.config, self.launch.clone(), &crate::compose::host())
             .map_err(|error| ReloadRefused::Failed(error.to_string()))?;
         let digest = docket_config::loaded_digest(&loaded);
         let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
