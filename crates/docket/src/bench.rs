@@ -5,6 +5,7 @@
 mod load;
 mod measure;
 mod replicas;
+mod report;
 mod slack;
 mod slack_api;
 mod startup;
@@ -79,6 +80,10 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             "docket bench --target replicas: {rounds} rounds, {} tickets per throughput run on PostgreSQL (median reported)",
             args.tickets
         )?,
+        BenchTarget::Report => writeln!(
+            out,
+            "docket bench --target report: {rounds} rounds of a 100,000-row report from PostgreSQL to CSV (median reported)"
+        )?,
     }
     drop(out);
     let mut samples: Vec<Vec<Figure>> = Vec::new();
@@ -91,6 +96,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             }
             BenchTarget::Slack => slack::measure(args.rate, Duration::from_secs(args.duration)).await?,
             BenchTarget::Replicas => replicas::measure(&args.postgres, args.tickets).await?,
+            BenchTarget::Report => report::measure(&args.postgres).await?,
         };
         let mut out = std::io::stdout().lock();
         writeln!(out, "round {round}:")?;

@@ -341,7 +341,8 @@ pub(crate) struct BenchArgs {
     /// `--target slack`: seconds each phase sends for.
     #[arg(long, default_value_t = 60)]
     pub(crate) duration: u64,
-    /// `--target replicas`: a PostgreSQL server to make a scratch database on (dropped after).
+    /// `--target replicas` and `report`: a PostgreSQL server to make a scratch database on
+    /// (dropped after).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pub(crate) postgres: String,
 }
@@ -356,6 +357,9 @@ pub(crate) enum BenchTarget {
     /// Tickets per second with 1, 2 and 3 replicas sharing one PostgreSQL database, and approve
     /// → first step started when the approval lands on another replica.
     Replicas,
+    /// A report of 100,000 rows × 5 columns from PostgreSQL through the `sql` runner into the
+    /// step's result and out as CSV: time, and memory beyond what the process held before.
+    Report,
 }
 
 /// Where the server is and who you are, for the commands that talk to a server.

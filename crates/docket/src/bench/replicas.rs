@@ -100,14 +100,14 @@ async fn approve_elsewhere(apps: &[App], alice: &Actor, count: usize) -> anyhow:
 }
 
 /// A database made for one run.
-struct Scratch {
+pub(super) struct Scratch {
     admin: PgPool,
     name: String,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Scratch {
-    async fn create(postgres: &str) -> anyhow::Result<Self> {
+    pub(super) async fn create(postgres: &str) -> anyhow::Result<Self> {
         let admin = PgPool::connect(postgres).await.with_context(|| format!("connecting to {postgres}"))?;
         let name = format!("docket_bench_{}_{}", std::process::id(), jiff::Timestamp::now().as_nanosecond());
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await?;
@@ -115,7 +115,7 @@ impl Scratch {
         Ok(Self { admin, url: format!("{base}/{name}"), name })
     }
 
-    async fn drop_now(self) {
+    pub(super) async fn drop_now(self) {
         let dropped = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)))
             .execute(&self.admin);
         if let Err(error) = dropped.await {
