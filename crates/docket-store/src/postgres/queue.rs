@@ -2,41 +2,12 @@
 //! with `FOR UPDATE SKIP LOCKED`, so two claimers never take the same entry and neither waits
 //! for the other.
 
-use docket_app::{Claim, QueueOp, StoreError};
+use docket_app::{Claim, StoreError};
 use docket_core::TicketId;
 use jiff::Timestamp;
-use sqlx::{PgConnection, PgPool, Row as _};
+use sqlx::{PgPool, Row as _};
 
 use crate::rows::{self, db_error, nanos};
-
-/// Applies a change's queue operation. Call inside the change's transaction.
-pub(super) async fn apply(conn: &mut PgConnection, ticket: &str, op: &QueueOp) -> Result<(), StoreError> {
-    match op {
-        QueueOp::None => {}
-        QueueOp::Enqueue { concurrency_key } => {
-            // Enqueueing a ticket already queued moves it to the back, unclaimed.
-            sqlx::query(
-                "INSERT INTO run_queue (ticket, concurrency_key) VALUES ($1, $2) \
-                 ON CONFLICT (ticket) DO UPDATE SET position = nextval('run_queue_positions'), \
-                 concurrency_key = EXCLUDED.concurrency_key, holder = NULL, lease_until_ns = NULL, \
-                 claimed_before = FALSE",
-            )
-            .bind(ticket)
-            .bind(concurrency_key.as_deref())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        }
-        QueueOp::Remove => {
-            sqlx::query("DELETE FROM run_queue WHERE ticket = $1")
-                .bind(ticket)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
-        }
-    }
-    Ok(())
-}
 
 /// Claims the oldest claimable entry: the first of its concurrency key (or keyless), and
 /// unclaimed or with a lapsed lease. Entries another replica is claiming are skipped.

@@ -1,0 +1,269 @@
+//! Group commit on PostgreSQL: every write that appends to the audit chain (ticket commits,
+//! loose audit appends, token changes) goes to one writer task per store, which takes whatever
+//! writes are queued when it is free (at most [`MAX_BATCH`], never waiting for more) and runs
+//! them in one transaction (see `batch`):
+//!
+//! - each write is one statement (its rows, its queue change, its notification), refused as a
+//!   whole when the ticket moved on (nothing written, the transaction goes on); a write whose
+//!   statement fails runs again inside a savepoint of its own, so it is rolled back alone and
+//!   gets its error while its neighbours go on;
+//! - the audit chain is appended once per batch, last: the advisory lock is taken and the head
+//!   read once, every applied write's entries are chained after it in memory and inserted in one
+//!   statement, so the lock is held for three round trips and the commit, however big the batch;
+//! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
+//!   caller in the batch gets the error, and nothing any of them did is durable.
+//!
+//! Several replicas each run their own writer on the same database; their batches meet only on
+//! the audit lock (and on the rows of a ticket two of them write at once), so each commit's lock
+//! and sync are shared by a whole batch instead of paid per write.
+
+use async_trait::async_trait;
+use docket_app::StoreError;
+use docket_core::audit::{AuditEntry, AuditRecord};
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, PgPool, Postgres};
+use tokio::sync::{mpsc, oneshot};
+
+use super::batch;
+
+/// Most writes in one transaction: enough to share a commit among a busy replica's requesters
+/// and workers; few enough that a batch never holds the audit lock for long.
+pub(super) const MAX_BATCH: usize = 64;
+
+/// Writes waiting for the writer; callers wait for room when it is full.
+const QUEUE: usize = 1024;
+
+/// Why a write did not apply.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Refused without writing anything (a stale version, a taken id): the transaction goes on.
+    Refused(StoreError),
+    /// Its statement failed: the transaction must be rolled back to before it.
+    Failed(StoreError),
+}
+
+/// One write, run by the writer inside a batch's transaction.
+#[async_trait]
+pub(super) trait Write: Send + Sync + 'static {
+    /// What the caller gets once the batch has committed.
+    type Output: Send + 'static;
+
+    /// The ticket it writes, if any. A batch runs its writes in this order, so two replicas'
+    /// batches never wait for each other's rows in opposite orders.
+    fn key(&self) -> &str {
+        ""
+    }
+
+    /// Writes everything but its audit records. May run twice (the second time in a savepoint,
+    /// after the first attempt was rolled back), so it must not change the write.
+    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure>;
+
+    /// A ticket number it took that the sequence must not hand out again.
+    fn number(&self) -> Option<i64> {
+        None
+    }
+
+    /// Its audit entries, in order; taken once, after it applied.
+    fn take_audit(&mut self) -> Vec<AuditEntry>;
+
+    /// Its output, given its audit records as chained.
+    fn output(self, audit: Vec<AuditRecord>) -> Result<Self::Output, StoreError>;
+}
+
+/// A queued write with the channel its caller waits on.
+struct Request<W: Write> {
+    write: W,
+    reply: oneshot::Sender<Result<W::Output, StoreError>>,
+}
+
+/// A write whose output type is forgotten, so writes of every kind share the queue.
+#[async_trait]
+pub(super) trait Job: Send + Sync {
+    fn abandoned(&self) -> bool;
+    fn key(&self) -> &str;
+    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure>;
+    fn number(&self) -> Option<i64>;
+    fn take_audit(&mut self) -> Vec<AuditEntry>;
+    /// Its result once applied, held until the batch commits.
+    fn done(self: Box<Self>, audit: Vec<AuditRecord>) -> Box<dyn Settle>;
+    /// Its own failure.
+    fn fail(self: Box<Self>, error: StoreError) -> Box<dyn Settle>;
+}
+
+#[async_trait]
+impl<W: Write> Job for Request<W> {
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn key(&self) -> &str {
+        self.write.key()
+    }
+
+    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure> {
+        self.write.apply(conn).await
+    }
+
+    fn number(&self) -> Option<i64> {
+        self.write.number()
+    }
+
+    fn take_audit(&mut self) -> Vec<AuditEntry> {
+        self.write.take_audit()
+    }
+
+    fn done(self: Box<Self>, audit: Vec<AuditRecord>) -> Box<dyn Settle> {
+        let result = self.write.output(audit);
+        Box::new(Pending { reply: self.reply, result })
+    }
+
+    fn fail(self: Box<Self>, error: StoreError) -> Box<dyn Settle> {
+        Box::new(Pending { reply: self.reply, result: Err(error) })
+    }
+}
+
+/// A write's result, waiting for the batch's `COMMIT`.
+pub(super) trait Settle: Send {
+    /// Tells the caller: its own result if the batch committed or the write failed anyway, the
+    /// batch's error otherwise.
+    fn settle(self: Box<Self>, batch: Result<(), &StoreError>);
+}
+
+struct Pending<T> {
+    reply: oneshot::Sender<Result<T, StoreError>>,
+    result: Result<T, StoreError>,
+}
+
+impl<T: Send> Settle for Pending<T> {
+    fn settle(self: Box<Self>, batch: Result<(), &StoreError>) {
+        let result = match (self.result, batch) {
+            (Ok(_), Err(error)) => Err(same(error)),
+            (result, _) => result,
+        };
+        // The caller may have stopped waiting; the write stands either way.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// A copy of an error, for each caller of a failed batch.
+pub(super) fn same(error: &StoreError) -> StoreError {
+    match error {
+        StoreError::Conflict(id) => StoreError::Conflict(id.clone()),
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the PostgreSQL store is closed".into())
+}
+
+enum Message {
+    Job(Box<dyn Job>),
+    Close(oneshot::Sender<()>),
+}
+
+/// The way to the writer task. Cloning it shares the task; the task ends when the last clone
+/// is dropped or [`Writer::close`] is called.
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Message>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").field("queued", &(QUEUE - self.queue.capacity())).finish()
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on the current Tokio runtime; it writes through a connection of
+    /// `pool`, kept between batches.
+    pub(super) fn start(pool: PgPool) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| StoreError::Unavailable("the PostgreSQL store must be opened inside a Tokio runtime".into()))?;
+        let (queue, inbox) = mpsc::channel(QUEUE);
+        runtime.spawn(run(pool, inbox));
+        Ok(Self { queue })
+    }
+
+    /// Queues `write` and waits until its batch has committed (or failed).
+    pub(super) async fn submit<W: Write>(&self, write: W) -> Result<W::Output, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue.send(Message::Job(Box::new(Request { write, reply }))).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Waits for the writes queued so far, then stops the writer.
+    pub(super) async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.queue.send(Message::Close(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+/// The writer task: one batch at a time, until every [`Writer`] is gone or one closes it.
+async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
+    let mut close = None;
+    // The connection between batches; given back after a batch that failed, in case it broke.
+    let mut held: Option<PoolConnection<Postgres>> = None;
+    while close.is_none() {
+        let Some(first) = inbox.recv().await else { break };
+        let mut jobs: Vec<Box<dyn Job>> = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next {
+            match message {
+                Message::Job(job) => jobs.push(job),
+                Message::Close(done) => {
+                    close = Some(done);
+                    break;
+                }
+            }
+            next = if jobs.len() < MAX_BATCH { inbox.try_recv().ok() } else { None };
+        }
+        jobs.retain(|job| !job.abandoned());
+        if jobs.is_empty() {
+            continue;
+        }
+        metrics::histogram!("docket_store_batch_writes").record(jobs.len() as f64);
+        let conn = match held.take() {
+            Some(conn) => Ok(conn),
+            None => pool.acquire().await,
+        };
+        match conn {
+            Ok(mut conn) => {
+                if batch::write(&mut conn, jobs).await {
+                    held = Some(conn);
+                }
+            }
+            Err(e) => {
+                let error = crate::rows::db_error(e);
+                jobs.into_iter().for_each(|job| job.fail(same(&error)).settle(Ok(())));
+            }
+        }
+    }
+    inbox.close();
+    // Writes queued behind a close are refused, not left waiting.
+    while let Ok(message) = inbox.try_recv() {
+        if let Message::Job(job) = message {
+            job.fail(closed()).settle(Ok(()));
+        }
+    }
+    drop(held);
+    if let Some(done) = close {
+        let _ = done.send(());
+    }
+}
+
+/// Where a caller waits for the answer to its write.
+#[cfg(test)]
+pub(super) type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// A queued write as the writer holds it, and the channel its answer comes back on; for tests
+/// of the batching logic.
+#[cfg(test)]
+pub(super) fn job<W: Write>(write: W) -> (Box<dyn Job>, Answer<W::Output>) {
+    let (reply, answer) = oneshot::channel();
+    (Box::new(Request { write, reply }), answer)
+}
