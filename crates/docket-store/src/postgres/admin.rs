@@ -21,7 +21,7 @@ pub(super) struct CreateToken {
 impl Write for CreateToken {
     type Output = ();
 
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure> {
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
         let token = &self.token;
         let saved = sqlx::query(
             "INSERT INTO api_tokens (id, hash, person, agent, name, created_by, created_at, expires_at) \
@@ -65,7 +65,7 @@ pub(super) struct RevokeToken {
 impl Write for RevokeToken {
     type Output = ();
 
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure> {
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
         sqlx::query("UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
             .bind(time_text(self.revocation.at))
             .bind(&self.revocation.by)

@@ -22,7 +22,7 @@ pub(super) struct Append(pub(super) Vec<AuditEntry>);
 impl Write for Append {
     type Output = Vec<AuditRecord>;
 
-    async fn apply(&self, _: &mut PgConnection) -> Result<(), Failure> {
+    async fn apply(&mut self, _: &mut PgConnection) -> Result<(), Failure> {
         Ok(())
     }
 

@@ -41,7 +41,7 @@ enum Applied {
 pub(super) async fn write(conn: &mut PgConnection, mut jobs: Vec<Box<dyn Job>>) -> bool {
     // Writes of a batch may run in any order (none has been answered, so any order is one they
     // could have had); ticket order means two batches lock rows in the same order.
-    jobs.sort_by(|a, b| a.key().cmp(b.key()));
+    jobs.sort_by(|a, b| a.key().cmp(&b.key()));
     match transaction(conn, &mut jobs).await {
         Ok(outcomes) => {
             let done: Vec<Box<dyn Settle>> = jobs
@@ -92,9 +92,9 @@ async fn transaction(
 }
 
 /// Every write's statement, one after another; `None` as soon as one fails.
-async fn fast(tx: &mut PgTransaction<'_>, jobs: &[Box<dyn Job>]) -> Option<Vec<Applied>> {
+async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<Vec<Applied>> {
     let mut applied = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for job in jobs.iter_mut() {
         match job.apply(&mut **tx).await {
             Ok(()) => applied.push(Applied::Yes),
             Err(Failure::Refused(error)) => applied.push(Applied::No(error)),
@@ -106,9 +106,9 @@ async fn fast(tx: &mut PgTransaction<'_>, jobs: &[Box<dyn Job>]) -> Option<Vec<A
 
 /// Every write's statement in a savepoint of its own: one that fails is rolled back alone and
 /// keeps its error.
-async fn careful(tx: &mut PgTransaction<'_>, jobs: &[Box<dyn Job>]) -> Result<Vec<Applied>, StoreError> {
+async fn careful(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Result<Vec<Applied>, StoreError> {
     let mut applied = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for job in jobs.iter_mut() {
         sqlx::raw_sql("SAVEPOINT write").execute(&mut **tx).await.map_err(not_committed)?;
         match job.apply(&mut **tx).await {
             Ok(()) => applied.push(Applied::Yes),

@@ -1,7 +1,8 @@
 //! A ticket commit on PostgreSQL, as one write of the writer's batch (see `writer`): prepared
 //! (rows serialized) in the caller's task, then written as ONE statement whose parts all hang
 //! off the ticket row it inserted or updated, so a stale version (or a taken id or number)
-//! writes nothing at all and leaves the transaction going. The audit records are chained and
+//! writes nothing at all and leaves the transaction going. Only the parts a change has are in
+//! its statement (a table with no rows is not even opened). The audit records are chained and
 //! inserted by the batch.
 
 use async_trait::async_trait;
@@ -9,71 +10,40 @@ use docket_app::{Change, Committed, QueueOp, StoreError};
 use docket_core::TicketId;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use serde::Serialize;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::{PgConnection, Postgres};
 
 use super::notify;
 use super::writer::{Failure, Write};
 use crate::projection;
 use crate::rows::{self, TicketColumns, db_error, nanos, time_text, to_i64};
 
-/// Everything a change writes after its ticket row, each table from a JSON array of rows (NULL
-/// for none), every part joined to `t` (the ticket row written, or none). The notification is
-/// sent only when the ticket row was written. Parameters `$12` on; `$1`–`$11` are the ticket's.
-macro_rules! write_rows {
-    () => {
-        ", ev AS (INSERT INTO ticket_events (ticket, seq, at, action, body) \
-         SELECT t.id, r.seq, r.at, r.action, r.body::json \
-         FROM t, json_to_recordset($12::json) AS r(seq bigint, at text, action text, body text)), \
-         ap AS (INSERT INTO approvals (ticket, seq, person, stage, verdict, round, digest, comment, at, expires_at) \
-         SELECT t.id, r.seq, r.person, r.stage, r.verdict, r.round, r.digest, r.comment, r.at, r.expires_at \
-         FROM t, json_to_recordset($13::json) AS r(seq bigint, person text, stage text, verdict text, round bigint, \
-         digest text, comment text, at text, expires_at text)), \
-         co AS (INSERT INTO comments (ticket, seq, author, text, at) \
-         SELECT t.id, r.seq, r.author, r.text, r.at \
-         FROM t, json_to_recordset($14::json) AS r(seq bigint, author text, text text, at text)), \
-         ru AS (INSERT INTO runs (ticket, number, started_at, finished_at, outcome) \
-         SELECT t.id, r.number, r.started_at, r.finished_at, r.outcome::json \
-         FROM t, json_to_recordset($15::json) AS r(number bigint, started_at text, finished_at text, outcome text) \
-         ON CONFLICT (ticket, number) DO UPDATE SET started_at = EXCLUDED.started_at, \
-         finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome), \
-         st AS (INSERT INTO run_steps (ticket, run, step, name, attempts, started_at, finished_at, outcome, exit_code) \
-         SELECT t.id, r.run, r.step, r.name, r.attempts, r.started_at, r.finished_at, r.outcome::json, r.exit_code \
-         FROM t, json_to_recordset($16::json) AS r(run bigint, step bigint, name text, attempts bigint, \
-         started_at text, finished_at text, outcome text, exit_code bigint) \
-         ON CONFLICT (ticket, run, step) DO UPDATE SET name = EXCLUDED.name, attempts = EXCLUDED.attempts, \
-         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, \
-         exit_code = EXCLUDED.exit_code), \
-         ob AS (INSERT INTO outbox (notifier, ticket, key, payload, created_at, next_attempt_ns) \
-         SELECT r.notifier, r.ticket, r.key, r.payload::json, $17, $18 \
-         FROM t, json_to_recordset($19::json) AS r(i bigint, notifier text, ticket text, key text, payload text) \
-         ORDER BY r.i), \
-         qe AS (INSERT INTO run_queue (ticket, concurrency_key) SELECT t.id, $20 FROM t WHERE $21 = 1 \
-         ON CONFLICT (ticket) DO UPDATE SET position = nextval('run_queue_positions'), \
-         concurrency_key = EXCLUDED.concurrency_key, holder = NULL, lease_until_ns = NULL, claimed_before = FALSE), \
-         qd AS (DELETE FROM run_queue WHERE $21 = 2 AND ticket IN (SELECT id FROM t)) \
-         SELECT pg_notify($22, $23)::text AS notified FROM t"
-    };
+/// A statement being built: its text and its parameters, numbered in the order they are added.
+/// The text is made only of the constant parts below, so it is safe to run; a commit's text
+/// depends only on which kinds of rows it has, so a handful of texts cover every commit and
+/// each is prepared once per connection.
+struct Statement {
+    text: String,
+    args: PgArguments,
+    count: usize,
 }
 
-/// Creates a ticket and writes its rows; a taken id or number inserts nothing (the conflict).
-/// Parameters: the eleven ticket columns, then `write_rows`'.
-const CREATE: &str = concat!(
-    "WITH t AS (INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, \
-     respond_by_ns, start_by_ns, version, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::json) \
-     ON CONFLICT DO NOTHING RETURNING id)",
-    write_rows!()
-);
+impl Statement {
+    fn new() -> Self {
+        Self { text: String::with_capacity(2048), args: PgArguments::default(), count: 0 }
+    }
 
-/// Updates a ticket if its version is still the expected one (`$24`), and writes its rows; no
-/// row updated is the conflict. Parameters as [`CREATE`]'s (the number and creation time are
-/// not changed), then the expected version.
-const UPDATE: &str = concat!(
-    "WITH t AS (UPDATE tickets SET workflow = $3, requester = $4, state = $5, updated_at = $7, \
-     respond_by_ns = $8, start_by_ns = $9, version = $10, body = $11::json \
-     WHERE id = $1 AND version = $24 AND $2::bigint IS NOT NULL AND $6::text IS NOT NULL RETURNING id)",
-    write_rows!()
-);
-
+    /// Adds a parameter; its placeholder.
+    fn param<'t, T>(&mut self, value: T) -> Result<String, Failure>
+    where
+        T: sqlx::Encode<'t, Postgres> + sqlx::Type<Postgres>,
+    {
+        sqlx::Arguments::add(&mut self.args, value)
+            .map_err(|e| Failure::Failed(StoreError::Unavailable(format!("cannot bind a parameter: {e}"))))?;
+        self.count += 1;
+        Ok(format!("${}", self.count))
+    }
+}
 /// An `outbox` row a change inserts, as an element of the JSON array its statement reads.
 #[derive(Debug, Serialize)]
 struct OutboxRow<'a> {
@@ -104,7 +74,7 @@ pub(super) struct Commit {
     outbox: Option<String>,
     at: String,
     at_ns: i64,
-    queue: (i32, Option<String>),
+    queue: QueueOp,
     notification: String,
     audit: Vec<AuditEntry>,
 }
@@ -147,16 +117,130 @@ impl Commit {
             outbox: json_rows(&outbox, "outbox messages")?,
             at: time_text(change.at),
             at_ns: nanos(change.at),
-            queue: match change.queue {
-                QueueOp::None => (0, None),
-                // Enqueueing a ticket already queued moves it to the back, unclaimed.
-                QueueOp::Enqueue { concurrency_key } => (1, concurrency_key),
-                QueueOp::Remove => (2, None),
-            },
+            queue: change.queue,
             notification,
             id: change.ticket.id,
             audit: change.audit,
         })
+    }
+
+    /// The commit as one statement: the ticket row inserted (a taken id or number inserts
+    /// nothing) or updated (only at the expected version) as `t`, and each kind of row the change
+    /// has, read from a JSON array and joined to `t`, so none is written when the ticket row was
+    /// not; the notification is sent only then too, and the statement returns a row only then.
+    fn statement(&self) -> Result<Statement, Failure> {
+        let mut s = Statement::new();
+        let t = &self.ticket;
+        if self.expected == 0 {
+            let values = [
+                s.param(&t.id)?,
+                s.param(t.number)?,
+                s.param(&t.workflow)?,
+                s.param(&t.requester)?,
+                s.param(t.state)?,
+                s.param(&t.created_at)?,
+                s.param(&t.updated_at)?,
+                s.param(t.respond_by_ns)?,
+                s.param(t.start_by_ns)?,
+                s.param(t.version)?,
+                s.param(&t.body)?,
+            ];
+            s.text.push_str(&format!(
+                "WITH t AS (INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, \
+                 respond_by_ns, start_by_ns, version, body) VALUES ({}::json) ON CONFLICT DO NOTHING RETURNING id)",
+                values.join(", ")
+            ));
+        } else {
+            let text = format!(
+                "WITH t AS (UPDATE tickets SET workflow = {}, requester = {}, state = {}, updated_at = {}, \
+                 respond_by_ns = {}, start_by_ns = {}, version = {}, body = {}::json \
+                 WHERE id = {} AND version = {} RETURNING id)",
+                s.param(&t.workflow)?,
+                s.param(&t.requester)?,
+                s.param(t.state)?,
+                s.param(&t.updated_at)?,
+                s.param(t.respond_by_ns)?,
+                s.param(t.start_by_ns)?,
+                s.param(t.version)?,
+                s.param(&t.body)?,
+                s.param(&t.id)?,
+                s.param(self.expected)?,
+            );
+            s.text.push_str(&text);
+        }
+        if let Some(rows) = &self.events {
+            let rows = s.param(rows)?;
+            s.text.push_str(&format!(
+                ", ev AS (INSERT INTO ticket_events (ticket, seq, at, action, body) \
+                 SELECT t.id, r.seq, r.at, r.action, r.body::json \
+                 FROM t, json_to_recordset({rows}::json) AS r(seq bigint, at text, action text, body text))"
+            ));
+        }
+        if let Some(rows) = &self.approvals {
+            let rows = s.param(rows)?;
+            s.text.push_str(&format!(
+                ", ap AS (INSERT INTO approvals (ticket, seq, person, stage, verdict, round, digest, comment, at, \
+                 expires_at) SELECT t.id, r.seq, r.person, r.stage, r.verdict, r.round, r.digest, r.comment, r.at, \
+                 r.expires_at FROM t, json_to_recordset({rows}::json) AS r(seq bigint, person text, stage text, \
+                 verdict text, round bigint, digest text, comment text, at text, expires_at text))"
+            ));
+        }
+        if let Some(rows) = &self.comments {
+            let rows = s.param(rows)?;
+            s.text.push_str(&format!(
+                ", co AS (INSERT INTO comments (ticket, seq, author, text, at) \
+                 SELECT t.id, r.seq, r.author, r.text, r.at \
+                 FROM t, json_to_recordset({rows}::json) AS r(seq bigint, author text, text text, at text))"
+            ));
+        }
+        if let Some(rows) = &self.runs {
+            let rows = s.param(rows)?;
+            s.text.push_str(&format!(
+                ", ru AS (INSERT INTO runs (ticket, number, started_at, finished_at, outcome) \
+                 SELECT t.id, r.number, r.started_at, r.finished_at, r.outcome::json \
+                 FROM t, json_to_recordset({rows}::json) AS r(number bigint, started_at text, finished_at text, \
+                 outcome text) ON CONFLICT (ticket, number) DO UPDATE SET started_at = EXCLUDED.started_at, \
+                 finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome)"
+            ));
+        }
+        if let Some(rows) = &self.steps {
+            let rows = s.param(rows)?;
+            s.text.push_str(&format!(
+                ", st AS (INSERT INTO run_steps (ticket, run, step, name, attempts, started_at, finished_at, outcome, \
+                 exit_code) SELECT t.id, r.run, r.step, r.name, r.attempts, r.started_at, r.finished_at, \
+                 r.outcome::json, r.exit_code FROM t, json_to_recordset({rows}::json) AS r(run bigint, step bigint, \
+                 name text, attempts bigint, started_at text, finished_at text, outcome text, exit_code bigint) \
+                 ON CONFLICT (ticket, run, step) DO UPDATE SET name = EXCLUDED.name, attempts = EXCLUDED.attempts, \
+                 started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, outcome = EXCLUDED.outcome, \
+                 exit_code = EXCLUDED.exit_code)"
+            ));
+        }
+        if let Some(rows) = &self.outbox {
+            let (at, at_ns, rows) = (s.param(&self.at)?, s.param(self.at_ns)?, s.param(rows)?);
+            s.text.push_str(&format!(
+                ", ob AS (INSERT INTO outbox (notifier, ticket, key, payload, created_at, next_attempt_ns) \
+                 SELECT r.notifier, r.ticket, r.key, r.payload::json, {at}, {at_ns} \
+                 FROM t, json_to_recordset({rows}::json) AS r(i bigint, notifier text, ticket text, key text, \
+                 payload text) ORDER BY r.i)"
+            ));
+        }
+        match &self.queue {
+            QueueOp::None => {}
+            // Enqueueing a ticket already queued moves it to the back, unclaimed.
+            QueueOp::Enqueue { concurrency_key } => {
+                let key = s.param(concurrency_key.as_deref())?;
+                s.text.push_str(&format!(
+                    ", qe AS (INSERT INTO run_queue (ticket, concurrency_key) SELECT t.id, {key} FROM t \
+                     ON CONFLICT (ticket) DO UPDATE SET position = nextval('run_queue_positions'), \
+                     concurrency_key = EXCLUDED.concurrency_key, holder = NULL, lease_until_ns = NULL, \
+                     claimed_before = FALSE)"
+                ));
+            }
+            QueueOp::Remove => s.text.push_str(", qd AS (DELETE FROM run_queue WHERE ticket IN (SELECT id FROM t))"),
+        }
+        let (channel, payload) = (s.param(notify::CHANNEL)?, s.param(&self.notification)?);
+        s.text.push_str(&format!(" SELECT pg_notify({channel}, {payload})::text AS notified FROM t"));
+        Ok(s)
     }
 }
 
@@ -164,38 +248,13 @@ impl Commit {
 impl Write for Commit {
     type Output = Committed;
 
-    fn key(&self) -> &str {
-        &self.ticket.id
+    fn key(&self) -> (u8, &str) {
+        (0, &self.ticket.id)
     }
 
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure> {
-        let t = &self.ticket;
-        let query = sqlx::query(if self.expected == 0 { CREATE } else { UPDATE })
-            .bind(&t.id)
-            .bind(t.number)
-            .bind(&t.workflow)
-            .bind(&t.requester)
-            .bind(t.state)
-            .bind(&t.created_at)
-            .bind(&t.updated_at)
-            .bind(t.respond_by_ns)
-            .bind(t.start_by_ns)
-            .bind(t.version)
-            .bind(&t.body)
-            .bind(&self.events)
-            .bind(&self.approvals)
-            .bind(&self.comments)
-            .bind(&self.runs)
-            .bind(&self.steps)
-            .bind(&self.at)
-            .bind(self.at_ns)
-            .bind(&self.outbox)
-            .bind(self.queue.1.as_deref())
-            .bind(self.queue.0)
-            .bind(notify::CHANNEL)
-            .bind(&self.notification);
-        let query = if self.expected == 0 { query } else { query.bind(self.expected) };
-        match query.fetch_optional(conn).await {
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
+        let statement = self.statement()?;
+        match sqlx::query_with(sqlx::AssertSqlSafe(statement.text), statement.args).fetch_optional(conn).await {
             Ok(Some(_)) => Ok(()),
             Ok(None) => Err(Failure::Refused(StoreError::Conflict(self.id.clone()))),
             Err(e) => Err(Failure::Failed(db_error(e))),

