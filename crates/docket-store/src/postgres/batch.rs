@@ -1,8 +1,10 @@
-//! One batch's transaction (see `writer` for the why): `BEGIN`, each write's statement in ticket
-//! order, then the audit lock and the chain's head in one round trip, every applied write's audit
-//! records in one statement, and `COMMIT`; then every caller is answered. If a write's statement
-//! fails, the transaction is rolled back and run again with each write in a savepoint of its own.
+//! One batch's transaction (see `writer` for the why): `BEGIN`, every ticket commit in one
+//! statement (see `commit`), each other write's statement (run claims last), then the audit
+//! lock and the chain's head in one round trip, every applied write's audit records in one
+//! statement, and `COMMIT`; then every caller is answered. If a statement fails, the
+//! transaction is rolled back and run again with each write alone in a savepoint of its own.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use docket_app::StoreError;
@@ -10,6 +12,7 @@ use docket_core::audit::AuditRecord;
 use sqlx::{PgConnection, PgTransaction, Row as _};
 
 use super::audit::AUDIT_LOCK;
+use super::commit::Commit;
 use super::writer::{Failure, Job, Settle, same};
 use crate::rows::{self, AuditColumns, db_error};
 
@@ -91,17 +94,44 @@ async fn transaction(
         .collect())
 }
 
-/// Every write's statement, one after another; `None` as soon as one fails.
+/// The batch's commits in one statement (or a few, when two of them write one ticket), then
+/// every other write's statement, in order; `None` as soon as one fails.
 async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<Vec<Applied>> {
-    let mut applied = Vec::with_capacity(jobs.len());
-    for job in jobs.iter_mut() {
-        match job.apply(&mut **tx).await {
-            Ok(()) => applied.push(Applied::Yes),
-            Err(Failure::Refused(error)) => applied.push(Applied::No(error)),
-            Err(Failure::Failed(_)) => return None,
+    let mut applied: Vec<Option<Applied>> = jobs.iter().map(|_| None).collect();
+    // Rounds of commits with at most one per ticket: the statement sees the tickets as they
+    // were before it, so a second write of a ticket runs in a later round.
+    let mut rounds: Vec<(HashSet<&str>, Vec<usize>)> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(ticket) = job.commit().map(Commit::ticket) else { continue };
+        match rounds.iter_mut().find(|(tickets, _)| !tickets.contains(ticket)) {
+            Some((tickets, round)) => {
+                tickets.insert(ticket);
+                round.push(i);
+            }
+            None => rounds.push((HashSet::from([ticket]), vec![i])),
         }
     }
-    Some(applied)
+    let rounds: Vec<Vec<usize>> = rounds.into_iter().map(|(_, round)| round).collect();
+    for round in rounds {
+        let commits: Vec<&Commit> = round.iter().filter_map(|&i| jobs.get(i)?.commit()).collect();
+        let written = super::commit::write(&mut **tx, &commits).await.ok()?;
+        for ((&i, commit), written) in round.iter().zip(&commits).zip(written) {
+            if let Some(slot) = applied.get_mut(i) {
+                *slot = Some(if written { Applied::Yes } else { Applied::No(commit.conflict()) });
+            }
+        }
+    }
+    for (job, slot) in jobs.iter_mut().zip(applied.iter_mut()) {
+        if slot.is_some() {
+            continue;
+        }
+        *slot = Some(match job.apply(&mut **tx).await {
+            Ok(()) => Applied::Yes,
+            Err(Failure::Refused(error)) => Applied::No(error),
+            Err(Failure::Failed(_)) => return None,
+        });
+    }
+    applied.into_iter().collect()
 }
 
 /// Every write's statement in a savepoint of its own: one that fails is rolled back alone and

@@ -25,6 +25,7 @@ use sqlx::{PgConnection, PgPool, Postgres};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch;
+use super::commit::Commit;
 
 /// Most writes in one transaction: enough to share a commit among a busy replica's requesters
 /// and workers; few enough that a batch never holds the audit lock for long.
@@ -55,6 +56,11 @@ pub(super) trait Write: Send + 'static {
         (0, "")
     }
 
+    /// A ticket commit: the batch writes all of its commits in one statement (see `commit`).
+    fn commit(&self) -> Option<&Commit> {
+        None
+    }
+
     /// Writes everything but its audit records. May run twice (the second time in a savepoint,
     /// after the first attempt was rolled back): what it keeps of a run is replaced by the next.
     async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure>;
@@ -82,6 +88,7 @@ struct Request<W: Write> {
 pub(super) trait Job: Send {
     fn abandoned(&self) -> bool;
     fn key(&self) -> (u8, &str);
+    fn commit(&self) -> Option<&Commit>;
     async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure>;
     fn number(&self) -> Option<i64>;
     fn take_audit(&mut self) -> Vec<AuditEntry>;
@@ -99,6 +106,10 @@ impl<W: Write> Job for Request<W> {
 
     fn key(&self) -> (u8, &str) {
         self.write.key()
+    }
+
+    fn commit(&self) -> Option<&Commit> {
+        self.write.commit()
     }
 
     async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
