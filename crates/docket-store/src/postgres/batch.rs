@@ -9,7 +9,8 @@ use std::sync::LazyLock;
 
 use docket_app::StoreError;
 use docket_core::audit::AuditRecord;
-use sqlx::{PgConnection, PgTransaction, Row as _};
+use serde::Serialize;
+use sqlx::{PgConnection, Row as _};
 
 use super::audit::AUDIT_LOCK;
 use super::commit::Commit;
@@ -25,14 +26,6 @@ static LOCK_AND_HEAD: LazyLock<String> = LazyLock::new(|| {
          SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"
     )
 });
-
-/// Appends a batch's audit records and keeps the sequence from handing out a ticket number a
-/// ticket of the batch took (the lock makes the check and the bump one step).
-const APPEND: &str = "WITH appended AS (\
-    INSERT INTO audit (seq, at, actor, action, ticket, details, prev_hash, hash) \
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])) \
-    SELECT setval('ticket_numbers', $9) FROM ticket_numbers \
-    WHERE $9::bigint IS NOT NULL AND (last_value < $9 OR (NOT is_called AND last_value = $9))";
 
 /// How a write of the batch went, before the commit.
 enum Applied {
@@ -67,23 +60,35 @@ pub(super) async fn write(conn: &mut PgConnection, mut jobs: Vec<Box<dyn Job>>) 
 }
 
 /// The batch's transaction: each write's result (its audit records, or its own error), once
-/// committed; an error if nothing was committed.
+/// committed; an error if nothing was committed (the transaction is rolled back).
 async fn transaction(
     conn: &mut PgConnection,
     jobs: &mut [Box<dyn Job>],
 ) -> Result<Vec<Result<Vec<AuditRecord>, StoreError>>, StoreError> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(not_committed)?;
-    let applied = match fast(&mut tx, jobs).await {
+    let result = writes(conn, jobs).await;
+    if result.is_err() {
+        // Harmless when the transaction already ended (a failed COMMIT ends it).
+        let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+    }
+    result
+}
+
+/// `BEGIN`, the writes, the audit records and `COMMIT`; on an error the transaction is left for
+/// the caller to roll back.
+async fn writes(
+    conn: &mut PgConnection,
+    jobs: &mut [Box<dyn Job>],
+) -> Result<Vec<Result<Vec<AuditRecord>, StoreError>>, StoreError> {
+    sqlx::raw_sql("BEGIN").execute(&mut *conn).await.map_err(not_committed)?;
+    let applied = match fast(conn, jobs).await {
         Some(applied) => applied,
         None => {
             // A statement failed, so the transaction is aborted: start again, carefully.
-            tx.rollback().await.map_err(not_committed)?;
-            tx = sqlx::Connection::begin(&mut *conn).await.map_err(not_committed)?;
-            careful(&mut tx, jobs).await?
+            sqlx::raw_sql("ROLLBACK; BEGIN").execute(&mut *conn).await.map_err(not_committed)?;
+            careful(conn, jobs).await?
         }
     };
-    let records = append_audit(&mut tx, jobs, &applied).await?;
-    tx.commit().await.map_err(not_committed)?;
+    let records = append_and_commit(conn, jobs, &applied).await?;
     Ok(applied
         .into_iter()
         .zip(records)
@@ -96,7 +101,7 @@ async fn transaction(
 
 /// The batch's commits in one statement (or a few, when two of them write one ticket), then
 /// every other write's statement, in order; `None` as soon as one fails.
-async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<Vec<Applied>> {
+async fn fast(conn: &mut PgConnection, jobs: &mut [Box<dyn Job>]) -> Option<Vec<Applied>> {
     let mut applied: Vec<Option<Applied>> = jobs.iter().map(|_| None).collect();
     // Rounds of commits with at most one per ticket: the statement sees the tickets as they
     // were before it, so a second write of a ticket runs in a later round.
@@ -114,7 +119,7 @@ async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<V
     let rounds: Vec<Vec<usize>> = rounds.into_iter().map(|(_, round)| round).collect();
     for round in rounds {
         let commits: Vec<&Commit> = round.iter().filter_map(|&i| jobs.get(i)?.commit()).collect();
-        let written = super::commit::write(&mut **tx, &commits).await.ok()?;
+        let written = super::commit::write(&mut *conn, &commits).await.ok()?;
         for ((&i, commit), written) in round.iter().zip(&commits).zip(written) {
             if let Some(slot) = applied.get_mut(i) {
                 *slot = Some(if written { Applied::Yes } else { Applied::No(commit.conflict()) });
@@ -125,7 +130,7 @@ async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<V
         if slot.is_some() {
             continue;
         }
-        *slot = Some(match job.apply(&mut **tx).await {
+        *slot = Some(match job.apply(&mut *conn).await {
             Ok(()) => Applied::Yes,
             Err(Failure::Refused(error)) => Applied::No(error),
             Err(Failure::Failed(_)) => return None,
@@ -136,27 +141,27 @@ async fn fast(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Option<V
 
 /// Every write's statement in a savepoint of its own: one that fails is rolled back alone and
 /// keeps its error.
-async fn careful(tx: &mut PgTransaction<'_>, jobs: &mut [Box<dyn Job>]) -> Result<Vec<Applied>, StoreError> {
+async fn careful(conn: &mut PgConnection, jobs: &mut [Box<dyn Job>]) -> Result<Vec<Applied>, StoreError> {
     let mut applied = Vec::with_capacity(jobs.len());
     for job in jobs.iter_mut() {
-        sqlx::raw_sql("SAVEPOINT write").execute(&mut **tx).await.map_err(not_committed)?;
-        match job.apply(&mut **tx).await {
+        sqlx::raw_sql("SAVEPOINT write").execute(&mut *conn).await.map_err(not_committed)?;
+        match job.apply(&mut *conn).await {
             Ok(()) => applied.push(Applied::Yes),
             Err(Failure::Refused(error)) => applied.push(Applied::No(error)),
             Err(Failure::Failed(error)) => {
-                sqlx::raw_sql("ROLLBACK TO SAVEPOINT write").execute(&mut **tx).await.map_err(not_committed)?;
+                sqlx::raw_sql("ROLLBACK TO SAVEPOINT write").execute(&mut *conn).await.map_err(not_committed)?;
                 applied.push(Applied::No(error));
             }
         }
-        sqlx::raw_sql("RELEASE SAVEPOINT write").execute(&mut **tx).await.map_err(not_committed)?;
+        sqlx::raw_sql("RELEASE SAVEPOINT write").execute(&mut *conn).await.map_err(not_committed)?;
     }
     Ok(applied)
 }
 
-/// Chains the applied writes' audit entries after the head, in the batch's order, and inserts
-/// them; each write's records (none for a write that did not apply).
-async fn append_audit(
-    tx: &mut PgTransaction<'_>,
+/// Chains the applied writes' audit entries after the head, in the batch's order, inserts them
+/// and commits; each write's records (none for a write that did not apply).
+async fn append_and_commit(
+    conn: &mut PgConnection,
     jobs: &mut [Box<dyn Job>],
     applied: &[Applied],
 ) -> Result<Vec<Vec<AuditRecord>>, StoreError> {
@@ -171,12 +176,13 @@ async fn append_audit(
         }
     }
     if number.is_none() && entries.iter().all(Vec::is_empty) {
+        sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map_err(not_committed)?;
         return Ok(entries.into_iter().map(|_| Vec::new()).collect());
     }
-    let found = sqlx::raw_sql(sqlx::AssertSqlSafe(LOCK_AND_HEAD.as_str())).fetch_all(&mut **tx).await.map_err(not_committed)?;
-    let mut head =
-        found.iter().find(|row| row.try_column("hash").is_ok()).map(rows::audit_head).transpose()?;
-    let mut columns = Columns::default();
+    let found =
+        sqlx::raw_sql(sqlx::AssertSqlSafe(LOCK_AND_HEAD.as_str())).fetch_all(&mut *conn).await.map_err(not_committed)?;
+    let mut head = found.iter().find(|row| row.try_column("hash").is_ok()).map(rows::audit_head).transpose()?;
+    let mut columns = Vec::new();
     let mut records = Vec::with_capacity(entries.len());
     for entries in entries {
         let chained = rows::chain(entries, head.clone());
@@ -188,52 +194,108 @@ async fn append_audit(
         }
         records.push(chained);
     }
-    sqlx::query(APPEND)
-        .bind(columns.seq)
-        .bind(columns.at)
-        .bind(columns.actor)
-        .bind(columns.action)
-        .bind(columns.ticket)
-        .bind(columns.details)
-        .bind(columns.prev_hash)
-        .bind(columns.hash)
-        .bind(number)
-        .execute(&mut **tx)
-        .await
-        .map_err(not_committed)?;
+    let finish = append_sql(&columns, number)?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(finish)).execute(&mut *conn).await.map_err(not_committed)?;
     Ok(records)
 }
 
-/// Audit records as columns, for one `unnest`.
-#[derive(Default)]
-struct Columns {
-    seq: Vec<i64>,
-    at: Vec<String>,
-    actor: Vec<String>,
-    action: Vec<String>,
-    ticket: Vec<Option<String>>,
-    details: Vec<String>,
-    prev_hash: Vec<String>,
-    hash: Vec<String>,
+/// An audit record as an element of the JSON array [`append_sql`] sends.
+#[derive(Serialize)]
+struct AuditRow<'a> {
+    seq: i64,
+    at: &'a str,
+    actor: &'a str,
+    action: &'a str,
+    ticket: Option<&'a str>,
+    details: &'a str,
+    prev_hash: &'a str,
+    hash: &'a str,
 }
 
-impl Columns {
-    fn push(&mut self, r: AuditColumns) {
-        self.seq.push(r.seq);
-        self.at.push(r.at);
-        self.actor.push(r.actor);
-        self.action.push(r.action);
-        self.ticket.push(r.ticket);
-        self.details.push(r.details);
-        self.prev_hash.push(r.prev_hash);
-        self.hash.push(r.hash);
+/// The batch's last round trip: the audit records inserted, the ticket-number sequence moved
+/// past `number` if it is behind (the lock makes the check and the bump one step), and `COMMIT`,
+/// as one string of statements, so the lock is held for one round trip less. The records travel
+/// as a JSON array in a hex literal, which nothing in them can end: the text is made only of
+/// constants, hex digits and a number.
+fn append_sql(columns: &[AuditColumns], number: Option<i64>) -> Result<String, StoreError> {
+    let rows: Vec<AuditRow<'_>> = columns
+        .iter()
+        .map(|r| AuditRow {
+            seq: r.seq,
+            at: &r.at,
+            actor: &r.actor,
+            action: &r.action,
+            ticket: r.ticket.as_deref(),
+            details: &r.details,
+            prev_hash: &r.prev_hash,
+            hash: &r.hash,
+        })
+        .collect();
+    let json = rows::to_json(&rows, "audit records")?;
+    let mut sql = String::with_capacity(json.len() * 2 + 512);
+    sql.push_str(
+        "INSERT INTO audit (seq, at, actor, action, ticket, details, prev_hash, hash) \
+         SELECT r.seq, r.at, r.actor, r.action, r.ticket, r.details, r.prev_hash, r.hash \
+         FROM json_to_recordset(convert_from(decode('",
+    );
+    for byte in json.bytes() {
+        sql.push(char::from(HEX[usize::from(byte >> 4)]));
+        sql.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
+    sql.push_str(
+        "', 'hex'), 'UTF8')::json) AS r(seq bigint, at text, actor text, action text, ticket text, details text, \
+         prev_hash text, hash text); ",
+    );
+    if let Some(n) = number {
+        sql.push_str(&format!(
+            "SELECT setval('ticket_numbers', {n}) FROM ticket_numbers \
+             WHERE last_value < {n} OR (NOT is_called AND last_value = {n}); "
+        ));
+    }
+    sql.push_str("COMMIT");
+    Ok(sql)
 }
+
+/// Hex digits, for [`append_sql`].
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The error every caller of a lost batch gets.
 fn not_committed(error: sqlx::Error) -> StoreError {
     match db_error(error) {
         StoreError::Unavailable(m) => StoreError::Unavailable(format!("the write was not committed: {m}")),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_round_trip_carries_the_records_in_hex_and_commits() {
+        let record = AuditColumns {
+            seq: 7,
+            at: "2026-01-01T00:00:00Z".into(),
+            actor: "o'brien'); DROP TABLE audit; --".into(),
+            action: "ticket.requested".into(),
+            ticket: None,
+            details: "{\"quote\":\"'\"}".into(),
+            prev_hash: "00".into(),
+            hash: "ff".into(),
+        };
+        let sql = append_sql(std::slice::from_ref(&record), Some(12)).unwrap_or_default();
+        // Nothing a record says reaches the text but hex digits.
+        assert!(!sql.contains("DROP"));
+        assert_eq!(sql.matches('\'').count(), 8);
+        let hex = sql.split("decode('").nth(1).and_then(|s| s.split('\'').next()).unwrap_or_default();
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .filter_map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+            .collect();
+        let json = String::from_utf8(bytes).unwrap_or_default();
+        assert!(json.contains("\"actor\":\"o'brien'); DROP TABLE audit; --\""), "{json}");
+        assert!(sql.contains("setval('ticket_numbers', 12)"));
+        assert!(sql.ends_with("; COMMIT"));
+        assert!(append_sql(&[record], None).unwrap_or_default().contains("hash text); COMMIT"));
     }
 }

@@ -1,15 +1,18 @@
 //! Group commit on PostgreSQL: every write that appends to the audit chain (ticket commits,
-//! loose audit appends, token changes) goes to one writer task per store, which takes whatever
-//! writes are queued when it is free (at most [`MAX_BATCH`], never waiting for more) and runs
-//! them in one transaction (see `batch`):
+//! loose audit appends, token changes) and every run claim goes to one writer task per store,
+//! which takes whatever writes are queued when it is free (at most [`MAX_BATCH`], never waiting
+//! for more) and runs them in one transaction (see `batch`):
 //!
-//! - each write is one statement (its rows, its queue change, its notification), refused as a
-//!   whole when the ticket moved on (nothing written, the transaction goes on); a write whose
-//!   statement fails runs again inside a savepoint of its own, so it is rolled back alone and
-//!   gets its error while its neighbours go on;
+//! - the batch's ticket commits are written by one statement (see `commit`), one round trip
+//!   however many; a commit whose ticket moved on (or whose id is taken) writes nothing and is
+//!   refused alone, and the transaction goes on. Other writes follow, one statement each, run
+//!   claims last. If a statement fails, the transaction is rolled back and every write runs
+//!   again inside a savepoint of its own, so the failing one is rolled back alone and gets its
+//!   error while its neighbours go on;
 //! - the audit chain is appended once per batch, last: the advisory lock is taken and the head
-//!   read once, every applied write's entries are chained after it in memory and inserted in one
-//!   statement, so the lock is held for three round trips and the commit, however big the batch;
+//!   read in one round trip, every applied write's entries are chained after it in memory, and
+//!   the records, the ticket-number bump and `COMMIT` go in one more; so the lock is held for two
+//!   round trips and the commit's sync, however big the batch;
 //! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
 //!   caller in the batch gets the error, and nothing any of them did is durable.
 //!
@@ -21,7 +24,7 @@ use async_trait::async_trait;
 use docket_app::StoreError;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use sqlx::pool::PoolConnection;
-use sqlx::{PgConnection, PgPool, Postgres};
+use sqlx::{PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch;
@@ -189,8 +192,8 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime; it writes through a connection of
-    /// `pool`, kept between batches.
+    /// Starts the writer task on the current Tokio runtime; it writes through a connection taken
+    /// from `pool`, kept between batches.
     pub(super) fn start(pool: PgPool) -> Result<Self, StoreError> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| StoreError::Unavailable("the PostgreSQL store must be opened inside a Tokio runtime".into()))?;
@@ -218,8 +221,10 @@ impl Writer {
 /// The writer task: one batch at a time, until every [`Writer`] is gone or one closes it.
 async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
     let mut close = None;
-    // The connection between batches; given back after a batch that failed, in case it broke.
-    let mut held: Option<PoolConnection<Postgres>> = None;
+    // The connection between batches, taken from the pool for good (so one left inside a
+    // transaction, if this task is dropped mid-batch, is closed, never reused); closed after a
+    // batch that failed, in case it broke.
+    let mut held: Option<PgConnection> = None;
     while close.is_none() {
         let Some(first) = inbox.recv().await else { break };
         let mut jobs: Vec<Box<dyn Job>> = Vec::new();
@@ -241,7 +246,7 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
         metrics::histogram!("docket_store_batch_writes").record(jobs.len() as f64);
         let conn = match held.take() {
             Some(conn) => Ok(conn),
-            None => pool.acquire().await,
+            None => pool.acquire().await.map(PoolConnection::detach),
         };
         match conn {
             Ok(mut conn) => {
@@ -262,20 +267,10 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
             job.fail(closed()).settle(Ok(()));
         }
     }
-    drop(held);
+    if let Some(conn) = held {
+        let _ = sqlx::Connection::close(conn).await;
+    }
     if let Some(done) = close {
         let _ = done.send(());
     }
-}
-
-/// Where a caller waits for the answer to its write.
-#[cfg(test)]
-pub(super) type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
-
-/// A queued write as the writer holds it, and the channel its answer comes back on; for tests
-/// of the batching logic.
-#[cfg(test)]
-pub(super) fn job<W: Write>(write: W) -> (Box<dyn Job>, Answer<W::Output>) {
-    let (reply, answer) = oneshot::channel();
-    (Box::new(Request { write, reply }), answer)
 }
