@@ -179,8 +179,10 @@ async fn append_and_commit(
         sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map_err(not_committed)?;
         return Ok(entries.into_iter().map(|_| Vec::new()).collect());
     }
-    let found =
-        sqlx::raw_sql(sqlx::AssertSqlSafe(LOCK_AND_HEAD.as_str())).fetch_all(&mut *conn).await.map_err(not_committed)?;
+    let found = sqlx::raw_sql(sqlx::AssertSqlSafe(LOCK_AND_HEAD.as_str()))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(not_committed)?;
     let mut head = found.iter().find(|row| row.try_column("hash").is_ok()).map(rows::audit_head).transpose()?;
     let mut columns = Vec::new();
     let mut records = Vec::with_capacity(entries.len());

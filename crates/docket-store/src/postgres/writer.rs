@@ -195,8 +195,9 @@ impl Writer {
     /// Starts the writer task on the current Tokio runtime; it writes through a connection taken
     /// from `pool`, kept between batches.
     pub(super) fn start(pool: PgPool) -> Result<Self, StoreError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| StoreError::Unavailable("the PostgreSQL store must be opened inside a Tokio runtime".into()))?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            StoreError::Unavailable("the PostgreSQL store must be opened inside a Tokio runtime".into())
+        })?;
         let (queue, inbox) = mpsc::channel(QUEUE);
         runtime.spawn(run(pool, inbox));
         Ok(Self { queue })
