@@ -219,6 +219,19 @@ impl Writer {
     }
 }
 
+/// Plans for the writer's statements: keyed lookups, never a hash or merge join. A plan is made
+/// once per connection and kept; made while a table is still small (a new database), its
+/// statistics would pick a join that scans the whole table, and keep it as the table grows.
+const PLANS: &str = "SET enable_hashjoin = off; SET enable_mergejoin = off";
+
+/// The writer's connection: taken from the pool for good (so one left inside a transaction, if
+/// the task is dropped mid-batch, is closed, never reused), with its own [`PLANS`].
+async fn connect(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {
+    let mut conn = pool.acquire().await.map(PoolConnection::detach)?;
+    sqlx::raw_sql(PLANS).execute(&mut conn).await?;
+    Ok(conn)
+}
+
 /// The writer task: one batch at a time, until every [`Writer`] is gone or one closes it.
 async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
     let mut close = None;
@@ -247,7 +260,7 @@ async fn run(pool: PgPool, mut inbox: mpsc::Receiver<Message>) {
         metrics::histogram!("docket_store_batch_writes").record(jobs.len() as f64);
         let conn = match held.take() {
             Some(conn) => Ok(conn),
-            None => pool.acquire().await.map(PoolConnection::detach),
+            None => connect(&pool).await,
         };
         match conn {
             Ok(mut conn) => {
