@@ -1,56 +1,88 @@
-//! API tokens and statistics on PostgreSQL.
+//! API tokens and statistics on PostgreSQL; a token's creation and revocation are writes of the
+//! writer's batch, with their audit records.
 
+use async_trait::async_trait;
 use docket_app::{ApiToken, Revocation, StoreError, StoreStats};
-use docket_core::audit::AuditEntry;
+use docket_core::audit::{AuditEntry, AuditRecord};
 use jiff::Timestamp;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
-use super::audit;
-use crate::rows::{self, TOKEN_COLUMNS, db_error, is_unique_violation, parse_time, time_text, to_unsigned};
+use super::writer::{Failure, Write};
+use crate::rows::{self, TOKEN_COLUMNS, db_error, parse_time, time_text, to_unsigned};
 
-/// Saves a token's record and the audit of its creation, in one transaction.
-pub(super) async fn create_token(writer: &PgPool, token: &ApiToken, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
-    let mut tx = writer.begin().await.map_err(db_error)?;
-    let saved = sqlx::query(
-        "INSERT INTO api_tokens (id, hash, person, agent, name, created_by, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&token.id)
-    .bind(&token.hash)
-    .bind(token.person.as_str())
-    .bind(token.agent.as_deref())
-    .bind(&token.name)
-    .bind(&token.created_by)
-    .bind(time_text(token.created_at))
-    .bind(token.expires_at.map(time_text))
-    .execute(&mut *tx)
-    .await;
-    match saved {
-        Ok(_) => {}
-        Err(e) if is_unique_violation(&e) => return Err(rows::token_exists()),
-        Err(e) => return Err(db_error(e)),
-    }
-    audit::append(&mut tx, audit).await?;
-    tx.commit().await.map_err(db_error)
+/// Saves a token's record with the audit of its creation; a taken hash or id saves nothing.
+#[derive(Debug)]
+pub(super) struct CreateToken {
+    pub(super) token: ApiToken,
+    pub(super) audit: Vec<AuditEntry>,
 }
 
-/// Revokes a token (unless it already is) and appends the audit of it, in one transaction.
-pub(super) async fn revoke_token(
-    writer: &PgPool,
-    id: &str,
-    revocation: &Revocation,
-    audit: Vec<AuditEntry>,
-) -> Result<(), StoreError> {
-    let mut tx = writer.begin().await.map_err(db_error)?;
-    sqlx::query("UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
-        .bind(time_text(revocation.at))
-        .bind(&revocation.by)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-    audit::append(&mut tx, audit).await?;
-    tx.commit().await.map_err(db_error)
+#[async_trait]
+impl Write for CreateToken {
+    type Output = ();
+
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
+        let token = &self.token;
+        let saved = sqlx::query(
+            "INSERT INTO api_tokens (id, hash, person, agent, name, created_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(&token.id)
+        .bind(&token.hash)
+        .bind(token.person.as_str())
+        .bind(token.agent.as_deref())
+        .bind(&token.name)
+        .bind(&token.created_by)
+        .bind(time_text(token.created_at))
+        .bind(token.expires_at.map(time_text))
+        .fetch_optional(conn)
+        .await;
+        match saved {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Failure::Refused(rows::token_exists())),
+            Err(e) => Err(Failure::Failed(db_error(e))),
+        }
+    }
+
+    fn take_audit(&mut self) -> Vec<AuditEntry> {
+        std::mem::take(&mut self.audit)
+    }
+
+    fn output(self, _: Vec<AuditRecord>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Revokes a token (unless it already is) with the audit of it.
+#[derive(Debug)]
+pub(super) struct RevokeToken {
+    pub(super) id: String,
+    pub(super) revocation: Revocation,
+    pub(super) audit: Vec<AuditEntry>,
+}
+
+#[async_trait]
+impl Write for RevokeToken {
+    type Output = ();
+
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL")
+            .bind(time_text(self.revocation.at))
+            .bind(&self.revocation.by)
+            .bind(&self.id)
+            .execute(conn)
+            .await
+            .map_err(|e| Failure::Failed(db_error(e)))?;
+        Ok(())
+    }
+
+    fn take_audit(&mut self) -> Vec<AuditEntry> {
+        std::mem::take(&mut self.audit)
+    }
+
+    fn output(self, _: Vec<AuditRecord>) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Records a token's last use.

@@ -1,53 +1,38 @@
-//! The audit chain on PostgreSQL: appends take a transaction-scoped advisory lock first, so
-//! reading the head and appending after it happen for one transaction at a time across every
-//! replica; the lock is released when the transaction ends.
+//! The audit chain on PostgreSQL: appended by the writer once per batch (see `batch`) under a
+//! transaction-scoped advisory lock, so reading the head and appending after it happen for one
+//! transaction at a time across every replica; the lock is released when the transaction ends.
+//! A loose append is a write of the batch with nothing else to write.
 
+use async_trait::async_trait;
 use docket_app::StoreError;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use sqlx::{PgConnection, PgPool};
 
-use crate::rows::{self, AuditColumns, db_error, to_i64};
+use super::writer::{Failure, Write};
+use crate::rows::{self, db_error, to_i64};
 
 /// The `pg_advisory_xact_lock` key that serializes audit appends (and ticket-number bumps).
 pub(super) const AUDIT_LOCK: i64 = 0x646f_636b_6574_0002;
 
-/// Waits for the audit lock; held until the transaction ends.
-pub(super) async fn lock(conn: &mut PgConnection) -> Result<(), StoreError> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *conn).await.map_err(db_error)?;
-    Ok(())
-}
+/// Audit entries with no other change (a rejected signature, a token made).
+#[derive(Debug)]
+pub(super) struct Append(pub(super) Vec<AuditEntry>);
 
-/// Chains `entries` after the current head and inserts them. Call inside a transaction.
-pub(super) async fn append(conn: &mut PgConnection, entries: Vec<AuditEntry>) -> Result<Vec<AuditRecord>, StoreError> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
+#[async_trait]
+impl Write for Append {
+    type Output = Vec<AuditRecord>;
+
+    async fn apply(&mut self, _: &mut PgConnection) -> Result<(), Failure> {
+        Ok(())
     }
-    lock(conn).await?;
-    let head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let head = head.as_ref().map(rows::audit_head).transpose()?;
-    let records = rows::chain(entries, head);
-    for record in &records {
-        let r = AuditColumns::new(record)?;
-        sqlx::query(
-            "INSERT INTO audit (seq, at, actor, action, ticket, details, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(r.seq)
-        .bind(&r.at)
-        .bind(&r.actor)
-        .bind(&r.action)
-        .bind(&r.ticket)
-        .bind(&r.details)
-        .bind(&r.prev_hash)
-        .bind(&r.hash)
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
+
+    fn take_audit(&mut self) -> Vec<AuditEntry> {
+        std::mem::take(&mut self.0)
     }
-    Ok(records)
+
+    fn output(self, audit: Vec<AuditRecord>) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(audit)
+    }
 }
 
 /// Records with `seq > after`, in order.

@@ -1,10 +1,14 @@
 //! The PostgreSQL store: one database shared by any number of Docket replicas. Ticket writes
-//! are guarded by their version (`UPDATE … WHERE version = $n`), audit appends are serialized
-//! by a transaction-scoped advisory lock, and runs are claimed with `FOR UPDATE SKIP LOCKED`.
+//! are guarded by their version (`UPDATE … WHERE version = $n`) and go, with every other write
+//! that appends to the audit chain, through one writer task per store that commits them in
+//! batches (see `writer`); audit appends are serialized across replicas by a transaction-scoped
+//! advisory lock, taken once per batch; runs are claimed with `FOR UPDATE SKIP LOCKED`.
 
 mod admin;
 mod audit;
 mod audit_checkpoints;
+mod batch;
+mod commit;
 mod logs;
 pub(crate) mod notify;
 mod outbox;
@@ -13,6 +17,7 @@ mod queue;
 mod results;
 mod state;
 mod tickets;
+mod writer;
 
 use std::time::Duration;
 
@@ -42,6 +47,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// The writer task: ticket commits, audit appends and token changes, in batches.
+    writer: writer::Writer,
     /// This store's name in the notifications it sends, so its own are not heard back.
     instance: String,
 }
@@ -62,11 +69,14 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to {}: {e}", crate::rows::redact_url(url))))?;
         crate::migrate::postgres(&pool).await?;
-        Ok(Self { pool, instance: instance_name() })
+        let writer = writer::Writer::start(pool.clone())?;
+        Ok(Self { pool, writer, instance: instance_name() })
     }
 
-    /// Closes every connection, waiting for work in progress.
+    /// Closes every connection, waiting for work in progress (the writes queued so far commit
+    /// first; later ones are refused).
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -96,7 +106,7 @@ impl TicketStore for PgStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        tickets::commit(&self.pool, &self.instance, change).await
+        self.writer.submit(commit::Commit::new(change, &self.instance)?).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {
@@ -128,7 +138,7 @@ impl RunQueue for PgStore {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> Result<Option<Claim>, StoreError> {
-        queue::claim(&self.pool, holder, now, lease_until).await
+        self.writer.submit(queue::ClaimRun::new(holder, now, lease_until)).await
     }
 
     async fn heartbeat(&self, ticket: &TicketId, holder: &str, lease_until: Timestamp) -> Result<bool, StoreError> {
@@ -198,10 +208,7 @@ impl AuditStore for PgStore {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let records = audit::append(&mut tx, entries).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(records)
+        self.writer.submit(audit::Append(entries)).await
     }
 
     async fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
@@ -224,7 +231,7 @@ impl AuditStore for PgStore {
 #[async_trait]
 impl TokenStore for PgStore {
     async fn create_token(&self, token: &ApiToken, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
-        admin::create_token(&self.pool, token, audit).await
+        self.writer.submit(admin::CreateToken { token: token.clone(), audit }).await
     }
 
     async fn token(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
@@ -240,7 +247,8 @@ impl TokenStore for PgStore {
     }
 
     async fn revoke_token(&self, id: &str, revocation: &Revocation, audit: Vec<AuditEntry>) -> Result<(), StoreError> {
-        admin::revoke_token(&self.pool, id, revocation, audit).await
+        let revocation = revocation.clone();
+        self.writer.submit(admin::RevokeToken { id: id.to_owned(), revocation, audit }).await
     }
 
     async fn token_used(&self, id: &str, at: Timestamp) -> Result<(), StoreError> {

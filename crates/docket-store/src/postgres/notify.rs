@@ -28,23 +28,23 @@ const SET_NAME: &str = "SET application_name = 'docket-listener'";
 /// Longest wait between attempts to listen again.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Tells the other replicas that a ticket changed. Call inside the change's transaction.
-pub(super) async fn ticket_changed(
-    conn: &mut PgConnection,
+/// The payload telling the other replicas that a ticket changed; sent inside the change's
+/// transaction (see `commit`).
+pub(super) fn ticket_payload(
     sender: &str,
     ticket: &TicketId,
     version: u64,
     state: TicketState,
     run: bool,
     outbox: bool,
-) -> Result<(), StoreError> {
+) -> String {
     let flags = match (run, outbox) {
         (true, true) => "ro",
         (true, false) => "r",
         (false, true) => "o",
         (false, false) => "-",
     };
-    send(conn, &format!("{sender}|t|{ticket}|{version}|{}|{flags}", state.as_str())).await
+    format!("{sender}|t|{ticket}|{version}|{}|{flags}", state.as_str())
 }
 
 /// Tells the other replicas that a ticket's log lines up to `seq` are stored. Call inside the

@@ -3,36 +3,12 @@
 //! racing for a ticket meet on its primary key and exactly one wins), delivered one message at a
 //! time per notifier and ticket, and marked delivered or failed.
 
-use docket_app::{NewOutboxMessage, OutboxMessage, StoreError};
+use docket_app::{OutboxMessage, StoreError};
 use docket_core::TicketId;
 use jiff::Timestamp;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 use crate::rows::{self, db_error, nanos, time_text, to_i64};
-
-/// Inserts a change's notifications, due at once. Call inside the change's transaction.
-pub(super) async fn insert(
-    conn: &mut PgConnection,
-    messages: &[NewOutboxMessage],
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    for m in messages {
-        sqlx::query(
-            "INSERT INTO outbox (notifier, ticket, key, payload, created_at, next_attempt_ns) \
-             VALUES ($1, $2, $3, $4::json, $5, $6)",
-        )
-        .bind(&m.notifier)
-        .bind(m.ticket.to_string())
-        .bind(&m.key)
-        .bind(rows::to_json(&m.payload, "outbox payload")?)
-        .bind(time_text(at))
-        .bind(nanos(at))
-        .execute(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    }
-    Ok(())
-}
 
 /// Pending messages due at `now`, oldest first, each the oldest pending one of its thread.
 pub(super) async fn due(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {

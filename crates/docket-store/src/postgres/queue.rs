@@ -1,74 +1,80 @@
 //! The run queue on PostgreSQL: entries written with their ticket's change; replicas claim
-//! with `FOR UPDATE SKIP LOCKED`, so two claimers never take the same entry and neither waits
-//! for the other.
+//! with `FOR UPDATE SKIP LOCKED` in their writer's batch, so two claimers never take the same
+//! entry and neither waits for the other.
 
-use docket_app::{Claim, QueueOp, StoreError};
+use async_trait::async_trait;
+use docket_app::{Claim, StoreError};
 use docket_core::TicketId;
+use docket_core::audit::{AuditEntry, AuditRecord};
 use jiff::Timestamp;
 use sqlx::{PgConnection, PgPool, Row as _};
 
+use super::writer::{Failure, Write};
 use crate::rows::{self, db_error, nanos};
 
-/// Applies a change's queue operation. Call inside the change's transaction.
-pub(super) async fn apply(conn: &mut PgConnection, ticket: &str, op: &QueueOp) -> Result<(), StoreError> {
-    match op {
-        QueueOp::None => {}
-        QueueOp::Enqueue { concurrency_key } => {
-            // Enqueueing a ticket already queued moves it to the back, unclaimed.
-            sqlx::query(
-                "INSERT INTO run_queue (ticket, concurrency_key) VALUES ($1, $2) \
-                 ON CONFLICT (ticket) DO UPDATE SET position = nextval('run_queue_positions'), \
-                 concurrency_key = EXCLUDED.concurrency_key, holder = NULL, lease_until_ns = NULL, \
-                 claimed_before = FALSE",
-            )
-            .bind(ticket)
-            .bind(concurrency_key.as_deref())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_error)?;
-        }
-        QueueOp::Remove => {
-            sqlx::query("DELETE FROM run_queue WHERE ticket = $1")
-                .bind(ticket)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
-        }
-    }
-    Ok(())
+/// Claims the oldest claimable entry for `holder`: the first of its concurrency key (or
+/// keyless), and unclaimed or with a lapsed lease. Entries another replica is claiming are
+/// skipped, so a claim never waits. A write of the writer's batch, so its commit is shared; it
+/// runs after the batch's ticket writes, holding its row only while the batch appends its audit
+/// records and commits.
+#[derive(Debug)]
+pub(super) struct ClaimRun {
+    holder: String,
+    now: i64,
+    until: i64,
+    claimed: Option<Claim>,
 }
 
-/// Claims the oldest claimable entry: the first of its concurrency key (or keyless), and
-/// unclaimed or with a lapsed lease. Entries another replica is claiming are skipped.
-pub(super) async fn claim(
-    pool: &PgPool,
-    holder: &str,
-    now: Timestamp,
-    lease_until: Timestamp,
-) -> Result<Option<Claim>, StoreError> {
-    let found = sqlx::query(
-        "WITH next AS ( \
-             SELECT q.ticket, q.claimed_before FROM run_queue q \
-             WHERE (q.holder IS NULL OR q.lease_until_ns <= $1) \
-               AND (q.concurrency_key IS NULL OR NOT EXISTS ( \
-                    SELECT 1 FROM run_queue e \
-                    WHERE e.concurrency_key = q.concurrency_key AND e.position < q.position)) \
-             ORDER BY q.position LIMIT 1 \
-             FOR UPDATE OF q SKIP LOCKED) \
-         UPDATE run_queue r SET holder = $2, lease_until_ns = $3, claimed_before = TRUE \
-         FROM next WHERE r.ticket = next.ticket \
-         RETURNING r.ticket, next.claimed_before",
-    )
-    .bind(nanos(now))
-    .bind(holder)
-    .bind(nanos(lease_until))
-    .fetch_optional(pool)
-    .await
-    .map_err(db_error)?;
-    let Some(row) = found else { return Ok(None) };
-    let ticket: String = row.try_get("ticket").map_err(db_error)?;
-    let recovered: bool = row.try_get("claimed_before").map_err(db_error)?;
-    Ok(Some(Claim { ticket: rows::ticket_id(&ticket)?, recovered }))
+impl ClaimRun {
+    pub(super) fn new(holder: &str, now: Timestamp, lease_until: Timestamp) -> Self {
+        Self { holder: holder.to_owned(), now: nanos(now), until: nanos(lease_until), claimed: None }
+    }
+}
+
+#[async_trait]
+impl Write for ClaimRun {
+    type Output = Option<Claim>;
+
+    fn key(&self) -> (u8, &str) {
+        (1, "")
+    }
+
+    async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {
+        self.claimed = None;
+        let found = sqlx::query(
+            "WITH next AS ( \
+                 SELECT q.ticket, q.claimed_before FROM run_queue q \
+                 WHERE (q.holder IS NULL OR q.lease_until_ns <= $1) \
+                   AND (q.concurrency_key IS NULL OR NOT EXISTS ( \
+                        SELECT 1 FROM run_queue e \
+                        WHERE e.concurrency_key = q.concurrency_key AND e.position < q.position)) \
+                 ORDER BY q.position LIMIT 1 \
+                 FOR UPDATE OF q SKIP LOCKED) \
+             UPDATE run_queue r SET holder = $2, lease_until_ns = $3, claimed_before = TRUE \
+             FROM next WHERE r.ticket = next.ticket \
+             RETURNING r.ticket, next.claimed_before",
+        )
+        .bind(self.now)
+        .bind(&self.holder)
+        .bind(self.until)
+        .fetch_optional(conn)
+        .await
+        .map_err(|e| Failure::Failed(db_error(e)))?;
+        let Some(row) = found else { return Ok(()) };
+        let ticket: String = row.try_get("ticket").map_err(|e| Failure::Failed(db_error(e)))?;
+        let recovered: bool = row.try_get("claimed_before").map_err(|e| Failure::Failed(db_error(e)))?;
+        let ticket = rows::ticket_id(&ticket).map_err(Failure::Failed)?;
+        self.claimed = Some(Claim { ticket, recovered });
+        Ok(())
+    }
+
+    fn take_audit(&mut self) -> Vec<AuditEntry> {
+        Vec::new()
+    }
+
+    fn output(self, _: Vec<AuditRecord>) -> Result<Option<Claim>, StoreError> {
+        Ok(self.claimed)
+    }
 }
 
 /// Extends `holder`'s lease; false if someone else holds the entry or it is gone.

@@ -54,6 +54,23 @@ impl Harness {
         }
     }
 
+    /// A connection of its own to the PostgreSQL database (panics on SQLite).
+    pub(crate) async fn pg_connection(&self) -> sqlx::PgConnection {
+        use sqlx::Connection as _;
+        match &self.backend {
+            Backend::Postgres { db, .. } => sqlx::PgConnection::connect(&db.url).await.unwrap(),
+            Backend::Sqlite { .. } => panic!("a PostgreSQL connection asked of a SQLite store"),
+        }
+    }
+
+    /// The PostgreSQL database's URL (panics on SQLite).
+    pub(crate) fn pg_url(&self) -> String {
+        match &self.backend {
+            Backend::Postgres { db, .. } => db.url.clone(),
+            Backend::Sqlite { .. } => panic!("a PostgreSQL URL asked of a SQLite store"),
+        }
+    }
+
     /// Runs a statement written in SQL both backends accept; returns the rows it changed.
     pub(crate) async fn execute(&self, sql: &'static str) -> u64 {
         match &self.backend {

@@ -18,6 +18,7 @@ mod harness;
 mod logs;
 mod open;
 mod outbox;
+mod pg_batch;
 mod processes;
 mod queue;
 mod results;
@@ -87,4 +88,27 @@ contract! {
     state::concurrent_first_writers_have_one_winner,
     processes::step_processes_are_recorded_per_host_and_forgotten,
     results::step_results_are_kept_per_run_and_step,
+}
+
+/// PostgreSQL's group commit: cases that only PostgreSQL has (SQLite's are in `batch`).
+mod postgres_batch {
+    macro_rules! postgres_only {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = crate::harness::Harness::postgres().await;
+                    crate::pg_batch::$name(&h).await;
+                }
+            )*
+        };
+    }
+
+    postgres_only! {
+        a_conflict_inside_a_batch_fails_alone,
+        a_failing_statement_inside_a_batch_fails_alone,
+        a_failed_commit_reaches_every_caller_in_the_batch,
+        two_replicas_writing_at_once_keep_one_chain,
+        writes_after_close_are_refused,
+    }
 }
