@@ -19,7 +19,7 @@ use crate::yaml;
 use docket_core::text::did_you_mean;
 
 const KEYS: &[&str] =
-    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps"];
+    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps", "mirror"];
 
 /// What one workflow file holds, as far as it could be read.
 #[derive(Debug, Default)]
@@ -86,6 +86,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     let concurrency = fields.opt("concurrency", report, |n, r| template(n, params, r)).optional();
     let mut input = StepsInput { params, plugins, references: &mut file.references };
     let steps = fields.req("steps", report, |n, r| steps(n, &mut input, r));
+    let mirror = fields.opt("mirror", report, |n, r| mirror(n, plugins, r)).optional();
     Some(Workflow {
         id: WorkflowId::new(id?),
         version: String::new(),
@@ -98,7 +99,35 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
         params: specs?,
         concurrency: concurrency?,
         steps: steps?,
+        mirror: mirror?,
     })
+}
+
+/// `mirror: [jira, servicenow]`: the ticketing systems its tickets are mirrored to (`[]` for
+/// none), each one Docket has an integration for.
+fn mirror(node: &Node, plugins: &Plugins, report: &mut Report) -> Option<Vec<String>> {
+    let known = &plugins.approval_systems;
+    let names = list_of(node, "ticketing systems", report, |n, r| {
+        let name = nonempty(n, r)?;
+        if known.contains(name.as_str()) {
+            return Some((name, n.pos));
+        }
+        let hint = did_you_mean(&name, known.iter().copied()).unwrap_or_else(|| match known.is_empty() {
+            true => "no ticketing system is available".to_owned(),
+            false => format!("use {}", known.iter().copied().collect::<Vec<_>>().join(" or ")),
+        });
+        r.error_hint(n.pos, format!("unknown ticketing system `{}`", excerpt(&name)), hint);
+        None
+    })?;
+    let mut out: Vec<String> = Vec::new();
+    for (name, at) in names {
+        if out.contains(&name) {
+            report.error(at, format!("`{name}` is listed twice"));
+            return None;
+        }
+        out.push(name);
+    }
+    Some(out)
 }
 
 fn risk(node: &Node, report: &mut Report) -> Option<Risk> {

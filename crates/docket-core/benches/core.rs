@@ -47,6 +47,7 @@ fn workflow() -> Workflow {
             spec("replicas", ParamKind::Integer { min: Some(1), max: Some(50) }, false),
             spec("reason", ParamKind::Text { min_length: None, max_length: Some(500) }, false),
         ],
+        mirror: None,
         concurrency: None,
         steps: vec![],
     }

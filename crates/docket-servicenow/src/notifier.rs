@@ -37,6 +37,10 @@ impl Notifier for ServiceNowNotifier {
         SYSTEM
     }
 
+    fn mirrors(&self) -> bool {
+        true
+    }
+
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
         let says_something = events.iter().any(|e| {
             earns_reply(e)

@@ -197,6 +197,9 @@ impl App {
         let actions: Vec<&str> = events.iter().map(Event::action).collect();
         let mut out = Vec::new();
         for notifier in &self.inner.notifiers {
+            if notifier.mirrors() && !self.mirrored_to(ticket, notifier.name()) {
+                continue;
+            }
             for key in notifier.wants(ticket, events) {
                 out.push(NewOutboxMessage {
                     notifier: notifier.name().to_owned(),
@@ -213,6 +216,12 @@ impl App {
             }
         }
         out
+    }
+
+    /// Whether `ticket` is mirrored to ticketing system `system`: as its workflow's `mirror`
+    /// says, every configured system when it says nothing (or the workflow is gone).
+    pub(crate) fn mirrored_to(&self, ticket: &Ticket, system: &str) -> bool {
+        self.workflow(&ticket.workflow).is_none_or(|w| w.mirrors_to(system))
     }
 
     /// Records a refusal that says something about who is acting. Best effort: the refusal is
