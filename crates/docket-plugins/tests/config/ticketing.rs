@@ -94,10 +94,10 @@ fn a_workflow_chooses_the_systems_its_tickets_are_mirrored_to() {
 fn a_mirror_naming_an_unknown_system_is_reported_at_its_line() {
     let yaml = format!("{WORKFLOW}mirror: [servicenow, jirra, slack]\n");
     let problems = parse_workflow_str("w.yaml", &yaml, &env).unwrap_err().to_string();
-    assert!(problems.contains("w.yaml:6:21: unknown ticketing system `jirra` (did you mean `jira`?)"), "{problems}");
-    assert!(problems.contains("w.yaml:6:28: unknown ticketing system `slack`"), "{problems}");
+    assert!(problems.contains("w.yaml:6:22: unknown ticketing system `jirra` (did you mean `jira`?)"), "{problems}");
+    assert!(problems.contains("w.yaml:6:29: unknown ticketing system `slack` (use jira or servicenow)"), "{problems}");
     let twice = parse_workflow_str("w.yaml", &format!("{WORKFLOW}mirror: [jira, jira]\n"), &env);
-    assert!(twice.unwrap_err().to_string().contains("w.yaml:6:15: `jira` is listed twice"));
+    assert!(twice.unwrap_err().to_string().contains("w.yaml:6:16: `jira` is listed twice"));
     let scalar = parse_workflow_str("w.yaml", &format!("{WORKFLOW}mirror: jira\n"), &env);
     assert!(scalar.unwrap_err().to_string().contains("w.yaml:6:9: expected a list of ticketing systems"));
 }
@@ -127,7 +127,7 @@ fn servicenow_signs_in_with_oauth_when_given_a_client() {
 
     let problems = |auth: &str| parse_config_str("docket.yaml", &section(auth), &env).unwrap_err().to_string();
     let half = problems("  username: docket\n  password: p\n  client_id: abc123\n");
-    assert!(half.contains("docket.yaml:7:14: the servicenow section has `client_id` but no `client_secret`"), "{half}");
+    assert!(half.contains("docket.yaml:8:14: the servicenow section has `client_id` but no `client_secret`"), "{half}");
     let nothing = problems("");
     assert!(nothing.contains("the servicenow section needs `username`"), "{nothing}");
     let no_password = problems("  username: docket\n");
