@@ -18,8 +18,19 @@ use crate::template::{example, template};
 use crate::yaml;
 use docket_core::text::did_you_mean;
 
-const KEYS: &[&str] =
-    &["id", "title", "description", "category", "risk", "requesters", "examples", "params", "concurrency", "steps", "mirror"];
+const KEYS: &[&str] = &[
+    "id",
+    "title",
+    "description",
+    "category",
+    "risk",
+    "requesters",
+    "examples",
+    "params",
+    "concurrency",
+    "steps",
+    "mirror",
+];
 
 /// What one workflow file holds, as far as it could be read.
 #[derive(Debug, Default)]

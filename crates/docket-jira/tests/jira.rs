@@ -349,10 +349,10 @@ async fn moving_the_issue_to_rejected_in_jira_rejects_the_ticket_when_the_person
     assert_eq!(review.verdict, docket_core::ticket::Verdict::Reject);
     assert_eq!(review.comment.as_deref(), Some(format!("moved {key} to Rejected in Jira").as_str()));
     let audit = app.app.audit_records(0, 1000).await.unwrap();
-    let record = audit
-        .iter()
-        .find(|r| r.entry.action == "ticket.rejected" && r.entry.actor == "carol")
-        .unwrap_or_else(|| panic!("the rejection is audited: {:?}", audit.iter().map(|r| &r.entry.action).collect::<Vec<_>>()));
+    let record =
+        audit.iter().find(|r| r.entry.action == "ticket.rejected" && r.entry.actor == "carol").unwrap_or_else(|| {
+            panic!("the rejection is audited: {:?}", audit.iter().map(|r| &r.entry.action).collect::<Vec<_>>())
+        });
     assert_eq!(record.entry.details["via"], "jira");
     assert!(audit.iter().any(|r| r.entry.action == "jira.unknown_user"), "the stranger is audited");
     // The rejection is mirrored like any other: a comment on the issue, which stays Rejected.

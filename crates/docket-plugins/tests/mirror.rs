@@ -73,7 +73,11 @@ async fn a_workflow_is_mirrored_only_to_the_systems_it_names() {
     let everywhere = request(&app, "deploy").await;
     let correlated = |ticket: &Ticket| {
         let id = ticket.id.to_string();
-        sn_fake.records().into_iter().filter(move |r| r.field("correlation_id") == id).map(|r| r.field("state").to_owned())
+        sn_fake
+            .records()
+            .into_iter()
+            .filter(move |r| r.field("correlation_id") == id)
+            .map(|r| r.field("state").to_owned())
     };
     let closed = |ticket: &Ticket| correlated(ticket).any(|state| state == "3");
     eventually("both change requests closed", || closed(&change_only) && closed(&everywhere)).await;

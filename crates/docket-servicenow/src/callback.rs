@@ -47,10 +47,11 @@ struct Shared {
 
 /// The callback route, answering for `app`.
 pub fn router(app: App, settings: Arc<ServiceNowSettings>) -> Router {
-    Router::new()
-        .route(CALLBACK_PATH, post(callback))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Shared { client: crate::client::ServiceNowClient::new(Arc::clone(&settings)).ok(), app, settings })
+    Router::new().route(CALLBACK_PATH, post(callback)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
+        client: crate::client::ServiceNowClient::new(Arc::clone(&settings)).ok(),
+        app,
+        settings,
+    })
 }
 
 async fn callback(

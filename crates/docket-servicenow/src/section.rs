@@ -28,8 +28,7 @@ impl Section for ServiceNowSection {
     /// with all four; its client-credentials grant with `client_id` and `client_secret` alone
     /// (`username` then names the OAuth application's user, whose work notes are Docket's own).
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
-        let keys =
-            ["instance_url", "username", "password", "client_id", "client_secret", "table", "callback_secret"];
+        let keys = ["instance_url", "username", "password", "client_id", "client_secret", "table", "callback_secret"];
         let Some(fields) = Fields::open(node, "servicenow section", &keys, cx.report()) else {
             return Decoded::invalid();
         };
@@ -40,8 +39,15 @@ impl Section for ServiceNowSection {
         let client_secret = fields.opt("client_secret", cx.report(), secret).optional();
         let table = fields.opt("table", cx.report(), read_table).or(Table::ChangeRequest);
         let callback = fields.req("callback_secret", cx.report(), secret);
-        let (Some(instance), Some(username), Some(password), Some(client_id), Some(client_secret), Some(table), Some(callback)) =
-            (instance, username, password, client_id, client_secret, table, callback)
+        let (
+            Some(instance),
+            Some(username),
+            Some(password),
+            Some(client_id),
+            Some(client_secret),
+            Some(table),
+            Some(callback),
+        ) = (instance, username, password, client_id, client_secret, table, callback)
         else {
             return Decoded::invalid();
         };
@@ -49,7 +55,8 @@ impl Section for ServiceNowSection {
             (Some(id), Some(secret)) => Some((id, secret)),
             (None, None) => None,
             (id, _) => {
-                let (have, missing) = if id.is_some() { ("client_id", "client_secret") } else { ("client_secret", "client_id") };
+                let (have, missing) =
+                    if id.is_some() { ("client_id", "client_secret") } else { ("client_secret", "client_id") };
                 let at = fields.get(have).map_or(fields.pos(), |n| n.pos);
                 cx.report().error_hint(
                     at,

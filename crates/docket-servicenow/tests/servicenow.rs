@@ -264,5 +264,8 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
     // Mirrored back like any rejection: a work note, and the change request cancelled.
     eventually("cancelled", || fake.records()[0].field("state") == "4").await;
     let notes = notes(&fake.records()[0]);
-    assert!(notes.iter().any(|n| n.starts_with("Rejected by Bob Ruiz: rejected CHG0030001 in ServiceNow")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("Rejected by Bob Ruiz: rejected CHG0030001 in ServiceNow")),
+        "{notes:?}"
+    );
 }

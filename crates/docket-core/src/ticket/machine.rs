@@ -319,7 +319,8 @@ fn stop(
         });
     }
     let reason = text(reason, "the reason")?;
-    let verdict = if matches!(command, Command::RequestChanges { .. }) { Verdict::RequestChanges } else { Verdict::Reject };
+    let verdict =
+        if matches!(command, Command::RequestChanges { .. }) { Verdict::RequestChanges } else { Verdict::Reject };
     Ok(vec![Event::Reviewed(Review {
         person: person.clone(),
         stage: None,

@@ -105,9 +105,7 @@ fn a_mirror_naming_an_unknown_system_is_reported_at_its_line() {
 #[test]
 fn servicenow_signs_in_with_oauth_when_given_a_client() {
     let section = |auth: &str| {
-        format!(
-            "{BASE}servicenow:\n  instance_url: https://acme.service-now.com\n{auth}  callback_secret: cb-s3cret\n"
-        )
+        format!("{BASE}servicenow:\n  instance_url: https://acme.service-now.com\n{auth}  callback_secret: cb-s3cret\n")
     };
     let read = |auth: &str| {
         let loaded = parse_config_str("docket.yaml", &section(auth), &env).unwrap_or_else(|p| panic!("loads:\n{p}"));
