@@ -383,3 +383,68 @@ async fn a_rejection_in_jira_needs_a_person_eligible_for_a_stage() {
         assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, state, "after {account}");
     }
 }
+
+#[tokio::test]
+async fn a_comment_whose_answer_was_lost_is_found_and_not_posted_again() {
+    let fake = FakeJira::start().await;
+    let (app, _) = start(&fake).await;
+    fake.lose_next_comment();
+    let ticket = request(&app, "staging").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issues().first().is_some_and(|i| i.status == "Done")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts = texts(&fake.issues()[0]);
+    assert!(texts.iter().any(|t| t.starts_with("Succeeded")), "{texts:?}");
+    let mut seen = std::collections::BTreeSet::new();
+    for text in &texts {
+        assert!(seen.insert(text), "posted twice: {text:?} in {texts:?}");
+    }
+    assert!(
+        fake.calls().iter().any(|c| c.starts_with("GET /rest/api/3/comment/") && c.ends_with("/properties/docket")),
+        "looked for by its marker before posting again"
+    );
+}
+
+#[tokio::test]
+async fn notes_the_outbox_gave_up_on_are_brought_up_to_date_when_jira_is_back() {
+    let fake = FakeJira::start().await;
+    let settings = settings(&fake);
+    let app = TestApp::builder()
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(10);
+            s.outbox_max_backoff = Duration::from_millis(20);
+            s.outbox_max_attempts = 2;
+        })
+        .notifier(JiraNotifier::new(JiraClient::new(settings).unwrap()))
+        .start()
+        .await;
+    let ticket = request(&app, "prod").await;
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+
+    // Jira away for longer than the outbox tries: the approval's note is given up on.
+    fake.set_down(true);
+    let before = fake.calls().len();
+    let digest = ticket.digest.unwrap();
+    app.app.approve(&Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
+    // Two deliveries, each a call tried three times, then the outbox gives up.
+    eventually("both attempts", || fake.calls().len() >= before + 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = fake.calls().len();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.calls().len(), calls, "given up: no more attempts");
+    fake.set_down(false);
+
+    // The next change's delivery brings the issue up to date first.
+    app.app.approve(&Actor::person("bob"), &ticket.id, digest, None).await.unwrap();
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
+    let texts = texts(&fake.issue(&key).unwrap());
+    let at = |words: &str| {
+        let found: Vec<usize> = texts.iter().enumerate().filter(|(_, t)| t.contains(words)).map(|(i, _)| i).collect();
+        assert_eq!(found.len(), 1, "{words:?} once in {texts:?}");
+        found[0]
+    };
+    assert!(at("Approved by Carol Diaz") < at("Approved by Bob Ruiz"), "{texts:?}");
+    assert!(at("Approved by Bob Ruiz") < at("Succeeded"));
+}
