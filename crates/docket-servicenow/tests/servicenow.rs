@@ -269,3 +269,45 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
         "{notes:?}"
     );
 }
+
+#[tokio::test]
+async fn notes_the_outbox_gave_up_on_are_brought_up_to_date_when_the_instance_is_back() {
+    let fake = FakeServiceNow::start().await;
+    let mut settings = ServiceNowSettings::new(&fake.url, servicenow::USERNAME, servicenow::PASSWORD, SECRET);
+    settings.retry.backoff.base = Duration::from_millis(10);
+    let app = TestApp::builder()
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(10);
+            s.outbox_max_backoff = Duration::from_millis(20);
+            s.outbox_max_attempts = 2;
+        })
+        .notifier(ServiceNowNotifier::new(ServiceNowClient::new(Arc::new(settings)).unwrap()))
+        .start()
+        .await;
+    let ticket = request(&app, "prod").await;
+    eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
+
+    // Away for longer than the outbox tries: the approval's work note is given up on.
+    fake.set_down(true);
+    let before = fake.calls().len();
+    approve(&app, &ticket, "carol").await;
+    // Two deliveries, each a call tried three times, then the outbox gives up.
+    eventually("both attempts", || fake.calls().len() >= before + 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = fake.calls().len();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.calls().len(), calls, "given up: no more attempts");
+    fake.set_down(false);
+
+    approve(&app, &ticket, "bob").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("closed", || fake.records()[0].field("state") == "3").await;
+    let notes = notes(&fake.records()[0]);
+    let at = |words: &str| {
+        let found: Vec<usize> = notes.iter().enumerate().filter(|(_, n)| n.contains(words)).map(|(i, _)| i).collect();
+        assert_eq!(found.len(), 1, "{words:?} once in {notes:?}");
+        found[0]
+    };
+    assert!(at("Approved by Carol Diaz") < at("Approved by Bob Ruiz"), "{notes:?}");
+    assert!(at("Approved by Bob Ruiz") < at("Succeeded"));
+}
