@@ -215,6 +215,7 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
     let mut settings = ServiceNowSettings::new(&fake.url, servicenow::USERNAME, servicenow::PASSWORD, SECRET);
     settings.retry.backoff.base = Duration::from_millis(10);
     let settings = Arc::new(settings);
+    let chat = Arc::new(docket_testkit::RecordingNotifier::default());
     let yaml = docket_testkit::fixture::DOCKET_YAML.replace(
         "      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }\n      - { name: security, from: [group:sre], count: 1 }\n",
         "      - { name: cab, from: [servicenow], count: 1 }\n",
@@ -227,6 +228,7 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
             s.public_url = Some("https://docket.example".to_owned());
         })
         .notifier(ServiceNowNotifier::new(ServiceNowClient::new(settings.clone()).unwrap()))
+        .notifier(chat.clone())
         .start()
         .await;
     let router = docket_servicenow::router(app.app.clone(), settings);
