@@ -163,17 +163,25 @@ impl JiraClient {
         self.call(Method::POST, &format!("issue/{issue}/transitions"), Some(body), &[]).await.map(drop)
     }
 
-    /// Adds a comment (a body for the API in use); returns its id.
+    /// Adds a comment (a body for the API in use) marked with `marker` (on Cloud, the comment
+    /// property [`MARKER_PROPERTY`]); returns its id.
     pub async fn comment(&self, issue: &str, body: Value, marker: &str) -> Result<String, JiraError> {
-        let comment = json!({"body": body, "properties": [{"key": MARKER_PROPERTY, "value": {"marker": marker}}]});
+        let mut comment = json!({"body": body});
+        // Cloud documents a comment's properties on create; Data Center comments go unmarked.
+        if self.settings.api == Api::Cloud {
+            comment["properties"] = json!([{"key": MARKER_PROPERTY, "value": {"marker": marker}}]);
+        }
         let answer = self.call(Method::POST, &format!("issue/{issue}/comment"), Some(comment), &[]).await?;
         Ok(answer.get("id").and_then(Value::as_str).unwrap_or_default().to_owned())
     }
 
     /// The id of the comment on `issue` that [`JiraClient::comment`] marked with `marker`, if
     /// it is among the issue's newest comments: how a retry finds a comment whose answer was
-    /// lost before posting it again.
+    /// lost before posting it again. Always `None` on Data Center.
     pub async fn find_comment(&self, issue: &str, marker: &str) -> Result<Option<String>, JiraError> {
+        if self.settings.api != Api::Cloud {
+            return Ok(None);
+        }
         let query = [("orderBy", "-created"), ("maxResults", "20")];
         let answer = self.call(Method::GET, &format!("issue/{issue}/comment"), None, &query).await?;
         let ids: Vec<String> = answer
