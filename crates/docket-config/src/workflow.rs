@@ -97,7 +97,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     let concurrency = fields.opt("concurrency", report, |n, r| template(n, params, r)).optional();
     let mut input = StepsInput { params, plugins, references: &mut file.references };
     let steps = fields.req("steps", report, |n, r| steps(n, &mut input, r));
-    let mirror = fields.opt("mirror", report, |n, r| mirror(n, plugins, r)).optional();
+    let mirror = fields.opt("mirror", report, |n, r| mirror(n, &plugins.approval_systems, r)).optional();
     Some(Workflow {
         id: WorkflowId::new(id?),
         version: String::new(),
@@ -114,10 +114,13 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     })
 }
 
-/// `mirror: [jira, servicenow]`: the ticketing systems its tickets are mirrored to (`[]` for
-/// none), each one Docket has an integration for.
-fn mirror(node: &Node, plugins: &Plugins, report: &mut Report) -> Option<Vec<String>> {
-    let known = &plugins.approval_systems;
+/// `mirror: [jira, servicenow]` (a workflow's or a policy rule's): the ticketing systems
+/// tickets are mirrored to (`[]` for none), each one of the `known` integrations.
+pub(crate) fn mirror(
+    node: &Node,
+    known: &std::collections::BTreeSet<&'static str>,
+    report: &mut Report,
+) -> Option<Vec<String>> {
     let names = list_of(node, "ticketing systems", report, |n, r| {
         let name = nonempty(n, r)?;
         if known.contains(name.as_str()) {

@@ -61,6 +61,7 @@ fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
         approval_ttl: Duration::from_secs(1800),
         request_ttl: Duration::from_secs(86400),
         notify: Notify::default(),
+        mirror: None,
     }
 }
 

@@ -117,7 +117,11 @@ async fn sync(
 /// what messages the outbox gave up on (Jira was away longer than its retries last) said,
 /// brought up to date now that Jira answers. Nothing when no message was delivered yet (the
 /// issue is new, and its description tells the ticket as it is).
-async fn missed_notes(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<Vec<(String, String)>, NotifyError> {
+async fn missed_notes(
+    app: &App,
+    message: &OutboxMessage,
+    ticket: &Ticket,
+) -> Result<Vec<(String, String)>, NotifyError> {
     let payload = &message.message.payload;
     let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
     let before = version.saturating_sub(payload.get("events").and_then(serde_json::Value::as_u64).unwrap_or(0));

@@ -1,5 +1,5 @@
 //! Which ticketing systems a ticket is mirrored to: every configured one by default, only those
-//! a workflow's `mirror` names otherwise, none for `mirror: []`. A real app with both Jira and
+//! a workflow's (or the deciding policy rule's) `mirror` names otherwise, none for `mirror: []`. A real app with both Jira and
 //! ServiceNow against the test kit's fakes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
@@ -32,17 +32,26 @@ fn workflow(id: &str, mirror: &str) -> String {
     format!("{}{mirror}", DEPLOY_YAML.replace("id: deploy\n", &format!("id: {id}\n")))
 }
 
-async fn request(app: &TestApp, workflow: &str) -> Ticket {
-    let params: RawParams = [("service", "api"), ("version", "1.4.2"), ("env", "staging")]
+fn params(env: &str) -> RawParams {
+    [("service", "api"), ("version", "1.4.2"), ("env", env)]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-        .collect();
-    let ticket = app.app.request(&Actor::person("alice"), &workflow.into(), params, Default::default()).await.unwrap();
+        .collect()
+}
+
+async fn request(app: &TestApp, workflow: &str, env: &str) -> Ticket {
+    let ticket =
+        app.app.request(&Actor::person("alice"), &workflow.into(), params(env), Default::default()).await.unwrap();
     app.wait_for_state(&ticket.id, TicketState::Succeeded).await
 }
 
-#[tokio::test]
-async fn a_workflow_is_mirrored_only_to_the_systems_it_names() {
+struct Both {
+    app: TestApp,
+    jira: FakeJira,
+    servicenow: FakeServiceNow,
+}
+
+async fn both(config: Option<&str>, workflows: &[(&str, &str)]) -> Both {
     let jira_fake = FakeJira::start().await;
     let sn_fake = FakeServiceNow::start().await;
     let mut jira_settings = JiraSettings::new(&jira_fake.url, jira::EMAIL, jira::API_TOKEN, jira::PROJECT, "s1");
@@ -52,13 +61,11 @@ async fn a_workflow_is_mirrored_only_to_the_systems_it_names() {
     let plugins = Plugins::new()
         .section(Arc::new(docket_jira::JiraSection))
         .section(Arc::new(docket_servicenow::ServiceNowSection));
-    let app = TestApp::builder()
-        .workflows(&[
-            ("deploy.yaml", DEPLOY_YAML),
-            ("change-only.yaml", &workflow("change-only", "mirror: [servicenow]\n")),
-            ("quiet.yaml", &workflow("quiet", "mirror: []\n")),
-        ])
-        .plugins(plugins)
+    let mut builder = TestApp::builder().workflows(workflows).plugins(plugins);
+    if let Some(config) = config {
+        builder = builder.config(config);
+    }
+    let app = builder
         .settings(|s: &mut Settings| {
             s.outbox_backoff = Duration::from_millis(20);
             s.outbox_max_backoff = Duration::from_millis(200);
@@ -67,10 +74,44 @@ async fn a_workflow_is_mirrored_only_to_the_systems_it_names() {
         .notifier(ServiceNowNotifier::new(ServiceNowClient::new(Arc::new(sn_settings)).unwrap()))
         .start()
         .await;
+    Both { app, jira: jira_fake, servicenow: sn_fake }
+}
 
-    let quiet = request(&app, "quiet").await;
-    let change_only = request(&app, "change-only").await;
-    let everywhere = request(&app, "deploy").await;
+#[tokio::test]
+async fn a_policy_rule_chooses_the_systems_for_the_tickets_it_decides() {
+    // Staging (auto-approved) only to Jira; production to both.
+    let config = docket_testkit::fixture::DOCKET_YAML.replace(
+        "    auto_approve: true\n  - name: production",
+        "    auto_approve: true\n    mirror: [jira]\n  - name: production",
+    );
+    assert_ne!(config, docket_testkit::fixture::DOCKET_YAML);
+    let Both { app, jira: jira_fake, servicenow: sn_fake } = both(Some(&config), &[("deploy.yaml", DEPLOY_YAML)]).await;
+    let staging = request(&app, "deploy", "staging").await;
+    let prod =
+        app.app.request(&Actor::person("alice"), &"deploy".into(), params("prod"), Default::default()).await.unwrap();
+    eventually("the prod record", || sn_fake.records().len() == 1).await;
+    eventually("both issues", || jira_fake.issues().len() == 2).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(sn_fake.records().len(), 1, "staging never reaches ServiceNow");
+    assert_eq!(sn_fake.records()[0].field("correlation_id"), prod.id.to_string());
+    let staging = app.app.ticket(&staging.id).await.unwrap();
+    let systems: Vec<&str> = staging.links.iter().map(|l| l.system.as_str()).collect();
+    assert_eq!(systems, ["jira"]);
+}
+
+#[tokio::test]
+async fn a_workflow_is_mirrored_only_to_the_systems_it_names() {
+    let workflows = [
+        ("deploy.yaml", DEPLOY_YAML.to_owned()),
+        ("change-only.yaml", workflow("change-only", "mirror: [servicenow]\n")),
+        ("quiet.yaml", workflow("quiet", "mirror: []\n")),
+    ];
+    let workflows: Vec<(&str, &str)> = workflows.iter().map(|(n, c)| (*n, c.as_str())).collect();
+    let Both { app, jira: jira_fake, servicenow: sn_fake } = both(None, &workflows).await;
+
+    let quiet = request(&app, "quiet", "staging").await;
+    let change_only = request(&app, "change-only", "staging").await;
+    let everywhere = request(&app, "deploy", "staging").await;
     let correlated = |ticket: &Ticket| {
         let id = ticket.id.to_string();
         sn_fake

@@ -55,7 +55,13 @@ impl Notifier for ServiceNowNotifier {
         let record = ensure_record(&self.client, app, ticket).await?;
         let mut notes = missed_notes(app, message, ticket).await?;
         let change = app.mirror(SYSTEM, message, ticket).await.map_err(app_error)?;
-        notes.extend(change.notes.iter().enumerate().map(|(i, note)| (format!("{}:{}:note:{i}", ticket.id, message.id), note.clone())));
+        notes.extend(
+            change
+                .notes
+                .iter()
+                .enumerate()
+                .map(|(i, note)| (format!("{}:{}:note:{i}", ticket.id, message.id), note.clone())),
+        );
         for (marker, note) in notes {
             let done = format!("done:{marker}");
             if app.recall(SYSTEM, &done).await.map_err(app_error)?.is_some() {
@@ -82,7 +88,11 @@ impl Notifier for ServiceNowNotifier {
 /// marker: what messages the outbox gave up on (the instance was away longer than its retries
 /// last) said, brought up to date now that it answers. Nothing before a first delivery (the
 /// record is new, and its description tells the ticket as it is).
-async fn missed_notes(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<Vec<(String, String)>, NotifyError> {
+async fn missed_notes(
+    app: &App,
+    message: &OutboxMessage,
+    ticket: &Ticket,
+) -> Result<Vec<(String, String)>, NotifyError> {
     let payload = &message.message.payload;
     let version = payload.get("version").and_then(Value::as_u64).unwrap_or(0);
     let before = version.saturating_sub(payload.get("events").and_then(Value::as_u64).unwrap_or(0));

@@ -218,10 +218,24 @@ impl App {
         out
     }
 
-    /// Whether `ticket` is mirrored to ticketing system `system`: as its workflow's `mirror`
-    /// says, every configured system when it says nothing (or the workflow is gone).
+    /// Whether `ticket` is mirrored to ticketing system `system`: to the systems both its
+    /// workflow's `mirror` and the deciding policy rule's name, each naming every configured
+    /// system when it says nothing (or is gone). While no rule has decided, a policy whose
+    /// rules choose systems holds the ticket back from every system, so the record is made
+    /// only where the decision allows.
     pub(crate) fn mirrored_to(&self, ticket: &Ticket, system: &str) -> bool {
-        self.workflow(&ticket.workflow).is_none_or(|w| w.mirrors_to(system))
+        let policies = &self.inner.rules.policies;
+        let by_workflow = self.workflow(&ticket.workflow).is_none_or(|w| w.mirrors_to(system));
+        let by_rule = match &ticket.decision {
+            Some(decision) => decision
+                .rule
+                .as_deref()
+                .and_then(|name| policies.rule(name))
+                .and_then(|rule| rule.mirror.as_ref())
+                .is_none_or(|systems| systems.iter().any(|s| s == system)),
+            None => !policies.chooses_mirrors(),
+        };
+        by_workflow && by_rule
     }
 
     /// Records a refusal that says something about who is acting. Best effort: the refusal is

@@ -183,6 +183,7 @@ pub(crate) fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
         approval_ttl: Duration::parse("30m").unwrap(),
         request_ttl: Duration::parse("24h").unwrap(),
         notify: Notify::default(),
+        mirror: None,
     }
 }
 

@@ -131,3 +131,17 @@ fn servicenow_signs_in_with_oauth_when_given_a_client() {
     let no_password = problems("  username: docket\n");
     assert!(no_password.contains("the servicenow section needs `password`"), "{no_password}");
 }
+
+#[test]
+fn a_policy_rule_may_choose_the_systems_too() {
+    let yaml = "people: [{ id: alice, email: alice@example.com }]\n\
+                policies:\n  - { name: quiet, when: \"true\", auto_approve: true, mirror: [servicenow] }\n";
+    let loaded = parse_config_str("docket.yaml", yaml, &env).unwrap_or_else(|p| panic!("loads:\n{p}"));
+    assert_eq!(loaded.policies.rules[0].mirror, Some(vec!["servicenow".to_owned()]));
+    let problems = parse_config_str("docket.yaml", &yaml.replace("[servicenow]", "[servicenw]"), &env).unwrap_err();
+    let problems = problems.to_string();
+    assert!(
+        problems.contains("docket.yaml:3:63: unknown ticketing system `servicenw` (did you mean `servicenow`?)"),
+        "{problems}"
+    );
+}
