@@ -9,9 +9,10 @@ use crate::decode::{Fields, Seen, boolean, duration, ident, int_in, list, list_o
 use crate::diagnostic::{Pos, Report, first_at};
 use crate::node::Node;
 use crate::people::People;
-use crate::workflow::principal;
+use crate::workflow::{mirror, principal};
 
-const RULE_KEYS: &[&str] = &["name", "when", "deny", "auto_approve", "stages", "approval_ttl", "request_ttl", "notify"];
+const RULE_KEYS: &[&str] =
+    &["name", "when", "deny", "auto_approve", "stages", "approval_ttl", "request_ttl", "notify", "mirror"];
 const OUTCOMES: [&str; 3] = ["deny", "auto_approve", "stages"];
 
 /// The rules, and every `params.NAME` they read, to check against the catalog.
@@ -61,10 +62,18 @@ pub(crate) fn policies(
         let approval_ttl = fields.opt("approval_ttl", report, ttl).or(DEFAULT_APPROVAL_TTL);
         let request_ttl = fields.opt("request_ttl", report, ttl).or(DEFAULT_REQUEST_TTL);
         let notify = fields.opt("notify", report, |n, r| notify(n, surfaces, r)).or(Notify::default());
-        if let (Some(name), Some(when), Some(outcome), Some(approval_ttl), Some(request_ttl), Some(notify)) =
-            (name, when, outcome, approval_ttl, request_ttl, notify)
+        let mirror = fields.opt("mirror", report, |n, r| mirror(n, &people.systems, r)).optional();
+        if let (
+            Some(name),
+            Some(when),
+            Some(outcome),
+            Some(approval_ttl),
+            Some(request_ttl),
+            Some(notify),
+            Some(mirror),
+        ) = (name, when, outcome, approval_ttl, request_ttl, notify, mirror)
         {
-            rules.push(Rule { name, when, outcome, approval_ttl, request_ttl, notify });
+            rules.push(Rule { name, when, outcome, approval_ttl, request_ttl, notify, mirror });
         }
     }
     if report.error_count() == before {

@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "concurrency",
     "steps",
     "run_as",
+    "mirror",
 ];
 
 /// What one workflow file holds, as far as it could be read.
@@ -98,6 +99,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
     let mut input = StepsInput { params, plugins, references: &mut file.references };
     let steps = fields.req("steps", report, |n, r| steps(n, &mut input, r));
     let run_as = fields.opt("run_as", report, crate::surface::user_name).optional();
+    let mirror = fields.opt("mirror", report, |n, r| mirror(n, &plugins.approval_systems, r)).optional();
     Some(Workflow {
         id: WorkflowId::new(id?),
         version: String::new(),
@@ -111,7 +113,38 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
         concurrency: concurrency?,
         steps: steps?,
         run_as: run_as?,
+        mirror: mirror?,
     })
+}
+
+/// `mirror: [jira, servicenow]` (a workflow's or a policy rule's): the ticketing systems
+/// tickets are mirrored to (`[]` for none), each one of the `known` integrations.
+pub(crate) fn mirror(
+    node: &Node,
+    known: &std::collections::BTreeSet<&'static str>,
+    report: &mut Report,
+) -> Option<Vec<String>> {
+    let names = list_of(node, "ticketing systems", report, |n, r| {
+        let name = nonempty(n, r)?;
+        if known.contains(name.as_str()) {
+            return Some((name, n.pos));
+        }
+        let hint = did_you_mean(&name, known.iter().copied()).unwrap_or_else(|| match known.is_empty() {
+            true => "no ticketing system is available".to_owned(),
+            false => format!("use {}", known.iter().copied().collect::<Vec<_>>().join(" or ")),
+        });
+        r.error_hint(n.pos, format!("unknown ticketing system `{}`", excerpt(&name)), hint);
+        None
+    })?;
+    let mut out: Vec<String> = Vec::new();
+    for (name, at) in names {
+        if out.contains(&name) {
+            report.error(at, format!("`{name}` is listed twice"));
+            return None;
+        }
+        out.push(name);
+    }
+    Some(out)
 }
 
 fn risk(node: &Node, report: &mut Report) -> Option<Risk> {

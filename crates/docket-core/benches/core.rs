@@ -47,6 +47,7 @@ fn workflow() -> Workflow {
             spec("replicas", ParamKind::Integer { min: Some(1), max: Some(50) }, false),
             spec("reason", ParamKind::Text { min_length: None, max_length: Some(500) }, false),
         ],
+        mirror: None,
         concurrency: None,
         steps: vec![],
         run_as: None,
@@ -61,6 +62,7 @@ fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
         approval_ttl: Duration::from_secs(1800),
         request_ttl: Duration::from_secs(86400),
         notify: Notify::default(),
+        mirror: None,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct Transition {
     pub to: String,
 }
 
+/// The comment property Docket marks its comments with (`{"marker": "DKT-42:17:note:0"}`).
+pub const MARKER_PROPERTY: &str = "docket";
+
 /// The Jira REST client.
 #[derive(Clone, Debug)]
 pub struct JiraClient {
@@ -160,11 +163,45 @@ impl JiraClient {
         self.call(Method::POST, &format!("issue/{issue}/transitions"), Some(body), &[]).await.map(drop)
     }
 
-    /// Adds a comment (a body for the API in use); returns its id.
-    pub async fn comment(&self, issue: &str, body: Value) -> Result<String, JiraError> {
-        let answer =
-            self.call(Method::POST, &format!("issue/{issue}/comment"), Some(json!({"body": body})), &[]).await?;
+    /// Adds a comment (a body for the API in use) marked with `marker` (on Cloud, the comment
+    /// property [`MARKER_PROPERTY`]); returns its id.
+    pub async fn comment(&self, issue: &str, body: Value, marker: &str) -> Result<String, JiraError> {
+        let mut comment = json!({"body": body});
+        // Cloud documents a comment's properties on create; Data Center comments go unmarked.
+        if self.settings.api == Api::Cloud {
+            comment["properties"] = json!([{"key": MARKER_PROPERTY, "value": {"marker": marker}}]);
+        }
+        let answer = self.call(Method::POST, &format!("issue/{issue}/comment"), Some(comment), &[]).await?;
         Ok(answer.get("id").and_then(Value::as_str).unwrap_or_default().to_owned())
+    }
+
+    /// The id of the comment on `issue` that [`JiraClient::comment`] marked with `marker`, if
+    /// it is among the issue's newest comments: how a retry finds a comment whose answer was
+    /// lost before posting it again. Always `None` on Data Center.
+    pub async fn find_comment(&self, issue: &str, marker: &str) -> Result<Option<String>, JiraError> {
+        if self.settings.api != Api::Cloud {
+            return Ok(None);
+        }
+        let query = [("orderBy", "-created"), ("maxResults", "20")];
+        let answer = self.call(Method::GET, &format!("issue/{issue}/comment"), None, &query).await?;
+        let ids: Vec<String> = answer
+            .get("comments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        for id in ids {
+            let path = format!("comment/{id}/properties/{MARKER_PROPERTY}");
+            match self.call(Method::GET, &path, None, &[]).await {
+                Ok(property) if property.pointer("/value/marker").and_then(Value::as_str) == Some(marker) => {
+                    return Ok(Some(id));
+                }
+                Ok(_) | Err(JiraError::Status { status: 404, .. }) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(None)
     }
 
     /// One call, retried through the toolkit; the JSON answer (`null` for 204).

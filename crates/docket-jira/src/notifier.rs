@@ -35,6 +35,10 @@ impl Notifier for JiraNotifier {
         SYSTEM
     }
 
+    fn mirrors(&self) -> bool {
+        true
+    }
+
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
         let says_something = events.iter().any(|e| {
             earns_reply(e)
@@ -45,8 +49,13 @@ impl Notifier for JiraNotifier {
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let issue = ensure_issue(&self.client, app, ticket).await?;
+        let api = self.client.settings().api;
+        for (marker, note) in missed_notes(app, message, ticket).await? {
+            post_once(&self.client, app, message, &issue.key, &marker, body(api, &[Para::text(note)])).await?;
+        }
         let change = app.mirror(SYSTEM, message, ticket).await.map_err(app_error)?;
-        sync(&self.client, app, message, ticket, &issue, &change).await
+        sync(&self.client, app, message, ticket, &issue, &change).await?;
+        mirrored_up_to(app, message, ticket).await
     }
 }
 
@@ -95,18 +104,84 @@ async fn sync(
 ) -> Result<(), NotifyError> {
     let api = client.settings().api;
     for (i, note) in change.notes.iter().enumerate() {
-        let done = format!("done:{}:{}:note:{i}", ticket.id, message.id);
-        if app.recall(SYSTEM, &done).await.map_err(app_error)?.is_some() {
-            continue;
-        }
-        let id = client.comment(&issue.key, body(api, &[Para::text(note.clone())])).await.map_err(jira_error)?;
-        app.remember(SYSTEM, &done, "").await.map_err(app_error)?;
-        app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(app_error)?;
+        let marker = format!("{}:{}:note:{i}", ticket.id, message.id);
+        post_once(client, app, message, &issue.key, &marker, body(api, &[Para::text(note.clone())])).await?;
     }
     for state in &change.states {
         follow(client, app, message, ticket, issue, *state).await?;
     }
     app.note_synced(SYSTEM, ticket).await.map_err(app_error)
+}
+
+/// The notes of changes between the last message delivered and this one, with their markers:
+/// what messages the outbox gave up on (Jira was away longer than its retries last) said,
+/// brought up to date now that Jira answers. Nothing when no message was delivered yet (the
+/// issue is new, and its description tells the ticket as it is).
+async fn missed_notes(
+    app: &App,
+    message: &OutboxMessage,
+    ticket: &Ticket,
+) -> Result<Vec<(String, String)>, NotifyError> {
+    let payload = &message.message.payload;
+    let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let before = version.saturating_sub(payload.get("events").and_then(serde_json::Value::as_u64).unwrap_or(0));
+    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
+    let Some(last) = last.filter(|last| *last < before) else { return Ok(Vec::new()) };
+    tracing::info!(ticket = %ticket.id, from = last + 1, to = before, "bringing the Jira issue up to date with changes whose notes were not delivered");
+    let mut out = Vec::new();
+    for v in (last + 1)..=before {
+        let mut one = message.clone();
+        one.message.payload = serde_json::json!({"version": v, "events": 1});
+        let change = app.mirror(SYSTEM, &one, ticket).await.map_err(app_error)?;
+        for (i, note) in change.notes.into_iter().enumerate() {
+            out.push((format!("{}:event:{v}:{i}", ticket.id), note));
+        }
+    }
+    Ok(out)
+}
+
+/// Records that the issue says everything up to this message's change.
+async fn mirrored_up_to(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+    let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
+    if last.is_some_and(|last| last >= version) {
+        return Ok(());
+    }
+    app.remember(SYSTEM, &mirrored_key(ticket), &version.to_string()).await.map_err(app_error)
+}
+
+fn mirrored_key(ticket: &Ticket) -> String {
+    format!("mirrored:{}", ticket.id)
+}
+
+/// Posts the comment `marker` names, once: nothing when it is recorded as sent; when an earlier
+/// attempt may have posted it (its answer lost, or the server stopped before recording it),
+/// the comment carrying `marker` is looked for on the issue first.
+async fn post_once(
+    client: &JiraClient,
+    app: &App,
+    message: &OutboxMessage,
+    issue: &str,
+    marker: &str,
+    comment: serde_json::Value,
+) -> Result<(), NotifyError> {
+    let done = format!("done:{marker}");
+    if app.recall(SYSTEM, &done).await.map_err(app_error)?.is_some() {
+        return Ok(());
+    }
+    let found = match message.may_have_been_delivered() {
+        true => client.find_comment(issue, marker).await.map_err(jira_error)?,
+        false => None,
+    };
+    let id = match found {
+        Some(id) => {
+            tracing::info!(issue, marker, "found the comment an earlier attempt posted; not posting it again");
+            id
+        }
+        None => client.comment(issue, comment, marker).await.map_err(jira_error)?,
+    };
+    app.remember(SYSTEM, &done, "").await.map_err(app_error)?;
+    app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(app_error)
 }
 
 /// Moves the issue to the status `state` maps to; a state the map leaves out gets a comment
@@ -123,13 +198,9 @@ async fn follow(
     match client.settings().status_for(state.as_str()) {
         Some(status) => move_to(client, &issue.key, status).await?,
         None if crate::section::MIRRORED_STATES.contains(&state) => {
-            let done = format!("done:{}:{}:state:{}", ticket.id, message.id, state.as_str());
-            if app.recall(SYSTEM, &done).await.map_err(app_error)?.is_none() {
-                let note = format!("Docket: {} is now {state}", ticket.id);
-                let id = client.comment(&issue.key, body(api, &[Para::text(note)])).await.map_err(jira_error)?;
-                app.remember(SYSTEM, &done, "").await.map_err(app_error)?;
-                app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(app_error)?;
-            }
+            let marker = format!("{}:{}:state:{}", ticket.id, message.id, state.as_str());
+            let note = format!("Docket: {} is now {state}", ticket.id);
+            post_once(client, app, message, &issue.key, &marker, body(api, &[Para::text(note)])).await?;
         }
         None => {}
     }

@@ -4,7 +4,8 @@
 //! (by Jira's comment id), and is never sent back; Docket's own comments are ignored. An issue
 //! moved to the status `approved` maps to, by a person Docket knows, is that person's approval
 //! in Jira (`App::approve_in`), decided by core: it counts for a `from: [jira]` stage only,
-//! never the requester's, on the plan the issue last showed.
+//! never the requester's, on the plan the issue last showed. Moved to the status `rejected`
+//! maps to, it is their rejection (`App::reject_in`), decided by core's rule for rejections.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -132,38 +133,60 @@ async fn comment(shared: &Shared, payload: &Value) -> Result<(), docket_app::App
 }
 
 /// `jira:issue_updated` with a `changelog` item `{field: "status", toString}`: when the issue
-/// reached the status mapped to `approved`, the `user` who moved it approves.
+/// reached the status mapped to `approved`, the `user` who moved it approves; to the status
+/// mapped to `rejected`, they reject.
 async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_app::AppError> {
-    let Some(approved) = shared.settings.status_for("approved") else { return Ok(()) };
     let items = payload.pointer("/changelog/items").and_then(Value::as_array).cloned().unwrap_or_default();
-    let reached = items.iter().any(|item| {
-        item.get("field").and_then(Value::as_str) == Some("status")
-            && item.get("toString").and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case(approved))
-    });
-    if !reached {
+    let reached = |wanted: Option<&str>| {
+        wanted.is_some_and(|wanted| {
+            items.iter().any(|item| {
+                item.get("field").and_then(Value::as_str) == Some("status")
+                    && item.get("toString").and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case(wanted))
+            })
+        })
+    };
+    let settings = &shared.settings;
+    let (decision, status) = if reached(settings.status_for("approved")) {
+        (Decision::Approve, settings.status_for("approved").unwrap_or_default())
+    } else if reached(settings.status_for("rejected")) {
+        (Decision::Reject, settings.status_for("rejected").unwrap_or_default())
+    } else {
         return Ok(());
-    }
+    };
     let app = &shared.app;
     let Some(ticket) = ticket_of(app, payload).await? else { return Ok(()) };
     let user = payload.get("user").cloned().unwrap_or_default();
     let email = user.get("emailAddress").and_then(Value::as_str);
-    if email.is_some() && email == shared.settings.email.as_deref() {
-        // Docket's own transition, after approvals given in Docket.
+    if email.is_some() && email == settings.email.as_deref() {
+        // Docket's own transition, after a decision taken in Docket.
         return Ok(());
     }
     let Some(person) = person_of(app, &user) else {
         let account = user.get("accountId").and_then(Value::as_str).unwrap_or("unknown");
-        app.audit_unknown_chat_user(SYSTEM, account, "approve").await;
+        let action = if decision == Decision::Approve { "approve" } else { "reject" };
+        app.audit_unknown_chat_user(SYSTEM, account, action).await;
         return Ok(());
     };
-    match app.approve_in(SYSTEM, &person, &ticket, Some(format!("moved to {approved} in Jira"))).await {
+    let key = payload.pointer("/issue/key").and_then(Value::as_str).unwrap_or_default();
+    let words = format!("moved {key} to {status} in Jira");
+    let result = match decision {
+        Decision::Approve => app.approve_in(SYSTEM, &person, &ticket, Some(words)).await,
+        Decision::Reject => app.reject_in(SYSTEM, &person, &ticket, words).await,
+    };
+    match result {
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
-            tracing::info!(%refusal, %ticket, %person, "an approval given in Jira does not count");
+            tracing::info!(%refusal, %ticket, %person, ?decision, "a decision taken in Jira does not count");
             Ok(())
         }
         Err(error) => Err(error),
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Decision {
+    Approve,
+    Reject,
 }
 
 /// The ticket whose issue the payload is about, if it is one of Docket's.

@@ -302,3 +302,149 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
     assert!(done.reviews.iter().all(|r| r.person.as_str() != "alice"));
     eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
 }
+
+#[tokio::test]
+async fn moving_the_issue_to_rejected_in_jira_rejects_the_ticket_when_the_person_may() {
+    let fake = FakeJira::start().await;
+    let settings = settings(&fake);
+    let client = JiraClient::new(settings.clone()).unwrap();
+    let app = TestApp::builder()
+        .config(&approved_in_jira())
+        .plugins(docket_config::plugin::Plugins::new().section(Arc::new(docket_jira::JiraSection)))
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(JiraNotifier::new(client))
+        .start()
+        .await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+    let send = |payload: Value, delivery: &'static str| {
+        let router = router.clone();
+        async move {
+            let body = serde_json::to_vec(&payload).unwrap();
+            let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+            post_webhook(&router, &body, Some(&signature), delivery).await
+        }
+    };
+
+    // Someone Jira knows but Docket does not: audited, nothing changes.
+    let stranger = fake.user_transition(&key, "acc-mallory", Some("mallory@elsewhere.example"), "Rejected");
+    assert_eq!(send(stranger, "r-1").await, 200);
+    // The requester cannot reject her own ticket there either.
+    let own = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Rejected");
+    assert_eq!(send(own, "r-2").await, 200);
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+
+    // Carol, known and not the requester, with a stage approved in Jira: the ticket is rejected.
+    let carols = fake.user_transition(&key, "acc-carol", Some("carol@example.com"), "Rejected");
+    assert_eq!(send(carols, "r-3").await, 200);
+    let rejected = app.app.ticket(&ticket.id).await.unwrap();
+    assert_eq!(rejected.state, TicketState::Rejected);
+    let review = rejected.reviews.last().unwrap();
+    assert_eq!((review.person.as_str(), review.via.as_deref()), ("carol", Some("jira")));
+    assert_eq!(review.verdict, docket_core::ticket::Verdict::Reject);
+    assert_eq!(review.comment.as_deref(), Some(format!("moved {key} to Rejected in Jira").as_str()));
+    let audit = app.app.audit_records(0, 1000).await.unwrap();
+    let record =
+        audit.iter().find(|r| r.entry.action == "ticket.rejected" && r.entry.actor == "carol").unwrap_or_else(|| {
+            panic!("the rejection is audited: {:?}", audit.iter().map(|r| &r.entry.action).collect::<Vec<_>>())
+        });
+    assert_eq!(record.entry.details["via"], "jira");
+    assert!(audit.iter().any(|r| r.entry.action == "jira.unknown_user"), "the stranger is audited");
+    // The rejection is mirrored like any other: a comment on the issue, which stays Rejected.
+    eventually("the rejection's comment", || {
+        texts(&fake.issue(&key).unwrap()).iter().any(|t| t.contains("Rejected by Carol Diaz: moved"))
+    })
+    .await;
+    assert_eq!(fake.issue(&key).unwrap().status, "Rejected");
+}
+
+#[tokio::test]
+async fn a_rejection_in_jira_needs_a_person_eligible_for_a_stage() {
+    // The fixture's stages are people's (group:sre), so only they may reject there.
+    let fake = FakeJira::start().await;
+    let (app, settings) = start(&fake).await;
+    let router = docket_jira::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+    for (delivery, account, email, state) in [
+        ("e-1", "acc-erin", "erin@example.com", TicketState::AwaitingApproval),
+        ("e-2", "acc-bob", "bob@example.com", TicketState::Rejected),
+    ] {
+        let payload = fake.user_transition(&key, account, Some(email), "Rejected");
+        let body = serde_json::to_vec(&payload).unwrap();
+        let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+        assert_eq!(post_webhook(&router, &body, Some(&signature), delivery).await, 200);
+        assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, state, "after {account}");
+    }
+}
+
+#[tokio::test]
+async fn a_comment_whose_answer_was_lost_is_found_and_not_posted_again() {
+    let fake = FakeJira::start().await;
+    let (app, _) = start(&fake).await;
+    fake.lose_next_comment();
+    let ticket = request(&app, "staging").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issues().first().is_some_and(|i| i.status == "Done")).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let texts = texts(&fake.issues()[0]);
+    assert!(texts.iter().any(|t| t.starts_with("Succeeded")), "{texts:?}");
+    let mut seen = std::collections::BTreeSet::new();
+    for text in &texts {
+        assert!(seen.insert(text), "posted twice: {text:?} in {texts:?}");
+    }
+    assert!(
+        fake.calls().iter().any(|c| c.starts_with("GET /rest/api/3/comment/") && c.ends_with("/properties/docket")),
+        "looked for by its marker before posting again"
+    );
+}
+
+#[tokio::test]
+async fn notes_the_outbox_gave_up_on_are_brought_up_to_date_when_jira_is_back() {
+    let fake = FakeJira::start().await;
+    let settings = settings(&fake);
+    let app = TestApp::builder()
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(10);
+            s.outbox_max_backoff = Duration::from_millis(20);
+            s.outbox_max_attempts = 2;
+        })
+        .notifier(JiraNotifier::new(JiraClient::new(settings).unwrap()))
+        .start()
+        .await;
+    let ticket = request(&app, "prod").await;
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+
+    // Jira away for longer than the outbox tries: the approval's note is given up on.
+    fake.set_down(true);
+    let before = fake.calls().len();
+    let digest = ticket.digest.unwrap();
+    app.app.approve(&Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
+    // Two deliveries, each a call tried three times, then the outbox gives up.
+    eventually("both attempts", || fake.calls().len() >= before + 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = fake.calls().len();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.calls().len(), calls, "given up: no more attempts");
+    fake.set_down(false);
+
+    // The next change's delivery brings the issue up to date first.
+    app.app.approve(&Actor::person("bob"), &ticket.id, digest, None).await.unwrap();
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
+    let texts = texts(&fake.issue(&key).unwrap());
+    let at = |words: &str| {
+        let found: Vec<usize> = texts.iter().enumerate().filter(|(_, t)| t.contains(words)).map(|(i, _)| i).collect();
+        assert_eq!(found.len(), 1, "{words:?} once in {texts:?}");
+        found[0]
+    };
+    assert!(at("Approved by Carol Diaz") < at("Approved by Bob Ruiz"), "{texts:?}");
+    assert!(at("Approved by Bob Ruiz") < at("Succeeded"));
+}

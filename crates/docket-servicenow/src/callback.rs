@@ -8,11 +8,12 @@
 //! user name, `journal_id` the `sys_journal_field` entry's `sys_id`). A comment by a person
 //! Docket knows becomes a ticket comment, once, and is never sent back.
 //!
-//! `{"event": "approval", "sys_id", "approver", "email"}` when an approver approved the record
-//! (`sysapproval_approver` moved to approved). Docket reads the record back and acts only when
-//! its `approval` field is `approved`; the approver's approval is then decided by core
-//! (`App::approve_in`): it counts for a `from: [servicenow]` stage only, never the
-//! requester's, on the plan the record last showed. Other events are acknowledged and left
+//! `{"event": "approval", "sys_id", "approver", "email", "state"}` when an approver approved
+//! or rejected the record (`sysapproval_approver` moved to `state`, `approved` if absent).
+//! Docket reads the record back and acts only when its `approval` field says the same: an
+//! approval is then decided by core (`App::approve_in`): it counts for a `from: [servicenow]`
+//! stage only, never the requester's, on the plan the record last showed; a rejection
+//! (`App::reject_in`) by core's rule for rejections. Other events are acknowledged and left
 //! alone.
 
 use std::net::IpAddr;
@@ -39,14 +40,18 @@ const BODY_LIMIT: usize = 1024 * 1024;
 struct Shared {
     app: App,
     settings: Arc<ServiceNowSettings>,
+    /// Reads records back (its OAuth token cached across callbacks); `None` if it could not
+    /// be built.
+    client: Option<crate::client::ServiceNowClient>,
 }
 
 /// The callback route, answering for `app`.
 pub fn router(app: App, settings: Arc<ServiceNowSettings>) -> Router {
-    Router::new()
-        .route(CALLBACK_PATH, post(callback))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Shared { app, settings })
+    Router::new().route(CALLBACK_PATH, post(callback)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
+        client: crate::client::ServiceNowClient::new(Arc::clone(&settings)).ok(),
+        app,
+        settings,
+    })
 }
 
 async fn callback(
@@ -135,12 +140,15 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
     let Some(ticket) = app.recall(SYSTEM, &ticket_key(sys_id)).await? else { return Ok(()) };
     let Ok(ticket) = TicketId::parse(&ticket) else { return Ok(()) };
     let Some(person) = person_of(app, field("approver"), field("email")) else {
-        app.audit_unknown_chat_user(SYSTEM, field("approver").unwrap_or("unknown"), "approve").await;
+        let attempted = if field("state") == Some("rejected") { "reject" } else { "approve" };
+        app.audit_unknown_chat_user(SYSTEM, field("approver").unwrap_or("unknown"), attempted).await;
         return Ok(());
     };
     // The record itself must say so: the callback only points at it.
-    let client = crate::client::ServiceNowClient::new(Arc::clone(&shared.settings))
-        .map_err(|e| docket_app::AppError::Invalid(e.to_string()))?;
+    let client = shared
+        .client
+        .as_ref()
+        .ok_or_else(|| docket_app::AppError::Invalid("no ServiceNow client could be built".to_owned()))?;
     let record = match client.get(sys_id).await {
         Ok(record) => record,
         Err(error) => {
@@ -148,15 +156,22 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
             return Err(docket_app::AppError::Invalid(error.to_string()));
         }
     };
-    if record.get("approval").and_then(Value::as_str) != Some("approved") {
-        tracing::info!(%ticket, "an approval callback for a record that is not approved; ignored");
+    // What the approver did (`approved` when the rule does not say), as the record confirms.
+    let decided = field("state").unwrap_or("approved");
+    if !matches!(decided, "approved" | "rejected") || record.get("approval").and_then(Value::as_str) != Some(decided) {
+        tracing::info!(%ticket, decided, "an approval callback the record does not confirm; ignored");
         return Ok(());
     }
     let number = record.get("number").and_then(Value::as_str).unwrap_or(sys_id);
-    match app.approve_in(SYSTEM, &person, &ticket, Some(format!("approved {number} in ServiceNow"))).await {
+    let result = if decided == "approved" {
+        app.approve_in(SYSTEM, &person, &ticket, Some(format!("approved {number} in ServiceNow"))).await
+    } else {
+        app.reject_in(SYSTEM, &person, &ticket, format!("rejected {number} in ServiceNow")).await
+    };
+    match result {
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
-            tracing::info!(%refusal, %ticket, %person, "an approval given in ServiceNow does not count");
+            tracing::info!(%refusal, %ticket, %person, decided, "a decision taken in ServiceNow does not count");
             Ok(())
         }
         Err(error) => Err(error),

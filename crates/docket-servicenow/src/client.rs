@@ -1,5 +1,6 @@
 //! ServiceNow's Table API, the calls Docket makes: find the ticket's record by its
-//! `correlation_id`, create one, patch it (work notes, state, closing fields), read it. 429s
+//! `correlation_id`, create one, patch it (work notes, state, closing fields), read it. Signed
+//! in with Basic auth, or with an OAuth token (`token`) fetched again once when refused. 429s
 //! and 503s are retried through the outbound toolkit (never sooner than `Retry-After`); what
 //! still fails is the outbox's to retry.
 
@@ -11,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::settings::ServiceNowSettings;
+use crate::token::TokenCache;
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,7 @@ pub struct Record {
 pub struct ServiceNowClient {
     http: reqwest::Client,
     settings: Arc<ServiceNowSettings>,
+    tokens: Option<Arc<TokenCache>>,
 }
 
 impl ServiceNowClient {
@@ -69,7 +72,8 @@ impl ServiceNowClient {
             .user_agent(concat!("docket/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ServiceNowError::Network(e.to_string()))?;
-        Ok(Self { http, settings })
+        let tokens = TokenCache::new(&settings).map(Arc::new);
+        Ok(Self { http, settings, tokens })
     }
 
     /// The settings in force.
@@ -124,16 +128,20 @@ impl ServiceNowClient {
         query: &[(&str, &str)],
     ) -> Result<Value, ServiceNowError> {
         let attempt = || async {
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .query(query)
-                .header("Accept", "application/json")
-                .basic_auth(&self.settings.username, Some(&self.settings.password));
-            if let Some(body) = &body {
-                request = request.json(body);
+            let token = match &self.tokens {
+                Some(tokens) => Some(tokens.get(&self.http).await?),
+                None => None,
+            };
+            let response = self.send(&method, &url, body.as_ref(), query, token.as_deref()).await?;
+            // A refused token (revoked, or expired early): one new token, one more try. A
+            // refused call did nothing, so sending it again is safe.
+            if response.status() == StatusCode::UNAUTHORIZED
+                && let (Some(tokens), Some(refused)) = (&self.tokens, token)
+            {
+                tokens.invalidate(&refused).await;
+                let fresh = tokens.get(&self.http).await?;
+                return read(self.send(&method, &url, body.as_ref(), query, Some(&fresh)).await?).await;
             }
-            let response = request.send().await.map_err(|e| ServiceNowError::Network(e.without_url().to_string()))?;
             read(response).await
         };
         // Only answers that mean "nothing was done" are retried here; a write that may have
@@ -144,6 +152,27 @@ impl ServiceNowClient {
             _ => Verdict::Stop,
         })
         .await
+    }
+}
+
+impl ServiceNowClient {
+    async fn send(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&Value>,
+        query: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Result<reqwest::Response, ServiceNowError> {
+        let mut request = self.http.request(method.clone(), url).query(query).header("Accept", "application/json");
+        request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request.basic_auth(&self.settings.username, Some(&self.settings.password)),
+        };
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        request.send().await.map_err(|e| ServiceNowError::Network(e.without_url().to_string()))
     }
 }
 

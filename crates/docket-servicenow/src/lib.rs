@@ -18,6 +18,7 @@ pub mod section;
 pub mod settings;
 
 mod notifier;
+mod token;
 
 use docket_core::TicketId;
 
@@ -25,7 +26,7 @@ pub use callback::{CALLBACK_PATH, router};
 pub use client::{Record, ServiceNowClient, ServiceNowError};
 pub use notifier::ServiceNowNotifier;
 pub use section::ServiceNowSection;
-pub use settings::{ServiceNowSettings, Table};
+pub use settings::{Grant, OAuthClient, ServiceNowSettings, Table};
 
 /// The integration's name: its section, a person's id key, its notifier and its audit actions.
 pub const SYSTEM: &str = "servicenow";

@@ -4,7 +4,9 @@
 //! store's record never makes a second one), adds the change's notes as work notes and moves
 //! the record's `state` along the change model, closing it with `close_code` and
 //! `close_notes`. Each note sent is recorded under the outbox message's id, so a retried
-//! delivery sends only what is left.
+//! delivery sends only what is left; the last change delivered is recorded too, so the notes
+//! of changes whose messages the outbox gave up on (a long outage) are sent at the next
+//! delivery, before its own.
 
 use std::sync::Arc;
 
@@ -37,6 +39,10 @@ impl Notifier for ServiceNowNotifier {
         SYSTEM
     }
 
+    fn mirrors(&self) -> bool {
+        true
+    }
+
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
         let says_something = events.iter().any(|e| {
             earns_reply(e)
@@ -47,14 +53,22 @@ impl Notifier for ServiceNowNotifier {
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let record = ensure_record(&self.client, app, ticket).await?;
+        let mut notes = missed_notes(app, message, ticket).await?;
         let change = app.mirror(SYSTEM, message, ticket).await.map_err(app_error)?;
-        for (i, note) in change.notes.iter().enumerate() {
-            let done = format!("done:{}:{}:note:{i}", ticket.id, message.id);
+        notes.extend(
+            change
+                .notes
+                .iter()
+                .enumerate()
+                .map(|(i, note)| (format!("{}:{}:note:{i}", ticket.id, message.id), note.clone())),
+        );
+        for (marker, note) in notes {
+            let done = format!("done:{marker}");
             if app.recall(SYSTEM, &done).await.map_err(app_error)?.is_some() {
                 continue;
             }
             let mut fields = Map::new();
-            fields.insert("work_notes".to_owned(), Value::String(note.clone()));
+            fields.insert("work_notes".to_owned(), Value::String(note));
             self.client.patch(&record.sys_id, fields).await.map_err(sn_error)?;
             app.remember(SYSTEM, &done, "").await.map_err(app_error)?;
         }
@@ -65,8 +79,50 @@ impl Notifier for ServiceNowNotifier {
                 self.client.patch(&record.sys_id, fields).await.map_err(sn_error)?;
             }
         }
-        app.note_synced(SYSTEM, ticket).await.map_err(app_error)
+        app.note_synced(SYSTEM, ticket).await.map_err(app_error)?;
+        mirrored_up_to(app, message, ticket).await
     }
+}
+
+/// The notes of changes between the last message delivered and this one, each with its
+/// marker: what messages the outbox gave up on (the instance was away longer than its retries
+/// last) said, brought up to date now that it answers. Nothing before a first delivery (the
+/// record is new, and its description tells the ticket as it is).
+async fn missed_notes(
+    app: &App,
+    message: &OutboxMessage,
+    ticket: &Ticket,
+) -> Result<Vec<(String, String)>, NotifyError> {
+    let payload = &message.message.payload;
+    let version = payload.get("version").and_then(Value::as_u64).unwrap_or(0);
+    let before = version.saturating_sub(payload.get("events").and_then(Value::as_u64).unwrap_or(0));
+    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
+    let Some(last) = last.filter(|last| *last < before) else { return Ok(Vec::new()) };
+    tracing::info!(ticket = %ticket.id, from = last + 1, to = before, "bringing the ServiceNow record up to date with changes whose notes were not delivered");
+    let mut out = Vec::new();
+    for v in (last + 1)..=before {
+        let mut one = message.clone();
+        one.message.payload = json!({"version": v, "events": 1});
+        let change = app.mirror(SYSTEM, &one, ticket).await.map_err(app_error)?;
+        for (i, note) in change.notes.into_iter().enumerate() {
+            out.push((format!("{}:event:{v}:{i}", ticket.id), note));
+        }
+    }
+    Ok(out)
+}
+
+/// Records that the record says everything up to this message's change.
+async fn mirrored_up_to(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
+    let version = message.message.payload.get("version").and_then(Value::as_u64).unwrap_or(0);
+    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
+    if last.is_some_and(|last| last >= version) {
+        return Ok(());
+    }
+    app.remember(SYSTEM, &mirrored_key(ticket), &version.to_string()).await.map_err(app_error)
+}
+
+fn mirrored_key(ticket: &Ticket) -> String {
+    format!("mirrored:{}", ticket.id)
 }
 
 /// The ticket's record: the one recorded, else the one correlated with it, else a new one.

@@ -23,25 +23,75 @@ impl Section for ServiceNowSection {
         Some((crate::SYSTEM, "ServiceNow user name"))
     }
 
-    /// `servicenow: {instance_url, username, password, table, callback_secret}`.
+    /// `servicenow: {instance_url, username, password, client_id, client_secret, table,
+    /// callback_secret}`: Basic auth with `username` and `password`; OAuth's password grant
+    /// with all four; its client-credentials grant with `client_id` and `client_secret` alone
+    /// (`username` then names the OAuth application's user, whose work notes are Docket's own).
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
-        let keys = ["instance_url", "username", "password", "table", "callback_secret"];
+        let keys = ["instance_url", "username", "password", "client_id", "client_secret", "table", "callback_secret"];
         let Some(fields) = Fields::open(node, "servicenow section", &keys, cx.report()) else {
             return Decoded::invalid();
         };
         let instance = fields.req("instance_url", cx.report(), |n, r| url(n, &["https://", "http://"], r));
-        let username = fields.req("username", cx.report(), nonempty);
-        let password = fields.req("password", cx.report(), secret);
+        let username = fields.opt("username", cx.report(), nonempty).optional();
+        let password = fields.opt("password", cx.report(), secret).optional();
+        let client_id = fields.opt("client_id", cx.report(), nonempty).optional();
+        let client_secret = fields.opt("client_secret", cx.report(), secret).optional();
         let table = fields.opt("table", cx.report(), read_table).or(Table::ChangeRequest);
         let callback = fields.req("callback_secret", cx.report(), secret);
-        let (Some(instance), Some(username), Some(password), Some(table), Some(callback)) =
-            (instance, username, password, table, callback)
+        let (
+            Some(instance),
+            Some(username),
+            Some(password),
+            Some(client_id),
+            Some(client_secret),
+            Some(table),
+            Some(callback),
+        ) = (instance, username, password, client_id, client_secret, table, callback)
         else {
             return Decoded::invalid();
         };
-        cx.secret(&password);
+        let oauth = match (client_id, client_secret) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            (id, _) => {
+                let (have, missing) =
+                    if id.is_some() { ("client_id", "client_secret") } else { ("client_secret", "client_id") };
+                let at = fields.get(have).map_or(fields.pos(), |n| n.pos);
+                cx.report().error_hint(
+                    at,
+                    format!("the servicenow section has `{have}` but no `{missing}`"),
+                    "OAuth needs both, from the instance's Application Registry",
+                );
+                return Decoded::invalid();
+            }
+        };
+        let missing = match (&oauth, &username, &password) {
+            (_, Some(_), Some(_)) | (Some(_), _, None) => None,
+            (None, None, _) => Some("username"),
+            (_, _, None) => Some("password"),
+            (_, None, Some(_)) => Some("username"),
+        };
+        if let Some(missing) = missing {
+            cx.report().error_hint(
+                fields.pos(),
+                format!("the servicenow section needs `{missing}`"),
+                "sign in with `username` and `password` (Basic auth or OAuth's password grant), or with \
+                 `client_id` and `client_secret` alone (OAuth client credentials)",
+            );
+            return Decoded::invalid();
+        }
+        if let Some(password) = &password {
+            cx.secret(password);
+        }
         cx.secret(&callback);
-        let mut settings = ServiceNowSettings::new(&instance, &username, password.expose(), callback.expose());
+        let password = password.as_ref().map(|p| p.expose()).unwrap_or_default();
+        let mut settings =
+            ServiceNowSettings::new(&instance, username.as_deref().unwrap_or_default(), password, callback.expose());
+        if let Some((id, secret)) = &oauth {
+            cx.secret(secret);
+            settings = settings.with_oauth(id, secret.expose());
+        }
         settings.table = table;
         settings.public_url = cx.public_url().map(str::to_owned);
         Decoded::value(settings)

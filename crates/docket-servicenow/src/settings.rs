@@ -1,5 +1,6 @@
-//! What the `servicenow` section of `docket.yaml` configures: the instance, the account Docket
-//! signs in as, the table records are created in, and the secret callbacks are signed with.
+//! What the `servicenow` section of `docket.yaml` configures: the instance, how Docket signs in
+//! (Basic auth with a user name and password, or OAuth with a client id and secret), the table
+//! records are created in, and the secret callbacks are signed with.
 
 use std::fmt;
 use std::time::Duration;
@@ -30,10 +31,13 @@ impl Table {
 pub struct ServiceNowSettings {
     /// `https://acme.service-now.com`, without a trailing slash.
     pub instance_url: String,
-    /// The integration user.
+    /// The integration user (the OAuth application's user with `client_credentials`): work notes
+    /// written as this user are Docket's own.
     pub username: String,
-    /// Its password. Secret.
+    /// Its password (empty with `client_credentials`). Secret.
     pub password: String,
+    /// OAuth instead of Basic auth: tokens from `{instance_url}/oauth_token.do`.
+    pub oauth: Option<OAuthClient>,
     /// The table records are created in.
     pub table: Table,
     /// The secret the instance's business rules sign callbacks with. Secret.
@@ -51,6 +55,7 @@ impl ServiceNowSettings {
             instance_url: instance_url.trim_end_matches('/').to_owned(),
             username: username.to_owned(),
             password: password.to_owned(),
+            oauth: None,
             table: Table::ChangeRequest,
             callback_secret: callback_secret.to_owned(),
             public_url: None,
@@ -62,11 +67,52 @@ impl ServiceNowSettings {
     }
 }
 
+/// An OAuth application registered on the instance (Application Registry, "Create an OAuth API
+/// endpoint for external clients").
+#[derive(Clone)]
+pub struct OAuthClient {
+    /// Its client id.
+    pub client_id: String,
+    /// Its client secret. Secret.
+    pub client_secret: String,
+}
+
+/// How Docket asks the instance for a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grant {
+    /// `grant_type=password`: the client and the integration user's name and password.
+    Password,
+    /// `grant_type=client_credentials`: the client alone, acting as its application user
+    /// (ServiceNow Washington DC and later).
+    ClientCredentials,
+}
+
+impl ServiceNowSettings {
+    /// The same, signing in with OAuth client `client_id` (the password grant when a password
+    /// is set, else client credentials).
+    pub fn with_oauth(mut self, client_id: &str, client_secret: &str) -> Self {
+        self.oauth = Some(OAuthClient { client_id: client_id.to_owned(), client_secret: client_secret.to_owned() });
+        self
+    }
+
+    /// The grant used, with OAuth.
+    pub fn grant(&self) -> Option<Grant> {
+        self.oauth.as_ref().map(|_| if self.password.is_empty() { Grant::ClientCredentials } else { Grant::Password })
+    }
+}
+
+impl fmt::Debug for OAuthClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthClient").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
 impl fmt::Debug for ServiceNowSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServiceNowSettings")
             .field("instance_url", &self.instance_url)
             .field("username", &self.username)
+            .field("grant", &self.grant())
             .field("table", &self.table)
             .finish_non_exhaustive()
     }

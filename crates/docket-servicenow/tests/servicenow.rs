@@ -208,3 +208,108 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
     assert_eq!(review.stage.as_deref(), Some("cab"));
     eventually("closed", || fake.records()[0].field("state") == "3").await;
 }
+
+#[tokio::test]
+async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
+    let fake = FakeServiceNow::start().await;
+    let mut settings = ServiceNowSettings::new(&fake.url, servicenow::USERNAME, servicenow::PASSWORD, SECRET);
+    settings.retry.backoff.base = Duration::from_millis(10);
+    let settings = Arc::new(settings);
+    let chat = Arc::new(docket_testkit::RecordingNotifier::default());
+    let yaml = docket_testkit::fixture::DOCKET_YAML.replace(
+        "      - { name: lead, from: [oncall:sre-primary, group:sre], count: 1 }\n      - { name: security, from: [group:sre], count: 1 }\n",
+        "      - { name: cab, from: [servicenow], count: 1 }\n",
+    );
+    let app = TestApp::builder()
+        .config(&yaml)
+        .plugins(docket_config::plugin::Plugins::new().section(Arc::new(docket_servicenow::ServiceNowSection)))
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(20);
+            s.public_url = Some("https://docket.example".to_owned());
+        })
+        .notifier(ServiceNowNotifier::new(ServiceNowClient::new(settings.clone()).unwrap()))
+        .notifier(chat.clone())
+        .start()
+        .await;
+    let router = docket_servicenow::router(app.app.clone(), settings);
+    let ticket = request(&app, "prod").await;
+    eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
+    let sys_id = fake.records()[0].field("sys_id").to_owned();
+    let signed = |payload: &Value| {
+        let body = serde_json::to_vec(payload).unwrap();
+        let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+        (body, signature)
+    };
+
+    // A callback claiming a rejection the record does not show changes nothing.
+    let mut claimed = fake.user_approval(&sys_id, "carol.diaz", Some("carol@example.com"));
+    claimed["state"] = Value::String("rejected".to_owned());
+    let (body, signature) = signed(&claimed);
+    assert_eq!(post(&router, &body, Some(&signature)).await, 200);
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+
+    // The requester's own rejection there is not hers to give.
+    let (body, signature) = signed(&fake.user_rejection(&sys_id, "alice.ng", Some("alice@example.com")));
+    assert_eq!(post(&router, &body, Some(&signature)).await, 200);
+    assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+
+    let (body, signature) = signed(&fake.user_rejection(&sys_id, "bob.ruiz", Some("bob@example.com")));
+    assert_eq!(post(&router, &body, Some(&signature)).await, 200);
+    let rejected = app.app.ticket(&ticket.id).await.unwrap();
+    assert_eq!(rejected.state, TicketState::Rejected);
+    let review = rejected.reviews.last().unwrap();
+    assert_eq!((review.person.as_str(), review.via.as_deref()), ("bob", Some("servicenow")));
+    assert_eq!(review.comment.as_deref(), Some("rejected CHG0030001 in ServiceNow"));
+    let audit = app.app.audit_records(0, 1000).await.unwrap();
+    let record = audit.iter().find(|r| r.entry.action == "ticket.rejected").expect("the rejection is audited");
+    assert_eq!((record.entry.actor.as_str(), &record.entry.details["via"]), ("bob", &Value::from("servicenow")));
+    // Mirrored back like any rejection: a work note, and the change request cancelled.
+    eventually("cancelled", || fake.records()[0].field("state") == "4").await;
+    let notes = notes(&fake.records()[0]);
+    assert!(
+        notes.iter().any(|n| n.starts_with("Rejected by Bob Ruiz: rejected CHG0030001 in ServiceNow")),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn notes_the_outbox_gave_up_on_are_brought_up_to_date_when_the_instance_is_back() {
+    let fake = FakeServiceNow::start().await;
+    let mut settings = ServiceNowSettings::new(&fake.url, servicenow::USERNAME, servicenow::PASSWORD, SECRET);
+    settings.retry.backoff.base = Duration::from_millis(10);
+    let app = TestApp::builder()
+        .settings(|s: &mut Settings| {
+            s.outbox_backoff = Duration::from_millis(10);
+            s.outbox_max_backoff = Duration::from_millis(20);
+            s.outbox_max_attempts = 2;
+        })
+        .notifier(ServiceNowNotifier::new(ServiceNowClient::new(Arc::new(settings)).unwrap()))
+        .start()
+        .await;
+    let ticket = request(&app, "prod").await;
+    eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
+
+    // Away for longer than the outbox tries: the approval's work note is given up on.
+    fake.set_down(true);
+    let before = fake.calls().len();
+    approve(&app, &ticket, "carol").await;
+    // Two deliveries, each a call tried three times, then the outbox gives up.
+    eventually("both attempts", || fake.calls().len() >= before + 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let calls = fake.calls().len();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(fake.calls().len(), calls, "given up: no more attempts");
+    fake.set_down(false);
+
+    approve(&app, &ticket, "bob").await;
+    app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    eventually("closed", || fake.records()[0].field("state") == "3").await;
+    let notes = notes(&fake.records()[0]);
+    let at = |words: &str| {
+        let found: Vec<usize> = notes.iter().enumerate().filter(|(_, n)| n.contains(words)).map(|(i, _)| i).collect();
+        assert_eq!(found.len(), 1, "{words:?} once in {notes:?}");
+        found[0]
+    };
+    assert!(at("Approved by Carol Diaz") < at("Approved by Bob Ruiz"), "{notes:?}");
+    assert!(at("Approved by Bob Ruiz") < at("Succeeded"));
+}

@@ -206,6 +206,9 @@ impl App {
         let actions: Vec<&str> = events.iter().map(Event::action).collect();
         let mut out = Vec::new();
         for notifier in &self.inner.notifiers {
+            if notifier.mirrors() && !self.mirrored_to(ticket, notifier.name()) {
+                continue;
+            }
             for key in notifier.wants(ticket, events) {
                 out.push(NewOutboxMessage {
                     notifier: notifier.name().to_owned(),
@@ -222,6 +225,26 @@ impl App {
             }
         }
         out
+    }
+
+    /// Whether `ticket` is mirrored to ticketing system `system`: to the systems both its
+    /// workflow's `mirror` and the deciding policy rule's name, each naming every configured
+    /// system when it says nothing (or is gone). While no rule has decided, a policy whose
+    /// rules choose systems holds the ticket back from every system, so the record is made
+    /// only where the decision allows.
+    pub(crate) fn mirrored_to(&self, ticket: &Ticket, system: &str) -> bool {
+        let policies = &self.inner.rules.policies;
+        let by_workflow = self.workflow(&ticket.workflow).is_none_or(|w| w.mirrors_to(system));
+        let by_rule = match &ticket.decision {
+            Some(decision) => decision
+                .rule
+                .as_deref()
+                .and_then(|name| policies.rule(name))
+                .and_then(|rule| rule.mirror.as_ref())
+                .is_none_or(|systems| systems.iter().any(|s| s == system)),
+            None => !policies.chooses_mirrors(),
+        };
+        by_workflow && by_rule
     }
 
     /// Records a refusal that says something about who is acting. Best effort: the refusal is

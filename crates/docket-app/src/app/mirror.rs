@@ -137,6 +137,21 @@ impl App {
 }
 
 impl App {
+    /// `person` rejected the ticket in `system` (its record reached the rejected status there),
+    /// saying `reason`. Decided by core as any rejection: by a known person other than the
+    /// requester, while the ticket awaits approval, who is eligible for a stage — one naming
+    /// the system, or by the stage's approvers; recorded with `via`, audited, shown in chat.
+    pub async fn reject_in(
+        &self,
+        system: &str,
+        person: &PersonId,
+        id: &TicketId,
+        reason: String,
+    ) -> Result<Ticket, AppError> {
+        let command = Command::RejectIn { system: system.to_owned(), reason };
+        Ok(self.apply(id, &Actor::person(person.clone()), &command).await?.ticket)
+    }
+
     /// Records on the ticket its record in `system` (`OPS-123`, and where to open it), so
     /// chats, the web page, the API and the CLI show it; nothing when it is recorded already.
     pub async fn link_external(&self, id: &TicketId, link: ExternalLink) -> Result<Ticket, AppError> {

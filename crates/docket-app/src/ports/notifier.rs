@@ -31,6 +31,13 @@ pub trait Notifier: Send + Sync + 'static {
     /// means it stays silent. Called inside the command, so it must be quick and pure.
     fn wants(&self, ticket: &Ticket, events: &[Event]) -> Vec<String>;
 
+    /// Whether this notifier mirrors tickets as records in a ticketing system (Jira,
+    /// ServiceNow). The app then asks it only for tickets whose workflow's `mirror` names it
+    /// (every ticket when the workflow does not say).
+    fn mirrors(&self) -> bool {
+        false
+    }
+
     /// Delivers one message. `ticket` is the ticket as it is now, so a late retry shows the
     /// current state; `app` answers the questions a message needs (who may approve, links) and
     /// keeps the surface's state (which chat message shows the ticket). Delivery must be

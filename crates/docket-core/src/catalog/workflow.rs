@@ -39,9 +39,17 @@ pub struct Workflow {
     /// The user its steps' programs run as (`run_as`, else the configuration's); `None`: the
     /// server's own user.
     pub run_as: Option<String>,
+    /// The ticketing systems its tickets are mirrored to (`mirror: [jira]`); `None` means every
+    /// one configured, an empty list none.
+    pub mirror: Option<Vec<String>>,
 }
 
 impl Workflow {
+    /// Whether its tickets are mirrored to ticketing system `system` (`jira`).
+    pub fn mirrors_to(&self, system: &str) -> bool {
+        self.mirror.as_ref().is_none_or(|systems| systems.iter().any(|s| s == system))
+    }
+
     /// The declaration of parameter `name`.
     pub fn param(&self, name: &str) -> Option<&ParamSpec> {
         self.params.iter().find(|p| p.name == name)

@@ -28,6 +28,18 @@ pub struct PolicySet {
     pub rules: Vec<Rule>,
 }
 
+impl PolicySet {
+    /// The rule named `name`.
+    pub fn rule(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Whether any rule says which ticketing systems its tickets are mirrored to.
+    pub fn chooses_mirrors(&self) -> bool {
+        self.rules.iter().any(|r| r.mirror.is_some())
+    }
+}
+
 /// One policy rule.
 #[derive(Debug)]
 pub struct Rule {
@@ -43,6 +55,9 @@ pub struct Rule {
     pub request_ttl: Duration,
     /// Where approval requests are posted.
     pub notify: Notify,
+    /// The ticketing systems the tickets it decides are mirrored to (`mirror: [jira]`); `None`
+    /// leaves it to the workflow.
+    pub mirror: Option<Vec<String>>,
 }
 
 /// What a matching rule decides.

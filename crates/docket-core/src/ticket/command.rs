@@ -58,6 +58,16 @@ pub enum Command {
         /// Why.
         reason: String,
     },
+    /// Refuse the ticket in a ticketing system (`jira`): the person moved its record there to
+    /// the rejected status. Open to a known person other than the requester when a stage of
+    /// the requirement names that system, or who could reject in Docket; recorded with
+    /// `Review::via`.
+    RejectIn {
+        /// The system's name.
+        system: String,
+        /// Why (what they did there).
+        reason: String,
+    },
     /// Send it back to the requester.
     RequestChanges {
         /// What to change.
@@ -111,6 +121,7 @@ impl Command {
             Command::Approve { .. } => "approve",
             Command::ApproveIn { .. } => "approve_in",
             Command::Reject { .. } => "reject",
+            Command::RejectIn { .. } => "reject_in",
             Command::RequestChanges { .. } => "request_changes",
             Command::Comment { .. } => "comment",
             Command::Cancel { .. } => "cancel",

@@ -179,36 +179,9 @@ pub fn decide(
             approve(ticket, *digest, comment.as_deref(), Some(system), actor, rules, now)
         }
         Command::Reject { reason } | Command::RequestChanges { reason } => {
-            let person = decider(actor, rules.directory, action_words(command))?;
-            in_state(ticket, &[TicketState::AwaitingApproval], action_words(command))?;
-            if *person == ticket.requester {
-                return Err(Refusal::OwnTicket { action: action_words(command) });
-            }
-            let req = requirement(ticket, action_words(command))?;
-            let approvers: Vec<_> = req.stages.iter().flat_map(|s| s.from.iter().cloned()).collect();
-            if !rules.directory.covered_by_any(&approvers, person, now) {
-                let stage = req.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-                return Err(Refusal::NotEligible {
-                    person: person.clone(),
-                    stage,
-                    approvers: approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                });
-            }
-            let reason = text(reason, "the reason")?;
-            let verdict =
-                if matches!(command, Command::Reject { .. }) { Verdict::Reject } else { Verdict::RequestChanges };
-            Ok(vec![Event::Reviewed(Review {
-                person: person.clone(),
-                stage: None,
-                verdict,
-                round: ticket.round,
-                digest: ticket.digest,
-                comment: Some(reason),
-                at: now,
-                expires_at: None,
-                via: None,
-            })])
+            stop(ticket, command, reason, None, actor, rules, now)
         }
+        Command::RejectIn { system, reason } => stop(ticket, command, reason, Some(system), actor, rules, now),
         Command::Comment { text: body } => {
             match actor {
                 Actor::System => {}
@@ -315,6 +288,50 @@ pub fn decide(
             Ok(vec![Event::Linked(super::ExternalLink { system, key, url: link.url.clone() })])
         }
     }
+}
+
+/// A rejection or a request for changes: open to anyone eligible for any stage of the
+/// requirement but the requester; given in ticketing system `via`, also to anyone known when a
+/// stage names that system (as an approval given there would count).
+fn stop(
+    ticket: &Ticket,
+    command: &Command,
+    reason: &str,
+    via: Option<&str>,
+    actor: &Actor,
+    rules: &Rules<'_>,
+    now: Timestamp,
+) -> Result<Vec<Event>, Refusal> {
+    let person = decider(actor, rules.directory, action_words(command))?;
+    in_state(ticket, &[TicketState::AwaitingApproval], action_words(command))?;
+    if *person == ticket.requester {
+        return Err(Refusal::OwnTicket { action: action_words(command) });
+    }
+    let req = requirement(ticket, action_words(command))?;
+    let approvers: Vec<_> = req.stages.iter().flat_map(|s| s.from.iter().cloned()).collect();
+    let named = via.is_some_and(|system| approvers.iter().any(|p| matches!(p, Principal::System(s) if s == system)));
+    if !named && !rules.directory.covered_by_any(&approvers, person, now) {
+        let stage = req.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(Refusal::NotEligible {
+            person: person.clone(),
+            stage,
+            approvers: approvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        });
+    }
+    let reason = text(reason, "the reason")?;
+    let verdict =
+        if matches!(command, Command::RequestChanges { .. }) { Verdict::RequestChanges } else { Verdict::Reject };
+    Ok(vec![Event::Reviewed(Review {
+        person: person.clone(),
+        stage: None,
+        verdict,
+        round: ticket.round,
+        digest: ticket.digest,
+        comment: Some(reason),
+        at: now,
+        expires_at: None,
+        via: via.map(str::to_owned),
+    })])
 }
 
 fn approve(
@@ -455,7 +472,7 @@ fn finish_run(ticket: &Ticket, outcome: &RunOutcome, workflow: &Workflow) -> Res
 
 fn action_words(command: &Command) -> &'static str {
     match command {
-        Command::Reject { .. } => "reject",
+        Command::Reject { .. } | Command::RejectIn { .. } => "reject",
         Command::RequestChanges { .. } => "request changes to",
         other => other.name(),
     }

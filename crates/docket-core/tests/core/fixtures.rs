@@ -150,6 +150,7 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
             ),
             param("reason", ParamKind::Text { min_length: None, max_length: Some(500) }, false),
         ],
+        mirror: None,
         concurrency: Some(Template::parse("deploy/{{service}}/{{environment}}").unwrap()),
         steps: vec![
             Step {
@@ -183,6 +184,7 @@ pub(crate) fn rule(name: &str, when: &str, outcome: RuleOutcome) -> Rule {
         approval_ttl: Duration::parse("30m").unwrap(),
         request_ttl: Duration::parse("24h").unwrap(),
         notify: Notify::default(),
+        mirror: None,
     }
 }
 

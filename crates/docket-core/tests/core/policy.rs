@@ -57,6 +57,7 @@ fn conditions_see_requester_time_and_workflow() {
             approval_ttl: Duration::from_secs(60),
             request_ttl: Duration::from_secs(60),
             notify: Default::default(),
+            mirror: None,
         },
     );
     assert_eq!(decide_for(&world, "prod", "alice", tuesday()).rule.as_deref(), Some("everything-visible"));
@@ -75,6 +76,7 @@ fn a_rule_that_cannot_be_evaluated_denies() {
             approval_ttl: Duration::from_secs(60),
             request_ttl: Duration::from_secs(60),
             notify: Default::default(),
+            mirror: None,
         },
     );
     let d = decide_for(&world, "staging", "alice", tuesday());
@@ -94,6 +96,7 @@ fn a_parameter_the_workflow_lacks_does_not_match() {
             approval_ttl: Duration::from_secs(60),
             request_ttl: Duration::from_secs(60),
             notify: Default::default(),
+            mirror: None,
         },
     );
     assert_eq!(decide_for(&world, "staging", "alice", tuesday()).rule.as_deref(), Some("staging"));

@@ -74,3 +74,36 @@ fn an_approval_in_a_system_binds_to_the_digest_it_saw() {
     let command = Command::ApproveIn { system: "jira".to_owned(), digest: stale, comment: None };
     assert!(matches!(driven.run(&world, command, &who("bob"), tuesday()), Err(Refusal::StaleDigest { .. })));
 }
+
+fn reject_in(driven: &mut Driven, world: &World, system: &str, person: &str) -> Result<(), Refusal> {
+    let command = Command::RejectIn { system: system.to_owned(), reason: format!("rejected in {system}") };
+    driven.run(world, command, &who(person), tuesday()).map(drop)
+}
+
+#[test]
+fn a_rejection_given_in_the_named_system_rejects_the_ticket() {
+    let world = world(&["system:jira"]);
+    let mut driven = awaiting(&world);
+    reject_in(&mut driven, &world, "jira", "dave").unwrap();
+    assert_eq!(driven.ticket.state, TicketState::Rejected);
+    let review = driven.ticket.reviews.last().unwrap();
+    assert_eq!((review.via.as_deref(), review.verdict), (Some("jira"), docket_core::ticket::Verdict::Reject));
+    assert_eq!(review.comment.as_deref(), Some("rejected in jira"));
+}
+
+#[test]
+fn a_rejection_in_a_system_follows_the_rule_for_rejections() {
+    // Not the requester's, not in another system, and only while approval is awaited.
+    let world = world(&["system:jira"]);
+    let mut driven = awaiting(&world);
+    assert!(matches!(reject_in(&mut driven, &world, "jira", "alice"), Err(Refusal::OwnTicket { .. })));
+    assert!(matches!(reject_in(&mut driven, &world, "servicenow", "dave"), Err(Refusal::NotEligible { .. })));
+    assert_eq!(driven.ticket.state, TicketState::AwaitingApproval);
+    // Stages of people: those people may reject there, nobody else.
+    let world = self::world(&["group:sre"]);
+    let mut driven = awaiting(&world);
+    assert!(matches!(reject_in(&mut driven, &world, "jira", "dave"), Err(Refusal::NotEligible { .. })));
+    reject_in(&mut driven, &world, "jira", "bob").unwrap();
+    assert_eq!(driven.ticket.state, TicketState::Rejected);
+    assert!(matches!(reject_in(&mut driven, &world, "jira", "carol"), Err(Refusal::WrongState { .. })));
+}

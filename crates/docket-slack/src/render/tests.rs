@@ -159,6 +159,7 @@ fn workflow(params: usize, choices: usize) -> Workflow {
                 kind: kinds(i),
             })
             .collect(),
+        mirror: None,
         concurrency: None,
         steps: Vec::new(),
         run_as: None,

@@ -43,6 +43,8 @@ pub struct Issue {
     pub status: String,
     /// Its comments: (id, ADF body), in order.
     pub comments: Vec<(String, Value)>,
+    /// Its comments' properties: comment id → (key → value), as set when they were created.
+    pub comment_properties: BTreeMap<String, BTreeMap<String, Value>>,
     /// Its remote links by `globalId`: (id, the object).
     pub links: BTreeMap<String, (u64, Value)>,
     /// Statuses it went through, in order, the first included.
@@ -57,6 +59,7 @@ struct Inner {
     down: bool,
     rate_limited: u32,
     lose_next_create: bool,
+    lose_next_comment: bool,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -95,6 +98,7 @@ impl FakeJira {
             .route("/rest/api/3/issue/{key}/transitions", get(transitions).post(transition))
             .route("/rest/api/3/issue/{key}/comment", get(comments).post(comment))
             .route("/rest/api/3/issue/{key}/remotelink", get(links).post(link))
+            .route("/rest/api/3/comment/{id}/properties/{property}", get(comment_property))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -135,6 +139,11 @@ impl FakeJira {
     /// connection drops) between Jira's write and the caller's record of it.
     pub fn lose_next_create(&self) {
         self.lock().lose_next_create = true;
+    }
+
+    /// The next comment is added, but its answer is a 502 (the caller cannot tell it was).
+    pub fn lose_next_comment(&self) {
+        self.lock().lose_next_comment = true;
     }
 
     /// Adds a comment as a Jira user would, and returns the `comment_created` webhook payload
@@ -319,6 +328,7 @@ async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(bod
         labels,
         status: status.clone(),
         comments: Vec::new(),
+        comment_properties: BTreeMap::new(),
         links: BTreeMap::new(),
         history: vec![status],
     });
@@ -389,14 +399,43 @@ async fn transition(
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn comments(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
+/// `orderBy` (`created`, `-created`) and `maxResults` (default 5000) as Jira reads them.
+async fn comments(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
     if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/issue/{key}/comment")) {
         return r;
     }
     let inner = shared.lock().expect("the fake's lock");
     let Some(issue) = inner.issues.iter().find(|i| i.key == key) else { return not_found() };
-    let list: Vec<Value> = issue.comments.iter().map(|(id, body)| json!({"id": id, "body": body})).collect();
-    axum::Json(json!({"startAt": 0, "maxResults": 5000, "total": list.len(), "comments": list})).into_response()
+    let mut list: Vec<Value> = issue.comments.iter().map(|(id, body)| json!({"id": id, "body": body})).collect();
+    if q.get("orderBy").map(String::as_str) == Some("-created") {
+        list.reverse();
+    }
+    let total = list.len();
+    let max = q.get("maxResults").and_then(|m| m.parse::<usize>().ok()).unwrap_or(5000);
+    list.truncate(max);
+    axum::Json(json!({"startAt": 0, "maxResults": max, "total": total, "comments": list})).into_response()
+}
+
+/// `GET /comment/{id}/properties/{key}`: `{key, value}`, or 404.
+async fn comment_property(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Path((id, property)): Path<(String, String)>,
+) -> Response {
+    if let Some(r) = gate(&shared, &headers, format!("GET /rest/api/3/comment/{id}/properties/{property}")) {
+        return r;
+    }
+    let inner = shared.lock().expect("the fake's lock");
+    let value = inner.issues.iter().find_map(|i| i.comment_properties.get(&id)).and_then(|p| p.get(&property));
+    match value {
+        Some(value) => axum::Json(json!({"key": property, "value": value})).into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("The property with key '{property}' does not exist.")),
+    }
 }
 
 async fn comment(
@@ -420,6 +459,20 @@ async fn comment(
     let id = inner.next.to_string();
     let Some(issue) = inner.issues.iter_mut().find(|i| i.key == key) else { return not_found() };
     issue.comments.push((id.clone(), doc.clone()));
+    let properties: BTreeMap<String, Value> = body
+        .get("properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p.get("key")?.as_str()?.to_owned(), p.get("value")?.clone())))
+        .collect();
+    if !properties.is_empty() {
+        issue.comment_properties.insert(id.clone(), properties);
+    }
+    if std::mem::take(&mut inner.lose_next_comment) {
+        return error(StatusCode::BAD_GATEWAY, "upstream connection reset");
+    }
+    let Some(issue) = inner.issues.iter().find(|i| i.key == key) else { return not_found() };
     let answer = json!({"id": id, "self": format!("/rest/api/3/issue/{}/comment/{id}", issue.id),
         "author": {"accountId": BOT_ACCOUNT, "emailAddress": EMAIL}, "body": doc,
         "created": "2026-12-06T10:00:00.000+0000"});

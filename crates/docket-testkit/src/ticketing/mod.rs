@@ -5,6 +5,7 @@
 
 pub mod jira;
 pub mod servicenow;
+pub mod servicenow_oauth;
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;

@@ -1,8 +1,8 @@
 //! A fake ServiceNow instance for end-to-end tests: the Table API on `change_request` and
 //! `incident` (create, patch, get by `sys_id`, list by an encoded `sysparm_query`), records
 //! with 32-hex `sys_id`s, `CHG`/`INC` numbers, the change model's states (a state outside it
-//! is refused), `work_notes` kept as journal entries, the `approval` field, Basic auth, and
-//! scripted outages: 503s, 429s with `Retry-After`, and a record created whose answer is lost.
+//! is refused), `work_notes` kept as journal entries, the `approval` field, Basic auth or OAuth
+//! tokens from `/oauth_token.do` (`servicenow_oauth`), and scripted outages: 503s, 429s with `Retry-After`, and a record created whose answer is lost.
 //! `callback` builds what Docket's business rule posts to `/servicenow/callback`.
 
 use std::collections::BTreeMap;
@@ -12,8 +12,10 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
+
+use super::servicenow_oauth::OAuth;
 
 /// The integration user.
 pub const USERNAME: &str = "docket";
@@ -52,6 +54,7 @@ struct Inner {
     down: bool,
     rate_limited: u32,
     lose_next_create: bool,
+    oauth: OAuth,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -85,6 +88,7 @@ impl FakeServiceNow {
         let router = Router::new()
             .route("/api/now/table/{table}", get(list).post(create))
             .route("/api/now/table/{table}/{sys_id}", get(read).patch(patch))
+            .route("/oauth_token.do", post(token))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -116,6 +120,31 @@ impl FakeServiceNow {
         self.lock().rate_limited = n;
     }
 
+    /// Refuses Basic auth at the Table API: only OAuth tokens are accepted.
+    pub fn require_oauth(&self) {
+        self.lock().oauth.only = true;
+    }
+
+    /// How long the tokens issued from now on live.
+    pub fn set_token_lifetime(&self, lifetime: std::time::Duration) {
+        self.lock().oauth.lifetime = lifetime;
+    }
+
+    /// Ends every token issued so far (as a revocation, or a clock that ran ahead).
+    pub fn expire_tokens(&self) {
+        self.lock().oauth.expire_all();
+    }
+
+    /// The `grant_type` of every token request, in order.
+    pub fn token_requests(&self) -> Vec<String> {
+        self.lock().oauth.grants.clone()
+    }
+
+    /// How many Table API calls were refused for their bearer token.
+    pub fn refused_tokens(&self) -> u32 {
+        self.lock().oauth.refused
+    }
+
     /// The next record is created, but its answer is a 502.
     pub fn lose_next_create(&self) {
         self.lock().lose_next_create = true;
@@ -136,13 +165,23 @@ impl FakeServiceNow {
 impl FakeServiceNow {
     /// `user` approves the record (its `approval` field becomes `approved`); returns what
     /// Docket's business rule on `sysapproval_approver` posts: `{event: "approval", sys_id,
-    /// number, approver, email}`.
+    /// number, approver, email, state: "approved"}`.
     pub fn user_approval(&self, sys_id: &str, user: &str, email: Option<&str>) -> Value {
+        self.user_decision(sys_id, user, email, "approved")
+    }
+
+    /// `user` rejects the record (its `approval` field becomes `rejected`); returns what the
+    /// business rule posts, with `state: "rejected"`.
+    pub fn user_rejection(&self, sys_id: &str, user: &str, email: Option<&str>) -> Value {
+        self.user_decision(sys_id, user, email, "rejected")
+    }
+
+    fn user_decision(&self, sys_id: &str, user: &str, email: Option<&str>, state: &str) -> Value {
         let mut inner = self.lock();
         let record = inner.records.iter_mut().find(|r| r.field("sys_id") == sys_id).expect("the record exists");
-        record.fields.insert("approval".to_owned(), Value::String("approved".to_owned()));
+        record.fields.insert("approval".to_owned(), Value::String(state.to_owned()));
         json!({"event": "approval", "table": record.table, "sys_id": sys_id, "number": record.field("number"),
-            "approver": user, "email": email})
+            "approver": user, "email": email, "state": state})
     }
 }
 
@@ -168,10 +207,20 @@ fn gate(shared: &Shared, headers: &HeaderMap, call: String) -> Option<Response> 
         response.headers_mut().insert("retry-after", "1".parse().expect("a header value"));
         return Some(response);
     }
-    match super::basic_auth(headers) {
-        Some((user, password)) if user == USERNAME && password == PASSWORD => None,
-        _ => Some(failure(StatusCode::UNAUTHORIZED, "User Not Authenticated", "Required to provide Auth information")),
+    if inner.oauth.admits(headers) {
+        None
+    } else {
+        Some(failure(StatusCode::UNAUTHORIZED, "User Not Authenticated", "Required to provide Auth information"))
     }
+}
+
+async fn token(State(shared): State<Shared>, headers: HeaderMap, body: String) -> Response {
+    let mut inner = shared.lock().expect("the fake's lock");
+    inner.calls.push("POST /oauth_token.do".to_owned());
+    if inner.down {
+        return failure(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", "The instance is hibernating");
+    }
+    inner.oauth.token(&headers, &body)
 }
 
 fn known_table(table: &str) -> Option<Response> {
