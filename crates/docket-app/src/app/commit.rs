@@ -233,8 +233,9 @@ impl App {
     /// rules choose systems holds the ticket back from every system, so the record is made
     /// only where the decision allows.
     pub(crate) fn mirrored_to(&self, ticket: &Ticket, system: &str) -> bool {
-        let policies = &self.inner.rules.policies;
-        let by_workflow = self.workflow(&ticket.workflow).is_none_or(|w| w.mirrors_to(system));
+        let rules = self.rules();
+        let policies = &rules.policies;
+        let by_workflow = self.pinned_workflow(&ticket.workflow, &ticket.version).is_none_or(|w| w.mirrors_to(system));
         let by_rule = match &ticket.decision {
             Some(decision) => decision
                 .rule
