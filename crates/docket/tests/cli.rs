@@ -26,7 +26,7 @@ fn stdout(output: &Output) -> String {
 fn the_example_configuration_checks_clean() {
     let out = docket(&["check", "--config", "examples/docket.yaml"]);
     assert!(out.status.success(), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout(&out), "examples/docket.yaml: ok — 8 workflows, 5 people, 6 policy rules\n");
+    assert_eq!(stdout(&out), "examples/docket.yaml: ok — 9 workflows, 5 people, 6 policy rules\n");
 }
 
 #[test]
