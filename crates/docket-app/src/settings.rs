@@ -52,6 +52,10 @@ pub struct Settings {
     pub base_env: BTreeMap<String, String>,
     /// Delivery attempts before the outbox gives up on a message.
     pub outbox_max_attempts: u32,
+    /// Delivery attempts before the outbox gives up on a message to a ticketing system's mirror
+    /// (Jira, ServiceNow): the organisation's record of the change waits out a long outage (with
+    /// the 5-minute longest delay, about a day).
+    pub outbox_mirror_max_attempts: u32,
     /// First retry delay; doubled each attempt up to `outbox_max_backoff`.
     pub outbox_backoff: Duration,
     /// Longest retry delay.
@@ -93,6 +97,7 @@ impl Default for Settings {
             plan_output_cap_bytes: 64 * 1024,
             base_env: BTreeMap::from([("PATH".to_owned(), "/usr/local/bin:/usr/bin:/bin".to_owned())]),
             outbox_max_attempts: 12,
+            outbox_mirror_max_attempts: 300,
             outbox_backoff: Duration::from_secs(1),
             outbox_max_backoff: Duration::from_secs(300),
             live_capacity: 4096,

@@ -27,6 +27,8 @@ pub struct Delivered {
 pub struct RecordingNotifier {
     fail_first: AtomicU32,
     attempts: AtomicU32,
+    /// Whether it stands for a ticketing system's mirror (`Notifier::mirrors`).
+    mirror: bool,
     // A std mutex: held only to push or copy.
     delivered: Mutex<Vec<Delivered>>,
 }
@@ -35,6 +37,12 @@ impl RecordingNotifier {
     /// A notifier that fails its first `fail_first` attempts.
     pub fn failing_first(fail_first: u32) -> Self {
         Self { fail_first: AtomicU32::new(fail_first), ..Self::default() }
+    }
+
+    /// The same, standing for a ticketing system's mirror (Jira, ServiceNow).
+    pub fn as_mirror(mut self) -> Self {
+        self.mirror = true;
+        self
     }
 
     /// Every successful delivery so far.
@@ -52,6 +60,10 @@ impl RecordingNotifier {
 impl Notifier for RecordingNotifier {
     fn name(&self) -> &str {
         "recorder"
+    }
+
+    fn mirrors(&self) -> bool {
+        self.mirror
     }
 
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {

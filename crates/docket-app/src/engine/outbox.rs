@@ -2,7 +2,8 @@
 //! ticket, several tickets at once, retrying with exponential backoff and jitter (the outbound
 //! toolkit's [`Backoff`], so many messages failing at once do not all come due at once), and
 //! gives up after a bounded number of attempts (the message stays in the store with its last
-//! error).
+//! error): `outbox_max_attempts` for chats, `outbox_mirror_max_attempts` for the ticketing
+//! systems that keep the organisation's record of the change, which wait out a long outage.
 //!
 //! Replicas share the outbox: a ticket's due messages are delivered by the replica that claims
 //! the ticket (a lease in the store, renewed while it delivers and released when it is done),
@@ -227,7 +228,10 @@ async fn deliver_one(app: &App, message: OutboxMessage) -> Result<(), AppError> 
             let permanent = matches!(error, NotifyError::Permanent(_));
             let error = app.rules().redactor.redact(&error.to_string());
             let notifier = &message.message.notifier;
-            let retry_at = if permanent || attempts >= app.inner.settings.outbox_max_attempts {
+            let settings = &app.inner.settings;
+            let mirror = app.inner.notifiers.iter().any(|n| n.name() == notifier && n.mirrors());
+            let limit = if mirror { settings.outbox_mirror_max_attempts } else { settings.outbox_max_attempts };
+            let retry_at = if permanent || attempts >= limit {
                 tracing::warn!(%notifier, ticket = %ticket.id, %error, attempts, "giving up on a notification");
                 None
             } else {
