@@ -34,33 +34,6 @@ async fn failed_deliveries_are_retried_with_backoff_until_they_succeed() {
     t.stop().await;
 }
 
-/// A ticketing system's mirror outlasts the chats' patience: its messages are still delivered
-/// after more failures than a chat's would be given up at.
-#[tokio::test]
-async fn a_mirror_waits_out_an_outage_longer_than_a_chat_would() {
-    let chat = Arc::new(RecordingNotifier::failing_first(u32::MAX));
-    let mirror = Arc::new(RecordingNotifier::failing_first(8).as_mirror());
-    for (notifier, delivered) in [(chat, false), (mirror, true)] {
-        let t = TestApp::builder()
-            .notifier(notifier.clone())
-            .settings(|s| {
-                s.outbox_max_attempts = 3;
-                s.outbox_backoff = Duration::from_millis(5);
-                s.outbox_max_backoff = Duration::from_millis(20);
-            })
-            .start()
-            .await;
-        let ticket = t.app.request(&person("alice"), &"deploy".into(), deploy("staging"), api()).await.unwrap();
-        t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
-        wait_drained(&t).await;
-        assert_eq!(!notifier.delivered().is_empty(), delivered, "attempts: {}", notifier.attempts());
-        if !delivered {
-            assert_eq!(notifier.attempts() % 3, 0, "a chat gives up at outbox_max_attempts: {}", notifier.attempts());
-        }
-        t.stop().await;
-    }
-}
-
 /// Regression: attempts that failed and were to be retried left nothing in the log, so a
 /// notification stuck behind a broken chat went unnoticed until it was given up.
 #[tokio::test]
