@@ -282,6 +282,8 @@ async fn notes_the_outbox_gave_up_on_are_brought_up_to_date_when_the_instance_is
             s.outbox_backoff = Duration::from_millis(10);
             s.outbox_max_backoff = Duration::from_millis(20);
             s.outbox_max_attempts = 2;
+            // An outage longer than even a mirror's patience (a day, by default).
+            s.outbox_mirror_max_attempts = 2;
         })
         .notifier(ServiceNowNotifier::new(ServiceNowClient::new(Arc::new(settings)).unwrap()))
         .start()
