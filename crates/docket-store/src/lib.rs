@@ -20,6 +20,7 @@ mod processes;
 mod projection;
 mod results;
 mod rows;
+mod settle;
 mod sqlite;
 
 use std::sync::Arc;

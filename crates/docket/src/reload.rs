@@ -32,8 +32,10 @@ impl FileReloader {
 impl Reloader for FileReloader {
     async fn load(&self) -> Result<Reloaded, ReloadRefused> {
         let path = self.path.clone();
+        let plugins = plugins();
         // Loading reads files and compiles policies: off the threads that serve requests.
-        let loaded = tokio::task::spawn_blocking(move || docket_config::load(&path, &crate::compose::env, &plugins()))
+        let reading = plugins.clone();
+        let loaded = tokio::task::spawn_blocking(move || docket_config::load(&path, &crate::compose::env, &reading))
             .await
             .map_err(|error| ReloadRefused::Failed(format!("reading the configuration stopped: {error}")))?
             .map_err(|diagnostics| {
@@ -41,7 +43,7 @@ impl Reloader for FileReloader {
             })?;
         let restart = {
             let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            docket_config::needs_restart(&running, &loaded.config, &plugins())
+            docket_config::needs_restart(&running, &loaded.config, &plugins)
         };
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));

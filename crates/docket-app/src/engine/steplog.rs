@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::live::LiveEvent;
 use crate::ports::runner::StepLog;
 use crate::ports::store::{LogLine, LogStream};
+use crate::settings::RuleBook;
 
 /// How often buffered lines are written while a step runs.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -21,6 +22,9 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// The log of one step of one run.
 pub(crate) struct EngineLog {
     app: App,
+    /// The rules in force when the step started: its output is redacted by them throughout,
+    /// whatever a reload does meanwhile (and the lock is not taken per line).
+    rules: Arc<RuleBook>,
     ticket: TicketId,
     run: u32,
     step: usize,
@@ -44,6 +48,7 @@ impl EngineLog {
     pub(crate) fn start(app: &App, ticket: &TicketId, run: u32, step: usize, seq: Arc<AtomicU64>) -> StepLogHandle {
         let log = Arc::new(EngineLog {
             app: app.clone(),
+            rules: app.rules(),
             ticket: ticket.clone(),
             run,
             step,
@@ -103,7 +108,7 @@ impl EngineLog {
 
 impl StepLog for EngineLog {
     fn line(&self, stream: LogStream, text: &str) {
-        let text = self.app.rules().redactor.redact(text);
+        let text = self.rules.redactor.redact(text);
         let kept = self.kept.fetch_add(text.len() + 1, Ordering::SeqCst) + text.len() + 1;
         if kept > self.cap {
             self.dropped.fetch_add(1, Ordering::SeqCst);
@@ -120,8 +125,7 @@ impl StepLog for EngineLog {
     }
 
     fn result(&self, result: StepResult) {
-        let rules = self.app.rules();
-        let result = result.masked(|text| rules.redactor.redact(text));
+        let result = result.masked(|text| self.rules.redactor.redact(text));
         *self.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(result);
     }
 }
@@ -183,7 +187,8 @@ impl StepLogHandle {
 /// A log that keeps a dry run's output as text for the plan, redacted and capped, and what
 /// the dry run found.
 pub(crate) struct PlanLog {
-    app: App,
+    /// The rules in force when the dry run started, as for a step's log.
+    rules: Arc<RuleBook>,
     cap: usize,
     // A std mutex: held only to append.
     text: Mutex<String>,
@@ -195,7 +200,7 @@ pub(crate) struct PlanLog {
 impl PlanLog {
     pub(crate) fn new(app: &App) -> Self {
         Self {
-            app: app.clone(),
+            rules: app.rules(),
             cap: app.inner.settings.plan_output_cap_bytes,
             text: Mutex::new(String::new()),
             truncated: AtomicBool::new(false),
@@ -223,7 +228,7 @@ impl StepLog for PlanLog {
             // Docket's own notes (exit codes, timings) would make identical plans differ.
             return;
         }
-        let text = self.app.rules().redactor.redact(text);
+        let text = self.rules.redactor.redact(text);
         let mut all = self.text.lock().unwrap_or_else(PoisonError::into_inner);
         if all.len() + text.len() + 1 > self.cap {
             self.truncated.store(true, Ordering::SeqCst);

@@ -14,8 +14,9 @@ use sqlx::{PgConnection, Row as _};
 
 use super::audit::AUDIT_LOCK;
 use super::commit::Commit;
-use super::writer::{Failure, Job, Settle, same};
+use super::writer::{Failure, Job};
 use crate::rows::{self, AuditColumns, db_error};
+use crate::settle::{Settle, same};
 
 /// Takes the audit lock (held until the transaction ends), then reads the chain's head: two
 /// statements in one round trip (the simple protocol), so the read's snapshot is taken after

@@ -8,8 +8,9 @@ use docket_app::StoreError;
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteArguments;
 
-use super::writer::{CHUNKS, Head, Job, Settle, Sql, same};
+use super::writer::{CHUNKS, Head, Job, Sql};
 use crate::rows::{self, db_error};
+use crate::settle::{Settle, same};
 
 /// Starts the transaction and reads the chain's head in the same round trip.
 const BEGIN: &str = "BEGIN IMMEDIATE; SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";

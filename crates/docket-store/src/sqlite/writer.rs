@@ -33,6 +33,8 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Sqlite, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::settle::{Pending, Settle, same};
+
 use super::batch;
 use super::checkpoint::Checkpoints;
 use crate::rows::{self, db_error};
@@ -203,38 +205,6 @@ impl<W: Write> Job for Request<W> {
 
     fn fail(self: Box<Self>, error: StoreError) -> Box<dyn Settle> {
         Box::new(Pending { reply: self.reply, result: Err(error) })
-    }
-}
-
-/// A write's result, waiting for the batch's `COMMIT`.
-pub(super) trait Settle: Send {
-    /// Tells the caller: its own result if the batch committed or the write failed anyway, the
-    /// batch's error otherwise.
-    fn settle(self: Box<Self>, batch: Result<(), &StoreError>);
-}
-
-struct Pending<T> {
-    reply: oneshot::Sender<Result<T, StoreError>>,
-    result: Result<T, StoreError>,
-}
-
-impl<T: Send> Settle for Pending<T> {
-    fn settle(self: Box<Self>, batch: Result<(), &StoreError>) {
-        let result = match (self.result, batch) {
-            (Ok(_), Err(error)) => Err(same(error)),
-            (result, _) => result,
-        };
-        // The caller may have stopped waiting; the write stands either way.
-        let _ = self.reply.send(result);
-    }
-}
-
-/// A copy of an error, for each caller of a failed batch.
-pub(super) fn same(error: &StoreError) -> StoreError {
-    match error {
-        StoreError::Conflict(id) => StoreError::Conflict(id.clone()),
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
     }
 }
 
