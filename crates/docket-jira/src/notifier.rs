@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_app::{App, MirrorChange, Notifier, NotifyError, OutboxMessage, earns_reply};
+use docket_app::{App, MirrorChange, Notifier, NotifyError, OutboxMessage, mirror_wants};
 use docket_core::ticket::ExternalLink;
 use docket_core::{Event, Ticket, TicketState};
 
@@ -40,22 +40,18 @@ impl Notifier for JiraNotifier {
     }
 
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
-        let says_something = events.iter().any(|e| {
-            earns_reply(e)
-                || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
-        });
-        if says_something { vec!["sync".to_owned()] } else { Vec::new() }
+        mirror_wants(events)
     }
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let issue = ensure_issue(&self.client, app, ticket).await?;
         let api = self.client.settings().api;
-        for (marker, note) in missed_notes(app, message, ticket).await? {
+        for (marker, note) in app.missed_notes(SYSTEM, message, ticket).await.map_err(app_error)? {
             post_once(&self.client, app, message, &issue.key, &marker, body(api, &[Para::text(note)])).await?;
         }
         let change = app.mirror(SYSTEM, message, ticket).await.map_err(app_error)?;
         sync(&self.client, app, message, ticket, &issue, &change).await?;
-        mirrored_up_to(app, message, ticket).await
+        app.mirrored_up_to(SYSTEM, message, ticket).await.map_err(app_error)
     }
 }
 
@@ -111,47 +107,6 @@ async fn sync(
         follow(client, app, message, ticket, issue, *state).await?;
     }
     app.note_synced(SYSTEM, ticket).await.map_err(app_error)
-}
-
-/// The notes of changes between the last message delivered and this one, with their markers:
-/// what messages the outbox gave up on (Jira was away longer than its retries last) said,
-/// brought up to date now that Jira answers. Nothing when no message was delivered yet (the
-/// issue is new, and its description tells the ticket as it is).
-async fn missed_notes(
-    app: &App,
-    message: &OutboxMessage,
-    ticket: &Ticket,
-) -> Result<Vec<(String, String)>, NotifyError> {
-    let payload = &message.message.payload;
-    let version = payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
-    let before = version.saturating_sub(payload.get("events").and_then(serde_json::Value::as_u64).unwrap_or(0));
-    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
-    let Some(last) = last.filter(|last| *last < before) else { return Ok(Vec::new()) };
-    tracing::info!(ticket = %ticket.id, from = last + 1, to = before, "bringing the Jira issue up to date with changes whose notes were not delivered");
-    let mut out = Vec::new();
-    for v in (last + 1)..=before {
-        let mut one = message.clone();
-        one.message.payload = serde_json::json!({"version": v, "events": 1});
-        let change = app.mirror(SYSTEM, &one, ticket).await.map_err(app_error)?;
-        for (i, note) in change.notes.into_iter().enumerate() {
-            out.push((format!("{}:event:{v}:{i}", ticket.id), note));
-        }
-    }
-    Ok(out)
-}
-
-/// Records that the issue says everything up to this message's change.
-async fn mirrored_up_to(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
-    let version = message.message.payload.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
-    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
-    if last.is_some_and(|last| last >= version) {
-        return Ok(());
-    }
-    app.remember(SYSTEM, &mirrored_key(ticket), &version.to_string()).await.map_err(app_error)
-}
-
-fn mirrored_key(ticket: &Ticket) -> String {
-    format!("mirrored:{}", ticket.id)
 }
 
 /// Posts the comment `marker` names, once: nothing when it is recorded as sent; when an earlier

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use docket_app::{App, Notifier, NotifyError, OutboxMessage, earns_reply};
+use docket_app::{App, Notifier, NotifyError, OutboxMessage, mirror_wants};
 use docket_core::ticket::ExternalLink;
 use docket_core::{Event, Ticket, TicketState};
 use serde_json::{Map, Value, json};
@@ -44,16 +44,12 @@ impl Notifier for ServiceNowNotifier {
     }
 
     fn wants(&self, _ticket: &Ticket, events: &[Event]) -> Vec<String> {
-        let says_something = events.iter().any(|e| {
-            earns_reply(e)
-                || matches!(e, Event::Requested { .. } | Event::Decided { .. } | Event::PlanningStarted { .. })
-        });
-        if says_something { vec!["sync".to_owned()] } else { Vec::new() }
+        mirror_wants(events)
     }
 
     async fn deliver(&self, app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
         let record = ensure_record(&self.client, app, ticket).await?;
-        let mut notes = missed_notes(app, message, ticket).await?;
+        let mut notes = app.missed_notes(SYSTEM, message, ticket).await.map_err(app_error)?;
         let change = app.mirror(SYSTEM, message, ticket).await.map_err(app_error)?;
         notes.extend(
             change
@@ -80,49 +76,8 @@ impl Notifier for ServiceNowNotifier {
             }
         }
         app.note_synced(SYSTEM, ticket).await.map_err(app_error)?;
-        mirrored_up_to(app, message, ticket).await
+        app.mirrored_up_to(SYSTEM, message, ticket).await.map_err(app_error)
     }
-}
-
-/// The notes of changes between the last message delivered and this one, each with its
-/// marker: what messages the outbox gave up on (the instance was away longer than its retries
-/// last) said, brought up to date now that it answers. Nothing before a first delivery (the
-/// record is new, and its description tells the ticket as it is).
-async fn missed_notes(
-    app: &App,
-    message: &OutboxMessage,
-    ticket: &Ticket,
-) -> Result<Vec<(String, String)>, NotifyError> {
-    let payload = &message.message.payload;
-    let version = payload.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let before = version.saturating_sub(payload.get("events").and_then(Value::as_u64).unwrap_or(0));
-    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
-    let Some(last) = last.filter(|last| *last < before) else { return Ok(Vec::new()) };
-    tracing::info!(ticket = %ticket.id, from = last + 1, to = before, "bringing the ServiceNow record up to date with changes whose notes were not delivered");
-    let mut out = Vec::new();
-    for v in (last + 1)..=before {
-        let mut one = message.clone();
-        one.message.payload = json!({"version": v, "events": 1});
-        let change = app.mirror(SYSTEM, &one, ticket).await.map_err(app_error)?;
-        for (i, note) in change.notes.into_iter().enumerate() {
-            out.push((format!("{}:event:{v}:{i}", ticket.id), note));
-        }
-    }
-    Ok(out)
-}
-
-/// Records that the record says everything up to this message's change.
-async fn mirrored_up_to(app: &App, message: &OutboxMessage, ticket: &Ticket) -> Result<(), NotifyError> {
-    let version = message.message.payload.get("version").and_then(Value::as_u64).unwrap_or(0);
-    let last = app.recall(SYSTEM, &mirrored_key(ticket)).await.map_err(app_error)?.and_then(|v| v.parse::<u64>().ok());
-    if last.is_some_and(|last| last >= version) {
-        return Ok(());
-    }
-    app.remember(SYSTEM, &mirrored_key(ticket), &version.to_string()).await.map_err(app_error)
-}
-
-fn mirrored_key(ticket: &Ticket) -> String {
-    format!("mirrored:{}", ticket.id)
 }
 
 /// The ticket's record: the one recorded, else the one correlated with it, else a new one.

@@ -6,6 +6,7 @@ mod chat;
 mod commands;
 mod commit;
 mod mirror;
+mod mirror_sync;
 mod queries;
 mod rejections;
 mod relay;
@@ -31,6 +32,7 @@ pub use chat::{
     TicketList, chat_messages, earns_reply,
 };
 pub use mirror::MirrorChange;
+pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};
 pub use reload::ReloadOutcome;
 pub use sessions::SessionChange;
