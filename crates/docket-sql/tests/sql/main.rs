@@ -11,6 +11,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod cancel;
 mod csv;
 mod reports;
 mod support;
@@ -52,6 +53,7 @@ engines! {
     reports::a_report_past_its_time_limit_is_stopped_by_the_server,
     reports::a_million_rows_keep_max_rows_and_say_so,
     reports::hostile_parameters_are_one_bound_value,
+    cancel::cancelling_a_report_stops_it_on_the_server,
     writes::a_write_commits_exactly_the_planned_rows,
     writes::data_changed_after_approval_commits_nothing,
     writes::a_write_within_max_rows_changed_commits,
