@@ -144,7 +144,7 @@ impl Engine {
     pub(crate) async fn plan(
         &self,
         request: &Request<'_>,
-        shape: Result<&Shape, String>,
+        shape: Result<&Shape, &str>,
     ) -> Result<(u64, Sample), SqlError> {
         match self {
             Engine::Postgres(pool) => super::postgres::plan(pool, request, shape).await,

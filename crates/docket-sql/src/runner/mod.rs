@@ -134,7 +134,7 @@ async fn work(
         },
         (Access::Write, Mode::Plan) => {
             let shape = sample::shape(request.statement, database.engine);
-            match engine.plan(request, shape.as_ref().map_err(Clone::clone)).await {
+            match engine.plan(request, shape.as_ref().map_err(String::as_str)).await {
                 Ok((changed, sample)) => {
                     log.line(LogStream::Stdout, &format!("will change {changed} {} in {place}", rows(changed)));
                     for line in sample::lines(&sample, changed) {

@@ -60,7 +60,7 @@ pub(crate) async fn write(
 pub(crate) async fn plan(
     pool: &MySqlPool,
     request: &Request<'_>,
-    shape: Result<&Shape, String>,
+    shape: Result<&Shape, &str>,
 ) -> Result<(u64, Sample), SqlError> {
     let mut conn = pool.acquire().await?;
     begun(&mut conn, request).await?;
@@ -73,36 +73,31 @@ pub(crate) async fn plan(
 async fn planned(
     conn: &mut sqlx::MySqlConnection,
     request: &Request<'_>,
-    shape: Result<&Shape, String>,
+    shape: Result<&Shape, &str>,
 ) -> Result<(u64, Sample), SqlError> {
-    let before = match shape {
-        Ok(shape) => guarded(conn, request, async |conn| before(conn, shape, &request.args).await).await,
-        Err(why) => Err(why),
+    let found = match shape {
+        Ok(shape) => {
+            limit(conn, request.sample_timeout()).await;
+            let found = before(conn, shape, &request.args).await;
+            limit(conn, request.timeout).await;
+            found
+        }
+        Err(why) => Err(why.to_owned()),
     };
     let (sql, order) = question_marks(request.statement);
     let args = arguments(&request.args, &order)?;
     let changed = sqlx::query_with(sqlx::AssertSqlSafe(sql.as_str()), args).execute(&mut *conn).await?.rows_affected();
-    let sample = match (before, shape) {
+    let sample = match (found, shape) {
         (Ok((keys, rows)), Ok(shape)) if rows.rows.is_empty() => Sample::of(shape.verb, &keys, rows, Rows::default()),
         (Ok((keys, rows)), Ok(shape)) => {
-            let again = guarded(conn, request, async |conn| after(conn, shape, &keys, &rows).await).await;
+            limit(conn, request.sample_timeout()).await;
+            let again = after(conn, shape, &keys, &rows).await;
             again.map_or_else(Sample::None, |again| Sample::of(shape.verb, &keys, rows, again))
         }
-        (Err(why), _) | (_, Err(why)) => Sample::None(why),
+        (Err(why), _) => Sample::None(why),
+        (_, Err(why)) => Sample::None(why.to_owned()),
     };
     Ok((changed, sample))
-}
-
-/// Runs `read` with the sample's time limit, then puts the statement's limit back.
-async fn guarded<T>(
-    conn: &mut sqlx::MySqlConnection,
-    request: &Request<'_>,
-    read: impl AsyncFnOnce(&mut sqlx::MySqlConnection) -> Result<T, String>,
-) -> Result<T, String> {
-    limit(conn, request.sample_timeout()).await;
-    let got = read(conn).await;
-    limit(conn, request.timeout).await;
-    got
 }
 
 /// The primary key of `shape`'s table, then its first rows the statement's `WHERE` matches.
@@ -117,8 +112,8 @@ async fn before(conn: &mut sqlx::MySqlConnection, shape: &Shape, args: &[Arg]) -
          WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' \
          ORDER BY ORDINAL_POSITION",
     )
-    .bind(schema)
-    .bind(table)
+    .bind(schema.map(String::as_str))
+    .bind(table.as_str())
     .fetch_all(&mut *conn)
     .await
     .map_err(sample::failed)?;
@@ -156,7 +151,7 @@ async fn select(conn: &mut sqlx::MySqlConnection, query: &Query) -> Result<(Vec<
 /// per-statement limit; each server knows one of the two variables, and the other one's "unknown
 /// system variable" is expected.
 async fn begun(conn: &mut sqlx::MySqlConnection, request: &Request<'_>) -> Result<(), SqlError> {
-    let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut *conn).await?;
+    let id: u64 = sqlx::query_scalar("SELECT CAST(CONNECTION_ID() AS UNSIGNED)").fetch_one(&mut *conn).await?;
     request.stop.started(Session::MySql(id));
     limit(conn, request.timeout).await;
     Ok(())

@@ -58,26 +58,34 @@ pub(crate) async fn write(
 pub(crate) async fn plan(
     pool: &PgPool,
     request: &Request<'_>,
-    shape: Result<&Shape, String>,
+    shape: Result<&Shape, &str>,
 ) -> Result<(u64, Sample), SqlError> {
     let mut tx = pool.begin().await?;
     begun(&mut tx, request).await?;
-    let before = match shape {
-        Ok(shape) => guarded(&mut tx, request, async |tx| before(tx, shape, &request.args).await).await?,
-        Err(why) => Err(why),
+    let found = match shape {
+        Ok(shape) => {
+            guard(&mut tx, request).await?;
+            let found = before(&mut tx, shape, &request.args).await;
+            unguard(&mut tx, request, found.is_ok()).await?;
+            found
+        }
+        Err(why) => Err(why.to_owned()),
     };
     let statement =
         tx.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(request.statement.to_owned()))).await?;
     let args = arguments(&request.args, statement.parameters())?;
     let changed =
         sqlx::query_with(sqlx::AssertSqlSafe(request.statement), args).execute(&mut *tx).await?.rows_affected();
-    let sample = match (before, shape) {
+    let sample = match (found, shape) {
         (Ok((keys, rows)), Ok(shape)) if rows.rows.is_empty() => Sample::of(shape.verb, &keys, rows, Rows::default()),
         (Ok((keys, rows)), Ok(shape)) => {
-            let again = guarded(&mut tx, request, async |tx| after(tx, shape, &keys, &rows).await).await?;
+            guard(&mut tx, request).await?;
+            let again = after(&mut tx, shape, &keys, &rows).await;
+            unguard(&mut tx, request, again.is_ok()).await?;
             again.map_or_else(Sample::None, |again| Sample::of(shape.verb, &keys, rows, again))
         }
-        (Err(why), _) | (_, Err(why)) => Sample::None(why),
+        (Err(why), _) => Sample::None(why),
+        (_, Err(why)) => Sample::None(why.to_owned()),
     };
     tx.rollback().await?;
     Ok((changed, sample))
@@ -85,20 +93,17 @@ pub(crate) async fn plan(
 
 type Tx<'c> = sqlx::Transaction<'c, Postgres>;
 
-/// Runs `read` under a savepoint with the sample's time limit, then puts the statement's limit
-/// back; what `read` could not do is a reason for no sample, not an error of the plan.
-async fn guarded<'c, T>(
-    tx: &mut Tx<'c>,
-    request: &Request<'_>,
-    read: impl AsyncFnOnce(&mut Tx<'c>) -> Result<T, String>,
-) -> Result<Result<T, String>, SqlError> {
+/// Before a read of the sample: a savepoint, and the sample's time limit.
+async fn guard(tx: &mut Tx<'_>, request: &Request<'_>) -> Result<(), SqlError> {
     tx.execute("SAVEPOINT docket_sample").await?;
-    limit(tx, request.sample_timeout()).await?;
-    let got = read(tx).await;
-    let undo = if got.is_ok() { "RELEASE SAVEPOINT docket_sample" } else { "ROLLBACK TO SAVEPOINT docket_sample" };
-    tx.execute(undo).await?;
-    limit(tx, request.timeout).await?;
-    Ok(got)
+    limit(tx, request.sample_timeout()).await
+}
+
+/// After it: the savepoint released, or rolled back to when the read failed (what it could not
+/// do is a reason for no sample, not an error of the plan), and the statement's limit back.
+async fn unguard(tx: &mut Tx<'_>, request: &Request<'_>, read: bool) -> Result<(), SqlError> {
+    tx.execute(if read { "RELEASE SAVEPOINT docket_sample" } else { "ROLLBACK TO SAVEPOINT docket_sample" }).await?;
+    limit(tx, request.timeout).await
 }
 
 /// The primary key of `shape`'s table, then its first rows the statement's `WHERE` matches.
@@ -109,7 +114,7 @@ async fn before(tx: &mut Tx<'_>, shape: &Shape, args: &[Arg]) -> Result<(Vec<Key
          WHERE i.indrelid = CAST($1 AS regclass) AND i.indisprimary \
          ORDER BY array_position(i.indkey::int2[], a.attnum)",
     )
-    .bind(&shape.table)
+    .bind(shape.table.as_str())
     .fetch_all(&mut **tx)
     .await
     .map_err(sample::failed)?;

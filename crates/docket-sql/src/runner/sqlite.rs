@@ -62,27 +62,28 @@ pub(crate) async fn write(
 pub(crate) async fn plan(
     pool: &SqlitePool,
     request: &Request<'_>,
-    shape: Result<&Shape, String>,
+    shape: Result<&Shape, &str>,
 ) -> Result<(u64, Sample), SqlError> {
     let mut conn = pool.acquire().await?;
     interruptible(&mut conn, request, request.timeout + request.sample_timeout() * 2).await?;
     let mut tx = conn.begin().await?;
-    let before = match shape {
+    let found = match shape {
         Ok(shape) => before(&mut tx, shape, &request.args).await,
-        Err(why) => Err(why),
+        Err(why) => Err(why.to_owned()),
     };
     let sql = numbered_question_marks(request.statement);
     let changed = sqlx::query_with(sqlx::AssertSqlSafe(sql.as_str()), arguments(&request.args)?)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    let sample = match (before, shape) {
+    let sample = match (found, shape) {
         (Ok((keys, rows)), Ok(shape)) if rows.rows.is_empty() => Sample::of(shape.verb, &keys, rows, Rows::default()),
         (Ok((keys, rows)), Ok(shape)) => match after(&mut tx, shape, &keys, &rows).await {
             Ok(again) => Sample::of(shape.verb, &keys, rows, again),
             Err(why) => Sample::None(why),
         },
-        (Err(why), _) | (_, Err(why)) => Sample::None(why),
+        (Err(why), _) => Sample::None(why),
+        (_, Err(why)) => Sample::None(why.to_owned()),
     };
     tx.rollback().await?;
     Ok((changed, sample))
@@ -98,7 +99,7 @@ async fn before(conn: &mut sqlx::SqliteConnection, shape: &Shape, args: &[Arg]) 
     };
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk")
-            .bind(table)
+            .bind(table.as_str())
             .bind(schema)
             .fetch_all(&mut *conn)
             .await

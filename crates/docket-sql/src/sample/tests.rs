@@ -22,7 +22,7 @@ fn the_rows_before_are_read_with_the_statements_own_arguments() {
     let query = before(&shape, &id(), &args).expect("a query");
     assert_eq!(
         query.sql,
-        "SELECT \"id\", a.* FROM accounts AS a WHERE a.owner = $1 AND a.note <> $2 ORDER BY \"id\" LIMIT 20"
+        "SELECT \"id\", a.* FROM accounts a WHERE a.owner = $1 AND a.note <> $2 ORDER BY \"id\" LIMIT 20"
     );
     assert_eq!(query.args, [Arg::Text("alice".into()), Arg::Text("closed".into())]);
     // No key, or an argument missing: no query, and why.
@@ -92,16 +92,26 @@ fn a_sample_reads_old_to_new_for_the_columns_that_changed() {
     assert_eq!(shown[0], "the first 3 of them by id, before → after:");
     assert_eq!(shown[3], "- id=3: id 3, status 'open', note 'x y'");
     assert_eq!(lines(&Sample::None("t has no primary key".into()), 2), ["no sample of the rows: t has no primary key"]);
+    // Quotes in text are doubled, as arguments are shown.
+    let quoted = Rows { columns: vec!["note".into()], rows: vec![(vec![Cell::Int(7)], vec![text("it's")])] };
+    let deleted = Sample::of(Verb::Delete, &keys, quoted, Rows::default());
+    assert_eq!(lines(&deleted, 1)[1], "- id=7: note 'it''s'");
 }
 
 #[test]
-fn long_values_and_wide_rows_are_cut() {
+fn long_values_and_wide_rows_are_shown_without_cutting_a_value() {
     let columns: Vec<String> = (0..100).map(|i| format!("column_{i}")).collect();
-    let row: Vec<Cell> = (0..100).map(|_| text(&"x".repeat(1000))).collect();
-    let before = Rows { columns: columns.clone(), rows: vec![(vec![Cell::Int(1)], row)] };
+    let mut row: Vec<Cell> = (0..100).map(|i| text(&format!("value {i}"))).collect();
+    row[0] = text(&"x".repeat(1000));
+    let before = Rows { columns, rows: vec![(vec![Cell::Int(1)], row)] };
     let sample = Sample::of(Verb::Delete, &id(), before, Rows::default());
     let shown = lines(&sample, 1);
-    assert_eq!(shown[1].chars().count(), 300);
-    assert!(shown[1].starts_with(&format!("- id=1: column_0 '{}…'", "x".repeat(39))), "{}", shown[1]);
-    assert!(shown[1].ends_with('…'));
+    // A long value is its length only (a secret in it is never half shown).
+    assert!(shown[1].starts_with("- id=1: column_0 (1002 characters), column_1 'value 1', "), "{}", shown[1]);
+    assert!(shown[1].chars().count() <= 600 + 40, "{}", shown[1]);
+    assert!(shown[1].ends_with(" more columns"), "{}", shown[1]);
+    // Every value shown is whole.
+    let listed = shown[1].matches("column_").count();
+    let more: usize = shown[1].rsplit(", … ").next().unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(listed + more, 100, "{}", shown[1]);
 }

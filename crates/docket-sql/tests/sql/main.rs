@@ -57,6 +57,9 @@ engines! {
     writes::a_write_commits_exactly_the_planned_rows,
     writes::data_changed_after_approval_commits_nothing,
     writes::a_write_within_max_rows_changed_commits,
+    writes::a_delete_plan_shows_the_rows_it_deletes,
+    writes::a_plan_samples_the_first_twenty_rows_and_never_changes_the_count,
+    writes::a_plan_without_a_sample_says_why_and_still_binds_the_count,
     csv::csv_round_trips_every_value,
 }
 
