@@ -66,12 +66,12 @@ pub(crate) async fn fragment(
 ) -> Result<Response, UiError> {
     let id = parse_id(&id)?;
     let (ticket, results) = tokio::try_join!(web.app.ticket(&id), web.app.results(&id))?;
-    render(&ResultsFragment { results_shown: shown(&results), results: panes(&ticket, &results) }, StatusCode::OK)
+    render(&ResultsFragment { results_shown: shown_results(&results), results: panes(&ticket, &results) }, StatusCode::OK)
 }
 
 /// The results shown, as `run:step` pairs (step from 0, as the event stream numbers them),
 /// separated by spaces.
-pub(crate) fn shown(results: &[StoredResult]) -> String {
+pub(crate) fn shown_results(results: &[StoredResult]) -> String {
     results.iter().map(|r| format!("{}:{}", r.run, r.step)).collect::<Vec<_>>().join(" ")
 }
 

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::form::UiQuery;
 use super::page::{Chrome, UiError, render};
-use super::results::{ResultPane, panes, shown};
+use super::results::{ResultPane, panes, shown_results};
 use super::view::{tone, when, when_exact};
 use crate::Web;
 
@@ -217,7 +217,7 @@ pub(crate) async fn show(
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         runs: runs(app, &ticket, &mut lines),
-        results_shown: shown(&results),
+        results_shown: shown_results(&results),
         results: panes(&ticket, &results),
         live: !ticket.state.is_terminal() || run_in_progress,
         last_seq,
