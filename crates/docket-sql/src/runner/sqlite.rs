@@ -97,13 +97,12 @@ async fn before(conn: &mut sqlx::SqliteConnection, shape: &Shape, args: &[Arg]) 
         [schema, table] => (schema.as_str(), table),
         _ => return Err(format!("{} is not a table name SQLite knows", shape.table)),
     };
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk")
-            .bind(table.as_str())
-            .bind(schema)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(sample::failed)?;
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk")
+        .bind(table.as_str())
+        .bind(schema)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(sample::failed)?;
     let keys: Vec<Key> = if names.is_empty() {
         vec![Key { name: "rowid".to_owned(), sql: "rowid".to_owned() }]
     } else {

@@ -58,7 +58,10 @@ pub(crate) fn shape(statement: &str, engine: Engine) -> Result<Shape, String> {
                 FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from) => from,
             };
             let [table] = from.as_slice() else { return not("the DELETE names several tables") };
-            if !delete.tables.is_empty() || delete.using.is_some() || !delete.order_by.is_empty() || delete.limit.is_some()
+            if !delete.tables.is_empty()
+                || delete.using.is_some()
+                || !delete.order_by.is_empty()
+                || delete.limit.is_some()
             {
                 return not("the DELETE reads other tables or limits its rows");
             }

@@ -36,6 +36,10 @@ pub(crate) async fn a_write_commits_exactly_the_planned_rows(db: Db) {
         engine(&db)
     );
     assert_eq!(step.output.as_deref(), Some(expected.as_str()));
+    // Chats (Slack, Teams) show the plan's lines, the sample with them.
+    let chat = t.app.summarize(&ticket).plan;
+    let row = "~ id=1: status 'open' → 'closed', note NULL → '''; drop table accounts; --'";
+    assert!(chat.iter().any(|l| l.trim() == row), "{chat:?}");
     // The approver reads the statement and each argument's value as it will be bound.
     let shown: Vec<String> = step.details.iter().map(|d| format!("{d:?}")).collect();
     assert!(shown.iter().any(|d| d.contains("update accounts set status = $1")), "{shown:?}");

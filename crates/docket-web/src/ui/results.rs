@@ -66,7 +66,10 @@ pub(crate) async fn fragment(
 ) -> Result<Response, UiError> {
     let id = parse_id(&id)?;
     let (ticket, results) = tokio::try_join!(web.app.ticket(&id), web.app.results(&id))?;
-    render(&ResultsFragment { results_shown: shown_results(&results), results: panes(&ticket, &results) }, StatusCode::OK)
+    render(
+        &ResultsFragment { results_shown: shown_results(&results), results: panes(&ticket, &results) },
+        StatusCode::OK,
+    )
 }
 
 /// The results shown, as `run:step` pairs (step from 0, as the event stream numbers them),

@@ -474,3 +474,18 @@ fn pending(steps: &[String], first: usize) -> impl Iterator<Item = StepPane> + '
         lines: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::diff_class;
+
+    #[test]
+    fn dry_run_lines_are_marked_as_a_diff_reads() {
+        assert_eq!(diff_class("+ create aws_s3_bucket.logs"), "add");
+        assert_eq!(diff_class("- id=3: owner 'bob'"), "del");
+        assert_eq!(diff_class("~ id=1: status 'open' → 'closed'"), "chg");
+        assert_eq!(diff_class("~~ not a change"), "ctx");
+        assert_eq!(diff_class("will change 2 rows in shop (SQLite)"), "ctx");
+        assert_eq!(diff_class("--- a/file"), "meta");
+    }
+}

@@ -101,7 +101,7 @@ title: Slow sales report
 params: []
 steps:
   - name: pause
-    wait: 700ms
+    wait: 1500ms
   - name: query
     result: {}
 "#;
