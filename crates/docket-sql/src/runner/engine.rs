@@ -59,9 +59,15 @@ impl Request<'_> {
 }
 
 impl Stop {
-    /// Records the server session the statement runs in.
-    pub(crate) fn started(&self, session: Session) {
+    /// Records the server session the statement runs in; fails when the step was stopped
+    /// before (a stop that came before the session was known could not reach the server, so
+    /// the statement must not start).
+    pub(crate) fn started(&self, session: Session) -> Result<(), SqlError> {
         *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session);
+        if self.token.is_cancelled() {
+            return Err(SqlError::Database("stopped before the statement started".to_owned()));
+        }
+        Ok(())
     }
 
     fn session(&self) -> Option<Session> {

@@ -40,6 +40,8 @@ const LOG_ROWS: usize = 50;
 const GRACE: Duration = Duration::from_secs(5);
 /// How long a stopped statement is waited for before the step ends all the same.
 const SETTLE: Duration = Duration::from_secs(3);
+/// How often the server is asked again to stop it meanwhile.
+const ASK_AGAIN: Duration = Duration::from_millis(500);
 
 /// Runs `sql` steps against the configured databases.
 #[derive(Clone, Debug)]
@@ -93,10 +95,21 @@ impl StepRunner for SqlRunner {
         };
         // Stopped on the server while the statement still holds its connection, then waited
         // for, so a step that ends has nothing left running in the database.
-        let asked = engine.stop(&stop).await;
+        // Asked again while waiting: a stop that reached the server between two statements of
+        // the step (or just before its statement) stopped nothing.
+        let mut asked = engine.stop(&stop).await;
+        let settled = tokio::time::timeout(SETTLE, async {
+            loop {
+                tokio::select! {
+                    outcome = &mut work => return outcome,
+                    () = tokio::time::sleep(ASK_AGAIN) => asked = engine.stop(&stop).await,
+                }
+            }
+        })
+        .await;
         let name = &database.name;
         let commits = action.access == Access::Write && job.mode == Mode::Run;
-        let how = match (tokio::time::timeout(SETTLE, &mut work).await, asked) {
+        let how = match (settled, asked) {
             (Ok(StepOutcome::Succeeded), _) if commits => format!("{name} had already committed the change"),
             (Ok(_), _) => format!("{name} stopped the statement and nothing was committed"),
             (Err(_), Err(error)) => format!("{name} could not be asked to stop the statement: {error}"),

@@ -152,7 +152,7 @@ async fn select(conn: &mut sqlx::MySqlConnection, query: &Query) -> Result<(Vec<
 /// system variable" is expected.
 async fn begun(conn: &mut sqlx::MySqlConnection, request: &Request<'_>) -> Result<(), SqlError> {
     let id: u64 = sqlx::query_scalar("SELECT CAST(CONNECTION_ID() AS UNSIGNED)").fetch_one(&mut *conn).await?;
-    request.stop.started(Session::MySql(id));
+    request.stop.started(Session::MySql(id))?;
     limit(conn, request.timeout).await;
     Ok(())
 }

@@ -153,7 +153,7 @@ fn quoted(name: &str) -> String {
 /// Says which backend runs the statement (so a cancel reaches it) and sets its time limit.
 async fn begun(tx: &mut sqlx::Transaction<'_, Postgres>, request: &Request<'_>) -> Result<(), SqlError> {
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut **tx).await?;
-    request.stop.started(Session::Postgres(pid));
+    request.stop.started(Session::Postgres(pid))?;
     limit(tx, request.timeout).await
 }
 
