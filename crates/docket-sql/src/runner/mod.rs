@@ -94,9 +94,9 @@ impl StepRunner for SqlRunner {
             () = cancel.cancelled() => Ended::Cancelled,
         };
         // Stopped on the server while the statement still holds its connection, then waited
-        // for, so a step that ends has nothing left running in the database.
-        // Asked again while waiting: a stop that reached the server between two statements of
-        // the step (or just before its statement) stopped nothing.
+        // for, so a step that ends has nothing left running in the database; asked again while
+        // waiting, since a stop that reached the session between two of the step's statements
+        // stopped nothing.
         let mut asked = engine.stop(&stop).await;
         let settled = tokio::time::timeout(SETTLE, async {
             loop {
