@@ -35,7 +35,8 @@ pub(crate) struct Key {
     pub(crate) sql: String,
 }
 
-/// The rows read before the statement ran: each row's key values, then all its columns.
+/// Rows of the sample read from the table (before the statement, or again by key after it):
+/// each row's key values, then all its columns.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Rows {
     /// The table's columns (without the key columns selected in front).
