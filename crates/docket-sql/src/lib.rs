@@ -1,12 +1,13 @@
 //! The `sql` step kind, everything about it in one place: the `databases` section that names
 //! the databases (`section`), the action and how it reads (`action`), how it is read from a
 //! workflow file (`decode`), the text of a statement (`statement`: where statements end, which
-//! `$n` it uses, placeholders for other engines), and the runner
-//! for PostgreSQL, MySQL/MariaDB and SQLite (`runner`).
+//! `$n` it uses, placeholders for other engines), the sample of the rows a planned write changes
+//! (`sample`), and the runner for PostgreSQL, MySQL/MariaDB and SQLite (`runner`).
 
 mod action;
 mod decode;
 mod runner;
+mod sample;
 mod section;
 mod statement;
 

@@ -153,6 +153,30 @@ pub(crate) fn question_marks(sql: &str) -> (String, Vec<usize>) {
     (out, order)
 }
 
+/// `sql` with its `$n` numbered again from `$1`, in order of first appearance, and the argument
+/// number each new placeholder takes: a part of a statement (its `WHERE`) run on its own binds
+/// only the arguments it uses (`a = $3 or b = $1 or c = $3` is `a = $1 or b = $2 or c = $1`
+/// taking arguments 3 and 1).
+pub(crate) fn renumbered(sql: &str) -> (String, Vec<usize>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut taken: Vec<usize> = Vec::new();
+    let mut last = 0;
+    for (n, range) in placeholders(sql) {
+        let k = match taken.iter().position(|&t| t == n) {
+            Some(i) => i + 1,
+            None => {
+                taken.push(n);
+                taken.len()
+            }
+        };
+        out.push_str(&sql[last..range.start]);
+        out.push_str(&format!("${k}"));
+        last = range.end;
+    }
+    out.push_str(&sql[last..]);
+    (out, taken)
+}
+
 /// `sql` with `$n` rewritten as SQLite's numbered `?n`.
 pub(crate) fn numbered_question_marks(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
@@ -198,5 +222,13 @@ mod tests {
         assert_eq!(sql, "select ?, '$1', ?, ?");
         assert_eq!(order, [2, 1, 2]);
         assert_eq!(numbered_question_marks("select $2 where a = $10"), "select ?2 where a = ?10");
+    }
+
+    #[test]
+    fn numbers_placeholders_again_from_one() {
+        let (sql, taken) = renumbered("a = $3 or b = '$2' or c = $1 or d = $3");
+        assert_eq!(sql, "a = $1 or b = '$2' or c = $2 or d = $1");
+        assert_eq!(taken, [3, 1]);
+        assert_eq!(renumbered("x = 1"), ("x = 1".to_owned(), vec![]));
     }
 }

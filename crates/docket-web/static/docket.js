@@ -2,7 +2,9 @@
 // authenticates it), appends log lines to each step's pane and keeps the steps' status; each
 // time the ticket changes it asks the server for the page's panels as they are now
 // (/tickets/{id}/panels: the state and headline, the viewer's actions, why it needs approval,
-// approvals and comments) and puts them in place, keeping what the viewer was typing.
+// approvals and comments) and puts them in place, keeping what the viewer was typing. When
+// the stream says a step left a result the page does not show yet, it asks for the results
+// part (/tickets/{id}/results) and puts it in place.
 // The page works without it; this only saves reloading.
 "use strict";
 (function () {
@@ -116,6 +118,36 @@
       if (outcome) outcome.textContent = run.outcome ? run.outcome.status : "in progress";
     });
     refresh();
+  });
+
+  // The results part, asked for again when a result it does not show is announced; one
+  // request at a time, asking again afterwards if another was announced meanwhile.
+  let fetching = false, refetch = false;
+  function shownResults() {
+    const part = document.getElementById("results");
+    return part ? (part.dataset.shown || "").split(" ") : [];
+  }
+  function fetchResults() {
+    if (fetching) { refetch = true; return; }
+    fetching = true;
+    fetch(base + "/results", { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("results");
+        const old = document.getElementById("results");
+        if (fresh && old) { old.innerHTML = fresh.innerHTML; old.dataset.shown = fresh.dataset.shown || ""; }
+      })
+      .catch(function () {})
+      .then(function () {
+        fetching = false;
+        if (refetch) { refetch = false; fetchResults(); }
+      });
+  }
+
+  source.addEventListener("result", function (e) {
+    const r = JSON.parse(e.data);
+    if (shownResults().indexOf(r.run + ":" + r.step) < 0) fetchResults();
   });
 
   source.addEventListener("end", function () {

@@ -1,9 +1,21 @@
-//! What every engine does for the runner, and the request it is given.
+//! What every engine does for the runner, the request it is given, and the [`Stop`] through
+//! which the runner stops a statement on the server: each engine says which server session runs
+//! the step's statement as soon as it has its connection, so a cancel reaches the server
+//! (PostgreSQL `pg_cancel_backend`, MySQL/MariaDB `KILL QUERY`, SQLite an interrupt from the
+//! connection's progress handler), not just the socket.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use sqlx::{Connection as _, Executor as _};
+use tokio_util::sync::CancellationToken;
+
 use crate::action::Arg;
+use crate::sample::{Sample, Shape};
 use docket_core::result::Table;
+
+/// How long stopping a statement may take to connect and ask.
+const STOP_WITHIN: Duration = Duration::from_secs(5);
 
 /// One statement to run.
 #[derive(Debug)]
@@ -16,6 +28,51 @@ pub(crate) struct Request<'a> {
     pub(crate) timeout: Duration,
     /// Rows kept from a report.
     pub(crate) max_rows: usize,
+    /// Where the engine says which server session runs the statement.
+    pub(crate) stop: &'a Stop,
+}
+
+/// The server session running a step's statement, once the engine has its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Session {
+    /// A PostgreSQL backend's process id (`pg_backend_pid()`).
+    Postgres(i32),
+    /// A MySQL/MariaDB connection id (`CONNECTION_ID()`).
+    MySql(u64),
+}
+
+/// What the runner needs to stop a step's statement on the server.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    // A std mutex: held only to read or replace one value.
+    session: Mutex<Option<Session>>,
+    /// Cancelled when the statement must stop; SQLite's progress handler reads it.
+    pub(crate) token: CancellationToken,
+}
+
+impl Request<'_> {
+    /// How long each of a sample's queries may take: a quarter of the statement's own limit, so
+    /// a sample never costs a plan much more than its statement.
+    pub(crate) fn sample_timeout(&self) -> Duration {
+        self.timeout / 4
+    }
+}
+
+impl Stop {
+    /// Records the server session the statement runs in; fails when the step was stopped
+    /// before (a stop that came before the session was known could not reach the server, so
+    /// the statement must not start).
+    pub(crate) fn started(&self, session: Session) -> Result<(), SqlError> {
+        *self.session.lock().unwrap_or_else(PoisonError::into_inner) = Some(session);
+        if self.token.is_cancelled() {
+            return Err(SqlError::Database("stopped before the statement started".to_owned()));
+        }
+        Ok(())
+    }
+
+    fn session(&self) -> Option<Session> {
+        *self.session.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Why a statement failed: the database's own words.
@@ -58,6 +115,47 @@ impl Engine {
             Engine::Postgres(pool) => super::postgres::read(pool, request).await,
             Engine::MySql(pool) => super::mysql::read(pool, request).await,
             Engine::Sqlite { read, .. } => super::sqlite::read(read, request).await,
+        }
+    }
+
+    /// Stops the statement `stop` says runs on the server, from a connection of its own (the
+    /// pool may be busy): PostgreSQL `pg_cancel_backend`, MySQL/MariaDB `KILL QUERY`; SQLite's
+    /// statement is interrupted by its connection's progress handler once `stop` is cancelled.
+    /// Must be called while the step still holds its connection, so the session is still its.
+    pub(crate) async fn stop(&self, stop: &Stop) -> Result<(), SqlError> {
+        stop.token.cancel();
+        let asked = async {
+            match (self, stop.session()) {
+                (Engine::Postgres(pool), Some(Session::Postgres(pid))) => {
+                    let mut conn = sqlx::PgConnection::connect_with(&pool.connect_options()).await?;
+                    sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut conn).await?;
+                    conn.close().await?;
+                }
+                (Engine::MySql(pool), Some(Session::MySql(id))) => {
+                    let mut conn = sqlx::MySqlConnection::connect_with(&pool.connect_options()).await?;
+                    conn.execute(sqlx::AssertSqlSafe(format!("KILL QUERY {id}"))).await?;
+                    conn.close().await?;
+                }
+                _ => {}
+            }
+            Ok::<(), SqlError>(())
+        };
+        tokio::time::timeout(STOP_WITHIN, asked)
+            .await
+            .unwrap_or_else(|_| Err(SqlError::Database(format!("no answer within {}s", STOP_WITHIN.as_secs()))))
+    }
+
+    /// Plans a write: runs it in a transaction that is rolled back, and returns the rows it
+    /// changed with a sample of them before → after (for `shape`, else why there is none).
+    pub(crate) async fn plan(
+        &self,
+        request: &Request<'_>,
+        shape: Result<&Shape, &str>,
+    ) -> Result<(u64, Sample), SqlError> {
+        match self {
+            Engine::Postgres(pool) => super::postgres::plan(pool, request, shape).await,
+            Engine::MySql(pool) => super::mysql::plan(pool, request, shape).await,
+            Engine::Sqlite { write, .. } => super::sqlite::plan(write, request, shape).await,
         }
     }
 

@@ -7,14 +7,15 @@ use futures_util::TryStreamExt as _;
 use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo, PgValueFormat};
 use sqlx::{Arguments as _, Column as _, Executor as _, PgPool, Postgres, Row as _, Statement as _, TypeInfo as _};
 
-use super::engine::{Collector, Request, SqlError};
+use super::engine::{Collector, Request, Session, SqlError};
 use crate::action::Arg;
+use crate::sample::{self, Key, Query, Rows, SAMPLE_ROWS, Sample, Shape};
 use docket_core::result::{Cell, Column};
 
 pub(crate) async fn read(pool: &PgPool, request: &Request<'_>) -> Result<docket_core::result::Table, SqlError> {
     let mut tx = pool.begin().await?;
     tx.execute("SET TRANSACTION READ ONLY").await?;
-    set_timeout(&mut tx, request).await?;
+    begun(&mut tx, request).await?;
     let statement =
         tx.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(request.statement.to_owned()))).await?;
     let columns = statement.columns().iter().map(|c| column(c.name(), c.type_info())).collect();
@@ -36,7 +37,7 @@ pub(crate) async fn write(
     commit: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<u64, SqlError> {
     let mut tx = pool.begin().await?;
-    set_timeout(&mut tx, request).await?;
+    begun(&mut tx, request).await?;
     let statement =
         tx.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(request.statement.to_owned()))).await?;
     let args = arguments(&request.args, statement.parameters())?;
@@ -50,8 +51,115 @@ pub(crate) async fn write(
     Ok(changed)
 }
 
-async fn set_timeout(tx: &mut sqlx::Transaction<'_, Postgres>, request: &Request<'_>) -> Result<(), SqlError> {
-    let millis = request.timeout.as_millis().max(1);
+/// Plans a write: runs it in a transaction that is rolled back, with a sample of the rows it
+/// changes read around it. Each of the sample's queries runs under a savepoint (a failed one,
+/// say for want of `SELECT` on the table, must not abort the transaction) with a quarter of the
+/// statement's time limit.
+pub(crate) async fn plan(
+    pool: &PgPool,
+    request: &Request<'_>,
+    shape: Result<&Shape, &str>,
+) -> Result<(u64, Sample), SqlError> {
+    let mut tx = pool.begin().await?;
+    begun(&mut tx, request).await?;
+    let found = match shape {
+        Ok(shape) => {
+            guard(&mut tx, request).await?;
+            let found = before(&mut tx, shape, &request.args).await;
+            unguard(&mut tx, request, found.is_ok()).await?;
+            found
+        }
+        Err(why) => Err(why.to_owned()),
+    };
+    let statement =
+        tx.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(request.statement.to_owned()))).await?;
+    let args = arguments(&request.args, statement.parameters())?;
+    let changed =
+        sqlx::query_with(sqlx::AssertSqlSafe(request.statement), args).execute(&mut *tx).await?.rows_affected();
+    let sample = match (found, shape) {
+        (Ok((keys, rows)), Ok(shape)) if rows.rows.is_empty() => Sample::of(shape.verb, &keys, rows, Rows::default()),
+        (Ok((keys, rows)), Ok(shape)) => {
+            guard(&mut tx, request).await?;
+            let again = after(&mut tx, shape, &keys, &rows).await;
+            unguard(&mut tx, request, again.is_ok()).await?;
+            again.map_or_else(Sample::None, |again| Sample::of(shape.verb, &keys, rows, again))
+        }
+        (Err(why), _) => Sample::None(why),
+        (_, Err(why)) => Sample::None(why.to_owned()),
+    };
+    tx.rollback().await?;
+    Ok((changed, sample))
+}
+
+type Tx<'c> = sqlx::Transaction<'c, Postgres>;
+
+/// Before a read of the sample: a savepoint, and the sample's time limit.
+async fn guard(tx: &mut Tx<'_>, request: &Request<'_>) -> Result<(), SqlError> {
+    tx.execute("SAVEPOINT docket_sample").await?;
+    limit(tx, request.sample_timeout()).await
+}
+
+/// After it: the savepoint released, or rolled back to when the read failed (what it could not
+/// do is a reason for no sample, not an error of the plan), and the statement's limit back.
+async fn unguard(tx: &mut Tx<'_>, request: &Request<'_>, read: bool) -> Result<(), SqlError> {
+    tx.execute(if read { "RELEASE SAVEPOINT docket_sample" } else { "ROLLBACK TO SAVEPOINT docket_sample" }).await?;
+    limit(tx, request.timeout).await
+}
+
+/// The primary key of `shape`'s table, then its first rows the statement's `WHERE` matches.
+async fn before(tx: &mut Tx<'_>, shape: &Shape, args: &[Arg]) -> Result<(Vec<Key>, Rows), String> {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT a.attname::text FROM pg_index i \
+         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) \
+         WHERE i.indrelid = CAST($1 AS regclass) AND i.indisprimary \
+         ORDER BY array_position(i.indkey::int2[], a.attnum)",
+    )
+    .bind(shape.table.as_str())
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(sample::failed)?;
+    let keys: Vec<Key> = names.into_iter().map(|name| Key { sql: quoted(&name), name }).collect();
+    let query = sample::before(shape, &keys, args)?;
+    let (columns, rows) = select(tx, &query).await.map_err(sample::failed)?;
+    Ok((keys.clone(), Rows::split(keys.len(), columns, rows)))
+}
+
+/// The sampled rows read again by their keys.
+async fn after(tx: &mut Tx<'_>, shape: &Shape, keys: &[Key], rows: &Rows) -> Result<Rows, String> {
+    let query = sample::after(shape, keys, rows)?;
+    let (columns, again) = select(tx, &query).await.map_err(sample::failed)?;
+    Ok(Rows::split(keys.len(), columns, again))
+}
+
+/// At most a sample's rows of `query`, with their column names.
+async fn select(tx: &mut Tx<'_>, query: &Query) -> Result<(Vec<String>, Vec<Vec<Cell>>), SqlError> {
+    let statement = tx.prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(query.sql.clone()))).await?;
+    let columns = statement.columns().iter().map(|c| c.name().to_owned()).collect();
+    let args = arguments(&query.args, statement.parameters())?;
+    let mut rows = Vec::new();
+    let mut stream = sqlx::query_with(sqlx::AssertSqlSafe(query.sql.as_str()), args).fetch(&mut **tx);
+    while let Some(row) = stream.try_next().await? {
+        if rows.len() < SAMPLE_ROWS {
+            rows.push(cells(&row));
+        }
+    }
+    Ok((columns, rows))
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Says which backend runs the statement (so a cancel reaches it) and sets its time limit.
+async fn begun(tx: &mut sqlx::Transaction<'_, Postgres>, request: &Request<'_>) -> Result<(), SqlError> {
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut **tx).await?;
+    request.stop.started(Session::Postgres(pid))?;
+    limit(tx, request.timeout).await
+}
+
+/// The server's time limit for the transaction's next statements.
+async fn limit(tx: &mut Tx<'_>, limit: std::time::Duration) -> Result<(), SqlError> {
+    let millis = limit.as_millis().max(1);
     tx.execute(sqlx::AssertSqlSafe(format!("SET LOCAL statement_timeout = {millis}"))).await?;
     Ok(())
 }

@@ -11,6 +11,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod cancel;
 mod csv;
 mod reports;
 mod support;
@@ -52,9 +53,13 @@ engines! {
     reports::a_report_past_its_time_limit_is_stopped_by_the_server,
     reports::a_million_rows_keep_max_rows_and_say_so,
     reports::hostile_parameters_are_one_bound_value,
+    cancel::cancelling_a_report_stops_it_on_the_server,
     writes::a_write_commits_exactly_the_planned_rows,
     writes::data_changed_after_approval_commits_nothing,
     writes::a_write_within_max_rows_changed_commits,
+    writes::a_delete_plan_shows_the_rows_it_deletes,
+    writes::a_plan_samples_the_first_twenty_rows_and_never_changes_the_count,
+    writes::a_plan_without_a_sample_says_why_and_still_binds_the_count,
     csv::csv_round_trips_every_value,
 }
 

@@ -1,7 +1,8 @@
 //! `/tickets/{id}/events`: a ticket as server-sent events. First a `ticket` event with the
 //! current view, then the stored log lines after `Last-Event-ID` (or `?after=`), then live
 //! `log` and `ticket` events until the ticket is finished, when an `end` event closes the
-//! stream.
+//! stream. A `result` event says a step left a result (a report's table, the rows a write
+//! changed): each kept result once per stream, the ones kept before it opened first.
 //!
 //! Another replica's run reaches this one's readers as wake-ups (`Logged`, `Ticket`, `Resync`)
 //! that send the follower to the store.
@@ -11,7 +12,7 @@
 //! turn waits briefly for the ones before it; after a lag, or on every ticket change, the
 //! store is read again from the last line sent, so nothing is lost or repeated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -65,6 +66,15 @@ pub(crate) struct LastEventId {
     last_event_id: u64,
 }
 
+/// A step left a result; read it from `/api/v1/tickets/{id}/results`.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ResultEvent {
+    /// The run, from 1.
+    run: u32,
+    /// The step, from 0 (as in `log` events).
+    step: usize,
+}
+
 /// The last event of a stream: the ticket is finished.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct EndEvent {
@@ -74,8 +84,9 @@ pub(crate) struct EndEvent {
 
 /// One server-sent event, as a client reads it: the `event` name, and `data` holding JSON of
 /// the schema that name says. `ticket` comes first and again after every change, `log` for each
-/// line in `seq` order (its `id` is the `seq`, for `Last-Event-ID`), `end` last when the ticket
-/// is finished, `error` last when the store failed (reconnect with `Last-Event-ID`).
+/// line in `seq` order (its `id` is the `seq`, for `Last-Event-ID`), `result` once for each
+/// result a step kept, `end` last when the ticket is finished, `error` last when the store
+/// failed (reconnect with `Last-Event-ID`).
 #[derive(Debug)]
 pub(crate) struct TicketEvent;
 
@@ -84,6 +95,7 @@ impl PartialSchema for TicketEvent {
         OneOfBuilder::new()
             .item(event_schema("ticket", TicketView::name().as_ref(), false))
             .item(event_schema("log", LogLineView::name().as_ref(), true))
+            .item(event_schema("result", ResultEvent::name().as_ref(), false))
             .item(event_schema("end", EndEvent::name().as_ref(), false))
             .item(event_schema("error", ErrorBody::name().as_ref(), false))
             .description(Some(
@@ -98,6 +110,8 @@ impl ToSchema for TicketEvent {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         schemas.push((EndEvent::name().into_owned(), EndEvent::schema()));
         EndEvent::schemas(schemas);
+        schemas.push((ResultEvent::name().into_owned(), ResultEvent::schema()));
+        ResultEvent::schemas(schemas);
     }
 }
 
@@ -178,8 +192,16 @@ pub(crate) async fn open(
     let live = app.subscribe();
     let (ticket, version) = app.ticket_with_version(&id).await?;
     let (sender, receiver) = mpsc::channel(BUFFER);
-    let follower =
-        Follower { app: app.clone(), id, sender, version: 0, next: after.saturating_add(1), pending: BTreeMap::new() };
+    let follower = Follower {
+        app: app.clone(),
+        id,
+        sender,
+        version: 0,
+        next: after.saturating_add(1),
+        pending: BTreeMap::new(),
+        finished: 0,
+        announced: BTreeSet::new(),
+    };
     tokio::spawn(follower.run(ticket, version, live));
     let events = ReceiverStream::new(receiver).map(Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
@@ -220,6 +242,10 @@ struct Follower {
     next: u64,
     /// Lines that arrived ahead of their turn.
     pending: BTreeMap<u64, LogLine>,
+    /// Steps finished in the last ticket view sent, over all runs.
+    finished: usize,
+    /// The results announced, as (run, step).
+    announced: BTreeSet<(u32, usize)>,
 }
 
 impl Follower {
@@ -318,6 +344,7 @@ impl Follower {
         if version > self.version {
             self.version = version;
             self.send("ticket", &TicketView::new(ticket, &self.app), None).await?;
+            self.announce(ticket).await?;
         }
         self.catch_up().await?;
         let run_in_progress = ticket.last_run().is_some_and(|run| run.finished_at.is_none());
@@ -327,6 +354,23 @@ impl Follower {
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Announces the results not announced yet, when more steps have finished than at the last
+    /// look (a step's result is kept before the step is recorded finished, so the view that
+    /// shows it finished finds its result stored).
+    async fn announce(&mut self, ticket: &Ticket) -> Result<(), Stop> {
+        let finished = ticket.runs.iter().flat_map(|r| &r.steps).filter(|s| s.outcome.is_some()).count();
+        if finished <= self.finished {
+            return Ok(());
+        }
+        self.finished = finished;
+        for kept in self.app.results(&self.id).await? {
+            if self.announced.insert((kept.run, kept.step)) {
+                self.send("result", &ResultEvent { run: kept.run, step: kept.step }, None).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Reads stored lines from the next one to send on, and sends what is now in order.

@@ -403,9 +403,12 @@ mod tests {
             [
                 ("ticket", "#/components/schemas/Ticket"),
                 ("log", "#/components/schemas/LogLine"),
+                ("result", "#/components/schemas/ResultEvent"),
                 ("end", "#/components/schemas/EndEvent"),
                 ("error", "#/components/schemas/Error"),
             ]
         );
+        let result = &doc["components"]["schemas"]["ResultEvent"];
+        assert_eq!(result["required"], serde_json::json!(["run", "step"]), "{result}");
     }
 }

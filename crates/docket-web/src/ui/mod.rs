@@ -73,6 +73,7 @@ pub(crate) fn router() -> Router<Web> {
         .route("/tickets/{id}", get(ticket::page))
         .route("/tickets/{id}/events", get(live::stream))
         .route("/tickets/{id}/panels", get(ticket::live_panels))
+        .route("/tickets/{id}/results", get(results::fragment))
         .route("/tickets/{id}/results.csv", get(results::csv))
         .route("/tickets/{id}/amend", get(request::amend_form).post(actions::amend))
         .route("/tickets/{id}/{action}", post(actions::submit))

@@ -1,7 +1,11 @@
 //! Step results on the ticket page — a report's table (its first rows), the rows a write
-//! changed — and the download of a step's whole kept table as CSV.
+//! changed —, the same part of the page alone (`GET /tickets/{id}/results`, which the page's
+//! script puts in place when the event stream announces a result, so it appears without a
+//! reload), and the download of a step's whole kept table as CSV.
 
+use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use docket_app::StoredResult;
 use docket_core::Ticket;
@@ -9,7 +13,7 @@ use docket_core::result::{Cell, Table};
 
 use super::auth::Viewer;
 use super::form::UiQuery;
-use super::page::UiError;
+use super::page::{UiError, render};
 use super::ticket::parse_id;
 use crate::Web;
 use crate::api::results::{csv_response, table_csv};
@@ -44,6 +48,34 @@ pub(crate) struct ResultPane {
     pub(crate) changed: String,
     /// The CSV download, for a table.
     pub(crate) csv: String,
+}
+
+/// A ticket's results alone, as the page shows them.
+#[derive(Template)]
+#[template(path = "ticket_results.html")]
+struct ResultsFragment {
+    results: Vec<ResultPane>,
+    results_shown: String,
+}
+
+/// `GET /tickets/{id}/results`: the results part of the ticket page as it is now.
+pub(crate) async fn fragment(
+    State(web): State<Web>,
+    _viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Response, UiError> {
+    let id = parse_id(&id)?;
+    let (ticket, results) = tokio::try_join!(web.app.ticket(&id), web.app.results(&id))?;
+    render(
+        &ResultsFragment { results_shown: shown_results(&results), results: panes(&ticket, &results) },
+        StatusCode::OK,
+    )
+}
+
+/// The results shown, as `run:step` pairs (step from 0, as the event stream numbers them),
+/// separated by spaces.
+pub(crate) fn shown_results(results: &[StoredResult]) -> String {
+    results.iter().map(|r| format!("{}:{}", r.run, r.step)).collect::<Vec<_>>().join(" ")
 }
 
 /// The panes of `results`, in step order.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use super::auth::Viewer;
 use super::form::UiQuery;
 use super::page::{Chrome, UiError, render};
-use super::results::{ResultPane, panes};
+use super::results::{ResultPane, panes, shown_results};
 use super::view::{tone, when, when_exact};
 use crate::Web;
 
@@ -158,6 +158,9 @@ struct TicketPage {
     digest_short: String,
     runs: Vec<RunPane>,
     results: Vec<ResultPane>,
+    /// The results shown, as `run:step` pairs (the page's script asks for the results again
+    /// when the event stream announces one not among them).
+    results_shown: String,
     live: bool,
     last_seq: u64,
 }
@@ -214,6 +217,7 @@ pub(crate) async fn show(
         digest: summary.digest.unwrap_or_default(),
         digest_short: ticket.digest.map(|d| d.short()).unwrap_or_default(),
         runs: runs(app, &ticket, &mut lines),
+        results_shown: shown_results(&results),
         results: panes(&ticket, &results),
         live: !ticket.state.is_terminal() || run_in_progress,
         last_seq,
@@ -339,6 +343,9 @@ fn diff_class(line: &str) -> &'static str {
         "add"
     } else if line.starts_with('-') {
         "del"
+    } else if line.starts_with("~ ") {
+        // A changed row of a SQL write's sample, a changed resource.
+        "chg"
     } else {
         "ctx"
     }
@@ -466,4 +473,19 @@ fn pending(steps: &[String], first: usize) -> impl Iterator<Item = StepPane> + '
         status: "pending",
         lines: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diff_class;
+
+    #[test]
+    fn dry_run_lines_are_marked_as_a_diff_reads() {
+        assert_eq!(diff_class("+ create aws_s3_bucket.logs"), "add");
+        assert_eq!(diff_class("- id=3: owner 'bob'"), "del");
+        assert_eq!(diff_class("~ id=1: status 'open' → 'closed'"), "chg");
+        assert_eq!(diff_class("~~ not a change"), "ctx");
+        assert_eq!(diff_class("will change 2 rows in shop (SQLite)"), "ctx");
+        assert_eq!(diff_class("--- a/file"), "meta");
+    }
 }

@@ -94,3 +94,59 @@ async fn the_api_gives_the_result_as_json_and_csv() {
     let cells: Vec<Vec<Cell>> = serde_json::from_value(result["rows"].clone()).unwrap();
     assert_eq!(cells, results::sales(250, 1000).rows);
 }
+
+/// A report that runs after a pause, so its page is open before the result is kept.
+const SLOW_REPORT: &str = r#"id: slow-sales
+title: Slow sales report
+params: []
+steps:
+  - name: pause
+    wait: 1500ms
+  - name: query
+    result: {}
+"#;
+
+#[tokio::test]
+async fn a_result_reaches_the_open_page_without_a_reload() {
+    let kit = TestApp::builder()
+        .plugins(base_plugins().with(results::plugins()))
+        .runner(|_| results::runner(StepResult::table(results::sales(3, 3))))
+        .workflow("slow-sales.yaml", SLOW_REPORT)
+        .start()
+        .await;
+    let mut browser =
+        Browser::new(docket_web::router(kit.app.clone(), WebOptions { demo: true, ..WebOptions::default() }));
+    let form = browser.visit("/workflows/slow-sales/new").await;
+    let csrf = form.csrf();
+    let sent = browser.post("/workflows/slow-sales/new", &[("csrf", csrf.as_str())]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let location = sent.location().to_owned();
+    let id = location.trim_start_matches("/tickets/").to_owned();
+
+    // The page, opened while the pause runs: live, and no result yet.
+    let page = browser.visit(&location).await;
+    assert!(page.body.contains(r#"data-live="true""#), "{}", page.body);
+    assert!(page.body.contains(r#"<div id="results" data-shown="">"#), "{}", page.body);
+    assert!(!page.body.contains("results-h"), "{}", page.body);
+
+    // The page's event stream (it ends when the ticket does) announces the result once.
+    let events = browser.visit(&format!("/tickets/{id}/events")).await;
+    assert_eq!(events.status, StatusCode::OK);
+    let announced: Vec<&str> = events.body.lines().filter(|l| l.starts_with("event: result")).collect();
+    assert_eq!(announced.len(), 1, "{}", events.body);
+    assert!(events.body.contains("event: result\ndata: {\"run\":1,\"step\":1}"), "{}", events.body);
+
+    // What the page's script then asks for: the results part, with the table.
+    let part = browser.visit(&format!("/tickets/{id}/results")).await;
+    assert_eq!(part.status, StatusCode::OK);
+    assert!(part.body.trim_start().starts_with(r#"<div id="results" data-shown="1:1">"#), "{}", part.body);
+    assert!(part.body.contains("<h2 id=\"results-h\">Results</h2>"), "{}", part.body);
+    assert!(part.body.contains("region-002"), "{}", part.body);
+    assert!(part.body.contains(&format!("href=\"/tickets/{id}/results.csv?step=2\" download")), "{}", part.body);
+    assert!(!part.body.contains("<html"), "a fragment, not a page");
+    // And a reload shows the same, without any script.
+    let again = browser.visit(&location).await;
+    assert!(again.body.contains(r#"<div id="results" data-shown="1:1">"#), "{}", again.body);
+    let missing = browser.visit("/tickets/DKT-404/results").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
