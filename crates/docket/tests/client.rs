@@ -326,6 +326,11 @@ fn the_demo_reports_and_updates_its_shop_database() {
     let out = as_person(dir, &base, "alice", &["request", "close-accounts", "customer=globex"]);
     let shown = text(&out.stdout);
     assert!(shown.contains("│ will change 3 rows in shop (SQLite)\n"), "{shown}");
+    // The approver sees the rows themselves, before → after, not only their number.
+    for id in 3..=5 {
+        let row = format!("~ id={id}: status 'open' → 'closed', note NULL → 'customer request'\n");
+        assert!(shown.contains(&row), "{shown}");
+    }
     assert!(shown.ends_with("waiting for approval: stage sre (1 of group:sre), then security\n"), "{shown}");
     assert!(as_person(dir, &base, "bob", &["approve", "DKT-2"]).status.success());
     assert!(as_person(dir, &base, "carol", &["approve", "DKT-2"]).status.success());
