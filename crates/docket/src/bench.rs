@@ -101,6 +101,10 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             out,
             "docket bench --target report: {rounds} rounds of a 100,000-row report from PostgreSQL to CSV (median reported)"
         )?,
+        BenchTarget::Http => writeln!(
+            out,
+            "docket bench --target http: {rounds} rounds of tickets followed over the REST API, one at a time (median reported)"
+        )?,
         BenchTarget::Peers => writeln!(
             out,
             "docket bench --target peers: {rounds} rounds, Docket and the Bolt app driven in turn for {} s each at 16 and 64 connections (median reported)",
@@ -126,6 +130,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             BenchTarget::Slack => slack::measure(args.rate, Duration::from_secs(args.duration)).await?,
             BenchTarget::Replicas => replicas::measure(&args.postgres, args.tickets).await?,
             BenchTarget::Report => report::measure(&args.postgres).await?,
+            BenchTarget::Http => keepalive::measure().await?,
             BenchTarget::Peers => peers::measure(&peer, round).await?,
         };
         let mut out = std::io::stdout().lock();

@@ -374,6 +374,9 @@ pub(crate) enum BenchTarget {
     /// A report of 100,000 rows × 5 columns from PostgreSQL through the `sql` runner into the
     /// step's result and out as CSV: time, and memory beyond what the process held before.
     Report,
+    /// Request → succeeded through the REST API on one reused (kept-alive) connection and on a
+    /// new connection per ticket (also part of `core`).
+    Http,
     /// Signed slash commands, Docket side by side with a Bolt for Python app (uvicorn, one
     /// SQLite write, ack), driven in turn with the same requests at 16 and 64 connections.
     Peers,

@@ -8,7 +8,8 @@
 //! `/docket deploy api 1.4.<n> to prod`, unique and freshly signed, over 16 and then 64
 //! kept-alive connections (closed loop) for `--peer-seconds` each, after a second of warm-up.
 //! Reported: each server's requests per second, the ratio, the CPU each server used (from
-//! `/proc`), and the machine's load average after the round. Docket's answer is its whole
+//! `/proc`), the sender's own CPU while it drove Docket (the two share the machine), and the
+//! machine's load average after the round. Docket's answer is its whole
 //! slash command: the signature, its replay record (a durable write), the person, the matcher,
 //! the pre-filled form (opened with `views.open` after the answer, within Slack's budget).
 
@@ -48,7 +49,10 @@ struct Server {
 /// One turn's result.
 struct Turn {
     driven: Driven,
+    /// The server's CPU.
     cores: f64,
+    /// The bench's own (the requests' sender).
+    sender: f64,
 }
 
 pub(crate) async fn measure(options: &PeerOptions, round: usize) -> anyhow::Result<Vec<Figure>> {
@@ -70,7 +74,7 @@ pub(crate) async fn measure(options: &PeerOptions, round: usize) -> anyhow::Resu
             }
         }
         let per_command = |t: &Turn| t.cores * 1e6 / t.driven.rate().max(1e-9);
-        let [d_rate, b_rate, ratio, d_cpu, b_cpu, d_per, b_per, errors] = names;
+        let [d_rate, b_rate, ratio, d_cpu, b_cpu, d_per, b_per, sender, errors] = names;
         figures.extend([
             Figure::new(d_rate, ours.driven.rate(), "/s", Target::None),
             Figure::new(b_rate, theirs.driven.rate(), "/s", Target::None),
@@ -84,6 +88,7 @@ pub(crate) async fn measure(options: &PeerOptions, round: usize) -> anyhow::Resu
             Figure::new(b_cpu, theirs.cores, "cores", Target::None),
             Figure::new(d_per, per_command(&ours), "µs", Target::None),
             Figure::new(b_per, per_command(&theirs), "µs", Target::None),
+            Figure::new(sender, ours.sender, "cores", Target::None),
             Figure::new(errors, (ours.driven.errors + theirs.driven.errors) as f64, "", Target::AtMost(0.0)),
         ]);
     }
@@ -94,7 +99,7 @@ pub(crate) async fn measure(options: &PeerOptions, round: usize) -> anyhow::Resu
     Ok(figures)
 }
 
-const NAMES_16: [&str; 8] = [
+const NAMES_16: [&str; 9] = [
     "docket slash commands, 16 connections",
     "bolt slash commands, 16 connections",
     "docket ÷ bolt, 16 connections",
@@ -102,9 +107,10 @@ const NAMES_16: [&str; 8] = [
     "bolt CPU, 16 connections",
     "docket CPU per command, 16 connections",
     "bolt CPU per command, 16 connections",
+    "sender CPU while driving docket, 16 connections",
     "errors (both), 16 connections",
 ];
-const NAMES_64: [&str; 8] = [
+const NAMES_64: [&str; 9] = [
     "docket slash commands, 64 connections",
     "bolt slash commands, 64 connections",
     "docket ÷ bolt, 64 connections",
@@ -112,6 +118,7 @@ const NAMES_64: [&str; 8] = [
     "bolt CPU, 64 connections",
     "docket CPU per command, 64 connections",
     "bolt CPU per command, 64 connections",
+    "sender CPU while driving docket, 64 connections",
     "errors (both), 64 connections",
 ];
 
@@ -120,10 +127,12 @@ const NAMES_64: [&str; 8] = [
 async fn turn(server: &mut Server, connections: usize, length: Duration) -> Turn {
     let pid = server.child.id().unwrap_or_default();
     let _ = drive(server, connections, Duration::from_secs(1)).await;
-    let before = cpu_seconds(pid);
+    let (before, sender_before) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
     let driven = drive(server, connections, length).await;
-    let cores = (cpu_seconds(pid) - before) / driven.elapsed.as_secs_f64().max(1e-9);
-    Turn { driven, cores }
+    let seconds = driven.elapsed.as_secs_f64().max(1e-9);
+    let cores = (cpu_seconds(pid) - before) / seconds;
+    let sender = (cpu_seconds(std::process::id()) - sender_before) / seconds;
+    Turn { driven, cores, sender }
 }
 
 async fn drive(server: &mut Server, connections: usize, length: Duration) -> Driven {
