@@ -3,8 +3,8 @@
 //! ticket, for an auto-approved one-step workflow (`wait: 0s`), is created with `POST
 //! /api/v1/tickets` and followed with `GET /api/v1/tickets/{id}/events` on the same connection
 //! until its `end` event, one ticket at a time. The same is measured with a new connection per
-//! ticket, for comparison: without `TCP_NODELAY` on the server, the reused connection's small
-//! writes wait for the client's delayed acknowledgement (~40 ms each).
+//! ticket (its two requests share it), for comparison: without `TCP_NODELAY` on the server, a
+//! reused connection's small writes wait for the client's delayed acknowledgement (~40 ms).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
