@@ -53,7 +53,8 @@ impl Modal {
 }
 
 impl Slack {
-    /// A slash command: answered at once; a modal is opened in a task right after.
+    /// A slash command: answered at once; a modal's turn in the `views.open` budget is taken
+    /// here and the modal opened in a task after the answer (`open_modal`).
     pub(crate) async fn command(&self, form: CommandForm) -> Ack {
         let trigger = Trigger::received(form.trigger_id.as_str());
         let Some(actor) = self.actor_or_explain(&form.user_id, "use /docket").await else {
