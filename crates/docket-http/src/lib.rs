@@ -8,7 +8,9 @@
 //! - `body`: the raw request body as an extractor whose refusals use the JSON error shape;
 //! - `error`: that shape, `{"error": {"code", "message", "details"}}`;
 //! - `peer`: the address a request came from, for auditing failed authentications;
-//! - `hub_signature`: `X-Hub-Signature: sha256=…` webhook signatures (Jira, ServiceNow).
+//! - `hub_signature`: `X-Hub-Signature: sha256=…` webhook signatures (Jira, ServiceNow);
+//! - `throttle`: a warning a flood repeats, written once per interval with a count
+//!   ([`warn_throttled!`]).
 
 mod body;
 mod error;
@@ -23,4 +25,7 @@ pub use error::{error_body, error_response};
 pub use limits::{connection_budget, raise_fd_limit};
 pub use peer::{Peer, peer};
 pub use server::{ServerOptions, serve};
-pub use throttle::Throttle;
+pub use throttle::{FLOOD_INTERVAL, Throttle};
+
+#[doc(hidden)]
+pub use tracing as __tracing;

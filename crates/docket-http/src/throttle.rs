@@ -1,5 +1,6 @@
 //! A warning repeated in a flood is written once per interval, with how many were held back, so
-//! a flood of bad input never becomes a flood of log lines.
+//! a flood of bad input never becomes a flood of log lines: [`Throttle`], and
+//! [`warn_throttled!`](crate::warn_throttled) for a warning at one place in the code.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -38,6 +39,33 @@ impl Throttle {
             }
         }
     }
+}
+
+/// The least time between two lines of one kind, unless a call site says otherwise.
+pub const FLOOD_INTERVAL: Duration = Duration::from_secs(10);
+
+/// `tracing::warn!` at most once per interval from this call site (each use has its own
+/// [`Throttle`]), with a `held_back` field: how many of the same were not written since the
+/// last line. The first of a flood is written at once; a flood that goes on gets one line per
+/// interval. The interval is [`FLOOD_INTERVAL`] unless the first argument is `every = D;`;
+/// the other arguments are `tracing::warn!`'s.
+///
+/// ```
+/// # let error = "budget spent";
+/// docket_http::warn_throttled!(%error, "dropped a modal");
+/// docket_http::warn_throttled!(every = std::time::Duration::from_secs(60); %error, "could not record it");
+/// ```
+#[macro_export]
+macro_rules! warn_throttled {
+    (every = $every:expr; $($arg:tt)+) => {{
+        static THROTTLE: $crate::Throttle = $crate::Throttle::new($every);
+        if let Some(held_back) = THROTTLE.allow() {
+            $crate::__tracing::warn!(held_back, $($arg)+);
+        }
+    }};
+    ($($arg:tt)+) => {
+        $crate::warn_throttled!(every = $crate::FLOOD_INTERVAL; $($arg)+)
+    };
 }
 
 #[cfg(test)]

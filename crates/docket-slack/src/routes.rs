@@ -15,6 +15,7 @@ use docket_http::{Peer, RawBody, error_response};
 use crate::Slack;
 use crate::inbound::{Ack, CommandForm, Inbound, InboundError};
 use crate::verify::verify;
+use docket_http::warn_throttled;
 
 /// Largest body accepted (Slack's payloads are a few kB; a view state can be larger).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -92,7 +93,7 @@ async fn authenticate(slack: &Slack, peer: Option<IpAddr>, headers: &HeaderMap, 
                 .await;
             return Err(unauthenticated());
         }
-        Err(error) => tracing::warn!(%error, "could not record a Slack signature; accepting the request"),
+        Err(error) => warn_throttled!(%error, "could not record a Slack signature; accepting the request"),
     }
     Ok(())
 }

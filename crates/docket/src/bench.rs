@@ -2,16 +2,22 @@
 //! section comes from here, measured end to end through the real app, store and runners on
 //! this machine, as the median of several rounds.
 
+mod drive;
+mod keepalive;
 mod load;
 mod measure;
+mod peers;
 mod replicas;
 mod report;
 mod slack;
 mod slack_api;
 mod startup;
+mod wire;
 
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::cli::{BenchArgs, BenchTarget};
@@ -61,7 +67,18 @@ impl Figure {
     }
 }
 
+/// The `docket` binary the benchmarks start as a server (`--serve-with`), else this one.
+static SERVER: OnceLock<PathBuf> = OnceLock::new();
+
+/// The `docket` binary to start as a server.
+pub(crate) fn server_exe() -> std::io::Result<PathBuf> {
+    SERVER.get().map_or_else(std::env::current_exe, |path| Ok(path.clone()))
+}
+
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(path) = &args.serve_with {
+        let _ = SERVER.set(std::fs::canonicalize(path)?);
+    }
     let rounds = args.rounds.max(1);
     let mut out = std::io::stdout().lock();
     match args.target {
@@ -84,19 +101,37 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             out,
             "docket bench --target report: {rounds} rounds of a 100,000-row report from PostgreSQL to CSV (median reported)"
         )?,
+        BenchTarget::Http => writeln!(
+            out,
+            "docket bench --target http: {rounds} rounds of tickets followed over the REST API, one at a time (median reported)"
+        )?,
+        BenchTarget::Peers => writeln!(
+            out,
+            "docket bench --target peers: {rounds} rounds, Docket and the Bolt app driven in turn for {} s each at 16 and 64 connections (median reported)",
+            args.peer_seconds
+        )?,
     }
+    writeln!(out, "load average at the start: {}", load_average().1)?;
     drop(out);
+    let peer = peers::PeerOptions {
+        python: args.bolt_python.clone(),
+        app: args.bolt_app.clone(),
+        turn: Duration::from_secs(args.peer_seconds.max(1)),
+    };
     let mut samples: Vec<Vec<Figure>> = Vec::new();
     for round in 1..=rounds {
         let figures = match args.target {
             BenchTarget::Core => {
                 let mut figures = measure::in_process(args.tickets).await?;
                 figures.extend(startup::measure().await?);
+                figures.extend(keepalive::measure().await?);
                 figures
             }
             BenchTarget::Slack => slack::measure(args.rate, Duration::from_secs(args.duration)).await?,
             BenchTarget::Replicas => replicas::measure(&args.postgres, args.tickets).await?,
             BenchTarget::Report => report::measure(&args.postgres).await?,
+            BenchTarget::Http => keepalive::measure().await?,
+            BenchTarget::Peers => peers::measure(&peer, round).await?,
         };
         let mut out = std::io::stdout().lock();
         writeln!(out, "round {round}:")?;
@@ -115,6 +150,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let target = f.target.describe(f.unit);
         writeln!(out, "  {:<44} {:>10.2}  {:<8} {target:<14} {verdict}", f.name, f.value, f.unit)?;
     }
+    writeln!(out, "load average at the end: {}", load_average().1)?;
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&medians)?)?;
     }
@@ -142,4 +178,14 @@ pub(crate) fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
     }
     let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted.get(rank.min(sorted.len() - 1)).map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// The machine's load average over the last minute, and the three figures (1, 5 and 15
+/// minutes) as `/proc/loadavg` gives them; NaN and "unknown" where it cannot be read.
+pub(crate) fn load_average() -> (f64, String) {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let three: Vec<&str> = text.split_whitespace().take(3).collect();
+    let one = three.first().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+    let words = if three.len() == 3 { format!("{} (1, 5, 15 min)", three.join(" ")) } else { "unknown".to_owned() };
+    (one, words)
 }

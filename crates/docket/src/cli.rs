@@ -331,8 +331,8 @@ pub(crate) struct BenchArgs {
     /// Print the figures as JSON as well.
     #[arg(long)]
     pub(crate) json: bool,
-    /// What to measure: the engine, store and start-up in process (`core`), or signed Slack
-    /// requests against a real `docket serve` (`slack`).
+    /// What to measure: the engine, store and start-up in process (`core`), signed Slack
+    /// requests against a real `docket serve` (`slack`), or Docket beside a peer (`peers`).
     #[arg(long, value_enum, default_value_t = BenchTarget::Core)]
     pub(crate) target: BenchTarget,
     /// `--target slack`: requests per second, sent open-loop.
@@ -345,6 +345,20 @@ pub(crate) struct BenchArgs {
     /// (dropped after).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     pub(crate) postgres: String,
+    /// `--target peers`: the Python of a virtual environment with `slack_bolt` and `uvicorn`
+    /// (`bench/peers/bolt/run.sh` makes it).
+    #[arg(long, default_value = "bench/peers/bolt/.venv/bin/python")]
+    pub(crate) bolt_python: std::path::PathBuf,
+    /// `--target peers`: the Bolt app.
+    #[arg(long, default_value = "bench/peers/bolt/app.py")]
+    pub(crate) bolt_app: std::path::PathBuf,
+    /// Start this `docket` binary as the server instead of the one running the bench (to
+    /// compare two builds with the same harness).
+    #[arg(long)]
+    pub(crate) serve_with: Option<std::path::PathBuf>,
+    /// `--target peers`: seconds each server is driven at each number of connections.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) peer_seconds: u64,
 }
 
 /// What `docket bench` measures.
@@ -360,6 +374,12 @@ pub(crate) enum BenchTarget {
     /// A report of 100,000 rows × 5 columns from PostgreSQL through the `sql` runner into the
     /// step's result and out as CSV: time, and memory beyond what the process held before.
     Report,
+    /// Request → succeeded through the REST API on one reused (kept-alive) connection and on a
+    /// new connection per ticket (also part of `core`).
+    Http,
+    /// Signed slash commands, Docket side by side with a Bolt for Python app (uvicorn, one
+    /// SQLite write, ack), driven in turn with the same requests at 16 and 64 connections.
+    Peers,
 }
 
 /// Where the server is and who you are, for the commands that talk to a server.

@@ -24,6 +24,7 @@ pub use tagged::TAG_EVENT;
 use crate::settings::SlackSettings;
 use budget::Budgets;
 use coalesce::Coalescer;
+use docket_http::warn_throttled;
 
 /// Longest a single HTTP call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +47,14 @@ impl Trigger {
     pub(crate) fn received(id: impl Into<String>) -> Self {
         Self { id: id.into(), expires: Instant::now() + TRIGGER_LIFE }
     }
+}
+
+const VIEWS_OPEN: &str = "views.open";
+
+/// A modal not opened because its trigger would expire first (counted).
+pub(crate) fn view_dropped() -> ApiError {
+    metrics::counter!("docket_slack_views_dropped_total").increment(1);
+    ApiError::TriggerExpired { method: VIEWS_OPEN.to_owned() }
 }
 
 /// The Web API client. Cheap to clone; clones share budgets.
@@ -199,17 +208,24 @@ impl SlackClient {
     /// Opens a modal; returns the view's id. Not sent, and [`ApiError::TriggerExpired`], when
     /// the trigger would expire before the call could go out.
     pub(crate) async fn open_view(&self, trigger: &Trigger, view: &Value) -> Result<String, ApiError> {
-        const METHOD: &str = "views.open";
-        let expired = || {
-            metrics::counter!("docket_slack_views_dropped_total").increment(1);
-            ApiError::TriggerExpired { method: METHOD.to_owned() }
-        };
-        if !self.inner.budgets.acquire_by(METHOD, trigger.expires).await {
-            return Err(expired());
+        if !self.view_turn(trigger).await {
+            return Err(view_dropped());
         }
+        self.open_view_now(trigger, view).await
+    }
+
+    /// Waits for `views.open`'s turn in the budget; `false`, at once and without taking a turn,
+    /// when there is none before `trigger` expires (the modal is then dropped:
+    /// [`view_dropped`]).
+    pub(crate) async fn view_turn(&self, trigger: &Trigger) -> bool {
+        self.inner.budgets.acquire_by(VIEWS_OPEN, trigger.expires).await
+    }
+
+    /// Opens a modal whose turn ([`view_turn`](Self::view_turn)) has come.
+    pub(crate) async fn open_view_now(&self, trigger: &Trigger, view: &Value) -> Result<String, ApiError> {
         let body = json!({ "trigger_id": trigger.id, "view": view });
-        let answer = match self.send(METHOD, Body::Json(&body), Some(trigger.expires)).await {
-            Err(ApiError::TriggerExpired { .. }) => return Err(expired()),
+        let answer = match self.send(VIEWS_OPEN, Body::Json(&body), Some(trigger.expires)).await {
+            Err(ApiError::TriggerExpired { .. }) => return Err(view_dropped()),
             other => other?,
         };
         Ok(answer.pointer("/view/id").and_then(Value::as_str).unwrap_or_default().to_owned())
@@ -288,7 +304,7 @@ impl SlackClient {
                     .and_then(|v| retry_after(v, SystemTime::now()));
                 count_error(method, "ratelimited");
                 let Some(wait) = retries.next_wait(after) else {
-                    tracing::warn!(method, attempt = retries.failed(), "Slack rate limit: giving up for now");
+                    warn_throttled!(method, attempt = retries.failed(), "Slack rate limit: giving up for now");
                     return Err(ApiError::RateLimited { method: method.to_owned() });
                 };
                 if deadline.is_some_and(|deadline| Instant::now() + wait > deadline) {
@@ -308,7 +324,7 @@ impl SlackClient {
             }
             let error = answer.get("error").and_then(Value::as_str).unwrap_or("unknown_error").to_owned();
             count_error(method, &error);
-            tracing::warn!(method, %error, "Slack answered ok: false");
+            warn_throttled!(method, %error, "Slack answered ok: false");
             return Err(ApiError::Slack { method: method.to_owned(), error });
         }
     }

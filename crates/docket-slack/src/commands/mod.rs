@@ -5,13 +5,17 @@
 
 mod text;
 
+use std::sync::Arc;
+use std::task::Poll;
+
 use docket_app::ChatCommand;
 use docket_core::catalog::matcher::{RequestMatch, match_request};
-use docket_core::{Actor, TicketId};
+use docket_core::{Actor, RawParams, TicketId, Workflow};
+use docket_http::warn_throttled;
 use serde_json::json;
 
 use crate::Slack;
-use crate::client::{ApiError, Trigger};
+use crate::client::{ApiError, SlackClient, Trigger, view_dropped};
 use crate::inbound::{Ack, CommandForm};
 use crate::modals::Metadata;
 use crate::modals::params::{Purpose, params_view};
@@ -21,13 +25,36 @@ use crate::modals::picker::picker_view;
 #[derive(Debug)]
 pub(crate) enum Opening {
     /// A modal to open (needs a trigger id).
-    Modal(serde_json::Value),
+    Modal(Modal),
     /// A text answer.
     Reply(String),
 }
 
+/// A modal some words asked for, rendered ([`Modal::render`]) only once it is sure to be
+/// sent: a slash command's modal dropped over the `views.open` budget is never built.
+#[derive(Debug)]
+pub(crate) enum Modal {
+    /// The workflow picker, with a note on what was understood.
+    Picker { offered: Vec<Arc<Workflow>>, meta: Metadata, note: Option<String> },
+    /// A workflow's form, pre-filled, with the problems found in the words.
+    Form { workflow: Arc<Workflow>, params: RawParams, meta: Metadata, problems: Vec<(String, String)> },
+}
+
+impl Modal {
+    /// The view, as Block Kit JSON.
+    pub(crate) fn render(&self) -> serde_json::Value {
+        match self {
+            Modal::Picker { offered, meta, note } => picker_view(offered, meta, note.as_deref()),
+            Modal::Form { workflow, params, meta, problems } => {
+                params_view(workflow, params, meta, Purpose::Request, problems)
+            }
+        }
+    }
+}
+
 impl Slack {
-    /// A slash command: answered at once; a modal is opened in a task right after.
+    /// A slash command: answered at once; a modal's turn in the `views.open` budget is taken
+    /// here and the modal opened in a task after the answer (`open_modal`).
     pub(crate) async fn command(&self, form: CommandForm) -> Ack {
         let trigger = Trigger::received(form.trigger_id.as_str());
         let Some(actor) = self.actor_or_explain(&form.user_id, "use /docket").await else {
@@ -36,30 +63,35 @@ impl Slack {
         let meta = Metadata { channel: Some(form.channel_id.clone()).filter(|c| !c.is_empty()), ..Metadata::default() };
         match self.understand(&actor, &form.text, meta).await {
             Opening::Reply(text) => ephemeral(text),
-            Opening::Modal(view) => {
-                let slack = self.clone();
+            Opening::Modal(modal) => {
+                self.open_modal(trigger, modal, form).await;
+                Ack::empty()
+            }
+        }
+    }
+
+    /// Opens a slash command's modal after the answer. Its turn in the `views.open` budget is
+    /// taken here: a modal over the budget is dropped at once, without a task or its view ever
+    /// built; one whose turn is later waits for it in a task, and is built only then.
+    async fn open_modal(&self, trigger: Trigger, modal: Modal, form: CommandForm) {
+        let client = self.client().clone();
+        let mut turn = Box::pin(async move {
+            let ok = client.view_turn(&trigger).await;
+            (ok, client, trigger)
+        });
+        let slack = self.clone();
+        match futures_util::poll!(turn.as_mut()) {
+            Poll::Ready((false, ..)) => dropped(&view_dropped()),
+            Poll::Ready((true, client, trigger)) => {
+                tokio::spawn(open_now(slack, client, trigger, modal, form));
+            }
+            Poll::Pending => {
                 tokio::spawn(async move {
-                    match slack.client().open_view(&trigger, &view).await {
-                        Ok(_) => {}
-                        // Under a backlog of modals a "try again" would only join it.
-                        Err(error @ ApiError::TriggerExpired { .. }) => {
-                            tracing::warn!(%error, "dropped a slash command's modal");
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "could not open a modal for a slash command");
-                            let _ = slack
-                                .client()
-                                .post_ephemeral(
-                                    &form.channel_id,
-                                    &form.user_id,
-                                    None,
-                                    "Docket could not open its form; try again.",
-                                )
-                                .await;
-                        }
+                    match turn.await {
+                        (true, client, trigger) => open_now(slack, client, trigger, modal, form).await,
+                        (false, ..) => dropped(&view_dropped()),
                     }
                 });
-                Ack::empty()
             }
         }
     }
@@ -70,7 +102,9 @@ impl Slack {
         let app = self.app();
         let command = &self.settings().command;
         let words = match ChatCommand::parse(words) {
-            ChatCommand::Pick => return Opening::Modal(picker_view(&app.requestable(actor), &meta, None)),
+            ChatCommand::Pick => {
+                return Opening::Modal(Modal::Picker { offered: app.requestable(actor), meta, note: None });
+            }
             ChatCommand::Help => return Opening::Reply(text::help(command, &app.chat_help(actor))),
             ChatCommand::List(which) => {
                 return Opening::Reply(match app.chat_list(actor, which).await {
@@ -102,15 +136,15 @@ impl Slack {
                 let note = text::candidates(&words, &candidates);
                 let prefill = candidates.into_iter().map(|m| (m.workflow.id.to_string(), m.params)).collect();
                 let meta = Metadata { prefill: Some(prefill), ..meta };
-                return Opening::Modal(picker_view(&offered, &meta, Some(&note)));
+                return Opening::Modal(Modal::Picker { offered, meta, note: Some(note) });
             }
         };
         match found.and_then(|(id, params, problems)| app.workflow(&id).map(|w| (w, params, problems))) {
             Some((workflow, params, problems)) => {
                 let meta = Metadata { workflow: Some(workflow.id.to_string()), ..meta };
-                Opening::Modal(params_view(&workflow, &params, &meta, Purpose::Request, &problems))
+                Opening::Modal(Modal::Form { workflow, params, meta, problems })
             }
-            None => Opening::Modal(picker_view(&requestable, &meta, None)),
+            None => Opening::Modal(Modal::Picker { offered: requestable, meta, note: None }),
         }
     }
 
@@ -123,7 +157,7 @@ impl Slack {
                 None
             }
             Err(error) => {
-                tracing::warn!(%error, "could not look up a Slack user");
+                warn_throttled!(%error, "could not look up a Slack user");
                 None
             }
         }
@@ -134,6 +168,27 @@ impl Slack {
             Ok(ticket) => text::status(&self.app().summarize(&ticket)),
             Err(docket_app::AppError::NotFound(_)) => format!("There is no ticket {id}."),
             Err(error) => format!("Docket could not read {id}: {error}"),
+        }
+    }
+}
+
+/// One line per 10 s however many modals a flood drops.
+fn dropped(error: &ApiError) {
+    warn_throttled!(%error, "dropped a slash command's modal");
+}
+
+/// Builds and opens a slash command's modal once its turn has come.
+async fn open_now(slack: Slack, client: SlackClient, trigger: Trigger, modal: Modal, form: CommandForm) {
+    match client.open_view_now(&trigger, &modal.render()).await {
+        Ok(_) => {}
+        // Under a backlog of modals a "try again" would only join it.
+        Err(error @ ApiError::TriggerExpired { .. }) => dropped(&error),
+        Err(error) => {
+            warn_throttled!(%error, "could not open a modal for a slash command");
+            let _ = slack
+                .client()
+                .post_ephemeral(&form.channel_id, &form.user_id, None, "Docket could not open its form; try again.")
+                .await;
         }
     }
 }

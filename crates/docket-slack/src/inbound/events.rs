@@ -9,6 +9,7 @@ use crate::Slack;
 use crate::commands::Opening;
 use crate::modals::Metadata;
 use crate::render::blocks::{self, cut};
+use docket_http::warn_throttled;
 
 impl Slack {
     pub(super) async fn event(&self, body: Value) -> Result<Ack, InboundError> {
@@ -23,7 +24,7 @@ impl Slack {
                 let event = body.get("event").filter(|e| e.is_object()).ok_or(InboundError::Missing("event"))?;
                 let first =
                     self.first_delivery(&format!("event:{}", cut(event_id, 100))).await.unwrap_or_else(|error| {
-                        tracing::warn!(%error, "could not record a Slack event id; handling it anyway");
+                        warn_throttled!(%error, "could not record a Slack event id; handling it anyway");
                         true
                     });
                 if !first || from_a_bot(&body, event) {
@@ -53,7 +54,8 @@ impl Slack {
         let meta = Metadata { channel: Some(channel.clone()), thread: Some(thread.clone()), ..Metadata::default() };
         let (words_out, blocks_out) = match self.understand(&actor, &words, meta).await {
             Opening::Reply(reply) => (reply.clone(), json!([blocks::section(&reply)])),
-            Opening::Modal(view) => {
+            Opening::Modal(modal) => {
+                let view = modal.render();
                 // A mention carries no trigger id: the form opens from a button.
                 let key = format!("form:{}", cut(event_id, 100));
                 if let Err(error) = self.app().remember(crate::SCOPE, &key, &view.to_string()).await {
@@ -68,7 +70,7 @@ impl Slack {
         if let Err(error) =
             self.client().post_message(&channel, Some(&thread), &cut(&words_out, 3_000), &blocks_out).await
         {
-            tracing::warn!(%error, "could not answer a mention");
+            warn_throttled!(%error, "could not answer a mention");
         }
     }
 }

@@ -15,6 +15,7 @@ use crate::modals::params::{Purpose, params_view};
 use crate::modals::picker::picker_view;
 use crate::modals::reason::reason_view;
 use crate::render::ButtonValue;
+use docket_http::warn_throttled;
 
 /// Who clicked where.
 #[derive(Clone, Debug)]
@@ -76,7 +77,7 @@ impl Slack {
                     let workflows = slack.app().requestable(&actor);
                     let view = picker_view(&workflows, &meta, None);
                     if let Err(error) = slack.client().open_view(&trigger, &view).await {
-                        tracing::warn!(%error, "could not open the picker for a shortcut");
+                        warn_throttled!(%error, "could not open the picker for a shortcut");
                     }
                 });
                 Ok(Ack::empty())
@@ -121,7 +122,7 @@ impl Slack {
                 };
                 let view = reason_view(action, &id.to_string(), &title, &meta);
                 if let Err(error) = self.client().open_view(&click.trigger, &view).await {
-                    tracing::warn!(%error, "could not open the reason form");
+                    warn_throttled!(%error, "could not open the reason form");
                 }
             }
             "docket.amend" => {
@@ -134,7 +135,7 @@ impl Slack {
                 };
                 let view = params_view(&workflow, &docket_app::raw_params(&ticket), &meta, Purpose::Amend, &[]);
                 if let Err(error) = self.client().open_view(&click.trigger, &view).await {
-                    tracing::warn!(%error, "could not open the amend form");
+                    warn_throttled!(%error, "could not open the amend form");
                 }
             }
             "docket.approve" | "docket.cancel" | "docket.retry" => {
@@ -178,7 +179,7 @@ impl Slack {
         };
         let Ok(view) = serde_json::from_str::<Value>(&view) else { return };
         if let Err(error) = self.client().open_view(&click.trigger, &view).await {
-            tracing::warn!(%error, "could not open a saved form");
+            warn_throttled!(%error, "could not open a saved form");
         }
     }
 
@@ -192,7 +193,7 @@ impl Slack {
             },
         };
         if let Err(error) = result {
-            tracing::warn!(%error, "could not tell a Slack user why");
+            warn_throttled!(%error, "could not tell a Slack user why");
         }
     }
 }

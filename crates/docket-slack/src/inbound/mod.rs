@@ -11,8 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::Slack;
 
-pub(crate) use form::parse_form;
-
 /// What Slack sent, after authentication (an HTTP signature or the Socket Mode connection).
 #[derive(Clone, Debug)]
 pub enum Inbound {
@@ -102,10 +100,14 @@ impl Inbound {
 }
 
 impl CommandForm {
-    /// Reads a form-encoded command body (HTTP mode).
+    /// Reads a form-encoded command body (HTTP mode): the fields Docket reads, straight into
+    /// the form (a repeated field keeps its first value, others are skipped unread).
     pub fn from_form(body: &[u8]) -> Result<Self, InboundError> {
-        let map = parse_form(body)?;
-        Self::from_json(serde_json::Value::Object(map))
+        let form = form::command_fields(body)?;
+        if form.user_id.is_empty() {
+            return Err(InboundError::Missing("user_id"));
+        }
+        Ok(form)
     }
 
     /// Reads a command payload given as JSON (Socket Mode's `slash_commands` envelopes).

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, DisconnectReason, Envelope, Frame};
 use super::{EnvelopeHandler, Shared};
+use docket_http::warn_throttled;
 
 /// A WebSocket to Slack.
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -109,7 +110,7 @@ fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links:
             tokio::spawn(answer(envelope, shared.handler.clone(), out.clone(), shared.settings.ack_deadline));
         }
         Err(malformed) => {
-            tracing::warn!(slot, problem = %malformed.problem, "Socket Mode: ignored a malformed frame");
+            warn_throttled!(slot, problem = %malformed.problem, "Socket Mode: ignored a malformed frame");
             metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "malformed").increment(1);
             if let Some(id) = malformed.envelope_id {
                 // Acknowledged, so Slack does not send what Docket cannot read again.
@@ -134,7 +135,7 @@ async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc
             return;
         }
         Err(e) => {
-            tracing::warn!(envelope = %id, error = %e, "Socket Mode: could not record the envelope; left for Slack to send again");
+            warn_throttled!(envelope = %id, error = %e, "Socket Mode: could not record the envelope; left for Slack to send again");
             metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "unrecorded").increment(1);
             return;
         }
@@ -143,7 +144,7 @@ async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc
     let (payload, outcome) = match tokio::time::timeout(deadline, handling).await {
         Ok(Ok(Ok(payload))) => (payload, "handled"),
         Ok(Ok(Err(e))) => {
-            tracing::warn!(envelope = %id, error = %e, "Socket Mode: envelope refused");
+            warn_throttled!(envelope = %id, error = %e, "Socket Mode: envelope refused");
             (None, "refused")
         }
         Ok(Err(e)) => {
@@ -151,7 +152,7 @@ async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc
             (None, "failed")
         }
         Err(_) => {
-            tracing::warn!(envelope = %id, "Socket Mode: not answered within {deadline:?}; acknowledged empty");
+            warn_throttled!(envelope = %id, "Socket Mode: not answered within {deadline:?}; acknowledged empty");
             (None, "late")
         }
     };

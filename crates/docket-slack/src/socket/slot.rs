@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::connection::{self, Ended, Links, Ws};
 use super::frame::{self, Frame};
 use super::{Shared, SocketError, open};
+use docket_http::warn_throttled;
 
 /// The largest frame accepted from Slack.
 const MAX_FRAME: usize = 4 << 20;
@@ -42,7 +43,7 @@ pub(super) async fn run(slot: usize, shared: Arc<Shared>, shutdown: Cancellation
                     SocketError::RateLimited(wait) => wait.max(backoff.next_delay()),
                     _ => backoff.next_delay(),
                 };
-                tracing::warn!(slot, error = %e, "Socket Mode: could not connect; trying again in {delay:?}");
+                warn_throttled!(slot, error = %e, "Socket Mode: could not connect; trying again in {delay:?}");
                 metrics::counter!("docket_slack_socket_connect_failures_total").increment(1);
                 if pause(delay, &shutdown).await {
                     break 'connect;
@@ -83,7 +84,7 @@ pub(super) async fn run(slot: usize, shared: Arc<Shared>, shutdown: Cancellation
                                 backoff.reset();
                             }
                             let delay = backoff.next_delay();
-                            tracing::warn!(slot, why = %why, "Socket Mode: connection lost; reconnecting in {delay:?}");
+                            warn_throttled!(slot, why = %why, "Socket Mode: connection lost; reconnecting in {delay:?}");
                             if pause(delay, &shutdown).await {
                                 break 'connect;
                             }

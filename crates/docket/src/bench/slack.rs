@@ -12,7 +12,6 @@
 //!    server, every acknowledged ticket is in the database.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use super::slack_api::FakeWebApi;
 use super::{Figure, Target, quantile_ms, startup};
 use crate::compose;
 
-const SECRET: &str = "bench-signing-secret";
+pub(super) const SECRET: &str = "bench-signing-secret";
 /// Slack gives up on an answer after 3 s: slower counts as an error.
 const SLACK_DEADLINE: Duration = Duration::from_secs(3);
 
@@ -66,16 +65,24 @@ slack:
     )
 }
 
+/// Writes the server's configuration (Slack's Web API at `api_url`) and workflow into `dir`;
+/// the configuration's path.
+pub(super) fn write_server_files(dir: &Path, api_url: &str) -> anyhow::Result<std::path::PathBuf> {
+    std::fs::create_dir_all(dir.join("workflows"))?;
+    std::fs::write(dir.join("workflows/deploy.yaml"), WORKFLOW)?;
+    let config_path = dir.join("docket.yaml");
+    std::fs::write(&config_path, config(api_url))?;
+    Ok(config_path)
+}
+
 /// Runs both phases once and returns their figures.
 pub(crate) async fn measure(rate: u32, duration: Duration) -> anyhow::Result<Vec<Figure>> {
     let count = ((f64::from(rate) * duration.as_secs_f64()).round() as usize).max(1);
     let api = Arc::new(FakeWebApi::start().await?);
     let dir = tempfile::tempdir()?;
-    std::fs::create_dir_all(dir.path().join("workflows"))?;
-    std::fs::write(dir.path().join("workflows/deploy.yaml"), WORKFLOW)?;
-    let config_path = dir.path().join("docket.yaml");
-    std::fs::write(&config_path, config(&api.url()))?;
-    let (mut server, base) = serve(&config_path, dir.path()).await?;
+    let config_path = write_server_files(dir.path(), &api.url())?;
+    let (mut server, addr) = startup::serve(&config_path, dir.path()).await?;
+    let base = format!("http://{addr}");
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
 
     let pid = server.id().context("the server's pid")?;
@@ -179,36 +186,13 @@ fn report_errors(phase: &str, run: &Run, dir: &Path) {
     }
 }
 
-/// Starts `docket serve` on a free port and waits until it is ready.
-async fn serve(config: &Path, dir: &Path) -> anyhow::Result<(tokio::process::Child, String)> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let addr = format!("127.0.0.1:{port}");
-    let log = std::fs::File::create(dir.join("serve.log"))?;
-    let child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["serve", "--config"])
-        .arg(config)
-        .args(["--listen", &addr])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .context("starting docket serve")?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !startup::ready(&addr).await {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "docket serve was not ready within 20 s");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    Ok((child, format!("http://{addr}")))
-}
-
 fn trigger_id(i: usize) -> String {
     format!("{i}.1337.bench{i:08x}")
 }
 
-/// Slash command `i`: `/docket deploy api 1.4.<i> to prod` from Alice.
-async fn command(http: reqwest::Client, base: String, i: usize) -> Result<(), String> {
-    let fields = [
+/// The form body of slash command `i`: `/docket deploy api 1.4.<i> to prod` from Alice.
+pub(super) fn command_body(i: usize) -> String {
+    form(&[
         ("token", "unused".to_owned()),
         ("team_id", "T0BENCH".to_owned()),
         ("team_domain", "bench".to_owned()),
@@ -222,8 +206,12 @@ async fn command(http: reqwest::Client, base: String, i: usize) -> Result<(), St
         ("is_enterprise_install", "false".to_owned()),
         ("response_url", format!("https://hooks.slack.com/commands/T0BENCH/{i}/x")),
         ("trigger_id", trigger_id(i)),
-    ];
-    let body = form(&fields);
+    ])
+}
+
+/// Slash command `i`, sent and checked.
+async fn command(http: reqwest::Client, base: String, i: usize) -> Result<(), String> {
+    let body = command_body(i);
     let (status, text) = signed_post(&http, &format!("{base}/slack/commands"), body).await?;
     if status != 200 {
         return Err(format!("HTTP {status}"));
@@ -335,7 +323,7 @@ fn cut(text: &str) -> String {
 }
 
 /// CPU time `pid` has used so far (user + system), in seconds; 0 if `/proc` cannot tell.
-fn cpu_seconds(pid: u32) -> f64 {
+pub(super) fn cpu_seconds(pid: u32) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
     // Fields after the command name (which is in parentheses and may hold spaces).
     let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };

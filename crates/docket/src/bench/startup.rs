@@ -21,7 +21,7 @@ pub(crate) async fn measure() -> anyhow::Result<Vec<Figure>> {
     std::fs::write(dir.path().join("docket.yaml"), CONFIG)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let addr = format!("127.0.0.1:{port}");
-    let exe = std::env::current_exe()?;
+    let exe = super::server_exe()?;
     let started = Instant::now();
     let mut child = tokio::process::Command::new(exe)
         .args(["serve", "--config"])
@@ -68,4 +68,31 @@ pub(super) async fn ready(addr: &str) -> bool {
     }
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).await.is_ok() && head.ends_with(b"200")
+}
+
+/// Starts `docket serve --config config` on a free loopback port, its log (warnings and
+/// errors) in `dir/serve.log`, and waits until it is ready: the child and its address.
+pub(super) async fn serve(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+) -> anyhow::Result<(tokio::process::Child, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let log = std::fs::File::create(dir.join("serve.log"))?;
+    let child = tokio::process::Command::new(super::server_exe()?)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", &addr])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting docket serve")?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready(&addr).await {
+        anyhow::ensure!(Instant::now() < deadline, "docket serve was not ready within 20 s");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok((child, addr))
 }

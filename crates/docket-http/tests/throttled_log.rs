@@ -1,0 +1,52 @@
+//! A flood of one warning is a few log lines, not a flood of them: `warn_throttled!` writes the
+//! first at once and then one per interval, each with how many it held back. In a test binary
+//! of its own, because it captures the log with a thread's default subscriber.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn dropped(n: u32) {
+    docket_http::warn_throttled!(every = Duration::from_millis(300); n, "dropped a modal");
+}
+
+fn other() {
+    docket_http::warn_throttled!(every = Duration::from_millis(300); "another kind");
+}
+
+#[test]
+fn ten_thousand_warnings_are_two_lines_with_the_count_held_back() {
+    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = Arc::clone(&lines);
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    for n in 0..10_000 {
+        dropped(n);
+    }
+    // Another kind has its own throttle: its first line is not held back by the flood.
+    other();
+    std::thread::sleep(Duration::from_millis(350));
+    dropped(10_000);
+    dropped(10_001);
+
+    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+    let flood: Vec<&str> = text.lines().filter(|l| l.contains("dropped a modal")).collect();
+    assert_eq!(flood.len(), 2, "{text}");
+    assert!(flood[0].contains("WARN") && flood[0].contains("held_back=0") && flood[0].contains("n=0"), "{text}");
+    assert!(flood[1].contains("held_back=9999") && flood[1].contains("n=10000"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains("another kind") && l.contains("held_back=0")).count(), 1, "{text}");
+}

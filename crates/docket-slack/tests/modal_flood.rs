@@ -1,0 +1,65 @@
+//! A flood of slash commands beyond Slack's `views.open` budget: every command is answered at
+//! once, the modals within the budget open, and the others are dropped with one warning line
+//! (its `held_back` counting the rest), not a line each. In a test binary of its own, because it
+//! captures the log with the thread's default subscriber.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use docket_slack::{Ack, CommandForm, Inbound, Slack, SlackClient, SlackSettings};
+use docket_testkit::TestApp;
+use docket_testkit::slack::{BOT_TOKEN, FakeSlack};
+
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread: the tasks that open modals log on the thread whose subscriber captures.
+#[tokio::test(flavor = "current_thread")]
+async fn a_flood_of_dropped_modals_is_one_warning_line() {
+    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = Arc::clone(&lines);
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let fake = FakeSlack::start().await;
+    let mut settings = SlackSettings::new("flood-secret", BOT_TOKEN);
+    settings.api_url = fake.url();
+    let client = SlackClient::new(&settings).unwrap();
+    let t = TestApp::builder().start().await;
+    let slack = Slack::new(t.app.clone(), settings, client);
+
+    for i in 0..2_000 {
+        // `/docket` alone: the workflow picker, a modal.
+        let form = CommandForm {
+            command: "/docket".to_owned(),
+            user_id: "U0ALICE".to_owned(),
+            channel_id: "C0DEV".to_owned(),
+            trigger_id: format!("{i}.flood"),
+            ..CommandForm::default()
+        };
+        assert_eq!(slack.dispatch(Inbound::Command(form)).await.unwrap(), Ack::empty());
+    }
+    // The budget's burst (20) opens at once; a few more wait for their turn within the
+    // trigger's 3 s; the rest were dropped during the flood.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let opened = fake.calls_to("views.open").len();
+    assert!((15..=20).contains(&opened), "{opened} modals opened");
+
+    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+    let dropped: Vec<&str> = text.lines().filter(|l| l.contains("dropped a slash command's modal")).collect();
+    assert_eq!(dropped.len(), 1, "{text}");
+    assert!(dropped[0].contains("WARN") && dropped[0].contains("held_back=0"), "{text}");
+    assert!(!text.contains("could not open a modal"), "{text}");
+    t.stop().await;
+}
