@@ -26,6 +26,7 @@ use docket_core::{TicketId, Workflow, WorkflowId};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use commit::Applied;
 pub use audit::AuditReport;
 pub use chat::{
     ApprovalNotice, CHAT_ROWS, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT,
