@@ -21,13 +21,12 @@ pub struct ProcessGroup {
 impl ProcessGroup {
     /// The group led by the process `pid`.
     pub fn led_by(pid: u32) -> Option<Self> {
-        let raw = i32::try_from(pid).ok().filter(|&p| p > 1)?;
-        Some(Self { id: Pid::from_raw(raw), armed: true, step: None })
+        Some(Self { id: group_id(pid)?, armed: true, step: None })
     }
 
     /// The group led by `pid`, a program the step supervisor started as `step`.
     pub(crate) fn supervised(pid: u32, step: Step) -> Option<Self> {
-        Some(Self { step: Some(step), ..Self::led_by(pid)? })
+        Some(Self { id: group_id(pid)?, armed: true, step: Some(step) })
     }
 
     /// Asks every process in the group to stop (`SIGTERM`). Whether anything was still there
@@ -63,6 +62,12 @@ impl ProcessGroup {
         }
         self.armed = false;
     }
+}
+
+/// The id of the group `pid` leads; never 0 or 1, which `killpg` would read as "my own group"
+/// or init's.
+fn group_id(pid: u32) -> Option<Pid> {
+    i32::try_from(pid).ok().filter(|&p| p > 1).map(Pid::from_raw)
 }
 
 impl Drop for ProcessGroup {
