@@ -125,10 +125,7 @@ pub struct Leader {
 #[derive(Debug)]
 enum Led {
     Direct(Child),
-    Supervised {
-        reports: mpsc::UnboundedReceiver<Report>,
-        status: Option<ExitStatus>,
-    },
+    Supervised { reports: mpsc::UnboundedReceiver<Report>, status: Option<ExitStatus> },
 }
 
 impl Leader {
@@ -187,7 +184,8 @@ fn direct(program: Program<'_>) -> Result<Launched, LaunchError> {
     let pid = child.id().unwrap_or_default();
     let me = ProcessId { pid, started: procfs::started(pid).unwrap_or_default() };
     let identity = StepGroup { pgid: pid, leader: me, program: me };
-    let (Some(group), Some(stdout), Some(stderr)) = (ProcessGroup::led_by(pid), child.stdout.take(), child.stderr.take())
+    let (Some(group), Some(stdout), Some(stderr)) =
+        (ProcessGroup::led_by(pid), child.stdout.take(), child.stderr.take())
     else {
         // Not reachable with the settings above; the child is killed on drop.
         return Err(LaunchError::Program(io::Error::other("the process started without its pipes or process id")));
@@ -211,10 +209,13 @@ async fn supervised(supervisor: &Supervisor, program: Program<'_>, grace: Durati
         LaunchError::Supervisor(format!("the step supervisor ({}) {what}: {e}", supervisor.program().display()))
     };
     let pipe = || rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from);
-    let ((out, out_end), (err, err_end)) = (pipe().map_err(|e| failed("got no pipe", e))?, pipe().map_err(|e| failed("got no pipe", e))?);
+    let ((out, out_end), (err, err_end)) =
+        (pipe().map_err(|e| failed("got no pipe", e))?, pipe().map_err(|e| failed("got no pipe", e))?);
     let connection = supervisor.connection().map_err(|e| failed("could not be started", e))?;
-    let (id, mut reports) =
-        connection.request(&body, [out_end.as_fd(), err_end.as_fd()]).await.map_err(|e| failed("could not be reached", e))?;
+    let (id, mut reports) = connection
+        .request(&body, [out_end.as_fd(), err_end.as_fd()])
+        .await
+        .map_err(|e| failed("could not be reached", e))?;
     // The supervisor has its own copies now; the program's are the only ones left once it
     // started, so output ends when the step's processes close it.
     drop((out_end, err_end));

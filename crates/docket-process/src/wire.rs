@@ -260,12 +260,9 @@ mod tests {
         ] {
             assert_eq!(ToSupervisor::decode(&packet.encode()), Some(packet));
         }
-        for report in [
-            Report::Started { pid: 4242, started: u64::MAX },
-            Report::Failed(2),
-            Report::Exited(-1),
-            Report::Exited(9),
-        ] {
+        for report in
+            [Report::Started { pid: 4242, started: u64::MAX }, Report::Failed(2), Report::Exited(-1), Report::Exited(9)]
+        {
             assert_eq!(Report::decode(&report.encode(12)), Some((12, report)));
         }
         for bad in [&b""[..], b"S", b"R1234567", b"Q123456789", b"R123456789x", b"X12345678abc"] {

@@ -26,12 +26,12 @@ use docket_core::{TicketId, Workflow, WorkflowId};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use commit::Applied;
 pub use audit::AuditReport;
 pub use chat::{
     ApprovalNotice, CHAT_ROWS, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT,
     TicketList, chat_messages, earns_reply,
 };
+pub(crate) use commit::Applied;
 pub use mirror::MirrorChange;
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};

@@ -86,8 +86,7 @@ impl ProcessLedger for Ledger<'_> {
                 tracing::warn!(%error, %ticket, pgid, "could not record a step's process group");
             }
         });
-        let before =
-            self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace((group, written));
+        let before = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace((group, written));
         if let Some((before, written)) = before {
             self.drop_record(before, written);
         }

@@ -32,8 +32,11 @@ async fn a_steps_end_and_the_next_steps_start_are_one_commit() {
     }
     assert_eq!(run.finished_at, run.steps[2].finished_at, "the last step's end ends the run");
     let logs = t.app.logs(&ticket.id, 0, 100).await.unwrap();
-    let printed: Vec<(usize, &str)> =
-        logs.iter().filter(|l| ["one", "two", "three"].contains(&l.text.as_str())).map(|l| (l.step, l.text.as_str())).collect();
+    let printed: Vec<(usize, &str)> = logs
+        .iter()
+        .filter(|l| ["one", "two", "three"].contains(&l.text.as_str()))
+        .map(|l| (l.step, l.text.as_str()))
+        .collect();
     assert_eq!(printed, [(0, "one"), (1, "two"), (2, "three")]);
     assert!(logs.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(t.app.verify_audit().await.unwrap().broken.is_none());
