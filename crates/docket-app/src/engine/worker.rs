@@ -151,13 +151,15 @@ struct Chain {
 }
 
 impl Chain {
-    /// Commits `commands` after whatever is pending, all in one transaction.
+    /// Commits `commands` after whatever is pending, all in one transaction. What was pending
+    /// stays pending if that fails.
     async fn commit(&mut self, app: &App, id: &TicketId, commands: &[Command]) -> Result<Applied, AppError> {
-        let mut all = std::mem::take(&mut self.finished);
+        let mut all = self.finished.clone();
         all.extend_from_slice(commands);
         let applied = app.apply_all_on(self.known.take(), id, &Actor::System, &all).await;
         if let Ok(applied) = &applied {
             self.known = Some(applied.stored());
+            self.finished.clear();
         }
         applied
     }
@@ -214,6 +216,7 @@ async fn run_step(
         chain.settle(app, &ticket.id).await?;
         started = chain.commit(app, &ticket.id, commands).await;
     }
+    // Recorded by now, or the run stops here (an error, as when a step's end failed to commit).
     chain.finished.clear();
     let attempts = match started {
         Ok(applied) => applied.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts),
