@@ -4,6 +4,8 @@
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::supervised::Step;
+
 /// A process group started with `process_group(0)`: its id is the leader's pid. Killed with
 /// `SIGKILL` when dropped, unless that was done already.
 #[derive(Debug)]
@@ -11,13 +13,20 @@ pub struct ProcessGroup {
     id: Pid,
     /// Cleared once the group has had its final `SIGKILL`.
     armed: bool,
+    /// Started by the step supervisor: released to it after the final `SIGKILL`, and never
+    /// signalled once the supervisor died (the leader may have been reaped, its id reused).
+    step: Option<Step>,
 }
 
 impl ProcessGroup {
     /// The group led by the process `pid`.
     pub fn led_by(pid: u32) -> Option<Self> {
-        let raw = i32::try_from(pid).ok().filter(|&p| p > 1)?;
-        Some(Self { id: Pid::from_raw(raw), armed: true })
+        Some(Self { id: group_id(pid)?, armed: true, step: None })
+    }
+
+    /// The group led by `pid`, a program the step supervisor started as `step`.
+    pub(crate) fn supervised(pid: u32, step: Step) -> Option<Self> {
+        Some(Self { id: group_id(pid)?, armed: true, step: Some(step) })
     }
 
     /// Asks every process in the group to stop (`SIGTERM`). Whether anything was still there
@@ -32,18 +41,33 @@ impl ProcessGroup {
         self.signal(Signal::SIGINT)
     }
 
+    fn reachable(&self) -> bool {
+        self.armed && self.step.as_ref().is_none_or(Step::reachable)
+    }
+
     fn signal(&self, signal: Signal) -> bool {
-        self.armed && killpg(self.id, signal).is_ok()
+        self.reachable() && killpg(self.id, signal).is_ok()
     }
 
     /// Kills whatever is left in the group; after this the group is never signalled again.
     pub fn kill(&mut self) {
-        if self.armed {
+        if self.reachable() {
             // ESRCH (nobody left) is the usual answer and not an error.
             let _ = killpg(self.id, Signal::SIGKILL);
-            self.armed = false;
         }
+        if self.armed
+            && let Some(step) = &self.step
+        {
+            step.connection.release(step.id);
+        }
+        self.armed = false;
     }
+}
+
+/// The id of the group `pid` leads; never 0 or 1, which `killpg` would read as "my own group"
+/// or init's.
+fn group_id(pid: u32) -> Option<Pid> {
+    i32::try_from(pid).ok().filter(|&p| p > 1).map(Pid::from_raw)
 }
 
 impl Drop for ProcessGroup {

@@ -1,12 +1,11 @@
-//! Starting a step's program: directly, or through the supervisor (see `supervisor`) that ends
-//! the step's process group when this process dies. Either way the program gets exactly the
-//! given argv, environment and working directory, its stdin is empty, its output goes to two
-//! pipes read by the caller, and the process started here leads a new process group, so it can
-//! be killed whole.
+//! Starting a step's program: directly, or through the step supervisor (see `supervisor`) that
+//! ends the step's process group when this process dies. Either way the program gets exactly
+//! the given argv, environment and working directory, its stdin is empty, its output goes to
+//! two pipes read by the caller, and it leads a new process group, so it can be killed whole.
 
 use std::collections::BTreeMap;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::AsFd as _;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -14,12 +13,14 @@ use std::time::Duration;
 
 use docket_app::{ProcessId, StepGroup};
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+use tokio::sync::mpsc;
 use tokio::time::timeout;
 
 use crate::group::ProcessGroup;
 use crate::procfs;
-use crate::report::{Report, Reports};
+use crate::supervised::{Step, Supervisor};
 use crate::user::User;
+use crate::wire::{HoldsNul, Report, Request};
 
 /// How long a supervisor has to say whether it started the program.
 const START_LIMIT: Duration = Duration::from_secs(10);
@@ -33,10 +34,16 @@ pub enum Launch {
     /// supervises.
     #[default]
     Direct,
-    /// Through a supervisor: this program (the `docket` binary; `/proc/self/exe` names the
-    /// running one even after it was replaced on disk) run as `__supervise`. The step's group
-    /// dies with this process, however this process dies.
-    Supervised(PathBuf),
+    /// Through the step supervisor (one per [`Supervisor`], shared by its clones): every
+    /// step's group dies with this process, however this process dies.
+    Supervised(Supervisor),
+}
+
+impl Launch {
+    /// Through a supervisor that runs `program` (the `docket` binary) as `__supervise`.
+    pub fn supervised(program: impl Into<PathBuf>) -> Self {
+        Launch::Supervised(Supervisor::new(program))
+    }
 }
 
 /// A program to start, never through a shell.
@@ -108,31 +115,40 @@ pub struct Launched {
     pub identity: StepGroup,
 }
 
-/// The process this server started: the program itself, or its supervisor with the socket it
-/// reports on (dropping which tells the supervisor to end the group).
+/// The process that leads the group: the program, a child of this process or of the step
+/// supervisor.
 #[derive(Debug)]
 pub struct Leader {
-    child: Child,
-    reports: Option<Reports>,
+    how: Led,
+}
+
+#[derive(Debug)]
+enum Led {
+    Direct(Child),
+    Supervised { reports: mpsc::UnboundedReceiver<Report>, status: Option<ExitStatus> },
 }
 
 impl Leader {
     /// Waits for the program to end. Cancel safe.
     pub async fn wait(&mut self) -> io::Result<ExitStatus> {
-        let Some(reports) = &mut self.reports else { return self.child.wait().await };
-        match reports.next().await? {
-            Some(Report::Exited(raw)) => Ok(ExitStatus::from_raw(raw)),
-            Some(other) => Err(io::Error::other(format!("the step's supervisor reported {other:?} twice"))),
-            None => {
-                let status = self.child.wait().await?;
-                Err(io::Error::other(format!("the step's supervisor ended ({status}) before the program")))
-            }
+        let (reports, status) = match &mut self.how {
+            Led::Direct(child) => return child.wait().await,
+            Led::Supervised { reports, status } => (reports, status),
+        };
+        if let Some(status) = status {
+            return Ok(*status);
+        }
+        match reports.recv().await {
+            Some(Report::Exited(raw)) => Ok(*status.insert(ExitStatus::from_raw(raw))),
+            Some(other) => Err(io::Error::other(format!("the step supervisor reported {other:?} twice"))),
+            None => Err(io::Error::other("the step supervisor ended before the program")),
         }
     }
 
-    /// Reaps the leader once its group has been killed, waiting at most `limit`.
+    /// Waits, at most `limit`, for the leader to end once its group has been killed (and,
+    /// started directly, reaps it).
     pub async fn reap(&mut self, limit: Duration) {
-        let _ = timeout(limit, self.child.wait()).await;
+        let _ = timeout(limit, self.wait()).await;
     }
 }
 
@@ -145,13 +161,12 @@ pub async fn launch(how: &Launch, program: Program<'_>, grace: Duration) -> Resu
     }
 }
 
-/// What both ways share: the environment built from nothing, the working directory, an empty
-/// stdin unless given, output pipes, a new process group, and a kill if the handle is dropped.
-fn command(file: &Path, program: Program<'_>) -> Command {
-    let mut command = Command::new(file);
+fn direct(program: Program<'_>) -> Result<Launched, LaunchError> {
+    let mut command = Command::new(program.file);
     command
         .env_clear()
         .envs(program.env)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -162,78 +177,76 @@ fn command(file: &Path, program: Program<'_>) -> Command {
     if let Some(user) = program.user {
         command.uid(user.uid).gid(user.gid);
     }
-    command
-}
-
-fn direct(program: Program<'_>) -> Result<Launched, LaunchError> {
-    let mut command = command(program.file, program);
     if let Some((first, rest)) = program.argv.split_first() {
         command.arg0(first).args(rest);
     }
-    let child =
-        command.stdin(Stdio::null()).spawn().map_err(|e| spawn_failed(program.user, e, LaunchError::Program))?;
+    let mut child = command.spawn().map_err(|e| spawn_failed(program.user, e, LaunchError::Program))?;
     let pid = child.id().unwrap_or_default();
     let me = ProcessId { pid, started: procfs::started(pid).unwrap_or_default() };
     let identity = StepGroup { pgid: pid, leader: me, program: me };
-    started(Leader { child, reports: None }, identity)
+    let (Some(group), Some(stdout), Some(stderr)) =
+        (ProcessGroup::led_by(pid), child.stdout.take(), child.stderr.take())
+    else {
+        // Not reachable with the settings above; the child is killed on drop.
+        return Err(LaunchError::Program(io::Error::other("the process started without its pipes or process id")));
+    };
+    Ok(Launched { leader: Leader { how: Led::Direct(child) }, group, stdout, stderr, identity })
 }
 
-async fn supervised(supervisor: &Path, program: Program<'_>, grace: Duration) -> Result<Launched, LaunchError> {
-    let could_not = |e: io::Error| {
-        LaunchError::Supervisor(format!("could not start the step's supervisor ({}): {e}", supervisor.display()))
+async fn supervised(supervisor: &Supervisor, program: Program<'_>, grace: Duration) -> Result<Launched, LaunchError> {
+    let request = Request {
+        grace,
+        user: program.user.map(|user| (user.uid, user.gid)),
+        file: program.file.into(),
+        dir: program.dir.map(Into::into),
+        argv: program.argv.iter().map(Into::into).collect(),
+        env: program.env.iter().map(|(name, value)| (name.into(), value.into())).collect(),
     };
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(could_not)?;
-    ours.set_nonblocking(true).map_err(could_not)?;
-    let ours = tokio::net::UnixStream::from_std(ours).map_err(could_not)?;
-    // The command (and with it this process's copy of the supervisor's end) is dropped right
-    // after the spawn, so the supervisor's end closes when the supervisor exits.
-    let child = {
-        let mut command = command(supervisor, program);
-        command
-            .arg("__supervise")
-            .arg(grace.as_millis().to_string())
-            .arg(program.file)
-            .args(program.argv)
-            .stdin(Stdio::from(OwnedFd::from(theirs)));
-        command.spawn().map_err(|e| spawn_failed(program.user, e, could_not))?
+    let body = request.encode().map_err(|HoldsNul| {
+        LaunchError::Program(io::Error::new(io::ErrorKind::InvalidInput, "nul byte found in provided data"))
+    })?;
+    let failed = |what: &str, e: io::Error| {
+        LaunchError::Supervisor(format!("the step supervisor ({}) {what}: {e}", supervisor.program().display()))
     };
-    let pid = child.id().unwrap_or_default();
-    let mut leader = Leader { child, reports: Some(Reports::new(ours)) };
-    let first = match &mut leader.reports {
-        Some(reports) => timeout(START_LIMIT, reports.next()).await,
-        None => Ok(Ok(None)),
-    };
-    match first {
-        Ok(Ok(Some(Report::Started { program, supervisor_started }))) => {
-            let identity = StepGroup { pgid: pid, leader: ProcessId { pid, started: supervisor_started }, program };
-            started(leader, identity)
-        }
-        Ok(Ok(Some(Report::Failed(errno)))) => {
-            leader.reap(START_LIMIT).await;
-            Err(LaunchError::Program(io::Error::from_raw_os_error(errno)))
+    let pipe = || rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(io::Error::from);
+    let ((out, out_end), (err, err_end)) =
+        (pipe().map_err(|e| failed("got no pipe", e))?, pipe().map_err(|e| failed("got no pipe", e))?);
+    let connection = supervisor.connection().map_err(|e| failed("could not be started", e))?;
+    let (id, mut reports) = connection
+        .request(&body, [out_end.as_fd(), err_end.as_fd()])
+        .await
+        .map_err(|e| failed("could not be reached", e))?;
+    // The supervisor has its own copies now; the program's are the only ones left once it
+    // started, so output ends when the step's processes close it.
+    drop((out_end, err_end));
+    let answer = timeout(START_LIMIT, reports.recv()).await;
+    let (pid, started) = match answer {
+        Ok(Some(Report::Started { pid, started })) => (pid, started),
+        Ok(Some(Report::Failed(errno))) => {
+            return Err(spawn_failed(program.user, io::Error::from_raw_os_error(errno), LaunchError::Program));
         }
         other => {
+            connection.abandon(id);
             let why = match other {
-                Ok(Ok(Some(report))) => format!("reported {report:?} first"),
-                Ok(Ok(None)) => "ended before starting the program".to_owned(),
-                Ok(Err(e)) => e.to_string(),
+                Ok(Some(report)) => format!("reported {report:?} first"),
+                Ok(None) => "ended before starting the program".to_owned(),
                 Err(_) => format!("did not answer within {}s", START_LIMIT.as_secs()),
             };
-            if let Some(mut group) = ProcessGroup::led_by(pid) {
-                group.kill();
-            }
-            leader.reap(START_LIMIT).await;
-            Err(LaunchError::Supervisor(format!("the step's supervisor ({}) {why}", supervisor.display())))
+            return Err(LaunchError::Supervisor(format!(
+                "the step supervisor ({}) {why}",
+                supervisor.program().display()
+            )));
         }
-    }
-}
-
-fn started(mut leader: Leader, identity: StepGroup) -> Result<Launched, LaunchError> {
-    let (Some(group), Some(stdout), Some(stderr)) =
-        (ProcessGroup::led_by(identity.pgid), leader.child.stdout.take(), leader.child.stderr.take())
-    else {
-        // Not reachable with the settings above; the leader is killed on drop.
-        return Err(LaunchError::Supervisor("the process started without its pipes or process id".to_owned()));
     };
+    let step = Step { connection, id };
+    let pipes = ChildStdout::from_std(std::process::ChildStdout::from(out))
+        .and_then(|stdout| Ok((stdout, ChildStderr::from_std(std::process::ChildStderr::from(err))?)));
+    let group = ProcessGroup::supervised(pid, step);
+    let (Some(group), Ok((stdout, stderr))) = (group, pipes) else {
+        return Err(LaunchError::Supervisor("the program started without its pipes or process id".to_owned()));
+    };
+    let me = ProcessId { pid, started };
+    let identity = StepGroup { pgid: pid, leader: me, program: me };
+    let leader = Leader { how: Led::Supervised { reports, status: None } };
     Ok(Launched { leader, group, stdout, stderr, identity })
 }

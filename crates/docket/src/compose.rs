@@ -145,10 +145,11 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let token_lifetime = lifetime(loaded.config.tokens.expires);
     let settings = Settings { exclusive, base_env: base_env(), public_url, token_lifetime, ..Settings::default() }
         .sharing(!exclusive);
-    // Every step's program runs under a supervisor (this binary, `docket __supervise`), so its
-    // process group dies with this server; and this host's step processes are recorded, so a
+    // Every step's program is started by this server's step supervisor (this binary, `docket
+    // __supervise`, started when the first step needs it), so its process group dies with this
+    // server; and this host's step processes are recorded, so a
     // restart ends whatever a dead server left before any run resumes.
-    let launch = Launch::Supervised(PathBuf::from(SELF_EXE));
+    let launch = Launch::supervised(SELF_EXE);
     let runners = docket_plugins::runners(&loaded.config, launch.clone(), &host())?;
     let processes = LocalProcesses::new().context("reading this process's identity in /proc")?;
     let config = loaded.config.clone();

@@ -22,9 +22,9 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::Command;
 
-/// The hidden first argument that makes this process a step's supervisor (see
+/// The hidden first argument that makes this process a server's step supervisor (see
 /// `docket_plugins::supervisor_main`): checked before anything else runs, so the supervisor
-/// reads no configuration, no environment and no other argument.
+/// reads no configuration and no environment (it takes every step from the server's socket).
 const SUPERVISE: &str = "__supervise";
 
 fn main() -> ExitCode {

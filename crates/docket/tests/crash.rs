@@ -1,13 +1,13 @@
 //! Crash safety, for real, on SQLite and on PostgreSQL: `docket serve` is killed with SIGKILL in
 //! the middle of two steps and started again.
 //!
-//! - The `retry: safe` step's process group dies with the server (its supervisor ends it), before
-//!   anything resumes; the step then runs again with the same idempotency key, and its side
-//!   effects show the two copies never ran at once.
-//! - The other step's supervisor is killed too, and that step ignores SIGTERM, so it outlives
-//!   both; the restarted server finds its group recorded, checks it is the same process, kills
-//!   it, and only then serves and resumes: the ticket ends `interrupted`, the step never
-//!   repeated and its processes dead.
+//! - The `retry: safe` step's process group dies with the server (the server's step supervisor
+//!   ends it), before anything resumes; the step then runs again with the same idempotency key,
+//!   and its side effects show the two copies never ran at once.
+//! - The other step ignores SIGTERM, and the supervisor is killed too before its grace is over,
+//!   so that step outlives both; the restarted server finds its group recorded, checks it is the
+//!   same process, kills it, and only then serves and resumes: the ticket ends `interrupted`,
+//!   the step never repeated and its processes dead.
 //! - Every acknowledged ticket and the audit chain survive.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use support::postgres::TestDatabase;
-use support::procs::{alive, assert_gone_within, group_of};
+use support::procs::{alive, assert_gone_within, group_of, parent_of};
 
 const CONFIG: &str = r#"server: { listen: 127.0.0.1:0 }
 storage: { url: "@STORAGE@" }
@@ -159,18 +159,22 @@ fn crash_and_restart(storage: &str, resume_within: Duration) {
     let acknowledged: Vec<String> = (0..30).map(|_| request(&client, &base, &token, "quick")).collect();
     let [safe_first] = attempt_pids(dir, "safe")[..] else { panic!("one attempt") };
     let [unsafe_only] = attempt_pids(dir, "unsafe")[..] else { panic!("one attempt") };
-    let unsafe_supervisor = group_of(unsafe_only[0]).unwrap();
-    assert_ne!(unsafe_supervisor, unsafe_only[0], "the program runs under a supervisor, which leads its group");
+    assert_eq!(group_of(unsafe_only[0]), Some(unsafe_only[0]), "the program leads its own group");
+    let supervisor = parent_of(unsafe_only[0]).unwrap();
+    assert_eq!(parent_of(safe_first[0]), Some(supervisor), "one supervisor per server");
+    assert_ne!(supervisor, server.0.id(), "the programs run under the supervisor, not the server");
+    assert!(std::fs::read_link(format!("/proc/{supervisor}/exe")).unwrap().ends_with("docket"));
 
-    // SIGKILL the server mid-step, and the unsafe step's supervisor with it (before its
-    // SIGTERM grace could end), so that step outlives both.
+    // SIGKILL the server mid-step.
     server.0.kill().unwrap();
-    support::procs::sigkill(unsafe_supervisor);
     server.0.wait().unwrap();
     let killed = Instant::now();
-    // The safe step's supervisor ends its group: SIGTERM, at once.
+    // The supervisor ends the groups: SIGTERM, at once, which ends the safe step.
     assert_gone_within(&safe_first, Duration::from_secs(2));
     let gone_after = killed.elapsed();
+    // The unsafe step ignores it; the supervisor is killed before its grace is over, so that
+    // step outlives both.
+    support::procs::sigkill(supervisor);
     std::thread::sleep(Duration::from_millis(500));
     assert!(unsafe_only.iter().all(|&p| alive(p)), "the orphan the restart must find is there");
     let ticks_before = lines(dir, "safe.ticks").len();

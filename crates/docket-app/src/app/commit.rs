@@ -20,6 +20,15 @@ const CONFLICT_RETRIES: usize = 8;
 pub(crate) struct Applied {
     pub(crate) ticket: Ticket,
     pub(crate) events: Vec<Event>,
+    /// The ticket's version after the commit.
+    pub(crate) version: u64,
+}
+
+impl Applied {
+    /// The ticket as the store now has it, for a caller that goes on changing it.
+    pub(crate) fn stored(&self) -> StoredTicket {
+        StoredTicket { ticket: self.ticket.clone(), version: self.version }
+    }
 }
 
 impl Applied {
@@ -44,10 +53,25 @@ impl App {
         actor: &Actor,
         commands: &[Command],
     ) -> Result<Applied, AppError> {
+        self.apply_all_on(None, id, actor, commands).await
+    }
+
+    /// The same, deciding first on `known` (the ticket as this caller last committed it, which
+    /// saves reading it again); after a lost race, on the ticket read afresh.
+    pub(crate) async fn apply_all_on(
+        &self,
+        mut known: Option<StoredTicket>,
+        id: &TicketId,
+        actor: &Actor,
+        commands: &[Command],
+    ) -> Result<Applied, AppError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let stored = self.load(id).await?;
+            let stored = match known.take() {
+                Some(stored) => stored,
+                None => self.load(id).await?,
+            };
             let now = self.now();
             // Amending and retrying take the catalog's version (core re-pins it); anything else
             // decides by the version the ticket pinned.
@@ -132,7 +156,7 @@ impl App {
         let queue = change.queue.clone();
         let committed = self.store().commit(change).await?;
         self.after_commit(&ticket, committed.version, &events, &queue, has_outbox, state_before);
-        Ok(Applied { ticket, events })
+        Ok(Applied { ticket, events, version: committed.version })
     }
 
     fn after_commit(

@@ -31,6 +31,7 @@ pub use chat::{
     ApprovalNotice, CHAT_ROWS, ChangeLine, ChangesBrief, ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT,
     TicketList, chat_messages, earns_reply,
 };
+pub(crate) use commit::Applied;
 pub use mirror::MirrorChange;
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};

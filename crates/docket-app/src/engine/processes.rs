@@ -1,6 +1,7 @@
 //! Step processes and the servers that started them. Each step's process group is recorded in
-//! the store while it runs (the [`Ledger`] a runner gets with its job) and forgotten once the
-//! runner returned. On start-up, before any run resumes, every group recorded on this host
+//! the store while it runs (the [`Ledger`] a runner gets with its job, which writes the record
+//! in the background as the step starts) and forgotten once the runner returned (after the
+//! record, if that was still being written). On start-up, before any run resumes, every group recorded on this host
 //! whose server is gone is ended and seen gone ([`end_orphans`]); and a run found half-done
 //! resumes here only when no group of its ticket is left running on this host
 //! ([`clear_to_resume`]), so a `retry: safe` step never runs beside its first copy and a step
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use docket_core::TicketId;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::app::App;
 use crate::error::AppError;
@@ -26,8 +27,8 @@ pub(crate) struct Ledger<'a> {
     ticket: &'a TicketId,
     step: u32,
     mode: Mode,
-    /// What was recorded, to forget it.
-    recorded: Mutex<Option<StepGroup>>,
+    /// What was recorded (the write may still be under way), to forget it.
+    recorded: Mutex<Option<(StepGroup, JoinHandle<()>)>>,
 }
 
 impl<'a> Ledger<'a> {
@@ -43,15 +44,18 @@ impl<'a> Ledger<'a> {
     /// failed write in between) is found gone and dropped by the next start.
     pub(crate) fn forget(&self) {
         let recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
-        if let Some(group) = recorded {
-            self.drop_record(group);
+        if let Some((group, written)) = recorded {
+            self.drop_record(group, written);
         }
     }
 
-    fn drop_record(&self, group: StepGroup) {
+    /// Drops the record of `group` once its write (`written`) is done, so it is never left
+    /// behind by a write that came last.
+    fn drop_record(&self, group: StepGroup, written: JoinHandle<()>) {
         let Some(processes) = &self.app.inner.processes else { return };
         let (app, host, ticket) = (self.app.clone(), processes.server().host.clone(), self.ticket.clone());
         tokio::spawn(async move {
+            let _ = written.await;
             if let Err(error) = app.store().forget_process(&host, &group).await {
                 tracing::warn!(%error, %ticket, pgid = group.pgid, "could not drop a step process record");
             }
@@ -71,14 +75,22 @@ impl ProcessLedger for Ledger<'_> {
             server: processes.server().clone(),
             recorded_at: self.app.now(),
         };
-        // Noted first, so a write whose outcome is unknown is still forgotten. A step that runs
-        // several programs one after another (`terraform init`, `plan`, `show`) records each;
-        // the one before has ended, and its record goes.
-        let before = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace(group);
-        if let Some(before) = before {
-            self.drop_record(before);
+        // Written in the background: the step runs meanwhile (the supervisor ends its group if
+        // this server dies first), and a short step is not held up by the write. A step that
+        // runs several programs one after another (`terraform init`, `plan`, `show`) records
+        // each; the one before has ended, and its record goes.
+        let app = self.app.clone();
+        let written = tokio::spawn(async move {
+            if let Err(error) = app.store().record_process(&record).await {
+                let (ticket, pgid) = (&record.ticket, record.group.pgid);
+                tracing::warn!(%error, %ticket, pgid, "could not record a step's process group");
+            }
+        });
+        let before = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).replace((group, written));
+        if let Some((before, written)) = before {
+            self.drop_record(before, written);
         }
-        self.app.store().record_process(&record).await
+        Ok(())
     }
 }
 

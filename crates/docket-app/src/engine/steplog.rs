@@ -37,7 +37,9 @@ pub(crate) struct EngineLog {
     // A std mutex: held only to push or take lines, never across an await. Lines are numbered
     // under it, so the buffer is always in log order.
     buffer: Mutex<Vec<LogLine>>,
-    // A std mutex: held only to digest a batch that was stored (one flush at a time).
+    // Held across a flush, so batches are written and digested one at a time, in log order.
+    flushing: tokio::sync::Mutex<()>,
+    // A std mutex: held only to digest a batch that was stored.
     digest: Mutex<OutputDigest>,
     // A std mutex: held only to replace or take it.
     result: Mutex<Option<StepResult>>,
@@ -58,12 +60,15 @@ impl EngineLog {
             truncated: AtomicBool::new(false),
             dropped: AtomicU64::new(0),
             buffer: Mutex::new(Vec::new()),
+            flushing: tokio::sync::Mutex::new(()),
             digest: Mutex::new(OutputDigest::new(run)),
             result: Mutex::new(None),
         });
         let stop = CancellationToken::new();
-        let flusher = tokio::spawn(flush_loop(Arc::clone(&log), stop.clone()));
-        StepLogHandle { log, stop, flusher }
+        // Not waited for: it stops at the step's end, and a flush it has begun holds
+        // `flushing`, which the last flush waits for.
+        drop(tokio::spawn(flush_loop(Arc::clone(&log), stop.clone())));
+        StepLogHandle { log, stop }
     }
 
     fn push(&self, stream: LogStream, text: String) {
@@ -82,6 +87,7 @@ impl EngineLog {
     }
 
     async fn flush(&self) {
+        let _one_at_a_time = self.flushing.lock().await;
         let lines = std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner));
         if lines.is_empty() {
             return;
@@ -131,21 +137,22 @@ impl StepLog for EngineLog {
 }
 
 async fn flush_loop(log: Arc<EngineLog>, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(FLUSH_EVERY);
+    // The first batch a tick later: a short step's output goes in one write, at its end.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + FLUSH_EVERY, FLUSH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            biased;
             () = stop.cancelled() => break,
             _ = tick.tick() => log.flush().await,
         }
     }
 }
 
-/// A running step's log, and the task that writes it.
+/// A running step's log, and the signal that stops the task that writes it.
 pub(crate) struct StepLogHandle {
     log: Arc<EngineLog>,
     stop: CancellationToken,
-    flusher: tokio::task::JoinHandle<()>,
 }
 
 impl StepLogHandle {
@@ -172,7 +179,6 @@ impl StepLogHandle {
             self.log.push(LogStream::System, format!("{dropped} more lines were not kept"));
         }
         self.stop.cancel();
-        let _ = self.flusher.await;
         self.log.flush().await;
         let left = !self.log.buffer.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
         if left {
@@ -181,6 +187,13 @@ impl StepLogHandle {
             self.log.flush().await;
         }
         self.log.digest.lock().unwrap_or_else(PoisonError::into_inner).finish()
+    }
+}
+
+impl Drop for StepLogHandle {
+    /// A step dropped before its end (the server stopping) stops its writer too.
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
 

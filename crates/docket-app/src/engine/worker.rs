@@ -14,12 +14,12 @@ use tracing::Instrument as _;
 
 use super::processes::Ledger;
 use super::steplog::{EngineLog, StepLogHandle};
-use crate::app::App;
+use crate::app::{App, Applied};
 use crate::error::AppError;
 use crate::ports::processes::ProcessLedger;
 use crate::ports::results::StoredResult;
 use crate::ports::runner::{Mode, StepJob};
-use crate::ports::store::{Claim, QueueOp};
+use crate::ports::store::{Claim, QueueOp, StoredTicket};
 
 pub(crate) async fn worker_loop(app: App, shutdown: CancellationToken) {
     loop {
@@ -89,8 +89,7 @@ async fn drive(
     lost: &CancellationToken,
     shutdown: &CancellationToken,
 ) -> Result<(), AppError> {
-    let stored = app.load(id).await?;
-    let ticket = stored.ticket;
+    let StoredTicket { ticket, version } = app.load(id).await?;
     tracing::Span::current().record("workflow", ticket.workflow.as_str());
     let Some(workflow) = app.pinned_workflow(&ticket.workflow, &ticket.version) else {
         let reason = format!("workflow `{}` is no longer in the catalog", ticket.workflow);
@@ -116,10 +115,12 @@ async fn drive(
     let last_seq = if ticket.runs.is_empty() { 0 } else { app.store().last_log_seq(id).await? };
     let seq = Arc::new(AtomicU64::new(last_seq));
     let started = Instant::now();
+    let mut chain = Chain { known: Some(StoredTicket { ticket: ticket.clone(), version }), finished: Vec::new() };
     // Workflows have at least one step (the loader checks), so the last step's commit ends the run.
     for index in first..workflow.steps.len() {
         let start_run = fresh && index == 0;
-        match run_step(app, &ticket, &workflow, run, index, start_run, &seq, cancel, lost, shutdown).await? {
+        let step = Step { ticket: &ticket, workflow: &workflow, run, index, start_run };
+        match run_step(app, step, &mut chain, &seq, cancel, lost, shutdown).await? {
             Some(StepOutcome::Succeeded) => {}
             // A failed step's commit ended the run; `None`: the run stopped here unfinished.
             Some(StepOutcome::Failed { .. }) | None => return Ok(()),
@@ -130,37 +131,94 @@ async fn drive(
     Ok(())
 }
 
-/// Runs step `index` and records how it ended. `None` means the run stopped before the step
-/// ended it: the lease was lost (another worker owns the run), the server is shutting down (the
-/// run resumes at this step), or the ticket was cancelled (the run has been wound up).
-#[allow(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
-async fn run_step(
-    app: &App,
-    ticket: &Ticket,
-    workflow: &Workflow,
+/// Which step of which run.
+struct Step<'a> {
+    ticket: &'a Ticket,
+    workflow: &'a Workflow,
     run: u32,
     index: usize,
+    /// A fresh run, whose first step this is: the run starts in the step's start commit.
     start_run: bool,
+}
+
+/// What one step hands the next: the ticket as last committed (so the next commit need not read
+/// it again), and the end of the step before, which commits together with the next step's start.
+struct Chain {
+    known: Option<StoredTicket>,
+    /// The commands that record the step before as finished (it succeeded, and more steps
+    /// follow), not yet committed.
+    finished: Vec<Command>,
+}
+
+impl Chain {
+    /// Commits `commands` after whatever is pending, all in one transaction. What was pending
+    /// stays pending if that fails.
+    async fn commit(&mut self, app: &App, id: &TicketId, commands: &[Command]) -> Result<Applied, AppError> {
+        let mut all = self.finished.clone();
+        all.extend_from_slice(commands);
+        let applied = app.apply_all_on(self.known.take(), id, &Actor::System, &all).await;
+        if let Ok(applied) = &applied {
+            self.known = Some(applied.stored());
+            self.finished.clear();
+        }
+        applied
+    }
+
+    /// Commits the step before's end on its own, if it is pending (the next step does not
+    /// start after all).
+    async fn settle(&mut self, app: &App, id: &TicketId) -> Result<(), AppError> {
+        if self.finished.is_empty() {
+            return Ok(());
+        }
+        self.commit(app, id, &[]).await.map(drop)
+    }
+}
+
+/// Runs a step and records how it ended. `None` means the run stopped before the step ended
+/// it: the lease was lost (another worker owns the run), the server is shutting down (the run
+/// resumes at this step), or the ticket was cancelled (the run has been wound up).
+///
+/// A step's start is durable before its program starts, and its end before the next step's
+/// program starts: a step that succeeded and is followed by another is recorded finished in
+/// the commit that starts the next one (or on its own, if the next does not start).
+async fn run_step(
+    app: &App,
+    at: Step<'_>,
+    chain: &mut Chain,
     seq: &Arc<AtomicU64>,
     cancel: &CancellationToken,
     lost: &CancellationToken,
     shutdown: &CancellationToken,
 ) -> Result<Option<StepOutcome>, AppError> {
+    let Step { ticket, workflow, run, index, start_run } = at;
     if shutdown.is_cancelled() || lost.is_cancelled() {
+        chain.settle(app, &ticket.id).await?;
         return Ok(None);
     }
     if cancel.is_cancelled() {
+        chain.settle(app, &ticket.id).await?;
         let current = app.load(&ticket.id).await?.ticket;
         wind_up_cancelled(app, &current).await?;
         return Ok(None);
     }
     let Some(step) = workflow.steps.get(index) else {
+        chain.settle(app, &ticket.id).await?;
         return Ok(Some(StepOutcome::Failed { exit_code: None, message: format!("no step {}", index + 1) }));
     };
-    // A fresh run and its first step start in one commit.
+    // A fresh run and its first step start in one commit; so do the step before's end and this
+    // step's start.
     let commands: &[Command] =
         if start_run { &[Command::StartRun, Command::StartStep { index }] } else { &[Command::StartStep { index }] };
-    let attempts = match app.apply_all(&ticket.id, &Actor::System, commands).await {
+    let mut started = chain.commit(app, &ticket.id, commands).await;
+    if matches!(started, Err(AppError::Refused(_))) && !chain.finished.is_empty() {
+        // Refused with the step before's end: that end on its own, then this start again.
+        chain.known = None;
+        chain.settle(app, &ticket.id).await?;
+        started = chain.commit(app, &ticket.id, commands).await;
+    }
+    // Recorded by now, or the run stops here (an error, as when a step's end failed to commit).
+    chain.finished.clear();
+    let attempts = match started {
         Ok(applied) => applied.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts),
         Err(AppError::Refused(refusal)) if start_run => {
             unstartable(app, &ticket.id, refusal).await?;
@@ -236,7 +294,8 @@ async fn run_step(
         wind_up_cancelled(app, &current).await?;
         return Ok(None);
     }
-    // The step's end, and the run's when this step ends it, in one commit.
+    // The step's end, and the run's when this step ends it, in one commit; a step that
+    // succeeded with more to follow ends in the next step's start commit.
     let mut commands = vec![Command::FinishStep { index, outcome: outcome.clone(), output: Some(output) }];
     match &outcome {
         StepOutcome::Failed { message, .. } => {
@@ -245,9 +304,12 @@ async fn run_step(
         StepOutcome::Succeeded if index + 1 == workflow.steps.len() => {
             commands.push(Command::FinishRun { outcome: RunOutcome::Succeeded });
         }
-        StepOutcome::Succeeded => {}
+        StepOutcome::Succeeded => {
+            chain.finished = commands;
+            return Ok(Some(outcome));
+        }
     }
-    app.apply_all(&ticket.id, &Actor::System, &commands).await?;
+    chain.commit(app, &ticket.id, &commands).await?;
     Ok(Some(outcome))
 }
 

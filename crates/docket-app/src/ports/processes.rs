@@ -29,8 +29,8 @@ pub struct ProcessId {
 pub struct StepGroup {
     /// The group's id: its leader's pid.
     pub pgid: u32,
-    /// The group's leader: the supervisor between the server and the program, or the program
-    /// itself when it was started directly.
+    /// The group's leader: the program itself (a supervisor that led the group was recorded
+    /// here by earlier versions).
     pub leader: ProcessId,
     /// The step's program.
     pub program: ProcessId,
@@ -101,11 +101,13 @@ pub trait Processes: Send + Sync + Debug + 'static {
 }
 
 /// Where a runner that starts processes records them, given with each job by the engine. The
-/// record is written before the runner waits for the step, and dropped by the engine once the
-/// runner returned (by then the runner has killed what was left of the group).
+/// engine writes the record as the step starts, while the step runs (a record is for when the
+/// server and its step supervisor both die; while either lives, the group is ended anyway), and
+/// drops it once the runner returned (by then the runner has killed what was left of the group).
 #[async_trait]
 pub trait ProcessLedger: Send + Sync + Debug {
-    /// Records the group just started for the job.
+    /// Records the group just started for the job. An error means the record could not even
+    /// be begun.
     async fn started(&self, group: StepGroup) -> Result<(), StoreError>;
 }
 

@@ -10,6 +10,7 @@
 )]
 
 mod cancel;
+mod chain;
 mod concurrency;
 mod expiry;
 mod flow;

@@ -26,5 +26,5 @@ const STEPS_TESTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docket-steps/
 
 /// The `exec` runner the scenarios run: every program through `docket __supervise`.
 fn exec_runner() -> docket_steps::ExecRunner {
-    docket_steps::ExecRunner::new().launch(docket_steps::Launch::Supervised(env!("CARGO_BIN_EXE_docket").into()))
+    docket_steps::ExecRunner::new().launch(docket_steps::Launch::supervised(env!("CARGO_BIN_EXE_docket")))
 }

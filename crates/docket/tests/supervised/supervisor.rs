@@ -1,7 +1,8 @@
-//! What only the supervisor does: it ends the step's group when the server's end of its socket
-//! closes (what the kernel does when the server dies, however it dies), it takes its step with
-//! it when it is killed on its own, it starts nothing when misused, and the runner records who
-//! is who in the group.
+//! What only the supervisor does: it ends every group it started when the server dies (here a
+//! real process, this test binary run again as a "server", killed with SIGKILL), a supervisor
+//! killed on its own takes its steps with it and the next step gets a new one, it starts
+//! nothing when misused, the runner records who is who in the group, and one supervisor serves
+//! every step of a server, several at once.
 
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
@@ -11,57 +12,95 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use docket_app::{ProcessLedger, StepGroup, StoreError};
 use docket_core::Action;
+use docket_core::ticket::StepOutcome;
 use tokio_util::sync::CancellationToken;
 
 use crate::support::{Case, Collect, assert_gone, exec, failure, read_pids, runner, script};
 
 const DOCKET: &str = env!("CARGO_BIN_EXE_docket");
 
-/// `/proc/<pid>/stat` fields 5 (process group) and 22 (start time).
-fn group_and_start(pid: u32) -> (u32, u64) {
+/// Set when this test binary runs again as a "server" that starts one step and waits to be
+/// killed; it names the file the step writes its pids to.
+const SERVER_ROLE: &str = "DOCKET_TEST_SUPERVISED_SERVER";
+
+/// `/proc/<pid>/stat` fields 4 (parent), 5 (process group) and 22 (start time).
+fn parent_group_and_start(pid: u32) -> (u32, u32, u64) {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-    (fields[2].parse().unwrap(), fields[19].parse().unwrap())
+    (fields[1].parse().unwrap(), fields[2].parse().unwrap(), fields[19].parse().unwrap())
+}
+
+fn is_docket(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.ends_with("docket"))
+}
+
+/// The "server": starts the stubborn script through a supervisor (300 ms grace) and waits to be
+/// killed (30 s at most, so it never lingers).
+fn be_the_server(pid_file: &str) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let argv = [script("stubborn.sh"), pid_file.to_owned()];
+        let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+        let program = docket_process::Program {
+            file: std::path::Path::new(&argv[0]),
+            argv: &argv,
+            env: &env,
+            dir: None,
+            user: None,
+        };
+        let how = docket_process::Launch::supervised(DOCKET);
+        let _launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
 }
 
 #[test]
-fn the_group_dies_when_the_servers_end_of_the_socket_closes() {
+fn the_groups_die_when_the_server_dies_however_it_dies() {
+    if let Some(pid_file) = std::env::var_os(SERVER_ROLE) {
+        be_the_server(pid_file.to_str().unwrap());
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
-    let stubborn = script("stubborn.sh");
-    let (server_end, supervisor_end) = std::os::unix::net::UnixStream::pair().unwrap();
-    use std::os::unix::process::CommandExt as _;
-    let mut supervisor = Command::new(DOCKET)
-        .args(["__supervise", "300", &stubborn, "stubborn.sh", &pid_file.display().to_string()])
-        .env_clear()
-        .stdin(Stdio::from(OwnedFd::from(supervisor_end)))
+    let mut server = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "supervisor::the_groups_die_when_the_server_dies_however_it_dies", "--test-threads=1"])
+        .env(SERVER_ROLE, &pid_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .process_group(0)
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(&server_end), &mut line).unwrap();
-    assert!(line.starts_with("started "), "{line:?}");
     let pids = tokio::runtime::Runtime::new().unwrap().block_on(read_pids(&pid_file));
-    // The script and its grandchild ignore SIGTERM; both are in the supervisor's group.
+    let program = u32::try_from(pids[0]).unwrap();
+    let (supervisor, group, _) = parent_group_and_start(program);
+    assert_eq!(group, program, "the program leads its own group");
+    assert_ne!(supervisor, server.id(), "the program runs under the supervisor, not the server");
+    assert!(is_docket(supervisor));
+    // The script and its child ignore SIGTERM; both are in the program's group.
     for &pid in &pids {
-        assert_eq!(group_and_start(u32::try_from(pid).unwrap()).0, supervisor.id());
+        assert_eq!(parent_group_and_start(u32::try_from(pid).unwrap()).1, group);
     }
 
-    let closed = Instant::now();
-    drop(server_end);
-    let status = supervisor.wait().unwrap();
-    use std::os::unix::process::ExitStatusExt as _;
-    assert_eq!(status.signal(), Some(9), "the supervisor goes with the group's SIGKILL: {status:?}");
-    let took = closed.elapsed();
-    assert!(took >= Duration::from_millis(300), "SIGKILL came before the grace: {took:?}");
-    assert!(took < Duration::from_secs(3), "took {took:?}");
-    tokio::runtime::Runtime::new().unwrap().block_on(assert_gone(&pids));
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let killed = Instant::now();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        while !pids.iter().all(|&p| crate::support::is_gone(p)) {
+            assert!(killed.elapsed() < Duration::from_secs(3), "still running: {pids:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let took = killed.elapsed();
+    assert!(took >= Duration::from_millis(250), "SIGKILL came before the grace: {took:?}");
+    // And the supervisor, its work done, is gone too.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while std::fs::read_to_string(format!("/proc/{supervisor}/stat")).is_ok_and(|s| !s.contains(") Z")) {
+        assert!(Instant::now() < deadline, "the supervisor outlived its groups");
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 #[tokio::test]
-async fn a_supervisor_killed_on_its_own_takes_its_step_with_it() {
+async fn a_supervisor_killed_on_its_own_takes_its_step_with_it_and_the_next_step_gets_a_new_one() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let case = Case::new(Action::new(exec(&[&script("stubborn.sh"), &pid_file.display().to_string()])));
@@ -69,45 +108,59 @@ async fn a_supervisor_killed_on_its_own_takes_its_step_with_it() {
     let log = Collect::default();
     let killer = async {
         let pids = read_pids(&pid_file).await;
-        let (supervisor, _) = group_and_start(u32::try_from(pids[0]).unwrap());
+        let (supervisor, _, _) = parent_group_and_start(u32::try_from(pids[0]).unwrap());
+        assert!(is_docket(supervisor));
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor.try_into().unwrap()), nix::sys::signal::SIGKILL)
             .unwrap();
-        pids
+        (pids, supervisor)
     };
     let run = docket_app::StepRunner::run(&runner, case.job(), &log, CancellationToken::new());
-    let (outcome, pids) = tokio::join!(run, killer);
+    let (outcome, (pids, first)) = tokio::join!(run, killer);
     let message = failure(&outcome).1;
-    assert!(message.starts_with("could not wait for the process: the step's supervisor ended"), "{message}");
+    assert!(message.starts_with("could not wait for the process: the step supervisor ended"), "{message}");
     assert!(message.ends_with("process group killed"), "{message}");
+    // Killed by the server at once, not after a grace: SIGTERM is ignored here.
     assert_gone(&pids).await;
+
+    let next = Case::new(Action::new(exec(&["/bin/sh", "-c", "echo $PPID"])));
+    let log = Collect::default();
+    let outcome = docket_app::StepRunner::run(&runner, next.job(), &log, CancellationToken::new()).await;
+    assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
+    let second: u32 = log.stdout()[0].parse().unwrap();
+    assert_ne!(second, first, "a new supervisor");
+    assert!(is_docket(second));
+}
+
+#[tokio::test]
+async fn one_supervisor_serves_every_step_several_at_once() {
+    let runner = runner();
+    let case = Case::new(Action::new(exec(&["/bin/sh", "-c", "sleep 0.3; echo $PPID"])));
+    let one = || async {
+        let log = Collect::default();
+        let outcome = docket_app::StepRunner::run(&runner, case.job(), &log, CancellationToken::new()).await;
+        assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
+        log.stdout()[0].parse::<u32>().unwrap()
+    };
+    let started = Instant::now();
+    let parents = tokio::join!(one(), one(), one(), one());
+    assert_eq!([parents.1, parents.2, parents.3], [parents.0; 3]);
+    // Side by side, not one after another.
+    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
 }
 
 #[test]
 fn misused_it_starts_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("ran");
-    let touch = ["/usr/bin/touch", "touch", marker.to_str().unwrap()];
-    // Stdin is not a socket.
     use std::os::unix::process::CommandExt as _;
-    let status = Command::new(DOCKET)
-        .arg("__supervise")
-        .arg("100")
-        .args(touch)
-        .stdin(Stdio::null())
-        .process_group(0)
-        .status()
-        .unwrap();
+    // Stdin is not a socket.
+    let status = Command::new(DOCKET).arg("__supervise").stdin(Stdio::null()).process_group(0).status().unwrap();
     assert_eq!(status.code(), Some(125));
-    // Not the leader of its own process group: ending "its" group would hit its parent's.
+    // A stream socket, not a packet one.
     let (_keep, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-    let status =
-        Command::new(DOCKET).arg("__supervise").arg("100").args(touch).stdin(OwnedFd::from(theirs)).status().unwrap();
+    let status = Command::new(DOCKET).arg("__supervise").stdin(OwnedFd::from(theirs)).status().unwrap();
     assert_eq!(status.code(), Some(125));
-    // No grace, no program.
-    for args in [&["__supervise"][..], &["__supervise", "soon", "/usr/bin/true", "true"], &["__supervise", "100"]] {
-        assert_eq!(Command::new(DOCKET).args(args).stdin(Stdio::null()).status().unwrap().code(), Some(125));
-    }
-    assert!(!marker.exists());
+    // Arguments (the supervisor of old took the program on its command line).
+    let status = Command::new(DOCKET).args(["__supervise", "100", "/usr/bin/true", "true"]).status().unwrap();
+    assert_eq!(status.code(), Some(125));
 }
 
 /// Collects what the runner records.
@@ -123,7 +176,7 @@ impl ProcessLedger for Ledger {
 }
 
 #[tokio::test]
-async fn the_runner_records_the_supervisor_as_leader_and_the_program_by_its_start_time() {
+async fn the_runner_records_the_program_as_its_groups_leader_by_its_start_time() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let case = Case::new(Action::new(exec(&[&script("grandchild.sh"), &pid_file.display().to_string()])));
@@ -138,10 +191,12 @@ async fn the_runner_records_the_supervisor_as_leader_and_the_program_by_its_star
         let group = recorded[0];
         let program = u32::try_from(pids[0]).unwrap();
         assert_eq!(group.program.pid, program);
-        assert_eq!(group_and_start(program), (group.pgid, group.program.started));
-        assert_eq!(group.leader.pid, group.pgid, "the supervisor leads the group");
-        assert_eq!(group_and_start(group.leader.pid), (group.pgid, group.leader.started));
-        assert!(std::fs::read_link(format!("/proc/{}/exe", group.leader.pid)).unwrap().ends_with("docket"));
+        assert_eq!(group.leader, group.program, "the program leads its group");
+        let (supervisor, pgid, started) = parent_group_and_start(program);
+        assert_eq!((pgid, started), (group.pgid, group.program.started));
+        assert_eq!(group.pgid, program);
+        assert!(is_docket(supervisor));
+        assert_ne!(parent_group_and_start(supervisor).1, group.pgid, "the supervisor is not in the step's group");
         cancel.cancel();
         pids
     };
@@ -152,8 +207,8 @@ async fn the_runner_records_the_supervisor_as_leader_and_the_program_by_its_star
 }
 
 #[tokio::test]
-async fn an_interrupt_is_for_the_program_and_the_supervisor_reports_how_it_ended() {
-    // Terraform is stopped with SIGINT to its group: the supervisor in the group must outlive it.
+async fn an_interrupt_reaches_the_program_and_how_it_ended_is_reported() {
+    // Terraform is stopped with SIGINT to its group.
     let argv = ["sleep".to_owned(), "1000".to_owned()];
     let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
     let program = docket_process::Program {
@@ -163,13 +218,20 @@ async fn an_interrupt_is_for_the_program_and_the_supervisor_reports_how_it_ended
         dir: None,
         user: None,
     };
-    let how = docket_process::Launch::Supervised(DOCKET.into());
+    let how = docket_process::Launch::supervised(DOCKET);
     let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
-    assert_ne!(launched.identity.leader.pid, launched.identity.program.pid);
+    assert_eq!(launched.identity.leader, launched.identity.program);
     assert!(launched.group.interrupt());
     let status = tokio::time::timeout(Duration::from_secs(5), launched.leader.wait()).await.unwrap().unwrap();
     use std::os::unix::process::ExitStatusExt as _;
     assert_eq!(status.signal(), Some(2), "{status:?}");
+    // Not reaped until released: the group's id stays the program's while it may be signalled.
+    let pid = launched.identity.program.pid;
+    assert!(std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap().contains(") Z "), "a zombie until released");
     launched.group.kill();
-    launched.leader.reap(Duration::from_secs(5)).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+        assert!(Instant::now() < deadline, "never reaped after its release");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

@@ -6,9 +6,19 @@ use std::time::{Duration, Instant};
 
 /// Field 3 (state) and field 5 (process group) of `/proc/<pid>/stat`.
 fn stat(pid: u32) -> Option<(char, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let fields = fields(pid)?;
     Some((fields.first()?.chars().next()?, fields.get(2)?.parse().ok()?))
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (field 3 first).
+fn fields(pid: u32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.rsplit_once(')')?.1.split_whitespace().map(str::to_owned).collect())
+}
+
+/// The parent of `pid` (field 4).
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    fields(pid)?.get(1)?.parse().ok()
 }
 
 /// Whether `pid` is a process that still runs.
