@@ -27,7 +27,17 @@ pub(super) async fn due(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec
     found.iter().map(rows::outbox_message).collect()
 }
 
+/// How many due messages a claim looks at per ticket it may take: a ticket's first messages
+/// for each of its notifiers are all candidates, so a handful covers every ticket; a claim
+/// that takes fewer tickets than it could leaves the rest to the next pass.
+const MESSAGES_PER_TICKET: i64 = 8;
+
 /// Claims up to `limit` tickets with due messages for `holder` and returns those messages.
+///
+/// Candidates are found by walking the pending messages in the order they come due (the time
+/// index, which carries the id) and stopping after the first few that could be taken, so a
+/// pass costs what it skips (messages of tickets claimed already, later ones of a thread), not
+/// everything pending.
 ///
 /// The claim is the ticket's row in `outbox_claims`: replicas racing for one ticket meet on its
 /// primary key and the conditional upsert lets exactly one of them write. Row locks on the
@@ -44,15 +54,18 @@ pub(super) async fn claim(
 ) -> Result<Vec<OutboxMessage>, StoreError> {
     let mut tx = pool.begin().await.map_err(db_error)?;
     let candidates: Vec<String> = sqlx::query_scalar(
-        "SELECT o.ticket FROM outbox o \
-         WHERE o.delivered_at IS NULL AND NOT o.gave_up AND o.next_attempt_ns <= $1 \
-           AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > $1) \
-           AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
-                           AND p.id < o.id AND p.delivered_at IS NULL AND NOT p.gave_up) \
-         GROUP BY o.ticket ORDER BY MIN(o.id) LIMIT $2",
+        "SELECT ticket FROM ( \
+             SELECT o.ticket, o.id FROM outbox o \
+             WHERE o.delivered_at IS NULL AND NOT o.gave_up AND o.next_attempt_ns <= $1 \
+               AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > $1) \
+               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
+                               AND p.id < o.id AND p.delivered_at IS NULL AND NOT p.gave_up) \
+             ORDER BY o.next_attempt_ns, o.id LIMIT $3) AS due \
+         GROUP BY ticket ORDER BY MIN(id) LIMIT $2",
     )
     .bind(nanos(now))
     .bind(i64::from(limit))
+    .bind(i64::from(limit).saturating_mul(MESSAGES_PER_TICKET))
     .fetch_all(&mut *tx)
     .await
     .map_err(db_error)?;

@@ -147,27 +147,40 @@ impl Claim {
     }
 }
 
+/// How many due messages a claim looks at per ticket it may take: a ticket's first messages
+/// for each of its notifiers are all candidates, and a ticket has one thread per notifier, so
+/// a handful covers every ticket; a claim that takes fewer tickets than it could leaves the rest
+/// to the next pass.
+const MESSAGES_PER_TICKET: i64 = 8;
+
 /// The due messages of the tickets a claim took, each the oldest pending one of its thread, for
 /// `?` = the claim's token, then now.
 macro_rules! claimed_messages {
     () => {
-        "SELECT o.id FROM outbox o JOIN outbox_claims c ON c.ticket = o.ticket AND c.token = ? \
-         WHERE o.delivered_at IS NULL AND o.gave_up = 0 AND o.next_attempt_ns <= ? \
+        "SELECT o.id FROM outbox o WHERE o.ticket IN (SELECT ticket FROM outbox_claims WHERE token = ?) \
+           AND o.delivered_at IS NULL AND o.gave_up = 0 AND o.next_attempt_ns <= ? \
            AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
                            AND p.id < o.id AND p.delivered_at IS NULL AND p.gave_up = 0)"
     };
 }
 
-/// Parameters: holder, token, until, now, now, limit; token, now.
+/// Parameters: holder, token, until, now, now, messages to look at, limit; token, now.
+///
+/// The candidates are found by walking the pending messages in the order they come due (the
+/// time index, which ends in the row id) and stopping after the first few that could be taken:
+/// the cost is that of the messages skipped on the way (those of tickets claimed already, and
+/// later ones of a thread), not of everything pending.
 static CLAIM: Sql = Sql::new(
     concat!(
         "INSERT INTO outbox_claims (ticket, holder, token, until_ns) SELECT ticket, ?, ?, ? FROM ( \
-             SELECT o.ticket AS ticket, MIN(o.id) AS first FROM outbox o \
-             WHERE o.delivered_at IS NULL AND o.gave_up = 0 AND o.next_attempt_ns <= ? \
-               AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > ?) \
-               AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
-                               AND p.id < o.id AND p.delivered_at IS NULL AND p.gave_up = 0) \
-             GROUP BY o.ticket ORDER BY first LIMIT ?) WHERE true \
+             SELECT ticket, MIN(id) AS first FROM ( \
+                 SELECT o.ticket AS ticket, o.id AS id FROM outbox o INDEXED BY outbox_pending_by_time \
+                 WHERE o.delivered_at IS NULL AND o.gave_up = 0 AND o.next_attempt_ns <= ? \
+                   AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.ticket = o.ticket AND c.until_ns > ?) \
+                   AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.notifier = o.notifier AND p.ticket = o.ticket \
+                                   AND p.id < o.id AND p.delivered_at IS NULL AND p.gave_up = 0) \
+                 ORDER BY o.next_attempt_ns, o.id LIMIT ?) \
+             GROUP BY ticket ORDER BY first LIMIT ?) WHERE true \
          ON CONFLICT (ticket) DO UPDATE SET holder = excluded.holder, token = excluded.token, \
              until_ns = excluded.until_ns; \
          SELECT changes() AS n; \
@@ -191,6 +204,7 @@ impl Write for Claim {
         bind(args, self.until)?;
         bind(args, self.now)?;
         bind(args, self.now)?;
+        bind(args, self.limit.saturating_mul(MESSAGES_PER_TICKET))?;
         bind(args, self.limit)?;
         bind(args, &self.token)?;
         bind(args, self.now)
