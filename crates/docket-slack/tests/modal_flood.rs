@@ -4,33 +4,16 @@
 //! captures the log with the thread's default subscriber.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_slack::{Ack, CommandForm, Inbound, Slack, SlackClient, SlackSettings};
-use docket_testkit::TestApp;
 use docket_testkit::slack::{BOT_TOKEN, FakeSlack};
-
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use docket_testkit::{CapturedLogs, TestApp};
 
 // One thread: the tasks that open modals log on the thread whose subscriber captures.
 #[tokio::test(flavor = "current_thread")]
 async fn a_flood_of_dropped_modals_is_one_warning_line() {
-    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = Arc::clone(&lines);
-    let subscriber =
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (logs, _logging) = CapturedLogs::start();
 
     let fake = FakeSlack::start().await;
     let mut settings = SlackSettings::new("flood-secret", BOT_TOKEN);
@@ -56,8 +39,8 @@ async fn a_flood_of_dropped_modals_is_one_warning_line() {
     let opened = fake.calls_to("views.open").len();
     assert!((15..=20).contains(&opened), "{opened} modals opened");
 
-    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
-    let dropped: Vec<&str> = text.lines().filter(|l| l.contains("dropped a slash command's modal")).collect();
+    let text = logs.text();
+    let dropped = logs.lines_containing("dropped a slash command's modal");
     assert_eq!(dropped.len(), 1, "{text}");
     assert!(dropped[0].contains("WARN") && dropped[0].contains("held_back=0"), "{text}");
     assert!(!text.contains("could not open a modal"), "{text}");

@@ -11,6 +11,7 @@
 pub mod changes;
 pub mod fixture;
 pub mod kubernetes;
+mod logs;
 mod notifier;
 pub mod pipelines;
 mod reloader;
@@ -30,6 +31,7 @@ use docket_config::plugin::Plugins;
 use docket_core::{Ticket, TicketId, TicketState};
 use tempfile::TempDir;
 
+pub use logs::CapturedLogs;
 pub use notifier::{Delivered, RecordingNotifier};
 
 /// How long [`TestApp::wait_for_state`] waits.

@@ -38,11 +38,7 @@ async fn failed_deliveries_are_retried_with_backoff_until_they_succeed() {
 /// notification stuck behind a broken chat went unnoticed until it was given up.
 #[tokio::test]
 async fn each_failed_delivery_attempt_is_logged_with_its_error() {
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-    let sink = Arc::clone(&lines);
-    let subscriber =
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (logs, _logging) = docket_testkit::CapturedLogs::start();
     let notifier = Arc::new(RecordingNotifier::failing_first(2));
     let t = TestApp::builder()
         .notifier(notifier.clone())
@@ -56,25 +52,12 @@ async fn each_failed_delivery_attempt_is_logged_with_its_error() {
     t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
     wait_drained(&t).await;
     t.stop().await;
-    let text = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
-    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("could not be delivered")).collect();
+    let text = logs.text();
+    let warnings = logs.lines_containing("could not be delivered");
     assert_eq!(warnings.len(), 2, "one warning per failed attempt:\n{text}");
     for warning in warnings {
         assert!(warning.contains("WARN") && warning.contains("ticket=DKT-1"), "{warning}");
         assert!(warning.contains("error=") && warning.contains("retry_in_ms="), "{warning}");
-    }
-}
-
-/// A log writer into a shared buffer.
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
