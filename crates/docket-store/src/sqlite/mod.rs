@@ -55,9 +55,6 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections in the read pool.
 const READERS: u32 = 4;
 
-/// The writer's page cache, as SQLite's `cache_size` (negative: KiB): 64 MiB.
-const WRITER_CACHE_KIB: i64 = -65_536;
-
 /// How much of the database file each reader maps (SQLite's `mmap_size`): 1 GiB of address
 /// space, not of memory.
 const READER_MMAP_BYTES: u64 = 1 << 30;
@@ -112,12 +109,6 @@ impl SqliteStore {
             // Savepoints keep the pages a write changes until it is released; in memory, not in
             // a temporary file.
             .pragma("temp_store", "memory")
-            // The pages every commit touches (the right edges of the growing tables' indexes,
-            // the ticket's events, the audit chain's tail) stay in the writer's own cache
-            // instead of being read back from the operating system's on each commit once the
-            // database outgrows SQLite's default 2 MiB. Memory is taken as pages are read, so
-            // a small database stays small.
-            .pragma("cache_size", WRITER_CACHE_KIB.to_string())
             // A shared round trip returns one result per statement (hundreds for a full one):
             // room for all of them, so SQLite's thread never waits for the writer to take some.
             .row_buffer_size(1024)
