@@ -41,6 +41,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_step_results"),
     migration!(6, "0006_audit_checkpoints"),
     migration!(7, "0007_token_lifecycle"),
+    migration!(8, "0008_outbox_claim_walk"),
 ];
 
 /// The schema version this build writes: the last migration's number.

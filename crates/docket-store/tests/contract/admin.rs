@@ -108,7 +108,8 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
             "0004_step_processes",
             "0005_step_results",
             "0006_audit_checkpoints",
-            "0007_token_lifecycle"
+            "0007_token_lifecycle",
+            "0008_outbox_claim_walk"
         ]
     );
     reopened.ping().await.unwrap();
