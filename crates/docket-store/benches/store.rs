@@ -9,6 +9,9 @@
 //!   the clock starts).
 //! - `ticket_lifecycle_concurrent/32`: 32 tasks each driving tickets through the commits a
 //!   ticket costs end to end (request, plan + enqueue, claim, run start, run finish).
+//! - `outbox_claim_with_pending/N`: claiming 16 tickets' notifications (and releasing them)
+//!   while N tickets each have one waiting, as when a chat's pacing holds thousands back; the
+//!   claim runs in the one writer, so its time is added to every commit queued behind it.
 
 #![allow(
     clippy::unwrap_used,
@@ -191,5 +194,30 @@ fn ticket_lifecycle(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, commit, commit_concurrent, ticket_lifecycle);
+fn outbox_claim_with_pending(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut group = c.benchmark_group("sqlite/outbox_claim_with_pending");
+    for pending in [1_000u64, 20_000] {
+        let (_dir, store) = open(&rt);
+        for number in 1..=pending {
+            rt.block_on(store.commit(opening(number))).unwrap();
+        }
+        let now = t0() + SignedDuration::from_mins(1);
+        let lease = now + SignedDuration::from_mins(5);
+        group.bench_with_input(BenchmarkId::from_parameter(pending), &pending, |b, _| {
+            b.iter(|| {
+                rt.block_on(async {
+                    let claimed = store.claim_outbox("bench", now, lease, 16).await.unwrap();
+                    assert!(!claimed.is_empty(), "nothing claimed");
+                    for message in &claimed {
+                        store.release_outbox("bench", &message.message.ticket).await.unwrap();
+                    }
+                });
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, commit, commit_concurrent, ticket_lifecycle, outbox_claim_with_pending);
 criterion_main!(benches);
