@@ -109,6 +109,51 @@ pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
+/// The step chains alone (`--target steps`): forty `exec: [true]` steps, forty `wait: 0s`
+/// steps, and `true` started alone, each as in [`in_process`].
+pub(crate) async fn steps() -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let app = bench_app(dir.path()).await?;
+    let engine = app.start().await?;
+    let alice = Actor::person("alice");
+    let mut figures = Vec::new();
+    let forty = forty_steps(&app, &alice, "forty").await?;
+    figures.push(Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)));
+    let waits = forty_steps(&app, &alice, "forty-waits").await?;
+    figures.push(Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None));
+    let (supervised, direct) = processes_alone(200).await?;
+    figures.push(Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None));
+    figures.push(Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None));
+    if std::env::var_os("DOCKET_BENCH_MARKS").is_some() {
+        docket_app::marks::record(true);
+        forty_steps(&app, &alice, "forty").await?;
+        docket_app::marks::record(false);
+        print_marks(&docket_app::marks::take());
+    }
+    engine.stop(Duration::from_secs(5)).await;
+    Ok(figures)
+}
+
+/// The median time from each mark to the next, by pair of names, with how often each pair came.
+fn print_marks(marks: &[(Instant, &'static str)]) {
+    let mut pairs: std::collections::BTreeMap<(usize, String), Vec<Duration>> = std::collections::BTreeMap::new();
+    let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for pair in marks.windows(2) {
+        let [(a, x), (b, y)] = pair else { continue };
+        let name = format!("{x} → {y}");
+        let n = order.len();
+        let at = *order.entry(name.clone()).or_insert(n);
+        pairs.entry((at, name)).or_default().push(b.duration_since(*a));
+    }
+    eprintln!("{:<40} {:>6} {:>9} {:>9}", "from → to", "count", "p50 µs", "mean µs");
+    for ((_, name), mut took) in pairs {
+        took.sort();
+        let mean = took.iter().map(Duration::as_secs_f64).sum::<f64>() / took.len() as f64 * 1e6;
+        let p50 = took[took.len() / 2].as_secs_f64() * 1e6;
+        eprintln!("{name:<40} {:>6} {p50:>9.0} {mean:>9.0}", took.len());
+    }
+}
+
 /// `tickets` requests from 32 concurrent clients, spread over `apps` (replicas sharing one
 /// store); tickets per second from the first request to the last success, and each ticket's
 /// request → succeeded time.
