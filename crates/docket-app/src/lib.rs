@@ -9,7 +9,6 @@
 //! - the engine (private): planning, workers with leases, the expiry scheduler, the outbox
 //!   dispatcher and the live event hub.
 
-pub mod marks;
 pub mod outbound;
 pub mod ports;
 

@@ -219,9 +219,7 @@ async fn supervised(supervisor: &Supervisor, program: Program<'_>, grace: Durati
     // The supervisor has its own copies now; the program's are the only ones left once it
     // started, so output ends when the step's processes close it.
     drop((out_end, err_end));
-    docket_app::marks::mark("sent");
     let answer = timeout(START_LIMIT, reports.recv()).await;
-    docket_app::marks::mark("started");
     let (pid, started) = match answer {
         Ok(Some(Report::Started { pid, started })) => (pid, started),
         Ok(Some(Report::Failed(errno))) => {

@@ -249,7 +249,6 @@ async fn read_reports(connection: Arc<Connection>, mut child: tokio::process::Ch
             Ok(length) if length > 0 => length,
             _ => break,
         };
-        docket_app::marks::mark("report");
         let Some((id, report)) = buffer.get(..length).and_then(Report::decode) else { continue };
         if let Report::Started { pid, .. } = report
             && !connection.started(id, pid)

@@ -209,9 +209,7 @@ async fn run_step(
     // step's start.
     let commands: &[Command] =
         if start_run { &[Command::StartRun, Command::StartStep { index }] } else { &[Command::StartStep { index }] };
-    crate::marks::mark("commit");
     let mut started = chain.commit(app, &ticket.id, commands).await;
-    crate::marks::mark("committed");
     if matches!(started, Err(AppError::Refused(_))) && !chain.finished.is_empty() {
         // Refused with the step before's end: that end on its own, then this start again.
         chain.known = None;
@@ -270,7 +268,6 @@ async fn run_step(
         },
         Some(runner) => runner.run(job, log.log(), cancel.clone()).await,
     };
-    crate::marks::mark("ran");
     if let Some(ledger) = &ledger {
         ledger.forget();
     }
@@ -288,9 +285,7 @@ async fn run_step(
         keep_result(app, &log, StoredResult { ticket: ticket.id.clone(), run, step: index, result, at: app.now() })
             .await;
     }
-    crate::marks::mark("flush");
     let output = log.finish().await;
-    crate::marks::mark("flushed");
     if lost.is_cancelled() {
         return Ok(None);
     }
@@ -314,9 +309,7 @@ async fn run_step(
             return Ok(Some(outcome));
         }
     }
-    crate::marks::mark("commit-last");
     chain.commit(app, &ticket.id, &commands).await?;
-    crate::marks::mark("committed-last");
     Ok(Some(outcome))
 }
 

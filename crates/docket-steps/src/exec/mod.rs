@@ -90,13 +90,11 @@ impl StepRunner for ExecRunner {
         };
         let time_limit = exec.timeout.map_or(job.default_timeout, |t| t.to_std());
 
-        docket_app::marks::mark("launch");
         let launched = match launch(&self.launch, prepared.program(), self.kill_grace).await {
             Ok(launched) => launched,
             Err(LaunchError::Program(e)) => return fail(log, spawn_error(&prepared.program, &e)),
             Err(other) => return fail(log, other.to_string()),
         };
-        docket_app::marks::mark("launched");
         let pid = launched.identity.program.pid;
         let mut started = format!("running {:?} ({}, pid {pid}", prepared.argv, prepared.program.display());
         if let Some(dir) = &prepared.cwd {
@@ -117,7 +115,6 @@ impl StepRunner for ExecRunner {
         };
         let watch = Watch { timeout: time_limit, grace: self.kill_grace, cancel: &cancel, log };
         let (ending, ()) = tokio::join!(supervise(launched, watch), record);
-        docket_app::marks::mark("supervised");
         match ending {
             Ending::Exited(status) => exited(status, log),
             Ending::TimedOut => fail(log, format!("timed out after {}; process group killed", show(time_limit))),

@@ -69,7 +69,6 @@ pub(crate) async fn supervise(launched: Launched, watch: Watch<'_>) -> Ending {
         };
         match first {
             Ending::Exited(status) => {
-                docket_app::marks::mark(if pumps_done { "exited-after-eof" } else { "exited" });
                 if !pumps_done {
                     pumps_done = tokio::select! {
                         () = &mut pumps => true,
@@ -80,10 +79,8 @@ pub(crate) async fn supervise(launched: Launched, watch: Watch<'_>) -> Ending {
                 // A program started directly is reaped by now, but its pid cannot be reused while
                 // the group still has members, so this reaches only the step's own leftovers (or
                 // nobody: ESRCH). A supervisor is still there, and goes with them.
-                docket_app::marks::mark("drained");
                 group.kill();
                 leader.reap(REAP_LIMIT).await;
-                docket_app::marks::mark("killed");
                 if !pumps_done {
                     log.line(
                         LogStream::System,

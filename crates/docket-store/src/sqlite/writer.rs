@@ -286,16 +286,13 @@ async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>,
         if jobs.is_empty() {
             continue;
         }
-        docket_app::marks::mark(if jobs.len() == 1 { "batch-1" } else { "batch-n" });
         let conn = match held.take() {
             Some(conn) => Ok(conn),
             None => pool.acquire().await,
         };
         match conn {
             Ok(mut conn) => {
-                let wrote = batch::write(&mut conn, jobs, &mut head).await;
-                docket_app::marks::mark("batch-done");
-                if wrote
+                if batch::write(&mut conn, jobs, &mut head).await
                     && let Some(c) = &checkpoints
                 {
                     c.wake();

@@ -124,54 +124,8 @@ pub(crate) async fn steps() -> anyhow::Result<Vec<Figure>> {
     let (supervised, direct) = processes_alone(200).await?;
     figures.push(Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None));
     figures.push(Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None));
-    if let Some(path) = std::env::var_os("DOCKET_BENCH_MARKS") {
-        docket_app::marks::record(true);
-        forty_steps(&app, &alice, "forty").await?;
-        docket_app::marks::record(false);
-        let marks = docket_app::marks::take();
-        print_marks(&marks);
-        if let Some(first) = marks.first() {
-            let lines: Vec<String> =
-                marks.iter().map(|(at, name)| format!("{} {name}", at.duration_since(first.0).as_nanos())).collect();
-            std::fs::write(path, lines.join("\n"))?;
-        }
-    }
     engine.stop(Duration::from_secs(5)).await;
     Ok(figures)
-}
-
-/// The median time from each mark on a step's path to the next one on it (marks of other
-/// tasks in between, such as the store's batches, are skipped), and how often each other mark came.
-fn print_marks(marks: &[(Instant, &'static str)]) {
-    const PATH: [&str; 14] = [
-        "commit", "committed", "launch", "sent", "started", "launched", "exited", "exited-after-eof", "drained",
-        "killed", "supervised", "ran", "flush", "flushed",
-    ];
-    let mut pairs: std::collections::BTreeMap<(usize, String), Vec<Duration>> = std::collections::BTreeMap::new();
-    let mut order: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut others: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    let mut last: Option<(Instant, &str)> = None;
-    for &(at, name) in marks {
-        if !PATH.contains(&name) && !name.ends_with("-last") {
-            *others.entry(name).or_default() += 1;
-            continue;
-        }
-        if let Some((before, was)) = last {
-            let pair = format!("{was} → {name}");
-            let n = order.len();
-            let at_order = *order.entry(pair.clone()).or_insert(n);
-            pairs.entry((at_order, pair)).or_default().push(at.duration_since(before));
-        }
-        last = Some((at, name));
-    }
-    eprintln!("{:<40} {:>6} {:>9} {:>9}", "from → to", "count", "p50 µs", "mean µs");
-    for ((_, name), mut took) in pairs {
-        took.sort();
-        let mean = took.iter().map(Duration::as_secs_f64).sum::<f64>() / took.len() as f64 * 1e6;
-        let p50 = took[took.len() / 2].as_secs_f64() * 1e6;
-        eprintln!("{name:<40} {:>6} {p50:>9.0} {mean:>9.0}", took.len());
-    }
-    eprintln!("other marks: {others:?}");
 }
 
 /// `tickets` requests from 32 concurrent clients, spread over `apps` (replicas sharing one
