@@ -12,10 +12,13 @@
 //! signal the group (a timeout, a cancellation, the final `SIGKILL` to leftovers). It reaps it
 //! once the server releases the step.
 //!
-//! One thread does all of it: `SIGCHLD` is blocked and read from a descriptor (a `signalfd`),
-//! and the thread waits on that and the socket at once. A program's start and end cost no
-//! thread of their own, whose start would compete for a core with the program at the very
-//! moment the step waits for it (on a busy host, a new thread can wait a scheduler tick).
+//! One thread does all of it, waiting on the socket and on a pidfd per running program at
+//! once (`poll`). A program's start and end cost no thread of their own, whose start would
+//! compete for a core with the program at the very moment the step waits for it (on a busy
+//! host, a new thread can wait a scheduler tick). Signals are left alone: a blocked `SIGCHLD`
+//! read from a `signalfd` would be inherited by every program, since `Command` keeps the
+//! signal mask. On a kernel without pidfds (before 5.3), running programs are looked at every
+//! [`WITHOUT_PIDFD`] instead.
 //!
 //! The kernel closes the server's end of the socket when the server exits for any reason —
 //! `SIGKILL`, a crash, the out-of-memory killer —, so end of file is the sign: the supervisor
@@ -32,18 +35,20 @@ use std::os::unix::process::CommandExt as _;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal, killpg};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendFlags, SocketType};
-use rustix::process::{WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
+use rustix::process::{PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 
 use crate::procfs;
 use crate::wire::{MAX_PACKET, Report, Request, ToSupervisor};
 
 /// Exit code when the supervisor was started wrongly (arguments, stdin).
 const MISUSED: u8 = 125;
+
+/// How often running programs are looked at when one has no pidfd to wait on.
+const WITHOUT_PIDFD: Duration = Duration::from_millis(5);
 
 /// A program started here.
 #[derive(Debug)]
@@ -54,6 +59,8 @@ struct Started {
     ended: bool,
     /// The server will not signal its group again.
     released: bool,
+    /// Readable once it ended; dropped then (a zombie's stays readable). `None` without pidfds.
+    pidfd: Option<OwnedFd>,
 }
 
 /// A request still arriving.
@@ -64,12 +71,10 @@ struct Arriving {
     output: Vec<OwnedFd>,
 }
 
-/// The supervisor: the server's socket, the programs' ends, and what it started.
+/// The supervisor: the server's socket and what it started.
 #[derive(Debug)]
 struct Supervisor {
     socket: OwnedFd,
-    /// `SIGCHLD`, blocked, as it arrives: some program ended (or several: they coalesce).
-    ends: SignalFd,
     started: HashMap<u64, Started>,
     arriving: HashMap<u64, Arriving>,
 }
@@ -81,8 +86,7 @@ pub fn supervise(args: Vec<OsString>) -> ExitCode {
         return ExitCode::from(MISUSED);
     }
     let Ok(socket) = server_socket() else { return ExitCode::from(MISUSED) };
-    let Ok(ends) = program_ends() else { return ExitCode::from(MISUSED) };
-    let mut supervisor = Supervisor { socket, ends, started: HashMap::new(), arriving: HashMap::new() };
+    let mut supervisor = Supervisor { socket, started: HashMap::new(), arriving: HashMap::new() };
     supervisor.serve();
     supervisor.end_all();
     ExitCode::SUCCESS
@@ -101,25 +105,6 @@ fn server_socket() -> io::Result<OwnedFd> {
     Ok(socket)
 }
 
-/// Blocks `SIGCHLD` (before any program starts, so none is missed) and reads it from a
-/// descriptor instead. Programs do not inherit the block: `Command` starts them with an empty
-/// signal mask.
-fn program_ends() -> io::Result<SignalFd> {
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    mask.thread_block()?;
-    Ok(SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?)
-}
-
-/// What woke the supervisor.
-#[derive(Debug, Default)]
-struct Woken {
-    /// The server sent something, or its end closed.
-    server: bool,
-    /// Some program ended.
-    ends: bool,
-}
-
 impl Supervisor {
     /// Tells the server; a server that is gone is noticed by reading the socket.
     fn tell(socket: &OwnedFd, id: u64, report: Report) {
@@ -130,31 +115,40 @@ impl Supervisor {
     fn serve(&mut self) {
         let mut buffer = vec![0u8; MAX_PACKET + 64];
         loop {
-            let Ok(woken) = self.wait(true, None) else { return };
-            if woken.ends {
-                self.notice_ends();
-            }
-            if woken.server && !self.receive(&mut buffer) {
+            let Ok(server) = self.wait(true, None) else { return };
+            self.notice_ends();
+            if server && !self.receive(&mut buffer) {
                 return;
             }
         }
     }
 
-    /// Waits until a program ends, the server sends something (if `server`), or `limit` passes.
-    fn wait(&self, server: bool, limit: Option<Duration>) -> io::Result<Woken> {
-        let mut fds = [PollFd::new(&self.ends, PollFlags::IN), PollFd::new(&self.socket, PollFlags::IN)];
-        let polled = if server { &mut fds[..] } else { &mut fds[..1] };
+    /// Waits until a program ends, the server sends something (if `server`), or `limit` passes
+    /// (sooner while a running program has no pidfd). Whether the server sent something or
+    /// closed its end.
+    fn wait(&self, server: bool, limit: Option<Duration>) -> io::Result<bool> {
+        let running = self.started.values().filter(|s| !s.ended);
+        let mut fds: Vec<PollFd<'_>> = Vec::with_capacity(1 + self.started.len());
+        if server {
+            fds.push(PollFd::new(&self.socket, PollFlags::IN));
+        }
+        let mut blind = false;
+        for started in running {
+            match &started.pidfd {
+                Some(pidfd) => fds.push(PollFd::new(pidfd, PollFlags::IN)),
+                None => blind = true,
+            }
+        }
+        let limit = if blind { Some(limit.map_or(WITHOUT_PIDFD, |l| l.min(WITHOUT_PIDFD))) } else { limit };
         let timeout = limit.map(|d| Timespec {
             tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             tv_nsec: i64::from(d.subsec_nanos()),
         });
-        match rustix::event::poll(polled, timeout.as_ref()) {
-            Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(Woken::default()),
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(error) => return Err(error.into()),
         }
-        let [ends, socket] = &fds;
-        Ok(Woken { ends: !ends.revents().is_empty(), server: server && !socket.revents().is_empty() })
+        Ok(server && fds.first().is_some_and(|socket| !socket.revents().is_empty()))
     }
 
     /// Reads and acts on one packet from the server. Whether the server is still there.
@@ -245,16 +239,17 @@ impl Supervisor {
         // Never waited for through `child`: its end is noticed without reaping it.
         drop(child);
         let Ok(raw) = i32::try_from(pid) else { return };
-        // An end that came already is pending on `ends`, and seen once this is recorded.
-        self.started.insert(id, Started { pid: raw, grace: request.grace, ended: false, released: false });
+        // A program that ended already (a zombie) has a pidfd that is readable at once.
+        let pidfd =
+            rustix::process::Pid::from_raw(raw).and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
+        self.started.insert(id, Started { pid: raw, grace: request.grace, ended: false, released: false, pidfd });
         Self::tell(&self.socket, id, Report::Started { pid, started: procfs::started(pid).unwrap_or_default() });
     }
 
     /// Reports every program that ended since the last look, without reaping it (a released
-    /// one is reaped and forgotten).
+    /// one is reaped and forgotten). Each running program is asked: one `waitid` each, and a
+    /// server runs few steps at once.
     fn notice_ends(&mut self) {
-        // Coalesced: one signal may stand for several ends, so every running program is asked.
-        while let Ok(Some(_)) = self.ends.read_signal() {}
         let mut gone = Vec::new();
         for (&id, started) in self.started.iter_mut().filter(|(_, s)| !s.ended) {
             let Some(process) = rustix::process::Pid::from_raw(started.pid) else { continue };
@@ -266,6 +261,7 @@ impl Supervisor {
             };
             Self::tell(&self.socket, id, Report::Exited(status));
             started.ended = true;
+            started.pidfd = None;
             if started.released {
                 reap(started.pid);
                 gone.push(id);
