@@ -321,19 +321,22 @@ pub trait TicketStore: LogStore + ProcessStore + Send + Sync + 'static {
 
     /// Commits `change`, which records a step's end, with what is left of the step (`end`).
     /// The lines are stored when the change is (lines already stored are ignored, so a commit
-    /// retried after a conflict may carry them again); the process record goes once the change
-    /// is committed. This default takes three writes: the lines first, the change, then the
-    /// record, whose failure is not the commit's (a record left behind is found gone and
-    /// dropped when the server next starts). SQLite writes all three in the one transaction.
+    /// retried after a conflict may carry them again); the process record goes whether or not
+    /// the change commits (the group has ended either way). This default takes three writes:
+    /// the lines first, then the change and the record's removal side by side, whose failure
+    /// is not the commit's (a record left behind is found gone and dropped when the server
+    /// next starts). SQLite writes all three in the one transaction.
     async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
         if !end.lines.is_empty() {
             self.append_logs(end.lines).await?;
         }
-        let committed = self.commit(change).await?;
-        if let Some((host, group)) = end.ended {
-            let _ = self.forget_process(host, group).await;
-        }
-        Ok(committed)
+        let forget = async {
+            if let Some((host, group)) = end.ended {
+                let _ = self.forget_process(host, group).await;
+            }
+        };
+        let (committed, ()) = tokio::join!(self.commit(change), forget);
+        committed
     }
 
     /// One ticket, or `None`.
