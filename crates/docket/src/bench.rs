@@ -101,6 +101,9 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             out,
             "docket bench --target report: {rounds} rounds of a 100,000-row report from PostgreSQL to CSV (median reported)"
         )?,
+        BenchTarget::Steps => {
+            writeln!(out, "docket bench --target steps: {rounds} rounds of the forty-step chains (median reported)")?
+        }
         BenchTarget::Http => writeln!(
             out,
             "docket bench --target http: {rounds} rounds of tickets followed over the REST API, one at a time (median reported)"
@@ -131,6 +134,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             BenchTarget::Replicas => replicas::measure(&args.postgres, args.tickets).await?,
             BenchTarget::Report => report::measure(&args.postgres).await?,
             BenchTarget::Http => keepalive::measure().await?,
+            BenchTarget::Steps => measure::steps().await?,
             BenchTarget::Peers => peers::measure(&peer, round).await?,
         };
         let mut out = std::io::stdout().lock();

@@ -377,6 +377,9 @@ pub(crate) enum BenchTarget {
     /// Request → succeeded through the REST API on one reused (kept-alive) connection and on a
     /// new connection per ticket (also part of `core`).
     Http,
+    /// Only the step chains of `core`: forty `exec: [true]` steps and forty `wait: 0s` steps,
+    /// request → succeeded, and `true` started alone through a supervisor and directly.
+    Steps,
     /// Signed slash commands, Docket side by side with a Bolt for Python app (uvicorn, one
     /// SQLite write, ack), driven in turn with the same requests at 16 and 64 connections.
     Peers,

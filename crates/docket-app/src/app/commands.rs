@@ -55,7 +55,7 @@ impl App {
                 events.extend(ticket::decide(&scratch, &Command::RecordPlan { result }, &Actor::System, &rules, now)?);
             }
         }
-        let applied = self.commit(None, events, actor, Some(requested), now).await?;
+        let applied = self.commit(None, events, actor, Some(requested), now, None).await?;
         metrics::counter!("docket_tickets_requested_total", "workflow" => workflow.to_string()).increment(1);
         if applied.ticket.state == docket_core::TicketState::Planning {
             return self.plan(&applied.ticket.id).await;

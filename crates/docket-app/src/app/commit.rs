@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::App;
 use crate::error::AppError;
 use crate::live::LiveEvent;
-use crate::ports::store::{Change, NewOutboxMessage, QueueOp, StoreError, StoredTicket};
+use crate::ports::store::{Change, EndOfStep, NewOutboxMessage, QueueOp, StoreError, StoredTicket};
 
 /// How many times a command is decided again after losing a race.
 const CONFLICT_RETRIES: usize = 8;
@@ -53,17 +53,19 @@ impl App {
         actor: &Actor,
         commands: &[Command],
     ) -> Result<Applied, AppError> {
-        self.apply_all_on(None, id, actor, commands).await
+        self.apply_all_on(None, id, actor, commands, None).await
     }
 
     /// The same, deciding first on `known` (the ticket as this caller last committed it, which
-    /// saves reading it again); after a lost race, on the ticket read afresh.
+    /// saves reading it again); after a lost race, on the ticket read afresh. `end`: what is
+    /// left of a step whose end the commands record, written with them.
     pub(crate) async fn apply_all_on(
         &self,
         mut known: Option<StoredTicket>,
         id: &TicketId,
         actor: &Actor,
         commands: &[Command],
+        end: Option<EndOfStep<'_>>,
     ) -> Result<Applied, AppError> {
         let mut attempt = 0;
         loop {
@@ -102,16 +104,17 @@ impl App {
                     }
                 }
             }
-            match self.commit(Some(stored), events, actor, None, now).await {
+            match self.commit(Some(stored), events, actor, None, now, end).await {
                 Err(AppError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => continue,
                 other => return other,
             }
         }
     }
 
-    /// Commits `events` on top of `before` (or as a new ticket), with audit, outbox and queue.
-    /// Events from index `docket_from` on are Docket's own (planning done in the same step as
-    /// the request) and are audited as such.
+    /// Commits `events` on top of `before` (or as a new ticket), with audit, outbox and queue,
+    /// and what is left of a step whose end they record (`end`). Events from index
+    /// `docket_from` on are Docket's own (planning done in the same step as the request) and
+    /// are audited as such.
     pub(crate) async fn commit(
         &self,
         before: Option<StoredTicket>,
@@ -119,6 +122,7 @@ impl App {
         actor: &Actor,
         docket_from: Option<usize>,
         now: Timestamp,
+        end: Option<EndOfStep<'_>>,
     ) -> Result<Applied, AppError> {
         let (mut ticket, expected_version, state_before) = match before {
             Some(stored) => {
@@ -154,7 +158,10 @@ impl App {
         let change =
             Change { ticket: ticket.clone(), expected_version, at: now, events: events.clone(), audit, outbox, queue };
         let queue = change.queue.clone();
-        let committed = self.store().commit(change).await?;
+        let committed = match end {
+            Some(end) => self.store().commit_end_of_step(change, end).await?,
+            None => self.store().commit(change).await?,
+        };
         self.after_commit(&ticket, committed.version, &events, &queue, has_outbox, state_before);
         Ok(Applied { ticket, events, version: committed.version })
     }

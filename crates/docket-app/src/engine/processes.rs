@@ -1,7 +1,7 @@
 //! Step processes and the servers that started them. Each step's process group is recorded in
 //! the store while it runs (the [`Ledger`] a runner gets with its job, which writes the record
-//! in the background as the step starts) and forgotten once the runner returned (after the
-//! record, if that was still being written). On start-up, before any run resumes, every group recorded on this host
+//! in the background as the step starts) and forgotten once the runner returned: by the commit
+//! of the step's end (or after the record, if that was still being written). On start-up, before any run resumes, every group recorded on this host
 //! whose server is gone is ended and seen gone ([`end_orphans`]); and a run found half-done
 //! resumes here only when no group of its ticket is left running on this host
 //! ([`clear_to_resume`]), so a `retry: safe` step never runs beside its first copy and a step
@@ -40,13 +40,28 @@ impl<'a> Ledger<'a> {
     }
 
     /// Drops the record, once the runner has returned (and so ended the group), in the
-    /// background: the step's end is not held up by it, and a record left behind (a stop or a
-    /// failed write in between) is found gone and dropped by the next start.
+    /// background (a dry run's: nothing is committed at its end).
     pub(crate) fn forget(&self) {
         let recorded = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
         if let Some((group, written)) = recorded {
             self.drop_record(group, written);
         }
+    }
+
+    /// Once the runner has returned (and so ended the group): the host and group whose record
+    /// the commit of the step's end drops, in its own transaction. `None` when there is no
+    /// record, or its write is still under way: then it is dropped after that write, in the
+    /// background, so it is never left behind by a write that came last. Either way the
+    /// step's end is not held up by it, and a record left behind (a stop or a failed write in
+    /// between) is found gone and dropped by the next start.
+    pub(crate) fn ended(&self) -> Option<(String, StepGroup)> {
+        let (group, written) = self.recorded.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()?;
+        if !written.is_finished() {
+            self.drop_record(group, written);
+            return None;
+        }
+        let host = self.app.inner.processes.as_ref()?.server().host.clone();
+        Some((host, group))
     }
 
     /// Drops the record of `group` once its write (`written`) is done, so it is never left

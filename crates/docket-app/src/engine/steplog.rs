@@ -1,6 +1,7 @@
 //! Step output on its way to people: redacted, capped per step, published live at once and
-//! written to the store in small batches, all flushed before the step is recorded as finished.
-//! What was stored is digested as it is written, so the step's audit record commits to it.
+//! written to the store in small batches while the step runs; what is left at its end is
+//! stored by the commit that records the step finished. The output is digested in order as it
+//! is written (the last lines as they are handed over), so the step's audit record commits to it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -171,23 +172,31 @@ impl StepLogHandle {
         self.log.push(LogStream::System, text.to_owned());
     }
 
-    /// Writes everything still buffered, so the output is stored before the step is recorded
-    /// as finished; returns the digest of what was stored.
-    pub(crate) async fn finish(self) -> StepOutput {
+    /// Stops the writing and hands over what is still buffered, to be stored with the step's
+    /// end (one write instead of two, and nothing waited for in between), with the digest of
+    /// all the step's output, those lines included.
+    pub(crate) async fn finish(self) -> LogEnd {
         let dropped = self.log.dropped.load(Ordering::SeqCst);
         if dropped > 0 {
             self.log.push(LogStream::System, format!("{dropped} more lines were not kept"));
         }
         self.stop.cancel();
-        self.log.flush().await;
-        let left = !self.log.buffer.lock().unwrap_or_else(PoisonError::into_inner).is_empty();
-        if left {
-            // One more try after a failed write; after that the run goes on without them.
-            tokio::time::sleep(FLUSH_EVERY).await;
-            self.log.flush().await;
+        // A batch being written is digested first: it comes before the lines left.
+        let _one_at_a_time = self.log.flushing.lock().await;
+        let lines = std::mem::take(&mut *self.log.buffer.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut digest = self.log.digest.lock().unwrap_or_else(PoisonError::into_inner);
+        for line in &lines {
+            digest.push(line.seq, line.stream.as_str(), &line.text);
         }
-        self.log.digest.lock().unwrap_or_else(PoisonError::into_inner).finish()
+        LogEnd { output: digest.finish(), lines }
     }
+}
+
+/// A step's output at its end: the digest of all of it, and the lines not yet stored, which
+/// the commit recording the step's end stores (the digest counts them as stored).
+pub(crate) struct LogEnd {
+    pub(crate) output: StepOutput,
+    pub(crate) lines: Vec<LogLine>,
 }
 
 impl Drop for StepLogHandle {

@@ -13,13 +13,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::processes::Ledger;
-use super::steplog::{EngineLog, StepLogHandle};
+use super::steplog::{EngineLog, LogEnd, StepLogHandle};
 use crate::app::{App, Applied};
 use crate::error::AppError;
-use crate::ports::processes::ProcessLedger;
+use crate::ports::processes::{ProcessLedger, StepGroup};
 use crate::ports::results::StoredResult;
 use crate::ports::runner::{Mode, StepJob};
-use crate::ports::store::{Claim, QueueOp, StoredTicket};
+use crate::ports::store::{Claim, EndOfStep, LogLine, QueueOp, StoredTicket};
 
 pub(crate) async fn worker_loop(app: App, shutdown: CancellationToken) {
     loop {
@@ -115,7 +115,7 @@ async fn drive(
     let last_seq = if ticket.runs.is_empty() { 0 } else { app.store().last_log_seq(id).await? };
     let seq = Arc::new(AtomicU64::new(last_seq));
     let started = Instant::now();
-    let mut chain = Chain { known: Some(StoredTicket { ticket: ticket.clone(), version }), finished: Vec::new() };
+    let mut chain = Chain { known: Some(StoredTicket { ticket: ticket.clone(), version }), ..Chain::default() };
     // Workflows have at least one step (the loader checks), so the last step's commit ends the run.
     for index in first..workflow.steps.len() {
         let start_run = fresh && index == 0;
@@ -143,25 +143,55 @@ struct Step<'a> {
 
 /// What one step hands the next: the ticket as last committed (so the next commit need not read
 /// it again), and the end of the step before, which commits together with the next step's start.
+#[derive(Default)]
 struct Chain {
     known: Option<StoredTicket>,
     /// The commands that record the step before as finished (it succeeded, and more steps
     /// follow), not yet committed.
     finished: Vec<Command>,
+    /// What is left of the step whose end is committed next, written by that commit: its
+    /// last output lines, and its ended process group's record (host, group) to drop.
+    lines: Vec<LogLine>,
+    ended: Option<(String, StepGroup)>,
 }
 
 impl Chain {
-    /// Commits `commands` after whatever is pending, all in one transaction. What was pending
-    /// stays pending if that fails.
+    /// Commits `commands` after whatever is pending, all in one transaction, with what is left
+    /// of the step whose end is pending. What was pending stays pending if that fails.
     async fn commit(&mut self, app: &App, id: &TicketId, commands: &[Command]) -> Result<Applied, AppError> {
         let mut all = self.finished.clone();
         all.extend_from_slice(commands);
-        let applied = app.apply_all_on(self.known.take(), id, &Actor::System, &all).await;
+        let end = (!self.lines.is_empty() || self.ended.is_some()).then(|| EndOfStep {
+            lines: &self.lines,
+            ended: self.ended.as_ref().map(|(host, group)| (host.as_str(), group)),
+        });
+        let applied = app.apply_all_on(self.known.take(), id, &Actor::System, &all, end).await;
         if let Ok(applied) = &applied {
             self.known = Some(applied.stored());
-            self.finished.clear();
+            self.clear();
         }
         applied
+    }
+
+    /// Forgets what was pending: committed, or the run stops here.
+    fn clear(&mut self) {
+        self.finished.clear();
+        self.lines.clear();
+        self.ended = None;
+    }
+
+    /// Writes what is left of the step on its own, whose end is not committed here (its run
+    /// was lost or cancelled). A failure is logged; the run stops either way.
+    async fn keep_left(&mut self, app: &App, id: &TicketId) {
+        let lines = std::mem::take(&mut self.lines);
+        if let Err(error) = app.store().append_logs(&lines).await {
+            tracing::warn!(%error, ticket = %id, "could not write the last output of a step");
+        }
+        if let Some((host, group)) = self.ended.take()
+            && let Err(error) = app.store().forget_process(&host, &group).await
+        {
+            tracing::warn!(%error, ticket = %id, pgid = group.pgid, "could not drop a step process record");
+        }
     }
 
     /// Commits the step before's end on its own, if it is pending (the next step does not
@@ -217,7 +247,7 @@ async fn run_step(
         started = chain.commit(app, &ticket.id, commands).await;
     }
     // Recorded by now, or the run stops here (an error, as when a step's end failed to commit).
-    chain.finished.clear();
+    chain.clear();
     let attempts = match started {
         Ok(applied) => applied.ticket.last_run().and_then(|r| r.steps.last()).map_or(1, |s| s.attempts),
         Err(AppError::Refused(refusal)) if start_run => {
@@ -268,9 +298,8 @@ async fn run_step(
         },
         Some(runner) => runner.run(job, log.log(), cancel.clone()).await,
     };
-    if let Some(ledger) = &ledger {
-        ledger.forget();
-    }
+    // The group's record goes with the step's end.
+    let ended = ledger.as_ref().and_then(Ledger::ended);
     // Runners build the message from what they were given (a URL, a program name), which may
     // hold a secret; only log lines pass through the redacting log on their own.
     let outcome = match outcome {
@@ -285,11 +314,14 @@ async fn run_step(
         keep_result(app, &log, StoredResult { ticket: ticket.id.clone(), run, step: index, result, at: app.now() })
             .await;
     }
-    let output = log.finish().await;
+    let LogEnd { output, lines } = log.finish().await;
+    (chain.lines, chain.ended) = (lines, ended);
     if lost.is_cancelled() {
+        chain.keep_left(app, &ticket.id).await;
         return Ok(None);
     }
     if cancel.is_cancelled() {
+        chain.keep_left(app, &ticket.id).await;
         let current = app.load(&ticket.id).await?.ticket;
         wind_up_cancelled(app, &current).await?;
         return Ok(None);

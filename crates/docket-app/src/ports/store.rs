@@ -11,6 +11,7 @@ use docket_core::checkpoint::Checkpoint;
 use docket_core::{Event, PersonId, Ticket, TicketId, TicketState, WorkflowId};
 
 pub use crate::ports::processes::ProcessStore;
+use crate::ports::processes::StepGroup;
 pub use crate::ports::results::ResultStore;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -287,9 +288,21 @@ impl<T> Store for T where
 {
 }
 
+/// What the commit that records a step's end writes besides the change: what is left of the
+/// step, so a short step costs one write at its end.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EndOfStep<'a> {
+    /// The step's output not stored yet (its last lines), to be stored with its end. The
+    /// step's end commits to their digest, so they are stored when the change is.
+    pub lines: &'a [LogLine],
+    /// The step's process group, which has ended: its record (on host `.0`) goes.
+    pub ended: Option<(&'a str, &'a StepGroup)>,
+}
+
 /// Tickets and their events: numbers, the one commit per command, reads and the lists the engine works from.
+/// The commit that ends a step also writes what is left of it, hence [`LogStore`] and [`ProcessStore`].
 #[async_trait]
-pub trait TicketStore: Send + Sync + 'static {
+pub trait TicketStore: LogStore + ProcessStore + Send + Sync + 'static {
     /// Allocates a ticket number: unique, and increasing from one call to the next. Numbers may
     /// be skipped (a request refused after allocation, numbers a stopped server had reserved),
     /// never reused.
@@ -305,6 +318,26 @@ pub trait TicketStore: Send + Sync + 'static {
     /// its outbox rows and its queue change. Fails with [`StoreError::Conflict`] and writes
     /// nothing if the stored version is not `expected_version`.
     async fn commit(&self, change: Change) -> Result<Committed, StoreError>;
+
+    /// Commits `change`, which records a step's end, with what is left of the step (`end`).
+    /// The lines are stored when the change is (lines already stored are ignored, so a commit
+    /// retried after a conflict may carry them again); the process record goes whether or not
+    /// the change commits (the group has ended either way). This default takes three writes:
+    /// the lines first, then the change and the record's removal side by side, whose failure
+    /// is not the commit's (a record left behind is found gone and dropped when the server
+    /// next starts). SQLite writes all three in the one transaction.
+    async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
+        if !end.lines.is_empty() {
+            self.append_logs(end.lines).await?;
+        }
+        let forget = async {
+            if let Some((host, group)) = end.ended {
+                let _ = self.forget_process(host, group).await;
+            }
+        };
+        let (committed, ()) = tokio::join!(self.commit(change), forget);
+        committed
+    }
 
     /// One ticket, or `None`.
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError>;

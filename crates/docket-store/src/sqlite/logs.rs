@@ -19,18 +19,29 @@ pub(super) struct Append {
 impl Append {
     /// Prepares `lines` (not empty) for appending.
     pub(super) fn new(lines: &[LogLine]) -> Result<Self, StoreError> {
-        let columns = lines.iter().map(LogColumns::new).collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { lines: rows::to_json(&columns, "log lines")? })
+        Ok(Self { lines: lines_json(lines)? })
     }
 }
 
-static APPEND: Sql = Sql::new(
-    "INSERT INTO step_logs (ticket, seq, run, step, stream, text, at) \
-     SELECT value ->> 'ticket', value ->> 'seq', value ->> 'run', value ->> 'step', value ->> 'stream', \
-     value ->> 'text', value ->> 'at' FROM jsonb_each(?) WHERE true \
-     ON CONFLICT (ticket, seq) DO NOTHING; ",
-    0,
-);
+/// `lines` as the JSON array [`append_lines`] takes.
+pub(super) fn lines_json(lines: &[LogLine]) -> Result<String, StoreError> {
+    let columns = lines.iter().map(LogColumns::new).collect::<Result<Vec<_>, _>>()?;
+    rows::to_json(&columns, "log lines")
+}
+
+/// Appends the lines of a JSON array (its one parameter), skipping any already stored; a
+/// macro, so a commit's text can end with it (see `tickets`).
+macro_rules! append_lines {
+    () => {
+        "INSERT INTO step_logs (ticket, seq, run, step, stream, text, at) \
+         SELECT value ->> 'ticket', value ->> 'seq', value ->> 'run', value ->> 'step', value ->> 'stream', \
+         value ->> 'text', value ->> 'at' FROM jsonb_each(?) WHERE true \
+         ON CONFLICT (ticket, seq) DO NOTHING; "
+    };
+}
+pub(super) use append_lines;
+
+static APPEND: Sql = Sql::new(append_lines!(), 0);
 
 impl Write for Append {
     type Output = ();

@@ -30,9 +30,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{
-    ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
-    Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
-    TokenStore, Wakeups,
+    ApiToken, AuditStore, Change, Claim, Committed, EndOfStep, HealthStore, LogLine, LogStore, OutboxMessage,
+    OutboxStore, Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
+    TicketStore, TokenStore, Wakeups,
 };
 use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -72,6 +72,20 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Commits `change`, with what is left of a step if it records the step's end.
+    async fn submit_commit(&self, change: Change, end: Option<EndOfStep<'_>>) -> Result<Committed, StoreError> {
+        let created = (change.expected_version == 0).then(|| change.ticket.id.number());
+        let mut write = tickets::Commit::new(change)?;
+        if let Some(end) = end {
+            write = write.with_end(end)?;
+        }
+        let committed = self.writer.submit(write).await?;
+        if let Some(number) = created {
+            self.numbers.taken(number);
+        }
+        Ok(committed)
+    }
+
     /// Opens (creating it if missing) the database file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         Self::with_options(SqliteConnectOptions::new().filename(path), false).await
@@ -168,12 +182,13 @@ impl TicketStore for SqliteStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        let created = (change.expected_version == 0).then(|| change.ticket.id.number());
-        let committed = self.writer.submit(tickets::Commit::new(change)?).await?;
-        if let Some(number) = created {
-            self.numbers.taken(number);
-        }
-        Ok(committed)
+        self.submit_commit(change, None).await
+    }
+
+    /// The lines and the record's removal are written in the commit's own transaction, by the
+    /// same round trip.
+    async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
+        self.submit_commit(change, Some(end)).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {

@@ -61,8 +61,16 @@ impl Forget {
     }
 }
 
-static FORGET: Sql =
-    Sql::new("DELETE FROM step_processes WHERE host = ? AND pgid = ? AND leader_pid = ? AND leader_started = ?; ", 0);
+/// Forgets the record of a group (its host, pgid, leader pid and start: four parameters);
+/// a macro, so a step's end commit can end with it (see `tickets`). NULLs forget nothing.
+macro_rules! forget_process {
+    () => {
+        "DELETE FROM step_processes WHERE host = ? AND pgid = ? AND leader_pid = ? AND leader_started = ?; "
+    };
+}
+pub(super) use forget_process;
+
+static FORGET: Sql = Sql::new(forget_process!(), 0);
 
 impl Write for Forget {
     type Output = ();

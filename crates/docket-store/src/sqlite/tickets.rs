@@ -2,9 +2,10 @@
 //! reserving ticket numbers (handed out by `numbers`), and the ticket queries. A commit is
 //! prepared (rows serialized) in the caller's task; the writer chains its audit records and
 //! writes it all as one constant multi-statement string, in which a stale version stops
-//! everything (see [`EXPECT_ONE_CHANGE`]).
+//! everything (see [`EXPECT_ONE_CHANGE`]). The commit of a step's end also writes what is
+//! left of the step, in the same string.
 
-use docket_app::{Change, Committed, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
+use docket_app::{Change, Committed, EndOfStep, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -12,8 +13,11 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row as _, SqlitePool};
 
 use super::audit::{PendingAudit, insert_audit};
+use super::logs::{self, append_lines};
 use super::outbox;
+use super::processes::forget_process;
 use super::writer::{Head, Sql, Write, bind};
+use crate::processes::key;
 use crate::projection;
 use crate::rows::{self, TicketColumns, db_error, nanos, time_text, to_i64, to_unsigned};
 
@@ -136,29 +140,40 @@ macro_rules! write_rows {
 /// conflict. The counter is raised to the number only if it is behind (a number not handed out
 /// by the store), so a normal commit leaves the counter's page alone. Parameters: the eleven
 /// ticket columns, the number twice more, then `write_rows`'.
-static CREATE: Sql = Sql::new(
-    concat!(
-        "INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, respond_by_ns, \
-         start_by_ns, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING; \
-         INSERT INTO expect_one_change VALUES (changes()); \
-         UPDATE counters SET value = ? WHERE name = 'ticket_number' AND value < ?; ",
-        write_rows!()
-    ),
-    0,
-);
+macro_rules! create {
+    () => {
+        concat!(
+            "INSERT INTO tickets (id, number, workflow, requester, state, created_at, updated_at, respond_by_ns, \
+             start_by_ns, version, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING; \
+             INSERT INTO expect_one_change VALUES (changes()); \
+             UPDATE counters SET value = ? WHERE name = 'ticket_number' AND value < ?; ",
+            write_rows!()
+        )
+    };
+}
+static CREATE: Sql = Sql::new(create!(), 0);
 
 /// Updates a ticket if its version is still the expected one, and writes its rows. No row
 /// updated is the conflict. Parameters: the eight columns set, the id and the expected version,
 /// then `write_rows`'.
-static UPDATE: Sql = Sql::new(
-    concat!(
-        "UPDATE tickets SET workflow = ?, requester = ?, state = ?, updated_at = ?, respond_by_ns = ?, \
-         start_by_ns = ?, version = ?, body = ? WHERE id = ? AND version = ?; \
-         INSERT INTO expect_one_change VALUES (changes()); ",
-        write_rows!()
-    ),
-    0,
-);
+macro_rules! update {
+    () => {
+        concat!(
+            "UPDATE tickets SET workflow = ?, requester = ?, state = ?, updated_at = ?, respond_by_ns = ?, \
+             start_by_ns = ?, version = ?, body = ? WHERE id = ? AND version = ?; \
+             INSERT INTO expect_one_change VALUES (changes()); ",
+            write_rows!()
+        )
+    };
+}
+static UPDATE: Sql = Sql::new(update!(), 0);
+
+/// [`CREATE`] and [`UPDATE`] followed by what is left of a step whose end the change records
+/// (see `EndOfStep`): its last output lines (a JSON array, or NULL) and the forgetting of its
+/// process record (NULLs for none), all in the one transaction. Their parameters come after
+/// all the others.
+static CREATE_END: Sql = Sql::new(concat!(create!(), append_lines!(), forget_process!()), 0);
+static UPDATE_END: Sql = Sql::new(concat!(update!(), append_lines!(), forget_process!()), 0);
 
 /// The queue code of `write_rows` (1 enqueue, 2 remove) and the concurrency key: what happens
 /// to the ticket's place in the run queue.
@@ -193,6 +208,16 @@ pub(super) struct Commit {
     at: String,
     at_ns: i64,
     queue: QueueOp,
+    /// What is left of a step whose end this records, if it does.
+    end: Option<StepLeft>,
+}
+
+/// What is left of a step, written with its end: its last lines (a JSON array, see `logs`)
+/// and the key of its ended process group's record.
+#[derive(Debug)]
+struct StepLeft {
+    lines: Option<String>,
+    ended: Option<(String, [i64; 3])>,
 }
 
 impl Commit {
@@ -218,7 +243,15 @@ impl Commit {
             at: time_text(change.at),
             at_ns: nanos(change.at),
             queue: change.queue,
+            end: None,
         })
+    }
+
+    /// The same commit, also writing what is left of the step whose end it records.
+    pub(super) fn with_end(self, end: EndOfStep<'_>) -> Result<Self, StoreError> {
+        let lines = if end.lines.is_empty() { None } else { Some(logs::lines_json(end.lines)?) };
+        let ended = end.ended.map(|(host, group)| Ok::<_, StoreError>((host.to_owned(), key(group)?))).transpose()?;
+        Ok(Self { end: Some(StepLeft { lines, ended }), ..self })
     }
 }
 
@@ -226,7 +259,12 @@ impl Write for Commit {
     type Output = Committed;
 
     fn sql(&self) -> &'static Sql {
-        if self.expected == 0 { &CREATE } else { &UPDATE }
+        match (self.expected == 0, self.end.is_some()) {
+            (true, false) => &CREATE,
+            (false, false) => &UPDATE,
+            (true, true) => &CREATE_END,
+            (false, true) => &UPDATE_END,
+        }
     }
 
     fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
@@ -275,7 +313,19 @@ impl Write for Commit {
         bind(args, key)?;
         bind(args, queue)?;
         bind(args, queue)?;
-        bind(args, &t.id)
+        bind(args, &t.id)?;
+        if let Some(end) = &self.end {
+            bind(args, &end.lines)?;
+            let (host, [pgid, leader, started]) = match &end.ended {
+                Some((host, key)) => (Some(host.as_str()), key.map(Some)),
+                None => (None, [None; 3]),
+            };
+            bind(args, host)?;
+            bind(args, pgid)?;
+            bind(args, leader)?;
+            bind(args, started)?;
+        }
+        Ok(())
     }
 
     fn output(self, _: Vec<SqliteRow>) -> Result<Committed, StoreError> {

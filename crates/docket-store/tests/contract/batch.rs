@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use docket_app::store_prelude::*;
-use docket_app::{QueueOp, StoreError};
+use docket_app::{EndOfStep, QueueOp, StoreError};
 use docket_core::Event;
 use docket_core::audit;
 use docket_store::SqliteStore;
@@ -211,6 +211,47 @@ async fn a_lone_write_that_fails_at_commit_is_refused() {
     assert_eq!(db.int("SELECT COUNT(*) FROM comments").await, 0);
     assert_eq!(store.ticket(tk.id()).await.unwrap().unwrap().version, tk.version);
     assert_eq!(db.chain().await, Ok(3));
+}
+
+/// A step's end and its last lines are one transaction on SQLite: a commit that conflicts
+/// stores none of the lines it carried, alone or in a batch beside one that commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_conflicts_stores_none_of_its_lines() {
+    let db = Db::new().await;
+    let store = &db.store;
+    let tk = Tk::open(&**store, 1, "deploy-service", "alice").await;
+    let other = Tk::open(&**store, 2, "deploy-service", "alice").await;
+    let line = |ticket: u64, seq: u64| docket_app::LogLine {
+        ticket: id(ticket),
+        run: 1,
+        step: 0,
+        seq,
+        stream: docket_app::LogStream::Stdout,
+        text: format!("line {seq}"),
+        at: at(1),
+    };
+    let stale = Tk { ticket: tk.ticket.clone(), version: tk.version + 1 };
+    let refused = store
+        .commit_end_of_step(
+            stale.change(vec![comment("bob", "stale", at(1))], at(1)),
+            EndOfStep { lines: &[line(1, 1)], ended: None },
+        )
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    assert_eq!(db.int("SELECT COUNT(*) FROM step_logs").await, 0);
+
+    // Both wait behind the held lock and run in one batch.
+    let held = db.hold().await;
+    let (stale_lines, fine_lines) = ([line(1, 2)], [line(2, 1)]);
+    let stale_end = EndOfStep { lines: &stale_lines, ended: None };
+    let stale = store.commit_end_of_step(stale.change(vec![comment("bob", "stale", at(2))], at(2)), stale_end);
+    let fine_end = EndOfStep { lines: &fine_lines, ended: None };
+    let fine = store.commit_end_of_step(other.change(vec![comment("bob", "fine", at(2))], at(2)), fine_end);
+    let (stale, fine, ()) = tokio::join!(stale, fine, held.release());
+    assert!(matches!(stale, Err(StoreError::Conflict(_))));
+    fine.unwrap();
+    assert_eq!(db.int("SELECT COUNT(*) FROM step_logs").await, 1);
+    assert_eq!(store.logs(&id(2), 0, 10).await.unwrap(), [line(2, 1)]);
 }
 
 async fn open_second(path: &Path) -> SqliteStore {

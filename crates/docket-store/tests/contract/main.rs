@@ -81,12 +81,14 @@ contract! {
     outbox::a_ticket_is_claimed_by_one_holder_until_released_or_lapsed,
     outbox::concurrent_claimers_never_share_a_ticket,
     logs::logs_page_and_ignore_repeated_lines,
+    logs::a_commit_stores_the_lines_it_carries,
     admin::tokens_round_trip,
     admin::stats_count_states_queue_and_undelivered,
     admin::reopening_keeps_everything_and_migrates_once,
     state::surface_state_puts_lists_and_prunes,
     state::concurrent_first_writers_have_one_winner,
     processes::step_processes_are_recorded_per_host_and_forgotten,
+    processes::a_step_end_commit_drops_its_process_record,
     results::step_results_are_kept_per_run_and_step,
 }
 

@@ -2,7 +2,7 @@
 //! id is reused, forgotten only by the group it names, and kept across a reopen (a restarted
 //! server reads what its predecessor recorded).
 
-use docket_app::{Mode, ProcessId, ServerProcess, StepGroup, StepProcess};
+use docket_app::{EndOfStep, Mode, ProcessId, ServerProcess, StepGroup, StepProcess};
 
 use crate::fixtures::*;
 use crate::harness::Harness;
@@ -58,4 +58,19 @@ pub(crate) async fn step_processes_are_recorded_per_host_and_forgotten(h: &Harne
     // A restarted server reads what its predecessor recorded.
     let reopened = h.reopen().await;
     assert_eq!(reopened.processes_on("alpha").await.unwrap(), [second]);
+}
+
+/// The commit of a step's end drops its group's record (only that group's), with its lines.
+pub(crate) async fn a_step_end_commit_drops_its_process_record(h: &Harness) {
+    let store = h.store();
+    let tk = Tk::open(store, 1, "deploy-service", "alice").await;
+    let ended = running("alpha", 4_100, 1, 0, 2);
+    let other = running("alpha", 4_200, 2, 0, 3);
+    for record in [&ended, &other] {
+        store.record_process(record).await.unwrap();
+    }
+    let end = EndOfStep { lines: &[], ended: Some(("alpha", &ended.group)) };
+    store.commit_end_of_step(tk.change(vec![comment("bob", "done", at(4))], at(4)), end).await.unwrap();
+    assert_eq!(store.processes_on("alpha").await.unwrap(), [other]);
+    assert_eq!(store.ticket(tk.id()).await.unwrap().unwrap().version, tk.version + 1);
 }

@@ -109,6 +109,25 @@ pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
     Ok(figures)
 }
 
+/// The step chains alone (`--target steps`): forty `exec: [true]` steps, forty `wait: 0s`
+/// steps, and `true` started alone, each as in [`in_process`].
+pub(crate) async fn steps() -> anyhow::Result<Vec<Figure>> {
+    let dir = tempfile::tempdir()?;
+    let app = bench_app(dir.path()).await?;
+    let engine = app.start().await?;
+    let alice = Actor::person("alice");
+    let mut figures = Vec::new();
+    let forty = forty_steps(&app, &alice, "forty").await?;
+    figures.push(Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)));
+    let waits = forty_steps(&app, &alice, "forty-waits").await?;
+    figures.push(Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None));
+    let (supervised, direct) = processes_alone(200).await?;
+    figures.push(Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None));
+    figures.push(Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None));
+    engine.stop(Duration::from_secs(5)).await;
+    Ok(figures)
+}
+
 /// `tickets` requests from 32 concurrent clients, spread over `apps` (replicas sharing one
 /// store); tickets per second from the first request to the last success, and each ticket's
 /// request → succeeded time.

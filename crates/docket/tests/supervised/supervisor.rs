@@ -1,8 +1,8 @@
 //! What only the supervisor does: it ends every group it started when the server dies (here a
 //! real process, this test binary run again as a "server", killed with SIGKILL), a supervisor
 //! killed on its own takes its steps with it and the next step gets a new one, it starts
-//! nothing when misused, the runner records who is who in the group, and one supervisor serves
-//! every step of a server, several at once.
+//! nothing when misused, the runner records who is who in the group, one supervisor serves
+//! every step of a server, several at once, and its programs start with no signal blocked.
 
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
@@ -146,6 +146,18 @@ async fn one_supervisor_serves_every_step_several_at_once() {
     assert_eq!([parents.1, parents.2, parents.3], [parents.0; 3]);
     // Side by side, not one after another.
     assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+}
+
+/// The supervisor changes no signal handling a program inherits: nothing blocked, nothing
+/// ignored that the server did not ignore.
+#[tokio::test]
+async fn a_program_starts_with_no_signal_blocked() {
+    let runner = runner();
+    let case = Case::new(Action::new(exec(&["/bin/grep", "^SigBlk", "/proc/self/status"])));
+    let log = Collect::default();
+    let outcome = docket_app::StepRunner::run(&runner, case.job(), &log, CancellationToken::new()).await;
+    assert_eq!(outcome, StepOutcome::Succeeded, "{}", log.dump());
+    assert_eq!(log.stdout(), ["SigBlk:\t0000000000000000"], "{}", log.dump());
 }
 
 #[test]
