@@ -4,8 +4,8 @@
 //! key as the id of their first element (`docket:<key>`, see [`tag`]); a text reply is known by
 //! who posted it (this bot), where (the thread), its exact text and when (since the message was
 //! committed, less a minute of clock skew). Found, it is kept and edited; where Graph may not be
-//! read (no resource-specific consent: 403, 404), a warning (at most once a minute) says a
-//! second copy is possible, and the message is posted.
+//! read (no resource-specific consent: 403, 404; a 1:1 chat, whose `a:` id Graph does not know),
+//! a warning (at most once a minute) says a second copy is possible, and the message is posted.
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
@@ -72,6 +72,12 @@ pub(crate) async fn find(
         (Some("channel"), None, _) => {
             docket_http::warn_throttled!(conversation = %base,
                 "cannot look for an earlier copy: the channel's team is not known yet; posting (it may show twice)");
+            return Ok(None);
+        }
+        // A 1:1 chat's Bot Framework id (`a:…`) is not its Graph chat id.
+        _ if base.starts_with("a:") => {
+            docket_http::warn_throttled!(conversation = %base,
+                "cannot look for an earlier copy in a 1:1 chat through Graph; posting (it may show twice)");
             return Ok(None);
         }
         _ => Place::Chat { chat: base },
