@@ -16,7 +16,7 @@ use docket_testkit::teams::{FakeBotFramework, Recorded, TENANT};
 use docket_testkit::{CapturedLogs, TestApp};
 use serde_json::{Value, json};
 
-use crate::support::settings;
+use crate::support::{settings, texts};
 
 /// The channel the ticket was asked in, and its team's Graph id.
 const OPS: &str = "19:ops@thread.tacv2";
@@ -143,6 +143,33 @@ async fn a_taken_over_reply_is_found_in_the_thread_by_its_text_and_edited() {
     s.notifier.deliver(&s.t.app, &reply, &approved).await.unwrap();
     assert_eq!(s.fake.graph_requests().len(), 1);
     assert_eq!(s.fake.recorded().len(), recorded.len());
+    s.t.stop().await;
+}
+
+#[tokio::test]
+async fn a_taken_over_approval_card_in_the_approvals_channel_is_edited() {
+    let s = setup().await;
+    let channel = crate::support::APPROVALS;
+    let reference = ConversationRef {
+        service_url: s.fake.service_url(),
+        conversation_id: channel.to_owned(),
+        tenant_id: Some(TENANT.to_owned()),
+        conversation_type: Some("channel".to_owned()),
+        team_id: Some(GROUP.to_owned()),
+        blocked: false,
+    };
+    Conversations::new(s.t.app.clone()).put_conversation(&reference).await.unwrap();
+    let key = format!("approval:{}:1:lead:{channel}", s.ticket.id);
+    let earlier = s.connector.send(&s.fake.service_url(), channel, &tagged(&key, "an earlier copy")).await.unwrap();
+
+    s.notifier.deliver(&s.t.app, &message(&s.ticket, "approvals:1:lead", 2), &s.ticket).await.unwrap();
+
+    let recorded = s.fake.recorded();
+    assert_eq!(posts_to(&recorded, channel), 1, "edited, not posted again: {recorded:#?}");
+    let edit = recorded.iter().find(|r| r.kind == "update").expect("an edit");
+    assert_eq!(edit.activity_id, earlier);
+    assert!(texts(edit.card().unwrap()).contains("Approval"), "{:#}", edit.body);
+    assert_eq!(s.fake.graph_requests(), [format!("/graph/v1.0/teams/{GROUP}/channels/{channel}/messages")]);
     s.t.stop().await;
 }
 
