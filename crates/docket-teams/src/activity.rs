@@ -72,9 +72,19 @@ pub struct ChannelData {
     /// The tenant.
     pub tenant: Option<IdOnly>,
     /// The team, in team scope.
-    pub team: Option<IdOnly>,
+    pub team: Option<TeamInfo>,
     /// The channel, in team scope.
     pub channel: Option<IdOnly>,
+}
+
+/// A team: `{id, aadGroupId}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamInfo {
+    /// The team's thread id (its general channel's).
+    pub id: String,
+    /// Its Microsoft 365 group: the team's id in Graph.
+    pub aad_group_id: Option<String>,
 }
 
 /// `{id}`.

@@ -1,18 +1,21 @@
 //! Approval cards: one per stage in the policy's approvals channel and in a 1:1 chat with each
 //! eligible approver (the on-call person first), each copy's activity id kept under
 //! `approval:<ticket>:<round>:<stage>:<conversation>`; after every decision, every copy of the
-//! ticket is replaced with its current state. An approver who blocked the bot is asked on
+//! ticket is replaced with its current state. Each card is tagged with its key, so a delivery
+//! that may have posted it before keeping its id finds it ([`crate::earlier`]). An approver who blocked the bot is asked on
 //! another surface (through [`App::relay`]), and the block is audited the first time.
 
 use docket_app::{App, ApprovalView, NotifyError, OutboxMessage, Reached, Relay, RelayKind};
 use docket_core::policy::Outcome;
 use docket_core::{Actor, PersonId, Ticket, TicketState};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::card_message;
 use crate::client::ClientError;
 use crate::conversations::{Conversations, SCOPE};
-use crate::notifier::{DeliveryError, TeamsNotifier, audit_block, fingerprint};
+use crate::earlier::{self, Wanted, Whereabouts};
+use crate::notifier::{DeliveryError, TeamsNotifier, audit_block, fingerprint, resumed};
 use crate::render::ApprovalCards;
 
 /// One posted copy of an approval card.
@@ -69,7 +72,7 @@ pub(crate) async fn post(
             stage: stage.to_owned(),
             hash,
         };
-        match show(notifier, app, &cards, &key, copy, &summary).await {
+        match show(notifier, app, &cards, &key, copy, &summary, resumed(message)).await {
             Ok(()) => {}
             Err(DeliveryError::Client(ClientError::Blocked)) => {
                 mark_blocked(&conversations, &target).await?;
@@ -134,7 +137,7 @@ pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Tic
     for (key, value) in copies {
         let Ok(copy) = serde_json::from_str::<Copy>(&value) else { continue };
         let conversation = copy.conversation_id.clone();
-        match show(notifier, app, &cards, &key, copy, &summary).await {
+        match show(notifier, app, &cards, &key, copy, &summary, None).await {
             Ok(()) => {}
             Err(DeliveryError::Client(ClientError::Blocked)) => {
                 tracing::warn!(%conversation, "the bot is blocked here (MessageWritesBlocked)");
@@ -151,7 +154,8 @@ pub(crate) async fn update_all(notifier: &TeamsNotifier, app: &App, ticket: &Tic
 }
 
 /// Shows `copy` as the ticket is now: posted when it has no activity yet (an empty
-/// `activity_id`), replaced when its card changed, left alone when it did not; what was sent
+/// `activity_id`; when `resumed`, the copy an earlier delivery may have posted since then is
+/// looked for first), replaced when its card changed, left alone when it did not; what was sent
 /// is kept under `key`.
 async fn show(
     notifier: &TeamsNotifier,
@@ -160,14 +164,23 @@ async fn show(
     key: &str,
     mut copy: Copy,
     summary: &str,
+    resumed: Option<Timestamp>,
 ) -> Result<(), DeliveryError> {
     let viewer = copy.person.clone().map(|id| Actor::Person { id });
-    let card = cards.card(copy.round, &copy.stage, viewer.as_ref(), None);
+    let mut card = cards.card(copy.round, &copy.stage, viewer.as_ref(), None);
+    earlier::tag(&mut card, key);
     let hash = fingerprint(&card);
     if hash == copy.hash {
         return Ok(());
     }
     let activity = card_message(card, summary);
+    if copy.activity_id.is_empty()
+        && let Some(since) = resumed
+        && let Some(found) = find(notifier, app, &copy, key, since).await?
+    {
+        tracing::info!(%key, activity = %found, "found the approval card an earlier delivery posted; editing it");
+        copy.activity_id = found;
+    }
     let (service, conversation) = (&copy.service_url, &copy.conversation_id);
     if copy.activity_id.is_empty() {
         copy.activity_id = notifier.connector.send(service, conversation, &activity).await?;
@@ -177,6 +190,25 @@ async fn show(
     copy.hash = hash;
     let value = serde_json::to_string(&copy).unwrap_or_default();
     Ok(app.remember(SCOPE, key, &value).await?)
+}
+
+/// The copy under `key` an earlier delivery posted since `since`, if Graph shows it.
+async fn find(
+    notifier: &TeamsNotifier,
+    app: &App,
+    copy: &Copy,
+    key: &str,
+    since: Timestamp,
+) -> Result<Option<String>, DeliveryError> {
+    let known = Conversations::new(app.clone()).conversation(&copy.conversation_id).await?;
+    let at = Whereabouts {
+        conversation: &copy.conversation_id,
+        kind: known.as_ref().and_then(|k| k.conversation_type.as_deref()),
+        team: known.as_ref().and_then(|k| k.team_id.as_deref()),
+        tenant: known.as_ref().and_then(|k| k.tenant_id.as_deref()),
+        parent: None,
+    };
+    earlier::find(notifier, at, Wanted::Card(key), since).await
 }
 
 /// Where the cards of one stage go, and the approvers who blocked the bot.

@@ -22,6 +22,9 @@ pub struct ConversationRef {
     pub tenant_id: Option<String>,
     /// `personal`, `channel` or `groupChat`.
     pub conversation_type: Option<String>,
+    /// A channel's team as Graph names it (its Microsoft 365 group id), once an activity said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
     /// The bot may no longer write here (403 `MessageWritesBlocked`).
     #[serde(default)]
     pub blocked: bool,
@@ -62,17 +65,24 @@ impl Conversations {
     pub async fn learn(&self, activity: &Activity) -> Result<(), AppError> {
         let Some(conversation) = &activity.conversation else { return Ok(()) };
         let tenant = activity.tenant_id().map(str::to_owned);
+        let team = activity.channel_data.as_ref().and_then(|d| d.team.as_ref()?.aad_group_id.clone());
         let mut ids = vec![base_conversation_id(&conversation.id).to_owned()];
         if let Some(channel) = activity.channel_data.as_ref().and_then(|d| d.channel.as_ref()) {
             ids.push(channel.id.clone());
         }
         ids.dedup();
         for id in ids {
+            // Not every activity names the team's group: one learned before is kept.
+            let team_id = match &team {
+                Some(team) => Some(team.clone()),
+                None => self.conversation(&id).await?.and_then(|k| k.team_id),
+            };
             let reference = ConversationRef {
                 service_url: activity.service_url.clone(),
                 conversation_id: id.clone(),
                 tenant_id: tenant.clone(),
                 conversation_type: conversation.conversation_type.clone(),
+                team_id,
                 blocked: false,
             };
             self.put_conversation(&reference).await?;

@@ -5,6 +5,7 @@
 //!   installed, kept in surface state so Docket can message people and channels later.
 //! - [`cards`]: Adaptive Cards 1.5 (request form, ticket card, approval card) and their checker.
 //! - [`client`]: the connector client (token cache, pacing, retries).
+//! - [`graph`]: a Microsoft Graph reader, to find a message an interrupted delivery posted.
 //! - [`TeamsNotifier`]: the outbox's way into Teams.
 //! - [`manifest`]: the Teams app package.
 //!
@@ -20,6 +21,8 @@ pub mod png;
 pub mod settings;
 
 mod approvals;
+mod earlier;
+pub mod graph;
 mod invoke;
 mod messages;
 mod notifier;
@@ -56,6 +59,7 @@ pub enum TeamsError {
 pub struct Teams {
     settings: Arc<TeamsSettings>,
     connector: Arc<Connector>,
+    graph: Arc<graph::Graph>,
     auth: Arc<Authenticator>,
 }
 
@@ -68,13 +72,17 @@ impl Teams {
             .build()
             .map_err(|e| TeamsError::Http(e.to_string()))?;
         let connector = Connector::new(&settings, http.clone());
-        let auth = Authenticator::new(&settings, http);
-        Ok(Self { settings: Arc::new(settings), connector, auth })
+        let auth = Authenticator::new(&settings, http.clone());
+        let settings = Arc::new(settings);
+        let graph = Arc::new(graph::Graph::new(Arc::clone(&settings), http));
+        Ok(Self { settings, connector, graph, auth })
     }
 
     /// The notifier to build the app with.
     pub fn notifier(&self) -> Arc<TeamsNotifier> {
-        Arc::new(TeamsNotifier::new(Arc::clone(&self.connector), Arc::clone(&self.settings)))
+        let (connector, settings, graph) =
+            (Arc::clone(&self.connector), Arc::clone(&self.settings), Arc::clone(&self.graph));
+        Arc::new(TeamsNotifier::with_graph(connector, settings, graph))
     }
 
     /// `POST /teams/messages`, answering for `app`.

@@ -1,6 +1,7 @@
 //! The Teams app package `docket teams manifest` writes: `manifest.json` (schema 1.16, one
-//! bot in personal, team and group chat scopes with its commands) and the two icons, in a zip
-//! that people upload to Teams.
+//! bot in personal, team and group chat scopes with its commands, and the resource-specific
+//! consent to read the messages where it is installed) and the two icons, in a zip that people
+//! upload to Teams.
 
 use std::io::Write as _;
 
@@ -12,6 +13,10 @@ use crate::settings::TeamsSettings;
 
 /// The manifest schema version written.
 pub const MANIFEST_VERSION: &str = "1.16";
+
+/// The resource-specific consent the app asks for: read a team's channel messages, read a
+/// chat's messages (application permissions, granted per team or chat at install).
+pub const RSC_PERMISSIONS: [&str; 2] = ["ChannelMessage.Read.Group", "ChatMessage.Read.Chat"];
 
 /// Why no package could be made.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,7 @@ pub fn manifest(settings: &TeamsSettings, version: &str) -> Result<Value, Manife
         { "title": "list", "description": "Your latest tickets" },
         { "title": "status", "description": "Where a ticket stands: status DKT-42" },
     ]);
+    let rsc: Vec<Value> = RSC_PERMISSIONS.iter().map(|name| json!({ "name": name, "type": "Application" })).collect();
     Ok(json!({
         "$schema": format!("https://developer.microsoft.com/en-us/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"),
         "manifestVersion": MANIFEST_VERSION,
@@ -66,6 +72,10 @@ pub fn manifest(settings: &TeamsSettings, version: &str) -> Result<Value, Manife
             ],
         }],
         "permissions": ["identity", "messageTeamMembers"],
+        // Granted by whoever installs the app in a team or chat (schema 1.12 and later): Graph
+        // then lets the bot read messages there, to find one an interrupted delivery posted.
+        "webApplicationInfo": { "id": settings.app_id },
+        "authorization": { "permissions": { "resourceSpecific": rsc } },
         "validDomains": [host],
     }))
 }

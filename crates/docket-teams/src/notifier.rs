@@ -1,6 +1,8 @@
 //! The Teams `Notifier`: the messages a change causes (the app's rules for every chat: the
-//! ticket card, a reply, the approval cards of a round) delivered through the connector. Activity ids are kept in surface state, so a retried delivery edits what it
-//! posted before instead of posting twice. A chat that blocks the bot (`MessageWritesBlocked`)
+//! ticket card, a reply, the approval cards of a round) delivered through the connector.
+//! Activity ids are kept in surface state, so a retried delivery edits what it posted before
+//! instead of posting twice; a delivery that may have posted without keeping the id looks for
+//! its message first ([`crate::earlier`]). A chat that blocks the bot (`MessageWritesBlocked`)
 //! is marked, audited once, and its person is reached through [`App::relay`].
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use docket_app::{
     RelayKind, StoredResult, chat_messages,
 };
 use docket_core::{Event, PersonId, Ticket};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{card_message, text_message};
@@ -19,6 +22,8 @@ use crate::cards;
 use crate::cards::ticket::happenings_text;
 use crate::client::{ClientError, Connector};
 use crate::conversations::{ConversationRef, Conversations, SCOPE};
+use crate::earlier::{self, Wanted, Whereabouts};
+use crate::graph::{Graph, GraphError};
 use crate::settings::TeamsSettings;
 
 /// Tells Teams about tickets.
@@ -26,12 +31,18 @@ use crate::settings::TeamsSettings;
 pub struct TeamsNotifier {
     pub(crate) connector: Arc<Connector>,
     pub(crate) settings: Arc<TeamsSettings>,
+    pub(crate) graph: Arc<Graph>,
 }
 
 impl TeamsNotifier {
-    /// A notifier sending through `connector`.
+    /// A notifier sending through `connector` (and reading Graph with a client of its own).
     pub fn new(connector: Arc<Connector>, settings: Arc<TeamsSettings>) -> Self {
-        Self { connector, settings }
+        let graph = Arc::new(Graph::new(Arc::clone(&settings), reqwest::Client::new()));
+        Self { connector, settings, graph }
+    }
+
+    pub(crate) fn with_graph(connector: Arc<Connector>, settings: Arc<TeamsSettings>, graph: Arc<Graph>) -> Self {
+        Self { connector, settings, graph }
     }
 }
 
@@ -80,6 +91,9 @@ pub(crate) enum DeliveryError {
     App(#[from] AppError),
     #[error("{0}")]
     Missing(String),
+    /// Graph could not be read for now.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
     /// Another surface failed to carry a message Teams could not deliver.
     #[error("relaying to another surface failed: {0}")]
     Relay(NotifyError),
@@ -89,6 +103,7 @@ impl From<DeliveryError> for NotifyError {
     fn from(error: DeliveryError) -> Self {
         match &error {
             DeliveryError::Client(c) if c.is_transient() => NotifyError::Transient(error.to_string()),
+            DeliveryError::Graph(g) if g.is_transient() => NotifyError::Transient(error.to_string()),
             DeliveryError::App(AppError::Store(_)) | DeliveryError::Relay(NotifyError::Transient(_)) => {
                 NotifyError::Transient(error.to_string())
             }
@@ -104,7 +119,9 @@ impl TeamsNotifier {
         // The card shows the ticket as it is now (the key events go in replies), so when the
         // outbox runs behind, later messages render the same card and are skipped.
         let summary = app.summarize(ticket);
-        let card = cards::ticket::ticket_card(&summary, &[]);
+        let key = format!("card:{}", ticket.id);
+        let mut card = cards::ticket::ticket_card(&summary, &[]);
+        earlier::tag(&mut card, &key);
         let hash = fingerprint(&card);
         let stored = posted_card(app, ticket).await?;
         if stored.as_ref().is_some_and(|c| c.hash == hash) {
@@ -118,7 +135,17 @@ impl TeamsNotifier {
         }
         let activity = card_message(card, &format!("{} {}", ticket.id, summary.headline));
         let service = &conversation.service_url;
-        let result = match stored.map(|c| c.activity_id).or_else(|| ticket.origin.thread.clone()) {
+        let mut known = stored.map(|c| c.activity_id).or_else(|| ticket.origin.thread.clone());
+        if known.is_none()
+            && let Some(since) = resumed(message)
+        {
+            let at = whereabouts(&conversation, conv, None);
+            known = earlier::find(self, at, Wanted::Card(&key), since).await?;
+            if let Some(id) = &known {
+                tracing::info!(ticket = %ticket.id, activity = %id, "found the card an earlier delivery posted; editing it");
+            }
+        }
+        let result = match known {
             Some(id) => self.connector.update(service, conv, &id, &activity).await.map(|()| id),
             None => self.connector.send(service, conv, &activity).await,
         };
@@ -126,7 +153,7 @@ impl TeamsNotifier {
             return elsewhere.reach(true).await;
         };
         let posted = serde_json::to_string(&PostedCard { activity_id, hash }).unwrap_or_default();
-        app.remember(SCOPE, &format!("card:{}", ticket.id), &posted).await.map_err(DeliveryError::from)?;
+        app.remember(SCOPE, &key, &posted).await.map_err(DeliveryError::from)?;
         Ok(())
     }
 
@@ -149,8 +176,8 @@ impl TeamsNotifier {
         }
         let text = happenings_text(&ticket.id.to_string(), &happenings);
         let results = app.results_of_change(message, ticket).await.map_err(DeliveryError::from)?;
-        let activity = if results.is_empty() {
-            text_message(&text)
+        let (activity, wanted) = if results.is_empty() {
+            (text_message(&text), Wanted::Text(&text))
         } else {
             let named: Vec<(String, &StoredResult)> = results
                 .iter()
@@ -160,19 +187,53 @@ impl TeamsNotifier {
                 })
                 .collect();
             let url = app.ticket_url(&ticket.id);
-            card_message(cards::results::results_card(&text, &named, url.as_deref()), &text)
+            let mut card = cards::results::results_card(&text, &named, url.as_deref());
+            earlier::tag(&mut card, &key);
+            (card_message(card, &text), Wanted::Card(&key))
         };
         let card_id = posted_card(app, ticket).await?.map(|c| c.activity_id);
+        let parent = card_id.or_else(|| ticket.origin.thread.clone());
         let service = &conversation.service_url;
-        let result = match card_id.or_else(|| ticket.origin.thread.clone()) {
-            Some(parent) => self.connector.reply(service, conv, &parent, &activity).await,
-            None => self.connector.send(service, conv, &activity).await,
+        let found = match resumed(message) {
+            Some(since) => {
+                let at = whereabouts(&conversation, conv, parent.as_deref());
+                earlier::find(self, at, wanted, since).await?
+            }
+            None => None,
+        };
+        let result = match (found, parent) {
+            (Some(id), _) => {
+                tracing::info!(ticket = %ticket.id, activity = %id, "found the reply an earlier delivery posted; editing it");
+                self.connector.update(service, conv, &id, &activity).await.map(|()| id)
+            }
+            (None, Some(parent)) => self.connector.reply(service, conv, &parent, &activity).await,
+            (None, None) => self.connector.send(service, conv, &activity).await,
         };
         let Some(id) = blocked_check(&conversations, &conversation, result).await? else {
             return elsewhere.reach(true).await;
         };
         app.remember(SCOPE, &key, &id).await.map_err(DeliveryError::from)?;
         Ok(())
+    }
+}
+
+/// When the message was committed, if an earlier delivery may have posted it.
+pub(crate) fn resumed(message: &OutboxMessage) -> Option<Timestamp> {
+    message.may_have_been_delivered().then_some(message.created_at)
+}
+
+/// Where a message to `conversation` (written to as `conv`, under `parent`) would be.
+pub(crate) fn whereabouts<'a>(
+    conversation: &'a ConversationRef,
+    conv: &'a str,
+    parent: Option<&'a str>,
+) -> Whereabouts<'a> {
+    Whereabouts {
+        conversation: conv,
+        kind: conversation.conversation_type.as_deref(),
+        team: conversation.team_id.as_deref(),
+        tenant: conversation.tenant_id.as_deref(),
+        parent,
     }
 }
 

@@ -24,10 +24,21 @@ impl Section for TeamsSection {
     }
 
     /// `teams: {app_id, app_password, tenant_id, openid_metadata_url, token_url, issuer,
-    /// approvals_channel}`; `{tenant_id}` in `token_url` is replaced by the tenant id.
+    /// approvals_channel, graph_url, graph_token_url}`; `{tenant_id}` in `token_url` is replaced
+    /// by the tenant id (in `graph_token_url`, when a token is fetched, by the conversation's
+    /// tenant if the bot has none).
     fn decode(&self, node: &Node, cx: &mut SectionContext<'_>) -> Decoded {
-        let keys =
-            ["app_id", "app_password", "tenant_id", "openid_metadata_url", "token_url", "issuer", "approvals_channel"];
+        let keys = [
+            "app_id",
+            "app_password",
+            "tenant_id",
+            "openid_metadata_url",
+            "token_url",
+            "issuer",
+            "approvals_channel",
+            "graph_url",
+            "graph_token_url",
+        ];
         let Some(fields) = Fields::open(node, "teams section", &keys, cx.report()) else { return Decoded::invalid() };
         let defaults = TeamsSettings::new("", "");
         let https = ["https://", "http://"];
@@ -38,6 +49,12 @@ impl Section for TeamsSection {
         let token_url = fields.opt("token_url", cx.report(), |n, r| url(n, &https, r));
         let issuer = fields.opt("issuer", cx.report(), nonempty);
         let approvals_channel = fields.opt("approvals_channel", cx.report(), nonempty).optional();
+        let graph_url = fields.opt("graph_url", cx.report(), |n, r| url(n, &https, r)).or(defaults.graph_url.clone());
+        let graph_token_url =
+            fields.opt("graph_token_url", cx.report(), |n, r| url(n, &https, r)).or(defaults.graph_token_url.clone());
+        let (Some(graph_url), Some(graph_token_url)) = (graph_url, graph_token_url) else {
+            return Decoded::invalid();
+        };
         let parts = (
             app_id,
             app_password,
@@ -76,6 +93,8 @@ impl Section for TeamsSection {
         settings.token_url = token_url;
         settings.issuer = issuer;
         settings.approvals_channel = channel;
+        settings.graph_url = graph_url;
+        settings.graph_token_url = graph_token_url;
         settings.public_url = cx.public_url().map(str::to_owned);
         Decoded::value(settings)
     }

@@ -7,6 +7,9 @@ use std::time::Duration;
 pub const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
 /// The scope of tokens the bot asks for to call the connector.
 pub const BOT_FRAMEWORK_SCOPE: &str = "https://api.botframework.com/.default";
+/// The scope of tokens the bot asks for to read Microsoft Graph (what resource-specific consent
+/// granted the app where it is installed).
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 /// The Teams surface's settings.
 #[derive(Clone)]
@@ -39,6 +42,11 @@ pub struct TeamsSettings {
     /// How fast the bot writes at all, every conversation together (Teams allows 30 a second
     /// per app and tenant; one bucket for all tenants stays under it).
     pub app_pacing: Pacing,
+    /// Microsoft Graph, read to find a message an interrupted delivery may have posted.
+    pub graph_url: String,
+    /// Where the bot gets its Graph tokens; `{tenant_id}` is replaced by the bot's tenant (or,
+    /// for a multi-tenant bot, the conversation's).
+    pub graph_token_url: String,
 }
 
 impl TeamsSettings {
@@ -58,6 +66,8 @@ impl TeamsSettings {
             retry: RetryPolicy::default(),
             pacing: Pacing::default(),
             app_pacing: Pacing { burst: 30, interval: Duration::from_millis(34) },
+            graph_url: "https://graph.microsoft.com".to_owned(),
+            graph_token_url: "https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token".to_owned(),
         }
     }
 
@@ -78,6 +88,8 @@ impl std::fmt::Debug for TeamsSettings {
             .field("issuer", &self.issuer)
             .field("approvals_channel", &self.approvals_channel)
             .field("public_url", &self.public_url)
+            .field("graph_url", &self.graph_url)
+            .field("graph_token_url", &self.graph_token_url)
             .finish_non_exhaustive()
     }
 }

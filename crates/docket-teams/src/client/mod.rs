@@ -7,7 +7,7 @@
 //! not answer). A 403 `MessageWritesBlocked` is its own error: the person blocked the bot, and
 //! trying again will not help.
 
-mod token;
+pub(crate) mod token;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

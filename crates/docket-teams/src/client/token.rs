@@ -1,6 +1,6 @@
-//! The bot's client-credentials token for calling the connector: fetched from `token_url`
-//! (form `grant_type=client_credentials`, `client_id`, `client_secret`, `scope`) and cached
-//! until five minutes before it expires.
+//! The bot's client-credentials tokens: fetched from a token URL (form
+//! `grant_type=client_credentials`, `client_id`, `client_secret`, `scope`) and cached until five
+//! minutes before they expire; one for the connector, one per tenant for Graph.
 
 use std::time::Duration;
 
@@ -30,14 +30,20 @@ pub(crate) struct TokenCache {
 }
 
 impl TokenCache {
+    /// The connector's token.
     pub(crate) fn new(settings: &TeamsSettings, http: reqwest::Client) -> Self {
+        Self::for_scope(settings, http, &settings.token_url, BOT_FRAMEWORK_SCOPE)
+    }
+
+    /// A token for `scope` from `url`.
+    pub(crate) fn for_scope(settings: &TeamsSettings, http: reqwest::Client, url: &str, scope: &str) -> Self {
         let form = form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "client_credentials")
             .append_pair("client_id", &settings.app_id)
             .append_pair("client_secret", &settings.app_password)
-            .append_pair("scope", BOT_FRAMEWORK_SCOPE)
+            .append_pair("scope", scope)
             .finish();
-        Self { http, url: settings.token_url.clone(), form, cached: Mutex::new(None) }
+        Self { http, url: url.to_owned(), form, cached: Mutex::new(None) }
     }
 
     /// A valid token, fetched if the cached one is missing or about to expire.

@@ -14,3 +14,4 @@ mod manifest;
 mod messages;
 mod results;
 mod support;
+mod takeover;

@@ -33,6 +33,15 @@ fn the_package_has_the_manifest_and_both_icons() {
     assert_eq!(manifest["bots"][0]["scopes"], serde_json::json!(["personal", "team", "groupChat"]));
     assert!(manifest["bots"][0]["commandLists"][0]["commands"].as_array().unwrap().len() >= 3);
     assert_eq!(manifest["validDomains"], serde_json::json!(["docket.example.com"]));
+    // Resource-specific consent to read messages where the app is installed (schema 1.12+).
+    assert_eq!(manifest["webApplicationInfo"]["id"], manifest["id"]);
+    assert_eq!(
+        manifest["authorization"]["permissions"]["resourceSpecific"],
+        serde_json::json!([
+            { "name": "ChannelMessage.Read.Group", "type": "Application" },
+            { "name": "ChatMessage.Read.Chat", "type": "Application" },
+        ])
+    );
     assert_eq!(manifest["icons"]["color"], "color.png");
     assert_eq!(png_size(&read(&mut zip, "color.png")), (192, 192));
     assert_eq!(png_size(&read(&mut zip, "outline.png")), (32, 32));

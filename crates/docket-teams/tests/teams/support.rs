@@ -23,6 +23,8 @@ pub(crate) fn settings(fake: &FakeBotFramework) -> TeamsSettings {
     let mut s = TeamsSettings::new(APP_ID, APP_PASSWORD);
     s.openid_metadata_url = fake.metadata_url();
     s.token_url = fake.token_url();
+    s.graph_url = fake.graph_url();
+    s.graph_token_url = fake.graph_token_url();
     s.tenant_id = Some(TENANT.to_owned());
     s.public_url = Some("https://docket.example.com".to_owned());
     s.retry = RetryPolicy { attempts: 5, base: Duration::from_millis(10), max: Duration::from_millis(100) };
@@ -161,7 +163,7 @@ pub(crate) fn team_install(fake: &FakeBotFramework) -> Value {
     a["membersAdded"] = json!([{ "id": format!("28:{APP_ID}") }]);
     a["channelData"] = json!({
         "tenant": { "id": TENANT },
-        "team": { "id": APPROVALS, "name": "SRE" },
+        "team": { "id": APPROVALS, "name": "SRE", "aadGroupId": "sre-group" },
         "channel": { "id": APPROVALS },
         "eventType": "teamMemberAdded",
     });

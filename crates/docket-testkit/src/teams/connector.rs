@@ -60,6 +60,7 @@ fn record(shared: &Shared, kind: &'static str, conversation: &str, id: Option<&s
     };
     if kind != "update" {
         inner.activities.insert(activity_id.clone(), conversation.to_owned());
+        inner.created.insert(activity_id.clone(), jiff::Timestamp::now().to_string());
     }
     let reply_to = if kind == "reply" { id.map(str::to_owned) } else { None };
     inner.recorded.push(Recorded {

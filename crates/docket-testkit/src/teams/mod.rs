@@ -2,9 +2,11 @@
 //! metadata document and its key set (keys made in the test, with `endorsements`), a
 //! client-credentials token endpoint, and a connector that records the activities Docket posts,
 //! replies and replaces, and the 1:1 chats it starts — answering like Teams, including scripted
-//! 429 / 412 / 502 / 504 answers and 403 `MessageWritesBlocked`.
+//! 429 / 412 / 502 / 504 answers and 403 `MessageWritesBlocked` — and the part of Microsoft
+//! Graph that lists those messages back (`graph`), with or without consent.
 
 mod connector;
+mod graph;
 pub mod keys;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -61,6 +63,11 @@ pub(crate) struct Inner {
     pub(crate) scripted: VecDeque<u16>,
     pub(crate) blocked: HashSet<String>,
     pub(crate) failed_answers: usize,
+    /// When each posted activity was made (RFC 3339).
+    pub(crate) created: HashMap<String, String>,
+    pub(crate) graph_tokens: Vec<String>,
+    pub(crate) graph_requests: Vec<String>,
+    pub(crate) graph_refusal: Option<u16>,
 }
 
 pub(crate) type Shared = Arc<Mutex<Inner>>;
@@ -100,6 +107,7 @@ impl FakeBotFramework {
             .route("/v1/.well-known/keys", get(key_set))
             .route("/oauth2/v2.0/token", post(token))
             .merge(connector::routes())
+            .merge(graph::routes())
             .with_state((shared.clone(), url.clone()));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -120,6 +128,26 @@ impl FakeBotFramework {
     /// The connector's service URL, as activities carry it (with Teams' trailing slash).
     pub fn service_url(&self) -> String {
         format!("{}/amer/", self.url)
+    }
+
+    /// Graph's base URL in the fake.
+    pub fn graph_url(&self) -> String {
+        format!("{}/graph", self.url)
+    }
+
+    /// Where Graph tokens come from, with `{tenant_id}` to fill in.
+    pub fn graph_token_url(&self) -> String {
+        format!("{}/graph-login/{{tenant_id}}/oauth2/v2.0/token", self.url)
+    }
+
+    /// Graph's message lists answer `status` (403: the app has no consent there; 404).
+    pub fn refuse_graph(&self, status: u16) {
+        lock(&self.shared).graph_refusal = Some(status);
+    }
+
+    /// The Graph message lists asked for so far (paths).
+    pub fn graph_requests(&self) -> Vec<String> {
+        lock(&self.shared).graph_requests.clone()
     }
 
     /// The key the fake signs with.
