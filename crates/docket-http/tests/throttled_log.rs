@@ -18,6 +18,15 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Captures this thread's log lines until the guard drops.
+fn capture() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = Arc::clone(&lines);
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
+    (lines, tracing::subscriber::set_default(subscriber))
+}
+
 fn dropped(n: u32) {
     docket_http::warn_throttled!(every = Duration::from_millis(300); n, "dropped a modal");
 }
@@ -32,11 +41,7 @@ fn other() {
 
 #[test]
 fn ten_thousand_warnings_are_two_lines_with_the_count_held_back() {
-    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = Arc::clone(&lines);
-    let subscriber =
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (lines, _logging) = capture();
 
     for n in 0..10_000 {
         dropped(n);
@@ -58,11 +63,7 @@ fn ten_thousand_warnings_are_two_lines_with_the_count_held_back() {
 // One thread: the summary is written by a task on the thread whose subscriber captures.
 #[tokio::test(flavor = "current_thread")]
 async fn a_flood_that_stops_still_has_its_count_written_at_the_end_of_its_interval() {
-    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
-    let sink = Arc::clone(&lines);
-    let subscriber =
-        tracing_subscriber::fmt().with_ansi(false).with_writer(move || Captured(Arc::clone(&sink))).finish();
-    let _logging = tracing::subscriber::set_default(subscriber);
+    let (lines, _logging) = capture();
 
     for n in 0..500 {
         stopped(n);

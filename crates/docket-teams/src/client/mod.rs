@@ -255,8 +255,9 @@ fn activity_id(answer: &Value) -> String {
     answer.get("id").and_then(Value::as_str).unwrap_or_default().to_owned()
 }
 
-/// The message of a Bot Framework error body (`{"error":{"code","message"}}`), cut short.
-fn error_message(text: &str) -> String {
+/// The message of a Bot Framework or Graph error body (both `{"error":{"code","message"}}`),
+/// cut short.
+pub(crate) fn error_message(text: &str) -> String {
     let parsed: Option<Value> = serde_json::from_str(text).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let message = match error {

@@ -78,20 +78,6 @@ fn plain(html: &str) -> String {
     unmarked.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The message of a Graph error body (`{"error":{"code","message"}}`), cut short.
-pub(crate) fn error_message(text: &str) -> String {
-    let parsed: Option<Value> = serde_json::from_str(text).ok();
-    let message = match parsed.as_ref().and_then(|v| v.get("error")) {
-        Some(e) => {
-            let code = e.get("code").and_then(Value::as_str).unwrap_or_default();
-            let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
-            format!("{code} {message}").trim().to_owned()
-        }
-        None => text.to_owned(),
-    };
-    message.chars().take(300).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,7 +153,7 @@ impl Graph {
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|e| GraphError::Unavailable(format!("unreadable answer: {e}")));
         }
-        let message = message::error_message(&text);
+        let message = crate::client::error_message(&text);
         match status {
             StatusCode::UNAUTHORIZED => {
                 tokens.invalidate().await;

@@ -98,13 +98,7 @@ pub(crate) async fn in_process(tickets: usize) -> anyhow::Result<Vec<Figure>> {
         Target::AtMost(20.0),
     ));
 
-    let forty = forty_steps(&app, &alice, "forty").await?;
-    figures.push(Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)));
-    let waits = forty_steps(&app, &alice, "forty-waits").await?;
-    figures.push(Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None));
-    let (supervised, direct) = processes_alone(200).await?;
-    figures.push(Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None));
-    figures.push(Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None));
+    figures.extend(step_figures(&app, &alice).await?);
     engine.stop(Duration::from_secs(5)).await;
     Ok(figures)
 }
@@ -115,17 +109,22 @@ pub(crate) async fn steps() -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
     let app = bench_app(dir.path()).await?;
     let engine = app.start().await?;
-    let alice = Actor::person("alice");
-    let mut figures = Vec::new();
-    let forty = forty_steps(&app, &alice, "forty").await?;
-    figures.push(Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)));
-    let waits = forty_steps(&app, &alice, "forty-waits").await?;
-    figures.push(Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None));
-    let (supervised, direct) = processes_alone(200).await?;
-    figures.push(Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None));
-    figures.push(Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None));
+    let figures = step_figures(&app, &Actor::person("alice")).await;
     engine.stop(Duration::from_secs(5)).await;
-    Ok(figures)
+    figures
+}
+
+/// Forty `exec: [true]` steps, forty `wait: 0s` steps, and `true` started alone.
+async fn step_figures(app: &App, alice: &Actor) -> anyhow::Result<Vec<Figure>> {
+    let forty = forty_steps(app, alice, "forty").await?;
+    let waits = forty_steps(app, alice, "forty-waits").await?;
+    let (supervised, direct) = processes_alone(200).await?;
+    Ok(vec![
+        Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)),
+        Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None),
+        Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None),
+        Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None),
+    ])
 }
 
 /// `tickets` requests from 32 concurrent clients, spread over `apps` (replicas sharing one
