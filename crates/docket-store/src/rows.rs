@@ -10,6 +10,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::Row as _;
 
+/// How many due messages a notification claim for `tickets` tickets looks at, on either engine.
+/// A ticket's first pending message for each of its notifiers is a candidate (one thread per
+/// notifier), so eight a ticket cover every ticket; a claim that takes fewer tickets than it
+/// could leaves the rest to the next pass.
+pub(crate) fn claim_walk_limit(tickets: u32) -> i64 {
+    i64::from(tickets).saturating_mul(8)
+}
+
 /// Page size of [`docket_app::Store::tickets`] when the filter asks for 0.
 pub(crate) const DEFAULT_PAGE: u32 = 50;
 /// Largest page of [`docket_app::Store::tickets`].

@@ -27,11 +27,6 @@ pub(super) async fn due(pool: &PgPool, now: Timestamp, limit: u32) -> Result<Vec
     found.iter().map(rows::outbox_message).collect()
 }
 
-/// How many due messages a claim looks at per ticket it may take: a ticket's first messages
-/// for each of its notifiers are all candidates, so a handful covers every ticket; a claim
-/// that takes fewer tickets than it could leaves the rest to the next pass.
-const MESSAGES_PER_TICKET: i64 = 8;
-
 /// Claims up to `limit` tickets with due messages for `holder` and returns those messages.
 ///
 /// Candidates are found by walking the pending messages in the order they come due (the time
@@ -65,7 +60,7 @@ pub(super) async fn claim(
     )
     .bind(nanos(now))
     .bind(i64::from(limit))
-    .bind(i64::from(limit).saturating_mul(MESSAGES_PER_TICKET))
+    .bind(rows::claim_walk_limit(limit))
     .fetch_all(&mut *tx)
     .await
     .map_err(db_error)?;

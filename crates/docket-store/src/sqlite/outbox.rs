@@ -132,26 +132,30 @@ pub(super) struct Claim {
     token: String,
     now: i64,
     until: i64,
+    /// Tickets to claim at most.
     limit: i64,
+    /// Due messages to look at, at most ([`rows::claim_walk_limit`]).
+    walk: i64,
 }
 
 impl Claim {
     pub(super) fn new(holder: &str, now: Timestamp, lease_until: Timestamp, limit: u32) -> Self {
         static CLAIMS: AtomicU64 = AtomicU64::new(0);
         let token = format!("{holder}:{}", CLAIMS.fetch_add(1, Ordering::Relaxed));
-        Self { holder: holder.to_owned(), token, now: nanos(now), until: nanos(lease_until), limit: i64::from(limit) }
+        Self {
+            holder: holder.to_owned(),
+            token,
+            now: nanos(now),
+            until: nanos(lease_until),
+            limit: i64::from(limit),
+            walk: rows::claim_walk_limit(limit),
+        }
     }
 
     pub(super) fn token(&self) -> &str {
         &self.token
     }
 }
-
-/// How many due messages a claim looks at per ticket it may take: a ticket's first messages
-/// for each of its notifiers are all candidates, and a ticket has one thread per notifier, so
-/// a handful covers every ticket; a claim that takes fewer tickets than it could leaves the rest
-/// to the next pass.
-const MESSAGES_PER_TICKET: i64 = 8;
 
 /// The due messages of the tickets a claim took, each the oldest pending one of its thread, for
 /// `?` = the claim's token, then now.
@@ -204,7 +208,7 @@ impl Write for Claim {
         bind(args, self.until)?;
         bind(args, self.now)?;
         bind(args, self.now)?;
-        bind(args, self.limit.saturating_mul(MESSAGES_PER_TICKET))?;
+        bind(args, self.walk)?;
         bind(args, self.limit)?;
         bind(args, &self.token)?;
         bind(args, self.now)
