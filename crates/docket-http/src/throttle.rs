@@ -31,12 +31,7 @@ impl Throttle {
 
     /// `Some(held back since the last one)` when this occurrence may be logged, else `None`.
     pub fn allow(&self) -> Option<u64> {
-        let (allowed, summary_at) = self.allow_at(Instant::now());
-        if summary_at.is_some() {
-            // No summary is written from here: the count waits for the next line.
-            self.state().summary_due = false;
-        }
-        allowed
+        self.allow_at(Instant::now(), false).0
     }
 
     /// As [`Throttle::allow`], and when this is the first occurrence held back since one was
@@ -45,7 +40,7 @@ impl Throttle {
     /// written. `at` names the call site in that line. Without a Tokio runtime (nothing to
     /// wait on), the count waits for the next line let through, as with `allow`.
     pub fn allow_or_summarize(&'static self, at: &'static str) -> Option<u64> {
-        let (allowed, summary_at) = self.allow_at(Instant::now());
+        let (allowed, summary_at) = self.allow_at(Instant::now(), true);
         if let Some(deadline) = summary_at {
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
@@ -60,14 +55,14 @@ impl Throttle {
         allowed
     }
 
-    /// Whether this occurrence may be logged (with the count held back), and when a summary
-    /// is to be written, if this occurrence makes one due.
-    fn allow_at(&self, now: Instant) -> (Option<u64>, Option<Instant>) {
+    /// Whether this occurrence may be logged (with the count held back), and, when `summarize`,
+    /// when a summary is to be written if this occurrence makes one due.
+    fn allow_at(&self, now: Instant, summarize: bool) -> (Option<u64>, Option<Instant>) {
         let mut state = self.state();
         match state.last {
             Some(at) if now.duration_since(at) < self.interval => {
                 state.held += 1;
-                let first = !std::mem::replace(&mut state.summary_due, true);
+                let first = summarize && !std::mem::replace(&mut state.summary_due, true);
                 (None, first.then(|| at + self.interval))
             }
             _ => {
@@ -130,10 +125,13 @@ mod tests {
     fn one_per_interval_with_the_count_held_back() {
         let throttle = Throttle::new(Duration::from_secs(10));
         let start = Instant::now();
-        assert_eq!(throttle.allow_at(start), (Some(0), None));
+        assert_eq!(throttle.allow_at(start, true), (Some(0), None));
         // The first one held back makes a summary due at the interval's end; later ones do not.
-        assert_eq!(throttle.allow_at(start + Duration::from_secs(1)), (None, Some(start + Duration::from_secs(10))));
-        assert_eq!(throttle.allow_at(start + Duration::from_secs(2)), (None, None));
-        assert_eq!(throttle.allow_at(start + Duration::from_secs(11)), (Some(2), None));
+        assert_eq!(
+            throttle.allow_at(start + Duration::from_secs(1), true),
+            (None, Some(start + Duration::from_secs(10)))
+        );
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(2), true), (None, None));
+        assert_eq!(throttle.allow_at(start + Duration::from_secs(11), true), (Some(2), None));
     }
 }
