@@ -2,7 +2,9 @@
 //! surfaces streaming a run). Best effort: a slow subscriber misses events and is told so; the
 //! store stays the record.
 
-use docket_core::{TicketId, TicketState};
+use std::sync::Arc;
+
+use docket_core::{Ticket, TicketId, TicketState};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -22,6 +24,10 @@ pub enum LiveEvent {
         version: u64,
         /// The audit actions of the change (`ticket.approval_given`, `run.step_started`).
         actions: Vec<&'static str>,
+        /// The ticket as this replica committed it at `version`, so a follower need not read it
+        /// back; `None` when the change was heard from another replica (read the store).
+        #[serde(skip)]
+        committed: Option<Arc<Ticket>>,
     },
     /// A step printed a line.
     Log(LogLine),

@@ -176,7 +176,13 @@ impl App {
         state_before: Option<TicketState>,
     ) {
         let actions = events.iter().map(Event::action).collect();
-        self.inner.live.publish(LiveEvent::Ticket { ticket: ticket.id.clone(), state: ticket.state, version, actions });
+        self.inner.live.publish(LiveEvent::Ticket {
+            ticket: ticket.id.clone(),
+            state: ticket.state,
+            version,
+            actions,
+            committed: Some(std::sync::Arc::new(ticket.clone())),
+        });
         if *queue != QueueOp::None {
             self.inner.work.notify_one();
         }

@@ -27,7 +27,13 @@ impl App {
                         token.cancel();
                     }
                 }
-                self.inner.live.publish(LiveEvent::Ticket { ticket, state, version, actions: Vec::new() });
+                self.inner.live.publish(LiveEvent::Ticket {
+                    ticket,
+                    state,
+                    version,
+                    actions: Vec::new(),
+                    committed: None,
+                });
                 if run {
                     self.inner.work.notify_one();
                 }

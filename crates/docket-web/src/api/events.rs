@@ -231,6 +231,17 @@ enum Wake {
     Live(Result<LiveEvent, broadcast::error::RecvError>),
 }
 
+/// When [`Follower::show_with`] reads the stored log lines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lines {
+    /// Always: the first look, and after events may have been missed.
+    Read,
+    /// On a change this replica committed, which it heard in order with the lines published
+    /// since: only when a step ended (its last lines are stored with its end), the ticket is
+    /// finished, or lines wait for earlier ones.
+    IfStepEnded,
+}
+
 /// Follows one ticket for one reader.
 struct Follower {
     app: App,
@@ -297,8 +308,15 @@ impl Follower {
                         self.drain().await?;
                     }
                 }
-                Ok(LiveEvent::Ticket { ticket, version, .. }) if ticket == self.id && version > self.version => {
-                    if self.refresh().await? {
+                Ok(LiveEvent::Ticket { ticket, version, committed, .. })
+                    if ticket == self.id && version > self.version =>
+                {
+                    // Committed here: the ticket as committed, without reading it back.
+                    let ended = match committed {
+                        Some(committed) => self.show_with(&committed, version, Lines::IfStepEnded).await?,
+                        None => self.refresh().await?,
+                    };
+                    if ended {
                         return Ok(());
                     }
                 }
@@ -341,14 +359,26 @@ impl Follower {
     /// Sends the ticket if it is newer than the last sent, then its stored logs; ends the
     /// stream if the ticket is finished. Returns whether it ended.
     async fn show(&mut self, ticket: &Ticket, version: u64) -> Result<bool, Stop> {
+        self.show_with(ticket, version, Lines::Read).await
+    }
+
+    /// [`Follower::show`], reading the stored lines as `lines` says.
+    async fn show_with(&mut self, ticket: &Ticket, version: u64, lines: Lines) -> Result<bool, Stop> {
+        let finished_before = self.finished;
         if version > self.version {
             self.version = version;
             self.send("ticket", &TicketView::new(ticket, &self.app), None).await?;
             self.announce(ticket).await?;
         }
-        self.catch_up().await?;
         let run_in_progress = ticket.last_run().is_some_and(|run| run.finished_at.is_none());
-        if ticket.state.is_terminal() && !run_in_progress {
+        let finished = ticket.state.is_terminal() && !run_in_progress;
+        // A step's end commit stores its last lines; lines waiting for earlier ones are looked
+        // for in the store too.
+        let may_have_new = self.finished > finished_before || !self.pending.is_empty() || finished;
+        if lines == Lines::Read || may_have_new {
+            self.catch_up().await?;
+        }
+        if finished {
             self.skip_gaps().await?;
             self.send("end", &EndEvent { state: StateName(ticket.state) }, None).await?;
             return Ok(true);

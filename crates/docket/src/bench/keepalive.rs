@@ -22,7 +22,7 @@ people: [{ id: alice, name: Alice }]\npolicies: [{ name: all, when: \"true\", au
 const WORKFLOW: &str = "id: noop\ntitle: No-op\nsteps:\n  - name: nothing\n    wait: 0s\n";
 
 /// Tickets per way of connecting.
-const TICKETS: usize = 300;
+const TICKETS: usize = 1000;
 
 pub(crate) async fn measure() -> anyhow::Result<Vec<Figure>> {
     let dir = tempfile::tempdir()?;
