@@ -70,6 +70,12 @@ impl LiveHub {
         let _ = self.sender.send(event);
     }
 
+    /// Whether anyone is listening now (so an event worth building only for listeners can be
+    /// skipped).
+    pub(crate) fn has_subscribers(&self) -> bool {
+        self.sender.receiver_count() > 0
+    }
+
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.sender.subscribe()
     }

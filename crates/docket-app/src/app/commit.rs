@@ -181,7 +181,8 @@ impl App {
             state: ticket.state,
             version,
             actions,
-            committed: Some(std::sync::Arc::new(ticket.clone())),
+            // A copy of the ticket only for followers to show; none when nobody follows.
+            committed: self.inner.live.has_subscribers().then(|| std::sync::Arc::new(ticket.clone())),
         });
         if *queue != QueueOp::None {
             self.inner.work.notify_one();
