@@ -121,19 +121,22 @@ impl Activity {
             };
         }
         out.push_str(rest);
-        let without_tags = strip_tags(&out);
+        let without_tags = strip_tags(&out, "");
         without_tags.replace("&nbsp;", " ").split_whitespace().collect::<Vec<_>>().join(" ")
     }
 }
 
-/// Removes `<…>` markup Teams wraps messages in.
-fn strip_tags(text: &str) -> String {
+/// Removes `<…>` markup Teams wraps messages in, putting `between` where each tag was.
+pub(crate) fn strip_tags(text: &str, between: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut inside = false;
     for c in text.chars() {
         match c {
             '<' => inside = true,
-            '>' if inside => inside = false,
+            '>' if inside => {
+                inside = false;
+                out.push_str(between);
+            }
             c if !inside => out.push(c),
             _ => {}
         }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::activity::CARD_CONTENT_TYPE;
+use crate::activity::{CARD_CONTENT_TYPE, strip_tags};
 
 /// One message Graph listed.
 #[derive(Clone, Debug)]
@@ -54,19 +54,8 @@ impl GraphMessage {
 
 /// `html` (or markdown) as words separated by single spaces.
 fn plain(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
+    // Block ends and line breaks are tags: each one separates words.
+    let out = strip_tags(html, " ");
     let decoded = out
         .replace("&nbsp;", " ")
         .replace("&lt;", "<")

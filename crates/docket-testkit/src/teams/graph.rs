@@ -70,14 +70,19 @@ fn gate(shared: &Shared, headers: &HeaderMap, path: String) -> Option<Response> 
     None
 }
 
-/// The posts `pick` keeps, newest first, as Graph shows them, one page from `$skiptoken`.
+/// The posts `pick` keeps, newest first, as Graph shows them, one page from `$skiptoken`; the
+/// request to `path` is recorded and refused first when [`gate`] says so.
 fn list(
     shared: &Shared,
     url: &str,
-    path: &str,
+    headers: &HeaderMap,
+    path: String,
     query: &HashMap<String, String>,
     pick: impl Fn(&str, Option<&str>) -> bool,
 ) -> Response {
+    if let Some(refused) = gate(shared, headers, path.clone()) {
+        return refused;
+    }
     let inner = lock(shared);
     let mut posts: Vec<Value> = inner
         .recorded
@@ -147,10 +152,7 @@ async fn channel_messages(
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/graph/v1.0/teams/{team}/channels/{channel}/messages");
-    if let Some(refused) = gate(&shared, &headers, path.clone()) {
-        return refused;
-    }
-    list(&shared, &url, &path, &query, |base, parent| base == channel && parent.is_none())
+    list(&shared, &url, &headers, path, &query, |base, parent| base == channel && parent.is_none())
 }
 
 async fn replies(
@@ -160,10 +162,7 @@ async fn replies(
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/graph/v1.0/teams/{team}/channels/{channel}/messages/{id}/replies");
-    if let Some(refused) = gate(&shared, &headers, path.clone()) {
-        return refused;
-    }
-    list(&shared, &url, &path, &query, |base, parent| base == channel && parent == Some(id.as_str()))
+    list(&shared, &url, &headers, path, &query, |base, parent| base == channel && parent == Some(id.as_str()))
 }
 
 async fn chat_messages(
@@ -173,8 +172,5 @@ async fn chat_messages(
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/graph/v1.0/chats/{chat}/messages");
-    if let Some(refused) = gate(&shared, &headers, path.clone()) {
-        return refused;
-    }
-    list(&shared, &url, &path, &query, |base, _| base == chat)
+    list(&shared, &url, &headers, path, &query, |base, _| base == chat)
 }
