@@ -1,6 +1,7 @@
 //! The `docket` binary: parses the command line and dispatches to one command module.
 
 mod admin;
+mod allocator;
 mod anchors;
 mod bench;
 mod check;
@@ -22,12 +23,6 @@ use clap::{CommandFactory as _, FromArgMatches as _};
 
 use cli::Command;
 
-/// mimalloc serves the server's many small, short-lived allocations (a request's parsing, a
-/// commit's rows) from per-thread pages, where glibc's allocator spent about a fifth of the
-/// request threads' time in its own locking and consolidation.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The hidden first argument that makes this process a server's step supervisor (see
 /// `docket_plugins::supervisor_main`): checked before anything else runs, so the supervisor
 /// reads no configuration and no environment (it takes every step from the server's socket).
@@ -36,8 +31,10 @@ const SUPERVISE: &str = "__supervise";
 fn main() -> ExitCode {
     let mut args = std::env::args_os();
     if args.nth(1).is_some_and(|first| first == SUPERVISE) {
+        allocator::give_back_huge_pages();
         return docket_plugins::supervisor_main(args.collect());
     }
+    allocator::keep_off_huge_pages();
     // The demo links `bin/terraform` to this binary: its stand-in for Terraform.
     if demo::terraform::called_as_stand_in() {
         return demo::terraform::run();
