@@ -15,9 +15,13 @@
 //! One thread does all of it, waiting on the socket and on a pidfd per running program at
 //! once (`poll`). A program's start and end cost no thread of their own, whose start would
 //! compete for a core with the program at the very moment the step waits for it (on a busy
-//! host, a new thread can wait a scheduler tick). Signals are left alone: a blocked `SIGCHLD`
-//! read from a `signalfd` would be inherited by every program, since `Command` keeps the
-//! signal mask. On a kernel without pidfds (before 5.3), running programs are looked at every
+//! host, a new thread can wait a scheduler tick). The signal mask is left alone: a blocked
+//! `SIGCHLD` read from a `signalfd` would be inherited by every program, since `Command` keeps
+//! the signal mask. Ignored signals would be inherited too, through every `exec`: a server
+//! started as `nohup docket serve &` runs with `SIGHUP`, `SIGINT` and `SIGQUIT` ignored, and a
+//! Terraform step stopped with `SIGINT` would not hear it. So the supervisor catches those three
+//! ([`INHERITED_IGNORED`], with a handler that does nothing: it ends only when the server's end
+//! of the socket closes); a caught signal is back to its default in a program after `exec`. On a kernel without pidfds (before 5.3), running programs are looked at every
 //! [`WITHOUT_PIDFD`] instead.
 //!
 //! The kernel closes the server's end of the socket when the server exits for any reason —
@@ -33,6 +37,8 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -46,6 +52,11 @@ use crate::wire::{MAX_PACKET, Report, Request, ToSupervisor};
 
 /// Exit code when the supervisor was started wrongly (arguments, stdin).
 const MISUSED: u8 = 125;
+
+/// Signals a server may have been started with ignored (by `nohup`, or a shell's `&`), caught
+/// here so that the programs the supervisor starts get them at their default.
+const INHERITED_IGNORED: [i32; 3] =
+    [signal_hook::consts::SIGHUP, signal_hook::consts::SIGINT, signal_hook::consts::SIGQUIT];
 
 /// How often running programs are looked at when one has no pidfd to wait on.
 const WITHOUT_PIDFD: Duration = Duration::from_millis(5);
@@ -84,6 +95,11 @@ struct Supervisor {
 pub fn supervise(args: Vec<OsString>) -> ExitCode {
     if !args.is_empty() {
         return ExitCode::from(MISUSED);
+    }
+    let caught = Arc::new(AtomicBool::new(false));
+    for signal in INHERITED_IGNORED {
+        // Only a forbidden signal is refused, and these are not: steps run either way.
+        let _ = signal_hook::flag::register(signal, caught.clone());
     }
     let Ok(socket) = server_socket() else { return ExitCode::from(MISUSED) };
     let mut supervisor = Supervisor { socket, started: HashMap::new(), arriving: HashMap::new() };

@@ -2,7 +2,8 @@
 //! real process, this test binary run again as a "server", killed with SIGKILL), a supervisor
 //! killed on its own takes its steps with it and the next step gets a new one, it starts
 //! nothing when misused, the runner records who is who in the group, one supervisor serves
-//! every step of a server, several at once, and its programs start with no signal blocked.
+//! every step of a server, several at once, and its programs start with no signal blocked and
+//! none ignored, even when the server was started with some ignored.
 
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
@@ -246,4 +247,32 @@ async fn an_interrupt_reaches_the_program_and_how_it_ended_is_reported() {
         assert!(Instant::now() < deadline, "never reaped after its release");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+#[tokio::test]
+async fn a_program_can_be_interrupted_even_if_the_server_was_started_ignoring_interrupts() {
+    // `nohup docket serve &` from a script starts the server with SIGINT, SIGQUIT and SIGHUP
+    // ignored, and an ignored signal stays ignored through every `exec` below it: here the
+    // supervisor is started the same way, through a shell that ignores them.
+    let dir = tempfile::tempdir().unwrap();
+    let ignoring = dir.path().join("ignoring-docket");
+    std::fs::write(&ignoring, format!("#!/bin/sh\ntrap '' INT QUIT HUP\nexec {DOCKET} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&ignoring, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let argv = ["sleep".to_owned(), "1000".to_owned()];
+    let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
+    let program = docket_process::Program {
+        file: std::path::Path::new("/bin/sleep"),
+        argv: &argv,
+        env: &env,
+        dir: None,
+        user: None,
+    };
+    let how = docket_process::Launch::supervised(ignoring.clone());
+    let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
+    assert!(launched.group.interrupt());
+    let ended = tokio::time::timeout(Duration::from_secs(5), launched.leader.wait()).await;
+    launched.group.kill();
+    let status = ended.expect("the interrupt was ignored").unwrap();
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(status.signal(), Some(2), "{status:?}");
 }
