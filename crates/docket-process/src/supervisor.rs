@@ -21,7 +21,8 @@
 //! started as `nohup docket serve &` runs with `SIGHUP`, `SIGINT` and `SIGQUIT` ignored, and a
 //! Terraform step stopped with `SIGINT` would not hear it. So the supervisor catches those three
 //! ([`INHERITED_IGNORED`], with a handler that does nothing: it ends only when the server's end
-//! of the socket closes); a caught signal is back to its default in a program after `exec`. On a kernel without pidfds (before 5.3), running programs are looked at every
+//! of the socket closes); a caught signal is back to its default in a program after `exec`.
+//! On a kernel without pidfds (before 5.3), running programs are looked at every
 //! [`WITHOUT_PIDFD`] instead.
 //!
 //! The kernel closes the server's end of the socket when the server exits for any reason —
