@@ -22,6 +22,9 @@
 //! Terraform step stopped with `SIGINT` would not hear it. So the supervisor catches those three
 //! ([`INHERITED_IGNORED`], with a handler that does nothing: it ends only when the server's end
 //! of the socket closes); a caught signal is back to its default in a program after `exec`.
+//! Likewise the server runs with transparent huge pages turned off (for its allocator), a
+//! setting every child inherits; the supervisor turns them back on, so programs get the host's
+//! policy.
 //! On a kernel without pidfds (before 5.3), running programs are looked at every
 //! [`WITHOUT_PIDFD`] instead.
 //!
@@ -97,16 +100,23 @@ pub fn supervise(args: Vec<OsString>) -> ExitCode {
     if !args.is_empty() {
         return ExitCode::from(MISUSED);
     }
-    let caught = Arc::new(AtomicBool::new(false));
-    for signal in INHERITED_IGNORED {
-        // Only a forbidden signal is refused, and these are not: steps run either way.
-        let _ = signal_hook::flag::register(signal, caught.clone());
-    }
+    give_programs_the_host_defaults();
     let Ok(socket) = server_socket() else { return ExitCode::from(MISUSED) };
     let mut supervisor = Supervisor { socket, started: HashMap::new(), arriving: HashMap::new() };
     supervisor.serve();
     supervisor.end_all();
     ExitCode::SUCCESS
+}
+
+/// Undoes, for the programs this supervisor starts, what the server passed on that they should
+/// not inherit: ignored `SIGHUP`/`SIGINT`/`SIGQUIT` and transparent huge pages turned off.
+/// Either may fail only on an unusual kernel; steps run either way.
+fn give_programs_the_host_defaults() {
+    let caught = Arc::new(AtomicBool::new(false));
+    for signal in INHERITED_IGNORED {
+        let _ = signal_hook::flag::register(signal, caught.clone());
+    }
+    let _ = nix::sys::prctl::set_thp_disable(false);
 }
 
 /// Stdin, which must be the supervisor's end of a `SOCK_SEQPACKET` pair; it is taken over (a

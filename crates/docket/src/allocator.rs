@@ -7,8 +7,8 @@
 //! each touched 2 MiB of them with a huge page, and an idle server held 45 MiB instead of 27.
 //! So the server turns huge pages off for itself (mimalloc is built not to ask for them, which
 //! covers hosts whose policy is `madvise`). The setting is inherited by every process started
-//! after it, so the step supervisor turns it back on: the programs of steps get the host's own
-//! policy, as if started by anything else.
+//! after it, so the step supervisor (`docket_process::supervise`) turns it back on: the programs
+//! of steps get the host's own policy, as if started by anything else.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -17,10 +17,4 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// setting leaves things as they were, which costs memory, never correctness.
 pub(crate) fn keep_off_huge_pages() {
     let _ = nix::sys::prctl::set_thp_disable(true);
-}
-
-/// Undoes what the server's [`keep_off_huge_pages`] passed on to the step supervisor, so the
-/// programs it starts get the host's own policy.
-pub(crate) fn give_back_huge_pages() {
-    let _ = nix::sys::prctl::set_thp_disable(false);
 }

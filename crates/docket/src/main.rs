@@ -31,7 +31,6 @@ const SUPERVISE: &str = "__supervise";
 fn main() -> ExitCode {
     let mut args = std::env::args_os();
     if args.nth(1).is_some_and(|first| first == SUPERVISE) {
-        allocator::give_back_huge_pages();
         return docket_plugins::supervisor_main(args.collect());
     }
     allocator::keep_off_huge_pages();

@@ -219,9 +219,8 @@ async fn the_runner_records_the_program_as_its_groups_leader_by_its_start_time()
     assert_gone(&pids).await;
 }
 
-#[tokio::test]
-async fn an_interrupt_reaches_the_program_and_how_it_ended_is_reported() {
-    // Terraform is stopped with SIGINT to its group.
+/// `sleep 1000` started through the supervisor `supervisor` (300 ms grace).
+async fn sleep_supervised(supervisor: impl Into<std::path::PathBuf>) -> docket_process::Launched {
     let argv = ["sleep".to_owned(), "1000".to_owned()];
     let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
     let program = docket_process::Program {
@@ -231,8 +230,14 @@ async fn an_interrupt_reaches_the_program_and_how_it_ended_is_reported() {
         dir: None,
         user: None,
     };
-    let how = docket_process::Launch::supervised(DOCKET);
-    let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
+    let how = docket_process::Launch::supervised(supervisor);
+    docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_interrupt_reaches_the_program_and_how_it_ended_is_reported() {
+    // Terraform is stopped with SIGINT to its group.
+    let mut launched = sleep_supervised(DOCKET).await;
     assert_eq!(launched.identity.leader, launched.identity.program);
     assert!(launched.group.interrupt());
     let status = tokio::time::timeout(Duration::from_secs(5), launched.leader.wait()).await.unwrap().unwrap();
@@ -258,17 +263,7 @@ async fn a_program_can_be_interrupted_even_if_the_server_was_started_ignoring_in
     let ignoring = dir.path().join("ignoring-docket");
     std::fs::write(&ignoring, format!("#!/bin/sh\ntrap '' INT QUIT HUP\nexec {DOCKET} \"$@\"\n")).unwrap();
     std::fs::set_permissions(&ignoring, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let argv = ["sleep".to_owned(), "1000".to_owned()];
-    let env = std::collections::BTreeMap::from([("PATH".to_owned(), "/usr/bin:/bin".to_owned())]);
-    let program = docket_process::Program {
-        file: std::path::Path::new("/bin/sleep"),
-        argv: &argv,
-        env: &env,
-        dir: None,
-        user: None,
-    };
-    let how = docket_process::Launch::supervised(ignoring.clone());
-    let mut launched = docket_process::launch(&how, program, Duration::from_millis(300)).await.unwrap();
+    let mut launched = sleep_supervised(ignoring.clone()).await;
     assert!(launched.group.interrupt());
     let ended = tokio::time::timeout(Duration::from_secs(5), launched.leader.wait()).await;
     launched.group.kill();
