@@ -104,9 +104,8 @@ async fn a_ticket_is_mirrored_as_one_issue_through_its_whole_life() {
     approve(&app, &ticket, "bob").await;
     app.wait_for_state(&ticket.id, TicketState::Succeeded).await;
     // The link is marked resolved after the move to Done, in the same delivery.
-    let resolved = |issue: &jira::Issue| {
-        issue.links.values().all(|(_, link)| link["object"]["status"]["resolved"] == true)
-    };
+    let resolved =
+        |issue: &jira::Issue| issue.links.values().all(|(_, link)| link["object"]["status"]["resolved"] == true);
     eventually("the issue done, its link resolved", || {
         let issue = fake.issue(&issue.key).unwrap();
         issue.status == "Done" && resolved(&issue)
