@@ -19,6 +19,7 @@ use docket_core::{ParamValue, Params};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 
+use crate::action::Workload;
 use crate::client::is_name;
 
 /// Largest manifest file read.
@@ -78,6 +79,14 @@ impl Object {
     /// `deployment api in prod`.
     pub(crate) fn place(&self) -> String {
         format!("{} {} in {}", self.resource.kind.to_lowercase(), self.name, self.namespace)
+    }
+
+    /// The kind of workload it is, if it has a rollout to follow.
+    pub(crate) fn workload(&self) -> Option<Workload> {
+        let key = self.resource.kind.to_lowercase();
+        (self.resource.api_version == "apps/v1")
+            .then(|| Workload::ALL.iter().find(|(k, _)| *k == key).map(|(_, w)| *w))
+            .flatten()
     }
 }
 

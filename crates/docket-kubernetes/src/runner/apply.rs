@@ -10,7 +10,11 @@
 //! object is dry-run again and must still change what the plan said (or nothing, when it is
 //! already as wanted); then each is applied for real, in file order. A refusal — a conflict
 //! with another field manager (409), an invalid object (422), a missing permission (403) — fails
-//! the step in the API server's words, naming what was applied before it.
+//! the step in the API server's words, naming what was applied before it. Once every object is
+//! applied, the rollout of each workload (Deployment, StatefulSet, DaemonSet) the apply created
+//! or changed is followed, in file order, as `set_image` follows its own: the step succeeds when
+//! they have all rolled out and fails on the first that cannot (a Deployment past its progress
+//! deadline), the step's time limit bounding the rest.
 
 use std::path::Path;
 
@@ -21,6 +25,7 @@ use docket_core::{Params, PlanFacts};
 use serde_json::{Value, json};
 
 use super::fail;
+use super::follow::{self, Followed};
 use crate::client::Kube;
 use crate::diff;
 use crate::manifest::{self, Manifest, Object};
@@ -84,6 +89,7 @@ pub(crate) async fn run(
     if let Err(message) = same_manifest(&manifest, planned.facts.saved_file.as_deref(), file) {
         return fail(log, message);
     }
+    let mut actions = Vec::with_capacity(manifest.objects.len());
     for object in &manifest.objects {
         let now = match dry_run(kube, object, force).await {
             Ok(now) => now.change,
@@ -104,20 +110,27 @@ pub(crate) async fn run(
                 ),
             );
         }
+        actions.push(now.action);
     }
     let mut applied: Vec<String> = Vec::new();
-    for object in &manifest.objects {
+    let mut rollouts: Vec<Rollout<'_>> = Vec::new();
+    for (object, action) in manifest.objects.iter().zip(actions) {
         let place = object.place();
-        let existed = match kube.get(&object.resource.path(&object.namespace, &object.name)).await {
-            Ok(current) => current.is_some(),
+        let path = object.resource.path(&object.namespace, &object.name);
+        let current = match kube.get(&path).await {
+            Ok(current) => current,
             Err(e) => return fail(log, failed_at(&place, &e.to_string(), &applied)),
         };
-        let path = object.resource.path(&object.namespace, &object.name);
         match kube.apply(&path, &object.body, false, force).await {
             Ok(after) => {
                 let version = after["metadata"]["resourceVersion"].as_str().unwrap_or("?");
-                let how = if existed { "configured" } else { "created" };
+                let how = if current.is_some() { "configured" } else { "created" };
                 log.line(LogStream::Stdout, &format!("{place} {how} (resourceVersion {version})"));
+                if let Some(kind) = object.workload().filter(|_| action != ChangeAction::NoOp) {
+                    let revision_before = current.as_ref().and_then(crate::rollout::revision);
+                    let followed = Followed { kind, namespace: &object.namespace, name: &object.name };
+                    rollouts.push(Rollout { followed, after, revision_before });
+                }
                 applied.push(place);
             }
             Err(e) => return fail(log, failed_at(&place, &e.to_string(), &applied)),
@@ -127,7 +140,25 @@ pub(crate) async fn run(
         LogStream::System,
         &format!("applied {} object{}", applied.len(), if applied.len() == 1 { "" } else { "s" }),
     );
+    for Rollout { followed, after, revision_before } in rollouts {
+        let place = followed.place();
+        let generation = after["metadata"]["generation"].as_i64().unwrap_or(1);
+        log.line(LogStream::System, &format!("following the rollout of {place} (generation {generation})"));
+        if let Err(message) = follow::follow(kube, followed, after, generation, revision_before, log).await {
+            return fail(log, format!("{place}: {message} (every object was applied)"));
+        }
+        log.line(LogStream::System, &format!("{place} successfully rolled out"));
+    }
     StepOutcome::Succeeded
+}
+
+/// A workload the apply created or changed, whose rollout the step follows.
+struct Rollout<'a> {
+    followed: Followed<'a>,
+    /// The workload as the apply answered it.
+    after: Value,
+    /// Its Deployment revision before the apply, if it had one.
+    revision_before: Option<i64>,
 }
 
 /// Whether `manifest` is the one the plan rendered.

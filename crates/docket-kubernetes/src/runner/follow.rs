@@ -11,21 +11,35 @@ use std::time::Duration;
 use docket_app::{LogStream, StepLog};
 use serde_json::Value;
 
-use super::intent::Target;
 use crate::action::Workload;
 use crate::client::Kube;
 use crate::rollout::{self, Progress};
+
+/// The workload whose rollout is followed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Followed<'a> {
+    pub(crate) kind: Workload,
+    pub(crate) namespace: &'a str,
+    pub(crate) name: &'a str,
+}
+
+impl Followed<'_> {
+    /// `deployment api in prod`.
+    pub(crate) fn place(&self) -> String {
+        format!("{} {} in {}", self.kind.key(), self.name, self.namespace)
+    }
+}
 
 /// How long the server keeps one watch open.
 const WATCH_SECONDS: u64 = 60;
 /// The pause before reading again after a watch broke.
 const AFTER_BREAK: Duration = Duration::from_millis(500);
 
-/// Follows the rollout of `target` from `latest` (the patched Deployment) until it completes
-/// (`Ok`) or fails (`Err` with the reason).
+/// Follows the rollout of `target` from `latest` (the workload as the change left it) until it
+/// completes (`Ok`) or fails (`Err` with the reason).
 pub(crate) async fn follow(
     kube: &Kube,
-    target: &Target,
+    target: Followed<'_>,
     latest: Value,
     generation: i64,
     revision_before: Option<i64>,
@@ -47,7 +61,7 @@ pub(crate) async fn follow(
             }
         }
         latest = kube
-            .workload(target.kind, &target.namespace, &target.name)
+            .workload(target.kind, target.namespace, target.name)
             .await
             .map_err(|e| format!("reading it during the rollout: {e}"))?;
     }
@@ -59,8 +73,8 @@ enum Watched {
     Broken(String),
 }
 
-async fn watch(kube: &Kube, target: &Target, version: &str, follower: &mut Follower<'_>) -> Watched {
-    let mut response = match kube.watch(target.kind, &target.namespace, &target.name, version, WATCH_SECONDS).await {
+async fn watch(kube: &Kube, target: Followed<'_>, version: &str, follower: &mut Follower<'_>) -> Watched {
+    let mut response = match kube.watch(target.kind, target.namespace, target.name, version, WATCH_SECONDS).await {
         Ok(response) => response,
         Err(e) => return Watched::Broken(e.to_string()),
     };
@@ -100,7 +114,7 @@ async fn watch(kube: &Kube, target: &Target, version: &str, follower: &mut Follo
 
 struct Follower<'a> {
     kube: &'a Kube,
-    target: &'a Target,
+    target: Followed<'a>,
     generation: i64,
     revision_before: Option<i64>,
     log: &'a dyn StepLog,
@@ -141,7 +155,7 @@ impl Follower<'_> {
     /// Logs the ReplicaSet of `revision`: the new one, or the old one a rollback scales up.
     async fn name_replica_set(&self, deployment: &Value, revision: i64) {
         let Some(selector) = rollout::selector(deployment) else { return };
-        let Ok(all) = self.kube.replica_sets(&self.target.namespace, &selector).await else { return };
+        let Ok(all) = self.kube.replica_sets(self.target.namespace, &selector).await else { return };
         if let Some((_, rs)) = rollout::history(deployment, all).into_iter().find(|(r, _)| *r == revision) {
             let name = rs["metadata"]["name"].as_str().unwrap_or("?");
             let images = rollout::images(&rs["spec"]["template"]);

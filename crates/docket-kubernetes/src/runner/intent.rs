@@ -7,6 +7,7 @@ use docket_core::Params;
 use docket_core::plan::{Change, ChangeAction};
 use serde_json::{Value, json};
 
+use super::follow::Followed;
 use crate::action::{KubernetesAction, Operation, Workload};
 use crate::client::{Kube, Patch, is_name};
 use crate::rollout::{self, RESTARTED_AT, REVISION, pointer_token};
@@ -74,7 +75,12 @@ impl Target {
 
     /// `deployment api in prod`.
     pub(crate) fn place(&self) -> String {
-        format!("{} {} in {}", self.kind.key(), self.name, self.namespace)
+        self.followed().place()
+    }
+
+    /// The workload, for following its rollout.
+    pub(crate) fn followed(&self) -> Followed<'_> {
+        Followed { kind: self.kind, namespace: &self.namespace, name: &self.name }
     }
 }
 

@@ -173,7 +173,7 @@ async fn run(
             }
         }
     };
-    match follow::follow(kube, target, latest, generation, intent.revision, log).await {
+    match follow::follow(kube, target.followed(), latest, generation, intent.revision, log).await {
         Ok(()) => {
             log.line(LogStream::System, &format!("{place} successfully rolled out"));
             StepOutcome::Succeeded

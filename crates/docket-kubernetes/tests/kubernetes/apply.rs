@@ -1,7 +1,8 @@
 //! `apply`: the plan is a server-side dry run of each object of the manifest, shown per object
 //! (created, changed fields current → target, unchanged); policies count it; the run applies
 //! exactly the objects planned; refusals are the API server's own (422 invalid, 409 conflict);
-//! a manifest that renders differently after approval is not applied.
+//! a manifest that renders differently after approval is not applied; the rollout of each
+//! workload the run created or changed is followed to its end.
 
 use docket_core::TicketState;
 use serde_json::{Value, json};
@@ -107,6 +108,45 @@ async fn the_run_applies_every_object_as_planned() {
     assert!(log.contains("deployment api in prod configured"), "{log}");
     assert!(log.contains("service api in prod created"), "{log}");
     assert!(log.contains("applied 3 objects"), "{log}");
+    // The Deployment it changed is followed until its new pods are all ready.
+    let rolled = log.find("deployment api in prod successfully rolled out").expect(&log);
+    assert!(log.find("applied 3 objects").unwrap() < rolled, "{log}");
+    assert!(log.contains("following the rollout of deployment api in prod (generation 2)"), "{log}");
+    assert!(log.contains("rollout: ReplicaSet "), "the new ReplicaSet is named: {log}");
+    let ready = c.kube.get("prod", "api");
+    assert_eq!(ready["status"]["updatedReplicas"], json!(4), "{ready}");
+    assert_eq!(ready["status"]["readyReplicas"], json!(4), "{ready}");
+    assert!(!log.contains("rollout of configmap") && !log.contains("rollout of service"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_that_does_not_roll_out_fails_the_run_once_everything_is_applied() {
+    let c = cluster().await;
+    c.kube.broken_image(&format!("{REPO}:1.5.0"));
+    c.kube.progress_deadline("prod", "api", 1);
+    let ticket = c.approve(&c.request("apply", &params("1.5.0", "3")).await).await;
+    let failed = c.t.wait_for_state(&ticket.id, TicketState::Failed).await;
+    let message = failure(&failed);
+    let rs = c.kube.replica_sets("prod").into_iter().find(|s| s.3.ends_with(":1.5.0")).unwrap().0;
+    assert_eq!(
+        message,
+        format!(
+            "deployment api in prod: the rollout passed its progress deadline (1s): ProgressDeadlineExceeded: \
+             ReplicaSet \"{rs}\" has timed out progressing. (every object was applied)"
+        )
+    );
+    assert_eq!(c.kube.applies().len(), 3, "the Service is applied before the rollout is followed");
+    assert_eq!(c.kube.get_object("services", "prod", "api")["spec"]["ports"][0]["port"], json!(80));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unchanged_workload_has_no_rollout_to_follow() {
+    let c = cluster().await;
+    let ticket = c.approve(&c.request("apply", &params("1.4.1", "3")).await).await;
+    let done = c.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let log = c.log(&done).await.join("\n");
+    assert!(log.contains("applied 3 objects"), "{log}");
+    assert!(!log.contains("following the rollout"), "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
