@@ -3,6 +3,12 @@
 //! error, or with a change only a restart takes on, is refused and the running one stays; a good
 //! one replaces the rules and runners at once. New requests see the new catalog and policies;
 //! a ticket keeps the workflow version it pinned. Every reload, taken or refused, is audited.
+//!
+//! Replicas share one configuration: a replica that takes one on tells the others through the
+//! store, and each reads its own files again and takes them on if they are the same
+//! configuration (the same digest), recorded as Docket's own reload following the other replica.
+//! Files that read differently there are refused, and that replica keeps what it runs: replicas
+//! never run different rules unnoticed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError};
@@ -14,7 +20,7 @@ use serde::Serialize;
 
 use super::App;
 use crate::error::AppError;
-use crate::ports::reloader::{ReloadRefused, Reloaded};
+use crate::ports::reloader::{ReloadRefused, Reloaded, Reloader};
 
 /// What a reload changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -59,8 +65,60 @@ impl App {
                 return Err(AppError::ReloadRefused(refused));
             }
         };
+        let outcome = self.take_on(actor, &*reloader, reloaded, None).await?;
+        if let Err(error) = self.store().announce_reload(&outcome.digest).await {
+            tracing::warn!(%error, "could not tell the other replicas about the reload; reload each of them");
+        }
+        Ok(outcome)
+    }
+
+    /// Another replica put the configuration with `digest` in force: this one reads its own
+    /// files again and takes them on if they are that configuration, else keeps what it runs
+    /// (audited as refused, with both digests).
+    pub(crate) async fn follow_reload(&self, digest: &str) {
+        let Some(reloader) = self.inner.reloader.clone() else { return };
+        let _one_at_a_time = self.inner.reloading.lock().await;
+        let refused = match reloader.load().await {
+            Ok(reloaded) if reloaded.digest == digest => {
+                if let Err(error) = self.take_on(&Actor::System, &*reloader, reloaded, Some(digest)).await {
+                    tracing::error!(%error, "could not follow another replica's reload");
+                }
+                return;
+            }
+            Ok(reloaded) => {
+                tracing::error!(
+                    theirs = %digest,
+                    ours = %reloaded.digest,
+                    "another replica reloaded a configuration this one's files do not match; the running one stays"
+                );
+                serde_json::json!({ "code": "differs", "digest": reloaded.digest })
+            }
+            Err(refused) => {
+                tracing::error!("another replica reloaded its configuration; this one's was refused: {refused}");
+                refusal_details(&refused)
+            }
+        };
+        let mut details = refused;
+        details["following"] = serde_json::Value::from(digest);
+        if let Err(error) = self.audit_reload(&Actor::System, "config.reload_refused", details).await {
+            tracing::error!(%error, "could not record a refused reload");
+        }
+    }
+
+    /// Records and puts in force a configuration read and found good; `following` is the
+    /// digest another replica announced, when this reload follows it.
+    async fn take_on(
+        &self,
+        actor: &Actor,
+        reloader: &dyn Reloader,
+        reloaded: Reloaded,
+        following: Option<&str>,
+    ) -> Result<ReloadOutcome, AppError> {
         let outcome = outcome(&self.rules().catalog, &reloaded);
-        let details = serde_json::to_value(&outcome).unwrap_or_default();
+        let mut details = serde_json::to_value(&outcome).unwrap_or_default();
+        if let Some(digest) = following {
+            details["following"] = serde_json::Value::from(digest);
+        }
         // Recorded before it takes effect: a reload the audit cannot record does not happen.
         self.audit_reload(actor, "config.reloaded", details).await?;
         for warning in &reloaded.warnings {
@@ -74,6 +132,7 @@ impl App {
             added = outcome.added.len(),
             changed = outcome.changed.len(),
             removed = outcome.removed.len(),
+            following_another_replica = following.is_some(),
             "configuration reloaded"
         );
         Ok(outcome)

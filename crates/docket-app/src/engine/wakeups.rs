@@ -1,6 +1,7 @@
 //! What this replica does when another one commits something: the same wake-ups its own commits
 //! cause (a worker looks for runs, the dispatcher for notifications, a run cancelled elsewhere
-//! is stopped here), and live followers are told to read the store.
+//! is stopped here), and live followers are told to read the store; a reload there makes this
+//! replica read its own configuration files again.
 
 use docket_core::TicketState;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +48,10 @@ impl App {
                 self.inner.outbox.notify_one();
                 self.inner.live.publish(LiveEvent::Resync);
             }
+            Wakeup::Reloaded { digest } => {
+                let app = self.clone();
+                tokio::spawn(async move { app.follow_reload(&digest).await });
+            }
         }
     }
 }
@@ -56,5 +61,6 @@ fn kind(wakeup: &Wakeup) -> &'static str {
         Wakeup::Ticket { .. } => "ticket",
         Wakeup::Logged { .. } => "logged",
         Wakeup::Missed => "missed",
+        Wakeup::Reloaded { .. } => "reloaded",
     }
 }

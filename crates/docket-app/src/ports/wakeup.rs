@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use docket_core::{TicketId, TicketState};
 use tokio_util::sync::CancellationToken;
 
+use crate::ports::store::StoreError;
+
 /// Something another process committed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Wakeup {
@@ -33,6 +35,12 @@ pub enum Wakeup {
     /// Wake-ups may have been missed (the listening connection broke and is back): look at
     /// everything again.
     Missed,
+    /// Another replica reloaded its configuration and put the one with `digest` in force: this
+    /// one reads its own files again.
+    Reloaded {
+        /// The digest of the configuration that replica put in force.
+        digest: String,
+    },
 }
 
 /// Where wake-ups go.
@@ -47,5 +55,13 @@ pub trait Wakeups: Send + Sync + 'static {
     async fn listen(&self, sink: WakeupSink, shutdown: CancellationToken) {
         let _ = sink;
         shutdown.cancelled().await;
+    }
+
+    /// Tells the other processes sharing the store that this one put the configuration with
+    /// `digest` in force (they hear [`Wakeup::Reloaded`]). A store only one process uses has
+    /// nobody to tell.
+    async fn announce_reload(&self, digest: &str) -> Result<(), StoreError> {
+        let _ = digest;
+        Ok(())
     }
 }

@@ -92,6 +92,10 @@ impl Wakeups for PgStore {
     async fn listen(&self, sink: WakeupSink, shutdown: tokio_util::sync::CancellationToken) {
         notify::listen(&self.pool, &self.instance, sink, shutdown).await;
     }
+
+    async fn announce_reload(&self, digest: &str) -> Result<(), StoreError> {
+        notify::reloaded(&self.pool, &self.instance, digest).await
+    }
 }
 
 #[async_trait]

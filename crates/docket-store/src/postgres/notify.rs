@@ -2,8 +2,9 @@
 //! notification on [`CHANNEL`] inside its transaction (PostgreSQL delivers it only when the
 //! transaction commits, and never if it rolls back), and every replica listens on a connection
 //! of its own. A payload is `<sender>|t|<ticket>|<version>|<state>|<r><o>` for a ticket change
-//! (`r` a run queued or freed, `o` notifications written; `-` for neither) or
-//! `<sender>|l|<ticket>|<seq>` for stored log lines; a replica ignores its own.
+//! (`r` a run queued or freed, `o` notifications written; `-` for neither),
+//! `<sender>|l|<ticket>|<seq>` for stored log lines, or `<sender>|c|<digest>` for a reloaded
+//! configuration; a replica ignores its own.
 //!
 //! A broken listening connection is opened again (backing off up to [`MAX_BACKOFF`]) and then
 //! reported as [`Wakeup::Missed`], so the replica looks at everything once; until then its
@@ -53,6 +54,12 @@ pub(super) async fn logged(conn: &mut PgConnection, sender: &str, ticket: &str, 
     send(conn, &format!("{sender}|l|{ticket}|{seq}")).await
 }
 
+/// Tells the other replicas that this one put the configuration with `digest` in force.
+pub(super) async fn reloaded(pool: &PgPool, sender: &str, digest: &str) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(db_error)?;
+    send(&mut conn, &format!("{sender}|c|{digest}")).await
+}
+
 async fn send(conn: &mut PgConnection, payload: &str) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(conn).await.map_err(db_error)?;
     Ok(())
@@ -67,6 +74,10 @@ fn parse(payload: &str, me: &str) -> Option<Wakeup> {
         return None;
     }
     let kind = parts.next()?;
+    if kind == "c" {
+        let digest = parts.next().filter(|d| !d.is_empty() && d.len() <= 128)?;
+        return Some(Wakeup::Reloaded { digest: digest.to_owned() });
+    }
     let ticket = TicketId::parse(parts.next()?).ok()?;
     match kind {
         "t" => {
@@ -162,7 +173,11 @@ mod tests {
         );
         assert_eq!(parse("b|l|DKT-7|40", "a"), Some(Wakeup::Logged { ticket, seq: 40 }));
         assert_eq!(parse("a|l|DKT-7|40", "a"), None);
-        for bad in ["", "b", "b|x|DKT-7|1", "b|t|DKT-7|x|running|-", "b|t|DKT-7|1|nope|-", "b|l|nope|1", "b|l|DKT-7|"] {
+        assert_eq!(parse("b|c|5f2a", "a"), Some(Wakeup::Reloaded { digest: "5f2a".into() }));
+        assert_eq!(parse("a|c|5f2a", "a"), None);
+        for bad in
+            ["", "b", "b|x|DKT-7|1", "b|t|DKT-7|x|running|-", "b|t|DKT-7|1|nope|-", "b|l|nope|1", "b|l|DKT-7|", "b|c|"]
+        {
             assert_eq!(parse(bad, "a"), None, "{bad}");
         }
     }

@@ -1,7 +1,8 @@
 //! Wake-ups between replicas: on PostgreSQL a second store on the same database hears each
-//! committed change and stored log batch of the first (and not its own), nothing of a change
-//! that rolled back, and after its listening connection is cut it listens again and says that it
-//! may have missed some. SQLite has nobody to hear and only waits for the stop.
+//! committed change, stored log batch and announced reload of the first (and not its own),
+//! nothing of a change that rolled back, and after its listening connection is cut it listens
+//! again and says that it may have missed some. SQLite has nobody to hear (an announced reload
+//! goes nowhere) and only waits for the stop.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -64,6 +65,8 @@ async fn postgres_replicas_hear_each_others_commits_and_a_cut_connection() {
     .await;
     store.append_logs(&[line(&one, 1), line(&one, 2), line(&one, 3)]).await.unwrap();
     hear(&heard, "stored lines", |w| matches!(w, Wakeup::Logged { seq: 3, .. })).await;
+    store.announce_reload("5f2a9c").await.unwrap();
+    hear(&heard, "a reload", |w| matches!(w, Wakeup::Reloaded { digest } if digest == "5f2a9c")).await;
 
     // A stale commit rolls back and tells nobody; the listener's own commits are not heard.
     let mut stale = one.change(vec![comment("bob", "late", at(2))], at(2));
@@ -71,7 +74,7 @@ async fn postgres_replicas_hear_each_others_commits_and_a_cut_connection() {
     assert!(store.commit(stale).await.is_err());
     Tk::open(&*other, 2, "deploy-service", "bob").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(heard.lock().unwrap().len(), 2, "{:?}", heard.lock().unwrap());
+    assert_eq!(heard.lock().unwrap().len(), 3, "{:?}", heard.lock().unwrap());
 
     // The listening connection is cut: it comes back and says it may have missed some.
     let cut = h
@@ -95,6 +98,7 @@ async fn sqlite_has_nobody_to_hear_and_stops_when_told() {
     let h = Harness::sqlite().await;
     let (heard, stop, task) = listening(h.store.clone());
     Tk::open(h.store(), 1, "deploy-service", "alice").await;
+    h.store().announce_reload("5f2a9c").await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(5), task).await.expect("stops when told").unwrap();

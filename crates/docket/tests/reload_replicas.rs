@@ -1,0 +1,166 @@
+//! A reload reaches every replica: two `docket serve` replicas on one PostgreSQL database, each
+//! reading its own copy of the configuration. `docket reload` against the first puts a new
+//! workflow in force there; the second hears of it, reads its own files and takes them on,
+//! recorded as Docket's own reload following the first. When the second's files say something
+//! else, it keeps what it runs and records the refusal with both digests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::postgres::TestDatabase;
+use support::{Server, docket, free_port, text, wait_ready};
+
+fn config(database: &str) -> String {
+    format!(
+        r#"server: {{ listen: 127.0.0.1:0 }}
+storage: {{ url: "{database}" }}
+catalog: ./workflows
+people:
+  - {{ id: alice, name: Alice Ng, admin: true }}
+policies:
+  - {{ name: rest, when: "true", auto_approve: true }}
+"#
+    )
+}
+
+fn workflow(id: &str) -> String {
+    format!("id: {id}\ntitle: {id}\nsteps:\n  - {{ name: say, exec: [echo, {id}] }}\n")
+}
+
+/// A replica's folder: its configuration and catalog.
+fn folder(root: &Path, name: &str, database: &str) -> std::path::PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("workflows")).unwrap();
+    std::fs::write(dir.join("docket.yaml"), config(database)).unwrap();
+    std::fs::write(dir.join("workflows/hello.yaml"), workflow("hello")).unwrap();
+    dir
+}
+
+fn serve(dir: &Path) -> (Server, String) {
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+    let child = docket(dir)
+        .args(["serve", "--config", "docket.yaml", "--listen", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&base);
+    (Server(child), base)
+}
+
+fn reload(dir: &Path, base: &str, token: &str) -> Output {
+    docket(dir).args(["reload", "--url", base, "--token", token]).output().unwrap()
+}
+
+fn get(base: &str, token: &str, path: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new().get(format!("{base}/api/v1{path}")).bearer_auth(token).send().unwrap()
+}
+
+fn workflows(base: &str, token: &str) -> Vec<String> {
+    let list: Value = get(base, token, "/workflows").json().unwrap();
+    let mut ids: Vec<String> =
+        list["workflows"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    ids
+}
+
+fn audit(base: &str, token: &str) -> Vec<Value> {
+    let body = get(base, token, "/audit?limit=1000").text().unwrap();
+    body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Waits (at most 15 s) until the audit holds `count` records of `action`; answers them.
+fn wait_for_records(base: &str, token: &str, action: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let found: Vec<Value> = audit(base, token).into_iter().filter(|r| r["action"] == action).collect();
+        if found.len() >= count {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{count} × {action} never recorded: {found:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits (at most 15 s) until `replicas` connections listen for the others on `url`'s database.
+fn listening(url: &str, replicas: i64) {
+    let database = url.rsplit_once('/').unwrap().1.to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let (count,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE application_name = 'docket-listener' AND datname = $1 AND query ILIKE 'LISTEN%'",
+            )
+            .bind(&database)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            if count >= replicas {
+                break;
+            }
+            assert!(Instant::now() < deadline, "only {count} replicas listen");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        pool.close().await;
+    });
+}
+
+#[test]
+fn a_reload_on_one_replica_reaches_the_other_unless_its_files_differ() {
+    let db = TestDatabase::create();
+    let root = tempfile::tempdir().unwrap();
+    let (one, two) = (folder(root.path(), "one", &db.url), folder(root.path(), "two", &db.url));
+    let (_first, first) = serve(&one);
+    let (_second, second) = serve(&two);
+    listening(&db.url, 2);
+    let made = docket(&one).args(["token", "create", "--config", "docket.yaml", "--person", "alice"]).output().unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let alice = text(&made.stdout).trim().to_owned();
+
+    // Both copies gain a workflow; the first replica is told to reload.
+    for dir in [&one, &two] {
+        std::fs::write(dir.join("workflows/greet.yaml"), workflow("greet")).unwrap();
+    }
+    let out = reload(&one, &first, &alice);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(workflows(&first, &alice), ["greet", "hello"]);
+    let taken = wait_for_records(&second, &alice, "config.reloaded", 2);
+    assert_eq!(workflows(&second, &alice), ["greet", "hello"], "the second replica took it on");
+    let by_alice = taken.iter().find(|r| r["actor"] == "alice").expect("alice's reload");
+    let followed = taken.iter().find(|r| r["actor"] == "docket").expect("the following reload");
+    let digest = by_alice["details"]["digest"].clone();
+    assert_eq!(followed["details"]["following"], digest, "{followed}");
+    assert_eq!(followed["details"]["digest"], digest, "{followed}");
+    assert_eq!(followed["details"]["added"], serde_json::json!(["greet"]), "{followed}");
+
+    // Only the first copy gains another: the second keeps what it runs, and says why.
+    std::fs::write(one.join("workflows/extra.yaml"), workflow("extra")).unwrap();
+    let out = reload(&one, &first, &alice);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let refused = wait_for_records(&second, &alice, "config.reload_refused", 1);
+    assert_eq!(refused[0]["actor"], "docket");
+    assert_eq!(refused[0]["details"]["code"], "differs", "{}", refused[0]);
+    let announced = audit(&first, &alice)
+        .into_iter()
+        .find(|r| r["action"] == "config.reloaded" && r["details"]["added"] == serde_json::json!(["extra"]))
+        .expect("the second reload")["details"]["digest"]
+        .clone();
+    assert_eq!(refused[0]["details"]["following"], announced);
+    assert_ne!(refused[0]["details"]["digest"], announced);
+    assert_eq!(workflows(&first, &alice), ["extra", "greet", "hello"]);
+    assert_eq!(workflows(&second, &alice), ["greet", "hello"], "the second replica's rules stay");
+    let said = std::fs::read_to_string(two.join("serve.log")).unwrap();
+    assert!(said.contains("do not match; the running one stays"), "{said}");
+}
