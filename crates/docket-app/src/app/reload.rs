@@ -7,8 +7,8 @@
 //! Replicas share one configuration: a replica that takes one on tells the others through the
 //! store, and each reads its own files again and takes them on if they are the same
 //! configuration (the same digest), recorded as Docket's own reload following the other replica.
-//! Files that read differently there are refused, and that replica keeps what it runs: replicas
-//! never run different rules unnoticed.
+//! Files that read differently there are refused, and that replica keeps what it runs and says
+//! so in its log and the audit.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError};
