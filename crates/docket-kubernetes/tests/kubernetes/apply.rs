@@ -246,3 +246,36 @@ async fn an_object_that_moved_since_the_plan_is_not_applied() {
     assert!(message.contains(&format!("{REPO}:1.4.9 → {REPO}:1.4.2")), "{message}");
     assert!(c.kube.applies().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statefulset_the_apply_changed_is_followed_on_its_own_status() {
+    let c = Cluster::start(&["1.4.1"]).await;
+    c.kube.stateful_set("prod", "db", "postgres", "postgres:16.4", 3);
+    let before = c.kube.get_object("statefulsets", "prod", "db")["status"]["currentRevision"].clone();
+    let manifest = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db, labels: { app: db } }
+spec:
+  replicas: "{{replicas}}"
+  serviceName: db
+  selector: { matchLabels: { app: db } }
+  template:
+    metadata: { labels: { app: db } }
+    spec:
+      containers:
+        - name: postgres
+          image: "postgres:{{version}}"
+"#;
+    std::fs::write(&c.manifest, manifest).unwrap();
+    let ticket = c.approve(&c.request("apply", &params("16.5", "3")).await).await;
+    let done = c.t.wait_for_state(&ticket.id, TicketState::Succeeded).await;
+    let sts = c.kube.get_object("statefulsets", "prod", "db");
+    assert_eq!(sts["spec"]["template"]["spec"]["containers"][0]["image"], json!("postgres:16.5"));
+    let status = &sts["status"];
+    assert_ne!(status["currentRevision"], before, "a new revision rolled out");
+    assert_eq!(status["currentRevision"], status["updateRevision"]);
+    assert_eq!((status["updatedReplicas"].clone(), status["readyReplicas"].clone()), (json!(3), json!(3)));
+    let log = c.log(&done).await.join("\n");
+    assert!(log.contains("following the rollout of statefulset db in prod"), "{log}");
+    assert!(log.contains("statefulset db in prod successfully rolled out"), "{log}");
+}
