@@ -249,7 +249,27 @@ fn a_followed_log_survives_a_server_restart() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Its output is read as it comes: the server is killed only once the follower shows the
+    // step's first line, so it is past its first reads and follows the event stream.
+    let mut stdout = follower.stdout.take().unwrap();
+    let (lines, shown) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut chunk) {
+            log.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            let _ = lines.send(log.clone());
+        }
+        log
+    });
     let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let so_far = shown.recv_timeout(Duration::from_secs(20)).expect("the follower showed nothing");
+        if so_far.contains("work │ started") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the follower never showed the step's first line: {so_far}");
+    }
     while !step_started(&base, &token) {
         assert!(Instant::now() < deadline, "the step never started");
         std::thread::sleep(Duration::from_millis(20));
@@ -266,8 +286,8 @@ fn a_followed_log_survives_a_server_restart() {
         assert!(Instant::now() < deadline, "the follower did not finish");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let (mut log, mut said) = (String::new(), String::new());
-    follower.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+    let log = reader.join().unwrap();
+    let mut said = String::new();
     follower.stderr.take().unwrap().read_to_string(&mut said).unwrap();
     assert!(status.success(), "{log}{said}");
     assert!(log.contains("work │ done\n"), "{log}");
