@@ -83,10 +83,12 @@ impl Object {
 
     /// The kind of workload it is, if it has a rollout to follow.
     pub(crate) fn workload(&self) -> Option<Workload> {
-        let key = self.resource.kind.to_lowercase();
-        (self.resource.api_version == "apps/v1")
-            .then(|| Workload::ALL.iter().find(|(k, _)| *k == key).map(|(_, w)| *w))
-            .flatten()
+        match (self.resource.api_version, self.resource.kind) {
+            ("apps/v1", "Deployment") => Some(Workload::Deployment),
+            ("apps/v1", "StatefulSet") => Some(Workload::StatefulSet),
+            ("apps/v1", "DaemonSet") => Some(Workload::DaemonSet),
+            _ => None,
+        }
     }
 }
 

@@ -247,6 +247,17 @@ pub(crate) fn failure(ticket: &Ticket) -> String {
     }
 }
 
+/// What the step says when the rollout of `api` in `prod` to `version` (an image made broken,
+/// with a 1 s deadline) passed its progress deadline, naming the ReplicaSet of that version.
+pub(crate) fn deadline_passed(c: &Cluster, version: &str) -> String {
+    let image = format!(":{version}");
+    let rs = c.kube.replica_sets("prod").into_iter().find(|s| s.3.ends_with(&image)).unwrap().0;
+    format!(
+        "deployment api in prod: the rollout passed its progress deadline (1s): ProgressDeadlineExceeded: \
+         ReplicaSet \"{rs}\" has timed out progressing."
+    )
+}
+
 /// Every planned change as (target, action, before, after), in step order.
 pub(crate) fn changes(ticket: &Ticket) -> Vec<(String, String, Value, Value)> {
     let plan = ticket.plan.as_ref().unwrap_or_else(|| panic!("no plan: {:?}", ticket.closing_reason));
