@@ -10,13 +10,13 @@
 mod support;
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use docket_testkit::slack::{BOT_TOKEN, FakeSlack, FakeSocketMode};
 use serde_json::{Value, json};
+use support::api::{Api, reload, token};
 use support::{Server, docket, free_port, text, wait_for_text, wait_ready};
 
 fn config(port: u16, people: &str, slack: &str) -> String {
@@ -40,59 +40,6 @@ fn hello(words: &str) -> String {
 }
 
 const GREET: &str = "id: greet\ntitle: Greet\nsteps:\n  - { name: say, exec: [echo, greetings] }\n";
-
-fn token(dir: &Path, person: &str) -> String {
-    let out = docket(dir).args(["token", "create", "--config", "docket.yaml", "--person", person]).output().unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout).trim().to_owned()
-}
-
-fn reload(dir: &Path, base: &str, token: &str) -> Output {
-    docket(dir).args(["reload", "--url", base, "--token", token]).output().unwrap()
-}
-
-struct Api {
-    base: String,
-    http: reqwest::blocking::Client,
-}
-
-impl Api {
-    fn get(&self, token: &str, path: &str) -> reqwest::blocking::Response {
-        self.http.get(format!("{}/api/v1{path}", self.base)).bearer_auth(token).send().unwrap()
-    }
-
-    fn post(&self, token: &str, path: &str, body: &Value) -> reqwest::blocking::Response {
-        self.http.post(format!("{}/api/v1{path}", self.base)).bearer_auth(token).json(body).send().unwrap()
-    }
-
-    fn workflows(&self, token: &str) -> Vec<String> {
-        let list: Value = self.get(token, "/workflows").json().unwrap();
-        list["workflows"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect()
-    }
-
-    /// Waits until ticket `id` is in `state` (at most 20 s) and answers it.
-    fn wait_state(&self, token: &str, id: &str, state: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let ticket: Value = self.get(token, &format!("/tickets/{id}")).json().unwrap();
-            if ticket["state"] == state {
-                return ticket;
-            }
-            assert!(Instant::now() < deadline, "{id} never reached {state}: {ticket}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log(&self, token: &str, id: &str) -> String {
-        let page: Value = self.get(token, &format!("/tickets/{id}/logs")).json().unwrap();
-        page["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap_or_default().to_owned()).collect()
-    }
-
-    fn audit(&self, token: &str) -> Vec<Value> {
-        let body = self.get(token, "/audit?limit=1000").text().unwrap();
-        body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-    }
-}
 
 /// Sends SIGHUP to the server.
 fn hang_up(server: &Server) {

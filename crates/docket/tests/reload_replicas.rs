@@ -9,10 +9,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::api::{Api, reload, token};
 use support::postgres::TestDatabase;
 use support::{Server, docket, free_port, text, wait_ready};
 
@@ -57,25 +58,15 @@ fn serve(dir: &Path) -> (Server, String) {
     (Server(child), base)
 }
 
-fn reload(dir: &Path, base: &str, token: &str) -> Output {
-    docket(dir).args(["reload", "--url", base, "--token", token]).output().unwrap()
-}
-
-fn get(base: &str, token: &str, path: &str) -> reqwest::blocking::Response {
-    reqwest::blocking::Client::new().get(format!("{base}/api/v1{path}")).bearer_auth(token).send().unwrap()
-}
-
+/// The workflows the server at `base` offers, sorted.
 fn workflows(base: &str, token: &str) -> Vec<String> {
-    let list: Value = get(base, token, "/workflows").json().unwrap();
-    let mut ids: Vec<String> =
-        list["workflows"].as_array().unwrap().iter().map(|w| w["id"].as_str().unwrap().to_owned()).collect();
+    let mut ids = Api::new(base).workflows(token);
     ids.sort();
     ids
 }
 
 fn audit(base: &str, token: &str) -> Vec<Value> {
-    let body = get(base, token, "/audit?limit=1000").text().unwrap();
-    body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    Api::new(base).audit(token)
 }
 
 /// Waits (at most 15 s) until the audit holds `count` records of `action`; answers them.
@@ -125,9 +116,7 @@ fn a_reload_on_one_replica_reaches_the_other_unless_its_files_differ() {
     let (_first, first) = serve(&one);
     let (_second, second) = serve(&two);
     listening(&db.url, 2);
-    let made = docket(&one).args(["token", "create", "--config", "docket.yaml", "--person", "alice"]).output().unwrap();
-    assert!(made.status.success(), "{}", text(&made.stderr));
-    let alice = text(&made.stdout).trim().to_owned();
+    let alice = token(&one, "alice");
 
     // Both copies gain a workflow; the first replica is told to reload.
     for dir in [&one, &two] {

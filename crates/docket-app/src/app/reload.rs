@@ -78,7 +78,7 @@ impl App {
     pub(crate) async fn follow_reload(&self, digest: &str) {
         let Some(reloader) = self.inner.reloader.clone() else { return };
         let _one_at_a_time = self.inner.reloading.lock().await;
-        let refused = match reloader.load().await {
+        let mut details = match reloader.load().await {
             Ok(reloaded) if reloaded.digest == digest => {
                 if let Err(error) = self.take_on(&Actor::System, &*reloader, reloaded, Some(digest)).await {
                     tracing::error!(%error, "could not follow another replica's reload");
@@ -98,7 +98,6 @@ impl App {
                 refusal_details(&refused)
             }
         };
-        let mut details = refused;
         details["following"] = serde_json::Value::from(digest);
         if let Err(error) = self.audit_reload(&Actor::System, "config.reload_refused", details).await {
             tracing::error!(%error, "could not record a refused reload");

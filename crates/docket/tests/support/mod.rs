@@ -1,9 +1,10 @@
 //! What the binary's end-to-end tests share: running `docket` in a folder, a server that is
-//! killed when the test ends, waiting for it to be ready, a PostgreSQL database of their own,
-//! and what `/proc` says about processes.
+//! killed when the test ends, waiting for it to be ready, tokens, reloads and the REST API
+//! (`api`), a PostgreSQL database of their own, and what `/proc` says about processes.
 
 #![allow(dead_code, reason = "each test file uses a part of it")]
 
+pub(crate) mod api;
 pub(crate) mod postgres;
 pub(crate) mod procs;
 
