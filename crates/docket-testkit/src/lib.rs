@@ -149,7 +149,7 @@ impl TestAppBuilder {
             env: self.env.clone(),
             plugins: self.plugins.clone(),
             runners: self.runners,
-            running: std::sync::Mutex::new(loaded.config.clone()),
+            running: std::sync::Mutex::new((docket_config::loaded_digest(&loaded), loaded.config.clone())),
             pending: std::sync::Mutex::new(None),
         };
         let rules = RuleBook {

@@ -17,7 +17,8 @@ pub(crate) struct TestReloader {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) plugins: Plugins,
     pub(crate) runners: Vec<MakeRunner>,
-    pub(crate) running: Mutex<Config>,
+    /// The configuration in force and its digest.
+    pub(crate) running: Mutex<(String, Config)>,
     pub(crate) pending: Mutex<Option<(String, Config)>>,
 }
 
@@ -38,7 +39,7 @@ impl Reloader for TestReloader {
             .map_err(|d| ReloadRefused::Invalid(d.errors().iter().map(ToString::to_string).collect()))?;
         let restart = {
             let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            docket_config::needs_restart(&running, &loaded.config, &self.plugins)
+            docket_config::needs_restart(&running.1, &loaded.config, &self.plugins)
         };
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));
@@ -60,8 +61,12 @@ impl Reloader for TestReloader {
 
     fn taken(&self, digest: &str) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, config)) = pending.take_if(|(d, _)| d == digest) {
-            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = config;
+        if let Some(taken) = pending.take_if(|(d, _)| d == digest) {
+            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = taken;
         }
+    }
+
+    fn running(&self) -> String {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
     }
 }

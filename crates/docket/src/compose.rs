@@ -153,7 +153,8 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
     let runners = docket_plugins::runners(&loaded.config, launch.clone(), &host())?;
     let processes = LocalProcesses::new().context("reading this process's identity in /proc")?;
     let config = loaded.config.clone();
-    let reloader = crate::reload::FileReloader::new(loaded.config.clone(), launch);
+    let digest = docket_config::loaded_digest(&loaded);
+    let reloader = crate::reload::FileReloader::new(loaded.config.clone(), digest, launch);
     let app = App::new(AppParts {
         rules: rule_book(loaded),
         settings,

@@ -14,17 +14,17 @@ use docket_plugins::{Launch, plugins};
 pub(crate) struct FileReloader {
     path: PathBuf,
     launch: Launch,
-    /// The configuration in force, which a reload is compared with.
-    running: Mutex<Config>,
+    /// The configuration in force, which a reload is compared with, and its digest.
+    running: Mutex<(String, Config)>,
     /// The last configuration `load` returned, by digest, until it is taken.
     pending: Mutex<Option<(String, Config)>>,
 }
 
 impl FileReloader {
-    /// A reloader for the configuration `running` was loaded from; steps of the new
-    /// configuration start as `launch` says.
-    pub(crate) fn new(running: Config, launch: Launch) -> Self {
-        Self { path: running.path.clone(), launch, running: Mutex::new(running), pending: Mutex::new(None) }
+    /// A reloader for the configuration `running` (whose digest is `digest`) was loaded from;
+    /// steps of the new configuration start as `launch` says.
+    pub(crate) fn new(running: Config, digest: String, launch: Launch) -> Self {
+        Self { path: running.path.clone(), launch, running: Mutex::new((digest, running)), pending: Mutex::new(None) }
     }
 }
 
@@ -43,7 +43,7 @@ impl Reloader for FileReloader {
             })?;
         let restart = {
             let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            docket_config::needs_restart(&running, &loaded.config, &plugins)
+            docket_config::needs_restart(&running.1, &loaded.config, &plugins)
         };
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));
@@ -58,8 +58,12 @@ impl Reloader for FileReloader {
 
     fn taken(&self, digest: &str) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, config)) = pending.take_if(|(d, _)| d == digest) {
-            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = config;
+        if let Some(taken) = pending.take_if(|(d, _)| d == digest) {
+            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = taken;
         }
+    }
+
+    fn running(&self) -> String {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
     }
 }

@@ -2,7 +2,8 @@
 //! reading its own copy of the configuration. `docket reload` against the first puts a new
 //! workflow in force there; the second hears of it, reads its own files and takes them on,
 //! recorded as Docket's own reload following the first. When the second's files say something
-//! else, it keeps what it runs and records the refusal with both digests.
+//! else, it keeps what it runs and records the refusal with both digests. A replica that was
+//! not listening when the other reloaded catches up once it listens again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
@@ -82,12 +83,19 @@ fn wait_for_records(base: &str, token: &str, action: &str, count: usize) -> Vec<
     }
 }
 
-/// Waits (at most 15 s) until `replicas` connections listen for the others on `url`'s database.
-fn listening(url: &str, replicas: i64) {
+/// Runs `work` against `url`'s database.
+fn on_database<T>(url: &str, work: impl AsyncFnOnce(sqlx::PgPool, String) -> T) -> T {
     let database = url.rsplit_once('/').unwrap().1.to_owned();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
+        work(pool, database).await
+    })
+}
+
+/// Waits (at most 15 s) until `replicas` connections listen for the others on `url`'s database.
+fn listening(url: &str, replicas: i64) {
+    on_database(url, async |pool, database| {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let (count,): (i64,) = sqlx::query_as(
@@ -106,6 +114,66 @@ fn listening(url: &str, replicas: i64) {
         }
         pool.close().await;
     });
+}
+
+/// Cuts every replica's listening connection, waiting until each is gone.
+fn cut_listeners(url: &str) -> i64 {
+    on_database(url, async |pool, database| {
+        let (cut,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity \
+             WHERE application_name = 'docket-listener' AND datname = $1",
+        )
+        .bind(&database)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        cut
+    })
+}
+
+fn signal(server: &Server, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(server.0.id()).unwrap()), signal).unwrap();
+}
+
+#[test]
+fn a_replica_that_was_not_listening_catches_up_with_a_reload_once_it_listens_again() {
+    use nix::sys::signal::Signal::{SIGCONT, SIGSTOP};
+    let db = TestDatabase::create();
+    let root = tempfile::tempdir().unwrap();
+    let (one, two) = (folder(root.path(), "one", &db.url), folder(root.path(), "two", &db.url));
+    let (_first, first) = serve(&one);
+    let (second_server, second) = serve(&two);
+    listening(&db.url, 2);
+    let alice = token(&one, "alice");
+    for dir in [&one, &two] {
+        std::fs::write(dir.join("workflows/greet.yaml"), workflow("greet")).unwrap();
+    }
+
+    // The second replica is stopped while the listening connections are cut: the first listens
+    // again at once, the second cannot, and the reload's announcement does not reach it.
+    signal(&second_server, SIGSTOP);
+    assert_eq!(cut_listeners(&db.url), 2, "each replica listens on one connection");
+    listening(&db.url, 1);
+    let out = reload(&one, &first, &alice);
+    signal(&second_server, SIGCONT);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+
+    // Listening again, it finds that another configuration is in force and follows it.
+    let taken = wait_for_records(&second, &alice, "config.reloaded", 2);
+    assert_eq!(workflows(&second, &alice), ["greet", "hello"], "the second replica caught up");
+    let by_alice = taken.iter().find(|r| r["actor"] == "alice").expect("alice's reload");
+    let followed = taken.iter().find(|r| r["actor"] == "docket").expect("the catching-up reload");
+    assert_eq!(followed["details"]["following"], by_alice["details"]["digest"], "{followed}");
+    assert_eq!(followed["details"]["added"], serde_json::json!(["greet"]), "{followed}");
+    // The first replica, which runs that configuration, recorded no reload when it listened again.
+    listening(&db.url, 2);
+    let records = audit(&first, &alice);
+    let reloads: Vec<&Value> =
+        records.iter().filter(|r| r["action"].as_str().unwrap().starts_with("config.")).collect();
+    assert_eq!(reloads.len(), 2, "{reloads:?}");
+    let said = std::fs::read_to_string(two.join("serve.log")).unwrap();
+    assert!(said.contains("while this one was not listening"), "{said}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod commands;
 mod commit;
+mod following;
 mod mirror;
 mod mirror_sync;
 mod queries;
@@ -109,6 +110,9 @@ pub(crate) struct Inner {
     pub(crate) reloader: Option<Arc<dyn Reloader>>,
     /// Held through a reload, so two never interleave.
     pub(crate) reloading: tokio::sync::Mutex<()>,
+    /// The configuration another replica put in force that this one last caught up with (see
+    /// `following`), so a refusal is not repeated at every reconnection.
+    pub(crate) caught_up: Mutex<Option<String>>,
     pub(crate) notifiers: Vec<Arc<dyn Notifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) processes: Option<Arc<dyn Processes>>,
@@ -145,6 +149,7 @@ impl App {
                 pinned: Mutex::new(HashMap::new()),
                 reloader: parts.reloader,
                 reloading: tokio::sync::Mutex::new(()),
+                caught_up: Mutex::new(None),
                 notifiers: parts.notifiers,
                 clock: parts.clock,
                 processes: parts.processes,

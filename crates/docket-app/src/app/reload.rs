@@ -4,11 +4,7 @@
 //! one replaces the rules and runners at once. New requests see the new catalog and policies;
 //! a ticket keeps the workflow version it pinned. Every reload, taken or refused, is audited.
 //!
-//! Replicas share one configuration: a replica that takes one on tells the others through the
-//! store, and each reads its own files again and takes them on if they are the same
-//! configuration (the same digest), recorded as Docket's own reload following the other replica.
-//! Files that read differently there are refused, and that replica keeps what it runs and says
-//! so in its log and the audit.
+//! Replicas share one configuration: how a reload reaches the others is in `following`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, PoisonError};
@@ -66,47 +62,13 @@ impl App {
             }
         };
         let outcome = self.take_on(actor, &*reloader, reloaded, None).await?;
-        if let Err(error) = self.store().announce_reload(&outcome.digest).await {
-            tracing::warn!(%error, "could not tell the other replicas about the reload; reload each of them");
-        }
+        self.announce_in_force(&outcome.digest).await;
         Ok(outcome)
-    }
-
-    /// Another replica put the configuration with `digest` in force: this one reads its own
-    /// files again and takes them on if they are that configuration, else keeps what it runs
-    /// (audited as refused, with both digests).
-    pub(crate) async fn follow_reload(&self, digest: &str) {
-        let Some(reloader) = self.inner.reloader.clone() else { return };
-        let _one_at_a_time = self.inner.reloading.lock().await;
-        let mut details = match reloader.load().await {
-            Ok(reloaded) if reloaded.digest == digest => {
-                if let Err(error) = self.take_on(&Actor::System, &*reloader, reloaded, Some(digest)).await {
-                    tracing::error!(%error, "could not follow another replica's reload");
-                }
-                return;
-            }
-            Ok(reloaded) => {
-                tracing::error!(
-                    theirs = %digest,
-                    ours = %reloaded.digest,
-                    "another replica reloaded a configuration this one's files do not match; the running one stays"
-                );
-                serde_json::json!({ "code": "differs", "digest": reloaded.digest })
-            }
-            Err(refused) => {
-                tracing::error!("another replica reloaded its configuration; this one's was refused: {refused}");
-                refusal_details(&refused)
-            }
-        };
-        details["following"] = serde_json::Value::from(digest);
-        if let Err(error) = self.audit_reload(&Actor::System, "config.reload_refused", details).await {
-            tracing::error!(%error, "could not record a refused reload");
-        }
     }
 
     /// Records and puts in force a configuration read and found good; `following` is the
     /// digest another replica announced, when this reload follows it.
-    async fn take_on(
+    pub(super) async fn take_on(
         &self,
         actor: &Actor,
         reloader: &dyn Reloader,
@@ -155,7 +117,12 @@ impl App {
         *self.inner.rules.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(reloaded.rules);
     }
 
-    async fn audit_reload(&self, actor: &Actor, action: &str, details: serde_json::Value) -> Result<(), AppError> {
+    pub(super) async fn audit_reload(
+        &self,
+        actor: &Actor,
+        action: &str,
+        details: serde_json::Value,
+    ) -> Result<(), AppError> {
         let entry = AuditEntry {
             at: self.now(),
             actor: actor.to_string(),
@@ -168,7 +135,7 @@ impl App {
     }
 }
 
-fn refusal_details(refused: &ReloadRefused) -> serde_json::Value {
+pub(super) fn refusal_details(refused: &ReloadRefused) -> serde_json::Value {
     match refused {
         ReloadRefused::Invalid(errors) => serde_json::json!({ "code": "invalid", "errors": errors }),
         ReloadRefused::NeedsRestart(keys) => serde_json::json!({ "code": "needs_restart", "keys": keys }),

@@ -1,7 +1,7 @@
 //! What this replica does when another one commits something: the same wake-ups its own commits
 //! cause (a worker looks for runs, the dispatcher for notifications, a run cancelled elsewhere
 //! is stopped here), and live followers are told to read the store; a reload there makes this
-//! replica read its own configuration files again.
+//! replica read its own configuration files again, and so does one it may have missed.
 
 use docket_core::TicketState;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +47,8 @@ impl App {
                 self.inner.work.notify_waiters();
                 self.inner.outbox.notify_one();
                 self.inner.live.publish(LiveEvent::Resync);
+                let app = self.clone();
+                tokio::spawn(async move { app.catch_up_reload().await });
             }
             Wakeup::Reloaded { digest } => {
                 let app = self.clone();

@@ -67,6 +67,10 @@ pub trait Reloader: Send + Sync {
     /// The configuration `load` returned with `digest` is now the one in force (the next
     /// reload compares against it).
     fn taken(&self, digest: &str);
+
+    /// The digest of the configuration in force: the one the server started with until a
+    /// reload is taken.
+    fn running(&self) -> String;
 }
 
 #[cfg(test)]
