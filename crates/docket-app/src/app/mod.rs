@@ -119,6 +119,8 @@ pub(crate) struct Inner {
     pub(crate) live: LiveHub,
     /// Wakes a worker: something was queued or a concurrency key freed up.
     pub(crate) work: Notify,
+    /// The idle workers' watch for work nobody was told about.
+    pub(crate) watch: crate::engine::Watch,
     /// Wakes the outbox dispatcher: something was committed with outbox rows.
     pub(crate) outbox: Notify,
     /// Runs in progress in this process, to cancel them. A std mutex: held for a map lookup,
@@ -155,6 +157,7 @@ impl App {
                 processes: parts.processes,
                 live,
                 work: Notify::new(),
+                watch: crate::engine::Watch::default(),
                 outbox: Notify::new(),
                 running: Mutex::new(HashMap::new()),
                 holder,

@@ -10,7 +10,10 @@ mod processes;
 mod scheduler;
 mod steplog;
 mod wakeups;
+mod watch;
 mod worker;
+
+pub(crate) use watch::Watch;
 
 use std::time::Duration;
 

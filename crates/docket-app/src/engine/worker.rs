@@ -14,6 +14,7 @@ use tracing::Instrument as _;
 
 use super::processes::Ledger;
 use super::steplog::{EngineLog, LogEnd, StepLogHandle};
+use super::watch::Woken;
 use crate::app::{App, Applied};
 use crate::error::AppError;
 use crate::ports::processes::{ProcessLedger, StepGroup};
@@ -22,24 +23,30 @@ use crate::ports::runner::{Mode, StepJob};
 use crate::ports::store::{Claim, EndOfStep, LogLine, QueueOp, StoredTicket};
 
 pub(crate) async fn worker_loop(app: App, shutdown: CancellationToken) {
+    let mut woken = Woken::Told;
     loop {
         if shutdown.is_cancelled() {
             return;
         }
-        let now = app.now();
-        let lease_until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
-        match app.store().claim_run(&app.inner.holder, now, lease_until).await {
-            Ok(Some(claim)) => {
-                run_claim(&app, claim, &shutdown).await;
-                continue;
+        if woken != Woken::Handoff {
+            let now = app.now();
+            let lease_until = now.checked_add(app.inner.settings.lease).unwrap_or(now);
+            match app.store().claim_run(&app.inner.holder, now, lease_until).await {
+                Ok(Some(claim)) => {
+                    if woken == Woken::Looked {
+                        app.inner.watch.found_by_looking();
+                    }
+                    run_claim(&app, claim, &shutdown).await;
+                    woken = Woken::Told;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, "could not claim a run"),
             }
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "could not claim a run"),
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = app.inner.work.notified() => {}
-            () = tokio::time::sleep(app.inner.settings.poll) => {}
+        woken = app.inner.watch.wait(&app.inner.work, app.inner.settings.poll, &shutdown).await;
+        if woken == Woken::Stopped {
+            return;
         }
     }
 }

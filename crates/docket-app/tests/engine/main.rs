@@ -20,6 +20,7 @@ mod outbox;
 mod relay;
 mod run_as;
 mod views;
+mod watch;
 
 use docket_core::ticket::Origin;
 use docket_core::{Actor, RawParams};
