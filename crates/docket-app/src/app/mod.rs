@@ -33,6 +33,7 @@ pub use chat::{
     TicketList, chat_messages, earns_reply,
 };
 pub(crate) use commit::Applied;
+pub(crate) use following::Following;
 pub use mirror::MirrorChange;
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};
@@ -110,9 +111,12 @@ pub(crate) struct Inner {
     pub(crate) reloader: Option<Arc<dyn Reloader>>,
     /// Held through a reload, so two never interleave.
     pub(crate) reloading: tokio::sync::Mutex<()>,
-    /// The configuration another replica put in force that this one last caught up with (see
-    /// `following`), so a refusal is not repeated at every reconnection.
-    pub(crate) caught_up: Mutex<Option<String>>,
+    /// When the configuration this replica runs was put in force: its start, or its last
+    /// reload (see `following`).
+    pub(crate) config_since: Mutex<jiff::Timestamp>,
+    /// The last refusal to follow another replica's reload, so catching up the same one again
+    /// with the same outcome records nothing new.
+    pub(crate) caught_up: Mutex<Option<serde_json::Value>>,
     pub(crate) notifiers: Vec<Arc<dyn Notifier>>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) processes: Option<Arc<dyn Processes>>,
@@ -151,6 +155,7 @@ impl App {
                 pinned: Mutex::new(HashMap::new()),
                 reloader: parts.reloader,
                 reloading: tokio::sync::Mutex::new(()),
+                config_since: Mutex::new(parts.clock.now()),
                 caught_up: Mutex::new(None),
                 notifiers: parts.notifiers,
                 clock: parts.clock,

@@ -62,7 +62,7 @@ impl App {
             }
         };
         let outcome = self.take_on(actor, &*reloader, reloaded, None).await?;
-        self.announce_in_force(&outcome.digest).await;
+        self.tell_replicas(&outcome.digest).await;
         Ok(outcome)
     }
 
@@ -86,6 +86,7 @@ impl App {
             tracing::warn!("{warning}");
         }
         reloader.taken(&reloaded.digest);
+        *self.inner.config_since.lock().unwrap_or_else(PoisonError::into_inner) = self.now();
         self.swap(reloaded);
         tracing::info!(
             digest = %outcome.digest,

@@ -61,7 +61,6 @@ impl App {
         tasks.spawn(scheduler::scheduler_loop(self.clone(), shutdown.clone()));
         tasks.spawn(outbox::dispatcher_loop(self.clone(), shutdown.clone()));
         if !self.inner.settings.exclusive {
-            self.record_started_configuration().await;
             tasks.spawn(wakeups::listen_loop(self.clone(), shutdown.clone()));
         }
         Ok(Engine { shutdown, tasks })

@@ -6,7 +6,7 @@
 use docket_core::TicketState;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::App;
+use crate::app::{App, Following};
 use crate::live::LiveEvent;
 use crate::ports::wakeup::Wakeup;
 
@@ -52,7 +52,7 @@ impl App {
             }
             Wakeup::Reloaded { digest } => {
                 let app = self.clone();
-                tokio::spawn(async move { app.follow_reload(&digest).await });
+                tokio::spawn(async move { app.follow_reload(&digest, Following::Announced).await });
             }
         }
     }
