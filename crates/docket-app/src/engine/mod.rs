@@ -24,7 +24,8 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::error::AppError;
 
-/// The running engine. Dropping it does not stop it; call [`Engine::stop`].
+/// The running engine. Dropping it aborts its tasks wherever they wait, without the grace
+/// [`Engine::stop`] gives steps in progress: stop it instead.
 #[derive(Debug)]
 pub struct Engine {
     shutdown: CancellationToken,

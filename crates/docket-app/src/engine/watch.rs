@@ -42,6 +42,8 @@ impl Watch {
     /// Waits until this idle worker is `told`, or, if it keeps the watch, `poll` has passed.
     pub(crate) async fn wait(&self, told: &Notify, poll: Duration, shutdown: &CancellationToken) -> Woken {
         let watching = !self.kept.swap(true, Ordering::AcqRel);
+        // Frees the watch however this wait ends, even if the worker's task is aborted in it.
+        let keeping = watching.then(|| Keeping(self));
         let woken = tokio::select! {
             () = shutdown.cancelled() => Woken::Stopped,
             () = told.notified() => Woken::Told,
@@ -49,8 +51,8 @@ impl Watch {
             () = self.handoff.notified() => Woken::Handoff,
             () = tokio::time::sleep(poll), if watching => Woken::Looked,
         };
+        drop(keeping);
         if watching {
-            self.kept.store(false, Ordering::Release);
             // Leaving to work: another idle worker takes the watch. A watcher woken by a
             // handoff waits again at once and takes it back; passing it on then would have it
             // hand the watch to itself forever when no other worker is idle.
@@ -64,6 +66,15 @@ impl Watch {
     /// A worker woken by looking claimed a run: another idle worker looks as well.
     pub(crate) fn found_by_looking(&self) {
         self.more.notify_one();
+    }
+}
+
+/// Holds the watch for one wait; gives it up when dropped.
+struct Keeping<'a>(&'a Watch);
+
+impl Drop for Keeping<'_> {
+    fn drop(&mut self) {
+        self.0.kept.store(false, Ordering::Release);
     }
 }
 
@@ -114,6 +125,23 @@ mod tests {
             looked += worker.await.unwrap().iter().filter(|w| **w == Woken::Looked).count();
         }
         assert!((3..=6).contains(&looked), "{looked} looks in 550 ms at one every 100 ms");
+    }
+
+    #[tokio::test]
+    async fn a_watcher_stopped_in_its_wait_frees_the_watch() {
+        let watch = Arc::new(Watch::default());
+        let aborted = {
+            let watch = Arc::clone(&watch);
+            tokio::spawn(
+                async move { watch.wait(&Notify::new(), Duration::from_secs(60), &CancellationToken::new()).await },
+            )
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(watch.kept.load(Ordering::Acquire), "the first idle worker keeps the watch");
+        aborted.abort();
+        let _ = aborted.await;
+        let woken = watch.wait(&Notify::new(), Duration::from_millis(10), &CancellationToken::new()).await;
+        assert_eq!(woken, Woken::Looked, "the next idle worker keeps the watch and looks");
     }
 
     #[tokio::test]
