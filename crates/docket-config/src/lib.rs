@@ -25,6 +25,7 @@ mod decode;
 mod diagnostic;
 mod env;
 mod files;
+mod in_force;
 mod json;
 mod links;
 mod load;
@@ -43,6 +44,7 @@ mod template;
 mod workflow;
 mod yaml;
 
+pub use crate::in_force::InForce;
 pub use crate::reload::{loaded_digest, needs_restart};
 pub use crate::{
     diagnostic::{Diagnostic, Diagnostics, Pos},

@@ -149,8 +149,7 @@ impl TestAppBuilder {
             env: self.env.clone(),
             plugins: self.plugins.clone(),
             runners: self.runners,
-            running: std::sync::Mutex::new((docket_config::loaded_digest(&loaded), loaded.config.clone())),
-            pending: std::sync::Mutex::new(None),
+            in_force: docket_config::InForce::new(docket_config::loaded_digest(&loaded), loaded.config.clone()),
         };
         let rules = RuleBook {
             catalog: loaded.catalog,

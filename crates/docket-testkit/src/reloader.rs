@@ -2,12 +2,12 @@
 //! variables, plug-ins and runners it started with, compared with the configuration in force.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use docket_app::{ReloadRefused, Reloaded, Reloader, RuleBook, StepRunner};
-use docket_config::Config;
 use docket_config::plugin::Plugins;
+use docket_config::{Config, InForce};
 
 use crate::MakeRunner;
 
@@ -17,9 +17,8 @@ pub(crate) struct TestReloader {
     pub(crate) env: Vec<(String, String)>,
     pub(crate) plugins: Plugins,
     pub(crate) runners: Vec<MakeRunner>,
-    /// The configuration in force and its digest.
-    pub(crate) running: Mutex<(String, Config)>,
-    pub(crate) pending: Mutex<Option<(String, Config)>>,
+    /// The configuration in force and the one `load` read.
+    pub(crate) in_force: InForce,
 }
 
 impl TestReloader {
@@ -37,17 +36,14 @@ impl Reloader for TestReloader {
         let lookup = |name: &str| self.env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         let loaded = docket_config::load(&self.path, &lookup, &self.plugins)
             .map_err(|d| ReloadRefused::Invalid(d.errors().iter().map(ToString::to_string).collect()))?;
-        let restart = {
-            let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            docket_config::needs_restart(&running.1, &loaded.config, &self.plugins)
-        };
+        let restart = self.in_force.needs_restart(&loaded.config, &self.plugins);
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));
         }
         let runners = self.runners(&loaded.config);
         let digest = docket_config::loaded_digest(&loaded);
         let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some((digest.clone(), loaded.config.clone()));
+        self.in_force.read(digest.clone(), loaded.config.clone());
         let rules = RuleBook {
             ticket_prefix: loaded.config.ticket_prefix.clone(),
             catalog: loaded.catalog,
@@ -60,13 +56,10 @@ impl Reloader for TestReloader {
     }
 
     fn taken(&self, digest: &str) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(taken) = pending.take_if(|(d, _)| d == digest) {
-            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = taken;
-        }
+        self.in_force.taken(digest);
     }
 
     fn running(&self) -> String {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
+        self.in_force.digest()
     }
 }

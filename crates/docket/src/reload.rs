@@ -3,28 +3,25 @@
 //! restart takes on (the listen address, the store, chat connections) are named, not ignored.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use docket_app::{ReloadRefused, Reloaded, Reloader};
-use docket_config::Config;
+use docket_config::{Config, InForce};
 use docket_plugins::{Launch, plugins};
 
 /// Reads the configuration at one path again.
 pub(crate) struct FileReloader {
     path: PathBuf,
     launch: Launch,
-    /// The configuration in force, which a reload is compared with, and its digest.
-    running: Mutex<(String, Config)>,
-    /// The last configuration `load` returned, by digest, until it is taken.
-    pending: Mutex<Option<(String, Config)>>,
+    /// The configuration in force, which a reload is compared with, and the one `load` read.
+    in_force: InForce,
 }
 
 impl FileReloader {
     /// A reloader for the configuration `running` (whose digest is `digest`) was loaded from;
     /// steps of the new configuration start as `launch` says.
     pub(crate) fn new(running: Config, digest: String, launch: Launch) -> Self {
-        Self { path: running.path.clone(), launch, running: Mutex::new((digest, running)), pending: Mutex::new(None) }
+        Self { path: running.path.clone(), launch, in_force: InForce::new(digest, running) }
     }
 }
 
@@ -41,10 +38,7 @@ impl Reloader for FileReloader {
             .map_err(|diagnostics| {
                 ReloadRefused::Invalid(diagnostics.errors().iter().map(ToString::to_string).collect())
             })?;
-        let restart = {
-            let running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-            docket_config::needs_restart(&running.1, &loaded.config, &plugins)
-        };
+        let restart = self.in_force.needs_restart(&loaded.config, &plugins);
         if !restart.is_empty() {
             return Err(ReloadRefused::NeedsRestart(restart));
         }
@@ -52,18 +46,15 @@ impl Reloader for FileReloader {
             .map_err(|error| ReloadRefused::Failed(error.to_string()))?;
         let digest = docket_config::loaded_digest(&loaded);
         let warnings = loaded.warnings.iter().map(ToString::to_string).collect();
-        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some((digest.clone(), loaded.config.clone()));
+        self.in_force.read(digest.clone(), loaded.config.clone());
         Ok(Reloaded { rules: crate::compose::rule_book(loaded), runners, digest, warnings })
     }
 
     fn taken(&self, digest: &str) {
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(taken) = pending.take_if(|(d, _)| d == digest) {
-            *self.running.lock().unwrap_or_else(PoisonError::into_inner) = taken;
-        }
+        self.in_force.taken(digest);
     }
 
     fn running(&self) -> String {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner).0.clone()
+        self.in_force.digest()
     }
 }

@@ -70,6 +70,11 @@ fn audit(base: &str, token: &str) -> Vec<Value> {
     Api::new(base).audit(token)
 }
 
+/// The audit's records of reloads, taken or refused.
+fn reload_records(base: &str, token: &str) -> Vec<Value> {
+    audit(base, token).into_iter().filter(|r| r["action"].as_str().unwrap().starts_with("config.")).collect()
+}
+
 /// Waits (at most 15 s) until the audit holds `count` records of `action`; answers them.
 fn wait_for_records(base: &str, token: &str, action: &str, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -168,9 +173,7 @@ fn a_replica_that_was_not_listening_catches_up_with_a_reload_once_it_listens_aga
     assert_eq!(followed["details"]["added"], serde_json::json!(["greet"]), "{followed}");
     // The first replica, which runs that configuration, recorded no reload when it listened again.
     listening(&db.url, 2);
-    let records = audit(&first, &alice);
-    let reloads: Vec<&Value> =
-        records.iter().filter(|r| r["action"].as_str().unwrap().starts_with("config.")).collect();
+    let reloads = reload_records(&first, &alice);
     assert_eq!(reloads.len(), 2, "{reloads:?}");
     let said = std::fs::read_to_string(two.join("serve.log")).unwrap();
     assert!(said.contains("while this one was not listening"), "{said}");
@@ -184,9 +187,7 @@ fn a_replica_that_was_not_listening_catches_up_with_a_reload_once_it_listens_aga
     assert_eq!(cut_listeners(&db.url), 3);
     listening(&db.url, 3);
     std::thread::sleep(Duration::from_millis(500));
-    let records = audit(&first, &alice);
-    let reloads: Vec<&Value> =
-        records.iter().filter(|r| r["action"].as_str().unwrap().starts_with("config.")).collect();
+    let reloads = reload_records(&first, &alice);
     assert_eq!(reloads.len(), 2, "{reloads:?}");
 }
 

@@ -41,8 +41,8 @@ impl App {
         if self.inner.settings.exclusive {
             return;
         }
-        let record = format!("{digest}@{}", self.now());
-        let told = match self.store().state_put(SCOPE, RELOADED, &record, self.now()).await {
+        let now = self.now();
+        let told = match self.store().state_put(SCOPE, RELOADED, &format!("{digest}@{now}"), now).await {
             Ok(()) => self.store().announce_reload(digest).await,
             Err(error) => Err(error),
         };

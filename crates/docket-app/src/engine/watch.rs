@@ -41,24 +41,20 @@ pub(crate) struct Watch {
 impl Watch {
     /// Waits until this idle worker is `told`, or, if it keeps the watch, `poll` has passed.
     pub(crate) async fn wait(&self, told: &Notify, poll: Duration, shutdown: &CancellationToken) -> Woken {
-        let watching = !self.kept.swap(true, Ordering::AcqRel);
         // Frees the watch however this wait ends, even if the worker's task is aborted in it.
-        let keeping = watching.then(|| Keeping(self));
+        let mut keeping = (!self.kept.swap(true, Ordering::AcqRel)).then(|| Keeping(self));
         let woken = tokio::select! {
             () = shutdown.cancelled() => Woken::Stopped,
             () = told.notified() => Woken::Told,
             () = self.more.notified() => Woken::Looked,
             () = self.handoff.notified() => Woken::Handoff,
-            () = tokio::time::sleep(poll), if watching => Woken::Looked,
+            () = tokio::time::sleep(poll), if keeping.is_some() => Woken::Looked,
         };
-        drop(keeping);
-        if watching {
-            // Leaving to work: another idle worker takes the watch. A watcher woken by a
-            // handoff waits again at once and takes it back; passing it on then would have it
-            // hand the watch to itself forever when no other worker is idle.
-            if matches!(woken, Woken::Told | Woken::Looked) {
-                self.handoff.notify_one();
-            }
+        // Leaving to work: another idle worker takes the watch. A watcher woken by a handoff
+        // waits again at once and takes it back; passing it on then would have it hand the
+        // watch to itself forever when no other worker is idle.
+        if keeping.take().is_some() && matches!(woken, Woken::Told | Woken::Looked) {
+            self.handoff.notify_one();
         }
         woken
     }
