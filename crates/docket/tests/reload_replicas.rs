@@ -3,7 +3,8 @@
 //! workflow in force there; the second hears of it, reads its own files and takes them on,
 //! recorded as Docket's own reload following the first. When the second's files say something
 //! else, it keeps what it runs and records the refusal with both digests. A replica that was
-//! not listening when the other reloaded catches up once it listens again.
+//! not listening when the other reloaded catches up once it listens again, and so does one
+//! that had not listened yet.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
@@ -189,6 +190,46 @@ fn a_replica_that_was_not_listening_catches_up_with_a_reload_once_it_listens_aga
     std::thread::sleep(Duration::from_millis(500));
     let reloads = reload_records(&first, &alice);
     assert_eq!(reloads.len(), 2, "{reloads:?}");
+}
+
+#[test]
+fn a_replica_looks_for_a_reload_it_missed_before_it_first_listened() {
+    let db = TestDatabase::create();
+    let root = tempfile::tempdir().unwrap();
+    let one = folder(root.path(), "one", &db.url);
+    let (_first, first) = serve(&one);
+    let alice = token(&one, "alice");
+    std::fs::write(one.join("workflows/greet.yaml"), workflow("greet")).unwrap();
+    let out = reload(&one, &first, &alice);
+    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+    let digest = reload_records(&first, &alice)[0]["details"]["digest"].as_str().unwrap().to_owned();
+    // The record of that reload is dated an hour ahead: as if it had been taken after the next
+    // replica read its files and before it first listened (a moment no test can hit).
+    on_database(&db.url, async |pool, _| {
+        let moved = sqlx::query(
+            "UPDATE surface_state SET value = $1 || '@' || \
+             to_char(now() AT TIME ZONE 'UTC' + interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+             WHERE scope = 'config' AND key = 'reloaded'",
+        )
+        .bind(&digest)
+        .execute(&pool)
+        .await
+        .unwrap();
+        assert_eq!(moved.rows_affected(), 1, "the reload is recorded");
+        pool.close().await;
+    });
+
+    // The second replica's files lack that workflow: once it listens, it looks for the reload,
+    // finds it newer than its own configuration, and refuses it, saying why.
+    let two = folder(root.path(), "two", &db.url);
+    let (_second, second) = serve(&two);
+    let refused = wait_for_records(&second, &alice, "config.reload_refused", 1);
+    assert_eq!(refused[0]["actor"], "docket", "{}", refused[0]);
+    assert_eq!(refused[0]["details"]["code"], "differs", "{}", refused[0]);
+    assert_eq!(refused[0]["details"]["following"], digest.as_str(), "{}", refused[0]);
+    assert_eq!(workflows(&second, &alice), ["hello"], "the second replica's rules stay");
+    let said = std::fs::read_to_string(two.join("serve.log")).unwrap();
+    assert!(said.contains("while this one was not listening"), "{said}");
 }
 
 #[test]

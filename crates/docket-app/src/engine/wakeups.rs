@@ -1,7 +1,8 @@
 //! What this replica does when another one commits something: the same wake-ups its own commits
 //! cause (a worker looks for runs, the dispatcher for notifications, a run cancelled elsewhere
 //! is stopped here), and live followers are told to read the store; a reload there makes this
-//! replica read its own configuration files again, and so does one it may have missed.
+//! replica read its own configuration files again, and so does one it may have missed: while its
+//! listening connection was broken, or before it first listened.
 
 use docket_core::TicketState;
 use tokio_util::sync::CancellationToken;
@@ -50,6 +51,12 @@ impl App {
                 let app = self.clone();
                 tokio::spawn(async move { app.catch_up_reload().await });
             }
+            // Wake-ups before the first connection were not heard either, but at start the
+            // workers and the dispatcher look at everything anyway: only a reload is looked for.
+            Wakeup::Listening => {
+                let app = self.clone();
+                tokio::spawn(async move { app.catch_up_reload().await });
+            }
             Wakeup::Reloaded { digest } => {
                 let app = self.clone();
                 tokio::spawn(async move { app.follow_reload(&digest, Following::Announced).await });
@@ -63,6 +70,7 @@ fn kind(wakeup: &Wakeup) -> &'static str {
         Wakeup::Ticket { .. } => "ticket",
         Wakeup::Logged { .. } => "logged",
         Wakeup::Missed => "missed",
+        Wakeup::Listening => "listening",
         Wakeup::Reloaded { .. } => "reloaded",
     }
 }

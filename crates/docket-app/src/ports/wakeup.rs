@@ -35,6 +35,9 @@ pub enum Wakeup {
     /// Wake-ups may have been missed (the listening connection broke and is back): look at
     /// everything again.
     Missed,
+    /// The listening connection is open for the first time: nothing sent before was heard, so a
+    /// reload another replica took between this one's start and now is looked for.
+    Listening,
     /// Another replica reloaded its configuration and put the one with `digest` in force: this
     /// one reads its own files again.
     Reloaded {
@@ -49,8 +52,9 @@ pub type WakeupSink = Box<dyn Fn(Wakeup) + Send + Sync>;
 /// A store that other processes may share tells this one what they commit.
 #[async_trait]
 pub trait Wakeups: Send + Sync + 'static {
-    /// Hands every wake-up from other processes to `sink` until `shutdown`, reconnecting when
-    /// the connection breaks (and then sending [`Wakeup::Missed`]). A store only one process
+    /// Hands every wake-up from other processes to `sink` until `shutdown`: first
+    /// [`Wakeup::Listening`] once it listens, then what it hears, reconnecting when the
+    /// connection breaks (and then sending [`Wakeup::Missed`]). A store only one process
     /// uses (SQLite) has nothing to hear and just waits for `shutdown`.
     async fn listen(&self, sink: WakeupSink, shutdown: CancellationToken) {
         let _ = sink;

@@ -6,9 +6,10 @@
 //! `<sender>|l|<ticket>|<seq>` for stored log lines, or `<sender>|c|<digest>` for a reloaded
 //! configuration; a replica ignores its own.
 //!
-//! A broken listening connection is opened again (backing off up to [`MAX_BACKOFF`]) and then
-//! reported as [`Wakeup::Missed`], so the replica looks at everything once; until then its
-//! polling covers what it did not hear.
+//! The first listening connection is reported as [`Wakeup::Listening`] once it listens (however
+//! many attempts it took): what was sent before it was not heard. A broken listening connection
+//! is opened again (backing off up to [`MAX_BACKOFF`]) and then reported as [`Wakeup::Missed`],
+//! so the replica looks at everything once; until then its polling covers what it did not hear.
 
 use std::time::Duration;
 
@@ -113,7 +114,9 @@ pub(super) async fn listen(pool: &PgPool, me: &str, sink: WakeupSink, shutdown: 
             }
         };
         backoff = Duration::from_millis(100);
-        if !first {
+        if first {
+            sink(Wakeup::Listening);
+        } else {
             tracing::info!("listening for other replicas again");
             sink(Wakeup::Missed);
         }
