@@ -61,6 +61,7 @@ fn the_bench_harness_measures_every_figure() {
         "request → succeeded p99 (one at a time)",
         "approve → first step's process started p99",
         "40 sequential exec [true] steps",
+        "exec [true] step beyond its process (per step)",
         "idle RSS",
         "start-up to ready",
     ] {
