@@ -15,6 +15,8 @@ pub(crate) struct Outcome {
     pub(crate) index: usize,
     /// From when it was due to when the whole answer was read.
     pub(crate) latency: Duration,
+    /// How late the sender sent it (its share of `latency`).
+    pub(crate) late: Duration,
     /// `None` if it was answered as expected; else why not.
     pub(crate) error: Option<String>,
 }
@@ -33,6 +35,23 @@ impl Run {
     /// Latencies of the requests answered as expected, sorted.
     pub(crate) fn good_latencies(&self) -> Vec<Duration> {
         let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.latency).collect();
+        all.sort();
+        all
+    }
+
+    /// How late the sender sent the requests answered as expected, sorted: how much of a
+    /// latency quantile is the sender's own (timer and scheduling on a shared machine).
+    pub(crate) fn good_lateness(&self) -> Vec<Duration> {
+        let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.late).collect();
+        all.sort();
+        all
+    }
+
+    /// Latencies of the requests answered as expected from when each was sent (not due),
+    /// sorted: the server's and the network's share alone.
+    pub(crate) fn good_latencies_from_sending(&self) -> Vec<Duration> {
+        let mut all: Vec<Duration> =
+            self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.latency.saturating_sub(o.late)).collect();
         all.sort();
         all
     }
@@ -79,19 +98,25 @@ where
         let due = start + period.mul_f64(index as f64);
         tokio::time::sleep_until(due).await;
         let now = Instant::now();
-        worst_lateness = worst_lateness.max(now.saturating_duration_since(due));
+        let late = now.saturating_duration_since(due);
+        worst_lateness = worst_lateness.max(late);
         last_sent = now;
         let request = send(index);
         tasks.spawn(async move {
             let result = request.await;
-            Outcome { index, latency: due.elapsed(), error: result.err() }
+            Outcome { index, latency: due.elapsed(), late, error: result.err() }
         });
     }
     let mut outcomes = Vec::with_capacity(count);
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok(outcome) => outcomes.push(outcome),
-            Err(e) => outcomes.push(Outcome { index: usize::MAX, latency: Duration::ZERO, error: Some(e.to_string()) }),
+            Err(e) => outcomes.push(Outcome {
+                index: usize::MAX,
+                latency: Duration::ZERO,
+                late: Duration::ZERO,
+                error: Some(e.to_string()),
+            }),
         }
     }
     outcomes.sort_by_key(|o| o.index);
@@ -115,6 +140,29 @@ mod tests {
         assert!(run.achieved_rate() > 150.0, "{}", run.achieved_rate());
         let latencies = run.good_latencies();
         assert!(latencies.iter().all(|l| *l >= Duration::from_millis(200)));
+    }
+
+    #[tokio::test]
+    async fn a_late_sender_is_told_apart_from_a_slow_answer() {
+        // The first answer takes 30 ms and holds the sender's only thread meanwhile, so the
+        // other four go out late and are answered at once.
+        let run = open_loop(1000, 5, |i| async move {
+            if i == 0 {
+                std::thread::sleep(Duration::from_millis(30));
+            }
+            Ok::<(), String>(())
+        })
+        .await;
+        let slow = &run.outcomes[0];
+        assert!(slow.late < Duration::from_millis(10) && slow.latency >= Duration::from_millis(25), "{slow:?}");
+        for sent_late in &run.outcomes[1..] {
+            assert!(sent_late.late >= Duration::from_millis(20), "{sent_late:?}");
+            assert!(sent_late.latency.saturating_sub(sent_late.late) < Duration::from_millis(20), "{sent_late:?}");
+        }
+        let (late, from_sending) = (run.good_lateness(), run.good_latencies_from_sending());
+        assert!(late[1] >= Duration::from_millis(20), "four were sent late: {late:?}");
+        assert!(from_sending[3] < Duration::from_millis(20), "only one answer was slow: {from_sending:?}");
+        assert!(from_sending[4] >= Duration::from_millis(25), "{from_sending:?}");
     }
 
     #[tokio::test]

@@ -134,6 +134,19 @@ pub(crate) async fn measure(rate: u32, duration: Duration) -> anyhow::Result<Vec
             "slack submit errors",
         ],
     ));
+    // How much of the submissions' tail is the sender's own, on a machine it shares.
+    figures.push(Figure::new(
+        "slack submit p99 from when sent (server and network)",
+        quantile_ms(&submissions.good_latencies_from_sending(), 0.99),
+        "ms",
+        Target::None,
+    ));
+    figures.push(Figure::new(
+        "slack submit: sender lateness p99",
+        quantile_ms(&submissions.good_lateness(), 0.99),
+        "ms",
+        Target::None,
+    ));
     figures.push(Figure::new(
         "slack acked tickets stored after kill -9",
         percent(stored.min(acknowledged as u64) as usize, acknowledged),
