@@ -176,6 +176,7 @@ impl TestAppBuilder {
             clock: self.clock,
             processes: Some(processes.clone()),
             reloader: Some(Arc::new(reloader)),
+            config_read: None,
         });
         let engine = if self.engine { Some(app.start().await.expect("the engine starts")) } else { None };
         TestApp { app, engine, store, processes, dir: root, _temp: temp }

@@ -83,6 +83,7 @@ pub(crate) async fn store_app(path: &Path, needs: Needs) -> anyhow::Result<App> 
         clock,
         processes: None,
         reloader: None,
+        config_read: None,
     };
     Ok(App::new(parts))
 }
@@ -136,6 +137,9 @@ fn sqlite_path(url: &str, config_path: &Path) -> Option<PathBuf> {
 /// Builds the app for the configuration at `path` (not started), with `notifiers` besides those
 /// of the chat surfaces the configuration turns on.
 pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) -> anyhow::Result<Composed> {
+    // Before the files are opened: a reload another replica takes from here on is newer than
+    // what this one reads (opening the store can wait a while, for another replica's migration).
+    let config_read = jiff::Timestamp::now();
     let loaded = load(path)?;
     let surfaces = Surfaces::from_config(&loaded.config)?;
     notifiers.extend(surfaces.notifiers());
@@ -164,6 +168,7 @@ pub(crate) async fn compose(path: &Path, mut notifiers: Vec<Arc<dyn Notifier>>) 
         clock: Arc::new(SystemClock),
         processes: Some(Arc::new(processes)),
         reloader: Some(Arc::new(reloader)),
+        config_read: Some(config_read),
     });
     Ok(Composed { app, config, warnings, surfaces })
 }

@@ -85,9 +85,10 @@ impl App {
             }
             tracing::info!(%digest, "another replica took a reload while this one was not listening");
         }
+        let read_at = self.now();
         let (mut details, said) = match reloader.load().await {
             Ok(reloaded) if reloaded.digest == digest => {
-                if let Err(error) = self.take_on(&Actor::System, &*reloader, reloaded, Some(digest)).await {
+                if let Err(error) = self.take_on(&Actor::System, &*reloader, reloaded, Some(digest), read_at).await {
                     tracing::error!(%error, "could not follow another replica's reload");
                 }
                 return;

@@ -73,6 +73,9 @@ pub struct AppParts {
     /// Reads the configuration again for a reload (`SIGHUP`, `docket reload`). `None`: this
     /// app cannot reload.
     pub reloader: Option<Arc<dyn Reloader>>,
+    /// When the configuration in `rules` was read: a reload another replica took after that
+    /// is caught up (see `app/following.rs`). `None`: when the app is assembled.
+    pub config_read: Option<jiff::Timestamp>,
 }
 
 impl std::fmt::Debug for AppParts {
@@ -155,7 +158,7 @@ impl App {
                 pinned: Mutex::new(HashMap::new()),
                 reloader: parts.reloader,
                 reloading: tokio::sync::Mutex::new(()),
-                config_since: Mutex::new(parts.clock.now()),
+                config_since: Mutex::new(parts.config_read.unwrap_or_else(|| parts.clock.now())),
                 caught_up: Mutex::new(None),
                 notifiers: parts.notifiers,
                 clock: parts.clock,

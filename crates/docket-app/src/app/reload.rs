@@ -53,6 +53,7 @@ impl App {
             return Err(AppError::ReloadRefused(ReloadRefused::Unsupported));
         };
         let _one_at_a_time = self.inner.reloading.lock().await;
+        let read_at = self.now();
         let reloaded = match reloader.load().await {
             Ok(reloaded) => reloaded,
             Err(refused) => {
@@ -61,19 +62,20 @@ impl App {
                 return Err(AppError::ReloadRefused(refused));
             }
         };
-        let outcome = self.take_on(actor, &*reloader, reloaded, None).await?;
+        let outcome = self.take_on(actor, &*reloader, reloaded, None, read_at).await?;
         self.tell_replicas(&outcome.digest).await;
         Ok(outcome)
     }
 
-    /// Records and puts in force a configuration read and found good; `following` is the
-    /// digest another replica announced, when this reload follows it.
+    /// Records and puts in force a configuration read (from `read_at` on) and found good;
+    /// `following` is the digest another replica announced, when this reload follows it.
     pub(super) async fn take_on(
         &self,
         actor: &Actor,
         reloader: &dyn Reloader,
         reloaded: Reloaded,
         following: Option<&str>,
+        read_at: jiff::Timestamp,
     ) -> Result<ReloadOutcome, AppError> {
         let outcome = outcome(&self.rules().catalog, &reloaded);
         let mut details = serde_json::to_value(&outcome).unwrap_or_default();
@@ -86,7 +88,7 @@ impl App {
             tracing::warn!("{warning}");
         }
         reloader.taken(&reloaded.digest);
-        *self.inner.config_since.lock().unwrap_or_else(PoisonError::into_inner) = self.now();
+        *self.inner.config_since.lock().unwrap_or_else(PoisonError::into_inner) = read_at;
         self.swap(reloaded);
         tracing::info!(
             digest = %outcome.digest,

@@ -44,16 +44,12 @@ impl App {
                 }
             }
             Wakeup::Logged { ticket, seq } => self.inner.live.publish(LiveEvent::Logged { ticket, seq }),
-            Wakeup::Missed => {
+            // Before the first connection, or while it was broken, nothing was heard: everything
+            // is looked at again, and the last reload recorded is followed if it is newer.
+            Wakeup::Missed | Wakeup::Listening => {
                 self.inner.work.notify_waiters();
                 self.inner.outbox.notify_one();
                 self.inner.live.publish(LiveEvent::Resync);
-                let app = self.clone();
-                tokio::spawn(async move { app.catch_up_reload().await });
-            }
-            // Wake-ups before the first connection were not heard either, but at start the
-            // workers and the dispatcher look at everything anyway: only a reload is looked for.
-            Wakeup::Listening => {
                 let app = self.clone();
                 tokio::spawn(async move { app.catch_up_reload().await });
             }
