@@ -32,6 +32,9 @@ pub(crate) enum Target {
     AtLeast(f64),
     /// At most this much.
     AtMost(f64),
+    /// From the first to the second (a figure that cannot be below the first unless a
+    /// measurement went wrong).
+    Between(f64, f64),
 }
 
 impl Target {
@@ -40,6 +43,7 @@ impl Target {
             Target::None => true,
             Target::AtLeast(min) => value >= min,
             Target::AtMost(max) => value <= max,
+            Target::Between(min, max) => (min..=max).contains(&value),
         }
     }
 
@@ -48,6 +52,7 @@ impl Target {
             Target::None => "—".to_owned(),
             Target::AtLeast(min) => format!("≥ {min} {unit}"),
             Target::AtMost(max) => format!("≤ {max} {unit}"),
+            Target::Between(min, max) => format!("{min}–{max} {unit}"),
         }
     }
 }

@@ -31,9 +31,12 @@ policies:
 const NOOP: &str = "id: noop\ntitle: No-op\nsteps:\n  - name: nothing\n    wait: 0s\n";
 const GATED: &str = "id: gated\ntitle: Gated\nsteps:\n  - name: first\n    exec: { argv: [\"true\"] }\n";
 
+/// Steps in each chain of the step figures.
+const CHAIN: u32 = 40;
+
 fn forty(id: &str, action: &str) -> String {
     let mut text = format!("id: {id}\ntitle: Forty steps\nsteps:\n");
-    for i in 1..=40 {
+    for i in 1..=CHAIN {
         text.push_str(&format!("  - name: step-{i}\n    {action}\n"));
     }
     text
@@ -116,15 +119,18 @@ pub(crate) async fn steps() -> anyhow::Result<Vec<Figure>> {
 
 /// Forty `exec: [true]` steps, forty `wait: 0s` steps, `true` started alone, and what a step
 /// costs beyond its process: the chain's time per step less `true` started alone through the
-/// supervisor (which is what the machine charges for the program, whatever runs it).
+/// supervisor (which is what the machine charges for the program, whatever runs it). The
+/// chain is timed from request to succeeded, so each step also carries a fortieth of what the
+/// ticket costs once (its request, plan and last commit). Reported as measured: a negative
+/// figure means a measurement went wrong, and is not read as met.
 async fn step_figures(app: &App, alice: &Actor) -> anyhow::Result<Vec<Figure>> {
     let forty = forty_steps(app, alice, "forty").await?;
     let waits = forty_steps(app, alice, "forty-waits").await?;
     let (supervised, direct) = processes_alone(200).await?;
-    let beyond = (forty / 40.0 - supervised).max(0.0);
+    let beyond = forty / f64::from(CHAIN) - supervised;
     Ok(vec![
         Figure::new("40 sequential exec [true] steps", forty, "ms", Target::AtMost(40.0)),
-        Figure::new("exec [true] step beyond its process (per step)", beyond, "ms", Target::AtMost(1.0)),
+        Figure::new("exec [true] step beyond its process (per step)", beyond, "ms", Target::Between(0.0, 1.0)),
         Figure::new("40 sequential wait 0s steps (no process)", waits, "ms", Target::None),
         Figure::new("exec [true] alone, supervised, p50", supervised, "ms", Target::None),
         Figure::new("exec [true] alone, started directly, p50", direct, "ms", Target::None),
