@@ -26,50 +26,46 @@ pub(crate) struct Outcome {
 #[derive(Debug)]
 pub(crate) struct Run {
     pub(crate) outcomes: Vec<Outcome>,
-    /// How late the sender got to a request at worst (timer and scheduling; counted in the
-    /// latencies).
-    pub(crate) worst_lateness: Duration,
     /// From the first request due to the last one sent.
     pub(crate) sending: Duration,
 }
 
 impl Run {
-    /// Latencies of the requests answered as expected, sorted.
-    pub(crate) fn good_latencies(&self) -> Vec<Duration> {
-        let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.latency).collect();
+    /// `of` each request answered as expected that `among` keeps, sorted.
+    fn good(&self, among: impl Fn(&Outcome) -> bool, of: impl Fn(&Outcome) -> Duration) -> Vec<Duration> {
+        let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none() && among(o)).map(of).collect();
         all.sort();
         all
+    }
+
+    /// Latencies of the requests answered as expected, sorted.
+    pub(crate) fn good_latencies(&self) -> Vec<Duration> {
+        self.good(|_| true, |o| o.latency)
     }
 
     /// How late the sender sent the requests answered as expected, sorted: how much of a
     /// latency quantile is the sender's own (timer and scheduling on a shared machine).
     pub(crate) fn good_lateness(&self) -> Vec<Duration> {
-        let mut all: Vec<Duration> = self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.late).collect();
-        all.sort();
-        all
+        self.good(|_| true, |o| o.late)
     }
 
     /// Latencies of the requests answered as expected from when each was sent (not due),
     /// sorted: the server's and the network's share alone.
     pub(crate) fn good_latencies_from_sending(&self) -> Vec<Duration> {
-        let mut all: Vec<Duration> =
-            self.outcomes.iter().filter(|o| o.error.is_none()).map(|o| o.latency.saturating_sub(o.late)).collect();
-        all.sort();
-        all
+        self.good(|_| true, |o| o.latency.saturating_sub(o.late))
     }
 
     /// Latencies of the requests due in `[from, to)` (as fractions of the run) answered as
     /// expected, sorted: whether latency drifts as the run goes on.
     pub(crate) fn good_latencies_between(&self, from: f64, to: f64) -> Vec<Duration> {
         let n = self.outcomes.len() as f64;
-        let mut some: Vec<Duration> = self
-            .outcomes
-            .iter()
-            .filter(|o| o.error.is_none() && (o.index as f64) >= from * n && (o.index as f64) < to * n)
-            .map(|o| o.latency)
-            .collect();
-        some.sort();
-        some
+        self.good(|o| (o.index as f64) >= from * n && (o.index as f64) < to * n, |o| o.latency)
+    }
+
+    /// How late the sender got to a request at worst (timer and scheduling; counted in the
+    /// latencies).
+    pub(crate) fn worst_lateness(&self) -> Duration {
+        self.outcomes.iter().map(|o| o.late).max().unwrap_or_default()
     }
 
     /// Requests not answered as expected.
@@ -108,13 +104,9 @@ where
         });
     }
     let mut outcomes = Vec::with_capacity(count);
-    let mut worst_lateness = Duration::ZERO;
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(outcome) => {
-                worst_lateness = worst_lateness.max(outcome.late);
-                outcomes.push(outcome);
-            }
+            Ok(outcome) => outcomes.push(outcome),
             Err(e) => outcomes.push(Outcome {
                 index: usize::MAX,
                 latency: Duration::ZERO,
@@ -124,7 +116,7 @@ where
         }
     }
     outcomes.sort_by_key(|o| o.index);
-    Run { outcomes, worst_lateness, sending: last_sent.saturating_duration_since(start) }
+    Run { outcomes, sending: last_sent.saturating_duration_since(start) }
 }
 
 #[cfg(test)]
@@ -167,7 +159,7 @@ mod tests {
         let (late, from_sending) = (run.good_lateness(), run.good_latencies_from_sending());
         assert!(late[1] >= Duration::from_millis(40), "four were sent late: {late:?}");
         assert!(from_sending[3] < Duration::from_millis(50), "{from_sending:?}");
-        assert!(run.worst_lateness >= Duration::from_millis(40), "{:?}", run.worst_lateness);
+        assert!(run.worst_lateness() >= Duration::from_millis(40), "{:?}", run.worst_lateness());
     }
 
     #[tokio::test]

@@ -159,7 +159,7 @@ pub(crate) async fn measure(rate: u32, duration: Duration) -> anyhow::Result<Vec
     figures.push(Figure::new("slack chat.postMessage calls", api.count("chat.postMessage") as f64, "", Target::None));
     figures.push(Figure::new(
         "slack sender worst lateness",
-        commands.worst_lateness.max(submissions.worst_lateness).as_secs_f64() * 1000.0,
+        commands.worst_lateness().max(submissions.worst_lateness()).as_secs_f64() * 1000.0,
         "ms",
         Target::None,
     ));
