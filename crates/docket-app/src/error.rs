@@ -41,6 +41,7 @@ impl AppError {
             AppError::Unauthenticated | AppError::TokenRefused(_) => "unauthenticated",
             AppError::Invalid(_) => "invalid_request",
             AppError::Store(StoreError::Conflict(_)) => "conflict",
+            AppError::Store(StoreError::Delivered(_)) => "delivered_before",
             AppError::Store(_) => "storage_unavailable",
             AppError::ReloadRefused(_) => "reload_refused",
         }

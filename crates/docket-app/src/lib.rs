@@ -24,7 +24,7 @@ pub use ports::runner::{Mode, StepJob, StepLog, StepRunner};
 /// them on a `dyn Store`.
 pub use ports::store::prelude as store_prelude;
 pub use ports::store::{
-    ApiToken, AuditStore, Change, Claim, Committed, EndOfStep, HealthStore, LogLine, LogStore, LogStream,
+    ApiToken, AuditStore, Change, Claim, Committed, Delivery, EndOfStep, HealthStore, LogLine, LogStore, LogStream,
     NewOutboxMessage, OutboxMessage, OutboxStore, QueueOp, Revocation, RunQueue, StateStore, Store, StoreError,
     StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore, TokenStore,
 };

@@ -1,7 +1,11 @@
 //! HTTP mode: `POST /slack/commands`, `/slack/interactions`, `/slack/events`. Each request's
 //! v0 signature is checked over the raw body before anything is parsed; a failure (forged,
-//! stale, replayed) is an opaque 401 and an audit record, and nothing else. Authentic but
-//! malformed input is a 400 that changes nothing. Error bodies use Docket's JSON error shape.
+//! stale, replayed) is an opaque 401 and an audit record, and nothing else. The signature is
+//! recorded as seen before anything is done, except that a request form's submission records
+//! it in the transaction that opens its ticket (one write instead of two): its person is looked
+//! up and the request decided first, so a replay racing its original (not yet recorded) may
+//! repeat a refusal's audit record, though never the ticket. Authentic but malformed input is a
+//! 400 that changes nothing. Error bodies use Docket's JSON error shape.
 
 use std::net::IpAddr;
 
@@ -13,9 +17,8 @@ use axum::routing::post;
 use docket_http::{Peer, RawBody, error_response};
 
 use crate::Slack;
-use crate::inbound::{Ack, CommandForm, Inbound, InboundError};
+use crate::inbound::{Ack, CommandForm, Inbound, InboundError, Unseen};
 use crate::verify::verify;
-use docket_http::warn_throttled;
 
 /// Largest body accepted (Slack's payloads are a few kB; a view state can be larger).
 const BODY_LIMIT: usize = 1024 * 1024;
@@ -35,48 +38,85 @@ async fn commands(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Response {
-    if let Err(refused) = authenticate(&slack, peer, &headers, &body).await {
-        return refused;
+    let unseen = match authenticate(&slack, peer, &headers, &body).await {
+        Ok(unseen) => unseen,
+        Err(refused) => return refused,
+    };
+    if let Err(error) = slack.see(Some(unseen)).await {
+        return refuse(&slack, peer, error).await;
     }
-    answer(&slack, CommandForm::from_form(&body).map(Inbound::Command)).await
+    answer(&slack, peer, CommandForm::from_form(&body).map(Inbound::Command), None).await
 }
 
+/// An interaction's signature is recorded before anything is done, or with the ticket a request
+/// form opens (see `submissions`); a payload that cannot be read records it before it is
+/// refused.
 async fn interactions(
     State(slack): State<Slack>,
     Peer(peer): Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Response {
-    if let Err(refused) = authenticate(&slack, peer, &headers, &body).await {
-        return refused;
-    }
-    answer(&slack, Inbound::interaction_from_form(&body)).await
+    let unseen = match authenticate(&slack, peer, &headers, &body).await {
+        Ok(unseen) => unseen,
+        Err(refused) => return refused,
+    };
+    let inbound = Inbound::interaction_from_form(&body);
+    let unseen = match inbound {
+        Ok(_) => Some(unseen),
+        Err(_) => match slack.see(Some(unseen)).await {
+            Ok(()) => None,
+            Err(error) => return refuse(&slack, peer, error).await,
+        },
+    };
+    answer(&slack, peer, inbound, unseen).await
 }
 
 async fn events(State(slack): State<Slack>, Peer(peer): Peer, headers: HeaderMap, RawBody(body): RawBody) -> Response {
-    if let Err(refused) = authenticate(&slack, peer, &headers, &body).await {
-        return refused;
+    let unseen = match authenticate(&slack, peer, &headers, &body).await {
+        Ok(unseen) => unseen,
+        Err(refused) => return refused,
+    };
+    if let Err(error) = slack.see(Some(unseen)).await {
+        return refuse(&slack, peer, error).await;
     }
-    answer(&slack, Inbound::event_from_json(&body)).await
+    answer(&slack, peer, Inbound::event_from_json(&body), None).await
 }
 
-async fn answer(slack: &Slack, inbound: Result<Inbound, InboundError>) -> Response {
+async fn answer(
+    slack: &Slack,
+    peer: Option<IpAddr>,
+    inbound: Result<Inbound, InboundError>,
+    unseen: Option<Unseen>,
+) -> Response {
     let result = match inbound {
-        Ok(inbound) => slack.dispatch(inbound).await,
+        Ok(inbound) => slack.dispatch_unseen(inbound, unseen).await,
         Err(error) => Err(error),
     };
     match result {
         Ok(Ack(None)) => StatusCode::OK.into_response(),
         Ok(Ack(Some(body))) => axum::Json(body).into_response(),
-        Err(error) => {
-            tracing::debug!(%error, "a malformed Slack request");
-            error_response(StatusCode::BAD_REQUEST, "malformed_request", error.to_string())
-        }
+        Err(error) => refuse(slack, peer, error).await,
     }
 }
 
-/// Checks the signature and that this exact request was not seen before.
-async fn authenticate(slack: &Slack, peer: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
+/// A replayed request is refused like a forged one; a malformed one is a 400.
+async fn refuse(slack: &Slack, peer: Option<IpAddr>, error: InboundError) -> Response {
+    if matches!(error, InboundError::Replayed) {
+        slack.app().audit_rejected_credentials(crate::SCOPE, peer, &error.to_string()).await;
+        return unauthenticated();
+    }
+    tracing::debug!(%error, "a malformed Slack request");
+    error_response(StatusCode::BAD_REQUEST, "malformed_request", error.to_string())
+}
+
+/// Checks the signature; the request's key for the replay check, to be recorded as seen.
+async fn authenticate(
+    slack: &Slack,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Unseen, Response> {
     let app = slack.app();
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("x-slack-signature");
@@ -86,16 +126,12 @@ async fn authenticate(slack: &Slack, peer: Option<IpAddr>, headers: &HeaderMap, 
         app.audit_rejected_credentials(crate::SCOPE, peer, &format!("request signature refused: {error}")).await;
         return Err(unauthenticated());
     }
-    match slack.first_delivery(&format!("sig:{}", signature.unwrap_or_default())).await {
-        Ok(true) => {}
-        Ok(false) => {
-            app.audit_rejected_credentials(crate::SCOPE, peer, "request replayed (its signature was already used)")
-                .await;
-            return Err(unauthenticated());
-        }
-        Err(error) => warn_throttled!(%error, "could not record a Slack signature; accepting the request"),
-    }
-    Ok(())
+    // Keyed by time first, so that the records of one moment sit side by side in the store's
+    // index (a commit touches one page for a batch's records, not one page each). The
+    // timestamp is signed, so a replay has the same key; the signature's hex digits are
+    // lowercased, since the check takes either case.
+    let ts = header("x-slack-request-timestamp").unwrap_or_default();
+    Ok(Unseen(format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase())))
 }
 
 /// The opaque refusal of a request that is not Slack's: what was wrong goes to the audit only.

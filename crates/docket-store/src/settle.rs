@@ -34,5 +34,6 @@ pub(crate) fn same(error: &StoreError) -> StoreError {
         StoreError::Conflict(id) => StoreError::Conflict(id.clone()),
         StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
         StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        StoreError::Delivered(key) => StoreError::Delivered(key.clone()),
     }
 }

@@ -6,7 +6,9 @@ use docket_core::ticket::Origin;
 use docket_core::{Actor, Command, Digest, Event, NewTicket, RawParams, Refusal, Ticket, TicketId, WorkflowId, ticket};
 
 use super::App;
+use super::commit::Along;
 use crate::error::AppError;
+use crate::ports::store::Delivery;
 
 impl App {
     /// Opens a ticket for `workflow` with `params`, plans it and lets the policy decide.
@@ -18,6 +20,37 @@ impl App {
         workflow: &WorkflowId,
         params: RawParams,
         origin: Origin,
+    ) -> Result<Ticket, AppError> {
+        self.request_along(actor, workflow, params, origin, Along::Nothing).await
+    }
+
+    /// The same for a request that came by `delivery`, recorded with the new ticket: if it was
+    /// recorded before (a replayed or repeated delivery), nothing is opened and the error is
+    /// [`StoreError::Delivered`](crate::StoreError::Delivered). Once the ticket is committed
+    /// it is returned, even if planning it then fails (logged; the ticket stays in planning,
+    /// where a restart plans it again), so every error comes from before or at the commit. A
+    /// store's error may leave the delivery recorded or not (see
+    /// [`TicketStore::commit_once`](crate::TicketStore::commit_once)); any other error (a
+    /// refusal, an unknown workflow) recorded nothing, and its caller records the delivery.
+    #[tracing::instrument(level = "info", name = "request_ticket", skip_all, fields(workflow = %workflow, actor = %actor))]
+    pub async fn request_once(
+        &self,
+        actor: &Actor,
+        workflow: &WorkflowId,
+        params: RawParams,
+        origin: Origin,
+        delivery: Delivery<'_>,
+    ) -> Result<Ticket, AppError> {
+        self.request_along(actor, workflow, params, origin, Along::Delivery(delivery)).await
+    }
+
+    async fn request_along(
+        &self,
+        actor: &Actor,
+        workflow: &WorkflowId,
+        params: RawParams,
+        origin: Origin,
+        along: Along<'_>,
     ) -> Result<Ticket, AppError> {
         let now = self.now();
         let Some(found) = self.workflow(workflow) else {
@@ -55,10 +88,17 @@ impl App {
                 events.extend(ticket::decide(&scratch, &Command::RecordPlan { result }, &Actor::System, &rules, now)?);
             }
         }
-        let applied = self.commit(None, events, actor, Some(requested), now, None).await?;
+        let once = matches!(along, Along::Delivery(_));
+        let applied = self.commit(None, events, actor, Some(requested), now, along).await?;
         metrics::counter!("docket_tickets_requested_total", "workflow" => workflow.to_string()).increment(1);
         if applied.ticket.state == docket_core::TicketState::Planning {
-            return self.plan(&applied.ticket.id).await;
+            let planned = self.plan(&applied.ticket.id).await;
+            if once && let Err(error) = &planned {
+                // The ticket and its delivery are committed: the caller hears that it opened.
+                tracing::warn!(%error, ticket = %applied.ticket.id, "could not plan a ticket just opened");
+                return Ok(applied.ticket);
+            }
+            return planned;
         }
         Ok(applied.ticket)
     }

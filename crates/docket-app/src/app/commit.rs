@@ -10,10 +10,22 @@ use jiff::Timestamp;
 use super::App;
 use crate::error::AppError;
 use crate::live::LiveEvent;
-use crate::ports::store::{Change, EndOfStep, NewOutboxMessage, QueueOp, StoreError, StoredTicket};
+use crate::ports::store::{Change, Delivery, EndOfStep, NewOutboxMessage, QueueOp, StoreError, StoredTicket};
 
 /// How many times a command is decided again after losing a race.
 const CONFLICT_RETRIES: usize = 8;
+
+/// What a commit writes besides the command's own effects.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) enum Along<'a> {
+    /// Nothing.
+    #[default]
+    Nothing,
+    /// What is left of a step whose end the command records.
+    EndOfStep(EndOfStep<'a>),
+    /// The record of the delivery the command came by, which must be its first.
+    Delivery(Delivery<'a>),
+}
 
 /// A committed command.
 #[derive(Debug)]
@@ -104,7 +116,8 @@ impl App {
                     }
                 }
             }
-            match self.commit(Some(stored), events, actor, None, now, end).await {
+            let along = end.map_or(Along::Nothing, Along::EndOfStep);
+            match self.commit(Some(stored), events, actor, None, now, along).await {
                 Err(AppError::Store(StoreError::Conflict(_))) if attempt < CONFLICT_RETRIES => continue,
                 other => return other,
             }
@@ -112,7 +125,7 @@ impl App {
     }
 
     /// Commits `events` on top of `before` (or as a new ticket), with audit, outbox and queue,
-    /// and what is left of a step whose end they record (`end`). Events from index
+    /// and what goes `along` with them. Events from index
     /// `docket_from` on are Docket's own (planning done in the same step as the request) and
     /// are audited as such.
     pub(crate) async fn commit(
@@ -122,7 +135,7 @@ impl App {
         actor: &Actor,
         docket_from: Option<usize>,
         now: Timestamp,
-        end: Option<EndOfStep<'_>>,
+        along: Along<'_>,
     ) -> Result<Applied, AppError> {
         let (mut ticket, expected_version, state_before) = match before {
             Some(stored) => {
@@ -158,9 +171,10 @@ impl App {
         let change =
             Change { ticket: ticket.clone(), expected_version, at: now, events: events.clone(), audit, outbox, queue };
         let queue = change.queue.clone();
-        let committed = match end {
-            Some(end) => self.store().commit_end_of_step(change, end).await?,
-            None => self.store().commit(change).await?,
+        let committed = match along {
+            Along::Nothing => self.store().commit(change).await?,
+            Along::EndOfStep(end) => self.store().commit_end_of_step(change, end).await?,
+            Along::Delivery(delivery) => self.store().commit_once(change, delivery).await?,
         };
         self.after_commit(&ticket, committed.version, &events, &queue, has_outbox, state_before);
         Ok(Applied { ticket, events, version: committed.version })

@@ -29,6 +29,10 @@ pub enum StoreError {
     /// Stored data could not be read back (a bug or a hand-edited database).
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The delivery a change was made once for (see [`TicketStore::commit_once`]) is recorded
+    /// already: the request was delivered before. Nothing was written.
+    #[error("delivery {0} was recorded before")]
+    Delivered(String),
 }
 
 /// A ticket as stored, with its version for optimistic concurrency.
@@ -257,7 +261,8 @@ pub struct StoreStats {
 /// write before that transaction has committed. Errors mean the same on every port:
 /// [`StoreError::Unavailable`] — nothing was written (or read), try again later;
 /// [`StoreError::Corrupt`] — stored data could not be read back, a bug or a hand-edited
-/// database; [`StoreError::Conflict`] — only from [`TicketStore::commit`], see there.
+/// database; [`StoreError::Conflict`] — only from [`TicketStore::commit`], see there;
+/// [`StoreError::Delivered`] — only from [`TicketStore::commit_once`].
 pub trait Store:
     TicketStore
     + RunQueue
@@ -299,10 +304,22 @@ pub struct EndOfStep<'a> {
     pub ended: Option<(&'a str, &'a StepGroup)>,
 }
 
+/// A surface's record that one delivery was seen (a request's signature, an event id), kept
+/// in its small state ([`StateStore`]) under (`scope`, `key`) and written in the same
+/// transaction as the change the delivery asked for (see [`TicketStore::commit_once`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    /// The surface's state scope (`slack.seen`).
+    pub scope: &'a str,
+    /// What identifies the delivery (`sig:{timestamp}:v0=…`).
+    pub key: &'a str,
+}
+
 /// Tickets and their events: numbers, the one commit per command, reads and the lists the engine works from.
-/// The commit that ends a step also writes what is left of it, hence [`LogStore`] and [`ProcessStore`].
+/// The commit that ends a step also writes what is left of it, hence [`LogStore`] and [`ProcessStore`];
+/// a commit made once per delivery records the delivery, hence [`StateStore`].
 #[async_trait]
-pub trait TicketStore: LogStore + ProcessStore + Send + Sync + 'static {
+pub trait TicketStore: LogStore + ProcessStore + StateStore + Send + Sync + 'static {
     /// Allocates a ticket number: unique, and increasing from one call to the next. Numbers may
     /// be skipped (a request refused after allocation, numbers a stopped server had reserved),
     /// never reused.
@@ -337,6 +354,19 @@ pub trait TicketStore: LogStore + ProcessStore + Send + Sync + 'static {
         };
         let (committed, ()) = tokio::join!(self.commit(change), forget);
         committed
+    }
+
+    /// Commits `change` only if `delivery` was never recorded, recording it (stamped with the
+    /// change's time) with the change: a request delivered twice changes things once, and
+    /// what records the delivery is the change itself. Fails with [`StoreError::Delivered`]
+    /// and writes nothing if it was recorded before. This default takes two writes, the record
+    /// first (a record whose change then fails stays: the delivery is spent); SQLite writes
+    /// both in one transaction.
+    async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
+        if !self.state_put_new(delivery.scope, delivery.key, "", change.at).await? {
+            return Err(StoreError::Delivered(delivery.key.to_owned()));
+        }
+        self.commit(change).await
     }
 
     /// One ticket, or `None`.

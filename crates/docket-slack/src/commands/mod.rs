@@ -10,7 +10,7 @@ use std::task::Poll;
 
 use docket_app::ChatCommand;
 use docket_core::catalog::matcher::{RequestMatch, match_request};
-use docket_core::{Actor, RawParams, TicketId, Workflow};
+use docket_core::{Actor, PersonId, RawParams, TicketId, Workflow};
 use docket_http::warn_throttled;
 use serde_json::json;
 
@@ -150,7 +150,18 @@ impl Slack {
 
     /// The person behind Slack user `user`; `None` (audited) when Docket does not know them.
     pub(crate) async fn actor_or_explain(&self, user: &str, attempted: &str) -> Option<Actor> {
-        match self.people().resolve(self.app(), user).await {
+        self.explain_unresolved(user, attempted, self.people().resolve(self.app(), user).await).await
+    }
+
+    /// The actor `resolved` found for `user`; if none, the unknown user audited (or the failed
+    /// lookup logged) as for [`Self::actor_or_explain`].
+    pub(crate) async fn explain_unresolved(
+        &self,
+        user: &str,
+        attempted: &str,
+        resolved: Result<Option<PersonId>, ApiError>,
+    ) -> Option<Actor> {
+        match resolved {
             Ok(Some(person)) => Some(Actor::Person { id: person }),
             Ok(None) => {
                 self.app().audit_unknown_chat_user(crate::SCOPE, user, attempted).await;

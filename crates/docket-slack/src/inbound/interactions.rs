@@ -7,7 +7,7 @@ use docket_app::AppError;
 use docket_core::{Digest, TicketId};
 use serde_json::Value;
 
-use super::{Ack, InboundError};
+use super::{Ack, InboundError, Unseen};
 use crate::Slack;
 use crate::client::Trigger;
 use crate::modals::Metadata;
@@ -31,11 +31,18 @@ fn text(value: &Value, pointer: &str) -> Option<String> {
 }
 
 impl Slack {
-    pub(super) async fn interaction(&self, payload: Value) -> Result<Ack, InboundError> {
-        let kind = text(&payload, "/type").ok_or(InboundError::Missing("type"))?;
+    /// An interaction; an HTTP request's signature `unseen` yet is recorded before anything is
+    /// done, or, for a submission, where `submission` says.
+    pub(super) async fn interaction(&self, payload: Value, unseen: Option<Unseen>) -> Result<Ack, InboundError> {
+        let kind = text(&payload, "/type");
+        if kind.as_deref() == Some("view_submission") {
+            let user = text(&payload, "/user/id");
+            return self.submission(user.as_deref(), &payload, unseen).await;
+        }
+        self.see(unseen).await?;
+        let kind = kind.ok_or(InboundError::Missing("type"))?;
         let user = text(&payload, "/user/id").ok_or(InboundError::Missing("user.id"))?;
         match kind.as_str() {
-            "view_submission" => self.submission(&user, &payload).await,
             "block_actions" => {
                 let action = payload
                     .pointer("/actions/0")

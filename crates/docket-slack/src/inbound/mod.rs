@@ -40,7 +40,7 @@ impl Ack {
     }
 }
 
-/// Input that is authentic but malformed: HTTP 400, nothing changed.
+/// Input that is authentic but malformed (HTTP 400), or a replay (401): nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum InboundError {
     /// The form body could not be read.
@@ -52,7 +52,17 @@ pub enum InboundError {
     /// A field Slack always sends is missing or has the wrong type.
     #[error("missing field `{0}`")]
     Missing(&'static str),
+    /// The request was delivered before (its signature is recorded as seen): refused like a
+    /// forged one, and nothing was done.
+    #[error("request replayed (its signature was already used)")]
+    Replayed,
 }
+
+/// An HTTP request's signature not yet recorded as seen (the replay check), carried to where
+/// it is recorded: with the ticket a request form opens, so that a submission costs one
+/// write; anywhere else, before anything is done (see [`Slack::see`]).
+#[derive(Debug)]
+pub(crate) struct Unseen(pub(crate) String);
 
 /// A slash command's fields. Unknown fields are ignored; the ones Docket reads are required
 /// except where Slack itself may leave them out.
@@ -124,10 +134,22 @@ impl Slack {
     /// Handles one authenticated inbound request and returns the immediate answer. Returns
     /// quickly (well within 3 s); slow work (opening modals, posting replies) is spawned.
     pub async fn dispatch(&self, inbound: Inbound) -> Result<Ack, InboundError> {
+        self.dispatch_unseen(inbound, None).await
+    }
+
+    /// The same for an HTTP request whose signature is `unseen` yet: it is recorded before
+    /// anything is done, or, for a request form's submission, with the ticket it opens.
+    pub(crate) async fn dispatch_unseen(&self, inbound: Inbound, unseen: Option<Unseen>) -> Result<Ack, InboundError> {
         match inbound {
-            Inbound::Command(form) => Ok(self.command(form).await),
-            Inbound::Interaction(payload) => self.interaction(payload).await,
-            Inbound::Event(body) => self.event(body).await,
+            Inbound::Interaction(payload) => self.interaction(payload, unseen).await,
+            Inbound::Command(form) => {
+                self.see(unseen).await?;
+                Ok(self.command(form).await)
+            }
+            Inbound::Event(body) => {
+                self.see(unseen).await?;
+                self.event(body).await
+            }
         }
     }
 }

@@ -1,17 +1,19 @@
 //! Modal submissions: the picker (→ the parameter form, as `response_action: update`), the
 //! parameter form (checked by core's `validate_params`; errors go back under each field), the
 //! amend form, and the reason form. A request is handed to the app in a task; the answer waits
-//! up to two seconds for it, so a refusal still lands on the form.
+//! up to two seconds for it, so a refusal still lands on the form. In HTTP mode, the request
+//! form's signature is recorded as seen (the replay check) in the transaction that opens the
+//! ticket; every other submission, and a request form that opens nothing, records it first.
 
 use std::time::Duration;
 
-use docket_app::AppError;
+use docket_app::{AppError, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Refusal, TicketId, WorkflowId, validate_params};
 use serde_json::{Map, Value, json};
 
 use super::interactions::refusal_words;
-use super::{Ack, InboundError};
+use super::{Ack, InboundError, Unseen};
 use crate::Slack;
 use crate::modals::params::{Purpose, params_view, read_values};
 use crate::modals::picker::picked;
@@ -25,19 +27,62 @@ const WAIT_FOR_APP: Duration = Duration::from_millis(2_000);
 const ERROR_CHARS: usize = 1_000;
 
 impl Slack {
-    pub(super) async fn submission(&self, user: &str, payload: &Value) -> Result<Ack, InboundError> {
-        let view = payload.get("view").filter(|v| v.is_object()).ok_or(InboundError::Missing("view"))?;
+    /// A modal's submission. An HTTP request's signature `unseen` yet is recorded with the ticket
+    /// a request form opens; anything else records it before it acts or answers.
+    pub(super) async fn submission(
+        &self,
+        user: Option<&str>,
+        payload: &Value,
+        unseen: Option<Unseen>,
+    ) -> Result<Ack, InboundError> {
+        let parts = user.ok_or(InboundError::Missing("user.id")).and_then(|user| {
+            let view = payload.get("view").filter(|v| v.is_object()).ok_or(InboundError::Missing("view"))?;
+            Ok((user, view))
+        });
+        let (user, view) = match parts {
+            Ok(parts) => parts,
+            Err(error) => {
+                self.see(unseen).await?;
+                return Err(error);
+            }
+        };
         let callback = view.get("callback_id").and_then(Value::as_str).unwrap_or_default();
+        let unseen = if callback == REQUEST {
+            unseen
+        } else {
+            self.see(unseen).await?;
+            None
+        };
         let meta = Metadata::decode(view.get("private_metadata").and_then(Value::as_str).unwrap_or_default());
         let state = view.get("state").cloned().unwrap_or(Value::Null);
-        let Some(actor) = self.actor_or_explain(user, &format!("submit {callback}")).await else {
-            return Ok(errors_on(first_input(view).as_deref(), &super::interactions::not_a_person()));
+        let person = match self.people().resolve(self.app(), user).await {
+            Ok(Some(person)) => person,
+            unresolved => {
+                self.see(unseen).await?;
+                // Audits the unknown user (or logs the failed lookup); there is no actor.
+                self.explain_unresolved(user, &format!("submit {callback}"), unresolved).await;
+                return Ok(errors_on(first_input(view).as_deref(), &super::interactions::not_a_person()));
+            }
         };
+        self.submitted(Actor::Person { id: person }, user, view, &state, meta, unseen).await
+    }
+
+    /// A submission by a known person; `unseen` only for a request form.
+    async fn submitted(
+        &self,
+        actor: Actor,
+        user: &str,
+        view: &Value,
+        state: &Value,
+        meta: Metadata,
+        unseen: Option<Unseen>,
+    ) -> Result<Ack, InboundError> {
+        let callback = view.get("callback_id").and_then(Value::as_str).unwrap_or_default();
         Ok(match callback {
-            PICK => self.picked(&actor, &state, meta),
-            REQUEST => self.submit_request(actor, user, view, &state, meta).await,
-            AMEND => self.submit_amend(&actor, view, &state, &meta).await,
-            REASON => self.submit_reason(&actor, &state, &meta).await,
+            PICK => self.picked(&actor, state, meta),
+            REQUEST => self.submit_request(actor, user, view, state, meta, unseen).await?,
+            AMEND => self.submit_amend(&actor, view, state, &meta).await,
+            REASON => self.submit_reason(&actor, state, &meta).await,
             _ => Ack::empty(),
         })
     }
@@ -56,17 +101,30 @@ impl Slack {
         }
     }
 
-    async fn submit_request(&self, actor: Actor, user: &str, view: &Value, state: &Value, meta: Metadata) -> Ack {
+    /// A request form: opens the ticket, recording `unseen` with it. Every answer that opens
+    /// nothing records `unseen` first.
+    async fn submit_request(
+        &self,
+        actor: Actor,
+        user: &str,
+        view: &Value,
+        state: &Value,
+        meta: Metadata,
+        unseen: Option<Unseen>,
+    ) -> Result<Ack, InboundError> {
         let Some(workflow) = meta.workflow.as_deref().and_then(|w| self.app().workflow(&WorkflowId::new(w))) else {
-            return errors_on(first_input(view).as_deref(), "This workflow is no longer in the catalog.");
+            self.see(unseen).await?;
+            return Ok(errors_on(first_input(view).as_deref(), "This workflow is no longer in the catalog."));
         };
         let raw = read_values(&workflow, state);
         if let Err(problems) = validate_params(&workflow.params, &raw) {
-            return errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>());
+            self.see(unseen).await?;
+            return Ok(errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>()));
         }
         if !self.app().may_request(&actor, &workflow) {
+            self.see(unseen).await?;
             let words = format!("You may not request {}.", workflow.title);
-            return errors_on(first_input(view).as_deref(), &words);
+            return Ok(errors_on(first_input(view).as_deref(), &words));
         }
         let origin = Origin {
             surface: crate::SCOPE.to_owned(),
@@ -74,32 +132,50 @@ impl Slack {
             thread: meta.thread.clone(),
             context: meta.context.clone(),
         };
-        let app = self.app().clone();
+        let slack = self.clone();
         let id = workflow.id.clone();
-        let mut task = tokio::spawn(async move { app.request(&actor, &id, raw, origin).await });
-        match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
-            Ok(Ok(Ok(_))) | Err(_) => Ack::json(json!({ "response_action": "clear" })),
-            Ok(Ok(Err(AppError::Refused(Refusal::InvalidParams(problems))))) => {
-                errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>())
+        // The task goes on if the answer stops waiting for it, so it records the delivery
+        // itself when it opens nothing.
+        let mut task = tokio::spawn(async move {
+            let Some(unseen) = unseen else { return Ok(slack.app().request(&actor, &id, raw, origin).await) };
+            if slack.seen_before(&unseen).await {
+                return Err(InboundError::Replayed);
             }
-            Ok(Ok(Err(error))) => {
-                let words = match &error {
-                    AppError::Refused(refusal) => format!("Docket refused: {refusal}."),
-                    other => format!("Docket could not open the ticket: {other}."),
-                };
-                match first_input(view) {
-                    Some(block) => errors_on(Some(&block), &words),
-                    None => {
-                        self.tell(user, meta.channel.as_deref(), meta.thread.as_deref(), &words).await;
-                        Ack::json(json!({ "response_action": "clear" }))
-                    }
+            match slack.app().request_once(&actor, &id, raw, origin, slack.delivery(&unseen)).await {
+                Err(AppError::Store(StoreError::Delivered(_))) => Err(InboundError::Replayed),
+                // The store failed and nothing was opened: the delivery is left as it stands.
+                Err(error @ AppError::Store(_)) => Ok(Err(error)),
+                // Refused before its commit, which recorded nothing.
+                Err(error) => {
+                    slack.see(Some(unseen)).await?;
+                    Ok(Err(error))
                 }
+                Ok(ticket) => Ok(Ok(ticket)),
             }
+        });
+        let error = match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
+            Ok(Ok(Ok(Ok(_)))) | Err(_) => return Ok(Ack::json(json!({ "response_action": "clear" }))),
+            Ok(Ok(Err(replayed))) => return Err(replayed),
+            Ok(Ok(Ok(Err(error)))) => error,
             Ok(Err(join)) => {
                 tracing::error!(%join, "a request task failed");
+                return Ok(Ack::json(json!({ "response_action": "clear" })));
+            }
+        };
+        if let AppError::Refused(Refusal::InvalidParams(problems)) = error {
+            return Ok(errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>()));
+        }
+        let words = match &error {
+            AppError::Refused(refusal) => format!("Docket refused: {refusal}."),
+            other => format!("Docket could not open the ticket: {other}."),
+        };
+        Ok(match first_input(view) {
+            Some(block) => errors_on(Some(&block), &words),
+            None => {
+                self.tell(user, meta.channel.as_deref(), meta.thread.as_deref(), &words).await;
                 Ack::json(json!({ "response_action": "clear" }))
             }
-        }
+        })
     }
 
     async fn submit_amend(&self, actor: &Actor, view: &Value, state: &Value, meta: &Metadata) -> Ack {

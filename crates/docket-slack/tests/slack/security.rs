@@ -3,7 +3,7 @@
 
 use docket_slack::verify::sign;
 
-use crate::support::{Harness, SECRET, form};
+use crate::support::{Harness, SECRET, deploy_values, form, submission};
 
 async fn nothing_happened(h: &Harness) {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -74,6 +74,56 @@ async fn a_replayed_request_is_refused() {
     assert_eq!((again, answer.as_str()), (401, OPAQUE));
     let audit = h.t.app.audit_records(0, 100).await.unwrap();
     assert!(audit.iter().any(|r| r.entry.details.to_string().contains("replayed")));
+}
+
+/// A request form's signature is recorded with the ticket it opens: the replay opens nothing
+/// more, and is refused like any replay, also with the signature's hex digits in upper case. A
+/// form that opens nothing (an invalid field, an unknown person) records its signature before
+/// answering, so its replay is refused too.
+#[tokio::test]
+async fn a_replayed_request_form_opens_one_ticket_and_is_refused() {
+    let h = Harness::start().await;
+    h.command("U0ALICE", "C0DEV", "deploy web 1.0.0 to prod", "t-open").await;
+    let view = h.view_opened("t-open").await;
+    let forms = "application/x-www-form-urlencoded";
+    let signed = |user: &str, values: serde_json::Value| {
+        let body = form(&[("payload", &submission(user, &view, values).to_string())]);
+        let ts = h.t.app.clock_now().as_second().to_string();
+        let signature = sign(SECRET, &ts, body.as_bytes());
+        (body, ts, signature)
+    };
+    let replays = || async {
+        let audit = h.t.app.audit_records(0, 1000).await.unwrap();
+        audit.iter().filter(|r| r.entry.details.to_string().contains("replayed")).count()
+    };
+    let tickets = || async { h.t.app.tickets(&Default::default()).await.unwrap().tickets.len() };
+
+    let (body, ts, signature) = signed("U0ALICE", deploy_values("web", "1.0.0", "prod"));
+    let (first, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&signature)).await;
+    assert_eq!((first, answer.as_str()), (200, r#"{"response_action":"clear"}"#));
+    assert_eq!(tickets().await, 1);
+    let seen = h.t.app.recall_all("slack.seen", "sig:").await.unwrap();
+    assert!(seen.iter().any(|(key, _)| key == &format!("sig:{ts}:{signature}")), "{seen:?}");
+    let (again, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&signature)).await;
+    assert_eq!((again, answer.as_str()), (401, OPAQUE));
+    assert_eq!(replays().await, 1, "the replay is audited");
+    let upper = format!("v0={}", signature.trim_start_matches("v0=").to_ascii_uppercase());
+    let (again, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&upper)).await;
+    assert_eq!((again, answer.as_str()), (401, OPAQUE), "the same signature in upper case");
+    assert_eq!(tickets().await, 1);
+
+    for (user, values, expected) in [
+        ("U0ALICE", deploy_values("web", "not a version", "prod"), "version"),
+        ("U0NOBODY", deploy_values("web", "1.0.1", "prod"), "not in Docket's people"),
+    ] {
+        let (body, ts, signature) = signed(user, values);
+        let (first, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&signature)).await;
+        assert_eq!(first, 200);
+        assert!(answer.contains(r#""response_action":"errors""#) && answer.contains(expected), "{answer}");
+        let (again, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&signature)).await;
+        assert_eq!((again, answer.as_str()), (401, OPAQUE), "{user}");
+    }
+    assert_eq!(tickets().await, 1);
 }
 
 #[tokio::test]

@@ -131,16 +131,7 @@ impl Harness {
     }
 
     pub(crate) async fn submit_view(&self, user: &str, view: &Value, values: Value) -> Value {
-        let payload = json!({
-            "type": "view_submission",
-            "user": { "id": user },
-            "api_app_id": "A0DOCKET",
-            "view": {
-                "id": view["id"], "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
-                "blocks": view["blocks"], "state": { "values": values },
-            },
-        });
-        let (status, body) = self.interact(&payload).await;
+        let (status, body) = self.interact(&submission(user, view, values)).await;
         assert_eq!(status, 200, "{body}");
         if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap() }
     }
@@ -219,6 +210,19 @@ pub(crate) fn block_text(blocks: &Value) -> String {
     let mut out = String::new();
     walk(blocks, &mut out);
     out
+}
+
+/// The `view_submission` payload of `view` submitted by `user` with these state values.
+pub(crate) fn submission(user: &str, view: &Value, values: Value) -> Value {
+    json!({
+        "type": "view_submission",
+        "user": { "id": user },
+        "api_app_id": "A0DOCKET",
+        "view": {
+            "id": view["id"], "callback_id": view["callback_id"], "private_metadata": view["private_metadata"],
+            "blocks": view["blocks"], "state": { "values": values },
+        },
+    })
 }
 
 /// State values of the deploy form.

@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{
-    ApiToken, AuditStore, Change, Claim, Committed, EndOfStep, HealthStore, LogLine, LogStore, OutboxMessage,
+    ApiToken, AuditStore, Change, Claim, Committed, Delivery, EndOfStep, HealthStore, LogLine, LogStore, OutboxMessage,
     OutboxStore, Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
     TicketStore, TokenStore, Wakeups,
 };
@@ -72,13 +72,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Commits `change`, with what is left of a step if it records the step's end.
-    async fn submit_commit(&self, change: Change, end: Option<EndOfStep<'_>>) -> Result<Committed, StoreError> {
+    /// Commits `change`, with what `along` adds to its write (what is left of a step whose end
+    /// it records, the delivery it is made once for).
+    async fn submit_commit(
+        &self,
+        change: Change,
+        along: impl FnOnce(tickets::Commit) -> Result<tickets::Commit, StoreError>,
+    ) -> Result<Committed, StoreError> {
         let created = (change.expected_version == 0).then(|| change.ticket.id.number());
-        let mut write = tickets::Commit::new(change)?;
-        if let Some(end) = end {
-            write = write.with_end(end)?;
-        }
+        let write = along(tickets::Commit::new(change)?)?;
         let committed = self.writer.submit(write).await?;
         if let Some(number) = created {
             self.numbers.taken(number);
@@ -182,13 +184,18 @@ impl TicketStore for SqliteStore {
     }
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
-        self.submit_commit(change, None).await
+        self.submit_commit(change, Ok).await
     }
 
     /// The lines and the record's removal are written in the commit's own transaction, by the
     /// same round trip.
     async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
-        self.submit_commit(change, Some(end)).await
+        self.submit_commit(change, |write| write.with_end(end)).await
+    }
+
+    /// The delivery's record is written in the commit's own transaction, by the same round trip.
+    async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
+        self.submit_commit(change, |write| Ok(write.once(delivery))).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {

@@ -3,9 +3,10 @@
 //! prepared (rows serialized) in the caller's task; the writer chains its audit records and
 //! writes it all as one constant multi-statement string, in which a stale version stops
 //! everything (see [`EXPECT_ONE_CHANGE`]). The commit of a step's end also writes what is
-//! left of the step, in the same string.
+//! left of the step, in the same string; a commit made once per delivery first records the
+//! delivery, and a delivery recorded before stops everything the same way.
 
-use docket_app::{Change, Committed, EndOfStep, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
+use docket_app::{Change, Committed, Delivery, EndOfStep, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -84,17 +85,40 @@ macro_rules! conflict {
 }
 const CONFLICT: &str = conflict!();
 
+/// The message of the error `expect_new_delivery` raises (see [`EXPECT_ONE_CHANGE`]).
+macro_rules! delivered {
+    () => {
+        "docket: the delivery was recorded before"
+    };
+}
+const DELIVERED: &str = delivered!();
+
 /// Connection-private (TEMP) objects the writer creates on its connection: inserting the number
 /// of rows the previous statement changed into `expect_one_change` fails with [`CONFLICT`] unless
 /// it is 1. This lets a commit check the ticket's version and write everything else in one
 /// string: the statements after a failed one do not run, and its savepoint undoes the rest.
+/// `expect_new_delivery` does the same for a delivery's record, failing with [`DELIVERED`].
 pub(super) const EXPECT_ONE_CHANGE: &str = concat!(
     "CREATE TEMP VIEW IF NOT EXISTS expect_one_change (n) AS SELECT 0; ",
     "CREATE TEMP TRIGGER IF NOT EXISTS expect_one_change_check INSTEAD OF INSERT ON expect_one_change ",
     "WHEN NEW.n <> 1 BEGIN SELECT RAISE(ABORT, '",
     conflict!(),
+    "'); END; ",
+    "CREATE TEMP VIEW IF NOT EXISTS expect_new_delivery (n) AS SELECT 0; ",
+    "CREATE TEMP TRIGGER IF NOT EXISTS expect_new_delivery_check INSTEAD OF INSERT ON expect_new_delivery ",
+    "WHEN NEW.n <> 1 BEGIN SELECT RAISE(ABORT, '",
+    delivered!(),
     "'); END"
 );
+
+/// Records a delivery in surface state (see `state`) unless it is there, which stops the
+/// commit. Parameters: the scope, the key, the time in nanoseconds.
+macro_rules! record_delivery {
+    () => {
+        "INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING; \
+         INSERT INTO expect_new_delivery VALUES (changes()); "
+    };
+}
 
 /// Everything a change writes after its ticket row, each table from a JSON array of rows (NULL
 /// for none), so one constant text serves any number of rows. The ticket id is bound once per
@@ -175,6 +199,11 @@ static UPDATE: Sql = Sql::new(update!(), 0);
 static CREATE_END: Sql = Sql::new(concat!(create!(), append_lines!(), forget_process!()), 0);
 static UPDATE_END: Sql = Sql::new(concat!(update!(), append_lines!(), forget_process!()), 0);
 
+/// [`CREATE`] and [`UPDATE`] made once per delivery: the delivery's record first. Its
+/// parameters come before all the others.
+static CREATE_ONCE: Sql = Sql::new(concat!(record_delivery!(), create!()), 0);
+static UPDATE_ONCE: Sql = Sql::new(concat!(record_delivery!(), update!()), 0);
+
 /// The queue code of `write_rows` (1 enqueue, 2 remove) and the concurrency key: what happens
 /// to the ticket's place in the run queue.
 fn queue_code(op: &QueueOp) -> (i64, Option<&str>) {
@@ -208,8 +237,18 @@ pub(super) struct Commit {
     at: String,
     at_ns: i64,
     queue: QueueOp,
-    /// What is left of a step whose end this records, if it does.
-    end: Option<StepLeft>,
+    /// What the commit writes besides the change.
+    along: Along,
+}
+
+/// What a commit writes besides its change.
+#[derive(Debug)]
+enum Along {
+    Nothing,
+    /// What is left of the step whose end it records.
+    EndOfStep(StepLeft),
+    /// The delivery it is made once for: its scope and key.
+    Delivery(String, String),
 }
 
 /// What is left of a step, written with its end: its last lines (a JSON array, see `logs`)
@@ -243,7 +282,7 @@ impl Commit {
             at: time_text(change.at),
             at_ns: nanos(change.at),
             queue: change.queue,
-            end: None,
+            along: Along::Nothing,
         })
     }
 
@@ -251,7 +290,13 @@ impl Commit {
     pub(super) fn with_end(self, end: EndOfStep<'_>) -> Result<Self, StoreError> {
         let lines = if end.lines.is_empty() { None } else { Some(logs::lines_json(end.lines)?) };
         let ended = end.ended.map(|(host, group)| Ok::<_, StoreError>((host.to_owned(), key(group)?))).transpose()?;
-        Ok(Self { end: Some(StepLeft { lines, ended }), ..self })
+        Ok(Self { along: Along::EndOfStep(StepLeft { lines, ended }), ..self })
+    }
+
+    /// The same commit, made once for `delivery`: recorded with it, or, if recorded before,
+    /// nothing is written.
+    pub(super) fn once(self, delivery: Delivery<'_>) -> Self {
+        Self { along: Along::Delivery(delivery.scope.to_owned(), delivery.key.to_owned()), ..self }
     }
 }
 
@@ -259,11 +304,13 @@ impl Write for Commit {
     type Output = Committed;
 
     fn sql(&self) -> &'static Sql {
-        match (self.expected == 0, self.end.is_some()) {
-            (true, false) => &CREATE,
-            (false, false) => &UPDATE,
-            (true, true) => &CREATE_END,
-            (false, true) => &UPDATE_END,
+        match (self.expected == 0, &self.along) {
+            (true, Along::Nothing) => &CREATE,
+            (false, Along::Nothing) => &UPDATE,
+            (true, Along::EndOfStep(_)) => &CREATE_END,
+            (false, Along::EndOfStep(_)) => &UPDATE_END,
+            (true, Along::Delivery(..)) => &CREATE_ONCE,
+            (false, Along::Delivery(..)) => &UPDATE_ONCE,
         }
     }
 
@@ -273,6 +320,11 @@ impl Write for Commit {
 
     fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
         let t = &self.ticket;
+        if let Along::Delivery(scope, key) = &self.along {
+            bind(args, scope.as_str())?;
+            bind(args, key.as_str())?;
+            bind(args, self.at_ns)?;
+        }
         if self.expected == 0 {
             bind(args, &t.id)?;
             bind(args, t.number)?;
@@ -314,7 +366,7 @@ impl Write for Commit {
         bind(args, queue)?;
         bind(args, queue)?;
         bind(args, &t.id)?;
-        if let Some(end) = &self.end {
+        if let Along::EndOfStep(end) = &self.along {
             bind(args, &end.lines)?;
             let (host, [pgid, leader, started]) = match &end.ended {
                 Some((host, key)) => (Some(host.as_str()), key.map(Some)),
@@ -335,6 +387,10 @@ impl Write for Commit {
     fn error(&self, error: sqlx::Error) -> StoreError {
         match error {
             sqlx::Error::Database(e) if e.message() == CONFLICT => StoreError::Conflict(self.id.clone()),
+            sqlx::Error::Database(e) if e.message() == DELIVERED => match &self.along {
+                Along::Delivery(_, key) => StoreError::Delivered(key.clone()),
+                _ => db_error(sqlx::Error::Database(e)),
+            },
             other => db_error(other),
         }
     }

@@ -140,6 +140,53 @@ async fn a_conflict_inside_a_batch_fails_alone() {
     assert_eq!(db.chain().await, Ok(expected as u64));
 }
 
+/// Changes made once per delivery, in one batch: of those for one delivery exactly one is
+/// written; the others' neighbours are not disturbed; a change that fails on its own (a stale
+/// version) leaves its delivery unrecorded, so the delivery is not spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_in_a_batch_are_recorded_with_their_changes_alone() {
+    let db = Db::new().await;
+    let store = &db.store;
+    let tk = Tk::open(&**store, 1, "deploy-service", "alice").await;
+    let stale = tk.clone();
+    let mut tk2 = tk.clone();
+    tk2.commit(&**store, vec![comment("bob", "moved on", at(1))], at(1)).await;
+    let once = |change: docket_app::Change, key: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store.commit_once(change, docket_app::Delivery { scope: "slack.seen", key }).await.map(|c| c.version)
+        })
+    };
+
+    let held = db.hold().await;
+    let same: Vec<_> =
+        (10..18).map(|n| once(Tk::opening(n, "deploy-service", "alice", vec![], at(2)), "sig:same")).collect();
+    let distinct: Vec<_> = [(20, "sig:a"), (21, "sig:b"), (22, "sig:c")]
+        .into_iter()
+        .map(|(n, key)| once(Tk::opening(n, "deploy-service", "alice", vec![], at(2)), key))
+        .collect();
+    let late = once(stale.change(vec![comment("eve", "stale", at(2))], at(2)), "sig:stale");
+    held.release().await;
+
+    let mut written = 0;
+    for task in same {
+        match task.await.unwrap() {
+            Ok(_) => written += 1,
+            Err(error) => assert!(matches!(error, StoreError::Delivered(ref k) if k == "sig:same"), "{error}"),
+        }
+    }
+    assert_eq!(written, 1);
+    for task in distinct {
+        assert_eq!(task.await.unwrap().unwrap(), 1);
+    }
+    assert!(matches!(late.await.unwrap(), Err(StoreError::Conflict(_))));
+    assert_eq!(store.state_get("slack.seen", "sig:stale").await.unwrap(), None);
+    assert_eq!(db.int("SELECT COUNT(*) FROM tickets").await, 1 + 1 + 3);
+    assert_eq!(db.int("SELECT COUNT(*) FROM surface_state WHERE scope = 'slack.seen'").await, 1 + 3);
+    assert_eq!(db.int("SELECT COUNT(*) FROM comments WHERE author = 'eve'").await, 0);
+    db.chain().await.unwrap();
+}
+
 /// Makes any commit with an outbox message keyed `poison` fail at `COMMIT`: the trigger writes a
 /// row breaking a deferred foreign key, which SQLite checks only when the transaction commits.
 async fn poison(db: &Db) {

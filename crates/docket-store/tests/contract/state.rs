@@ -1,5 +1,7 @@
 //! Surface state: keyed values that surfaces keep, first-writer-wins inserts, prefix listing
-//! and pruning by age.
+//! and pruning by age, and deliveries recorded with the change they asked for.
+
+use docket_app::{Delivery, StoreError};
 
 use crate::fixtures::*;
 use crate::harness::Harness;
@@ -45,4 +47,61 @@ pub(crate) async fn concurrent_first_writers_have_one_winner(h: &Harness) {
         winners += usize::from(task.await.unwrap());
     }
     assert_eq!(winners, 1);
+}
+
+/// A change made once per delivery records the delivery with itself: a second change for the
+/// same delivery (a new ticket or an update) writes nothing at all.
+pub(crate) async fn a_change_made_once_per_delivery_records_it_with_itself(h: &Harness) {
+    let store = h.store();
+    let first = Delivery { scope: "slack.seen", key: "sig:v0=a" };
+    let opening = Tk::opening(1, "deploy-service", "alice", vec![], at(1));
+    let committed = store.commit_once(opening.clone(), first).await.unwrap();
+    assert_eq!(committed.version, 1);
+    assert_eq!(store.state_get("slack.seen", "sig:v0=a").await.unwrap().as_deref(), Some(""));
+    let tk = Tk { ticket: opening.ticket, version: committed.version };
+    let counts = || async {
+        (
+            h.int("SELECT COUNT(*) FROM tickets").await,
+            h.int("SELECT COUNT(*) FROM ticket_events").await,
+            h.int("SELECT COUNT(*) FROM audit").await,
+        )
+    };
+    let before = counts().await;
+
+    // The same delivery again, opening another ticket or changing this one: nothing is written.
+    let again = Tk::opening(2, "deploy-service", "alice", vec![], at(2));
+    assert!(matches!(store.commit_once(again, first).await, Err(StoreError::Delivered(k)) if k == "sig:v0=a"));
+    let update = tk.change(vec![comment("alice", "again", at(2))], at(2));
+    assert!(matches!(store.commit_once(update.clone(), first).await, Err(StoreError::Delivered(_))));
+    assert_eq!(counts().await, before);
+    assert!(store.ticket(&id(2)).await.unwrap().is_none());
+
+    // An update made once for a new delivery is written with it.
+    let other = Delivery { scope: "slack.seen", key: "sig:v0=b" };
+    assert_eq!(store.commit_once(update, other).await.unwrap().version, 2);
+    assert_eq!(store.ticket(tk.id()).await.unwrap().unwrap().version, 2);
+    assert!(store.state_get("slack.seen", "sig:v0=b").await.unwrap().is_some());
+}
+
+/// Of several changes racing for one delivery, exactly one is written.
+pub(crate) async fn concurrent_changes_for_one_delivery_have_one_winner(h: &Harness) {
+    let mut tasks = Vec::new();
+    for number in 1..=12 {
+        let store = h.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let opening = Tk::opening(number, "deploy-service", "alice", vec![], at(1));
+            store.commit_once(opening, Delivery { scope: "slack.seen", key: "sig:v0=race" }).await
+        }));
+    }
+    let mut written = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => written += 1,
+            Err(StoreError::Delivered(key)) => assert_eq!(key, "sig:v0=race"),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(written, 1);
+    assert_eq!(h.int("SELECT COUNT(*) FROM tickets").await, 1);
+    assert_eq!(h.int("SELECT COUNT(*) FROM ticket_events").await, 1);
 }

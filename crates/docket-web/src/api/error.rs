@@ -168,6 +168,12 @@ impl From<AppError> for ApiError {
                 "conflict",
                 format!("ticket {id} was changed by someone else at the same moment; read it again and retry"),
             ),
+            // No API call is made once per delivery today; mapped for when one is.
+            AppError::Store(StoreError::Delivered(_)) => Self::new(
+                StatusCode::CONFLICT,
+                "delivered_before",
+                "this request was delivered before, and was not done again",
+            ),
             AppError::Store(other) => Self::storage_unavailable(&other),
             AppError::ReloadRefused(refused) => {
                 let details = match &refused {
