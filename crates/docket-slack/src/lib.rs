@@ -57,6 +57,8 @@ struct Inner {
     people: People,
     /// Deliveries recorded (`seen`), to prune every so many.
     recorded: AtomicU64,
+    /// Request forms' signatures this replica recorded with their tickets lately (`seen`).
+    recent: seen::Recent,
 }
 
 impl std::fmt::Debug for Slack {
@@ -69,7 +71,8 @@ impl Slack {
     /// The surface over a running `app`; `client` is the one the notifier was built with.
     pub fn new(app: App, settings: SlackSettings, client: SlackClient) -> Self {
         let people = People::new(client.clone());
-        Self { inner: Arc::new(Inner { app, settings, client, people, recorded: AtomicU64::new(0) }) }
+        let recent = seen::Recent::new();
+        Self { inner: Arc::new(Inner { app, settings, client, people, recorded: AtomicU64::new(0), recent }) }
     }
 
     /// The app.

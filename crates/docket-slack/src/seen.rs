@@ -18,6 +18,22 @@ const KEEP: Duration = Duration::from_secs(60 * 60);
 /// Records between prunes.
 const PRUNE_EVERY: u64 = 1_000;
 
+/// Request forms' signatures recorded with their tickets by this replica in the last
+/// [`RECENT_FOR`], at most [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
+pub(crate) struct Recent(moka::future::Cache<String, ()>);
+
+/// As long as a signature is accepted (five minutes), and a little more.
+const RECENT_FOR: Duration = Duration::from_secs(6 * 60);
+/// About 10 MB of keys at most; past it the least used go, and a replay of one of them is
+/// caught by the commit instead.
+const RECENT_MAX: u64 = 100_000;
+
+impl Recent {
+    pub(crate) fn new() -> Self {
+        Self(moka::future::Cache::builder().max_capacity(RECENT_MAX).time_to_live(RECENT_FOR).build())
+    }
+}
+
 impl Slack {
     /// Records `key` (`sig:…`, `event:…`, `envelope:…`) as delivered; `true` the first time
     /// any replica records it.
@@ -46,10 +62,16 @@ impl Slack {
         Delivery { scope: SCOPE, key: &unseen.0 }
     }
 
-    /// Whether `unseen` is recorded already: a cheap read that turns most replays away before
-    /// they cost a commit. A store that cannot answer says no (the commit still checks).
-    pub(crate) async fn seen_before(&self, unseen: &Unseen) -> bool {
-        matches!(self.app().recall(SCOPE, &unseen.0).await, Ok(Some(_)))
+    /// Whether this replica recorded `unseen` with a ticket lately: turns a replay to this
+    /// replica away before it costs a ticket number and a commit, without a read. Any other
+    /// replay is caught by the commit itself.
+    pub(crate) fn seen_before(&self, unseen: &Unseen) -> bool {
+        self.inner.recent.0.contains_key(&unseen.0)
+    }
+
+    /// Notes that `unseen` was recorded with a ticket (see [`Self::seen_before`]).
+    pub(crate) async fn recorded(&self, unseen: Unseen) {
+        self.inner.recent.0.insert(unseen.0, ()).await;
     }
 
     /// Records an HTTP request's signature as seen, if it is not yet: [`InboundError::Replayed`]

@@ -138,10 +138,11 @@ impl Slack {
         // itself when it opens nothing.
         let mut task = tokio::spawn(async move {
             let Some(unseen) = unseen else { return Ok(slack.app().request(&actor, &id, raw, origin).await) };
-            if slack.seen_before(&unseen).await {
+            if slack.seen_before(&unseen) {
                 return Err(InboundError::Replayed);
             }
-            match slack.app().request_once(&actor, &id, raw, origin, slack.delivery(&unseen)).await {
+            let opened = slack.app().request_once(&actor, &id, raw, origin, slack.delivery(&unseen)).await;
+            match opened {
                 Err(AppError::Store(StoreError::Delivered(_))) => Err(InboundError::Replayed),
                 // The store failed and nothing was opened: the delivery is left as it stands.
                 Err(error @ AppError::Store(_)) => Ok(Err(error)),
@@ -150,7 +151,10 @@ impl Slack {
                     slack.see(Some(unseen)).await?;
                     Ok(Err(error))
                 }
-                Ok(ticket) => Ok(Ok(ticket)),
+                Ok(ticket) => {
+                    slack.recorded(unseen).await;
+                    Ok(Ok(ticket))
+                }
             }
         });
         let error = match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
