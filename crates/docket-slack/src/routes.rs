@@ -3,8 +3,8 @@
 //! stale, replayed) is an opaque 401 and an audit record, and nothing else. The signature is
 //! recorded as seen before anything is done, except that a request form's submission records
 //! it in the transaction that opens its ticket (one write instead of two): its person is looked
-//! up and the request decided first, so a replay racing its original (not yet recorded) may
-//! repeat a refusal's audit record, though never the ticket. Authentic but malformed input is a
+//! up and the request decided first, so a replay that reaches another replica before its
+//! original is recorded may repeat a refusal's audit record, though never the ticket. Authentic but malformed input is a
 //! 400 that changes nothing. Error bodies use Docket's JSON error shape.
 
 use std::net::IpAddr;
@@ -131,7 +131,7 @@ async fn authenticate(
     // timestamp is signed, so a replay has the same key; the signature's hex digits are
     // lowercased, since the check takes either case.
     let ts = header("x-slack-request-timestamp").unwrap_or_default();
-    Ok(Unseen(format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase())))
+    Ok(Unseen { key: format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase()), peer })
 }
 
 /// The opaque refusal of a request that is not Slack's: what was wrong goes to the audit only.

@@ -18,19 +18,28 @@ const KEEP: Duration = Duration::from_secs(60 * 60);
 /// Records between prunes.
 const PRUNE_EVERY: u64 = 1_000;
 
-/// Request forms' signatures recorded with their tickets by this replica in the last
-/// [`RECENT_FOR`], at most [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
+/// The signatures of the request forms this replica took in the last [`RECENT_FOR`], at most
+/// [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
 pub(crate) struct Recent(moka::future::Cache<String, ()>);
 
-/// As long as a signature is accepted (five minutes), and a little more.
-const RECENT_FOR: Duration = Duration::from_secs(6 * 60);
-/// About 10 MB of keys at most; past it the least used go, and a replay of one of them is
-/// caught by the commit instead.
+/// As long as a signature can be accepted: its timestamp may be up to five minutes ahead of
+/// this clock or behind it, so ten minutes, and a little more.
+const RECENT_FOR: Duration = Duration::from_secs(11 * 60);
+/// About 10 MB of keys at most; past it the least recently used go (a replay of one of them is
+/// caught by the commit instead).
 const RECENT_MAX: u64 = 100_000;
 
 impl Recent {
     pub(crate) fn new() -> Self {
-        Self(moka::future::Cache::builder().max_capacity(RECENT_MAX).time_to_live(RECENT_FOR).build())
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(RECENT_MAX)
+                .time_to_live(RECENT_FOR)
+                // Least recently used, not moka's default, which admits a new key only if it is
+                // asked for more often than the one it would push out: these are asked for once.
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
+                .build(),
+        )
     }
 }
 
@@ -59,25 +68,30 @@ impl Slack {
     /// [`docket_app::App::request_once`]), counted as a record written.
     pub(crate) fn delivery<'a>(&self, unseen: &'a Unseen) -> Delivery<'a> {
         self.count_record();
-        Delivery { scope: SCOPE, key: &unseen.0 }
+        Delivery { scope: SCOPE, key: &unseen.key }
     }
 
-    /// Whether this replica recorded `unseen` with a ticket lately: turns a replay to this
+    /// Whether this replica took a request form with `unseen` lately: turns a replay to this
     /// replica away before it costs a ticket number and a commit, without a read. Any other
     /// replay is caught by the commit itself.
     pub(crate) fn seen_before(&self, unseen: &Unseen) -> bool {
-        self.inner.recent.0.contains_key(&unseen.0)
+        self.inner.recent.0.contains_key(&unseen.key)
     }
 
-    /// Notes that `unseen` was recorded with a ticket (see [`Self::seen_before`]).
-    pub(crate) async fn recorded(&self, unseen: Unseen) {
-        self.inner.recent.0.insert(unseen.0, ()).await;
+    /// Notes that this replica took a request form with `unseen` (see [`Self::seen_before`]).
+    pub(crate) async fn taken(&self, unseen: &Unseen) {
+        self.inner.recent.0.insert(unseen.key.clone(), ()).await;
+    }
+
+    /// Forgets [`Self::taken`]: the request form opened nothing and recorded nothing.
+    pub(crate) async fn not_taken(&self, unseen: &Unseen) {
+        self.inner.recent.0.invalidate(&unseen.key).await;
     }
 
     /// Records an HTTP request's signature as seen, if it is not yet: [`InboundError::Replayed`]
     /// if it was seen before. A store that cannot record it is logged, and the request goes on.
     pub(crate) async fn see(&self, unseen: Option<Unseen>) -> Result<(), InboundError> {
-        let Some(Unseen(key)) = unseen else { return Ok(()) };
+        let Some(Unseen { key, .. }) = unseen else { return Ok(()) };
         match self.first_delivery(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(InboundError::Replayed),

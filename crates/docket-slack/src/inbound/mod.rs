@@ -61,8 +61,13 @@ pub enum InboundError {
 /// An HTTP request's signature not yet recorded as seen (the replay check), carried to where
 /// it is recorded: with the ticket a request form opens, so that a submission costs one
 /// write; anywhere else, before anything is done (see [`Slack::see`]).
-#[derive(Debug)]
-pub(crate) struct Unseen(pub(crate) String);
+#[derive(Clone, Debug)]
+pub(crate) struct Unseen {
+    /// The replay check's key (`sig:{timestamp}:{signature}`).
+    pub(crate) key: String,
+    /// Where the request came from, for the audit record of a replay.
+    pub(crate) peer: Option<std::net::IpAddr>,
+}
 
 /// A slash command's fields. Unknown fields are ignored; the ones Docket reads are required
 /// except where Slack itself may leave them out.

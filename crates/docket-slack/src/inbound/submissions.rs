@@ -3,7 +3,8 @@
 //! amend form, and the reason form. A request is handed to the app in a task; the answer waits
 //! up to two seconds for it, so a refusal still lands on the form. In HTTP mode, the request
 //! form's signature is recorded as seen (the replay check) in the transaction that opens the
-//! ticket; every other submission, and a request form that opens nothing, records it first.
+//! ticket; every other submission records it first, and a request form that opens nothing
+//! records it before its answer (unless the store failed, which recorded nothing either).
 
 use std::time::Duration;
 
@@ -101,8 +102,8 @@ impl Slack {
         }
     }
 
-    /// A request form: opens the ticket, recording `unseen` with it. Every answer that opens
-    /// nothing records `unseen` first.
+    /// A request form: opens the ticket, recording `unseen` with it. An answer that opens
+    /// nothing records `unseen` before it is given (but for a store's failure).
     async fn submit_request(
         &self,
         actor: Actor,
@@ -132,6 +133,7 @@ impl Slack {
             thread: meta.thread.clone(),
             context: meta.context.clone(),
         };
+        let peer = unseen.as_ref().and_then(|u| u.peer);
         let slack = self.clone();
         let id = workflow.id.clone();
         // The task goes on if the answer stops waiting for it, so it records the delivery
@@ -141,28 +143,40 @@ impl Slack {
             if slack.seen_before(&unseen) {
                 return Err(InboundError::Replayed);
             }
+            slack.taken(&unseen).await;
             let opened = slack.app().request_once(&actor, &id, raw, origin, slack.delivery(&unseen)).await;
             match opened {
                 Err(AppError::Store(StoreError::Delivered(_))) => Err(InboundError::Replayed),
                 // The store failed and nothing was opened: the delivery is left as it stands.
-                Err(error @ AppError::Store(_)) => Ok(Err(error)),
+                Err(error @ AppError::Store(_)) => {
+                    slack.not_taken(&unseen).await;
+                    Ok(Err(error))
+                }
                 // Refused before its commit, which recorded nothing.
                 Err(error) => {
                     slack.see(Some(unseen)).await?;
                     Ok(Err(error))
                 }
-                Ok(ticket) => {
-                    slack.recorded(unseen).await;
-                    Ok(Ok(ticket))
-                }
+                Ok(ticket) => Ok(Ok(ticket)),
             }
         });
-        let error = match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
-            Ok(Ok(Ok(Ok(_)))) | Err(_) => return Ok(Ack::json(json!({ "response_action": "clear" }))),
+        let waited = tokio::time::timeout(WAIT_FOR_APP, &mut task).await;
+        let error = match waited {
+            Ok(Ok(Ok(Ok(_)))) => return Ok(Ack::json(json!({ "response_action": "clear" }))),
             Ok(Ok(Err(replayed))) => return Err(replayed),
             Ok(Ok(Ok(Err(error)))) => error,
             Ok(Err(join)) => {
                 tracing::error!(%join, "a request task failed");
+                return Ok(Ack::json(json!({ "response_action": "clear" })));
+            }
+            Err(_) => {
+                // Answered before the task ended: a replay it finds is audited once it does.
+                let slack = self.clone();
+                tokio::spawn(async move {
+                    if let Ok(Err(replayed)) = task.await {
+                        slack.app().audit_rejected_credentials(crate::SCOPE, peer, &replayed.to_string()).await;
+                    }
+                });
                 return Ok(Ack::json(json!({ "response_action": "clear" })));
             }
         };

@@ -77,7 +77,8 @@ async fn a_replayed_request_is_refused() {
 }
 
 /// A request form's signature is recorded with the ticket it opens: the replay opens nothing
-/// more, and is refused like any replay, also with the signature's hex digits in upper case. A
+/// more, and is refused like any replay, also with the signature's hex digits in upper case and
+/// on another replica, which has to find it in the store. A
 /// form that opens nothing (an invalid field, an unknown person) records its signature before
 /// answering, so its replay is refused too.
 #[tokio::test]
@@ -110,6 +111,10 @@ async fn a_replayed_request_form_opens_one_ticket_and_is_refused() {
     let upper = format!("v0={}", signature.trim_start_matches("v0=").to_ascii_uppercase());
     let (again, answer) = h.post_raw("/slack/interactions", forms, &body, Some(&ts), Some(&upper)).await;
     assert_eq!((again, answer.as_str()), (401, OPAQUE), "the same signature in upper case");
+    // Another replica has not seen it, and its commit finds the delivery recorded.
+    let other = h.second_replica().await;
+    let (again, answer) = h.post_raw_at(&other, "/slack/interactions", forms, &body, Some(&ts), Some(&signature)).await;
+    assert_eq!((again, answer.as_str()), (401, OPAQUE), "a replay to another replica");
     assert_eq!(tickets().await, 1);
 
     for (user, values, expected) in [

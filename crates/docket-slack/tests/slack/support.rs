@@ -65,8 +65,21 @@ impl Harness {
         ts: Option<&str>,
         signature: Option<&str>,
     ) -> (u16, String) {
+        self.post_raw_at(&self.base, path, content_type, body, ts, signature).await
+    }
+
+    /// [`Self::post_raw`] to the server at `base` (see [`Self::second_replica`]).
+    pub(crate) async fn post_raw_at(
+        &self,
+        base: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        ts: Option<&str>,
+        signature: Option<&str>,
+    ) -> (u16, String) {
         let mut request =
-            self.http.post(format!("{}{path}", self.base)).header("content-type", content_type).body(body.to_owned());
+            self.http.post(format!("{base}{path}")).header("content-type", content_type).body(body.to_owned());
         if let Some(ts) = ts {
             request = request.header("x-slack-request-timestamp", ts);
         }
@@ -76,6 +89,18 @@ impl Harness {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
+    }
+
+    /// Another Slack surface on the same app and store, served on its own port, as a second
+    /// replica would be: it shares the store, not this one's memory. Its base URL.
+    pub(crate) async fn second_replica(&self) -> String {
+        let settings = settings(&self.fake);
+        let client = SlackClient::new(&settings).unwrap();
+        let slack = Slack::new(self.t.app.clone(), settings, client);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router(slack)).await.unwrap() });
+        format!("http://{addr}")
     }
 
     /// A slash command by `user` in `channel`.

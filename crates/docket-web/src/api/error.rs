@@ -68,6 +68,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("not_due", 409, "the ticket is not due to expire"),
     code("run_mismatch", 409, "a run command that does not fit the run in progress"),
     code("conflict", 409, "someone changed the ticket at the same moment; read it again and retry"),
+    code("delivered_before", 409, "the same delivery was made before, and was not done again"),
     code("body_too_large", 413, "the request body is larger than the server accepts"),
     code("unsupported_media_type", 415, "the body is not sent with `Content-Type: application/json`"),
     code(
@@ -168,7 +169,7 @@ impl From<AppError> for ApiError {
                 "conflict",
                 format!("ticket {id} was changed by someone else at the same moment; read it again and retry"),
             ),
-            // No API call is made once per delivery today; mapped for when one is.
+            // No API call is made once per delivery yet.
             AppError::Store(StoreError::Delivered(_)) => Self::new(
                 StatusCode::CONFLICT,
                 "delivered_before",
@@ -328,6 +329,7 @@ mod tests {
             (AppError::Unauthenticated, 401, "unauthenticated"),
             (AppError::Invalid("bad".into()), 400, "invalid_request"),
             (AppError::Store(StoreError::Conflict(TicketId::new("DKT", 1))), 409, "conflict"),
+            (AppError::Store(StoreError::Delivered("sig:1:v0=ab".into())), 409, "delivered_before"),
             (AppError::Store(StoreError::Unavailable("down".into())), 503, "storage_unavailable"),
             (AppError::Store(StoreError::Corrupt("bad row".into())), 503, "storage_unavailable"),
         ];
