@@ -38,60 +38,40 @@ async fn commands(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Response {
-    let unseen = match authenticate(&slack, peer, &headers, &body).await {
-        Ok(unseen) => unseen,
-        Err(refused) => return refused,
-    };
-    if let Err(error) = slack.see(Some(unseen)).await {
-        return refuse(&slack, peer, error).await;
-    }
-    answer(&slack, peer, CommandForm::from_form(&body).map(Inbound::Command), None).await
+    let read = |body: &[u8]| CommandForm::from_form(body).map(Inbound::Command);
+    handle(&slack, peer, &headers, &body, read).await
 }
 
-/// An interaction's signature is recorded before anything is done, or with the ticket a request
-/// form opens (see `submissions`); a payload that cannot be read records it before it is
-/// refused.
 async fn interactions(
     State(slack): State<Slack>,
     Peer(peer): Peer,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Response {
-    let unseen = match authenticate(&slack, peer, &headers, &body).await {
-        Ok(unseen) => unseen,
-        Err(refused) => return refused,
-    };
-    let inbound = Inbound::interaction_from_form(&body);
-    let unseen = match inbound {
-        Ok(_) => Some(unseen),
-        Err(_) => match slack.see(Some(unseen)).await {
-            Ok(()) => None,
-            Err(error) => return refuse(&slack, peer, error).await,
-        },
-    };
-    answer(&slack, peer, inbound, unseen).await
+    handle(&slack, peer, &headers, &body, Inbound::interaction_from_form).await
 }
 
 async fn events(State(slack): State<Slack>, Peer(peer): Peer, headers: HeaderMap, RawBody(body): RawBody) -> Response {
-    let unseen = match authenticate(&slack, peer, &headers, &body).await {
-        Ok(unseen) => unseen,
-        Err(refused) => return refused,
-    };
-    if let Err(error) = slack.see(Some(unseen)).await {
-        return refuse(&slack, peer, error).await;
-    }
-    answer(&slack, peer, Inbound::event_from_json(&body), None).await
+    handle(&slack, peer, &headers, &body, Inbound::event_from_json).await
 }
 
-async fn answer(
+/// Authenticates a request, reads it with `read` and answers it. Its signature is recorded as
+/// seen before anything is done, or with the ticket a request form opens (see `submissions`);
+/// a body that cannot be read records it before it is refused.
+async fn handle(
     slack: &Slack,
     peer: Option<IpAddr>,
-    inbound: Result<Inbound, InboundError>,
-    unseen: Option<Unseen>,
+    headers: &HeaderMap,
+    body: &[u8],
+    read: impl FnOnce(&[u8]) -> Result<Inbound, InboundError>,
 ) -> Response {
-    let result = match inbound {
+    let unseen = match authenticate(slack, peer, headers, body).await {
+        Ok(unseen) => Some(unseen),
+        Err(refused) => return refused,
+    };
+    let result = match read(body) {
         Ok(inbound) => slack.dispatch_unseen(inbound, unseen).await,
-        Err(error) => Err(error),
+        Err(error) => slack.see(unseen).await.and(Err(error)),
     };
     match result {
         Ok(Ack(None)) => StatusCode::OK.into_response(),

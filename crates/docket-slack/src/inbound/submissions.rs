@@ -36,16 +36,10 @@ impl Slack {
         payload: &Value,
         unseen: Option<Unseen>,
     ) -> Result<Ack, InboundError> {
-        let parts = user.ok_or(InboundError::Missing("user.id")).and_then(|user| {
-            let view = payload.get("view").filter(|v| v.is_object()).ok_or(InboundError::Missing("view"))?;
-            Ok((user, view))
-        });
-        let (user, view) = match parts {
-            Ok(parts) => parts,
-            Err(error) => {
-                self.see(unseen).await?;
-                return Err(error);
-            }
+        let view = payload.get("view").filter(|v| v.is_object());
+        let (Some(user), Some(view)) = (user, view) else {
+            self.see(unseen).await?;
+            return Err(InboundError::Missing(if user.is_none() { "user.id" } else { "view" }));
         };
         let callback = view.get("callback_id").and_then(Value::as_str).unwrap_or_default();
         let unseen = if callback == REQUEST {
@@ -65,25 +59,12 @@ impl Slack {
                 return Ok(errors_on(first_input(view).as_deref(), &super::interactions::not_a_person()));
             }
         };
-        self.submitted(Actor::Person { id: person }, user, view, &state, meta, unseen).await
-    }
-
-    /// A submission by a known person; `unseen` only for a request form.
-    async fn submitted(
-        &self,
-        actor: Actor,
-        user: &str,
-        view: &Value,
-        state: &Value,
-        meta: Metadata,
-        unseen: Option<Unseen>,
-    ) -> Result<Ack, InboundError> {
-        let callback = view.get("callback_id").and_then(Value::as_str).unwrap_or_default();
+        let actor = Actor::Person { id: person };
         Ok(match callback {
-            PICK => self.picked(&actor, state, meta),
-            REQUEST => self.submit_request(actor, user, view, state, meta, unseen).await?,
-            AMEND => self.submit_amend(&actor, view, state, &meta).await,
-            REASON => self.submit_reason(&actor, state, &meta).await,
+            PICK => self.picked(&actor, &state, meta),
+            REQUEST => self.submit_request(actor, user, view, &state, meta, unseen).await?,
+            AMEND => self.submit_amend(&actor, view, &state, &meta).await,
+            REASON => self.submit_reason(&actor, &state, &meta).await,
             _ => Ack::empty(),
         })
     }
