@@ -36,9 +36,10 @@ async fn start(max_connections: usize) -> (SocketAddr, tokio::sync::oneshot::Sen
     (address, stop)
 }
 
-/// Everything the server sends until it closes the connection (or `limit` passes).
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
-    let started = Instant::now();
+/// Everything the server sends until it closes the connection (or `limit` passes), and how
+/// long after `started` that was: taken before connecting, so a test task that stalls cannot
+/// shorten the time measured.
+async fn read_until_closed(stream: &mut TcpStream, started: Instant, limit: Duration) -> (String, Duration) {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
@@ -60,18 +61,20 @@ async fn get_readyz(address: SocketAddr) -> (u16, String) {
 #[tokio::test]
 async fn an_unfinished_request_head_is_closed_after_a_few_seconds() {
     let (address, _stop) = start(16).await;
+    let started = Instant::now();
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: docket\r\nX-Slow: ").await.unwrap();
-    let (_, after) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    let (_, after) = read_until_closed(&mut stream, started, Duration::from_secs(5)).await;
     assert!(after >= HEAD_TIMEOUT - Duration::from_millis(100) && after < HEAD_TIMEOUT * 3, "closed after {after:?}");
 }
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
     let (address, _stop) = start(16).await;
+    let started = Instant::now();
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream.write_all(b"GET /readyz HTTP/1.1\r\nHost: docket\r\n\r\n").await.unwrap();
-    let (text, after) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    let (text, after) = read_until_closed(&mut stream, started, Duration::from_secs(5)).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(after < HEAD_TIMEOUT * 3, "closed after {after:?}");
 }
@@ -79,6 +82,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_head_timeout() {
 #[tokio::test]
 async fn a_body_declared_far_larger_than_allowed_is_refused_at_once() {
     let (address, _stop) = start(16).await;
+    let started = Instant::now();
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream
         .write_all(
@@ -86,19 +90,20 @@ async fn a_body_declared_far_larger_than_allowed_is_refused_at_once() {
         )
         .await
         .unwrap();
-    let (text, after) = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+    let (text, after) = read_until_closed(&mut stream, started, Duration::from_secs(5)).await;
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains(r#""code":"body_too_large""#), "the JSON error shape: {text}");
-    assert!(after < Duration::from_millis(500), "answered after {after:?}");
+    assert!(after < Duration::from_secs(2), "answered after {after:?}");
 }
 
 #[tokio::test]
 async fn a_body_that_trickles_in_is_cut_off_by_its_size_bound() {
     let (address, _stop) = start(16).await;
+    let started = Instant::now();
     let mut stream = TcpStream::connect(address).await.unwrap();
     // 1,000 bytes at 1,024 bytes a second: about one second, plus the head timeout.
     stream.write_all(b"POST /echo HTTP/1.1\r\nHost: docket\r\nContent-Length: 1000\r\n\r\nab").await.unwrap();
-    let (text, after) = read_until_closed(&mut stream, Duration::from_secs(6)).await;
+    let (text, after) = read_until_closed(&mut stream, started, Duration::from_secs(6)).await;
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains(r#""code":"body_timeout""#), "{text}");
     assert!(after >= Duration::from_millis(1800) && after < Duration::from_secs(4), "answered after {after:?}");
@@ -120,19 +125,21 @@ async fn idle_sockets_beyond_the_cap_get_a_503_and_the_server_recovers() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut refused = 0;
     for _ in 0..20 {
+        let started = Instant::now();
         let mut extra = TcpStream::connect(address).await.unwrap();
         extra.write_all(b"GET /readyz HTTP/1.1\r\nHost: docket\r\n\r\n").await.unwrap();
-        let (text, after) = read_until_closed(&mut extra, Duration::from_secs(2)).await;
+        let (text, after) = read_until_closed(&mut extra, started, Duration::from_secs(2)).await;
         assert!(text.starts_with("HTTP/1.1 503"), "{text}");
         assert!(text.contains(r#""code":"server_busy""#) && text.contains("retry-after: 1"), "{text}");
-        assert!(after < Duration::from_millis(200), "refused after {after:?}");
+        assert!(after < Duration::from_secs(1), "refused after {after:?}");
         refused += 1;
     }
     assert_eq!(refused, 20);
     // One that says nothing is answered too, once it had half a second to send its request.
+    let started = Instant::now();
     let mut silent = TcpStream::connect(address).await.unwrap();
-    let (text, after) = read_until_closed(&mut silent, Duration::from_secs(2)).await;
-    assert!(text.starts_with("HTTP/1.1 503") && after < Duration::from_secs(1), "{text} after {after:?}");
+    let (text, after) = read_until_closed(&mut silent, started, Duration::from_secs(5)).await;
+    assert!(text.starts_with("HTTP/1.1 503") && after < Duration::from_secs(2), "{text} after {after:?}");
     // While they are held, /readyz is answered at once rather than timing out.
     let (status, _) = get_readyz(address).await;
     assert_eq!(status, 503);

@@ -4,7 +4,7 @@
 //! captures the log with the thread's default subscriber.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use docket_slack::{Ack, CommandForm, Inbound, Slack, SlackClient, SlackSettings};
 use docket_testkit::slack::{BOT_TOKEN, FakeSlack};
@@ -22,6 +22,9 @@ async fn a_flood_of_dropped_modals_is_one_warning_line() {
     let t = TestApp::builder().start().await;
     let slack = Slack::new(t.app.clone(), settings, client);
 
+    // The budget starts counting at the first dispatch, so no more than one modal per 0.6 s
+    // since this instant can have come due, however slowly the flood is dispatched.
+    let started = Instant::now();
     for i in 0..2_000 {
         // `/docket` alone: the workflow picker, a modal.
         let form = CommandForm {
@@ -35,9 +38,14 @@ async fn a_flood_of_dropped_modals_is_one_warning_line() {
     }
     // The budget's burst (20) opens at once; a few more wait for their turn within the
     // trigger's 3 s; the rest were dropped during the flood.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.calls_to("views.open").len() < 20 {
+        assert!(Instant::now() < deadline, "{} modals opened", fake.calls_to("views.open").len());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let opened = fake.calls_to("views.open").len();
-    assert!((15..=20).contains(&opened), "{opened} modals opened");
+    let due = 20 + usize::try_from(started.elapsed().as_millis() / 600).unwrap() + 1;
+    assert!(opened <= due, "{opened} modals opened, at most {due} could have come due");
 
     let text = logs.text();
     let dropped = logs.lines_containing("dropped a slash command's modal");

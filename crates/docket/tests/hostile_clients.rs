@@ -192,7 +192,13 @@ fn a_server_out_of_file_descriptors_keeps_answering_and_recovers() {
             Err(_) => break,
         }
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // Held until the server has run out of descriptors and said so.
+    let log_path = dir.path().join("server.log");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !std::fs::read_to_string(&log_path).unwrap().contains("cannot accept connections") {
+        assert!(Instant::now() < deadline, "the server never ran out of descriptors");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     drop(idle);
     // Once the held connections are gone, requests are answered again, promptly.
     let started = Instant::now();
@@ -209,7 +215,7 @@ fn a_server_out_of_file_descriptors_keeps_answering_and_recovers() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(answered < Duration::from_secs(3), "recovered after {answered:?}");
-    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    let log = std::fs::read_to_string(&log_path).unwrap();
     let accept_lines = log.lines().filter(|l| l.contains("cannot accept connections")).count();
     assert!(accept_lines >= 1, "the server ran out of descriptors and said so: {log}");
     assert!(accept_lines <= 3, "one line per interval, not a flood: {accept_lines} lines\n{log}");

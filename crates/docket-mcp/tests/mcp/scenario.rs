@@ -4,14 +4,18 @@
 //! any surface), nor can its owner; another approver approves; `wait_for_ticket`, having streamed
 //! progress, returns the ticket succeeded with its result; the audit shows agent and owner.
 
+use std::time::Duration;
+
 use docket_app::AppError;
 use docket_core::{Actor, Digest, TicketId};
 use rmcp::model::ProtocolVersion;
 use serde_json::json;
+use tokio::time::Instant;
 
 use crate::support::*;
 
-/// The journey through `client`, made with `bot`'s token, on `served`.
+/// The journey through `client`, made with `bot`'s token, on `served` (started without its
+/// engine: the journey starts it once the approval was told to the waiting agent).
 async fn journey(served: &Served, client: &Client) {
     // The tools, with schemas and honest annotations.
     let tools = client.list_all_tools().await.unwrap();
@@ -95,7 +99,8 @@ async fn journey(served: &Served, client: &Client) {
             client.call_tool(params).await
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Time for the wait to begin before the approval below, so it tells of the approval at once.
+    tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The agent cannot approve: MCP has no such tool, and the app refuses it whatever the surface.
     let no_tool = client.call_tool(rmcp::model::CallToolRequestParams::new("approve")).await;
@@ -107,6 +112,15 @@ async fn journey(served: &Served, client: &Client) {
     let by_owner = served.kit.app.approve(&Actor::person("bob"), &id, digest, None).await.unwrap_err();
     assert!(matches!(by_owner, AppError::Refused(ref r) if r.code() == "own_ticket"), "{by_owner}");
     served.kit.app.approve(&Actor::person("carol"), &id, digest, Some("go".into())).await.unwrap();
+    // Nothing runs before the wait has sent progress, so a slow machine cannot have the ticket
+    // finished before the wait began (it would then answer at once, with no progress). A wait
+    // that began after the approval sends its heartbeat instead, 10 s in.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.service().progress.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no progress while waiting");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let engine = served.kit.app.start().await.unwrap();
 
     let waited = waiting.await.unwrap().expect("the wait answers");
     let waited = ok(&waited);
@@ -141,11 +155,12 @@ async fn journey(served: &Served, client: &Client) {
             .any(|r| r.entry.actor == "agent:deploy-bot for bob" && r.entry.details["code"] == "agent_cannot_decide")
     );
     assert!(refusals.iter().any(|r| r.entry.actor == "bob" && r.entry.details["code"] == "own_ticket"));
+    engine.stop(Duration::from_secs(5)).await;
 }
 
 #[tokio::test]
 async fn the_journey_over_streamable_http() {
-    let served = Served::start().await;
+    let served = Served::without_engine().await;
     let bot = served.kit.agent_token("deploy-bot").await;
     let client = http_client(&served.url(), &bot, ProtocolVersion::V_2026_07_28).await;
     journey(&served, &client).await;
@@ -155,7 +170,7 @@ async fn the_journey_over_streamable_http() {
 
 #[tokio::test]
 async fn the_journey_over_stdio() {
-    let served = Served::start().await;
+    let served = Served::without_engine().await;
     let bot = served.kit.agent_token("deploy-bot").await;
     let client = stdio_client(&served.url(), &bot).await;
     journey(&served, &client).await;

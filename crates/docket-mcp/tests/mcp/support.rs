@@ -87,6 +87,16 @@ impl Served {
         Self::start_with(builder).await
     }
 
+    /// Like [`Served::start`], but without the engine: nothing runs until the test starts it
+    /// (`kit.app.start()`, and stops what that returns).
+    pub(crate) async fn without_engine() -> Self {
+        let builder = TestApp::builder()
+            .config(DOCKET_YAML)
+            .workflows(&[("deploy.yaml", DEPLOY_YAML), ("report.yaml", REPORT_YAML)])
+            .without_engine();
+        Self::start_with(builder).await
+    }
+
     /// With a sales report whose step leaves `table`.
     pub(crate) async fn with_report(table: docket_core::result::Table) -> Self {
         let builder = TestApp::builder()

@@ -2,7 +2,7 @@
 //! once, and asked by DM like everyone else; someone Slack does not know either gets only the
 //! channel copy, and nothing fails.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use docket_core::ticket::Origin;
 use docket_core::{Actor, RawParams, TicketState};
@@ -31,7 +31,14 @@ async fn an_approver_without_a_slack_id_is_found_by_email() {
     // A change later (another stage): Carol is not looked up again, Bob never is found.
     let digest = h.t.app.ticket(&ticket.id).await.unwrap().digest.unwrap();
     h.t.app.approve(&Actor::person("carol"), &ticket.id, digest, None).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The next stage's delivery edits the copies (Carol's DM last) and then asks its approvers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !h.fake.calls_to("chat.update").iter().any(|c| c.body["channel"] == "D0CAROL") {
+        assert!(Instant::now() < deadline, "the next stage was never delivered: {:?}", h.fake.calls());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Time for the look-ups that follow, had they not been cached.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let lookups: Vec<String> = h
         .fake
         .calls_to("users.lookupByEmail")

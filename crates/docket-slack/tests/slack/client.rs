@@ -28,7 +28,7 @@ async fn a_429_is_retried_after_retry_after() {
 async fn posts_to_one_channel_are_paced_and_other_channels_are_not_held_up() {
     let fake = FakeSlack::start().await;
     let mut s = settings(&fake);
-    s.channel_interval = Duration::from_millis(200);
+    s.channel_interval = Duration::from_millis(500);
     let client = SlackClient::new(&s).unwrap();
     let posts = (0..3).map(|i| {
         let client = client.clone();
@@ -42,11 +42,14 @@ async fn posts_to_one_channel_are_paced_and_other_channels_are_not_held_up() {
     elsewhere.await.unwrap();
     let calls = fake.calls_to("chat.postMessage");
     let c1: Vec<_> = calls.iter().filter(|c| c.body["channel"] == "C1").map(|c| c.at).collect();
+    // Seen at the fake, a gap can be shorter than the interval by what the first request spent
+    // setting up its connection on a slow machine: 100 ms are left for that.
     for pair in c1.windows(2) {
-        assert!(pair[1].duration_since(pair[0]) >= Duration::from_millis(190), "{:?}", pair[1].duration_since(pair[0]));
+        assert!(pair[1].duration_since(pair[0]) >= Duration::from_millis(400), "{:?}", pair[1].duration_since(pair[0]));
     }
     let c2 = calls.iter().find(|c| c.body["channel"] == "C2").unwrap().at;
-    assert!(c2.duration_since(c1[0]) < Duration::from_millis(150), "C2 waited behind C1");
+    let waited = c2.duration_since(c1[0]);
+    assert!(waited < Duration::from_millis(400), "C2 waited behind C1: {waited:?}");
 }
 
 #[tokio::test]

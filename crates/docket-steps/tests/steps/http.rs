@@ -180,9 +180,10 @@ async fn a_slow_server_times_out() {
 async fn cancelling_aborts_the_request() {
     let (base, _) = server().await;
     let case = Case::new(Action::new(http("GET", &format!("{base}/slow"))));
-    let (outcome, _, after_cancel) = case.run_cancelled_after(&runner(), Duration::from_millis(200)).await;
+    let pause = tokio::time::sleep(Duration::from_millis(200));
+    let (outcome, _, after_cancel, ()) = case.run_cancelled_after(&runner(), pause).await;
     assert_eq!(failure(&outcome).1, format!("cancelled; GET {base}/slow aborted"));
-    assert!(after_cancel < Duration::from_millis(500), "took {after_cancel:?}");
+    assert!(after_cancel < Duration::from_secs(2), "took {after_cancel:?}");
 }
 
 #[tokio::test]

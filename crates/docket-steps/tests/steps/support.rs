@@ -139,23 +139,22 @@ impl Case {
         (outcome, log)
     }
 
-    /// Runs the job and fires `cancel` after `after`; also returns how long the run took after
-    /// the cancellation.
-    pub(crate) async fn run_cancelled_after(
+    /// Runs the job and fires `cancel` once `after` is done (a pause, or a script's pids read);
+    /// also returns how long the run took after the cancellation, and what `after` gave.
+    pub(crate) async fn run_cancelled_after<T>(
         &self,
         runner: &dyn StepRunner,
-        after: Duration,
-    ) -> (StepOutcome, Collect, Duration) {
+        after: impl Future<Output = T>,
+    ) -> (StepOutcome, Collect, Duration, T) {
         let cancel = CancellationToken::new();
-        let fired = Mutex::new(None);
         let canceller = async {
-            tokio::time::sleep(after).await;
-            *fired.lock().unwrap() = Some(Instant::now());
+            let given = after.await;
+            let fired = Instant::now();
             cancel.cancel();
+            (given, fired)
         };
-        let ((outcome, log), ()) = tokio::join!(self.run_with(runner, cancel.clone()), canceller);
-        let fired = fired.lock().unwrap().expect("the run outlived its cancellation");
-        (outcome, log, fired.elapsed())
+        let ((outcome, log), (given, fired)) = tokio::join!(self.run_with(runner, cancel.clone()), canceller);
+        (outcome, log, fired.elapsed(), given)
     }
 }
 

@@ -29,16 +29,17 @@ async fn zero_returns_at_once_without_a_word() {
     let start = Instant::now();
     let (outcome, log) = wait(0).run(&WaitRunner::new()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
-    assert!(start.elapsed() < Duration::from_millis(100));
+    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
     assert!(log.entries().is_empty());
 }
 
 #[tokio::test]
 async fn cancelling_ends_the_wait_as_a_failure() {
     let case = Case::new(Action::new(WaitAction(docket_core::Duration::from_secs(3600))));
-    let (outcome, _, after_cancel) = case.run_cancelled_after(&WaitRunner::new(), Duration::from_millis(100)).await;
+    let pause = tokio::time::sleep(Duration::from_millis(100));
+    let (outcome, _, after_cancel, ()) = case.run_cancelled_after(&WaitRunner::new(), pause).await;
     assert_eq!(failure(&outcome), (None, "cancelled during a wait of 1h"));
-    assert!(after_cancel < Duration::from_millis(500), "took {after_cancel:?}");
+    assert!(after_cancel < Duration::from_secs(2), "took {after_cancel:?}");
 }
 
 #[tokio::test]
@@ -47,7 +48,7 @@ async fn planning_does_not_wait() {
     let case = Case::new(Action::new(WaitAction(docket_core::Duration::from_secs(3600)))).mode(Mode::Plan);
     let (outcome, log) = case.run(&WaitRunner::new()).await;
     assert_eq!(outcome, StepOutcome::Succeeded);
-    assert!(start.elapsed() < Duration::from_millis(100));
+    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
     assert_eq!(log.system(), ["will wait 1h"]);
 }
 

@@ -206,13 +206,23 @@ async fn retry_after_is_honoured_and_refused_upgrades_are_tried_again() {
 
 #[tokio::test]
 async fn a_silent_connection_is_replaced_and_pings_flow() {
-    let (rig, _) = rig(|app| Recorder::new(app, None)).await;
-    let open = rig.fake.wait_for_open(2).await;
-    tokio::time::sleep(Duration::from_millis(350)).await;
-    assert!(rig.fake.connections().iter().all(|c| c.pings >= 2), "the client pings: {:?}", rig.fake.connections());
+    let (rig, _) = rig_with(|app| Recorder::new(app, None), |s| s.ping_interval = Duration::from_millis(100)).await;
+    rig.fake.wait_for_open(2).await;
+    // Polled: the fake's waits do not see pings.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let open: Vec<_> = rig.fake.connections().into_iter().filter(|c| c.closed.is_none()).collect();
+        if open.len() >= 2 && open.iter().all(|c| c.pings >= 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the client pings: {:?}", rig.fake.connections());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let open = rig.fake.open();
+    let accepted = rig.fake.connections().len();
     rig.fake.freeze(open[0]);
-    let all = rig.fake.wait_for_accepted(3).await;
-    assert!(all.iter().any(|c| c.id == 3));
+    let all = rig.fake.wait_for_accepted(accepted + 1).await;
+    assert!(all.iter().any(|c| c.id == accepted + 1));
     rig.fake.wait_for_open(2).await;
 }
 

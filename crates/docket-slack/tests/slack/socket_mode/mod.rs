@@ -13,11 +13,13 @@ use docket_app::App;
 use docket_slack::socket::{BackoffSettings, Envelope, EnvelopeHandler, HandlerError, SocketSettings};
 use serde_json::Value;
 
-/// Settings scaled down for tests: fast backoff and pings.
+/// Settings scaled down for tests: fast backoff, and pings every second (a connection is
+/// replaced after three silent intervals, so a slow machine cannot have a healthy one replaced;
+/// the test of a silent connection shortens them).
 pub(crate) fn quick_settings(api_url: &str) -> SocketSettings {
     let mut settings = SocketSettings::new(api_url, "xapp-1-A0DOCKET-test");
     settings.backoff = BackoffSettings { base: Duration::from_millis(40), max: Duration::from_millis(400) };
-    settings.ping_interval = Duration::from_millis(100);
+    settings.ping_interval = Duration::from_secs(1);
     settings.hello_timeout = Duration::from_secs(2);
     settings.stable_after = Duration::from_secs(60);
     settings
