@@ -101,7 +101,8 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    // On a paused clock: the looks are counted by the timer, not by how busy the machine is.
+    #[tokio::test(start_paused = true)]
     async fn a_lone_idle_worker_keeps_the_watch_without_waking_itself() {
         let woken = one_worker(Arc::new(Watch::default()), Duration::from_millis(550)).await;
         let looked = woken.iter().filter(|w| **w == Woken::Looked).count();
@@ -111,7 +112,8 @@ mod tests {
         assert!(handoffs <= looked + 1, "{handoffs} handoffs for {looked} looks");
     }
 
-    #[tokio::test]
+    // On a paused clock: the looks are counted by the timer, not by how busy the machine is.
+    #[tokio::test(start_paused = true)]
     async fn of_several_idle_workers_one_looks_each_interval() {
         let watch = Arc::new(Watch::default());
         let workers: Vec<_> =
