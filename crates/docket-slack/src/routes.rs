@@ -17,7 +17,7 @@ use axum::routing::post;
 use docket_http::{Peer, RawBody, error_response};
 
 use crate::Slack;
-use crate::inbound::{Ack, CommandForm, Inbound, InboundError, Unseen};
+use crate::inbound::{Ack, CommandForm, Delivered, Inbound, InboundError, Unseen};
 use crate::verify::verify;
 
 /// Largest body accepted (Slack's payloads are a few kB; a view state can be larger).
@@ -111,7 +111,8 @@ async fn authenticate(
     // timestamp is signed, so a replay has the same key; the signature's hex digits are
     // lowercased, since the check takes either case.
     let ts = header("x-slack-request-timestamp").unwrap_or_default();
-    Ok(Unseen { key: format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase()), peer })
+    let key = format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase());
+    Ok(Unseen { key, peer, kind: Delivered::Signed })
 }
 
 /// The opaque refusal of a request that is not Slack's: what was wrong goes to the audit only.

@@ -9,7 +9,7 @@ use docket_app::{AppError, Delivery};
 use docket_http::warn_throttled;
 
 use crate::Slack;
-use crate::inbound::{InboundError, Unseen};
+use crate::inbound::{Delivered, InboundError, Unseen};
 
 /// Scope of what was delivered.
 const SCOPE: &str = "slack.seen";
@@ -88,13 +88,15 @@ impl Slack {
         self.inner.recent.0.invalidate(&unseen.key).await;
     }
 
-    /// Records an HTTP request's signature as seen, if it is not yet: [`InboundError::Replayed`]
-    /// if it was seen before. A store that cannot record it is logged, and the request goes on.
+    /// Records a delivery as seen, if it is not yet: [`InboundError::Replayed`] if it was seen
+    /// before. A signature the store cannot record is logged, and the request goes on; an
+    /// envelope is [`InboundError::Unrecorded`], for Slack to send again.
     pub(crate) async fn see(&self, unseen: Option<Unseen>) -> Result<(), InboundError> {
-        let Some(Unseen { key, .. }) = unseen else { return Ok(()) };
+        let Some(Unseen { key, kind, .. }) = unseen else { return Ok(()) };
         match self.first_delivery(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(InboundError::Replayed),
+            Err(error) if kind == Delivered::Envelope => Err(InboundError::Unrecorded(error.to_string())),
             Err(error) => {
                 warn_throttled!(%error, "could not record a Slack signature; accepting the request");
                 Ok(())

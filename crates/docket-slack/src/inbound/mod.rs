@@ -56,17 +56,35 @@ pub enum InboundError {
     /// forged one, and nothing was done.
     #[error("request replayed (its signature was already used)")]
     Replayed,
+    /// A Socket Mode envelope could not be recorded as seen (the store failed): nothing was
+    /// done, and it is left unacknowledged so that Slack sends it again.
+    #[error("the envelope could not be recorded as seen: {0}")]
+    Unrecorded(String),
 }
 
-/// An HTTP request's signature not yet recorded as seen (the replay check), carried to where
-/// it is recorded: with the ticket a request form opens, so that a submission costs one
-/// write; anywhere else, before anything is done (see [`Slack::see`]).
+/// A delivery not yet recorded as seen (an HTTP request's signature, or a Socket Mode
+/// envelope's id), carried to where it is recorded: with the ticket a request form opens, so
+/// that a submission costs one write; anywhere else, before anything is done (see
+/// [`Slack::see`]).
 #[derive(Clone, Debug)]
 pub(crate) struct Unseen {
-    /// The replay check's key (`sig:{timestamp}:{signature}`).
+    /// The key it is recorded under (`sig:{timestamp}:{signature}`, `envelope:{id}`).
     pub(crate) key: String,
     /// Where the request came from, for the audit record of a replay.
     pub(crate) peer: Option<std::net::IpAddr>,
+    /// What was delivered.
+    pub(crate) kind: Delivered,
+}
+
+/// What a delivery is, which decides what its repeat is and what a store failure does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Delivered {
+    /// A signed HTTP request: a repeat is a replay (refused and audited), and a request whose
+    /// signature cannot be recorded is accepted (the signature was checked).
+    Signed,
+    /// A Socket Mode envelope: a repeat is Slack sending it again (acknowledged again, quietly),
+    /// and one that cannot be recorded is left unacknowledged, so Slack sends it again later.
+    Envelope,
 }
 
 /// A slash command's fields. Unknown fields are ignored; the ones Docket reads are required
@@ -142,8 +160,8 @@ impl Slack {
         self.dispatch_unseen(inbound, None).await
     }
 
-    /// The same for an HTTP request whose signature is `unseen` yet: it is recorded before
-    /// anything is done, or, for a request form's submission, with the ticket it opens.
+    /// The same for a delivery `unseen` yet: it is recorded before anything is done, or, for a
+    /// request form's submission, with the ticket it opens.
     pub(crate) async fn dispatch_unseen(&self, inbound: Inbound, unseen: Option<Unseen>) -> Result<Ack, InboundError> {
         match inbound {
             Inbound::Interaction(payload) => self.interaction(payload, unseen).await,

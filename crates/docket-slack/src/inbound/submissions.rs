@@ -14,7 +14,7 @@ use docket_core::{Actor, Refusal, TicketId, WorkflowId, validate_params};
 use serde_json::{Map, Value, json};
 
 use super::interactions::refusal_words;
-use super::{Ack, InboundError, Unseen};
+use super::{Ack, Delivered, InboundError, Unseen};
 use crate::Slack;
 use crate::modals::params::{Purpose, params_view, read_values};
 use crate::modals::picker::picked;
@@ -115,6 +115,8 @@ impl Slack {
             context: meta.context.clone(),
         };
         let peer = unseen.as_ref().and_then(|u| u.peer);
+        // A signed request's replay is audited; an envelope Slack sends again is not a replay.
+        let signed = unseen.as_ref().is_some_and(|u| u.kind == Delivered::Signed);
         let slack = self.clone();
         let id = workflow.id.clone();
         // The task goes on if the answer stops waiting for it, so it records the delivery
@@ -154,7 +156,9 @@ impl Slack {
                 // Answered before the task ended: a replay it finds is audited once it does.
                 let slack = self.clone();
                 tokio::spawn(async move {
-                    if let Ok(Err(replayed)) = task.await {
+                    if let Ok(Err(replayed @ InboundError::Replayed)) = task.await
+                        && signed
+                    {
                         slack.app().audit_rejected_credentials(crate::SCOPE, peer, &replayed.to_string()).await;
                     }
                 });

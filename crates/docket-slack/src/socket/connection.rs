@@ -15,7 +15,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, DisconnectReason, Envelope, Frame};
-use super::{EnvelopeHandler, Shared};
+use super::{EnvelopeHandler, Handled, Shared};
 use docket_http::warn_throttled;
 
 /// A WebSocket to Slack.
@@ -120,29 +120,25 @@ fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links:
     }
 }
 
-/// Handles one envelope and sends its acknowledgement: at once for a repeat, with the
-/// handler's answer otherwise, and empty if the handler takes longer than `deadline` (the
-/// handling goes on).
+/// Handles one envelope and sends its acknowledgement: with the handler's answer, empty for a
+/// repeat or a refusal, none if it could not be recorded as seen, and empty if the handler
+/// takes longer than `deadline` (the handling goes on).
 async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc::Sender<Message>, deadline: Duration) {
     let id = envelope.id.clone();
     let accepts = envelope.accepts_response_payload;
-    match handler.first_time(&id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::debug!(envelope = %id, retry = envelope.retry_attempt, "Socket Mode: a repeated envelope, acknowledged again");
-            metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "repeat").increment(1);
-            let _ = out.send(Message::text(frame::ack(&id, None))).await;
-            return;
+    let retry = envelope.retry_attempt;
+    let handling = tokio::spawn(async move { handler.handle(envelope).await });
+    let (payload, outcome) = match tokio::time::timeout(deadline, handling).await {
+        Ok(Ok(Ok(Handled::Answered(payload)))) => (payload, "handled"),
+        Ok(Ok(Ok(Handled::Repeat))) => {
+            tracing::debug!(envelope = %id, retry, "Socket Mode: a repeated envelope, acknowledged again");
+            (None, "repeat")
         }
-        Err(e) => {
+        Ok(Ok(Ok(Handled::Unrecorded(e)))) => {
             warn_throttled!(envelope = %id, error = %e, "Socket Mode: could not record the envelope; left for Slack to send again");
             metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "unrecorded").increment(1);
             return;
         }
-    }
-    let handling = tokio::spawn(async move { handler.handle(envelope).await });
-    let (payload, outcome) = match tokio::time::timeout(deadline, handling).await {
-        Ok(Ok(Ok(payload))) => (payload, "handled"),
         Ok(Ok(Err(e))) => {
             warn_throttled!(envelope = %id, error = %e, "Socket Mode: envelope refused");
             (None, "refused")

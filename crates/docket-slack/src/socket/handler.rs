@@ -1,12 +1,14 @@
-//! The Slack surface as Socket Mode's [`EnvelopeHandler`]: envelope ids de-duplicated with the
-//! other deliveries (`seen`), payloads turned into the same [`Inbound`] values HTTP mode
-//! builds, and answered by [`Slack::dispatch`].
+//! The Slack surface as Socket Mode's [`EnvelopeHandler`]: payloads turned into the same
+//! [`Inbound`] values HTTP mode builds and answered by the same dispatch, the envelope id
+//! de-duplicated with the other deliveries (`seen`) as HTTP mode's signatures are: with the
+//! ticket a request form opens, before anything is done otherwise.
 
 use serde_json::Value;
 
 use super::frame::{Envelope, EnvelopeKind};
-use super::{EnvelopeHandler, HandlerError};
-use crate::{CommandForm, Inbound, Slack};
+use super::{EnvelopeHandler, Handled, HandlerError};
+use crate::inbound::{Delivered, Unseen};
+use crate::{CommandForm, Inbound, InboundError, Slack};
 
 /// The surface-state key of an envelope id.
 pub(crate) fn envelope_key(envelope_id: &str) -> String {
@@ -25,14 +27,16 @@ pub(crate) fn inbound(envelope: Envelope) -> Result<Inbound, crate::InboundError
 
 #[async_trait::async_trait]
 impl EnvelopeHandler for Slack {
-    async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError> {
-        self.first_delivery(&envelope_key(envelope_id)).await.map_err(|e| HandlerError(e.to_string()))
-    }
-
-    async fn handle(&self, envelope: Envelope) -> Result<Option<Value>, HandlerError> {
+    async fn handle(&self, envelope: Envelope) -> Result<Handled, HandlerError> {
+        let unseen = Unseen { key: envelope_key(&envelope.id), peer: None, kind: Delivered::Envelope };
+        // An unreadable payload changes nothing, and its repeat is refused the same way.
         let inbound = inbound(envelope).map_err(|e| HandlerError(e.to_string()))?;
-        let ack = self.dispatch(inbound).await.map_err(|e| HandlerError(e.to_string()))?;
-        Ok(ack.0)
+        match self.dispatch_unseen(inbound, Some(unseen)).await {
+            Ok(ack) => Ok(Handled::Answered(ack.0)),
+            Err(InboundError::Replayed) => Ok(Handled::Repeat),
+            Err(InboundError::Unrecorded(why)) => Ok(Handled::Unrecorded(why)),
+            Err(other) => Err(HandlerError(other.to_string())),
+        }
     }
 }
 

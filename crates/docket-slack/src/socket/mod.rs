@@ -105,17 +105,26 @@ pub enum SocketError {
 #[error("{0}")]
 pub struct HandlerError(pub String);
 
+/// How a handler took an envelope.
+#[derive(Debug, PartialEq)]
+pub enum Handled {
+    /// Seen for the first time, and handled: the acknowledgement's `payload` (`None` = an
+    /// acknowledgement without one).
+    Answered(Option<serde_json::Value>),
+    /// Seen before (on any connection, by any replica): acknowledged again, not handled.
+    Repeat,
+    /// Could not be recorded as seen, and nothing was done: left unacknowledged, so Slack sends
+    /// it again later.
+    Unrecorded(String),
+}
+
 /// What Socket Mode hands envelopes to: in Docket, [`crate::Slack`].
 #[async_trait::async_trait]
 pub trait EnvelopeHandler: Send + Sync + 'static {
-    /// Records `envelope_id` as seen; `true` the first time it is seen anywhere (any
-    /// connection, any replica). An error leaves the envelope unacknowledged, so Slack sends it
-    /// again later.
-    async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError>;
-
-    /// Handles an envelope seen for the first time; the answer is the acknowledgement's
-    /// `payload` (`None` = an acknowledgement without one). Returns quickly.
-    async fn handle(&self, envelope: Envelope) -> Result<Option<serde_json::Value>, HandlerError>;
+    /// Handles an envelope the first time it is seen anywhere, recording its id as seen (with
+    /// whatever it changes, where it can). Returns quickly; an error is a refusal, acknowledged
+    /// without a payload.
+    async fn handle(&self, envelope: Envelope) -> Result<Handled, HandlerError>;
 }
 
 /// What the slots share.

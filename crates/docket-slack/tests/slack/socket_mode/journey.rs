@@ -120,6 +120,10 @@ async fn a_prod_deploy_over_socket_mode_from_slash_command_to_succeeded() {
     r.socket.repeat(&submitted, other);
     assert_eq!(r.socket.wait_for_ack_n(&submitted, 2).await.payload, None);
     assert_eq!(h.t.app.tickets(&Default::default()).await.unwrap().tickets.len(), 1);
+    // Its id was recorded with the ticket; Slack sending it again is no replay to audit.
+    assert!(h.t.app.remember_first("slack.seen", &format!("envelope:{submitted}"), "").await.is_ok_and(|first| !first));
+    let audit = h.t.app.audit_records(0, 1000).await.unwrap();
+    assert!(!audit.iter().any(|r| r.entry.details.to_string().contains("replayed")), "{audit:#?}");
 
     // The ticket thread, the approvals channel copy, and the DMs (on call first).
     let thread = h.fake.wait_for_message("the ticket message", |m| m.channel == "C0DEV" && m.thread_ts.is_none()).await;

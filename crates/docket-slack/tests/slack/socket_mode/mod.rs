@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_app::App;
-use docket_slack::socket::{BackoffSettings, Envelope, EnvelopeHandler, HandlerError, SocketSettings};
+use docket_slack::socket::{BackoffSettings, Envelope, EnvelopeHandler, Handled, HandlerError, SocketSettings};
 use serde_json::Value;
 
 /// Settings scaled down for tests: fast backoff, and pings every second (a connection is
@@ -54,16 +54,14 @@ impl Recorder {
 
 #[async_trait::async_trait]
 impl EnvelopeHandler for Recorder {
-    async fn first_time(&self, envelope_id: &str) -> Result<bool, HandlerError> {
-        self.app
-            .remember_first("slack", &format!("envelope:{envelope_id}"), "seen")
-            .await
-            .map_err(|e| HandlerError(e.to_string()))
-    }
-
-    async fn handle(&self, envelope: Envelope) -> Result<Option<Value>, HandlerError> {
+    async fn handle(&self, envelope: Envelope) -> Result<Handled, HandlerError> {
+        match self.app.remember_first("slack", &format!("envelope:{}", envelope.id), "seen").await {
+            Ok(true) => {}
+            Ok(false) => return Ok(Handled::Repeat),
+            Err(error) => return Ok(Handled::Unrecorded(error.to_string())),
+        }
         tokio::time::sleep(self.delay).await;
         self.handled.lock().unwrap().push(envelope);
-        Ok(self.answer.clone())
+        Ok(Handled::Answered(self.answer.clone()))
     }
 }
