@@ -40,7 +40,8 @@ impl Ack {
     }
 }
 
-/// Input that is authentic but malformed (HTTP 400), or a replay (401): nothing changed.
+/// Input that is authentic but malformed (HTTP 400), a replay (401), or a Socket Mode envelope
+/// that could not be recorded as seen (left unacknowledged): nothing changed.
 #[derive(Debug, thiserror::Error)]
 pub enum InboundError {
     /// The form body could not be read.
@@ -83,7 +84,8 @@ pub(crate) enum Delivered {
     /// signature cannot be recorded is accepted (the signature was checked).
     Signed,
     /// A Socket Mode envelope: a repeat is Slack sending it again (acknowledged again, quietly),
-    /// and one that cannot be recorded is left unacknowledged, so Slack sends it again later.
+    /// and one that cannot be recorded before anything is done is left unacknowledged, so Slack
+    /// sends it again later (a request form whose ticket's commit fails says so in the form).
     Envelope,
 }
 

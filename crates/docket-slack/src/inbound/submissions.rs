@@ -135,11 +135,17 @@ impl Slack {
                     slack.not_taken(&unseen).await;
                     Ok(Err(error))
                 }
-                // Refused before its commit, which recorded nothing.
-                Err(error) => {
-                    slack.see(Some(unseen)).await?;
-                    Ok(Err(error))
-                }
+                // Refused before its commit, which recorded nothing. An envelope that cannot be
+                // recorded now is left for Slack to send again: this replica must not take that
+                // for a repeat.
+                Err(error) => match slack.see(Some(unseen.clone())).await {
+                    Ok(()) => Ok(Err(error)),
+                    Err(unrecorded @ InboundError::Unrecorded(_)) => {
+                        slack.not_taken(&unseen).await;
+                        Err(unrecorded)
+                    }
+                    Err(other) => Err(other),
+                },
                 Ok(ticket) => Ok(Ok(ticket)),
             }
         });

@@ -122,13 +122,14 @@ fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links:
 
 /// Handles one envelope and sends its acknowledgement: with the handler's answer, empty for a
 /// repeat or a refusal, none if it could not be recorded as seen, and empty if the handler
-/// takes longer than `deadline` (the handling goes on).
+/// takes longer than `deadline` (the handling goes on, and an envelope it then cannot record
+/// is logged and counted: acknowledged already, it is not sent again).
 async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc::Sender<Message>, deadline: Duration) {
     let id = envelope.id.clone();
     let accepts = envelope.accepts_response_payload;
     let retry = envelope.retry_attempt;
-    let handling = tokio::spawn(async move { handler.handle(envelope).await });
-    let (payload, outcome) = match tokio::time::timeout(deadline, handling).await {
+    let mut handling = tokio::spawn(async move { handler.handle(envelope).await });
+    let (payload, outcome) = match tokio::time::timeout(deadline, &mut handling).await {
         Ok(Ok(Ok(Handled::Answered(payload)))) => (payload, "handled"),
         Ok(Ok(Ok(Handled::Repeat))) => {
             tracing::debug!(envelope = %id, retry, "Socket Mode: a repeated envelope, acknowledged again");
@@ -149,6 +150,14 @@ async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc
         }
         Err(_) => {
             warn_throttled!(envelope = %id, "Socket Mode: not answered within {deadline:?}; acknowledged empty");
+            let late = id.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(Handled::Unrecorded(e))) = handling.await {
+                    warn_throttled!(envelope = %late, error = %e, "Socket Mode: could not record an envelope acknowledged late; it was not handled");
+                    metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => "unrecorded_late")
+                        .increment(1);
+                }
+            });
             (None, "late")
         }
     };

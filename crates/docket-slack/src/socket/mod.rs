@@ -4,7 +4,7 @@
 //! [`SocketMode::start`] keeps [`SocketSettings::connections`] (two) connections open, each in
 //! a slot of its own (`slot`): `apps.connections.open` with the app-level token (`open`), the
 //! WebSocket, `hello`, then envelopes (`connection`) handed to an [`EnvelopeHandler`] — the
-//! [`crate::Slack`] surface, through [`crate::Slack::dispatch`] (`handler`) — and acknowledged
+//! [`crate::Slack`] surface, through the dispatch HTTP mode uses (`handler`) — and acknowledged
 //! with the handler's answer. A `disconnect` with `warning` or `refresh_requested` opens the
 //! replacement first and retires the old connection once the new one said `hello`; a dropped
 //! connection is replaced after a backoff ([`BackoffSettings`]). Envelope ids are remembered in
