@@ -57,7 +57,7 @@ struct Inner {
     people: People,
     /// Deliveries recorded (`seen`), to prune every so many.
     recorded: AtomicU64,
-    /// Request forms' signatures this replica recorded with their tickets lately (`seen`).
+    /// Request forms' deliveries this replica recorded with their tickets lately (`seen`).
     recent: seen::Recent,
 }
 

@@ -4,8 +4,9 @@
 //! recorded as seen before anything is done, except that a request form's submission records
 //! it in the transaction that opens its ticket (one write instead of two): its person is looked
 //! up and the request decided first, so a replay that reaches another replica before its
-//! original is recorded may repeat a refusal's audit record, though never the ticket. Authentic but malformed input is a
-//! 400 that changes nothing. Error bodies use Docket's JSON error shape.
+//! original is recorded may repeat a refusal's audit record, though never the ticket.
+//! Authentic but malformed input is a 400 that changes nothing. Error bodies use Docket's JSON
+//! error shape.
 
 use std::net::IpAddr;
 
@@ -17,7 +18,7 @@ use axum::routing::post;
 use docket_http::{Peer, RawBody, error_response};
 
 use crate::Slack;
-use crate::inbound::{Ack, CommandForm, Delivered, Inbound, InboundError, Unseen};
+use crate::inbound::{Ack, CommandForm, DeliveryKind, Inbound, InboundError, Unseen};
 use crate::verify::verify;
 
 /// Largest body accepted (Slack's payloads are a few kB; a view state can be larger).
@@ -112,7 +113,7 @@ async fn authenticate(
     // lowercased, since the check takes either case.
     let ts = header("x-slack-request-timestamp").unwrap_or_default();
     let key = format!("sig:{ts}:{}", signature.unwrap_or_default().to_ascii_lowercase());
-    Ok(Unseen { key, peer, kind: Delivered::Signed })
+    Ok(Unseen { key, peer, kind: DeliveryKind::Signed })
 }
 
 /// The opaque refusal of a request that is not Slack's: what was wrong goes to the audit only.

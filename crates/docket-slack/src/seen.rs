@@ -9,7 +9,7 @@ use docket_app::{AppError, Delivery};
 use docket_http::warn_throttled;
 
 use crate::Slack;
-use crate::inbound::{Delivered, InboundError, Unseen};
+use crate::inbound::{DeliveryKind, InboundError, Unseen};
 
 /// Scope of what was delivered.
 const SCOPE: &str = "slack.seen";
@@ -18,8 +18,8 @@ const KEEP: Duration = Duration::from_secs(60 * 60);
 /// Records between prunes.
 const PRUNE_EVERY: u64 = 1_000;
 
-/// The signatures of the request forms this replica took in the last [`RECENT_FOR`], at most
-/// [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
+/// The deliveries (signatures, envelope ids) of the request forms this replica took in the last
+/// [`RECENT_FOR`], at most [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
 pub(crate) struct Recent(moka::future::Cache<String, ()>);
 
 /// As long as a signature can be accepted: its timestamp may be up to five minutes ahead of
@@ -64,16 +64,16 @@ impl Slack {
         }
     }
 
-    /// Where an unseen signature is recorded with the change it asked for (see
+    /// Where an unseen delivery is recorded with the change it asked for (see
     /// [`docket_app::App::request_once`]), counted as a record written.
     pub(crate) fn delivery<'a>(&self, unseen: &'a Unseen) -> Delivery<'a> {
         self.count_record();
         Delivery { scope: SCOPE, key: &unseen.key }
     }
 
-    /// Whether this replica took a request form with `unseen` lately: turns a replay to this
-    /// replica away before it costs a ticket number and a commit, without a read. Any other
-    /// replay is caught by the commit itself.
+    /// Whether this replica took a request form with `unseen` lately: turns a replay or repeat
+    /// to this replica away before it costs a ticket number and a commit, without a read. Any
+    /// other is caught by the commit itself.
     pub(crate) fn seen_before(&self, unseen: &Unseen) -> bool {
         self.inner.recent.0.contains_key(&unseen.key)
     }
@@ -96,7 +96,7 @@ impl Slack {
         match self.first_delivery(&key).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(InboundError::Replayed),
-            Err(error) if kind == Delivered::Envelope => Err(InboundError::Unrecorded(error.to_string())),
+            Err(error) if kind == DeliveryKind::Envelope => Err(InboundError::Unrecorded(error.to_string())),
             Err(error) => {
                 warn_throttled!(%error, "could not record a Slack signature; accepting the request");
                 Ok(())

@@ -304,7 +304,7 @@ pub struct EndOfStep<'a> {
     pub ended: Option<(&'a str, &'a StepGroup)>,
 }
 
-/// A surface's record that one delivery was seen (a request's signature, an event id), kept
+/// A surface's record that one delivery was seen (a request's signature, an envelope id), kept
 /// in its small state ([`StateStore`]) under (`scope`, `key`) and written in the same
 /// transaction as the change the delivery asked for (see [`TicketStore::commit_once`]).
 #[derive(Clone, Copy, Debug)]

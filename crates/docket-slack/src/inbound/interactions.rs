@@ -31,8 +31,8 @@ fn text(value: &Value, pointer: &str) -> Option<String> {
 }
 
 impl Slack {
-    /// An interaction; an HTTP request's signature `unseen` yet is recorded before anything is
-    /// done, or, for a submission, where `submission` says.
+    /// An interaction; a delivery `unseen` yet is recorded before anything is done, or, for a
+    /// submission, where `submission` says.
     pub(super) async fn interaction(&self, payload: Value, unseen: Option<Unseen>) -> Result<Ack, InboundError> {
         let kind = text(&payload, "/type");
         if kind.as_deref() == Some("view_submission") {

@@ -53,8 +53,8 @@ pub enum InboundError {
     /// A field Slack always sends is missing or has the wrong type.
     #[error("missing field `{0}`")]
     Missing(&'static str),
-    /// The request was delivered before (its signature is recorded as seen): refused like a
-    /// forged one, and nothing was done.
+    /// The request was delivered before (it is recorded as seen), and nothing was done: over
+    /// HTTP refused like a forged one, in Socket Mode acknowledged again.
     #[error("request replayed (its signature was already used)")]
     Replayed,
     /// A Socket Mode envelope could not be recorded as seen (the store failed): nothing was
@@ -74,12 +74,12 @@ pub(crate) struct Unseen {
     /// Where the request came from, for the audit record of a replay.
     pub(crate) peer: Option<std::net::IpAddr>,
     /// What was delivered.
-    pub(crate) kind: Delivered,
+    pub(crate) kind: DeliveryKind,
 }
 
 /// What a delivery is, which decides what its repeat is and what a store failure does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Delivered {
+pub(crate) enum DeliveryKind {
     /// A signed HTTP request: a repeat is a replay (refused and audited), and a request whose
     /// signature cannot be recorded is accepted (the signature was checked).
     Signed,

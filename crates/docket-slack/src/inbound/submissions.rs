@@ -1,10 +1,10 @@
 //! Modal submissions: the picker (→ the parameter form, as `response_action: update`), the
 //! parameter form (checked by core's `validate_params`; errors go back under each field), the
 //! amend form, and the reason form. A request is handed to the app in a task; the answer waits
-//! up to two seconds for it, so a refusal still lands on the form. In HTTP mode, the request
-//! form's signature is recorded as seen (the replay check) in the transaction that opens the
-//! ticket; every other submission records it first, and a request form that opens nothing
-//! records it before its answer (unless the store failed, which recorded nothing either).
+//! up to two seconds for it, so a refusal still lands on the form. The request form's delivery
+//! (an HTTP signature, a Socket Mode envelope id) is recorded as seen in the transaction that
+//! opens the ticket; every other submission records it first, and a request form that opens
+//! nothing records it before its answer (unless the store failed, which recorded nothing either).
 
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use docket_core::{Actor, Refusal, TicketId, WorkflowId, validate_params};
 use serde_json::{Map, Value, json};
 
 use super::interactions::refusal_words;
-use super::{Ack, Delivered, InboundError, Unseen};
+use super::{Ack, DeliveryKind, InboundError, Unseen};
 use crate::Slack;
 use crate::modals::params::{Purpose, params_view, read_values};
 use crate::modals::picker::picked;
@@ -28,8 +28,8 @@ const WAIT_FOR_APP: Duration = Duration::from_millis(2_000);
 const ERROR_CHARS: usize = 1_000;
 
 impl Slack {
-    /// A modal's submission. An HTTP request's signature `unseen` yet is recorded with the ticket
-    /// a request form opens; anything else records it before it acts or answers.
+    /// A modal's submission. A delivery `unseen` yet is recorded with the ticket a request form
+    /// opens; anything else records it before it acts or answers.
     pub(super) async fn submission(
         &self,
         user: Option<&str>,
@@ -116,7 +116,7 @@ impl Slack {
         };
         let peer = unseen.as_ref().and_then(|u| u.peer);
         // A signed request's replay is audited; an envelope Slack sends again is not a replay.
-        let signed = unseen.as_ref().is_some_and(|u| u.kind == Delivered::Signed);
+        let signed = unseen.as_ref().is_some_and(|u| u.kind == DeliveryKind::Signed);
         let slack = self.clone();
         let id = workflow.id.clone();
         // The task goes on if the answer stops waiting for it, so it records the delivery

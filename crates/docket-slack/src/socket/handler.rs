@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::frame::{Envelope, EnvelopeKind};
 use super::{EnvelopeHandler, Handled, HandlerError};
-use crate::inbound::{Delivered, Unseen};
+use crate::inbound::{DeliveryKind, Unseen};
 use crate::{CommandForm, Inbound, InboundError, Slack};
 
 /// The surface-state key of an envelope id.
@@ -28,7 +28,7 @@ pub(crate) fn inbound(envelope: Envelope) -> Result<Inbound, crate::InboundError
 #[async_trait::async_trait]
 impl EnvelopeHandler for Slack {
     async fn handle(&self, envelope: Envelope) -> Result<Handled, HandlerError> {
-        let unseen = Unseen { key: envelope_key(&envelope.id), peer: None, kind: Delivered::Envelope };
+        let unseen = Unseen { key: envelope_key(&envelope.id), peer: None, kind: DeliveryKind::Envelope };
         // An unreadable payload changes nothing, and its repeat is refused the same way.
         let inbound = inbound(envelope).map_err(|e| HandlerError(e.to_string()))?;
         match self.dispatch_unseen(inbound, Some(unseen)).await {
