@@ -74,6 +74,21 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// The key of the ticket's issue once Docket has recorded which ticket it belongs to (the issue
+/// exists in Jira a moment before that record does), or fails after 10 s.
+async fn linked_issue(app: &TestApp, fake: &FakeJira) -> String {
+    for _ in 0..1000 {
+        if let Some(issue) = fake.issues().first() {
+            let link = app.app.recall(docket_jira::SYSTEM, &docket_jira::ticket_key(&issue.key)).await.unwrap();
+            if link.is_some() {
+                return issue.key.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for the issue and its link to the ticket");
+}
+
 fn texts(issue: &jira::Issue) -> Vec<String> {
     issue.comments.iter().map(|(_, body)| jira::adf_text(body)).collect()
 }
@@ -199,8 +214,7 @@ async fn a_jira_comment_comes_back_once_and_is_not_echoed() {
     let (app, settings) = start(&fake).await;
     let router = docket_jira::router(app.app.clone(), settings);
     let ticket = request(&app, "prod").await;
-    eventually("the issue", || fake.issues().len() == 1).await;
-    let key = fake.issues()[0].key.clone();
+    let key = linked_issue(&app, &fake).await;
 
     let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "Checked the dashboards, fine by me");
     let body = serde_json::to_vec(&payload).unwrap();
@@ -229,8 +243,7 @@ async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
     let (app, settings) = start(&fake).await;
     let router = docket_jira::router(app.app.clone(), settings);
     let ticket = request(&app, "prod").await;
-    eventually("the issue", || fake.issues().len() == 1).await;
-    let key = fake.issues()[0].key.clone();
+    let key = linked_issue(&app, &fake).await;
     let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "forged words");
     let body = serde_json::to_vec(&payload).unwrap();
     let forged = docket_testkit::ticketing::hub_signature("not-the-secret", &body);

@@ -58,6 +58,23 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// The `sys_id` of the ticket's record once Docket has recorded which ticket it belongs to (the
+/// record exists in ServiceNow a moment before that link does), or fails after 10 s.
+async fn linked_record(app: &TestApp, fake: &FakeServiceNow) -> String {
+    for _ in 0..1000 {
+        if let Some(record) = fake.records().first() {
+            let sys_id = record.field("sys_id").to_owned();
+            let link =
+                app.app.recall(docket_servicenow::SYSTEM, &docket_servicenow::ticket_key(&sys_id)).await.unwrap();
+            if link.is_some() {
+                return sys_id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for the record and its link to the ticket");
+}
+
 fn notes(record: &servicenow::Record) -> Vec<String> {
     record.work_notes.iter().map(|(_, _, text)| text.clone()).collect()
 }
@@ -146,8 +163,7 @@ async fn a_work_note_comes_back_once_and_forged_callbacks_are_refused() {
     let (app, settings) = start(&fake).await;
     let router = docket_servicenow::router(app.app.clone(), settings);
     let ticket = request(&app, "prod").await;
-    eventually("the record", || fake.records().len() == 1).await;
-    let sys_id = fake.records()[0].field("sys_id").to_owned();
+    let sys_id = linked_record(&app, &fake).await;
 
     let payload = fake.user_work_note(&sys_id, "carol.diaz", Some("carol@example.com"), "CAB looked at it");
     let body = serde_json::to_vec(&payload).unwrap();
