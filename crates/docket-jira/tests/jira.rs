@@ -89,6 +89,21 @@ async fn linked_issue(app: &TestApp, fake: &FakeJira) -> String {
     panic!("timed out waiting for the issue and its link to the ticket");
 }
 
+/// Waits until Docket has recorded that the issue shows `ticket`'s plan, which it does only once
+/// the issue has moved (an approval given in Jira counts only for the plan the issue showed), or
+/// fails after 10 s.
+async fn shown_in_jira(app: &TestApp, ticket: &Ticket) {
+    let digest = ticket.digest.expect("a plan").to_string();
+    for _ in 0..1000 {
+        let synced = app.app.recall(docket_jira::SYSTEM, &format!("synced:{}", ticket.id)).await.unwrap();
+        if synced.as_deref() == Some(digest.as_str()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for the issue to show the plan");
+}
+
 fn texts(issue: &jira::Issue) -> Vec<String> {
     issue.comments.iter().map(|(_, body)| jira::adf_text(body)).collect()
 }
@@ -293,6 +308,7 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
     );
     eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
     let key = fake.issues()[0].key.clone();
+    shown_in_jira(&app, &ticket).await;
 
     // A chat approval does not count for the Jira stage.
     let digest = ticket.digest.unwrap();

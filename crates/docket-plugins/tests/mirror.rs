@@ -94,7 +94,15 @@ async fn a_policy_rule_chooses_the_systems_for_the_tickets_it_decides() {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(sn_fake.records().len(), 1, "staging never reaches ServiceNow");
     assert_eq!(sn_fake.records()[0].field("correlation_id"), prod.id.to_string());
-    let staging = app.app.ticket(&staging.id).await.unwrap();
+    // The link is added once the issue is created and linked back, a moment after the issue.
+    let mut staging = app.app.ticket(&staging.id).await.unwrap();
+    for _ in 0..500 {
+        if !staging.links.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        staging = app.app.ticket(&staging.id).await.unwrap();
+    }
     let systems: Vec<&str> = staging.links.iter().map(|l| l.system.as_str()).collect();
     assert_eq!(systems, ["jira"]);
 }

@@ -75,6 +75,21 @@ async fn linked_record(app: &TestApp, fake: &FakeServiceNow) -> String {
     panic!("timed out waiting for the record and its link to the ticket");
 }
 
+/// Waits until Docket has recorded that the record shows `ticket`'s plan, which it does only
+/// once the record's state has changed (an approval given in ServiceNow counts only for the plan
+/// the record showed), or fails after 10 s.
+async fn shown_in_servicenow(app: &TestApp, ticket: &Ticket) {
+    let digest = ticket.digest.expect("a plan").to_string();
+    for _ in 0..1000 {
+        let synced = app.app.recall(docket_servicenow::SYSTEM, &format!("synced:{}", ticket.id)).await.unwrap();
+        if synced.as_deref() == Some(digest.as_str()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for the record to show the plan");
+}
+
 fn notes(record: &servicenow::Record) -> Vec<String> {
     record.work_notes.iter().map(|(_, _, text)| text.clone()).collect()
 }
@@ -211,6 +226,7 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
     let ticket = request(&app, "prod").await;
     eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
     let sys_id = fake.records()[0].field("sys_id").to_owned();
+    shown_in_servicenow(&app, &ticket).await;
 
     let own = serde_json::to_vec(&fake.user_approval(&sys_id, "alice.ng", Some("alice@example.com"))).unwrap();
     assert_eq!(post(&router, &own, Some(&docket_testkit::ticketing::hub_signature(SECRET, &own))).await, 200);

@@ -56,7 +56,8 @@ steps:
 "#;
 
 const FIRST_SH: &str = "#!/bin/sh\necho one-a\necho one-b\necho one-c\n";
-const SECOND_SH: &str = "#!/bin/sh\necho two-started\nsleep 2\necho two-done\n";
+/// Runs until the test writes `go` (at most 30 s), so a follower can start while it runs.
+const SECOND_SH: &str = "#!/bin/sh\necho two-started\ni=0\nwhile [ ! -e go ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\necho two-done\n";
 
 const FLAKY_SH: &str = "#!/bin/sh\nif [ -e tried ]; then echo 'second time lucky'; exit 0; fi\n\
                         touch tried; echo 'first try fails' >&2; exit 3\n";
@@ -283,12 +284,20 @@ fn a_log_followed_mid_run_reads_in_the_run_s_own_order() {
     let path = site.dir().join("followed.txt");
     let file = std::fs::File::create(&path).unwrap();
     let token = &site.tokens[0].1;
-    let status = docket(site.dir())
+    let mut follower = docket(site.dir())
         .args(["logs", "DKT-1", "--follow", "--url", &site.base, "--token", token])
         .stdout(Stdio::from(file.try_clone().unwrap()))
         .stderr(Stdio::from(file))
-        .status()
+        .spawn()
         .unwrap();
+    // The second step goes on only once the follower shows it running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&path).unwrap().contains("▸ running step 2/2") {
+        assert!(Instant::now() < deadline, "never shown running:\n{}", std::fs::read_to_string(&path).unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::write(site.dir().join("go"), "").unwrap();
+    let status = follower.wait().unwrap();
     let followed = std::fs::read_to_string(&path).unwrap();
     assert!(status.success(), "{followed}");
     let at = |needle: &str| followed.find(needle).unwrap_or_else(|| panic!("no `{needle}` in:\n{followed}"));

@@ -33,8 +33,10 @@ policies:
 "#;
 
 /// One attempt of a step: records its start (with its pid and idempotency key), leaves a
-/// background process in its group, then appends its pid to `NAME.ticks` every 50 ms for 3 s
-/// (its side effects) and records its end. With `stubborn` it ignores SIGTERM, as does
+/// background process in its group, then appends its pid to `NAME.ticks` every 50 ms (its side
+/// effects) and records its end. It ends after [`TICKS`] ticks once the test has written
+/// `NAME.stop`, else after 600 (30 s), so a first attempt is still running when the server is
+/// killed however slowly the test gets there. With `stubborn` it ignores SIGTERM, as does
 /// everything it starts.
 const SCRIPT: &str = r#"#!/bin/sh
 if [ "$2" = stubborn ]; then trap '' TERM; fi
@@ -42,9 +44,16 @@ echo "start $1 $$ $DOCKET_IDEMPOTENCY_KEY" >> attempts.log
 sleep 1000 &
 echo "$$ $!" >> "$1.pids"
 i=0
-while [ $i -lt 60 ]; do echo $$ >> "$1.ticks"; sleep 0.05; i=$((i+1)); done
+while [ $i -lt 600 ]; do
+  echo $$ >> "$1.ticks"; i=$((i+1))
+  if [ $i -ge 20 ] && [ -f "$1.stop" ]; then break; fi
+  sleep 0.05
+done
 echo "end $1 $$" >> attempts.log
 "#;
+
+/// The ticks of an attempt that starts after `NAME.stop` is written.
+const TICKS: usize = 20;
 
 fn workflow(id: &str, safe: bool, dir: &Path) -> String {
     let (retry, mode) = if safe { ("    retry: safe\n", "gentle") } else { ("", "stubborn") };
@@ -180,6 +189,7 @@ fn crash_and_restart(storage: &str, resume_within: Duration) {
     let ticks_before = lines(dir, "safe.ticks").len();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(lines(dir, "safe.ticks").len(), ticks_before, "the first copy's side effects stopped");
+    std::fs::write(dir.join("safe.stop"), "").unwrap();
 
     let spawned = Instant::now();
     let mut server = start(dir, port);
@@ -213,7 +223,7 @@ fn crash_and_restart(storage: &str, resume_within: Duration) {
     let first_of_second = ticks.iter().position(|&p| p == safe_second[0]).unwrap();
     assert!(ticks[..first_of_second].iter().all(|&p| p == safe_first[0]), "copies overlapped: {ticks:?}");
     assert!(ticks[first_of_second..].iter().all(|&p| p == safe_second[0]), "copies overlapped: {ticks:?}");
-    assert_eq!(ticks.len() - first_of_second, 60, "the second copy ran to its end");
+    assert_eq!(ticks.len() - first_of_second, TICKS, "the second copy ran to its end");
     assert!(ready < Duration::from_secs(10), "ready after {ready:?}");
     for id in &acknowledged {
         let deadline = Instant::now() + Duration::from_secs(20);

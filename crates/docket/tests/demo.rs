@@ -12,6 +12,10 @@ use std::process::Stdio;
 
 use support::{Server, as_person, docket, free_port, text, wait_for_text, wait_ready};
 
+/// The walkthrough's last line: it is written a line at a time, so a test reads it whole only
+/// once this line is there.
+const WALKTHROUGH_END: &str = "Each ticket that waits for approval is named here";
+
 /// Starts the demo in `dir/demo` on `listen`, its terminal written to `dir/{terminal}`.
 fn demo(dir: &Path, listen: &str, terminal: &str) -> Server {
     let out = File::create(dir.join(terminal)).unwrap();
@@ -49,7 +53,7 @@ fn ticket_numbers_stay_dense_across_a_clean_stop_and_the_terminal_names_the_real
     assert_eq!(credentials["url"], base);
     let check = docket(dir).args(["check", "--config", "demo/docket.yaml"]).output().unwrap();
     assert!(check.status.success(), "{}", text(&check.stdout));
-    let said = wait_for_text(&dir.join("first.txt"), "In another terminal:");
+    let said = wait_for_text(&dir.join("first.txt"), WALKTHROUGH_END);
     assert!(said.contains(&format!("  2. docket approve DKT-1 --as bob {creds} && ")), "{said}");
 
     let staging = ["request", "deploy", "service=web", "version=2.0.0", "environment=staging"];
@@ -61,7 +65,7 @@ fn ticket_numbers_stay_dense_across_a_clean_stop_and_the_terminal_names_the_real
     // After a clean stop, the walkthrough's ticket is the one the next request gets.
     let mut second = demo(dir, &listen, "second.txt");
     wait_ready(&base);
-    let said = wait_for_text(&dir.join("second.txt"), "In another terminal:");
+    let said = wait_for_text(&dir.join("second.txt"), WALKTHROUGH_END);
     assert!(said.contains(&format!("  2. docket approve DKT-2 --as bob {creds} && docket approve DKT-2 --as carol")));
     assert!(said.contains(&format!("  3. docket logs DKT-2 --follow --as alice {creds}; ")), "{said}");
     let out = as_person(dir, &base, "alice", &prod);

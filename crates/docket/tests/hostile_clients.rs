@@ -211,10 +211,12 @@ fn a_server_out_of_file_descriptors_keeps_answering_and_recovers() {
         if answer.starts_with("HTTP/1.1 200") {
             break started.elapsed();
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "still not answering: {answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(20), "still not answering: {answer:?}");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(answered < Duration::from_secs(3), "recovered after {answered:?}");
+    // The pause between accept retries grows to 1 s, and the closed connections queued ahead of
+    // the probe are accepted first: a few seconds on a loaded machine.
+    assert!(answered < Duration::from_secs(8), "recovered after {answered:?}");
     let log = std::fs::read_to_string(&log_path).unwrap();
     let accept_lines = log.lines().filter(|l| l.contains("cannot accept connections")).count();
     assert!(accept_lines >= 1, "the server ran out of descriptors and said so: {log}");

@@ -89,6 +89,19 @@ fn wait_for_records(base: &str, token: &str, action: &str, count: usize) -> Vec<
     }
 }
 
+/// Waits (at most 15 s) until `base` lists the workflows `wanted`; answers what it lists last. A
+/// reload is recorded before it takes effect, so its audit record can be read a moment before.
+fn wait_for_workflows(base: &str, token: &str, wanted: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let listed = workflows(base, token);
+        if listed == wanted || Instant::now() > deadline {
+            return listed;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Runs `work` against `url`'s database.
 fn on_database<T>(url: &str, work: impl AsyncFnOnce(sqlx::PgPool, String) -> T) -> T {
     let database = url.rsplit_once('/').unwrap().1.to_owned();
@@ -167,7 +180,11 @@ fn a_replica_that_was_not_listening_catches_up_with_a_reload_once_it_listens_aga
 
     // Listening again, it finds that another configuration is in force and follows it.
     let taken = wait_for_records(&second, &alice, "config.reloaded", 2);
-    assert_eq!(workflows(&second, &alice), ["greet", "hello"], "the second replica caught up");
+    assert_eq!(
+        wait_for_workflows(&second, &alice, &["greet", "hello"]),
+        ["greet", "hello"],
+        "the second replica caught up"
+    );
     let by_alice = taken.iter().find(|r| r["actor"] == "alice").expect("alice's reload");
     let followed = taken.iter().find(|r| r["actor"] == "docket").expect("the catching-up reload");
     assert_eq!(followed["details"]["following"], by_alice["details"]["digest"], "{followed}");
@@ -250,7 +267,11 @@ fn a_reload_on_one_replica_reaches_the_other_unless_its_files_differ() {
     assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(workflows(&first, &alice), ["greet", "hello"]);
     let taken = wait_for_records(&second, &alice, "config.reloaded", 2);
-    assert_eq!(workflows(&second, &alice), ["greet", "hello"], "the second replica took it on");
+    assert_eq!(
+        wait_for_workflows(&second, &alice, &["greet", "hello"]),
+        ["greet", "hello"],
+        "the second replica took it on"
+    );
     let by_alice = taken.iter().find(|r| r["actor"] == "alice").expect("alice's reload");
     let followed = taken.iter().find(|r| r["actor"] == "docket").expect("the following reload");
     let digest = by_alice["details"]["digest"].clone();

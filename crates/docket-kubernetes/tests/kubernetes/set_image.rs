@@ -104,6 +104,16 @@ async fn a_rollout_past_its_deadline_fails_with_the_deployments_condition() {
 async fn cancel_mid_rollout_stops_following_and_says_the_cluster_carries_on() {
     let c = Cluster::start_with(&["1.4.1"], Duration::from_millis(400), TOKEN).await;
     let ticket = c.approve(&c.request("deploy", &[("env", "prod"), ("version", "1.4.2")]).await).await;
+    // The rollout stays in progress however long the cancel takes to come.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let begun = || {
+        c.kube.replica_sets("prod").iter().any(|(_, _, replicas, image)| image.ends_with(":1.4.2") && *replicas >= 1)
+    };
+    while !begun() {
+        assert!(tokio::time::Instant::now() < deadline, "the rollout never began: {:?}", c.kube.replica_sets("prod"));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    c.kube.freeze(true);
     c.wait_for_log(&ticket, "new replicas updated").await;
     c.t.app.cancel(&Actor::person("alice"), &ticket.id, Some("wrong window".into())).await.unwrap();
     let cancelled = c.t.wait_for_state(&ticket.id, TicketState::Cancelled).await;

@@ -56,12 +56,13 @@ pub(crate) async fn cancelling_a_report_stops_it_on_the_server(db: Db) {
         if now.runs.first().is_some_and(|r| r.outcome.is_some()) {
             break now;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the run did not stop: {now:#?}");
+        assert!(started.elapsed() < Duration::from_secs(25), "the run did not stop: {now:#?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let took = started.elapsed();
     assert_eq!(ended.runs[0].outcome, Some(RunOutcome::Cancelled));
-    assert!(took < Duration::from_secs(3), "cancel took {took:?}");
+    // Well under the statement's 30 s (SQLite's: for ever), with room for a loaded machine.
+    assert!(took < Duration::from_secs(10), "cancel took {took:?}");
     // The statement ended because the database stopped it (SQLite's never ends by itself).
     let logs = t.app.logs(&ticket.id, 0, 100).await.unwrap();
     assert!(

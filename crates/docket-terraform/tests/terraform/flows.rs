@@ -135,7 +135,9 @@ pub(crate) fn a_failure_carries_terraforms_reason() {
 pub(crate) fn cancel_interrupts_the_apply() {
     block_on(async {
         let mut wanted = network("10.0.0.0/16");
-        wanted["apply_delay_ms"] = json!(1500);
+        // Long enough that the cancel always comes while the first resource is being made
+        // (the stand-in finishes it 100 ms after the interrupt).
+        wanted["apply_delay_ms"] = json!(10_000);
         let infra = Infra::start(wanted).await;
         let ticket = infra.approve_all(&infra.request("dev", "small").await).await;
         let running = infra.t.wait_for_state(&ticket.id, TicketState::Running).await;

@@ -76,7 +76,10 @@ impl Stand {
                         _ = signal.recv() => {
                             println!("Interrupt received.\nPlease wait for Terraform to exit or data loss may occur.\nGracefully shutting down...");
                             stopped = true;
-                            pause.await;
+                            // The resource in hand is finished, soon: a long pause stands
+                            // for one still being made when the interrupt came.
+                            let soon = tokio::time::sleep(Duration::from_millis(100));
+                            tokio::select! { () = &mut pause => {} () = soon => {} }
                         }
                     }
                 } else {
