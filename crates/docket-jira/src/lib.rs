@@ -5,7 +5,8 @@
 //!   outbound toolkit.
 //! - [`JiraNotifier`]: driven by the outbox; finds or creates the ticket's issue, comments
 //!   each change and moves the issue to the mapped status.
-//! - [`webhook`]: `POST /jira/webhook`, signed with `X-Hub-Signature`; comments come back.
+//! - [`webhook`]: `POST /jira/webhook`, signed with `X-Hub-Signature`; comments come back, and
+//!   decisions taken in Jira (a decision that does not count is answered in the issue).
 //!
 //! What Docket keeps, in surface state (scope `jira`): `issue:<ticket>` → `<id> <key>`,
 //! `ticket:<key>` → the ticket, the notes each outbox message already sent, the deliveries and
@@ -18,6 +19,7 @@ pub mod settings;
 pub mod webhook;
 
 mod notifier;
+mod refused;
 
 use docket_core::TicketId;
 

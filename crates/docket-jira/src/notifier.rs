@@ -170,7 +170,7 @@ async fn follow(
 
 /// Moves the issue to `status` through the transition that leads there (ids differ per
 /// workflow); nothing when it is there already. No such transition is a permanent failure.
-async fn move_to(client: &JiraClient, issue: &str, status: &str) -> Result<(), NotifyError> {
+pub(crate) async fn move_to(client: &JiraClient, issue: &str, status: &str) -> Result<(), NotifyError> {
     let current = client.status(issue).await.map_err(jira_error)?;
     if current.eq_ignore_ascii_case(status) {
         return Ok(());

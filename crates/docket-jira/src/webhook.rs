@@ -5,7 +5,9 @@
 //! moved to the status `approved` maps to, by a person Docket knows, is that person's approval
 //! in Jira (`App::approve_in`), decided by core: it counts for a `from: [jira]` stage only,
 //! never the requester's, on the plan the issue last showed. Moved to the status `rejected`
-//! maps to, it is their rejection (`App::reject_in`), decided by core's rule for rejections.
+//! maps to, it is their rejection (`App::reject_in`), decided by core's rule for rejections. A
+//! decision that does not count changes nothing in Docket, and is answered in the issue (see
+//! `refused`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -20,6 +22,8 @@ use docket_core::{PersonId, TicketId};
 use docket_http::{Peer, RawBody, error_response};
 use serde_json::Value;
 
+use crate::client::JiraClient;
+use crate::refused::Refused;
 use crate::settings::JiraSettings;
 use crate::{SYSTEM, ticket_key};
 
@@ -31,14 +35,20 @@ const BODY_LIMIT: usize = 1024 * 1024;
 struct Shared {
     app: App,
     settings: Arc<JiraSettings>,
+    /// Answers a decision that does not count; `None` if it could not be built.
+    client: Option<JiraClient>,
 }
 
 /// The webhook route, answering for `app`.
 pub fn router(app: App, settings: Arc<JiraSettings>) -> Router {
-    Router::new()
-        .route(WEBHOOK_PATH, post(webhook))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(Shared { app, settings })
+    let client = JiraClient::new(Arc::clone(&settings))
+        .inspect_err(|error| tracing::warn!(%error, "no Jira client for the webhook's answers"))
+        .ok();
+    Router::new().route(WEBHOOK_PATH, post(webhook)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
+        app,
+        settings,
+        client,
+    })
 }
 
 async fn webhook(
@@ -165,6 +175,16 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         let account = user.get("accountId").and_then(Value::as_str).unwrap_or("unknown");
         let action = if decision == Decision::Approve { "approve" } else { "reject" };
         app.audit_unknown_chat_user(SYSTEM, account, action).await;
+        let who = user.get("displayName").and_then(Value::as_str).unwrap_or(account).to_owned();
+        let reason = format!(
+            "no one in Docket's directory has this Jira account ({account}) or its email; an admin can add it to \
+             their entry under `people` as `jira: {account}`"
+        );
+        answer_refused(
+            shared,
+            payload,
+            Refused { ticket, who, moved_to: status.to_owned(), reason, change: String::new() },
+        );
         return Ok(());
     };
     let key = payload.pointer("/issue/key").and_then(Value::as_str).unwrap_or_default();
@@ -177,10 +197,26 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, ?decision, "a decision taken in Jira does not count");
+            let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
+            let reason = refusal.to_string();
+            answer_refused(
+                shared,
+                payload,
+                Refused { ticket, who, moved_to: status.to_owned(), reason, change: String::new() },
+            );
             Ok(())
         }
         Err(error) => Err(error),
     }
+}
+
+/// Answers in the issue, after the webhook is answered, a decision that did not count (see
+/// `refused`); the change's id marks the comment.
+fn answer_refused(shared: &Shared, payload: &Value, mut refused: Refused) {
+    let Some(client) = shared.client.clone() else { return };
+    refused.change = payload.pointer("/changelog/id").and_then(Value::as_str).unwrap_or("move").to_owned();
+    let app = shared.app.clone();
+    tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

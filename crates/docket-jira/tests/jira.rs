@@ -323,6 +323,24 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
         200
     );
     assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+    // Jira does not go on showing an approval Docket did not count, and says why.
+    eventually("the issue back", || fake.issue(&key).unwrap().status == "Waiting for approval").await;
+    let why = "Docket did not count Alice Ng's move to Approved: you requested this ticket, so you cannot approve it";
+    eventually("the reason", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.starts_with(why))).await;
+    let said = texts(&fake.issue(&key).unwrap());
+    assert!(
+        said.iter().any(|t| t.starts_with(why) && t.ends_with("The issue is back in Waiting for approval.")),
+        "{said:?}"
+    );
+    // Jira sends that answer back as a comment: Docket knows it for its own, whoever it seems by.
+    let issue = fake.issue(&key).unwrap();
+    let answer = issue.comments.iter().find(|(_, b)| jira::adf_text(b).starts_with(why)).unwrap().0.clone();
+    let mut echo = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "an echo");
+    echo["comment"]["id"] = Value::String(answer);
+    let body = serde_json::to_vec(&echo).unwrap();
+    let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "t-echo").await, 200);
+    assert!(app.app.ticket(&ticket.id).await.unwrap().comments.iter().all(|c| c.text != "an echo"));
 
     // Bob moving it there does.
     let bobs = fake.user_transition(&key, "acc-bob", Some("bob@example.com"), "Approved");
@@ -374,6 +392,14 @@ async fn moving_the_issue_to_rejected_in_jira_rejects_the_ticket_when_the_person
     let own = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Rejected");
     assert_eq!(send(own, "r-2").await, 200);
     assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+    // Both are answered in the issue, which goes back to waiting.
+    eventually("both answers", || {
+        let said = texts(&fake.issue(&key).unwrap());
+        said.iter().any(|t| t.starts_with("Docket did not count acc-mallory's move to Rejected: no one in Docket's directory has this Jira account (acc-mallory)"))
+            && said.iter().any(|t| t.starts_with("Docket did not count Alice Ng's move to Rejected: you requested this ticket"))
+    })
+    .await;
+    assert_eq!(fake.issue(&key).unwrap().status, "Waiting for approval");
 
     // Carol, known and not the requester, with a stage approved in Jira: the ticket is rejected.
     let carols = fake.user_transition(&key, "acc-carol", Some("carol@example.com"), "Rejected");

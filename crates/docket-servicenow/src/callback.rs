@@ -13,8 +13,9 @@
 //! Docket reads the record back and acts only when its `approval` field says the same: an
 //! approval is then decided by core (`App::approve_in`): it counts for a `from: [servicenow]`
 //! stage only, never the requester's, on the plan the record last showed; a rejection
-//! (`App::reject_in`) by core's rule for rejections. Other events are acknowledged and left
-//! alone.
+//! (`App::reject_in`) by core's rule for rejections. A decision that does not count changes
+//! nothing in Docket and gets a work note saying why (see `refused`). Other events are
+//! acknowledged and left alone.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use docket_core::{PersonId, TicketId};
 use docket_http::{Peer, RawBody, error_response};
 use serde_json::Value;
 
+use crate::refused::Refused;
 use crate::settings::ServiceNowSettings;
 use crate::{SYSTEM, ticket_key};
 
@@ -139,9 +141,16 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
     let Some(sys_id) = field("sys_id") else { return Ok(()) };
     let Some(ticket) = app.recall(SYSTEM, &ticket_key(sys_id)).await? else { return Ok(()) };
     let Ok(ticket) = TicketId::parse(&ticket) else { return Ok(()) };
+    let what = if field("state") == Some("rejected") { "rejection" } else { "approval" };
     let Some(person) = person_of(app, field("approver"), field("email")) else {
-        let attempted = if field("state") == Some("rejected") { "reject" } else { "approve" };
-        app.audit_unknown_chat_user(SYSTEM, field("approver").unwrap_or("unknown"), attempted).await;
+        let approver = field("approver").unwrap_or("unknown");
+        let attempted = if what == "rejection" { "reject" } else { "approve" };
+        app.audit_unknown_chat_user(SYSTEM, approver, attempted).await;
+        let reason = format!(
+            "no one in Docket's directory has this ServiceNow user ({approver}) or its email; an admin can add it \
+             to their entry under `people` as `servicenow: {approver}`"
+        );
+        answer_refused(shared, Refused { sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason });
         return Ok(());
     };
     // The record itself must say so: the callback only points at it.
@@ -172,10 +181,19 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, decided, "a decision taken in ServiceNow does not count");
+            let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
+            answer_refused(shared, Refused { sys_id: sys_id.to_owned(), who, what, reason: refusal.to_string() });
             Ok(())
         }
         Err(error) => Err(error),
     }
+}
+
+/// Says on the record, after the callback is answered, why a decision does not count (see
+/// `refused`).
+fn answer_refused(shared: &Shared, refused: Refused) {
+    let Some(client) = shared.client.clone() else { return };
+    tokio::spawn(async move { crate::refused::answer(&client, refused).await });
 }
 
 /// The person behind a ServiceNow user: their `servicenow` user name in `people`, else email.

@@ -5,8 +5,9 @@
 //! - [`client`]: the Table API calls, retried through the outbound toolkit.
 //! - [`ServiceNowNotifier`]: driven by the outbox; finds or creates the ticket's record, adds
 //!   a work note per change and moves `state` along, closing with `close_code`.
-//! - [`callback`]: `POST /servicenow/callback`, signed with `X-Hub-Signature`; comments and
-//!   work notes come back.
+//! - [`callback`]: `POST /servicenow/callback`, signed with `X-Hub-Signature`; comments,
+//!   work notes and approvers' decisions come back (one that does not count gets a work note
+//!   saying why).
 //!
 //! What Docket keeps, in surface state (scope `servicenow`): `record:<ticket>` → `<sys_id>
 //! <number>`, `ticket:<sys_id>` → the ticket, the notes each outbox message already sent, the
@@ -18,6 +19,7 @@ pub mod section;
 pub mod settings;
 
 mod notifier;
+mod refused;
 mod token;
 
 use docket_core::TicketId;

@@ -228,9 +228,25 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
     let sys_id = fake.records()[0].field("sys_id").to_owned();
     shown_in_servicenow(&app, &ticket).await;
 
+    // An approver Docket does not know: audited, and told why on the record.
+    let strangers =
+        serde_json::to_vec(&fake.user_approval(&sys_id, "mallory", Some("mallory@elsewhere.example"))).unwrap();
+    assert_eq!(
+        post(&router, &strangers, Some(&docket_testkit::ticketing::hub_signature(SECRET, &strangers))).await,
+        200
+    );
+    let unknown =
+        "Docket did not count mallory's approval: no one in Docket's directory has this ServiceNow user (mallory)";
+    eventually("the stranger's answer", || notes(&fake.records()[0]).iter().any(|n| n.starts_with(unknown))).await;
+    app.app.flush_rejections().await;
+    let audit = app.app.audit_records(0, 1000).await.unwrap();
+    assert!(audit.iter().any(|r| r.entry.action == "servicenow.unknown_user"), "the stranger is audited");
+
     let own = serde_json::to_vec(&fake.user_approval(&sys_id, "alice.ng", Some("alice@example.com"))).unwrap();
     assert_eq!(post(&router, &own, Some(&docket_testkit::ticketing::hub_signature(SECRET, &own))).await, 200);
     assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval, "not the requester's");
+    let why = "Docket did not count Alice Ng's approval: you requested this ticket, so you cannot approve it";
+    eventually("the reason", || notes(&fake.records()[0]).iter().any(|n| n.starts_with(why))).await;
 
     let bobs = serde_json::to_vec(&fake.user_approval(&sys_id, "bob.ruiz", Some("bob@example.com"))).unwrap();
     assert_eq!(post(&router, &bobs, Some(&docket_testkit::ticketing::hub_signature(SECRET, &bobs))).await, 200);
@@ -284,6 +300,8 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
     let (body, signature) = signed(&fake.user_rejection(&sys_id, "alice.ng", Some("alice@example.com")));
     assert_eq!(post(&router, &body, Some(&signature)).await, 200);
     assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval);
+    let why = "Docket did not count Alice Ng's rejection: you requested this ticket, so you cannot reject it";
+    eventually("the reason", || notes(&fake.records()[0]).iter().any(|n| n.starts_with(why))).await;
 
     let (body, signature) = signed(&fake.user_rejection(&sys_id, "bob.ruiz", Some("bob@example.com")));
     assert_eq!(post(&router, &body, Some(&signature)).await, 200);

@@ -183,7 +183,8 @@ impl FakeJira {
             "issue_event_type_name": "issue_generic",
             "user": {"accountId": account_id, "emailAddress": email, "displayName": account_id},
             "issue": {"id": issue.id, "key": issue.key, "fields": {"status": {"name": status}}},
-            "changelog": {"id": "10100", "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status",
+            // Each change its own id, as Jira numbers them.
+            "changelog": {"id": (10_100 + issue.history.len()).to_string(), "items": [{"field": "status", "fieldtype": "jira", "fieldId": "status",
                 "from": "10000", "fromString": from, "to": "10001", "toString": status}]},
         })
     }
