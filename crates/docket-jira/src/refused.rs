@@ -1,12 +1,15 @@
 //! What the person hears in Jira when a decision they took there does not count (their own
-//! ticket, a stage that is not Jira's, a plan changed since the issue showed it, a ticket no
-//! longer waiting): the issue goes back to the status the ticket's state maps to, so Jira does
-//! not show an approval Docket never counted, and a comment says why. Both are best effort,
-//! after the webhook is answered: the decision changed nothing in Docket either way, and a
-//! failure is logged.
+//! ticket, a stage that is not Jira's, a plan changed since the issue showed it, an account no
+//! one in the directory has): while the ticket still waits for approval, the issue goes back to
+//! the status the ticket's state maps to, so Jira does not go on showing a decision Docket never
+//! counted, and a comment says why — once per person, ticket and reason, however often the
+//! issue is moved. Once the ticket has moved on, the outbox keeps the issue where the ticket is
+//! (a move Docket itself made after a decision taken in Docket comes back this way too, and is
+//! left alone). Both are best effort, after the webhook is answered: the decision changed
+//! nothing in Docket either way, and a failure is logged.
 
 use docket_app::App;
-use docket_core::TicketId;
+use docket_core::{TicketId, TicketState};
 
 use crate::adf::{Para, body};
 use crate::client::JiraClient;
@@ -20,14 +23,14 @@ const FOLLOW_AT_MOST: usize = 3;
 #[derive(Debug)]
 pub(crate) struct Refused {
     pub(crate) ticket: TicketId,
-    /// The person's name, as the directory gives it.
+    /// The person's name, as the directory gives it, else the account's.
     pub(crate) who: String,
     /// The status the person moved the issue to.
     pub(crate) moved_to: String,
-    /// Why it does not count, in core's words.
+    /// Why it does not count, in words for Jira.
     pub(crate) reason: String,
-    /// The change's id in Jira, which marks the comment.
-    pub(crate) change: String,
+    /// Who and why, for the comment said once: the person's id or the account, and the code.
+    pub(crate) once: String,
 }
 
 /// Moves the issue back and comments why; logs what could not be done.
@@ -42,23 +45,39 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         return Ok(());
     };
     let Some((_, issue)) = recorded.split_once(' ') else { return Ok(()) };
-    let mut note = format!("Docket did not count {}'s move to {}: {}.", refused.who, refused.moved_to, refused.reason);
-    if let Some(back) = move_back(client, app, issue, refused).await? {
-        note.push_str(&format!(" The issue is back in {back}."));
+    let Some(back) = move_back(client, app, issue, refused).await? else { return Ok(()) };
+    let once = format!("refused:{}:{}", refused.ticket, refused.once);
+    if !app.remember_first(SYSTEM, &once, "").await.map_err(|e| e.to_string())? {
+        return Ok(());
     }
-    let marker = format!("{}:refused:{}", refused.ticket, refused.change);
+    let mut note = format!("Docket did not count {}'s move to {}: {}.", refused.who, refused.moved_to, refused.reason);
+    if let Some(status) = back {
+        note.push_str(&format!(" The issue is back in {status}."));
+    }
     let comment = body(client.settings().api, &[Para::text(note)]);
-    let id = client.comment(issue, comment, &marker).await.map_err(|e| e.to_string())?;
+    let id = client.comment(issue, comment, &once).await.map_err(|e| e.to_string())?;
+    if id.is_empty() {
+        return Ok(());
+    }
     // Jira sends this comment back as a webhook: it is Docket's own.
     app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(|e| e.to_string())
 }
 
-/// Moves the issue to the status the ticket's state maps to, unless it is there already (a
-/// refused move to where the ticket is); answers the status it moved it to. Should the ticket
-/// change meanwhile (another person's decision, moving the issue on through the outbox), the
-/// issue follows it, so the last move is always the ticket's latest state.
-async fn move_back(client: &JiraClient, app: &App, issue: &str, refused: &Refused) -> Result<Option<String>, String> {
-    let mut ticket = app.ticket(&refused.ticket).await.map_err(|e| e.to_string())?;
+/// While the ticket waits for approval, moves the issue to the status that state maps to,
+/// unless it is there already; `None` when the ticket has moved on (nothing to answer), else
+/// the status the issue was moved to, if it was moved. Should the ticket change meanwhile
+/// (another person's decision, which the outbox also carries to the issue), the issue follows
+/// it, up to [`FOLLOW_AT_MOST`] times.
+async fn move_back(
+    client: &JiraClient,
+    app: &App,
+    issue: &str,
+    refused: &Refused,
+) -> Result<Option<Option<String>>, String> {
+    let (mut ticket, mut version) = app.ticket_with_version(&refused.ticket).await.map_err(|e| e.to_string())?;
+    if ticket.state != TicketState::AwaitingApproval {
+        return Ok(None);
+    }
     let mut moved = None;
     for _ in 0..FOLLOW_AT_MOST {
         let Some(status) = client.settings().status_for(ticket.state.as_str()) else { break };
@@ -69,11 +88,11 @@ async fn move_back(client: &JiraClient, app: &App, issue: &str, refused: &Refuse
             }
             moved = Some(status.to_owned());
         }
-        let now = app.ticket(&refused.ticket).await.map_err(|e| e.to_string())?;
-        if now.version == ticket.version {
+        let (now, now_version) = app.ticket_with_version(&refused.ticket).await.map_err(|e| e.to_string())?;
+        if now_version == version {
             break;
         }
-        ticket = now;
+        (ticket, version) = (now, now_version);
     }
-    Ok(moved)
+    Ok(Some(moved))
 }

@@ -172,19 +172,22 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         return Ok(());
     }
     let Some(person) = person_of(app, &user) else {
-        let account = user.get("accountId").and_then(Value::as_str).unwrap_or("unknown");
+        // Jira Cloud names accounts by id, which a person's `jira` key holds; Data Center by
+        // user name, and a person is found by email there.
+        let cloud_id = user.get("accountId").and_then(Value::as_str);
+        let account = cloud_id.or_else(|| user.get("name").and_then(Value::as_str)).unwrap_or("unknown");
         let action = if decision == Decision::Approve { "approve" } else { "reject" };
         app.audit_unknown_chat_user(SYSTEM, account, action).await;
         let who = user.get("displayName").and_then(Value::as_str).unwrap_or(account).to_owned();
-        let reason = format!(
-            "no one in Docket's directory has this Jira account ({account}) or its email; an admin can add it to \
-             their entry under `people` as `jira: {account}`"
-        );
-        answer_refused(
-            shared,
-            payload,
-            Refused { ticket, who, moved_to: status.to_owned(), reason, change: String::new() },
-        );
+        let reason = match cloud_id {
+            Some(id) => format!(
+                "no one in Docket's directory has this Jira account; an admin can link it to a person (account id {id})"
+            ),
+            None => "no one in Docket's directory has this Jira account; an admin can add the person with its email"
+                .to_owned(),
+        };
+        let once = format!("{account}:unknown");
+        answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, once });
         return Ok(());
     };
     let key = payload.pointer("/issue/key").and_then(Value::as_str).unwrap_or_default();
@@ -198,12 +201,9 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, ?decision, "a decision taken in Jira does not count");
             let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
-            let reason = refusal.to_string();
-            answer_refused(
-                shared,
-                payload,
-                Refused { ticket, who, moved_to: status.to_owned(), reason, change: String::new() },
-            );
+            let reason = app.refusal_for("Jira", &refusal);
+            let once = format!("{person}:{}", refusal.code());
+            answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, once });
             Ok(())
         }
         Err(error) => Err(error),
@@ -211,10 +211,9 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
 }
 
 /// Answers in the issue, after the webhook is answered, a decision that did not count (see
-/// `refused`); the change's id marks the comment.
-fn answer_refused(shared: &Shared, payload: &Value, mut refused: Refused) {
+/// `refused`).
+fn answer_refused(shared: &Shared, refused: Refused) {
     let Some(client) = shared.client.clone() else { return };
-    refused.change = payload.pointer("/changelog/id").and_then(Value::as_str).unwrap_or("move").to_owned();
     let app = shared.app.clone();
     tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
 }

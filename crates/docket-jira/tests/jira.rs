@@ -341,6 +341,14 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
     let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
     assert_eq!(post_webhook(&router, &body, Some(&signature), "t-echo").await, 200);
     assert!(app.app.ticket(&ticket.id).await.unwrap().comments.iter().all(|c| c.text != "an echo"));
+    // Moved there again: back again, and the reason is not said twice.
+    let again = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Approved");
+    let body = serde_json::to_vec(&again).unwrap();
+    let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "t-1b").await, 200);
+    eventually("the issue back again", || fake.issue(&key).unwrap().status == "Waiting for approval").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(texts(&fake.issue(&key).unwrap()).iter().filter(|t| t.starts_with(why)).count(), 1);
 
     // Bob moving it there does.
     let bobs = fake.user_transition(&key, "acc-bob", Some("bob@example.com"), "Approved");
@@ -355,6 +363,15 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
     assert_eq!(review.digest, Some(digest), "bound to the plan the issue showed");
     assert!(done.reviews.iter().all(|r| r.person.as_str() != "alice"));
     eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
+    // Docket's own move to Approved comes back without an email Docket knows (Data Center, or
+    // Cloud keeping it private): the ticket has moved on, so it is not answered.
+    let own_move = fake.user_transition(&key, "acc-docket", None, "Approved");
+    let body = serde_json::to_vec(&own_move).unwrap();
+    let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "t-own").await, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let said = texts(&fake.issue(&key).unwrap());
+    assert!(said.iter().all(|t| !t.starts_with("Docket did not count acc-docket")), "{said:?}");
 }
 
 #[tokio::test]
@@ -395,7 +412,7 @@ async fn moving_the_issue_to_rejected_in_jira_rejects_the_ticket_when_the_person
     // Both are answered in the issue, which goes back to waiting.
     eventually("both answers", || {
         let said = texts(&fake.issue(&key).unwrap());
-        said.iter().any(|t| t.starts_with("Docket did not count acc-mallory's move to Rejected: no one in Docket's directory has this Jira account (acc-mallory)"))
+        said.iter().any(|t| t.starts_with("Docket did not count acc-mallory's move to Rejected: no one in Docket's directory has this Jira account; an admin can link it to a person (account id acc-mallory)"))
             && said.iter().any(|t| t.starts_with("Docket did not count Alice Ng's move to Rejected: you requested this ticket"))
     })
     .await;
@@ -443,6 +460,14 @@ async fn a_rejection_in_jira_needs_a_person_eligible_for_a_stage() {
         let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
         assert_eq!(post_webhook(&router, &body, Some(&signature), delivery).await, 200);
         assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, state, "after {account}");
+        if account == "acc-erin" {
+            // Told why in the issue, without naming who may decide.
+            let why = "Docket did not count Erin Cole's move to Rejected: stage `lead, security` does not take this \
+                       decision from you in Jira.";
+            eventually("erin's answer", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.starts_with(why))).await;
+            let said = texts(&fake.issue(&key).unwrap());
+            assert!(said.iter().all(|t| !t.contains("sre")), "no approvers named: {said:?}");
+        }
     }
 }
 

@@ -49,8 +49,13 @@ struct Shared {
 
 /// The callback route, answering for `app`.
 pub fn router(app: App, settings: Arc<ServiceNowSettings>) -> Router {
+    let client = crate::client::ServiceNowClient::new(Arc::clone(&settings))
+        .inspect_err(
+            |error| tracing::warn!(%error, "no ServiceNow client for the callback: approvals there are not read"),
+        )
+        .ok();
     Router::new().route(CALLBACK_PATH, post(callback)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
-        client: crate::client::ServiceNowClient::new(Arc::clone(&settings)).ok(),
+        client,
         app,
         settings,
     })
@@ -142,17 +147,12 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
     let Some(ticket) = app.recall(SYSTEM, &ticket_key(sys_id)).await? else { return Ok(()) };
     let Ok(ticket) = TicketId::parse(&ticket) else { return Ok(()) };
     let what = if field("state") == Some("rejected") { "rejection" } else { "approval" };
-    let Some(person) = person_of(app, field("approver"), field("email")) else {
-        let approver = field("approver").unwrap_or("unknown");
+    let approver = field("approver").unwrap_or("unknown");
+    let person = person_of(app, field("approver"), field("email"));
+    if person.is_none() {
         let attempted = if what == "rejection" { "reject" } else { "approve" };
         app.audit_unknown_chat_user(SYSTEM, approver, attempted).await;
-        let reason = format!(
-            "no one in Docket's directory has this ServiceNow user ({approver}) or its email; an admin can add it \
-             to their entry under `people` as `servicenow: {approver}`"
-        );
-        answer_refused(shared, Refused { sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason });
-        return Ok(());
-    };
+    }
     // The record itself must say so: the callback only points at it.
     let client = shared
         .client
@@ -171,6 +171,16 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         tracing::info!(%ticket, decided, "an approval callback the record does not confirm; ignored");
         return Ok(());
     }
+    let Some(person) = person else {
+        let reason = format!(
+            "no one in Docket's directory has this ServiceNow user; an admin can link it to a person (user name \
+             {approver})"
+        );
+        let once = format!("{approver}:unknown");
+        let refused = Refused { ticket, sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason, once };
+        answer_refused(shared, refused);
+        return Ok(());
+    };
     let number = record.get("number").and_then(Value::as_str).unwrap_or(sys_id);
     let result = if decided == "approved" {
         app.approve_in(SYSTEM, &person, &ticket, Some(format!("approved {number} in ServiceNow"))).await
@@ -182,7 +192,9 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, decided, "a decision taken in ServiceNow does not count");
             let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
-            answer_refused(shared, Refused { sys_id: sys_id.to_owned(), who, what, reason: refusal.to_string() });
+            let reason = app.refusal_for("ServiceNow", &refusal);
+            let once = format!("{person}:{}", refusal.code());
+            answer_refused(shared, Refused { ticket, sys_id: sys_id.to_owned(), who, what, reason, once });
             Ok(())
         }
         Err(error) => Err(error),
@@ -193,7 +205,8 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
 /// `refused`).
 fn answer_refused(shared: &Shared, refused: Refused) {
     let Some(client) = shared.client.clone() else { return };
-    tokio::spawn(async move { crate::refused::answer(&client, refused).await });
+    let app = shared.app.clone();
+    tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
 }
 
 /// The person behind a ServiceNow user: their `servicenow` user name in `people`, else email.

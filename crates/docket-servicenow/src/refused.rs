@@ -1,25 +1,31 @@
 //! What the approver reads on the record when a decision they took in ServiceNow does not
 //! count (their own change, a stage that is not ServiceNow's, a plan changed since the record
 //! showed it, a ticket no longer waiting, an approver Docket does not know): a work note says
-//! why. It is best effort, after the callback is answered: the decision changed nothing in
-//! Docket either way, and a failure is logged. The note comes back through the business rule
+//! why, once per approver, ticket and reason. It is best effort, after the callback is
+//! answered: the decision changed nothing in Docket either way, and a failure is logged. The note comes back through the business rule
 //! as Docket's own (written by the integration user), so it is not taken for a comment.
 
+use docket_app::App;
+use docket_core::TicketId;
 use serde_json::{Map, Value};
 
+use crate::SYSTEM;
 use crate::client::ServiceNowClient;
 
 /// A decision taken in ServiceNow that does not count.
 #[derive(Debug)]
 pub(crate) struct Refused {
+    pub(crate) ticket: TicketId,
     /// The record's `sys_id`.
     pub(crate) sys_id: String,
     /// The approver's name, as the directory gives it, else their ServiceNow user name.
     pub(crate) who: String,
     /// `approval` or `rejection`.
     pub(crate) what: &'static str,
-    /// Why it does not count.
+    /// Why it does not count, in words for ServiceNow.
     pub(crate) reason: String,
+    /// Who and why, for the note written once: the person's id or the user name, and the code.
+    pub(crate) once: String,
 }
 
 /// The work note's text.
@@ -27,8 +33,18 @@ fn note(refused: &Refused) -> String {
     format!("Docket did not count {}'s {}: {}.", refused.who, refused.what, refused.reason)
 }
 
-/// Writes the work note; logs a failure.
-pub(crate) async fn answer(client: &ServiceNowClient, refused: Refused) {
+/// Writes the work note, unless it was written for the same approver and reason before; logs
+/// a failure.
+pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refused) {
+    let once = format!("refused:{}:{}", refused.ticket, refused.once);
+    match app.remember_first(SYSTEM, &once, "").await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(error) => {
+            tracing::warn!(%error, record = refused.sys_id, "could not tell ServiceNow why a decision there does not count");
+            return;
+        }
+    }
     let mut fields = Map::new();
     fields.insert("work_notes".to_owned(), Value::String(note(&refused)));
     if let Err(error) = client.patch(&refused.sys_id, fields).await {
@@ -43,10 +59,12 @@ mod tests {
     #[test]
     fn the_note_names_the_person_the_decision_and_the_reason() {
         let refused = Refused {
+            ticket: TicketId::parse("DKT-1").unwrap(),
             sys_id: "abc".to_owned(),
             who: "Alice Ng".to_owned(),
             what: "approval",
             reason: "you requested this ticket, so you cannot approve it — someone else must".to_owned(),
+            once: "alice:own_ticket".to_owned(),
         };
         assert_eq!(
             note(&refused),

@@ -235,8 +235,7 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
         post(&router, &strangers, Some(&docket_testkit::ticketing::hub_signature(SECRET, &strangers))).await,
         200
     );
-    let unknown =
-        "Docket did not count mallory's approval: no one in Docket's directory has this ServiceNow user (mallory)";
+    let unknown = "Docket did not count mallory's approval: no one in Docket's directory has this ServiceNow user; an admin can link it to a person (user name mallory)";
     eventually("the stranger's answer", || notes(&fake.records()[0]).iter().any(|n| n.starts_with(unknown))).await;
     app.app.flush_rejections().await;
     let audit = app.app.audit_records(0, 1000).await.unwrap();

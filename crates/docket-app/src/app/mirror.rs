@@ -163,6 +163,24 @@ impl App {
     }
 }
 
+impl App {
+    /// Why a decision taken in `system` (named as its users know it: `Jira`) does not count, in
+    /// words for that system, where anyone who can see the record may read them: who may
+    /// approve a stage is not named, and secrets are masked as everywhere else.
+    pub fn refusal_for(&self, system: &str, refusal: &Refusal) -> String {
+        let words = match refusal {
+            Refusal::NotEligible { stage, .. } => {
+                format!("stage `{stage}` does not take this decision from you in {system}")
+            }
+            Refusal::StaleDigest { .. } => {
+                format!("the plan changed since {system} showed it; the record shows the new plan now")
+            }
+            other => other.to_string(),
+        };
+        self.rules().redactor.redact(&words)
+    }
+}
+
 fn synced_key(ticket: &TicketId) -> String {
     format!("synced:{ticket}")
 }
