@@ -4,7 +4,7 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::{App, AppError};
+use docket_app::{App, AppError, Delivery, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
@@ -64,11 +64,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     };
     // A form sent twice (a double click, a retried invoke) opens one ticket.
     let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}"));
-    if let Some(key) = &form_key
-        && let Ok(Some(sent)) = app.recall(SCOPE, key).await
-        && let Ok(id) = TicketId::parse(&sent)
-        && let Ok(ticket) = app.ticket(&id).await
-    {
+    if let Some(ticket) = opened_by(app, form_key.as_deref()).await {
         return card_response(render::ticket_card(app, &ticket));
     }
     let raw = submitted_params(data);
@@ -82,7 +78,18 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         thread: activity.reply_to_id.clone(),
         context: None,
     };
-    match app.request(actor, &workflow.id, raw.clone(), origin).await {
+    // The form's key is recorded with the ticket it opens, in the same commit, so a copy sent at
+    // the same moment (on this server or another) opens nothing; a refused request records
+    // nothing, and the form can be sent again once fixed.
+    let requested = match &form_key {
+        Some(key) => app.request_once(actor, &workflow.id, raw.clone(), origin, Delivery { scope: SCOPE, key }).await,
+        None => app.request(actor, &workflow.id, raw.clone(), origin).await,
+    };
+    match requested {
+        Err(AppError::Store(StoreError::Delivered(_))) => match opened_by(app, form_key.as_deref()).await {
+            Some(ticket) => card_response(render::ticket_card(app, &ticket)),
+            None => card_response(cards::replies::note("This form was sent already; its ticket is being opened.")),
+        },
         Ok(ticket) => {
             if let Some(key) = &form_key
                 && let Err(error) = app.remember(SCOPE, key, &ticket.id.to_string()).await
@@ -102,6 +109,12 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             error_response(500, error.code(), "Docket could not take the request; try again")
         }
     }
+}
+
+/// The ticket the form under `key` opened, if it opened one (and it is kept by now).
+async fn opened_by(app: &App, key: Option<&str>) -> Option<Ticket> {
+    let sent = app.recall(SCOPE, key?).await.ok()??;
+    app.ticket(&TicketId::parse(&sent).ok()?).await.ok()
 }
 
 /// Approve, reject or request changes; the answer is the clicker's copy of the card.

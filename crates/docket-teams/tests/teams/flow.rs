@@ -268,3 +268,22 @@ async fn an_approver_met_only_in_a_team_gets_a_new_one_to_one_chat() {
     assert_eq!(h.fake.recorded().iter().filter(|r| r.kind == "create_conversation").count(), 1);
     h.t.stop().await;
 }
+
+/// A form sent twice at the same moment (a double click, a retried invoke) opens one ticket.
+#[tokio::test]
+async fn a_form_sent_twice_at_once_opens_one_ticket() {
+    let h = Harness::start().await;
+    h.install(&["alice"]).await;
+    let (status, _) = h.post(&message(&h.fake, "alice", "deploy api 1.2.3 to prod")).await;
+    assert_eq!(status, 200);
+    let form = h.wait_call("the request form", |r| is_card_to(r, &chat("alice"), "Request: Deploy a service")).await;
+    let submit = json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.2.3", "param.env": "prod" });
+    let click = invoke(&h.fake, "alice", &chat("alice"), &form.activity_id, "submit_request", submit);
+    let ((first, one), (second, other)) = tokio::join!(h.post(&click), h.post(&click));
+    assert_eq!((first, second), (200, 200));
+    assert_eq!(h.t.app.tickets(&Default::default()).await.unwrap().tickets.len(), 1, "one ticket");
+    for answer in [&one, &other] {
+        let said = texts(answered_card(answer));
+        assert!(said.contains("DKT-1 · Deploy a service") || said.contains("This form was sent already"), "{said}");
+    }
+}
