@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_app::AppError;
+use docket_app::{AppError, Delivery, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
 
@@ -15,11 +15,14 @@ use super::auth::Viewer;
 use super::form::FormData;
 use super::markdown;
 use super::page::{Chrome, UiError, render};
+use super::session::{self, SCOPE};
 use super::ticket::parse_id;
 use crate::Web;
 
 /// Form field names are the parameter names with this prefix, so they never clash with `csrf`.
 pub(crate) const FIELD_PREFIX: &str = "p.";
+/// The form field holding a request form's own key.
+const ONCE: &str = "once";
 
 /// One field of the form.
 #[derive(Debug)]
@@ -47,6 +50,9 @@ struct RequestPage {
     back: String,
     fields: Vec<Field>,
     problems: Vec<String>,
+    /// A request form's own random key, sent back with it: the form opens one ticket however
+    /// often it is sent (a double click, the browser sending it again).
+    once: Option<String>,
 }
 
 /// A line that says what a parameter accepts, in Markdown (the help as written, the rules in
@@ -146,12 +152,14 @@ fn find(web: &Web, id: &WorkflowId) -> Result<std::sync::Arc<Workflow>, UiError>
 /// `GET /workflows/{id}/new`
 pub(crate) async fn form(State(web): State<Web>, viewer: Viewer, Path(id): Path<String>) -> Result<Response, UiError> {
     let workflow = find(&web, &WorkflowId::new(id))?;
-    let page = new_page(&web, &viewer, &workflow, fields(&workflow, &|_| None, &[]), Vec::new());
+    let mut page = new_page(&web, &viewer, &workflow, fields(&workflow, &|_| None, &[]), Vec::new());
+    page.once = Some(session::random_token()?);
     render(&page, StatusCode::OK)
 }
 
 fn new_page(web: &Web, viewer: &Viewer, workflow: &Workflow, fields: Vec<Field>, problems: Vec<String>) -> RequestPage {
     RequestPage {
+        once: None,
         chrome: Chrome::new(web, viewer),
         description: markdown::inline(&workflow.description),
         action: format!("/workflows/{}/new", workflow.id),
@@ -175,15 +183,53 @@ pub(crate) async fn submit(
     let workflow = find(&web, &WorkflowId::new(id))?;
     let origin = Origin { surface: "web".to_owned(), ..Origin::default() };
     let values = sent(&form);
-    match web.app.request(&viewer.actor, &workflow.id, raw_params(&form), origin).await {
-        Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
+    let once = form.get(ONCE).filter(|k| k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Kept per person: one person's key never stands for another's form.
+    let key = once.map(|once| format!("form:{}:{once}", viewer.actor));
+    let raw = raw_params(&form);
+    // The key is recorded in the ticket's own commit; a refused request records nothing, and the
+    // form, fixed, can be sent again.
+    let requested = match &key {
+        Some(key) => {
+            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, Delivery { scope: SCOPE, key }).await
+        }
+        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
+    };
+    let again = |fields: Vec<Field>, problems: Vec<String>| {
+        let mut page = new_page(&web, &viewer, &workflow, fields, problems);
+        page.once = once.map(str::to_owned);
+        page
+    };
+    match requested {
+        Ok(ticket) => {
+            if let Some(key) = &key
+                && let Err(error) = web.app.remember(SCOPE, key, &ticket.id.to_string()).await
+            {
+                tracing::warn!(%error, ticket = %ticket.id, "could not keep which ticket a web form opened");
+            }
+            Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
+        }
+        Err(AppError::Store(StoreError::Delivered(_))) => {
+            let opened = match &key {
+                Some(key) => web.app.recall(SCOPE, key).await?,
+                None => None,
+            };
+            match opened {
+                Some(id) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
+                None => {
+                    let mut page = again(fields(&workflow, &values, &[]), Vec::new());
+                    page.chrome =
+                        page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
+                    render(&page, StatusCode::CONFLICT)
+                }
+            }
+        }
         Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
-            let page =
-                new_page(&web, &viewer, &workflow, fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
+            let page = again(fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
             render(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(AppError::Refused(refusal)) => {
-            let mut page = new_page(&web, &viewer, &workflow, fields(&workflow, &values, &[]), Vec::new());
+            let mut page = again(fields(&workflow, &values, &[]), Vec::new());
             page.chrome = page.chrome.with_flash("error", refusal.to_string());
             render(&page, StatusCode::FORBIDDEN)
         }
@@ -240,6 +286,7 @@ async fn amend_page(
         back: format!("/tickets/{id}"),
         fields,
         problems: stray(&workflow, errors),
+        once: None,
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     render(&page, status)

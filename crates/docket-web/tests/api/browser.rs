@@ -25,8 +25,13 @@ impl Page {
 
     /// The first CSRF token on the page.
     pub(crate) fn csrf(&self) -> String {
-        let marker = "name=\"csrf\" value=\"";
-        let start = self.body.find(marker).unwrap_or_else(|| panic!("no CSRF field on the page:\n{}", self.body))
+        self.field("csrf")
+    }
+
+    /// The value of the first field named `name` on the page.
+    pub(crate) fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no `{name}` field on the page:\n{}", self.body))
             + marker.len();
         let end = self.body[start..].find('"').unwrap();
         self.body[start..start + end].to_owned()

@@ -100,6 +100,38 @@ async fn the_demo_sign_in_and_each_switch_are_audited() {
 }
 
 #[tokio::test]
+async fn a_request_form_sent_twice_opens_one_ticket() {
+    let (kit, mut browser) = demo().await;
+    let form = browser.visit("/workflows/deploy/new").await;
+    let (csrf, once) = (form.csrf(), form.field("once"));
+    assert_eq!(once.len(), 64, "a random key of its own: {once}");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("once", once.as_str()),
+        ("p.service", "api"),
+        ("p.version", "1.4.2"),
+        ("p.env", "staging"),
+    ];
+    // A double click: the same form twice at once, from the same session.
+    let mut twin = Browser::new(demo_router(&kit));
+    twin.cookies = browser.cookies.clone();
+    let (one, two) =
+        tokio::join!(browser.post("/workflows/deploy/new", &fields), twin.post("/workflows/deploy/new", &fields));
+    let statuses = [one.status, two.status];
+    assert!(statuses.contains(&StatusCode::SEE_OTHER), "{statuses:?}");
+    assert!(statuses.iter().all(|s| [StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(s)), "{statuses:?}");
+    let tickets = kit.app.tickets(&TicketFilter { limit: 10, ..Default::default() }).await.unwrap().tickets;
+    assert_eq!(tickets.len(), 1, "one ticket");
+    // Sent again later (the browser's back button, a reload): to the ticket it opened.
+    let again = browser.post("/workflows/deploy/new", &fields).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(again.location(), format!("/tickets/{}", tickets[0].id));
+    // A fresh form is a new request.
+    let form = browser.visit("/workflows/deploy/new").await;
+    assert_ne!(form.field("once"), once);
+}
+
+#[tokio::test]
 async fn a_bad_version_is_shown_next_to_its_field_with_every_value_kept() {
     let (kit, mut browser) = demo().await;
     let form = browser.visit("/workflows/deploy/new").await;
