@@ -40,6 +40,11 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("invalid_last_event_id", 400, "a `Last-Event-ID` that is not the `seq` of a log line"),
     code("invalid_path", 400, "a path segment that could not be read"),
     code("invalid_request", 400, "a request the app refuses as malformed"),
+    code(
+        "invalid_idempotency_key",
+        400,
+        "an `Idempotency-Key` that is not 1–255 visible ASCII characters but `\"`, or several",
+    ),
     code("unauthenticated", 401, "no `Authorization: Bearer` header, or a token nobody has"),
     code("unknown_person", 403, "the token's person is not in the directory"),
     code("not_a_requester", 403, "the caller may not request this workflow"),
@@ -69,6 +74,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
     code("run_mismatch", 409, "a run command that does not fit the run in progress"),
     code("conflict", 409, "someone changed the ticket at the same moment; read it again and retry"),
     code("delivered_before", 409, "the same delivery was made before, and was not done again"),
+    code("idempotency_key_in_use", 409, "a request with the same `Idempotency-Key` is still being handled"),
     code("body_too_large", 413, "the request body is larger than the server accepts"),
     code("unsupported_media_type", 415, "the body is not sent with `Content-Type: application/json`"),
     code(
@@ -77,6 +83,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
         "the configuration on disk has errors (`details.errors`, each `file:line:column: message`) or changes \
          what only a restart takes on (`details.restart`); the running configuration stays",
     ),
+    code("idempotency_key_reused", 422, "the `Idempotency-Key` was sent before with another request"),
     code("storage_unavailable", 503, "the store did not answer; nothing was changed"),
     code("server_busy", 503, "the server has as many connections open as it may"),
 ];
@@ -146,6 +153,12 @@ impl ApiError {
             "storage_unavailable",
             "Docket's storage is unavailable right now; nothing was changed, try again shortly",
         )
+    }
+
+    /// The stable code.
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
     }
 
     /// The JSON body: `{"error": {"code", "message", "details"}}`.

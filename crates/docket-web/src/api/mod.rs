@@ -11,6 +11,7 @@ mod config;
 mod error;
 pub(crate) mod events;
 mod extract;
+mod idempotency;
 mod logs;
 mod matching;
 mod me;

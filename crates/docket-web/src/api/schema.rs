@@ -187,10 +187,10 @@ error_responses! {
     NotFound = 404, "There is no such thing.";
     MethodNotAllowed = 405, "The path exists, but not with this method.";
     RequestTimeout = 408, "The request body did not arrive in time.";
-    Conflict = 409, "The ticket is not in a state for this, or changed meanwhile.";
+    Conflict = 409, "The ticket is not in a state for this, or changed meanwhile, or the same `Idempotency-Key` is still being handled.";
     PayloadTooLarge = 413, "The request body is larger than the server accepts.";
     UnsupportedMediaType = 415, "The body is not sent as JSON.";
-    Unprocessable = 422, "The configuration on disk cannot be put in force; the running one stays.";
+    Unprocessable = 422, "The request cannot be taken as sent: the configuration on disk cannot be put in force (the running one stays), or an `Idempotency-Key` is sent again with another request.";
     Unavailable = 503, "Docket cannot answer right now; nothing was changed, try again.";
 }
 

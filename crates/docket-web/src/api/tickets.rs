@@ -4,9 +4,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use docket_app::TicketFilter;
+use docket_app::{AppError, Delivery, StoreError, TicketFilter};
 use docket_core::ticket::Origin;
 use docket_core::{Digest, PersonId, RawParams, TicketState, WorkflowId};
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody, OptionalJsonBody, QueryPairs, TicketPath, whole_number};
+use super::idempotency::{self, IdempotencyKey, Keyed};
 use super::schema::{
     BadRequest, Conflict, DIGEST_PATTERN, Forbidden, NotFound, ParamValues, PayloadTooLarge, Unauthenticated,
-    Unavailable, UnsupportedMediaType, state_filter,
+    Unavailable, Unprocessable, UnsupportedMediaType, state_filter,
 };
 use super::view::{TicketSummary, TicketView};
 use crate::Web;
@@ -206,7 +207,11 @@ fn view(web: &Web, ticket: &docket_core::Ticket) -> Json<TicketView> {
     tag = "tickets",
     operation_id = "create_ticket",
     request_body = NewTicketBody,
+    params(IdempotencyKey),
     responses(
+        (status = 200, description = "The ticket an earlier request with the same `Idempotency-Key` opened.",
+            body = TicketView,
+            headers(("Location" = String, description = "The ticket's URL path."))),
         (status = 201, description = "The ticket, planned and decided.", body = TicketView,
             headers(("Location" = String, description = "The ticket's URL path.")),
             links(
@@ -220,21 +225,46 @@ fn view(web: &Web, ticket: &docket_core::Ticket) -> Json<TicketView> {
         (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = Unprocessable),
         (status = 503, response = Unavailable),
     )
 )]
 pub(crate) async fn create(
     State(web): State<Web>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<NewTicketBody>,
 ) -> Result<Response, ApiError> {
     let origin = Origin { surface: "api".to_owned(), ..Origin::default() };
     let workflow = WorkflowId::new(body.workflow);
-    let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
+    let Some(keyed) = Keyed::from_headers(&headers, &caller.actor.to_string(), &workflow, &body.params)? else {
+        let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
+        return Ok(answer(&web, StatusCode::CREATED, &ticket));
+    };
+    let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key };
+    match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
+        Ok(ticket) => {
+            if let Err(error) = caller.app.remember(idempotency::SCOPE, &keyed.key, &keyed.record(&ticket.id)).await {
+                tracing::warn!(%error, ticket = %ticket.id, "could not keep which ticket an Idempotency-Key opened");
+            }
+            Ok(answer(&web, StatusCode::CREATED, &ticket))
+        }
+        Err(AppError::Store(StoreError::Delivered(_))) => {
+            let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
+            let ticket = caller.app.ticket(&keyed.opened(kept.as_deref())?).await?;
+            Ok(answer(&web, StatusCode::OK, &ticket))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A ticket opened (201), or opened before (200), with its address.
+fn answer(web: &Web, status: StatusCode, ticket: &docket_core::Ticket) -> Response {
     let location = format!("{}/tickets/{}", super::view::API_BASE, ticket.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], view(&web, &ticket)).into_response())
+    (status, [(header::LOCATION, location)], view(web, ticket)).into_response()
 }
 
 /// One ticket in full.

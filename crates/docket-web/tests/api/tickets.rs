@@ -2,11 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use axum::http::{StatusCode, header};
+use axum::body::Body;
+use axum::http::{Method, StatusCode, header};
 use docket_core::TicketState;
 use serde_json::json;
 
-use crate::support::{Api, deploy_params};
+use crate::support::{Api, Reply, deploy_params};
 
 #[tokio::test]
 async fn a_staging_ticket_is_created_auto_approved_and_runs() {
@@ -172,5 +173,69 @@ async fn bad_list_queries_are_400_with_the_valid_choices() {
         let reply = api.get("alice", &format!("/api/v1/tickets?{query}")).await;
         reply.assert_error(StatusCode::BAD_REQUEST, "invalid_query");
     }
+    api.kit.stop().await;
+}
+
+/// `POST /tickets` as `who` with an `Idempotency-Key`.
+async fn post_keyed(api: &Api, who: &str, key: &str, body: &serde_json::Value) -> Reply {
+    let request = api
+        .request(Method::POST, who, "/api/v1/tickets")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    api.send(request).await
+}
+
+#[tokio::test]
+async fn a_request_sent_again_with_its_idempotency_key_opens_one_ticket() {
+    let api = Api::start().await;
+    let body = json!({ "workflow": "deploy", "params": deploy_params("staging") });
+    // Two copies at the same moment (a retry racing the original): one ticket.
+    let (one, two) =
+        tokio::join!(post_keyed(&api, "alice", "run-42", &body), post_keyed(&api, "alice", "run-42", &body));
+    let mut statuses = [one.status, two.status];
+    statuses.sort();
+    assert!(
+        statuses == [StatusCode::CREATED, StatusCode::CONFLICT] || statuses == [StatusCode::OK, StatusCode::CREATED],
+        "{statuses:?}: {} / {}",
+        one.text,
+        two.text
+    );
+    let first = if one.status == StatusCode::CREATED { one } else { two };
+    let id = first.json()["id"].as_str().unwrap().to_owned();
+    // Later, the same again: the same ticket, 200, however often.
+    for _ in 0..2 {
+        let again = post_keyed(&api, "alice", "\"run-42\"", &body).await;
+        assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+        assert_eq!(again.json()["id"], id.as_str());
+        assert_eq!(again.headers[header::LOCATION], format!("/api/v1/tickets/{id}"));
+    }
+    // The key is alice's: bob's request with the same key is his own.
+    let bobs = post_keyed(&api, "bob", "run-42", &body).await;
+    assert_eq!(bobs.status, StatusCode::CREATED, "{}", bobs.text);
+    assert_ne!(bobs.json()["id"], id.as_str());
+    // The same key with another request is refused, and opens nothing.
+    let other = json!({ "workflow": "deploy", "params": deploy_params("prod") });
+    post_keyed(&api, "alice", "run-42", &other)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused");
+    // A key that is not one.
+    post_keyed(&api, "alice", "has space", &body)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "invalid_idempotency_key");
+    let all = api.kit.app.tickets(&Default::default()).await.unwrap().tickets;
+    assert_eq!(all.len(), 2, "alice's one ticket and bob's");
+    api.kit.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_keyed_request_is_decided_again_when_sent_again() {
+    let api = Api::start().await;
+    let bad = json!({ "workflow": "deploy", "params": { "service": "db", "version": "one", "env": "dev" } });
+    post_keyed(&api, "alice", "k-1", &bad).await.assert_error(StatusCode::BAD_REQUEST, "invalid_params");
+    post_keyed(&api, "alice", "k-1", &bad).await.assert_error(StatusCode::BAD_REQUEST, "invalid_params");
+    let good = json!({ "workflow": "deploy", "params": deploy_params("staging") });
+    assert_eq!(post_keyed(&api, "alice", "k-1", &good).await.status, StatusCode::CREATED);
     api.kit.stop().await;
 }

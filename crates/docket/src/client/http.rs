@@ -14,6 +14,10 @@ use super::model::{LogPage, Me, RequestMatch, Ticket, TicketPage, Workflow, Work
 
 /// How long to wait for a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many times `create` sends a request at most, and its first wait before sending again
+/// (doubled each time).
+const CREATE_ATTEMPTS: u32 = 4;
+const FIRST_RESEND: Duration = Duration::from_millis(500);
 /// How long one ordinary call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an event stream may be silent (the server sends a keep-alive every 15 s) before the
@@ -217,15 +221,31 @@ impl Api {
         self.call(self.request(Method::GET, &format!("/tickets/{}", segment(id)))).await
     }
 
-    /// `POST /tickets`: the new ticket, and the answer as the server sent it.
+    /// `POST /tickets`: the new ticket, and the answer as the server sent it. Sent with an
+    /// `Idempotency-Key` of its own, and sent again with it when the answer was lost on the way
+    /// (a timeout, a connection cut after the request went out), while the first copy is still
+    /// being handled, or when the store was briefly unavailable: however often it goes, it
+    /// opens one ticket.
     pub(crate) async fn create(
         &self,
         workflow: &str,
         params: &serde_json::Map<String, Value>,
     ) -> Result<(Ticket, String), ClientError> {
         let body = json!({ "workflow": workflow, "params": params });
-        let raw = self.call_raw(self.request(Method::POST, "/tickets").json(&body)).await?;
-        Ok((parse(&raw)?, raw))
+        let key = idempotency_key()?;
+        let mut wait = FIRST_RESEND;
+        for attempt in 1.. {
+            let request = self.request(Method::POST, "/tickets").header("idempotency-key", &key).json(&body);
+            match self.call_raw(request).await {
+                Ok(raw) => return Ok((parse(&raw)?, raw)),
+                Err(error) if attempt < CREATE_ATTEMPTS && worth_sending_again(&error) => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        unreachable!("the loop returns")
     }
 
     /// `POST /tickets/{id}/{action}` with `body` (approve, reject, request-changes, amend,
@@ -314,6 +334,23 @@ fn segment(text: &str) -> String {
     out
 }
 
+/// A fresh `Idempotency-Key`: 16 random bytes as hex.
+fn idempotency_key() -> Result<String, ClientError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| ClientError::Unexpected(format!("no randomness available: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Whether a request that failed this way may have arrived, or may go through if sent again:
+/// not when the server could not be reached at all, nor when it answered with a refusal.
+fn worth_sending_again(error: &ClientError) -> bool {
+    match error {
+        ClientError::Unreachable { source, .. } => !source.is_connect() && !source.is_builder(),
+        ClientError::Api(api) => api.code == "idempotency_key_in_use" || api.status == StatusCode::SERVICE_UNAVAILABLE,
+        ClientError::Unexpected(_) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,6 +370,22 @@ mod tests {
             r#"{"error": {"code": "own_ticket", "message": "You cannot approve your own ticket.", "details": null}}"#;
         let error = ApiError::from_body(StatusCode::FORBIDDEN, body);
         assert_eq!(error.to_string(), "You cannot approve your own ticket.");
+    }
+
+    #[test]
+    fn a_request_is_sent_again_only_when_it_may_go_through() {
+        let error = |status: StatusCode, code: &str| {
+            let body = format!(r#"{{"error": {{"code": "{code}", "message": "m", "details": null}}}}"#);
+            ClientError::Api(ApiError::from_body(status, &body))
+        };
+        assert!(worth_sending_again(&error(StatusCode::CONFLICT, "idempotency_key_in_use")));
+        assert!(worth_sending_again(&error(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")));
+        assert!(!worth_sending_again(&error(StatusCode::CONFLICT, "wrong_state")));
+        assert!(!worth_sending_again(&error(StatusCode::FORBIDDEN, "not_a_requester")));
+        assert!(!worth_sending_again(&ClientError::Unexpected("not JSON".to_owned())));
+        let key = idempotency_key().unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(key, idempotency_key().unwrap(), "a key per request");
     }
 
     #[test]

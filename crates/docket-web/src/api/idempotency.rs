@@ -1,0 +1,139 @@
+//! `Idempotency-Key` on `POST /tickets`: a client that cannot tell whether its request arrived
+//! (a timeout, a dropped connection) sends it again with the same key and gets the ticket the
+//! first one opened, never a second ticket. The key is recorded per caller in the commit that
+//! opens the ticket (`App::request_once`), so two copies at the same moment, on one replica or
+//! two, open one ticket; what the key opened is kept after it (scope `api`) with a fingerprint
+//! of the request, so the same key sent with another request is refused. A request that opened
+//! nothing (refused, invalid) records nothing: sent again, it is decided again.
+
+use axum::http::HeaderMap;
+use docket_core::{RawParams, TicketId, WorkflowId};
+use sha2::{Digest as _, Sha256};
+use utoipa::IntoParams;
+
+use super::error::ApiError;
+
+/// The header.
+pub(crate) const HEADER: &str = "idempotency-key";
+/// The surface-state scope of what keys opened.
+pub(crate) const SCOPE: &str = "api";
+/// The longest key taken.
+const MAX_LEN: usize = 255;
+
+/// The `Idempotency-Key` header of `POST /tickets`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IdempotencyKey {
+    /// A key of the client's choosing (a UUID, say), 1–255 visible ASCII characters but `"`,
+    /// quoted or not. The same key with the same request answers 200 with the ticket it opened, however
+    /// often it is sent; with another request, 422 `idempotency_key_reused`; while its first
+    /// request is still being handled, 409 `idempotency_key_in_use`. Keys are the caller's own.
+    #[param(rename = "Idempotency-Key", required = false, pattern = "^(\"[!#-~]{1,255}\"|[!#-~]{1,255})$")]
+    #[allow(dead_code, reason = "describes the header `Keyed::from_headers` reads")]
+    idempotency_key: String,
+}
+
+/// A request sent with a key: where its record lives, and what the request was.
+#[derive(Debug)]
+pub(crate) struct Keyed {
+    /// The surface-state key: the caller and their key.
+    pub(crate) key: String,
+    fingerprint: String,
+}
+
+impl Keyed {
+    /// The key `headers` carry for a request by `caller` to open `workflow` with `params`;
+    /// `None` without one, 400 `invalid_idempotency_key` for one that is not a key.
+    pub(crate) fn from_headers(
+        headers: &HeaderMap,
+        caller: &str,
+        workflow: &WorkflowId,
+        params: &RawParams,
+    ) -> Result<Option<Self>, ApiError> {
+        let mut values = headers.get_all(HEADER).iter();
+        let Some(value) = values.next() else { return Ok(None) };
+        if values.next().is_some() {
+            return Err(invalid("send one `Idempotency-Key`, not several"));
+        }
+        let text = value.to_str().map_err(|_| invalid("an `Idempotency-Key` is visible ASCII"))?;
+        let text = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text);
+        if text.is_empty() || text.len() > MAX_LEN || !text.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
+            return Err(invalid("an `Idempotency-Key` is 1–255 visible ASCII characters but `\"`, quoted or not"));
+        }
+        let mut hash = Sha256::new();
+        hash.update(workflow.as_str().as_bytes());
+        hash.update([0]);
+        hash.update(serde_json::to_vec(params).unwrap_or_default());
+        let fingerprint = hex::encode(hash.finalize());
+        Ok(Some(Self { key: format!("key:{caller}:{text}"), fingerprint }))
+    }
+
+    /// What to keep once `ticket` is opened.
+    pub(crate) fn record(&self, ticket: &TicketId) -> String {
+        format!("{ticket} {}", self.fingerprint)
+    }
+
+    /// The ticket an earlier request with this key opened, from what was kept (`None`: being
+    /// opened still); 422 when that request was another.
+    pub(crate) fn opened(&self, kept: Option<&str>) -> Result<TicketId, ApiError> {
+        let Some((id, fingerprint)) = kept.and_then(|k| k.split_once(' ')) else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is still being handled; send it again in a moment",
+            ));
+        };
+        if fingerprint != self.fingerprint {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was sent before with another request; use a new key for a new request",
+            ));
+        }
+        TicketId::parse(id).map_err(|_| ApiError::storage_unavailable(&"an unreadable record of an Idempotency-Key"))
+    }
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_idempotency_key", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn keyed(value: &str) -> Result<Option<Keyed>, ApiError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_str(value).unwrap());
+        Keyed::from_headers(&headers, "alice", &WorkflowId::new("deploy"), &RawParams::new())
+    }
+
+    #[test]
+    fn a_key_is_visible_ascii_quoted_or_not() {
+        assert_eq!(keyed("8e03978e-40d5").unwrap().unwrap().key, "key:alice:8e03978e-40d5");
+        assert_eq!(keyed("\"8e03978e-40d5\"").unwrap().unwrap().key, "key:alice:8e03978e-40d5");
+        for bad in ["", "\"\"", "has space", "a\"b", "\"open", &"x".repeat(256)] {
+            assert!(keyed(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            Keyed::from_headers(&HeaderMap::new(), "alice", &WorkflowId::new("deploy"), &RawParams::new())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_same_key_with_another_request_is_refused() {
+        let first = keyed("k").unwrap().unwrap();
+        let kept = first.record(&TicketId::new("DKT", 7));
+        assert_eq!(first.opened(Some(&kept)).unwrap(), TicketId::new("DKT", 7));
+        let mut headers = HeaderMap::new();
+        headers.insert(HEADER, HeaderValue::from_static("k"));
+        let params = RawParams::from([("env".to_owned(), serde_json::json!("prod"))]);
+        let other = Keyed::from_headers(&headers, "alice", &WorkflowId::new("deploy"), &params).unwrap().unwrap();
+        assert_eq!(other.opened(Some(&kept)).unwrap_err().code(), "idempotency_key_reused");
+        assert_eq!(first.opened(None).unwrap_err().code(), "idempotency_key_in_use");
+    }
+}
