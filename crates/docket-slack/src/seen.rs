@@ -68,7 +68,7 @@ impl Slack {
     /// [`docket_app::App::request_once`]), counted as a record written.
     pub(crate) fn delivery<'a>(&self, unseen: &'a Unseen) -> Delivery<'a> {
         self.count_record();
-        Delivery { scope: SCOPE, key: &unseen.key }
+        Delivery { scope: SCOPE, key: &unseen.key, note: "" }
     }
 
     /// Whether this replica took a request form with `unseen` lately: turns a replay or repeat

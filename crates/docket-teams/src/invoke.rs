@@ -78,11 +78,14 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         thread: activity.reply_to_id.clone(),
         context: None,
     };
-    // The form's key is recorded with the ticket it opens, in the same commit, so a copy sent at
-    // the same moment (on this server or another) opens nothing; a refused request records
-    // nothing, and the form can be sent again once fixed.
+    // The form's key is recorded with the ticket it opens (the record holds its id), so a copy
+    // sent at the same moment (on this server or another) opens nothing; a refused request
+    // records nothing, and the form can be sent again once fixed.
     let requested = match &form_key {
-        Some(key) => app.request_once(actor, &workflow.id, raw.clone(), origin, Delivery { scope: SCOPE, key }).await,
+        Some(key) => {
+            let delivery = Delivery { scope: SCOPE, key, note: "" };
+            app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await
+        }
         None => app.request(actor, &workflow.id, raw.clone(), origin).await,
     };
     match requested {
@@ -90,14 +93,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             Some(ticket) => card_response(render::ticket_card(app, &ticket)),
             None => card_response(cards::replies::note("This form was sent already; its ticket is being opened.")),
         },
-        Ok(ticket) => {
-            if let Some(key) = &form_key
-                && let Err(error) = app.remember(SCOPE, key, &ticket.id.to_string()).await
-            {
-                tracing::warn!(%error, "could not keep which ticket a Teams form opened");
-            }
-            card_response(render::ticket_card(app, &ticket))
-        }
+        Ok(ticket) => card_response(render::ticket_card(app, &ticket)),
         Err(AppError::Refused(docket_core::Refusal::InvalidParams(errors))) => {
             card_response(request_form(&workflow, &raw, &errors.0, Some("Some values need fixing.")))
         }
@@ -111,10 +107,10 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     }
 }
 
-/// The ticket the form under `key` opened, if it opened one (and it is kept by now).
+/// The ticket the form under `key` opened, if it opened one (and it is stored by now).
 async fn opened_by(app: &App, key: Option<&str>) -> Option<Ticket> {
     let sent = app.recall(SCOPE, key?).await.ok()??;
-    app.ticket(&TicketId::parse(&sent).ok()?).await.ok()
+    app.ticket(&Delivery::read(&sent)?.0).await.ok()
 }
 
 /// Approve, reject or request changes; the answer is the clicker's copy of the card.

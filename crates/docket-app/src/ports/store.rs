@@ -304,15 +304,32 @@ pub struct EndOfStep<'a> {
     pub ended: Option<(&'a str, &'a StepGroup)>,
 }
 
-/// A surface's record that one delivery was seen (a request's signature, an envelope id), kept
-/// in its small state ([`StateStore`]) under (`scope`, `key`) and written in the same
-/// transaction as the change the delivery asked for (see [`TicketStore::commit_once`]).
+/// A surface's record that one delivery was seen (a request's signature, an envelope id, a
+/// form's or a client's key), kept in its small state ([`StateStore`]) under (`scope`, `key`)
+/// and written with the change the delivery asked for (see [`TicketStore::commit_once`]). Its
+/// value is the change's ticket id, then a space and `note` when there is one
+/// ([`Delivery::value`]): a repeat finds the ticket the delivery opened from the record alone.
 #[derive(Clone, Copy, Debug)]
 pub struct Delivery<'a> {
     /// The surface's state scope (`slack.seen`).
     pub scope: &'a str,
     /// What identifies the delivery (`sig:{timestamp}:v0=…`).
     pub key: &'a str,
+    /// What else the record keeps (a fingerprint of the request, say); empty for nothing.
+    pub note: &'a str,
+}
+
+impl Delivery<'_> {
+    /// The record's value for a change to `ticket`.
+    pub fn value(&self, ticket: &TicketId) -> String {
+        if self.note.is_empty() { ticket.to_string() } else { format!("{ticket} {}", self.note) }
+    }
+
+    /// The ticket id and the note of a record's value.
+    pub fn read(value: &str) -> Option<(TicketId, &str)> {
+        let (id, note) = value.split_once(' ').unwrap_or((value, ""));
+        Some((TicketId::parse(id).ok()?, note))
+    }
 }
 
 /// Tickets and their events: numbers, the one commit per command, reads and the lists the engine works from.
@@ -363,7 +380,8 @@ pub trait TicketStore: LogStore + ProcessStore + StateStore + Send + Sync + 'sta
     /// first (a record whose change then fails stays: the delivery is spent); SQLite writes
     /// both in one transaction.
     async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
-        if !self.state_put_new(delivery.scope, delivery.key, "", change.at).await? {
+        let value = delivery.value(&change.ticket.id);
+        if !self.state_put_new(delivery.scope, delivery.key, &value, change.at).await? {
             return Err(StoreError::Delivered(delivery.key.to_owned()));
         }
         self.commit(change).await

@@ -115,7 +115,7 @@ pub(super) const EXPECT_ONE_CHANGE: &str = concat!(
 /// commit. Parameters: the scope, the key, the time in nanoseconds.
 macro_rules! record_delivery {
     () => {
-        "INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING; \
+        "INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING; \
          INSERT INTO expect_new_delivery VALUES (changes()); "
     };
 }
@@ -247,8 +247,8 @@ enum Along {
     Nothing,
     /// What is left of the step whose end it records.
     EndOfStep(StepLeft),
-    /// The delivery it is made once for: its scope and key.
-    Delivery(String, String),
+    /// The delivery it is made once for: its scope, key and record's value.
+    Delivery(String, String, String),
 }
 
 /// What is left of a step, written with its end: its last lines (a JSON array, see `logs`)
@@ -296,7 +296,8 @@ impl Commit {
     /// The same commit, made once for `delivery`: recorded with it, or, if recorded before,
     /// nothing is written.
     pub(super) fn once(self, delivery: Delivery<'_>) -> Self {
-        Self { along: Along::Delivery(delivery.scope.to_owned(), delivery.key.to_owned()), ..self }
+        let value = delivery.value(&self.id);
+        Self { along: Along::Delivery(delivery.scope.to_owned(), delivery.key.to_owned(), value), ..self }
     }
 }
 
@@ -320,9 +321,10 @@ impl Write for Commit {
 
     fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
         let t = &self.ticket;
-        if let Along::Delivery(scope, key) = &self.along {
+        if let Along::Delivery(scope, key, value) = &self.along {
             bind(args, scope.as_str())?;
             bind(args, key.as_str())?;
+            bind(args, value.as_str())?;
             bind(args, self.at_ns)?;
         }
         if self.expected == 0 {
@@ -388,7 +390,7 @@ impl Write for Commit {
         match error {
             sqlx::Error::Database(e) if e.message() == CONFLICT => StoreError::Conflict(self.id.clone()),
             sqlx::Error::Database(e) if e.message() == DELIVERED => match &self.along {
-                Along::Delivery(_, key) => StoreError::Delivered(key.clone()),
+                Along::Delivery(_, key, _) => StoreError::Delivered(key.clone()),
                 _ => db_error(sqlx::Error::Database(e)),
             },
             other => db_error(other),

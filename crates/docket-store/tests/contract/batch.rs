@@ -154,7 +154,10 @@ async fn deliveries_in_a_batch_are_recorded_with_their_changes_alone() {
     let once = |change: docket_app::Change, key: &'static str| {
         let store = store.clone();
         tokio::spawn(async move {
-            store.commit_once(change, docket_app::Delivery { scope: "slack.seen", key }).await.map(|c| c.version)
+            store
+                .commit_once(change, docket_app::Delivery { scope: "slack.seen", key, note: "" })
+                .await
+                .map(|c| c.version)
         })
     };
 

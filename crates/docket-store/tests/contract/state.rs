@@ -53,11 +53,12 @@ pub(crate) async fn concurrent_first_writers_have_one_winner(h: &Harness) {
 /// same delivery (a new ticket or an update) writes nothing at all.
 pub(crate) async fn a_change_made_once_per_delivery_records_it_with_itself(h: &Harness) {
     let store = h.store();
-    let first = Delivery { scope: "slack.seen", key: "sig:v0=a" };
+    let first = Delivery { scope: "slack.seen", key: "sig:v0=a", note: "" };
     let opening = Tk::opening(1, "deploy-service", "alice", vec![], at(1));
     let committed = store.commit_once(opening.clone(), first).await.unwrap();
     assert_eq!(committed.version, 1);
-    assert_eq!(store.state_get("slack.seen", "sig:v0=a").await.unwrap().as_deref(), Some(""));
+    // The record holds the ticket the delivery opened.
+    assert_eq!(store.state_get("slack.seen", "sig:v0=a").await.unwrap(), Some(id(1).to_string()));
     let tk = Tk { ticket: opening.ticket, version: committed.version };
     let counts = || async {
         (
@@ -77,10 +78,12 @@ pub(crate) async fn a_change_made_once_per_delivery_records_it_with_itself(h: &H
     assert!(store.ticket(&id(2)).await.unwrap().is_none());
 
     // An update made once for a new delivery is written with it.
-    let other = Delivery { scope: "slack.seen", key: "sig:v0=b" };
+    let other = Delivery { scope: "slack.seen", key: "sig:v0=b", note: "fingerprint" };
     assert_eq!(store.commit_once(update, other).await.unwrap().version, 2);
     assert_eq!(store.ticket(tk.id()).await.unwrap().unwrap().version, 2);
-    assert!(store.state_get("slack.seen", "sig:v0=b").await.unwrap().is_some());
+    let kept = store.state_get("slack.seen", "sig:v0=b").await.unwrap().unwrap();
+    assert_eq!(kept, format!("{} fingerprint", tk.id()));
+    assert_eq!(Delivery::read(&kept), Some((tk.id().clone(), "fingerprint")));
 }
 
 /// Of several changes racing for one delivery, exactly one is written.
@@ -90,7 +93,7 @@ pub(crate) async fn concurrent_changes_for_one_delivery_have_one_winner(h: &Harn
         let store = h.store.clone();
         tasks.push(tokio::spawn(async move {
             let opening = Tk::opening(number, "deploy-service", "alice", vec![], at(1));
-            store.commit_once(opening, Delivery { scope: "slack.seen", key: "sig:v0=race" }).await
+            store.commit_once(opening, Delivery { scope: "slack.seen", key: "sig:v0=race", note: "" }).await
         }));
     }
     let mut written = 0;

@@ -2,11 +2,12 @@
 //! (a timeout, a dropped connection) sends it again with the same key and gets the ticket the
 //! first one opened, never a second ticket. The key is recorded per caller in the commit that
 //! opens the ticket (`App::request_once`), so two copies at the same moment, on one replica or
-//! two, open one ticket; what the key opened is kept after it (scope `api`) with a fingerprint
-//! of the request, so the same key sent with another request is refused. A request that opened
+//! two, open one ticket; the record (scope `api`) holds the ticket's id and a fingerprint of the
+//! request, so the same key sent with another request is refused. A request that opened
 //! nothing (refused, invalid) records nothing: sent again, it is decided again.
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
+use docket_app::{AppError, Delivery};
 use docket_core::{RawParams, TicketId, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
@@ -68,30 +69,44 @@ impl Keyed {
         Ok(Some(Self { key: format!("key:{caller}:{text}"), fingerprint }))
     }
 
-    /// What to keep once `ticket` is opened.
-    pub(crate) fn record(&self, ticket: &TicketId) -> String {
-        format!("{ticket} {}", self.fingerprint)
+    /// What the key's record keeps beside the ticket: the request's fingerprint.
+    pub(crate) fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
-    /// The ticket an earlier request with this key opened, from what was kept (`None`: being
-    /// opened still); 422 when that request was another.
+    /// The ticket an earlier request with this key opened, from its record; 422 when that
+    /// request was another, 409 when there is no record (a copy at the same moment that the
+    /// store has not answered yet).
     pub(crate) fn opened(&self, kept: Option<&str>) -> Result<TicketId, ApiError> {
-        let Some((id, fingerprint)) = kept.and_then(|k| k.split_once(' ')) else {
-            return Err(ApiError::new(
-                axum::http::StatusCode::CONFLICT,
-                "idempotency_key_in_use",
-                "a request with this Idempotency-Key is still being handled; send it again in a moment",
-            ));
-        };
+        let Some((id, fingerprint)) = kept.and_then(Delivery::read) else { return Err(in_use()) };
         if fingerprint != self.fingerprint {
             return Err(ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
                 "this Idempotency-Key was sent before with another request; use a new key for a new request",
             ));
         }
-        TicketId::parse(id).map_err(|_| ApiError::storage_unavailable(&"an unreadable record of an Idempotency-Key"))
+        Ok(id)
     }
+
+    /// Reading the ticket the key's record names failed: not stored (yet) is 409, as the
+    /// record is written just before the ticket where the store takes two writes; anything
+    /// else is the app's error.
+    pub(crate) fn not_yet(&self, error: AppError) -> ApiError {
+        match error {
+            AppError::NotFound(_) => in_use(),
+            other => other.into(),
+        }
+    }
+}
+
+fn in_use() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still being handled, or did not finish; see your tickets \
+         (`docket mine`) before sending it with a new key",
+    )
 }
 
 fn invalid(message: &str) -> ApiError {
@@ -127,7 +142,7 @@ mod tests {
     #[test]
     fn the_same_key_with_another_request_is_refused() {
         let first = keyed("k").unwrap().unwrap();
-        let kept = first.record(&TicketId::new("DKT", 7));
+        let kept = format!("DKT-7 {}", first.fingerprint());
         assert_eq!(first.opened(Some(&kept)).unwrap(), TicketId::new("DKT", 7));
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, HeaderValue::from_static("k"));
@@ -135,5 +150,6 @@ mod tests {
         let other = Keyed::from_headers(&headers, "alice", &WorkflowId::new("deploy"), &params).unwrap().unwrap();
         assert_eq!(other.opened(Some(&kept)).unwrap_err().code(), "idempotency_key_reused");
         assert_eq!(first.opened(None).unwrap_err().code(), "idempotency_key_in_use");
+        assert_eq!(first.not_yet(AppError::NotFound("DKT-7".into())).code(), "idempotency_key_in_use");
     }
 }

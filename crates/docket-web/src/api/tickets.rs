@@ -244,17 +244,17 @@ pub(crate) async fn create(
         let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
         return Ok(answer(&web, StatusCode::CREATED, &ticket));
     };
-    let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key };
+    // Sent before: the ticket it opened, without taking a ticket number.
+    if let Some(kept) = caller.app.recall(idempotency::SCOPE, &keyed.key).await? {
+        let ticket = caller.app.ticket(&keyed.opened(Some(&kept))?).await.map_err(|e| keyed.not_yet(e))?;
+        return Ok(answer(&web, StatusCode::OK, &ticket));
+    }
+    let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key, note: keyed.fingerprint() };
     match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
-        Ok(ticket) => {
-            if let Err(error) = caller.app.remember(idempotency::SCOPE, &keyed.key, &keyed.record(&ticket.id)).await {
-                tracing::warn!(%error, ticket = %ticket.id, "could not keep which ticket an Idempotency-Key opened");
-            }
-            Ok(answer(&web, StatusCode::CREATED, &ticket))
-        }
+        Ok(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
         Err(AppError::Store(StoreError::Delivered(_))) => {
             let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
-            let ticket = caller.app.ticket(&keyed.opened(kept.as_deref())?).await?;
+            let ticket = caller.app.ticket(&keyed.opened(kept.as_deref())?).await.map_err(|e| keyed.not_yet(e))?;
             Ok(answer(&web, StatusCode::OK, &ticket))
         }
         Err(error) => Err(error.into()),

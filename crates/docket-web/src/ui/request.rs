@@ -187,31 +187,31 @@ pub(crate) async fn submit(
     // Kept per person: one person's key never stands for another's form.
     let key = once.map(|once| format!("form:{}:{once}", viewer.actor));
     let raw = raw_params(&form);
-    // The key is recorded in the ticket's own commit; a refused request records nothing, and the
-    // form, fixed, can be sent again.
-    let requested = match &key {
-        Some(key) => {
-            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, Delivery { scope: SCOPE, key }).await
-        }
-        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
-    };
     let again = |fields: Vec<Field>, problems: Vec<String>| {
         let mut page = new_page(&web, &viewer, &workflow, fields, problems);
         page.once = once.map(str::to_owned);
         page
     };
-    match requested {
-        Ok(ticket) => {
-            if let Some(key) = &key
-                && let Err(error) = web.app.remember(SCOPE, key, &ticket.id.to_string()).await
-            {
-                tracing::warn!(%error, ticket = %ticket.id, "could not keep which ticket a web form opened");
-            }
-            Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
+    // Sent before (the browser's back button, a reload): to the ticket it opened.
+    if let Some(key) = &key
+        && let Some(id) = opened_by(&web, key).await?
+    {
+        return Ok(Redirect::to(&format!("/tickets/{id}")).into_response());
+    }
+    // The key is recorded with the ticket it opens (the record holds its id); a refused request
+    // records nothing, and the form, fixed, can be sent again.
+    let requested = match &key {
+        Some(key) => {
+            let delivery = Delivery { scope: SCOPE, key, note: "" };
+            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await
         }
+        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
+    };
+    match requested {
+        Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
         Err(AppError::Store(StoreError::Delivered(_))) => {
             let opened = match &key {
-                Some(key) => web.app.recall(SCOPE, key).await?,
+                Some(key) => opened_by(&web, key).await?,
                 None => None,
             };
             match opened {
@@ -235,6 +235,12 @@ pub(crate) async fn submit(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The ticket the form under `key` opened, if it opened one.
+async fn opened_by(web: &Web, key: &str) -> Result<Option<TicketId>, UiError> {
+    let kept = web.app.recall(SCOPE, key).await?;
+    Ok(kept.as_deref().and_then(Delivery::read).map(|(id, _)| id))
 }
 
 /// Errors about names that are not fields of the form.

@@ -122,6 +122,9 @@ async fn a_request_form_sent_twice_opens_one_ticket() {
     assert!(statuses.iter().all(|s| [StatusCode::SEE_OTHER, StatusCode::CONFLICT].contains(s)), "{statuses:?}");
     let tickets = kit.app.tickets(&TicketFilter { limit: 10, ..Default::default() }).await.unwrap().tickets;
     assert_eq!(tickets.len(), 1, "one ticket");
+    for sent in [&one, &two].into_iter().filter(|p| p.status == StatusCode::SEE_OTHER) {
+        assert_eq!(sent.location(), format!("/tickets/{}", tickets[0].id), "both lead to it");
+    }
     // Sent again later (the browser's back button, a reload): to the ticket it opened.
     let again = browser.post("/workflows/deploy/new", &fields).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
