@@ -62,6 +62,29 @@ pub struct Transition {
     pub to: String,
 }
 
+/// An account, as Jira's webhooks and `/myself` name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Account {
+    /// Its id on Jira Cloud (`5b10ac8d82e05b22cc7d4ef5`).
+    pub account_id: Option<String>,
+    /// Its user name on Data Center.
+    pub name: Option<String>,
+}
+
+impl Account {
+    /// The account a webhook's `user` (or a comment's `author`) object names.
+    pub fn of(user: &Value) -> Self {
+        let field = |name: &str| user.get(name).and_then(Value::as_str).map(str::to_owned);
+        Self { account_id: field("accountId"), name: field("name") }
+    }
+
+    /// Whether `other` is this account: the same Cloud id, or the same Data Center name.
+    pub fn is(&self, other: &Account) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        same(&self.account_id, &other.account_id) || same(&self.name, &other.name)
+    }
+}
+
 /// The comment property Docket marks its comments with (`{"marker": "DKT-42:17:note:0"}`).
 pub const MARKER_PROPERTY: &str = "docket";
 
@@ -131,6 +154,11 @@ impl JiraClient {
             "object": {"url": url, "title": title, "status": {"resolved": resolved}},
         });
         self.call(Method::POST, &format!("issue/{issue}/remotelink"), Some(body), &[]).await.map(drop)
+    }
+
+    /// The account Docket calls Jira as (`GET /myself`).
+    pub async fn myself(&self) -> Result<Account, JiraError> {
+        Ok(Account::of(&self.call(Method::GET, "myself", None, &[]).await?))
     }
 
     /// The issue's current status name.
@@ -285,4 +313,22 @@ fn error_detail(value: &Value, bytes: &[u8]) -> String {
         parts.extend(errors.iter().map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default())));
     }
     if parts.is_empty() { String::from_utf8_lossy(bytes).chars().take(200).collect() } else { parts.join("; ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::Account;
+
+    #[test]
+    fn an_account_is_the_same_by_cloud_id_or_data_center_name_never_by_absence() {
+        let docket = Account::of(&json!({"accountId": "acc-docket", "displayName": "Docket"}));
+        assert!(docket.is(&Account::of(&json!({"accountId": "acc-docket"}))));
+        assert!(!docket.is(&Account::of(&json!({"accountId": "acc-bob"}))));
+        assert!(!docket.is(&Account::of(&json!({"displayName": "Docket"}))), "no id on either side is no match");
+        let on_data_center = Account::of(&json!({"name": "docket", "key": "JIRAUSER10100"}));
+        assert!(on_data_center.is(&Account::of(&json!({"name": "docket"}))));
+        assert!(!on_data_center.is(&Account::default()));
+    }
 }

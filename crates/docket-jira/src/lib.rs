@@ -23,7 +23,7 @@ mod refused;
 
 use docket_core::TicketId;
 
-pub use client::{IssueRef, JiraClient, JiraError};
+pub use client::{Account, IssueRef, JiraClient, JiraError};
 pub use notifier::JiraNotifier;
 pub use section::JiraSection;
 pub use settings::{Api, JiraSettings};

@@ -22,7 +22,7 @@ use docket_core::{PersonId, TicketId};
 use docket_http::{Peer, RawBody, error_response};
 use serde_json::Value;
 
-use crate::client::JiraClient;
+use crate::client::{Account, JiraClient};
 use crate::refused::Refused;
 use crate::settings::JiraSettings;
 use crate::{SYSTEM, ticket_key};
@@ -37,6 +37,9 @@ struct Shared {
     settings: Arc<JiraSettings>,
     /// Answers a decision that does not count; `None` if it could not be built.
     client: Option<JiraClient>,
+    /// The account Docket calls Jira as, asked once (`/myself`), to know its own moves and
+    /// comments when Jira leaves the email out of a webhook.
+    me: Arc<tokio::sync::OnceCell<Account>>,
 }
 
 /// The webhook route, answering for `app`.
@@ -48,6 +51,7 @@ pub fn router(app: App, settings: Arc<JiraSettings>) -> Router {
         app,
         settings,
         client,
+        me: Arc::default(),
     })
 }
 
@@ -118,8 +122,7 @@ async fn comment(shared: &Shared, payload: &Value) -> Result<(), docket_app::App
         return Ok(());
     }
     let author = comment.get("author").cloned().unwrap_or_default();
-    let email = author.get("emailAddress").and_then(Value::as_str);
-    if email.is_some() && email == shared.settings.email.as_deref() {
+    if docket_s_own(shared, &author).await {
         return Ok(());
     }
     let Some(person) = person_of(app, &author) else {
@@ -166,8 +169,7 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
     let app = &shared.app;
     let Some(ticket) = ticket_of(app, payload).await? else { return Ok(()) };
     let user = payload.get("user").cloned().unwrap_or_default();
-    let email = user.get("emailAddress").and_then(Value::as_str);
-    if email.is_some() && email == settings.email.as_deref() {
+    if docket_s_own(shared, &user).await {
         // Docket's own transition, after a decision taken in Docket.
         return Ok(());
     }
@@ -207,6 +209,24 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
             Ok(())
         }
         Err(error) => Err(error),
+    }
+}
+
+/// Whether `user` is the account Docket calls Jira as: by email when the webhook carries it
+/// (Jira may leave it out), else by the account `/myself` names, asked once; a failure to ask
+/// is logged and asked again next time.
+async fn docket_s_own(shared: &Shared, user: &Value) -> bool {
+    let email = user.get("emailAddress").and_then(Value::as_str);
+    if email.is_some() && email == shared.settings.email.as_deref() {
+        return true;
+    }
+    let Some(client) = &shared.client else { return false };
+    match shared.me.get_or_try_init(|| client.myself()).await {
+        Ok(me) => me.is(&Account::of(user)),
+        Err(error) => {
+            tracing::warn!(%error, "could not ask Jira which account Docket calls it as");
+            false
+        }
     }
 }
 

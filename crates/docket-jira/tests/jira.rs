@@ -365,13 +365,17 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
     eventually("the issue done", || fake.issue(&key).unwrap().status == "Done").await;
     // Docket's own move to Approved comes back without an email Docket knows (Data Center, or
     // Cloud keeping it private): the ticket has moved on, so it is not answered.
-    let own_move = fake.user_transition(&key, "acc-docket", None, "Approved");
+    let own_move = fake.user_transition(&key, jira::DOCKET_ACCOUNT, None, "Approved");
     let body = serde_json::to_vec(&own_move).unwrap();
     let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
     assert_eq!(post_webhook(&router, &body, Some(&signature), "t-own").await, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let said = texts(&fake.issue(&key).unwrap());
     assert!(said.iter().all(|t| !t.starts_with("Docket did not count acc-docket")), "{said:?}");
+    // Known for Docket's own account (Jira's `/myself`), it is not audited as a stranger either.
+    app.app.flush_rejections().await;
+    let audit = app.app.audit_records(0, 1000).await.unwrap();
+    assert!(audit.iter().all(|r| r.entry.actor != "jira:acc-docket"), "Docket is no stranger");
 }
 
 #[tokio::test]

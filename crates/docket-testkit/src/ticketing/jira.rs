@@ -93,6 +93,7 @@ impl FakeJira {
         let router = Router::new()
             .route("/rest/api/3/search", get(|| async { gone() }))
             .route("/rest/api/3/search/jql", get(search))
+            .route("/rest/api/3/myself", get(myself))
             .route("/rest/api/3/issue", post(create))
             .route("/rest/api/3/issue/{key}", get(issue))
             .route("/rest/api/3/issue/{key}/transitions", get(transitions).post(transition))
@@ -342,6 +343,19 @@ async fn create(State(shared): State<Shared>, headers: HeaderMap, axum::Json(bod
 
 fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "Issue does not exist or you do not have permission to see it.")
+}
+
+/// The account Docket's token belongs to.
+pub const DOCKET_ACCOUNT: &str = "acc-docket";
+
+async fn myself(State(shared): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(r) = gate(&shared, &headers, "GET /rest/api/3/myself".to_owned()) {
+        return r;
+    }
+    axum::Json(
+        json!({"accountId": DOCKET_ACCOUNT, "accountType": "atlassian", "displayName": "Docket", "active": true}),
+    )
+    .into_response()
 }
 
 async fn issue(State(shared): State<Shared>, headers: HeaderMap, Path(key): Path<String>) -> Response {
