@@ -1,13 +1,17 @@
 //! `Idempotency-Key` on `POST /tickets`: a client that cannot tell whether its request arrived
 //! (a timeout, a dropped connection) sends it again with the same key and gets the ticket the
-//! first one opened, never a second ticket. The key is recorded per caller in the commit that
-//! opens the ticket (`App::request_once`), so two copies at the same moment, on one replica or
-//! two, open one ticket; the record (scope `api`) holds the ticket's id and a fingerprint of the
+//! first one opened, never a second ticket. The key is recorded per caller with the ticket it
+//! opens (`App::request_once`: in the same transaction on SQLite, just before on PostgreSQL), so
+//! two copies at the same moment, on one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a fingerprint of the
 //! request, so the same key sent with another request is refused. A request that opened
-//! nothing (refused, invalid) records nothing: sent again, it is decided again.
+//! nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
+//! for [`KEEP`] (as long as any client retries), forgotten by a prune run once every
+//! [`PRUNE_EVERY`] keyed requests; sent after that, it is a new request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{HeaderMap, StatusCode};
-use docket_app::{AppError, Delivery};
+use docket_app::{App, AppError, Delivery};
 use docket_core::{RawParams, TicketId, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
@@ -20,6 +24,26 @@ pub(crate) const HEADER: &str = "idempotency-key";
 pub(crate) const SCOPE: &str = "api";
 /// The longest key taken.
 const MAX_LEN: usize = 255;
+/// How long a key stands for the ticket it opened.
+pub(crate) const KEEP: std::time::Duration = std::time::Duration::from_secs(24 * 60 * 60);
+/// Keyed requests between prunes.
+const PRUNE_EVERY: u64 = 1_000;
+
+/// Keyed requests that opened a ticket, counted for the prune.
+static OPENED: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a key recorded, and every [`PRUNE_EVERY`] keys forgets those older than [`KEEP`], in
+/// the background.
+pub(crate) fn count_key(app: &App) {
+    if OPENED.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+        let app = app.clone();
+        tokio::spawn(async move {
+            if let Err(error) = app.forget_older(SCOPE, KEEP).await {
+                tracing::warn!(%error, "could not forget old Idempotency-Keys");
+            }
+        });
+    }
+}
 
 /// The `Idempotency-Key` header of `POST /tickets`.
 #[derive(Debug, IntoParams)]

@@ -251,7 +251,10 @@ pub(crate) async fn create(
     }
     let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key, note: keyed.fingerprint() };
     match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
-        Ok(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
+        Ok(ticket) => {
+            idempotency::count_key(&caller.app);
+            Ok(answer(&web, StatusCode::CREATED, &ticket))
+        }
         Err(AppError::Store(StoreError::Delivered(_))) => {
             let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
             let ticket = caller.app.ticket(&keyed.opened(kept.as_deref())?).await.map_err(|e| keyed.not_yet(e))?;
