@@ -19,6 +19,7 @@ pub mod settings;
 pub mod webhook;
 
 mod notifier;
+mod own;
 mod refused;
 
 use docket_core::TicketId;

@@ -22,7 +22,8 @@ use docket_core::{PersonId, TicketId};
 use docket_http::{Peer, RawBody, error_response};
 use serde_json::Value;
 
-use crate::client::{Account, JiraClient};
+use crate::client::JiraClient;
+use crate::own::OwnAccount;
 use crate::refused::Refused;
 use crate::settings::JiraSettings;
 use crate::{SYSTEM, ticket_key};
@@ -37,9 +38,8 @@ struct Shared {
     settings: Arc<JiraSettings>,
     /// Answers a decision that does not count; `None` if it could not be built.
     client: Option<JiraClient>,
-    /// The account Docket calls Jira as, asked once (`/myself`), to know its own moves and
-    /// comments when Jira leaves the email out of a webhook.
-    me: Arc<tokio::sync::OnceCell<Account>>,
+    /// The account Docket calls Jira as (see `own`).
+    me: Arc<OwnAccount>,
 }
 
 /// The webhook route, answering for `app`.
@@ -47,11 +47,12 @@ pub fn router(app: App, settings: Arc<JiraSettings>) -> Router {
     let client = JiraClient::new(Arc::clone(&settings))
         .inspect_err(|error| tracing::warn!(%error, "no Jira client for the webhook's answers"))
         .ok();
+    let me = OwnAccount::new(client.clone());
     Router::new().route(WEBHOOK_PATH, post(webhook)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
         app,
         settings,
         client,
-        me: Arc::default(),
+        me,
     })
 }
 
@@ -122,7 +123,7 @@ async fn comment(shared: &Shared, payload: &Value) -> Result<(), docket_app::App
         return Ok(());
     }
     let author = comment.get("author").cloned().unwrap_or_default();
-    if docket_s_own(shared, &author).await {
+    if docket_s_own(shared, &author) {
         return Ok(());
     }
     let Some(person) = person_of(app, &author) else {
@@ -169,7 +170,7 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
     let app = &shared.app;
     let Some(ticket) = ticket_of(app, payload).await? else { return Ok(()) };
     let user = payload.get("user").cloned().unwrap_or_default();
-    if docket_s_own(shared, &user).await {
+    if docket_s_own(shared, &user) {
         // Docket's own transition, after a decision taken in Docket.
         return Ok(());
     }
@@ -213,21 +214,10 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
 }
 
 /// Whether `user` is the account Docket calls Jira as: by email when the webhook carries it
-/// (Jira may leave it out), else by the account `/myself` names, asked once; a failure to ask
-/// is logged and asked again next time.
-async fn docket_s_own(shared: &Shared, user: &Value) -> bool {
+/// (Jira may leave it out), else by the account `/myself` named (see `own`).
+fn docket_s_own(shared: &Shared, user: &Value) -> bool {
     let email = user.get("emailAddress").and_then(Value::as_str);
-    if email.is_some() && email == shared.settings.email.as_deref() {
-        return true;
-    }
-    let Some(client) = &shared.client else { return false };
-    match shared.me.get_or_try_init(|| client.myself()).await {
-        Ok(me) => me.is(&Account::of(user)),
-        Err(error) => {
-            tracing::warn!(%error, "could not ask Jira which account Docket calls it as");
-            false
-        }
-    }
+    (email.is_some() && email == shared.settings.email.as_deref()) || shared.me.is(user)
 }
 
 /// Answers in the issue, after the webhook is answered, a decision that did not count (see

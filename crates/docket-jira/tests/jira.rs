@@ -253,6 +253,27 @@ async fn a_jira_comment_comes_back_once_and_is_not_echoed() {
 }
 
 #[tokio::test]
+async fn webhooks_do_not_wait_for_jira_to_say_which_account_is_docket_s() {
+    let fake = FakeJira::start().await;
+    let (app, settings) = start(&fake).await;
+    let ticket = request(&app, "prod").await;
+    let key = linked_issue(&app, &fake).await;
+    // Jira is away: its question about Docket's account goes unanswered.
+    fake.set_down(true);
+    let router = docket_jira::router(app.app.clone(), settings);
+    // A comment is taken at once, without waiting for that question.
+    let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "Looks fine");
+    let body = serde_json::to_vec(&payload).unwrap();
+    let signature = docket_testkit::ticketing::hub_signature(SECRET, &body);
+    let started = std::time::Instant::now();
+    assert_eq!(post_webhook(&router, &body, Some(&signature), "w-1").await, 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "waited {:?}", started.elapsed());
+    fake.set_down(false);
+    let now = app.app.ticket(&ticket.id).await.unwrap();
+    assert!(now.comments.iter().any(|c| c.text == "Looks fine"));
+}
+
+#[tokio::test]
 async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
     let fake = FakeJira::start().await;
     let (app, settings) = start(&fake).await;

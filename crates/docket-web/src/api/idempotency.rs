@@ -5,8 +5,9 @@
 //! two copies at the same moment, on one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a fingerprint of the
 //! request, so the same key sent with another request is refused. A request that opened
 //! nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
-//! for [`KEEP`] (as long as any client retries), forgotten by a prune run once every
-//! [`PRUNE_EVERY`] keyed requests; sent after that, it is a new request.
+//! for at least [`KEEP`] (longer than any client retries), then forgotten by a prune run with
+//! the first keyed request after the server starts and every [`PRUNE_EVERY`] after it; sent
+//! once forgotten, it is a new request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,10 +33,10 @@ const PRUNE_EVERY: u64 = 1_000;
 /// Keyed requests that opened a ticket, counted for the prune.
 static OPENED: AtomicU64 = AtomicU64::new(0);
 
-/// Counts a key recorded, and every [`PRUNE_EVERY`] keys forgets those older than [`KEEP`], in
-/// the background.
+/// Counts a key recorded, and with the first after the server starts and every
+/// [`PRUNE_EVERY`] after it, forgets those older than [`KEEP`], in the background.
 pub(crate) fn count_key(app: &App) {
-    if OPENED.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+    if OPENED.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
         let app = app.clone();
         tokio::spawn(async move {
             if let Err(error) = app.forget_older(SCOPE, KEEP).await {
@@ -166,7 +167,9 @@ mod tests {
     #[test]
     fn the_same_key_with_another_request_is_refused() {
         let first = keyed("k").unwrap().unwrap();
-        let kept = format!("DKT-7 {}", first.fingerprint());
+        // What the store keeps for the key, as it writes it.
+        let kept =
+            Delivery { scope: SCOPE, key: &first.key, note: first.fingerprint() }.value(&TicketId::new("DKT", 7));
         assert_eq!(first.opened(Some(&kept)).unwrap(), TicketId::new("DKT", 7));
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, HeaderValue::from_static("k"));

@@ -237,10 +237,16 @@ pub(crate) async fn submit(
     }
 }
 
-/// The ticket the form under `key` opened, if it opened one.
+/// The ticket the form under `key` opened, if it opened one and it is stored (where the store
+/// writes the key just before the ticket, it may not be yet).
 async fn opened_by(web: &Web, key: &str) -> Result<Option<TicketId>, UiError> {
     let kept = web.app.recall(SCOPE, key).await?;
-    Ok(kept.as_deref().and_then(Delivery::read).map(|(id, _)| id))
+    let Some((id, _)) = kept.as_deref().and_then(Delivery::read) else { return Ok(None) };
+    match web.app.ticket(&id).await {
+        Ok(_) => Ok(Some(id)),
+        Err(AppError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Errors about names that are not fields of the form.
