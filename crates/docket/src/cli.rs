@@ -416,6 +416,11 @@ pub(crate) struct RequestArgs {
     /// Print the new ticket as the API's JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// A key of your own for this request, such as a pipeline run's id: run again with the same
+    /// key, the command shows the ticket the first run opened instead of opening another (the
+    /// API's `Idempotency-Key`; kept at least a day). Without it, each run is a new request.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) idempotency_key: Option<String>,
     #[command(flatten)]
     pub(crate) remote: Remote,
 }

@@ -307,3 +307,26 @@ fn a_log_followed_mid_run_reads_in_the_run_s_own_order() {
     assert!(followed.ends_with("▸ succeeded\n"), "{followed}");
     assert_eq!(followed.matches("one-a").count(), 1, "each line once:\n{followed}");
 }
+
+/// A pipeline that runs `docket request` again with its own key gets the ticket its first run
+/// opened, not a second one; the same key with other values is refused.
+#[test]
+fn a_request_run_again_with_its_key_opens_one_ticket() {
+    let site = Site::start();
+    let args =
+        ["request", "deploy", "service=web", "version=2.0.1", "environment=staging", "--idempotency-key", "ci-7"];
+    let first = site.json("alice", &args);
+    let again = site.json("alice", &args);
+    assert_eq!(first["id"], again["id"]);
+    let listed = site.json("alice", &["list"]);
+    assert_eq!(listed["tickets"].as_array().unwrap().len(), 1, "{listed}");
+    let other =
+        ["request", "deploy", "service=web", "version=2.0.2", "environment=staging", "--idempotency-key", "ci-7"];
+    let out = site.run("alice", &other);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Idempotency-Key was sent before with another request"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -221,8 +221,9 @@ impl Api {
         self.call(self.request(Method::GET, &format!("/tickets/{}", segment(id)))).await
     }
 
-    /// `POST /tickets`: the new ticket, and the answer as the server sent it. Sent with an
-    /// `Idempotency-Key` of its own, and sent again with it when the answer was lost on the way
+    /// `POST /tickets`: the new ticket, and the answer as the server sent it. Sent with `key` as
+    /// its `Idempotency-Key`, or a key of its own, and sent again with it when the answer was
+    /// lost on the way
     /// (a timeout, a connection cut after the request went out), while the first copy is still
     /// being handled, or when the store was briefly unavailable: however often it goes, it
     /// opens one ticket.
@@ -230,9 +231,13 @@ impl Api {
         &self,
         workflow: &str,
         params: &serde_json::Map<String, Value>,
+        key: Option<&str>,
     ) -> Result<(Ticket, String), ClientError> {
         let body = json!({ "workflow": workflow, "params": params });
-        let key = idempotency_key()?;
+        let key = match key {
+            Some(key) => key.to_owned(),
+            None => idempotency_key()?,
+        };
         let mut wait = FIRST_RESEND;
         for attempt in 1.. {
             let request = self.request(Method::POST, "/tickets").header("idempotency-key", &key).json(&body);

@@ -27,7 +27,7 @@ pub(crate) async fn request(api: &Api, args: &RequestArgs, out: &mut dyn Write, 
     } else {
         by_name(api, &args.workflow, &args.params).await?
     };
-    let (ticket, raw) = api.create(&workflow, &params).await?;
+    let (ticket, raw) = api.create(&workflow, &params, args.idempotency_key.as_deref()).await?;
     let unsuccessful = UNSUCCESSFUL.contains(&ticket.state.as_str());
     if args.json {
         writeln!(out, "{}", raw.trim_end())?;
