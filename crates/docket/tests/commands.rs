@@ -318,6 +318,8 @@ fn a_request_run_again_with_its_key_opens_one_ticket() {
     let first = site.json("alice", &args);
     let again = site.json("alice", &args);
     assert_eq!(first["id"], again["id"]);
+    let said = site.ok("alice", &args);
+    assert!(said.starts_with(&format!("{} opened before with this key: ", first["id"].as_str().unwrap())), "{said}");
     let listed = site.json("alice", &["list"]);
     assert_eq!(listed["tickets"].as_array().unwrap().len(), 1, "{listed}");
     let other =

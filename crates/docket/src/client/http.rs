@@ -171,13 +171,18 @@ impl Api {
 
     /// Sends `request` and returns the body of a successful answer as it came.
     async fn call_raw(&self, request: RequestBuilder) -> Result<String, ClientError> {
+        self.call_with_status(request).await.map(|(_, body)| body)
+    }
+
+    /// Sends `request` and returns the status and body of a successful answer.
+    async fn call_with_status(&self, request: RequestBuilder) -> Result<(StatusCode, String), ClientError> {
         let response = request.send().await.map_err(|e| self.unreachable(e))?;
         let status = response.status();
         let body = response.text().await.map_err(|e| self.unreachable(e))?;
         if !status.is_success() {
             return Err(ApiError::from_body(status, &body).into());
         }
-        Ok(body)
+        Ok((status, body))
     }
 
     pub(crate) async fn me(&self) -> Result<Me, ClientError> {
@@ -221,7 +226,8 @@ impl Api {
         self.call(self.request(Method::GET, &format!("/tickets/{}", segment(id)))).await
     }
 
-    /// `POST /tickets`: the new ticket, and the answer as the server sent it. Sent with `key` as
+    /// `POST /tickets`: the ticket, the answer as the server sent it, and whether the ticket is
+    /// new (not opened before under the same key). Sent with `key` as
     /// its `Idempotency-Key`, or a key of its own, and sent again with it when the answer was
     /// lost on the way
     /// (a timeout, a connection cut after the request went out), while the first copy is still
@@ -232,7 +238,7 @@ impl Api {
         workflow: &str,
         params: &serde_json::Map<String, Value>,
         key: Option<&str>,
-    ) -> Result<(Ticket, String), ClientError> {
+    ) -> Result<(Ticket, String, bool), ClientError> {
         let body = json!({ "workflow": workflow, "params": params });
         let key = match key {
             Some(key) => key.to_owned(),
@@ -241,8 +247,8 @@ impl Api {
         let mut wait = FIRST_RESEND;
         for attempt in 1.. {
             let request = self.request(Method::POST, "/tickets").header("idempotency-key", &key).json(&body);
-            match self.call_raw(request).await {
-                Ok(raw) => return Ok((parse(&raw)?, raw)),
+            match self.call_with_status(request).await {
+                Ok((status, raw)) => return Ok((parse(&raw)?, raw, status == StatusCode::CREATED)),
                 Err(error) if attempt < CREATE_ATTEMPTS && worth_sending_again(&error) => {
                     tokio::time::sleep(wait).await;
                     wait *= 2;

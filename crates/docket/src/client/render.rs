@@ -157,9 +157,11 @@ pub(crate) fn progress(ticket: &Ticket) -> String {
     }
 }
 
-/// What `docket request` prints for a ticket it opened.
-pub(crate) fn write_created(out: &mut dyn Write, ui: &Ui, ticket: &Ticket) -> io::Result<()> {
-    writeln!(out, "{} opened: {} ({})", ui.bold(&ticket.id), ticket.title, ticket.workflow)?;
+/// What `docket request` prints for a ticket it opened (`new`), or that an earlier request with
+/// the same key opened.
+pub(crate) fn write_created(out: &mut dyn Write, ui: &Ui, ticket: &Ticket, new: bool) -> io::Result<()> {
+    let opened = if new { "opened" } else { "opened before with this key" };
+    writeln!(out, "{} {opened}: {} ({})", ui.bold(&ticket.id), ticket.title, ticket.workflow)?;
     writeln!(out, "state      {}", ui.state(&ticket.state))?;
     write_plan(out, ui, ticket)?;
     writeln!(out, "next       {}", next_step(ticket))

@@ -33,7 +33,7 @@ fn shown(write: impl Fn(&mut Vec<u8>) -> io::Result<()>) -> String {
 fn a_new_ticket_shows_its_plan_digest_and_what_happens_next() {
     let t = ticket(AWAITING);
     assert_eq!(
-        shown(|o| write_created(o, &ui(), &t)),
+        shown(|o| write_created(o, &ui(), &t, true)),
         "DKT-42 opened: Deploy a service (deploy-service)
 state      awaiting_approval
 plan       digest 3f5a9c0e12ab

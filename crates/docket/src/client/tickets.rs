@@ -27,13 +27,13 @@ pub(crate) async fn request(api: &Api, args: &RequestArgs, out: &mut dyn Write, 
     } else {
         by_name(api, &args.workflow, &args.params).await?
     };
-    let (ticket, raw) = api.create(&workflow, &params, args.idempotency_key.as_deref()).await?;
+    let (ticket, raw, new) = api.create(&workflow, &params, args.idempotency_key.as_deref()).await?;
     let unsuccessful = UNSUCCESSFUL.contains(&ticket.state.as_str());
     if args.json {
         writeln!(out, "{}", raw.trim_end())?;
         return Ok(Outcome::from(!unsuccessful));
     }
-    write_created(out, ui, &ticket)?;
+    write_created(out, ui, &ticket, new)?;
     if unsuccessful {
         return Ok(Outcome::Failure);
     }
