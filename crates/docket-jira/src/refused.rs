@@ -9,7 +9,7 @@
 //! nothing in Docket either way, and a failure is logged.
 
 use docket_app::App;
-use docket_core::{TicketId, TicketState};
+use docket_core::{Ticket, TicketId, TicketState};
 
 use crate::adf::{Para, body};
 use crate::client::JiraClient;
@@ -45,7 +45,12 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         return Ok(());
     };
     let Some((_, issue)) = recorded.split_once(' ') else { return Ok(()) };
-    let Some(back) = move_back(client, app, issue, refused).await? else { return Ok(()) };
+    let (ticket, version) = app.ticket_with_version(&refused.ticket).await.map_err(|e| e.to_string())?;
+    if ticket.state != TicketState::AwaitingApproval {
+        // Moved on: the outbox keeps the issue where the ticket is.
+        return Ok(());
+    }
+    let back = move_back(client, app, issue, refused, (ticket, version)).await?;
     let once = format!("refused:{}:{}", refused.ticket, refused.once);
     if !app.remember_first(SYSTEM, &once, "").await.map_err(|e| e.to_string())? {
         return Ok(());
@@ -63,21 +68,18 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
     app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(|e| e.to_string())
 }
 
-/// While the ticket waits for approval, moves the issue to the status that state maps to,
-/// unless it is there already; `None` when the ticket has moved on (nothing to answer), else
-/// the status the issue was moved to, if it was moved. Should the ticket change meanwhile
-/// (another person's decision, which the outbox also carries to the issue), the issue follows
-/// it, up to [`FOLLOW_AT_MOST`] times.
+/// Moves the issue to the status the ticket's state maps to, unless it is there already; the
+/// status it moved the issue to, if it did. `read` is the ticket and its event count as read
+/// last. Should the ticket change meanwhile (another person's decision, which the outbox also
+/// carries to the issue), the issue follows it, up to [`FOLLOW_AT_MOST`] times.
 async fn move_back(
     client: &JiraClient,
     app: &App,
     issue: &str,
     refused: &Refused,
-) -> Result<Option<Option<String>>, String> {
-    let (mut ticket, mut version) = app.ticket_with_version(&refused.ticket).await.map_err(|e| e.to_string())?;
-    if ticket.state != TicketState::AwaitingApproval {
-        return Ok(None);
-    }
+    read: (Ticket, u64),
+) -> Result<Option<String>, String> {
+    let (mut ticket, mut version) = read;
     let mut moved = None;
     for _ in 0..FOLLOW_AT_MOST {
         let Some(status) = client.settings().status_for(ticket.state.as_str()) else { break };
@@ -94,5 +96,5 @@ async fn move_back(
         }
         (ticket, version) = (now, now_version);
     }
-    Ok(Some(moved))
+    Ok(moved)
 }

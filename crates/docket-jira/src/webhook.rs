@@ -203,7 +203,7 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, ?decision, "a decision taken in Jira does not count");
-            let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
+            let who = app.person_name(&person);
             let reason = app.refusal_for("Jira", &refusal);
             let once = format!("{person}:{}", refusal.code());
             answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, once });

@@ -74,34 +74,22 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-/// The key of the ticket's issue once Docket has recorded which ticket it belongs to (the issue
-/// exists in Jira a moment before that record does), or fails after 10 s.
+/// The key of the ticket's issue once Docket has recorded which ticket it belongs to (the
+/// issue exists in Jira a moment before that record does).
 async fn linked_issue(app: &TestApp, fake: &FakeJira) -> String {
-    for _ in 0..1000 {
-        if let Some(issue) = fake.issues().first() {
-            let link = app.app.recall(docket_jira::SYSTEM, &docket_jira::ticket_key(&issue.key)).await.unwrap();
-            if link.is_some() {
-                return issue.key.clone();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for the issue and its link to the ticket");
+    eventually("the issue", || !fake.issues().is_empty()).await;
+    let key = fake.issues()[0].key.clone();
+    app.wait_for_kept(docket_jira::SYSTEM, &docket_jira::ticket_key(&key), None, "the issue's link to the ticket")
+        .await;
+    key
 }
 
 /// Waits until Docket has recorded that the issue shows `ticket`'s plan, which it does only once
-/// the issue has moved (an approval given in Jira counts only for the plan the issue showed), or
-/// fails after 10 s.
+/// the issue has moved (an approval given in Jira counts only for the plan the issue showed).
 async fn shown_in_jira(app: &TestApp, ticket: &Ticket) {
     let digest = ticket.digest.expect("a plan").to_string();
-    for _ in 0..1000 {
-        let synced = app.app.recall(docket_jira::SYSTEM, &format!("synced:{}", ticket.id)).await.unwrap();
-        if synced.as_deref() == Some(digest.as_str()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for the issue to show the plan");
+    let key = format!("synced:{}", ticket.id);
+    app.wait_for_kept(docket_jira::SYSTEM, &key, Some(&digest), "the issue to show the plan").await;
 }
 
 fn texts(issue: &jira::Issue) -> Vec<String> {

@@ -191,7 +191,7 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         Ok(_) => Ok(()),
         Err(docket_app::AppError::Refused(refusal)) => {
             tracing::info!(%refusal, %ticket, %person, decided, "a decision taken in ServiceNow does not count");
-            let who = app.rules().directory.person(&person).map_or_else(|| person.to_string(), |p| p.name.clone());
+            let who = app.person_name(&person);
             let reason = app.refusal_for("ServiceNow", &refusal);
             let once = format!("{person}:{}", refusal.code());
             answer_refused(shared, Refused { ticket, sys_id: sys_id.to_owned(), who, what, reason, once });

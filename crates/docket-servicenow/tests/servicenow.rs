@@ -59,35 +59,22 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 }
 
 /// The `sys_id` of the ticket's record once Docket has recorded which ticket it belongs to (the
-/// record exists in ServiceNow a moment before that link does), or fails after 10 s.
+/// record exists in ServiceNow a moment before that link does).
 async fn linked_record(app: &TestApp, fake: &FakeServiceNow) -> String {
-    for _ in 0..1000 {
-        if let Some(record) = fake.records().first() {
-            let sys_id = record.field("sys_id").to_owned();
-            let link =
-                app.app.recall(docket_servicenow::SYSTEM, &docket_servicenow::ticket_key(&sys_id)).await.unwrap();
-            if link.is_some() {
-                return sys_id;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for the record and its link to the ticket");
+    eventually("the record", || !fake.records().is_empty()).await;
+    let sys_id = fake.records()[0].field("sys_id").to_owned();
+    let key = docket_servicenow::ticket_key(&sys_id);
+    app.wait_for_kept(docket_servicenow::SYSTEM, &key, None, "the record's link to the ticket").await;
+    sys_id
 }
 
 /// Waits until Docket has recorded that the record shows `ticket`'s plan, which it does only
 /// once the record's state has changed (an approval given in ServiceNow counts only for the plan
-/// the record showed), or fails after 10 s.
+/// the record showed).
 async fn shown_in_servicenow(app: &TestApp, ticket: &Ticket) {
     let digest = ticket.digest.expect("a plan").to_string();
-    for _ in 0..1000 {
-        let synced = app.app.recall(docket_servicenow::SYSTEM, &format!("synced:{}", ticket.id)).await.unwrap();
-        if synced.as_deref() == Some(digest.as_str()) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for the record to show the plan");
+    let key = format!("synced:{}", ticket.id);
+    app.wait_for_kept(docket_servicenow::SYSTEM, &key, Some(&digest), "the record to show the plan").await;
 }
 
 fn notes(record: &servicenow::Record) -> Vec<String> {

@@ -89,7 +89,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         None => app.request(actor, &workflow.id, raw.clone(), origin).await,
     };
     match requested {
-        Err(AppError::Store(StoreError::Delivered(_))) => match opened_by(app, form_key.as_deref()).await {
+        Err(AppError::Store(StoreError::Delivered(key))) => match opened_by(app, Some(&key)).await {
             Some(ticket) => card_response(render::ticket_card(app, &ticket)),
             None => card_response(cards::replies::note("This form was sent already; its ticket is being opened.")),
         },
@@ -109,8 +109,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
 
 /// The ticket the form under `key` opened, if it opened one (and it is stored by now).
 async fn opened_by(app: &App, key: Option<&str>) -> Option<Ticket> {
-    let sent = app.recall(SCOPE, key?).await.ok()??;
-    app.ticket(&Delivery::read(&sent)?.0).await.ok()
+    app.opened_by(SCOPE, key?).await.ok().flatten()
 }
 
 /// Approve, reject or request changes; the answer is the clicker's copy of the card.

@@ -294,6 +294,21 @@ impl TestApp {
         }
     }
 
+    /// Waits until the app keeps `wanted` (with `None`, any value) under (`scope`, `key`) in
+    /// its surface state: what it records a moment after a side effect a test can see (an
+    /// issue's link to its ticket, the plan an issue shows); panics after 20 s, saying `what`.
+    pub async fn wait_for_kept(&self, scope: &str, key: &str, wanted: Option<&str>, what: &str) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let kept = self.app.recall(scope, key).await.expect("the store answers");
+            if kept.is_some() && (wanted.is_none() || kept.as_deref() == wanted) {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}: {key} is {kept:?}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Stops the engine (waiting up to 5 s for steps in progress).
     pub async fn stop(mut self) {
         self.stop_within(Duration::from_secs(5)).await;

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::http::{HeaderMap, StatusCode};
 use docket_app::{App, AppError, Delivery};
-use docket_core::{RawParams, TicketId, WorkflowId};
+use docket_core::{RawParams, Ticket, TicketId, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
 
@@ -112,6 +112,12 @@ impl Keyed {
             ));
         }
         Ok(id)
+    }
+
+    /// The ticket an earlier request with this key opened, from its record `kept` (see
+    /// [`Keyed::opened`] and [`Keyed::not_yet`]).
+    pub(crate) async fn ticket(&self, app: &App, kept: Option<&str>) -> Result<Ticket, ApiError> {
+        app.ticket(&self.opened(kept)?).await.map_err(|e| self.not_yet(e))
     }
 
     /// Reading the ticket the key's record names failed: not stored (yet) is 409, as the

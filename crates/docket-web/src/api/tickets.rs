@@ -246,8 +246,7 @@ pub(crate) async fn create(
     };
     // Sent before: the ticket it opened, without taking a ticket number.
     if let Some(kept) = caller.app.recall(idempotency::SCOPE, &keyed.key).await? {
-        let ticket = caller.app.ticket(&keyed.opened(Some(&kept))?).await.map_err(|e| keyed.not_yet(e))?;
-        return Ok(answer(&web, StatusCode::OK, &ticket));
+        return Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, Some(&kept)).await?));
     }
     let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key, note: keyed.fingerprint() };
     match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
@@ -257,8 +256,7 @@ pub(crate) async fn create(
         }
         Err(AppError::Store(StoreError::Delivered(_))) => {
             let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
-            let ticket = caller.app.ticket(&keyed.opened(kept.as_deref())?).await.map_err(|e| keyed.not_yet(e))?;
-            Ok(answer(&web, StatusCode::OK, &ticket))
+            Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, kept.as_deref()).await?))
         }
         Err(error) => Err(error.into()),
     }

@@ -194,9 +194,9 @@ pub(crate) async fn submit(
     };
     // Sent before (the browser's back button, a reload): to the ticket it opened.
     if let Some(key) = &key
-        && let Some(id) = opened_by(&web, key).await?
+        && let Some(ticket) = web.app.opened_by(SCOPE, key).await?
     {
-        return Ok(Redirect::to(&format!("/tickets/{id}")).into_response());
+        return Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response());
     }
     // The key is recorded with the ticket it opens (the record holds its id); a refused request
     // records nothing, and the form, fixed, can be sent again.
@@ -209,21 +209,15 @@ pub(crate) async fn submit(
     };
     match requested {
         Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
-        Err(AppError::Store(StoreError::Delivered(_))) => {
-            let opened = match &key {
-                Some(key) => opened_by(&web, key).await?,
-                None => None,
-            };
-            match opened {
-                Some(id) => Ok(Redirect::to(&format!("/tickets/{id}")).into_response()),
-                None => {
-                    let mut page = again(fields(&workflow, &values, &[]), Vec::new());
-                    page.chrome =
-                        page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
-                    render(&page, StatusCode::CONFLICT)
-                }
+        // Sent twice at once: the other copy opened the ticket, or is opening it.
+        Err(AppError::Store(StoreError::Delivered(key))) => match web.app.opened_by(SCOPE, &key).await? {
+            Some(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
+            None => {
+                let mut page = again(fields(&workflow, &values, &[]), Vec::new());
+                page.chrome = page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
+                render(&page, StatusCode::CONFLICT)
             }
-        }
+        },
         Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
             let page = again(fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
             render(&page, StatusCode::UNPROCESSABLE_ENTITY)
@@ -234,18 +228,6 @@ pub(crate) async fn submit(
             render(&page, StatusCode::FORBIDDEN)
         }
         Err(other) => Err(other.into()),
-    }
-}
-
-/// The ticket the form under `key` opened, if it opened one and it is stored (where the store
-/// writes the key just before the ticket, it may not be yet).
-async fn opened_by(web: &Web, key: &str) -> Result<Option<TicketId>, UiError> {
-    let kept = web.app.recall(SCOPE, key).await?;
-    let Some((id, _)) = kept.as_deref().and_then(Delivery::read) else { return Ok(None) };
-    match web.app.ticket(&id).await {
-        Ok(_) => Ok(Some(id)),
-        Err(AppError::NotFound(_)) => Ok(None),
-        Err(error) => Err(error.into()),
     }
 }
 

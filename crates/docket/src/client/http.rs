@@ -244,19 +244,18 @@ impl Api {
             Some(key) => key.to_owned(),
             None => idempotency_key()?,
         };
-        let mut wait = FIRST_RESEND;
-        for attempt in 1.. {
+        let (mut attempt, mut wait) = (1, FIRST_RESEND);
+        let (status, raw) = loop {
             let request = self.request(Method::POST, "/tickets").header("idempotency-key", &key).json(&body);
             match self.call_with_status(request).await {
-                Ok((status, raw)) => return Ok((parse(&raw)?, raw, status == StatusCode::CREATED)),
                 Err(error) if attempt < CREATE_ATTEMPTS && worth_sending_again(&error) => {
                     tokio::time::sleep(wait).await;
-                    wait *= 2;
+                    (attempt, wait) = (attempt + 1, wait * 2);
                 }
-                Err(error) => return Err(error),
+                answered => break answered?,
             }
-        }
-        unreachable!("the loop returns")
+        };
+        Ok((parse(&raw)?, raw, status == StatusCode::CREATED))
     }
 
     /// `POST /tickets/{id}/{action}` with `body` (approve, reject, request-changes, amend,
