@@ -377,8 +377,9 @@ pub trait TicketStore: LogStore + ProcessStore + StateStore + Send + Sync + 'sta
     /// change's time) with the change: a request delivered twice changes things once, and
     /// what records the delivery is the change itself. Fails with [`StoreError::Delivered`]
     /// and writes nothing if it was recorded before. This default takes two writes, the record
-    /// first (a record whose change then fails stays: the delivery is spent); SQLite writes
-    /// both in one transaction.
+    /// first (a record whose change then fails stays: the delivery is spent); SQLite and
+    /// PostgreSQL write both in one transaction, so a change not written leaves the delivery
+    /// unrecorded.
     async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
         let value = delivery.value(&change.ticket.id);
         if !self.state_put_new(delivery.scope, delivery.key, &value, change.at).await? {

@@ -11,6 +11,7 @@ mod batch;
 mod commit;
 mod logs;
 pub(crate) mod notify;
+mod once;
 mod outbox;
 mod processes;
 mod queue;
@@ -23,9 +24,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use docket_app::{
-    ApiToken, AuditStore, Change, Claim, Committed, HealthStore, LogLine, LogStore, OutboxMessage, OutboxStore,
-    Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage, TicketStore,
-    TokenStore, WakeupSink, Wakeups,
+    ApiToken, AuditStore, Change, Claim, Committed, Delivery, HealthStore, LogLine, LogStore, OutboxMessage,
+    OutboxStore, Revocation, RunQueue, StateStore, StoreError, StoreStats, StoredTicket, TicketFilter, TicketPage,
+    TicketStore, TokenStore, WakeupSink, Wakeups,
 };
 use docket_app::{ProcessStore, ResultStore, StepGroup, StepProcess, StoredResult};
 use docket_core::audit::{AuditEntry, AuditRecord};
@@ -111,6 +112,13 @@ impl TicketStore for PgStore {
 
     async fn commit(&self, change: Change) -> Result<Committed, StoreError> {
         self.writer.submit(commit::Commit::new(change, &self.instance)?).await
+    }
+
+    /// The delivery's record is written in the commit's own transaction (see `once`).
+    async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
+        let (value, at) = (delivery.value(&change.ticket.id), change.at);
+        let commit = commit::Commit::new(change, &self.instance)?;
+        self.writer.submit(once::CommitOnce::new(commit, delivery, value, at)).await
     }
 
     async fn ticket(&self, id: &TicketId) -> Result<Option<StoredTicket>, StoreError> {

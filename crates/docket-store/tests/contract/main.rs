@@ -89,6 +89,7 @@ contract! {
     state::concurrent_first_writers_have_one_winner,
     state::a_change_made_once_per_delivery_records_it_with_itself,
     state::concurrent_changes_for_one_delivery_have_one_winner,
+    state::a_change_made_once_that_is_not_written_leaves_its_delivery_unspent,
     processes::step_processes_are_recorded_per_host_and_forgotten,
     processes::a_step_end_commit_drops_its_process_record,
     results::step_results_are_kept_per_run_and_step,

@@ -175,6 +175,15 @@ pub(crate) async fn a_failed_commit_reaches_every_caller_in_the_batch(h: &Harnes
     let mut bad = tk.change(vec![comment("bob", "poisoned", at(2))], at(2));
     bad.outbox.push(note("slack", tk.id(), "poison"));
     doomed.push(spawn_commit(store, bad));
+    // A ticket opened once for a delivery, in the same batch: its record goes with it.
+    doomed.push({
+        let store = store.clone();
+        let opening = Tk::opening(16, "deploy-service", "alice", vec![], at(1));
+        tokio::spawn(async move {
+            let delivery = docket_app::Delivery { scope: "slack.seen", key: "sig:doomed", note: "" };
+            store.commit_once(opening, delivery).await.map(|c| c.version)
+        })
+    });
     let appended = {
         let store = store.clone();
         tokio::spawn(async move { store.append_audit(vec![loose_entry("test.doomed", at(3))]).await })
@@ -190,6 +199,7 @@ pub(crate) async fn a_failed_commit_reaches_every_caller_in_the_batch(h: &Harnes
     assert_eq!(h.int(counts).await, before);
     assert_eq!(h.int("SELECT COUNT(*) FROM audit").await, audit_before + 1);
     assert_eq!(h.int("SELECT COUNT(*) FROM poison").await, 0);
+    assert_eq!(store.state_get("slack.seen", "sig:doomed").await.unwrap(), None, "the delivery is not spent");
 
     // The writer goes on: the same change without the poison commits.
     tk.commit(&**store, vec![comment("bob", "cured", at(4))], at(4)).await;

@@ -108,3 +108,27 @@ pub(crate) async fn concurrent_changes_for_one_delivery_have_one_winner(h: &Harn
     assert_eq!(h.int("SELECT COUNT(*) FROM tickets").await, 1);
     assert_eq!(h.int("SELECT COUNT(*) FROM ticket_events").await, 1);
 }
+
+/// A change made once that is not written (a stale version, a ticket id already taken) leaves
+/// its delivery unrecorded: the delivery is not spent, and the same change, decided again on the
+/// ticket as it now stands, is written with it.
+pub(crate) async fn a_change_made_once_that_is_not_written_leaves_its_delivery_unspent(h: &Harness) {
+    let store = h.store();
+    let tk = Tk::open(store, 1, "deploy-service", "alice").await;
+    let mut moved = tk.clone();
+    moved.commit(store, vec![comment("bob", "moved on", at(1))], at(1)).await;
+    let delivery = Delivery { scope: "slack.seen", key: "sig:v0=stale", note: "" };
+    let stale = tk.change(vec![comment("alice", "from a stale read", at(2))], at(2));
+    assert!(matches!(store.commit_once(stale, delivery).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.state_get("slack.seen", "sig:v0=stale").await.unwrap(), None, "not spent");
+    let fresh = moved.change(vec![comment("alice", "decided again", at(3))], at(3));
+    assert_eq!(store.commit_once(fresh, delivery).await.unwrap().version, moved.version + 1);
+    assert_eq!(store.state_get("slack.seen", "sig:v0=stale").await.unwrap(), Some(tk.id().to_string()));
+
+    // An opening whose id is taken writes nothing either.
+    let taken = Delivery { scope: "slack.seen", key: "sig:v0=taken", note: "" };
+    let again = Tk::opening(1, "deploy-service", "mallory", vec![], at(4));
+    assert!(store.commit_once(again, taken).await.is_err());
+    assert_eq!(store.state_get("slack.seen", "sig:v0=taken").await.unwrap(), None, "not spent");
+    assert_eq!(h.int("SELECT COUNT(*) FROM tickets WHERE requester = 'mallory'").await, 0);
+}
