@@ -26,7 +26,6 @@ pub mod socket;
 pub mod verify;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use docket_app::App;
 
@@ -55,8 +54,8 @@ struct Inner {
     settings: SlackSettings,
     client: SlackClient,
     people: People,
-    /// Deliveries recorded (`seen`), to prune every so many.
-    recorded: AtomicU64,
+    /// Deliveries recorded (`seen`), counted to forget the old ones now and then.
+    seen: docket_app::Pruned,
     /// Request forms' deliveries this replica recorded with their tickets lately (`seen`).
     recent: seen::Recent,
 }
@@ -72,7 +71,8 @@ impl Slack {
     pub fn new(app: App, settings: SlackSettings, client: SlackClient) -> Self {
         let people = People::new(client.clone());
         let recent = seen::Recent::new();
-        Self { inner: Arc::new(Inner { app, settings, client, people, recorded: AtomicU64::new(0), recent }) }
+        let seen = seen::pruned();
+        Self { inner: Arc::new(Inner { app, settings, client, people, seen, recent }) }
     }
 
     /// The app.

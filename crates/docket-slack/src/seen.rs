@@ -1,11 +1,12 @@
 //! What Slack already delivered: request signatures (HTTP mode's replay check), `event_id`s and
 //! Socket Mode envelope ids, each recorded once in surface state (scope `slack.seen`, shared by
 //! every replica) and forgotten an hour later — past the signature's five-minute window and
-//! Slack's last retry — by a prune run once every [`PRUNE_EVERY`] records.
+//! Slack's last retry — by a prune run with the first record after a start and once every
+//! [`PRUNE_EVERY`] records after it.
 
 use std::time::Duration;
 
-use docket_app::{AppError, Delivery};
+use docket_app::{AppError, Delivery, Pruned};
 use docket_http::warn_throttled;
 
 use crate::Slack;
@@ -17,6 +18,11 @@ const SCOPE: &str = "slack.seen";
 const KEEP: Duration = Duration::from_secs(60 * 60);
 /// Records between prunes.
 const PRUNE_EVERY: u64 = 1_000;
+
+/// The records of what was delivered, forgotten [`KEEP`] after they were written.
+pub(crate) const fn pruned() -> Pruned {
+    Pruned::new(SCOPE, KEEP, PRUNE_EVERY)
+}
 
 /// The deliveries (signatures, envelope ids) of the request forms this replica took in the last
 /// [`RECENT_FOR`], at most [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
@@ -52,16 +58,9 @@ impl Slack {
         Ok(first)
     }
 
-    /// Counts a record written, and every [`PRUNE_EVERY`] records forgets the old ones.
+    /// Counts a record written (see [`pruned`]).
     fn count_record(&self) {
-        if self.inner.recorded.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            let app = self.app().clone();
-            tokio::spawn(async move {
-                if let Err(error) = app.forget_older(SCOPE, KEEP).await {
-                    tracing::warn!(%error, "could not forget old Slack deliveries");
-                }
-            });
-        }
+        self.inner.seen.count(self.app());
     }
 
     /// Where an unseen delivery is recorded with the change it asked for (see

@@ -4,7 +4,7 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::{App, AppError, Delivery, StoreError};
+use docket_app::{App, AppError, Delivery, Pruned, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
@@ -14,10 +14,14 @@ use crate::cards;
 use crate::cards::approval::{COMMENT_INPUT, REFRESH_VERB};
 use crate::cards::form::{SUBMIT_VERB, request_form, submitted_params};
 use crate::cards::replies::OPEN_VERB;
-use crate::conversations::SCOPE;
 use crate::people::{self, Who};
 use crate::render;
 use crate::routes::Shared;
+
+/// What request forms opened, per card and person: the surface-state scope, each key kept a
+/// day (past any retry of an invoke or a second click), then forgotten by a prune run with the
+/// first form after the server starts and every thousand after it.
+static FORMS: Pruned = Pruned::new("teams.forms", std::time::Duration::from_secs(24 * 3600), 1_000);
 
 /// Answers one invoke with the card that replaces the clicked one (or an error).
 pub(crate) async fn handle(shared: &Shared, activity: &Activity) -> Value {
@@ -62,8 +66,9 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             cards::clip(workflow_id, 60)
         )));
     };
-    // A form sent twice (a double click, a retried invoke) opens one ticket.
-    let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}"));
+    // A form sent twice (a double click, a retried invoke) opens one ticket. Kept per person: a
+    // form replied in a channel can be filled in by anyone there, each for a ticket of their own.
+    let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}:{actor}"));
     if let Some(ticket) = opened_by(app, form_key.as_deref()).await {
         return card_response(render::ticket_card(app, &ticket));
     }
@@ -83,8 +88,12 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     // records nothing, and the form can be sent again once fixed.
     let requested = match &form_key {
         Some(key) => {
-            let delivery = Delivery { scope: SCOPE, key, note: "" };
-            app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await
+            let delivery = Delivery { scope: FORMS.scope(), key, note: "" };
+            let requested = app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await;
+            if requested.is_ok() {
+                FORMS.count(app);
+            }
+            requested
         }
         None => app.request(actor, &workflow.id, raw.clone(), origin).await,
     };
@@ -109,7 +118,7 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
 
 /// The ticket the form under `key` opened, if it opened one (and it is stored by now).
 async fn opened_by(app: &App, key: Option<&str>) -> Option<Ticket> {
-    app.opened_by(SCOPE, key?).await.ok().flatten()
+    app.opened_by(FORMS.scope(), key?).await.ok().flatten()
 }
 
 /// Approve, reject or request changes; the answer is the clicker's copy of the card.

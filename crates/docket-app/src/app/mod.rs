@@ -39,6 +39,7 @@ pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};
 pub use reload::ReloadOutcome;
 pub use sessions::SessionChange;
+pub use state::Pruned;
 pub use summary::{Happening, TicketSummary, Tone, plan_lines};
 pub use tokens::{Credential, MadeToken, NewToken, TOKEN_PREFIX, TokenAuthority, TokenLifetime, TokenRefusal};
 pub use views::{ApprovalView, StageView, TicketAction, raw_params};

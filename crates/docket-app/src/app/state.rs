@@ -37,3 +37,49 @@ impl App {
         Ok(self.store().state_prune(scope, before).await?)
     }
 }
+
+/// Keeps a scope of once-records (deliveries, form keys) from growing without end: counts the
+/// records a surface writes and, with the first after the server starts and every `every`
+/// after it, forgets in the background those kept longer than `keep`. Meant for a `static`, one
+/// per scope, beside the code that writes the records.
+#[derive(Debug)]
+pub struct Pruned {
+    scope: &'static str,
+    keep: Duration,
+    every: u64,
+    counted: std::sync::atomic::AtomicU64,
+}
+
+impl Pruned {
+    /// Records of `scope` kept for `keep`, looked over every `every` records (at least 1).
+    pub const fn new(scope: &'static str, keep: Duration, every: u64) -> Self {
+        let every = if every == 0 { 1 } else { every };
+        Self { scope, keep, every, counted: std::sync::atomic::AtomicU64::new(0) }
+    }
+
+    /// The scope these records are kept in.
+    pub const fn scope(&self) -> &'static str {
+        self.scope
+    }
+
+    /// How long a record is kept at least.
+    pub const fn keep(&self) -> Duration {
+        self.keep
+    }
+
+    /// Counts one record written; starts a prune when it is due.
+    pub fn count(&self, app: &App) {
+        let n = self.counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !n.is_multiple_of(self.every) {
+            return;
+        }
+        let (app, scope, keep) = (app.clone(), self.scope, self.keep);
+        tokio::spawn(async move {
+            match app.forget_older(scope, keep).await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::debug!(scope, forgotten, "forgot old once-records"),
+                Err(error) => tracing::warn!(%error, scope, "could not forget old once-records"),
+            }
+        });
+    }
+}

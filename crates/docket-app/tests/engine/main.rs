@@ -17,6 +17,7 @@ mod flow;
 mod logs;
 mod orphans;
 mod outbox;
+mod pruned;
 mod relay;
 mod run_as;
 mod views;

@@ -287,3 +287,31 @@ async fn a_form_sent_twice_at_once_opens_one_ticket() {
         assert!(said.contains("DKT-1 · Deploy a service") || said.contains("This form was sent already"), "{said}");
     }
 }
+
+/// A form replied in a channel can be sent by anyone there: each person's submission opens a
+/// ticket of their own, and each person's second click still opens nothing more. The form's
+/// key is recorded in a scope of its own (kept a day), never beside the conversation records.
+#[tokio::test]
+async fn a_channel_form_sent_by_two_people_opens_a_ticket_for_each() {
+    let h = Harness::start().await;
+    h.install(&["alice", "bob"]).await;
+    let card = "1700000000000";
+    let submit =
+        json!({ "workflow": "deploy", "param.service": "api", "param.version": "1.2.3", "param.env": "staging" });
+    let click = |user: &str| invoke(&h.fake, user, APPROVALS, card, "submit_request", submit.clone());
+    let (status, alices) = h.post(&click("alice")).await;
+    assert_eq!(status, 200);
+    assert!(texts(answered_card(&alices)).contains("DKT-1 · Deploy a service"));
+    let (status, bobs) = h.post(&click("bob")).await;
+    assert_eq!(status, 200);
+    assert!(texts(answered_card(&bobs)).contains("DKT-2 · Deploy a service"), "bob's own ticket");
+    let (_, again) = h.post(&click("bob")).await;
+    assert!(texts(answered_card(&again)).contains("DKT-2 · Deploy a service"), "bob's click again");
+    let tickets = h.t.app.tickets(&Default::default()).await.unwrap().tickets;
+    let mut requesters: Vec<String> = tickets.iter().map(|t| t.requester.to_string()).collect();
+    requesters.sort();
+    assert_eq!(requesters, ["alice", "bob"]);
+    let keys = h.t.app.recall_all("teams.forms", "form:").await.unwrap();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(h.t.app.recall_all("teams", "form:").await.unwrap().is_empty());
+}

@@ -1,18 +1,16 @@
 //! `Idempotency-Key` on `POST /tickets`: a client that cannot tell whether its request arrived
 //! (a timeout, a dropped connection) sends it again with the same key and gets the ticket the
 //! first one opened, never a second ticket. The key is recorded per caller with the ticket it
-//! opens (`App::request_once`: in the same transaction on SQLite, just before on PostgreSQL), so
-//! two copies at the same moment, on one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a fingerprint of the
-//! request, so the same key sent with another request is refused. A request that opened
+//! opens (`App::request_once`: in the same transaction), so two copies at the same moment, on
+//! one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a
+//! fingerprint of the request, so the same key sent with another request is refused. A request that opened
 //! nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
 //! for at least [`KEEP`] (longer than any client retries), then forgotten by a prune run with
 //! the first keyed request after the server starts and every [`PRUNE_EVERY`] after it; sent
 //! once forgotten, it is a new request.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::http::{HeaderMap, StatusCode};
-use docket_app::{App, AppError, Delivery};
+use docket_app::{App, AppError, Delivery, Pruned};
 use docket_core::{RawParams, Ticket, TicketId, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
@@ -30,20 +28,13 @@ pub(crate) const KEEP: std::time::Duration = std::time::Duration::from_secs(24 *
 /// Keyed requests between prunes.
 const PRUNE_EVERY: u64 = 1_000;
 
-/// Keyed requests that opened a ticket, counted for the prune.
-static OPENED: AtomicU64 = AtomicU64::new(0);
+/// The keys that opened a ticket, counted to forget those older than [`KEEP`]: with the first
+/// after the server starts and every [`PRUNE_EVERY`] after it, in the background.
+static KEPT: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
 
-/// Counts a key recorded, and with the first after the server starts and every
-/// [`PRUNE_EVERY`] after it, forgets those older than [`KEEP`], in the background.
+/// Counts a key recorded (see [`KEPT`]).
 pub(crate) fn count_key(app: &App) {
-    if OPENED.fetch_add(1, Ordering::Relaxed).is_multiple_of(PRUNE_EVERY) {
-        let app = app.clone();
-        tokio::spawn(async move {
-            if let Err(error) = app.forget_older(SCOPE, KEEP).await {
-                tracing::warn!(%error, "could not forget old Idempotency-Keys");
-            }
-        });
-    }
+    KEPT.count(app);
 }
 
 /// The `Idempotency-Key` header of `POST /tickets`.
@@ -120,9 +111,9 @@ impl Keyed {
         app.ticket(&self.opened(kept)?).await.map_err(|e| self.not_yet(e))
     }
 
-    /// Reading the ticket the key's record names failed: not stored (yet) is 409, as the
-    /// record is written just before the ticket where the store takes two writes; anything
-    /// else is the app's error.
+    /// Reading the ticket the key's record names failed: not stored (yet) is 409, as a store
+    /// that takes two writes for it (`TicketStore::commit_once`'s default) writes the record
+    /// just before the ticket; anything else is the app's error.
     pub(crate) fn not_yet(&self, error: AppError) -> ApiError {
         match error {
             AppError::NotFound(_) => in_use(),

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_app::{AppError, Delivery, StoreError};
+use docket_app::{AppError, Delivery, Pruned, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
 
@@ -15,7 +15,7 @@ use super::auth::Viewer;
 use super::form::FormData;
 use super::markdown;
 use super::page::{Chrome, UiError, render};
-use super::session::{self, SCOPE};
+use super::session;
 use super::ticket::parse_id;
 use crate::Web;
 
@@ -23,6 +23,10 @@ use crate::Web;
 pub(crate) const FIELD_PREFIX: &str = "p.";
 /// The form field holding a request form's own key.
 const ONCE: &str = "once";
+/// What request forms' keys opened: the surface-state scope, each key kept two days (far
+/// longer than anyone goes back to a form and sends it again), then forgotten by a prune run
+/// with the first form after the server starts and every thousand after it.
+static FORMS: Pruned = Pruned::new("web.forms", std::time::Duration::from_secs(2 * 24 * 3600), 1_000);
 
 /// One field of the form.
 #[derive(Debug)]
@@ -194,7 +198,7 @@ pub(crate) async fn submit(
     };
     // Sent before (the browser's back button, a reload): to the ticket it opened.
     if let Some(key) = &key
-        && let Some(ticket) = web.app.opened_by(SCOPE, key).await?
+        && let Some(ticket) = web.app.opened_by(FORMS.scope(), key).await?
     {
         return Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response());
     }
@@ -202,15 +206,19 @@ pub(crate) async fn submit(
     // records nothing, and the form, fixed, can be sent again.
     let requested = match &key {
         Some(key) => {
-            let delivery = Delivery { scope: SCOPE, key, note: "" };
-            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await
+            let delivery = Delivery { scope: FORMS.scope(), key, note: "" };
+            let requested = web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await;
+            if requested.is_ok() {
+                FORMS.count(&web.app);
+            }
+            requested
         }
         None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
     };
     match requested {
         Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
         // Sent twice at once: the other copy opened the ticket, or is opening it.
-        Err(AppError::Store(StoreError::Delivered(key))) => match web.app.opened_by(SCOPE, &key).await? {
+        Err(AppError::Store(StoreError::Delivered(key))) => match web.app.opened_by(FORMS.scope(), &key).await? {
             Some(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
             None => {
                 let mut page = again(fields(&workflow, &values, &[]), Vec::new());

@@ -129,6 +129,11 @@ async fn a_request_form_sent_twice_opens_one_ticket() {
     let again = browser.post("/workflows/deploy/new", &fields).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(again.location(), format!("/tickets/{}", tickets[0].id));
+    // The key is kept in a scope of its own (pruned after two days), not beside the sessions.
+    let kept = kit.app.recall_all("web.forms", "form:").await.unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].1, tickets[0].id.to_string());
+    assert!(kit.app.recall_all("web", "form:").await.unwrap().is_empty());
     // A fresh form is a new request.
     let form = browser.visit("/workflows/deploy/new").await;
     assert_ne!(form.field("once"), once);
