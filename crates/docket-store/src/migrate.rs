@@ -42,6 +42,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_audit_checkpoints"),
     migration!(7, "0007_token_lifecycle"),
     migration!(8, "0008_outbox_claim_walk"),
+    migration!(9, "0009_form_keys"),
 ];
 
 /// The schema version this build writes: the last migration's number.
@@ -188,5 +189,43 @@ mod tests {
         assert_eq!(token.id, "tok_abababababababab");
         assert_eq!((token.expires_at, token.revoked, token.agent), (None, None, None));
         assert!(token.created_by.starts_with("unknown"), "{}", token.created_by);
+    }
+
+    /// Request forms' keys kept before they had scopes of their own: the web's move to
+    /// `web.forms` as they are; Teams' old per-card keys go; nothing else is touched.
+    #[tokio::test]
+    async fn form_keys_move_to_scopes_of_their_own() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 9) {
+            sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
+        }
+        for (scope, key) in [
+            ("web", "form:alice:abc"),
+            ("web", "session:xyz"),
+            ("teams", "form:1700000000000"),
+            ("teams", "person:alice"),
+            ("api", "form:not-a-form"),
+        ] {
+            sqlx::query("INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, 'DKT-1', 1)")
+                .bind(scope)
+                .bind(key)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let keys = MIGRATIONS.iter().find(|m| m.version == 9).unwrap();
+        sqlx::raw_sql(keys.sqlite).execute(&pool).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT scope, key FROM surface_state ORDER BY scope, key").fetch_all(&pool).await.unwrap();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("api", "form:not-a-form"),
+                ("teams", "person:alice"),
+                ("web", "session:xyz"),
+                ("web.forms", "form:alice:abc")
+            ]
+        );
     }
 }

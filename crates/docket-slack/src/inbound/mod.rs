@@ -43,6 +43,7 @@ impl Ack {
 /// Input that is authentic but malformed (HTTP 400), a replay (401), or a Socket Mode envelope
 /// that could not be recorded as seen (left unacknowledged): nothing changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InboundError {
     /// The form body could not be read.
     #[error("malformed form body: {0}")]

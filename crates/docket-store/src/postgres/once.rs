@@ -24,6 +24,10 @@ const UNRECORD: &str = "DELETE FROM surface_state WHERE scope = $1 AND key = $2"
 #[derive(Debug)]
 pub(super) struct CommitOnce {
     commit: Commit,
+    /// Where it runs in its batch: by its delivery, so two replicas' batches that both hold
+    /// copies of two deliveries wait for each other's records in one order, never in opposite
+    /// orders (a deadlock, which PostgreSQL breaks only after `deadlock_timeout`).
+    order: String,
     scope: String,
     key: String,
     value: String,
@@ -34,7 +38,8 @@ impl CommitOnce {
     /// `commit`, made once for `delivery`, whose record is stamped `at` and holds the commit's
     /// ticket id (see [`Delivery::value`]).
     pub(super) fn new(commit: Commit, delivery: Delivery<'_>, value: String, at: jiff::Timestamp) -> Self {
-        Self { commit, scope: delivery.scope.to_owned(), key: delivery.key.to_owned(), value, at_ns: nanos(at) }
+        let order = format!("{}\u{0}{}", delivery.scope, delivery.key);
+        Self { commit, order, scope: delivery.scope.to_owned(), key: delivery.key.to_owned(), value, at_ns: nanos(at) }
     }
 }
 
@@ -43,7 +48,7 @@ impl Write for CommitOnce {
     type Output = Committed;
 
     fn key(&self) -> (u8, &str) {
-        (0, self.commit.ticket())
+        (1, &self.order)
     }
 
     // Not a plain commit (`Write::commit` stays `None`): its statements run on their own, in

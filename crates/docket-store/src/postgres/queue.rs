@@ -36,7 +36,7 @@ impl Write for ClaimRun {
     type Output = Option<Claim>;
 
     fn key(&self) -> (u8, &str) {
-        (1, "")
+        (2, "")
     }
 
     async fn apply(&mut self, conn: &mut PgConnection) -> Result<(), Failure> {

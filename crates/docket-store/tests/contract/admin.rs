@@ -109,7 +109,8 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
             "0005_step_results",
             "0006_audit_checkpoints",
             "0007_token_lifecycle",
-            "0008_outbox_claim_walk"
+            "0008_outbox_claim_walk",
+            "0009_form_keys"
         ]
     );
     reopened.ping().await.unwrap();

@@ -114,6 +114,7 @@ mod postgres_batch {
         a_failing_statement_inside_a_batch_fails_alone,
         a_failed_commit_reaches_every_caller_in_the_batch,
         two_replicas_writing_at_once_keep_one_chain,
+        two_replicas_racing_for_the_same_deliveries_write_each_once,
         writes_after_close_are_refused,
     }
 }

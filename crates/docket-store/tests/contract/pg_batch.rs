@@ -120,7 +120,7 @@ pub(crate) async fn a_conflict_inside_a_batch_fails_alone(h: &Harness) {
 pub(crate) async fn a_failing_statement_inside_a_batch_fails_alone(h: &Harness) {
     let store = &h.store;
     let mut tickets = Vec::new();
-    for n in 1..=6u64 {
+    for n in 1..=8u64 {
         tickets.push(Tk::open(&**store, n, "deploy-service", "alice").await);
     }
     // A comment saying "boom" cannot be stored: the statement fails, not as a conflict.
@@ -131,6 +131,13 @@ pub(crate) async fn a_failing_statement_inside_a_batch_fails_alone(h: &Harness) 
     .await;
     h.execute("CREATE TRIGGER boom BEFORE INSERT ON comments FOR EACH ROW EXECUTE FUNCTION boom()").await;
     let before = h.int("SELECT COUNT(*) FROM audit").await;
+    let once = |tk: &Tk, text: &str, key: &'static str| {
+        let (store, change) = (store.clone(), tk.change(vec![comment("bob", text, at(5))], at(5)));
+        tokio::spawn(async move {
+            let delivery = docket_app::Delivery { scope: "slack.seen", key, note: "" };
+            store.commit_once(change, delivery).await.map(|c| c.version)
+        })
+    };
 
     let held = hold(h).await;
     let mut fine = Vec::new();
@@ -138,17 +145,26 @@ pub(crate) async fn a_failing_statement_inside_a_batch_fails_alone(h: &Harness) 
         fine.push(spawn_commit(store, tk.change(vec![comment("bob", "fine", at(5))], at(5))));
     }
     let boom = spawn_commit(store, tickets[5].change(vec![comment("bob", "boom", at(5))], at(5)));
+    // Made once per delivery, in delivery order: the first applies, then the second fails, so
+    // the first is rolled back with the batch and applied again in a savepoint of its own.
+    let once_fine = once(&tickets[6], "fine", "sig:a");
+    let once_boom = once(&tickets[7], "boom", "sig:b");
     held.release().await;
 
     for task in fine {
         assert_eq!(task.await.unwrap().unwrap(), 4);
     }
     assert!(matches!(boom.await.unwrap(), Err(StoreError::Unavailable(m)) if m.contains("no booms here")));
+    assert_eq!(once_fine.await.unwrap().unwrap(), 4);
+    assert!(matches!(once_boom.await.unwrap(), Err(StoreError::Unavailable(m)) if m.contains("no booms here")));
+    assert_eq!(h.store().state_get("slack.seen", "sig:a").await.unwrap(), Some(tickets[6].id().to_string()));
+    assert_eq!(h.store().state_get("slack.seen", "sig:b").await.unwrap(), None, "not spent");
     // (Each write ran again in a savepoint of its own, a subtransaction, so their rows do not
     // share one `xmin` here.)
-    assert_eq!(h.int("SELECT COUNT(*) FROM comments").await, 5);
+    assert_eq!(h.int("SELECT COUNT(*) FROM comments").await, 6);
     assert_eq!(h.store().ticket(tickets[5].id()).await.unwrap().unwrap().version, 3);
-    assert_eq!(chain(h).await, Ok(before as u64 + 1 + 5));
+    assert_eq!(h.store().ticket(tickets[7].id()).await.unwrap().unwrap().version, 3);
+    assert_eq!(chain(h).await, Ok(before as u64 + 1 + 6));
 }
 
 pub(crate) async fn a_failed_commit_reaches_every_caller_in_the_batch(h: &Harness) {
@@ -258,4 +274,37 @@ pub(crate) async fn writes_after_close_are_refused(h: &Harness) {
     let again = Tk::opening(2, "deploy-service", "alice", vec![], t0());
     assert!(matches!(store.commit(again).await, Err(StoreError::Unavailable(_))));
     assert!(h.store().ticket(&id(1)).await.unwrap().is_some());
+}
+
+/// Two replicas taking copies of the same deliveries at once (each copy opening a ticket of its
+/// own): each delivery opens exactly one ticket, however the replicas' batches interleave, and
+/// the copies that lose hear `Delivered`, never an error.
+pub(crate) async fn two_replicas_racing_for_the_same_deliveries_write_each_once(h: &Harness) {
+    let stores = [h.store.clone(), h.reopen().await];
+    let keys = ["sig:r1", "sig:r2", "sig:r3", "sig:r4"];
+    let mut tasks = Vec::new();
+    for copy in 0..6u64 {
+        // Each replica's copies come in another order of the keys.
+        for (i, key) in keys.iter().enumerate() {
+            let store = stores[(copy % 2) as usize].clone();
+            let key = if copy % 2 == 0 { *key } else { keys[keys.len() - 1 - i] };
+            let number = 10 + copy * 10 + i as u64;
+            tasks.push(tokio::spawn(async move {
+                let opening = Tk::opening(number, "deploy-service", "alice", vec![], at(1));
+                store.commit_once(opening, docket_app::Delivery { scope: "slack.seen", key, note: "" }).await
+            }));
+        }
+    }
+    let mut written = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => written += 1,
+            Err(StoreError::Delivered(key)) => assert!(keys.contains(&key.as_str()), "{key}"),
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(written, keys.len());
+    assert_eq!(h.int("SELECT COUNT(*) FROM tickets").await, keys.len() as i64);
+    assert_eq!(h.int("SELECT COUNT(*) FROM surface_state WHERE scope = 'slack.seen'").await, keys.len() as i64);
+    assert!(chain(h).await.is_ok());
 }
