@@ -114,6 +114,7 @@ fn decode(root: &Node, file: &mut WorkflowFile, plugins: &Plugins, report: &mut 
         steps: steps?,
         run_as: run_as?,
         mirror: mirror?,
+        matcher: Default::default(),
     })
 }
 

@@ -48,6 +48,7 @@ fn workflow() -> Workflow {
             spec("reason", ParamKind::Text { min_length: None, max_length: Some(500) }, false),
         ],
         mirror: None,
+        matcher: Default::default(),
         concurrency: None,
         steps: vec![],
         run_as: None,

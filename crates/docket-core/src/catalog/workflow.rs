@@ -42,6 +42,9 @@ pub struct Workflow {
     /// The ticketing systems its tickets are mirrored to (`mirror: [jira]`); `None` means every
     /// one configured, an empty list none.
     pub mirror: Option<Vec<String>>,
+    /// What the request matcher worked out about it once (`Default::default()` when building
+    /// one); see [`MatcherCache`](crate::catalog::matcher::MatcherCache).
+    pub matcher: crate::catalog::matcher::MatcherCache,
 }
 
 impl Workflow {

@@ -151,6 +151,7 @@ pub(crate) fn workflow(risk: Risk) -> Workflow {
             param("reason", ParamKind::Text { min_length: None, max_length: Some(500) }, false),
         ],
         mirror: None,
+        matcher: Default::default(),
         concurrency: Some(Template::parse("deploy/{{service}}/{{environment}}").unwrap()),
         steps: vec![
             Step {

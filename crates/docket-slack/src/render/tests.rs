@@ -160,6 +160,7 @@ fn workflow(params: usize, choices: usize) -> Workflow {
             })
             .collect(),
         mirror: None,
+        matcher: Default::default(),
         concurrency: None,
         steps: Vec::new(),
         run_as: None,

@@ -16,8 +16,11 @@
 //! otherwise the answer is the best two or three candidates, each with what it understood.
 //! Nothing here guesses silently: a value that does not fit its parameter is kept and named.
 
+mod prepared;
 mod reading;
 mod words;
+
+pub use prepared::MatcherCache;
 
 use crate::catalog::param::RawParams;
 use crate::catalog::workflow::Workflow;

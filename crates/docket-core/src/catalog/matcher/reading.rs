@@ -7,11 +7,10 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::words::{self, Word, is_filler, is_negation};
-use crate::catalog::example::ExampleToken;
+use super::prepared::{Cues, ExampleWord, MatcherCache, Prepared};
+use super::words::Word;
 use crate::catalog::param::{ParamKind, ParamSpec, ParamValue, RawParams, check_value, coerce, find_choice};
 use crate::catalog::workflow::Workflow;
-use crate::text::edit_distance;
 
 /// A word of the workflow's id, title or examples.
 const NAMING: i32 = 5;
@@ -79,22 +78,11 @@ struct Span {
     score: i32,
 }
 
-/// The words that introduce a parameter's value.
-#[derive(Debug, Default)]
-struct Cues {
-    /// Stems of its name's and label's words (`version`, `subnet`, `bit`).
-    named: BTreeSet<String>,
-    /// Words written right before it in an example (`to` in `… to {environment}`).
-    before: BTreeSet<String>,
-    /// It is the last capture of an example, so a string may take the rest of the words.
-    last: bool,
-}
-
 /// Reads `words` (of `text`) as a request for `workflow`.
 pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Reading<'w> {
-    let vocabulary = Vocabulary::of(workflow);
-    let cues: Vec<Cues> = workflow.params.iter().map(|spec| cues(workflow, spec, &vocabulary)).collect();
-    let spans = spans(workflow, text, words, &cues, &vocabulary);
+    let prepared = MatcherCache::of(workflow);
+    let (vocabulary, cues) = (&prepared.vocabulary, &prepared.cues[..]);
+    let spans = spans(workflow, text, words, &prepared);
 
     // How each word counts when no value covers it.
     let mut score = 0;
@@ -125,7 +113,7 @@ pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Re
             if seen_stems.insert(word.stem.clone()) {
                 score += DESCRIPTION;
             }
-        } else if is_filler(&word.lower) || is_negation(&word.lower) || cue {
+        } else if word.filler || word.negation || cue {
         } else if fits.contains(&i) {
             penalty[i] = UNUSED_VALUE;
         } else if vocabulary.near_miss(&word.lower) {
@@ -176,107 +164,17 @@ pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Re
         naming,
         example: None,
     };
-    place_leftover(&mut reading, words, &cues);
-    reading.example = best_example(workflow, words, &reading.params);
+    place_leftover(&mut reading, words, cues);
+    reading.example = best_example(workflow, &prepared, words, &reading.params);
     reading
 }
 
-/// The words that name a workflow, by stem.
-#[derive(Debug, Default)]
-struct Vocabulary {
-    /// Its id's, title's and examples' words.
-    naming: BTreeSet<String>,
-    /// The same in lowercase, for near misses.
-    naming_words: Vec<String>,
-    category: BTreeSet<String>,
-    description: BTreeSet<String>,
-}
-
-impl Vocabulary {
-    fn of(workflow: &Workflow) -> Self {
-        let mut me = Vocabulary::default();
-        let mut naming_text = workflow.id.as_str().replace(['-', '_'], " ");
-        naming_text.push(' ');
-        naming_text.push_str(&workflow.title);
-        for example in &workflow.examples {
-            for token in example.tokens() {
-                if let ExampleToken::Word(word) = token {
-                    naming_text.push(' ');
-                    naming_text.push_str(word);
-                }
-            }
-        }
-        for word in words::words(&naming_text).into_iter().filter(|w| !is_filler(&w.lower)) {
-            if me.naming.insert(word.stem) {
-                me.naming_words.push(word.lower);
-            }
-        }
-        for word in words::words(&workflow.category).into_iter().filter(|w| !is_filler(&w.lower)) {
-            if !me.naming.contains(&word.stem) {
-                me.category.insert(word.stem);
-            }
-        }
-        for word in words::words(&workflow.description).into_iter().filter(|w| !is_filler(&w.lower)) {
-            if !me.naming.contains(&word.stem) && !me.category.contains(&word.stem) {
-                me.description.insert(word.stem);
-            }
-        }
-        me
-    }
-
-    /// Whether `lower` is a likely typo of a naming word (one edit in five letters or more,
-    /// two in eight or more). Only words of letters: `region7` is not a typo of `region1`.
-    fn near_miss(&self, lower: &str) -> bool {
-        let length = lower.chars().count();
-        if !(5..=32).contains(&length) || !lower.chars().all(char::is_alphabetic) {
-            return false;
-        }
-        let allowed = if length >= 8 { 2 } else { 1 };
-        self.naming_words
-            .iter()
-            .any(|n| n.chars().count() >= 5 && n.chars().all(char::is_alphabetic) && edit_distance(lower, n) <= allowed)
-    }
-
-    fn names(&self, stem: &str) -> bool {
-        self.naming.contains(stem) || self.category.contains(stem)
-    }
-}
-
-/// The words that introduce `spec`'s value.
-fn cues(workflow: &Workflow, spec: &ParamSpec, vocabulary: &Vocabulary) -> Cues {
-    let mut cues = Cues::default();
-    let own = format!("{} {}", spec.name.replace(['_', '-'], " "), spec.label);
-    for word in words::words(&own) {
-        // A yes-or-no parameter's cue is its value, so it must not be a word that names the
-        // workflow (a `restart_all` flag would otherwise be set by every "restart").
-        let naming = matches!(spec.kind, ParamKind::Boolean) && vocabulary.names(&word.stem);
-        if !is_filler(&word.lower) && !naming {
-            cues.named.insert(word.stem);
-        }
-    }
-    if matches!(spec.kind, ParamKind::Text { .. }) {
-        cues.named.insert(words::stem("because"));
-    }
-    for example in &workflow.examples {
-        let tokens = example.tokens();
-        for (i, token) in tokens.iter().enumerate() {
-            if !matches!(token, ExampleToken::Capture(name) if *name == spec.name) {
-                continue;
-            }
-            if let Some(ExampleToken::Word(before)) = i.checked_sub(1).and_then(|b| tokens.get(b)) {
-                cues.before.insert(before.clone());
-            }
-            cues.last |= i + 1 == tokens.len();
-        }
-    }
-    cues
-}
-
 /// Every place a parameter's value could be.
-fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabulary: &Vocabulary) -> Vec<Span> {
+fn spans(workflow: &Workflow, text: &str, words: &[Word], prepared: &Prepared) -> Vec<Span> {
+    let vocabulary = &prepared.vocabulary;
     let mut out = Vec::new();
     for (p, spec) in workflow.params.iter().enumerate() {
-        let cue = &cues[p];
+        let cue = &prepared.cues[p];
         let introduced = |i: usize| cue.named.contains(&words[i].stem) || cue.before.contains(&words[i].lower);
         let bonus = |start: usize, end: usize| {
             let before = start.checked_sub(1).is_some_and(introduced);
@@ -301,18 +199,13 @@ fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabul
             }
         }
         match &spec.kind {
-            ParamKind::Choice { choices } => {
-                for choice in choices {
-                    let names = std::iter::once(&choice.value).chain([&choice.label]).chain(&choice.aliases);
+            ParamKind::Choice { .. } => {
+                for choice in &prepared.choices[p] {
                     let mut placed = BTreeSet::new();
-                    for name in names {
-                        let name: Vec<String> = words::words(name).into_iter().map(|w| w.lower).collect();
-                        if name.is_empty() {
-                            continue;
-                        }
+                    for name in &choice.names {
                         for start in 0..words.len().saturating_sub(name.len() - 1) {
                             let end = start + name.len();
-                            if words[start..end].iter().zip(&name).all(|(w, n)| w.lower == *n)
+                            if words[start..end].iter().zip(name).all(|(w, n)| w.lower == *n)
                                 && placed.insert((start, end))
                             {
                                 let extra = i32::try_from(name.len() - 1).unwrap_or(0);
@@ -325,21 +218,18 @@ fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabul
             ParamKind::String { pattern, .. } => {
                 if pattern.is_some() {
                     for (i, word) in words.iter().enumerate() {
-                        if typed(spec, &word.raw).is_ok() {
+                        if fits(spec, &word.raw) {
                             add(i, i + 1, &word.raw, DISTINCT_VALUE, &mut mine);
                         } else if let Some(bare) = version_number(&word.raw)
-                            && typed(spec, bare).is_ok()
+                            && fits(spec, bare)
                         {
                             add(i, i + 1, bare, DISTINCT_VALUE, &mut mine);
                         }
                     }
                 }
                 for c in (0..words.len()).filter(|&c| introduced(c)) {
-                    let Some(first) = (c + 1..words.len()).find(|&i| !is_filler(&words[i].lower)) else { continue };
-                    if pattern.is_none()
-                        && typed(spec, &words[first].raw).is_ok()
-                        && !vocabulary.names(&words[first].stem)
-                    {
+                    let Some(first) = (c + 1..words.len()).find(|&i| !words[i].filler) else { continue };
+                    if pattern.is_none() && fits(spec, &words[first].raw) && !vocabulary.names(&words[first].stem) {
                         add(first, first + 1, &words[first].raw, CUED_TEXT, &mut mine);
                     }
                     // Several words where the pattern allows them, after a word that names the
@@ -347,7 +237,7 @@ fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabul
                     if pattern.is_some() || cue.named.contains(&words[c].stem) || cue.last {
                         for end in (first + 2..=words.len().min(first + MAX_SPAN_WORDS)).rev() {
                             let written = &text[words[first].start..words[end - 1].end];
-                            if typed(spec, written).is_ok() {
+                            if fits(spec, written) {
                                 add(first, end, written, CUED_TEXT, &mut mine);
                             }
                         }
@@ -358,7 +248,7 @@ fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabul
                 for c in (0..words.len()).filter(|&c| introduced(c)) {
                     for end in (c + 2..=words.len()).rev() {
                         let written = &text[words[c + 1].start..words[end - 1].end];
-                        if typed(spec, written).is_ok() {
+                        if fits(spec, written) {
                             add(c + 1, end, written, CUED_TEXT, &mut mine);
                         }
                     }
@@ -373,10 +263,10 @@ fn spans(workflow: &Workflow, text: &str, words: &[Word], cues: &[Cues], vocabul
             }
             ParamKind::Boolean => {
                 let negated = words.iter().enumerate().any(|(i, w)| {
-                    cue.named.contains(&w.stem) && words[i.saturating_sub(3)..i].iter().any(|n| is_negation(&n.lower))
+                    cue.named.contains(&w.stem) && words[i.saturating_sub(3)..i].iter().any(|n| n.negation)
                 });
                 for i in (0..words.len()).filter(|&i| cue.named.contains(&words[i].stem)) {
-                    let start = (i.saturating_sub(3)..i).find(|&n| is_negation(&words[n].lower)).unwrap_or(i);
+                    let start = (i.saturating_sub(3)..i).find(|&n| words[n].negation).unwrap_or(i);
                     add(start, i + 1, if negated { "false" } else { "true" }, PLAIN_VALUE, &mut mine);
                 }
             }
@@ -488,18 +378,22 @@ fn place_leftover(reading: &mut Reading<'_>, words: &[Word], cues: &[Cues]) {
 }
 
 /// The example the reading follows most closely: its words present, its captures filled.
-fn best_example<'w>(workflow: &'w Workflow, words: &[Word], params: &RawParams) -> Option<&'w str> {
-    let stems: BTreeSet<&str> = words.iter().map(|w| w.stem.as_str()).collect();
+fn best_example<'w>(
+    workflow: &'w Workflow,
+    prepared: &Prepared,
+    words: &[Word],
+    params: &RawParams,
+) -> Option<&'w str> {
     let mut best: Option<(i32, &str)> = None;
-    for example in &workflow.examples {
+    for (example, tokens) in workflow.examples.iter().zip(&prepared.examples) {
         let mut score = 0;
-        for token in example.tokens() {
+        for token in tokens {
             score += match token {
-                ExampleToken::Word(word) if is_filler(word) => 0,
-                ExampleToken::Word(word) if stems.contains(words::stem(word).as_str()) => 1,
-                ExampleToken::Word(_) => -1,
-                ExampleToken::Capture(name) if params.contains_key(name) => 1,
-                ExampleToken::Capture(_) => -1,
+                ExampleWord::Filler => 0,
+                ExampleWord::Stem(stem) if words.iter().any(|w| w.stem == *stem) => 1,
+                ExampleWord::Stem(_) => -1,
+                ExampleWord::Capture(name) if params.contains_key(name) => 1,
+                ExampleWord::Capture(_) => -1,
             };
         }
         if best.is_none_or(|(s, _)| score > s) {
@@ -507,6 +401,15 @@ fn best_example<'w>(workflow: &'w Workflow, words: &[Word], params: &RawParams) 
         }
     }
     best.map(|(_, text)| text)
+}
+
+/// Whether `written` fits `spec`: what `typed(spec, written).is_ok()` says, without building
+/// the reason when it does not (most words tried against a pattern do not fit it).
+fn fits(spec: &ParamSpec, written: &str) -> bool {
+    match &spec.kind {
+        ParamKind::String { pattern: Some(pattern), .. } if !pattern.is_match(written.trim()) => false,
+        _ => typed(spec, written).is_ok(),
+    }
 }
 
 /// A written value in its parameter's type, or why it does not fit.

@@ -17,6 +17,10 @@ pub(super) struct Word {
     pub(super) lower: String,
     /// Its stem (see [`stem`]).
     pub(super) stem: String,
+    /// It is a filler word ([`is_filler`]).
+    pub(super) filler: bool,
+    /// It negates what follows ([`is_negation`]).
+    pub(super) negation: bool,
 }
 
 /// Words that carry no request by themselves: politeness, pronouns, articles, prepositions.
@@ -78,7 +82,16 @@ fn word(text: &str, start: usize, end: usize) -> Option<Word> {
     }
     let start = start + (piece.len() - trimmed_start.len());
     let lower = trimmed.to_lowercase();
-    Some(Word { start, end: start + trimmed.len(), raw: trimmed.to_owned(), stem: stem(&lower), lower })
+    let (filler, negation) = (is_filler(&lower), is_negation(&lower));
+    Some(Word {
+        start,
+        end: start + trimmed.len(),
+        raw: trimmed.to_owned(),
+        stem: stem(&lower),
+        lower,
+        filler,
+        negation,
+    })
 }
 
 /// A light English stem of a lowercase word: a plural, `-ed` or `-ing` ending and a final `e`
