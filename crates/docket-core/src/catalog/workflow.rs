@@ -43,7 +43,8 @@ pub struct Workflow {
     /// one configured, an empty list none.
     pub mirror: Option<Vec<String>>,
     /// What the request matcher worked out about it once (`Default::default()` when building
-    /// one); see [`MatcherCache`](crate::catalog::matcher::MatcherCache).
+    /// one); see [`MatcherCache`](crate::catalog::matcher::MatcherCache). A workflow that has
+    /// been read is not changed: clone it first (a clone's cache is empty).
     pub matcher: crate::catalog::matcher::MatcherCache,
 }
 

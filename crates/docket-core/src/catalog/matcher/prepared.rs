@@ -5,7 +5,7 @@
 //! only the reading of its own words, however large the catalog.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use super::words::{self, is_filler};
 use crate::catalog::example::ExampleToken;
@@ -17,7 +17,7 @@ use crate::text::edit_distance;
 /// until the first request is read against the workflow; a clone starts empty again, so a copy
 /// changed afterwards is worked out afresh. A workflow is not changed once it has been read.
 #[derive(Default)]
-pub struct MatcherCache(OnceLock<Arc<Prepared>>);
+pub struct MatcherCache(OnceLock<Prepared>);
 
 impl Clone for MatcherCache {
     fn clone(&self) -> Self {
@@ -33,8 +33,14 @@ impl std::fmt::Debug for MatcherCache {
 
 impl MatcherCache {
     /// What the matcher knows of `workflow` (whose cache this is), worked out on first use.
-    pub(super) fn of(workflow: &Workflow) -> Arc<Prepared> {
-        workflow.matcher.0.get_or_init(|| Arc::new(Prepared::of(workflow))).clone()
+    pub(super) fn of(workflow: &Workflow) -> &Prepared {
+        let prepared = workflow.matcher.0.get_or_init(|| Prepared::of(workflow));
+        debug_assert!(
+            prepared.cues.len() == workflow.params.len() && prepared.examples.len() == workflow.examples.len(),
+            "workflow `{}` was changed after it was read; clone it before changing it",
+            workflow.id
+        );
+        prepared
     }
 }
 

@@ -82,7 +82,7 @@ struct Span {
 pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Reading<'w> {
     let prepared = MatcherCache::of(workflow);
     let (vocabulary, cues) = (&prepared.vocabulary, &prepared.cues[..]);
-    let spans = spans(workflow, text, words, &prepared);
+    let spans = spans(workflow, text, words, prepared);
 
     // How each word counts when no value covers it.
     let mut score = 0;
@@ -90,7 +90,7 @@ pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Re
     let mut naming = BTreeSet::new();
     let mut seen_stems = BTreeSet::new();
     let mut penalty = vec![0; words.len()];
-    let fits: BTreeSet<usize> = spans.iter().filter(|s| s.problem.is_none()).flat_map(|s| s.start..s.end).collect();
+    let fitting: BTreeSet<usize> = spans.iter().filter(|s| s.problem.is_none()).flat_map(|s| s.start..s.end).collect();
     for (i, word) in words.iter().enumerate() {
         let cue = cues.iter().any(|c| c.named.contains(&word.stem) || c.before.contains(&word.lower));
         if word.lower == workflow.id.as_str() {
@@ -114,7 +114,7 @@ pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Re
                 score += DESCRIPTION;
             }
         } else if word.filler || word.negation || cue {
-        } else if fits.contains(&i) {
+        } else if fitting.contains(&i) {
             penalty[i] = UNUSED_VALUE;
         } else if vocabulary.near_miss(&word.lower) {
             if seen_stems.insert(word.stem.clone()) {
@@ -165,7 +165,7 @@ pub(super) fn read<'w>(workflow: &'w Workflow, text: &str, words: &[Word]) -> Re
         example: None,
     };
     place_leftover(&mut reading, words, cues);
-    reading.example = best_example(workflow, &prepared, words, &reading.params);
+    reading.example = best_example(workflow, prepared, words, &reading.params);
     reading
 }
 
