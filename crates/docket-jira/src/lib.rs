@@ -42,3 +42,9 @@ pub fn issue_key(ticket: &TicketId) -> String {
 pub fn ticket_key(issue: &str) -> String {
     format!("ticket:{issue}")
 }
+
+/// The surface-state key of a comment Docket posted, so that it is not taken for a person's
+/// when Jira sends it back.
+pub(crate) fn posted_key(comment: &str) -> String {
+    format!("posted:{comment}")
+}

@@ -136,7 +136,7 @@ async fn post_once(
         None => client.comment(issue, comment, marker).await.map_err(jira_error)?,
     };
     app.remember(SYSTEM, &done, "").await.map_err(app_error)?;
-    app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(app_error)
+    app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(app_error)
 }
 
 /// Moves the issue to the status `state` maps to; a state the map leaves out gets a comment

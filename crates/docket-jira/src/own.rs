@@ -18,7 +18,7 @@ const ASK_WITHIN: Duration = Duration::from_secs(10);
 /// Docket's own account, once Jira has named it.
 #[derive(Debug)]
 pub(crate) struct OwnAccount {
-    client: Option<JiraClient>,
+    client: JiraClient,
     known: OnceLock<Account>,
     /// When it was last asked, while it is not known.
     asked: Mutex<Option<Instant>>,
@@ -27,7 +27,7 @@ pub(crate) struct OwnAccount {
 impl OwnAccount {
     /// Asks Jira through `client` (none: it is never known), in the background if a runtime
     /// is running.
-    pub(crate) fn new(client: Option<JiraClient>) -> Arc<Self> {
+    pub(crate) fn new(client: JiraClient) -> Arc<Self> {
         let own = Arc::new(Self { client, known: OnceLock::new(), asked: Mutex::new(None) });
         if tokio::runtime::Handle::try_current().is_ok() {
             own.ask();
@@ -50,7 +50,6 @@ impl OwnAccount {
 
     /// Asks Jira, in the background, unless it was asked within [`ASK_AGAIN`].
     fn ask(self: &Arc<Self>) {
-        let Some(client) = self.client.clone() else { return };
         {
             let mut asked = self.asked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if asked.is_some_and(|at| at.elapsed() < ASK_AGAIN) {
@@ -58,6 +57,7 @@ impl OwnAccount {
             }
             *asked = Some(Instant::now());
         }
+        let client = self.client.clone();
         let own = Arc::clone(self);
         tokio::spawn(async move {
             match tokio::time::timeout(ASK_WITHIN, client.myself()).await {

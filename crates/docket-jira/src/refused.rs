@@ -29,8 +29,10 @@ pub(crate) struct Refused {
     pub(crate) moved_to: String,
     /// Why it does not count, in words for Jira.
     pub(crate) reason: String,
-    /// Who and why, for the comment said once: the person's id or the account, and the code.
-    pub(crate) once: String,
+    /// Who decided, for the comment said once: the person's id, or the account no one has.
+    pub(crate) by: String,
+    /// Why, for the comment said once: the refusal's code, or `unknown` for an account no one has.
+    pub(crate) code: &'static str,
 }
 
 /// Moves the issue back and comments why; logs what could not be done.
@@ -51,10 +53,11 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         return Ok(());
     }
     let back = move_back(client, app, issue, refused, (ticket, version)).await?;
-    let once = format!("refused:{}:{}", refused.ticket, refused.once);
-    if !app.remember_first(SYSTEM, &once, "").await.map_err(|e| e.to_string())? {
+    let Some(once) =
+        app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await.map_err(|e| e.to_string())?
+    else {
         return Ok(());
-    }
+    };
     let mut note = format!("Docket did not count {}'s move to {}: {}.", refused.who, refused.moved_to, refused.reason);
     if let Some(status) = back {
         note.push_str(&format!(" The issue is back in {status}."));
@@ -65,7 +68,7 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         return Ok(());
     }
     // Jira sends this comment back as a webhook: it is Docket's own.
-    app.remember(SYSTEM, &format!("posted:{id}"), "").await.map_err(|e| e.to_string())
+    app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string())
 }
 
 /// Moves the issue to the status the ticket's state maps to, unless it is there already; the
@@ -83,13 +86,15 @@ async fn move_back(
     let mut moved = None;
     for _ in 0..FOLLOW_AT_MOST {
         let Some(status) = client.settings().status_for(ticket.state.as_str()) else { break };
-        if moved.is_some() || !status.eq_ignore_ascii_case(&refused.moved_to) {
-            if let Err(error) = move_to(client, issue, status).await {
-                tracing::warn!(%error, issue, "could not move the issue back after a decision that does not count");
-                break;
-            }
-            moved = Some(status.to_owned());
+        if moved.is_none() && status.eq_ignore_ascii_case(&refused.moved_to) {
+            // Already where the ticket is: nothing to move back, and nothing to follow.
+            break;
         }
+        if let Err(error) = move_to(client, issue, status).await {
+            tracing::warn!(%error, issue, "could not move the issue back after a decision that does not count");
+            break;
+        }
+        moved = Some(status.to_owned());
         let (now, now_version) = app.ticket_with_version(&refused.ticket).await.map_err(|e| e.to_string())?;
         if now_version == version {
             break;

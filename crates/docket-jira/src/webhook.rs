@@ -25,7 +25,6 @@ use serde_json::Value;
 use crate::client::JiraClient;
 use crate::own::OwnAccount;
 use crate::refused::Refused;
-use crate::settings::JiraSettings;
 use crate::{SYSTEM, ticket_key};
 
 /// Where Jira's webhooks are sent.
@@ -35,22 +34,17 @@ const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 struct Shared {
     app: App,
-    settings: Arc<JiraSettings>,
-    /// Answers a decision that does not count; `None` if it could not be built.
-    client: Option<JiraClient>,
+    /// Answers a decision that does not count; its settings are the webhook's too.
+    client: JiraClient,
     /// The account Docket calls Jira as (see `own`).
     me: Arc<OwnAccount>,
 }
 
-/// The webhook route, answering for `app`.
-pub fn router(app: App, settings: Arc<JiraSettings>) -> Router {
-    let client = JiraClient::new(Arc::clone(&settings))
-        .inspect_err(|error| tracing::warn!(%error, "no Jira client for the webhook's answers"))
-        .ok();
+/// The webhook route, answering for `app` through `client` (the one the notifier uses).
+pub fn router(app: App, client: JiraClient) -> Router {
     let me = OwnAccount::new(client.clone());
     Router::new().route(WEBHOOK_PATH, post(webhook)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
         app,
-        settings,
         client,
         me,
     })
@@ -87,7 +81,7 @@ async fn webhook(
 async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let signature = header("x-hub-signature");
-    if let Err(error) = docket_http::hub_signature::verify(&shared.settings.webhook_secret, signature, body) {
+    if let Err(error) = docket_http::hub_signature::verify(&shared.client.settings().webhook_secret, signature, body) {
         shared.app.audit_rejected_credentials(SYSTEM, peer, &format!("webhook signature refused: {error}")).await;
         return Err(unauthenticated());
     }
@@ -119,7 +113,7 @@ async fn comment(shared: &Shared, payload: &Value) -> Result<(), docket_app::App
     let Some(ticket) = ticket_of(app, payload).await? else { return Ok(()) };
     let comment = payload.get("comment").cloned().unwrap_or_default();
     let Some(id) = comment.get("id").and_then(Value::as_str) else { return Ok(()) };
-    if app.recall(SYSTEM, &format!("posted:{id}")).await?.is_some() {
+    if app.recall(SYSTEM, &crate::posted_key(id)).await?.is_some() {
         return Ok(());
     }
     let author = comment.get("author").cloned().unwrap_or_default();
@@ -159,7 +153,7 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
             })
         })
     };
-    let settings = &shared.settings;
+    let settings = shared.client.settings();
     let (decision, status) = if reached(settings.status_for("approved")) {
         (Decision::Approve, settings.status_for("approved").unwrap_or_default())
     } else if reached(settings.status_for("rejected")) {
@@ -189,8 +183,8 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
             None => "no one in Docket's directory has this Jira account; an admin can add the person with its email"
                 .to_owned(),
         };
-        let once = format!("{account}:unknown");
-        answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, once });
+        let (by, code) = (account.to_owned(), "unknown");
+        answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, by, code });
         return Ok(());
     };
     let key = payload.pointer("/issue/key").and_then(Value::as_str).unwrap_or_default();
@@ -205,8 +199,8 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
             tracing::info!(%refusal, %ticket, %person, ?decision, "a decision taken in Jira does not count");
             let who = app.person_name(&person);
             let reason = app.refusal_for("Jira", &refusal);
-            let once = format!("{person}:{}", refusal.code());
-            answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, once });
+            let (by, code) = (person.to_string(), refusal.code());
+            answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, by, code });
             Ok(())
         }
         Err(error) => Err(error),
@@ -217,14 +211,13 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
 /// (Jira may leave it out), else by the account `/myself` named (see `own`).
 fn docket_s_own(shared: &Shared, user: &Value) -> bool {
     let email = user.get("emailAddress").and_then(Value::as_str);
-    (email.is_some() && email == shared.settings.email.as_deref()) || shared.me.is(user)
+    (email.is_some() && email == shared.client.settings().email.as_deref()) || shared.me.is(user)
 }
 
 /// Answers in the issue, after the webhook is answered, a decision that did not count (see
 /// `refused`).
 fn answer_refused(shared: &Shared, refused: Refused) {
-    let Some(client) = shared.client.clone() else { return };
-    let app = shared.app.clone();
+    let (client, app) = (shared.client.clone(), shared.app.clone());
     tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
 }
 

@@ -215,7 +215,7 @@ async fn post_webhook(router: &axum::Router, body: &[u8], signature: Option<&str
 async fn a_jira_comment_comes_back_once_and_is_not_echoed() {
     let fake = FakeJira::start().await;
     let (app, settings) = start(&fake).await;
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     let key = linked_issue(&app, &fake).await;
 
@@ -248,7 +248,7 @@ async fn webhooks_do_not_wait_for_jira_to_say_which_account_is_docket_s() {
     let key = linked_issue(&app, &fake).await;
     // Jira is away: its question about Docket's account goes unanswered.
     fake.set_down(true);
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     // A comment is taken at once, without waiting for that question.
     let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "Looks fine");
     let body = serde_json::to_vec(&payload).unwrap();
@@ -265,7 +265,7 @@ async fn webhooks_do_not_wait_for_jira_to_say_which_account_is_docket_s() {
 async fn forged_and_unsigned_webhooks_are_refused_and_audited() {
     let fake = FakeJira::start().await;
     let (app, settings) = start(&fake).await;
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     let key = linked_issue(&app, &fake).await;
     let payload = fake.user_comment(&key, "acc-bob", Some("bob@example.com"), "forged words");
@@ -304,7 +304,7 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
         .notifier(JiraNotifier::new(client))
         .start()
         .await;
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     assert_eq!(ticket.state, TicketState::AwaitingApproval);
     let docket_core::policy::Outcome::Approvals(requirement) = &ticket.decision.as_ref().unwrap().outcome else {
@@ -402,7 +402,7 @@ async fn moving_the_issue_to_rejected_in_jira_rejects_the_ticket_when_the_person
         .notifier(JiraNotifier::new(client))
         .start()
         .await;
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
     let key = fake.issues()[0].key.clone();
@@ -460,7 +460,7 @@ async fn a_rejection_in_jira_needs_a_person_eligible_for_a_stage() {
     // The fixture's stages are people's (group:sre), so only they may reject there.
     let fake = FakeJira::start().await;
     let (app, settings) = start(&fake).await;
-    let router = docket_jira::router(app.app.clone(), settings);
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
     let key = fake.issues()[0].key.clone();

@@ -18,7 +18,6 @@
 //! acknowledged and left alone.
 
 use std::net::IpAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -30,8 +29,8 @@ use docket_core::{PersonId, TicketId};
 use docket_http::{Peer, RawBody, error_response};
 use serde_json::Value;
 
+use crate::client::ServiceNowClient;
 use crate::refused::Refused;
-use crate::settings::ServiceNowSettings;
 use crate::{SYSTEM, ticket_key};
 
 /// Where the business rule posts.
@@ -41,24 +40,17 @@ const BODY_LIMIT: usize = 1024 * 1024;
 #[derive(Clone)]
 struct Shared {
     app: App,
-    settings: Arc<ServiceNowSettings>,
-    /// Reads records back (its OAuth token cached across callbacks); `None` if it could not
-    /// be built.
-    client: Option<crate::client::ServiceNowClient>,
+    /// Reads records back and writes work notes (its OAuth token shared with the notifier);
+    /// its settings are the callback's too.
+    client: ServiceNowClient,
 }
 
-/// The callback route, answering for `app`.
-pub fn router(app: App, settings: Arc<ServiceNowSettings>) -> Router {
-    let client = crate::client::ServiceNowClient::new(Arc::clone(&settings))
-        .inspect_err(
-            |error| tracing::warn!(%error, "no ServiceNow client for the callback: approvals there are not read"),
-        )
-        .ok();
-    Router::new().route(CALLBACK_PATH, post(callback)).layer(DefaultBodyLimit::max(BODY_LIMIT)).with_state(Shared {
-        client,
-        app,
-        settings,
-    })
+/// The callback route, answering for `app` through `client` (the one the notifier uses).
+pub fn router(app: App, client: ServiceNowClient) -> Router {
+    Router::new()
+        .route(CALLBACK_PATH, post(callback))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(Shared { app, client })
 }
 
 async fn callback(
@@ -75,7 +67,9 @@ async fn callback(
     };
     let result = match payload.get("event").and_then(Value::as_str) {
         // Docket's own work notes come back through the same rule: they are not comments.
-        Some("comment") if payload.get("author").and_then(Value::as_str) == Some(shared.settings.username.as_str()) => {
+        Some("comment")
+            if payload.get("author").and_then(Value::as_str) == Some(shared.client.settings().username.as_str()) =>
+        {
             Ok(())
         }
         Some("comment") => comment(&shared.app, &payload).await,
@@ -93,7 +87,7 @@ async fn callback(
 
 async fn authenticate(shared: &Shared, peer: Option<IpAddr>, headers: &HeaderMap, body: &[u8]) -> Result<(), Response> {
     let signature = headers.get("x-hub-signature").and_then(|v| v.to_str().ok());
-    if let Err(error) = docket_http::hub_signature::verify(&shared.settings.callback_secret, signature, body) {
+    if let Err(error) = docket_http::hub_signature::verify(&shared.client.settings().callback_secret, signature, body) {
         shared.app.audit_rejected_credentials(SYSTEM, peer, &format!("callback signature refused: {error}")).await;
         return Err(unauthenticated());
     }
@@ -154,10 +148,7 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         app.audit_unknown_chat_user(SYSTEM, approver, attempted).await;
     }
     // The record itself must say so: the callback only points at it.
-    let client = shared
-        .client
-        .as_ref()
-        .ok_or_else(|| docket_app::AppError::Invalid("no ServiceNow client could be built".to_owned()))?;
+    let client = &shared.client;
     let record = match client.get(sys_id).await {
         Ok(record) => record,
         Err(error) => {
@@ -176,8 +167,8 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
             "no one in Docket's directory has this ServiceNow user; an admin can link it to a person (user name \
              {approver})"
         );
-        let once = format!("{approver}:unknown");
-        let refused = Refused { ticket, sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason, once };
+        let (by, code) = (approver.to_owned(), "unknown");
+        let refused = Refused { ticket, sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason, by, code };
         answer_refused(shared, refused);
         return Ok(());
     };
@@ -193,8 +184,8 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
             tracing::info!(%refusal, %ticket, %person, decided, "a decision taken in ServiceNow does not count");
             let who = app.person_name(&person);
             let reason = app.refusal_for("ServiceNow", &refusal);
-            let once = format!("{person}:{}", refusal.code());
-            answer_refused(shared, Refused { ticket, sys_id: sys_id.to_owned(), who, what, reason, once });
+            let (by, code) = (person.to_string(), refusal.code());
+            answer_refused(shared, Refused { ticket, sys_id: sys_id.to_owned(), who, what, reason, by, code });
             Ok(())
         }
         Err(error) => Err(error),
@@ -204,8 +195,7 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
 /// Says on the record, after the callback is answered, why a decision does not count (see
 /// `refused`).
 fn answer_refused(shared: &Shared, refused: Refused) {
-    let Some(client) = shared.client.clone() else { return };
-    let app = shared.app.clone();
+    let (client, app) = (shared.client.clone(), shared.app.clone());
     tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
 }
 

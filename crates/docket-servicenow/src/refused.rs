@@ -24,8 +24,10 @@ pub(crate) struct Refused {
     pub(crate) what: &'static str,
     /// Why it does not count, in words for ServiceNow.
     pub(crate) reason: String,
-    /// Who and why, for the note written once: the person's id or the user name, and the code.
-    pub(crate) once: String,
+    /// Who decided, for the note written once: the person's id, or the user name no one has.
+    pub(crate) by: String,
+    /// Why, for the note written once: the refusal's code, or `unknown` for a user no one has.
+    pub(crate) code: &'static str,
 }
 
 /// The work note's text.
@@ -36,10 +38,9 @@ fn note(refused: &Refused) -> String {
 /// Writes the work note, unless it was written for the same approver and reason before; logs
 /// a failure.
 pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refused) {
-    let once = format!("refused:{}:{}", refused.ticket, refused.once);
-    match app.remember_first(SYSTEM, &once, "").await {
-        Ok(true) => {}
-        Ok(false) => return,
+    match app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return,
         Err(error) => {
             tracing::warn!(%error, record = refused.sys_id, "could not tell ServiceNow why a decision there does not count");
             return;
@@ -64,7 +65,8 @@ mod tests {
             who: "Alice Ng".to_owned(),
             what: "approval",
             reason: "you requested this ticket, so you cannot approve it — someone else must".to_owned(),
-            once: "alice:own_ticket".to_owned(),
+            by: "alice".to_owned(),
+            code: "own_ticket",
         };
         assert_eq!(
             note(&refused),

@@ -163,7 +163,7 @@ async fn post(router: &axum::Router, body: &[u8], signature: Option<&str>) -> u1
 async fn a_work_note_comes_back_once_and_forged_callbacks_are_refused() {
     let fake = FakeServiceNow::start().await;
     let (app, settings) = start(&fake).await;
-    let router = docket_servicenow::router(app.app.clone(), settings);
+    let router = docket_servicenow::router(app.app.clone(), ServiceNowClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     let sys_id = linked_record(&app, &fake).await;
 
@@ -209,7 +209,7 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
         .notifier(ServiceNowNotifier::new(ServiceNowClient::new(settings.clone()).unwrap()))
         .start()
         .await;
-    let router = docket_servicenow::router(app.app.clone(), settings);
+    let router = docket_servicenow::router(app.app.clone(), ServiceNowClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
     let sys_id = fake.records()[0].field("sys_id").to_owned();
@@ -265,7 +265,7 @@ async fn a_servicenow_rejection_rejects_the_ticket_when_the_record_says_so() {
         .notifier(chat.clone())
         .start()
         .await;
-    let router = docket_servicenow::router(app.app.clone(), settings);
+    let router = docket_servicenow::router(app.app.clone(), ServiceNowClient::new(settings.clone()).unwrap());
     let ticket = request(&app, "prod").await;
     eventually("the record waiting", || fake.records().first().is_some_and(|r| r.field("state") == "-3")).await;
     let sys_id = fake.records()[0].field("sys_id").to_owned();

@@ -54,8 +54,6 @@ struct Inner {
     settings: SlackSettings,
     client: SlackClient,
     people: People,
-    /// Deliveries recorded (`seen`), counted to forget the old ones now and then.
-    seen: docket_app::Pruned,
     /// Request forms' deliveries this replica recorded with their tickets lately (`seen`).
     recent: seen::Recent,
 }
@@ -71,8 +69,7 @@ impl Slack {
     pub fn new(app: App, settings: SlackSettings, client: SlackClient) -> Self {
         let people = People::new(client.clone());
         let recent = seen::Recent::new();
-        let seen = seen::pruned();
-        Self { inner: Arc::new(Inner { app, settings, client, people, seen, recent }) }
+        Self { inner: Arc::new(Inner { app, settings, client, people, recent }) }
     }
 
     /// The app.

@@ -20,9 +20,7 @@ const KEEP: Duration = Duration::from_secs(60 * 60);
 const PRUNE_EVERY: u64 = 1_000;
 
 /// The records of what was delivered, forgotten [`KEEP`] after they were written.
-pub(crate) const fn pruned() -> Pruned {
-    Pruned::new(SCOPE, KEEP, PRUNE_EVERY)
-}
+static SEEN: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
 
 /// The deliveries (signatures, envelope ids) of the request forms this replica took in the last
 /// [`RECENT_FOR`], at most [`RECENT_MAX`] of them: what [`Slack::seen_before`] looks in.
@@ -54,20 +52,14 @@ impl Slack {
     /// any replica records it.
     pub(crate) async fn first_delivery(&self, key: &str) -> Result<bool, AppError> {
         let first = self.app().remember_first(SCOPE, key, "").await?;
-        self.count_record();
+        SEEN.count(self.app());
         Ok(first)
-    }
-
-    /// Counts a record written (see [`pruned`]).
-    fn count_record(&self) {
-        self.inner.seen.count(self.app());
     }
 
     /// Where an unseen delivery is recorded with the change it asked for (see
     /// [`docket_app::App::request_once`]), counted as a record written.
     pub(crate) fn delivery<'a>(&self, unseen: &'a Unseen) -> Delivery<'a> {
-        self.count_record();
-        Delivery { scope: SCOPE, key: &unseen.key, note: "" }
+        SEEN.delivery(self.app(), &unseen.key, "")
     }
 
     /// Whether this replica took a request form with `unseen` lately: turns a replay or repeat

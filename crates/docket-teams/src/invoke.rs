@@ -4,7 +4,7 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::{App, AppError, Delivery, Pruned, StoreError};
+use docket_app::{App, AppError, Pruned, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
@@ -88,12 +88,8 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     // records nothing, and the form can be sent again once fixed.
     let requested = match &form_key {
         Some(key) => {
-            let delivery = Delivery { scope: FORMS.scope(), key, note: "" };
-            let requested = app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await;
-            if requested.is_ok() {
-                FORMS.count(app);
-            }
-            requested
+            let delivery = FORMS.delivery(app, key, "");
+            app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await
         }
         None => app.request(actor, &workflow.id, raw.clone(), origin).await,
     };

@@ -179,6 +179,22 @@ impl App {
         };
         self.rules().redactor.redact(&words)
     }
+
+    /// Takes the one answer to a decision taken in a ticketing system that does not count: once
+    /// per ticket, decider (`by`: a person's id, or the system's account no one has) and reason
+    /// (`code`: the refusal's, or `unknown` for an account no one has), however often the
+    /// decision is taken again. The record's key (kept in the system's `scope`) when the answer
+    /// is this caller's to give, to mark it by; `None` when it was taken before.
+    pub async fn answer_refusal_once(
+        &self,
+        scope: &str,
+        ticket: &TicketId,
+        by: &str,
+        code: &str,
+    ) -> Result<Option<String>, AppError> {
+        let key = format!("refused:{ticket}:{by}:{code}");
+        Ok(self.remember_first(scope, &key, "").await?.then_some(key))
+    }
 }
 
 fn synced_key(ticket: &TicketId) -> String {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::App;
 use crate::error::AppError;
+use crate::ports::store::Delivery;
 
 impl App {
     /// The value a surface kept under `key` in `scope`.
@@ -64,9 +65,12 @@ impl Pruned {
         self.scope
     }
 
-    /// How long a record is kept at least.
-    pub const fn keep(&self) -> Duration {
-        self.keep
+    /// Where a delivery made once (see [`App::request_once`]) is recorded in this scope under
+    /// `key`, with `note`; counted as a record written (whether or not the request then opens
+    /// anything: the count only paces the prune).
+    pub fn delivery<'a>(&self, app: &App, key: &'a str, note: &'a str) -> Delivery<'a> {
+        self.count(app);
+        Delivery { scope: self.scope, key, note }
     }
 
     /// Counts one record written; starts a prune when it is due.

@@ -15,20 +15,22 @@ use crate::PluginError;
 pub(super) fn add(config: &Config, surfaces: &mut Surfaces) -> Result<(), PluginError> {
     if let Some(settings) = config.sections.get::<JiraSettings>(docket_jira::SYSTEM).cloned() {
         let settings = Arc::new(settings);
-        let client = JiraClient::new(settings.clone())
-            .map_err(|e| PluginError::Surface { surface: "Jira", detail: e.to_string() })?;
+        let client =
+            JiraClient::new(settings).map_err(|e| PluginError::Surface { surface: "Jira", detail: e.to_string() })?;
+        let answers = client.clone();
         surfaces.push(JiraNotifier::new(client), move |app, _shutdown| {
             tracing::info!(endpoint = docket_jira::WEBHOOK_PATH, "Jira: issues mirrored; webhooks on");
-            Ok(docket_jira::router(app.clone(), settings))
+            Ok(docket_jira::router(app.clone(), answers))
         });
     }
     if let Some(settings) = config.sections.get::<ServiceNowSettings>(docket_servicenow::SYSTEM).cloned() {
         let settings = Arc::new(settings);
-        let client = ServiceNowClient::new(settings.clone())
+        let client = ServiceNowClient::new(settings)
             .map_err(|e| PluginError::Surface { surface: "ServiceNow", detail: e.to_string() })?;
+        let answers = client.clone();
         surfaces.push(ServiceNowNotifier::new(client), move |app, _shutdown| {
             tracing::info!(endpoint = docket_servicenow::CALLBACK_PATH, "ServiceNow: records mirrored; callbacks on");
-            Ok(docket_servicenow::router(app.clone(), settings))
+            Ok(docket_servicenow::router(app.clone(), answers))
         });
     }
     Ok(())

@@ -28,14 +28,9 @@ pub(crate) const KEEP: std::time::Duration = std::time::Duration::from_secs(24 *
 /// Keyed requests between prunes.
 const PRUNE_EVERY: u64 = 1_000;
 
-/// The keys that opened a ticket, counted to forget those older than [`KEEP`]: with the first
-/// after the server starts and every [`PRUNE_EVERY`] after it, in the background.
-static KEPT: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
-
-/// Counts a key recorded (see [`KEPT`]).
-pub(crate) fn count_key(app: &App) {
-    KEPT.count(app);
-}
+/// The keys recorded, counted to forget those older than [`KEEP`]: with the first after the
+/// server starts and every [`PRUNE_EVERY`] after it, in the background.
+pub(crate) static KEPT: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
 
 /// The `Idempotency-Key` header of `POST /tickets`.
 #[derive(Debug, IntoParams)]

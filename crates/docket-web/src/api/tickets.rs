@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use docket_app::{AppError, Delivery, StoreError, TicketFilter};
+use docket_app::{AppError, StoreError, TicketFilter};
 use docket_core::ticket::Origin;
 use docket_core::{Digest, PersonId, RawParams, TicketState, WorkflowId};
 use serde::{Deserialize, Serialize};
@@ -248,12 +248,9 @@ pub(crate) async fn create(
     if let Some(kept) = caller.app.recall(idempotency::SCOPE, &keyed.key).await? {
         return Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, Some(&kept)).await?));
     }
-    let delivery = Delivery { scope: idempotency::SCOPE, key: &keyed.key, note: keyed.fingerprint() };
+    let delivery = idempotency::KEPT.delivery(&caller.app, &keyed.key, keyed.fingerprint());
     match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
-        Ok(ticket) => {
-            idempotency::count_key(&caller.app);
-            Ok(answer(&web, StatusCode::CREATED, &ticket))
-        }
+        Ok(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
         Err(AppError::Store(StoreError::Delivered(_))) => {
             let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
             Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, kept.as_deref()).await?))

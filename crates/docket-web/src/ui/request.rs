@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_app::{AppError, Delivery, Pruned, StoreError};
+use docket_app::{AppError, Pruned, StoreError};
 use docket_core::ticket::Origin;
 use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
 
@@ -206,12 +206,8 @@ pub(crate) async fn submit(
     // records nothing, and the form, fixed, can be sent again.
     let requested = match &key {
         Some(key) => {
-            let delivery = Delivery { scope: FORMS.scope(), key, note: "" };
-            let requested = web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await;
-            if requested.is_ok() {
-                FORMS.count(&web.app);
-            }
-            requested
+            let delivery = FORMS.delivery(&web.app, key, "");
+            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await
         }
         None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
     };

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use docket_app::outbound::{Backoff, RetryPolicy, Verdict, retry};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -14,10 +15,10 @@ use super::model::{LogPage, Me, RequestMatch, Ticket, TicketPage, Workflow, Work
 
 /// How long to wait for a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How many times `create` sends a request at most, and its first wait before sending again
-/// (doubled each time).
-const CREATE_ATTEMPTS: u32 = 4;
-const FIRST_RESEND: Duration = Duration::from_millis(500);
+/// How often `create` sends a request at most (the first included), and how long it waits
+/// before sending it again: 500 ms, doubled each time, with jitter (the upper half of each).
+const CREATE_RETRY: RetryPolicy =
+    RetryPolicy { backoff: Backoff { base: Duration::from_millis(500), max: Duration::from_secs(30) }, attempts: 4 };
 /// How long one ordinary call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an event stream may be silent (the server sends a keep-alive every 15 s) before the
@@ -244,17 +245,14 @@ impl Api {
             Some(key) => key.to_owned(),
             None => idempotency_key()?,
         };
-        let (mut attempt, mut wait) = (1, FIRST_RESEND);
-        let (status, raw) = loop {
+        let send = || {
             let request = self.request(Method::POST, "/tickets").header("idempotency-key", &key).json(&body);
-            match self.call_with_status(request).await {
-                Err(error) if attempt < CREATE_ATTEMPTS && worth_sending_again(&error) => {
-                    tokio::time::sleep(wait).await;
-                    (attempt, wait) = (attempt + 1, wait * 2);
-                }
-                answered => break answered?,
-            }
+            self.call_with_status(request)
         };
+        let judge = |error: &ClientError| {
+            if worth_sending_again(error) { Verdict::Retry { after: None } } else { Verdict::Stop }
+        };
+        let (status, raw) = retry(CREATE_RETRY, send, judge).await?;
         Ok((parse(&raw)?, raw, status == StatusCode::CREATED))
     }
 
