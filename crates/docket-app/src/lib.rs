@@ -41,11 +41,11 @@ pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
 };
-pub use app::{Blocked, MirrorChange, Reached, SessionChange, mirror_wants};
+pub use app::{Blocked, Earlier, MirrorChange, Reached, SessionChange, mirror_wants};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};
-pub use app::{Pruned, ReloadOutcome, Understood, WordsMatch};
+pub use app::{Pruned, ReloadOutcome, Requested, Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

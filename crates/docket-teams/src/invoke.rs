@@ -4,7 +4,7 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::{App, AppError, Pruned, StoreError};
+use docket_app::{App, AppError, Earlier, Pruned, Requested};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
@@ -66,12 +66,6 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             cards::clip(workflow_id, 60)
         )));
     };
-    // A form sent twice (a double click, a retried invoke) opens one ticket. Kept per person: a
-    // form replied in a channel can be filled in by anyone there, each for a ticket of their own.
-    let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}:{actor}"));
-    if let Some(ticket) = opened_by(app, form_key.as_deref()).await {
-        return card_response(render::ticket_card(app, &ticket));
-    }
     let raw = submitted_params(data);
     if let Err(errors) = validate_params(&workflow.params, &raw) {
         let note = "Some values need fixing; see the messages under the fields.";
@@ -83,22 +77,23 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
         thread: activity.reply_to_id.clone(),
         context: None,
     };
-    // The form's key is recorded with the ticket it opens (the record holds its id), so a copy
-    // sent at the same moment (on this server or another) opens nothing; a refused request
+    // A form sent twice (a double click, a retried invoke) opens one ticket: the second is shown
+    // the first's. Kept per person: a form replied in a channel can be filled in by anyone
+    // there, each for a ticket of their own. The key is recorded with the ticket it opens, so a
+    // copy sent at the same moment (on this server or another) opens nothing; a refused request
     // records nothing, and the form can be sent again once fixed.
+    let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}:{actor}"));
     let requested = match &form_key {
-        Some(key) => {
-            let delivery = FORMS.delivery(app, key, "");
-            app.request_once(actor, &workflow.id, raw.clone(), origin, delivery).await
-        }
-        None => app.request(actor, &workflow.id, raw.clone(), origin).await,
+        Some(key) => app.request_keyed(actor, &workflow.id, raw.clone(), origin, &FORMS, key, "").await,
+        None => app.request(actor, &workflow.id, raw.clone(), origin).await.map(Requested::Opened),
     };
     match requested {
-        Err(AppError::Store(StoreError::Delivered(key))) => match opened_by(app, Some(&key)).await {
-            Some(ticket) => card_response(render::ticket_card(app, &ticket)),
-            None => card_response(cards::replies::note("This form was sent already; its ticket is being opened.")),
-        },
-        Ok(ticket) => card_response(render::ticket_card(app, &ticket)),
+        Ok(Requested::Opened(ticket) | Requested::Before(Earlier { ticket: Some(ticket), .. })) => {
+            card_response(render::ticket_card(app, &ticket))
+        }
+        Ok(Requested::Before(Earlier { ticket: None, .. })) => {
+            card_response(cards::replies::note("This form was sent already; its ticket is being opened."))
+        }
         Err(AppError::Refused(docket_core::Refusal::InvalidParams(errors))) => {
             card_response(request_form(&workflow, &raw, &errors.0, Some("Some values need fixing.")))
         }
@@ -110,11 +105,6 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
             error_response(500, error.code(), "Docket could not take the request; try again")
         }
     }
-}
-
-/// The ticket the form under `key` opened, if it opened one (and it is stored by now).
-async fn opened_by(app: &App, key: Option<&str>) -> Option<Ticket> {
-    app.opened_by(FORMS.scope(), key?).await.ok().flatten()
 }
 
 /// Approve, reject or request changes; the answer is the clicker's copy of the card.

@@ -44,21 +44,6 @@ impl App {
         self.request_along(actor, workflow, params, origin, Along::Delivery(delivery)).await
     }
 
-    /// The ticket a request made once for the delivery under (`scope`, `key`) opened, if it
-    /// opened one and the ticket is stored: where a store writes the delivery's record just
-    /// before the ticket (the default of
-    /// [`TicketStore::commit_once`](crate::TicketStore::commit_once)), a copy sent at the same
-    /// moment may find the record first.
-    pub async fn opened_by(&self, scope: &str, key: &str) -> Result<Option<Ticket>, AppError> {
-        let Some(kept) = self.recall(scope, key).await? else { return Ok(None) };
-        let Some((id, _)) = Delivery::read(&kept) else { return Ok(None) };
-        match self.ticket(&id).await {
-            Ok(ticket) => Ok(Some(ticket)),
-            Err(AppError::NotFound(_)) => Ok(None),
-            Err(error) => Err(error),
-        }
-    }
-
     async fn request_along(
         &self,
         actor: &Actor,

@@ -6,6 +6,7 @@ mod chat;
 mod commands;
 mod commit;
 mod following;
+mod keyed;
 mod mirror;
 mod mirror_sync;
 mod queries;
@@ -34,6 +35,7 @@ pub use chat::{
 };
 pub(crate) use commit::Applied;
 pub(crate) use following::Following;
+pub use keyed::{Earlier, Requested};
 pub use mirror::MirrorChange;
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};

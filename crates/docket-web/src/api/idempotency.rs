@@ -1,7 +1,7 @@
 //! `Idempotency-Key` on `POST /tickets`: a client that cannot tell whether its request arrived
 //! (a timeout, a dropped connection) sends it again with the same key and gets the ticket the
 //! first one opened, never a second ticket. The key is recorded per caller with the ticket it
-//! opens (`App::request_once`: in the same transaction), so two copies at the same moment, on
+//! opens (`App::request_keyed`: in the same transaction), so two copies at the same moment, on
 //! one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a
 //! fingerprint of the request, so the same key sent with another request is refused. A request that opened
 //! nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
@@ -10,8 +10,8 @@
 //! once forgotten, it is a new request.
 
 use axum::http::{HeaderMap, StatusCode};
-use docket_app::{App, AppError, Delivery, Pruned};
-use docket_core::{RawParams, Ticket, TicketId, WorkflowId};
+use docket_app::{Earlier, Pruned};
+use docket_core::{RawParams, Ticket, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
 
@@ -85,11 +85,18 @@ impl Keyed {
         &self.fingerprint
     }
 
-    /// The ticket an earlier request with this key opened, from its record; 422 when that
-    /// request was another, 409 when there is no record (a copy at the same moment that the
-    /// store has not answered yet).
-    pub(crate) fn opened(&self, kept: Option<&str>) -> Result<TicketId, ApiError> {
-        let Some((id, fingerprint)) = kept.and_then(Delivery::read) else { return Err(in_use()) };
+    /// The ticket an earlier request with this key opened; 422 when that request was another,
+    /// 409 while it is still being opened (a copy at the same moment the store has not answered
+    /// yet, or one whose record is there before its ticket: see `TicketStore::commit_once`).
+    pub(crate) fn opened(&self, earlier: Earlier) -> Result<Ticket, ApiError> {
+        self.same_request(earlier.note.as_deref())?;
+        earlier.ticket.ok_or_else(in_use)
+    }
+
+    /// Whether the earlier request, whose record keeps `fingerprint`, was this one: 422 when it
+    /// was another, 409 when its record cannot be read yet.
+    fn same_request(&self, fingerprint: Option<&str>) -> Result<(), ApiError> {
+        let Some(fingerprint) = fingerprint else { return Err(in_use()) };
         if fingerprint != self.fingerprint {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -97,23 +104,7 @@ impl Keyed {
                 "this Idempotency-Key was sent before with another request; use a new key for a new request",
             ));
         }
-        Ok(id)
-    }
-
-    /// The ticket an earlier request with this key opened, from its record `kept` (see
-    /// [`Keyed::opened`] and [`Keyed::not_yet`]).
-    pub(crate) async fn ticket(&self, app: &App, kept: Option<&str>) -> Result<Ticket, ApiError> {
-        app.ticket(&self.opened(kept)?).await.map_err(|e| self.not_yet(e))
-    }
-
-    /// Reading the ticket the key's record names failed: not stored (yet) is 409, as a store
-    /// that takes two writes for it (`TicketStore::commit_once`'s default) writes the record
-    /// just before the ticket; anything else is the app's error.
-    pub(crate) fn not_yet(&self, error: AppError) -> ApiError {
-        match error {
-            AppError::NotFound(_) => in_use(),
-            other => other.into(),
-        }
+        Ok(())
     }
 }
 
@@ -159,16 +150,17 @@ mod tests {
     #[test]
     fn the_same_key_with_another_request_is_refused() {
         let first = keyed("k").unwrap().unwrap();
-        // What the store keeps for the key, as it writes it.
-        let kept =
-            Delivery { scope: SCOPE, key: &first.key, note: first.fingerprint() }.value(&TicketId::new("DKT", 7));
-        assert_eq!(first.opened(Some(&kept)).unwrap(), TicketId::new("DKT", 7));
+        assert!(first.same_request(Some(first.fingerprint())).is_ok());
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, HeaderValue::from_static("k"));
         let params = RawParams::from([("env".to_owned(), serde_json::json!("prod"))]);
         let other = Keyed::from_headers(&headers, "alice", &WorkflowId::new("deploy"), &params).unwrap().unwrap();
-        assert_eq!(other.opened(Some(&kept)).unwrap_err().code(), "idempotency_key_reused");
-        assert_eq!(first.opened(None).unwrap_err().code(), "idempotency_key_in_use");
-        assert_eq!(first.not_yet(AppError::NotFound("DKT-7".into())).code(), "idempotency_key_in_use");
+        assert_eq!(other.same_request(Some(first.fingerprint())).unwrap_err().code(), "idempotency_key_reused");
+        // Another request is refused even before the first one's ticket is stored.
+        let stored_later = Earlier { note: Some(first.fingerprint().to_owned()), ticket: None };
+        assert_eq!(other.opened(stored_later).unwrap_err().code(), "idempotency_key_reused");
+        let stored_later = Earlier { note: Some(first.fingerprint().to_owned()), ticket: None };
+        assert_eq!(first.opened(stored_later).unwrap_err().code(), "idempotency_key_in_use");
+        assert_eq!(first.opened(Earlier::default()).unwrap_err().code(), "idempotency_key_in_use");
     }
 }

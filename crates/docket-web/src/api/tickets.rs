@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use docket_app::{AppError, StoreError, TicketFilter};
+use docket_app::{Requested, TicketFilter};
 use docket_core::ticket::Origin;
 use docket_core::{Digest, PersonId, RawParams, TicketState, WorkflowId};
 use serde::{Deserialize, Serialize};
@@ -244,18 +244,14 @@ pub(crate) async fn create(
         let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
         return Ok(answer(&web, StatusCode::CREATED, &ticket));
     };
-    // Sent before: the ticket it opened, without taking a ticket number.
-    if let Some(kept) = caller.app.recall(idempotency::SCOPE, &keyed.key).await? {
-        return Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, Some(&kept)).await?));
-    }
-    let delivery = idempotency::KEPT.delivery(&caller.app, &keyed.key, keyed.fingerprint());
-    match caller.app.request_once(&caller.actor, &workflow, body.params, origin, delivery).await {
-        Ok(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
-        Err(AppError::Store(StoreError::Delivered(_))) => {
-            let kept = caller.app.recall(idempotency::SCOPE, &keyed.key).await?;
-            Ok(answer(&web, StatusCode::OK, &keyed.ticket(&caller.app, kept.as_deref()).await?))
-        }
-        Err(error) => Err(error.into()),
+    let kept = &idempotency::KEPT;
+    match caller
+        .app
+        .request_keyed(&caller.actor, &workflow, body.params, origin, kept, &keyed.key, keyed.fingerprint())
+        .await?
+    {
+        Requested::Opened(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
+        Requested::Before(earlier) => Ok(answer(&web, StatusCode::OK, &keyed.opened(earlier)?)),
     }
 }
 

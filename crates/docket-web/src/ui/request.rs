@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_app::{AppError, Pruned, StoreError};
+use docket_app::{AppError, Earlier, Pruned, Requested};
 use docket_core::ticket::Origin;
 use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
 
@@ -196,32 +196,23 @@ pub(crate) async fn submit(
         page.once = once.map(str::to_owned);
         page
     };
-    // Sent before (the browser's back button, a reload): to the ticket it opened.
-    if let Some(key) = &key
-        && let Some(ticket) = web.app.opened_by(FORMS.scope(), key).await?
-    {
-        return Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response());
-    }
-    // The key is recorded with the ticket it opens (the record holds its id); a refused request
-    // records nothing, and the form, fixed, can be sent again.
+    // Sent before (the browser's back button, a reload, a double click): to the ticket it
+    // opened. The key is recorded with the ticket it opens; a refused request records nothing,
+    // and the form, fixed, can be sent again.
     let requested = match &key {
-        Some(key) => {
-            let delivery = FORMS.delivery(&web.app, key, "");
-            web.app.request_once(&viewer.actor, &workflow.id, raw, origin, delivery).await
-        }
-        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await,
+        Some(key) => web.app.request_keyed(&viewer.actor, &workflow.id, raw, origin, &FORMS, key, "").await,
+        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await.map(Requested::Opened),
     };
     match requested {
-        Ok(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
-        // Sent twice at once: the other copy opened the ticket, or is opening it.
-        Err(AppError::Store(StoreError::Delivered(key))) => match web.app.opened_by(FORMS.scope(), &key).await? {
-            Some(ticket) => Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response()),
-            None => {
-                let mut page = again(fields(&workflow, &values, &[]), Vec::new());
-                page.chrome = page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
-                render(&page, StatusCode::CONFLICT)
-            }
-        },
+        Ok(Requested::Opened(ticket) | Requested::Before(Earlier { ticket: Some(ticket), .. })) => {
+            Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
+        }
+        // Sent twice at once: the other copy is opening the ticket.
+        Ok(Requested::Before(Earlier { ticket: None, .. })) => {
+            let mut page = again(fields(&workflow, &values, &[]), Vec::new());
+            page.chrome = page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
+            render(&page, StatusCode::CONFLICT)
+        }
         Err(AppError::Refused(Refusal::InvalidParams(errors))) => {
             let page = again(fields(&workflow, &values, &errors.0), stray(&workflow, &errors.0));
             render(&page, StatusCode::UNPROCESSABLE_ENTITY)
