@@ -14,6 +14,7 @@ mod chain;
 mod concurrency;
 mod expiry;
 mod flow;
+mod keyed;
 mod logs;
 mod orphans;
 mod outbox;
