@@ -1,8 +1,9 @@
 //! Requests made once per key: a web or Teams request form's key, an API `Idempotency-Key`.
 //! The one rule every surface follows: a key sent before leads to the ticket it opened (or to
-//! "still being opened"), never to a second ticket; the key is recorded with the ticket it
-//! opens, in the same commit, so two copies at the same moment, on one replica or two, open
-//! one ticket; a request that opened nothing (refused, invalid) records nothing, so once fixed
+//! "still being opened"), never to a second ticket, and is not decided again; the key is
+//! recorded with the ticket it opens (in the same commit on SQLite and PostgreSQL; just before
+//! it on a store that keeps `TicketStore::commit_once`'s default), so two copies at the same
+//! moment, on one replica or two, open one ticket; a request that opened nothing (refused, invalid) records nothing, so once fixed
 //! it can be sent again with the same key.
 
 use docket_core::ticket::Origin;
@@ -37,8 +38,9 @@ pub struct Earlier {
 
 impl App {
     /// Opens a ticket for `workflow` with `params` once for `key`, recorded in `kept`'s scope
-    /// with `note` (see the module's rule). Errors are [`App::request_once`]'s, but for a key
-    /// recorded before, which is [`Requested::Before`].
+    /// with `note` (see the module's rule). Errors are the store's, reading the key's record,
+    /// and [`App::request_once`]'s, but for a key recorded before, which is
+    /// [`Requested::Before`].
     #[allow(clippy::too_many_arguments, reason = "a request's four parts and its key's three")]
     pub async fn request_keyed(
         &self,

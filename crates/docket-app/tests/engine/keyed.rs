@@ -71,6 +71,10 @@ async fn a_key_whose_ticket_is_not_stored_yet_opens_nothing() {
     let unreadable =
         before(t.app.request_keyed(&alice, &deploy_id, deploy("prod"), api(), &KEPT, "unreadable", "").await.unwrap());
     assert_eq!((unreadable.note, unreadable.ticket.is_none()), (None, true));
+    // Looked up before anything is decided: a copy that would now be refused is told the same.
+    let not_decided =
+        before(t.app.request_keyed(&alice, &deploy_id, deploy("nowhere"), api(), &KEPT, "early", "fp").await.unwrap());
+    assert_eq!(not_decided.note.as_deref(), Some("fp"));
     assert_eq!(tickets(&t).await, 0);
     t.stop().await;
 }

@@ -207,7 +207,8 @@ pub(crate) async fn submit(
         Ok(Requested::Opened(ticket) | Requested::Before(Earlier { ticket: Some(ticket), .. })) => {
             Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
         }
-        // Sent twice at once: the other copy is opening the ticket.
+        // Sent twice at once: the first copy is still opening its ticket (or its record cannot
+        // be read).
         Ok(Requested::Before(Earlier { ticket: None, .. })) => {
             let mut page = again(fields(&workflow, &values, &[]), Vec::new());
             page.chrome = page.chrome.with_flash("info", "This form was sent already; its ticket is being opened.");
