@@ -218,7 +218,7 @@ fn docket_s_own(shared: &Shared, user: &Value) -> bool {
 /// `refused`).
 fn answer_refused(shared: &Shared, refused: Refused) {
     let (client, app) = (shared.client.clone(), shared.app.clone());
-    tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
+    shared.app.after_answer(async move { crate::refused::answer(&client, &app, refused).await });
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

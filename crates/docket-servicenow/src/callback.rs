@@ -196,7 +196,7 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
 /// `refused`).
 fn answer_refused(shared: &Shared, refused: Refused) {
     let (client, app) = (shared.client.clone(), shared.app.clone());
-    tokio::spawn(async move { crate::refused::answer(&client, &app, refused).await });
+    shared.app.after_answer(async move { crate::refused::answer(&client, &app, refused).await });
 }
 
 /// The person behind a ServiceNow user: their `servicenow` user name in `people`, else email.

@@ -80,8 +80,8 @@ async fn messages_endpoint(
     }
     match activity.kind.as_str() {
         "message" => {
-            let shared = shared.clone();
-            tokio::spawn(async move { messages::handle(&shared, &activity).await });
+            let handling = shared.clone();
+            shared.app.after_answer(async move { messages::handle(&handling, &activity).await });
             StatusCode::OK.into_response()
         }
         "invoke" if activity.name.as_deref() == Some("adaptiveCard/action") => {

@@ -1,5 +1,6 @@
 //! `docket serve`: the engine and the HTTP server, until Ctrl-C or SIGTERM, then a clean stop:
-//! no new requests, steps in progress given time to finish, the database closed.
+//! no new requests, work begun after an answer (a click, a webhook) and steps in progress given
+//! time to finish, the database closed.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,6 +14,8 @@ use crate::compose::{self, Composed};
 
 /// How long a stop waits for steps in progress.
 const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How long a stop waits, before that, for work begun after an answer (see `App::settle`).
+const SETTLE_GRACE: Duration = Duration::from_secs(10);
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -103,6 +106,7 @@ pub(crate) async fn serve(
     docket_http::serve(listener, router, http, stop_signal()).await.context("serving HTTP")?;
     shutdown.cancel();
     let _ = reloads.await;
+    app.settle(SETTLE_GRACE).await;
     tracing::info!("stopping: waiting for steps in progress");
     engine.stop(STOP_GRACE).await;
     crate::anchors::finish(anchoring).await;

@@ -2,6 +2,7 @@
 //! core's rules and committing through the store. Surfaces hold an `App` (cheap to clone).
 
 mod audit;
+mod background;
 mod chat;
 mod commands;
 mod commit;
@@ -141,6 +142,8 @@ pub(crate) struct Inner {
     /// Failed authentications of the current minute, gathered so repeats are one record. A
     /// std mutex: held to count, never across an await.
     pub(crate) rejections: Mutex<rejections::Rejections>,
+    /// Work begun after an answer, which a clean stop waits for (see `background`).
+    pub(crate) after_answer: tokio_util::task::TaskTracker,
 }
 
 impl App {
@@ -173,6 +176,7 @@ impl App {
                 running: Mutex::new(HashMap::new()),
                 holder,
                 rejections: Mutex::new(rejections::Rejections::default()),
+                after_answer: tokio_util::task::TaskTracker::new(),
             }),
             credential: None,
         }

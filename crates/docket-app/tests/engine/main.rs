@@ -9,6 +9,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod after_answer;
 mod cancel;
 mod chain;
 mod concurrency;

@@ -83,10 +83,10 @@ impl Slack {
         match futures_util::poll!(turn.as_mut()) {
             Poll::Ready((false, ..)) => dropped(&view_dropped()),
             Poll::Ready((true, client, trigger)) => {
-                tokio::spawn(open_now(slack, client, trigger, modal, form));
+                self.app().after_answer(open_now(slack, client, trigger, modal, form));
             }
             Poll::Pending => {
-                tokio::spawn(async move {
+                self.app().after_answer(async move {
                     match turn.await {
                         (true, client, trigger) => open_now(slack, client, trigger, modal, form).await,
                         (false, ..) => dropped(&view_dropped()),

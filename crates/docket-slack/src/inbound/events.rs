@@ -34,7 +34,7 @@ impl Slack {
                     let slack = self.clone();
                     let event = event.clone();
                     let event_id = event_id.to_owned();
-                    tokio::spawn(async move { slack.mention(&event_id, &event).await });
+                    self.app().after_answer(async move { slack.mention(&event_id, &event).await });
                 }
                 Ok(Ack::empty())
             }

@@ -58,7 +58,7 @@ impl Slack {
                     trigger: Trigger::received(text(&payload, "/trigger_id").unwrap_or_default()),
                 };
                 let slack = self.clone();
-                tokio::spawn(async move { slack.click(&action_id, &value, click).await });
+                self.app().after_answer(async move { slack.click(&action_id, &value, click).await });
                 Ok(Ack::empty())
             }
             "shortcut" | "message_action" => {
@@ -76,7 +76,7 @@ impl Slack {
                     meta.channel = channel;
                 }
                 let slack = self.clone();
-                tokio::spawn(async move {
+                self.app().after_answer(async move {
                     let Some(actor) = slack.actor_or_explain(&user, "open a ticket from a shortcut").await else {
                         slack.tell(&user, meta.channel.as_deref(), None, &not_a_person()).await;
                         return;

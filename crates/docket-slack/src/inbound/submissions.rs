@@ -121,7 +121,7 @@ impl Slack {
         let id = workflow.id.clone();
         // The task goes on if the answer stops waiting for it, so it records the delivery
         // itself when it opens nothing.
-        let mut task = tokio::spawn(async move {
+        let mut task = self.app().after_answer(async move {
             let Some(unseen) = unseen else { return Ok(slack.app().request(&actor, &id, raw, origin).await) };
             if slack.seen_before(&unseen) {
                 return Err(InboundError::Replayed);
@@ -161,7 +161,7 @@ impl Slack {
             Err(_) => {
                 // Answered before the task ended: a replay it finds is audited once it does.
                 let slack = self.clone();
-                tokio::spawn(async move {
+                self.app().after_answer(async move {
                     if let Ok(Err(replayed @ InboundError::Replayed)) = task.await
                         && signed
                     {
@@ -202,7 +202,7 @@ impl Slack {
         let app = self.app().clone();
         let actor = actor.clone();
         let ticket_id = id.clone();
-        let mut task = tokio::spawn(async move { app.amend(&actor, &ticket_id, raw).await });
+        let mut task = self.app().after_answer(async move { app.amend(&actor, &ticket_id, raw).await });
         match tokio::time::timeout(WAIT_FOR_APP, &mut task).await {
             Ok(Ok(Err(AppError::Refused(Refusal::InvalidParams(problems))))) => {
                 errors(&problems.0.into_iter().map(|e| (e.param, e.message)).collect::<Vec<_>>())

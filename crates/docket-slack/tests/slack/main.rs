@@ -14,5 +14,6 @@ mod relay;
 mod results;
 mod security;
 mod socket_mode;
+mod stop;
 mod support;
 mod takeover;

@@ -112,6 +112,8 @@ struct State {
     missing_channels: HashSet<String>,
     rate_limits: HashMap<String, VecDeque<u64>>,
     failures: HashMap<String, VecDeque<String>>,
+    /// How long calls to a method wait before they are answered.
+    delays: HashMap<String, std::time::Duration>,
     socket: Option<FakeSocketMode>,
 }
 
@@ -191,6 +193,11 @@ impl FakeSlack {
         self.state().failures.entry(method.to_owned()).or_default().push_back(error.to_owned());
     }
 
+    /// Calls to `method` wait `by` before they are answered (and recorded).
+    pub fn delay(&self, method: &str, by: std::time::Duration) {
+        self.state().delays.insert(method.to_owned(), by);
+    }
+
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.state().calls.clone()
@@ -256,6 +263,10 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let Some(inner) = inner.upgrade() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
+    let delay = inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).delays.get(&method).copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
