@@ -6,7 +6,8 @@
 //! issue is moved. Once the ticket has moved on, the outbox keeps the issue where the ticket is
 //! (a move Docket itself made after a decision taken in Docket comes back this way too, and is
 //! left alone). Both are best effort, after the webhook is answered: the decision changed
-//! nothing in Docket either way, and a failure is logged.
+//! nothing in Docket either way, and a failure is logged; a comment that could not be posted
+//! is not counted as said, so the same decision taken again is answered then.
 
 use docket_app::App;
 use docket_core::{Ticket, TicketId, TicketState};
@@ -63,12 +64,28 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         note.push_str(&format!(" The issue is back in {status}."));
     }
     let comment = body(client.settings().api, &[Para::text(note)]);
-    let id = client.comment(issue, comment, &once).await.map_err(|e| e.to_string())?;
+    let id = match client.comment(issue, comment, &once).await {
+        Ok(id) => id,
+        Err(error) => return not_answered(client, app, issue, &once, &error.to_string()).await,
+    };
     if id.is_empty() {
         return Ok(());
     }
     // Jira sends this comment back as a webhook: it is Docket's own.
     app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string())
+}
+
+/// The comment could not be posted (`error`): unless Jira has it after all (an answer lost on
+/// the way back, found by its mark on Cloud), the answer is given back, so the same decision
+/// taken again is answered then.
+async fn not_answered(client: &JiraClient, app: &App, issue: &str, once: &str, error: &str) -> Result<(), String> {
+    if let Ok(Some(id)) = client.find_comment(issue, once).await {
+        return app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string());
+    }
+    if let Err(forget) = app.refusal_not_answered(SYSTEM, once).await {
+        tracing::warn!(error = %forget, issue, "could not give back an answer Jira did not get; that decision stays unanswered");
+    }
+    Err(error.to_owned())
 }
 
 /// Moves the issue to the status the ticket's state maps to, unless it is there already; the

@@ -289,10 +289,9 @@ fn approved_in_jira() -> String {
     )
 }
 
-#[tokio::test]
-async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for_the_requester() {
-    let fake = FakeJira::start().await;
-    let settings = settings(&fake);
+/// The fixture with production approved in Jira, its notifier and webhook against `fake`.
+async fn jira_stage(fake: &FakeJira) -> (TestApp, axum::Router) {
+    let settings = settings(fake);
     let client = JiraClient::new(settings.clone()).unwrap();
     let app = TestApp::builder()
         .config(&approved_in_jira())
@@ -304,7 +303,61 @@ async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for
         .notifier(JiraNotifier::new(client))
         .start()
         .await;
-    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings.clone()).unwrap());
+    let router = docket_jira::router(app.app.clone(), JiraClient::new(settings).unwrap());
+    (app, router)
+}
+
+/// Posts a signed webhook; its status.
+async fn signed(router: &axum::Router, payload: &Value, delivery: &str) -> u16 {
+    let body = serde_json::to_vec(payload).unwrap();
+    post_webhook(router, &body, Some(&docket_testkit::ticketing::hub_signature(SECRET, &body)), delivery).await
+}
+
+#[tokio::test]
+async fn a_reason_jira_did_not_get_is_said_when_the_decision_is_taken_again() {
+    let fake = FakeJira::start().await;
+    let (app, router) = jira_stage(&fake).await;
+    let ticket = request(&app, "prod").await;
+    eventually("the issue waiting", || fake.issues().first().is_some_and(|i| i.status == "Waiting for approval")).await;
+    let key = fake.issues()[0].key.clone();
+    shown_in_jira(&app, &ticket).await;
+    let why = "Docket did not count Alice Ng's move to Approved: you requested this ticket, so you cannot approve it";
+
+    // Jira is down while Docket answers: nothing is said, and that is not counted as said.
+    fake.set_down(true);
+    let own = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Approved");
+    assert_eq!(signed(&router, &own, "t-down").await, 200);
+    assert!(app.app.settle(Duration::from_secs(60)).await, "the answer was tried to its end");
+    fake.set_down(false);
+    assert!(texts(&fake.issue(&key).unwrap()).iter().all(|t| !t.starts_with(why)));
+
+    // Taken again once Jira is back: answered now, once.
+    let again = fake.user_transition(&key, "acc-alice", Some("alice@example.com"), "Approved");
+    assert_eq!(signed(&router, &again, "t-back").await, 200);
+    eventually("the reason", || texts(&fake.issue(&key).unwrap()).iter().any(|t| t.starts_with(why))).await;
+    eventually("the issue back", || fake.issue(&key).unwrap().status == "Waiting for approval").await;
+
+    // An answer lost on the way back (the comment is there): found by its mark, counted as said,
+    // and not said again when the decision is taken again.
+    let mallory = "Docket did not count acc-mallory's move to Approved";
+    let said = |prefix: &str| texts(&fake.issue(&key).unwrap()).iter().filter(|t| t.starts_with(prefix)).count();
+    fake.lose_next_comment();
+    let lost = fake.user_transition(&key, "acc-mallory", None, "Approved");
+    assert_eq!(signed(&router, &lost, "t-lost").await, 200);
+    assert!(app.app.settle(Duration::from_secs(60)).await);
+    assert_eq!(said(mallory), 1, "the lost answer's comment is there");
+    let repeat = fake.user_transition(&key, "acc-mallory", None, "Approved");
+    assert_eq!(signed(&router, &repeat, "t-repeat").await, 200);
+    assert!(app.app.settle(Duration::from_secs(60)).await);
+    assert_eq!(said(mallory), 1, "not said twice");
+    assert_eq!(said(why), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn moving_the_issue_to_approved_in_jira_satisfies_a_jira_stage_but_not_for_the_requester() {
+    let fake = FakeJira::start().await;
+    let (app, router) = jira_stage(&fake).await;
     let ticket = request(&app, "prod").await;
     assert_eq!(ticket.state, TicketState::AwaitingApproval);
     let docket_core::policy::Outcome::Approvals(requirement) = &ticket.decision.as_ref().unwrap().outcome else {

@@ -2,8 +2,10 @@
 //! count (their own change, a stage that is not ServiceNow's, a plan changed since the record
 //! showed it, a ticket no longer waiting, an approver Docket does not know): a work note says
 //! why, once per approver, ticket and reason. It is best effort, after the callback is
-//! answered: the decision changed nothing in Docket either way, and a failure is logged. The note comes back through the business rule
-//! as Docket's own (written by the integration user), so it is not taken for a comment.
+//! answered: the decision changed nothing in Docket either way, and a failure is logged (and the
+//! note is not counted as written, so the same decision taken again is answered then). The note
+//! comes back through the business rule as Docket's own (written by the integration user), so
+//! it is not taken for a comment.
 
 use docket_app::App;
 use docket_core::TicketId;
@@ -36,20 +38,24 @@ fn note(refused: &Refused) -> String {
 }
 
 /// Writes the work note, unless it was written for the same approver and reason before; logs
-/// a failure.
+/// a failure and gives the answer back.
 pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refused) {
-    match app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await {
-        Ok(Some(_)) => {}
+    let once = match app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await {
+        Ok(Some(once)) => once,
         Ok(None) => return,
         Err(error) => {
             tracing::warn!(%error, record = refused.sys_id, "could not tell ServiceNow why a decision there does not count");
             return;
         }
-    }
+    };
     let mut fields = Map::new();
     fields.insert("work_notes".to_owned(), Value::String(note(&refused)));
     if let Err(error) = client.patch(&refused.sys_id, fields).await {
         tracing::warn!(%error, record = refused.sys_id, "could not tell ServiceNow why a decision there does not count");
+        // Not said: the same decision taken again is answered then.
+        if let Err(forget) = app.refusal_not_answered(SYSTEM, &once).await {
+            tracing::warn!(error = %forget, record = refused.sys_id, "could not give back an answer ServiceNow did not get");
+        }
     }
 }
 

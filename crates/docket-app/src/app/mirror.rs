@@ -195,6 +195,13 @@ impl App {
         let key = format!("refused:{ticket}:{by}:{code}");
         Ok(self.remember_first(scope, &key, "").await?.then_some(key))
     }
+
+    /// Gives back an answer taken with [`App::answer_refusal_once`] (its record's `key`) that
+    /// could not be given, so the same decision taken again is answered then.
+    pub async fn refusal_not_answered(&self, scope: &str, key: &str) -> Result<(), AppError> {
+        self.store().state_forget(scope, key, "").await?;
+        Ok(())
+    }
 }
 
 fn synced_key(ticket: &TicketId) -> String {

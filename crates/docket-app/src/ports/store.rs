@@ -546,6 +546,10 @@ pub trait StateStore: Send + Sync + 'static {
 
     /// Deletes entries of `scope` stamped before `before`; returns how many.
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Deletes the entry under (`scope`, `key`) if it still holds `value` (so a value another
+    /// caller put since stays); returns whether it did.
+    async fn state_forget(&self, scope: &str, key: &str, value: &str) -> Result<bool, StoreError>;
 }
 
 /// Counts for metrics, and whether the database answers.

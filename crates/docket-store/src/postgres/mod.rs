@@ -289,6 +289,10 @@ impl StateStore for PgStore {
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
         state::prune(&self.pool, scope, before).await
     }
+
+    async fn state_forget(&self, scope: &str, key: &str, value: &str) -> Result<bool, StoreError> {
+        state::forget(&self.pool, (scope, key, value)).await
+    }
 }
 
 #[async_trait]

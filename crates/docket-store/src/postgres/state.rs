@@ -65,3 +65,15 @@ pub(super) async fn prune(pool: &PgPool, scope: &str, before: Timestamp) -> Resu
         .map_err(db_error)?;
     to_unsigned(i64::try_from(done.rows_affected()).unwrap_or(i64::MAX), "deleted rows")
 }
+
+/// Deletes (scope, key) if it still holds value; whether it did.
+pub(super) async fn forget(pool: &PgPool, (scope, key, value): (&str, &str, &str)) -> Result<bool, StoreError> {
+    let done = sqlx::query("DELETE FROM surface_state WHERE scope = $1 AND key = $2 AND value = $3")
+        .bind(scope)
+        .bind(key)
+        .bind(value)
+        .execute(pool)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected() > 0)
+}

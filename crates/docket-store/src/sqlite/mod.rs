@@ -375,6 +375,10 @@ impl StateStore for SqliteStore {
     async fn state_prune(&self, scope: &str, before: Timestamp) -> Result<u64, StoreError> {
         self.writer.submit(state::Prune { scope: scope.into(), before }).await
     }
+
+    async fn state_forget(&self, scope: &str, key: &str, value: &str) -> Result<bool, StoreError> {
+        self.writer.submit(state::Forget { scope: scope.into(), key: key.into(), value: value.into() }).await
+    }
 }
 
 #[async_trait]

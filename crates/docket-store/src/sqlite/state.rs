@@ -108,6 +108,35 @@ impl Write for Prune {
     }
 }
 
+/// Deletes one entry if it still holds a value.
+#[derive(Debug)]
+pub(super) struct Forget {
+    pub(super) scope: String,
+    pub(super) key: String,
+    pub(super) value: String,
+}
+
+static FORGET: Sql =
+    Sql::new("DELETE FROM surface_state WHERE scope = ? AND key = ? AND value = ?; SELECT changes() AS n; ", 1);
+
+impl Write for Forget {
+    type Output = bool;
+
+    fn sql(&self) -> &'static Sql {
+        &FORGET
+    }
+
+    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+        bind(args, self.scope.as_str())?;
+        bind(args, self.key.as_str())?;
+        bind(args, self.value.as_str())
+    }
+
+    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+        Ok(changed(&rows)? > 0)
+    }
+}
+
 fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
     let n: i64 = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?.unwrap_or(0);
     to_unsigned(n, "changed rows")

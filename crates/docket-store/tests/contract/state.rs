@@ -1,5 +1,6 @@
-//! Surface state: keyed values that surfaces keep, first-writer-wins inserts, prefix listing
-//! and pruning by age, and deliveries recorded with the change they asked for.
+//! Surface state: keyed values that surfaces keep, first-writer-wins inserts, prefix listing,
+//! pruning by age, forgetting one entry while it holds a value, and deliveries recorded with
+//! the change they asked for.
 
 use docket_app::{Delivery, StoreError};
 
@@ -31,6 +32,14 @@ pub(crate) async fn surface_state_puts_lists_and_prunes(h: &Harness) {
     assert_eq!(store.state_prune("slack", at(3)).await.unwrap(), 1);
     assert_eq!(store.state_get("slack", "thread:DKT-1").await.unwrap(), None);
     assert!(store.state_get("slack", "event:Ev1").await.unwrap().is_some());
+
+    // Forgotten only while it holds the value the caller put: a value put since stays.
+    assert!(!store.state_forget("slack", "event:Ev1", "other").await.unwrap());
+    assert!(store.state_get("slack", "event:Ev1").await.unwrap().is_some());
+    assert!(store.state_forget("slack", "event:Ev1", "").await.unwrap());
+    assert_eq!(store.state_get("slack", "event:Ev1").await.unwrap(), None);
+    assert!(!store.state_forget("slack", "event:Ev1", "").await.unwrap(), "gone already");
+    assert!(store.state_put_new("slack", "event:Ev1", "again", at(6)).await.unwrap(), "a key forgotten is new again");
 }
 
 pub(crate) async fn concurrent_first_writers_have_one_winner(h: &Harness) {
