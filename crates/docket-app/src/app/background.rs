@@ -23,7 +23,7 @@ impl App {
     }
 
     /// Waits, at most `grace`, for the work begun with [`App::after_answer`] to end, once the
-    /// server answers no more requests; work begun after this call is waited for too. `false`
+    /// server answers no more requests; work begun while it waits is waited for too. `false`
     /// if some was still running when `grace` ran out (it is then cut off with the process).
     pub async fn settle(&self, grace: Duration) -> bool {
         let tracker = &self.inner.after_answer;

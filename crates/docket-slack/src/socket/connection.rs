@@ -9,13 +9,14 @@ use std::time::Duration;
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use super::frame::{self, DisconnectReason, Envelope, Frame};
-use super::{EnvelopeHandler, Handled, Shared};
+use super::{Handled, HandlerError, Shared};
 use docket_http::warn_throttled;
 
 /// A WebSocket to Slack.
@@ -107,7 +108,11 @@ fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links:
             let _ = links.refresh.try_send(reason);
         }
         Ok(Frame::Envelope(envelope)) => {
-            tokio::spawn(answer(envelope, shared.handler.clone(), out.clone(), shared.settings.ack_deadline));
+            // Started here, as it is read: a stop that begins next waits for it.
+            let to_ack = ToAck::of(&envelope);
+            let handler = shared.handler.clone();
+            let handling = shared.handler.start(Box::pin(async move { handler.handle(envelope).await }));
+            tokio::spawn(answer(to_ack, handling, out.clone(), shared.settings.ack_deadline));
         }
         Err(malformed) => {
             warn_throttled!(slot, problem = %malformed.problem, "Socket Mode: ignored a malformed frame");
@@ -124,11 +129,13 @@ fn on_text(text: &str, shared: &Arc<Shared>, out: &mpsc::Sender<Message>, links:
 /// repeat or a refusal, none if it could not be recorded as seen, and empty if the handler
 /// takes longer than `deadline` (the handling goes on, and an envelope it then cannot record
 /// is logged and counted: acknowledged already, it is not sent again).
-async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc::Sender<Message>, deadline: Duration) {
-    let id = envelope.id.clone();
-    let accepts = envelope.accepts_response_payload;
-    let retry = envelope.retry_attempt;
-    let mut handling = tokio::spawn(async move { handler.handle(envelope).await });
+async fn answer(
+    to_ack: ToAck,
+    mut handling: JoinHandle<Result<Handled, HandlerError>>,
+    out: mpsc::Sender<Message>,
+    deadline: Duration,
+) {
+    let ToAck { id, accepts, retry } = to_ack;
     let (payload, outcome) = match tokio::time::timeout(deadline, &mut handling).await {
         Ok(Ok(Ok(Handled::Answered(payload)))) => (payload, "handled"),
         Ok(Ok(Ok(Handled::Repeat))) => {
@@ -164,6 +171,19 @@ async fn answer(envelope: Envelope, handler: Arc<dyn EnvelopeHandler>, out: mpsc
     metrics::counter!("docket_slack_socket_envelopes_total", "outcome" => outcome).increment(1);
     let payload = payload.filter(|_| accepts);
     let _ = out.send(Message::text(frame::ack(&id, payload))).await;
+}
+
+/// What the acknowledgement of an envelope needs of it once its handling has started.
+struct ToAck {
+    id: String,
+    accepts: bool,
+    retry: u64,
+}
+
+impl ToAck {
+    fn of(envelope: &Envelope) -> Self {
+        Self { id: envelope.id.clone(), accepts: envelope.accepts_response_payload, retry: envelope.retry_attempt }
+    }
 }
 
 /// Writes queued frames until every sender is gone, then closes the WebSocket.

@@ -38,6 +38,10 @@ impl EnvelopeHandler for Slack {
             Err(other) => Err(HandlerError(other.to_string())),
         }
     }
+
+    fn start(&self, handling: super::Handling) -> tokio::task::JoinHandle<Result<Handled, HandlerError>> {
+        self.app().after_answer(handling)
+    }
 }
 
 #[cfg(test)]

@@ -125,7 +125,17 @@ pub trait EnvelopeHandler: Send + Sync + 'static {
     /// whatever it changes, where it can). Returns quickly; an error is a refusal, acknowledged
     /// without a payload.
     async fn handle(&self, envelope: Envelope) -> Result<Handled, HandlerError>;
+
+    /// Starts an envelope's handling in the background. It may go on after the envelope is
+    /// acknowledged (past the deadline), when Slack will not send it again: in Docket it is work
+    /// a clean stop waits for (`App::after_answer`). By default a plain task.
+    fn start(&self, handling: Handling) -> tokio::task::JoinHandle<Result<Handled, HandlerError>> {
+        tokio::spawn(handling)
+    }
 }
+
+/// An envelope's handling, to start ([`EnvelopeHandler::start`]).
+pub type Handling = futures_util::future::BoxFuture<'static, Result<Handled, HandlerError>>;
 
 /// What the slots share.
 struct Shared {

@@ -112,13 +112,15 @@ struct State {
     missing_channels: HashSet<String>,
     rate_limits: HashMap<String, VecDeque<u64>>,
     failures: HashMap<String, VecDeque<String>>,
-    /// How long calls to a method wait before they are answered.
-    delays: HashMap<String, std::time::Duration>,
+    /// Methods whose calls wait, unanswered, until they are released.
+    held: HashSet<String>,
     socket: Option<FakeSocketMode>,
 }
 
 struct Inner {
     state: Mutex<State>,
+    /// Told when held methods are released.
+    released: tokio::sync::Notify,
     addr: SocketAddr,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -149,7 +151,12 @@ impl FakeSlack {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port for the fake Slack");
         let addr = listener.local_addr().expect("the fake Slack's address");
         let state = State { addr: addr.to_string(), ..State::default() };
-        let inner = Arc::new(Inner { state: Mutex::new(state), addr, task: Mutex::new(None) });
+        let inner = Arc::new(Inner {
+            state: Mutex::new(state),
+            released: tokio::sync::Notify::new(),
+            addr,
+            task: Mutex::new(None),
+        });
         let router = axum::Router::new()
             .route("/api/{method}", axum::routing::post(handle))
             .route("/upload/{file}", axum::routing::post(upload))
@@ -193,9 +200,15 @@ impl FakeSlack {
         self.state().failures.entry(method.to_owned()).or_default().push_back(error.to_owned());
     }
 
-    /// Calls to `method` wait `by` before they are answered (and recorded).
-    pub fn delay(&self, method: &str, by: std::time::Duration) {
-        self.state().delays.insert(method.to_owned(), by);
+    /// Calls to `method` wait, unanswered (and not yet recorded), until [`FakeSlack::release`].
+    pub fn hold(&self, method: &str) {
+        self.state().held.insert(method.to_owned());
+    }
+
+    /// Answers the calls to `method` that wait, and every later one at once.
+    pub fn release(&self, method: &str) {
+        self.state().held.remove(method);
+        self.inner.released.notify_waiters();
     }
 
     /// Every call so far.
@@ -263,9 +276,13 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let Some(inner) = inner.upgrade() else { return StatusCode::SERVICE_UNAVAILABLE.into_response() };
-    let delay = inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).delays.get(&method).copied();
-    if let Some(delay) = delay {
-        tokio::time::sleep(delay).await;
+    loop {
+        // Made before the look, so a release between the two is not missed.
+        let released = inner.released.notified();
+        if !inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).held.contains(&method) {
+            break;
+        }
+        released.await;
     }
     let token = headers
         .get("authorization")
