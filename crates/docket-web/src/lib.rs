@@ -18,6 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use docket_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
 use tower_http::trace::TraceLayer;
 
 mod api;
@@ -43,11 +44,14 @@ pub struct WebOptions {
     /// `docket demo` only: visitors act as a sample person, under a banner that lets them
     /// switch to any other. Never set by `docket serve`.
     pub demo: bool,
+    /// Cancelled when the server begins to stop: live event streams end then, so an open ticket
+    /// page does not hold the stop while requests drain.
+    pub stopping: CancellationToken,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        Self { metrics: None, max_body_bytes: 256 * 1024, oidc: None, demo: false }
+        Self { metrics: None, max_body_bytes: 256 * 1024, oidc: None, demo: false, stopping: CancellationToken::new() }
     }
 }
 
@@ -60,6 +64,8 @@ pub(crate) struct Web {
     pub(crate) metrics: Option<PrometheusHandle>,
     /// What the web UI needs besides the app: sign-in, cookies, the demo switch.
     pub(crate) ui: std::sync::Arc<ui::UiState>,
+    /// Cancelled when the server begins to stop (see [`WebOptions::stopping`]).
+    pub(crate) stopping: CancellationToken,
 }
 
 /// How often a server-sent event stream sends a keep-alive comment.
@@ -81,7 +87,7 @@ pub fn route_table() -> Vec<(&'static str, String)> {
 /// `/metrics`. The binary serves it.
 pub fn router(app: App, options: WebOptions) -> Router {
     let ui = std::sync::Arc::new(ui::UiState::new(&app, options.oidc, options.demo));
-    let web = Web { app, metrics: options.metrics, ui };
+    let web = Web { app, metrics: options.metrics, ui, stopping: options.stopping };
     Router::new()
         .nest(API_PREFIX, api::router())
         .merge(ui::router())

@@ -76,7 +76,8 @@ pub(crate) async fn serve(
     let chat = surfaces.attach(&app, &shutdown)?;
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
-    let options = docket_web::WebOptions { metrics, oidc, demo: site == Site::Demo, ..Default::default() };
+    let demo = site == Site::Demo;
+    let options = docket_web::WebOptions { metrics, oidc, demo, stopping: shutdown.clone(), ..Default::default() };
     let mcp_options =
         docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
     let router = docket_web::router(app.clone(), options)
@@ -103,7 +104,14 @@ pub(crate) async fn serve(
         "started"
     );
     ready(addr);
-    docket_http::serve(listener, router, http, stop_signal()).await.context("serving HTTP")?;
+    // At the stop signal, intake ends everywhere at once (live event streams, Socket Mode, MCP
+    // streams, reloads) while the requests in progress drain.
+    let stopping = shutdown.clone();
+    let stop = async move {
+        stop_signal().await;
+        stopping.cancel();
+    };
+    docket_http::serve(listener, router, http, stop).await.context("serving HTTP")?;
     shutdown.cancel();
     let _ = reloads.await;
     app.settle(SETTLE_GRACE).await;

@@ -1,7 +1,8 @@
 //! Regressions found by testing a real `docket serve` from outside, as an attacker would:
 //! failed authentications grew the audit chain without bound, oversized chat bodies were refused
-//! in plain text, and a server out of file descriptors stopped answering (`/readyz` timed out
-//! while the log repeated "accept error: Too many open files").
+//! in plain text, a server out of file descriptors stopped answering (`/readyz` timed out
+//! while the log repeated "accept error: Too many open files"), and an open live event stream
+//! held every clean stop for the whole drain grace.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code: a panic is a failed test")]
 
@@ -222,4 +223,59 @@ fn a_server_out_of_file_descriptors_keeps_answering_and_recovers() {
     assert!(accept_lines >= 1, "the server ran out of descriptors and said so: {log}");
     assert!(accept_lines <= 3, "one line per interval, not a flood: {accept_lines} lines\n{log}");
     stop(server);
+}
+
+/// An open live event stream (a ticket page left open in a browser) held every clean stop for
+/// the HTTP server's whole drain grace, 10 s, and a warning: streams now end when the stop
+/// begins.
+#[test]
+fn an_open_event_stream_does_not_hold_a_clean_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "");
+    // A ticket that waits for Bob's approval: its stream stays open.
+    let config = std::fs::read_to_string(dir.path().join("docket.yaml")).unwrap().replace(
+        "policies:\n",
+        "policies:\n  - { name: held, when: 'workflow.id == \"held\"', stages: [{ name: lead, from: [bob], count: 1 }] }\n",
+    );
+    let config = config.replace("people:\n", "people:\n  - { id: bob, name: Bob }\n");
+    std::fs::write(dir.path().join("docket.yaml"), config).unwrap();
+    std::fs::write(
+        dir.path().join("workflows/held.yaml"),
+        "id: held\ntitle: Held\nsteps:\n  - { name: pause, wait: 0s }\n",
+    )
+    .unwrap();
+    let token = {
+        let out = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .current_dir(dir.path())
+            .args(["token", "create", "--config", "docket.yaml", "--person", "alice"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let port = free_port();
+    let server = start(dir.path(), port, None);
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let client = reqwest::blocking::Client::new();
+    let opened = client
+        .post(format!("{base}/tickets"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "workflow": "held", "params": {} }))
+        .send()
+        .unwrap();
+    assert_eq!(opened.status(), 201);
+    let opened = opened.json::<Value>().unwrap();
+    assert_eq!(opened["state"], "awaiting_approval", "{opened}");
+    let id = opened["id"].as_str().unwrap().to_owned();
+    let stream = client.get(format!("{base}/tickets/{id}/events")).bearer_auth(&token).send().unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+
+    let stopping = Instant::now();
+    stop(server);
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(5), "the stop took {took:?} with a stream open");
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap();
+    assert!(!log.contains("connections still open after the grace"), "{log}");
+    drop(stream);
 }

@@ -165,7 +165,7 @@ pub(crate) async fn stream(
     query: QueryPairs,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let EventsQuery { after } = EventsQuery::read(&query, &headers)?;
-    open(&web.app, id, after).await
+    open(&web, id, after).await
 }
 
 impl EventsQuery {
@@ -183,11 +183,13 @@ impl EventsQuery {
 
 /// The event stream of ticket `id` from the log line after `after`, for whoever the caller
 /// authenticated (the API by token, the web UI by its session cookie).
+/// The stream ends when the server begins to stop.
 pub(crate) async fn open(
-    app: &App,
+    web: &Web,
     id: TicketId,
     after: u64,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>> + use<>>, ApiError> {
+    let app = &web.app;
     // Subscribe before reading, so nothing that happens in between is missed.
     let live = app.subscribe();
     let (ticket, version) = app.ticket_with_version(&id).await?;
@@ -203,7 +205,9 @@ pub(crate) async fn open(
         announced: BTreeSet::new(),
     };
     tokio::spawn(follower.run(ticket, version, live));
-    let events = ReceiverStream::new(receiver).map(Ok);
+    let until_stop =
+        futures_util::StreamExt::take_until(ReceiverStream::new(receiver), web.stopping.clone().cancelled_owned());
+    let events = until_stop.map(Ok);
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 

@@ -30,7 +30,7 @@ pub(crate) async fn stream(
     let id = parse_id(&id)?;
     let last = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let after = last.unwrap_or(query.after);
-    match crate::api::events::open(&web.app, id, after).await {
+    match crate::api::events::open(&web, id, after).await {
         Ok(sse) => Ok(sse.into_response()),
         Err(error) => Ok(error.into_response()),
     }
