@@ -6,15 +6,16 @@
 //! issue is moved. Once the ticket has moved on, the outbox keeps the issue where the ticket is
 //! (a move Docket itself made after a decision taken in Docket comes back this way too, and is
 //! left alone). Both are best effort, after the webhook is answered: the decision changed
-//! nothing in Docket either way, and a failure is logged; a comment that could not be posted
-//! is not counted as said, so the same decision taken again is answered then.
+//! nothing in Docket either way, and a failure is logged; a comment Jira did not get is not
+//! counted as said, so the same decision taken again is answered then.
 
 use docket_app::App;
 use docket_core::{Ticket, TicketId, TicketState};
 
 use crate::adf::{Para, body};
-use crate::client::JiraClient;
+use crate::client::{JiraClient, JiraError};
 use crate::notifier::move_to;
+use crate::settings::Api;
 use crate::{SYSTEM, issue_key};
 
 /// How many times the issue follows a ticket that changes while it is moved back.
@@ -66,7 +67,7 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
     let comment = body(client.settings().api, &[Para::text(note)]);
     let id = match client.comment(issue, comment, &once).await {
         Ok(id) => id,
-        Err(error) => return not_answered(client, app, issue, &once, &error.to_string()).await,
+        Err(error) => return not_answered(client, app, issue, &once, error).await,
     };
     if id.is_empty() {
         return Ok(());
@@ -75,17 +76,23 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
     app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string())
 }
 
-/// The comment could not be posted (`error`): unless Jira has it after all (an answer lost on
-/// the way back, found by its mark on Cloud), the answer is given back, so the same decision
-/// taken again is answered then.
-async fn not_answered(client: &JiraClient, app: &App, issue: &str, once: &str, error: &str) -> Result<(), String> {
-    if let Ok(Some(id)) = client.find_comment(issue, once).await {
-        return app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string());
+/// The comment could not be posted (`error`). When Jira says it wrote nothing, or Jira Cloud's
+/// mark shows the comment is not there, the answer is given back, so the same decision taken
+/// again is answered then; a comment found by its mark (an answer lost on the way back) is
+/// Docket's own. Where it cannot be told (Data Center, or the look failed), the answer is kept
+/// as given: a comment said twice would be worse than one a later move does not repeat.
+async fn not_answered(client: &JiraClient, app: &App, issue: &str, once: &str, error: JiraError) -> Result<(), String> {
+    if !error.nothing_written() {
+        match client.find_comment(issue, once).await {
+            Ok(Some(id)) => return app.remember(SYSTEM, &crate::posted_key(&id), "").await.map_err(|e| e.to_string()),
+            Ok(None) if client.settings().api == Api::Cloud => {}
+            _ => return Err(format!("{error} (it may have been posted, so it is not said again)")),
+        }
     }
     if let Err(forget) = app.refusal_not_answered(SYSTEM, once).await {
         tracing::warn!(error = %forget, issue, "could not give back an answer Jira did not get; that decision stays unanswered");
     }
-    Err(error.to_owned())
+    Err(error.to_string())
 }
 
 /// Moves the issue to the status the ticket's state maps to, unless it is there already; the

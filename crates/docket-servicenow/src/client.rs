@@ -44,6 +44,12 @@ impl ServiceNowError {
             Self::Answer(_) => false,
         }
     }
+
+    /// Whether the instance says it wrote nothing: a 4xx (429 included) or a 503. After a 502,
+    /// a 504, a lost connection or an unreadable answer, a write may have been done.
+    pub fn nothing_written(&self) -> bool {
+        matches!(self, Self::Status { status, .. } if *status < 500 || *status == 503)
+    }
 }
 
 /// A record, as ServiceNow names it.

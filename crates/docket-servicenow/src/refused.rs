@@ -2,8 +2,9 @@
 //! count (their own change, a stage that is not ServiceNow's, a plan changed since the record
 //! showed it, a ticket no longer waiting, an approver Docket does not know): a work note says
 //! why, once per approver, ticket and reason. It is best effort, after the callback is
-//! answered: the decision changed nothing in Docket either way, and a failure is logged (and the
-//! note is not counted as written, so the same decision taken again is answered then). The note
+//! answered: the decision changed nothing in Docket either way, and a failure is logged (a note
+//! the instance says it did not write is not counted as written, so the same decision taken
+//! again is answered then). The note
 //! comes back through the business rule as Docket's own (written by the integration user), so
 //! it is not taken for a comment.
 
@@ -52,8 +53,12 @@ pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refuse
     fields.insert("work_notes".to_owned(), Value::String(note(&refused)));
     if let Err(error) = client.patch(&refused.sys_id, fields).await {
         tracing::warn!(%error, record = refused.sys_id, "could not tell ServiceNow why a decision there does not count");
-        // Not said: the same decision taken again is answered then.
-        if let Err(forget) = app.refusal_not_answered(SYSTEM, &once).await {
+        // Not written, as the instance says: the same decision taken again is answered then.
+        // After an answer that leaves it open (a 502, a timeout), it counts as said: a note
+        // written twice would be worse than one a later decision does not repeat.
+        if error.nothing_written()
+            && let Err(forget) = app.refusal_not_answered(SYSTEM, &once).await
+        {
             tracing::warn!(error = %forget, record = refused.sys_id, "could not give back an answer ServiceNow did not get");
         }
     }

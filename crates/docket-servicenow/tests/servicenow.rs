@@ -229,9 +229,21 @@ async fn a_servicenow_approval_satisfies_a_servicenow_stage_but_the_requesters_d
     assert!(audit.iter().any(|r| r.entry.action == "servicenow.unknown_user"), "the stranger is audited");
 
     let own = serde_json::to_vec(&fake.user_approval(&sys_id, "alice.ng", Some("alice@example.com"))).unwrap();
+    let why = "Docket did not count Alice Ng's approval: you requested this ticket, so you cannot approve it";
+    // The instance refusing updates while Docket answers: the note is not written, nor counted
+    // as written.
+    fake.set_updates_down(true);
+    assert_eq!(post(&router, &own, Some(&docket_testkit::ticketing::hub_signature(SECRET, &own))).await, 200);
+    assert!(app.app.settle(Duration::from_secs(60)).await, "the answer was tried to its end");
+    fake.set_updates_down(false);
+    assert!(notes(&fake.records()[0]).iter().all(|n| !n.starts_with(why)));
+    // Taken again once it is back: answered now.
+    // (A business rule's second post differs from its first: here, in when it was sent.)
+    let mut again = fake.user_approval(&sys_id, "alice.ng", Some("alice@example.com"));
+    again["sys_updated_on"] = serde_json::Value::from("2026-12-07 10:00:01");
+    let own = serde_json::to_vec(&again).unwrap();
     assert_eq!(post(&router, &own, Some(&docket_testkit::ticketing::hub_signature(SECRET, &own))).await, 200);
     assert_eq!(app.app.ticket(&ticket.id).await.unwrap().state, TicketState::AwaitingApproval, "not the requester's");
-    let why = "Docket did not count Alice Ng's approval: you requested this ticket, so you cannot approve it";
     eventually("the reason", || notes(&fake.records()[0]).iter().any(|n| n.starts_with(why))).await;
 
     let bobs = serde_json::to_vec(&fake.user_approval(&sys_id, "bob.ruiz", Some("bob@example.com"))).unwrap();

@@ -76,8 +76,11 @@ pub(crate) async fn serve(
     let chat = surfaces.attach(&app, &shutdown)?;
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
+    // Cancelled at the stop signal, before requests drain: live event streams end on it. The
+    // rest (Socket Mode, MCP calls in progress, reloads) stops once they have drained.
+    let stopping = CancellationToken::new();
     let demo = site == Site::Demo;
-    let options = docket_web::WebOptions { metrics, oidc, demo, stopping: shutdown.clone(), ..Default::default() };
+    let options = docket_web::WebOptions { metrics, oidc, demo, stopping: stopping.clone(), ..Default::default() };
     let mcp_options =
         docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
     let router = docket_web::router(app.clone(), options)
@@ -104,9 +107,6 @@ pub(crate) async fn serve(
         "started"
     );
     ready(addr);
-    // At the stop signal, intake ends everywhere at once (live event streams, Socket Mode, MCP
-    // streams, reloads) while the requests in progress drain.
-    let stopping = shutdown.clone();
     let stop = async move {
         stop_signal().await;
         stopping.cancel();

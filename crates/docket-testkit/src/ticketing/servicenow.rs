@@ -52,6 +52,8 @@ struct Inner {
     next: u64,
     calls: Vec<String>,
     down: bool,
+    /// Every update (PATCH) answers 503 while set; reads and creates go on.
+    updates_down: bool,
     rate_limited: u32,
     lose_next_create: bool,
     oauth: OAuth,
@@ -113,6 +115,11 @@ impl FakeServiceNow {
     /// Takes the instance down (every call answers 503) or brings it back.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// Makes every update (PATCH) answer 503 while reads and creates go on, or stops that.
+    pub fn set_updates_down(&self, down: bool) {
+        self.lock().updates_down = down;
     }
 
     /// The next `n` calls answer 429 with `Retry-After: 1`.
@@ -361,6 +368,9 @@ async fn patch(
 ) -> Response {
     if let Some(r) = gate(&shared, &headers, format!("PATCH /api/now/table/{table}/{sys_id}")) {
         return r;
+    }
+    if shared.lock().expect("the fake's lock").updates_down {
+        return failure(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", "The instance is hibernating");
     }
     let Value::Object(given) = body else {
         return failure(StatusCode::BAD_REQUEST, "Exception while reading request", "The payload is not valid JSON.");
