@@ -1,6 +1,7 @@
 //! The whole chain in Socket Mode: the same journey as HTTP mode, but every slash command,
 //! submission and click arrives as an envelope on a Docket-opened WebSocket, and every answer
-//! is the envelope's acknowledgement — `response_action: errors` included.
+//! is the envelope's acknowledgement — `response_action: errors` included; a click acknowledged
+//! just before a stop is still handled.
 
 use std::sync::Arc;
 
@@ -24,7 +25,12 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let h = Harness::start().await;
+    rig_with(docket_testkit::fixture::DOCKET_YAML).await
+}
+
+/// The rig with `config` as the app's configuration.
+async fn rig_with(config: &str) -> Rig {
+    let h = Harness::start_with(|b| b.config(config)).await;
     let socket = FakeSocketMode::start().await;
     h.fake.with_socket(socket.clone());
     let shutdown = CancellationToken::new();
@@ -215,4 +221,41 @@ async fn commands_answered_in_words_come_back_in_the_ack_and_mentions_arrive_as_
     assert_eq!(r.h.fake.calls_to("chat.postMessage").len(), 1, "one answer for one event_id");
     r.shutdown.cancel();
     r.client.stopped().await;
+}
+
+/// A click that came as an envelope is acknowledged at once and handled after; a clean stop
+/// waits for that work, so the approval is recorded.
+#[tokio::test]
+async fn a_stop_waits_for_a_click_that_came_over_socket_mode() {
+    // Carol has no Slack id in the directory: her click waits for `users.info`, held.
+    let r = rig_with(&docket_testkit::fixture::DOCKET_YAML.replace("slack: U0CAROL, ", "")).await;
+    r.h.fake.user("U0CAROL", "carol@example.com");
+    let params: docket_core::RawParams = [("service", "api"), ("version", "1.2.3"), ("env", "prod")]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+        .collect();
+    let origin = docket_core::ticket::Origin {
+        surface: "slack".to_owned(),
+        channel: Some("C0DEPLOYS".to_owned()),
+        ..Default::default()
+    };
+    let ticket =
+        r.h.t.app.request(&docket_core::Actor::person("alice"), &"deploy".into(), params, origin).await.unwrap();
+    r.h.t.wait_for_state(&ticket.id, TicketState::AwaitingApproval).await;
+    let copy = r.h.fake.wait_for_message("the channel copy", |m| m.channel == "C0APPROVALS").await;
+
+    r.h.fake.hold("users.info");
+    r.click("U0CAROL", &copy, "docket.approve", "trig-socket-stop").await;
+    let reviewed = |t: &docket_core::Ticket| t.reviews.iter().any(|rv| rv.person.as_str() == "carol");
+    assert!(!reviewed(&r.h.t.app.ticket(&ticket.id).await.unwrap()), "acknowledged before it is handled");
+
+    r.shutdown.cancel();
+    r.client.stopped().await;
+    let app = r.h.t.app.clone();
+    let settling = tokio::spawn(async move { app.settle(std::time::Duration::from_secs(30)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!settling.is_finished(), "the stop waits while the click is being handled");
+    r.h.fake.release("users.info");
+    assert!(settling.await.unwrap(), "the click's work ended within the grace");
+    assert!(reviewed(&r.h.t.app.ticket(&ticket.id).await.unwrap()), "the approval was recorded before the stop");
 }
