@@ -35,6 +35,9 @@ pub struct McpOptions {
     pub public_url: Option<String>,
     /// Cancelled when the server stops: open streams end.
     pub shutdown: CancellationToken,
+    /// Cancelled when the server begins to stop, before requests drain: a `wait_for_ticket` in
+    /// progress answers at once, as if its timeout had come, instead of holding the stop.
+    pub stopping: CancellationToken,
 }
 
 /// Who may reach the endpoint.
@@ -78,7 +81,7 @@ pub fn router(app: App, options: McpOptions) -> Router {
         .with_allowed_hosts(hosts)
         .with_cancellation_token(options.shutdown.child_token());
     let service: StreamableHttpService<DocketMcp, NeverSessionManager> = StreamableHttpService::new(
-        move || Ok(DocketMcp::new(app.clone())),
+        move || Ok(DocketMcp::new(app.clone()).stopping_with(options.stopping.clone())),
         Arc::new(NeverSessionManager::default()),
         config,
     );

@@ -10,6 +10,7 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, Implementation, ProtocolVersion, ServerCapabilities, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+use tokio_util::sync::CancellationToken;
 
 use crate::tools::{
     self, Caller, CancelInput, CommentInput, ListWorkflows, LogsInput, RequestInput, TicketRef, structured,
@@ -33,6 +34,8 @@ to explain, and `cancel` to withdraw a request you made.";
 #[derive(Clone)]
 pub struct DocketMcp {
     app: App,
+    /// Cancelled when the server begins to stop (see [`DocketMcp::stopping_with`]).
+    stopping: CancellationToken,
     tool_router: ToolRouter<Self>,
 }
 
@@ -45,7 +48,14 @@ impl std::fmt::Debug for DocketMcp {
 impl DocketMcp {
     /// The server over `app`; each call acts as the [`Credential`] in its HTTP request.
     pub fn new(app: App) -> Self {
-        Self { app, tool_router: Self::tool_router() }
+        Self { app, stopping: CancellationToken::new(), tool_router: Self::tool_router() }
+    }
+
+    /// The same, whose waits (`wait_for_ticket`) end when `stopping` is cancelled: the server
+    /// is stopping, and the caller should ask again.
+    #[must_use]
+    pub fn stopping_with(self, stopping: CancellationToken) -> Self {
+        Self { stopping, ..self }
     }
 
     /// Whom the call in `ctx` is made as: the credential the HTTP layer checked.
@@ -147,7 +157,7 @@ impl DocketMcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
         let caller = self.caller(&ctx)?;
-        answer(wait::wait_for_ticket(&caller, input, &ctx).await?)
+        answer(wait::wait_for_ticket(&caller, input, &ctx, &self.stopping).await?)
     }
 
     /// A ticket's run log.

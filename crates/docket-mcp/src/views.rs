@@ -238,7 +238,8 @@ pub struct StepOut {
 /// `wait_for_ticket`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct Waited {
-    /// Whether the timeout came first (the ticket is then as it was).
+    /// Whether the wait ended before the change: its timeout came, or the server began to
+    /// stop (the ticket is then as it was); ask again.
     pub timed_out: bool,
     /// The ticket now.
     pub ticket: TicketOut,

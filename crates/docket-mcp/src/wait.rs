@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
 use crate::tools::{Caller, app_error, ticket_id, tool_error};
 use crate::views::{TicketOut, Waited};
@@ -63,6 +64,7 @@ pub(crate) async fn wait_for_ticket(
     caller: &Caller,
     input: WaitInput,
     ctx: &RequestContext<RoleServer>,
+    stopping: &CancellationToken,
 ) -> Result<Result<Waited, CallToolResult>, ErrorData> {
     let id = match ticket_id(&input.id) {
         Ok(id) => id,
@@ -105,7 +107,11 @@ pub(crate) async fn wait_for_ticket(
             return Ok(Ok(Waited { timed_out: false, ticket: TicketOut::read(&ticket, &caller.app).await }));
         }
         let read_again = tokio::select! {
+            // The server stopping ends the wait as its timeout would: the caller asks again.
             () = tokio::time::sleep_until(deadline) => {
+                return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
+            }
+            () = stopping.cancelled() => {
                 return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
             }
             () = ctx.ct.cancelled() => return Err(ErrorData::internal_error("the wait was cancelled", None)),

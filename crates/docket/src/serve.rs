@@ -76,13 +76,17 @@ pub(crate) async fn serve(
     let chat = surfaces.attach(&app, &shutdown)?;
     let anchoring = crate::anchors::start(&app, &config, &shutdown);
     let oidc = config.sections.get::<docket_web::WebConfig>("web").and_then(|web| web.oidc.clone());
-    // Cancelled at the stop signal, before requests drain: live event streams end on it. The
-    // rest (Socket Mode, MCP calls in progress, reloads) stops once they have drained.
+    // Cancelled at the stop signal, before requests drain: live event streams and MCP waits end
+    // on it. The rest (Socket Mode, other MCP calls in progress, reloads) stops once they have
+    // drained.
     let stopping = CancellationToken::new();
     let demo = site == Site::Demo;
     let options = docket_web::WebOptions { metrics, oidc, demo, stopping: stopping.clone(), ..Default::default() };
-    let mcp_options =
-        docket_mcp::McpOptions { public_url: config.server.public_url.clone(), shutdown: shutdown.clone() };
+    let mcp_options = docket_mcp::McpOptions {
+        public_url: config.server.public_url.clone(),
+        shutdown: shutdown.clone(),
+        stopping: stopping.clone(),
+    };
     let router = docket_web::router(app.clone(), options)
         .merge(chat)
         .merge(docket_mcp::router(app.clone(), mcp_options))

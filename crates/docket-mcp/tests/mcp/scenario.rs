@@ -270,3 +270,28 @@ async fn a_reports_result_comes_back_with_the_ticket() {
     client.cancel().await.unwrap();
     served.stop().await;
 }
+
+/// A wait in progress when the server begins to stop answers at once, as if its timeout had
+/// come, so it does not hold the stop; the agent asks again.
+#[tokio::test]
+async fn a_wait_ends_when_the_server_begins_to_stop() {
+    let served = Served::start().await;
+    let bot = served.kit.agent_token("deploy-bot").await;
+    let client = http_client(&served.url(), &bot, ProtocolVersion::V_2026_07_28).await;
+    let ticket = ok(&call(&client, "request", json!({ "workflow": "deploy", "params": deploy("prod") }), None).await);
+    assert_eq!(ticket["state"], "awaiting_approval");
+    let id = ticket["id"].as_str().unwrap().to_owned();
+    let stopping = served.stopping.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        stopping.cancel();
+    });
+    let started = std::time::Instant::now();
+    let arguments = json!({ "id": id, "until": "finished", "timeout_seconds": 60 });
+    let waited = ok(&call(&client, "wait_for_ticket", arguments, None).await);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "answered at the stop: {:?}", started.elapsed());
+    assert_eq!(waited["timed_out"], true, "{waited}");
+    assert_eq!(waited["ticket"]["state"], "awaiting_approval");
+    client.cancel().await.unwrap();
+    served.stop().await;
+}

@@ -73,6 +73,8 @@ pub(crate) struct Served {
     /// `http://127.0.0.1:PORT`
     pub(crate) base: String,
     stop: CancellationToken,
+    /// Cancelled when the test says the server begins to stop (`McpOptions::stopping`).
+    pub(crate) stopping: CancellationToken,
 }
 
 /// A sales report the agent may request, whose one step leaves a table.
@@ -110,9 +112,11 @@ impl Served {
     async fn start_with(builder: docket_testkit::TestAppBuilder) -> Self {
         let kit = builder.settings(|s| s.public_url = Some("https://docket.example.com".to_owned())).start().await;
         let stop = CancellationToken::new();
+        let stopping = CancellationToken::new();
         let options = docket_mcp::McpOptions {
             public_url: Some("https://docket.example.com".to_owned()),
             shutdown: stop.clone(),
+            stopping: stopping.clone(),
         };
         let router = docket_mcp::router(kit.app.clone(), options);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,7 +126,7 @@ impl Served {
             let stopped = async move { until.cancelled().await };
             docket_http::serve(listener, router, docket_http::ServerOptions::default(), stopped).await.unwrap();
         });
-        Self { kit, base, stop }
+        Self { kit, base, stop, stopping }
     }
 
     pub(crate) fn url(&self) -> String {
