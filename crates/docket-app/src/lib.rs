@@ -41,7 +41,7 @@ pub use app::{
     App, AppParts, ApprovalNotice, ApprovalView, AuditReport, Happening, StageView, TOKEN_PREFIX, TicketAction,
     TicketSummary, Tone, plan_lines, raw_params,
 };
-pub use app::{Blocked, Earlier, MirrorChange, Reached, SessionChange, mirror_wants};
+pub use app::{Blocked, Earlier, MirrorChange, Reached, SessionChange, mirror_wants, unknown_account_reason};
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};

@@ -176,13 +176,7 @@ async fn status_changed(shared: &Shared, payload: &Value) -> Result<(), docket_a
         let action = if decision == Decision::Approve { "approve" } else { "reject" };
         app.audit_unknown_chat_user(SYSTEM, account, action).await;
         let who = user.get("displayName").and_then(Value::as_str).unwrap_or(account).to_owned();
-        let reason = match cloud_id {
-            Some(id) => format!(
-                "no one in Docket's directory has this Jira account; an admin can link it to a person (account id {id})"
-            ),
-            None => "no one in Docket's directory has this Jira account; an admin can add the person with its email"
-                .to_owned(),
-        };
+        let reason = docket_app::unknown_account_reason("Jira account", cloud_id.map(|id| ("account id", id)));
         let (by, code) = (account.to_owned(), "unknown");
         answer_refused(shared, Refused { ticket, who, moved_to: status.to_owned(), reason, by, code });
         return Ok(());

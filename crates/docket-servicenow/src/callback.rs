@@ -163,10 +163,7 @@ async fn approval(shared: &Shared, payload: &Value) -> Result<(), docket_app::Ap
         return Ok(());
     }
     let Some(person) = person else {
-        let reason = format!(
-            "no one in Docket's directory has this ServiceNow user; an admin can link it to a person (user name \
-             {approver})"
-        );
+        let reason = docket_app::unknown_account_reason("ServiceNow user", Some(("user name", approver)));
         let (by, code) = (approver.to_owned(), "unknown");
         let refused = Refused { ticket, sys_id: sys_id.to_owned(), who: approver.to_owned(), what, reason, by, code };
         answer_refused(shared, refused);

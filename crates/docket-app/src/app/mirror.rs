@@ -204,6 +204,18 @@ impl App {
     }
 }
 
+/// Why a decision taken in a ticketing system by an account no person in the directory has
+/// does not count, in words for that system: `account` is what the system calls it (`Jira
+/// account`), `linked_by` the name and value a person's entry links it with (`("account id",
+/// "5b10…")`), or `None` when a person can only be found by the account's email.
+pub fn unknown_account_reason(account: &str, linked_by: Option<(&str, &str)>) -> String {
+    let head = format!("no one in Docket's directory has this {account}");
+    match linked_by {
+        Some((name, value)) => format!("{head}; an admin can link it to a person ({name} {value})"),
+        None => format!("{head}; an admin can add the person with its email"),
+    }
+}
+
 fn synced_key(ticket: &TicketId) -> String {
     format!("synced:{ticket}")
 }

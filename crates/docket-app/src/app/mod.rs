@@ -37,7 +37,7 @@ pub use chat::{
 pub(crate) use commit::Applied;
 pub(crate) use following::Following;
 pub use keyed::{Earlier, Requested};
-pub use mirror::MirrorChange;
+pub use mirror::{MirrorChange, unknown_account_reason};
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};
 pub use reload::ReloadOutcome;
