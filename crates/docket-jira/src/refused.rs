@@ -9,7 +9,7 @@
 //! nothing in Docket either way, and a failure is logged; a comment Jira did not get is not
 //! counted as said, so the same decision taken again is answered then.
 
-use docket_app::App;
+use docket_app::{App, Pruned};
 use docket_core::{Ticket, TicketId, TicketState};
 
 use crate::adf::{Para, body};
@@ -17,6 +17,10 @@ use crate::client::{JiraClient, JiraError};
 use crate::notifier::move_to;
 use crate::settings::Api;
 use crate::{SYSTEM, issue_key};
+
+/// The answers given, one per ticket, person and reason: kept 30 days, then forgotten (a
+/// decision still refused after that is answered again).
+static ANSWERED: Pruned = Pruned::new("jira.refused", std::time::Duration::from_secs(30 * 24 * 3600), 100);
 
 /// How many times the issue follows a ticket that changes while it is moved back.
 const FOLLOW_AT_MOST: usize = 3;
@@ -55,8 +59,10 @@ async fn try_answer(client: &JiraClient, app: &App, refused: &Refused) -> Result
         return Ok(());
     }
     let back = move_back(client, app, issue, refused, (ticket, version)).await?;
-    let Some(once) =
-        app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await.map_err(|e| e.to_string())?
+    let Some(once) = app
+        .answer_refusal_once(&ANSWERED, &refused.ticket, &refused.by, refused.code)
+        .await
+        .map_err(|e| e.to_string())?
     else {
         return Ok(());
     };
@@ -89,7 +95,7 @@ async fn not_answered(client: &JiraClient, app: &App, issue: &str, once: &str, e
             _ => return Err(format!("{error} (it may have been posted, so it is not said again)")),
         }
     }
-    if let Err(forget) = app.refusal_not_answered(SYSTEM, once).await {
+    if let Err(forget) = app.refusal_not_answered(&ANSWERED, once).await {
         tracing::warn!(error = %forget, issue, "could not give back an answer Jira did not get; that decision stays unanswered");
     }
     Err(error.to_string())

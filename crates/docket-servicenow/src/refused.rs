@@ -8,12 +8,15 @@
 //! comes back through the business rule as Docket's own (written by the integration user), so
 //! it is not taken for a comment.
 
-use docket_app::App;
+use docket_app::{App, Pruned};
 use docket_core::TicketId;
 use serde_json::{Map, Value};
 
-use crate::SYSTEM;
 use crate::client::ServiceNowClient;
+
+/// The answers given, one per ticket, person and reason: kept 30 days, then forgotten (a
+/// decision still refused after that is answered again).
+static ANSWERED: Pruned = Pruned::new("servicenow.refused", std::time::Duration::from_secs(30 * 24 * 3600), 100);
 
 /// A decision taken in ServiceNow that does not count.
 #[derive(Debug)]
@@ -41,7 +44,7 @@ fn note(refused: &Refused) -> String {
 /// Writes the work note, unless it was written for the same approver and reason before; logs
 /// a failure and gives the answer back.
 pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refused) {
-    let once = match app.answer_refusal_once(SYSTEM, &refused.ticket, &refused.by, refused.code).await {
+    let once = match app.answer_refusal_once(&ANSWERED, &refused.ticket, &refused.by, refused.code).await {
         Ok(Some(once)) => once,
         Ok(None) => return,
         Err(error) => {
@@ -57,7 +60,7 @@ pub(crate) async fn answer(client: &ServiceNowClient, app: &App, refused: Refuse
         // After an answer that leaves it open (a 502, a timeout), it counts as said: a note
         // written twice would be worse than one a later decision does not repeat.
         if error.nothing_written()
-            && let Err(forget) = app.refusal_not_answered(SYSTEM, &once).await
+            && let Err(forget) = app.refusal_not_answered(&ANSWERED, &once).await
         {
             tracing::warn!(error = %forget, record = refused.sys_id, "could not give back an answer ServiceNow did not get");
         }

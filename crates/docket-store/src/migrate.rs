@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_token_lifecycle"),
     migration!(8, "0008_outbox_claim_walk"),
     migration!(9, "0009_form_keys"),
+    migration!(10, "0010_refusal_answers"),
 ];
 
 /// The schema version this build writes: the last migration's number.
@@ -225,6 +226,45 @@ mod tests {
                 ("teams", "person:alice"),
                 ("web", "session:xyz"),
                 ("web.forms", "form:alice:abc")
+            ]
+        );
+    }
+
+    /// The answers to refused decisions move to their systems' `.refused` scopes; the issue
+    /// and record links beside them stay.
+    #[tokio::test]
+    async fn refusal_answers_move_to_scopes_of_their_own() {
+        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
+        for m in MIGRATIONS.iter().filter(|m| m.version < 10) {
+            sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
+        }
+        for (scope, key) in [
+            ("jira", "refused:DKT-1:alice:own_ticket"),
+            ("jira", "issue:DKT-1"),
+            ("servicenow", "refused:DKT-2:mallory:unknown"),
+            ("servicenow", "record:DKT-2"),
+            ("slack", "refused:not-an-answer"),
+        ] {
+            sqlx::query("INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, '', 1)")
+                .bind(scope)
+                .bind(key)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let answers = MIGRATIONS.iter().find(|m| m.version == 10).unwrap();
+        sqlx::raw_sql(answers.sqlite).execute(&pool).await.unwrap();
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT scope, key FROM surface_state ORDER BY scope, key").fetch_all(&pool).await.unwrap();
+        let rows: Vec<(&str, &str)> = rows.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
+        assert_eq!(
+            rows,
+            [
+                ("jira", "issue:DKT-1"),
+                ("jira.refused", "refused:DKT-1:alice:own_ticket"),
+                ("servicenow", "record:DKT-2"),
+                ("servicenow.refused", "refused:DKT-2:mallory:unknown"),
+                ("slack", "refused:not-an-answer")
             ]
         );
     }

@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::App;
 use super::chat::earns_reply;
+use super::state::Pruned;
 use crate::error::AppError;
 use crate::ports::store::OutboxMessage;
 
@@ -183,23 +184,28 @@ impl App {
     /// Takes the one answer to a decision taken in a ticketing system that does not count: once
     /// per ticket, decider (`by`: a person's id, or the system's account no one has) and reason
     /// (`code`: the refusal's, or `unknown` for an account no one has), however often the
-    /// decision is taken again. The record's key (kept in the system's `scope`) when the answer
-    /// is this caller's to give, to mark it by; `None` when it was taken before.
+    /// decision is taken again while `answers` keeps its record (a scope of the system's own,
+    /// such as `jira.refused`, pruned by age). The record's key when the answer is this caller's
+    /// to give, to mark it by; `None` when it was taken before.
     pub async fn answer_refusal_once(
         &self,
-        scope: &str,
+        answers: &Pruned,
         ticket: &TicketId,
         by: &str,
         code: &str,
     ) -> Result<Option<String>, AppError> {
         let key = format!("refused:{ticket}:{by}:{code}");
-        Ok(self.remember_first(scope, &key, "").await?.then_some(key))
+        let taken = self.remember_first(answers.scope(), &key, "").await?;
+        if taken {
+            answers.count(self);
+        }
+        Ok(taken.then_some(key))
     }
 
     /// Gives back an answer taken with [`App::answer_refusal_once`] (its record's `key`) that
     /// could not be given, so the same decision taken again is answered then.
-    pub async fn refusal_not_answered(&self, scope: &str, key: &str) -> Result<(), AppError> {
-        self.store().state_forget(scope, key, "").await?;
+    pub async fn refusal_not_answered(&self, answers: &Pruned, key: &str) -> Result<(), AppError> {
+        self.store().state_forget(answers.scope(), key, "").await?;
         Ok(())
     }
 }

@@ -110,7 +110,8 @@ pub(crate) async fn reopening_keeps_everything_and_migrates_once(h: &Harness) {
             "0006_audit_checkpoints",
             "0007_token_lifecycle",
             "0008_outbox_claim_walk",
-            "0009_form_keys"
+            "0009_form_keys",
+            "0010_refusal_answers"
         ]
     );
     reopened.ping().await.unwrap();
