@@ -107,10 +107,10 @@ pub(crate) async fn wait_for_ticket(
             return Ok(Ok(Waited { timed_out: false, ticket: TicketOut::read(&ticket, &caller.app).await }));
         }
         let read_again = tokio::select! {
-            // The server stopping ends the wait as its timeout would: the caller asks again.
             () = tokio::time::sleep_until(deadline) => {
                 return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
             }
+            // The server stopping ends the wait as its timeout would: the caller asks again.
             () = stopping.cancelled() => {
                 return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
             }
