@@ -45,7 +45,7 @@ pub use app::{Blocked, Earlier, MirrorChange, Reached, SessionChange, mirror_wan
 pub use app::{ChangeLine, ChangesBrief};
 pub use app::{ChatCommand, ChatHelp, ChatMessage, ChatTickets, LIST_LIMIT, TicketList, chat_messages, earns_reply};
 pub use app::{Credential, MadeToken, NewToken, TokenAuthority, TokenLifetime, TokenRefusal};
-pub use app::{Pruned, ReloadOutcome, Requested, Understood, WordsMatch};
+pub use app::{OnceKey, Pruned, ReloadOutcome, Requested, Understood, WordsMatch};
 pub use engine::Engine;
 pub use error::AppError;
 pub use live::LiveEvent;

@@ -99,6 +99,14 @@ pub(crate) async fn wait_for_ticket(
     let progress = Progress { token: ctx.meta.get_progress_token(), ctx, sent: 0 };
     let mut progress = progress;
     let deadline = tokio::time::Instant::now() + timeout;
+    // Its timeout, or the server beginning to stop: either way the wait ends and the caller
+    // asks again.
+    let mut ended = std::pin::pin!(async {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = stopping.cancelled() => {}
+        }
+    });
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     let mut poll = tokio::time::interval_at(tokio::time::Instant::now() + POLL, POLL);
     let mut seen = ticket.state;
@@ -107,11 +115,7 @@ pub(crate) async fn wait_for_ticket(
             return Ok(Ok(Waited { timed_out: false, ticket: TicketOut::read(&ticket, &caller.app).await }));
         }
         let read_again = tokio::select! {
-            () = tokio::time::sleep_until(deadline) => {
-                return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
-            }
-            // The server stopping ends the wait as its timeout would: the caller asks again.
-            () = stopping.cancelled() => {
+            () = &mut ended => {
                 return Ok(Ok(Waited { timed_out: true, ticket: TicketOut::read(&ticket, &caller.app).await }));
             }
             () = ctx.ct.cancelled() => return Err(ErrorData::internal_error("the wait was cancelled", None)),

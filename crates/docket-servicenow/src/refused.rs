@@ -4,9 +4,8 @@
 //! why, once per approver, ticket and reason. It is best effort, after the callback is
 //! answered: the decision changed nothing in Docket either way, and a failure is logged (a note
 //! the instance says it did not write is not counted as written, so the same decision taken
-//! again is answered then). The note
-//! comes back through the business rule as Docket's own (written by the integration user), so
-//! it is not taken for a comment.
+//! again is answered then). The note comes back through the business rule as Docket's own
+//! (written by the integration user), so it is not taken for a comment.
 
 use docket_app::{App, Pruned};
 use docket_core::TicketId;

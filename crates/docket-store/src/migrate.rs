@@ -192,21 +192,14 @@ mod tests {
         assert!(token.created_by.starts_with("unknown"), "{}", token.created_by);
     }
 
-    /// Request forms' keys kept before they had scopes of their own: the web's move to
-    /// `web.forms` as they are; Teams' old per-card keys go; nothing else is touched.
-    #[tokio::test]
-    async fn form_keys_move_to_scopes_of_their_own() {
+    /// The surface state migration `version` leaves of `entries` (scope, key) written just
+    /// before it, by scope and key.
+    async fn state_after(version: i64, entries: &[(&str, &str)]) -> Vec<(String, String)> {
         let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 9) {
+        for m in MIGRATIONS.iter().filter(|m| m.version < version) {
             sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
         }
-        for (scope, key) in [
-            ("web", "form:alice:abc"),
-            ("web", "session:xyz"),
-            ("teams", "form:1700000000000"),
-            ("teams", "person:alice"),
-            ("api", "form:not-a-form"),
-        ] {
+        for (scope, key) in entries {
             sqlx::query("INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, 'DKT-1', 1)")
                 .bind(scope)
                 .bind(key)
@@ -214,10 +207,26 @@ mod tests {
                 .await
                 .unwrap();
         }
-        let keys = MIGRATIONS.iter().find(|m| m.version == 9).unwrap();
-        sqlx::raw_sql(keys.sqlite).execute(&pool).await.unwrap();
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT scope, key FROM surface_state ORDER BY scope, key").fetch_all(&pool).await.unwrap();
+        let migration = MIGRATIONS.iter().find(|m| m.version == version).unwrap();
+        sqlx::raw_sql(migration.sqlite).execute(&pool).await.unwrap();
+        sqlx::query_as("SELECT scope, key FROM surface_state ORDER BY scope, key").fetch_all(&pool).await.unwrap()
+    }
+
+    /// Request forms' keys kept before they had scopes of their own: the web's move to
+    /// `web.forms` as they are; Teams' old per-card keys go; nothing else is touched.
+    #[tokio::test]
+    async fn form_keys_move_to_scopes_of_their_own() {
+        let rows = state_after(
+            9,
+            &[
+                ("web", "form:alice:abc"),
+                ("web", "session:xyz"),
+                ("teams", "form:1700000000000"),
+                ("teams", "person:alice"),
+                ("api", "form:not-a-form"),
+            ],
+        )
+        .await;
         let rows: Vec<(&str, &str)> = rows.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
         assert_eq!(
             rows,
@@ -234,28 +243,17 @@ mod tests {
     /// and record links beside them stay.
     #[tokio::test]
     async fn refusal_answers_move_to_scopes_of_their_own() {
-        let pool = SqlitePool::connect("sqlite::memory:").await.unwrap();
-        for m in MIGRATIONS.iter().filter(|m| m.version < 10) {
-            sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
-        }
-        for (scope, key) in [
-            ("jira", "refused:DKT-1:alice:own_ticket"),
-            ("jira", "issue:DKT-1"),
-            ("servicenow", "refused:DKT-2:mallory:unknown"),
-            ("servicenow", "record:DKT-2"),
-            ("slack", "refused:not-an-answer"),
-        ] {
-            sqlx::query("INSERT INTO surface_state (scope, key, value, updated_ns) VALUES (?, ?, '', 1)")
-                .bind(scope)
-                .bind(key)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        let answers = MIGRATIONS.iter().find(|m| m.version == 10).unwrap();
-        sqlx::raw_sql(answers.sqlite).execute(&pool).await.unwrap();
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT scope, key FROM surface_state ORDER BY scope, key").fetch_all(&pool).await.unwrap();
+        let rows = state_after(
+            10,
+            &[
+                ("jira", "refused:DKT-1:alice:own_ticket"),
+                ("jira", "issue:DKT-1"),
+                ("servicenow", "refused:DKT-2:mallory:unknown"),
+                ("servicenow", "record:DKT-2"),
+                ("slack", "refused:not-an-answer"),
+            ],
+        )
+        .await;
         let rows: Vec<(&str, &str)> = rows.iter().map(|(s, k)| (s.as_str(), k.as_str())).collect();
         assert_eq!(
             rows,

@@ -4,7 +4,7 @@
 //! the one clicked — validated again on the server, decided by core, refusals shown on the card
 //! in core's words. A button carries the ticket, its digest and the stage, never authority.
 
-use docket_app::{App, AppError, Earlier, Pruned, Requested};
+use docket_app::{App, AppError, Earlier, OnceKey, Pruned, Requested};
 use docket_core::ticket::Origin;
 use docket_core::{Actor, Digest, Ticket, TicketId, validate_params};
 use serde_json::{Map, Value};
@@ -83,11 +83,8 @@ async fn submit(shared: &Shared, activity: &Activity, actor: &Actor, data: &Map<
     // copy sent at the same moment (on this server or another) opens nothing; a refused request
     // records nothing, and the form can be sent again once fixed.
     let form_key = activity.reply_to_id.as_deref().map(|id| format!("form:{id}:{actor}"));
-    let requested = match &form_key {
-        Some(key) => app.request_keyed(actor, &workflow.id, raw.clone(), origin, &FORMS, key, "").await,
-        None => app.request(actor, &workflow.id, raw.clone(), origin).await.map(Requested::Opened),
-    };
-    match requested {
+    let once_key = form_key.as_deref().map(|key| OnceKey { kept: &FORMS, key, note: "" });
+    match app.request_keyed(actor, &workflow.id, raw.clone(), origin, once_key).await {
         Ok(Requested::Opened(ticket) | Requested::Before(Earlier { ticket: Some(ticket), .. })) => {
             card_response(render::ticket_card(app, &ticket))
         }

@@ -3,8 +3,8 @@
 //! "still being opened"), never to a second ticket, and is not decided again; the key is
 //! recorded with the ticket it opens (in the same commit on SQLite and PostgreSQL; just before
 //! it on a store that keeps `TicketStore::commit_once`'s default), so two copies at the same
-//! moment, on one replica or two, open one ticket; a request that opened nothing (refused, invalid) records nothing, so once fixed
-//! it can be sent again with the same key.
+//! moment, on one replica or two, open one ticket; a request that opened nothing (refused,
+//! invalid) records nothing, so once fixed it can be sent again with the same key.
 
 use docket_core::ticket::Origin;
 use docket_core::{Actor, RawParams, Ticket, WorkflowId};
@@ -23,6 +23,18 @@ pub enum Requested {
     Before(Earlier),
 }
 
+/// A request's key: where it is recorded (`kept`'s scope, pruned by age), under `key`, with
+/// `note` (a fingerprint of the request, say, or nothing).
+#[derive(Clone, Copy, Debug)]
+pub struct OnceKey<'a> {
+    /// The scope the key is recorded in, and how long it is kept.
+    pub kept: &'a Pruned,
+    /// The key, as recorded.
+    pub key: &'a str,
+    /// What the record keeps beside the ticket's id.
+    pub note: &'a str,
+}
+
 /// What an earlier request with the same key left.
 #[derive(Debug, Default)]
 pub struct Earlier {
@@ -37,21 +49,21 @@ pub struct Earlier {
 }
 
 impl App {
-    /// Opens a ticket for `workflow` with `params` once for `key`, recorded in `kept`'s scope
-    /// with `note` (see the module's rule). Errors are the store's, reading the key's record,
-    /// and [`App::request_once`]'s, but for a key recorded before, which is
-    /// [`Requested::Before`].
-    #[allow(clippy::too_many_arguments, reason = "a request's four parts and its key's three")]
+    /// Opens a ticket for `workflow` with `params`, once for `key` if the request has one (see
+    /// the module's rule); without one, as [`App::request`] does. Errors are the store's,
+    /// reading the key's record, and [`App::request_once`]'s, but for a key recorded before,
+    /// which is [`Requested::Before`].
     pub async fn request_keyed(
         &self,
         actor: &Actor,
         workflow: &WorkflowId,
         params: RawParams,
         origin: Origin,
-        kept: &Pruned,
-        key: &str,
-        note: &str,
+        key: Option<OnceKey<'_>>,
     ) -> Result<Requested, AppError> {
+        let Some(OnceKey { kept, key, note }) = key else {
+            return self.request(actor, workflow, params, origin).await.map(Requested::Opened);
+        };
         // Sent before: to what it opened, without deciding anything again.
         if let Some(earlier) = self.earlier(kept.scope(), key).await? {
             return Ok(Requested::Before(earlier));

@@ -36,7 +36,7 @@ pub use chat::{
 };
 pub(crate) use commit::Applied;
 pub(crate) use following::Following;
-pub use keyed::{Earlier, Requested};
+pub use keyed::{Earlier, OnceKey, Requested};
 pub use mirror::{MirrorChange, unknown_account_reason};
 pub use mirror_sync::mirror_wants;
 pub use relay::{Blocked, Reached};

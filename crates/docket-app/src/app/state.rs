@@ -42,10 +42,9 @@ impl App {
 /// Keeps a scope of once-records (deliveries, form keys, answers to refused decisions) from
 /// growing without end: counts the records a surface writes and, with the first after the
 /// server starts and every `every` after it, forgets in the background those kept longer than
-/// `keep`. Meant for a `static`, one
-/// per scope, beside the code that writes the records (its count is then the process's, so an
-/// app built again in the same process, as tests do, does not prune with its own first
-/// record), or for a field of a surface's own state.
+/// `keep`. Meant for a `static`, one per scope, beside the code that writes the records (its
+/// count is then the process's, so an app built again in the same process, as tests do, does
+/// not prune with its own first record), or for a field of a surface's own state.
 #[derive(Debug)]
 pub struct Pruned {
     scope: &'static str,

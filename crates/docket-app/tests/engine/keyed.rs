@@ -4,13 +4,18 @@
 
 use std::time::Duration;
 
-use docket_app::{Earlier, Pruned, Requested};
+use docket_app::{Earlier, OnceKey, Pruned, Requested};
 use docket_core::{Refusal, Ticket};
 use docket_testkit::TestApp;
 
 use crate::{api, deploy, person};
 
 static KEPT: Pruned = Pruned::new("keys", Duration::from_secs(3600), 1_000);
+
+/// The key `key`, with `note`, recorded in [`KEPT`].
+fn once(key: &'static str, note: &'static str) -> Option<OnceKey<'static>> {
+    Some(OnceKey { kept: &KEPT, key, note })
+}
 
 /// The tickets stored so far, however many.
 async fn tickets(t: &TestApp) -> usize {
@@ -36,7 +41,7 @@ async fn a_key_opens_one_ticket_and_leads_to_it_after() {
     let t = TestApp::builder().without_engine().start().await;
     let (alice, deploy_id) = (person("alice"), "deploy".into());
     let request = |key: &'static str, note: &'static str, env: &'static str| {
-        t.app.request_keyed(&alice, &deploy_id, deploy(env), api(), &KEPT, key, note)
+        t.app.request_keyed(&alice, &deploy_id, deploy(env), api(), once(key, note))
     };
 
     let first = opened(request("k1", "fp", "prod").await.unwrap());
@@ -66,14 +71,14 @@ async fn a_key_whose_ticket_is_not_stored_yet_opens_nothing() {
     t.app.remember("keys", "unreadable", "not an id").await.unwrap();
 
     let early =
-        before(t.app.request_keyed(&alice, &deploy_id, deploy("prod"), api(), &KEPT, "early", "fp").await.unwrap());
+        before(t.app.request_keyed(&alice, &deploy_id, deploy("prod"), api(), once("early", "fp")).await.unwrap());
     assert_eq!((early.note.as_deref(), early.ticket.is_none()), (Some("fp"), true));
     let unreadable =
-        before(t.app.request_keyed(&alice, &deploy_id, deploy("prod"), api(), &KEPT, "unreadable", "").await.unwrap());
+        before(t.app.request_keyed(&alice, &deploy_id, deploy("prod"), api(), once("unreadable", "")).await.unwrap());
     assert_eq!((unreadable.note, unreadable.ticket.is_none()), (None, true));
     // Looked up before anything is decided: a copy that would now be refused is told the same.
     let not_decided =
-        before(t.app.request_keyed(&alice, &deploy_id, deploy("nowhere"), api(), &KEPT, "early", "fp").await.unwrap());
+        before(t.app.request_keyed(&alice, &deploy_id, deploy("nowhere"), api(), once("early", "fp")).await.unwrap());
     assert_eq!(not_decided.note.as_deref(), Some("fp"));
     assert_eq!(tickets(&t).await, 0);
     t.stop().await;

@@ -4,9 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use docket_core::ticket::Origin;
-use docket_core::{Actor, RawParams, TicketState};
-use serde_json::Value;
+use docket_core::Actor;
 
 use crate::support::Harness;
 
@@ -16,13 +14,7 @@ async fn an_approver_without_a_slack_id_is_found_by_email() {
     assert!(!yaml.contains("U0CAROL") && !yaml.contains("U0BOB"));
     let h = Harness::start_with(|b| b.config(&yaml)).await;
     h.fake.user("U0CAROL", "carol@example.com");
-    let params: RawParams = [("service", "api"), ("version", "1.2.3"), ("env", "prod")]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-        .collect();
-    let origin = Origin { surface: "slack".to_owned(), channel: Some("C0DEPLOYS".to_owned()), ..Origin::default() };
-    let ticket = h.t.app.request(&Actor::person("alice"), &"deploy".into(), params, origin).await.unwrap();
-    h.t.wait_for_state(&ticket.id, TicketState::AwaitingApproval).await;
+    let ticket = h.prod_deploy_waiting().await;
 
     let dm = h.fake.wait_for_message("Carol's DM", |m| m.channel == "D0CAROL").await;
     assert!(dm.text.contains("asks for approval of DKT-1"), "{}", dm.text);

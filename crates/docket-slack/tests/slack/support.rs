@@ -149,6 +149,32 @@ impl Harness {
         self.interact(&payload).await
     }
 
+    /// Alice's request to deploy api 1.2.3 to prod from `C0DEPLOYS`, once it waits for approval.
+    pub(crate) async fn prod_deploy_waiting(&self) -> docket_core::Ticket {
+        let params: docket_core::RawParams = [("service", "api"), ("version", "1.2.3"), ("env", "prod")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
+        let origin = docket_core::ticket::Origin {
+            surface: "slack".to_owned(),
+            channel: Some("C0DEPLOYS".to_owned()),
+            ..Default::default()
+        };
+        let ticket = self.t.app.request(&docket_core::Actor::person("alice"), &"deploy".into(), params, origin).await;
+        self.t.wait_for_state(&ticket.unwrap().id, docket_core::TicketState::AwaitingApproval).await
+    }
+
+    /// Begins a clean stop (`App::settle`) while the fake holds calls to `method`: the stop
+    /// waits until they are released, then ends within its grace.
+    pub(crate) async fn stop_while_held(&self, method: &str) {
+        let app = self.t.app.clone();
+        let settling = tokio::spawn(async move { app.settle(Duration::from_secs(30)).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!settling.is_finished(), "the stop waits while the click is being handled");
+        self.fake.release(method);
+        assert!(settling.await.unwrap(), "the click's work ended within the grace");
+    }
+
     /// Submits the modal opened with `trigger` with these state values.
     pub(crate) async fn submit(&self, user: &str, trigger: &str, values: Value) -> Value {
         let view = self.view_opened(trigger).await;

@@ -57,8 +57,8 @@ pub(super) trait Write: Send + 'static {
     /// Where it runs in its batch: by class, then by the ticket it writes. Ticket order means
     /// two replicas' batches never wait for each other's rows in opposite orders; commits made
     /// once per delivery (class 1; the app makes them to open tickets, which wait on no ticket
-    /// row) in the order of their
-    /// deliveries' keys, for the same reason; run claims (class 2, which never wait) go last.
+    /// row) in the order of their deliveries' keys, for the same reason; run claims (class 2,
+    /// which never wait) go last.
     fn key(&self) -> (u8, &str) {
         (0, "")
     }

@@ -3,14 +3,14 @@
 //! first one opened, never a second ticket. The key is recorded per caller with the ticket it
 //! opens (`App::request_keyed`: in the same transaction), so two copies at the same moment, on
 //! one replica or two, open one ticket; the record (scope `api`) holds the ticket's id and a
-//! fingerprint of the request, so the same key sent with another request is refused. A request that opened
-//! nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
+//! fingerprint of the request, so the same key sent with another request is refused. A request
+//! that opened nothing (refused, invalid) records nothing: sent again, it is decided again. A key is kept
 //! for at least [`KEEP`] (longer than any client retries), then forgotten by a prune run with
 //! the first keyed request after the server starts and every [`PRUNE_EVERY`] after it; sent
 //! once forgotten, it is a new request.
 
 use axum::http::{HeaderMap, StatusCode};
-use docket_app::{Earlier, Pruned};
+use docket_app::{Earlier, OnceKey, Pruned};
 use docket_core::{RawParams, Ticket, WorkflowId};
 use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
@@ -30,7 +30,7 @@ const PRUNE_EVERY: u64 = 1_000;
 
 /// The keys recorded, counted to forget those older than [`KEEP`]: with the first after the
 /// server starts and every [`PRUNE_EVERY`] after it, in the background.
-pub(crate) static KEPT: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
+static KEPT: Pruned = Pruned::new(SCOPE, KEEP, PRUNE_EVERY);
 
 /// The `Idempotency-Key` header of `POST /tickets`.
 #[derive(Debug, IntoParams)]
@@ -80,9 +80,9 @@ impl Keyed {
         Ok(Some(Self { key: format!("key:{caller}:{text}"), fingerprint }))
     }
 
-    /// What the key's record keeps beside the ticket: the request's fingerprint.
-    pub(crate) fn fingerprint(&self) -> &str {
-        &self.fingerprint
+    /// The request's key as the app records it: in [`KEPT`]'s scope, with the fingerprint.
+    pub(crate) fn once(&self) -> OnceKey<'_> {
+        OnceKey { kept: &KEPT, key: &self.key, note: &self.fingerprint }
     }
 
     /// The ticket an earlier request with this key opened; 422 when that request was another,
@@ -150,16 +150,16 @@ mod tests {
     #[test]
     fn the_same_key_with_another_request_is_refused() {
         let first = keyed("k").unwrap().unwrap();
-        assert!(first.same_request(Some(first.fingerprint())).is_ok());
+        assert!(first.same_request(Some(first.once().note)).is_ok());
         let mut headers = HeaderMap::new();
         headers.insert(HEADER, HeaderValue::from_static("k"));
         let params = RawParams::from([("env".to_owned(), serde_json::json!("prod"))]);
         let other = Keyed::from_headers(&headers, "alice", &WorkflowId::new("deploy"), &params).unwrap().unwrap();
-        assert_eq!(other.same_request(Some(first.fingerprint())).unwrap_err().code(), "idempotency_key_reused");
+        assert_eq!(other.same_request(Some(first.once().note)).unwrap_err().code(), "idempotency_key_reused");
         // Another request is refused even before the first one's ticket is stored.
-        let stored_later = Earlier { note: Some(first.fingerprint().to_owned()), ticket: None };
+        let stored_later = Earlier { note: Some(first.once().note.to_owned()), ticket: None };
         assert_eq!(other.opened(stored_later).unwrap_err().code(), "idempotency_key_reused");
-        let stored_later = Earlier { note: Some(first.fingerprint().to_owned()), ticket: None };
+        let stored_later = Earlier { note: Some(first.once().note.to_owned()), ticket: None };
         assert_eq!(first.opened(stored_later).unwrap_err().code(), "idempotency_key_in_use");
         assert_eq!(first.opened(Earlier::default()).unwrap_err().code(), "idempotency_key_in_use");
     }

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::{Caller, JsonBody, OptionalJsonBody, QueryPairs, TicketPath, whole_number};
-use super::idempotency::{self, IdempotencyKey, Keyed};
+use super::idempotency::{IdempotencyKey, Keyed};
 use super::schema::{
     BadRequest, Conflict, DIGEST_PATTERN, Forbidden, NotFound, ParamValues, PayloadTooLarge, Unauthenticated,
     Unavailable, Unprocessable, UnsupportedMediaType, state_filter,
@@ -244,12 +244,7 @@ pub(crate) async fn create(
         let ticket = caller.app.request(&caller.actor, &workflow, body.params, origin).await?;
         return Ok(answer(&web, StatusCode::CREATED, &ticket));
     };
-    let kept = &idempotency::KEPT;
-    match caller
-        .app
-        .request_keyed(&caller.actor, &workflow, body.params, origin, kept, &keyed.key, keyed.fingerprint())
-        .await?
-    {
+    match caller.app.request_keyed(&caller.actor, &workflow, body.params, origin, Some(keyed.once())).await? {
         Requested::Opened(ticket) => Ok(answer(&web, StatusCode::CREATED, &ticket)),
         Requested::Before(earlier) => Ok(answer(&web, StatusCode::OK, &keyed.opened(earlier)?)),
     }

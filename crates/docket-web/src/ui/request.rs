@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use docket_app::{AppError, Earlier, Pruned, Requested};
+use docket_app::{AppError, Earlier, OnceKey, Pruned, Requested};
 use docket_core::ticket::Origin;
 use docket_core::{FieldError, ParamKind, ParamSpec, ParamValue, RawParams, Refusal, TicketId, Workflow, WorkflowId};
 
@@ -199,11 +199,8 @@ pub(crate) async fn submit(
     // Sent before (the browser's back button, a reload, a double click): to the ticket it
     // opened. The key is recorded with the ticket it opens; a refused request records nothing,
     // and the form, fixed, can be sent again.
-    let requested = match &key {
-        Some(key) => web.app.request_keyed(&viewer.actor, &workflow.id, raw, origin, &FORMS, key, "").await,
-        None => web.app.request(&viewer.actor, &workflow.id, raw, origin).await.map(Requested::Opened),
-    };
-    match requested {
+    let once_key = key.as_deref().map(|key| OnceKey { kept: &FORMS, key, note: "" });
+    match web.app.request_keyed(&viewer.actor, &workflow.id, raw, origin, once_key).await {
         Ok(Requested::Opened(ticket) | Requested::Before(Earlier { ticket: Some(ticket), .. })) => {
             Ok(Redirect::to(&format!("/tickets/{}", ticket.id)).into_response())
         }

@@ -230,18 +230,7 @@ async fn a_stop_waits_for_a_click_that_came_over_socket_mode() {
     // Carol has no Slack id in the directory: her click waits for `users.info`, held.
     let r = rig_with(&docket_testkit::fixture::DOCKET_YAML.replace("slack: U0CAROL, ", "")).await;
     r.h.fake.user("U0CAROL", "carol@example.com");
-    let params: docket_core::RawParams = [("service", "api"), ("version", "1.2.3"), ("env", "prod")]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
-        .collect();
-    let origin = docket_core::ticket::Origin {
-        surface: "slack".to_owned(),
-        channel: Some("C0DEPLOYS".to_owned()),
-        ..Default::default()
-    };
-    let ticket =
-        r.h.t.app.request(&docket_core::Actor::person("alice"), &"deploy".into(), params, origin).await.unwrap();
-    r.h.t.wait_for_state(&ticket.id, TicketState::AwaitingApproval).await;
+    let ticket = r.h.prod_deploy_waiting().await;
     let copy = r.h.fake.wait_for_message("the channel copy", |m| m.channel == "C0APPROVALS").await;
 
     r.h.fake.hold("users.info");
@@ -251,11 +240,6 @@ async fn a_stop_waits_for_a_click_that_came_over_socket_mode() {
 
     r.shutdown.cancel();
     r.client.stopped().await;
-    let app = r.h.t.app.clone();
-    let settling = tokio::spawn(async move { app.settle(std::time::Duration::from_secs(30)).await });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(!settling.is_finished(), "the stop waits while the click is being handled");
-    r.h.fake.release("users.info");
-    assert!(settling.await.unwrap(), "the click's work ended within the grace");
+    r.h.stop_while_held("users.info").await;
     assert!(reviewed(&r.h.t.app.ticket(&ticket.id).await.unwrap()), "the approval was recorded before the stop");
 }
