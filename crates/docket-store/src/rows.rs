@@ -41,11 +41,6 @@ pub(crate) fn db_error(error: sqlx::Error) -> StoreError {
     }
 }
 
-/// Whether `error` is a unique-key violation (a taken ticket id or number).
-pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
-}
-
 /// The error for a token whose hash is already saved (tokens are random, so this means the
 /// same token was saved twice).
 pub(crate) fn token_exists() -> StoreError {

@@ -3,11 +3,10 @@
 use docket_app::{ApiToken, Revocation, StoreError, StoreStats};
 use docket_core::audit::AuditEntry;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
 use super::audit::{PendingAudit, insert_audit};
-use super::writer::{Head, Sql, Write, bind};
-use crate::rows::{self, TOKEN_COLUMNS, db_error, is_unique_violation, parse_time, time_text, to_unsigned};
+use super::writer::{Args, Head, Row, Sql, Write, bind, is_unique_violation, write_error};
+use crate::rows::{self, TOKEN_COLUMNS, db_error, parse_time, time_text, to_unsigned};
 
 /// Saves a token's record and the audit of its creation.
 #[derive(Debug)]
@@ -43,7 +42,7 @@ impl Write for CreateToken {
         self.audit.chain(head)
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         let token = &self.token;
         bind(args, &token.id)?;
         bind(args, &token.hash)?;
@@ -56,12 +55,12 @@ impl Write for CreateToken {
         bind(args, self.audit.json())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 
-    fn error(&self, error: sqlx::Error) -> StoreError {
-        if is_unique_violation(&error) { rows::token_exists() } else { db_error(error) }
+    fn error(&self, error: rusqlite::Error) -> StoreError {
+        if is_unique_violation(&error) { rows::token_exists() } else { write_error(error) }
     }
 }
 
@@ -99,14 +98,14 @@ impl Write for RevokeToken {
         self.audit.chain(head)
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, time_text(self.revocation.at))?;
         bind(args, &self.revocation.by)?;
         bind(args, &self.id)?;
         bind(args, self.audit.json())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -127,12 +126,12 @@ impl Write for TokenUsed {
         &TOKEN_USED
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, time_text(self.at))?;
         bind(args, &self.id)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -6,9 +6,8 @@ use docket_app::StoreError;
 use docket_core::audit::{AuditEntry, AuditRecord};
 use serde::Serialize;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Head, Sql, Write, bind};
+use super::writer::{Args, Head, Row, Sql, Write, bind};
 use crate::rows::{self, db_error, time_text, to_i64};
 
 /// The statement that inserts the records of a JSON array of [`AuditRow`]s (one parameter), as
@@ -148,11 +147,11 @@ impl Write for Append {
         self.0.chain(head)
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.0.json())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<Vec<AuditRecord>, StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<Vec<AuditRecord>, StoreError> {
         Ok(self.0.into_records())
     }
 }

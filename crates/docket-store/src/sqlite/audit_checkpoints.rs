@@ -4,9 +4,8 @@
 use docket_app::StoreError;
 use docket_core::checkpoint::Checkpoint;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::rows::{self, db_error, time_text, to_i64};
 
 /// Keeps one checkpoint (once).
@@ -27,7 +26,7 @@ impl Write for Save {
         &SAVE
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, to_i64(self.0.seq, "checkpoint seq")?)?;
         bind(args, self.0.hash.clone())?;
         bind(args, time_text(self.0.at))?;
@@ -35,7 +34,7 @@ impl Write for Save {
         bind(args, self.0.signature.clone())
     }
 
-    fn output(self, _rows: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _rows: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

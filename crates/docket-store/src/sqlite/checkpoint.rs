@@ -96,9 +96,9 @@ impl Checkpoints {
 
     /// Copies what the background passes left, on the writer's connection between batches, so
     /// the writer's next transaction starts the WAL over.
-    pub(super) async fn finish(&self, writer: &mut SqliteConnection) {
+    pub(super) fn finish(&self, writer: &rusqlite::Connection) {
         self.restart.store(false, Ordering::Relaxed);
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(writer).await {
+        if let Err(error) = writer.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::warn!(%error, "could not finish a WAL checkpoint; the WAL starts over later");
         }
     }
@@ -165,16 +165,10 @@ async fn pass(conn: &mut SqliteConnection, restart_at: i64) -> bool {
 mod tests {
     use std::path::Path;
 
-    use sqlx::sqlite::SqliteJournalMode;
-
     use super::*;
 
-    async fn connect(options: &SqliteConnectOptions) -> SqliteConnection {
-        <SqliteConnection as sqlx::Connection>::connect_with(options).await.unwrap()
-    }
-
-    async fn insert(writer: &mut SqliteConnection, n: i64) {
-        sqlx::query("INSERT INTO t VALUES (?, zeroblob(3000))").bind(n).execute(writer).await.unwrap();
+    fn insert(writer: &rusqlite::Connection, n: i64) {
+        writer.execute("INSERT INTO t VALUES (?, zeroblob(3000))", [n]).unwrap();
     }
 
     /// The WAL file's checkpoint sequence number and salts: they change when the WAL starts over.
@@ -187,10 +181,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let options = SqliteConnectOptions::new().filename(dir.path().join("wal.db")).create_if_missing(true);
         // SQLite's own checkpoint never fires here: only the task and `finish` copy pages.
-        let mut writer =
-            connect(&options.clone().journal_mode(SqliteJournalMode::Wal).pragma("wal_autocheckpoint", "1000000"))
-                .await;
-        sqlx::query("CREATE TABLE t (n INTEGER PRIMARY KEY, pad BLOB)").execute(&mut writer).await.unwrap();
+        let writer = rusqlite::Connection::open(dir.path().join("wal.db")).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 1000000; \
+                 CREATE TABLE t (n INTEGER PRIMARY KEY, pad BLOB)",
+            )
+            .unwrap();
         let wal = dir.path().join("wal.db-wal");
         let checkpoints = Checkpoints::start(options.clone(), 64).await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -200,7 +197,7 @@ mod tests {
             assert!(Instant::now() < deadline, "no restart was prepared");
             for _ in 0..20 {
                 n += 1;
-                insert(&mut writer, n).await;
+                insert(&writer, n);
             }
             checkpoints.wake();
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -209,13 +206,13 @@ mod tests {
         // (without the writer's own checkpoint, the WAL would go on growing).
         for _ in 0..5 {
             n += 1;
-            insert(&mut writer, n).await;
+            insert(&writer, n);
         }
         let before = wal_generation(&wal);
-        checkpoints.finish(&mut writer).await;
+        checkpoints.finish(&writer);
         assert!(!checkpoints.restart_due());
         // The next transaction writes from the start of the WAL again.
-        insert(&mut writer, n + 1).await;
+        insert(&writer, n + 1);
         assert_ne!(wal_generation(&wal), before, "the WAL did not start over");
         checkpoints.stop().await;
     }

@@ -4,9 +4,8 @@
 use docket_app::{LogLine, StoreError};
 use docket_core::TicketId;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::rows::{self, LogColumns, db_error, to_i64, to_unsigned};
 
 /// Appends lines; lines whose (ticket, seq) exists are skipped.
@@ -50,11 +49,11 @@ impl Write for Append {
         &APPEND
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.lines)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -62,13 +62,34 @@ const READER_MMAP_BYTES: u64 = 1 << 30;
 /// The SQLite [`Store`]: the default, a single file next to the server.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    /// The writer task every write goes through.
+    /// The writer thread every write goes through.
     writer: Writer,
-    /// Connections for reads (the writer's own connection, between batches, for an in-memory
-    /// database).
+    /// Connections for reads.
     reader: SqlitePool,
     /// Ticket numbers reserved and not yet handed out.
     numbers: Arc<Numbers>,
+    /// The private folder of a database in memory, removed with the last clone.
+    _folder: Option<Arc<tempfile::TempDir>>,
+}
+
+/// The writer's connection to the file at `path` (see `writer`).
+fn writer_connection(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let failed =
+        |e: rusqlite::Error| StoreError::Unavailable(format!("cannot open {} for writing: {e}", path.display()));
+    let conn = rusqlite::Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    // Each kind of write keeps its statements prepared: room for all of them.
+    conn.set_prepared_statement_cache_capacity(256);
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; \
+         PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {}; \
+         PRAGMA temp_store = MEMORY; {}",
+        checkpoint::WRITER_AUTOCHECKPOINT,
+        checkpoint::WAL_SIZE_LIMIT,
+        tickets::EXPECT_ONE_CHANGE,
+    ))
+    .map_err(failed)?;
+    Ok(conn)
 }
 
 impl SqliteStore {
@@ -90,23 +111,36 @@ impl SqliteStore {
 
     /// Opens (creating it if missing) the database file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        Self::with_options(SqliteConnectOptions::new().filename(path), false).await
+        Self::with_options(SqliteConnectOptions::new().filename(path), None).await
     }
 
     /// Opens the database a `sqlite:` URL names (`sqlite://docket.db`, `sqlite::memory:`),
-    /// creating a missing file, and applies migrations.
+    /// creating a missing file, and applies migrations. An in-memory database is a file in a
+    /// private temporary folder, removed when the store is dropped: the writer and the readers
+    /// are separate connections, which a database in memory cannot share without SQLite's
+    /// shared cache and its table locks.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            let folder = tempfile::Builder::new()
+                .prefix("docket-store-")
+                .tempdir()
+                .map_err(|e| StoreError::Unavailable(format!("cannot make a folder for a database in memory: {e}")))?;
+            let options = SqliteConnectOptions::new().filename(folder.path().join("docket.db"));
+            return Self::with_options(options, Some(folder)).await;
+        }
         let options = SqliteConnectOptions::from_str(url).map_err(db_error)?;
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        Self::with_options(options, in_memory).await
+        Self::with_options(options, None).await
     }
 
-    /// A private in-memory database, gone when the store is dropped; for tests.
+    /// A private database, gone when the store is dropped; for tests.
     pub async fn in_memory() -> Result<Self, StoreError> {
         Self::open_url("sqlite::memory:").await
     }
 
-    async fn with_options(options: SqliteConnectOptions, in_memory: bool) -> Result<Self, StoreError> {
+    async fn with_options(
+        options: SqliteConnectOptions,
+        folder: Option<tempfile::TempDir>,
+    ) -> Result<Self, StoreError> {
         // `synchronous = NORMAL` in WAL mode: a committed transaction is in the WAL file when
         // `commit` returns, so it survives the process crashing or being killed (kill -9); only
         // an operating-system crash or power loss can lose the last few commits. That is the
@@ -117,50 +151,31 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
-        let writer_options = options
-            .clone()
-            .journal_mode(SqliteJournalMode::Wal)
-            .pragma("wal_autocheckpoint", checkpoint::WRITER_AUTOCHECKPOINT.to_string())
-            .pragma("journal_size_limit", checkpoint::WAL_SIZE_LIMIT.to_string())
-            // Savepoints keep the pages a write changes until it is released; in memory, not in
-            // a temporary file.
-            .pragma("temp_store", "memory")
-            // A shared round trip returns one result per statement (hundreds for a full one):
-            // room for all of them, so SQLite's thread never waits for the writer to take some.
-            .row_buffer_size(1024)
-            // Each kind of write keeps a handful of texts (one per shared-round-trip size, and
-            // the lone one): room for all of them, so none is ever prepared again.
-            .statement_cache_capacity(256);
-        // One connection: writes queue for the writer task instead of racing for SQLite's lock.
-        // It never closes while idle, which also keeps an in-memory database alive.
-        let writer = SqlitePoolOptions::new()
+        // Migrations run on a connection of their own, which also turns WAL mode on for the file.
+        let migrations = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
-            .after_connect(|conn, _| {
-                Box::pin(async move { sqlx::raw_sql(tickets::EXPECT_ONE_CHANGE).execute(conn).await.map(|_| ()) })
-            })
-            .connect_with(writer_options)
+            .connect_with(options.clone().journal_mode(SqliteJournalMode::Wal))
             .await
             .map_err(db_error)?;
-        crate::migrate::sqlite(&writer).await?;
-        let (reader, checkpoints) = if in_memory {
-            (writer.clone(), None)
-        } else {
-            // WAL mode is a property of the file, set by the writer; readers leave it alone.
-            // A reader's page cache is emptied whenever another connection has committed
-            // since its last read, which under a steady load is every read: mapped, the
-            // database file is read in place instead of being copied back page by page.
-            let reader = SqlitePoolOptions::new()
-                .max_connections(READERS)
-                .connect_with(options.clone().pragma("mmap_size", READER_MMAP_BYTES.to_string()))
-                .await
-                .map_err(db_error)?;
-            (reader, Some(Checkpoints::start(options, checkpoint::RESTART_AT).await?))
-        };
-        Ok(Self { writer: Writer::start(writer, in_memory, checkpoints)?, reader, numbers: Arc::default() })
+        crate::migrate::sqlite(&migrations).await?;
+        migrations.close().await;
+        let writer = writer_connection(options.get_filename())?;
+        // WAL mode is a property of the file, set above; readers leave it alone. A reader's
+        // page cache is emptied whenever another connection has committed since its last read,
+        // which under a steady load is every read: mapped, the database file is read in place
+        // instead of being copied back page by page.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.clone().pragma("mmap_size", READER_MMAP_BYTES.to_string()))
+            .await
+            .map_err(db_error)?;
+        let checkpoints = Checkpoints::start(options, checkpoint::RESTART_AT).await?;
+        Ok(Self {
+            writer: Writer::start(writer, Some(checkpoints))?,
+            reader,
+            numbers: Arc::default(),
+            _folder: folder.map(Arc::new),
+        })
     }
 
     /// Closes every connection, waiting for writes in progress.

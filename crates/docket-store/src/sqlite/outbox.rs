@@ -9,10 +9,9 @@ use docket_core::TicketId;
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
 use super::queue::changed;
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::rows::{self, db_error, nanos, time_text, to_i64};
 
 /// An `outbox` row a change inserts, as an element of the JSON array its commit reads (the
@@ -73,12 +72,12 @@ impl Write for Delivered {
         &DELIVERED
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.at)?;
         bind(args, self.id)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -110,14 +109,14 @@ impl Write for Failed {
         &FAILED
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.error)?;
         bind(args, self.retry_at)?;
         bind(args, self.retry_at)?;
         bind(args, self.id)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -202,7 +201,7 @@ impl Write for Claim {
         &CLAIM
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.holder)?;
         bind(args, &self.token)?;
         bind(args, self.until)?;
@@ -214,7 +213,7 @@ impl Write for Claim {
         bind(args, self.now)
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<u64, StoreError> {
         changed(&rows)
     }
 }
@@ -262,13 +261,13 @@ impl Write for Renew {
         &RENEW
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.until)?;
         bind(args, &self.ticket)?;
         bind(args, &self.holder)
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
         Ok(changed(&rows)? > 0)
     }
 }
@@ -295,12 +294,12 @@ impl Write for Release {
         &RELEASE
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.ticket)?;
         bind(args, &self.holder)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -2,9 +2,8 @@
 
 use docket_app::{StepGroup, StepProcess, StoreError};
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::processes::{ProcessColumns, key, step_process};
 use crate::rows::db_error;
 
@@ -26,7 +25,7 @@ impl Write for Record {
         &RECORD
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         let row = &self.0;
         bind(args, row.host.as_str())?;
         for value in row.group {
@@ -43,7 +42,7 @@ impl Write for Record {
         bind(args, row.recorded_ns)
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -79,7 +78,7 @@ impl Write for Forget {
         &FORGET
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.host.as_str())?;
         for value in self.key {
             bind(args, value)?;
@@ -87,7 +86,7 @@ impl Write for Forget {
         Ok(())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -5,11 +5,9 @@
 use docket_app::{Claim, StoreError};
 use docket_core::TicketId;
 use jiff::Timestamp;
-use sqlx::Row as _;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Sql, Write, bind};
-use crate::rows::{self, db_error, nanos};
+use super::writer::{Args, Row, Sql, Write, bind};
+use crate::rows::{self, nanos};
 
 /// Claims the oldest claimable entry: the first of its concurrency key (or keyless), and
 /// unclaimed or with a lapsed lease.
@@ -53,18 +51,18 @@ impl Write for ClaimRun {
         &CLAIM
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, nanos(self.now))?;
         bind(args, &self.holder)?;
         bind(args, nanos(self.lease_until))?;
         bind(args, nanos(self.now))
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<Option<Claim>, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<Option<Claim>, StoreError> {
         let Some(row) = rows.first() else { return Ok(None) };
-        let ticket: Option<String> = row.try_get("ticket").map_err(db_error)?;
+        let ticket: Option<String> = row.try_get("ticket")?;
         let Some(ticket) = ticket else { return Ok(None) };
-        let recovered: bool = row.try_get("claimed_before").map_err(db_error)?;
+        let recovered: bool = row.try_get("claimed_before")?;
         Ok(Some(Claim { ticket: rows::ticket_id(&ticket)?, recovered }))
     }
 }
@@ -87,13 +85,13 @@ impl Write for Heartbeat {
         &HEARTBEAT
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, nanos(self.lease_until))?;
         bind(args, self.ticket.to_string())?;
         bind(args, &self.holder)
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
         Ok(changed(&rows)? > 0)
     }
 }
@@ -115,11 +113,11 @@ impl Write for EndAllLeases {
         &END_ALL_LEASES
     }
 
-    fn bind(&self, _: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, _: &mut Args) -> Result<(), StoreError> {
         Ok(())
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<u64, StoreError> {
         changed(&rows)
     }
 }
@@ -148,20 +146,20 @@ impl Write for Lead {
         &LEAD
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, &self.role)?;
         bind(args, &self.holder)?;
         bind(args, nanos(self.until))?;
         bind(args, nanos(self.now))
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
         Ok(changed(&rows)? > 0)
     }
 }
 
 /// The row count of `SELECT changes() AS n`.
-pub(super) fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
-    let n: i64 = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?.unwrap_or(0);
+pub(super) fn changed(rows: &[Row]) -> Result<u64, StoreError> {
+    let n: i64 = rows.first().map(|r| r.try_get("n")).transpose()?.unwrap_or(0);
     rows::to_unsigned(n, "changed rows")
 }

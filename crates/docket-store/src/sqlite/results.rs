@@ -3,9 +3,8 @@
 use docket_app::{StoreError, StoredResult};
 use docket_core::TicketId;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::results::{ResultColumns, stored_result};
 use crate::rows::db_error;
 
@@ -23,7 +22,7 @@ impl Write for Put {
         &PUT
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         let row = &self.0;
         bind(args, row.ticket.as_str())?;
         bind(args, row.run)?;
@@ -32,7 +31,7 @@ impl Write for Put {
         bind(args, row.at.as_str())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<(), StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -2,10 +2,9 @@
 
 use docket_app::StoreError;
 use jiff::Timestamp;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Row as _, SqlitePool};
 
-use super::writer::{Sql, Write, bind};
+use super::writer::{Args, Row, Sql, Write, bind};
 use crate::rows::{db_error, nanos, to_i64, to_unsigned};
 
 /// The value under (scope, key).
@@ -69,14 +68,14 @@ impl Write for Put {
         if self.only_new { &PUT_NEW } else { &PUT }
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.scope.as_str())?;
         bind(args, self.key.as_str())?;
         bind(args, self.value.as_str())?;
         bind(args, nanos(self.at))
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
         Ok(changed(&rows)? > 0)
     }
 }
@@ -98,12 +97,12 @@ impl Write for Prune {
         &PRUNE
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.scope.as_str())?;
         bind(args, nanos(self.before))
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<u64, StoreError> {
         changed(&rows)
     }
 }
@@ -126,18 +125,18 @@ impl Write for Forget {
         &FORGET
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, self.scope.as_str())?;
         bind(args, self.key.as_str())?;
         bind(args, self.value.as_str())
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
         Ok(changed(&rows)? > 0)
     }
 }
 
-fn changed(rows: &[SqliteRow]) -> Result<u64, StoreError> {
-    let n: i64 = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?.unwrap_or(0);
+fn changed(rows: &[Row]) -> Result<u64, StoreError> {
+    let n: i64 = rows.first().map(|r| r.try_get("n")).transpose()?.unwrap_or(0);
     to_unsigned(n, "changed rows")
 }

@@ -10,14 +10,13 @@ use docket_app::{Change, Committed, Delivery, EndOfStep, QueueOp, StoreError, St
 use docket_core::{Event, TicketId, TicketState};
 use jiff::Timestamp;
 use serde::Serialize;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row as _, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::audit::{PendingAudit, insert_audit};
 use super::logs::{self, append_lines};
 use super::outbox;
 use super::processes::forget_process;
-use super::writer::{Head, Sql, Write, bind};
+use super::writer::{Args, Head, Row, Sql, Write, bind, raised, write_error};
 use crate::processes::key;
 use crate::projection;
 use crate::rows::{self, TicketColumns, db_error, nanos, time_text, to_i64, to_unsigned};
@@ -39,12 +38,12 @@ impl Write for ReserveNumbers {
         &RESERVE_NUMBERS
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, to_i64(self.0, "ticket numbers")?)
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<u64, StoreError> {
-        let n: Option<i64> = rows.first().map(|r| r.try_get("value")).transpose().map_err(db_error)?.flatten();
+    fn output(self, rows: Vec<Row>) -> Result<u64, StoreError> {
+        let n: Option<i64> = rows.first().map(|r| r.try_get("value")).transpose()?.flatten();
         let n = n.ok_or_else(|| StoreError::Corrupt("the ticket number counter is missing".into()))?;
         to_unsigned(n, "ticket number")
     }
@@ -66,13 +65,13 @@ impl Write for ReleaseNumbers {
         &RELEASE_NUMBERS
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         bind(args, to_i64(self.0, "ticket numbers")?)?;
         bind(args, to_i64(self.1, "ticket numbers")?)
     }
 
-    fn output(self, rows: Vec<SqliteRow>) -> Result<bool, StoreError> {
-        let n: Option<i64> = rows.first().map(|r| r.try_get("n")).transpose().map_err(db_error)?;
+    fn output(self, rows: Vec<Row>) -> Result<bool, StoreError> {
+        let n: Option<i64> = rows.first().map(|r| r.try_get("n")).transpose()?;
         Ok(n.unwrap_or(0) > 0)
     }
 }
@@ -319,7 +318,7 @@ impl Write for Commit {
         self.audit.chain(head)
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         let t = &self.ticket;
         if let Along::Delivery(scope, key, value) = &self.along {
             bind(args, scope.as_str())?;
@@ -382,18 +381,15 @@ impl Write for Commit {
         Ok(())
     }
 
-    fn output(self, _: Vec<SqliteRow>) -> Result<Committed, StoreError> {
+    fn output(self, _: Vec<Row>) -> Result<Committed, StoreError> {
         Ok(Committed { version: self.version, audit: self.audit.into_records() })
     }
 
-    fn error(&self, error: sqlx::Error) -> StoreError {
-        match error {
-            sqlx::Error::Database(e) if e.message() == CONFLICT => StoreError::Conflict(self.id.clone()),
-            sqlx::Error::Database(e) if e.message() == DELIVERED => match &self.along {
-                Along::Delivery(_, key, _) => StoreError::Delivered(key.clone()),
-                _ => db_error(sqlx::Error::Database(e)),
-            },
-            other => db_error(other),
+    fn error(&self, error: rusqlite::Error) -> StoreError {
+        match (raised(&error), &self.along) {
+            (Some(CONFLICT), _) => StoreError::Conflict(self.id.clone()),
+            (Some(DELIVERED), Along::Delivery(_, key, _)) => StoreError::Delivered(key.clone()),
+            _ => write_error(error),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Group commit: every SQLite write goes to one writer task, which owns the only connection
+//! Group commit: every SQLite write goes to one writer thread, which owns the only connection
 //! that writes. It takes whatever writes are queued when it is free (at most [`MAX_BATCH`],
 //! never waiting for more) and runs them in one `BEGIN IMMEDIATE … COMMIT` (see `batch`):
 //!
@@ -6,18 +6,15 @@
 //!   is rolled back alone and gets its error, while its neighbours go on;
 //! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
 //!   caller in the batch gets the error, and nothing any of them did is durable;
-//! - the audit chain's head is read inside the transaction, in the same round trip as `BEGIN`,
-//!   and carried from one write to the next in memory; a write that is rolled back puts it back.
+//! - the audit chain's head is read inside the transaction and carried from one write to the
+//!   next in memory; a write that is rolled back puts it back.
 //!
-//! Round trips to SQLite's thread (a hand-off between threads each way) are much of what a
-//! write costs, so writes share them. Writes of one kind run [`CHUNKS`] at a time as one
-//! constant multi-statement string (the kind's statements repeated) inside one savepoint; if
-//! anything in it fails, the savepoint undoes all of it and each of its writes runs again alone,
-//! in a savepoint of its own, so a failure still lands on its own write. A batch of one write
-//! (a quiet server) runs as one round trip: `BEGIN`, a check that the chain's head is the one
-//! the last batch left, the write, `COMMIT`; anything failing there is rolled back and retried
-//! the careful way. Writes of a batch may run in a different order than they arrived: none has
-//! been answered yet, so any order is one they could have had.
+//! The writer is a thread of its own that calls SQLite directly (`rusqlite`), not a task over
+//! sqlx's driver: that driver runs each connection on a thread of its own and sends every
+//! statement and every row across threads, so a write cost several thread wake-ups, which on a
+//! busy server were most of its time. Here a batch is handed over once (the queue) and answered
+//! once per caller (its channel); the statements in between are plain calls. The writer keeps
+//! each kind of write's statements prepared.
 //!
 //! Between batches, when the checkpoint task asks for it (see `checkpoint`), the writer copies
 //! the last few WAL pages into the database itself, so that its next transaction starts the WAL
@@ -28,16 +25,15 @@ use std::sync::OnceLock;
 
 use docket_app::StoreError;
 use docket_core::audit::{AuditEntry, AuditRecord};
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Sqlite, SqlitePool};
+use rusqlite::Connection;
+use rusqlite::types::{FromSql, ToSql, ToSqlOutput, Value, ValueRef};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::settle::{Pending, Settle, same};
+use crate::rows::{self, Columns};
+use crate::settle::{Pending, Settle};
 
 use super::batch;
 use super::checkpoint::Checkpoints;
-use crate::rows::{self, db_error};
 
 /// Most writes in one transaction: enough to spread a commit over a busy server's requesters
 /// and workers; few enough that a batch never holds the write lock for long.
@@ -49,52 +45,49 @@ const QUEUE: usize = 1024;
 /// Batches a due checkpoint (see `checkpoint`) may wait for a moment when no write is queued.
 const DEFER_CHECKPOINT: u32 = 32;
 
-/// How many writes of one kind share a round trip: each round trip takes the largest that is
-/// not more than the writes left, so a kind needs only these few strings in the statement cache.
-pub(super) const CHUNKS: [usize; 5] = [16, 8, 4, 2, 1];
-
-/// Starts a transaction of one write (see `batch`) and checks that the chain's head is still
-/// the one the write was chained after (its seq and hash, or NULLs for an empty chain); if it is
-/// not, the check fails like a version conflict and the write runs again the careful way.
-const LONE: &str = "BEGIN IMMEDIATE; \
-    INSERT INTO expect_one_change VALUES (\
-    (SELECT seq FROM audit ORDER BY seq DESC LIMIT 1) IS ? AND (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1) IS ?); ";
-
 /// The SQL of one kind of write.
 #[derive(Debug)]
 pub(super) struct Sql {
-    /// One write's statements, each ending with `; `. Constant text, so the statement cache
-    /// keeps it; parameters are plain `?`s, bound in the order they appear (numbered ones would
-    /// point into the first write's parameters when the statements are repeated).
+    /// One write's statements, each ending with `;`. Parameters are plain `?`s, bound in the
+    /// order they appear, across the statements.
     body: &'static str,
-    /// How many rows one write returns, always: reads are shaped to return exactly this many, so
-    /// the rows of a shared round trip can be told apart by position.
+    /// How many rows one write returns, always (reads are shaped to return exactly this many).
     pub(super) rows: usize,
-    /// `SAVEPOINT op; ` + the body repeated + `RELEASE op`, for each of [`CHUNKS`].
-    texts: OnceLock<Vec<String>>,
-    /// A whole transaction of one write: [`LONE`], the body, `COMMIT`.
-    lone: OnceLock<String>,
+    /// `body` cut into its statements.
+    statements: OnceLock<Vec<&'static str>>,
 }
 
 impl Sql {
     /// The SQL of a kind of write whose statements are `body` and that returns `rows` rows.
     pub(super) const fn new(body: &'static str, rows: usize) -> Self {
-        Self { body, rows, texts: OnceLock::new(), lone: OnceLock::new() }
+        Self { body, rows, statements: OnceLock::new() }
     }
 
-    /// The text that runs `n` (one of [`CHUNKS`]) writes of this kind.
-    pub(super) fn text(&'static self, n: usize) -> &'static str {
-        let texts = self.texts.get_or_init(|| {
-            CHUNKS.iter().map(|&n| format!("SAVEPOINT op; {}RELEASE op", self.body.repeat(n))).collect()
-        });
-        let i = CHUNKS.iter().position(|&c| c == n).unwrap_or(CHUNKS.len() - 1);
-        texts.get(i).map_or("", String::as_str)
+    /// Its statements, one by one.
+    pub(super) fn statements(&'static self) -> &'static [&'static str] {
+        self.statements.get_or_init(|| split_statements(self.body))
     }
+}
 
-    /// The text that runs one write as a transaction of its own (see `batch`).
-    pub(super) fn lone(&'static self) -> &'static str {
-        self.lone.get_or_init(|| format!("{LONE}{}COMMIT", self.body))
+/// Cuts SQL text into its statements at each `;` outside quotes (the write kinds' texts hold no
+/// trigger bodies, whose `;`s would need more care).
+fn split_statements(text: &'static str) -> Vec<&'static str> {
+    let mut statements = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in text.char_indices() {
+        match (c, quote) {
+            ('\'' | '"', None) => quote = Some(c),
+            (c, Some(q)) if c == q => quote = None,
+            (';', None) => {
+                statements.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
     }
+    statements.push(text[start..].trim());
+    statements.retain(|s| !s.is_empty());
+    statements
 }
 
 /// The audit chain's last record, as the transaction stands.
@@ -108,21 +101,55 @@ impl From<Option<(u64, String)>> for Head {
 }
 
 impl Head {
-    /// Adds the head's seq and hash (NULLs for an empty chain), for [`LONE`]'s check.
-    pub(super) fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
-        let (seq, hash) = match &self.0 {
-            Some((seq, hash)) => (Some(rows::to_i64(*seq, "audit seq")?), Some(hash.as_str())),
-            None => (None, None),
-        };
-        bind(args, seq)?;
-        bind(args, hash)
-    }
-
     /// Chains `entries` after the head and moves the head past them.
     pub(super) fn chain(&mut self, entries: Vec<AuditEntry>) -> Vec<AuditRecord> {
         let records = rows::chain(entries, self.0.take());
         self.0 = records.last().map(|r| (r.seq, r.hash.clone()));
         records
+    }
+}
+
+/// A write's parameters, in the order its statements use them.
+pub(super) type Args = Vec<Value>;
+
+/// One row a write's statements returned, by column name.
+#[derive(Debug)]
+pub(super) struct Row(Vec<(String, Value)>);
+
+impl Row {
+    /// Copies the current row of a statement.
+    pub(super) fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let statement = row.as_ref();
+        (0..statement.column_count())
+            .map(|i| {
+                let value = Value::try_from(row.get_ref(i)?).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+                })?;
+                Ok((statement.column_name(i)?.to_owned(), value))
+            })
+            .collect::<rusqlite::Result<_>>()
+            .map(Self)
+    }
+
+    /// Column `name`, as a `T`.
+    pub(super) fn try_get<T: FromSql>(&self, name: &str) -> Result<T, StoreError> {
+        let Some((_, value)) = self.0.iter().find(|(n, _)| n == name) else {
+            return Err(StoreError::Corrupt(format!("a write returned no column {name}")));
+        };
+        T::column_result(ValueRef::from(value))
+            .map_err(|e| StoreError::Corrupt(format!("a write's column {name} could not be read: {e}")))
+    }
+}
+
+impl Columns for Row {
+    fn text(&self, name: &str) -> Result<String, StoreError> {
+        self.try_get(name)
+    }
+    fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.try_get(name)
+    }
+    fn int(&self, name: &str) -> Result<i64, StoreError> {
+        self.try_get(name)
     }
 }
 
@@ -141,23 +168,55 @@ pub(super) trait Write: Send + 'static {
     }
 
     /// Adds its parameters, in the order its statements use them.
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError>;
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError>;
 
     /// Its output, from the rows it returned ([`Sql::rows`] of them).
-    fn output(self, rows: Vec<SqliteRow>) -> Result<Self::Output, StoreError>;
+    fn output(self, rows: Vec<Row>) -> Result<Self::Output, StoreError>;
 
     /// What its caller hears when it failed alone with `error`.
-    fn error(&self, error: sqlx::Error) -> StoreError {
-        db_error(error)
+    fn error(&self, error: rusqlite::Error) -> StoreError {
+        write_error(error)
     }
 }
 
 /// Adds one parameter; for [`Write::bind`].
-pub(super) fn bind<'t, T>(args: &mut SqliteArguments, value: T) -> Result<(), StoreError>
-where
-    T: sqlx::Encode<'t, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
-{
-    sqlx::Arguments::add(args, value).map_err(|e| StoreError::Unavailable(format!("cannot bind a parameter: {e}")))
+pub(super) fn bind<T: ToSql>(args: &mut Args, value: T) -> Result<(), StoreError> {
+    let cannot = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("cannot bind a parameter: {e}"));
+    let value = match value.to_sql() {
+        Ok(ToSqlOutput::Borrowed(value)) => Value::try_from(value).map_err(|e| cannot(&e))?,
+        Ok(ToSqlOutput::Owned(value)) => value,
+        Ok(_) => return Err(cannot(&"a parameter of an unexpected kind")),
+        Err(e) => return Err(cannot(&e)),
+    };
+    args.push(value);
+    Ok(())
+}
+
+/// The store's error for what SQLite answered a write.
+pub(super) fn write_error(error: rusqlite::Error) -> StoreError {
+    use rusqlite::Error as E;
+    match error {
+        E::FromSqlConversionFailure(..)
+        | E::IntegralValueOutOfRange(..)
+        | E::InvalidColumnIndex(_)
+        | E::InvalidColumnName(_)
+        | E::InvalidColumnType(..) => StoreError::Corrupt(error.to_string()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+/// The message SQLite gave with `error`, if it is one SQLite raised (a `RAISE` in a trigger).
+pub(super) fn raised(error: &rusqlite::Error) -> Option<&str> {
+    match error {
+        rusqlite::Error::SqliteFailure(_, Some(message)) => Some(message),
+        _ => None,
+    }
+}
+
+/// Whether `error` is a unique-key violation.
+pub(super) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if matches!(e.extended_code, rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY))
 }
 
 /// A queued write with the channel its caller waits on.
@@ -171,10 +230,10 @@ pub(super) trait Job: Send {
     fn abandoned(&self) -> bool;
     fn sql(&self) -> &'static Sql;
     fn chain(&mut self, head: &mut Head) -> Result<(), StoreError>;
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError>;
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError>;
     /// Its result, held until the batch commits: from its rows, or its own failure.
-    fn done(self: Box<Self>, result: Result<Vec<SqliteRow>, sqlx::Error>) -> Box<dyn Settle>;
-    /// Its result when it failed before reaching SQLite.
+    fn done(self: Box<Self>, result: Result<Vec<Row>, rusqlite::Error>) -> Box<dyn Settle>;
+    /// Its result when it failed before reaching SQLite, or with its whole batch.
     fn fail(self: Box<Self>, error: StoreError) -> Box<dyn Settle>;
 }
 
@@ -191,11 +250,11 @@ impl<W: Write> Job for Request<W> {
         self.write.chain(head)
     }
 
-    fn bind(&self, args: &mut SqliteArguments) -> Result<(), StoreError> {
+    fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
         self.write.bind(args)
     }
 
-    fn done(self: Box<Self>, result: Result<Vec<SqliteRow>, sqlx::Error>) -> Box<dyn Settle> {
+    fn done(self: Box<Self>, result: Result<Vec<Row>, rusqlite::Error>) -> Box<dyn Settle> {
         let result = match result {
             Ok(rows) => self.write.output(rows),
             Err(error) => Err(self.write.error(error)),
@@ -214,11 +273,12 @@ fn closed() -> StoreError {
 
 enum Message {
     Job(Box<dyn Job>),
-    Close(oneshot::Sender<()>),
+    /// Stop, and hand back the checkpoint task for the closer to stop.
+    Close(oneshot::Sender<Option<Checkpoints>>),
 }
 
-/// The way to the writer task. Cloning it shares the task; the task ends when the last clone
-/// is dropped or [`Writer::close`] is called.
+/// The way to the writer thread. Cloning it shares the thread; the thread ends when the last
+/// clone is dropped or [`Writer::close`] is called.
 #[derive(Clone)]
 pub(super) struct Writer {
     queue: mpsc::Sender<Message>,
@@ -231,15 +291,14 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer task on the current Tokio runtime. It writes through `pool`, which
-    /// holds one connection: the writer keeps it, or, when `shared` (an in-memory store, whose
-    /// reads need the same connection), takes it for each batch. It wakes `checkpoints` after
-    /// each commit.
-    pub(super) fn start(pool: SqlitePool, shared: bool, checkpoints: Option<Checkpoints>) -> Result<Self, StoreError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| StoreError::Unavailable("the SQLite store must be opened inside a Tokio runtime".into()))?;
+    /// Starts the writer thread, which writes through `conn` and wakes `checkpoints` after each
+    /// commit.
+    pub(super) fn start(conn: Connection, checkpoints: Option<Checkpoints>) -> Result<Self, StoreError> {
         let (queue, inbox) = mpsc::channel(QUEUE);
-        runtime.spawn(run(pool, shared, inbox, checkpoints));
+        std::thread::Builder::new()
+            .name("docket-sqlite-writer".into())
+            .spawn(move || run(conn, inbox, checkpoints))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self { queue })
     }
 
@@ -250,26 +309,24 @@ impl Writer {
         answer.await.map_err(|_| closed())?
     }
 
-    /// Waits for the writes queued so far, then stops the writer.
+    /// Waits for the writes queued so far, then stops the writer and the checkpoint task.
     pub(super) async fn close(&self) {
         let (done, wait) = oneshot::channel();
-        if self.queue.send(Message::Close(done)).await.is_ok() {
-            let _ = wait.await;
+        if self.queue.send(Message::Close(done)).await.is_ok()
+            && let Ok(Some(checkpoints)) = wait.await
+        {
+            checkpoints.stop().await;
         }
     }
 }
 
-/// The writer task: one batch at a time, until every [`Writer`] is gone or one closes it.
-async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>, checkpoints: Option<Checkpoints>) {
+/// The writer thread: one batch at a time, until every [`Writer`] is gone or one closes it.
+fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, checkpoints: Option<Checkpoints>) {
     let mut close = None;
-    // The connection between batches, unless it is shared.
-    let mut held: Option<PoolConnection<Sqlite>> = None;
-    // The chain's head after the last batch that committed, while it is known.
-    let mut head: Option<Head> = None;
     // Batches since the checkpoint task asked for the writer's part of a checkpoint.
     let mut deferred = 0;
     while close.is_none() {
-        let Some(first) = inbox.recv().await else { break };
+        let Some(first) = inbox.blocking_recv() else { break };
         let mut jobs: Vec<Box<dyn Job>> = Vec::new();
         let mut next = Some(first);
         while let Some(message) = next {
@@ -286,34 +343,19 @@ async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>,
         if jobs.is_empty() {
             continue;
         }
-        let conn = match held.take() {
-            Some(conn) => Ok(conn),
-            None => pool.acquire().await,
-        };
-        match conn {
-            Ok(mut conn) => {
-                if batch::write(&mut conn, jobs, &mut head).await
-                    && let Some(c) = &checkpoints
-                {
-                    c.wake();
-                    // The writer's part of a checkpoint (two syncs) holds up the writes queued
-                    // meanwhile: it waits for a moment when none is, but not for ever.
-                    if c.restart_due() {
-                        if inbox.is_empty() || deferred >= DEFER_CHECKPOINT {
-                            deferred = 0;
-                            c.finish(&mut conn).await;
-                        } else {
-                            deferred += 1;
-                        }
-                    }
+        if batch::write(&conn, jobs)
+            && let Some(c) = &checkpoints
+        {
+            c.wake();
+            // The writer's part of a checkpoint (two syncs) holds up the writes queued
+            // meanwhile: it waits for a moment when none is, but not for ever.
+            if c.restart_due() {
+                if inbox.is_empty() || deferred >= DEFER_CHECKPOINT {
+                    deferred = 0;
+                    c.finish(&conn);
+                } else {
+                    deferred += 1;
                 }
-                if !shared {
-                    held = Some(conn);
-                }
-            }
-            Err(e) => {
-                let error = db_error(e);
-                jobs.into_iter().for_each(|job| job.fail(same(&error)).settle(Ok(())));
             }
         }
     }
@@ -324,13 +366,12 @@ async fn run(pool: SqlitePool, shared: bool, mut inbox: mpsc::Receiver<Message>,
             job.fail(closed()).settle(Ok(()));
         }
     }
-    if let Some(checkpoints) = checkpoints {
-        checkpoints.stop().await;
+    if let Err((_, error)) = conn.close() {
+        tracing::warn!(%error, "the SQLite writer's connection did not close cleanly");
     }
-    drop(held);
-    pool.close().await;
+    // Dropped without a close, the checkpoint task ends by itself.
     if let Some(done) = close {
-        let _ = done.send(());
+        let _ = done.send(checkpoints);
     }
 }
 
@@ -344,4 +385,18 @@ pub(super) type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
 pub(super) fn job<W: Write>(write: W) -> (Box<dyn Job>, Answer<W::Output>) {
     let (reply, answer) = oneshot::channel();
     (Box::new(Request { write, reply }), answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_statements;
+
+    #[test]
+    fn statements_are_cut_at_semicolons_outside_quotes() {
+        assert_eq!(
+            split_statements("UPDATE t SET v = 'a; b' WHERE k = ?; SELECT changes() AS n; "),
+            ["UPDATE t SET v = 'a; b' WHERE k = ?", "SELECT changes() AS n"]
+        );
+        assert_eq!(split_statements("SELECT 1"), ["SELECT 1"]);
+    }
 }
