@@ -1,5 +1,12 @@
 //! One batch's transaction (see `writer` for the why): `BEGIN IMMEDIATE` and the chain's head,
-//! each write in a savepoint of its own, `COMMIT`; then every caller is answered.
+//! the writes, `COMMIT`; then every caller is answered.
+//!
+//! A batch first runs its writes one after the other with nothing in between. If one fails (a
+//! version conflict, a taken token hash), the whole transaction is rolled back and the batch runs
+//! again the careful way: each write in a savepoint of its own, so the failure is undone alone
+//! and lands on its own write while its neighbours go on. Savepoints are not free: SQLite copies
+//! every page a write changes before the write changes it, so that it can undo it; most batches
+//! never need that.
 
 use docket_app::StoreError;
 use rusqlite::{Connection, OptionalExtension};
@@ -14,10 +21,75 @@ const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 /// Runs one batch in one transaction and answers every caller. Returns whether it committed.
 pub(super) fn write(conn: &Connection, jobs: Vec<Box<dyn Job>>) -> bool {
     let mut done: Vec<Box<dyn Settle>> = Vec::with_capacity(jobs.len());
+    match at_once(conn, jobs, &mut done) {
+        Attempt::Done(committed) => {
+            done.into_iter().for_each(|p| p.settle(Ok(())));
+            committed
+        }
+        Attempt::Again(jobs) => careful(conn, jobs, done),
+    }
+}
+
+/// How a batch run without savepoints ended.
+enum Attempt {
+    /// Every caller's answer is in `done`; whether it committed.
+    Done(bool),
+    /// A write failed and everything was rolled back: these writes are to run again.
+    Again(Vec<Box<dyn Job>>),
+}
+
+/// Runs the batch without savepoints; any failure in SQLite rolls it all back for [`careful`].
+/// A write that fails before reaching SQLite is answered into `done` at once.
+fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, done: &mut Vec<Box<dyn Settle>>) -> Attempt {
     let mut head = match begin(conn) {
         Ok(head) => head,
         Err(error) => {
-            jobs.into_iter().for_each(|job| job.fail(same(&error)).settle(Ok(())));
+            done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
+            return Attempt::Done(false);
+        }
+    };
+    let mut ran: Vec<(Box<dyn Job>, Vec<Row>)> = Vec::with_capacity(jobs.len());
+    let mut jobs = jobs.into_iter();
+    while let Some(mut job) = jobs.next() {
+        let start = head.clone();
+        let mut args = Args::new();
+        if let Err(error) = job.chain(&mut head).and_then(|()| job.bind(&mut args)) {
+            head = start;
+            done.push(job.fail(error));
+            continue;
+        }
+        match run(conn, job.sql(), &args) {
+            Ok(rows) if rows.len() == job.sql().rows => ran.push((job, rows)),
+            _ => {
+                rollback(conn);
+                let again = ran.into_iter().map(|(job, _)| job).chain([job]).chain(jobs).collect();
+                return Attempt::Again(again);
+            }
+        }
+    }
+    match execute(conn, "COMMIT") {
+        Ok(()) => {
+            done.extend(ran.into_iter().map(|(job, rows)| job.done(Ok(rows))));
+            Attempt::Done(true)
+        }
+        Err(e) => {
+            rollback(conn);
+            let error = not_committed(e);
+            tracing::error!(%error, "a SQLite write batch was rolled back");
+            done.extend(ran.into_iter().map(|(job, _)| job.fail(same(&error))));
+            Attempt::Done(false)
+        }
+    }
+}
+
+/// Runs the batch with each write in a savepoint of its own, then answers every caller, those
+/// already answered in `done` included.
+fn careful(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut done: Vec<Box<dyn Settle>>) -> bool {
+    let mut head = match begin(conn) {
+        Ok(head) => head,
+        Err(error) => {
+            done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
+            done.into_iter().for_each(|p| p.settle(Ok(())));
             return false;
         }
     };
@@ -62,7 +134,7 @@ pub(super) fn write(conn: &Connection, jobs: Vec<Box<dyn Job>>) -> bool {
             rollback(conn);
             Err(error)
         }
-        None => match conn.prepare_cached("COMMIT").and_then(|mut s| s.execute([])) {
+        None => match execute(conn, "COMMIT") {
             Ok(_) => Ok(()),
             Err(e) => {
                 rollback(conn);

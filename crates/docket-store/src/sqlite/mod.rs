@@ -1,4 +1,4 @@
-//! The SQLite store: one file owned by one Docket process. Every write goes to one writer task
+//! The SQLite store: one file owned by one Docket process. Every write goes to one writer thread
 //! (`writer`, `batch`), which owns the only connection that writes and commits whatever writes
 //! are queued together, in one `BEGIN IMMEDIATE` transaction with savepoints that keep a failed
 //! write from taking its neighbours down; so writes never meet `SQLITE_BUSY`, the audit chain
@@ -202,13 +202,12 @@ impl TicketStore for SqliteStore {
         self.submit_commit(change, Ok).await
     }
 
-    /// The lines and the record's removal are written in the commit's own transaction, by the
-    /// same round trip.
+    /// The lines and the record's removal are written in the commit's own savepoint.
     async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
         self.submit_commit(change, |write| write.with_end(end)).await
     }
 
-    /// The delivery's record is written in the commit's own transaction, by the same round trip.
+    /// The delivery's record is written in the commit's own savepoint.
     async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
         self.submit_commit(change, |write| Ok(write.once(delivery))).await
     }

@@ -1,6 +1,6 @@
 //! The run queue on SQLite: entries written with their ticket's change (see `tickets`), claimed
 //! with a lease by the writer (so two claims are never interleaved), heartbeats and lease resets.
-//! Each returns exactly one row, so several can share a round trip (see `writer`).
+//! Each returns exactly one row (see `writer`).
 
 use docket_app::{Claim, StoreError};
 use docket_core::TicketId;

@@ -1,9 +1,9 @@
 //! Tickets on SQLite: the commit (ticket, events, projections, then audit, outbox and queue),
 //! reserving ticket numbers (handed out by `numbers`), and the ticket queries. A commit is
 //! prepared (rows serialized) in the caller's task; the writer chains its audit records and
-//! writes it all as one constant multi-statement string, in which a stale version stops
+//! writes it all with one constant list of statements, in which a stale version stops
 //! everything (see [`EXPECT_ONE_CHANGE`]). The commit of a step's end also writes what is
-//! left of the step, in the same string; a commit made once per delivery first records the
+//! left of the step, with the same statements; a commit made once per delivery first records the
 //! delivery, and a delivery recorded before stops everything the same way.
 
 use docket_app::{Change, Committed, Delivery, EndOfStep, QueueOp, StoreError, StoredTicket, TicketFilter, TicketPage};
@@ -95,7 +95,7 @@ const DELIVERED: &str = delivered!();
 /// Connection-private (TEMP) objects the writer creates on its connection: inserting the number
 /// of rows the previous statement changed into `expect_one_change` fails with [`CONFLICT`] unless
 /// it is 1. This lets a commit check the ticket's version and write everything else in one
-/// string: the statements after a failed one do not run, and its savepoint undoes the rest.
+/// list of statements: the statements after a failed one do not run, and its savepoint undoes the rest.
 /// `expect_new_delivery` does the same for a delivery's record, failing with [`DELIVERED`].
 pub(super) const EXPECT_ONE_CHANGE: &str = concat!(
     "CREATE TEMP VIEW IF NOT EXISTS expect_one_change (n) AS SELECT 0; ",
