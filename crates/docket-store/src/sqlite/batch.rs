@@ -1,12 +1,13 @@
 //! One batch's transaction (see `writer` for the why): `BEGIN IMMEDIATE` and the chain's head,
 //! the writes, `COMMIT`; then every caller is answered.
 //!
-//! A batch first runs its writes one after the other with nothing in between. If one fails (a
-//! version conflict, a taken token hash), the whole transaction is rolled back and the batch runs
-//! again the careful way: each write in a savepoint of its own, so the failure is undone alone
-//! and lands on its own write while its neighbours go on. Savepoints are not free: SQLite copies
-//! every page a write changes before the write changes it, so that it can undo it; most batches
-//! never need that.
+//! A batch first runs its writes one after the other inside one savepoint for the whole batch.
+//! If one fails (a version conflict, a taken token hash), that savepoint is rolled back and the
+//! batch runs again, in the same transaction (so the write lock is never given up), the careful
+//! way: each write in a savepoint of its own, so the failure is undone alone and lands on its own
+//! write while its neighbours go on. A savepoint is not free: SQLite copies each page before the
+//! first change to it inside the savepoint, so that it can undo it; with one savepoint a page is
+//! copied once a batch, with one per write once per write that changes it.
 
 use docket_app::StoreError;
 use rusqlite::{Connection, OptionalExtension};
@@ -21,33 +22,57 @@ const HEAD: &str = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
 /// Runs one batch in one transaction and answers every caller. Returns whether it committed.
 pub(super) fn write(conn: &Connection, jobs: Vec<Box<dyn Job>>) -> bool {
     let mut done: Vec<Box<dyn Settle>> = Vec::with_capacity(jobs.len());
-    match at_once(conn, jobs, &mut done) {
-        Attempt::Done(committed) => {
-            done.into_iter().for_each(|p| p.settle(Ok(())));
-            committed
-        }
-        Attempt::Again(jobs) => careful(conn, jobs, done),
-    }
-}
-
-/// How a batch run without savepoints ended.
-enum Attempt {
-    /// Every caller's answer is in `done`; whether it committed.
-    Done(bool),
-    /// A write failed and everything was rolled back: these writes are to run again.
-    Again(Vec<Box<dyn Job>>),
-}
-
-/// Runs the batch without savepoints; any failure in SQLite rolls it all back for [`careful`].
-/// A write that fails before reaching SQLite is answered into `done` at once.
-fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, done: &mut Vec<Box<dyn Settle>>) -> Attempt {
-    let mut head = match begin(conn) {
-        Ok(head) => head,
+    let committed = match begin(conn) {
         Err(error) => {
             done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
-            return Attempt::Done(false);
+            Err(error)
+        }
+        Ok(head) => {
+            let lost = match at_once(conn, jobs, head.clone(), &mut done) {
+                Attempt::Ran => None,
+                Attempt::Lost(error) => Some(error),
+                Attempt::Again(jobs) => careful(conn, jobs, head, &mut done),
+            };
+            match lost {
+                Some(error) => {
+                    rollback(conn);
+                    Err(error)
+                }
+                None => execute(conn, "COMMIT").map_err(|e| {
+                    rollback(conn);
+                    not_committed(e)
+                }),
+            }
         }
     };
+    if let Err(error) = &committed {
+        tracing::error!(%error, "a SQLite write batch was rolled back");
+    }
+    done.into_iter().for_each(|p| p.settle(committed.as_ref().map(|_| ())));
+    committed.is_ok()
+}
+
+/// How a batch run in one savepoint ended.
+enum Attempt {
+    /// Every write ran; each caller's answer is in `done`.
+    Ran,
+    /// A write failed and the savepoint undid them all: these writes are to run again.
+    Again(Vec<Box<dyn Job>>),
+    /// The transaction is lost; each caller's answer (this error) is in `done`.
+    Lost(StoreError),
+}
+
+/// Runs the batch's writes one after the other in one savepoint, chained after `head`. A write
+/// that fails before reaching SQLite is answered into `done` at once and never runs again.
+fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mut Vec<Box<dyn Settle>>) -> Attempt {
+    let lose = |error: rusqlite::Error, jobs: Vec<Box<dyn Job>>, done: &mut Vec<Box<dyn Settle>>| {
+        let error = not_committed(error);
+        done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
+        Attempt::Lost(error)
+    };
+    if let Err(error) = execute(conn, "SAVEPOINT batch") {
+        return lose(error, jobs, done);
+    }
     let mut ran: Vec<(Box<dyn Job>, Vec<Row>)> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(mut job) = jobs.next() {
@@ -61,38 +86,29 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, done: &mut Vec<Box<dyn Se
         match run(conn, job.sql(), &args) {
             Ok(rows) if rows.len() == job.sql().rows => ran.push((job, rows)),
             _ => {
-                rollback(conn);
-                let again = ran.into_iter().map(|(job, _)| job).chain([job]).chain(jobs).collect();
-                return Attempt::Again(again);
+                let again: Vec<_> = ran.into_iter().map(|(job, _)| job).chain([job]).chain(jobs).collect();
+                return match execute(conn, "ROLLBACK TO batch").and_then(|()| execute(conn, "RELEASE batch")) {
+                    Ok(()) => Attempt::Again(again),
+                    Err(error) => lose(error, again, done),
+                };
             }
         }
     }
-    match execute(conn, "COMMIT") {
-        Ok(()) => {
-            done.extend(ran.into_iter().map(|(job, rows)| job.done(Ok(rows))));
-            Attempt::Done(true)
-        }
-        Err(e) => {
-            rollback(conn);
-            let error = not_committed(e);
-            tracing::error!(%error, "a SQLite write batch was rolled back");
-            done.extend(ran.into_iter().map(|(job, _)| job.fail(same(&error))));
-            Attempt::Done(false)
-        }
+    if let Err(error) = execute(conn, "RELEASE batch") {
+        return lose(error, ran.into_iter().map(|(job, _)| job).collect(), done);
     }
+    done.extend(ran.into_iter().map(|(job, rows)| job.done(Ok(rows))));
+    Attempt::Ran
 }
 
-/// Runs the batch with each write in a savepoint of its own, then answers every caller, those
-/// already answered in `done` included.
-fn careful(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut done: Vec<Box<dyn Settle>>) -> bool {
-    let mut head = match begin(conn) {
-        Ok(head) => head,
-        Err(error) => {
-            done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
-            done.into_iter().for_each(|p| p.settle(Ok(())));
-            return false;
-        }
-    };
+/// Runs the batch's writes each in a savepoint of its own, chained after `head`, answering each
+/// into `done`. Returns the error that lost the transaction, if one did.
+fn careful(
+    conn: &Connection,
+    jobs: Vec<Box<dyn Job>>,
+    mut head: Head,
+    done: &mut Vec<Box<dyn Settle>>,
+) -> Option<StoreError> {
     let mut lost: Option<StoreError> = None;
     for mut job in jobs {
         if let Some(error) = &lost {
@@ -129,24 +145,7 @@ fn careful(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut done: Vec<Box<dyn Set
             }
         }
     }
-    let committed = match lost {
-        Some(error) => {
-            rollback(conn);
-            Err(error)
-        }
-        None => match execute(conn, "COMMIT") {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                rollback(conn);
-                Err(not_committed(e))
-            }
-        },
-    };
-    if let Err(error) = &committed {
-        tracing::error!(%error, "a SQLite write batch was rolled back");
-    }
-    done.into_iter().for_each(|p| p.settle(committed.as_ref().map(|_| ())));
-    committed.is_ok()
+    lost
 }
 
 /// Runs one write in a savepoint: its rows, or its own error with everything it did undone.
@@ -198,6 +197,10 @@ fn execute(conn: &Connection, text: &str) -> rusqlite::Result<()> {
 
 /// `BEGIN IMMEDIATE` and the chain's head.
 fn begin(conn: &Connection) -> Result<Head, StoreError> {
+    if !conn.is_autocommit() {
+        // A transaction a failed `ROLLBACK` left open: end it, or no batch could begin again.
+        rollback(conn);
+    }
     execute(conn, "BEGIN IMMEDIATE").map_err(write_error)?;
     let head = conn
         .prepare_cached(HEAD)
@@ -276,12 +279,24 @@ mod tests {
     #[test]
     fn a_batch_that_cannot_begin_answers_every_write_with_its_error() {
         let conn = table();
-        conn.execute_batch("BEGIN").unwrap();
+        // The chain's head cannot be read.
+        conn.execute_batch("DROP TABLE audit").unwrap();
         let (committed, mut answers) = batch(&conn, &[1, 2]);
         assert!(!committed);
         for answer in &mut answers {
             assert!(matches!(answer.try_recv(), Ok(Err(StoreError::Unavailable(_)))));
         }
+        assert!(conn.is_autocommit(), "the failed batch left its transaction open");
+    }
+
+    #[test]
+    fn a_transaction_left_open_does_not_stop_the_next_batch() {
+        let conn = table();
+        conn.execute_batch("BEGIN; INSERT INTO t (k) VALUES (9)").unwrap();
+        let (committed, mut answers) = batch(&conn, &[1]);
+        assert!(committed);
+        assert_eq!(answers[0].try_recv().unwrap().ok(), Some(1));
+        assert_eq!(keys(&conn), [1]);
     }
 
     #[test]

@@ -68,8 +68,6 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Ticket numbers reserved and not yet handed out.
     numbers: Arc<Numbers>,
-    /// The private folder of a database in memory, removed with the last clone.
-    _folder: Option<Arc<tempfile::TempDir>>,
 }
 
 /// The writer's connection to the file at `path` (see `writer`).
@@ -116,9 +114,10 @@ impl SqliteStore {
 
     /// Opens the database a `sqlite:` URL names (`sqlite://docket.db`, `sqlite::memory:`),
     /// creating a missing file, and applies migrations. An in-memory database is a file in a
-    /// private temporary folder, removed when the store is dropped: the writer and the readers
-    /// are separate connections, which a database in memory cannot share without SQLite's
-    /// shared cache and its table locks.
+    /// private temporary folder, removed once the store is dropped and its writer has closed
+    /// (a process killed leaves it behind): the writer and the readers are separate
+    /// connections, which a database in memory cannot share without SQLite's shared cache and
+    /// its table locks.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             let folder = tempfile::Builder::new()
@@ -159,7 +158,11 @@ impl SqliteStore {
             .map_err(db_error)?;
         crate::migrate::sqlite(&migrations).await?;
         migrations.close().await;
-        let writer = writer_connection(options.get_filename())?;
+        // Opening runs SQLite's own start-up (it may wait on a lock): not on a runtime thread.
+        let path = options.get_filename().to_owned();
+        let writer = tokio::task::spawn_blocking(move || writer_connection(&path))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("cannot open the SQLite writer: {e}")))??;
         // WAL mode is a property of the file, set above; readers leave it alone. A reader's
         // page cache is emptied whenever another connection has committed since its last read,
         // which under a steady load is every read: mapped, the database file is read in place
@@ -170,12 +173,7 @@ impl SqliteStore {
             .await
             .map_err(db_error)?;
         let checkpoints = Checkpoints::start(options, checkpoint::RESTART_AT).await?;
-        Ok(Self {
-            writer: Writer::start(writer, Some(checkpoints))?,
-            reader,
-            numbers: Arc::default(),
-            _folder: folder.map(Arc::new),
-        })
+        Ok(Self { writer: Writer::start(writer, Some(checkpoints), folder)?, reader, numbers: Arc::default() })
     }
 
     /// Closes every connection, waiting for writes in progress.
@@ -202,12 +200,12 @@ impl TicketStore for SqliteStore {
         self.submit_commit(change, Ok).await
     }
 
-    /// The lines and the record's removal are written in the commit's own savepoint.
+    /// The lines and the record's removal are written by the commit's own write.
     async fn commit_end_of_step(&self, change: Change, end: EndOfStep<'_>) -> Result<Committed, StoreError> {
         self.submit_commit(change, |write| write.with_end(end)).await
     }
 
-    /// The delivery's record is written in the commit's own savepoint.
+    /// The delivery's record is written by the commit's own write.
     async fn commit_once(&self, change: Change, delivery: Delivery<'_>) -> Result<Committed, StoreError> {
         self.submit_commit(change, |write| Ok(write.once(delivery))).await
     }

@@ -2,8 +2,8 @@
 //! that writes. It takes whatever writes are queued when it is free (at most [`MAX_BATCH`],
 //! never waiting for more) and runs them in one `BEGIN IMMEDIATE … COMMIT` (see `batch`):
 //!
-//! - writes run inside savepoints, so one that fails (a version conflict, a taken token hash)
-//!   is rolled back alone and gets its error, while its neighbours go on;
+//! - one write that fails (a version conflict, a taken token hash) is rolled back alone and
+//!   gets its error, while its neighbours go on (savepoints: see `batch`);
 //! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
 //!   caller in the batch gets the error, and nothing any of them did is durable;
 //! - the audit chain's head is read inside the transaction and carried from one write to the
@@ -292,12 +292,19 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread, which writes through `conn` and wakes `checkpoints` after each
-    /// commit.
-    pub(super) fn start(conn: Connection, checkpoints: Option<Checkpoints>) -> Result<Self, StoreError> {
+    /// commit. It removes `folder` (a database in memory's) once its connection is closed.
+    pub(super) fn start(
+        conn: Connection,
+        checkpoints: Option<Checkpoints>,
+        folder: Option<tempfile::TempDir>,
+    ) -> Result<Self, StoreError> {
         let (queue, inbox) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("docket-sqlite-writer".into())
-            .spawn(move || run(conn, inbox, checkpoints))
+            .spawn(move || {
+                run(conn, inbox, checkpoints);
+                drop(folder);
+            })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self { queue })
     }

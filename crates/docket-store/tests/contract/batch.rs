@@ -96,7 +96,7 @@ async fn a_conflict_inside_a_batch_fails_alone() {
 
     let held = db.hold().await;
     let mut fresh = Vec::new();
-    // Updates of the same kind share round trips; a stale one sits among them.
+    // Updates of the same kind share a batch; a stale one sits among them.
     for tk in &current[..6] {
         fresh.push(spawn_commit(store, tk.change(vec![comment("bob", "fresh", at(5))], at(5))));
     }
@@ -404,7 +404,7 @@ async fn writes_after_close_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_in_memory_store_shares_its_connection_under_load() {
+async fn the_in_memory_store_takes_concurrent_writes_and_reads() {
     let store = Arc::new(SqliteStore::in_memory().await.unwrap());
     let mut tasks = Vec::new();
     for task in 0..12u64 {
