@@ -114,10 +114,10 @@ impl SqliteStore {
 
     /// Opens the database a `sqlite:` URL names (`sqlite://docket.db`, `sqlite::memory:`),
     /// creating a missing file, and applies migrations. An in-memory database is a file in a
-    /// private temporary folder, removed once the store is dropped and its writer has closed
-    /// (a process killed leaves it behind): the writer and the readers are separate
-    /// connections, which a database in memory cannot share without SQLite's shared cache and
-    /// its table locks.
+    /// private temporary folder, removed by [`Self::close`] once every connection is closed, or,
+    /// without a close, by the writer's thread once the last clone is dropped (a process that
+    /// ends first leaves it behind): the writer and the readers are separate connections, which
+    /// a database in memory cannot share without SQLite's shared cache and its table locks.
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
         if url.contains(":memory:") || url.contains("mode=memory") {
             let folder = tempfile::Builder::new()
@@ -131,7 +131,7 @@ impl SqliteStore {
         Self::with_options(options, None).await
     }
 
-    /// A private database, gone when the store is dropped; for tests.
+    /// A private database, removed when the store is closed or dropped; for tests.
     pub async fn in_memory() -> Result<Self, StoreError> {
         Self::open_url("sqlite::memory:").await
     }
@@ -178,8 +178,10 @@ impl SqliteStore {
 
     /// Closes every connection, waiting for writes in progress.
     pub async fn close(&self) {
-        self.writer.close().await;
+        let folder = self.writer.close().await;
         self.reader.close().await;
+        // A database in memory's folder goes last, with every connection to it closed.
+        drop(folder);
     }
 }
 

@@ -271,10 +271,17 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the SQLite store is closed".into())
 }
 
+/// What a closed writer hands back: the checkpoint task, for the closer to stop, and a database
+/// in memory's folder, for the closer to remove once the readers are closed too.
+pub(super) struct Left {
+    checkpoints: Option<Checkpoints>,
+    pub(super) folder: Option<tempfile::TempDir>,
+}
+
 enum Message {
     Job(Box<dyn Job>),
-    /// Stop, and hand back the checkpoint task for the closer to stop.
-    Close(oneshot::Sender<Option<Checkpoints>>),
+    /// Stop, and hand back what the closer ends after the writer.
+    Close(oneshot::Sender<Left>),
 }
 
 /// The way to the writer thread. Cloning it shares the thread; the thread ends when the last
@@ -292,7 +299,8 @@ impl std::fmt::Debug for Writer {
 
 impl Writer {
     /// Starts the writer thread, which writes through `conn` and wakes `checkpoints` after each
-    /// commit. It removes `folder` (a database in memory's) once its connection is closed.
+    /// commit. It holds `folder` (a database in memory's) until it is closed, which hands it
+    /// back, or, dropped without a close, removes it once its connection is closed.
     pub(super) fn start(
         conn: Connection,
         checkpoints: Option<Checkpoints>,
@@ -301,10 +309,7 @@ impl Writer {
         let (queue, inbox) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("docket-sqlite-writer".into())
-            .spawn(move || {
-                run(conn, inbox, checkpoints);
-                drop(folder);
-            })
+            .spawn(move || run(conn, inbox, Left { checkpoints, folder }))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self { queue })
     }
@@ -317,18 +322,22 @@ impl Writer {
     }
 
     /// Waits for the writes queued so far, then stops the writer and the checkpoint task.
-    pub(super) async fn close(&self) {
+    /// Answers a database in memory's folder, for the caller to remove after the readers close.
+    pub(super) async fn close(&self) -> Option<tempfile::TempDir> {
         let (done, wait) = oneshot::channel();
-        if self.queue.send(Message::Close(done)).await.is_ok()
-            && let Ok(Some(checkpoints)) = wait.await
-        {
+        if self.queue.send(Message::Close(done)).await.is_err() {
+            return None;
+        }
+        let left = wait.await.ok()?;
+        if let Some(checkpoints) = left.checkpoints {
             checkpoints.stop().await;
         }
+        left.folder
     }
 }
 
 /// The writer thread: one batch at a time, until every [`Writer`] is gone or one closes it.
-fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, checkpoints: Option<Checkpoints>) {
+fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, left: Left) {
     let mut close = None;
     // Batches since the checkpoint task asked for the writer's part of a checkpoint.
     let mut deferred = 0;
@@ -351,7 +360,7 @@ fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, checkpoints: Option
             continue;
         }
         if batch::write(&conn, jobs)
-            && let Some(c) = &checkpoints
+            && let Some(c) = &left.checkpoints
         {
             c.wake();
             // The writer's part of a checkpoint (two syncs) holds up the writes queued
@@ -376,9 +385,9 @@ fn run(conn: Connection, mut inbox: mpsc::Receiver<Message>, checkpoints: Option
     if let Err((_, error)) = conn.close() {
         tracing::warn!(%error, "the SQLite writer's connection did not close cleanly");
     }
-    // Dropped without a close, the checkpoint task ends by itself.
+    // Dropped without a close, the checkpoint task ends by itself and the folder goes here.
     if let Some(done) = close {
-        let _ = done.send(checkpoints);
+        let _ = done.send(left);
     }
 }
 
@@ -396,7 +405,34 @@ pub(super) fn job<W: Write>(write: W) -> (Box<dyn Job>, Answer<W::Output>) {
 
 #[cfg(test)]
 mod tests {
-    use super::split_statements;
+    use super::{Writer, split_statements};
+
+    fn writer_in(folder: &tempfile::TempDir) -> rusqlite::Connection {
+        rusqlite::Connection::open(folder.path().join("db")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_close_hands_the_folder_back_for_the_closer_to_remove() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().to_owned();
+        let writer = Writer::start(writer_in(&folder), None, Some(folder)).unwrap();
+        let left = writer.close().await;
+        assert!(path.exists(), "the folder went before the closer was done with it");
+        drop(left);
+        assert!(!path.exists());
+    }
+
+    #[tokio::test]
+    async fn a_writer_dropped_without_a_close_removes_the_folder_itself() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().to_owned();
+        drop(Writer::start(writer_in(&folder), None, Some(folder)).unwrap());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while path.exists() {
+            assert!(std::time::Instant::now() < deadline, "the folder was never removed");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 
     #[test]
     fn statements_are_cut_at_semicolons_outside_quotes() {
