@@ -32,6 +32,10 @@ pub(super) fn write(conn: &Connection, jobs: Vec<Box<dyn Job>>) -> bool {
                 Attempt::Ran => None,
                 Attempt::Lost(error) => Some(error),
                 Attempt::Again(jobs) => careful(conn, jobs, head, &mut done),
+                Attempt::Undone => {
+                    done.into_iter().for_each(|p| p.settle(Ok(())));
+                    return false;
+                }
             };
             match lost {
                 Some(error) => {
@@ -60,17 +64,22 @@ enum Attempt {
     Again(Vec<Box<dyn Job>>),
     /// The transaction is lost; each caller's answer (this error) is in `done`.
     Lost(StoreError),
+    /// The batch's one write failed and its transaction was rolled back; its answer is in `done`.
+    Undone,
 }
 
 /// Runs the batch's writes one after the other in one savepoint, chained after `head`. A write
-/// that fails before reaching SQLite is answered into `done` at once and never runs again.
+/// that fails before reaching SQLite is answered into `done` at once and never runs again. A
+/// batch of one write (a quiet server's) needs no savepoint: undoing it is undoing the whole
+/// transaction.
 fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mut Vec<Box<dyn Settle>>) -> Attempt {
+    let lone = jobs.len() == 1;
     let lose = |error: rusqlite::Error, jobs: Vec<Box<dyn Job>>, done: &mut Vec<Box<dyn Settle>>| {
         let error = not_committed(error);
         done.extend(jobs.into_iter().map(|job| job.fail(same(&error))));
         Attempt::Lost(error)
     };
-    if let Err(error) = execute(conn, "SAVEPOINT batch") {
+    if !lone && let Err(error) = execute(conn, "SAVEPOINT batch") {
         return lose(error, jobs, done);
     }
     let mut ran: Vec<(Box<dyn Job>, Vec<Row>)> = Vec::with_capacity(jobs.len());
@@ -85,6 +94,17 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mu
         }
         match run(conn, job.sql(), &args) {
             Ok(rows) if rows.len() == job.sql().rows => ran.push((job, rows)),
+            Err(error) if lone => {
+                rollback(conn);
+                done.push(job.done(Err(error)));
+                return Attempt::Undone;
+            }
+            Ok(rows) if lone => {
+                rollback(conn);
+                let message = format!("a write returned {} rows, not {}", rows.len(), job.sql().rows);
+                done.push(job.fail(StoreError::Corrupt(message)));
+                return Attempt::Undone;
+            }
             _ => {
                 let again: Vec<_> = ran.into_iter().map(|(job, _)| job).chain([job]).chain(jobs).collect();
                 return match execute(conn, "ROLLBACK TO batch").and_then(|()| execute(conn, "RELEASE batch")) {
@@ -94,7 +114,7 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mu
             }
         }
     }
-    if let Err(error) = execute(conn, "RELEASE batch") {
+    if !lone && let Err(error) = execute(conn, "RELEASE batch") {
         return lose(error, ran.into_iter().map(|(job, _)| job).collect(), done);
     }
     done.extend(ran.into_iter().map(|(job, rows)| job.done(Ok(rows))));
@@ -274,6 +294,18 @@ mod tests {
         let results: Vec<_> = answers.iter_mut().map(|a| a.try_recv().unwrap().ok()).collect();
         assert_eq!(results, [Some(1), Some(1), None, Some(1)]);
         assert_eq!(keys(&conn), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_lone_write_that_fails_gets_its_own_error_and_leaves_nothing_behind() {
+        let conn = table();
+        assert!(batch(&conn, &[1]).0);
+        let (committed, mut answers) = batch(&conn, &[1]);
+        assert!(!committed);
+        assert!(matches!(answers[0].try_recv(), Ok(Err(StoreError::Unavailable(m))) if m.contains("UNIQUE")));
+        assert!(conn.is_autocommit());
+        assert!(batch(&conn, &[2]).0);
+        assert_eq!(keys(&conn), [1, 2]);
     }
 
     #[test]
