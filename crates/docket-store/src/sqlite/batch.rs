@@ -1,7 +1,8 @@
 //! One batch's transaction (see `writer` for the why): `BEGIN IMMEDIATE` and the chain's head,
 //! the writes, `COMMIT`; then every caller is answered.
 //!
-//! A batch first runs its writes one after the other inside one savepoint for the whole batch.
+//! A batch first runs its writes one after the other inside one savepoint for the whole batch
+//! (a batch of one write needs none: undoing it is undoing its transaction).
 //! If one fails (a version conflict, a taken token hash), that savepoint is rolled back and the
 //! batch runs again, in the same transaction (so the write lock is never given up), the careful
 //! way: each write in a savepoint of its own, so the failure is undone alone and lands on its own
