@@ -86,13 +86,13 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mu
     let mut ran: Vec<(Box<dyn Job>, Vec<Row>)> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(mut job) = jobs.next() {
-        let start = head.clone();
-        let mut args = Args::new();
-        if let Err(error) = job.chain(&mut head).and_then(|()| job.bind(&mut args)) {
-            head = start;
-            done.push(job.fail(error));
-            continue;
-        }
+        let (args, _) = match prepare(job.as_mut(), &mut head) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                done.push(job.fail(error));
+                continue;
+            }
+        };
         match run(conn, job.sql(), &args) {
             Ok(rows) if rows.len() == job.sql().rows => ran.push((job, rows)),
             Err(error) if lone => {
@@ -102,8 +102,8 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mu
             }
             Ok(rows) if lone => {
                 rollback(conn);
-                let message = format!("a write returned {} rows, not {}", rows.len(), job.sql().rows);
-                done.push(job.fail(StoreError::Corrupt(message)));
+                let error = wrong_rows(&rows, job.sql());
+                done.push(job.fail(error));
                 return Attempt::Undone;
             }
             _ => {
@@ -137,21 +137,20 @@ fn careful(
             done.push(job.fail(same(error)));
             continue;
         }
-        let start = head.clone();
-        let mut args = Args::new();
-        if let Err(error) = job.chain(&mut head).and_then(|()| job.bind(&mut args)) {
-            // It fails alone, before reaching SQLite.
-            head = start;
-            done.push(job.fail(error));
-            continue;
-        }
+        let (args, start) = match prepare(job.as_mut(), &mut head) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                done.push(job.fail(error));
+                continue;
+            }
+        };
         let sql = job.sql();
         match savepoint(conn, sql, &args) {
             Ok(Ok(rows)) if rows.len() == sql.rows => done.push(job.done(Ok(rows))),
             Ok(Ok(rows)) => {
-                let message = format!("a write returned {} rows, not {}", rows.len(), sql.rows);
-                done.push(job.fail(StoreError::Corrupt(message.clone())));
-                lost = Some(StoreError::Corrupt(message));
+                let error = wrong_rows(&rows, sql);
+                done.push(job.fail(same(&error)));
+                lost = Some(error);
             }
             Ok(Err(error)) => {
                 head = start;
@@ -167,6 +166,26 @@ fn careful(
         }
     }
     lost
+}
+
+/// Chains a write after `head` and binds its parameters: its parameters and the head before it.
+/// A write that cannot be prepared fails alone, before reaching SQLite, and leaves `head` as it
+/// was.
+fn prepare(job: &mut dyn Job, head: &mut Head) -> Result<(Args, Head), StoreError> {
+    let start = head.clone();
+    let mut args = Args::new();
+    match job.chain(head).and_then(|()| job.bind(&mut args)) {
+        Ok(()) => Ok((args, start)),
+        Err(error) => {
+            *head = start;
+            Err(error)
+        }
+    }
+}
+
+/// The error of a write that returned other than its kind's number of rows.
+fn wrong_rows(rows: &[Row], sql: &Sql) -> StoreError {
+    StoreError::Corrupt(format!("a write returned {} rows, not {}", rows.len(), sql.rows))
 }
 
 /// Runs one write in a savepoint: its rows, or its own error with everything it did undone.

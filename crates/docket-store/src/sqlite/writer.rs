@@ -29,7 +29,7 @@ use rusqlite::Connection;
 use rusqlite::types::{FromSql, ToSql, ToSqlOutput, Value, ValueRef};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rows::{self, Columns};
+use crate::rows;
 use crate::settle::{Pending, Settle};
 
 use super::batch;
@@ -138,18 +138,6 @@ impl Row {
         };
         T::column_result(ValueRef::from(value))
             .map_err(|e| StoreError::Corrupt(format!("a write's column {name} could not be read: {e}")))
-    }
-}
-
-impl Columns for Row {
-    fn text(&self, name: &str) -> Result<String, StoreError> {
-        self.try_get(name)
-    }
-    fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.try_get(name)
-    }
-    fn int(&self, name: &str) -> Result<i64, StoreError> {
-        self.try_get(name)
     }
 }
 
