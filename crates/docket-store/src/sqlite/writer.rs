@@ -3,7 +3,8 @@
 //! never waiting for more) and runs them in one `BEGIN IMMEDIATE … COMMIT` (see `batch`):
 //!
 //! - one write that fails (a version conflict, a taken token hash) is rolled back alone and
-//!   gets its error, while its neighbours go on (savepoints: see `batch`);
+//!   gets its error, while its neighbours go on (the batch runs again with savepoints: see
+//!   `batch`);
 //! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
 //!   caller in the batch gets the error, and nothing any of them did is durable;
 //! - the audit chain's head is read inside the transaction and carried from one write to the
