@@ -12,7 +12,8 @@
 //!
 //! Between the two runs the write lock is let go, so another process (a `docket` command) may
 //! commit in between; the second run reads the chain's head again, and every write's own
-//! conditions (versions, unique keys) are checked again against what is there then.
+//! conditions (versions, unique keys) are checked again against what is there then. If that
+//! process holds the lock past the busy timeout, every write of the batch gets that error.
 
 use docket_app::StoreError;
 use rusqlite::{Connection, OptionalExtension};
@@ -63,7 +64,6 @@ enum Attempt {
 /// runs again. If one fails in SQLite, the whole transaction is rolled back: a lone write is
 /// answered with its error, the writes of a larger batch are handed back to run again.
 fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mut Vec<Box<dyn Settle>>) -> Attempt {
-    let lone = jobs.len() == 1;
     let mut ran: Vec<(Box<dyn Job>, Vec<Row>)> = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(mut job) = jobs.next() {
@@ -78,6 +78,8 @@ fn at_once(conn: &Connection, jobs: Vec<Box<dyn Job>>, mut head: Head, done: &mu
             Ok(rows) if rows.len() == job.sql().rows => ran.push((job, rows)),
             failed => {
                 rollback(conn);
+                // The only write that reached SQLite: nothing else to run again.
+                let lone = ran.is_empty() && jobs.as_slice().is_empty();
                 if !lone {
                     return Attempt::Again(ran.into_iter().map(|(job, _)| job).chain([job]).chain(jobs).collect());
                 }
@@ -292,8 +294,10 @@ mod tests {
 
     fn table() -> Connection {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY); CREATE TABLE audit (seq INTEGER, hash TEXT);")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (k INTEGER PRIMARY KEY); CREATE TABLE audit (seq INTEGER PRIMARY KEY, hash TEXT);",
+        )
+        .unwrap();
         conn
     }
 
@@ -351,6 +355,62 @@ mod tests {
         assert!(matches!(half_answer.try_recv(), Ok(Err(StoreError::Unavailable(m))) if m.contains("UNIQUE")));
         assert_eq!(last_answer.try_recv().unwrap().ok(), Some(1));
         assert_eq!(keys(&conn), [1, 2], "the failed write's first insert (5) stayed");
+    }
+
+    /// Appends `.0` audit records (none for 0) after the chain's head.
+    struct Audited(usize, Vec<(u64, String)>);
+
+    static AUDITED: Sql = Sql::new(
+        "INSERT INTO audit (seq, hash) SELECT value ->> 0, value ->> 1 FROM json_each(?); SELECT changes() AS n; ",
+        1,
+    );
+
+    impl Write for Audited {
+        type Output = i64;
+
+        fn sql(&self) -> &'static Sql {
+            &AUDITED
+        }
+
+        fn chain(&mut self, head: &mut Head) -> Result<(), StoreError> {
+            let entry = || docket_core::audit::AuditEntry {
+                at: jiff::Timestamp::UNIX_EPOCH,
+                actor: "docket".into(),
+                action: "test.audited".into(),
+                ticket: None,
+                details: serde_json::Value::Null,
+            };
+            self.1 = head.chain((0..self.0).map(|_| entry()).collect()).into_iter().map(|r| (r.seq, r.hash)).collect();
+            Ok(())
+        }
+
+        fn bind(&self, args: &mut Args) -> Result<(), StoreError> {
+            bind(args, serde_json::to_string(&self.1).unwrap_or_default())
+        }
+
+        fn output(self, rows: Vec<Row>) -> Result<i64, StoreError> {
+            rows[0].try_get("n")
+        }
+    }
+
+    fn chain_of(conn: &Connection) -> Vec<i64> {
+        let mut s = conn.prepare("SELECT seq FROM audit ORDER BY seq").unwrap();
+        s.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn the_chain_runs_on_across_a_write_without_records_and_a_batch_run_again() {
+        let conn = table();
+        assert!(batch(&conn, &[1]).0);
+        let (audited, mut first) = job(Audited(2, Vec::new()));
+        let (nothing, mut empty) = job(Audited(0, Vec::new()));
+        let (taken, _) = job(Insert(1));
+        let (after, mut last) = job(Audited(1, Vec::new()));
+        assert!(write(&conn, vec![audited, nothing, taken, after]));
+        assert_eq!(first.try_recv().unwrap().ok(), Some(2));
+        assert_eq!(empty.try_recv().unwrap().ok(), Some(0));
+        assert_eq!(last.try_recv().unwrap().ok(), Some(1), "the record after the empty write started the chain over");
+        assert_eq!(chain_of(&conn), [1, 2, 3]);
     }
 
     #[test]

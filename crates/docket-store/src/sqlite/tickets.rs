@@ -95,7 +95,9 @@ const DELIVERED: &str = delivered!();
 /// Connection-private (TEMP) objects the writer creates on its connection: inserting the number
 /// of rows the previous statement changed into `expect_one_change` fails with [`CONFLICT`] unless
 /// it is 1. This lets a commit check the ticket's version and write everything else in one
-/// list of statements: the statements after a failed one do not run, and its savepoint undoes the rest.
+/// list of statements: the statements after a failed one do not run, and what ran before it is
+/// undone (the batch's transaction is rolled back; when the batch runs again, the write's own
+/// savepoint).
 /// `expect_new_delivery` does the same for a delivery's record, failing with [`DELIVERED`].
 pub(super) const EXPECT_ONE_CHANGE: &str = concat!(
     "CREATE TEMP VIEW IF NOT EXISTS expect_one_change (n) AS SELECT 0; ",

@@ -4,7 +4,8 @@
 //!
 //! - one write that fails (a version conflict, a taken token hash) is rolled back alone and
 //!   gets its error, while its neighbours go on (the batch runs again with savepoints: see
-//!   `batch`);
+//!   `batch`; only if the write lock cannot be had again within the busy timeout, because a
+//!   `docket` command on the same file holds it, does every write of the batch get that error);
 //! - every caller hears its result only after the shared `COMMIT` succeeded; if it fails, every
 //!   caller in the batch gets the error, and nothing any of them did is durable;
 //! - the audit chain's head is read inside the transaction and carried from one write to the
@@ -102,8 +103,12 @@ impl From<Option<(u64, String)>> for Head {
 }
 
 impl Head {
-    /// Chains `entries` after the head and moves the head past them.
+    /// Chains `entries` after the head and moves the head past them; no entries leave it where
+    /// it is (a commit without audit records, such as taking a ticket off the queue).
     pub(super) fn chain(&mut self, entries: Vec<AuditEntry>) -> Vec<AuditRecord> {
+        if entries.is_empty() {
+            return Vec::new();
+        }
         let records = rows::chain(entries, self.0.take());
         self.0 = records.last().map(|r| (r.seq, r.hash.clone()));
         records
