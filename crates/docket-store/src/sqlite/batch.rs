@@ -288,7 +288,7 @@ mod tests {
         }
 
         fn output(self, rows: Vec<Row>) -> Result<i64, StoreError> {
-            rows[0].try_get("n")
+            changed(&rows)
         }
     }
 
@@ -306,9 +306,19 @@ mod tests {
         (write(conn, jobs), answers)
     }
 
-    fn keys(conn: &Connection) -> Vec<i64> {
-        let mut s = conn.prepare("SELECT k FROM t ORDER BY k").unwrap();
+    /// The integers one query returns, in order.
+    fn ints(conn: &Connection, query: &str) -> Vec<i64> {
+        let mut s = conn.prepare(query).unwrap();
         s.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    fn keys(conn: &Connection) -> Vec<i64> {
+        ints(conn, "SELECT k FROM t ORDER BY k")
+    }
+
+    /// What a test write answers: the rows its last statement changed.
+    fn changed(rows: &[Row]) -> Result<i64, StoreError> {
+        rows[0].try_get("n")
     }
 
     #[test]
@@ -340,7 +350,7 @@ mod tests {
         }
 
         fn output(self, rows: Vec<Row>) -> Result<i64, StoreError> {
-            rows[0].try_get("n")
+            changed(&rows)
         }
     }
 
@@ -389,13 +399,8 @@ mod tests {
         }
 
         fn output(self, rows: Vec<Row>) -> Result<i64, StoreError> {
-            rows[0].try_get("n")
+            changed(&rows)
         }
-    }
-
-    fn chain_of(conn: &Connection) -> Vec<i64> {
-        let mut s = conn.prepare("SELECT seq FROM audit ORDER BY seq").unwrap();
-        s.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
     }
 
     #[test]
@@ -410,7 +415,7 @@ mod tests {
         assert_eq!(first.try_recv().unwrap().ok(), Some(2));
         assert_eq!(empty.try_recv().unwrap().ok(), Some(0));
         assert_eq!(last.try_recv().unwrap().ok(), Some(1), "the record after the empty write started the chain over");
-        assert_eq!(chain_of(&conn), [1, 2, 3]);
+        assert_eq!(ints(&conn, "SELECT seq FROM audit ORDER BY seq"), [1, 2, 3]);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! are queued together, in one `BEGIN IMMEDIATE` transaction (a batch in which a write fails runs
 //! again with a savepoint per write, so that write does not take its neighbours down); so the
 //! server's writes never wait for one another, the audit chain has exactly one writer in the
-//! server, and a busy server pays for one commit per batch instead of one per write. Reads use a small pool of their own, which WAL mode lets run beside the writer; WAL
-//! checkpoints run on a connection of their own (`checkpoint`), and the writer only finishes one
-//! now and then so the WAL starts over. Ticket numbers are reserved a block at a time and handed
-//! out from memory (`numbers`).
+//! server, and a busy server pays for one commit per batch instead of one per write. Reads use a
+//! small pool of their own, which WAL mode lets run beside the writer; WAL checkpoints run on a
+//! connection of their own (`checkpoint`), and the writer only finishes one now and then so the
+//! WAL starts over. Ticket numbers are reserved a block at a time and handed out from memory
+//! (`numbers`).
 
 mod admin;
 mod audit;
